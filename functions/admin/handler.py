@@ -1,0 +1,84 @@
+"""Admin routes: user administration. Every route requires the admin role (checked before routing)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from agri_common.identity import CognitoIdentityProvider
+from agri_common.principal import Principal, Role
+from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.revocation import DynamoRevocationStore
+from agri_common.settings import BaseSettingsModel, load_settings
+
+from functions.admin import models as m
+from functions.admin.logic import AdminService
+
+app = make_resolver()
+TAGS = ["admin"]
+Username = Annotated[str, Path(pattern=m.USERNAME)]
+
+
+class AdminSettings(BaseSettingsModel):
+    user_pool_id: str
+    revocation_table: str
+
+
+@lru_cache(maxsize=1)
+def _revocation() -> DynamoRevocationStore:
+    return DynamoRevocationStore(load_settings(AdminSettings).revocation_table)
+
+
+def get_service() -> AdminService:
+    s = load_settings(AdminSettings)
+    return AdminService(CognitoIdentityProvider(s.user_pool_id, client_id=""), _revocation())
+
+
+def get_principal() -> Principal:
+    return current_principal(app)
+
+
+Service = Annotated[AdminService, Depends(get_service)]
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+@app.post("/admin/users", status_code=201, tags=TAGS, security=PRIVATE, summary="Create a user with a role")
+def create_user(body: m.CreateUserRequest, svc: Service, caller: Caller) -> m.UserOut:
+    return svc.create_user(body)
+
+
+@app.get("/admin/users", tags=TAGS, security=PRIVATE, summary="List users, paginated, optionally by role")
+def list_users(
+    svc: Service,
+    caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=60)] = 20,
+    next_token: Annotated[str | None, Query(max_length=4096)] = None,
+    role: Annotated[Role | None, Query()] = None,
+) -> m.UserPage:
+    return svc.list_users(limit, next_token, role)
+
+
+@app.get("/admin/users/<username>", tags=TAGS, security=PRIVATE, summary="One user")
+def get_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
+    return svc.get_user(username)
+
+
+@app.post("/admin/users/<username>/disable", tags=TAGS, security=PRIVATE, summary="Disable a user and revoke their tokens")
+def disable_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
+    return svc.set_enabled(caller, username, False)
+
+
+@app.post("/admin/users/<username>/enable", tags=TAGS, security=PRIVATE, summary="Re-enable a user")
+def enable_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
+    return svc.set_enabled(caller, username, True)
+
+
+@app.put("/admin/users/<username>/role", tags=TAGS, security=PRIVATE, summary="Change a user's role (and FPO)")
+def change_role(username: Username, body: m.ChangeRoleRequest, svc: Service, caller: Caller) -> m.UserOut:
+    return svc.change_role(caller, username, body)
+
+
+lambda_handler = make_handler(app, roles=[Role.ADMIN], revocation=lambda: _revocation())  # looked up per call

@@ -1,0 +1,66 @@
+"""Admin domain models: inputs and outputs kept apart; Cognito is the store."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agri_common.principal import ROLES_NEEDING_FPO, Role
+
+USERNAME = r"^[A-Za-z0-9._@+-]{3,128}$"
+FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def _check_fpo(role: Role, fpo_id: str | None) -> None:
+    if role in ROLES_NEEDING_FPO and not fpo_id:
+        raise ValueError(f"fpo_id is required for role {role.value}")
+    if role not in ROLES_NEEDING_FPO and fpo_id:
+        raise ValueError(f"fpo_id is only for roles farmer and fpo_manager, not {role.value}")
+
+
+class CreateUserRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    username: str = Field(pattern=USERNAME)
+    role: Role
+    fpo_id: str | None = Field(default=None, pattern=FPO_ID)
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    phone_number: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{7,14}$")
+    temporary_password: str | None = Field(
+        default=None, min_length=12, max_length=256,
+        description="If omitted, Cognito generates one and sends the invitation itself")
+
+    @model_validator(mode="after")
+    def _fpo(self) -> "CreateUserRequest":
+        _check_fpo(self.role, self.fpo_id)
+        return self
+
+
+class ChangeRoleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    role: Role
+    fpo_id: str | None = Field(default=None, pattern=FPO_ID)
+
+    @model_validator(mode="after")
+    def _fpo(self) -> "ChangeRoleRequest":
+        _check_fpo(self.role, self.fpo_id)
+        return self
+
+
+class UserOut(BaseModel):
+    username: str
+    user_id: str | None = None
+    role: Role | None = None
+    fpo_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone_number: str | None = None
+    enabled: bool
+    status: str | None = None
+    created_at: str | None = None
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_token: str | None = Field(default=None, description="Pass back as ?next_token= for the next page")

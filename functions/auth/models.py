@@ -1,0 +1,125 @@
+"""Auth domain models: request bodies (input) and response bodies (output), kept apart.
+
+No stored records here: Cognito is the store. Inputs forbid unknown fields, so a client cannot
+slip in ``role`` or ``fpo_id`` at sign-up: the server decides both.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+USERNAME = r"^[A-Za-z0-9._@+-]{3,128}$"
+PHONE_E164 = r"^\+[1-9][0-9]{7,14}$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+CODE = r"^[A-Za-z0-9:-]{4,64}$"
+Password = Field(min_length=12, max_length=256, description="At least 12 characters with upper, lower, digit and symbol")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RegisterRequest(_In):
+    username: str = Field(pattern=USERNAME, description="Chosen sign-in name (often the phone number)")
+    password: str = Password
+    name: str = Field(min_length=1, max_length=200)
+    phone_number: str | None = Field(default=None, pattern=PHONE_E164, description="E.164, e.g. +919812345678")
+    email: str | None = Field(default=None, pattern=EMAIL, max_length=254)
+    preferred_language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="BCP 47, e.g. hi-IN")
+
+    @model_validator(mode="after")
+    def _contact(self) -> "RegisterRequest":
+        if not self.phone_number and not self.email:
+            raise ValueError("phone_number or email is required to receive the confirmation code")
+        return self
+
+
+class ConfirmRegistrationRequest(_In):
+    username: str = Field(pattern=USERNAME)
+    code: str = Field(pattern=CODE)
+
+
+class LoginRequest(_In):
+    username: str = Field(pattern=USERNAME)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class ChallengeRequest(_In):
+    challenge_name: Literal["NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA"]
+    session: str = Field(min_length=1, max_length=4096)
+    username: str = Field(pattern=USERNAME)
+    new_password: str | None = Password
+    totp_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+
+    @model_validator(mode="after")
+    def _answer(self) -> "ChallengeRequest":
+        if self.challenge_name == "NEW_PASSWORD_REQUIRED" and not self.new_password:
+            raise ValueError("new_password is required for NEW_PASSWORD_REQUIRED")
+        if self.challenge_name == "SOFTWARE_TOKEN_MFA" and not self.totp_code:
+            raise ValueError("totp_code is required for SOFTWARE_TOKEN_MFA")
+        return self
+
+
+class RefreshRequest(_In):
+    refresh_token: str = Field(min_length=1, max_length=8192)
+
+
+class LogoutRequest(_In):
+    refresh_token: str = Field(min_length=1, max_length=8192)
+
+
+class ForgotPasswordRequest(_In):
+    username: str = Field(pattern=USERNAME)
+
+
+class ConfirmForgotPasswordRequest(_In):
+    username: str = Field(pattern=USERNAME)
+    code: str = Field(pattern=CODE)
+    new_password: str = Password
+
+
+# ---- outputs ------------------------------------------------------------------------------------
+
+
+class RegisterResponse(BaseModel):
+    user_id: str
+    username: str
+    role: str
+    next_step: Literal["confirm_registration"] = "confirm_registration"
+
+
+class TokensOut(BaseModel):
+    id_token: str = Field(description="Send as `Authorization: <id_token>` on private routes")
+    access_token: str
+    refresh_token: str | None = None
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+class ChallengeOut(BaseModel):
+    challenge_name: str
+    session: str
+
+
+class LoginResponse(BaseModel):
+    """Either ``tokens`` or ``challenge`` (new password or TOTP code needed) is set."""
+
+    tokens: TokensOut | None = None
+    challenge: ChallengeOut | None = None
+
+
+class MeResponse(BaseModel):
+    user_id: str
+    username: str
+    role: str
+    fpo_id: str | None = None
+    email: str | None = None
+    name: str | None = None
+    token_expires_at: int
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted", "ok"]
+    message: str

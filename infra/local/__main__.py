@@ -1,0 +1,51 @@
+"""python -m infra.local [--port 8000] [--moto-port 5001] [--template PATH] [--ready-file PATH]
+
+Starts the local twin in the foreground; Ctrl-C (or SIGTERM) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local", description="Run agri-mrv locally on moto")
+    parser.add_argument("--port", type=int, default=8000, help="API port (0 = any free port)")
+    parser.add_argument("--moto-port", type=int, default=5001, help="moto server port (0 = any free port)")
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--template", type=Path, help="use this synthesized template instead of synthesizing")
+    parser.add_argument("--ready-file", type=Path, help="write the twin's description (JSON) here once ready")
+    args = parser.parse_args(argv)
+
+    from infra.local.twin import LocalTwin
+
+    template = json.loads(args.template.read_text()) if args.template else None
+    twin = LocalTwin(template=template, stage=args.stage, api_port=args.port, moto_port=args.moto_port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    twin.start()
+    info = twin.describe()
+    print(f"agri-mrv local twin ready\n  API      {info['api']}\n  Docs     {info['docs']}\n  moto     {info['moto']}")
+    print("  Demo users (password changes at every start):")
+    for user in info["users"]:
+        print(f"    {user['role']:<12} {user['username']:<18} {user['password']}" + (f"  fpo={user['fpo_id']}" if user["fpo_id"] else ""))
+    print("  Try: curl -s -X POST {0}/auth/login -H 'content-type: application/json' "
+          "-d '{{\"username\":\"{1}\",\"password\":\"{2}\"}}'".format(info["api"], info["users"][0]["username"], info["users"][0]["password"])
+          if info["users"] else "")
+    print("Press Ctrl-C to stop.", flush=True)
+    if args.ready_file:
+        args.ready_file.write_text(json.dumps(info))
+    stop.wait()
+    twin.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

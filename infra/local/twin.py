@@ -1,0 +1,215 @@
+"""The local twin: moto's server + our handlers + an HTTP front, all from the synthesized template.
+
+    python -m infra.local            # what the README's run command starts
+
+Only endpoints differ from AWS: boto3 talks to moto through ``AWS_ENDPOINT_URL``; the HTTP front
+plays API Gateway. The handlers, the route table and the resource definitions are the deployed ones.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import secrets
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from infra.local import moto_ext
+from infra.local.front import ApiFront, CognitoVerifier, TokenBucket
+from infra.local.lambdas import LocalFunction, merged_environment
+from infra.local.provision import Provisioner
+from infra.local.template import (
+    Resolver, authorizers, function_specs, gateway_responses, route_specs, stage_name, stage_throttle,
+)
+from infra.routes import ROOT, ensure_import_paths
+
+SWAGGER_DIST = ROOT / "node_modules" / "swagger-ui-dist"
+DEMO_FPO = "FPO-DEMO-1"
+DEMO_ROLES = ("farmer", "fpo_manager", "auditor", "admin")
+SWAGGER_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>agri-mrv API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head><body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/swagger-ui-standalone-preset.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
+presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout"});</script>
+</body></html>"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class DemoUser:
+    username: str
+    password: str
+    role: str
+    fpo_id: str | None
+
+
+@dataclass
+class LocalTwin:
+    template: dict | None = None
+    stage: str = "dev"
+    api_port: int = 0
+    moto_port: int = 0
+    region: str = "ap-south-1"
+    seed_users: bool = True
+    demo_users: list[DemoUser] = field(default_factory=list)
+    resolver: Resolver | None = None
+
+    def start(self) -> "LocalTwin":
+        ensure_import_paths()
+        self.moto_port = self.moto_port or free_port()
+        self.api_port = self.api_port or free_port()
+        self._environment()
+        self._start_moto()
+        if self.template is None:
+            from infra.synth import synth
+
+            self.template = synth(self.stage, bundle=False, outdir=ROOT / ".local" / "cdk.out").template
+        self.resolver = Resolver(self.region, self._stack_name())
+        provisioner = Provisioner(self.template, self.resolver)
+        provisioner.run()
+        self.functions = self._functions()
+        self.front = ApiFront(route_specs(self.template), self.functions, self._verifiers(provisioner),
+                              gateway_responses(self.template), TokenBucket(*stage_throttle(self.template)),
+                              stage_name(self.template))
+        self._start_http()
+        if self.seed_users:
+            self._seed(provisioner)
+        return self
+
+    # ---- setup ------------------------------------------------------------------------------------
+    def _environment(self) -> None:
+        os.environ.update({
+            "AWS_ENDPOINT_URL": self.moto_url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region, "MOTO_PORT": str(self.moto_port),
+        })
+        os.environ.pop("AWS_PROFILE", None)
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        moto_ext.install()
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto.start()
+        import requests
+
+        requests.post(f"{self.moto_url}/moto-api/config", timeout=10,
+                      json={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+
+    def _stack_name(self) -> str:
+        meta = (self.template or {}).get("Metadata", {})
+        return str(meta.get("agri:stack", f"AgriMrv-{self.stage}"))
+
+    def _functions(self) -> dict[str, LocalFunction]:
+        specs = function_specs(self.template or {})
+        envs = {lid: {k: self.resolver.resolve(v) for k, v in spec.environment.items()} for lid, spec in specs.items()}
+        os.environ.update(merged_environment(envs))
+        return {lid: LocalFunction(spec, self.resolver.ref(lid), self.region) for lid, spec in specs.items()}
+
+    def _verifiers(self, provisioner: Provisioner) -> dict[str, CognitoVerifier]:
+        verifiers = {}
+        for lid, props in authorizers(self.template or {}).items():
+            if props.get("Type") != "COGNITO_USER_POOLS":
+                continue
+            pool_arn = self.resolver.resolve(props["ProviderARNs"][0])
+            pool_id = pool_arn.rsplit("/", 1)[-1]
+            verifiers[lid] = CognitoVerifier(
+                jwks_url=f"{self.moto_url}/{pool_id}/.well-known/jwks.json",
+                issuer=f"https://cognito-idp.{self.region}.amazonaws.com/{pool_id}",
+                audiences=provisioner.clients.get(pool_id, []))
+        return verifiers
+
+    def _start_http(self) -> None:
+        front = self.front
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?", 1)[0]
+                if self.command == "GET" and (path == "/docs" or path.startswith("/docs/")):
+                    status, headers, raw = _docs(path)
+                else:
+                    resp = front.handle(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
+                    status, headers, raw = resp.status, resp.headers, resp.body
+                self.send_response(status)
+                for key, value in headers.items():
+                    if key.lower() not in ("content-length", "connection"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(raw)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+            def log_message(self, fmt: str, *args: Any) -> None:
+                if os.environ.get("LOCAL_TWIN_ACCESS_LOG"):
+                    super().log_message(fmt, *args)
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", self.api_port), Handler)
+        self._http.daemon_threads = True
+        self._http_thread = threading.Thread(target=self._http.serve_forever, name="api-front", daemon=True)
+        self._http_thread.start()
+
+    def _seed(self, provisioner: Provisioner) -> None:
+        """One demo user per role, with a fresh strong password printed at start."""
+        import boto3
+
+        idp = boto3.client("cognito-idp")
+        for pool_id in provisioner.user_pools.values():
+            for role in DEMO_ROLES:
+                username = f"demo-{role.replace('_', '-')}"
+                password = f"Demo-{secrets.token_urlsafe(9)}-7a"
+                fpo = DEMO_FPO if role in ("farmer", "fpo_manager") else None
+                attrs = [{"Name": "name", "Value": f"Demo {role}"}]
+                if fpo:
+                    attrs.append({"Name": "custom:fpo_id", "Value": fpo})
+                idp.admin_create_user(UserPoolId=pool_id, Username=username, UserAttributes=attrs, MessageAction="SUPPRESS")
+                idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
+                idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=role)
+                self.demo_users.append(DemoUser(username, password, role, fpo))
+
+    # ---- running ----------------------------------------------------------------------------------
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def stop(self) -> None:
+        if getattr(self, "_http", None):
+            self._http.shutdown()
+            self._http.server_close()
+        if getattr(self, "_moto", None):
+            self._moto.stop()
+
+    def describe(self) -> dict:
+        return {"api": self.base_url, "docs": f"{self.base_url}/docs", "moto": self.moto_url,
+                "region": self.region, "users": [u.__dict__ for u in self.demo_users],
+                "resources": dict(self.resolver.refs) if self.resolver else {}}
+
+
+def _docs(path: str) -> tuple[int, dict[str, str], bytes]:
+    """Swagger UI from the swagger-ui-dist npm package: no CDN, works offline."""
+    if path in ("/docs", "/docs/"):
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_HTML.encode()
+    name = path[len("/docs/"):]
+    target = (SWAGGER_DIST / name).resolve()
+    if SWAGGER_DIST.resolve() not in target.parents or not target.is_file():
+        return 404, {"Content-Type": "application/json"}, json.dumps({"error": {"code": "not_found", "message": "No such file"}}).encode()
+    ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    return 200, {"Content-Type": ctype, "Cache-Control": "max-age=3600"}, target.read_bytes()

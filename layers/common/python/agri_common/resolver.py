@@ -1,0 +1,163 @@
+"""The one way every agri-mrv function builds its HTTP resolver and Lambda entry point.
+
+- ``make_resolver()``: an ``APIGatewayRestResolver`` with ``enable_validation=True`` and exception
+  handlers that turn every error into the JSON envelope of :mod:`agri_common.errors`.
+- ``make_handler(app, ...)``: the Lambda entry point. Before routing it checks the body size, builds
+  the principal from the authorizer's claims, refuses revoked tokens (401) and callers outside the
+  function's roles (403), then resolves the route with Logger/Metrics/Tracer wired once.
+- ``PRIVATE``: the OpenAPI security requirement a private route declares. A route without it is
+  public: API Gateway gets no authorizer for it (see infra/routes.py), so it is a deliberate choice,
+  and the infrastructure tests compare the public set with an explicit allow-list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Callable, Iterable
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+
+from agri_common.errors import AppError, PayloadTooLargeError, UnauthorizedError, envelope, validation_details
+from agri_common.observability import logger, metrics, tracer
+from agri_common.principal import Principal, Role, principal_from_claims, require_role
+
+SECURITY_SCHEME = "CognitoUserPool"
+PRIVATE: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+_CONTENT_TYPE = "application/json"
+
+
+def _cors_origins() -> list[str]:
+    raw = os.environ.get("CORS_ORIGINS", "")
+    return [o.strip() for o in raw.split(",") if o.strip()] or ["*"]
+
+
+def _cors_config() -> CORSConfig:
+    origins = _cors_origins()
+    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:] or None, max_age=600,
+                      allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+
+
+def _request_id(event: dict | None) -> str | None:
+    if not event:
+        return None
+    return (event.get("requestContext") or {}).get("requestId")
+
+
+def error_response(status: int, code: str, message: str, request_id: str | None,
+                   details: list[dict] | None = None) -> Response:
+    return Response(status_code=status, content_type=_CONTENT_TYPE,
+                    body=json.dumps(envelope(code, message, request_id, details)))
+
+
+API_TITLE = "agri-mrv API"
+API_VERSION = "0.1.0"
+
+
+def security_schemes() -> dict:
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+    return {SECURITY_SCHEME: APIKey(name="Authorization", **{"in": APIKeyIn.header},
+                                    description="The Cognito ID token from /auth/login, sent as is (no 'Bearer' prefix)")}
+
+
+def make_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True, cors=_cors_config())
+    app.configure_openapi(title=API_TITLE, version=API_VERSION, security_schemes=security_schemes())
+
+    def rid() -> str | None:
+        return _request_id(app.current_event.raw_event if app.current_event else None)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(exc: RequestValidationError) -> Response:
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "malformed_json", "The request body is not valid JSON", rid(),
+                                  validation_details(errors))
+        return error_response(422, "validation_error", "The request is invalid", rid(), validation_details(errors))
+
+    @app.exception_handler(AppError)
+    def _app_error(exc: AppError) -> Response:
+        if exc.status >= 500:
+            logger.warning("dependency failure", extra={"code": exc.code, "error": exc.message})
+        return error_response(exc.status, exc.code, exc.message, rid(), exc.details)
+
+    @app.exception_handler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        return error_response(exc.status_code, "http_error", exc.msg, rid())
+
+    @app.not_found
+    def _not_found(exc: Exception) -> Response:
+        return error_response(404, "route_not_found", "No such route", rid())
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        metrics.add_metric(name="UnhandledErrors", unit="Count", value=1)
+        return error_response(500, "internal_error", "Internal error", rid())
+
+    return app
+
+
+def current_principal(app: APIGatewayRestResolver) -> Principal:
+    """The authenticated caller of the current request, or 401."""
+    principal = app.context.get("principal")
+    if principal is None:
+        raise UnauthorizedError("Authentication required")
+    return principal
+
+
+def _pre_route_error(event: dict, exc: AppError) -> dict:
+    """A response for errors raised before routing, with the same envelope and CORS headers."""
+    headers = {"Content-Type": _CONTENT_TYPE}
+    origin = ((event.get("headers") or {}).get("origin") or (event.get("headers") or {}).get("Origin"))
+    allowed = _cors_origins()
+    if "*" in allowed:
+        headers["Access-Control-Allow-Origin"] = "*"
+    elif origin in allowed:
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Vary"] = "Origin"
+    return {"statusCode": exc.status, "headers": headers, "isBase64Encoded": False,
+            "body": json.dumps(envelope(exc.code, exc.message, _request_id(event), exc.details))}
+
+
+def make_handler(
+    app: APIGatewayRestResolver,
+    *,
+    roles: Iterable[Role] | None = None,
+    revocation: Callable[[], Any] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Callable[[dict, Any], dict]:
+    """Build the Lambda entry point for ``app``.
+
+    ``roles``: if given, every authenticated request must come from one of them (403 otherwise).
+    ``revocation``: a factory returning the :class:`RevocationStore` to consult (401 if revoked).
+    """
+    allowed_roles = tuple(roles) if roles else ()
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler
+    def lambda_handler(event: dict, context: Any) -> dict:
+        try:
+            body = event.get("body") or ""
+            if len(body.encode() if isinstance(body, str) else body) > max_body_bytes:
+                raise PayloadTooLargeError(f"The request body exceeds {max_body_bytes} bytes")
+            claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims")
+            if claims:
+                principal = principal_from_claims(claims)
+                if revocation is not None and revocation().is_revoked(principal):
+                    raise UnauthorizedError("The token has been revoked", code="token_revoked")
+                if allowed_roles:
+                    require_role(principal, *allowed_roles)
+                logger.append_keys(user_id=principal.user_id, role=principal.role.value)
+                app.append_context(principal=principal)
+        except AppError as exc:
+            return _pre_route_error(event, exc)
+        return app.resolve(event, context)
+
+    return lambda_handler
