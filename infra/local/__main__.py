@@ -41,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     print("Press Ctrl-C to stop.", flush=True)
     if args.ready_file:
         args.ready_file.write_text(json.dumps(info))
-    stop.wait()
+    # Wait in short slices: the kernel may deliver SIGINT to any thread, and only the main thread
+    # runs Python signal handlers, so an unbounded wait could miss Ctrl-C.
+    while not stop.wait(0.25):
+        pass
     twin.stop()
     print("stopped", flush=True)
     return 0

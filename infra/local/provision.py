@@ -89,7 +89,8 @@ class Provisioner:
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
         cors = props.get("CorsConfiguration")
         if cors:
-            rules = [{k: v for k, v in rule.items() if k != "Id"} for rule in self.r.resolve(cors["CorsRules"])]
+            rename = {"ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds", "Id": "ID"}  # CFN vs S3 API names
+            rules = [{rename.get(k, k): v for k, v in rule.items()} for rule in self.r.resolve(cors["CorsRules"])]
             s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
         self.r.refs[lid] = name
         self.r.attrs[lid] = {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com",

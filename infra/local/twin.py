@@ -95,7 +95,11 @@ class LocalTwin:
         os.environ.pop("AWS_PROFILE", None)
 
     def _start_moto(self) -> None:
+        import logging
+
         from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 
         moto_ext.install()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)

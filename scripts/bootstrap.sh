@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install everything the project needs from nothing: a .venv with the pinned Python requirements and
+# the pinned npm tools (CDK CLI v2, swagger-ui-dist). Re-running is cheap: each step is skipped when
+# its lock file has not changed since the last successful install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+stamp() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv with $PY"
+  "$PY" -m venv .venv
+fi
+want=$(stamp requirements.txt)
+if [ "$(cat .venv/.requirements.sha 2>/dev/null)" != "$want" ]; then
+  echo "==> installing Python requirements (about a minute the first time)"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  echo "$want" > .venv/.requirements.sha
+fi
+
+want=$(stamp package.json package-lock.json)
+if [ "$(cat node_modules/.package.sha 2>/dev/null)" != "$want" ]; then
+  echo "==> installing npm tools"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > node_modules/.package.sha
+fi
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1

@@ -1,0 +1,79 @@
+"""CognitoIdentityProvider and the revocation table against moto, provisioned from the template."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from agri_common.errors import ConflictError, UnauthorizedError, UnprocessableError
+from agri_common.identity import CognitoIdentityProvider, Tokens
+from agri_common.principal import principal_from_claims
+from agri_common.revocation import DynamoRevocationStore
+
+PASSWORD = "Str0ng-Passw0rd!"
+
+
+@pytest.fixture
+def idp(aws, function_env):
+    env = function_env("auth")
+    return CognitoIdentityProvider(env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"])
+
+
+def test_sign_up_group_confirm_login_carries_role_in_the_id_token(idp):
+    idp.sign_up("ravi", PASSWORD, {"name": "Ravi", "phone_number": "+919812345678"})
+    idp.add_to_group("ravi", "farmer")
+    idp.confirm_sign_up("ravi", "123456")
+    tokens = idp.login("ravi", PASSWORD)
+    assert isinstance(tokens, Tokens)
+    claims = jwt.decode(tokens.id_token, options={"verify_signature": False})
+    principal = principal_from_claims(claims)
+    assert principal.role.value == "farmer" and principal.username == "ravi" and principal.session_id
+
+
+def test_errors_are_mapped_to_domain_errors(idp):
+    idp.sign_up("ravi", PASSWORD, {"name": "Ravi"})
+    with pytest.raises(ConflictError):
+        idp.sign_up("ravi", PASSWORD, {"name": "Ravi"})
+    with pytest.raises(UnprocessableError):
+        idp.sign_up("weak", "password", {"name": "Weak"})  # the pool's policy, from the template
+    with pytest.raises(UnauthorizedError) as exc:
+        idp.login("ghost", PASSWORD)
+    assert exc.value.code == "invalid_credentials"
+
+
+def test_revoked_refresh_token_no_longer_refreshes(idp):
+    idp.sign_up("ravi", PASSWORD, {"name": "Ravi"})
+    idp.confirm_sign_up("ravi", "123456")
+    tokens = idp.login("ravi", PASSWORD)
+    assert idp.refresh(tokens.refresh_token).id_token
+    idp.revoke_refresh_token(tokens.refresh_token)
+    with pytest.raises(UnauthorizedError):
+        idp.refresh(tokens.refresh_token)
+
+
+def test_admin_user_lifecycle(aws, function_env):
+    env = function_env("admin")
+    admin = CognitoIdentityProvider(env["USER_POOL_ID"], client_id="")
+    admin.admin_create_user("audrey", {"name": "Audrey", "custom:fpo_id": "FPO-1"}, "Temp-Passw0rd!x")
+    admin.add_to_group("audrey", "auditor")
+    assert admin.groups_for_user("audrey") == ["auditor"]
+    users, _ = admin.list_users(10, None, group="auditor")
+    assert [u.username for u in users] == ["audrey"] and users[0].attributes["custom:fpo_id"] == "FPO-1"
+    admin.set_enabled("audrey", False)
+    assert admin.admin_get_user("audrey").enabled is False
+
+
+def test_revocation_table_from_the_template(aws, function_env):
+    env = function_env("auth")
+    store = DynamoRevocationStore(env["REVOCATION_TABLE"], clock=lambda: 2000)
+    me = principal_from_claims({"sub": "u-1", "cognito:groups": "farmer", "iat": 1999, "origin_jti": "o-1", "jti": "j-1"})
+    other_device = principal_from_claims({"sub": "u-1", "cognito:groups": "farmer", "iat": 2001, "origin_jti": "o-2", "jti": "j-2"})
+    assert not store.is_revoked(me)
+    store.revoke_session(me)
+    assert store.is_revoked(me) and not store.is_revoked(other_device)
+    store.revoke_user_tokens("u-1")
+    assert not store.is_revoked(other_device)  # issued after the cut-off
+    import boto3
+
+    item = boto3.resource("dynamodb").Table(env["REVOCATION_TABLE"]).get_item(Key={"pk": "user#u-1"})["Item"]
+    assert int(item["expires_at"]) > 2000  # expires through the table's TTL
