@@ -51,13 +51,13 @@ def _errors_for(op: dict) -> list[int]:
 def generate() -> dict:
     ensure_import_paths()
     from agri_common.errors import ErrorEnvelope
-    from agri_common.resolver import API_TITLE, API_VERSION
+    from agri_common.resolver import API_TITLE, API_VERSION, openapi_json
 
     spec: dict = {"openapi": "3.1.0", "info": {"title": API_TITLE, "version": API_VERSION,
                   "description": "agri-mrv: agricultural carbon MRV for smallholder farmers and FPOs in India."},
                   "paths": {}, "components": {"schemas": {}, "securitySchemes": {}}, "tags": []}
     for domain in API_DOMAINS:
-        part = json.loads(resolver_for(domain.module).get_openapi_json_schema())
+        part = json.loads(openapi_json(resolver_for(domain.module)))
         for path, item in part.get("paths", {}).items():
             target = spec["paths"].setdefault(path, {})
             for method in HTTP_METHODS:

@@ -51,4 +51,6 @@ def load_routes(module: str) -> list[Route]:
     """The routes of ``functions.<domain>.handler``, from its resolver's OpenAPI schema."""
     import json
 
-    return routes_from_schema(json.loads(resolver_for(module).get_openapi_json_schema()))
+    from agri_common.resolver import openapi_json
+
+    return routes_from_schema(json.loads(openapi_json(resolver_for(module))))

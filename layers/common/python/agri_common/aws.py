@@ -11,11 +11,20 @@ from functools import lru_cache
 from typing import Any
 
 
+@lru_cache(maxsize=1)
+def _traced() -> None:
+    """X-Ray subsegments for AWS calls, set up only when a function first talks to AWS."""
+    from agri_common.observability import tracer
+
+    tracer.patch(("botocore",))
+
+
 @lru_cache(maxsize=None)
 def client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
+    _traced()
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 4}))
 
 
@@ -23,6 +32,7 @@ def client(service: str) -> Any:
 def dynamodb_table(name: str) -> Any:
     import boto3
 
+    _traced()
     return boto3.resource("dynamodb").Table(name)
 
 

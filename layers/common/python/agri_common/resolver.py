@@ -65,9 +65,14 @@ def security_schemes() -> dict:
                                     description="The Cognito ID token from /auth/login, sent as is (no 'Bearer' prefix)")}
 
 
+def openapi_json(app: APIGatewayRestResolver) -> str:
+    """The resolver's OpenAPI document. The schemes are built here, not at import: the OpenAPI
+    models cost about 75 ms of cold start that no request needs."""
+    return app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION, security_schemes=security_schemes())
+
+
 def make_resolver() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True, cors=_cors_config())
-    app.configure_openapi(title=API_TITLE, version=API_VERSION, security_schemes=security_schemes())
 
     def rid() -> str | None:
         return _request_id(app.current_event.raw_event if app.current_event else None)

@@ -1,0 +1,195 @@
+"""The REST API: routes from the handlers' own route tables, one Cognito authorizer, JSON errors.
+
+Routes are never listed here: :meth:`Api.add_routes` receives what ``infra.routes.load_routes``
+read from a handler's Powertools resolver. A route whose operation declares security
+(``agri_common.resolver.PRIVATE``) gets the Cognito user-pool authorizer (ID tokens in the
+``Authorization`` header); any other route is public (AuthorizationType NONE).
+
+API Gateway's own errors (no/invalid token, unknown path, throttling, oversized body...) answer with
+the same envelope as the handlers, ``{"error": {"code", "message", "request_id"}}``, and a CORS
+header, so a browser client reads every error the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.routes import Route
+
+ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
+
+# (gateway response type, status code or None to keep API Gateway's, stable error code)
+GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str | None, str], ...] = (
+    (apigw.ResponseType.UNAUTHORIZED, "401", "unauthorized"),
+    (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden"),
+    # A REST API answers unknown paths/methods with MISSING_AUTHENTICATION_TOKEN (403 by default).
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "route_not_found"),
+    (apigw.ResponseType.THROTTLED, "429", "too_many_requests"),
+    (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "payload_too_large"),
+    (apigw.ResponseType.DEFAULT_4_XX, None, "bad_request"),
+    (apigw.ResponseType.DEFAULT_5_XX, None, "internal_error"),
+)
+
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integration.latency",
+    "integrationStatus": "$context.integration.status",
+    "errorMessage": "$context.error.message",
+    "errorType": "$context.error.responseType",
+    "user": "$context.authorizer.claims.sub",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+
+
+def error_template(code: str) -> str:
+    """The VTL body of a gateway response (``messageString`` is already a quoted JSON string)."""
+    return ('{"error": {"code": "%s", "message": $context.error.messageString, '
+            '"request_id": "$context.requestId"}}' % code)
+
+
+def cors_origin_header(origins: Iterable[str]) -> str:
+    """The Access-Control-Allow-Origin value of gateway responses.
+
+    Gateway responses cannot run the preflight's origin check: with one allowed origin the header
+    is that origin; with several it echoes the caller's Origin. That exposes nothing: the bodies
+    are error envelopes without data, and credentials (cookies) are never allowed.
+    """
+    origins = list(origins)
+    return f"'{origins[0]}'" if len(origins) == 1 else "method.request.header.Origin"
+
+
+class Api(Construct):
+    """The REST API, its stage settings, its authorizer and its gateway responses."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
+                 user_pool: cognito.IUserPool) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=config.log_retention,
+                                         removal_policy=config.cdk_removal_policy)
+        self.rest_api = apigw.RestApi(
+            self, "RestApi",
+            description=f"agri-mrv API ({config.name})",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Execution logs need the account-level API Gateway role; retained on delete because
+            # it is shared by every REST API of the account and region.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=config.name,
+                throttling_rate_limit=config.throttle_rate_limit,
+                throttling_burst_limit=config.throttle_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
+                logging_level=apigw.MethodLoggingLevel.INFO,
+                data_trace_enabled=False,  # full bodies would log passwords and tokens
+                metrics_enabled=True,
+                tracing_enabled=True,
+            ),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=list(config.cors_origins),
+                allow_methods=apigw.Cors.ALL_METHODS,
+                allow_headers=ALLOWED_HEADERS,
+                max_age=Duration.minutes(10),
+            ),
+        )
+        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
+            self, "Authorizer",
+            cognito_user_pools=[user_pool],
+            identity_source=apigw.IdentitySource.header("Authorization"),
+        )
+        self._routes: dict[tuple[str, str], str] = {}
+        self._preflights: set[str] = set()
+        self._add_gateway_responses(config)
+        self._acknowledge_api_findings()
+
+    @property
+    def url(self) -> str:
+        return self.rest_api.url
+
+    def add_routes(self, owner: str, routes: Iterable[Route], handler: lambda_.IFunction) -> None:
+        """One API method per route, proxied to ``handler``; ``owner`` names the domain in errors."""
+        integration = apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False)
+        for route in routes:
+            key = (route.method, route.path)
+            if key in self._routes:
+                raise ValueError(f"{route.method} {route.path} is declared by both {self._routes[key]} and {owner}")
+            self._routes[key] = owner
+            resource = self.rest_api.root.resource_for_path(route.path)
+            if route.public:
+                method = resource.add_method(route.method, integration,
+                                             authorization_type=apigw.AuthorizationType.NONE)
+                Validations.of(method).acknowledge(
+                    Acknowledgment(id="AwsSolutions-APIG4",
+                                   reason=f"{route.method} {route.path} is public by design: its handler "
+                                          "declares no security (sign-up/login/recovery, health, docs); "
+                                          "the infra tests pin the public set to an allow-list."),
+                    Acknowledgment(id="AwsSolutions-COG4",
+                                   reason=f"{route.method} {route.path} is public by design (see APIG4)."),
+                )
+            else:
+                resource.add_method(route.method, integration, authorizer=self.authorizer,
+                                    authorization_type=apigw.AuthorizationType.COGNITO)
+        self._acknowledge_preflights()
+
+    def _acknowledge_preflights(self) -> None:
+        """CORS preflight (OPTIONS, a mock integration) is unauthenticated by the CORS protocol."""
+        for method in self.rest_api.methods:
+            if method.http_method != "OPTIONS" or method.node.path in self._preflights:
+                continue
+            self._preflights.add(method.node.path)
+            Validations.of(method).acknowledge(
+                Acknowledgment(id="AwsSolutions-APIG4",
+                               reason="CORS preflight: browsers send no Authorization header on OPTIONS, and "
+                                      "this mock integration only returns CORS headers."),
+                Acknowledgment(id="AwsSolutions-COG4",
+                               reason="CORS preflight must be unauthenticated (see APIG4)."),
+            )
+
+    def _add_gateway_responses(self, config: StageConfig) -> None:
+        headers = {"Access-Control-Allow-Origin": cors_origin_header(config.cors_origins),
+                   "Vary": "'Origin'"}
+        for response_type, status, code in GATEWAY_ERRORS:
+            self.rest_api.add_gateway_response(
+                code.title().replace("_", "") + "Response",
+                type=response_type,
+                status_code=status,
+                response_headers=headers,
+                templates={"application/json": error_template(code)},
+            )
+
+    def _acknowledge_api_findings(self) -> None:
+        Validations.of(self.rest_api).acknowledge(
+            Acknowledgment(id="AwsSolutions-APIG2",
+                           reason="Request validation happens in the handlers (Powertools + pydantic), which "
+                                  "answer 422 with field-level details in the team's error envelope; API "
+                                  "Gateway models would duplicate the schemas and answer with a bare message."),
+            Acknowledgment(id="AwsSolutions-APIG3",
+                           reason="No WAF web ACL for the pilot (about USD 5/month + per-rule and per-request "
+                                  "fees); stage throttling and Cognito bound abuse. A documented limit, to "
+                                  "revisit before public launch."),
+        )
+        Validations.of(self.rest_api.node.find_child("CloudWatchRole")).acknowledge(
+            Acknowledgment(id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+                           reason="The account-level role API Gateway assumes for execution logs; AWS documents "
+                                  "this managed policy for it, and API Gateway chooses the log group names."),
+        )

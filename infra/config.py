@@ -1,0 +1,127 @@
+"""Stage configuration: one validated pydantic model per stage, read from cdk.json context.
+
+Everything that differs between ``dev`` and ``prod`` lives in ``context.stages.<stage>`` of
+cdk.json, so the constructs never branch on the stage *name*: they read typed fields. A typo or a
+missing field fails the synth with pydantic's field-level message instead of deploying a default.
+
+Context keys read here (``-c key=value`` overrides them):
+
+- ``stage``: ``dev`` (default) or ``prod``; picks the block below and names the stack ``AgriMrv-<stage>``.
+- ``stages``: ``{"dev": {...}, "prod": {...}}``, each a :class:`StageConfig` without ``name``.
+- ``app_version``: the ``APP_VERSION`` every function reports.
+- ``bundle_layers``: ``false`` skips the ``pip install`` of the layers (see infra/bundling.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from aws_cdk import RemovalPolicy
+from aws_cdk.aws_logs import RetentionDays
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_STAGE = "dev"
+DEFAULT_APP_VERSION = "0.1.0"
+STACK_PREFIX = "AgriMrv"
+
+# CloudWatch Logs accepts only these retention periods (days); anything else fails at deploy time.
+_LOG_RETENTION: dict[int, RetentionDays] = {
+    1: RetentionDays.ONE_DAY, 3: RetentionDays.THREE_DAYS, 5: RetentionDays.FIVE_DAYS,
+    7: RetentionDays.ONE_WEEK, 14: RetentionDays.TWO_WEEKS, 30: RetentionDays.ONE_MONTH,
+    60: RetentionDays.TWO_MONTHS, 90: RetentionDays.THREE_MONTHS, 120: RetentionDays.FOUR_MONTHS,
+    150: RetentionDays.FIVE_MONTHS, 180: RetentionDays.SIX_MONTHS, 365: RetentionDays.ONE_YEAR,
+    400: RetentionDays.THIRTEEN_MONTHS, 545: RetentionDays.EIGHTEEN_MONTHS, 731: RetentionDays.TWO_YEARS,
+    1096: RetentionDays.THREE_YEARS, 1827: RetentionDays.FIVE_YEARS, 2192: RetentionDays.SIX_YEARS,
+    2557: RetentionDays.SEVEN_YEARS, 2922: RetentionDays.EIGHT_YEARS, 3288: RetentionDays.NINE_YEARS,
+    3653: RetentionDays.TEN_YEARS,
+}
+
+
+class StageConfig(BaseModel):
+    """The settings of one deployment stage (dev, prod)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9]{1,15}$")
+    cors_origins: tuple[str, ...] = Field(min_length=1)
+    """Browser origins allowed by CORS (API preflight, gateway errors, uploads bucket presigned PUT)."""
+    throttle_rate_limit: float = Field(gt=0)
+    """Steady-state requests per second for the whole API stage."""
+    throttle_burst_limit: int = Field(gt=0)
+    log_retention_days: int
+    removal_policy: Literal["retain", "destroy"]
+    """``retain`` keeps data stores (pool, tables, buckets) when the stack is deleted."""
+    audit_retention_mode: Literal["GOVERNANCE", "COMPLIANCE"]
+    """Object Lock mode of the audit bucket: COMPLIANCE cannot be shortened by anyone, root included."""
+    audit_retention_days: int = Field(ge=1, le=36500)
+    """Default Object Lock retention (7 years = 2557 days, leap days included)."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _known_retention(cls, value: int) -> int:
+        if value not in _LOG_RETENTION:
+            raise ValueError(f"CloudWatch Logs does not offer {value} days; use one of {sorted(_LOG_RETENTION)}")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_without_slash(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin != "*" and (not origin.startswith(("https://", "http://")) or origin.endswith("/")):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no trailing slash)")
+        return value
+
+    @property
+    def cdk_removal_policy(self) -> RemovalPolicy:
+        return RemovalPolicy.RETAIN if self.removal_policy == "retain" else RemovalPolicy.DESTROY
+
+    @property
+    def log_retention(self) -> RetentionDays:
+        return _LOG_RETENTION[self.log_retention_days]
+
+    @property
+    def is_ephemeral(self) -> bool:
+        """True when the stage's data may be destroyed with the stack (dev)."""
+        return self.removal_policy == "destroy"
+
+    @property
+    def stack_name(self) -> str:
+        return f"{STACK_PREFIX}-{self.name}"
+
+
+class AppSettings(BaseModel):
+    """What app.py needs from the context besides the stage block."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: StageConfig
+    app_version: str = DEFAULT_APP_VERSION
+    bundle_layers: bool = True
+
+
+def _as_bool(value: Any) -> bool:
+    """Context from ``-c key=value`` arrives as a string; cdk.json gives real booleans."""
+    if isinstance(value, str):
+        return value.strip().lower() not in {"false", "0", "no", "off", ""}
+    return bool(value)
+
+
+def _as_mapping(value: Any) -> dict:
+    """``-c stages='{...}'`` arrives as a JSON string."""
+    return json.loads(value) if isinstance(value, str) else dict(value or {})
+
+
+def settings_from_context(get: Any) -> AppSettings:
+    """Build :class:`AppSettings` from a context getter (``app.node.try_get_context``)."""
+    stage = str(get("stage") or DEFAULT_STAGE)
+    stages = _as_mapping(get("stages"))
+    if stage not in stages:
+        raise ValueError(f"Unknown stage {stage!r}: cdk.json context.stages defines {sorted(stages)}")
+    bundle = get("bundle_layers")
+    return AppSettings(
+        stage=StageConfig.model_validate({"name": stage, **stages[stage]}),
+        app_version=str(get("app_version") or DEFAULT_APP_VERSION),
+        bundle_layers=True if bundle is None else _as_bool(bundle),
+    )

@@ -1,0 +1,137 @@
+"""Data stores: DynamoDB tables and S3 buckets, each created through one factory method.
+
+The factories (:meth:`Storage.table`, :meth:`Storage._bucket`) hold the team's baseline, so a later
+issue adds a table with one call and cannot forget PITR, encryption or the removal policy:
+
+- tables: on-demand billing, point-in-time recovery, encryption with the AWS managed key
+  ``aws/dynamodb`` (auditable in CloudTrail, no key to administer or pay for; a customer-managed
+  key would only be needed for cross-account access or crypto-shredding, neither of which applies),
+  deletion protection where data is retained;
+- buckets: all public access blocked, TLS-only (1.2+) bucket policy, versioning, SSE-S3, bucket-owner
+  object ownership (no ACLs), server access logs into the log bucket.
+
+``prod`` retains every store when the stack is deleted; ``dev`` destroys them, emptying buckets
+first except the audit bucket (see :meth:`Storage._audit_bucket`).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.config import StageConfig
+
+METADATA_KEY = "agri:resource"  # lets the local twin find stores by role, not by logical id
+
+
+class Storage(Construct):
+    """The tables and buckets of the stack, with grant helpers for the domain constructs."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self.access_logs = self._access_log_bucket()
+        self.uploads = self._uploads_bucket()
+        self.audit = self._audit_bucket()
+        self.revocation = self.table("RevocationTable", partition_key="pk", ttl_attribute="expires_at",
+                                     resource_name="revocation")
+
+    # ---- tables -------------------------------------------------------------------------------
+    def table(self, construct_id: str, *, partition_key: str, sort_key: str | None = None,
+              ttl_attribute: str | None = None, resource_name: str) -> dynamodb.Table:
+        """A table with the team's baseline; keys are strings (ids, composite ``kind#id`` keys)."""
+        retained = not self._config.is_ephemeral
+        table = dynamodb.Table(
+            self, construct_id,
+            partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING) if sort_key else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            time_to_live_attribute=ttl_attribute,
+            deletion_protection=retained,
+            removal_policy=self._config.cdk_removal_policy,
+        )
+        table.node.default_child.add_metadata(METADATA_KEY, resource_name)
+        return table
+
+    def grant_revocation_check(self, grantee: iam.IGrantable) -> None:
+        """What every private route does per request: look its token's keys up (BatchGetItem)."""
+        self.revocation.grant(grantee, "dynamodb:BatchGetItem", "dynamodb:GetItem")
+
+    def grant_revocation_write(self, grantee: iam.IGrantable) -> None:
+        """Logout, disable and role changes record revocations; nothing ever updates or deletes."""
+        self.revocation.grant(grantee, "dynamodb:PutItem")
+
+    # ---- buckets ------------------------------------------------------------------------------
+    def _bucket(self, construct_id: str, *, resource_name: str, access_logs: s3.IBucket | None,
+                auto_delete: bool, **props) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self, construct_id,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=True,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=f"{resource_name}/" if access_logs else None,
+            removal_policy=self._config.cdk_removal_policy,
+            auto_delete_objects=auto_delete and self._config.is_ephemeral,
+            **props,
+        )
+        bucket.node.default_child.add_metadata(METADATA_KEY, resource_name)
+        return bucket
+
+    def _access_log_bucket(self) -> s3.Bucket:
+        """Target of the other buckets' server access logs.
+
+        SSE-S3 because S3 log delivery cannot write to SSE-KMS buckets; logs expire with the
+        stage's log retention, old versions after a week.
+        """
+        bucket = self._bucket(
+            "AccessLogsBucket", resource_name="access-logs", access_logs=None, auto_delete=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(self._config.log_retention_days),
+                                              noncurrent_version_expiration=Duration.days(7))],
+        )
+        Validations.of(bucket).acknowledge(Acknowledgment(
+            id="AwsSolutions-S1",
+            reason="This is the server-access-log bucket itself: logging it into itself would loop, and "
+                   "logging it elsewhere needs yet another bucket with the same problem.",
+        ))
+        return bucket
+
+    def _uploads_bucket(self) -> s3.Bucket:
+        """Evidence photos and documents, uploaded by browsers and apps with presigned PUT URLs."""
+        return self._bucket(
+            "UploadsBucket", resource_name="uploads", access_logs=self.access_logs, auto_delete=True,
+            cors=[s3.CorsRule(
+                allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                allowed_origins=list(self._config.cors_origins),
+                allowed_headers=["Content-Type", "Content-MD5", "x-amz-*"],
+                exposed_headers=["ETag"],
+                max_age=600,
+            )],
+            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
+        )
+
+    def _audit_bucket(self) -> s3.Bucket:
+        """Write-once audit records (Object Lock, default retention per stage).
+
+        No auto-delete even in dev: the auto-delete custom resource cannot remove object versions
+        still under retention (it does not bypass GOVERNANCE, and nothing bypasses COMPLIANCE), so
+        destroying a dev stack leaves this bucket's deletion failing until its objects' one-day
+        retention has passed and the bucket is emptied (``aws s3api delete-object --version-id``
+        for each version, or ``--bypass-governance-retention`` by an allowed principal).
+        """
+        days = Duration.days(self._config.audit_retention_days)
+        retention = (s3.ObjectLockRetention.compliance(days) if self._config.audit_retention_mode == "COMPLIANCE"
+                     else s3.ObjectLockRetention.governance(days))
+        return self._bucket(
+            "AuditBucket", resource_name="audit", access_logs=self.access_logs, auto_delete=False,
+            object_lock_enabled=True, object_lock_default_retention=retention,
+        )

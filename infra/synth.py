@@ -1,0 +1,90 @@
+"""Build and synthesize the CDK app: one code path for app.py, the tests, the benchmark and the twin.
+
+``build_app(context)`` returns the App with the stack and the cdk-nag checks; ``synth(stage)`` runs
+it in-process into ``outdir`` and returns the template. cdk.json's context is the base of every
+build, so ``python app.py``, ``npx cdk synth`` and ``synth()`` read the same feature flags and stage
+settings; explicit context (``-c`` or the ``context`` argument) overrides it.
+
+cdk-nag runs as a CDK validation plugin (``Validations``; v3 crashes as an Aspect): any unacknowledged
+finding makes ``app.synth()`` raise and leaves a validation report in the outdir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON = ROOT / "cdk.json"
+
+# jsii prints a banner on every run under Node 20 (end of life); it is noise for a synth.
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk import App, Validations  # noqa: E402  (after the environment tweak above)
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.app_stack import AgriMrvStack  # noqa: E402
+from infra.config import settings_from_context  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The result of a synth: the stack's template and where the cloud assembly lives."""
+
+    template: dict
+    template_path: Path
+    outdir: Path
+    stack_name: str
+
+    def resources(self, resource_type: str | None = None) -> dict[str, dict]:
+        """Logical id -> resource, optionally only of one CloudFormation type."""
+        items = self.template.get("Resources", {}).items()
+        return {lid: res for lid, res in items if resource_type is None or res["Type"] == resource_type}
+
+    def asset_path(self, logical_id: str) -> Path:
+        """The staged asset folder of a Lambda function or layer (``aws:asset:path`` metadata)."""
+        path = self.template["Resources"][logical_id].get("Metadata", {}).get("aws:asset:path")
+        if not path:
+            raise KeyError(f"{logical_id} has no aws:asset:path metadata")
+        return self.outdir / path
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return dict(json.loads(CDK_JSON.read_text(encoding="utf-8")).get("context", {}))
+
+
+def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | Path | None = "cdk.out") -> App:
+    """The App with the stage's stack and cdk-nag. ``context`` overrides cdk.json's context.
+
+    When the CDK CLI runs app.py it passes its own context (cdk.json + ``-c``) in the environment;
+    CDK gives that precedence over ``context`` here, and the CLI's own ``--output`` over ``outdir``.
+    """
+    merged = {**cdk_json_context(), "aws:cdk:enable-asset-metadata": True, **dict(context or {})}
+    app_outdir = None if os.environ.get("CDK_OUTDIR") else (str(outdir) if outdir is not None else None)
+    app = App(context=merged, outdir=app_outdir, stack_traces=False)
+    settings = settings_from_context(app.node.try_get_context)
+    AgriMrvStack(app, settings)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    return app
+
+
+def synth(stage: str = "dev", *, bundle: bool = True, outdir: str | Path = "cdk.out",
+          context: Mapping[str, Any] | None = None) -> Synthesized:
+    """Synthesize ``AgriMrv-<stage>`` into ``outdir`` (relative paths: from the repo root).
+
+    ``bundle=False`` skips the layers' pip step (context ``bundle_layers=false``): same template,
+    other layer asset hashes; enough for the template-driven local twin.
+    """
+    out = Path(outdir)
+    out = out if out.is_absolute() else ROOT / out
+    app = build_app({**dict(context or {}), "stage": stage, "bundle_layers": bundle}, outdir=out)
+    assembly = app.synth()
+    stack_name = f"AgriMrv-{stage}"
+    artifact = assembly.get_stack_by_name(stack_name)
+    template_path = Path(assembly.directory) / artifact.template_file
+    return Synthesized(template=artifact.template, template_path=template_path,
+                       outdir=Path(assembly.directory), stack_name=stack_name)

@@ -1,0 +1,131 @@
+"""The REST API: routes equal the handlers' route tables, authorization, stage settings, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from infra.domains import API_DOMAINS
+from infra.routes import load_routes
+
+from tests.infra.cfn import api_methods, domain_functions, integration_function, only, resources
+
+# Every route reachable without a token. Adding a public route means adding it here, on purpose.
+PUBLIC_ROUTES = {
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("POST", "/auth/register"),
+    ("POST", "/auth/confirm-registration"),
+    ("POST", "/auth/login"),
+    ("POST", "/auth/challenge"),
+    ("POST", "/auth/refresh"),
+    ("POST", "/auth/forgot-password"),
+    ("POST", "/auth/confirm-forgot-password"),
+}
+
+
+@pytest.fixture(scope="module")
+def routes_by_domain():
+    return {d.name: load_routes(d.module) for d in API_DOMAINS}
+
+
+@pytest.fixture(scope="module")
+def methods(template):
+    """API methods except CORS preflight."""
+    return {k: v for k, v in api_methods(template).items() if k[0] != "OPTIONS"}
+
+
+def test_methods_equal_the_handlers_route_tables(methods, routes_by_domain):
+    declared = [(r.method, r.path) for routes in routes_by_domain.values() for r in routes]
+    assert len(declared) == len(set(declared)), "a route is declared by two domains"
+    assert set(methods) == set(declared)
+
+
+def test_each_method_invokes_its_domain_function(template, methods, routes_by_domain):
+    function_domain = {lid: name for name, (lid, _) in domain_functions(template).items()}
+    for domain, routes in routes_by_domain.items():
+        for route in routes:
+            method = methods[(route.method, route.path)]
+            assert method["Integration"]["Type"] == "AWS_PROXY"
+            assert function_domain[integration_function(method)] == domain, (route, domain)
+
+
+def test_only_allow_listed_routes_are_public(template, methods):
+    authorizer_lid, authorizer = only(template, "AWS::ApiGateway::Authorizer")
+    public = {key for key, m in methods.items() if m["AuthorizationType"] == "NONE"}
+    assert public == PUBLIC_ROUTES, f"unexpected public: {public - PUBLIC_ROUTES}, missing: {PUBLIC_ROUTES - public}"
+    for key, method in methods.items():
+        if key not in PUBLIC_ROUTES:
+            assert method["AuthorizationType"] == "COGNITO_USER_POOLS", key
+            assert method["AuthorizerId"] == {"Ref": authorizer_lid}, key
+
+
+def test_template_matches_each_routes_public_flag(methods, routes_by_domain):
+    for routes in routes_by_domain.values():
+        for route in routes:
+            assert (methods[(route.method, route.path)]["AuthorizationType"] == "NONE") is route.public, route
+
+
+def test_authorizer_reads_id_tokens_from_authorization_header(template):
+    pool_lid, _ = only(template, "AWS::Cognito::UserPool")
+    props = only(template, "AWS::ApiGateway::Authorizer")[1]["Properties"]
+    assert props["Type"] == "COGNITO_USER_POOLS"
+    assert props["IdentitySource"] == "method.request.header.Authorization"
+    assert props["ProviderARNs"] == [{"Fn::GetAtt": [pool_lid, "Arn"]}]
+
+
+def test_preflight_methods_allow_the_stage_origins(template):
+    preflights = [m for (verb, _), m in api_methods(template).items() if verb == "OPTIONS"]
+    assert preflights
+    for method in preflights:
+        assert method["AuthorizationType"] == "NONE" and method["Integration"]["Type"] == "MOCK"
+        text = json.dumps(method["Integration"])
+        for origin in ("http://localhost:3000", "http://localhost:5173"):
+            assert origin in text
+
+
+def test_stage_throttling_logging_tracing(template):
+    stage = only(template, "AWS::ApiGateway::Stage")[1]["Properties"]
+    assert stage["StageName"] == "dev"
+    assert stage["TracingEnabled"] is True
+    settings = {s["HttpMethod"]: s for s in stage["MethodSettings"]}["*"]
+    assert settings["ResourcePath"] == "/*"
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (20, 40)
+    assert settings["LoggingLevel"] == "INFO"
+    assert settings["DataTraceEnabled"] is False
+    access = stage["AccessLogSetting"]
+    refs = re.findall(r'"Ref": "([A-Za-z0-9]+)"', json.dumps(access["DestinationArn"]))
+    assert [template["Resources"][r]["Type"] for r in refs if r in template["Resources"]] == ["AWS::Logs::LogGroup"]
+    fields = json.loads(access["Format"])
+    assert fields["requestId"] == "$context.requestId" and "status" in fields
+    only(template, "AWS::ApiGateway::Account")  # execution logs need the account's CloudWatch role
+
+
+@pytest.mark.parametrize("response_type,status,code", [
+    ("UNAUTHORIZED", "401", "unauthorized"),
+    ("ACCESS_DENIED", "403", "forbidden"),
+    ("MISSING_AUTHENTICATION_TOKEN", "404", "route_not_found"),
+    ("THROTTLED", "429", "too_many_requests"),
+    ("REQUEST_TOO_LARGE", "413", "payload_too_large"),
+    ("DEFAULT_4XX", None, "bad_request"),
+    ("DEFAULT_5XX", None, "internal_error"),
+])
+def test_gateway_errors_use_the_envelope(template, response_type, status, code):
+    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
+    props = responses[response_type]
+    assert props.get("StatusCode") == status
+    body = props["ResponseTemplates"]["application/json"]
+    # Render the VTL variables as API Gateway would, then parse: the body must be valid JSON.
+    rendered = json.loads(body.replace("$context.error.messageString", '"Unauthorized"')
+                          .replace("$context.requestId", "req-1"))
+    assert rendered == {"error": {"code": code, "message": "Unauthorized", "request_id": "req-1"}}
+    assert "gatewayresponse.header.Access-Control-Allow-Origin" in props["ResponseParameters"]
+
+
+def test_outputs(template):
+    assert {"ApiUrl", "UserPoolId", "UserPoolClientId"} <= set(template["Outputs"])
+    pool_lid, _ = only(template, "AWS::Cognito::UserPool")
+    assert template["Outputs"]["UserPoolId"]["Value"] == {"Ref": pool_lid}
+    assert re.search(r"execute-api", json.dumps(template["Outputs"]["ApiUrl"]["Value"]))

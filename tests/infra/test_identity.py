@@ -1,0 +1,62 @@
+"""Cognito: role groups, pool policies, and the app client's token settings."""
+
+from __future__ import annotations
+
+from agri_common.principal import Role
+
+from tests.infra.cfn import only, resources
+
+
+def test_one_group_per_role_with_distinct_precedence(template):
+    groups = {g["Properties"]["GroupName"]: g["Properties"] for g in resources(template, "AWS::Cognito::UserPoolGroup").values()}
+    assert set(groups) == {"farmer", "fpo_manager", "auditor", "admin"} == {r.value for r in Role}
+    precedences = [g["Precedence"] for g in groups.values()]
+    assert len(set(precedences)) == len(precedences)
+    assert groups["admin"]["Precedence"] < groups["farmer"]["Precedence"]
+    pool_lid, _ = only(template, "AWS::Cognito::UserPool")
+    assert all(g["UserPoolId"] == {"Ref": pool_lid} for g in groups.values())
+
+
+def test_pool_has_mutable_fpo_attribute(template):
+    _, pool = only(template, "AWS::Cognito::UserPool")
+    schema = {a["Name"]: a for a in pool["Properties"]["Schema"]}
+    assert schema["fpo_id"]["AttributeDataType"] == "String"
+    assert schema["fpo_id"]["Mutable"] is True
+
+
+def test_pool_password_policy_and_sign_in(template):
+    props = only(template, "AWS::Cognito::UserPool")[1]["Properties"]
+    assert props["Policies"]["PasswordPolicy"] == {
+        "MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True, "RequireNumbers": True,
+        "RequireSymbols": True, "TemporaryPasswordValidityDays": 3,
+    }
+    assert props["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False  # self sign-up
+    recovery = [m["Name"] for m in sorted(props["AccountRecoverySetting"]["RecoveryMechanisms"], key=lambda m: m["Priority"])]
+    assert recovery == ["verified_email", "verified_phone_number"]
+
+
+def test_mfa_optional_totp_only(template):
+    props = only(template, "AWS::Cognito::UserPool")[1]["Properties"]
+    assert props["MfaConfiguration"] == "OPTIONAL"
+    assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+
+
+def test_client_tokens_and_flows(template):
+    client = only(template, "AWS::Cognito::UserPoolClient")[1]["Properties"]
+    assert client["GenerateSecret"] is False
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert client["EnableTokenRevocation"] is True
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    units = client["TokenValidityUnits"]
+    assert (client["AccessTokenValidity"], units["AccessToken"]) == (30, "minutes")
+    assert (client["IdTokenValidity"], units["IdToken"]) == (30, "minutes")
+    refresh_minutes = client["RefreshTokenValidity"] * {"minutes": 1, "hours": 60, "days": 1440}[units["RefreshToken"]]
+    assert refresh_minutes == 30 * 1440
+
+
+def test_users_cannot_write_their_fpo(template):
+    client = only(template, "AWS::Cognito::UserPoolClient")[1]["Properties"]
+    assert "custom:fpo_id" in client["ReadAttributes"]
+    assert "custom:fpo_id" not in client["WriteAttributes"]
+    assert not any(a.startswith("custom:") for a in client["WriteAttributes"])
