@@ -1,0 +1,63 @@
+"""carbon_engine: IPCC 2019 Tier 1/Tier 2 agricultural GHG estimates with Monte Carlo uncertainty.
+
+    from carbon_engine import estimate, Request
+    result = estimate(Request.model_validate_json(body))   # or estimate({...plain dict...})
+    result.model_dump_json()
+
+Pure Python on NumPy and pydantic; no cloud SDK imports. See README.md beside this file.
+"""
+
+from __future__ import annotations
+
+__version__ = "1.0.0"
+
+import gc  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from typing import Any, Iterator, Mapping  # noqa: E402
+
+from .factors import FactorLibrary, default_library  # noqa: E402
+from .models import PER_PLOT_MC_CAP, Plot, Request, Result, Season  # noqa: E402
+
+
+def estimate(request: Request | Mapping[str, Any] | str | bytes, library: FactorLibrary | None = None) -> Result:
+    """Estimate baseline and project emissions, removals, reductions and the creditable net.
+
+    ``request`` may be a :class:`Request`, a plain dict or a JSON string. Invalid input raises
+    ``pydantic.ValidationError`` naming the field. Per-plot point estimates are always returned;
+    per-plot Monte Carlo statistics only when plots x draws <= ``PER_PLOT_MC_CAP`` (or when
+    ``per_plot_mc="always"``); project-level statistics are always exact over all draws.
+    """
+    from .engine import prepare, run
+
+    with gc_paused():
+        if isinstance(request, (str, bytes)):
+            request = Request.model_validate_json(request)
+        elif not isinstance(request, Request):
+            request = Request.model_validate(request)
+        lib = library or default_library()
+        data = run(prepare(request, lib))
+        data["factors_file"] = lib.path
+        return Result.model_validate(data)
+
+
+def parse_request(body: str | bytes) -> Request:
+    """Validate a JSON request. Same as ``Request.model_validate_json`` but with the cyclic
+    garbage collector paused: building ~10^5 nested models otherwise triggers repeated full
+    collections that make validation several times slower (the models hold no cycles)."""
+    with gc_paused():
+        return Request.model_validate_json(body)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC for a block of bulk allocation (restores the previous state)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+__all__ = ["estimate", "parse_request", "Request", "Result", "Plot", "Season", "FactorLibrary", "PER_PLOT_MC_CAP", "__version__"]

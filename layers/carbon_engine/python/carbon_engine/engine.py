@@ -1,0 +1,250 @@
+"""Orchestration: request -> terms -> point estimate, Monte Carlo, profile deductions -> result.
+
+One code path evaluates every estimate: :func:`term_totals` with a :class:`Draws` object. The
+point estimate uses ``Draws.defaults`` (one column, every factor at its default), the Monte Carlo
+``Draws.sample`` (``draws`` columns), the VM0042 conservative choice ``Draws.at`` (one column per
+factor bound). Per-plot values use the same factor rows, gathered by each plot's key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from . import __version__
+from .errors import input_error
+from .factors import FactorLibrary, RegionFactors, default_library
+from .inputs import WATER_REGIMES, PlotArrays, plot_arrays
+from .methods import MethodContext, all_terms
+from .models import PER_PLOT_MC_CAP, Request
+from .montecarlo import Draws, summarize, summarize_rows
+from .profiles import PROFILES, Profile, ProfileContext, apply_rules
+from .terms import CHUNK_CELLS, Term
+
+GASES = ("CH4", "N2O", "CO2")
+POOLS = ("soc", "biomass")
+
+
+@dataclass
+class Prepared:
+    """Everything needed to evaluate a request, before any draw."""
+
+    request: Request
+    factors: RegionFactors
+    profile: Profile
+    gwp_name: str
+    gwp: Mapping[str, float]
+    plots: PlotArrays
+    terms: list[Term]
+
+
+def prepare(request: Request, library: FactorLibrary | None = None) -> Prepared:
+    lib = library or default_library()
+    try:
+        factors = lib.for_region(request.region)
+    except KeyError:
+        raise input_error(("region",), f"unknown region {request.region!r}", request.region) from None
+    profile = PROFILES[request.profile]
+    gwp_name = profile.gwp_override or request.gwp
+    gwp = {g: float(lib.gwp[gwp_name][g]) for g in GASES}
+    plots = plot_arrays(request, profile.n2o_regime_from_baseline)
+    ctx = MethodContext(factors=factors, climate=request.climate, root_shoot_ecozone=request.root_shoot_ecozone)
+    return Prepared(request, factors, profile, gwp_name, gwp, plots, all_terms(plots, ctx))
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def term_totals(terms: Sequence[Term], draws: Draws) -> list[np.ndarray]:
+    """Project total of each term per draw (t gas), each (D,)."""
+    return [t.total(draws) for t in terms]
+
+
+def aggregate(terms: Sequence[Term], values: Sequence[np.ndarray], gwp: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """Combine term values (any common shape) into the reported metrics, t CO2e.
+
+    Emissions: ``{gas}_{baseline|project}`` and ``{gas}_reduction`` (baseline - project);
+    removals: ``removals_{pool}`` (project stock gain - baseline); ``net`` = reductions + removals.
+    """
+    shape = np.shape(values[0]) if values else ()
+    m = {f"{g}_{s}": np.zeros(shape) for g in GASES for s in ("baseline", "project")}
+    m.update({f"removals_{p}": np.zeros(shape) for p in POOLS})
+    for term, v in zip(terms, values):
+        if term.kind == "emission":
+            m[f"{term.gas}_{term.scenario}"] = m[f"{term.gas}_{term.scenario}"] + v * gwp[term.gas]
+        else:
+            sign = 1.0 if term.scenario == "project" else -1.0
+            m[f"removals_{term.pool}"] = m[f"removals_{term.pool}"] + sign * v
+    for g in GASES:
+        m[f"{g}_reduction"] = m[f"{g}_baseline"] - m[f"{g}_project"]
+    m["emissions_baseline"] = sum(m[f"{g}_baseline"] for g in GASES)
+    m["emissions_project"] = sum(m[f"{g}_project"] for g in GASES)
+    m["reductions"] = m["emissions_baseline"] - m["emissions_project"]
+    m["removals"] = sum(m[f"removals_{p}"] for p in POOLS)
+    m["net"] = m["reductions"] + m["removals"]
+    return m
+
+
+def totals(prep: Prepared, draws: Draws) -> dict[str, np.ndarray]:
+    """Reported metrics per draw for the whole project."""
+    return aggregate(prep.terms, term_totals(prep.terms, draws), prep.gwp)
+
+
+def component_points(prep: Prepared, values: Sequence[np.ndarray]) -> dict[str, dict[str, float]]:
+    """Point estimate per method component and scenario, t CO2e (removal components in t CO2)."""
+    out: dict[str, dict[str, float]] = {}
+    for term, v in zip(prep.terms, values):
+        scale = prep.gwp[term.gas] if term.kind == "emission" else 1.0
+        comp = out.setdefault(term.component, {"baseline": 0.0, "project": 0.0})
+        comp[term.scenario] += float(v[0]) * scale
+    return out
+
+
+def per_plot(prep: Prepared, draws: Draws, plot_slice: slice) -> dict[str, np.ndarray]:
+    """Reported metrics for a slice of plots, each (n_plots, D)."""
+    tables = [t.table(draws) for t in prep.terms]
+    vals = [t.per_plot(draws, tab, plot_slice) for t, tab in zip(prep.terms, tables)]
+    return aggregate(prep.terms, vals, prep.gwp)
+
+
+def per_plot_mc(prep: Prepared, draws: Draws, levels: Sequence[float]) -> dict[str, dict]:
+    """Per-plot Monte Carlo statistics, computed in plot chunks to bound memory."""
+    n = prep.plots.n
+    tables = [t.table(draws) for t in prep.terms]
+    step = max(1, CHUNK_CELLS // max(draws.n, 1))
+    chunks: list[dict[str, dict]] = []
+    for start in range(0, n, step):
+        sl = slice(start, min(n, start + step))
+        vals = [t.per_plot(draws, tab, sl) for t, tab in zip(prep.terms, tables)]
+        chunks.append({k: summarize_rows(v, levels) for k, v in aggregate(prep.terms, vals, prep.gwp).items()})
+    return {k: _concat([c[k] for c in chunks]) for k in chunks[0]}
+
+
+def _concat(parts: list[dict]) -> dict:
+    if isinstance(parts[0], list):
+        return [x for p in parts for x in p]
+    return {k: _concat([p[k] for p in parts]) for k in parts[0]}
+
+
+# ----------------------------------------------------------------------------- profile support
+
+
+def conservative_draws(prep: Prepared, point_net: float) -> tuple[Draws, dict[str, float]]:
+    """VM0042-style conservative factors: each uncertain factor at low, default or high,
+    whichever gives the lowest project net, varied one at a time (others at defaults)."""
+    names = sorted(n for n, s in prep.factors.specs.items() if s.uncertain)
+    m = len(names)
+    cols = {}
+    for i, name in enumerate(names):
+        spec = prep.factors.specs[name]
+        col = np.full(2 * m, spec.value)
+        col[2 * i], col[2 * i + 1] = spec.low, spec.high
+        cols[name] = col
+    net = totals(prep, Draws(prep.factors, 2 * m, cols))["net"]
+    chosen = {}
+    for i, name in enumerate(names):
+        spec = prep.factors.specs[name]
+        options = [(point_net, 1, spec.value), (net[2 * i], 0, spec.low), (net[2 * i + 1], 2, spec.high)]
+        best = min(options, key=lambda o: (o[0], o[1] != 1))
+        if best[2] != spec.value:
+            chosen[name] = best[2]
+    return Draws.at(prep.factors, chosen, 1), chosen
+
+
+def awd_switch_n_kg(plots: PlotArrays) -> float:
+    """Project N applied (kg, synthetic + organic) on plots moved from continuous flooding to drainage."""
+    cf = WATER_REGIMES.index("continuously_flooded")
+    drained = np.isin(plots.project.water_regime, [WATER_REGIMES.index("single_drainage"), WATER_REGIMES.index("multiple_drainage")])
+    switch = (plots.baseline.water_regime == cf) & drained & plots.project.is_rice & plots.baseline.is_rice
+    n = plots.project.synthetic_n + plots.project.organic_n
+    return float(np.sum(np.where(switch, n * plots.area, 0.0)))
+
+
+def per_plot_mc_note(request: Request) -> tuple[bool, str]:
+    cells = len(request.plots) * request.draws
+    if request.wants_per_plot_mc():
+        return True, f"per-plot Monte Carlo statistics included ({cells:,} plot-draws)"
+    if request.per_plot_mc == "never":
+        return False, "per-plot Monte Carlo statistics not requested (per_plot_mc='never')"
+    return False, (f"per-plot Monte Carlo statistics omitted: {cells:,} plot-draws exceed the cap of "
+                   f"{PER_PLOT_MC_CAP:,} (set per_plot_mc='always' to force); project statistics are exact")
+
+
+def run(prep: Prepared) -> dict:
+    """Evaluate a prepared request; returns plain data for :class:`carbon_engine.models.Result`."""
+    req = prep.request
+    levels = req.confidence
+    d0 = Draws.defaults(prep.factors)
+    values0 = term_totals(prep.terms, d0)
+    point = {k: float(v[0]) for k, v in aggregate(prep.terms, values0, prep.gwp).items()}
+    dmc = Draws.sample(prep.factors, req.draws, req.seed, req.activity_uncertainty)
+    mc_draws = totals(prep, dmc)
+    mc = {k: summarize(v, levels) for k, v in mc_draws.items()}
+
+    if prep.profile.factor_choice == "conservative":
+        dc, _ = conservative_draws(prep, point["net"])
+        basis = {k: float(v[0]) for k, v in totals(prep, dc).items()}
+    else:
+        basis = point
+    pctx = ProfileContext(basis=basis, mc=mc, mc_draws=mc_draws, gwp=prep.gwp,
+                          awd_switch_n_kg=awd_switch_n_kg(prep.plots), buffer_fraction=req.buffer_fraction)
+    outcomes, creditable, eligible = apply_rules(prep.profile, pctx)
+
+    plot_point = per_plot(prep, d0, slice(None))
+    include_mc, mc_note = per_plot_mc_note(req)
+    plot_mc = per_plot_mc(prep, dmc, levels) if include_mc else None
+
+    q = lambda k: {"point": point[k], "mc": mc[k]}  # noqa: E731
+    notes = list(prep.profile.notes)
+    if prep.profile.expected_gwp and prep.gwp_name != prep.profile.expected_gwp:
+        notes.append(f"{prep.profile.id} expects {prep.profile.expected_gwp} GWPs (VCS Standard); request used {prep.gwp_name}")
+    if prep.profile.gwp_override and req.gwp != prep.profile.gwp_override:
+        notes.append(f"request gwp {req.gwp} replaced by {prep.profile.gwp_override} as the methodology requires")
+    return {
+        "engine_version": __version__,
+        "factors_version": prep.factors.version,
+        "factors_file": "",
+        "profile": {"id": prep.profile.id, "title": prep.profile.title, "source": prep.profile.source,
+                    "factor_choice": prep.profile.factor_choice, "notes": notes},
+        "gwp": {"name": prep.gwp_name, **prep.gwp},
+        "region": req.region, "climate": req.climate, "draws": req.draws, "seed": req.seed,
+        "confidence": levels,
+        "total": {
+            "gases": {g: {"baseline": q(f"{g}_baseline"), "project": q(f"{g}_project"), "reduction": q(f"{g}_reduction")}
+                      for g in GASES},
+            "components": component_points(prep, values0),
+            "emissions_baseline": q("emissions_baseline"), "emissions_project": q("emissions_project"),
+            "reductions": q("reductions"), "removals": q("removals"),
+            "removals_by_pool": {p: q(f"removals_{p}") for p in POOLS},
+            "net": q("net"),
+            "deductions": [{"rule": o.rule, "t_co2e": o.deduction, "source": o.source, "note": o.note} for o in outcomes],
+            "creditable_net": creditable, "eligible": eligible, "creditable_basis": basis["net"],
+        },
+        "plots": {"plot_id": prep.plots.plot_id, "point": {k: v[:, 0].tolist() for k, v in plot_point.items()},
+                  "mc_included": include_mc, "mc_note": mc_note, "mc": plot_mc},
+        "unconfirmed_factors_used": used_unconfirmed(prep),
+    }
+
+
+def used_unconfirmed(prep: Prepared) -> list[str]:
+    """Unconfirmed [U] factors that the terms of this request reference."""
+    probe = _RecordingDraws(prep.factors)
+    for t in prep.terms:
+        if t.weights.any():
+            t.rows(probe, np.flatnonzero(t.weights))
+    return sorted(n for n in probe.seen if prep.factors.specs[n].status == "U")
+
+
+class _RecordingDraws(Draws):
+    """Default draws that remember which factors were read."""
+
+    def __init__(self, factors: RegionFactors):
+        super().__init__(factors, 1)
+        self.seen: set[str] = set()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if not name.startswith("activity."):
+            self.seen.add(self.factors.resolve(name))
+        return super().__getitem__(name)

@@ -1,0 +1,163 @@
+"""Columnar activity data: the validated request turned into NumPy vectors over plots.
+
+This is the only per-plot Python loop of the engine (attribute extraction, O(plots)); every
+method then works on whole vectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from operator import attrgetter
+
+import numpy as np
+
+from .models import AMENDMENT_TYPES, PRESEASON_STATUSES, WATER_REGIMES as _WATER_REGIMES, Request, Season
+
+WATER_REGIMES = list(_WATER_REGIMES)
+PRESEASON = list(PRESEASON_STATUSES)
+AMENDMENTS = list(AMENDMENT_TYPES)
+SOC_ZONES = ["tropical_dry", "tropical_moist", "tropical_wet", "tropical_montane"]
+SOIL_TYPES = ["hac", "lac", "sandy", "volcanic", "wetland"]
+LAND_USES = ["long_term_cultivated", "paddy_rice", "perennial_tree_crop", "set_aside"]
+TILLAGE = ["full", "reduced", "no_till"]
+INPUTS = ["low", "medium", "high_without_manure", "high_with_manure"]
+AF_SYSTEMS = ["default", "multistrata", "alley_cropping", "silvoarable", "hedgerow", "silvopasture"]
+AF_ZONES = ["tropical_moist", "tropical_wet", "tropical_dry"]
+_IDX = {name: {v: i for i, v in enumerate(vals)} for name, vals in {
+    "wr": WATER_REGIMES, "pp": PRESEASON, "am": AMENDMENTS, "lu": LAND_USES, "mg": TILLAGE, "fi": INPUTS,
+    "zone": SOC_ZONES, "soil": SOIL_TYPES, "af": AF_SYSTEMS, "afz": AF_ZONES}.items()}
+
+
+@dataclass
+class SeasonArrays:
+    """Activity vectors of one scenario (all length N = number of plots)."""
+
+    area: np.ndarray
+    is_rice: np.ndarray
+    days: np.ndarray
+    water_regime: np.ndarray  # index into WATER_REGIMES (upland for non-rice)
+    n2o_regime: np.ndarray  # regime that selects EF1FR (may be the baseline's, see profiles)
+    preseason: np.ndarray
+    roa: np.ndarray  # (N, 5) t/ha per AMENDMENTS
+    sf_soil_cultivar: np.ndarray
+    synthetic_n: np.ndarray
+    organic_n: np.ndarray
+    residue_n: np.ndarray
+    urea: np.ndarray
+    limestone: np.ndarray
+    dolomite: np.ndarray
+    residue_burnt: np.ndarray
+    soc_lu: np.ndarray  # -1 when no SOC block
+    soc_mg: np.ndarray
+    soc_fi: np.ndarray
+    af_system: np.ndarray  # -1 when no agroforestry block
+    af_zone: np.ndarray
+    af_area: np.ndarray
+    af_age: np.ndarray
+    tree_plot: np.ndarray  # flattened tree groups: plot index
+    tree_count: np.ndarray
+    tree_dbh: np.ndarray
+    tree_height: np.ndarray
+    tree_density: np.ndarray
+
+
+@dataclass
+class PlotArrays:
+    plot_id: list[str]
+    area: np.ndarray
+    soil_zone: np.ndarray  # -1 when no soil
+    soil_type: np.ndarray
+    baseline: SeasonArrays
+    project: SeasonArrays
+
+    @property
+    def n(self) -> int:
+        return len(self.plot_id)
+
+
+def _f(values) -> np.ndarray:
+    return np.fromiter(values, dtype=np.float64)
+
+
+def _i(values) -> np.ndarray:
+    return np.fromiter(values, dtype=np.int64)
+
+
+NUMERIC = ("synthetic_n_kg_per_ha", "organic_n_kg_per_ha", "residue_n_kg_per_ha", "urea_kg_per_ha",
+           "limestone_kg_per_ha", "dolomite_kg_per_ha", "residue_burnt_t_dm_per_ha")
+_FIELDS = ("crop", "cultivation_days", "water_regime", "preseason_water", "organic_amendments",
+           "sf_soil", "sf_cultivar", "soc", "agroforestry", "trees", *NUMERIC)
+_WR = {**_IDX["wr"], None: _IDX["wr"]["upland"]}
+_PP = {**_IDX["pp"], None: 0}
+
+
+def season_arrays(seasons: list[Season], area: np.ndarray) -> SeasonArrays:
+    """Extract one scenario's vectors from the season models (one C-level getter per season,
+    then column-wise work; optional blocks are visited only where present)."""
+    n = len(seasons)
+    cols = list(zip(*map(attrgetter(*_FIELDS), seasons))) if n else [()] * len(_FIELDS)
+    crop, days, regime, preseason, amendments, sf_soil, sf_cultivar, soc, af, trees = cols[:10]
+    num = np.array(cols[10:], dtype=np.float64).reshape(len(NUMERIC), n)
+    rice = np.fromiter((c == "rice" for c in crop), dtype=bool, count=n)
+    wr = _i(_WR[w] for w in regime)
+    roa = np.zeros((n, len(AMENDMENTS)))
+    for p, lst in enumerate(amendments):
+        for a in lst:
+            roa[p, _IDX["am"][a.type]] += a.t_per_ha
+    soc_idx = np.full((3, n), -1, dtype=np.int64)
+    for p, c in enumerate(soc):
+        if c is not None:
+            soc_idx[:, p] = (_IDX["lu"][c.land_use], _IDX["mg"][c.tillage], _IDX["fi"][c.input])
+    af_sys, af_zone = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    af_area, af_age = np.zeros(n), np.zeros(n)
+    for p, a in enumerate(af):
+        if a is not None:
+            af_sys[p], af_zone[p] = _IDX["af"][a.system], _IDX["afz"][a.zone]
+            af_area[p] = a.area_ha if a.area_ha is not None else area[p]
+            af_age[p] = a.age_years
+    tree_rows = [(p, t.count, t.dbh_cm, t.height_m, t.wood_density) for p, lst in enumerate(trees) if lst for t in lst]
+    tree_arr = np.array(tree_rows, dtype=np.float64).reshape(len(tree_rows), 5)
+    return SeasonArrays(
+        area=area,
+        is_rice=rice,
+        days=np.where(rice, _f(d or 0 for d in days), 0.0),
+        water_regime=wr,
+        n2o_regime=wr.copy(),
+        preseason=_i(_PP[x] for x in preseason),
+        roa=roa,
+        sf_soil_cultivar=_f((a or 1.0) * (b or 1.0) for a, b in zip(sf_soil, sf_cultivar)),
+        synthetic_n=num[0], organic_n=num[1], residue_n=num[2], urea=num[3],
+        limestone=num[4], dolomite=num[5], residue_burnt=num[6],
+        soc_lu=soc_idx[0], soc_mg=soc_idx[1], soc_fi=soc_idx[2],
+        af_system=af_sys, af_zone=af_zone, af_area=af_area, af_age=af_age,
+        tree_plot=tree_arr[:, 0].astype(np.int64),
+        tree_count=tree_arr[:, 1].copy(),
+        tree_dbh=tree_arr[:, 2].copy(),
+        tree_height=tree_arr[:, 3].copy(),
+        tree_density=tree_arr[:, 4].copy(),
+    )
+
+
+def plot_arrays(request: Request, n2o_regime_from_baseline: bool = False) -> PlotArrays:
+    """Columnar view of the request.
+
+    ``n2o_regime_from_baseline``: when both seasons are flooded rice, the project's EF1FR is
+    selected by the baseline water regime (VM0051, where a mandatory deduction replaces the
+    modelled N2O change from drainage; see ``profiles``).
+    """
+    plots = request.plots
+    area = _f(map(attrgetter("area_ha"), plots))
+    base = season_arrays([p.baseline for p in plots], area)
+    proj = season_arrays([p.project for p in plots], area)
+    if n2o_regime_from_baseline:
+        upland = _IDX["wr"]["upland"]
+        both = (base.water_regime != upland) & (proj.water_regime != upland) & base.is_rice & proj.is_rice
+        proj.n2o_regime = np.where(both, base.water_regime, proj.water_regime)
+    return PlotArrays(
+        plot_id=[p.plot_id for p in plots],
+        area=area,
+        soil_zone=_i(_IDX["zone"][p.soil.climate_zone] if p.soil else -1 for p in plots),
+        soil_type=_i(_IDX["soil"][p.soil.soil_type] if p.soil else -1 for p in plots),
+        baseline=base,
+        project=proj,
+    )

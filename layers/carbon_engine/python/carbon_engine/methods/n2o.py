@@ -1,0 +1,65 @@
+"""Nitrous oxide from managed soils, IPCC 2019 Refinement Vol. 4 Ch. 11 (Tier 1).
+
+Direct (Eq 11.1):       N2O-N = (F_SN + F_ON + F_CR) x EF1      (EF1FR for flooded rice)
+Volatilisation (11.9):  N2O(ATD)-N = (F_SN x Frac_GASF + F_ON x Frac_GASM) x EF4
+Leaching (11.10):       N2O(L)-N = (F_SN + F_ON + F_CR) x Frac_LEACH-(H) x EF5   (wet climate only)
+N2O = N2O-N x 44/28.
+
+EF1 choice (Table 11.1): flooded rice uses EF1FR by water regime - continuous flooding 0.003
+(also applied to deep water), single/multiple drainage 0.005 (also applied to the rainfed
+regimes, which are intermittently flooded); upland rice and other crops use the
+climate-disaggregated EF1 (wet: synthetic 0.016, other inputs 0.006; dry: 0.005).
+EF4 is the climate-specific Table 11.3 value. F_PRP (grazing) and F_SOM (Eq 11.8) are not
+modelled: plots are cropland without grazing and F_SOM needs a SOC loss, which the Tier 1
+factors here only produce for land-use change away from paddy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..inputs import WATER_REGIMES
+from ..terms import SumProductRows, Term
+
+N2O_N_TO_N2O = 44.0 / 28.0
+KG_TO_T = 1e-3
+COEF = N2O_N_TO_N2O * KG_TO_T  # kg N2O-N -> t N2O
+
+EF1_KEYS = ["n2o.ef1fr.continuous", "n2o.ef1fr.drainage", "n2o.ef1.synthetic_wet", "n2o.ef1.other_wet", "n2o.ef1.dry"]
+_CONTINUOUS = {"continuously_flooded", "deep_water"}
+
+
+def ef1_key(regime: np.ndarray, is_rice: np.ndarray, source: str, climate: str) -> np.ndarray:
+    """Index into EF1_KEYS for each plot and N source ("synthetic" | "other")."""
+    names = np.array(WATER_REGIMES)[regime]
+    flooded = is_rice & (names != "upland")
+    continuous = np.isin(names, list(_CONTINUOUS))
+    if climate == "dry":
+        upland_key = EF1_KEYS.index("n2o.ef1.dry")
+    else:
+        upland_key = EF1_KEYS.index("n2o.ef1.synthetic_wet" if source == "synthetic" else "n2o.ef1.other_wet")
+    fr = np.where(continuous, EF1_KEYS.index("n2o.ef1fr.continuous"), EF1_KEYS.index("n2o.ef1fr.drainage"))
+    return np.where(flooded, fr, upland_key).astype(np.int64)
+
+
+def terms(plots, scenario: str, ctx) -> list[Term]:
+    s = getattr(plots, scenario)
+    inputs = (("synthetic_n", s.synthetic_n, "synthetic"), ("organic_n", s.organic_n, "other"),
+              ("residue_n", s.residue_n, "other"))
+    direct = SumProductRows([[(COEF, (k,))] for k in EF1_KEYS])
+    out = []
+    zero_key = np.zeros(plots.n, dtype=np.int64)
+    for cls, rate, source in inputs:
+        out.append(Term("n2o_direct", "N2O", scenario, "emission", s.area * rate,
+                        ef1_key(s.n2o_regime, s.is_rice, source, ctx.climate), direct,
+                        ("activity.area", f"activity.{cls}")))
+    ef4 = f"n2o.ef4.{ctx.climate}"
+    for cls, rate, frac in (("synthetic_n", s.synthetic_n, "n2o.frac_gasf"), ("organic_n", s.organic_n, "n2o.frac_gasm")):
+        out.append(Term("n2o_volatilisation", "N2O", scenario, "emission", s.area * rate, zero_key,
+                        SumProductRows([[(COEF, (frac, ef4))]]), ("activity.area", f"activity.{cls}")))
+    if ctx.climate == "wet":
+        leach = SumProductRows([[(COEF, ("n2o.frac_leach", "n2o.ef5"))]])
+        for cls, rate, _ in inputs:
+            out.append(Term("n2o_leaching", "N2O", scenario, "emission", s.area * rate, zero_key, leach,
+                            ("activity.area", f"activity.{cls}")))
+    return out

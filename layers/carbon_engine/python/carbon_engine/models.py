@@ -1,0 +1,291 @@
+"""Request and result models (pydantic v2). Both accept and produce plain JSON.
+
+Invalid input raises ``pydantic.ValidationError`` naming the field (e.g. ``plots.0.area_ha``);
+the engine never returns a number for it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .montecarlo import ACTIVITY_CLASSES
+
+PER_PLOT_MC_CAP = 2_000_000
+"""Per-plot Monte Carlo statistics are computed when plots x draws <= this cap ("auto")."""
+PER_PLOT_MC_HARD_MAX = 50_000_000
+"""Even with per_plot_mc="always", plots x draws above this is refused (memory)."""
+
+
+WATER_REGIMES = ("continuously_flooded", "single_drainage", "multiple_drainage", "rainfed_regular",
+                 "rainfed_drought_prone", "deep_water", "upland")
+PRESEASON_STATUSES = ("non_flooded_lt_180", "non_flooded_gt_180", "flooded_gt_30", "non_flooded_gt_365")
+AMENDMENT_TYPES = ("straw_lt_30d", "straw_gt_30d", "compost", "farmyard_manure", "green_manure")
+
+WaterRegime = Literal["continuously_flooded", "single_drainage", "multiple_drainage", "rainfed_regular",
+                      "rainfed_drought_prone", "deep_water", "upland"]
+"""2019 Refinement Vol. 4 Table 5.12 water regimes during cultivation."""
+PreseasonWater = Literal["non_flooded_lt_180", "non_flooded_gt_180", "flooded_gt_30", "non_flooded_gt_365"]
+"""2019 Refinement Vol. 4 Table 5.13 pre-season water status."""
+AmendmentType = Literal["straw_lt_30d", "straw_gt_30d", "compost", "farmyard_manure", "green_manure"]
+"""2019 Refinement Vol. 4 Table 5.14 organic amendments (straw: dry weight; others: fresh weight)."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Amendment(Strict):
+    """Organic amendment: straw in t dry weight/ha, others in t fresh weight/ha (Eq 5.3)."""
+
+    type: AmendmentType
+    t_per_ha: float = Field(gt=0, le=100)
+
+
+class SocManagement(Strict):
+    """Tier 1 SOC stock factors (Table 5.5) for this season's management."""
+
+    land_use: Literal["long_term_cultivated", "paddy_rice", "perennial_tree_crop", "set_aside"]
+    tillage: Literal["full", "reduced", "no_till"] = "full"
+    input: Literal["low", "medium", "high_without_manure", "high_with_manure"] = "medium"
+
+
+class TreeGroup(Strict):
+    """Trees of one species and size class (Tier 2, Chave et al. 2014 allometry)."""
+
+    species: str = Field(min_length=1)
+    count: int = Field(ge=0)
+    dbh_cm: float = Field(gt=0, le=500)
+    height_m: float = Field(gt=0, le=100)
+    wood_density: float = Field(gt=0.05, le=1.5, description="g/cm3 (oven-dry mass / green volume)")
+
+
+class Agroforestry(Strict):
+    """Tier 1 growth-rate method (2019 agroforestry defaults, Southern Asia)."""
+
+    system: Literal["default", "multistrata", "alley_cropping", "silvoarable", "hedgerow", "silvopasture"] = "default"
+    zone: Literal["tropical_moist", "tropical_wet", "tropical_dry"] = "tropical_moist"
+    area_ha: Optional[float] = Field(default=None, ge=0, description="area under the system; default: plot area")
+    age_years: float = Field(default=0, ge=0, description="age at the start of the year; growth stops at the maximum stock")
+
+
+class Season(Strict):
+    """One cropping season of a plot (baseline or project)."""
+
+    crop: str = Field(default="rice", min_length=1)
+    cultivation_days: Optional[int] = Field(default=None, gt=0, le=365)
+    water_regime: Optional[WaterRegime] = None
+    preseason_water: Optional[PreseasonWater] = None
+    organic_amendments: list[Amendment] = Field(default_factory=list)
+    synthetic_n_kg_per_ha: float = Field(default=0, ge=0, le=2000)
+    organic_n_kg_per_ha: float = Field(default=0, ge=0, le=2000)
+    urea_kg_per_ha: float = Field(default=0, ge=0, le=5000)
+    limestone_kg_per_ha: float = Field(default=0, ge=0, le=50000)
+    dolomite_kg_per_ha: float = Field(default=0, ge=0, le=50000)
+    residue_burnt_t_dm_per_ha: float = Field(default=0, ge=0, le=50)
+    residue_n_kg_per_ha: float = Field(default=0, ge=0, le=1000)
+    sf_soil: Optional[float] = Field(default=None, gt=0, le=10, description="Tier 2 soil scaling factor (Eq 5.2)")
+    sf_cultivar: Optional[float] = Field(default=None, gt=0, le=10, description="Tier 2 cultivar scaling factor (Eq 5.2)")
+    soc: Optional[SocManagement] = None
+    agroforestry: Optional[Agroforestry] = None
+    trees: list[TreeGroup] = Field(default_factory=list)
+
+    @field_validator("crop")
+    @classmethod
+    def _lower(cls, v: str) -> str:
+        return v.strip().lower()
+
+    @model_validator(mode="after")
+    def _rice_fields(self) -> "Season":
+        if self.is_rice:
+            for name in ("cultivation_days", "water_regime", "preseason_water"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{name} is required for a rice season")
+        elif self.water_regime not in (None, "upland"):
+            raise ValueError("water_regime must be upland (or omitted) for a non-rice crop")
+        if self.agroforestry is not None and self.trees:
+            raise ValueError("give either agroforestry (Tier 1) or trees (Tier 2), not both")
+        return self
+
+    @property
+    def is_rice(self) -> bool:
+        return self.crop == "rice"
+
+    @property
+    def flooded_rice(self) -> bool:
+        return self.is_rice and self.water_regime not in (None, "upland")
+
+
+class Soil(Strict):
+    """Climate zone and soil class selecting SOC_ref (Table 2.3)."""
+
+    climate_zone: Literal["tropical_dry", "tropical_moist", "tropical_wet", "tropical_montane"]
+    soil_type: Literal["hac", "lac", "sandy", "volcanic", "wetland"]
+
+
+class Plot(Strict):
+    plot_id: str = Field(min_length=1)
+    area_ha: float = Field(gt=0, le=10_000)
+    baseline: Season
+    project: Season
+    soil: Optional[Soil] = None
+
+    @model_validator(mode="after")
+    def _soc_pairs(self) -> "Plot":
+        has = (self.baseline.soc is not None, self.project.soc is not None)
+        if any(has) and not (all(has) and self.soil is not None):
+            raise ValueError("SOC needs soil on the plot and soc on both baseline and project")
+        return self
+
+
+class Request(Strict):
+    """An estimation request.
+
+    ``per_plot_mc``: "auto" gives per-plot Monte Carlo statistics only when
+    plots x draws <= ``PER_PLOT_MC_CAP`` (2,000,000); "always" forces them (refused above
+    ``PER_PLOT_MC_HARD_MAX``); "never" skips them. Per-plot point estimates are always given.
+    ``activity_uncertainty``: relative sd per activity class (see ``montecarlo``).
+    ``buffer_fraction``: non-permanence buffer on stock changes (profiles that use one).
+    """
+
+    gwp: Literal["AR5", "AR6"] = "AR6"
+    profile: Literal["ipcc_tier1", "vm0042_qa3", "vm0051", "ccts_ag04_002"] = "ipcc_tier1"
+    region: str = Field(default="south_asia", min_length=1, description="a region key of the factors file (checked there)")
+    climate: Literal["wet", "dry"] = "wet"
+    draws: int = Field(default=10_000, ge=2, le=1_000_000)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    confidence: list[float] = Field(default_factory=lambda: [0.90, 0.95], min_length=1)
+    plots: list[Plot] = Field(min_length=1)
+    per_plot_mc: Literal["auto", "always", "never"] = "auto"
+    activity_uncertainty: dict[str, float] = Field(default_factory=dict)
+    buffer_fraction: Optional[float] = Field(default=None, ge=0, lt=1)
+    root_shoot_ecozone: Literal[
+        "rainforest", "moist_deciduous", "dry_forest", "shrubland", "mountain", "planted_moist_deciduous", "planted_dry"
+    ] = "moist_deciduous"
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _levels(cls, v):
+        v = [v] if isinstance(v, (int, float)) else list(v)
+        v = [x / 100 if x > 1 else x for x in v]
+        if any(not 0.5 <= x < 1 for x in v):
+            raise ValueError("confidence levels must be in [0.5, 1) (or percentages)")
+        return sorted(set(v) | {0.90, 0.95})
+
+    @field_validator("activity_uncertainty")
+    @classmethod
+    def _activity(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, sd in v.items():
+            if k not in ACTIVITY_CLASSES:
+                raise ValueError(f"unknown activity class {k!r}; expected one of {ACTIVITY_CLASSES}")
+            if not 0 <= sd <= 1:
+                raise ValueError(f"relative sd for {k} must be in [0, 1]")
+        return v
+
+    @model_validator(mode="after")
+    def _limits(self) -> "Request":
+        ids = [p.plot_id for p in self.plots]
+        if len(set(ids)) != len(ids):
+            raise ValueError("plot_id values must be unique")
+        if self.per_plot_mc == "always" and len(self.plots) * self.draws > PER_PLOT_MC_HARD_MAX:
+            raise ValueError(f"per_plot_mc='always' needs plots x draws <= {PER_PLOT_MC_HARD_MAX}")
+        return self
+
+    def wants_per_plot_mc(self) -> bool:
+        cells = len(self.plots) * self.draws
+        return self.per_plot_mc == "always" or (self.per_plot_mc == "auto" and cells <= PER_PLOT_MC_CAP)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+class Stats(BaseModel):
+    """Monte Carlo statistics of one quantity (t CO2e)."""
+
+    mean: float
+    median: float
+    sd: float
+    ci: dict[str, tuple[float, float]]
+    half_width_pct: dict[str, Optional[float]]
+
+
+class Quantity(BaseModel):
+    """A quantity in t CO2e: the deterministic point estimate and its Monte Carlo statistics."""
+
+    point: float
+    mc: Stats
+
+
+class GasResult(BaseModel):
+    baseline: Quantity
+    project: Quantity
+    reduction: Quantity
+
+
+class Deduction(BaseModel):
+    rule: str
+    t_co2e: float
+    source: str
+    note: str = ""
+
+
+class TotalResult(BaseModel):
+    gases: dict[str, GasResult]
+    components: dict[str, dict[str, float]] = Field(description="point estimates per method component (t CO2e)")
+    emissions_baseline: Quantity
+    emissions_project: Quantity
+    reductions: Quantity
+    removals: Quantity
+    removals_by_pool: dict[str, Quantity]
+    net: Quantity
+    deductions: list[Deduction]
+    creditable_net: float
+    eligible: bool
+    creditable_basis: float = Field(description="net the deductions apply to (profile factor choice)")
+
+
+class PlotMcStats(BaseModel):
+    mean: list[float]
+    median: list[float]
+    ci: dict[str, dict[str, list[float]]]
+    half_width_pct: dict[str, list[Optional[float]]]
+
+
+class PlotTable(BaseModel):
+    """Per-plot results, columnar: ``point[metric][i]`` belongs to ``plot_id[i]``."""
+
+    plot_id: list[str]
+    point: dict[str, list[float]]
+    mc_included: bool
+    mc_note: str
+    mc: Optional[dict[str, PlotMcStats]] = None
+
+    def row(self, plot_id: str) -> dict[str, float]:
+        """Point estimates of one plot as a dict."""
+        i = self.plot_id.index(plot_id)
+        return {k: v[i] for k, v in self.point.items()}
+
+
+class ProfileInfo(BaseModel):
+    id: str
+    title: str
+    source: str
+    factor_choice: str
+    notes: list[str] = Field(default_factory=list)
+
+
+class Result(BaseModel):
+    engine_version: str
+    factors_version: str
+    factors_file: str
+    profile: ProfileInfo
+    gwp: dict[str, float | str]
+    region: str
+    climate: str
+    draws: int
+    seed: int
+    confidence: list[float]
+    total: TotalResult
+    plots: PlotTable
+    unconfirmed_factors_used: list[str]
