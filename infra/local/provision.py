@@ -51,6 +51,8 @@ class Provisioner:
             self.group(lid, res["Properties"])
         for lid, res in resources_of(self.template, "AWS::Cognito::UserPoolClient"):
             self.client(lid, res["Properties"])
+        for lid, res in resources_of(self.template, "AWS::SecretsManager::Secret"):
+            self.secret(lid, res.get("Properties", {}))
         for lid, res in resources_of(self.template, "AWS::Lambda::Function"):
             name = res["Properties"].get("FunctionName") or _physical(self.r.stack_name, lid, 64)
             self.r.refs[lid] = name
@@ -95,6 +97,29 @@ class Provisioner:
         self.r.refs[lid] = name
         self.r.attrs[lid] = {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com",
                              "RegionalDomainName": f"{name}.s3.{self.r.region}.amazonaws.com"}
+
+    def secret(self, lid: str, props: dict) -> None:
+        """A secret with its value generated as Secrets Manager would (GenerateSecretString)."""
+        import json
+        import secrets as pysecrets
+        import string
+
+        name = props.get("Name") or _physical(self.r.stack_name, lid, 256)
+        value = props.get("SecretString")
+        gen = props.get("GenerateSecretString")
+        if value is None and gen is not None:
+            alphabet = string.ascii_letters + string.digits + ("" if gen.get("ExcludePunctuation") else "!#$%&()*+,-.:;<=>?[]^_{|}~")
+            alphabet = "".join(c for c in alphabet if c not in gen.get("ExcludeCharacters", ""))
+            generated = "".join(pysecrets.choice(alphabet) for _ in range(int(gen.get("PasswordLength", 32))))
+            if gen.get("SecretStringTemplate") and gen.get("GenerateStringKey"):
+                doc = json.loads(gen["SecretStringTemplate"])
+                doc[gen["GenerateStringKey"]] = generated
+                value = json.dumps(doc)
+            else:
+                value = generated
+        arn = boto3.client("secretsmanager").create_secret(Name=name, SecretString=value or "")["ARN"]
+        self.r.refs[lid] = arn
+        self.r.attrs[lid] = {"Id": arn}
 
     def user_pool(self, lid: str, props: dict) -> None:
         idp = boto3.client("cognito-idp")

@@ -100,3 +100,23 @@ def test_throttle_bucket_refuses_beyond_burst():
 def test_route_regex_escapes_literal_characters():
     assert RouteSpec("GET", "/openapi.json", "F", None).regex.match("/openapi.json")
     assert not RouteSpec("GET", "/openapi.json", "F", None).regex.match("/openapiXjson")
+
+
+def test_secrets_are_provisioned_with_generated_values(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    from infra.local.provision import Provisioner
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "t")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    template = {"Resources": {"Key": {"Type": "AWS::SecretsManager::Secret", "Properties": {
+        "GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True,
+                                 "SecretStringTemplate": "{\"kind\":\"hmac\"}", "GenerateStringKey": "key"}}}}}
+    with mock_aws():
+        r = Resolver("ap-south-1", "AgriMrv-dev")
+        Provisioner(template, r).run()
+        value = json.loads(boto3.client("secretsmanager", region_name="ap-south-1").get_secret_value(SecretId=r.ref("Key"))["SecretString"])
+    assert value["kind"] == "hmac" and len(value["key"]) == 40 and value["key"].isalnum()
