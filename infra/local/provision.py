@@ -57,6 +57,12 @@ class Provisioner:
             name = res["Properties"].get("FunctionName") or _physical(self.r.stack_name, lid, 64)
             self.r.refs[lid] = name
             self.r.attrs[lid] = {"Arn": f"arn:aws:lambda:{self.r.region}:{ACCOUNT_ID}:function:{name}"}
+        for lid, res in resources_of(self.template, "AWS::IAM::Role"):
+            name = res.get("Properties", {}).get("RoleName") or _physical(self.r.stack_name, lid, 64)
+            self.r.refs[lid] = name
+            self.r.attrs[lid] = {"Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "RoleId": name}
+        for lid, res in resources_of(self.template, "AWS::StepFunctions::StateMachine"):
+            self.state_machine(lid, res["Properties"])
 
     def table(self, lid: str, props: dict) -> None:
         name = props.get("TableName") or _physical(self.r.stack_name, lid, 255)
@@ -97,6 +103,22 @@ class Provisioner:
         self.r.refs[lid] = name
         self.r.attrs[lid] = {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com",
                              "RegionalDomainName": f"{name}.s3.{self.r.region}.amazonaws.com"}
+
+    def state_machine(self, lid: str, props: dict) -> None:
+        """The very definition CDK synthesized, with its intrinsics resolved to local names/ARNs."""
+        import json
+
+        definition = props.get("DefinitionString")
+        definition = self.r.resolve(definition) if definition is not None else json.dumps(self.r.resolve(props["Definition"]))
+        subs = {k: self.r.resolve(v) for k, v in (props.get("DefinitionSubstitutions") or {}).items()}
+        for key, value in subs.items():
+            definition = definition.replace("${" + key + "}", str(value))
+        name = props.get("StateMachineName") or _physical(self.r.stack_name, lid, 80)
+        arn = boto3.client("stepfunctions").create_state_machine(
+            name=name, definition=definition, roleArn=self.r.resolve(props["RoleArn"]),
+            type=props.get("StateMachineType", "STANDARD"))["stateMachineArn"]
+        self.r.refs[lid] = arn
+        self.r.attrs[lid] = {"Arn": arn, "Name": name}
 
     def secret(self, lid: str, props: dict) -> None:
         """A secret with its value generated as Secrets Manager would (GenerateSecretString)."""

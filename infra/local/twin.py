@@ -78,6 +78,7 @@ class LocalTwin:
         provisioner = Provisioner(self.template, self.resolver)
         provisioner.run()
         self.functions = self._functions()
+        moto_ext.route_lambda_invocations({fn.name: fn for fn in self.functions.values()})
         self.front = ApiFront(route_specs(self.template), self.functions, self._verifiers(provisioner),
                               gateway_responses(self.template), TokenBucket(*stage_throttle(self.template)),
                               stage_name(self.template))
