@@ -61,6 +61,7 @@ def lambda_like_env() -> dict[str, str]:
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "STAGE": "bench",
         "CORS_ORIGINS": "http://localhost:3000",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as infra/domain_constructs/base.py sets on every function
     })
     return env
 

@@ -42,6 +42,8 @@ class Platform:
             "STAGE": self.config.name,
             "CORS_ORIGINS": ",".join(self.config.cors_origins),
             "APP_VERSION": self.app_version,
+            # No pydantic plugins are used; skipping their entry-point scan saves ~20 ms of cold start.
+            "PYDANTIC_DISABLE_PLUGINS": "__all__",
         }
 
 
