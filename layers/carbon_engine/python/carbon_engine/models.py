@@ -10,7 +10,13 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .montecarlo import ACTIVITY_CLASSES
+# Activity-data classes that may carry uncertainty (request.activity_uncertainty keys). Defined here,
+# not in montecarlo.py, so that the request vocabulary imports without NumPy (API handlers that only
+# validate seasons use it at cold start).
+ACTIVITY_CLASSES = (
+    "area", "cultivation_days", "amendments", "synthetic_n", "organic_n", "residue_n",
+    "urea", "lime", "residue_burnt", "trees",
+)
 
 PER_PLOT_MC_CAP = 2_000_000
 """Per-plot Monte Carlo statistics are computed when plots x draws <= this cap ("auto")."""

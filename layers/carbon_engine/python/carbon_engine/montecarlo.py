@@ -24,10 +24,7 @@ import numpy as np
 from .factors import FactorSpec, RegionFactors
 
 Z975 = 1.959963984540054  # standard-normal 97.5 % quantile: (high - low) spans +-Z975 sd
-ACTIVITY_CLASSES = (
-    "area", "cultivation_days", "amendments", "synthetic_n", "organic_n", "residue_n",
-    "urea", "lime", "residue_burnt", "trees",
-)
+from .models import ACTIVITY_CLASSES  # noqa: E402,F401  (defined with the request vocabulary)
 
 
 class Draws:
