@@ -20,6 +20,19 @@ if [ "$(cat .venv/.requirements.sha 2>/dev/null)" != "$want" ]; then
   echo "$want" > .venv/.requirements.sha
 fi
 
+if [ "${1:-}" = "--crosscheck" ]; then
+  # bonsai-ipcc (independent IPCC implementation) pins numpy<2: it gets its own venv, used only by
+  # tests/unit/carbon_engine/test_bonsai_crosscheck.py through a subprocess.
+  want=$(stamp requirements-crosscheck.txt)
+  if [ "$(cat .venv-crosscheck/.requirements.sha 2>/dev/null)" != "$want" ]; then
+    echo "==> installing the bonsai-ipcc cross-check venv (about a minute the first time)"
+    [ -x .venv-crosscheck/bin/python ] || "$PY" -m venv .venv-crosscheck
+    .venv-crosscheck/bin/python -m pip install --quiet --upgrade pip
+    .venv-crosscheck/bin/python -m pip install --quiet -r requirements-crosscheck.txt
+    echo "$want" > .venv-crosscheck/.requirements.sha
+  fi
+fi
+
 want=$(stamp package.json package-lock.json)
 if [ "$(cat node_modules/.package.sha 2>/dev/null)" != "$want" ]; then
   echo "==> installing npm tools"

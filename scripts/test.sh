@@ -3,6 +3,6 @@
 #   bash scripts/test.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --crosscheck
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
 exec .venv/bin/python -m pytest "$@"
