@@ -114,15 +114,21 @@ def test_n2o_direct_and_indirect_flooded_rice_wet():
     assert r.total.gases["N2O"].baseline.point == pytest.approx((0.45 + 0.2128 + 0.396) * k, rel=1e-12)
 
 
-def test_n2o_drainage_factor_and_dry_climate_has_no_leaching():
-    # multiple drainage: EF1FR 0.005; dry climate: EF4 dry 0.005, no leaching
-    # direct: 100 x 0.005 = 0.5; volatilisation: 100 x 0.11 x 0.005 = 0.055 kg N2O-N
+def test_n2o_drainage_factor_and_dry_climate_leaching_only_where_irrigated():
+    # multiple drainage (irrigated): EF1FR 0.005; dry climate: EF4 dry 0.005; leaching applies (irrigated)
+    # direct: 100 x 0.005 = 0.5; volatilisation: 100 x 0.11 x 0.005 = 0.055; leaching: 100 x 0.24 x 0.011 = 0.264
     s = rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100)
     r = estimate(request(baseline=s, climate="dry"))
     k = 44 / 28 / 1000 * GWP_N2O
     assert comp(r, "n2o_direct", "baseline") == pytest.approx(0.5 * k, rel=1e-12)
     assert comp(r, "n2o_volatilisation", "baseline") == pytest.approx(0.055 * k, rel=1e-12)
-    assert "n2o_leaching" not in r.total.components
+    assert comp(r, "n2o_leaching", "baseline") == pytest.approx(0.264 * k, rel=1e-12)
+    assert "n2o_leaching_dry_irrigated" in {a.id for a in r.assumptions}
+    # rainfed rice and wheat in a dry climate: not irrigated, no leaching
+    for season in (rice_season(water_regime="rainfed_regular", synthetic_n_kg_per_ha=100),
+                   {"crop": "wheat", "synthetic_n_kg_per_ha": 100}):
+        r = estimate(request(baseline=season, project=season, climate="dry"))
+        assert "n2o_leaching" not in r.total.components
 
 
 def test_n2o_non_rice_crop_uses_table_11_1_by_climate():
@@ -152,10 +158,22 @@ def test_awd_lowers_methane_but_raises_n2o():
 
 def test_urea_and_liming_co2():
     # Eq 11.13: 200 kg urea x 0.20 = 40 kg C; Eq 11.12: 500 x 0.12 + 300 x 0.13 = 99 kg C; x 44/12; 2 ha
-    s = rice_season(urea_kg_per_ha=200, limestone_kg_per_ha=500, dolomite_kg_per_ha=300)
+    # (urea N, 200 x 0.46 = 92 kg, is part of the 92 kg synthetic N)
+    s = rice_season(urea_kg_per_ha=200, synthetic_n_kg_per_ha=92, limestone_kg_per_ha=500, dolomite_kg_per_ha=300)
     r = estimate(request(baseline=s, area=2.0))
     assert comp(r, "co2_urea", "baseline") == pytest.approx(2 * 40 * 44 / 12 / 1000, rel=1e-12)
     assert comp(r, "co2_lime", "baseline") == pytest.approx(2 * 99 * 44 / 12 / 1000, rel=1e-12)
+
+
+def test_residue_burning_combustion_factor_by_crop():
+    # wheat: C_f 0.90 (Table 2.6, [U]): 1 ha x 4 t DM x 0.90 = 3.6 t DM; CH4 3.6 x 2.7 = 9.72 kg
+    r = estimate(request(baseline={"crop": "wheat", "residue_burnt_t_dm_per_ha": 4}))
+    assert comp(r, "burning_ch4", "baseline") == pytest.approx(9.72 / 1000 * GWP_CH4, rel=1e-12)
+    assert "burning.cf_wheat" in r.unconfirmed_factors_used
+    # maize: the rice value 0.80 (assumption, reported): 4 x 0.80 x 2.7 = 8.64 kg
+    r = estimate(request(baseline={"crop": "maize", "residue_burnt_t_dm_per_ha": 4}))
+    assert comp(r, "burning_ch4", "baseline") == pytest.approx(8.64 / 1000 * GWP_CH4, rel=1e-12)
+    assert "burning_cf_other_crops" in {a.id for a in r.assumptions}
 
 
 def test_residue_burning_eq_2_27():
@@ -170,26 +188,43 @@ def test_residue_burning_eq_2_27():
 
 
 def test_soc_tier1_stock_change():
-    # tropical moist LAC: SOC_ref 38; moist/wet column
-    # baseline: paddy 1.35 x full 1.00 x medium 1.00 = 51.3 t C/ha
-    # project:  paddy 1.35 x no-till 1.10 x high w/o manure 1.11 = 38 x 1.648485 = 62.6424... t C/ha
+    # tropical moist LAC: SOC_ref 38; moist/wet column; long-term cultivated F_LU 0.83
+    # baseline: 0.83 x full 1.00 x medium 1.00 = 38 x 0.83 = 31.54 t C/ha
+    # project:  0.83 x no-till 1.10 x high w/o manure 1.11 = 38 x 1.013430 = 38.51034 t C/ha
     # dSOC = (project - baseline) / 20 yr x 3 ha x 44/12
     soil = {"climate_zone": "tropical_moist", "soil_type": "lac"}
-    b = rice_season(soc={"land_use": "paddy_rice"})
-    p = rice_season(soc={"land_use": "paddy_rice", "tillage": "no_till", "input": "high_without_manure"})
+    b = {"crop": "wheat", "soc": {"land_use": "long_term_cultivated"}}
+    p = {"crop": "wheat", "soc": {"land_use": "long_term_cultivated", "tillage": "no_till", "input": "high_without_manure"}}
     r = estimate(request(baseline=b, project=p, area=3.0, soil=soil))
-    expected = (38 * 1.35 * 1.10 * 1.11 - 38 * 1.35 * 1.0 * 1.0) / 20 * 3 * 44 / 12
+    expected = (38 * 0.83 * 1.10 * 1.11 - 38 * 0.83 * 1.0 * 1.0) / 20 * 3 * 44 / 12
     assert r.total.removals_by_pool["soc"].point == pytest.approx(expected, rel=1e-12)
+    assert "soc_paddy_no_mg_fi" not in {a.id for a in r.assumptions}
+
+
+def test_soc_paddy_rice_ignores_tillage_and_input():
+    # Table 5.5 paddy row: no F_MG / F_I for paddy rice -> both 1 whatever the request says
+    # baseline paddy full/medium and project paddy no-till/high input: 38 x 1.35 both -> no SOC change
+    soil = {"climate_zone": "tropical_moist", "soil_type": "lac"}
+    b = rice_season(soc={"land_use": "paddy_rice"})
+    p = rice_season(soc={"land_use": "paddy_rice", "tillage": "no_till", "input": "high_with_manure"})
+    r = estimate(request(baseline=b, project=p, soil=soil, draws=300))
+    assert r.total.removals_by_pool["soc"].point == 0.0
+    assert r.total.removals_by_pool["soc"].mc.sd == 0.0
+    assert "soc_paddy_no_mg_fi" in {a.id for a in r.assumptions}
 
 
 def test_soc_dry_zone_uses_dry_column():
-    # tropical dry HAC 21; long-term cultivated 0.92 -> paddy 1.35 (reduced tillage dry 0.99)
+    # tropical dry HAC 21; long-term cultivated 0.92 -> paddy 1.35 (stated reduced tillage ignored for paddy)
     soil = {"climate_zone": "tropical_dry", "soil_type": "hac"}
     b = rice_season(soc={"land_use": "long_term_cultivated"})
     p = rice_season(soc={"land_use": "paddy_rice", "tillage": "reduced"})
     r = estimate(request(baseline=b, project=p, soil=soil))
-    expected = 21 * (1.35 * 0.99 - 0.92) / 20 * 44 / 12
+    expected = 21 * (1.35 - 0.92) / 20 * 44 / 12
     assert r.total.removals_by_pool["soc"].point == pytest.approx(expected, rel=1e-12)
+    # long-term cultivated -> long-term cultivated with reduced tillage: dry column 0.99
+    p2 = rice_season(soc={"land_use": "long_term_cultivated", "tillage": "reduced"})
+    r2 = estimate(request(baseline=b, project=p2, soil=soil))
+    assert r2.total.removals_by_pool["soc"].point == pytest.approx(21 * 0.92 * (0.99 - 1.0) / 20 * 44 / 12, rel=1e-12)
 
 
 # ----------------------------------------------------------------------------- biomass
@@ -197,19 +232,38 @@ def test_soc_dry_zone_uses_dry_column():
 
 def test_tier2_tree_inventory_chave_2014():
     # AGB = 0.0673 x (0.6 x 15^2 x 10)^0.976 kg per tree, 20 trees; 1 ha -> AGB density << 125 t/ha
-    # C = AGB x (1 + R 0.323 moist deciduous) x CF 0.47; removal = project - baseline (no trees)
+    # C = AGB x (1 + R 0.323 moist deciduous) x CF 0.47; baseline inventory (t1): no trees ([]);
+    # 4 years between the inventories -> annual removal = stock / 4
     agb_t = 20 * 0.0673 * (0.6 * 15**2 * 10) ** 0.976 / 1000
     trees = [{"species": "Tectona grandis", "count": 20, "dbh_cm": 15, "height_m": 10, "wood_density": 0.6}]
-    r = estimate(request(project=rice_season(trees=trees)))
-    assert r.total.removals_by_pool["biomass"].point == pytest.approx(agb_t * 1.323 * 0.47 * 44 / 12, rel=1e-12)
+    req = request(baseline=rice_season(trees=[]), project=rice_season(trees=trees))
+    req["plots"][0]["tree_inventory_years"] = 4
+    r = estimate(req)
+    assert r.total.removals_by_pool["biomass"].point == pytest.approx(agb_t * 1.323 * 0.47 * 44 / 12 / 4, rel=1e-12)
 
 
 def test_tier2_stock_difference_between_inventories():
+    # (C_t2 - C_t1) / (t2 - t1), 2 years apart
     t0 = [{"species": "mango", "count": 10, "dbh_cm": 20, "height_m": 8, "wood_density": 0.55}]
     t1 = [{"species": "mango", "count": 10, "dbh_cm": 22, "height_m": 9, "wood_density": 0.55}]
-    r = estimate(request(baseline=rice_season(trees=t0), project=rice_season(trees=t1)))
+    req = request(baseline=rice_season(trees=t0), project=rice_season(trees=t1))
+    req["plots"][0]["tree_inventory_years"] = 2
+    r = estimate(req)
     agb = lambda d, h: 10 * 0.0673 * (0.55 * d**2 * h) ** 0.976 / 1000  # noqa: E731
-    assert r.total.removals_by_pool["biomass"].point == pytest.approx((agb(22, 9) - agb(20, 8)) * 1.323 * 0.47 * 44 / 12, rel=1e-12)
+    assert r.total.removals_by_pool["biomass"].point == pytest.approx(
+        (agb(22, 9) - agb(20, 8)) * 1.323 * 0.47 * 44 / 12 / 2, rel=1e-12)
+    assert "biomass.carbon_fraction (range)" in r.unconfirmed_factors_used
+
+
+def test_tier1_root_shoot_class_follows_the_standing_stock():
+    # systems without a G_BG row: BG = AG x R, R chosen by the AG stock at the start of the year (t DM/ha)
+    # hedgerow age 0: stock 0 -> R (moist deciduous, <= 125) 0.323; gain 0.47 t C/ha/yr on 1 ha
+    r = estimate(request(project=rice_season(agroforestry={"system": "hedgerow", "age_years": 0})))
+    assert r.total.removals_by_pool["biomass"].point == pytest.approx(0.47 * 1.323 * 44 / 12, rel=1e-12)
+    # silvoarable (no G_BG row in the file), age 47: stock min(47 x 1.50, 72.2) = 70.5 t C -> 150 t DM > 125: R 0.246
+    # gain min(1.50, 72.2 - 70.5 = 1.7) = 1.50 t C/ha
+    r = estimate(request(project=rice_season(agroforestry={"system": "silvoarable", "age_years": 47})))
+    assert r.total.removals_by_pool["biomass"].point == pytest.approx(1.50 * 1.246 * 44 / 12, rel=1e-12)
 
 
 def test_tier1_agroforestry_growth_and_maximum_stock():
@@ -252,3 +306,16 @@ def test_gwp_sets_and_net():
     assert t.reductions.point == pytest.approx(t.emissions_baseline.point - t.emissions_project.point, rel=1e-12)
     assert t.net.point == pytest.approx(t.reductions.point + t.removals.point, rel=1e-12)
     assert math.isclose(sum(g.reduction.point for g in t.gases.values()), t.reductions.point, rel_tol=1e-12)
+
+
+def test_dbh_outside_chave_calibration_is_flagged():
+    # Chave et al. (2014) calibration: DBH ~5-212 cm; 250 cm is accepted but flagged, 100 cm is not
+    def run(dbh):
+        t0 = [{"species": "ficus", "count": 1, "dbh_cm": dbh, "height_m": 20, "wood_density": 0.5}]
+        t1 = [{"species": "ficus", "count": 1, "dbh_cm": dbh + 1, "height_m": 20, "wood_density": 0.5}]
+        req = request(baseline=rice_season(trees=t0), project=rice_season(trees=t1))
+        req["plots"][0]["tree_inventory_years"] = 1
+        return {a.id for a in estimate(req).assumptions}
+
+    assert "chave2014_dbh_range" in run(250)
+    assert "chave2014_dbh_range" not in run(100)

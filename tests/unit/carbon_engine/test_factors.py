@@ -55,3 +55,34 @@ def _packaged() -> str:
 def test_unconfirmed_factors_are_listed():
     lib = default_library().for_region("south_asia")
     assert "burning.fuel_mass_rice" in lib.unconfirmed()
+    # value confirmed, range unconfirmed: range_status
+    assert lib.spec("biomass.carbon_fraction").range_unconfirmed
+    assert lib.spec("soc.f_lu.paddy_rice.moist_wet").range_unconfirmed
+    assert not lib.spec("soc.f_lu.paddy_rice.dry").range_unconfirmed
+
+
+def test_result_lists_the_unconfirmed_factors_and_ranges_it_used():
+    # M1: a plain rice request uses no unconfirmed value or range
+    assert estimate(request()).unconfirmed_factors_used == []
+    # paddy SOC on a moist soil: the reused moist/wet F_LU range; wheat burning: the [U] combustion factor
+    soil = {"climate_zone": "tropical_moist", "soil_type": "lac"}
+    b = {"crop": "wheat", "residue_burnt_t_dm_per_ha": 2, "soc": {"land_use": "long_term_cultivated"}}
+    p = {"crop": "wheat", "soc": {"land_use": "paddy_rice"}}
+    r = estimate(request(baseline=b, project=p, soil=soil))
+    assert r.unconfirmed_factors_used == ["burning.cf_wheat", "soc.f_lu.paddy_rice.moist_wet (range)"]
+    ids = {a.id for a in r.assumptions}
+    assert {"soc_paddy_no_mg_fi", "burning_cf_wheat", "stock_change_annual"} <= ids
+    montane = estimate(request(baseline=b, project=p, soil={"climate_zone": "tropical_montane", "soil_type": "lac"}))
+    assert "soc_montane_moist_wet" in {a.id for a in montane.assumptions}
+
+
+def test_result_records_factor_file_hash_and_numpy_version():
+    # M5: the hash is of the file's bytes
+    import hashlib
+
+    import numpy as np
+
+    r = estimate(request())
+    assert r.factors_sha256 == hashlib.sha256(open(_packaged(), "rb").read()).hexdigest()
+    assert r.numpy_version == np.__version__
+    assert r.factors_version == "ipcc2019-v1.1.0"

@@ -43,23 +43,32 @@ def test_vm0051_not_eligible_when_half_width_exceeds_100_percent():
     assert not r.total.eligible and r.total.creditable_net == 0.0
 
 
-def test_vm0042_conservative_factors_lower_the_basis_and_eq74():
-    soil = {"climate_zone": "tropical_moist", "soil_type": "lac"}
-    b = rice_season(soc={"land_use": "paddy_rice"})
-    p = rice_season(water_regime="multiple_drainage", soc={"land_use": "paddy_rice", "tillage": "no_till"})
-    r = estimate(request(baseline=b, project=p, soil=soil, profile="vm0042_qa3", draws=3000, buffer_fraction=0.2))
-    ipcc = estimate(request(baseline=b, project=p, soil=soil, draws=3000))
-    assert r.total.creditable_basis < ipcc.total.net.point
-    d = {x.rule: x for x in r.total.deductions}
-    # Eq 74: UNC = s / mean x 100 x 0.4307, deducted as a fraction of the basis
-    unc = r.total.net.mc.sd / r.total.net.mc.mean * 100 * 0.4307
-    assert d["vm0042_eq74_uncertainty"].t_co2e == pytest.approx(r.total.creditable_basis * unc / 100, rel=1e-9)
-    # buffer on stock changes only: 20 % of the SOC share of what remains
-    remaining = r.total.creditable_basis - d["vm0042_eq74_uncertainty"].t_co2e
-    share = r.total.removals.point / r.total.creditable_basis  # removals at conservative factors
-    assert d["vm0042_buffer_stock_changes"].t_co2e > 0
-    assert r.total.creditable_net == pytest.approx(remaining - d["vm0042_buffer_stock_changes"].t_co2e, rel=1e-12)
-    assert share > 0
+def test_vm0042_conservative_basis_eq74_and_buffer_arithmetic():
+    # CH4: continuous flooding -> multiple drainage, 112 d, 1 ha, no N; removals: Tier 1 agroforestry,
+    # tropical dry default, age 0: 2.85 t C/ha/yr (constant) x (1 + R 0.323) x 44/12, exact at any factor choice.
+    # Conservative factors (one at a time, lowest net): EF_c 0.58 (low), SF_w CF 0.73 (low),
+    # SF_w multiple drainage 0.72 (high), SF_p < 180 d 0.88 (low); AR5 CH4 28.
+    b = rice_season()
+    p = rice_season(water_regime="multiple_drainage", agroforestry={"system": "default", "zone": "tropical_dry"})
+    r = estimate(request(baseline=b, project=p, profile="vm0042_qa3", draws=3000, buffer_fraction=0.2))
+    ch4 = 0.58 * 0.88 * (0.73 - 0.72) * 112 / 1000 * 28
+    removals = 2.85 * 1.323 * 44 / 12
+    basis = ch4 + removals
+    assert r.total.creditable_basis == pytest.approx(basis, rel=1e-12)
+    d = {x.rule: x.t_co2e for x in r.total.deductions}
+    # Eq 74 on the Monte Carlo net: UNC = s / mean x 100 x 0.4307 (%)
+    unc = r.total.net_in_scope.mc.sd / r.total.net_in_scope.mc.mean * 100 * 0.4307
+    assert d["vm0042_eq74_uncertainty"] == pytest.approx(basis * unc / 100, rel=1e-9)
+    # buffer 20 % on the stock-change share (removals / basis) of what remains after Eq 74
+    remaining = basis * (1 - unc / 100)
+    buffer = remaining * (removals / basis) * 0.2
+    assert d["vm0042_buffer_stock_changes"] == pytest.approx(buffer, rel=1e-9)
+    assert r.total.creditable_net == pytest.approx(remaining - buffer, rel=1e-9)
+    assert "vm0042_buffer_default" not in {a.id for a in r.assumptions}
+    # without a buffer_fraction the 10 % default applies and is reported as an assumption
+    r10 = estimate(request(baseline=b, project=p, profile="vm0042_qa3", draws=3000))
+    assert {x.rule: x.t_co2e for x in r10.total.deductions}["vm0042_buffer_stock_changes"] == pytest.approx(buffer / 2, rel=1e-9)
+    assert "vm0042_buffer_default" in {a.id for a in r10.assumptions}
 
 
 def test_vm0042_conservative_choice_picks_low_bound_for_reduced_source():
@@ -77,6 +86,101 @@ def test_vm0042_conservative_choice_picks_low_bound_for_reduced_source():
 
     assert chosen_for(b, p)["n2o.ef1.synthetic_wet"] == 0.013
     assert chosen_for(p, b)["n2o.ef1.synthetic_wet"] == 0.019  # project raises N: the high bound is conservative
+
+
+def test_vm0051_models_n2o_changes_the_deduction_does_not_cover():
+    # H1: deep water -> multiple drainage: EF1FR 0.003 -> 0.005 is modelled (no deduction applies)
+    # 120 kg N on 1 ha: project direct N2O - baseline = 120 x (0.005 - 0.003) x 44/28 x 265 / 1000
+    for base_regime, proj_regime in (("deep_water", "multiple_drainage"), ("continuously_flooded", "rainfed_regular")):
+        b = rice_season(water_regime=base_regime, synthetic_n_kg_per_ha=100, organic_n_kg_per_ha=20)
+        p = rice_season(water_regime=proj_regime, synthetic_n_kg_per_ha=100, organic_n_kg_per_ha=20)
+        r = estimate(request(baseline=b, project=p, profile="vm0051", draws=500))
+        c = r.total.components["n2o_direct"]
+        assert c["project"] - c["baseline"] == pytest.approx(120 * (0.005 - 0.003) * 44 / 28 * 265 / 1000, rel=1e-9)
+        assert {x.rule: x.t_co2e for x in r.total.deductions}["vm0051_mandatory_n2o"] == 0.0
+
+
+def test_vm0051_residue_n_keeps_its_own_regime():
+    # L3: the deduction covers synthetic + organic N (120 kg); residue N (30 kg) is modelled with the project
+    # regime: project direct N2O - baseline = 30 x (0.005 - 0.003) x 44/28 x 265 / 1000
+    b = rice_season(synthetic_n_kg_per_ha=100, organic_n_kg_per_ha=20, residue_n_kg_per_ha=30)
+    p = rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100, organic_n_kg_per_ha=20, residue_n_kg_per_ha=30)
+    r = estimate(request(baseline=b, project=p, profile="vm0051", draws=500))
+    c = r.total.components["n2o_direct"]
+    assert c["project"] - c["baseline"] == pytest.approx(30 * 0.002 * 44 / 28 * 265 / 1000, rel=1e-9)
+    d = {x.rule: x.t_co2e for x in r.total.deductions}
+    assert d["vm0051_mandatory_n2o"] == pytest.approx(120 * 0.002 * 44 / 28 * 265 / 1000, rel=1e-12)
+
+
+def test_rice_profiles_count_only_their_components():
+    # H2: SOC gain, trees (Tier 1 agroforestry), urea cut and less burning are in the inventory net but not in
+    # the VM0051 / CCTS creditable net, which counts rice CH4 and N2O only.
+    soil = {"climate_zone": "tropical_moist", "soil_type": "lac"}
+    b = rice_season(synthetic_n_kg_per_ha=100, urea_kg_per_ha=200, residue_burnt_t_dm_per_ha=4,
+                    soc={"land_use": "long_term_cultivated"})
+    p = rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100, soc={"land_use": "paddy_rice"},
+                    agroforestry={"system": "default", "age_years": 1})
+    for profile, ch4_gwp, n2o_gwp in (("vm0051", 28.0, 265.0), ("ccts_ag04_002", 29.8, 273.0)):
+        r = estimate(request(baseline=b, project=p, soil=soil, profile=profile, draws=500))
+        # in scope: CH4 0.85 x (1.00 - 0.55) x 112 d; N2O 100 kg x (0.005 - 0.003) x 44/28, except that VM0051
+        # fixes the project EF1FR at the baseline's (CF -> multiple drainage) and deducts instead
+        ch4 = 0.85 * (1.00 - 0.55) * 112 / 1000 * ch4_gwp
+        n2o = 0.0 if profile == "vm0051" else -100 * 0.002 * 44 / 28 / 1000 * n2o_gwp
+        assert r.total.net_in_scope.point == pytest.approx(ch4 + n2o, rel=1e-12)
+        assert r.total.creditable_basis == pytest.approx(ch4 + n2o, rel=1e-12)
+        assert r.total.net.point > r.total.net_in_scope.point + 1.0  # removals and avoided emissions left out
+        assert set(r.profile.counted_components) == {"rice_ch4", "n2o_direct", "n2o_volatilisation", "n2o_leaching"}
+        assert r.profile.scope_status == "U" and "profile_scope" in {a.id for a in r.assumptions}
+    assert {x.rule for x in r.total.deductions} == {"ccts_flat_15pct"}
+
+
+def test_vcs_profiles_force_ar5():
+    # M4: a request for AR6 under VM0042 / VM0051 is evaluated with AR5 (28 / 265), with a note
+    for profile in ("vm0042_qa3", "vm0051"):
+        r = estimate(request(baseline=BASE, project=AWD, profile=profile, gwp="AR6", draws=300))
+        assert (r.gwp["name"], r.gwp["CH4"], r.gwp["N2O"]) == ("AR5", 28.0, 265.0)
+        assert any("replaced by AR5" in n for n in r.profile.notes)
+
+
+def test_vm0051_negative_net_is_not_creditable():
+    # L1: multiple drainage -> continuous flooding raises CH4: net = -0.85 x (1.00 - 0.55) x 112 / 1000 x 28
+    r = estimate(request(baseline=rice_season(water_regime="multiple_drainage"), project=rice_season(),
+                         profile="vm0051", draws=2000))
+    assert r.total.net.point == pytest.approx(-0.85 * 0.45 * 112 / 1000 * 28, rel=1e-12)
+    assert r.total.creditable_net == 0.0
+    notes = " ".join(x.note for x in r.total.deductions)
+    assert "not creditable" in notes and "flat 15" not in notes
+    assert all(x.t_co2e == 0.0 for x in r.total.deductions)
+
+
+def _ctx(net: float, hw90: float | None, draws: list[float]):
+    import numpy as np
+
+    from carbon_engine.profiles import ProfileContext
+
+    return ProfileContext(basis={"net_in_scope": net, "removals_in_scope": 0.0},
+                          mc={"net_in_scope": {"half_width_pct": {"90": hw90}}},
+                          mc_draws={"net_in_scope": np.array(draws)}, gwp={"CH4": 28.0, "N2O": 265.0, "CO2": 1.0},
+                          awd_switch_n_kg=0.0, buffer_fraction=None)
+
+
+def test_vm0051_uncertainty_branches():
+    from carbon_engine.profiles import vm0051_uncertainty
+
+    # half-width <= 10 %: no deduction
+    out = vm0051_uncertainty(_ctx(5000.0, 8.0, [4900.0, 5100.0]), 5000.0)
+    assert out.deduction == 0.0 and out.eligible
+    # 10 % < half-width <= 100 %, net <= 60,000 t: flat 15 %
+    out = vm0051_uncertainty(_ctx(50_000.0, 30.0, [40_000.0, 60_000.0]), 50_000.0)
+    assert out.deduction == pytest.approx(7_500.0, rel=1e-12)
+    # above 60,000 t: Eq 74 style; draws 90,000 / 110,000: mean 100,000, s = 14,142.1356...
+    # UNC = 14,142.1356 / 100,000 x 100 x 0.4307 = 6.0910 %; deduction = 100,000 x 0.060910
+    ctx = _ctx(100_000.0, 30.0, [90_000.0, 110_000.0])
+    out = vm0051_uncertainty(ctx, 100_000.0)
+    assert out.deduction == pytest.approx(100_000 * (14_142.135623730951 / 100_000 * 100 * 0.4307) / 100, rel=1e-12)
+    assert "vm0051_above_60000" in ctx.assumptions and "vm0051_request_is_one_year" in ctx.assumptions
+    # half-width > 100 %: not eligible
+    assert not vm0051_uncertainty(_ctx(1000.0, 150.0, [0.0, 2000.0]), 1000.0).eligible
 
 
 def test_ccts_uses_its_gwp_and_flat_15_percent():

@@ -37,6 +37,7 @@ def estimate(request: Request | Mapping[str, Any] | str | bytes, library: Factor
         lib = library or default_library()
         data = run(prepare(request, lib))
         data["factors_file"] = lib.path
+        data["factors_sha256"] = lib.sha256
         return Result.model_validate(data)
 
 
@@ -60,4 +61,14 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-__all__ = ["estimate", "parse_request", "Request", "Result", "Plot", "Season", "FactorLibrary", "PER_PLOT_MC_CAP", "__version__"]
+def __getattr__(name: str) -> Any:
+    """Chunked evaluation (``chunk_totals``, ``sum_totals``, ``summarize_totals``, ``ChunkTotals``),
+    imported on first use so ``import carbon_engine`` stays as light as before."""
+    if name in ("chunk_totals", "sum_totals", "summarize_totals", "ChunkTotals"):
+        from . import chunks
+
+        return getattr(chunks, name)
+    raise AttributeError(name)
+
+
+__all__ = ["estimate", "chunk_totals", "sum_totals", "summarize_totals", "ChunkTotals", "parse_request", "Request", "Result", "Plot", "Season", "FactorLibrary", "PER_PLOT_MC_CAP", "__version__"]

@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from . import __version__
+from .assumptions import describe
 from .errors import input_error
 from .factors import FactorLibrary, RegionFactors, default_library
 from .inputs import WATER_REGIMES, PlotArrays, plot_arrays
@@ -51,7 +52,10 @@ def prepare(request: Request, library: FactorLibrary | None = None) -> Prepared:
     gwp = {g: float(lib.gwp[gwp_name][g]) for g in GASES}
     plots = plot_arrays(request, profile.n2o_regime_from_baseline)
     ctx = MethodContext(factors=factors, climate=request.climate, root_shoot_ecozone=request.root_shoot_ecozone)
-    return Prepared(request, factors, profile, gwp_name, gwp, plots, all_terms(plots, ctx))
+    terms = all_terms(plots, ctx)
+    for t in terms:
+        t.counted = t.component in profile.counted
+    return Prepared(request, factors, profile, gwp_name, gwp, plots, terms)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -67,16 +71,24 @@ def aggregate(terms: Sequence[Term], values: Sequence[np.ndarray], gwp: Mapping[
 
     Emissions: ``{gas}_{baseline|project}`` and ``{gas}_reduction`` (baseline - project);
     removals: ``removals_{pool}`` (project stock gain - baseline); ``net`` = reductions + removals.
+    ``reductions_in_scope``, ``removals_in_scope``, ``net_in_scope``: the same over the terms the
+    profile counts (``Term.counted``); the profile rules start from ``net_in_scope``.
     """
     shape = np.shape(values[0]) if values else ()
     m = {f"{g}_{s}": np.zeros(shape) for g in GASES for s in ("baseline", "project")}
     m.update({f"removals_{p}": np.zeros(shape) for p in POOLS})
+    red_in, rem_in = np.zeros(shape), np.zeros(shape)
     for term, v in zip(terms, values):
         if term.kind == "emission":
-            m[f"{term.gas}_{term.scenario}"] = m[f"{term.gas}_{term.scenario}"] + v * gwp[term.gas]
+            x = v * gwp[term.gas]
+            m[f"{term.gas}_{term.scenario}"] = m[f"{term.gas}_{term.scenario}"] + x
+            if term.counted:
+                red_in = red_in + (x if term.scenario == "baseline" else -x)
         else:
             sign = 1.0 if term.scenario == "project" else -1.0
             m[f"removals_{term.pool}"] = m[f"removals_{term.pool}"] + sign * v
+            if term.counted:
+                rem_in = rem_in + sign * v
     for g in GASES:
         m[f"{g}_reduction"] = m[f"{g}_baseline"] - m[f"{g}_project"]
     m["emissions_baseline"] = sum(m[f"{g}_baseline"] for g in GASES)
@@ -84,6 +96,8 @@ def aggregate(terms: Sequence[Term], values: Sequence[np.ndarray], gwp: Mapping[
     m["reductions"] = m["emissions_baseline"] - m["emissions_project"]
     m["removals"] = sum(m[f"removals_{p}"] for p in POOLS)
     m["net"] = m["reductions"] + m["removals"]
+    m["reductions_in_scope"], m["removals_in_scope"] = red_in, rem_in
+    m["net_in_scope"] = red_in + rem_in
     return m
 
 
@@ -142,7 +156,7 @@ def conservative_draws(prep: Prepared, point_net: float) -> tuple[Draws, dict[st
         col = np.full(2 * m, spec.value)
         col[2 * i], col[2 * i + 1] = spec.low, spec.high
         cols[name] = col
-    net = totals(prep, Draws(prep.factors, 2 * m, cols))["net"]
+    net = totals(prep, Draws(prep.factors, 2 * m, cols))["net_in_scope"]
     chosen = {}
     for i, name in enumerate(names):
         spec = prep.factors.specs[name]
@@ -154,12 +168,10 @@ def conservative_draws(prep: Prepared, point_net: float) -> tuple[Draws, dict[st
 
 
 def awd_switch_n_kg(plots: PlotArrays) -> float:
-    """Project N applied (kg, synthetic + organic) on plots moved from continuous flooding to drainage."""
-    cf = WATER_REGIMES.index("continuously_flooded")
-    drained = np.isin(plots.project.water_regime, [WATER_REGIMES.index("single_drainage"), WATER_REGIMES.index("multiple_drainage")])
-    switch = (plots.baseline.water_regime == cf) & drained & plots.project.is_rice & plots.baseline.is_rice
+    """Project N applied (kg, synthetic + organic) on plots moved from continuous flooding to single or
+    multiple drainage (``PlotArrays.awd_switch``, the same plots whose project EF1FR VM0051 fixes)."""
     n = plots.project.synthetic_n + plots.project.organic_n
-    return float(np.sum(np.where(switch, n * plots.area, 0.0)))
+    return float(np.sum(np.where(plots.awd_switch, n * plots.area, 0.0)))
 
 
 def per_plot_mc_note(request: Request) -> tuple[bool, str]:
@@ -184,13 +196,14 @@ def run(prep: Prepared) -> dict:
     mc = {k: summarize(v, levels) for k, v in mc_draws.items()}
 
     if prep.profile.factor_choice == "conservative":
-        dc, _ = conservative_draws(prep, point["net"])
+        dc, _ = conservative_draws(prep, point["net_in_scope"])
         basis = {k: float(v[0]) for k, v in totals(prep, dc).items()}
     else:
         basis = point
     pctx = ProfileContext(basis=basis, mc=mc, mc_draws=mc_draws, gwp=prep.gwp,
                           awd_switch_n_kg=awd_switch_n_kg(prep.plots), buffer_fraction=req.buffer_fraction)
     outcomes, creditable, eligible = apply_rules(prep.profile, pctx)
+    assumption_ids = request_assumptions(prep) + pctx.assumptions
 
     plot_point = per_plot(prep, d0, slice(None))
     include_mc, mc_note = per_plot_mc_note(req)
@@ -198,7 +211,7 @@ def run(prep: Prepared) -> dict:
 
     q = lambda k: {"point": point[k], "mc": mc[k]}  # noqa: E731
     notes = list(prep.profile.notes)
-    if prep.profile.expected_gwp and prep.gwp_name != prep.profile.expected_gwp:
+    if prep.profile.expected_gwp and prep.gwp_name != prep.profile.expected_gwp:  # pragma: no cover (no profile sets it now)
         notes.append(f"{prep.profile.id} expects {prep.profile.expected_gwp} GWPs (VCS Standard); request used {prep.gwp_name}")
     if prep.profile.gwp_override and req.gwp != prep.profile.gwp_override:
         notes.append(f"request gwp {req.gwp} replaced by {prep.profile.gwp_override} as the methodology requires")
@@ -207,7 +220,9 @@ def run(prep: Prepared) -> dict:
         "factors_version": prep.factors.version,
         "factors_file": "",
         "profile": {"id": prep.profile.id, "title": prep.profile.title, "source": prep.profile.source,
-                    "factor_choice": prep.profile.factor_choice, "notes": notes},
+                    "factor_choice": prep.profile.factor_choice, "notes": notes,
+                    "counted_components": list(prep.profile.counted), "scope_source": prep.profile.scope_source,
+                    "scope_status": prep.profile.scope_status},
         "gwp": {"name": prep.gwp_name, **prep.gwp},
         "region": req.region, "climate": req.climate, "draws": req.draws, "seed": req.seed,
         "confidence": levels,
@@ -220,21 +235,70 @@ def run(prep: Prepared) -> dict:
             "removals_by_pool": {p: q(f"removals_{p}") for p in POOLS},
             "net": q("net"),
             "deductions": [{"rule": o.rule, "t_co2e": o.deduction, "source": o.source, "note": o.note} for o in outcomes],
-            "creditable_net": creditable, "eligible": eligible, "creditable_basis": basis["net"],
+            "creditable_net": creditable, "eligible": eligible, "creditable_basis": basis["net_in_scope"],
+            "net_in_scope": q("net_in_scope"),
         },
         "plots": {"plot_id": prep.plots.plot_id, "point": {k: v[:, 0].tolist() for k, v in plot_point.items()},
                   "mc_included": include_mc, "mc_note": mc_note, "mc": plot_mc},
         "unconfirmed_factors_used": used_unconfirmed(prep),
+        "assumptions": describe(assumption_ids),
+        "numpy_version": np.__version__,
     }
 
 
 def used_unconfirmed(prep: Prepared) -> list[str]:
-    """Unconfirmed [U] factors that the terms of this request reference."""
+    """Factors this request's terms reference whose value is unconfirmed [U] (``name``) or whose
+    drawn range is unconfirmed (``name (range)``, from ``range_status``)."""
     probe = _RecordingDraws(prep.factors)
     for t in prep.terms:
         if t.weights.any():
             t.rows(probe, np.flatnonzero(t.weights))
-    return sorted(n for n in probe.seen if prep.factors.specs[n].status == "U")
+    out = []
+    for n in sorted(probe.seen):
+        spec = prep.factors.specs[n]
+        if spec.status == "U":
+            out.append(n)
+        elif spec.range_unconfirmed:
+            out.append(f"{n} (range)")
+    return out
+
+
+def request_assumptions(prep: Prepared) -> list[str]:
+    """Ids (see ``assumptions.ASSUMPTIONS``) of the engine assumptions this request depends on."""
+    from .methods.soc import LAND_USES, SOC_ZONES
+    from .models import CHAVE2014_DBH_CM
+
+    pl, req, out = prep.plots, prep.request, []
+    wr = {w: WATER_REGIMES.index(w) for w in WATER_REGIMES}
+    for s in (pl.baseline, pl.project):
+        n_in = (s.synthetic_n + s.organic_n + s.residue_n) > 0
+        if np.any(s.is_rice & n_in & (s.water_regime == wr["deep_water"])):
+            out.append("n2o_ef1fr_deep_water")
+        if np.any(s.is_rice & n_in & np.isin(s.water_regime, [wr["rainfed_regular"], wr["rainfed_drought_prone"]])):
+            out.append("n2o_ef1fr_rainfed")
+        if req.climate == "dry" and np.any(n_in):
+            out.append("n2o_leaching_dry_irrigated")
+        soc_on = (pl.soil_zone >= 0) & (s.soc_lu >= 0)
+        if np.any(soc_on & (pl.soil_zone == SOC_ZONES.index("tropical_montane"))):
+            out.append("soc_montane_moist_wet")
+        if np.any(soc_on & (s.soc_lu == LAND_USES.index("paddy_rice"))):
+            out.append("soc_paddy_no_mg_fi")
+        burnt = s.residue_burnt > 0
+        if np.any(burnt & (s.burn_crop == 2)):
+            out.append("burning_cf_other_crops")
+        if np.any(burnt & (s.burn_crop == 1)):
+            out.append("burning_cf_wheat")
+        if s.tree_dbh.size and np.any((s.tree_dbh < CHAVE2014_DBH_CM[0]) | (s.tree_dbh > CHAVE2014_DBH_CM[1])):
+            out.append("chave2014_dbh_range")
+    if any(sd > 0 for sd in req.activity_uncertainty.values()):
+        out.append("activity_uncertainty_correlation")
+    if any(t.kind == "removal" and t.weights.any() for t in prep.terms):
+        out.append("stock_change_annual")
+    if prep.profile.scope_status == "U":
+        out.append("profile_scope")
+    if prep.profile.factor_choice == "conservative":
+        out.append("vm0042_conservative_one_at_a_time")
+    return out
 
 
 class _RecordingDraws(Draws):

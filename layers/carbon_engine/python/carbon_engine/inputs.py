@@ -36,7 +36,7 @@ class SeasonArrays:
     is_rice: np.ndarray
     days: np.ndarray
     water_regime: np.ndarray  # index into WATER_REGIMES (upland for non-rice)
-    n2o_regime: np.ndarray  # regime that selects EF1FR (may be the baseline's, see profiles)
+    n2o_regime: np.ndarray  # regime that selects EF1FR for synthetic + organic N (may be the baseline's, see plot_arrays)
     preseason: np.ndarray
     roa: np.ndarray  # (N, 5) t/ha per AMENDMENTS
     sf_soil_cultivar: np.ndarray
@@ -47,6 +47,7 @@ class SeasonArrays:
     limestone: np.ndarray
     dolomite: np.ndarray
     residue_burnt: np.ndarray
+    burn_crop: np.ndarray  # combustion-factor class: 0 rice, 1 wheat, 2 other crop (rice value, assumption)
     soc_lu: np.ndarray  # -1 when no SOC block
     soc_mg: np.ndarray
     soc_fi: np.ndarray
@@ -69,6 +70,8 @@ class PlotArrays:
     soil_type: np.ndarray
     baseline: SeasonArrays
     project: SeasonArrays
+    tree_years: np.ndarray  # years between the tree inventories (1 where none)
+    awd_switch: np.ndarray  # bool: rice moved from continuous flooding to single/multiple drainage
 
     @property
     def n(self) -> int:
@@ -128,6 +131,7 @@ def season_arrays(seasons: list[Season], area: np.ndarray) -> SeasonArrays:
         sf_soil_cultivar=_f((a or 1.0) * (b or 1.0) for a, b in zip(sf_soil, sf_cultivar)),
         synthetic_n=num[0], organic_n=num[1], residue_n=num[2], urea=num[3],
         limestone=num[4], dolomite=num[5], residue_burnt=num[6],
+        burn_crop=_i(0 if c == "rice" else 1 if c == "wheat" else 2 for c in crop),
         soc_lu=soc_idx[0], soc_mg=soc_idx[1], soc_fi=soc_idx[2],
         af_system=af_sys, af_zone=af_zone, af_area=af_area, af_age=af_age,
         tree_plot=tree_arr[:, 0].astype(np.int64),
@@ -138,21 +142,28 @@ def season_arrays(seasons: list[Season], area: np.ndarray) -> SeasonArrays:
     )
 
 
+def awd_switch_mask(base: SeasonArrays, proj: SeasonArrays) -> np.ndarray:
+    """Rice plots moved from continuous flooding (baseline) to single or multiple drainage (project):
+    the transition VM0051's mandatory N2O deduction covers."""
+    drained = np.isin(proj.water_regime, [_IDX["wr"]["single_drainage"], _IDX["wr"]["multiple_drainage"]])
+    return (base.water_regime == _IDX["wr"]["continuously_flooded"]) & drained & base.is_rice & proj.is_rice
+
+
 def plot_arrays(request: Request, n2o_regime_from_baseline: bool = False) -> PlotArrays:
     """Columnar view of the request.
 
-    ``n2o_regime_from_baseline``: when both seasons are flooded rice, the project's EF1FR is
-    selected by the baseline water regime (VM0051, where a mandatory deduction replaces the
-    modelled N2O change from drainage; see ``profiles``).
+    ``n2o_regime_from_baseline`` (VM0051): on plots moved from continuous flooding to single or
+    multiple drainage, the project's EF1FR for synthetic and organic N is selected by the baseline
+    regime, because the mandatory deduction (0.00314 kg N2O per kg of that N) replaces the modelled
+    change. Every other transition, and residue N, keeps its own regime (the change is modelled).
     """
     plots = request.plots
     area = _f(map(attrgetter("area_ha"), plots))
     base = season_arrays([p.baseline for p in plots], area)
     proj = season_arrays([p.project for p in plots], area)
+    switch = awd_switch_mask(base, proj)
     if n2o_regime_from_baseline:
-        upland = _IDX["wr"]["upland"]
-        both = (base.water_regime != upland) & (proj.water_regime != upland) & base.is_rice & proj.is_rice
-        proj.n2o_regime = np.where(both, base.water_regime, proj.water_regime)
+        proj.n2o_regime = np.where(switch, base.water_regime, proj.water_regime)
     return PlotArrays(
         plot_id=[p.plot_id for p in plots],
         area=area,
@@ -160,4 +171,6 @@ def plot_arrays(request: Request, n2o_regime_from_baseline: bool = False) -> Plo
         soil_type=_i(_IDX["soil"][p.soil.soil_type] if p.soil else -1 for p in plots),
         baseline=base,
         project=proj,
+        tree_years=_f(p.tree_inventory_years or 1.0 for p in plots),
+        awd_switch=switch,
     )

@@ -57,6 +57,21 @@ class SocManagement(Strict):
     input: Literal["low", "medium", "high_without_manure", "high_with_manure"] = "medium"
 
 
+CHAVE2014_DBH_CM = (5.0, 212.0)
+"""DBH range of the Chave et al. (2014) calibration data set (trees outside it are flagged)."""
+UREA_N_FRACTION = 0.46
+"""Urea is 46 % N: urea N is part of synthetic N, so synthetic N >= 0.46 x urea mass."""
+
+CROP_SYNONYMS = {
+    "rice": "rice", "paddy": "rice", "paddy rice": "rice", "paddy_rice": "rice", "rice paddy": "rice",
+    "rice_paddy": "rice", "padi": "rice", "dhan": "rice", "oryza sativa": "rice", "oryza_sativa": "rice",
+    "lowland rice": "rice", "irrigated rice": "rice", "rainfed rice": "rice", "upland rice": "rice",
+    "wheat": "wheat", "triticum aestivum": "wheat",
+}
+"""Known crop names (lower case) -> the engine's crop key. Other names are non-rice crops, except
+names mentioning rice or paddy that are not listed here: those are rejected (ambiguous)."""
+
+
 class TreeGroup(Strict):
     """Trees of one species and size class (Tier 2, Chave et al. 2014 allometry)."""
 
@@ -95,12 +110,19 @@ class Season(Strict):
     sf_cultivar: Optional[float] = Field(default=None, gt=0, le=10, description="Tier 2 cultivar scaling factor (Eq 5.2)")
     soc: Optional[SocManagement] = None
     agroforestry: Optional[Agroforestry] = None
-    trees: list[TreeGroup] = Field(default_factory=list)
+    trees: Optional[list[TreeGroup]] = Field(
+        default=None, description="Tier 2 tree inventory of this scenario (baseline: t1, project: t2); "
+                                  "[] = inventoried, no trees; None = no inventory")
 
     @field_validator("crop")
     @classmethod
-    def _lower(cls, v: str) -> str:
-        return v.strip().lower()
+    def _crop(cls, v: str) -> str:
+        name = " ".join(v.strip().lower().split())
+        if name in CROP_SYNONYMS:
+            return CROP_SYNONYMS[name]
+        if "rice" in name or "paddy" in name:
+            raise ValueError(f"ambiguous crop {v!r}: use 'rice' (or a known synonym) for rice, or another crop name")
+        return name
 
     @model_validator(mode="after")
     def _rice_fields(self) -> "Season":
@@ -112,7 +134,15 @@ class Season(Strict):
             raise ValueError("water_regime must be upland (or omitted) for a non-rice crop")
         if self.agroforestry is not None and self.trees:
             raise ValueError("give either agroforestry (Tier 1) or trees (Tier 2), not both")
+        if UREA_N_FRACTION * self.urea_kg_per_ha > self.synthetic_n_kg_per_ha * (1 + 1e-9) + 1e-9:
+            raise ValueError(f"synthetic_n_kg_per_ha ({self.synthetic_n_kg_per_ha:g}) must include the urea N: "
+                             f"at least {UREA_N_FRACTION} x urea_kg_per_ha = {UREA_N_FRACTION * self.urea_kg_per_ha:g}")
         return self
+
+    @property
+    def has_stock_change(self) -> bool:
+        """True when the season carries a stock-change input (SOC, agroforestry or a tree inventory)."""
+        return self.soc is not None or self.agroforestry is not None or bool(self.trees)
 
     @property
     def is_rice(self) -> bool:
@@ -131,18 +161,45 @@ class Soil(Strict):
 
 
 class Plot(Strict):
+    """One plot-season record. Stock changes (SOC, biomass) are annual: a request covers one year, and
+    at most one record per physical field (``field_id``, default ``plot_id``) may carry them."""
+
     plot_id: str = Field(min_length=1)
     area_ha: float = Field(gt=0, le=10_000)
     baseline: Season
     project: Season
     soil: Optional[Soil] = None
+    field_id: Optional[str] = Field(default=None, min_length=1,
+                                    description="physical field of this record (default: plot_id); seasons of one field share it")
+    tree_inventory_years: Optional[float] = Field(
+        default=None, gt=0, le=100, description="years between the baseline (t1) and project (t2) tree inventories (Eq 2.8)")
 
     @model_validator(mode="after")
     def _soc_pairs(self) -> "Plot":
         has = (self.baseline.soc is not None, self.project.soc is not None)
         if any(has) and not (all(has) and self.soil is not None):
             raise ValueError("SOC needs soil on the plot and soc on both baseline and project")
+        for name in ("baseline", "project"):
+            af = getattr(self, name).agroforestry
+            if af is not None and af.area_ha is not None and af.area_ha > self.area_ha:
+                raise ValueError(f"{name}.agroforestry.area_ha ({af.area_ha:g}) exceeds the plot area_ha ({self.area_ha:g})")
+        b, p = self.baseline.trees, self.project.trees
+        if b or p:
+            if b is None or p is None:
+                raise ValueError("a Tier 2 tree inventory needs both baseline.trees (t1) and project.trees (t2); "
+                                 "give [] for an inventory with no trees")
+            if self.tree_inventory_years is None:
+                raise ValueError("tree_inventory_years (interval between the t1 and t2 inventories) is required with trees")
         return self
+
+    @property
+    def field_key(self) -> str:
+        return self.field_id if self.field_id is not None else self.plot_id
+
+    @property
+    def has_stock_change(self) -> bool:
+        return (self.soil is not None and self.baseline.soc is not None) or self.baseline.has_stock_change \
+            or self.project.has_stock_change
 
 
 class Request(Strict):
@@ -194,6 +251,14 @@ class Request(Strict):
         ids = [p.plot_id for p in self.plots]
         if len(set(ids)) != len(ids):
             raise ValueError("plot_id values must be unique")
+        seen: dict[str, str] = {}
+        for p in self.plots:
+            if p.has_stock_change:
+                key = p.field_key
+                if key in seen:
+                    raise ValueError(f"field {key!r}: stock-change inputs (soc, agroforestry, trees) on both {seen[key]!r} "
+                                     f"and {p.plot_id!r}; stock changes are annual, give them on one record per field")
+                seen[key] = p.plot_id
         if self.per_plot_mc == "always" and len(self.plots) * self.draws > PER_PLOT_MC_HARD_MAX:
             raise ValueError(f"per_plot_mc='always' needs plots x draws <= {PER_PLOT_MC_HARD_MAX}")
         return self
@@ -248,7 +313,8 @@ class TotalResult(BaseModel):
     deductions: list[Deduction]
     creditable_net: float
     eligible: bool
-    creditable_basis: float = Field(description="net the deductions apply to (profile factor choice)")
+    creditable_basis: float = Field(description="in-scope net the deductions apply to (profile factor choice)")
+    net_in_scope: Optional[Quantity] = Field(default=None, description="net over the profile's counted components only")
 
 
 class PlotMcStats(BaseModel):
@@ -279,6 +345,16 @@ class ProfileInfo(BaseModel):
     source: str
     factor_choice: str
     notes: list[str] = Field(default_factory=list)
+    counted_components: list[str] = Field(default_factory=list, description="components in the creditable net")
+    scope_source: str = ""
+    scope_status: str = Field(default="", description="T / U: whether the component list was checked against the methodology text")
+
+
+class Assumption(BaseModel):
+    """An engine assumption or unconfirmed choice that this result depends on."""
+
+    id: str
+    text: str
 
 
 class Result(BaseModel):
@@ -294,4 +370,7 @@ class Result(BaseModel):
     confidence: list[float]
     total: TotalResult
     plots: PlotTable
-    unconfirmed_factors_used: list[str]
+    unconfirmed_factors_used: list[str] = Field(description="factors whose value or range is unconfirmed [U] (range: 'name (range)')")
+    assumptions: list[Assumption] = Field(default_factory=list)
+    factors_sha256: str = Field(default="", description="SHA-256 of the factors file content")
+    numpy_version: str = Field(default="", description="NumPy version (random streams are not promised stable across versions)")

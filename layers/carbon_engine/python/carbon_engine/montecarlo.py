@@ -7,15 +7,33 @@ has its own random stream, seeded by ``(seed, crc32(factor name))``, so the draw
 do not depend on which other factors exist: the same request and seed give the same numbers bit
 for bit, and adding a factor to the file does not shift the others.
 
+Factor distributions (both reproduce the table's 95 % bounds as the 2.5 / 97.5 % quantiles, with
+the table value as the median):
+
+* ``normal``: two-piece (split) normal, sd below the value (value - low) / 1.96, above it
+  (high - value) / 1.96; truncated (not clipped) at the physical limits ``bounds`` (default
+  [0, inf)). Where a limit lies inside the 2.5 % tail (limit < low), only that tail is truncated, so
+  both quantiles stay exact; where the range starts at the limit (low == limit, e.g. EF1FR
+  0.000-0.010) the whole lower half is truncated: no draw below the limit, median = value,
+  97.5 % = high, and the 2.5 % quantile lies somewhat above low (low cannot be a 2.5 % quantile
+  of a distribution with no mass below it).
+* ``lognormal``: the same two-piece construction in log space (median = value; 2.5 % = low,
+  97.5 % = high).
+
+Draws are made by inverse transform from one uniform stream per factor.
+
 Activity-data uncertainty is optional (``Request.activity_uncertainty``): a relative standard
-deviation per activity class, drawn as one multiplicative error per draw shared by all plots
-(fully correlated). For a sum with positive weights this is the largest variance any correlation
-structure with the same per-plot sd can give, so it is the conservative choice; independent
-per-plot errors would shrink as 1/sqrt(N) in the project total.
+deviation per activity class, drawn as one multiplicative error per draw shared by all plots of a
+scenario (fully correlated within the scenario: for a sum with positive weights this is the
+largest variance any correlation structure with the same per-plot sd can give). ``area`` is one
+stream shared by baseline and project (the same fields). Every other class has a separate stream
+per scenario (baseline and project data are separate records), so its error does not cancel in
+the reductions; that independence between scenarios is an engine assumption (reported).
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from typing import Iterable, Mapping
 
@@ -24,7 +42,16 @@ import numpy as np
 from .factors import FactorSpec, RegionFactors
 
 Z975 = 1.959963984540054  # standard-normal 97.5 % quantile: (high - low) spans +-Z975 sd
+TAIL = 0.025  # probability below low (and above high) in the table's 95 % range
 from .models import ACTIVITY_CLASSES  # noqa: E402,F401  (defined with the request vocabulary)
+
+SHARED_ACTIVITY = ("area",)
+"""Activity classes with one error stream for both scenarios (the same fields)."""
+
+
+def activity_name(cls_name: str, scenario: str) -> str:
+    """Draws column of an activity-data error: ``activity.area`` (shared) or ``activity.{class}.{scenario}``."""
+    return f"activity.{cls_name}" if cls_name in SHARED_ACTIVITY else f"activity.{cls_name}.{scenario}"
 
 
 class Draws:
@@ -57,7 +84,8 @@ class Draws:
         cols = {name: sample_factor(spec, n, seed) for name, spec in factors.specs.items() if spec.uncertain}
         for cls_name, sd in (activity_sd or {}).items():
             if sd > 0:
-                cols[f"activity.{cls_name}"] = sample_activity(cls_name, sd, n, seed)
+                for col in {activity_name(cls_name, sc) for sc in ("baseline", "project")}:
+                    cols[col] = sample_activity(col, sd, n, seed)
         return cls(factors, n, cols)
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -83,20 +111,81 @@ def _stream(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(name.encode("utf-8"))])
 
 
+def uniforms(seed: int, name: str, n: int) -> np.ndarray:
+    """``n`` uniforms strictly inside (0, 1) from the factor's own stream."""
+    return (_stream(seed, name).integers(0, 2**53, n).astype(np.float64) + 0.5) / 2.0**53
+
+
 def sample_factor(spec: FactorSpec, n: int, seed: int) -> np.ndarray:
-    """Draw ``n`` values of one factor from its distribution (see the factors file conventions)."""
-    z = _stream(seed, spec.name).standard_normal(n)
-    width = (spec.high - spec.low) / (2.0 * Z975)
+    """Draw ``n`` values of one factor from its distribution (see the module docstring)."""
+    return split_quantile(spec, uniforms(seed, spec.name, n))
+
+
+def split_quantile(spec: FactorSpec, u: np.ndarray) -> np.ndarray:
+    """Quantile function of the factor's two-piece distribution at probabilities ``u``."""
     if spec.distribution == "lognormal":
-        sigma = np.log(spec.high / spec.low) / (2.0 * Z975)
-        return np.exp(np.log(spec.value) + sigma * z)
-    lo, hi = spec.bounds
-    return np.clip(spec.value + width * z, lo, hi)
+        m, lo, hi = math.log(spec.value), math.log(spec.low), math.log(spec.high)
+        zlo = zhi = None  # no physical limit inside (0, inf) in log space
+    else:
+        m, lo, hi = spec.value, spec.low, spec.high
+        zlo, zhi = spec.bounds
+    s_lo, s_hi = (m - lo) / Z975, (hi - m) / Z975
+    x = np.full(u.shape, m)
+    below = u < 0.5
+    x[below] = m + s_lo * ndtri(_truncate(u[below], m, lo, s_lo, zlo, lower=True)) if s_lo > 0 else m
+    above = ~below
+    x[above] = m - s_hi * ndtri(_truncate(1.0 - u[above], -m, -hi, s_hi, None if zhi is None else -zhi, lower=True)) \
+        if s_hi > 0 else m
+    return np.exp(x) if spec.distribution == "lognormal" else x
 
 
-def sample_activity(cls_name: str, rel_sd: float, n: int, seed: int) -> np.ndarray:
-    """Systematic multiplicative activity error: Normal(1, rel_sd) clipped at 0."""
-    z = _stream(seed, f"activity.{cls_name}").standard_normal(n)
+def _truncate(u: np.ndarray, m: float, low: float, sd: float, limit: float | None, lower: bool) -> np.ndarray:
+    """Map lower-half probabilities ``u`` (< 0.5) so that no draw falls below ``limit``.
+
+    limit < low: only the 2.5 % tail below ``low`` is squeezed into [limit, low] (quantiles exact);
+    limit >= low: the whole lower half is squeezed into [limit, m] (median kept)."""
+    if limit is None or sd <= 0:
+        return u
+    p_lim = 0.5 * math.erfc(-((limit - m) / sd) / math.sqrt(2.0))  # Phi((limit - m) / sd)
+    if p_lim <= 0.0:
+        return u
+    if limit < low:
+        return np.where(u < TAIL, p_lim + u / TAIL * (TAIL - p_lim), u)
+    return p_lim + u / 0.5 * (0.5 - p_lim)
+
+
+# Acklam's rational approximation of the standard-normal quantile (relative error < 1.2e-9).
+_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
+      -3.066479806614716e+01, 2.506628277459239e+00)
+_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
+      -1.328068155288572e+01)
+_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
+      4.374664141464968e+00, 2.938163982698783e+00)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+_P_LOW = 0.02425
+
+
+def ndtri(p: np.ndarray) -> np.ndarray:
+    """Standard-normal quantile for probabilities in (0, 1) (NumPy only; Acklam 2003)."""
+    p = np.asarray(p, dtype=np.float64)
+    out = np.empty_like(p)
+    lo = p < _P_LOW
+    hi = p > 1.0 - _P_LOW
+    mid = ~(lo | hi)
+    q = p[mid] - 0.5
+    r = q * q
+    out[mid] = ((((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q
+                / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0))
+    for sel, sign, pp in ((lo, 1.0, p[lo]), (hi, -1.0, 1.0 - p[hi])):
+        q = np.sqrt(-2.0 * np.log(pp))
+        out[sel] = sign * ((((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
+                           / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0))
+    return out
+
+
+def sample_activity(name: str, rel_sd: float, n: int, seed: int) -> np.ndarray:
+    """Systematic multiplicative activity error ``name`` (a Draws column): Normal(1, rel_sd) clipped at 0."""
+    z = _stream(seed, name).standard_normal(n)
     return np.clip(1.0 + rel_sd * z, 0.0, None)
 
 

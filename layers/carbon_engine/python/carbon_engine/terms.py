@@ -72,6 +72,7 @@ class Term:
     rows: Rows
     multipliers: tuple[str, ...] = ()
     pool: str | None = None
+    counted: bool = True  # in the profile's creditable scope (set by engine.prepare)
     _weights: np.ndarray | None = field(default=None, repr=False)
 
     @property

@@ -13,6 +13,7 @@ setting the environment variable ``CARBON_ENGINE_FACTORS`` to its path, or by pa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -40,6 +41,12 @@ class FactorSpec:
     status: str
     bounds: tuple[float | None, float | None] = (0.0, None)
     note: str | None = None
+    range_status: str | None = None  # status of low/high when it differs from the value's (e.g. value C, range U)
+
+    @property
+    def range_unconfirmed(self) -> bool:
+        """True when the drawn range (not the value) is unconfirmed."""
+        return self.uncertain and (self.range_status or self.status) == "U"
 
     @property
     def uncertain(self) -> bool:
@@ -63,7 +70,10 @@ class FactorSpec:
             status=raw.get("status", "U"),
             bounds=(bounds[0], bounds[1]),
             note=raw.get("note"),
+            range_status=raw.get("range_status"),
         )
+        if spec.range_status not in (None, "T", "C", "U"):
+            raise ValueError(f"factor {name}: unknown range_status {spec.range_status!r}")
         if dist != "constant" and (spec.low is None or spec.high is None or not spec.low <= spec.value <= spec.high):
             raise ValueError(f"factor {name}: value must lie within [low, high] for a drawn factor")
         if dist == "lognormal" and (spec.low or 0.0) <= 0.0:
@@ -80,22 +90,25 @@ class FactorLibrary:
     regions: Mapping[str, Mapping[str, Any]]
     gwp: Mapping[str, Mapping[str, Any]]
     path: str = ""
+    sha256: str = ""  # of the file's bytes (or of the canonical JSON when built from a dict)
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any], path: str = "") -> "FactorLibrary":
+    def from_dict(cls, doc: Mapping[str, Any], path: str = "", sha256: str | None = None) -> "FactorLibrary":
         factors = {n: FactorSpec.from_json(n, raw) for n, raw in doc["factors"].items()}
-        return cls(version=doc["version"], factors=factors, regions=doc["regions"], gwp=doc["gwp"], path=path)
+        if sha256 is None:
+            sha256 = hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()
+        return cls(version=doc["version"], factors=factors, regions=doc["regions"], gwp=doc["gwp"], path=path, sha256=sha256)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> "FactorLibrary":
         """Load a factors file; default: $CARBON_ENGINE_FACTORS or the packaged file."""
         path = path or os.environ.get(ENV_VAR)
         if path:
-            text = Path(path).read_text(encoding="utf-8")
+            raw = Path(path).read_bytes()
         else:
-            text = resources.files(__name__).joinpath(DEFAULT_FILE).read_text(encoding="utf-8")
+            raw = resources.files(__name__).joinpath(DEFAULT_FILE).read_bytes()
             path = f"carbon_engine/factors/{DEFAULT_FILE}"
-        return cls.from_dict(json.loads(text), str(path))
+        return cls.from_dict(json.loads(raw.decode("utf-8")), str(path), hashlib.sha256(raw).hexdigest())
 
     def region_chain(self, region: str) -> list[str]:
         """Region and its ancestors, most specific first."""
@@ -119,6 +132,8 @@ class FactorLibrary:
             for fname, patch in entry.get("overrides", {}).items():
                 base = specs.get(fname)
                 merged = {**_spec_to_json(base), **patch} if base else dict(patch)
+                if base and ("low" in patch or "high" in patch) and "range_status" not in patch:
+                    merged["range_status"] = None  # a new range does not inherit the old range's status
                 specs[fname] = FactorSpec.from_json(fname, merged)
         return RegionFactors(region=region, version=self.version, specs=specs, aliases=aliases)
 
@@ -127,7 +142,7 @@ def _spec_to_json(spec: FactorSpec) -> dict[str, Any]:
     return {
         "value": spec.value, "low": spec.low, "high": spec.high, "distribution": spec.distribution,
         "unit": spec.unit, "source": spec.source, "status": spec.status,
-        "bounds": list(spec.bounds), "note": spec.note,
+        "bounds": list(spec.bounds), "note": spec.note, "range_status": spec.range_status,
     }
 
 

@@ -5,13 +5,16 @@ defaults (Ch. 5 Tables 5.1-5.3, Southern Asia): annual above-ground gain G_AG (t
 the system reaches its maximum above-ground carbon stock C_max, i.e. for a system of age a
     gain_AG = min(G_AG, max(0, C_max - a x G_AG))      (evaluated exactly per draw)
 Below-ground gain: the tabulated G_BG where one exists (scaled like gain_AG), otherwise
-gain_AG x R (Table 4.4 root-to-shoot ratio, Asia tropical, chosen ecozone, AGB <= 125 t/ha).
+gain_AG x R (Table 4.4 root-to-shoot ratio, Asia tropical, chosen ecozone), with the AGB class
+(<= 125 or > 125 t DM/ha) chosen by the system's above-ground stock at the start of the year,
+min(a x G_AG, C_max) / CF at default factors.
 
 Tier 2, stock-difference method (2006 Vol. 4 Eq 2.8) from tree inventories: for each tree
 AGB (kg) = 0.0673 x (rho x D^2 x H)^0.976 (Chave et al. 2014, Eq 4; rho g/cm3, D cm, H m),
 C = sum AGB x (1 + R) x CF (CF = 0.47, Table 4.3; R from Table 4.4 by AGB density class).
-The baseline season's trees are the inventory at the start, the project's at the end of the
-period; the removal is the difference. Removals are in t CO2 (x 44/12).
+The baseline season's trees are the inventory at t1, the project's at t2 (both required);
+the annual removal is (C_t2 - C_t1) / (t2 - t1), ``tree_inventory_years`` on the plot.
+Removals are in t CO2 (x 44/12).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..inputs import AF_SYSTEMS, AF_ZONES
-from ..montecarlo import Draws
+from ..montecarlo import Draws, activity_name
 from ..terms import SumProductRows, Term, unique_keys
 
 C_TO_CO2 = 44.0 / 12.0
@@ -64,6 +67,8 @@ def _growth_terms(plots, scenario: str, ctx) -> list[Term]:
     table, key = unique_keys(np.where(active, s.af_system, 0), np.where(active, s.af_zone, 0),
                              np.where(active, s.af_age * 1000, 0).round())
     names = []
+    age = table[:, 2] / 1000.0
+    cf = ctx.factors.spec("biomass.carbon_fraction").value
     for k, (sys_i, zone_i, _) in enumerate(table):
         system, zone = AF_SYSTEMS[sys_i], AF_ZONES[zone_i]
         g = f"biomass.ag_growth.{region}.{zone}.{system}"
@@ -72,9 +77,10 @@ def _growth_terms(plots, scenario: str, ctx) -> list[Term]:
             raise input_error(("plots", p, scenario, "agroforestry"),
                               f"no Tier 1 growth rate for system {system!r}, zone {zone!r} in region {ctx.factors.region!r}")
         bg = f"biomass.bg_growth.{region}.{zone}.{system}"
-        names.append((g, f"biomass.max_agb_c.tropical.{system}", bg if ctx.factors.has(bg) else None,
-                      f"biomass.root_shoot.{ctx.root_shoot_ecozone}.le125"))
-    age = table[:, 2] / 1000.0
+        cmax = f"biomass.max_agb_c.tropical.{system}"
+        stock_dm = min(age[k] * ctx.factors.spec(g).value, ctx.factors.spec(cmax).value) / cf
+        rs_class = "gt125" if stock_dm > RS_THRESHOLD_T_PER_HA else "le125"
+        names.append((g, cmax, bg if ctx.factors.has(bg) else None, f"biomass.root_shoot.{ctx.root_shoot_ecozone}.{rs_class}"))
     activity = np.where(active, s.af_area, 0.0)
     return [Term("biomass_tier1", "CO2", scenario, "removal", activity, key, GrowthRows(names, age),
                  ("activity.area",), pool="biomass")]
@@ -94,12 +100,14 @@ def _inventory_terms(plots, scenario: str, ctx) -> list[Term]:
                            f.spec("biomass.chave2014.a").value, f.spec("biomass.chave2014.b").value)
     agb_t = np.bincount(s.tree_plot, weights=s.tree_count * agb, minlength=plots.n) * KG_TO_T
     key = (agb_t / plots.area > RS_THRESHOLD_T_PER_HA).astype(np.int64)
+    per_year = agb_t / plots.tree_years  # stock / (t2 - t1): both inventories enter with the same interval
     eco = ctx.root_shoot_ecozone
     rows = SumProductRows([
         [(C_TO_CO2, ("biomass.carbon_fraction",)), (C_TO_CO2, ("biomass.carbon_fraction", f"biomass.root_shoot.{eco}.le125"))],
         [(C_TO_CO2, ("biomass.carbon_fraction",)), (C_TO_CO2, ("biomass.carbon_fraction", f"biomass.root_shoot.{eco}.gt125"))],
     ])
-    return [Term("biomass_tier2", "CO2", scenario, "removal", agb_t, key, rows, ("activity.trees",), pool="biomass")]
+    return [Term("biomass_tier2", "CO2", scenario, "removal", per_year, key, rows,
+                 (activity_name("trees", scenario),), pool="biomass")]
 
 
 def terms(plots, scenario: str, ctx) -> list[Term]:

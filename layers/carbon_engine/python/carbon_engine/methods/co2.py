@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..montecarlo import activity_name
 from ..terms import SumProductRows, Term
 
 C_TO_CO2 = 44.0 / 12.0
@@ -23,5 +24,5 @@ def terms(plots, scenario: str, ctx) -> list[Term]:
                                         ("co2_lime", s.limestone, "co2.limestone_c", "lime"),
                                         ("co2_lime", s.dolomite, "co2.dolomite_c", "lime")):
         out.append(Term(component, "CO2", scenario, "emission", s.area * rate * KG_TO_T, key,
-                        SumProductRows([[(C_TO_CO2, (factor,))]]), ("activity.area", f"activity.{cls}")))
+                        SumProductRows([[(C_TO_CO2, (factor,))]]), ("activity.area", activity_name(cls, scenario))))
     return out

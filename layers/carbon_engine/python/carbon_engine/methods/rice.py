@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..inputs import AMENDMENTS, PRESEASON, WATER_REGIMES
-from ..montecarlo import Draws
+from ..montecarlo import Draws, activity_name
 from ..terms import CHUNK_CELLS, Term, unique_keys
 
 KG_TO_T = 1e-3
@@ -31,6 +31,7 @@ class RiceRows:
     preseason: np.ndarray  # (K,)
     amendment: np.ndarray  # (K,) index into roa
     roa: np.ndarray  # (U, 5) distinct amendment rates, t/ha
+    scenario: str = "baseline"  # selects the scenario's activity-data error stream for amendments
 
     @property
     def n_keys(self) -> int:
@@ -43,7 +44,7 @@ class RiceRows:
         return draws["rice.ef_c"] * KG_TO_T * sf_w[regime] * sf_p[preseason]
 
     def __call__(self, draws: Draws, sel: np.ndarray) -> np.ndarray:
-        return self._scale(draws, self.regime[sel], self.preseason[sel]) * sf_o(draws, self.roa[self.amendment[sel]])
+        return self._scale(draws, self.regime[sel], self.preseason[sel]) * sf_o(draws, self.roa[self.amendment[sel]], self.scenario)
 
     def weighted_sum(self, draws: Draws, w: np.ndarray) -> np.ndarray:
         """sum_k w[k] x row[k] without forming K x D rows: SF_o once per distinct amendment mix
@@ -61,18 +62,18 @@ class RiceRows:
         step = max(1, CHUNK_CELLS // max(draws.n, 1))
         for start in range(0, len(amends), step):
             cols = slice(start, start + step)
-            acc += weights[:, cols] @ sf_o(draws, self.roa[amends[cols]])
+            acc += weights[:, cols] @ sf_o(draws, self.roa[amends[cols]], self.scenario)
         scale = self._scale(draws, groups // n_pp, groups % n_pp)
         return np.einsum("gd,gd->d", scale, acc)
 
 
-def sf_o(draws: Draws, roa: np.ndarray) -> np.ndarray:
+def sf_o(draws: Draws, roa: np.ndarray, scenario: str = "baseline") -> np.ndarray:
     """Eq 5.3 for amendment-rate rows ``roa`` (n, 5): (1 + ROA . CFOA)^exponent, shape (n, D).
 
-    ROA is multiplied by the systematic ``activity.amendments`` error when one is requested.
+    ROA is multiplied by the scenario's systematic amendments error when one is requested.
     """
     cfoa = np.stack([draws[f"rice.cfoa.{a}"] for a in AMENDMENTS])  # (5, D)
-    load = (roa @ cfoa) * draws["activity.amendments"]
+    load = (roa @ cfoa) * draws[activity_name("amendments", scenario)]
     return (1.0 + load) ** draws["rice.sf_o_exponent"]
 
 
@@ -82,10 +83,10 @@ def terms(plots, scenario: str, ctx) -> list[Term]:
     active = s.is_rice & (s.water_regime != upland)
     roa_table, amend_key = _amend_keys(s.roa)
     table, key = unique_keys(s.water_regime, s.preseason, amend_key)
-    rows = RiceRows(table[:, 0], table[:, 1], table[:, 2], roa_table)
+    rows = RiceRows(table[:, 0], table[:, 1], table[:, 2], roa_table, scenario)
     activity = np.where(active, s.area * s.days * s.sf_soil_cultivar, 0.0)
     return [Term("rice_ch4", "CH4", scenario, "emission", activity, key, rows,
-                 ("activity.area", "activity.cultivation_days"))]
+                 ("activity.area", activity_name("cultivation_days", scenario)))]
 
 
 def _amend_keys(roa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,157 @@
+"""Chunked evaluation: per-chunk totals that sum exactly to the whole-project result.
+
+Factors are systematic (one value per draw for every plot, each factor seeded by its own name), so
+the project total of any metric per draw is the sum over plots; two chunks evaluated with the same
+request settings (seed, draws, region, profile, GWP) give per-draw totals whose sum is the total of
+one request holding both chunks' plots (up to float summation order). The MRV pipeline evaluates a
+project of any size chunk by chunk with :func:`chunk_totals`, stores the small per-draw vectors, sums
+them, and calls :func:`summarize_totals`, which reuses the engine's own statistics and profile rules
+(no second implementation).
+
+Not chunkable: the VM0042 conservative factor choice (``factor_choice == "conservative"``) picks each
+factor's bound from the *project* net, and the basis is then one joint evaluation at those bounds;
+a chunk cannot know the choice, so :func:`summarize_totals` refuses such profiles (a second pass over
+the chunks would be needed; not built).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from . import __version__, gc_paused
+from .factors import FactorLibrary, default_library
+from .models import Request
+
+ChunkRequest = Request | Mapping[str, Any]
+_PLACEHOLDER_PLOT = {"plot_id": "settings-only", "area_ha": 1, "baseline": {"crop": "wheat"}, "project": {"crop": "wheat"}}
+
+
+@dataclass
+class ChunkTotals:
+    """Additive totals of a set of plots (t CO2e): sum two with ``+``.
+
+    ``point``: metric -> point estimate; ``draws``: metric -> (D,) Monte Carlo totals;
+    ``components``: component -> {baseline, project} point estimates; ``awd_switch_n_kg``: what the
+    VM0051 N2O rule needs; ``plots``: how many plot records were evaluated.
+    """
+
+    point: dict[str, float]
+    draws: dict[str, np.ndarray]
+    components: dict[str, dict[str, float]] = field(default_factory=dict)
+    awd_switch_n_kg: float = 0.0
+    plots: int = 0
+
+    def __add__(self, other: "ChunkTotals") -> "ChunkTotals":
+        comps = {k: dict(v) for k, v in self.components.items()}
+        for name, scen in other.components.items():
+            target = comps.setdefault(name, {"baseline": 0.0, "project": 0.0})
+            for s, v in scen.items():
+                target[s] = target.get(s, 0.0) + v
+        return ChunkTotals(
+            point={k: self.point[k] + other.point[k] for k in self.point},
+            draws={k: self.draws[k] + other.draws[k] for k in self.draws},
+            components=comps, awd_switch_n_kg=self.awd_switch_n_kg + other.awd_switch_n_kg,
+            plots=self.plots + other.plots)
+
+    # ---- storage: one compressed .npz per chunk (a few hundred KB at 10,000 draws) -----------
+    def to_npz(self) -> bytes:
+        import io
+        import json
+
+        buf = io.BytesIO()
+        meta = {"point": self.point, "components": self.components, "awd_switch_n_kg": self.awd_switch_n_kg,
+                "plots": self.plots}
+        np.savez_compressed(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+                            **{f"draws.{k}": v for k, v in self.draws.items()})
+        return buf.getvalue()
+
+    @classmethod
+    def from_npz(cls, data: bytes) -> "ChunkTotals":
+        import io
+        import json
+
+        with np.load(io.BytesIO(data)) as z:
+            meta = json.loads(bytes(z["__meta__"]).decode())
+            draws = {k[len("draws."):]: z[k].copy() for k in z.files if k.startswith("draws.")}
+        return cls(point=meta["point"], draws=draws, components=meta["components"],
+                   awd_switch_n_kg=meta["awd_switch_n_kg"], plots=meta["plots"])
+
+
+def _request(request: ChunkRequest) -> Request:
+    return request if isinstance(request, Request) else Request.model_validate(request)
+
+
+def chunk_totals(request: ChunkRequest, library: FactorLibrary | None = None) -> tuple[ChunkTotals, dict[str, list[float]]]:
+    """Totals of the request's plots per metric (point and per draw), and the per-plot point rows.
+
+    Per-plot rows are columnar (``rows[metric][i]`` for ``request.plots[i]``), before deductions.
+    """
+    from .engine import aggregate, awd_switch_n_kg, component_points, per_plot, prepare, term_totals, totals
+    from .montecarlo import Draws
+
+    with gc_paused():
+        req = _request(request)
+        prep = prepare(req, library or default_library())
+        d0 = Draws.defaults(prep.factors)
+        values0 = term_totals(prep.terms, d0)
+        point = {k: float(v[0]) for k, v in aggregate(prep.terms, values0, prep.gwp).items()}
+        dmc = Draws.sample(prep.factors, req.draws, req.seed, req.activity_uncertainty)
+        draws = {k: np.asarray(v, dtype=np.float64) for k, v in totals(prep, dmc).items()}
+        rows = {k: v[:, 0].tolist() for k, v in per_plot(prep, d0, slice(None)).items()}
+        out = ChunkTotals(point=point, draws=draws, components=component_points(prep, values0),
+                          awd_switch_n_kg=awd_switch_n_kg(prep.plots), plots=prep.plots.n)
+    return out, rows
+
+
+def sum_totals(parts: Iterable[ChunkTotals]) -> ChunkTotals:
+    total: ChunkTotals | None = None
+    for part in parts:
+        total = part if total is None else total + part
+    if total is None:
+        raise ValueError("no chunk totals to sum")
+    return total
+
+
+def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: FactorLibrary | None = None) -> dict:
+    """The project summary (the shape of ``Result.total`` plus the run settings) from summed totals.
+
+    ``settings``: the request-level fields used for every chunk (``plots`` may be omitted; only
+    profile, GWP, region, draws, seed, confidence and buffer_fraction are read).
+    """
+    from .models import TotalResult
+    from .montecarlo import summarize
+    from .profiles import PROFILES, ProfileContext, apply_rules
+
+    if not isinstance(settings, Request) and not settings.get("plots"):
+        settings = {**settings, "plots": [_PLACEHOLDER_PLOT]}  # the request model needs one; never evaluated
+    req = _request(settings)
+    lib = library or default_library()
+    profile = PROFILES[req.profile]
+    if profile.factor_choice == "conservative":
+        raise ValueError(f"profile {profile.id} (conservative factor choice) cannot be evaluated chunk by chunk")
+    gwp_name = profile.gwp_override or req.gwp
+    gwp = {g: float(lib.gwp[gwp_name][g]) for g in ("CH4", "N2O", "CO2")}
+    levels = req.confidence
+    mc = {k: summarize(v, levels) for k, v in totals.draws.items()}
+    point = totals.point
+    ctx = ProfileContext(basis=point, mc=mc, mc_draws=totals.draws, gwp=gwp,
+                         awd_switch_n_kg=totals.awd_switch_n_kg, buffer_fraction=req.buffer_fraction)
+    outcomes, creditable, eligible = apply_rules(profile, ctx)
+    q = lambda k: {"point": point[k], "mc": mc[k]}  # noqa: E731
+    total = TotalResult.model_validate({
+        "gases": {g: {"baseline": q(f"{g}_baseline"), "project": q(f"{g}_project"), "reduction": q(f"{g}_reduction")}
+                  for g in ("CH4", "N2O", "CO2")},
+        "components": totals.components,
+        "emissions_baseline": q("emissions_baseline"), "emissions_project": q("emissions_project"),
+        "reductions": q("reductions"), "removals": q("removals"),
+        "removals_by_pool": {p: q(f"removals_{p}") for p in ("soc", "biomass")},
+        "net": q("net"),
+        "deductions": [{"rule": o.rule, "t_co2e": o.deduction, "source": o.source, "note": o.note} for o in outcomes],
+        "creditable_net": creditable, "eligible": eligible, "creditable_basis": point["net"],
+    })
+    return {"engine_version": __version__, "profile": profile.id, "gwp": {"name": gwp_name, **gwp},
+            "region": req.region, "draws": req.draws, "seed": req.seed, "confidence": levels,
+            "plots": totals.plots, "total": total.model_dump(mode="json")}
