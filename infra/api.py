@@ -26,6 +26,7 @@ from infra.config import StageConfig
 from infra.routes import Route
 
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # (gateway response type, status code or None to keep API Gateway's, stable error code)
 GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str | None, str], ...] = (
@@ -90,6 +91,9 @@ class Api(Construct):
             self, "RestApi",
             description=f"agri-mrv API ({config.name})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Lambda answers these with base64 bodies (isBase64Encoded); API Gateway returns bytes
+            # when the client's Accept header matches (the fpo domain's Excel reports).
+            binary_media_types=[XLSX_MEDIA_TYPE],
             # Execution logs need the account-level API Gateway role; retained on delete because
             # it is shared by every REST API of the account and region.
             cloud_watch_role=True,

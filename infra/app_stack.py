@@ -16,6 +16,7 @@ from infra.domain_constructs import DomainConstruct, Platform, construct_for
 from infra.domains import API_DOMAINS, Domain
 from infra.function import SharedLayers
 from infra.identity import Identity
+from infra.pipeline import MrvPipeline
 from infra.routes import load_routes
 from infra.storage import Storage
 
@@ -40,6 +41,16 @@ class AgriMrvStack(Stack):
             construct = construct_for(domain)(self, domain=domain, platform=platform, routes=routes)
             self.api.add_routes(domain.name, routes, construct.handler.function)
             self.domains[domain.name] = construct
+
+        # The MRV state machine (issue #5): its task functions, the ledger writer step (issue #6's
+        # function) and the grants of the API domains that start it and answer its task tokens.
+        ledger = self.domains.get("ledger")
+        self.pipeline = MrvPipeline(self, "Pipeline", platform=platform,
+                                    ledger_writer=getattr(ledger, "writer", None) and ledger.writer.function)
+        if "projects" in self.domains:
+            self.pipeline.grant_start(self.domains["projects"].handler)
+        if "verification" in self.domains:
+            self.pipeline.grant_task_response(self.domains["verification"].handler)
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API stage")
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id)

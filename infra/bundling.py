@@ -112,11 +112,14 @@ def _code(source: Path, bundler: LocalBundler, runtime: lambda_.Runtime) -> lamb
     )
 
 
-def function_code(domain_name: str, runtime: lambda_.Runtime) -> lambda_.Code:
-    """The asset of ``functions/<domain>``: the package marker plus that one domain's folder."""
+def function_code(domain_name: str, runtime: lambda_.Runtime, entry: str = "handler") -> lambda_.Code:
+    """The asset of ``functions/<domain>``: the package marker plus that one domain's folder.
+
+    ``entry``: the module holding ``lambda_handler`` (``handler`` for API domains; a pipeline task
+    function names its task module, e.g. ``plan``)."""
     source = FUNCTIONS_DIR / domain_name
-    if not (source / "handler.py").is_file():
-        raise FileNotFoundError(f"{source}/handler.py does not exist")
+    if not (source / f"{entry}.py").is_file():
+        raise FileNotFoundError(f"{source}/{entry}.py does not exist")
     bundler = LocalBundler([(FUNCTIONS_DIR / "__init__.py", "functions/__init__.py"),
                             (source, f"functions/{domain_name}")])
     return _code(source, bundler, runtime)

@@ -57,6 +57,16 @@ class StageConfig(BaseModel):
     audit_retention_days: int = Field(ge=1, le=36500)
     """Default Object Lock retention (7 years = 2557 days, leap days included)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    chain_rpc_url: str = Field(default="eth-tester://in-process", pattern=r"^(eth-tester://in-process|https?://\S+)$")
+    """Where the ledger writer anchors Merkle roots: ``eth-tester://in-process`` (an in-process EVM:
+    the local twin and tests only) or a JSON-RPC URL (Polygon, Ethereum...). prod sets it explicitly."""
+    chain_contract_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    """The AnchorRegistry on that chain (deploy once); unused for the in-process chain, which deploys its own."""
+
+    @property
+    def uses_in_process_chain(self) -> bool:
+        """True when no real chain (and so no signing key secret) is involved."""
+        return self.chain_rpc_url.startswith("eth-tester://")
 
     @field_validator("log_retention_days")
     @classmethod

@@ -16,14 +16,21 @@ class Domain:
     layers: tuple[str, ...] = ("common",)
     memory_mb: int = 256
     timeout_s: int = 10
+    entry: str = "handler"  # the module of functions/<name>/ holding lambda_handler (e.g. "writer")
 
     @property
     def handler(self) -> str:
-        return f"functions.{self.name}.handler.lambda_handler"
+        return f"functions.{self.name}.{self.entry}.lambda_handler"
 
     @property
     def module(self) -> str:
-        return f"functions.{self.name}.handler"
+        return f"functions.{self.name}.{self.entry}"
+
+    @property
+    def label(self) -> str:
+        """The function's ``agri:domain`` metadata: the domain name, or ``<name>-<entry>`` for a
+        domain's second, non-API function (e.g. ``ledger-writer``)."""
+        return self.name if self.entry == "handler" else f"{self.name}-{self.entry}"
 
 
 API_DOMAINS: tuple[Domain, ...] = (
@@ -31,4 +38,13 @@ API_DOMAINS: tuple[Domain, ...] = (
     Domain("docs", "The OpenAPI document of this API"),
     Domain("auth", "Sign-up, login, refresh, logout and password reset over Cognito"),
     Domain("admin", "User administration (admin role only)"),
+    Domain("ledger", "Ledger reads, Merkle proofs, credit transfers and retirements (the writer is its second function)",
+           timeout_s=29),
+    Domain("farmers", "Farmers, plots, seasons, offline sync, evidence uploads and bulk import",
+           layers=("common", "geo"), memory_mb=1024, timeout_s=29),
+    Domain("fpo", "FPOs, their dashboards (overview, reports) and exports",
+           layers=("common", "export"), memory_mb=512, timeout_s=29),
+    Domain("projects", "Carbon projects, auditor assignment and MRV monitoring runs (start, status)", timeout_s=29),
+    Domain("verification", "Auditor queue, verification tasks and decisions, samples, reports, observations",
+           timeout_s=29),
 )

@@ -79,7 +79,7 @@ class DomainFunction(Construct):
         self.role = iam.Role(
             self, "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"agri-mrv {domain.name} function: own log group, X-Ray, and its domain construct's grants",
+            description=f"agri-mrv {domain.label} function: own log group, X-Ray, and its domain construct's grants",
         )
         self.log_group.grant_write(self.role)
         self.function = lambda_.Function(
@@ -88,7 +88,7 @@ class DomainFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=domain.handler,
-            code=function_code(domain.name, RUNTIME),
+            code=function_code(domain.name, RUNTIME, domain.entry),
             layers=list(layers),
             memory_size=domain.memory_mb,
             timeout=Duration.seconds(domain.timeout_s),
@@ -97,7 +97,7 @@ class DomainFunction(Construct):
             log_group=self.log_group,
             environment=dict(environment),
         )
-        self.function.node.default_child.add_metadata(DOMAIN_METADATA_KEY, domain.name)
+        self.function.node.default_child.add_metadata(DOMAIN_METADATA_KEY, domain.label)
         Validations.of(self.role).acknowledge(Acknowledgment(
             id="AwsSolutions-IAM5[Resource::*]",
             reason="Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "

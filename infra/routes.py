@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYER_PATHS = (ROOT / "layers" / "common" / "python", ROOT / "layers" / "carbon_engine" / "python")
+LAYER_PATHS = (ROOT / "layers" / "common" / "python", ROOT / "layers" / "carbon_engine" / "python",
+               ROOT / "layers" / "chain" / "python")
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 

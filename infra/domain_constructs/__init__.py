@@ -10,7 +10,12 @@ from infra.domain_constructs.admin import AdminDomain
 from infra.domain_constructs.auth import AuthDomain
 from infra.domain_constructs.base import DomainConstruct, Platform
 from infra.domain_constructs.docs import DocsDomain
+from infra.domain_constructs.farmers import FarmersDomain
+from infra.domain_constructs.fpo import FpoDomain
 from infra.domain_constructs.health import HealthDomain
+from infra.domain_constructs.projects import ProjectsDomain
+from infra.domain_constructs.verification import VerificationDomain
+from infra.domain_constructs.ledger import LedgerDomain
 from infra.domains import Domain
 
 DOMAIN_CONSTRUCTS: dict[str, type[DomainConstruct]] = {
@@ -18,6 +23,11 @@ DOMAIN_CONSTRUCTS: dict[str, type[DomainConstruct]] = {
     "docs": DocsDomain,
     "auth": AuthDomain,
     "admin": AdminDomain,
+    "ledger": LedgerDomain,
+    "projects": ProjectsDomain,
+    "verification": VerificationDomain,
+    "farmers": FarmersDomain,
+    "fpo": FpoDomain,
 }
 
 

@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description="Run agri-mrv locally on moto")
     parser.add_argument("--port", type=int, default=8000, help="API port (0 = any free port)")
     parser.add_argument("--moto-port", type=int, default=5001, help="moto server port (0 = any free port)")
+    parser.add_argument("--chain-port", type=int, default=0, help="in-process chain JSON-RPC port (0 = any free port)")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--template", type=Path, help="use this synthesized template instead of synthesizing")
     parser.add_argument("--ready-file", type=Path, help="write the twin's description (JSON) here once ready")
@@ -25,13 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     from infra.local.twin import LocalTwin
 
     template = json.loads(args.template.read_text()) if args.template else None
-    twin = LocalTwin(template=template, stage=args.stage, api_port=args.port, moto_port=args.moto_port)
+    twin = LocalTwin(template=template, stage=args.stage, api_port=args.port, moto_port=args.moto_port,
+                     chain_port=args.chain_port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     twin.start()
     info = twin.describe()
     print(f"agri-mrv local twin ready\n  API      {info['api']}\n  Docs     {info['docs']}\n  moto     {info['moto']}")
+    if info.get("chain_rpc"):
+        print(f"  Chain    {info['chain_rpc']}  (in-process EVM, JSON-RPC: python -m ledger_verify ... --rpc this URL)")
     print("  Demo users (password changes at every start):")
     for user in info["users"]:
         print(f"    {user['role']:<12} {user['username']:<18} {user['password']}" + (f"  fpo={user['fpo_id']}" if user["fpo_id"] else ""))

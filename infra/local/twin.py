@@ -61,6 +61,7 @@ class LocalTwin:
     moto_port: int = 0
     region: str = "ap-south-1"
     seed_users: bool = True
+    chain_port: int = 0  # the JSON-RPC bridge to the in-process EVM (0 = any free port)
     demo_users: list[DemoUser] = field(default_factory=list)
     resolver: Resolver | None = None
 
@@ -78,6 +79,8 @@ class LocalTwin:
         provisioner = Provisioner(self.template, self.resolver)
         provisioner.run()
         self.functions = self._functions()
+        self._serve_invokes()
+        self._start_chain_bridge()
         moto_ext.route_lambda_invocations({fn.name: fn for fn in self.functions.values()})
         self.front = ApiFront(route_specs(self.template), self.functions, self._verifiers(provisioner),
                               gateway_responses(self.template), TokenBucket(*stage_throttle(self.template)),
@@ -85,6 +88,7 @@ class LocalTwin:
         self._start_http()
         if self.seed_users:
             self._seed(provisioner)
+            self._seed_demo_fpo()
         return self
 
     # ---- setup ------------------------------------------------------------------------------------
@@ -186,6 +190,23 @@ class LocalTwin:
                 idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=role)
                 self.demo_users.append(DemoUser(username, password, role, fpo))
 
+    def _seed_demo_fpo(self) -> None:
+        """The demo users' FPO, created as any FPO is: the demo admin calls ``POST /fpos`` through
+        the front (no business logic here). Skipped when the stack has no such route."""
+        import json as _json
+
+        admin = next((u for u in self.demo_users if u.role == "admin"), None)
+        if admin is None or not any(r.resource_path == "/fpos" and r.method == "POST" for r in self.front.routes):
+            return
+        headers = {"Content-Type": "application/json"}
+        login = self.front.handle("POST", "/auth/login", headers, _json.dumps(
+            {"username": admin.username, "password": admin.password}).encode())
+        token = _json.loads(login.body)["tokens"]["id_token"]
+        created = self.front.handle("POST", "/fpos", {**headers, "Authorization": token}, _json.dumps(
+            {"fpo_id": DEMO_FPO, "name": "Demo Farmer Producer Company", "state": "Punjab"}).encode())
+        if created.status != 201:
+            raise RuntimeError(f"seeding {DEMO_FPO} failed: {created.status} {created.body!r}")
+
     # ---- running ----------------------------------------------------------------------------------
     @property
     def moto_url(self) -> str:
@@ -195,7 +216,25 @@ class LocalTwin:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
+    def _serve_invokes(self) -> None:
+        """lambda:Invoke of a template function (e.g. API -> ledger writer) runs our handler in-process."""
+        from infra.local import invoke
+
+        invoke.install()
+        for function in self.functions.values():
+            invoke.register(function.name, function.arn, function.invoke)
+
+    def _start_chain_bridge(self) -> None:
+        """When the functions are configured for the in-process EVM, expose it over HTTP JSON-RPC."""
+        self.chain_bridge = None
+        if os.environ.get("CHAIN_RPC_URL", "").startswith("eth-tester://"):
+            from infra.local.chain import ChainBridge
+
+            self.chain_bridge = ChainBridge(self.chain_port).start()
+
     def stop(self) -> None:
+        if getattr(self, "chain_bridge", None):
+            self.chain_bridge.stop()
         if getattr(self, "_http", None):
             self._http.shutdown()
             self._http.server_close()
@@ -205,7 +244,8 @@ class LocalTwin:
     def describe(self) -> dict:
         return {"api": self.base_url, "docs": f"{self.base_url}/docs", "moto": self.moto_url,
                 "region": self.region, "users": [u.__dict__ for u in self.demo_users],
-                "resources": dict(self.resolver.refs) if self.resolver else {}}
+                "resources": dict(self.resolver.refs) if self.resolver else {},
+                "chain_rpc": self.chain_bridge.url if getattr(self, "chain_bridge", None) else None}
 
 
 def _docs(path: str) -> tuple[int, dict[str, str], bytes]:

@@ -22,4 +22,5 @@ def test_ctrl_c_stops_everything(synthesized, tmp_path):
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0
     assert not _listening(info["api"]) and not _listening(info["moto"])
+    assert info["chain_rpc"] and not _listening(info["chain_rpc"])
     assert "stopped" in (tmp_path / "twin.log").read_text()

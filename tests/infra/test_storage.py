@@ -39,7 +39,7 @@ def test_every_bucket_is_private_versioned_encrypted_and_tls_only(template):
     policies = {p["Properties"]["Bucket"]["Ref"]: p["Properties"]["PolicyDocument"]["Statement"]
                 for p in resources(template, "AWS::S3::BucketPolicy").values()}
     buckets = resources(template, "AWS::S3::Bucket")
-    assert len(buckets) == 3
+    assert len(buckets) == 4  # access logs, uploads, audit, pipeline-data
     for lid, bucket in buckets.items():
         props = bucket["Properties"]
         assert props["PublicAccessBlockConfiguration"] == {
@@ -54,7 +54,7 @@ def test_every_bucket_is_private_versioned_encrypted_and_tls_only(template):
 def test_buckets_log_to_the_access_log_bucket(template):
     log_lid, log_bucket = _bucket(template, "access-logs")
     assert "LoggingConfiguration" not in log_bucket["Properties"]
-    for name in ("uploads", "audit"):
+    for name in ("uploads", "audit", "pipeline-data"):
         _, bucket = _bucket(template, name)
         assert bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": log_lid}
 
@@ -81,7 +81,8 @@ def test_dev_destroys_data_stores(template, resource_type):
 
 def test_dev_empties_buckets_except_the_locked_audit_bucket(template):
     emptied = {r["Properties"]["BucketName"]["Ref"] for r in resources(template, "Custom::S3AutoDeleteObjects").values()}
-    assert emptied == {_bucket(template, "access-logs")[0], _bucket(template, "uploads")[0]}
+    assert emptied == {_bucket(template, "access-logs")[0], _bucket(template, "uploads")[0],
+                       _bucket(template, "pipeline-data")[0]}
 
 
 @pytest.mark.parametrize("resource_type", DATA_TYPES)

@@ -1,0 +1,180 @@
+"""Farmers routes: farmers, plots, seasons, field data, offline sync, evidence uploads, imports.
+
+Every route is private. Who may do what is decided per record in the services (404 for records the
+caller may not see); auditors see no farmer data until project assignments exist (issue #5).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from agri_common.farm.store import DynamoFarmStore
+from agri_common.principal import Principal
+from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.revocation import DynamoRevocationStore
+from agri_common.settings import BaseSettingsModel, load_settings
+
+from functions.farmers import models as m
+from functions.farmers.context import FarmContext, OverlapPolicy
+from functions.farmers.logic import FarmerService, farmer_out
+from functions.farmers.logic_imports import ImportService
+from functions.farmers.logic_plots import PlotService
+from functions.farmers.logic_seasons import SeasonService, season_out
+from functions.farmers.logic_sync import SyncService
+from functions.farmers.logic_uploads import S3Objects, UploadService
+
+app = make_resolver()
+Id = Annotated[str, Path(pattern=m.ID)]
+
+
+class FarmersSettings(BaseSettingsModel):
+    revocation_table: str
+    farm_table: str
+    uploads_bucket: str
+    aadhaar_hmac_secret_arn: str
+    overlap_max_fraction: float = 0.05
+    overlap_max_ha: float = 0.05
+
+
+@lru_cache(maxsize=1)
+def _revocation() -> DynamoRevocationStore:
+    return DynamoRevocationStore(load_settings(FarmersSettings).revocation_table)
+
+
+@lru_cache(maxsize=1)
+def _aadhaar_key() -> bytes:
+    """Read once per cold start, and only by the requests that carry an Aadhaar number."""
+    from agri_common.aws import client
+
+    arn = load_settings(FarmersSettings).aadhaar_hmac_secret_arn
+    return client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"].encode()
+
+
+def get_context() -> FarmContext:
+    s = load_settings(FarmersSettings)
+    return FarmContext(store=DynamoFarmStore(s.farm_table), aadhaar_key=_aadhaar_key,
+                       overlap=OverlapPolicy(max_fraction_of_smaller=s.overlap_max_fraction, max_ha=s.overlap_max_ha))
+
+
+def get_uploads_objects() -> S3Objects:
+    return S3Objects(load_settings(FarmersSettings).uploads_bucket)
+
+
+def get_principal() -> Principal:
+    return current_principal(app)
+
+
+Ctx = Annotated[FarmContext, Depends(get_context)]
+Objects = Annotated[S3Objects, Depends(get_uploads_objects)]
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+# ---- farmers ------------------------------------------------------------------------------------
+@app.post("/farmers", status_code=201, tags=["farmers"], security=PRIVATE, summary="Register a farmer",
+          openapi_extensions={"x-errors": [404, 409]})
+def register_farmer(body: m.RegisterFarmerRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
+    return farmer_out(FarmerService(ctx).register(caller, body))
+
+
+@app.get("/farmers", tags=["farmers"], security=PRIVATE, summary="List farmers (one FPO, optionally one village)",
+         openapi_extensions={"x-errors": [404]})
+def list_farmers(
+    ctx: Ctx, caller: Caller,
+    fpo_id: Annotated[str | None, Query(pattern=m.FPO_ID)] = None,
+    village: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^#]+$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    next_token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> m.FarmerPage:
+    return FarmerService(ctx).list(caller, fpo_id, village, limit, next_token)
+
+
+@app.get("/farmers/<farmer_id>", tags=["farmers"], security=PRIVATE, summary="One farmer",
+         openapi_extensions={"x-errors": [404]})
+def get_farmer(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
+    return farmer_out(FarmerService(ctx).get(caller, farmer_id))
+
+
+@app.patch("/farmers/<farmer_id>", tags=["farmers"], security=PRIVATE,
+           summary="Change a farmer's profile (optimistic concurrency on version)", openapi_extensions={"x-errors": [404, 409]})
+def patch_farmer(farmer_id: Id, body: m.PatchFarmerRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
+    return farmer_out(FarmerService(ctx).patch(caller, farmer_id, body))
+
+
+# ---- plots --------------------------------------------------------------------------------------
+@app.post("/farmers/<farmer_id>/plots", status_code=201, tags=["plots"], security=PRIVATE,
+          summary="Add a plot (GeoJSON Feature); 409 if it overlaps other plots", openapi_extensions={"x-errors": [404, 409]})
+def create_plot(farmer_id: Id, body: m.PlotFeature, ctx: Ctx, caller: Caller) -> m.PlotOut:
+    svc = PlotService(ctx)
+    return svc.get(caller, svc.create(caller, farmer_id, body).plot_id)
+
+
+@app.get("/farmers/<farmer_id>/plots", tags=["plots"], security=PRIVATE, summary="A farmer's plots",
+         openapi_extensions={"x-errors": [404]})
+def list_plots(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.PlotList:
+    return PlotService(ctx).list_for_farmer(caller, farmer_id)
+
+
+@app.get("/plots/<plot_id>", tags=["plots"], security=PRIVATE, summary="A plot with its seasons and evidence",
+         openapi_extensions={"x-errors": [404]})
+def get_plot(plot_id: Id, ctx: Ctx, caller: Caller) -> m.PlotOut:
+    return PlotService(ctx).get(caller, plot_id)
+
+
+@app.put("/plots/<plot_id>", tags=["plots"], security=PRIVATE,
+         summary="Replace a plot's geometry and properties (optimistic concurrency on version)",
+         openapi_extensions={"x-errors": [404, 409]})
+def put_plot(plot_id: Id, body: m.PutPlotRequest, ctx: Ctx, caller: Caller) -> m.PlotOut:
+    svc = PlotService(ctx)
+    svc.replace(caller, plot_id, body, body.version)
+    return svc.get(caller, plot_id)
+
+
+# ---- seasons ------------------------------------------------------------------------------------
+@app.post("/plots/<plot_id>/seasons", status_code=201, tags=["seasons"], security=PRIVATE,
+          summary="Record a season's activity data", openapi_extensions={"x-errors": [404, 409]})
+def create_season(plot_id: Id, body: m.SeasonData, ctx: Ctx, caller: Caller) -> m.SeasonOut:
+    return season_out(SeasonService(ctx).create(caller, plot_id, body))
+
+
+@app.post("/farmers/field-data", status_code=201, tags=["seasons"], security=PRIVATE,
+          summary="Submit a plot's season data in one call (same rules as POST /plots/{plot_id}/seasons)",
+          openapi_extensions={"x-errors": [404, 409]})
+def field_data(body: m.FieldDataRequest, ctx: Ctx, caller: Caller) -> m.SeasonOut:
+    return season_out(SeasonService(ctx).field_data(caller, body))
+
+
+# ---- sync, uploads, imports -----------------------------------------------------------------------
+@app.post("/sync", tags=["sync"], security=PRIVATE, summary="Apply up to 500 offline changes, each at most once")
+def sync(body: m.SyncRequest, ctx: Ctx, caller: Caller) -> m.SyncResponse:
+    return SyncService(ctx).apply(caller, body)
+
+
+@app.post("/uploads", status_code=201, tags=["evidence"], security=PRIVATE,
+          summary="Presigned S3 POST for a photo or PDF attached to a plot or season", openapi_extensions={"x-errors": [404]})
+def create_upload(body: m.UploadRequest, ctx: Ctx, objects: Objects, caller: Caller) -> m.UploadOut:
+    return UploadService(ctx, objects).issue(caller, body)
+
+
+@app.post("/uploads/<upload_id>/complete", tags=["evidence"], security=PRIVATE,
+          summary="Confirm an upload (HEAD of the object) and mark the evidence stored",
+          openapi_extensions={"x-errors": [404, 409]})
+def complete_upload(upload_id: Id, ctx: Ctx, objects: Objects, caller: Caller) -> m.EvidenceOut:
+    return UploadService(ctx, objects).complete(caller, upload_id)
+
+
+@app.post("/imports/farmers", tags=["imports"], security=PRIVATE, summary="Import farmers from CSV (admin, FPO manager)")
+def import_farmers(body: m.FarmerImportRequest, ctx: Ctx, caller: Caller) -> m.ImportReport:
+    return ImportService(ctx).farmers_csv(caller, body)
+
+
+@app.post("/imports/plots", tags=["imports"], security=PRIVATE,
+          summary="Import plots from a GeoJSON FeatureCollection (admin, FPO manager)")
+def import_plots(body: m.PlotImportRequest, ctx: Ctx, caller: Caller) -> m.ImportReport:
+    return ImportService(ctx).plots_geojson(caller, body)
+
+
+lambda_handler = make_handler(app, revocation=lambda: _revocation())  # looked up per call

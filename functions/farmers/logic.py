@@ -1,0 +1,151 @@
+"""Farmer profiles: who may register whom, Aadhaar handling, listing by scope, versioned edits.
+
+Registration rules: a farmer registers their own profile (one per account, FPO = their token's
+FPO when the token has one); an FPO manager registers farmers of their own FPO (no account linked
+yet); an admin registers anyone. Auditors register no one. The FPO must exist.
+"""
+
+from __future__ import annotations
+
+from agri_common.errors import ConflictError, ForbiddenError
+from agri_common.farm import aggregates as agg
+from agri_common.farm import keys
+from agri_common.farm.records import Consent, FarmerRecord
+from agri_common.farm.store import Put, Txn, Update, commit
+from agri_common.pagination import decode_token, encode_token
+from agri_common.principal import Principal, Role, ensure_can_access, require_role
+
+from functions.farmers import aadhaar
+from functions.farmers import models as m
+from functions.farmers.context import (
+    FarmContext, Receipt, VersionConflict, caller_label, field_error, new_id, not_found,
+)
+
+PROFILE_FIELDS = ("name", "phone", "village", "district", "state", "preferred_language")
+
+
+def farmer_out(record: FarmerRecord) -> m.FarmerOut:
+    return m.FarmerOut.model_validate(record.model_dump(exclude={"aadhaar_hmac"}))
+
+
+def public_content(record: FarmerRecord) -> dict:
+    return farmer_out(record).model_dump(mode="json")
+
+
+class FarmerService:
+    def __init__(self, ctx: FarmContext):
+        self.ctx = ctx
+
+    # ---- register -------------------------------------------------------------------------------
+    def register(self, caller: Principal, req: m.RegisterFarmerRequest, *, farmer_id: str | None = None,
+                 receipt: Receipt | None = None) -> FarmerRecord:
+        require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
+        if caller.role in (Role.FARMER, Role.FPO_MANAGER) and caller.fpo_id and req.fpo_id != caller.fpo_id:
+            raise ForbiddenError("You can register farmers only in your own FPO", code="fpo_forbidden")
+        if caller.role is Role.FPO_MANAGER and not caller.fpo_id:
+            raise ForbiddenError("FPO manager without an FPO", code="no_fpo")
+        self.ctx.fpo(req.fpo_id)
+        last4 = hmac_hex = None
+        if req.aadhaar:
+            number = aadhaar.normalise(req.aadhaar)
+            problem = aadhaar.validation_error(number)
+            if problem:
+                raise field_error("body.aadhaar", problem, "aadhaar_invalid")
+            last4, hmac_hex = number[-4:], aadhaar.keyed_hash(number, self.ctx.aadhaar_key())
+        now = self.ctx.clock()
+        record = FarmerRecord(
+            farmer_id=farmer_id or new_id("F"), fpo_id=req.fpo_id,
+            owner_user_id=caller.user_id if caller.role is Role.FARMER else None,
+            name=req.name, phone=req.phone, village=req.village, district=req.district, state=req.state,
+            preferred_language=req.preferred_language,
+            consent=Consent(given=True, version=req.consent.version, at=req.consent.at.isoformat()),
+            aadhaar_last4=last4, aadhaar_hmac=hmac_hex, external_id=req.external_id,
+            created_by=caller_label(caller), created_at=now)
+
+        def build():
+            txn = Txn()
+            txn.add(Put(record.to_item(), if_absent=True),
+                    on_fail=ConflictError(f"Farmer {record.farmer_id} already exists", code="farmer_exists"))
+            if record.owner_user_id:
+                pk, sk = keys.owner(record.owner_user_id)
+                txn.add(Put({"pk": pk, "sk": sk, "kind": "owner", "farmer_id": record.farmer_id}, if_absent=True),
+                        on_fail=ConflictError("This account already has a farmer profile", code="profile_exists"))
+            if hmac_hex:
+                pk, sk = keys.aadhaar(hmac_hex)
+                txn.add(Put({"pk": pk, "sk": sk, "kind": "aadhaar", "farmer_id": record.farmer_id}, if_absent=True),
+                        on_fail=ConflictError("A farmer with this Aadhaar number is already registered",
+                                              code="aadhaar_registered"))
+            txn.add(agg.fpo_totals(record.fpo_id, {"members": 1}))
+            txn.add(agg.village_totals(record.fpo_id, record.village, {"members": 1}))
+            self.ctx.with_receipt(txn, receipt, "farmer", record.farmer_id, record.version, now)
+            return txn, record
+
+        return commit(self.ctx.store, build)
+
+    # ---- read -----------------------------------------------------------------------------------
+    def load(self, farmer_id: str) -> FarmerRecord | None:
+        return FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
+
+    def get(self, caller: Principal, farmer_id: str) -> FarmerRecord:
+        record = self.load(farmer_id)
+        ensure_can_access(caller, record.owned() if record else None, what="farmer")
+        return record  # type: ignore[return-value]
+
+    def list(self, caller: Principal, fpo_id: str | None, village: str | None, limit: int,
+             next_token: str | None) -> m.FarmerPage:
+        """Farmers of one FPO (optionally one village), by the gsi1 index; never a Scan."""
+        if caller.role is Role.AUDITOR:
+            return m.FarmerPage(items=[])  # assignments arrive with issue #5; until then: nothing
+        if caller.role is Role.FARMER:
+            owner = self.ctx.store.get(keys.owner(caller.user_id))
+            record = self.load(owner["farmer_id"]) if owner else None
+            visible = record is not None and (not fpo_id or record.fpo_id == fpo_id) and (
+                not village or record.village.casefold() == village.casefold())
+            return m.FarmerPage(items=[farmer_out(record)] if visible else [])
+        if caller.role is Role.FPO_MANAGER:
+            if fpo_id and fpo_id != caller.fpo_id:
+                raise not_found("FPO")
+            fpo_id = caller.fpo_id
+        if not fpo_id:
+            raise field_error("query.fpo_id", "Admins list farmers one FPO at a time: give fpo_id", "missing")
+        cursor = decode_token(next_token)
+        scope = {"fpo_id": fpo_id, "village": village}
+        if cursor is not None and (not isinstance(cursor, dict) or cursor.get("q") != scope):
+            from agri_common.errors import BadRequestError
+
+            raise BadRequestError("The pagination token belongs to another query", code="invalid_next_token")
+        items, last = self.ctx.store.query(keys.fpo_farmers_index(fpo_id),
+                                           prefix=f"{village.casefold()}#" if village else "", index=True,
+                                           limit=limit, start=cursor.get("k") if cursor else None)
+        page = [farmer_out(FarmerRecord.from_item(i)) for i in items[:limit]]
+        token = encode_token({"q": scope, "k": last}) if last else None
+        return m.FarmerPage(items=page, next_token=token)
+
+    # ---- update ---------------------------------------------------------------------------------
+    def patch(self, caller: Principal, farmer_id: str, req: m.PatchFarmerRequest, *,
+              receipt: Receipt | None = None) -> FarmerRecord:
+        require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
+        changes = req.model_dump(exclude_unset=True, exclude={"version"})
+
+        def build():
+            current = self.get(caller, farmer_id)
+            if current.version != req.version:
+                raise VersionConflict("farmer", public_content(current))
+            now = self.ctx.clock()
+            values = {k: v for k, v in changes.items() if k in PROFILE_FIELDS}
+            if "consent" in changes:
+                values["consent"] = Consent(given=True, version=req.consent.version, at=req.consent.at.isoformat()).model_dump()
+            updated = current.model_copy(update={**values, "version": current.version + 1, "updated_at": now})
+            txn = Txn()
+            sets = {**values, "updated_at": now, **updated.index()}
+            txn.add(Update(current.key(), set=sets, add={"version": 1}, expect={"version": current.version}),
+                    on_fail=lambda: VersionConflict("farmer", public_content(self.load(farmer_id))))
+            if updated.village.casefold() != current.village.casefold():
+                moved = {"members": 1, "plots": current.plot_count, "area_ha": current.area_ha,
+                         "seasons": current.season_count}
+                txn.add(agg.village_totals(current.fpo_id, current.village, {k: -v for k, v in moved.items()}))
+                txn.add(agg.village_totals(current.fpo_id, updated.village, moved))
+            self.ctx.with_receipt(txn, receipt, "farmer", farmer_id, updated.version, now)
+            return txn, updated
+
+        return commit(self.ctx.store, build)

@@ -1,0 +1,95 @@
+"""Seasons: a plot's activity data per (year, kharif/rabi/zaid), one record each.
+
+The aggregates count a season with the plot's area at the time it is recorded (stored on the
+season), so a later change of the plot's outline does not silently rewrite past seasons' totals.
+"""
+
+from __future__ import annotations
+
+from agri_common.errors import ConflictError
+from agri_common.farm import aggregates as agg
+from agri_common.farm import keys
+from agri_common.farm.records import SeasonRecord
+from agri_common.farm.store import Put, Txn, Update, commit
+from agri_common.principal import Principal, Role, ensure_can_access, require_role
+
+from functions.farmers import models as m
+from functions.farmers.context import FarmContext, Receipt, VersionConflict
+from functions.farmers.logic_plots import PlotService
+
+
+def season_out(record: SeasonRecord) -> m.SeasonOut:
+    return m.SeasonOut.model_validate(record.model_dump())
+
+
+def _deltas(activity: dict, area_ha: float, sign: int) -> dict[str, float]:
+    return agg.season_deltas(activity["crop"], activity.get("water_regime"), area_ha,
+                             activity.get("synthetic_n_kg_per_ha", 0), activity.get("water_regime_evidence") is not None,
+                             sign)
+
+
+class SeasonService:
+    def __init__(self, ctx: FarmContext):
+        self.ctx = ctx
+        self.plots = PlotService(ctx)
+
+    def create(self, caller: Principal, plot_id: str, data: m.SeasonData, *, receipt: Receipt | None = None) -> SeasonRecord:
+        require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
+        activity = data.model_dump(mode="json")
+
+        def build():
+            plot = self.plots.get_record(caller, plot_id)
+            farmer = self.plots.farmers.load(plot.farmer_id)
+            now = self.ctx.clock()
+            record = SeasonRecord(plot_id=plot_id, season_key=data.season_key, farmer_id=plot.farmer_id,
+                                  fpo_id=plot.fpo_id, owner_user_id=plot.owner_user_id, area_ha=plot.area_ha,
+                                  activity=activity, created_at=now)
+            txn = Txn()
+            txn.add(Put(record.to_item(), if_absent=True),
+                    on_fail=ConflictError(f"Season {data.season_key} is already recorded for this plot; update it instead",
+                                          code="season_exists"))
+            txn.add(Update(plot.key(), add={"season_count": 1},
+                           expect={"version": plot.version, "season_count": plot.season_count}), race=True)
+            txn.add(Update(farmer.key(), add={"season_count": 1},
+                           expect={"version": farmer.version, "season_count": farmer.season_count}), race=True)
+            deltas = _deltas(activity, plot.area_ha, 1)
+            first = 1 if plot.season_count == 0 else 0
+            txn.add(agg.fpo_totals(plot.fpo_id, {**deltas, "plots_with_seasons": first}))
+            txn.add(agg.season_totals(plot.fpo_id, data.season_key, deltas))
+            txn.add(agg.village_totals(plot.fpo_id, farmer.village, {"seasons": 1}))
+            self.ctx.with_receipt(txn, receipt, "season", f"{plot_id}/{data.season_key}", record.version, now)
+            return txn, record
+
+        return commit(self.ctx.store, build)
+
+    def update(self, caller: Principal, plot_id: str, data: m.SeasonData, version: int, *,
+               receipt: Receipt | None = None) -> SeasonRecord:
+        """Replace a season's activity data (same plot and season key), moving the aggregates."""
+        require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
+        activity = data.model_dump(mode="json")
+
+        def build():
+            current = SeasonRecord.from_item(self.ctx.store.get(keys.season(plot_id, data.season_key)))
+            ensure_can_access(caller, current.owned() if current else None, what="season")
+            if current.version != version:
+                raise VersionConflict("season", season_out(current).model_dump(mode="json"))
+            now = self.ctx.clock()
+            updated = current.model_copy(update={"activity": activity, "version": current.version + 1, "updated_at": now})
+            txn = Txn()
+            txn.add(Update(current.key(), set={"activity": activity, "updated_at": now}, add={"version": 1},
+                           expect={"version": current.version}),
+                    on_fail=lambda: VersionConflict("season", season_out(SeasonRecord.from_item(
+                        self.ctx.store.get(current.key()))).model_dump(mode="json")))
+            deltas = agg.merge(_deltas(current.activity, current.area_ha, -1), _deltas(activity, current.area_ha, 1))
+            deltas.pop("seasons", None)
+            txn.add(agg.fpo_totals(current.fpo_id, deltas))
+            txn.add(agg.season_totals(current.fpo_id, current.season_key, deltas))
+            self.ctx.with_receipt(txn, receipt, "season", f"{plot_id}/{data.season_key}", updated.version, now)
+            return txn, updated
+
+        return commit(self.ctx.store, build)
+
+    def field_data(self, caller: Principal, req: m.FieldDataRequest) -> SeasonRecord:
+        """The seed's one-call submission: the same rules as POST /plots/{plot_id}/seasons."""
+        return self.create(caller, req.plot_id, req.season)
+

@@ -1,0 +1,123 @@
+"""Offline sync: a batch of creates and updates made offline, each applied at most once.
+
+Each record carries a client-generated ``client_id``. Its change and a receipt
+``SYNC#<user>#<client_id>`` (holding a hash of the record's content) are written in one
+transaction, so a record is either fully applied with its receipt or not at all. Replays:
+
+- receipt present, same content hash  -> ``duplicate`` (nothing written);
+- receipt present, different content  -> ``invalid`` (``client_id_reused``: a client id names one change);
+- stale ``base_version``              -> ``conflict`` with the server's current version and content;
+- anything the routes would refuse    -> ``invalid`` with the same field errors.
+
+Creates get ids derived from (user, client_id), so even the record itself cannot be created twice.
+Receipts are read up front with BatchGetItem (five requests for 500 records).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from agri_common.errors import AppError, validation_details
+from agri_common.farm import keys
+from agri_common.principal import Principal
+
+from functions.farmers import models as m
+from functions.farmers.context import FarmContext, Receipt, ReceiptExists, VersionConflict, content_hash, derived_id
+from functions.farmers.logic import FarmerService
+from functions.farmers.logic_plots import PlotService
+from functions.farmers.logic_seasons import SeasonService
+
+
+class Invalid(Exception):
+    def __init__(self, errors: list[dict[str, Any]]):
+        self.errors = errors
+
+
+def _need(value: Any, field: str) -> Any:
+    if value is None:
+        raise Invalid([{"field": field, "issue": "required for this entity and action", "type": "missing"}])
+    return value
+
+
+class SyncService:
+    def __init__(self, ctx: FarmContext):
+        self.ctx = ctx
+        self.farmers = FarmerService(ctx)
+        self.plots = PlotService(ctx)
+        self.seasons = SeasonService(ctx)
+
+    def apply(self, caller: Principal, req: m.SyncRequest) -> m.SyncResponse:
+        seen: dict[str, int] = {}
+        receipts = {item["client_id"]: item for item in self.ctx.store.batch_get(
+            [keys.sync_receipt(caller.user_id, r.client_id) for r in req.records])}
+        results = []
+        for index, record in enumerate(req.records):
+            if record.client_id in seen:
+                results.append(m.SyncResult(client_id=record.client_id, status="invalid", entity=record.entity,
+                                            errors=[{"field": f"body.records.{index}.client_id", "type": "duplicate_in_batch",
+                                                     "issue": f"also used by record {seen[record.client_id]}"}]))
+                continue
+            seen[record.client_id] = index
+            results.append(self._one(caller, record, receipts.get(record.client_id)))
+        counts = {s: sum(1 for r in results if r.status == s) for s in ("applied", "duplicate", "conflict", "invalid")}
+        return m.SyncResponse(results=results, **counts)
+
+    def _one(self, caller: Principal, record: m.SyncRecord, receipt_item: dict | None) -> m.SyncResult:
+        digest = content_hash(record.model_dump(mode="json"))
+        base = {"client_id": record.client_id, "entity": record.entity}
+        if receipt_item is not None:
+            return self._replayed(base, receipt_item, digest)
+        receipt = Receipt(caller.user_id, record.client_id, digest)
+        try:
+            record_id, version = self._apply(caller, record, receipt)
+            return m.SyncResult(**base, status="applied", id=record_id, version=version)
+        except ReceiptExists:  # applied concurrently by another request with the same client id
+            return self._replayed(base, self.ctx.store.get(keys.sync_receipt(caller.user_id, record.client_id)), digest)
+        except VersionConflict as conflict:
+            return m.SyncResult(**base, status="conflict", id=record.id, version=conflict.current.get("version"),
+                                current=conflict.current)
+        except ValidationError as exc:
+            return m.SyncResult(**base, status="invalid", errors=validation_details(
+                [{**e, "loc": ("data", *e.get("loc", ()))} for e in exc.errors(include_url=False)]))
+        except Invalid as exc:
+            return m.SyncResult(**base, status="invalid", errors=exc.errors)
+        except AppError as exc:
+            return m.SyncResult(**base, status="invalid",
+                                errors=[{"field": "data", "type": exc.code, "issue": exc.message}, *(exc.details or [])])
+
+    @staticmethod
+    def _replayed(base: dict, receipt_item: dict, digest: str) -> m.SyncResult:
+        if receipt_item.get("content_hash") == digest:
+            return m.SyncResult(**base, status="duplicate", id=receipt_item.get("id"), version=receipt_item.get("version"))
+        return m.SyncResult(**base, status="invalid", errors=[{
+            "field": "client_id", "type": "client_id_reused",
+            "issue": "this client_id was already used for a different change; generate a new one per change"}])
+
+    def _apply(self, caller: Principal, r: m.SyncRecord, receipt: Receipt) -> tuple[str, int]:
+        if r.entity == "farmer":
+            if r.action == "create":
+                req = m.RegisterFarmerRequest.model_validate(r.data)
+                rec = self.farmers.register(caller, req, farmer_id=derived_id("F", caller.user_id, r.client_id),
+                                            receipt=receipt)
+                return rec.farmer_id, rec.version
+            req = m.PatchFarmerRequest.model_validate({**r.data, "version": _need(r.base_version, "base_version")})
+            rec = self.farmers.patch(caller, _need(r.id, "id"), req, receipt=receipt)
+            return rec.farmer_id, rec.version
+        if r.entity == "plot":
+            feature = m.PlotFeature.model_validate(r.data)
+            if r.action == "create":
+                rec = self.plots.create(caller, _need(r.id, "id"), feature,
+                                        plot_id=derived_id("P", caller.user_id, r.client_id), receipt=receipt)
+            else:
+                rec = self.plots.replace(caller, _need(r.id, "id"), feature, _need(r.base_version, "base_version"),
+                                         receipt=receipt)
+            return rec.plot_id, rec.version
+        data = m.SeasonData.model_validate(r.data)
+        if r.action == "create":
+            rec = self.seasons.create(caller, _need(r.id, "id"), data, receipt=receipt)
+        else:
+            rec = self.seasons.update(caller, _need(r.id, "id"), data, _need(r.base_version, "base_version"),
+                                      receipt=receipt)
+        return f"{rec.plot_id}/{rec.season_key}", rec.version

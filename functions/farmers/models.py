@@ -1,0 +1,384 @@
+"""Farmers domain models: API inputs (``extra="forbid"``) and outputs. Stored records live in
+``agri_common.farm.records`` because the fpo domain reads them too."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from agri_common.farm.vocab import AmendmentType, PreseasonWater, SeasonName, WaterRegime
+
+ID = r"^[A-Za-z0-9_-]{1,64}$"
+FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
+CLIENT_ID = r"^[A-Za-z0-9_-]{8,64}$"
+LANGUAGES = ("as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te", "ur")
+Language = Literal["as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te", "ur"]
+UREA_N_FRACTION = 0.46  # urea is 46 % nitrogen by mass
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def indian_mobile(value: str) -> str:
+    """+91 and ten digits starting 6-9, from the ways people write it (spaces, dashes, 0/91 prefix)."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if len(digits) == 12 and digits.startswith("91"):
+        digits = digits[2:]
+    elif len(digits) == 11 and digits.startswith("0"):
+        digits = digits[1:]
+    if len(digits) != 10 or digits[0] not in "6789":
+        raise ValueError("an Indian mobile number is 10 digits starting with 6, 7, 8 or 9 (optionally +91)")
+    return "+91" + digits
+
+
+class ConsentIn(Input):
+    given: Literal[True] = Field(description="Consent to data use must be given to register")
+    version: str = Field(min_length=1, max_length=32, description="Version of the consent text shown")
+    at: dt.datetime = Field(description="When consent was given (ISO 8601 with timezone)")
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, v: dt.datetime) -> dt.datetime:
+        if v.tzinfo is None:
+            raise ValueError("the consent timestamp needs a timezone (e.g. 2025-06-01T10:00:00+05:30)")
+        if v > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5):
+            raise ValueError("the consent timestamp is in the future")
+        return v
+
+
+class FarmerFields(Input):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(min_length=10, max_length=20, description="Indian mobile number; stored as +91XXXXXXXXXX")
+    village: str = Field(min_length=1, max_length=100, pattern=r"^[^#]+$")
+    district: str = Field(min_length=1, max_length=100)
+    state: str = Field(min_length=1, max_length=100)
+    preferred_language: Language = "hi"
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return indian_mobile(v)
+
+
+class RegisterFarmerRequest(FarmerFields):
+    fpo_id: str = Field(pattern=FPO_ID)
+    consent: ConsentIn
+    aadhaar: str | None = Field(default=None, min_length=12, max_length=14,
+                                description="Optional; validated (Verhoeff), then only the last 4 digits and a keyed hash are kept")
+    external_id: str | None = Field(default=None, pattern=ID, description="The FPO's own id for the farmer (imports)")
+
+
+class PatchFarmerRequest(Input):
+    version: int = Field(ge=1, description="The version this change is based on (409 if stale)")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: str | None = Field(default=None, min_length=10, max_length=20)
+    village: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[^#]+$")
+    district: str | None = Field(default=None, min_length=1, max_length=100)
+    state: str | None = Field(default=None, min_length=1, max_length=100)
+    preferred_language: Language | None = None
+    consent: ConsentIn | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return indian_mobile(v) if v is not None else None
+
+
+class ConsentOut(BaseModel):
+    given: bool
+    version: str
+    at: str
+
+
+class FarmerOut(BaseModel):
+    farmer_id: str
+    fpo_id: str
+    owner_user_id: str | None = None
+    name: str
+    phone: str
+    village: str
+    district: str
+    state: str
+    preferred_language: str
+    consent: ConsentOut
+    aadhaar_last4: str | None = None
+    external_id: str | None = None
+    plot_count: int
+    area_ha: float
+    version: int
+    created_at: str
+    updated_at: str | None = None
+
+
+class FarmerPage(BaseModel):
+    items: list[FarmerOut]
+    next_token: str | None = Field(default=None, description="Pass back as ?next_token= for the next page")
+
+
+# ---- plots --------------------------------------------------------------------------------------
+class PlotProperties(Input):
+    name: str | None = Field(default=None, max_length=100)
+    declared_area_ha: float | None = Field(default=None, gt=0, le=10_000, description="Area the farmer declares (ha)")
+    external_id: str | None = Field(default=None, pattern=ID)
+
+
+class PlotFeature(Input):
+    """A GeoJSON Feature (RFC 7946: WGS84 longitude/latitude) whose geometry is the plot."""
+
+    type: Literal["Feature"]
+    geometry: dict[str, Any] = Field(description="Polygon or MultiPolygon, [longitude, latitude] positions")
+    properties: PlotProperties = Field(default_factory=PlotProperties)
+    id: str | int | None = None
+
+
+class PutPlotRequest(PlotFeature):
+    version: int = Field(ge=1, description="The version this change is based on (409 if stale)")
+
+
+class OverlapOut(BaseModel):
+    plot_id: str | None = Field(description="None when the other plot is not visible to the caller")
+    overlap_ha: float
+
+
+class EvidenceOut(BaseModel):
+    upload_id: str
+    season_key: str | None = None
+    object_key: str
+    content_type: str
+    status: str
+    size_bytes: int | None = None
+    description: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    captured_at: str | None = None
+    created_at: str
+
+
+class SeasonOut(BaseModel):
+    plot_id: str
+    season_key: str
+    area_ha: float
+    activity: dict[str, Any]
+    version: int
+    created_at: str
+    updated_at: str | None = None
+
+
+class PlotOut(BaseModel):
+    plot_id: str
+    farmer_id: str
+    fpo_id: str
+    name: str | None = None
+    external_id: str | None = None
+    geometry: dict[str, Any]
+    area_ha: float = Field(description="Geodesic area on the WGS84 ellipsoid")
+    declared_area_ha: float | None = None
+    area_mismatch: bool = Field(description="Declared area differs from the computed one by more than 10 %")
+    centroid: list[float] = Field(description="[longitude, latitude]")
+    geohash: str
+    overlaps: list[OverlapOut] = Field(description="Overlaps below the refusal threshold, flagged for review")
+    version: int
+    seasons: list[SeasonOut] = Field(default_factory=list)
+    evidence: list[EvidenceOut] = Field(default_factory=list)
+    created_at: str
+    updated_at: str | None = None
+
+
+class PlotSummary(BaseModel):
+    plot_id: str
+    name: str | None = None
+    area_ha: float
+    centroid: list[float]
+    season_count: int
+    version: int
+
+
+class PlotList(BaseModel):
+    items: list[PlotSummary]
+
+
+# ---- seasons ------------------------------------------------------------------------------------
+class AmendmentIn(Input):
+    type: AmendmentType
+    t_per_ha: float = Field(gt=0, le=100, description="Straw: t dry matter/ha; others: t fresh weight/ha")
+
+
+class TreeGroupIn(Input):
+    species: str = Field(min_length=1, max_length=100)
+    count: int = Field(ge=0, le=100_000)
+    dbh_cm: float = Field(gt=0, le=500)
+    height_m: float = Field(gt=0, le=100)
+    wood_density_g_per_cm3: float = Field(gt=0.05, le=1.5)
+
+
+class WaterEvidenceIn(Input):
+    method: Literal["farmer_declaration", "field_visit", "awd_pipe_readings", "photos", "remote_sensing"]
+    description: str | None = Field(default=None, max_length=1000)
+    upload_ids: list[str] = Field(default_factory=list, max_length=50)
+
+
+class SeasonData(Input):
+    """A season's activity data in the carbon engine's vocabulary, with units in the field names."""
+
+    year: int = Field(ge=2000, le=2100, description="Agricultural year the season starts in")
+    season: SeasonName
+    crop: str = Field(min_length=1, max_length=50)
+    sowing_date: dt.date
+    harvest_date: dt.date
+    cultivation_days: int | None = Field(default=None, gt=0, le=365,
+                                         description="Days of cultivation (rice: the flooded/cropping period)")
+    water_regime: WaterRegime | None = None
+    water_regime_evidence: WaterEvidenceIn | None = None
+    preseason_water: PreseasonWater | None = None
+    organic_amendments: list[AmendmentIn] = Field(default_factory=list, max_length=10)
+    synthetic_n_kg_per_ha: float = Field(default=0, ge=0, le=2000)
+    organic_n_kg_per_ha: float = Field(default=0, ge=0, le=2000)
+    urea_kg_per_ha: float = Field(default=0, ge=0, le=5000)
+    limestone_kg_per_ha: float = Field(default=0, ge=0, le=50000)
+    dolomite_kg_per_ha: float = Field(default=0, ge=0, le=50000)
+    residue_fate: Literal["incorporated", "removed", "burnt", "mulched", "grazed"] = "incorporated"
+    residue_burnt_t_dm_per_ha: float = Field(default=0, ge=0, le=50)
+    trees: list[TreeGroupIn] = Field(default_factory=list, max_length=100)
+
+    @field_validator("crop")
+    @classmethod
+    def _crop(cls, v: str) -> str:
+        return v.strip().lower()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SeasonData":
+        span = (self.harvest_date - self.sowing_date).days
+        if span <= 0:
+            raise ValueError("harvest_date must be after sowing_date")
+        if span > 366:
+            raise ValueError("a season cannot last more than a year (sowing_date to harvest_date)")
+        if self.cultivation_days is not None and self.cultivation_days > span + 1:
+            raise ValueError(f"cultivation_days ({self.cultivation_days}) exceeds the {span + 1} days from sowing to harvest")
+        if self.sowing_date.year not in (self.year, self.year + 1):
+            raise ValueError("sowing_date must fall in the season's year (or the next, for rabi)")
+        if self.crop == "rice":
+            for name in ("cultivation_days", "water_regime", "preseason_water"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{name} is required for a rice season")
+        elif self.water_regime not in (None, "upland"):
+            raise ValueError("water_regime must be upland (or omitted) for a non-rice crop")
+        if self.urea_kg_per_ha * UREA_N_FRACTION > self.synthetic_n_kg_per_ha + 0.5:
+            raise ValueError("urea_kg_per_ha supplies more nitrogen (46 %) than synthetic_n_kg_per_ha declares")
+        if (self.residue_fate == "burnt") != (self.residue_burnt_t_dm_per_ha > 0):
+            raise ValueError("residue_burnt_t_dm_per_ha must be > 0 exactly when residue_fate is burnt")
+        return self
+
+    @property
+    def season_key(self) -> str:
+        return f"{self.year}-{self.season}"
+
+
+class FieldDataRequest(Input):
+    plot_id: str = Field(pattern=ID)
+    season: SeasonData
+
+
+# ---- sync ---------------------------------------------------------------------------------------
+MAX_SYNC_RECORDS = 500
+
+
+class SyncRecord(Input):
+    client_id: str = Field(pattern=CLIENT_ID, description="Generated by the client once per change; replays reuse it")
+    entity: Literal["farmer", "plot", "season"]
+    action: Literal["create", "update"]
+    id: str | None = Field(default=None, pattern=ID,
+                           description="farmer_id / plot_id for updates (season: the plot_id), or the parent for creates")
+    base_version: int | None = Field(default=None, ge=1, description="Version the offline change was based on (updates)")
+    data: dict[str, Any]
+
+
+class SyncRequest(Input):
+    records: list[SyncRecord] = Field(min_length=1, max_length=MAX_SYNC_RECORDS)
+
+
+class SyncResult(BaseModel):
+    client_id: str
+    status: Literal["applied", "duplicate", "conflict", "invalid"]
+    entity: str
+    id: str | None = None
+    version: int | None = None
+    current: dict[str, Any] | None = Field(default=None, description="conflict: the server's current content")
+    errors: list[dict[str, Any]] | None = None
+
+
+class SyncResponse(BaseModel):
+    results: list[SyncResult]
+    applied: int
+    duplicate: int
+    conflict: int
+    invalid: int
+
+
+# ---- uploads ------------------------------------------------------------------------------------
+UPLOAD_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/heic": "heic",
+                "application/pdf": "pdf"}
+ContentType = Literal["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"]
+MAX_UPLOAD_BYTES = {"application/pdf": 20 * 1024 * 1024}
+DEFAULT_MAX_UPLOAD_BYTES = 15 * 1024 * 1024
+
+
+class UploadRequest(Input):
+    plot_id: str = Field(pattern=ID)
+    season_key: str | None = Field(default=None, pattern=r"^[0-9]{4}-(kharif|rabi|zaid)$")
+    content_type: ContentType
+    size_bytes: int = Field(gt=0, description="Declared size; the presigned POST enforces it as the upper bound")
+    description: str | None = Field(default=None, max_length=500)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    captured_at: dt.datetime | None = None
+
+    @model_validator(mode="after")
+    def _limits(self) -> "UploadRequest":
+        limit = MAX_UPLOAD_BYTES.get(self.content_type, DEFAULT_MAX_UPLOAD_BYTES)
+        if self.size_bytes > limit:
+            raise ValueError(f"{self.content_type} uploads are limited to {limit} bytes")
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude (geo-tag) or neither")
+        return self
+
+
+class UploadOut(BaseModel):
+    upload_id: str
+    object_key: str
+    url: str
+    fields: dict[str, str] = Field(description="Form fields to POST with the file (multipart/form-data, file last)")
+    expires_in_s: int
+    evidence: EvidenceOut
+
+
+# ---- imports ------------------------------------------------------------------------------------
+MAX_IMPORT_ROWS = 1000
+
+
+class FarmerImportRequest(Input):
+    fpo_id: str = Field(pattern=FPO_ID)
+    csv: str = Field(min_length=1, max_length=900_000, description="UTF-8 CSV with a header row")
+    consent_version: str = Field(min_length=1, max_length=32)
+
+
+class PlotImportRequest(Input):
+    fpo_id: str = Field(pattern=FPO_ID)
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)
+
+
+class ImportRow(BaseModel):
+    row: int
+    status: Literal["accepted", "duplicate", "rejected"]
+    id: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class ImportReport(BaseModel):
+    accepted: int
+    duplicate: int
+    rejected: int
+    rows: list[ImportRow]

@@ -1,0 +1,49 @@
+"""Reports as CSV (stdlib) or Excel (openpyxl, from the export layer, imported only when asked)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from functions.fpo import models as m
+
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _tables(r: m.Reports) -> dict[str, list[list]]:
+    crops = sorted({c for s in r.seasons for c in s.area_ha_by_crop})
+    regimes = sorted({w for s in r.seasons for w in s.area_ha_by_water_regime})
+    seasons = [["season", "seasons_reported", "synthetic_n_kg", *[f"area_ha_{c}" for c in crops],
+                *[f"area_ha_{w}" for w in regimes]]]
+    for s in r.seasons:
+        seasons.append([s.season_key, s.seasons, s.synthetic_n_kg, *[s.area_ha_by_crop.get(c, 0) for c in crops],
+                        *[s.area_ha_by_water_regime.get(w, 0) for w in regimes]])
+    villages = [["village", "members", "plots", "area_ha", "seasons_reported"]]
+    villages += [[v.village, v.members, v.plots, v.area_ha, v.seasons] for v in r.villages]
+    return {"seasons": seasons, "villages": villages}
+
+
+def to_csv(r: m.Reports) -> str:
+    """Both tables in one file, each under a ``# <name>`` line (spreadsheet apps show them stacked)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for name, rows in _tables(r).items():
+        writer.writerow([f"# {name}"])
+        writer.writerows(rows)
+        writer.writerow([])
+    return out.getvalue()
+
+
+def to_xlsx(r: m.Reports) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in _tables(r).items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

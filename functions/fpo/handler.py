@@ -1,0 +1,90 @@
+"""FPO routes: create (admin), read, overview and reports (JSON, CSV or Excel)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import Depends, Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from agri_common.farm.records import utc_now
+from agri_common.farm.store import DynamoFarmStore
+from agri_common.principal import Principal
+from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.revocation import DynamoRevocationStore
+from agri_common.settings import BaseSettingsModel, load_settings
+
+from functions.fpo import export
+from functions.fpo import models as m
+from functions.fpo.logic import FpoService
+
+app = make_resolver()
+TAGS = ["fpo"]
+FpoId = Annotated[str, Path(pattern=m.FPO_ID)]
+
+
+class FpoSettings(BaseSettingsModel):
+    revocation_table: str
+    farm_table: str
+
+
+@lru_cache(maxsize=1)
+def _revocation() -> DynamoRevocationStore:
+    return DynamoRevocationStore(load_settings(FpoSettings).revocation_table)
+
+
+def get_service() -> FpoService:
+    return FpoService(DynamoFarmStore(load_settings(FpoSettings).farm_table), utc_now)
+
+
+def get_principal() -> Principal:
+    return current_principal(app)
+
+
+Service = Annotated[FpoService, Depends(get_service)]
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def _out(record) -> m.FpoOut:
+    return m.FpoOut.model_validate(record.model_dump())
+
+
+@app.post("/fpos", status_code=201, tags=TAGS, security=PRIVATE, summary="Create an FPO (admin)",
+          openapi_extensions={"x-errors": [409]})
+def create_fpo(body: m.CreateFpoRequest, svc: Service, caller: Caller) -> m.FpoOut:
+    return _out(svc.create(caller, body))
+
+
+@app.get("/fpos/<fpo_id>", tags=TAGS, security=PRIVATE, summary="One FPO", openapi_extensions={"x-errors": [404]})
+def get_fpo(fpo_id: FpoId, svc: Service, caller: Caller) -> m.FpoOut:
+    return _out(svc.get(caller, fpo_id))
+
+
+@app.get("/fpos/<fpo_id>/overview", tags=TAGS, security=PRIVATE,
+         summary="Members, plots, area by crop and water regime, seasons, completeness (maintained on write)",
+         openapi_extensions={"x-errors": [404]})
+def overview(fpo_id: FpoId, svc: Service, caller: Caller) -> m.Overview:
+    return svc.overview(caller, fpo_id)
+
+
+@app.get("/fpos/<fpo_id>/reports", tags=TAGS, security=PRIVATE,
+         summary="Trends by season and a per-village breakdown; ?format=csv|xlsx downloads them",
+         openapi_extensions={"x-errors": [404]},
+         responses={200: {"description": "The reports (JSON), or the file for format=csv|xlsx",
+                          "content": {"application/json": {"model": m.Reports},
+                                      export.CSV_TYPE: {"schema": {"type": "string"}},
+                                      export.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
+def reports(fpo_id: FpoId, svc: Service, caller: Caller,
+            format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json"):  # no return annotation: files must skip response validation (schema: responses above)
+    data = svc.reports(caller, fpo_id)
+    if format == "json":
+        return Response(200, "application/json", data.model_dump(mode="json"))
+    filename = f"{fpo_id}-reports.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "csv":
+        return Response(200, export.CSV_TYPE, export.to_csv(data), headers=headers)
+    return Response(200, export.XLSX_TYPE, export.to_xlsx(data), headers=headers)
+
+
+lambda_handler = make_handler(app, revocation=lambda: _revocation())  # looked up per call

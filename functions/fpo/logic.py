@@ -1,0 +1,94 @@
+"""FPOs and their dashboards, read from the aggregates the farmers domain maintains on write.
+
+Costs per request, whatever the FPO's size: overview = one BatchGetItem (the FPO and its ``AGG``
+item); reports = one GetItem + one Query of the ``AGG#`` items (one per village and per season,
+so it grows with villages and seasons, never with farmers or plots).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from agri_common.errors import ConflictError
+from agri_common.farm import aggregates as agg
+from agri_common.farm import keys
+from agri_common.farm.records import FpoRecord
+from agri_common.farm.store import FarmStore, Put, Txn, commit
+from agri_common.principal import Owned, Principal, Role, ensure_can_access, require_role
+
+from functions.fpo import models as m
+
+
+class Clock(Protocol):
+    def __call__(self) -> str: ...
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _rounded(values: dict, digits: int = 4) -> dict:
+    return {k: round(v, digits) for k, v in sorted(values.items())}
+
+
+class FpoService:
+    def __init__(self, store: FarmStore, clock: Clock):
+        self.store = store
+        self.clock = clock
+
+    def create(self, caller: Principal, req: m.CreateFpoRequest) -> FpoRecord:
+        require_role(caller, Role.ADMIN)
+        record = FpoRecord(**req.model_dump(), created_by=caller.user_id, created_at=self.clock())
+
+        def build():
+            txn = Txn()
+            txn.add(Put(record.to_item(), if_absent=True),
+                    on_fail=ConflictError(f"FPO {req.fpo_id} already exists", code="fpo_exists"))
+            return txn, record
+
+        return commit(self.store, build)
+
+    def _visible(self, caller: Principal, fpo_id: str, record: FpoRecord | None) -> FpoRecord:
+        """Admins see every FPO, managers and farmers their own; auditors none until assignments (#5)."""
+        owned = Owned(fpo_id=fpo_id) if record else None
+        if caller.role is Role.FARMER:  # a farmer reads the dashboard of their own FPO, not others'
+            owned = Owned(fpo_id=fpo_id, owner_user_id=caller.user_id) if record and caller.fpo_id == fpo_id else None
+        ensure_can_access(caller, owned, what="FPO")
+        return record  # type: ignore[return-value]
+
+    def get(self, caller: Principal, fpo_id: str) -> FpoRecord:
+        return self._visible(caller, fpo_id, FpoRecord.from_item(self.store.get(keys.fpo(fpo_id))))
+
+    def overview(self, caller: Principal, fpo_id: str) -> m.Overview:
+        items = {item["sk"]: item for item in self.store.batch_get([keys.fpo(fpo_id), keys.fpo_agg(fpo_id)])}
+        record = self._visible(caller, fpo_id, FpoRecord.from_item(items.get(keys.META)))
+        t = agg.read_totals(items.get(keys.AGG))
+        return m.Overview(
+            fpo=m.FpoOut.model_validate(record.model_dump()), members=t["members"], plots=t["plots"],
+            area_ha=round(t["area_ha"], 4), seasons_reported=t["seasons"],
+            area_ha_by_crop=_rounded(t.get("crop_area_ha", {})), seasons_by_crop=dict(sorted(t.get("crop_seasons", {}).items())),
+            area_ha_by_water_regime=_rounded(t.get("water_area_ha", {})),
+            seasons_by_water_regime=dict(sorted(t.get("water_seasons", {}).items())),
+            evidence_files=t["evidence_files"],
+            completeness=m.Completeness(
+                farmers_with_plots=_share(t["farmers_with_plots"], t["members"]),
+                plots_with_seasons=_share(t["plots_with_seasons"], t["plots"]),
+                seasons_with_water_evidence=_share(t["seasons_with_water_evidence"], t["seasons"])))
+
+    def reports(self, caller: Principal, fpo_id: str) -> m.Reports:
+        self.get(caller, fpo_id)
+        items, _ = self.store.query(keys.fpo(fpo_id)[0], prefix=keys.AGG_PREFIX)
+        seasons, villages = [], []
+        for item in items:
+            t = agg.read_totals(item)
+            if item["sk"].startswith(keys.SEASON_AGG_PREFIX):
+                seasons.append(m.SeasonTrend(season_key=item["season_key"], seasons=t["seasons"],
+                                             area_ha_by_crop=_rounded(t.get("crop_area_ha", {})),
+                                             area_ha_by_water_regime=_rounded(t.get("water_area_ha", {})),
+                                             synthetic_n_kg=round(t["synthetic_n_kg"], 2)))
+            elif item["sk"].startswith(keys.VILLAGE_AGG_PREFIX):
+                villages.append(m.VillageRow(village=item["village"], members=t["members"], plots=t["plots"],
+                                             area_ha=round(t["area_ha"], 4), seasons=t["seasons"]))
+        seasons.sort(key=lambda s: s.season_key)
+        villages.sort(key=lambda v: v.village.casefold())
+        return m.Reports(fpo_id=fpo_id, seasons=seasons, villages=villages)

@@ -1,0 +1,120 @@
+"""Ledger routes: scoped reads of records and credits, Merkle proofs, and transfers, retirements
+and manual issuances, which this function hands to the ledger writer (its role cannot write the
+ledger table; it may only invoke the writer)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from agri_common.errors import BadRequestError
+from agri_common.pagination import decode_token, encode_token
+from agri_common.principal import Principal, Role, require_role
+from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.revocation import DynamoRevocationStore
+from agri_common.settings import BaseSettingsModel, load_settings
+
+from functions.ledger import models as m
+from functions.ledger.dal import DynamoLedgerStore, LambdaWriterGateway, S3ArtifactStore
+from functions.ledger.logic import LedgerReader
+
+app = make_resolver()
+TAGS = ["ledger"]
+RecordId = Annotated[str, Path(pattern=m.RECORD_ID)]
+Serial = Annotated[str, Path(pattern=f"^{m.ANY_SERIAL}$")]
+
+
+class LedgerSettings(BaseSettingsModel):
+    ledger_table: str
+    audit_bucket: str
+    ledger_writer_function: str
+    revocation_table: str
+
+
+@lru_cache(maxsize=1)
+def _revocation() -> DynamoRevocationStore:
+    return DynamoRevocationStore(load_settings(LedgerSettings).revocation_table)
+
+
+def get_service() -> LedgerReader:
+    s = load_settings(LedgerSettings)
+    return LedgerReader(DynamoLedgerStore(s.ledger_table), S3ArtifactStore(s.audit_bucket),
+                        LambdaWriterGateway(s.ledger_writer_function))
+
+
+def get_principal() -> Principal:
+    return current_principal(app)
+
+
+Service = Annotated[LedgerReader, Depends(get_service)]
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+@app.get("/ledger/records/<record_id>", tags=TAGS, security=PRIVATE, summary="One ledger record (scoped by role)")
+def get_record(record_id: RecordId, svc: Service, caller: Caller) -> m.RecordOut:
+    return svc.get_record(caller, record_id)
+
+
+@app.get("/ledger/records", tags=TAGS, security=PRIVATE,
+         summary="Ledger records, newest first: by project, farmer reference or serial (scoped by role)")
+def list_records(
+    svc: Service,
+    caller: Caller,
+    project_id: Annotated[str | None, Query(pattern=f"^{m.PART}$")] = None,
+    farmer_ref: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+    serial: Annotated[str | None, Query(pattern=f"^{m.ANY_SERIAL}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    next_token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> m.RecordPage:
+    query = [caller.user_id, project_id, farmer_ref, serial]
+    cursor = decode_token(next_token)
+    if cursor is not None and (not isinstance(cursor, dict) or cursor.get("q") != query):
+        raise BadRequestError("The pagination token belongs to another query", code="invalid_next_token")
+    items, nxt = svc.list_records(caller, project_id=project_id, farmer_ref=farmer_ref, serial=serial, limit=limit,
+                                  cursor=cursor.get("k") if cursor else None)
+    return m.RecordPage(items=items, next_token=encode_token({"q": query, "k": nxt}) if nxt else None)
+
+
+@app.get("/ledger/proofs/<record_id>", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
+         summary="A record with its hash, Merkle proof, root and anchoring transaction (for the verifier)")
+def get_proof(record_id: RecordId, svc: Service, caller: Caller) -> m.ProofOut:
+    return svc.proof(caller, record_id)
+
+
+@app.get("/credits/<serial>", tags=TAGS, security=PRIVATE, summary="The credit block holding a serial (scoped by role)")
+def get_credit(serial: Serial, svc: Service, caller: Caller) -> m.CreditOut:
+    return svc.get_credit(caller, serial)
+
+
+@app.post("/credits/transfer", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
+          summary="Transfer credits to a buyer (admin or the credit owner); a partial transfer splits the block")
+def transfer(body: m.TransferCommand, svc: Service, caller: Caller) -> m.WriterResult:
+    require_role(caller, Role.ADMIN, Role.FARMER)
+    return svc.transfer(caller, body)
+
+
+@app.post("/credits/retire", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
+          summary="Retire credits for a beneficiary (admin or the credit owner)")
+def retire(body: m.RetireCommand, svc: Service, caller: Caller) -> m.WriterResult:
+    require_role(caller, Role.ADMIN, Role.FARMER)
+    return svc.retire(caller, body)
+
+
+@app.post("/credits/cancel", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
+          summary="Cancel credits (admin): an issuance error or a reversal, recorded in the ledger")
+def cancel(body: m.CancelCommand, svc: Service, caller: Caller) -> m.WriterResult:
+    require_role(caller, Role.ADMIN)
+    return svc.cancel(caller, body)
+
+
+@app.post("/ledger/issuances", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
+          summary="Issue credits for a manually approved run, or re-drive the pipeline's ledger step (admin)")
+def issue(body: m.ApprovedRun, svc: Service, caller: Caller) -> m.WriterResult:
+    require_role(caller, Role.ADMIN)
+    return svc.issue(body)
+
+
+lambda_handler = make_handler(app, revocation=lambda: _revocation())  # looked up per call: tests swap it

@@ -1,0 +1,525 @@
+"""Ledger rules: issuing credits for an approved run, transfers and retirements, batching and
+anchoring Merkle roots, and the scoped read side. No boto3 and no web3 here: data, artifacts and
+the chain come in through the small interfaces below (DynamoDB/S3 in dal.py, agri_chain on AWS,
+fakes in the unit tests).
+
+Why it is idempotent and fork-proof:
+
+- every record id derives from its cause (``<series>:F<farmer index>`` for an issuance,
+  ``TRF:``/``RET:``/``CAN:`` + hash of the client token), and the store writes a record only if
+  its id is new, in the same transaction that moves the chain head from the expected seq. A retry
+  finds its records and appends only what is missing; two concurrent writers cannot both extend
+  the same head (one transaction fails and re-reads the head);
+- a batch covers a seq range fixed when it is created (the batch cursor moves in the same
+  conditional write), so re-running never regroups records; on chain the batch key can be anchored
+  once (the contract refuses a second root), and a batch with a transaction hash is re-checked,
+  never blindly re-sent: pending until a receipt proves it mined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal, localcontext
+from typing import Any, Callable, Iterable, Protocol, Sequence
+
+from agri_common.errors import (
+    AppError, ConflictError, DependencyError, ForbiddenError, NotFoundError, UnprocessableError,
+)
+from agri_common.ledger_crypto import (
+    GENESIS_HASH, HASH_SCHEME, LedgerIntegrityError, batch_key, canonical_json, farmer_ref, merkle_proof,
+    merkle_root, new_salt, record_hash, seal, sha256_hex, verify_chain,
+)
+from agri_common.observability import logger
+from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, list_scope
+
+from functions.ledger import models as m
+
+APPEND_CHUNK = 30  # records per DynamoDB transaction (each needs 2-3 items; the limit is 100)
+HEAD_RETRIES = 8
+MAX_BATCH_RECORDS = 10_000
+ARTIFACT_PREFIX = "ledger/batches/"
+ZERO_ROOT = "0" * 64
+
+
+# ---- interfaces -----------------------------------------------------------------------------------
+class HeadMoved(Exception):
+    """Another writer extended the chain since we read its head: re-read and try again."""
+
+
+class RecordExists(Exception):
+    """A record with this id is already stored (a retry, or a concurrent duplicate)."""
+
+
+class BlockChanged(Exception):
+    """A credit block is no longer in the state the command was checked against."""
+
+
+@dataclass
+class Append:
+    """One record to append, with the credit-block writes that must commit with it."""
+
+    record: m.StoredRecord
+    blocks: list[tuple[m.CreditBlock, int | None]] = field(default_factory=list)  # (block, expected version or None = new)
+
+
+class LedgerStore(Protocol):
+    def head(self) -> tuple[int, str]: ...
+    def append(self, entries: Sequence[Append], expected_seq: int) -> None: ...
+    def get_record(self, record_id: str) -> m.StoredRecord | None: ...
+    def get_records(self, record_ids: Sequence[str]) -> dict[str, m.StoredRecord]: ...
+    def records_by_seq(self, from_seq: int, to_seq: int) -> list[m.StoredRecord]: ...
+    def query_records(self, index: str, value: str, limit: int, cursor: Any,
+                      filters: dict[str, str]) -> tuple[list[m.StoredRecord], Any]: ...
+    def salt_for(self, farmer_id: str, candidate: str) -> str: ...
+    def claim_run(self, run_key: str, input_hash: str) -> str: ...
+    def find_block(self, series: str, serial_number: int) -> m.CreditBlock | None: ...
+    def batch_cursor(self) -> tuple[int, str | None]: ...
+    def create_batch(self, batch: m.Batch, expected_next_seq: int) -> bool: ...
+    def get_batch(self, from_seq: int) -> m.Batch | None: ...
+    def update_batch(self, batch: m.Batch, **changes: Any) -> m.Batch: ...
+    def close_batch(self, batch: m.Batch) -> None: ...
+    def find_batch(self, seq: int) -> m.Batch | None: ...
+
+
+class ArtifactStore(Protocol):
+    def put(self, key: str, data: bytes) -> None: ...
+    def get(self, key: str) -> bytes: ...
+
+
+class Chain(Protocol):
+    contract_address: str
+
+    @property
+    def chain_id(self) -> int: ...
+    def send_anchor(self, batch_key: bytes, root_hex: str, record_count: int) -> str: ...
+    def receipt(self, tx_hash: str) -> Any: ...  # agri_chain.Receipt | None
+    def transaction_known(self, tx_hash: str) -> bool: ...
+    def anchored(self, batch_key: bytes) -> Any: ...  # agri_chain.OnChainAnchor
+    def anchor_transaction(self, batch_key: bytes, block_number: int) -> str | None: ...
+
+
+class WriterGateway(Protocol):
+    """How the read API reaches the writer (the only role that may write the ledger)."""
+
+    def submit(self, event: m.WriterEvent) -> m.WriterResult: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff; ``sleep`` is injected so tests never wait."""
+
+    rpc_attempts: int = 4
+    receipt_polls: int = 8
+    base_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    sleep: Callable[[float], None] = lambda s: None
+
+    def delay(self, attempt: int) -> float:
+        return min(self.base_delay_s * (2 ** attempt), self.max_delay_s)
+
+
+# ---- issuance arithmetic --------------------------------------------------------------------------
+def split_credits(total: int, weights: Sequence[Decimal]) -> list[int]:
+    """Largest-remainder split of ``total`` whole credits by ``weights``: sums exactly to ``total``.
+
+    Ties on the remainder go to the earlier farmer (input order), so the split is deterministic.
+    """
+    weight_sum = sum(weights, Decimal(0))
+    if total == 0 or weight_sum == 0:
+        return [0] * len(weights)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        quotas = [Decimal(total) * w / weight_sum for w in weights]
+        base = [int(q.to_integral_value(rounding=ROUND_FLOOR)) for q in quotas]
+        order = sorted(range(len(weights)), key=lambda i: (-(quotas[i] - base[i]), i))
+    for i in order[: total - sum(base)]:
+        base[i] += 1
+    return base
+
+
+def _token_id(prefix: str, actor: m.Actor, token: str) -> str:
+    return f"{prefix}:{hashlib.sha256(f'{actor.user_id}|{token}'.encode()).hexdigest()[:32]}"
+
+
+# ---- the writer -------------------------------------------------------------------------------------
+class LedgerWriter:
+    """The last step of the MRV state machine, and the only code that writes the ledger."""
+
+    def __init__(self, store: LedgerStore, artifacts: ArtifactStore, chain: Callable[[], Chain], *,
+                 now: Callable[[], str], retry: RetryPolicy = RetryPolicy(), max_batch: int = MAX_BATCH_RECORDS):
+        self.store = store
+        self.artifacts = artifacts
+        self._chain_factory = chain
+        self._chain: Chain | None = None
+        self.now = now
+        self.retry = retry
+        self.max_batch = max_batch
+
+    def handle(self, event: m.WriterEvent) -> m.WriterResult:
+        if event.command == "issue":
+            result = self.issue(event.run)
+        elif event.command == "transfer":
+            result = self.transfer(event.transfer, event.actor)
+        elif event.command == "retire":
+            result = self.retire(event.retire, event.actor)
+        elif event.command == "cancel":
+            result = self.cancel(event.cancel, event.actor)
+        else:
+            result = m.WriterResult(command="anchor")
+        if event.command in ("issue", "anchor"):
+            # Transfers and retirements only append: the next issuance or the anchoring schedule
+            # batches them, so the chain sees one transaction per batch, never one per record.
+            result.batches = self.anchor()
+            result.pending = any(b.status != "anchored" for b in result.batches)
+        return result
+
+    # ---- appending ------------------------------------------------------------------------------
+    def _append(self, drafts: list[tuple[dict, str | None, str | None, list[tuple[m.CreditBlock, int | None]]]]) -> int:
+        """Chain and store drafts (body without seq/prev_hash/hash), in order, in chunks."""
+        for start in range(0, len(drafts), APPEND_CHUNK):
+            chunk = drafts[start:start + APPEND_CHUNK]
+            for _attempt in range(HEAD_RETRIES):
+                seq, prev = self.store.head()
+                entries = []
+                for body, owner, fpo, blocks in chunk:
+                    seq += 1
+                    sealed = seal({**body, "seq": seq, "prev_hash": prev})
+                    prev = sealed["record_hash"]
+                    entries.append(Append(m.StoredRecord(body=sealed, owner_user_id=owner, fpo_id=fpo), blocks))
+                try:
+                    self.store.append(entries, expected_seq=seq - len(entries))
+                    break
+                except HeadMoved:
+                    continue
+            else:
+                raise DependencyError("The ledger head kept moving; try again")
+        return len(drafts)
+
+    def issue(self, run: m.ApprovedRun) -> m.WriterResult:
+        series_id = m.series(run.project_id, run.vintage, run.run_id)
+        input_hash = sha256_hex(canonical_json(run.model_dump(mode="json")))
+        if self.store.claim_run(series_id, input_hash) != input_hash:
+            raise ConflictError(f"Run {run.run_id} of project {run.project_id} was already issued with different content",
+                                code="run_conflict")
+        total = int(run.creditable_net_t.to_integral_value(rounding=ROUND_FLOOR))
+        counts = split_credits(total, [f.net_t for f in run.farmers])
+        weight_sum = sum((f.net_t for f in run.farmers), Decimal(0))
+        run_fields = {
+            "scheme": HASH_SCHEME, "kind": "issuance", "project_id": run.project_id, "vintage": run.vintage,
+            "run_id": run.run_id, "series": series_id, "methodology_profile": run.methodology_profile, "gwp": run.gwp,
+            "approved_by": run.approved_by, "approved_at": run.approved_at,
+            "deductions_t": {k: m.dec(v) for k, v in sorted(run.deductions.items())},
+            "run_creditable_net_t": m.dec(run.creditable_net_t), "run_issued": total,
+            "run_fraction_carried_t": m.dec(run.creditable_net_t - total),
+        }
+        wanted, cursor = [], 1
+        for index, (farmer, count) in enumerate(zip(run.farmers, counts), start=1):
+            if count:
+                wanted.append((index, farmer, cursor, cursor + count - 1))
+                cursor += count
+        ids = [f"{series_id}:F{index:05d}" for index, *_ in wanted]
+        existing = self.store.get_records(ids)
+        drafts, blocks_out = [], []
+        for (index, farmer, start, end), record_id in zip(wanted, ids):
+            salt = self.store.salt_for(farmer.farmer_id, new_salt())
+            ref = farmer_ref(salt, farmer.farmer_id)
+            block = m.CreditBlock(series=series_id, start=start, end=end, status="active", holder_ref=ref,
+                                  owner_user_id=farmer.owner_user_id, fpo_id=farmer.fpo_id, project_id=run.project_id,
+                                  vintage=run.vintage, record_ids=[record_id])
+            blocks_out.append(block)
+            if record_id in existing:
+                continue
+            with localcontext() as ctx:
+                ctx.prec = 40
+                share = (Decimal(total) * farmer.net_t / weight_sum).quantize(Decimal("0.000001"))
+            body = {**run_fields, "record_id": record_id, "farmer_index": index, "farmer_ref": ref,
+                    "fpo_id": farmer.fpo_id, "contribution_t": m.dec(farmer.net_t), "share_exact": m.dec(share),
+                    "serial_start": m.unit_serial(series_id, start), "serial_end": m.unit_serial(series_id, end),
+                    "start": start, "end": end, "quantity": end - start + 1, "recorded_at": self.now()}
+            drafts.append((body, farmer.owner_user_id, farmer.fpo_id, [(block, None)]))
+        try:
+            created = self._append(drafts)
+        except RecordExists:  # a concurrent duplicate invocation got there first: take what is stored
+            logger.info("issuance raced with a duplicate invocation", extra={"series": series_id})
+            return self.issue(run)
+        return m.WriterResult(command="issue", record_ids=ids, created=created,
+                              credits=[_credit_out(b) for b in blocks_out])
+
+    def _move(self, kind: str, prefix: str, cmd: Any, actor: m.Actor, extra: dict[str, Any],
+              new_status: str, new_holder: Callable[[m.CreditBlock], str],
+              new_owner: Callable[[m.CreditBlock], str | None]) -> m.WriterResult:
+        record_id = _token_id(prefix, actor, cmd.client_token)
+        if (found := self.store.get_record(record_id)) is not None:
+            return m.WriterResult(command=kind, record_ids=[found.record_id], created=0)
+        series_id, start, end = m.parse_serial(cmd.serial)
+        block = self.store.find_block(series_id, start)
+        if block is None or (block.start, block.end) != (start, end):
+            raise NotFoundError("credit block not found", code="not_found")
+        if not actor.is_admin and block.owner_user_id != actor.user_id:
+            raise NotFoundError("credit block not found", code="not_found")
+        if block.status != "active":
+            raise ConflictError(f"The credits are {block.status}", code="credits_not_active")
+        if cmd.quantity > block.quantity:
+            raise UnprocessableError("More credits than the block holds", details=[
+                {"field": "body.quantity", "issue": f"at most {block.quantity}", "type": "less_than_equal"}])
+        moved_end = start + cmd.quantity - 1
+        ids = [*block.record_ids, record_id]
+        moved = block.model_copy(update={"end": moved_end, "status": new_status, "holder_ref": new_holder(block),
+                                         "owner_user_id": new_owner(block), "record_ids": ids, "version": block.version + 1})
+        writes: list[tuple[m.CreditBlock, int | None]] = [(moved, block.version)]
+        if moved_end < end:
+            writes.append((block.model_copy(update={"start": moved_end + 1, "record_ids": ids, "version": 1}), None))
+        body = {"scheme": HASH_SCHEME, "kind": kind, "record_id": record_id, "project_id": block.project_id,
+                "vintage": block.vintage, "series": series_id, "fpo_id": block.fpo_id, "from_ref": block.holder_ref,
+                "serial_start": m.unit_serial(series_id, start), "serial_end": m.unit_serial(series_id, moved_end),
+                "start": start, "end": moved_end, "quantity": cmd.quantity, "recorded_at": self.now(), **extra}
+        try:
+            self._append([(body, block.owner_user_id, block.fpo_id, writes)])
+        except RecordExists:
+            return m.WriterResult(command=kind, record_ids=[record_id], created=0)
+        except BlockChanged:
+            raise ConflictError("The credits changed meanwhile; read them again", code="credits_changed") from None
+        return m.WriterResult(command=kind, record_ids=[record_id], created=1,
+                              credits=[_credit_out(b) for b, _ in writes])
+
+    def transfer(self, cmd: m.TransferCommand, actor: m.Actor) -> m.WriterResult:
+        return self._move("transfer", "TRF", cmd, actor, {"to_ref": cmd.to_ref}, "active",
+                          new_holder=lambda b: cmd.to_ref, new_owner=lambda b: None)
+
+    def retire(self, cmd: m.RetireCommand, actor: m.Actor) -> m.WriterResult:
+        return self._move("retirement", "RET", cmd, actor,
+                          {"beneficiary_ref": cmd.beneficiary_ref, "reason": cmd.reason}, "retired",
+                          new_holder=lambda b: b.holder_ref, new_owner=lambda b: b.owner_user_id)
+
+    def cancel(self, cmd: m.CancelCommand, actor: m.Actor) -> m.WriterResult:
+        if not actor.is_admin:
+            raise ForbiddenError("Only an admin may cancel credits", code="role_forbidden")
+        return self._move("cancellation", "CAN", cmd, actor, {"reason": cmd.reason}, "cancelled",
+                          new_holder=lambda b: b.holder_ref, new_owner=lambda b: b.owner_user_id)
+
+    # ---- batching and anchoring --------------------------------------------------------------
+    def chain(self) -> Chain:
+        if self._chain is None:
+            self._chain = self._chain_factory()
+        return self._chain
+
+    def anchor(self, max_batches: int = 50) -> list[m.Batch]:
+        """Anchor every unanchored record, batch by batch; stop at the first batch left pending."""
+        out: list[m.Batch] = []
+        for _ in range(max_batches):
+            next_seq, pending = self.store.batch_cursor()
+            if pending is not None:
+                batch = self.store.get_batch(int(pending))
+            else:
+                head_seq, _ = self.store.head()
+                if head_seq < next_seq:
+                    break
+                to_seq = min(head_seq, next_seq + self.max_batch - 1)
+                batch = m.Batch(batch_id=f"{next_seq:012d}-{to_seq:012d}", from_seq=next_seq, to_seq=to_seq,
+                                created_at=self.now())
+                if not self.store.create_batch(batch, expected_next_seq=next_seq):
+                    continue  # another writer created it: pick it up on the next turn
+            batch = self._anchor_batch(batch)
+            out.append(batch)
+            if batch.status != "anchored":
+                break
+        return out
+
+    def _anchor_batch(self, batch: m.Batch) -> m.Batch:
+        records = self.store.records_by_seq(batch.from_seq, batch.to_seq)
+        bodies = [r.body for r in records]
+        if len(bodies) != batch.record_count:
+            raise LedgerIntegrityError(f"batch {batch.batch_id} expects {batch.record_count} records, found {len(bodies)}")
+        verify_chain(bodies, start_prev_hash=bodies[0]["prev_hash"] if batch.from_seq > 1 else GENESIS_HASH,
+                     start_seq=batch.from_seq)
+        root = merkle_root([b["record_hash"] for b in bodies])
+        if batch.artifact_sha256 is None:
+            artifact = canonical_json({"scheme": HASH_SCHEME, "batch_id": batch.batch_id, "from_seq": batch.from_seq,
+                                       "to_seq": batch.to_seq, "root": root, "records": bodies})
+            key = f"{ARTIFACT_PREFIX}{batch.batch_id}.json"
+            self.artifacts.put(key, artifact)
+            batch = self.store.update_batch(batch, root=root, artifact_key=key, artifact_sha256=sha256_hex(artifact))
+        elif batch.root != root:
+            raise LedgerIntegrityError(f"batch {batch.batch_id}: stored records hash to {root}, the batch says {batch.root}")
+        for attempt in range(self.retry.rpc_attempts):
+            try:
+                return self._anchor_on_chain(batch, root)
+            except Exception as exc:
+                from agri_chain import ChainUnavailable
+
+                if not isinstance(exc, ChainUnavailable):
+                    raise
+                logger.warning("chain unavailable; batch stays pending",
+                               extra={"batch_id": batch.batch_id, "attempt": attempt + 1, "error": str(exc)})
+                batch = self.store.get_batch(batch.from_seq) or batch
+                self.retry.sleep(self.retry.delay(attempt))
+        return batch
+
+    def _anchor_on_chain(self, batch: m.Batch, root: str) -> m.Batch:
+        chain = self.chain()
+        key = batch_key(batch.batch_id)
+        on_chain = chain.anchored(key)
+        if on_chain.root != ZERO_ROOT:
+            return self._settle(batch, root, on_chain)
+        if not (batch.tx_hash and chain.transaction_known(batch.tx_hash)):
+            # Never sent, or dropped by the node: (re)send. The contract refuses a second root for
+            # the same batch key, so even a duplicate that slipped through cannot anchor twice.
+            batch = self.store.update_batch(batch, tx_hash=chain.send_anchor(key, root, batch.record_count),
+                                            contract_address=chain.contract_address, chain_id=chain.chain_id)
+        for poll in range(self.retry.receipt_polls):
+            receipt = chain.receipt(batch.tx_hash)
+            if receipt is not None:
+                if receipt.status == 1:
+                    return self._mark_anchored(batch, receipt.tx_hash, receipt.block_number, chain)
+                on_chain = chain.anchored(key)  # reverted: anchored by an earlier transaction?
+                if on_chain.root != ZERO_ROOT:
+                    return self._settle(batch, root, on_chain)
+                return self.store.update_batch(batch, tx_hash=None)  # failed: resend on the next run
+            self.retry.sleep(self.retry.delay(poll))
+        logger.warning("anchor transaction not mined yet; batch stays pending",
+                       extra={"batch_id": batch.batch_id, "tx_hash": batch.tx_hash})
+        return batch
+
+    def _settle(self, batch: m.Batch, root: str, on_chain: Any) -> m.Batch:
+        if on_chain.root != root:
+            raise LedgerIntegrityError(f"batch {batch.batch_id} is anchored with root {on_chain.root}, "
+                                       f"but its records hash to {root}")
+        chain = self.chain()
+        tx = None
+        if batch.tx_hash:
+            receipt = chain.receipt(batch.tx_hash)
+            tx = batch.tx_hash if receipt is not None and receipt.status == 1 else None
+        tx = tx or chain.anchor_transaction(batch_key(batch.batch_id), on_chain.block_number)
+        return self._mark_anchored(batch, tx, on_chain.block_number, chain)
+
+    def _mark_anchored(self, batch: m.Batch, tx_hash: str | None, block_number: int, chain: Chain) -> m.Batch:
+        batch = self.store.update_batch(batch, status="anchored", tx_hash=tx_hash, block_number=block_number,
+                                        contract_address=chain.contract_address, chain_id=chain.chain_id,
+                                        anchored_at=self.now())
+        self.store.close_batch(batch)
+        return batch
+
+
+def _credit_out(block: m.CreditBlock) -> m.CreditOut:
+    return m.CreditOut(serial=block.serial, series=block.series, start=block.start, end=block.end,
+                       quantity=block.quantity, status=block.status, holder_ref=block.holder_ref, fpo_id=block.fpo_id,
+                       project_id=block.project_id, vintage=block.vintage, record_ids=block.record_ids)
+
+
+# ---- the read side --------------------------------------------------------------------------------
+def _owned(owner_user_id: str | None, fpo_id: str | None) -> Owned:
+    # Auditors are scoped by project assignment, which issue #5 introduces; until then no record
+    # lists an assigned auditor, so auditors see nothing (explicit, and tested).
+    return Owned(owner_user_id=owner_user_id, fpo_id=fpo_id)
+
+
+class LedgerReader:
+    """The API's side: scoped reads, proofs, and transfers/retirements handed to the writer."""
+
+    def __init__(self, store: LedgerStore, artifacts: ArtifactStore, writer: WriterGateway):
+        self.store = store
+        self.artifacts = artifacts
+        self.writer = writer
+
+    def _visible_record(self, principal: Principal, record_id: str) -> m.StoredRecord:
+        record = self.store.get_record(record_id)
+        ensure_can_access(principal, _owned(record.owner_user_id, record.fpo_id) if record else None, what="record")
+        return record
+
+    def _out(self, record: m.StoredRecord) -> m.RecordOut:
+        batch = self.store.find_batch(record.seq)
+        return m.RecordOut(record=record.body, batch_id=batch.batch_id if batch else None,
+                           anchored=bool(batch and batch.status == "anchored"))
+
+    def get_record(self, principal: Principal, record_id: str) -> m.RecordOut:
+        return self._out(self._visible_record(principal, record_id))
+
+    def list_records(self, principal: Principal, *, project_id: str | None, farmer_ref: str | None,
+                     serial: str | None, limit: int, cursor: Any) -> tuple[list[m.RecordOut], Any]:
+        scope = list_scope(principal)
+        if scope.auditor_id is not None:
+            return [], None  # awaits project assignments (issue #5): see _owned
+        if serial is not None:
+            series_id, start, _end = m.parse_serial(serial)
+            block = self.store.find_block(series_id, start)
+            if block is None:
+                return [], None
+            found = self.store.get_records(block.record_ids)
+            records = [found[i] for i in block.record_ids if i in found]
+            return [self._out(r) for r in records if can_access(principal, _owned(r.owner_user_id, r.fpo_id))], None
+        filters = {k: v for k, v in (("project_id", project_id), ("farmer_ref", farmer_ref)) if v}
+        if scope.everything:
+            if project_id:
+                index, value = "project_id", filters.pop("project_id")
+            elif farmer_ref:
+                index, value = "farmer_ref", filters.pop("farmer_ref")
+            else:
+                index, value = "chain", "LEDGER"
+        elif scope.owner_user_id:
+            index, value = "owner_user_id", scope.owner_user_id
+        else:
+            index, value = "fpo_id", scope.fpo_id
+        records, nxt = self.store.query_records(index, value, limit, cursor, filters)
+        return [self._out(r) for r in records], nxt
+
+    def _visible_block(self, principal: Principal, serial: str) -> m.CreditBlock:
+        series_id, start, end = m.parse_serial(serial)
+        block = self.store.find_block(series_id, start)
+        if block is not None and block.end < end:
+            block = None  # the range asked for is not one block
+        ensure_can_access(principal, _owned(block.owner_user_id, block.fpo_id) if block else None, what="credit")
+        return block
+
+    def get_credit(self, principal: Principal, serial: str) -> m.CreditOut:
+        return _credit_out(self._visible_block(principal, serial))
+
+    def proof(self, principal: Principal, record_id: str) -> m.ProofOut:
+        record = self._visible_record(principal, record_id)
+        batch = self.store.find_batch(record.seq)
+        if batch is None or batch.status != "anchored":
+            raise ConflictError("The record is not anchored yet; its batch is pending", code="not_anchored")
+        raw = self.artifacts.get(batch.artifact_key)
+        if sha256_hex(raw) != batch.artifact_sha256:
+            raise DependencyError("The batch artifact does not match its recorded hash", code="integrity_error")
+        import json
+
+        hashes = [r["record_hash"] for r in json.loads(raw)["records"]]
+        index = record.seq - batch.from_seq
+        if hashes[index] != record.body["record_hash"] or merkle_root(hashes) != batch.root:
+            raise DependencyError("The stored record does not match its anchored batch", code="integrity_error")
+        anchor = m.AnchorOut(batch_id=batch.batch_id, batch_key=batch_key(batch.batch_id).hex(), root=batch.root,
+                             record_count=batch.record_count, tx_hash=batch.tx_hash or "",
+                             block_number=batch.block_number or 0, contract_address=batch.contract_address or "",
+                             chain_id=batch.chain_id or 0, artifact_key=batch.artifact_key,
+                             artifact_sha256=batch.artifact_sha256)
+        return m.ProofOut(scheme=HASH_SCHEME, record=record.body, record_hash=record_hash(record.body),
+                          leaf_index=index, proof=merkle_proof(hashes, index), anchor=anchor)
+
+    def _submit_move(self, principal: Principal, command: str, prefix: str, cmd: Any) -> m.WriterResult:
+        """Admin or the credit owner; anyone else who could see the block gets 404 too. A retry with
+        the same client token answers with the record already written (the block may have split)."""
+        actor = m.Actor(user_id=principal.user_id, is_admin=principal.role is Role.ADMIN)
+        done = self.store.get_record(_token_id(prefix, actor, cmd.client_token))
+        if done is not None:
+            return m.WriterResult(command=command, record_ids=[done.record_id], created=0)
+        block = self._visible_block(principal, cmd.serial)
+        if not actor.is_admin and block.owner_user_id != principal.user_id:
+            raise NotFoundError("credit not found")
+        return self.writer.submit(m.WriterEvent(command=command, actor=actor, **{command: cmd}))
+
+    def transfer(self, principal: Principal, cmd: m.TransferCommand) -> m.WriterResult:
+        return self._submit_move(principal, "transfer", "TRF", cmd)
+
+    def retire(self, principal: Principal, cmd: m.RetireCommand) -> m.WriterResult:
+        return self._submit_move(principal, "retire", "RET", cmd)
+
+    def cancel(self, principal: Principal, cmd: m.CancelCommand) -> m.WriterResult:
+        return self._submit_move(principal, "cancel", "CAN", cmd)
+
+    def issue(self, run: m.ApprovedRun) -> m.WriterResult:
+        return self.writer.submit(m.WriterEvent(command="issue", run=run))
+
+
+__all__ = ["AppError", "Append", "ArtifactStore", "BlockChanged", "Chain", "HeadMoved", "LedgerReader", "LedgerStore",
+           "LedgerWriter", "RecordExists", "RetryPolicy", "WriterGateway", "split_credits"]

@@ -1,0 +1,266 @@
+"""Ledger models: the writer's commands (inputs), the API's bodies and answers (outputs), and the
+stored shapes (records, credit blocks, batches), kept apart.
+
+Quantities: credits are whole tCO2e (integers); tonnes with fractions travel as ``Decimal`` and are
+stored in records as decimal strings (floats never enter a hashed record, see ledger_crypto).
+Identifiers that go into serials (project, run) exclude "-" so a serial parses unambiguously.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SERIAL_PREFIX = "AGM"
+SERIAL_DIGITS = 9
+PART = r"[A-Za-z0-9_]{1,32}"
+OPAQUE_REF = r"^[A-Za-z0-9_.:-]{1,64}$"  # buyer / beneficiary account ids: opaque, never names
+UNIT_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-(\d{{4}})-({PART})-(\d{{{SERIAL_DIGITS}}})$"
+BLOCK_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-(\d{{4}})-({PART})-(\d{{{SERIAL_DIGITS}}})-(\d{{{SERIAL_DIGITS}}})$"
+ANY_SERIAL = rf"({UNIT_SERIAL[:-1]}|{BLOCK_SERIAL[1:]})"
+RECORD_ID = r"^[A-Za-z0-9_:.-]{1,160}$"
+RecordKind = Literal["issuance", "transfer", "retirement", "cancellation"]
+Tonnes = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
+
+
+def series(project_id: str, vintage: int, run_id: str) -> str:
+    """``AGM-<project>-<vintage>-<run>``: the prefix of every serial of one issuance run."""
+    return f"{SERIAL_PREFIX}-{project_id}-{vintage:04d}-{run_id}"
+
+
+def unit_serial(series_id: str, n: int) -> str:
+    return f"{series_id}-{n:0{SERIAL_DIGITS}d}"
+
+
+def block_serial(series_id: str, start: int, end: int) -> str:
+    return f"{series_id}-{start:0{SERIAL_DIGITS}d}-{end:0{SERIAL_DIGITS}d}"
+
+
+def parse_serial(serial: str) -> tuple[str, int, int]:
+    """(series, start, end) of a unit serial (start == end) or of a block serial; ValueError otherwise."""
+    if m := re.match(BLOCK_SERIAL, serial):
+        start, end = int(m.group(4)), int(m.group(5))
+        if start > end:
+            raise ValueError("a serial range must not end before it starts")
+        return series(m.group(1), int(m.group(2)), m.group(3)), start, end
+    if m := re.match(UNIT_SERIAL, serial):
+        return series(m.group(1), int(m.group(2)), m.group(3)), int(m.group(4)), int(m.group(4))
+    raise ValueError(f"not a serial: {serial!r}")
+
+
+def dec(value: Decimal) -> str:
+    """A Decimal as the plain string stored in records ("12.5", never "1.25E+1")."""
+    text = format(value.normalize(), "f")
+    return text if text not in ("-0", "") else "0"
+
+
+# ---- writer commands ----------------------------------------------------------------------------
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class FarmerContribution(_Input):
+    farmer_id: str = Field(min_length=1, max_length=128, description="Internal farmer id; only its salted hash is recorded")
+    owner_user_id: str = Field(min_length=1, max_length=128, description="Cognito sub of the farmer: owns the credits")
+    fpo_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    net_t: Tonnes = Field(description="The farmer's net contribution (tCO2e) to the run")
+
+
+class ApprovedRun(_Input):
+    """What the MRV pipeline (issue #5) hands the ledger writer once a run is approved."""
+
+    project_id: str = Field(pattern=rf"^{PART}$")
+    run_id: str = Field(pattern=rf"^{PART}$")
+    vintage: int = Field(ge=2000, le=2100)
+    methodology_profile: str = Field(min_length=1, max_length=64)
+    gwp: str = Field(min_length=1, max_length=32, description="GWP set, e.g. AR5")
+    approved_by: str = Field(min_length=1, max_length=128, description="User id (sub) of the approver")
+    approved_at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+    deductions: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")], Tonnes] = Field(
+        default_factory=dict, max_length=20, description="Deductions applied by the methodology profile (tCO2e)")
+    creditable_net_t: Tonnes = Field(description="Net tCO2e after deductions; whole tonnes become credits")
+    farmers: list[FarmerContribution] = Field(min_length=1, max_length=5000)
+
+    @model_validator(mode="after")
+    def _farmers(self) -> "ApprovedRun":
+        ids = [f.farmer_id for f in self.farmers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each farmer appears once per run")
+        if sum((f.net_t for f in self.farmers), Decimal(0)) <= 0 and self.creditable_net_t >= 1:
+            raise ValueError("credits cannot be split when no farmer contributed")
+        return self
+
+
+class TransferCommand(_Input):
+    serial: str = Field(pattern=BLOCK_SERIAL, description="The credit block (as returned by GET /credits/{serial})")
+    quantity: int = Field(ge=1, le=10**9, description="How many credits, taken from the start of the block")
+    to_ref: str = Field(pattern=OPAQUE_REF, description="The buyer's registry account id (opaque, no names)")
+    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$",
+                              description="Idempotency key: a retry with the same token changes nothing")
+
+
+class RetireCommand(_Input):
+    serial: str = Field(pattern=BLOCK_SERIAL)
+    quantity: int = Field(ge=1, le=10**9)
+    beneficiary_ref: str = Field(pattern=OPAQUE_REF, description="On whose behalf the credits are retired (opaque id)")
+    reason: Literal["compensation", "voluntary", "compliance", "other"]
+    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class CancelCommand(_Input):
+    """Admin only: take credits out of circulation (an issuance error, a reversal)."""
+
+    serial: str = Field(pattern=BLOCK_SERIAL)
+    quantity: int = Field(ge=1, le=10**9)
+    reason: Literal["issuance_error", "reversal", "other"]
+    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class Actor(BaseModel):
+    """Who asked for a transfer/retirement (checked by the API before the writer runs)."""
+
+    user_id: str
+    is_admin: bool
+
+
+class WriterEvent(BaseModel):
+    """The writer Lambda's input: one command (Step Functions, the API, or the anchoring schedule)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: Literal["issue", "transfer", "retire", "cancel", "anchor"]
+    run: ApprovedRun | None = None
+    transfer: TransferCommand | None = None
+    retire: RetireCommand | None = None
+    cancel: CancelCommand | None = None
+    actor: Actor | None = None
+
+    @model_validator(mode="after")
+    def _payload(self) -> "WriterEvent":
+        need = {"issue": "run", "transfer": "transfer", "retire": "retire", "cancel": "cancel", "anchor": None}[self.command]
+        if need and getattr(self, need) is None:
+            raise ValueError(f"command {self.command} needs {need}")
+        if self.command in ("transfer", "retire", "cancel") and self.actor is None:
+            raise ValueError(f"command {self.command} needs actor")
+        return self
+
+
+# ---- stored shapes ------------------------------------------------------------------------------
+class CreditBlock(BaseModel):
+    """Current state of a serial range (a projection of the ledger, updated in the same transaction)."""
+
+    series: str
+    start: int
+    end: int
+    status: Literal["active", "retired", "cancelled"]
+    holder_ref: str  # farmer_ref of the farmer, or the buyer's opaque id after a transfer
+    owner_user_id: str | None = None  # the farmer who may act on it; None once transferred to a buyer
+    fpo_id: str
+    project_id: str
+    vintage: int
+    record_ids: list[str]
+    version: int = 1
+
+    @property
+    def serial(self) -> str:
+        return block_serial(self.series, self.start, self.end)
+
+    @property
+    def quantity(self) -> int:
+        return self.end - self.start + 1
+
+
+class Batch(BaseModel):
+    batch_id: str
+    from_seq: int
+    to_seq: int
+    status: Literal["pending", "anchored"] = "pending"
+    root: str | None = None
+    artifact_key: str | None = None
+    artifact_sha256: str | None = None
+    tx_hash: str | None = None
+    block_number: int | None = None
+    contract_address: str | None = None
+    chain_id: int | None = None
+    created_at: str | None = None
+    anchored_at: str | None = None
+
+    @property
+    def record_count(self) -> int:
+        return self.to_seq - self.from_seq + 1
+
+
+class StoredRecord(BaseModel):
+    """A record as stored: the hashed body plus access metadata outside the hash."""
+
+    body: dict[str, Any]  # the sealed record (includes seq, prev_hash, record_hash)
+    owner_user_id: str | None = None
+    fpo_id: str | None = None
+
+    @property
+    def record_id(self) -> str:
+        return self.body["record_id"]
+
+    @property
+    def seq(self) -> int:
+        return int(self.body["seq"])
+
+
+# ---- outputs ------------------------------------------------------------------------------------
+class RecordOut(BaseModel):
+    record: dict[str, Any] = Field(description="The hashed record exactly as stored (canonical JSON hashes to record_hash)")
+    batch_id: str | None = None
+    anchored: bool = False
+
+
+class RecordPage(BaseModel):
+    items: list[RecordOut]
+    next_token: str | None = None
+
+
+class CreditOut(BaseModel):
+    serial: str = Field(description="The block holding the serial asked for")
+    series: str
+    start: int
+    end: int
+    quantity: int
+    status: str
+    holder_ref: str
+    fpo_id: str
+    project_id: str
+    vintage: int
+    record_ids: list[str] = Field(description="The ledger records of this block, oldest first")
+
+
+class AnchorOut(BaseModel):
+    batch_id: str
+    batch_key: str = Field(description="sha256('agri-mrv:batch:' + batch_id): the key on chain")
+    root: str
+    record_count: int
+    tx_hash: str
+    block_number: int
+    contract_address: str
+    chain_id: int
+    artifact_key: str
+    artifact_sha256: str
+
+
+class ProofOut(BaseModel):
+    scheme: str
+    record: dict[str, Any]
+    record_hash: str
+    leaf_index: int
+    proof: list[dict[str, str]]
+    anchor: AnchorOut
+
+
+class WriterResult(BaseModel):
+    command: str
+    record_ids: list[str] = []
+    created: int = 0
+    credits: list[CreditOut] = []
+    batches: list[Batch] = []
+    pending: bool = False

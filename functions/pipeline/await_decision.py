@@ -1,0 +1,43 @@
+"""Await the auditor: invoked with ``.waitForTaskToken``; stores the verification task (with the
+token) for the auditors' queue and returns. The execution waits until the decision route answers
+the token (SendTaskSuccess / SendTaskFailure), a heartbeat lapses or the task times out.
+
+Idempotent: a retry of this state (new token) updates the pending task's token; a decided task
+is never reopened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agri_common import mrv
+from agri_common.farm.store import Put, Update, WriteConflict
+
+from functions.pipeline import core
+
+
+def await_decision(event: dict, ctx: core.Context) -> dict:
+    run = core.RunInput.model_validate(event)
+    token = event["task_token"]
+    with ctx.step(run, "await_decision") as detail:
+        project = ctx.project(run)
+        tid = mrv.task_id(run.run_id, run.attempt)
+        task = mrv.TaskRecord(task_id=tid, project_id=run.project_id, run_id=run.run_id, attempt=run.attempt,
+                              status="pending", task_token=token, methodology=project.methodology,
+                              findings_key=event["verify"]["findings_key"], sample_key=event["verify"]["sample_key"],
+                              finding_counts=event["verify"]["counts"], summary=event.get("summary") or {},
+                              report_ids=list((event.get("reports") or {}).get("report_ids", [])), created_at=ctx.clock())
+        try:
+            ctx.store.transact([Put(task.to_item(), if_absent=True)])
+        except WriteConflict:
+            ctx.store.transact([Update(task.key(), set={"task_token": token}, expect={"status": "pending"})])
+        run_item = mrv.RunRecord.from_item(ctx.store.get(mrv.run(run.project_id, run.run_id)))
+        if run_item and run_item.summary:
+            ctx.store.transact([Update(task.key(), set={"summary": run_item.summary})])
+        ctx.set_run(run, status="awaiting_auditor", task_id=tid)
+        detail.update(task_id=tid)
+    return {"task_id": tid}
+
+
+def lambda_handler(event: dict, context: Any) -> dict:
+    return await_decision(event, core.default_context())

@@ -1,0 +1,130 @@
+"""Calculate one chunk: load its plot-seasons, run the carbon engine, run the row cross-checks,
+store per-plot rows (JSON lines), the chunk's per-draw totals (.npz) and findings in S3.
+
+Idempotent: the objects have deterministic keys and a conditional marker item is written last;
+a chunk whose marker exists (an earlier attempt stored it) is skipped. Memory is bounded by the
+chunk size (the engine holds no plots x draws array).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agri_common import mrv
+from agri_common.farm.store import Put, Update, WriteConflict
+
+from functions.pipeline import core, crosschecks
+from functions.pipeline.sources import FarmSeasonSource, PlotSeason, ProjectSeasonSource
+
+ENGINE_SEASON_FIELDS = ("crop", "cultivation_days", "water_regime", "preseason_water", "organic_amendments",
+                        "synthetic_n_kg_per_ha", "organic_n_kg_per_ha", "urea_kg_per_ha", "limestone_kg_per_ha",
+                        "dolomite_kg_per_ha", "residue_burnt_t_dm_per_ha", "residue_n_kg_per_ha")
+
+
+def engine_plot(ps: PlotSeason, project: mrv.ProjectRecord) -> dict:
+    """The engine's plot: the season as the project scenario; the baseline is the same season with
+    the project's baseline water regime (the practice the project replaced) for rice."""
+    a = ps.activity
+    season = {k: a[k] for k in ENGINE_SEASON_FIELDS if a.get(k) is not None}
+    if a.get("trees"):
+        season["trees"] = [{"species": t["species"], "count": t["count"], "dbh_cm": t["dbh_cm"], "height_m": t["height_m"],
+                            "wood_density": t["wood_density_g_per_cm3"]} for t in a["trees"]]
+    baseline = dict(season)
+    if season.get("crop") == "rice":
+        baseline["water_regime"] = project.baseline_water_regime
+    return {"plot_id": f"{ps.plot_id}#{ps.season_key}", "area_ha": ps.area_ha, "baseline": baseline, "project": season}
+
+
+def engine_settings(project: mrv.ProjectRecord, seed: int) -> dict:
+    return {"gwp": project.gwp, "profile": project.profile, "region": project.region, "climate": project.climate,
+            "draws": project.draws, "seed": seed, "confidence": sorted({0.9, 0.95, project.confidence}),
+            "buffer_fraction": project.buffer_fraction, "per_plot_mc": "never"}
+
+
+def run_seed(run_id: str) -> int:
+    """The Monte Carlo seed of a run: fixed by its id, so every chunk and every restart draws the same factors."""
+    import hashlib
+
+    return int(hashlib.sha256(run_id.encode()).hexdigest()[:15], 16)
+
+
+def calculate(event: dict, ctx: core.Context, source: ProjectSeasonSource, observations: Any = None) -> dict:
+    from pydantic import ValidationError
+
+    from carbon_engine import chunk_totals
+    from carbon_engine.models import Plot
+
+    run = core.RunInput.model_validate(event)
+    index = int(event["index"])
+    marker = core.chunk_marker(run, index)
+    if ctx.store.get(marker):
+        count_chunk(ctx, run, "chunks_reused")
+        return {"index": index, "reused": True}
+    project = ctx.project(run)
+    manifest = ctx.get_json(core.manifest_key(run, index))
+    seasons = source.load(manifest["units"], run.period)
+    obs = observations(seasons) if observations else {}
+    findings, plots, kept = [], [], []
+    for ps in seasons:
+        row = {"plot_id": ps.plot_id, "season_key": ps.season_key, "area_ha": ps.area_ha,
+               "declared_area_ha": ps.declared_area_ha, "overlaps": ps.overlaps, "activity": ps.activity}
+        try:
+            plots.append(Plot.model_validate(engine_plot(ps, project)))
+            kept.append(ps)
+        except (ValidationError, KeyError) as exc:
+            findings.append(crosschecks.finding("invalid_activity", "critical", row, f"not computable: {exc}"[:500]))
+            continue
+        findings += crosschecks.row_checks(row, project.region, obs.get((ps.plot_id, ps.season_key)))
+    rows_out: list[str] = []
+    if plots:
+        request = {**engine_settings(project, run_seed(run.run_id)), "plots": [p.model_dump() for p in plots]}
+        totals, per_plot = chunk_totals(request)
+        ctx.objects.put(core.chunk_key(run, index, "totals.npz"), totals.to_npz())
+        for i, ps in enumerate(kept):
+            rows_out.append(json.dumps({
+                "plot_id": ps.plot_id, "season_key": ps.season_key, "farmer_id": ps.farmer_id, "fpo_id": ps.fpo_id,
+                "owner_user_id": ps.owner_user_id, "village": ps.village,
+                "water_regime": ps.activity.get("water_regime"), "crop": ps.activity.get("crop"),
+                "area_ha": ps.area_ha, "declared_area_ha": ps.declared_area_ha, "centroid": ps.centroid,
+                **{k: per_plot[k][i] for k in ("net", "reductions", "removals", "emissions_baseline", "emissions_project",
+                                               "CH4_reduction", "N2O_reduction", "CO2_reduction")},
+            }, separators=(",", ":")))
+    ctx.objects.put(core.chunk_key(run, index, "rows.jsonl"), ("\n".join(rows_out) + "\n").encode() if rows_out else b"",
+                    "application/x-ndjson")
+    ctx.put_json(core.chunk_key(run, index, "findings.json"), findings)
+    try:
+        ctx.store.transact([Put({"pk": marker[0], "sk": marker[1], "kind": "chunk", "rows": len(rows_out),
+                                 "findings": len(findings), "has_totals": bool(plots), "at": ctx.clock()}, if_absent=True)])
+    except WriteConflict:
+        return {"index": index, "reused": True}  # a concurrent retry stored the same deterministic objects first
+    count_chunk(ctx, run, "chunks_done")
+    return {"index": index, "reused": False}
+
+
+def count_chunk(ctx: core.Context, run: core.RunInput, counter: str) -> None:
+    """Progress of the calculate step. A late chunk of an older attempt (its execution already
+    failed) finds a newer attempt's record and leaves it alone."""
+    try:
+        ctx.store.transact([Update(mrv.step(run.run_id, "calculate"), add={counter: 1}, expect={"attempt": run.attempt})])
+    except WriteConflict:
+        pass
+
+
+def dynamo_observations(store: Any):
+    """Remote-sensing observations of the chunk's plot-seasons (BatchGetItem, 100 keys a call)."""
+
+    def load(seasons: list[PlotSeason]) -> dict:
+        items = store.batch_get([mrv.observation(ps.plot_id, ps.season_key) for ps in seasons])
+        return {(i["plot_id"], i["season_key"]): {k[4:]: v for k, v in i.items() if k.startswith("src_")} for i in items}
+
+    return load
+
+
+def lambda_handler(event: dict, context: Any) -> dict:
+    from agri_common.farm.store import DynamoFarmStore
+    from agri_common.settings import load_settings
+
+    s = load_settings(core.PipelineSettings)
+    ctx = core.default_context()
+    return calculate(event, ctx, FarmSeasonSource(DynamoFarmStore(s.farm_table)), dynamo_observations(ctx.store))

@@ -1,0 +1,184 @@
+"""What every pipeline task shares: its settings, the stores, object keys and the step records.
+
+Each task is a separate Lambda entry point (``functions/pipeline/<task>.py``) with its own role
+(least privilege per task; the asset is shared). A task receives the small state of the execution
+(``project_id``, ``run_id``, ``attempt``, ``generation``, plus earlier results that are S3 keys or
+counts, never bulk data: Step Functions payloads are limited to 256 KB) and returns a small dict.
+
+Idempotency: every object key is deterministic (run, data generation, chunk index) and every item
+write is a conditional put or an overwrite of the same value, so a retried or restarted task
+never duplicates what is stored. ``generation`` changes only when a run restarts after the
+auditor requested corrections (the data changed); a restart after a failure keeps it and reuses
+the stored plan and chunk results.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Callable, Iterator, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from agri_common import mrv
+from agri_common.farm.store import Put, Update
+from agri_common.observability import logger
+from agri_common.settings import BaseSettingsModel, load_settings
+
+
+class PipelineSettings(BaseSettingsModel):
+    pipeline_table: str
+    pipeline_bucket: str
+    farm_table: str | None = None
+    audit_bucket: str | None = None
+    ledger_writer_function: str | None = None
+    chunk_units: int = 2000
+
+
+class RunInput(BaseModel):
+    """The part of the execution state every task reads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    project_id: str
+    run_id: str
+    attempt: int
+    period: str
+    generation: int = 1
+
+
+class ObjectStore(Protocol):
+    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> None: ...
+    def get(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+
+
+class S3Objects:
+    """Objects of one bucket (the pipeline's working data)."""
+
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+
+    @property
+    def _s3(self):
+        from agri_common.aws import client
+
+        return client("s3")
+
+    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def get(self, key: str) -> bytes:
+        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._s3.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+
+# ---- object keys (deterministic: a retry overwrites the same object with the same bytes) ---------
+def prefix(run: RunInput) -> str:
+    return f"runs/{run.run_id}/g{run.generation}"
+
+
+def plan_key(run: RunInput) -> str:
+    return f"{prefix(run)}/plan.json"
+
+
+def manifest_key(run: RunInput, index: int) -> str:
+    return f"{prefix(run)}/manifests/{index:06d}.json"
+
+
+def chunk_key(run: RunInput, index: int, name: str) -> str:
+    return f"{prefix(run)}/chunks/{index:06d}/{name}"
+
+
+def summary_key(run: RunInput) -> str:
+    return f"{prefix(run)}/summary.json"
+
+
+def contributions_key(run: RunInput) -> str:
+    return f"{prefix(run)}/contributions.json"
+
+
+def findings_key(run: RunInput) -> str:
+    return f"{prefix(run)}/findings.json"
+
+
+def sample_key(run: RunInput) -> str:
+    return f"{prefix(run)}/sample.json"
+
+
+def chunk_marker(run: RunInput, index: int) -> mrv.Key:
+    return f"RUN#{run.run_id}", f"CHUNK#g{run.generation}#{index:06d}"
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Context:
+    """The stores a task uses; tests build one with in-memory fakes."""
+
+    store: Any
+    objects: ObjectStore
+    clock: Callable[[], str] = now
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def project(self, run: RunInput) -> mrv.ProjectRecord:
+        record = mrv.ProjectRecord.from_item(self.store.get(mrv.project(run.project_id)))
+        if record is None:
+            raise ValueError(f"project {run.project_id} not found")
+        return record
+
+    def get_json(self, key: str) -> Any:
+        return json.loads(self.objects.get(key))
+
+    def put_json(self, key: str, value: Any) -> None:
+        self.objects.put(key, dumps(value), "application/json")
+
+    @contextmanager
+    def step(self, run: RunInput, name: str, **detail: Any) -> Iterator[dict]:
+        """Record the step as running, then succeeded with ``detail`` (or failed with the cause)."""
+        started = self.clock()
+        record = mrv.StepRecord(run_id=run.run_id, step=name, attempt=run.attempt, status="running", started_at=started,
+                                detail=detail)
+        self.store.transact([Put(record.to_item())])
+        out: dict = dict(detail)
+        try:
+            yield out
+        except Exception as exc:
+            self.store.transact([Update(record.key(), set={"status": "failed", "finished_at": self.clock(),
+                                                           "detail": {**out, "cause": f"{type(exc).__name__}: {exc}"[:1000]}})])
+            logger.exception("step failed", extra={"run_id": run.run_id, "step": name})
+            raise
+        self.store.transact([Update(record.key(), set={"status": "succeeded", "finished_at": self.clock(), "detail": out})])
+
+    def set_run(self, run: RunInput, **values: Any) -> None:
+        """Update the run item, only while it is still this attempt (a late retry of an old
+        attempt cannot overwrite a newer one)."""
+        self.store.transact([Update(mrv.run(run.project_id, run.run_id), set={**values, "updated_at": self.clock()},
+                                    expect={"attempt": run.attempt}, if_exists=True)])
+
+
+@lru_cache(maxsize=1)
+def default_context() -> Context:
+    from agri_common.farm.store import DynamoFarmStore
+
+    s = load_settings(PipelineSettings)
+    return Context(store=DynamoFarmStore(s.pipeline_table), objects=S3Objects(s.pipeline_bucket))

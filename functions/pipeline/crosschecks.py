@@ -1,0 +1,118 @@
+"""Automatic cross-checks: pure functions over a chunk's rows (and, for outliers, a stratum's rows).
+
+A finding is ``{"check", "severity" (info | warning | critical), "plot_id", "season_key",
+"message", "value"}``: it points at the plot-season record the auditor must look at.
+
+- ``area_mismatch``: declared vs computed plot area (> 10 % warning, > 50 % critical);
+- ``overlap``: plots that issue #4's overlap detection flagged (below its refusal threshold);
+- ``activity_range`` / ``missing_activity``: activity data outside the regional plausible ranges
+  (``activity_ranges.json``) or missing for a rice season;
+- ``regime_vs_observation``: a drainage claim (single/multiple drainage) contradicted by remote
+  sensing: more than ``MAX_CONTINUOUS_FLOODED_DAYS`` continuous flooded days observed;
+- ``stratum_outlier``: robust z-score (median/MAD) of net t CO2e per ha above 3.5 within a stratum.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+AREA_WARNING, AREA_CRITICAL = 0.10, 0.50
+MAX_CONTINUOUS_FLOODED_DAYS = 40  # an AWD field dries at least every ~2-3 weeks; > 40 days flooded contradicts it
+DRAINAGE = frozenset({"single_drainage", "multiple_drainage"})
+ROBUST_Z = 3.5
+
+
+@lru_cache(maxsize=1)
+def ranges() -> dict:
+    return json.loads((Path(__file__).with_name("activity_ranges.json")).read_text())
+
+
+def finding(check: str, severity: str, row: dict, message: str, value: Any = None) -> dict:
+    return {"check": check, "severity": severity, "plot_id": row["plot_id"], "season_key": row["season_key"],
+            "message": message, "value": value}
+
+
+def area_check(row: dict) -> list[dict]:
+    declared, computed = row.get("declared_area_ha"), row["area_ha"]
+    if not declared or computed <= 0:
+        return []
+    rel = abs(declared - computed) / computed
+    if rel <= AREA_WARNING:
+        return []
+    severity = "critical" if rel > AREA_CRITICAL else "warning"
+    return [finding("area_mismatch", severity, row, f"declared {declared:.3f} ha vs computed {computed:.3f} ha ({rel:.0%})", rel)]
+
+
+def overlap_check(row: dict) -> list[dict]:
+    return [finding("overlap", "warning", row, f"overlaps plot {other} by {info.get('overlap_ha', 0):.4f} ha", other)
+            for other, info in sorted((row.get("overlaps") or {}).items())]
+
+
+def _range(row: dict, name: str, value: float | None, limits: dict) -> list[dict]:
+    if value is None:
+        return []
+    if value > limits.get("critical_high", float("inf")) or value < limits.get("critical_low", float("-inf")):
+        return [finding("activity_range", "critical", row, f"{name} = {value} is implausible", value)]
+    if value > limits["high"] or value < limits["low"]:
+        return [finding("activity_range", "warning", row, f"{name} = {value} outside {limits['low']}-{limits['high']}", value)]
+    return []
+
+
+def activity_check(row: dict, region: str) -> list[dict]:
+    activity = row.get("activity") or {}
+    limits = ranges().get(region) or ranges()["south_asia"]
+    out: list[dict] = []
+    if activity.get("crop") == "rice":
+        for name in ("cultivation_days", "water_regime"):
+            if activity.get(name) in (None, ""):
+                out.append(finding("missing_activity", "critical", row, f"{name} missing for a rice season"))
+    out += _range(row, "synthetic_n_kg_per_ha", activity.get("synthetic_n_kg_per_ha"), limits["synthetic_n_kg_per_ha"])
+    out += _range(row, "cultivation_days", activity.get("cultivation_days"), limits["cultivation_days"])
+    organic = sum(a.get("t_per_ha", 0) for a in activity.get("organic_amendments") or [])
+    out += _range(row, "organic_amendment_t_per_ha", organic or None, limits["organic_amendment_t_per_ha"])
+    return out
+
+
+def regime_check(row: dict, observations: dict[str, dict]) -> list[dict]:
+    """``observations``: source -> {"max_continuous_flooded_days", "flooded_days", ...} for this plot-season."""
+    regime = (row.get("activity") or {}).get("water_regime")
+    out = []
+    for source, obs in sorted(observations.items()):
+        days = obs.get("max_continuous_flooded_days")
+        if regime in DRAINAGE and days is not None and days > MAX_CONTINUOUS_FLOODED_DAYS:
+            out.append(finding("regime_vs_observation", "critical", row,
+                               f"{regime} claimed but {source} observed {days} continuous flooded days "
+                               f"(> {MAX_CONTINUOUS_FLOODED_DAYS})", days))
+    return out
+
+
+def row_checks(row: dict, region: str, observations: dict[str, dict] | None = None) -> list[dict]:
+    return area_check(row) + overlap_check(row) + activity_check(row, region) + regime_check(row, observations or {})
+
+
+def stratum_outliers(rows: Iterable[dict]) -> list[dict]:
+    """Robust z = 0.6745 (x - median) / MAD of net t CO2e per ha, per stratum (village, regime)."""
+    import numpy as np
+
+    strata: dict[tuple, list[dict]] = {}
+    for row in rows:
+        strata.setdefault((row.get("village", ""), row.get("water_regime") or ""), []).append(row)
+    out = []
+    for (village, regime), members in sorted(strata.items()):
+        if len(members) < 5:
+            continue
+        x = np.array([m["net"] / m["area_ha"] if m["area_ha"] else 0.0 for m in members])
+        med = float(np.median(x))
+        mad = float(np.median(np.abs(x - med)))
+        if mad == 0:
+            continue
+        z = 0.6745 * (x - med) / mad
+        for m, zi, xi in zip(members, z, x):
+            if abs(zi) > ROBUST_Z:
+                out.append(finding("stratum_outlier", "warning", m,
+                                   f"net {xi:.3f} t CO2e/ha vs stratum median {med:.3f} ({village}, {regime}): robust z {zi:.1f}",
+                                   float(zi)))
+    return out

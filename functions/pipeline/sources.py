@@ -1,0 +1,80 @@
+"""Where a run's plot-seasons come from: the ``ProjectSeasonSource`` interface and its farm-table
+implementation (issue #4's data model, read through its generic store; no Scan).
+
+Planning lists *units* (farmer ids: the FPO's member index is one paginated Query per FPO), and
+each chunk loads its units' plots and seasons (one Query per farmer and per plot). Chunking by
+farmer keeps the plan step cheap for 1,000,000 plot-seasons; a chunk of 2,000 farmers is about
+5,000 plot-seasons at the usual 2-3 plots per smallholder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol
+
+
+@dataclass
+class PlotSeason:
+    plot_id: str
+    season_key: str
+    farmer_id: str
+    fpo_id: str
+    owner_user_id: str | None
+    village: str
+    area_ha: float  # computed (geodesic) area of the plot
+    declared_area_ha: float | None
+    centroid: list[float]
+    overlaps: dict[str, Any] = field(default_factory=dict)
+    activity: dict[str, Any] = field(default_factory=dict)
+
+
+class ProjectSeasonSource(Protocol):
+    def plan_units(self, fpo_ids: list[str]) -> Iterable[str]:
+        """Opaque unit ids (sorted, stable) that together cover every plot-season of the FPOs."""
+
+    def load(self, units: list[str], period: str) -> list[PlotSeason]:
+        """The plot-seasons of ``units`` whose season key starts with ``period``."""
+
+
+class FarmSeasonSource:
+    """Issue #4's farm table: FPO -> farmers (gsi1) -> plots (gsi1) -> seasons (pk prefix)."""
+
+    def __init__(self, store: Any):
+        self.store = store
+
+    def plan_units(self, fpo_ids: list[str]) -> Iterable[str]:
+        from agri_common.farm import keys
+
+        units: list[str] = []
+        for fpo in sorted(fpo_ids):
+            start = None
+            while True:
+                items, start = self.store.query(keys.fpo_farmers_index(fpo), index=True, limit=1000, start=start)
+                units.extend(i["farmer_id"] for i in items if i.get("kind") == "farmer")
+                if not start:
+                    break
+        return sorted(set(units))
+
+    def load(self, units: list[str], period: str) -> list[PlotSeason]:
+        from agri_common.farm import keys
+        from agri_common.farm.records import FarmerRecord, PlotRecord, SeasonRecord
+
+        farmers = {f["farmer_id"]: FarmerRecord.from_item(f)
+                   for f in self.store.batch_get([keys.farmer(u) for u in units]) if f.get("kind") == "farmer"}
+        out: list[PlotSeason] = []
+        for farmer_id in units:
+            farmer = farmers.get(farmer_id)
+            if farmer is None:
+                continue
+            plots, _ = self.store.query(keys.farmer_plots_index(farmer_id), index=True)
+            for raw in sorted(plots, key=lambda p: p["plot_id"]):
+                plot = PlotRecord.from_item(raw)
+                seasons, _ = self.store.query(keys.plot_partition(plot.plot_id), prefix=f"{keys.SEASON_PREFIX}{period}")
+                for s in seasons:
+                    season = SeasonRecord.from_item(s)
+                    out.append(PlotSeason(plot_id=plot.plot_id, season_key=season.season_key, farmer_id=farmer_id,
+                                          fpo_id=plot.fpo_id, owner_user_id=plot.owner_user_id, village=farmer.village,
+                                          area_ha=plot.area_ha, declared_area_ha=plot.declared_area_ha,
+                                          centroid=list(plot.centroid), overlaps=dict(plot.overlaps),
+                                          activity=dict(season.activity)))
+        return out

@@ -1,0 +1,22 @@
+"""Projects data access: the pipeline table through the shared item store, Cognito for auditors."""
+
+from __future__ import annotations
+
+from agri_common.errors import NotFoundError
+from agri_common.identity import CognitoIdentityProvider
+
+
+class CognitoAuditorDirectory:
+    """Resolves a username to its user id (sub) when the user holds the auditor role."""
+
+    def __init__(self, user_pool_id: str):
+        self.idp = CognitoIdentityProvider(user_pool_id, client_id="")
+
+    def auditor_user_id(self, username: str) -> str | None:
+        try:
+            user = self.idp.admin_get_user(username)
+        except NotFoundError:
+            return None
+        if "auditor" not in self.idp.groups_for_user(username):
+            return None
+        return user.user_id or user.attributes.get("sub")

@@ -1,0 +1,102 @@
+"""Projects routes: carbon projects, auditor assignment, monitoring runs (start, status).
+
+Admins create projects and assign auditors; admins and the project's FPO managers start runs;
+assigned auditors read. Farmers have no project routes (403 before routing).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from agri_common.farm.store import DynamoFarmStore
+from agri_common.principal import Principal, Role
+from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.revocation import DynamoRevocationStore
+from agri_common.settings import BaseSettingsModel, load_settings
+from agri_common.workflow import StepFunctionsWorkflow
+
+from functions.projects import models as m
+from functions.projects.dal import CognitoAuditorDirectory
+from functions.projects.logic import ProjectService
+
+app = make_resolver()
+TAGS = ["projects"]
+ProjectId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}$")]
+RunId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?$")]
+
+
+class ProjectsSettings(BaseSettingsModel):
+    pipeline_table: str
+    state_machine_arn: str
+    user_pool_id: str
+    revocation_table: str
+
+
+@lru_cache(maxsize=1)
+def _revocation() -> DynamoRevocationStore:
+    return DynamoRevocationStore(load_settings(ProjectsSettings).revocation_table)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def get_service() -> ProjectService:
+    s = load_settings(ProjectsSettings)
+    return ProjectService(DynamoFarmStore(s.pipeline_table), CognitoAuditorDirectory(s.user_pool_id),
+                          StepFunctionsWorkflow(s.state_machine_arn), now=_now)
+
+
+def get_principal() -> Principal:
+    return current_principal(app)
+
+
+Service = Annotated[ProjectService, Depends(get_service)]
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+@app.post("/projects", status_code=201, tags=TAGS, security=PRIVATE, summary="Create a carbon project (admin)")
+def create_project(body: m.CreateProjectRequest, svc: Service, caller: Caller) -> m.ProjectOut:
+    return svc.create(caller, body)
+
+
+@app.get("/projects", tags=TAGS, security=PRIVATE, summary="Projects the caller may see")
+def list_projects(svc: Service, caller: Caller) -> m.ProjectList:
+    return svc.list(caller)
+
+
+@app.get("/projects/<project_id>", tags=TAGS, security=PRIVATE, summary="One project")
+def get_project(project_id: ProjectId, svc: Service, caller: Caller) -> m.ProjectOut:
+    return svc.get(caller, project_id)
+
+
+@app.post("/projects/<project_id>/auditors", tags=TAGS, security=PRIVATE, summary="Assign an auditor (admin; idempotent)")
+def assign_auditor(project_id: ProjectId, body: m.AssignAuditorRequest, svc: Service, caller: Caller) -> m.ProjectOut:
+    return svc.assign_auditor(caller, project_id, body)
+
+
+@app.post("/projects/<project_id>/runs", status_code=202, tags=TAGS, security=PRIVATE,
+          summary="Start a monitoring run for a period (admin or the project's FPO manager)",
+          openapi_extensions={"x-errors": [409]})
+def start_run(project_id: ProjectId, body: m.StartRunRequest, svc: Service, caller: Caller) -> m.RunOut:
+    return svc.start_run(caller, project_id, body)
+
+
+@app.get("/projects/<project_id>/runs", tags=TAGS, security=PRIVATE, summary="Runs of a project")
+def list_runs(project_id: ProjectId, svc: Service, caller: Caller) -> m.RunList:
+    return svc.list_runs(caller, project_id)
+
+
+@app.get("/projects/<project_id>/runs/<run_id>", tags=TAGS, security=PRIVATE,
+         summary="A run: status, each step, and its Step Functions execution")
+def get_run(project_id: ProjectId, run_id: RunId, svc: Service, caller: Caller) -> m.RunOut:
+    return svc.get_run(caller, project_id, run_id)
+
+
+lambda_handler = make_handler(app, roles=[Role.ADMIN, Role.FPO_MANAGER, Role.AUDITOR],
+                              revocation=lambda: _revocation())

@@ -1,0 +1,173 @@
+"""Project and run rules: who may create, read, assign and start; one run per (project, period).
+
+No boto3 here: the item store (agri_common.farm.store contract), the auditor directory and the
+workflow engine arrive through the small protocols below.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Callable, Protocol
+
+from agri_common import mrv
+from agri_common.errors import AppError, ConflictError, NotFoundError, UnprocessableError
+from agri_common.farm.store import Put, Txn, Update, commit
+from agri_common.observability import logger
+from agri_common.principal import Principal, Role, ensure_can_access, require_role
+
+from functions.projects import models as m
+
+
+class ItemStore(Protocol):
+    def get(self, key: mrv.Key) -> dict | None: ...
+    def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
+              start: dict | None = None) -> tuple[list[dict], dict | None]: ...
+    def batch_get(self, keys: list[mrv.Key]) -> list[dict]: ...
+    def transact(self, ops: list[Any]) -> None: ...
+
+
+class AuditorDirectory(Protocol):
+    def auditor_user_id(self, username: str) -> str | None:
+        """The user id (sub) of ``username`` if it holds the auditor role, else None."""
+
+
+class Workflow(Protocol):
+    def start(self, name: str, payload: dict) -> str: ...
+    def describe(self, execution_arn: str) -> dict: ...
+
+
+def project_out(p: mrv.ProjectRecord) -> m.ProjectOut:
+    return m.ProjectOut(**p.model_dump(include=set(m.ProjectOut.model_fields)))
+
+
+def run_out(run: mrv.RunRecord, steps: list[mrv.StepRecord], execution_status: str | None = None) -> m.RunOut:
+    order = {name: i for i, name in enumerate(mrv.STEPS)}
+    return m.RunOut(**run.model_dump(exclude={"started_by"}), execution_status=execution_status,
+                    steps=[m.StepOut(**s.model_dump(include=set(m.StepOut.model_fields)))
+                           for s in sorted(steps, key=lambda s: order.get(s.step, 99))])
+
+
+class ProjectService:
+    def __init__(self, store: ItemStore, directory: AuditorDirectory, workflow: Workflow,
+                 now: Callable[[], str], new_id: Callable[[], str] = lambda: f"prj_{secrets.token_hex(4)}"):
+        self.store, self.directory, self.workflow, self.now, self.new_id = store, directory, workflow, now, new_id
+
+    # ---- projects ----------------------------------------------------------------------------
+    def create(self, caller: Principal, req: m.CreateProjectRequest) -> m.ProjectOut:
+        require_role(caller, Role.ADMIN)
+        record = mrv.ProjectRecord(project_id=self.new_id(), created_by=caller.user_id, created_at=self.now(),
+                                   **req.model_dump(mode="json"))
+        item = record.to_item()
+        item.pop("auditors", None)  # a string set, created by the first assignment (ADD)
+        txn = Txn().add(Put(item, if_absent=True), on_fail=ConflictError("Project id collision; retry"))
+        for fpo in record.fpo_ids:
+            pk, sk = mrv.project_fpo(record.project_id, fpo)
+            txn.add(Put({"pk": pk, "sk": sk, "kind": "project_fpo", "project_id": record.project_id, "fpo_id": fpo,
+                         "gsi1pk": mrv.fpo_projects_index(fpo), "gsi1sk": record.project_id}))
+        commit(self.store, lambda: (txn, None))
+        return project_out(record)
+
+    def load(self, caller: Principal, project_id: str) -> mrv.ProjectRecord:
+        """The project if the caller may see it (admin; manager of one of its FPOs; assigned auditor), else 404."""
+        record = mrv.ProjectRecord.from_item(self.store.get(mrv.project(project_id))) if mrv.valid(mrv.PROJECT_ID, project_id) else None
+        ensure_can_access(caller, record.owned_for(caller) if record else None, what="Project")
+        return record
+
+    def get(self, caller: Principal, project_id: str) -> m.ProjectOut:
+        return project_out(self.load(caller, project_id))
+
+    def list(self, caller: Principal) -> m.ProjectList:
+        if caller.role is Role.ADMIN:
+            items, _ = self.store.query(mrv.ALL_PROJECTS_INDEX, index=True)
+            return m.ProjectList(items=[project_out(mrv.ProjectRecord.from_item(i)) for i in items])
+        from agri_common.projects import auditor_project_ids, fpo_project_ids
+
+        if caller.role is Role.FPO_MANAGER:
+            ids = fpo_project_ids(self.store, caller.fpo_id) if caller.fpo_id else []
+        else:
+            ids = auditor_project_ids(self.store, caller.user_id)
+        found = self.store.batch_get([mrv.project(i) for i in ids])
+        records = sorted((mrv.ProjectRecord.from_item(i) for i in found), key=lambda r: r.created_at)
+        return m.ProjectList(items=[project_out(r) for r in records])
+
+    def assign_auditor(self, caller: Principal, project_id: str, req: m.AssignAuditorRequest) -> m.ProjectOut:
+        require_role(caller, Role.ADMIN)
+        self.load(caller, project_id)
+        user_id = self.directory.auditor_user_id(req.username)
+        if user_id is None:
+            raise UnprocessableError("The user does not exist or does not hold the auditor role", code="not_an_auditor",
+                                     details=[{"field": "body.username", "issue": "not an auditor", "type": "not_an_auditor"}])
+        pk, sk = mrv.project_auditor(project_id, user_id)
+        assignment = {"pk": pk, "sk": sk, "kind": "project_auditor", "project_id": project_id, "user_id": user_id,
+                      "username": req.username, "assigned_by": caller.user_id, "assigned_at": self.now(),
+                      "gsi1pk": mrv.auditor_projects_index(user_id), "gsi1sk": project_id}
+        txn = Txn().add(Put(assignment)).add(Update(mrv.project(project_id), add={"auditors": {user_id}}, if_exists=True))
+        commit(self.store, lambda: (txn, None))  # idempotent: same item, set union
+        return self.get(caller, project_id)
+
+    # ---- runs --------------------------------------------------------------------------------
+    def start_run(self, caller: Principal, project_id: str, req: m.StartRunRequest) -> m.RunOut:
+        """Start (or restart after a failure / correction request) the run of a period.
+
+        The run id is the (project, period) pair, so a second start finds the first run: refused
+        (409) while it runs or once decided; a failed run restarts as attempt + 1, guarded by the
+        stored attempt number (two concurrent restarts cannot both win). Stored chunk results of
+        earlier attempts are reused by the pipeline, not recomputed.
+        """
+        require_role(caller, Role.ADMIN, Role.FPO_MANAGER)
+        project = self.load(caller, project_id)
+        rid = mrv.run_id(project_id, req.period)
+        now = self.now()
+
+        def build():
+            existing = mrv.RunRecord.from_item(self.store.get(mrv.run(project_id, rid)))
+            if existing is None:
+                run = mrv.RunRecord(project_id=project_id, run_id=rid, period=req.period, status="running", attempt=1,
+                                    started_by=caller.user_id, started_at=now, updated_at=now)
+                return Txn().add(Put(run.to_item(), if_absent=True), race=True), run
+            if existing.status not in mrv.RESTARTABLE:
+                raise ConflictError(f"Run {rid} already exists with status {existing.status}", code="run_exists")
+            generation = existing.generation + (1 if existing.status == "corrections_requested" else 0)
+            run = existing.model_copy(update={"status": "running", "attempt": existing.attempt + 1, "error": None,
+                                              "generation": generation,
+                                              "execution_arn": None, "task_id": None, "outcome": None,
+                                              "started_by": caller.user_id, "updated_at": now})
+            values = {k: v for k, v in run.to_item().items() if k not in ("pk", "sk")}
+            cleared = tuple(k for k in ("error", "execution_arn", "task_id", "outcome") if k not in values)
+            return Txn().add(Update(run.key(), set=values, remove=cleared,
+                                    expect={"attempt": existing.attempt, "status": existing.status}), race=True), run
+
+        run = commit(self.store, build)
+        name = mrv.execution_name(rid, run.attempt)
+        try:
+            arn = self.workflow.start(name, {"project_id": project_id, "run_id": rid, "attempt": run.attempt,
+                                             "period": req.period, "generation": run.generation})
+        except AppError as exc:
+            logger.warning("start_execution failed", extra={"run_id": rid, "error": exc.message})
+            self.store.transact([Update(run.key(), set={"status": "failed", "updated_at": self.now(),
+                                                        "error": {"step": "start", "cause": exc.message}})])
+            raise
+        self.store.transact([Update(run.key(), set={"execution_arn": arn}, expect={"attempt": run.attempt})])
+        run = run.model_copy(update={"execution_arn": arn})
+        logger.info("run started", extra={"run_id": rid, "attempt": run.attempt, "project_id": project.project_id})
+        return run_out(run, [])
+
+    def get_run(self, caller: Principal, project_id: str, run_id: str) -> m.RunOut:
+        self.load(caller, project_id)
+        run = mrv.RunRecord.from_item(self.store.get(mrv.run(project_id, run_id))) if mrv.valid(mrv.RUN_ID, run_id) else None
+        if run is None:
+            raise NotFoundError("Run not found")
+        steps, _ = self.store.query(mrv.step(run_id, "")[0], prefix=mrv.STEP_PREFIX)
+        status = None
+        if run.execution_arn:
+            try:
+                status = self.workflow.describe(run.execution_arn).get("status")
+            except AppError:
+                status = "UNKNOWN"
+        records = [mrv.StepRecord.from_item(s) for s in steps]
+        return run_out(run, [s for s in records if s.attempt == run.attempt or s.status == "skipped"], status)
+
+    def list_runs(self, caller: Principal, project_id: str) -> m.RunList:
+        self.load(caller, project_id)
+        items, _ = self.store.query(mrv.project(project_id)[0], prefix=mrv.RUN_PREFIX)
+        return m.RunList(items=[run_out(mrv.RunRecord.from_item(i), []) for i in items])

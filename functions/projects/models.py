@@ -1,0 +1,118 @@
+"""Projects API models: inputs (``extra="forbid"``) and outputs, kept apart from the stored records
+(agri_common.mrv)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agri_common.farm.vocab import WaterRegime
+
+FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
+USERNAME = r"^[\w.@+-]{1,128}$"
+Methodology = Literal["vm0042", "vm0051", "gold_standard", "ccts"]
+# Engine profiles the chunked pipeline can evaluate (vm0042_qa3's conservative factor choice needs
+# the whole project at once: see carbon_engine/chunks.py).
+PipelineProfile = Literal["ipcc_tier1", "vm0051", "ccts_ag04_002"]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CreateProjectRequest(Input):
+    name: str = Field(min_length=3, max_length=200)
+    fpo_ids: list[str] = Field(min_length=1, max_length=50)
+    methodology: Methodology = Field(description="Checklist template the auditor fills in")
+    profile: PipelineProfile = Field(description="Carbon-engine methodology profile (deductions)")
+    gwp: Literal["AR5", "AR6"] = "AR5"
+    region: str = Field(default="south_asia", pattern=r"^[a-z_]{2,40}$")
+    climate: Literal["wet", "dry"] = "wet"
+    crediting_start: dt.date
+    crediting_end: dt.date
+    buffer_fraction: float | None = Field(default=None, ge=0, lt=1, description="Non-permanence buffer share")
+    baseline_water_regime: WaterRegime = Field(
+        default="continuously_flooded", description="Baseline scenario regime of rice seasons (the practice replaced)")
+    draws: int = Field(default=2000, ge=100, le=20000, description="Monte Carlo draws")
+    confidence: float = Field(default=0.9, ge=0.8, le=0.99, description="Confidence of the sampling size formula")
+    target_precision: float = Field(default=0.1, gt=0, le=0.5, description="Relative precision E of the sample size")
+
+    @model_validator(mode="after")
+    def _period(self) -> "CreateProjectRequest":
+        if self.crediting_end <= self.crediting_start:
+            raise ValueError("crediting_end must be after crediting_start")
+        if len(set(self.fpo_ids)) != len(self.fpo_ids):
+            raise ValueError("fpo_ids must be distinct")
+        import re
+
+        for fpo in self.fpo_ids:
+            if not re.match(FPO_ID, fpo):
+                raise ValueError(f"invalid FPO id {fpo!r}")
+        return self
+
+
+class AssignAuditorRequest(Input):
+    username: str = Field(pattern=USERNAME, description="The auditor's username (must hold the auditor role)")
+
+
+class StartRunRequest(Input):
+    period: str = Field(pattern=r"^\d{4}(-(kharif|rabi|zaid))?$",
+                        description="A year (all its seasons) or one season, e.g. 2025-kharif")
+
+
+class ProjectOut(BaseModel):
+    project_id: str
+    name: str
+    fpo_ids: list[str]
+    methodology: str
+    profile: str
+    gwp: str
+    region: str
+    climate: str
+    crediting_start: str
+    crediting_end: str
+    buffer_fraction: float | None = None
+    baseline_water_regime: str
+    draws: int
+    confidence: float
+    target_precision: float
+    auditors: list[str] = Field(description="User ids (sub) of the assigned auditors")
+    created_at: str
+
+
+class ProjectList(BaseModel):
+    items: list[ProjectOut]
+
+
+class StepOut(BaseModel):
+    step: str
+    status: str
+    attempt: int
+    started_at: str
+    finished_at: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    chunks_done: int | None = None
+    chunks_reused: int | None = None
+
+
+class RunOut(BaseModel):
+    project_id: str
+    run_id: str
+    period: str
+    status: str
+    attempt: int
+    execution_arn: str | None = None
+    execution_status: str | None = Field(default=None, description="Step Functions' status of the current attempt")
+    started_at: str
+    updated_at: str
+    error: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    task_id: str | None = None
+    outcome: dict[str, Any] | None = None
+    steps: list[StepOut] = Field(default_factory=list)
+
+
+class RunList(BaseModel):
+    items: list[RunOut]

@@ -1,0 +1,97 @@
+"""Verification routes: the auditor's queue, a task (findings, sample with plot locations,
+checklist), the decision, samples, report downloads, and remote-sensing observation ingestion."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from agri_common.farm.store import DynamoFarmStore
+from agri_common.principal import Principal, Role
+from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.revocation import DynamoRevocationStore
+from agri_common.settings import BaseSettingsModel, load_settings
+from agri_common.workflow import StepFunctionsWorkflow
+
+from functions.verification import models as m
+from functions.verification.dal import S3Presigner, S3Reader
+from functions.verification.logic import VerificationService
+
+app = make_resolver()
+TAGS = ["verification"]
+TaskId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?_a\d{1,3}$")]
+RunId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?$")]
+ReportId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?_a\d{1,3}_(mon|ver)$")]
+
+
+class VerificationSettings(BaseSettingsModel):
+    pipeline_table: str
+    pipeline_bucket: str
+    audit_bucket: str
+    state_machine_arn: str
+    revocation_table: str
+
+
+@lru_cache(maxsize=1)
+def _revocation() -> DynamoRevocationStore:
+    return DynamoRevocationStore(load_settings(VerificationSettings).revocation_table)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def get_service() -> VerificationService:
+    s = load_settings(VerificationSettings)
+    return VerificationService(DynamoFarmStore(s.pipeline_table), S3Reader(s.pipeline_bucket), S3Presigner(s.audit_bucket),
+                               StepFunctionsWorkflow(s.state_machine_arn), now=_now)
+
+
+def get_principal() -> Principal:
+    return current_principal(app)
+
+
+Service = Annotated[VerificationService, Depends(get_service)]
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+@app.get("/verification/tasks", tags=TAGS, security=PRIVATE, summary="The caller's queue of pending verification tasks")
+def list_tasks(svc: Service, caller: Caller) -> m.TaskList:
+    return svc.queue(caller)
+
+
+@app.get("/verification/tasks/<task_id>", tags=TAGS, security=PRIVATE,
+         summary="A task: run summary, findings, the field sample with plot locations, the checklist")
+def get_task(task_id: TaskId, svc: Service, caller: Caller) -> m.TaskDetail:
+    return svc.get_task(caller, task_id)
+
+
+@app.post("/verification/tasks/<task_id>/decision", tags=TAGS, security=PRIVATE,
+          summary="Approve, reject or request corrections (an assigned auditor, once)",
+          openapi_extensions={"x-errors": [409]})
+def decide(task_id: TaskId, body: m.DecisionRequest, svc: Service, caller: Caller) -> m.DecisionOut:
+    return svc.decide(caller, task_id, body)
+
+
+@app.get("/verification/samples/<run_id>", tags=TAGS, security=PRIVATE, summary="The field-visit sample of a run")
+def get_sample(run_id: RunId, svc: Service, caller: Caller) -> m.SampleOut:
+    return svc.sample(caller, run_id)
+
+
+@app.get("/verification/reports/<report_id>", tags=TAGS, security=PRIVATE,
+         summary="A report: SHA-256 and presigned download URLs of its PDF and Excel files")
+def get_report(report_id: ReportId, svc: Service, caller: Caller) -> m.ReportOut:
+    return svc.report(caller, report_id)
+
+
+@app.post("/verification/observations", tags=TAGS, security=PRIVATE,
+          summary="Ingest per-plot flooded-day observations (admin; idempotent per plot, season, source)")
+def ingest_observations(body: m.ObservationBatch, svc: Service, caller: Caller) -> m.ObservationResult:
+    return svc.ingest(caller, body)
+
+
+lambda_handler = make_handler(app, roles=[Role.ADMIN, Role.AUDITOR, Role.FPO_MANAGER], revocation=lambda: _revocation())

@@ -1,0 +1,16 @@
+"""functions/fpo: FPOs (create, read), dashboards (overview, reports) and their exports.
+
+Reads of the farm table (GetItem, BatchGetItem, Query; never Scan) and, for ``POST /fpos``, the
+conditional PutItem of the FPO (inside a TransactWriteItems). The aggregates are written by the
+farmers domain; an FPO without any yet reads as zeros.
+"""
+
+from infra.domain_constructs.base import DomainConstruct, Platform
+
+
+class FpoDomain(DomainConstruct):
+    def grant(self, platform: Platform) -> None:
+        storage = platform.storage
+        self.handler.add_environment(FARM_TABLE=storage.farm.table_name)
+        storage.grant_farm(self.handler.role, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+                           "dynamodb:PutItem")

@@ -1,0 +1,88 @@
+"""functions/ledger: two functions, the read API (``handler``) and the ledger writer (``writer``).
+
+- The **writer** (Metadata ``agri:domain = ledger-writer``) is the only role that may write the
+  ledger table (conditional Put/Update in transactions; no Delete: append-only). It writes batch
+  artifacts under ``ledger/`` in the audit bucket (Object Lock) and, on a real chain, reads its
+  signing key from one Secrets Manager secret. Step Functions (issue #5) will invoke it with an
+  approved run; an EventBridge schedule invokes it with ``{"command": "anchor"}`` so transfers and
+  retirements get anchored in batches even when no issuance follows.
+- The **API** reads the table and its indexes (never Scan) and the batch artifacts (proofs), and
+  may invoke the writer, which is how transfers, retirements and manual issuances are written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
+
+from infra.domain_constructs.base import DomainConstruct, Platform
+from infra.function import DomainFunction
+
+ARTIFACT_PREFIX = "ledger/*"
+ANCHOR_SCHEDULE_MINUTES = 15
+ANCHOR_RECEIPT_POLLS = "6"  # 0.5+1+2+4+8+8 s at most: within API Gateway's 29 s for manual issuances
+
+
+class LedgerDomain(DomainConstruct):
+    def grant(self, platform: Platform) -> None:
+        storage, config = platform.storage, platform.config
+        writer_domain = dataclasses.replace(
+            self.domain, entry="writer", layers=("common", "chain"), memory_mb=512, timeout_s=60,
+            description="Ledger writer: issues credits, appends hash-chained records, anchors Merkle roots on chain")
+        self.writer = DomainFunction(self, "Writer", domain=writer_domain, config=config,
+                                     layers=platform.layers.for_domain(writer_domain),
+                                     environment=platform.base_environment())
+        self.writer.add_environment(LEDGER_TABLE=storage.ledger.table_name, AUDIT_BUCKET=storage.audit.bucket_name,
+                                    CHAIN_RPC_URL=config.chain_rpc_url, ANCHOR_RECEIPT_POLLS=ANCHOR_RECEIPT_POLLS)
+        if config.chain_contract_address:
+            self.writer.add_environment(CHAIN_CONTRACT_ADDRESS=config.chain_contract_address)
+        storage.grant_ledger_write(self.writer.role)
+        self._artifacts(platform, self.writer.role, "s3:PutObject", "s3:GetObject")
+        self.signing_key = None if config.uses_in_process_chain else self._signing_key(config)
+        events.Rule(self, "AnchorSchedule", description="Anchor pending ledger records (transfers, retirements)",
+                    schedule=events.Schedule.rate(Duration.minutes(ANCHOR_SCHEDULE_MINUTES)),
+                    targets=[targets.LambdaFunction(self.writer.function,
+                                                    event=events.RuleTargetInput.from_object({"command": "anchor"}))])
+
+        self.handler.add_environment(LEDGER_TABLE=storage.ledger.table_name, AUDIT_BUCKET=storage.audit.bucket_name,
+                                     LEDGER_WRITER_FUNCTION=self.writer.function.function_name)
+        storage.grant_ledger_read(self.handler.role)
+        self._artifacts(platform, self.handler.role, "s3:GetObject")
+        self.handler.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"], resources=[self.writer.function.function_arn]))
+
+    def _artifacts(self, platform: Platform, role: iam.IRole, *actions: str) -> None:
+        """Object actions under ``ledger/`` of the audit bucket only, and the index ARNs of Query:
+        both are prefix wildcards that cdk-nag reports, acknowledged here with the reason."""
+        storage = platform.storage
+        role.add_to_principal_policy(iam.PolicyStatement(
+            actions=list(actions), resources=[storage.audit.arn_for_objects(ARTIFACT_PREFIX)]))
+        stack = Stack.of(self)
+        for store, suffix, reason in (
+            (storage.audit, ARTIFACT_PREFIX, "Batch artifacts are objects under ledger/ of the audit bucket; "
+                                             "their keys are created per batch, so the grant names the prefix."),
+            (storage.ledger, "index/*", "Query on the ledger table's own global secondary indexes (by chain, "
+                                        "project, farmer, owner, FPO); no other table is reachable."),
+        ):
+            lid = stack.resolve(stack.get_logical_id(store.node.default_child))
+            Validations.of(role).acknowledge(Acknowledgment(id=f"AwsSolutions-IAM5[Resource::<{lid}.Arn>/{suffix}]",
+                                                            reason=reason))
+
+    def _signing_key(self, config) -> secretsmanager.Secret:
+        """The chain key (hex) of the writer: created empty here, filled by ops with a funded key."""
+        secret = secretsmanager.Secret(
+            self, "ChainSigningKey", removal_policy=config.cdk_removal_policy,
+            description="agri-mrv ledger writer: private key (hex) of the account that owns the AnchorRegistry")
+        secret.grant_read(self.writer.role)
+        self.writer.add_environment(CHAIN_KEY_SECRET_ARN=secret.secret_arn)
+        Validations.of(secret).acknowledge(Acknowledgment(
+            id="AwsSolutions-SMG4",
+            reason="An EVM account key cannot be rotated by Secrets Manager: the registry contract's owner is "
+                   "fixed at deployment, so a new key means deploying a new registry (a planned migration).",
+        ))
+        return secret

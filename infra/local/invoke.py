@@ -1,0 +1,48 @@
+"""Lambda's Invoke API in the twin: moto's Lambda backend, pointed at our in-process handlers.
+
+moto's non-Docker Lambda backend does not run code. A function of the template (registered here by
+the twin, or by a test) that another function invokes with boto3 (``lambda:Invoke``, e.g. the
+ledger API calling the ledger writer) runs in-process instead, one event at a time, exactly as the
+HTTP front runs API handlers. Unknown names fall through to moto. No business logic here.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from typing import Any, Callable
+
+_targets: dict[str, Callable[[dict], Any]] = {}
+
+
+def register(name: str, arn: str, invoke: Callable[[dict], Any]) -> None:
+    _targets[name] = invoke
+    _targets[arn] = invoke
+
+
+def clear() -> None:
+    _targets.clear()
+
+
+def install() -> None:
+    from moto.awslambda.models import LambdaBackend
+
+    if getattr(LambdaBackend, "_agri_local_invoke", False):
+        return
+    original = LambdaBackend.invoke
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):  # noqa: ANN001 - moto's signature
+        target = _targets.get(function_name) or _targets.get(str(function_name).rsplit(":", 1)[-1])
+        if target is None:
+            return original(self, function_name, qualifier, body, headers, response_headers)
+        event = json.loads(body or b"{}")
+        try:
+            result = target(event)
+        except Exception as exc:  # what Lambda reports for an unhandled error
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__,
+                               "stackTrace": traceback.format_exc().splitlines()}).encode()
+        return json.dumps(result).encode()
+
+    LambdaBackend.invoke = invoke
+    LambdaBackend._agri_local_invoke = True

@@ -1,0 +1,202 @@
+"""The MRV state machine, defined once here; the local twin runs this very definition on moto.
+
+    Plan -> CalculateChunks (Map over chunk indexes, bounded concurrency) -> Aggregate -> Verify
+      -> Reports -> AwaitAuditor (.waitForTaskToken, heartbeat + timeout) -> Ledger (builds the
+      approved run and invokes issue #6's writer) -> RecordApproved -> Approved | LedgerFailed
+    AwaitAuditor --Rejected / CorrectionsRequested--> RecordDecision -> Decided
+    any task --error after retries--> RecordFailure -> Failed
+
+States pass S3 keys and counts, never bulk data (Step Functions payloads are limited to 256 KB).
+Retries: Lambda service errors (``retry_on_service_exceptions``) and transient AWS errors raised
+by our handlers (``ClientError``, connection errors) with exponential backoff; deterministic
+errors (bad data, missing project) fail at once into RecordFailure, which leaves the run visibly
+failed with the cause. The auditor's heartbeat is sent by the task routes (an auditor opening
+the task keeps it alive); a lapse or the task timeout fails the run cleanly the same way.
+
+Functions: one per task (own role, least privilege), same code asset ``functions/pipeline``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.domain_constructs.base import Platform
+from infra.domains import Domain
+from infra.function import DomainFunction
+
+TRANSIENT_ERRORS = ["ClientError", "EndpointConnectionError", "ConnectionError", "ReadTimeoutError",
+                    "ConnectTimeoutError", "Lambda.Unknown"]
+HEARTBEAT = Duration.days(7)
+DECISION_TIMEOUT = Duration.days(30)
+MAP_CONCURRENCY = 10
+CHUNK_UNITS = "2000"
+RUN_FIELDS = ("project_id", "run_id", "attempt", "period", "generation")
+
+PIPELINE = Domain("pipeline", "MRV pipeline task", layers=("common",), memory_mb=512, timeout_s=300)
+TASKS: dict[str, dict] = {
+    "plan": {"description": "MRV pipeline: list the project's farmers and write chunk manifests", "farm": True},
+    "calculate": {"description": "MRV pipeline: carbon engine over one chunk of plot-seasons", "farm": True,
+                  "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
+    "aggregate": {"description": "MRV pipeline: sum chunk draw totals, statistics and deductions",
+                  "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
+    "verify": {"description": "MRV pipeline: cross-checks and the stratified field sample",
+               "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
+    "reports": {"description": "MRV pipeline: monitoring and verification reports (PDF, Excel) into the audit bucket",
+                "layers": ("common", "carbon_engine", "export"), "memory_mb": 1769, "timeout_s": 600, "audit": True},
+    "await_decision": {"description": "MRV pipeline: store the auditor's verification task with its token"},
+    "outcome": {"description": "MRV pipeline: record the run's outcome (approved, rejected, corrections, failed)"},
+    "ledger": {"description": "MRV pipeline: build the approved run and hand it to the ledger writer", "ledger": True},
+}
+
+
+def logical_id(construct: Construct) -> str:
+    """The CloudFormation logical id (what cdk-nag's findings name)."""
+    from aws_cdk import Stack
+
+    stack = Stack.of(construct)
+    return stack.resolve(stack.get_logical_id(construct.node.default_child))
+
+
+class MrvPipeline(Construct):
+    """Attributes: ``functions`` (task name -> DomainFunction), ``state_machine``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, platform: Platform,
+                 ledger_writer: lambda_.IFunction | None) -> None:
+        super().__init__(scope, construct_id)
+        storage = platform.storage
+        self.functions: dict[str, DomainFunction] = {}
+        for name, spec in TASKS.items():
+            domain = dataclasses.replace(PIPELINE, entry=name, description=spec["description"],
+                                         layers=spec.get("layers", PIPELINE.layers),
+                                         memory_mb=spec.get("memory_mb", PIPELINE.memory_mb),
+                                         timeout_s=spec.get("timeout_s", PIPELINE.timeout_s))
+            fn = DomainFunction(self, "".join(p.title() for p in name.split("_")) + "Fn", domain=domain, config=platform.config,
+                                layers=platform.layers.for_domain(domain), environment=platform.base_environment())
+            fn.add_environment(PIPELINE_TABLE=storage.pipeline.table_name,
+                               PIPELINE_BUCKET=storage.pipeline_data.bucket_name, CHUNK_UNITS=CHUNK_UNITS)
+            storage.grant_pipeline_read(fn.role)
+            storage.grant_pipeline_write(fn.role)
+            storage.pipeline_data.grant_read_write(fn.role)
+            if spec.get("farm"):
+                fn.add_environment(FARM_TABLE=storage.farm.table_name)
+                storage.grant_farm_read(fn.role)
+            if spec.get("audit"):
+                fn.add_environment(AUDIT_BUCKET=storage.audit.bucket_name)
+                fn.role.add_to_principal_policy(iam.PolicyStatement(
+                    actions=["s3:PutObject", "s3:GetObject"], resources=[storage.audit.arn_for_objects("reports/*")]))
+            if spec.get("ledger") and ledger_writer is not None:
+                fn.add_environment(LEDGER_WRITER_FUNCTION=ledger_writer.function_name)
+                fn.role.add_to_principal_policy(iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"], resources=[ledger_writer.function_arn]))
+            self._acknowledge_bucket_grants(fn.role, storage)
+            self.functions[name] = fn
+        self.state_machine = self._state_machine(platform, ledger_writer)
+
+    def _acknowledge_bucket_grants(self, role: iam.IRole, storage) -> None:
+        pipeline, audit = logical_id(storage.pipeline_data), logical_id(storage.audit)
+        for pattern in ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*",
+                        "Action::s3:Abort*", f"Resource::<{pipeline}.Arn>/*", f"Resource::<{audit}.Arn>/reports/*"):
+            Validations.of(role).acknowledge(Acknowledgment(
+                id=f"AwsSolutions-IAM5[{pattern}]",
+                reason="The pipeline's working objects (and its reports under reports/ of the audit bucket) are "
+                       "keyed per run and chunk; the grant is scoped to that one bucket (prefix)."))
+
+    # ---- the definition ---------------------------------------------------------------------
+    def _invoke(self, name: str, state: str, *, result_path: str | None, selector: dict | None = None,
+                payload: sfn.TaskInput | None = None, fn: lambda_.IFunction | None = None) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self, state, lambda_function=fn or self.functions[name].function, payload=payload,
+            retry_on_service_exceptions=True, result_selector=selector, result_path=result_path)
+        task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2.0)
+        return task
+
+    def _state_machine(self, platform: Platform, ledger_writer: lambda_.IFunction | None) -> sfn.StateMachine:
+        run_fields = {f"{k}.$": f"$.{k}" for k in RUN_FIELDS}
+        failed = sfn.Fail(self, "Failed", error="RunFailed", cause="A step failed; the run records the cause")
+        record_failure = self._invoke("outcome", "RecordFailure", result_path="$.outcome",
+                                      selector={"status.$": "$.Payload.status"}).next(failed)
+
+        def guarded(task: sfn.TaskStateBase) -> sfn.TaskStateBase:
+            task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+            return task
+
+        plan = guarded(self._invoke("plan", "Plan", result_path="$.plan",
+                                    selector={"chunks.$": "$.Payload.chunks", "chunk_count.$": "$.Payload.chunk_count"}))
+        chunks = sfn.Map(self, "CalculateChunks", items_path="$.plan.chunks", max_concurrency=MAP_CONCURRENCY,
+                         item_selector={**run_fields, "index.$": "$$.Map.Item.Value"}, result_path=sfn.JsonPath.DISCARD)
+        chunks.item_processor(self._invoke("calculate", "CalculateChunk", result_path=None,
+                                           selector={"index.$": "$.Payload.index", "reused.$": "$.Payload.reused"}))
+        guarded(chunks)
+        aggregate = guarded(self._invoke("aggregate", "Aggregate", result_path="$.aggregate",
+                                         selector={"summary_key.$": "$.Payload.summary_key", "plots.$": "$.Payload.plots"}))
+        verify = guarded(self._invoke("verify", "Verify", result_path="$.verify", selector={
+            "findings_key.$": "$.Payload.findings_key", "sample_key.$": "$.Payload.sample_key", "counts.$": "$.Payload.counts"}))
+        reports = guarded(self._invoke("reports", "Reports", result_path="$.reports",
+                                       selector={"report_ids.$": "$.Payload.report_ids"}))
+        wait = tasks.LambdaInvoke(
+            self, "AwaitAuditor", lambda_function=self.functions["await_decision"].function,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object({**run_fields, "task_token": sfn.JsonPath.task_token,
+                                               "verify.$": "$.verify", "reports.$": "$.reports"}),
+            heartbeat_timeout=sfn.Timeout.duration(HEARTBEAT), task_timeout=sfn.Timeout.duration(DECISION_TIMEOUT),
+            retry_on_service_exceptions=True, result_path="$.decision")
+        wait.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2.0)
+        record_decision = self._invoke("outcome", "RecordDecision", result_path="$.outcome",
+                                       selector={"status.$": "$.Payload.status"}).next(sfn.Succeed(self, "Decided"))
+        wait.add_catch(record_decision, errors=["Rejected", "CorrectionsRequested"], result_path="$.error")
+        guarded(wait)
+        record_approved = guarded(self._invoke("outcome", "RecordApproved", result_path="$.outcome",
+                                               selector={"status.$": "$.Payload.status"}))
+        done = sfn.Choice(self, "LedgerWritten?").when(
+            sfn.Condition.string_equals("$.outcome.status", "approved"), sfn.Succeed(self, "Approved")).otherwise(
+            sfn.Fail(self, "LedgerFailed", error="LedgerRefused", cause="The ledger writer refused the approved run"))
+        chain = plan.next(chunks).next(aggregate).next(verify).next(reports).next(wait)
+        if ledger_writer is not None:
+            ledger = guarded(self._invoke("ledger", "Ledger", result_path="$.ledger",
+                                          selector={"ok.$": "$.Payload.ok", "body.$": "$.Payload"}))
+            chain = chain.next(ledger)
+        chain.next(record_approved).next(done)
+
+        log_group = logs.LogGroup(self, "StateMachineLogs", retention=platform.config.log_retention,
+                                  removal_policy=platform.config.cdk_removal_policy)
+        machine = sfn.StateMachine(
+            self, "StateMachine", definition_body=sfn.DefinitionBody.from_chainable(plan),
+            comment="agri-mrv monitoring run: calculate, verify, auditor decision, ledger",
+            tracing_enabled=True, logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
+                                                      include_execution_data=False))
+        Validations.of(machine.role).acknowledge(Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="Step Functions log delivery (logs:CreateLogDelivery etc.) and X-Ray support no resource-level "
+                   "permissions; every Lambda invoke of this role names its function."))
+        for fn in self.functions.values():
+            lid = logical_id(fn.function)
+            Validations.of(machine.role).acknowledge(Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{lid}.Arn>:*]",
+                reason="lambda:InvokeFunction on the function's versions/aliases, added by CDK's LambdaInvoke"))
+        return machine
+
+    # ---- grants for the API domains ----------------------------------------------------------
+    def grant_start(self, fn: DomainFunction) -> None:
+        """Start and describe executions (the projects routes)."""
+        fn.add_environment(STATE_MACHINE_ARN=self.state_machine.state_machine_arn)
+        self.state_machine.grant_start_execution(fn.role)
+        Validations.of(fn.role).acknowledge(Acknowledgment(
+            id=f"AwsSolutions-IAM5[Resource::arn:aws:states:<AWS::Region>:<AWS::AccountId>:execution:<{logical_id(self.state_machine)}.Name>:*]",
+            reason="DescribeExecution of this state machine's executions (their names are per run attempt)"))
+        fn.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["states:DescribeExecution"],
+            resources=[f"arn:aws:states:{self.state_machine.env.region}:{self.state_machine.env.account}:execution:"
+                       f"{self.state_machine.state_machine_name}:*"]))
+
+    def grant_task_response(self, fn: DomainFunction) -> None:
+        """SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat (the auditor's decision routes)."""
+        fn.add_environment(STATE_MACHINE_ARN=self.state_machine.state_machine_arn)
+        self.state_machine.grant_task_response(fn.role)

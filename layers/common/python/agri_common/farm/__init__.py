@@ -1,0 +1,8 @@
+"""The farm data model shared by the ``farmers`` and ``fpo`` domains.
+
+One DynamoDB table (``FarmTable``, design in docs/table-design.md) holds FPOs, farmers, plots,
+seasons, evidence, the geohash index for overlap checks, sync receipts and the FPO aggregates.
+Both domains read and write it through :class:`~agri_common.farm.store.FarmStore`, so the keys
+(:mod:`keys`), the stored records (:mod:`records`) and the aggregate deltas (:mod:`aggregates`)
+exist once, here.
+"""

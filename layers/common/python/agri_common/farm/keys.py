@@ -1,0 +1,114 @@
+"""Every key of the farm table, built in one place (docs/table-design.md lists the access patterns).
+
+Base table ``pk``/``sk``; one global index ``gsi1`` (``gsi1pk``/``gsi1sk``). Ids never contain
+``#`` (they are generated here or validated by the routes), so prefixes cannot collide.
+"""
+
+from __future__ import annotations
+
+Key = tuple[str, str]
+
+META = "META"
+AGG = "AGG"
+INDEX = "gsi1"
+
+
+def fpo(fpo_id: str) -> Key:
+    return f"FPO#{fpo_id}", META
+
+
+def fpo_agg(fpo_id: str) -> Key:
+    """The FPO's running totals: what the overview reads with one GetItem."""
+    return f"FPO#{fpo_id}", AGG
+
+
+def fpo_village_agg(fpo_id: str, village: str) -> Key:
+    return f"FPO#{fpo_id}", f"AGG#VILLAGE#{village.casefold()}"
+
+
+def fpo_season_agg(fpo_id: str, season_key: str) -> Key:
+    return f"FPO#{fpo_id}", f"AGG#SEASON#{season_key}"
+
+
+AGG_PREFIX = "AGG#"
+VILLAGE_AGG_PREFIX = "AGG#VILLAGE#"
+SEASON_AGG_PREFIX = "AGG#SEASON#"
+
+
+def farmer(farmer_id: str) -> Key:
+    return f"FARMER#{farmer_id}", META
+
+
+def farmer_index(fpo_id: str, village: str, farmer_id: str) -> dict[str, str]:
+    """gsi1 of a farmer: the FPO's members, ordered (and filterable) by village."""
+    return {"gsi1pk": f"FPO#{fpo_id}#FARMERS", "gsi1sk": f"{village.casefold()}#{farmer_id}"}
+
+
+def fpo_farmers_index(fpo_id: str) -> str:
+    return f"FPO#{fpo_id}#FARMERS"
+
+
+def owner(user_id: str) -> Key:
+    """One profile per user account: the farmer id a Cognito user owns (conditional put)."""
+    return f"OWNER#{user_id}", META
+
+
+def aadhaar(hmac_hex: str) -> Key:
+    """Uniqueness of an Aadhaar number, by its keyed hash only."""
+    return f"AADHAAR#{hmac_hex}", META
+
+
+def plot(plot_id: str) -> Key:
+    return f"PLOT#{plot_id}", META
+
+
+def plot_partition(plot_id: str) -> str:
+    """A plot's partition: its META item, seasons (``SEASON#``) and evidence (``EVIDENCE#``)."""
+    return f"PLOT#{plot_id}"
+
+
+def farmer_plots_index(farmer_id: str) -> str:
+    return f"FARMER#{farmer_id}#PLOTS"
+
+
+def plot_index(farmer_id: str, plot_id: str) -> dict[str, str]:
+    return {"gsi1pk": farmer_plots_index(farmer_id), "gsi1sk": plot_id}
+
+
+def season(plot_id: str, season_key: str) -> Key:
+    return f"PLOT#{plot_id}", f"SEASON#{season_key}"
+
+
+SEASON_PREFIX = "SEASON#"
+EVIDENCE_PREFIX = "EVIDENCE#"
+
+
+def evidence(plot_id: str, upload_id: str) -> Key:
+    return f"PLOT#{plot_id}", f"EVIDENCE#{upload_id}"
+
+
+def upload_index(upload_id: str) -> dict[str, str]:
+    """gsi1 of an evidence item: find it by upload id alone (the completion route)."""
+    return {"gsi1pk": f"UPLOAD#{upload_id}", "gsi1sk": "UPLOAD"}
+
+
+def geo_cell(cell: str) -> str:
+    return f"GEO#{cell}"
+
+
+GEO_LOCK = "LOCK"
+
+
+def geo_member(cell: str, plot_id: str) -> Key:
+    return f"GEO#{cell}", f"PLOT#{plot_id}"
+
+
+def geo_lock(cell: str) -> Key:
+    """Version of a cell: every plot write touching the cell bumps it, so two concurrent writes
+    of overlapping plots cannot both pass the overlap check (the second transaction fails)."""
+    return f"GEO#{cell}", GEO_LOCK
+
+
+def sync_receipt(user_id: str, client_id: str) -> Key:
+    """Idempotency of offline sync: one receipt per (user, client-generated id)."""
+    return f"SYNC#{user_id}#{client_id}", META

@@ -1,0 +1,172 @@
+"""Stored records of the farm table (what is in DynamoDB, not what the API shows).
+
+Each record knows its key and turns into / out of a table item. Farmers, plots and seasons carry
+``fpo_id`` and ``owner_user_id`` denormalised, so one read answers both "what is it" and "who may
+see it" (:meth:`owned`), and a plot's access check never needs its farmer's item.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agri_common.farm import keys
+from agri_common.principal import Owned
+
+
+def utc_now() -> str:
+    """Timestamps of records: UTC, ISO 8601, second precision."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    kind: ClassVar[str]
+    version: int = 1
+    created_at: str
+    updated_at: str | None = None
+
+    def key(self) -> keys.Key:
+        raise NotImplementedError
+
+    def index(self) -> dict[str, str]:
+        return {}
+
+    def to_item(self) -> dict[str, Any]:
+        pk, sk = self.key()
+        return {"pk": pk, "sk": sk, "kind": self.kind, **self.index(), **self.model_dump(mode="json", exclude_none=True)}
+
+    @classmethod
+    def from_item(cls, item: dict | None):
+        return None if item is None else cls.model_validate(item)
+
+
+class FpoRecord(Record):
+    kind: ClassVar[str] = "fpo"
+    fpo_id: str
+    name: str
+    state: str
+    district: str | None = None
+    registration_number: str | None = None
+    created_by: str
+
+    def key(self) -> keys.Key:
+        return keys.fpo(self.fpo_id)
+
+
+class Consent(BaseModel):
+    given: bool
+    version: str
+    at: str
+
+
+class FarmerRecord(Record):
+    kind: ClassVar[str] = "farmer"
+    farmer_id: str
+    fpo_id: str
+    owner_user_id: str | None = None
+    name: str
+    phone: str
+    village: str
+    district: str
+    state: str
+    preferred_language: str
+    consent: Consent
+    aadhaar_last4: str | None = None
+    aadhaar_hmac: str | None = None  # never returned by the API; the number itself is never stored
+    external_id: str | None = None
+    created_by: str
+    plot_count: int = 0
+    area_ha: float = 0.0
+    season_count: int = 0
+
+    def key(self) -> keys.Key:
+        return keys.farmer(self.farmer_id)
+
+    def index(self) -> dict[str, str]:
+        return keys.farmer_index(self.fpo_id, self.village, self.farmer_id)
+
+    def owned(self) -> Owned:
+        return Owned(owner_user_id=self.owner_user_id, fpo_id=self.fpo_id)
+
+
+class PlotRecord(Record):
+    kind: ClassVar[str] = "plot"
+    plot_id: str
+    farmer_id: str
+    fpo_id: str
+    owner_user_id: str | None = None
+    name: str | None = None
+    geometry_json: str  # GeoJSON geometry, kept as text: exact coordinates, no Decimal round trip
+    area_ha: float
+    declared_area_ha: float | None = None
+    area_mismatch: bool = False
+    centroid: list[float]  # [lon, lat]
+    geohash: str
+    cells: list[str]
+    overlaps: dict[str, dict[str, Any]] = Field(default_factory=dict)  # plot id -> {overlap_ha, fpo_id, owner_user_id}
+    season_count: int = 0
+    evidence_count: int = 0
+    external_id: str | None = None
+
+    def key(self) -> keys.Key:
+        return keys.plot(self.plot_id)
+
+    def index(self) -> dict[str, str]:
+        return keys.plot_index(self.farmer_id, self.plot_id)
+
+    def owned(self) -> Owned:
+        return Owned(owner_user_id=self.owner_user_id, fpo_id=self.fpo_id)
+
+    @property
+    def geometry(self) -> dict:
+        return json.loads(self.geometry_json)
+
+
+class SeasonRecord(Record):
+    kind: ClassVar[str] = "season"
+    plot_id: str
+    season_key: str  # "<year>-<kharif|rabi|zaid>", unique per plot
+    farmer_id: str
+    fpo_id: str
+    owner_user_id: str | None = None
+    area_ha: float  # the plot's area when the season was recorded (what the aggregates counted)
+    activity: dict[str, Any]
+
+    def key(self) -> keys.Key:
+        return keys.season(self.plot_id, self.season_key)
+
+    def owned(self) -> Owned:
+        return Owned(owner_user_id=self.owner_user_id, fpo_id=self.fpo_id)
+
+
+class EvidenceRecord(Record):
+    kind: ClassVar[str] = "evidence"
+    upload_id: str
+    plot_id: str
+    season_key: str | None = None
+    fpo_id: str
+    owner_user_id: str | None = None
+    object_key: str
+    content_type: str
+    max_bytes: int
+    size_bytes: int | None = None
+    status: str = "pending"  # pending until the upload is confirmed (HEAD), then stored
+    description: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    captured_at: str | None = None
+    uploaded_by: str
+
+    def key(self) -> keys.Key:
+        return keys.evidence(self.plot_id, self.upload_id)
+
+    def index(self) -> dict[str, str]:
+        return keys.upload_index(self.upload_id)
+
+    def owned(self) -> Owned:
+        return Owned(owner_user_id=self.owner_user_id, fpo_id=self.fpo_id)

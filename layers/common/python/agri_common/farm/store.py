@@ -1,0 +1,302 @@
+"""Data access of the farm table: a small generic interface, DynamoDB behind it.
+
+Logic never builds DynamoDB expressions: it describes a write as a list of operations
+(:class:`Put`, :class:`Update`, :class:`Delete`, :class:`Check`) that :meth:`FarmStore.transact`
+applies all-or-nothing (TransactWriteItems). That is how a record and the FPO aggregates it moves
+are written together, and how an idempotency receipt and its record can never be half applied.
+If a condition fails, :class:`WriteConflict` names the operations whose condition failed, so the
+caller can tell "already applied" from "stale version" from "lost a race, retry".
+
+No method scans: reads are GetItem, BatchGetItem and Query on a key (tests fail on a Scan).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+from agri_common.farm.keys import INDEX, Key
+
+MAX_TRANSACTION_OPS = 100  # DynamoDB's limit per TransactWriteItems
+
+
+@dataclass(frozen=True)
+class Put:
+    """Write a whole item. ``if_absent``: only if no item has this key."""
+
+    item: Mapping[str, Any]
+    if_absent: bool = False
+
+
+@dataclass(frozen=True)
+class Update:
+    """Change some attributes of an item (created if missing unless ``if_exists``).
+
+    ``add``: numbers added (from 0 if absent); ``set``: values written (``a.b`` sets key ``b`` of
+    map ``a``); ``remove``: attributes or map keys removed. ``expect``: attribute values the stored
+    item must have (optimistic concurrency, e.g. ``{"version": 3}``); an expected 0 also accepts
+    an absent attribute.
+    """
+
+    key: Key
+    add: Mapping[str, Any] = field(default_factory=dict)
+    set: Mapping[str, Any] = field(default_factory=dict)
+    remove: tuple[str, ...] = ()
+    expect: Mapping[str, Any] = field(default_factory=dict)
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class Delete:
+    key: Key
+
+
+@dataclass(frozen=True)
+class Check:
+    """Fail the transaction unless the item exists with the ``expect``-ed attribute values."""
+
+    key: Key
+    expect: Mapping[str, Any] = field(default_factory=dict)
+
+
+Op = Put | Update | Delete | Check
+
+
+class WriteConflict(Exception):
+    """A transaction was cancelled. ``failed``: indexes of the operations whose condition failed;
+    empty when DynamoDB cancelled it for a concurrent transaction on the same items (retry)."""
+
+    def __init__(self, failed: Sequence[int]):
+        super().__init__(f"transaction cancelled; failed conditions at {list(failed)}")
+        self.failed = list(failed)
+
+
+class FarmStore(Protocol):
+    def get(self, key: Key) -> dict | None: ...
+
+    def batch_get(self, keys: Sequence[Key]) -> list[dict]: ...
+
+    def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
+              start: dict | None = None) -> tuple[list[dict], dict | None]: ...
+
+    def transact(self, ops: Sequence[Op]) -> None: ...
+
+
+# ---- DynamoDB -----------------------------------------------------------------------------------
+def to_dynamo(value: Any) -> Any:
+    """Floats become Decimal (DynamoDB numbers); containers are converted recursively."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    """Decimal back to int or float; string sets to sorted lists (JSON-friendly)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [from_dynamo(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(from_dynamo(v) for v in value)
+    return value
+
+
+class _Expr:
+    """Builds expression attribute names/values with unique placeholders."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def name(self, path: str) -> str:
+        parts = []
+        for part in path.split("."):
+            placeholder = f"#n{len(self.names)}"
+            self.names[placeholder] = part
+            parts.append(placeholder)
+        return ".".join(parts)
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = to_dynamo(value)
+        return placeholder
+
+    def expect(self, expected: Mapping[str, Any]) -> list[str]:
+        out = []
+        for attr, value in expected.items():
+            name = self.name(attr)
+            if value == 0:
+                out.append(f"(attribute_not_exists({name}) OR {name} = {self.value(0)})")
+            else:
+                out.append(f"{name} = {self.value(value)}")
+        return out
+
+    def attach(self, request: dict) -> dict:
+        if self.names:
+            request["ExpressionAttributeNames"] = self.names
+        if self.values:
+            request["ExpressionAttributeValues"] = self.values
+        return request
+
+
+class DynamoFarmStore:
+    """:class:`FarmStore` on a DynamoDB table, through the boto3 resource (native Python types)."""
+
+    def __init__(self, table_name: str):
+        self.table_name = table_name
+
+    @property
+    def _table(self):
+        from agri_common.aws import dynamodb_table
+
+        return dynamodb_table(self.table_name)
+
+    def get(self, key: Key) -> dict | None:
+        item = self._table.get_item(Key={"pk": key[0], "sk": key[1]}, ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else None
+
+    def batch_get(self, keys: Sequence[Key]) -> list[dict]:
+        client = self._table.meta.client
+        unique = list(dict.fromkeys(keys))
+        found: list[dict] = []
+        for start in range(0, len(unique), 100):
+            pending = {self.table_name: {"Keys": [{"pk": pk, "sk": sk} for pk, sk in unique[start:start + 100]],
+                                         "ConsistentRead": True}}
+            while pending:
+                resp = client.batch_get_item(RequestItems=pending)
+                found.extend(from_dynamo(item) for item in resp["Responses"].get(self.table_name, []))
+                pending = resp.get("UnprocessedKeys") or {}
+        return found
+
+    def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
+              start: dict | None = None) -> tuple[list[dict], dict | None]:
+        from boto3.dynamodb.conditions import Key as K
+
+        pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
+        condition = K(pk_name).eq(pk)
+        if prefix:
+            condition = condition & K(sk_name).begins_with(prefix)
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+        if index:
+            kwargs["IndexName"] = INDEX
+        else:
+            kwargs["ConsistentRead"] = True
+        if limit:
+            kwargs["Limit"] = limit
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        items: list[dict] = []
+        while True:
+            resp = self._table.query(**kwargs)
+            items.extend(from_dynamo(i) for i in resp.get("Items", []))
+            last = resp.get("LastEvaluatedKey")
+            if not last or (limit and len(items) >= limit):
+                return items, last
+            kwargs["ExclusiveStartKey"] = last
+
+    def transact(self, ops: Sequence[Op]) -> None:
+        if not ops:
+            return
+        if len(ops) > MAX_TRANSACTION_OPS:
+            raise ValueError(f"{len(ops)} operations exceed the transaction limit of {MAX_TRANSACTION_OPS}")
+        client = self._table.meta.client
+        try:
+            client.transact_write_items(TransactItems=[self._op(op) for op in ops])
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            raise WriteConflict([i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]) from exc
+
+    def _op(self, op: Op) -> dict:
+        e = _Expr()
+        if isinstance(op, Put):
+            request: dict[str, Any] = {"TableName": self.table_name, "Item": to_dynamo(dict(op.item))}
+            if op.if_absent:
+                request["ConditionExpression"] = f"attribute_not_exists({e.name('pk')})"
+            return {"Put": e.attach(request)}
+        key = {"pk": op.key[0], "sk": op.key[1]}
+        if isinstance(op, Delete):
+            return {"Delete": {"TableName": self.table_name, "Key": key}}
+        if isinstance(op, Check):
+            condition = " AND ".join([f"attribute_exists({e.name('pk')})", *e.expect(op.expect)])
+            return {"ConditionCheck": e.attach({"TableName": self.table_name, "Key": key,
+                                                "ConditionExpression": condition})}
+        clauses = []
+        if op.set:
+            clauses.append("SET " + ", ".join(f"{e.name(k)} = {e.value(v)}" for k, v in op.set.items()))
+        if op.add:
+            clauses.append("ADD " + ", ".join(f"{e.name(k)} {e.value(v)}" for k, v in op.add.items()))
+        if op.remove:
+            clauses.append("REMOVE " + ", ".join(e.name(k) for k in op.remove))
+        request = {"TableName": self.table_name, "Key": key, "UpdateExpression": " ".join(clauses)}
+        conditions = [f"attribute_exists({e.name('pk')})"] if op.if_exists else []
+        conditions += e.expect(op.expect)
+        if conditions:
+            request["ConditionExpression"] = " AND ".join(conditions)
+        return {"Update": e.attach(request)}
+
+
+class Txn:
+    """The operations of one transaction, with what a failed condition of each one means.
+
+    ``race=True``: the condition guards against a concurrent change (re-read and retry);
+    ``on_fail``: a domain error to raise instead (duplicate, stale version...).
+    """
+
+    def __init__(self) -> None:
+        self.ops: list[Op] = []
+        self.races: set[int] = set()
+        self.errors: dict[int, Any] = {}
+
+    def add(self, op: Op | None, *, race: bool = False, on_fail: Any = None) -> "Txn":
+        if op is not None:
+            if race:
+                self.races.add(len(self.ops))
+            if on_fail is not None:
+                self.errors[len(self.ops)] = on_fail
+            self.ops.append(op)
+        return self
+
+
+def commit(store: FarmStore, build: Any, attempts: int = 4) -> Any:
+    """Apply ``build() -> (Txn, result)`` and return ``result``; rebuild from fresh reads and retry
+    when a race guard failed or DynamoDB cancelled for a concurrent transaction.
+
+    A failed condition with an ``on_fail`` raises that error (a callable is called first, so it
+    can re-read the current state for the message); any other failed condition is a bug: re-raised.
+    """
+    for attempt in range(attempts):
+        txn, result = build()
+        try:
+            store.transact(txn.ops)
+            return result
+        except WriteConflict as conflict:
+            for index in conflict.failed:
+                if index in txn.errors:
+                    error = txn.errors[index]
+                    raise (error() if callable(error) else error) from conflict
+            if conflict.failed and not set(conflict.failed) <= txn.races:
+                raise
+            if attempt == attempts - 1:
+                from agri_common.errors import ConflictError
+
+                raise ConflictError("Concurrent updates kept conflicting; retry", code="write_contention") from conflict
+    raise AssertionError("unreachable")
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    """``items`` in lists of at most ``size`` (batch limits: 25 writes, 100 reads, 100 transaction ops)."""
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

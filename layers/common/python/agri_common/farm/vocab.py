@@ -1,0 +1,23 @@
+"""The season vocabulary of the carbon engine, mirrored for the farmers domain.
+
+``carbon_engine.models`` imports NumPy (through its Monte Carlo module), which the farmers
+function neither ships nor should pay for at cold start; so the literals are repeated here and
+``tests/unit/farmers/test_vocab.py`` fails if the two ever differ.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+WATER_REGIMES = ("continuously_flooded", "single_drainage", "multiple_drainage", "rainfed_regular",
+                 "rainfed_drought_prone", "deep_water", "upland")
+PRESEASON_STATUSES = ("non_flooded_lt_180", "non_flooded_gt_180", "flooded_gt_30", "non_flooded_gt_365")
+AMENDMENT_TYPES = ("straw_lt_30d", "straw_gt_30d", "compost", "farmyard_manure", "green_manure")
+
+WaterRegime = Literal["continuously_flooded", "single_drainage", "multiple_drainage", "rainfed_regular",
+                      "rainfed_drought_prone", "deep_water", "upland"]
+PreseasonWater = Literal["non_flooded_lt_180", "non_flooded_gt_180", "flooded_gt_30", "non_flooded_gt_365"]
+AmendmentType = Literal["straw_lt_30d", "straw_gt_30d", "compost", "farmyard_manure", "green_manure"]
+
+SEASON_NAMES = ("kharif", "rabi", "zaid")
+SeasonName = Literal["kharif", "rabi", "zaid"]

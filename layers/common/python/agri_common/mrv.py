@@ -1,0 +1,269 @@
+"""The pipeline table (projects, auditor assignment, runs, steps, tasks, samples, reports,
+remote-sensing observations): its keys, ids and stored records, shared by the projects,
+verification and pipeline functions. docs/table-design.md ("Pipeline table") lists the access
+patterns.
+
+Same single-table conventions as the farm table (``pk``/``sk``, one overloaded index ``gsi1``), so
+the generic store of :mod:`agri_common.farm.store` (get / batch_get / query / transact, never Scan)
+serves both tables: there is one DynamoDB access layer, not two.
+
+Ids: ``prj_<8 hex>`` projects; a run id is deterministic per (project, period):
+``<project_id>_<period with "-" as "_">`` (at most 24 characters of ``[A-Za-z0-9_]``, which is also
+what the ledger accepts in a serial), so a second start for the same period finds the first run.
+A verification task is ``<run_id>_a<attempt>``; a report ``<task_id>_<mon|ver>``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agri_common.principal import Owned, Principal
+
+Key = tuple[str, str]
+META = "META"
+INDEX = "gsi1"
+
+PROJECT_ID = r"^prj_[0-9a-f]{8}$"
+PERIOD = r"^\d{4}(-(kharif|rabi|zaid))?$"
+RUN_ID = r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?$"
+TASK_ID = r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?_a\d{1,3}$"
+REPORT_ID = r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?_a\d{1,3}_(mon|ver)$"
+REPORT_KINDS = {"mon": "monitoring", "ver": "verification"}
+
+RunStatus = Literal["running", "awaiting_auditor", "approved", "rejected", "corrections_requested", "failed"]
+RESTARTABLE = frozenset({"failed", "corrections_requested"})
+STEPS = ("plan", "calculate", "aggregate", "verify", "reports", "await_decision", "ledger", "outcome")
+
+
+# ---- ids -----------------------------------------------------------------------------------------
+def run_id(project_id: str, period: str) -> str:
+    return f"{project_id}_{period.replace('-', '_')}"
+
+
+def project_of_run(run: str) -> str:
+    return run[:12]
+
+
+def task_id(run: str, attempt: int) -> str:
+    return f"{run}_a{attempt}"
+
+
+def run_of_task(task: str) -> tuple[str, int]:
+    run, attempt = task.rsplit("_a", 1)
+    return run, int(attempt)
+
+
+def report_id(task: str, kind: str) -> str:
+    short = {v: k for k, v in REPORT_KINDS.items()}[kind]
+    return f"{task}_{short}"
+
+
+def task_of_report(report: str) -> tuple[str, str]:
+    task, short = report.rsplit("_", 1)
+    return task, REPORT_KINDS[short]
+
+
+def execution_name(run: str, attempt: int) -> str:
+    return f"{run}_a{attempt}"
+
+
+def valid(pattern: str, value: str) -> bool:
+    return re.match(pattern, value) is not None
+
+
+# ---- keys ----------------------------------------------------------------------------------------
+def project(project_id: str) -> Key:
+    return f"PROJECT#{project_id}", META
+
+
+def project_fpo(project_id: str, fpo_id: str) -> Key:
+    return f"PROJECT#{project_id}", f"FPO#{fpo_id}"
+
+
+def fpo_projects_index(fpo_id: str) -> str:
+    return f"FPO#{fpo_id}#PROJECTS"
+
+
+def project_auditor(project_id: str, user_id: str) -> Key:
+    return f"PROJECT#{project_id}", f"AUDITOR#{user_id}"
+
+
+def auditor_projects_index(user_id: str) -> str:
+    return f"AUDITOR#{user_id}#PROJECTS"
+
+
+ALL_PROJECTS_INDEX = "PROJECTS"
+
+
+def run(project_id: str, run: str) -> Key:
+    return f"PROJECT#{project_id}", f"RUN#{run}"
+
+
+RUN_PREFIX = "RUN#"
+
+
+def step(run: str, name: str) -> Key:
+    return f"RUN#{run}", f"STEP#{name}"
+
+
+STEP_PREFIX = "STEP#"
+
+
+def chunk(run: str, index: int) -> Key:
+    """The marker of a stored chunk result: written (if absent) after its S3 objects."""
+    return f"RUN#{run}", f"CHUNK#{index:06d}"
+
+
+def sample(run: str) -> Key:
+    return f"RUN#{run}", "SAMPLE"
+
+
+def task(task: str) -> Key:
+    return f"TASK#{task}", META
+
+
+def project_tasks_index(project_id: str) -> str:
+    return f"PROJECT#{project_id}#TASKS"
+
+
+def report(report: str) -> Key:
+    return f"REPORT#{report}", META
+
+
+def observation(plot_id: str, season_key: str) -> Key:
+    """One item per plot-season; each source is its own attribute ``src_<source>`` (idempotent)."""
+    return f"OBS#{plot_id}", f"SEASON#{season_key}"
+
+
+# ---- records -------------------------------------------------------------------------------------
+class Stored(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    kind: ClassVar[str]
+
+    def key(self) -> Key:
+        raise NotImplementedError
+
+    def index(self) -> dict[str, str]:
+        return {}
+
+    def to_item(self) -> dict[str, Any]:
+        pk, sk = self.key()
+        return {"pk": pk, "sk": sk, "kind": self.kind, **self.index(), **self.model_dump(mode="json", exclude_none=True)}
+
+    @classmethod
+    def from_item(cls, item: dict | None):
+        return None if item is None else cls.model_validate(item)
+
+
+class ProjectRecord(Stored):
+    kind: ClassVar[str] = "project"
+    project_id: str
+    name: str
+    fpo_ids: list[str]
+    methodology: str  # checklist template: vm0042 | vm0051 | gold_standard | ccts
+    profile: str  # carbon-engine profile
+    gwp: str
+    region: str
+    climate: str
+    crediting_start: str
+    crediting_end: str
+    buffer_fraction: float | None = None
+    baseline_water_regime: str = "continuously_flooded"
+    draws: int = 2000
+    confidence: float = 0.9
+    target_precision: float = 0.1
+    auditors: list[str] = Field(default_factory=list)
+    created_by: str
+    created_at: str
+
+    def key(self) -> Key:
+        return project(self.project_id)
+
+    def index(self) -> dict[str, str]:
+        return {"gsi1pk": ALL_PROJECTS_INDEX, "gsi1sk": f"{self.created_at}#{self.project_id}"}
+
+    def owned_for(self, principal: Principal) -> Owned:
+        """The policy's view of a project for this caller: a project belongs to several FPOs, so
+        the FPO compared is the caller's own when it is one of them."""
+        fpo = principal.fpo_id if principal.fpo_id in self.fpo_ids else (self.fpo_ids[0] if self.fpo_ids else None)
+        return Owned(fpo_id=fpo, assigned_auditors=frozenset(self.auditors))
+
+
+class RunRecord(Stored):
+    kind: ClassVar[str] = "run"
+    project_id: str
+    run_id: str
+    period: str
+    status: RunStatus
+    attempt: int
+    generation: int = 1  # +1 when restarted after a correction request: stored chunk results are then stale
+    execution_arn: str | None = None
+    started_by: str
+    started_at: str
+    updated_at: str
+    error: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    task_id: str | None = None
+    outcome: dict[str, Any] | None = None
+
+    def key(self) -> Key:
+        return run(self.project_id, self.run_id)
+
+
+class StepRecord(Stored):
+    kind: ClassVar[str] = "step"
+    run_id: str
+    step: str
+    attempt: int
+    status: Literal["running", "succeeded", "failed", "skipped"]
+    started_at: str
+    finished_at: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    chunks_done: int | None = None  # calculate: chunks computed by this attempt
+    chunks_reused: int | None = None  # calculate: chunks stored by an earlier attempt and skipped
+
+    def key(self) -> Key:
+        return step(self.run_id, self.step)
+
+
+class TaskRecord(Stored):
+    kind: ClassVar[str] = "task"
+    task_id: str
+    project_id: str
+    run_id: str
+    attempt: int
+    status: Literal["pending", "decided", "closed"]  # closed: the run failed (e.g. timed out) before a decision
+    task_token: str
+    methodology: str
+    findings_key: str
+    sample_key: str
+    summary: dict[str, Any] = Field(default_factory=dict)
+    finding_counts: dict[str, int] = Field(default_factory=dict)
+    report_ids: list[str] = Field(default_factory=list)
+    created_at: str
+    decision: dict[str, Any] | None = None
+
+    def key(self) -> Key:
+        return task(self.task_id)
+
+    def index(self) -> dict[str, str]:
+        return {"gsi1pk": project_tasks_index(self.project_id), "gsi1sk": f"{self.status}#{self.created_at}#{self.task_id}"}
+
+
+class ReportRecord(Stored):
+    kind: ClassVar[str] = "report"
+    report_id: str
+    project_id: str
+    run_id: str
+    report_kind: Literal["monitoring", "verification"]
+    pdf_key: str
+    pdf_sha256: str
+    xlsx_key: str
+    xlsx_sha256: str
+    created_at: str
+
+    def key(self) -> Key:
+        return report(self.report_id)

@@ -1,0 +1,88 @@
+"""Issue #4 infrastructure: the farm table and its index, the Aadhaar HMAC secret, the farmers
+and fpo functions' least-privilege grants (no Scan anywhere), their layers, binary reports."""
+
+from __future__ import annotations
+
+from tests.infra.cfn import actions, as_list, domain_functions, resources, role_of, role_statements
+
+SCAN = "dynamodb:Scan"
+
+
+def _by_metadata(template, rtype, name):
+    (found,) = [(lid, r) for lid, r in resources(template, rtype).items()
+                if r.get("Metadata", {}).get("agri:resource") == name]
+    return found
+
+
+def _statements(template, name):
+    return role_statements(template, role_of(domain_functions(template)[name][1]))
+
+
+def test_farm_table_keys_and_index(template):
+    _, table = _by_metadata(template, "AWS::DynamoDB::Table", "farm")
+    props = table["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    (gsi,) = props["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "gsi1" and gsi["Projection"] == {"ProjectionType": "ALL"}
+    assert gsi["KeySchema"] == [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}]
+
+
+def test_farmers_grants(template):
+    table_lid, _ = _by_metadata(template, "AWS::DynamoDB::Table", "farm")
+    secret_lid, _ = _by_metadata(template, "AWS::SecretsManager::Secret", "aadhaar-hmac")
+    statements = _statements(template, "farmers")
+    granted = actions(statements)
+    assert {a for a in granted if a.startswith("dynamodb:")} == {
+        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
+    assert {a for a in granted if a.startswith("s3:")} == {"s3:PutObject", "s3:GetObject"}
+    assert {a for a in granted if a.startswith("secretsmanager:")} <= {"secretsmanager:GetSecretValue",
+                                                                       "secretsmanager:DescribeSecret"}
+    for statement in statements:
+        acts = as_list(statement["Action"])
+        if any(a.startswith("secretsmanager:") for a in acts):
+            assert statement["Resource"] == {"Ref": secret_lid}
+        if any(a.startswith("s3:") for a in acts):
+            (resource,) = as_list(statement["Resource"])
+            assert resource["Fn::Join"][1][-1] == "/evidence/*"
+        if any(a.startswith("dynamodb:") and a not in ("dynamodb:BatchGetItem", "dynamodb:GetItem") for a in acts):
+            for res in as_list(statement["Resource"]):
+                assert table_lid in str(res) or "Revocation" in str(res)
+    env = domain_functions(template)["farmers"][1]["Properties"]["Environment"]["Variables"]
+    assert env["FARM_TABLE"] == {"Ref": table_lid} and env["AADHAAR_HMAC_SECRET_ARN"] == {"Ref": secret_lid}
+
+
+def test_fpo_grants_are_reads_and_put(template):
+    granted = actions(_statements(template, "fpo"))
+    assert {a for a in granted if a.startswith("dynamodb:")} == {
+        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}
+    assert not any(a.startswith(("s3:", "secretsmanager:")) for a in granted)
+
+
+def test_no_function_may_scan(template):
+    for name in domain_functions(template):
+        assert SCAN not in actions(_statements(template, name)), name
+
+
+def test_secret_is_generated_and_never_in_the_template(template):
+    _, secret = _by_metadata(template, "AWS::SecretsManager::Secret", "aadhaar-hmac")
+    assert "GenerateSecretString" in secret["Properties"] and "SecretString" not in secret["Properties"]
+
+
+def test_domain_layers_and_binary_reports(template):
+    functions = domain_functions(template)
+    layer_of = lambda name: [template["Resources"][ref["Ref"]]["Metadata"]["agri:layer"]  # noqa: E731
+                             for ref in functions[name][1]["Properties"]["Layers"]]
+    assert layer_of("farmers") == ["common", "geo"] and layer_of("fpo") == ["common", "export"]
+    (api,) = resources(template, "AWS::ApiGateway::RestApi").values()
+    assert "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in api["Properties"]["BinaryMediaTypes"]
+
+
+def test_geo_and_export_layers_ship_wheels_for_the_runtime(synthesized, template):
+    for layer, package in (("geo", "shapely"), ("geo", "pyproj"), ("export", "openpyxl")):
+        (lid,) = [lid for lid, r in resources(template, "AWS::Lambda::LayerVersion").items()
+                  if r["Metadata"]["agri:layer"] == layer]
+        python = synthesized.asset_path(lid) / "python"
+        assert (python / package).is_dir(), (layer, package)
+        if package != "openpyxl":
+            assert list(python.rglob("*.cpython-314-x86_64-linux-gnu.so")), package

@@ -1,0 +1,111 @@
+"""The MRV state machine in the template: its shape, retries, failure routing, the auditor wait,
+logging and tracing, and the least-privilege grants around it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.pipeline import TASKS
+from tests.infra.cfn import as_list, domain_functions, only, resources, role_of, role_statements
+
+
+@pytest.fixture(scope="module")
+def machine(template):
+    return only(template, "AWS::StepFunctions::StateMachine")
+
+
+@pytest.fixture(scope="module")
+def definition(machine):
+    """The definition with intrinsic references replaced by their logical ids."""
+    parts = machine[1]["Properties"]["DefinitionString"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else f"<{(p.get('Fn::GetAtt') or [p.get('Ref')])[0]}>" for p in parts)
+    return json.loads(text)
+
+
+def test_states_and_order(definition):
+    s = definition["States"]
+    assert definition["StartAt"] == "Plan"
+    assert [s["Plan"]["Next"], s["CalculateChunks"]["Next"], s["Aggregate"]["Next"], s["Verify"]["Next"],
+            s["Reports"]["Next"], s["AwaitAuditor"]["Next"], s["Ledger"]["Next"]] == [
+        "CalculateChunks", "Aggregate", "Verify", "Reports", "AwaitAuditor", "Ledger", "RecordApproved"]
+
+
+def test_map_over_chunk_indexes_with_bounded_concurrency(definition):
+    m = definition["States"]["CalculateChunks"]
+    assert m["Type"] == "Map" and m["ItemsPath"] == "$.plan.chunks" and 1 <= m["MaxConcurrency"] <= 40
+    assert m["ItemSelector"]["index.$"] == "$$.Map.Item.Value"
+    assert m["ResultPath"] is None  # chunk results stay in S3, not in the state
+
+
+def test_every_task_retries_transient_errors_and_routes_failures(definition):
+    for name, state in definition["States"].items():
+        if state["Type"] != "Task":
+            continue
+        assert any(r.get("BackoffRate", 1) > 1 and "ClientError" in r["ErrorEquals"] for r in state["Retry"]), name
+        if name not in ("RecordFailure", "RecordDecision"):
+            catches = {c["Next"] for c in state.get("Catch", [])}
+            assert "RecordFailure" in catches, name
+    assert definition["States"]["RecordFailure"]["Next"] == "Failed"
+    assert definition["States"]["Failed"]["Type"] == "Fail"
+
+
+def test_auditor_wait_uses_a_task_token_with_heartbeat_and_timeout(definition):
+    w = definition["States"]["AwaitAuditor"]
+    assert w["Resource"] == "arn:<AWS::Partition>:states:::lambda:invoke.waitForTaskToken"
+    assert w["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    assert 0 < w["HeartbeatSeconds"] < w["TimeoutSeconds"]
+    catches = [(c["ErrorEquals"], c["Next"]) for c in w["Catch"]]
+    assert (["Rejected", "CorrectionsRequested"], "RecordDecision") in catches
+    assert (["States.ALL"], "RecordFailure") in catches
+
+
+def test_ledger_step_relays_to_the_ledger_writer(definition, template):
+    functions = domain_functions(template)
+    writer, _ = functions["ledger-writer"]
+    relay_lid, relay = functions["pipeline-ledger"]
+    assert definition["States"]["Ledger"]["Parameters"]["FunctionName"] == f"<{relay_lid}>"
+    assert relay["Properties"]["Environment"]["Variables"]["LEDGER_WRITER_FUNCTION"] == {"Ref": writer}
+    invokes = [s for s in role_statements(template, role_of(relay)) if "lambda:InvokeFunction" in as_list(s["Action"])]
+    assert [s["Resource"] for s in invokes] == [{"Fn::GetAtt": [writer, "Arn"]}]
+    assert definition["States"]["RecordApproved"]["Next"] == "LedgerWritten?"
+
+
+def test_logging_and_tracing(machine):
+    props = machine[1]["Properties"]
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_one_function_and_role_per_task(template):
+    functions = domain_functions(template)
+    roles = {role_of(functions[f"pipeline-{t}"][1]) for t in TASKS}
+    assert len(roles) == len(TASKS)
+    for task in TASKS:
+        handler = functions[f"pipeline-{task}"][1]["Properties"]["Handler"]
+        assert handler == f"functions.pipeline.{task}.lambda_handler"
+
+
+def _actions(template, fn_name):
+    functions = domain_functions(template)
+    return {a for s in role_statements(template, role_of(functions[fn_name][1])) for a in as_list(s["Action"])}
+
+
+def test_only_the_farm_reading_tasks_read_the_farm_table(template):
+    farm = next(lid for lid, r in resources(template, "AWS::DynamoDB::Table").items()
+                if r["Metadata"]["agri:resource"] == "farm")
+    functions = domain_functions(template)
+    for task, spec in TASKS.items():
+        statements = role_statements(template, role_of(functions[f"pipeline-{task}"][1]))
+        touches = any(f"'{farm}'" in str(s["Resource"]) for s in statements)
+        assert touches == bool(spec.get("farm")), task
+
+
+def test_task_responses_and_starts_are_granted_to_their_domains_only(template):
+    assert {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"} <= _actions(template, "verification")
+    assert "states:StartExecution" in _actions(template, "projects")
+    assert "states:StartExecution" not in _actions(template, "verification")
+    assert not any(a.startswith("states:SendTask") for a in _actions(template, "projects"))
+    for task in TASKS:
+        assert not any(a.startswith("states:") for a in _actions(template, f"pipeline-{task}"))

@@ -1,0 +1,387 @@
+"""Farmers and FPO routes through their real Lambda entry points, on moto with the stack's own
+table, index, bucket and secret: access rules, overlap refusal, optimistic concurrency, sync
+replay/conflict, aggregates, constant-cost overview, and no Scan on any request path."""
+
+from __future__ import annotations
+
+
+import pytest
+
+from functions.farmers.aadhaar import verhoeff_check_digit
+from tests.unit.functions.conftest import call, claims_for
+
+FPO = "FPO-A"
+OTHER_FPO = "FPO-B"
+ADMIN = claims_for("admin", user="admin-1", username="root", fpo=None)
+MANAGER = claims_for("fpo_manager", user="mgr-1", username="mgr", fpo=FPO)
+OTHER_MANAGER = claims_for("fpo_manager", user="mgr-2", username="mgr2", fpo=OTHER_FPO)
+FARMER = claims_for("farmer", user="farmer-1", username="ravi", fpo=FPO)
+OTHER_FARMER = claims_for("farmer", user="farmer-2", username="sita", fpo=FPO)
+AUDITOR = claims_for("auditor", user="aud-1", username="audrey", fpo=None)
+CONSENT = {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"}
+
+
+def square(lon: float, lat: float, size: float = 0.001) -> dict:
+    return {"type": "Polygon", "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size],
+                                                [lon, lat + size], [lon, lat]]]}
+
+
+def feature(geometry: dict, **props) -> dict:
+    return {"type": "Feature", "geometry": geometry, "properties": props}
+
+
+RICE = {"year": 2025, "season": "kharif", "crop": "rice", "sowing_date": "2025-06-20", "harvest_date": "2025-10-20",
+        "cultivation_days": 110, "water_regime": "single_drainage", "preseason_water": "non_flooded_lt_180",
+        "synthetic_n_kg_per_ha": 100, "urea_kg_per_ha": 200,
+        "water_regime_evidence": {"method": "field_visit", "description": "drained once at tillering"}}
+
+
+@pytest.fixture(autouse=True)
+def dynamodb_calls(aws):
+    """Every DynamoDB operation any test of this module makes through any route; none may Scan."""
+    import boto3
+
+    calls: list[str] = []
+    hook = lambda model, **_: calls.append(model.name)  # noqa: E731
+    events = boto3._get_default_session().events
+    events.register("before-call.dynamodb", hook)
+    yield calls
+    events.unregister("before-call.dynamodb", hook)
+    assert "Scan" not in calls
+
+
+def test_the_scan_guard_sees_the_routes_calls(api, dynamodb_calls):
+    """The guard above would pass vacuously if it saw nothing: prove it sees the routes' calls."""
+    dynamodb_calls.clear()
+    register(api)
+    assert "TransactWriteItems" in dynamodb_calls and "GetItem" in dynamodb_calls
+
+
+@pytest.fixture
+def api(aws, function_env):
+    function_env("farmers")
+    function_env("fpo")
+    import functions.farmers.handler as farmers
+    import functions.fpo.handler as fpo
+
+    farmers._aadhaar_key.cache_clear()
+    farmers._revocation.cache_clear()
+    fpo._revocation.cache_clear()
+
+    class Api:
+        def farmers(self, method, path, body=None, claims=ADMIN, resource=None, params=None, query=""):
+            return call(farmers, method, path, body, claims=claims, resource=resource, params=params, query=query)
+
+        def fpo(self, method, path, body=None, claims=ADMIN, resource=None, params=None, query=""):
+            return call(fpo, method, path, body, claims=claims, resource=resource, params=params, query=query)
+
+        def raw_fpo(self, path, query, claims):
+            from infra.local.front import proxy_event
+            from infra.local.lambdas import LambdaContext
+
+            event = proxy_event("/fpos/{fpo_id}/reports", "GET", path, query=query, claims=claims,
+                                params={"fpo_id": path.split("/")[2]})
+            return fpo.lambda_handler(event, LambdaContext("fpo", 128, "arn:aws:lambda:x:1:function:fpo", "r", 10))
+
+    api = Api()
+    for fpo_id in (FPO, OTHER_FPO):
+        assert api.fpo("POST", "/fpos", {"fpo_id": fpo_id, "name": f"{fpo_id} Producers", "state": "Punjab"}).status == 201
+    return api
+
+
+def register(api, claims=MANAGER, fpo=FPO, phone="9876543210", village="Rampur", **extra):
+    r = api.farmers("POST", "/farmers", {"name": "Ravi", "phone": phone, "village": village, "district": "Patiala",
+                                         "state": "Punjab", "fpo_id": fpo, "consent": CONSENT, **extra}, claims=claims)
+    return r
+
+
+def add_plot(api, farmer_id, geometry, claims=MANAGER, **props):
+    return api.farmers("POST", f"/farmers/{farmer_id}/plots", feature(geometry, **props), claims=claims,
+                       resource="/farmers/{farmer_id}/plots", params={"farmer_id": farmer_id})
+
+
+def get(api, path, resource, params, claims):
+    return api.farmers("GET", path, claims=claims, resource=resource, params=params)
+
+
+def test_register_farmer_with_aadhaar_keeps_only_last4_and_refuses_duplicates(api):
+    number = "23456789012" + verhoeff_check_digit("23456789012")
+    r = register(api, aadhaar=number[:4] + " " + number[4:8] + " " + number[8:])
+    assert r.status == 201, r.body
+    assert r.body["aadhaar_last4"] == number[-4:] and "aadhaar" not in r.body and "aadhaar_hmac" not in r.body
+    assert r.body["phone"] == "+919876543210"
+    again = register(api, phone="9876543211", aadhaar=number)
+    assert again.status == 409 and again.body["error"]["code"] == "aadhaar_registered"
+    bad = register(api, phone="9876543212", aadhaar=number[:-1] + str((int(number[-1]) + 1) % 10))
+    assert bad.status == 422 and bad.body["error"]["details"][0]["field"] == "body.aadhaar"
+
+
+def test_who_may_register_whom(api):
+    assert register(api, claims=OTHER_MANAGER).status == 403  # another FPO's manager
+    assert register(api, claims=AUDITOR).status == 403
+    assert register(api, fpo="FPO-NOPE", claims=ADMIN).status == 422
+    own = register(api, claims=FARMER)
+    assert own.status == 201 and own.body["owner_user_id"] == "farmer-1"
+    assert register(api, claims=FARMER, phone="9876500000").body["error"]["code"] == "profile_exists"
+    assert register(api, claims=FARMER, fpo=OTHER_FPO).status == 403
+
+
+def test_access_rules_answer_404_across_boundaries(api):
+    farmer_id = register(api, claims=FARMER).body["farmer_id"]
+    plot = add_plot(api, farmer_id, square(77.0, 28.0), claims=FARMER)
+    assert plot.status == 201, plot.body
+    plot_id = plot.body["plot_id"]
+    for claims, status in ((FARMER, 200), (MANAGER, 200), (ADMIN, 200), (OTHER_FARMER, 404), (OTHER_MANAGER, 404),
+                           (AUDITOR, 404)):
+        assert get(api, f"/farmers/{farmer_id}", "/farmers/{farmer_id}", {"farmer_id": farmer_id}, claims).status == status
+        assert get(api, f"/plots/{plot_id}", "/plots/{plot_id}", {"plot_id": plot_id}, claims).status == status
+    # writes across the boundary are 404 as well
+    patch = api.farmers("PATCH", f"/farmers/{farmer_id}", {"version": 1, "name": "X"}, claims=OTHER_MANAGER,
+                        resource="/farmers/{farmer_id}", params={"farmer_id": farmer_id})
+    assert patch.status == 404
+    assert add_plot(api, farmer_id, square(77.01, 28.0), claims=OTHER_FARMER).status == 404
+    season = api.farmers("POST", f"/plots/{plot_id}/seasons", RICE, claims=OTHER_MANAGER,
+                         resource="/plots/{plot_id}/seasons", params={"plot_id": plot_id})
+    assert season.status == 404
+    # lists are scoped
+    assert api.farmers("GET", "/farmers", claims=AUDITOR).body["items"] == []
+    assert [f["farmer_id"] for f in api.farmers("GET", "/farmers", claims=FARMER).body["items"]] == [farmer_id]
+    assert api.farmers("GET", "/farmers", claims=OTHER_FARMER).body["items"] == []
+    assert api.farmers("GET", "/farmers", claims=OTHER_MANAGER).body["items"] == []
+    assert api.farmers("GET", "/farmers", claims=OTHER_MANAGER, query=f"fpo_id={FPO}").status == 404
+    assert api.farmers("GET", "/farmers", claims=ADMIN).status == 422  # admins name the FPO
+    assert len(api.farmers("GET", "/farmers", claims=ADMIN, query=f"fpo_id={FPO}").body["items"]) == 1
+    # FPO dashboards: own FPO only; auditors none until assignments exist
+    for claims, status in ((MANAGER, 200), (ADMIN, 200), (FARMER, 200), (OTHER_MANAGER, 404), (AUDITOR, 404)):
+        r = api.fpo("GET", f"/fpos/{FPO}/overview", claims=claims, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO})
+        assert r.status == status, (claims["cognito:username"], r.body)
+    assert api.fpo("POST", "/fpos", {"fpo_id": "X", "name": "x", "state": "y"}, claims=MANAGER).status == 403
+
+
+def test_list_filters_by_village_and_paginates(api):
+    for i in range(5):
+        assert register(api, phone=f"98765432{i:02d}", village="Rampur" if i % 2 else "Sonepur").status == 201
+    page = api.farmers("GET", "/farmers", claims=MANAGER, query="village=sonepur&limit=2")
+    assert len(page.body["items"]) == 2 and page.body["next_token"]
+    rest = api.farmers("GET", "/farmers", claims=MANAGER, query=f"village=sonepur&limit=2&next_token={page.body['next_token']}")
+    ids = {f["farmer_id"] for f in page.body["items"] + rest.body["items"]}
+    assert len(ids) == 3 and all(f["village"] == "Sonepur" for f in page.body["items"] + rest.body["items"])
+    wrong = api.farmers("GET", "/farmers", claims=MANAGER, query=f"village=rampur&next_token={page.body['next_token']}")
+    assert wrong.status == 400
+
+
+def test_plot_geometry_area_and_overlap_refusal(api):
+    a = register(api).body["farmer_id"]
+    b = register(api, phone="9876501234", claims=ADMIN, fpo=OTHER_FPO).body["farmer_id"]
+    first = add_plot(api, a, square(77.0, 28.0), declared_area_ha=2.0)
+    assert first.status == 201, first.body
+    assert 1.08 < first.body["area_ha"] < 1.10 and first.body["area_mismatch"] is True
+    # the same field registered again for another FPO's farmer: refused, the id is not named to that caller
+    dup = add_plot(api, b, square(77.0002, 28.0002), claims=OTHER_MANAGER)
+    assert dup.status == 409 and dup.body["error"]["code"] == "plot_overlap"
+    detail = dup.body["error"]["details"][0]
+    assert detail["overlapping_plot_ids"] == [] and detail["hidden_overlapping_plots"] == 1
+    dup_admin = add_plot(api, b, square(77.0002, 28.0002), claims=ADMIN)
+    assert dup_admin.body["error"]["details"][0]["overlapping_plot_ids"] == [first.body["plot_id"]]
+    # a sliver below the threshold is accepted and flagged on both plots
+    sliver = add_plot(api, b, square(77.00099, 28.0, 0.001), claims=ADMIN)
+    assert sliver.status == 201, sliver.body
+    assert sliver.body["overlaps"][0]["plot_id"] == first.body["plot_id"]
+    flagged = get(api, f"/plots/{first.body['plot_id']}", "/plots/{plot_id}", {"plot_id": first.body["plot_id"]}, MANAGER)
+    assert flagged.body["overlaps"] == [{"plot_id": None, "overlap_ha": sliver.body["overlaps"][0]["overlap_ha"]}]
+    # invalid geometries name the field
+    bowtie = {"type": "Polygon", "coordinates": [[[77.1, 28.1], [77.101, 28.101], [77.101, 28.1], [77.1, 28.101], [77.1, 28.1]]]}
+    for geom, kind in ((bowtie, "self_intersection"), (square(2.0, 48.0), "outside_india"),
+                       (square(77.2, 28.2, 0.00001), "area_out_of_range"),
+                       ({"type": "Polygon", "coordinates": [[[77.3, 28.3], [77.301, 28.3], [77.301, 28.301], [77.3, 28.301]]]},
+                        "ring_not_closed")):
+        r = add_plot(api, a, geom)
+        assert r.status == 422 and r.body["error"]["details"][0]["type"] == kind, r.body
+
+
+def test_put_plot_uses_versions(api):
+    a = register(api).body["farmer_id"]
+    plot = add_plot(api, a, square(77.0, 28.0)).body
+    pid = plot["plot_id"]
+    body = {**feature(square(77.0, 28.0, 0.002), name="North field"), "version": 1}
+    ok = api.farmers("PUT", f"/plots/{pid}", body, claims=MANAGER, resource="/plots/{plot_id}", params={"plot_id": pid})
+    assert ok.status == 200 and ok.body["version"] == 2 and ok.body["area_ha"] > 4
+    stale = api.farmers("PUT", f"/plots/{pid}", body, claims=MANAGER, resource="/plots/{plot_id}", params={"plot_id": pid})
+    assert stale.status == 409 and stale.body["error"]["details"][0]["current_version"] == 2
+    overview = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO})
+    assert overview.body["area_ha"] == ok.body["area_ha"]
+
+
+def test_seasons_field_data_and_aggregates(api):
+    a = register(api).body["farmer_id"]
+    pid = add_plot(api, a, square(77.0, 28.0)).body["plot_id"]
+    r = api.farmers("POST", f"/plots/{pid}/seasons", RICE, claims=MANAGER, resource="/plots/{plot_id}/seasons",
+                    params={"plot_id": pid})
+    assert r.status == 201, r.body
+    again = api.farmers("POST", "/farmers/field-data", {"plot_id": pid, "season": RICE}, claims=MANAGER)
+    assert again.status == 409 and again.body["error"]["code"] == "season_exists"
+    wheat = {**RICE, "season": "rabi", "crop": "wheat", "water_regime": None, "preseason_water": None,
+             "sowing_date": "2025-11-15", "harvest_date": "2026-04-01", "cultivation_days": 130,
+             "water_regime_evidence": None}
+    assert api.farmers("POST", "/farmers/field-data", {"plot_id": pid, "season": wheat}, claims=MANAGER).status == 201
+    bad = api.farmers("POST", "/farmers/field-data", {"plot_id": pid, "season": {**RICE, "year": 2026, "urea_kg_per_ha": 900,
+                                                                                 "cultivation_days": 400}}, claims=MANAGER)
+    assert bad.status == 422 and {d["field"] for d in bad.body["error"]["details"]} == {"body.season.cultivation_days"}
+    ov = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}).body
+    assert (ov["members"], ov["plots"], ov["seasons_reported"]) == (1, 1, 2)
+    assert set(ov["area_ha_by_crop"]) == {"rice", "wheat"} and ov["seasons_by_water_regime"] == {"single_drainage": 1}
+    assert ov["completeness"] == {"farmers_with_plots": 1.0, "plots_with_seasons": 1.0, "seasons_with_water_evidence": 0.5}
+    assert "emissions" not in str(ov)  # no numbers until the pipeline produces them
+    rep = api.fpo("GET", f"/fpos/{FPO}/reports", claims=MANAGER, resource="/fpos/{fpo_id}/reports", params={"fpo_id": FPO}).body
+    assert [s["season_key"] for s in rep["seasons"]] == ["2025-kharif", "2025-rabi"]
+    assert rep["villages"] == [{"village": "Rampur", "members": 1, "plots": 1, "area_ha": ov["area_ha"], "seasons": 2}]
+    csv = api.raw_fpo(f"/fpos/{FPO}/reports", "format=csv", MANAGER)
+    assert csv["statusCode"] == 200 and csv["multiValueHeaders"]["Content-Type"] == ["text/csv; charset=utf-8"]
+    assert "2025-kharif,1," in csv["body"] and "Rampur,1,1," in csv["body"]
+    xlsx = api.raw_fpo(f"/fpos/{FPO}/reports", "format=xlsx", MANAGER)
+    assert xlsx["statusCode"] == 200 and xlsx["isBase64Encoded"] is True
+    from io import BytesIO
+    import base64
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(BytesIO(base64.b64decode(xlsx["body"])))
+    assert book.sheetnames == ["seasons", "villages"] and book["villages"]["A2"].value == "Rampur"
+
+
+def test_sync_replay_conflict_and_invalid(api):
+    farmer = {"name": "Offline", "phone": "9811111111", "village": "Rampur", "district": "Patiala", "state": "Punjab",
+              "fpo_id": FPO, "consent": CONSENT}
+    batch = {"records": [
+        {"client_id": "c-farmer-0001", "entity": "farmer", "action": "create", "data": farmer},
+        {"client_id": "c-bad-000001", "entity": "farmer", "action": "create", "data": {**farmer, "phone": "123"}},
+    ]}
+    first = api.farmers("POST", "/sync", batch, claims=MANAGER).body
+    assert [r["status"] for r in first["results"]] == ["applied", "invalid"]
+    assert first["results"][1]["errors"][0]["field"] == "data.phone"
+    fid = first["results"][0]["id"]
+    for _ in range(3):
+        replay = api.farmers("POST", "/sync", batch, claims=MANAGER).body
+        assert [r["status"] for r in replay["results"]] == ["duplicate", "invalid"]
+    ov = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}).body
+    assert ov["members"] == 1  # replays changed nothing
+    update = {"client_id": "c-upd-000001", "entity": "farmer", "action": "update", "id": fid, "base_version": 1,
+              "data": {"name": "Renamed"}}
+    stale = {"client_id": "c-upd-000002", "entity": "farmer", "action": "update", "id": fid, "base_version": 1,
+             "data": {"name": "Other device"}}
+    reused = {**update, "data": {"name": "Different content"}}
+    result = api.farmers("POST", "/sync", {"records": [update, stale]}, claims=MANAGER).body["results"]
+    assert [r["status"] for r in result] == ["applied", "conflict"]
+    assert result[1]["version"] == 2 and result[1]["current"]["name"] == "Renamed"
+    assert api.farmers("POST", "/sync", {"records": [reused]}, claims=MANAGER).body["results"][0]["errors"][0]["type"] == "client_id_reused"
+    hidden = api.farmers("POST", "/sync", {"records": [{**update, "client_id": "c-other-00001"}]}, claims=OTHER_MANAGER).body
+    assert hidden["results"][0]["status"] == "invalid" and hidden["results"][0]["errors"][0]["type"] == "not_found"
+
+
+def test_uploads_presign_and_complete(api, aws):
+    import boto3
+
+    a = register(api).body["farmer_id"]
+    pid = add_plot(api, a, square(77.0, 28.0)).body["plot_id"]
+    r = api.farmers("POST", "/uploads", {"plot_id": pid, "content_type": "image/jpeg", "size_bytes": 1000,
+                                         "latitude": 28.0005, "longitude": 77.0005}, claims=MANAGER)
+    assert r.status == 201, r.body
+    assert r.body["fields"]["Content-Type"] == "image/jpeg" and r.body["object_key"].startswith(f"evidence/{FPO}/{pid}/")
+    assert api.farmers("POST", "/uploads", {"plot_id": pid, "content_type": "text/html", "size_bytes": 10},
+                       claims=MANAGER).status == 422
+    assert api.farmers("POST", "/uploads", {"plot_id": pid, "content_type": "image/png", "size_bytes": 10},
+                       claims=OTHER_MANAGER).status == 404
+    uid = r.body["upload_id"]
+    complete = lambda: api.farmers("POST", f"/uploads/{uid}/complete", claims=MANAGER,  # noqa: E731
+                                   resource="/uploads/{upload_id}/complete", params={"upload_id": uid})
+    assert complete().status == 409
+    bucket = r.body["url"].rstrip("/").rsplit("/", 1)[-1] if "amazonaws.com/" in r.body["url"] and not r.body["url"].endswith("amazonaws.com/") else None
+    bucket = bucket or r.body["url"].split("//", 1)[1].split(".", 1)[0]
+    boto3.client("s3").put_object(Bucket=bucket, Key=r.body["object_key"], Body=b"x" * 500, ContentType="image/jpeg")
+    done = complete()
+    assert done.status == 200 and done.body["status"] == "stored" and done.body["size_bytes"] == 500
+    plot = get(api, f"/plots/{pid}", "/plots/{plot_id}", {"plot_id": pid}, MANAGER).body
+    assert [e["status"] for e in plot["evidence"]] == ["stored"]
+
+
+def test_imports_are_idempotent_and_report_rows(api):
+    csv = ("name,phone,village,district,state,external_id,consent_given,consent_at\n"
+           "Asha,9800000001,Rampur,Patiala,Punjab,E1,yes,2025-06-01T10:00:00+05:30\n"
+           "Bad phone,12,Rampur,Patiala,Punjab,E2,yes,2025-06-01T10:00:00+05:30\n"
+           "No consent,9800000003,Rampur,Patiala,Punjab,E3,no,2025-06-01T10:00:00+05:30\n")
+    body = {"fpo_id": FPO, "csv": csv, "consent_version": "v1"}
+    first = api.farmers("POST", "/imports/farmers", body, claims=MANAGER).body
+    assert (first["accepted"], first["duplicate"], first["rejected"]) == (1, 0, 2)
+    second = api.farmers("POST", "/imports/farmers", body, claims=MANAGER).body
+    assert (second["accepted"], second["duplicate"], second["rejected"]) == (0, 1, 2)
+    assert api.farmers("POST", "/imports/farmers", {**body, "fpo_id": OTHER_FPO}, claims=MANAGER).status == 403
+    assert api.farmers("POST", "/imports/farmers", body, claims=FARMER).status == 403
+    plots = {"fpo_id": FPO, "type": "FeatureCollection", "features": [
+        feature(square(77.5, 28.5), farmer_external_id="E1", external_id="P1"),
+        feature(square(77.6, 28.5), farmer_external_id="NOPE", external_id="P2")]}
+    r1 = api.farmers("POST", "/imports/plots", plots, claims=MANAGER).body
+    assert [row["status"] for row in r1["rows"]] == ["accepted", "rejected"]
+    r2 = api.farmers("POST", "/imports/plots", plots, claims=MANAGER).body
+    assert [row["status"] for row in r2["rows"]] == ["duplicate", "rejected"]
+    ov = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}).body
+    assert (ov["members"], ov["plots"]) == (1, 1)
+
+
+def _count_requests(api, fn):
+    from agri_common.aws import dynamodb_table
+
+    calls: list[str] = []
+    import os
+
+    client = dynamodb_table(os.environ["FARM_TABLE"]).meta.client
+    hook = lambda model, **_: calls.append(model.name)  # noqa: E731
+    client.meta.events.register("before-call.dynamodb", hook)
+    try:
+        fn()
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", hook)
+    return calls
+
+
+def seed_farmers(fpo_id: str, start: int, stop: int) -> None:
+    """Bulk-load farmers as the routes would leave them (records + the same aggregate deltas),
+    through batch writes: registering hundreds through moto's transactions would be slow."""
+    import os
+
+    from agri_common.aws import dynamodb_table
+    from agri_common.farm import aggregates as agg
+    from agri_common.farm.records import Consent, FarmerRecord
+    from agri_common.farm.store import DynamoFarmStore, to_dynamo
+
+    table = dynamodb_table(os.environ["FARM_TABLE"])
+    villages: dict[str, int] = {}
+    with table.batch_writer() as batch:
+        for i in range(start, stop):
+            village = f"V{i % 7}"
+            villages[village] = villages.get(village, 0) + 1
+            record = FarmerRecord(farmer_id=f"F-seed-{i}", fpo_id=fpo_id, name=f"Farmer {i}", phone=f"+9197{i:08d}",
+                                  village=village, district="Patiala", state="Punjab", preferred_language="pa",
+                                  consent=Consent(given=True, version="v1", at="2025-06-01T10:00:00+05:30"),
+                                  created_by="seed", created_at="2025-06-01T10:00:00+00:00")
+            batch.put_item(Item=to_dynamo(record.to_item()))
+    ops = [agg.fpo_totals(fpo_id, {"members": stop - start})]
+    ops += [agg.village_totals(fpo_id, v, {"members": n}) for v, n in villages.items()]
+    DynamoFarmStore(os.environ["FARM_TABLE"]).transact(ops)
+
+
+def test_overview_and_reports_cost_the_same_for_10_and_1000_farmers(api):
+    counts = {}
+    for size, (start, stop) in ((10, (0, 10)), (1000, (10, 1000))):
+        seed_farmers(FPO, start, stop)
+        counts[size] = (
+            _count_requests(api, lambda: api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER,
+                                                 resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO})),
+            _count_requests(api, lambda: api.fpo("GET", f"/fpos/{FPO}/reports", claims=MANAGER,
+                                                 resource="/fpos/{fpo_id}/reports", params={"fpo_id": FPO})))
+    assert counts[10] == counts[1000]
+    overview, reports = counts[1000]
+    assert overview == ["BatchGetItem"] and reports == ["GetItem", "Query"]
+    ov = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}).body
+    assert ov["members"] == 1000
+    listed = api.farmers("GET", "/farmers", claims=MANAGER, query="village=V3&limit=100")
+    assert len(listed.body["items"]) == len([i for i in range(1000) if i % 7 == 3][:100])

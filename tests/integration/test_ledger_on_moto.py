@@ -1,0 +1,181 @@
+"""The ledger on moto (tables and bucket provisioned from the synthesized template) and a chain:
+the in-process EVM (reached by the verifier over the twin's JSON-RPC bridge) and a real JSON-RPC
+node (ganache from npm, started here on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from agri_chain import ChainUnavailable, connect, reset_in_process_chain
+from agri_common.ledger_crypto import GENESIS_HASH, LedgerIntegrityError, seal
+from agri_common.principal import Principal, Role
+from functions.ledger import models as m
+from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
+from functions.ledger.logic import Append, BlockChanged, HeadMoved, LedgerReader, LedgerWriter, RecordExists, RetryPolicy
+from infra.local import invoke
+from infra.local.chain import ChainBridge
+from infra.local.lambdas import LambdaContext
+from infra.local.template import function_specs
+from ledger_verify import verify_export, verify_proof
+from tests.unit.functions.conftest import call, claims_for
+from tests.unit.ledger.conftest import NOW, approved_run
+
+ROOT = Path(__file__).resolve().parents[2]
+GANACHE = ROOT / "node_modules" / ".bin" / "ganache"
+# ganache --wallet.deterministic: the first account's well-known development key (no value anywhere)
+GANACHE_KEY = "0x4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d"
+OWNER = claims_for("farmer", user="user-2", username="ravi", fpo="FPO-1")
+ADMIN = Principal(user_id="admin-1", username="root", role=Role.ADMIN)
+
+
+@pytest.fixture
+def ledger_env(aws, function_env, synthesized, monkeypatch):
+    """Both ledger functions' environments; lambda:Invoke of the writer runs it in-process."""
+    from functions.ledger import writer
+
+    function_env("ledger-writer")
+    env = function_env("ledger")
+    reset_in_process_chain()
+    writer.get_writer.cache_clear()
+    invoke.install()
+    (lid,) = [lid for lid, s in function_specs(synthesized.template).items() if s.domain == "ledger-writer"]
+    ctx = LambdaContext(function_name=env["LEDGER_WRITER_FUNCTION"], memory_limit_in_mb=512,
+                        invoked_function_arn="arn:aws:lambda:ap-south-1:123456789012:function:w", aws_request_id="r",
+                        timeout_s=60)
+    invoke.register(env["LEDGER_WRITER_FUNCTION"], aws.get_att(lid, "Arn"), lambda event: writer.lambda_handler(event, ctx))
+    yield env
+    invoke.clear()
+    writer.get_writer.cache_clear()
+    reset_in_process_chain()
+
+
+def test_issue_transfer_anchor_and_verify_over_json_rpc(ledger_env):
+    from functions.ledger import handler, writer
+
+    ctx = LambdaContext(function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60)
+    issued = writer.lambda_handler({"command": "issue", "run": approved_run().model_dump(mode="json")}, ctx)
+    assert issued["ok"], issued
+    result = m.WriterResult.model_validate(issued["result"])
+    assert result.created == 3 and [b.status for b in result.batches] == ["anchored"]
+
+    # the API, through its Lambda entry point; the transfer reaches the writer by lambda:Invoke
+    serial = result.credits[2].serial
+    r = call(handler, "POST", "/credits/transfer", {"serial": serial, "quantity": 2, "to_ref": "BUYER-1",
+                                                    "client_token": "token-9000"}, claims=OWNER)
+    assert r.status == 200, r.body
+    pending_id = r.body["record_ids"][0]
+    proof = call(handler, "GET", f"/ledger/proofs/{pending_id}", claims=OWNER, resource="/ledger/proofs/{record_id}",
+                 params={"record_id": pending_id})
+    assert proof.status == 409
+    anchored = writer.lambda_handler({"command": "anchor"}, ctx)
+    assert [b["status"] for b in anchored["result"]["batches"]] == ["anchored"]
+
+    bridge = ChainBridge(0).start()
+    try:
+        for rid in [*result.record_ids, pending_id]:
+            p = call(handler, "GET", f"/ledger/proofs/{rid}", claims=claims_for("admin", user="a", fpo=None),
+                     resource="/ledger/proofs/{record_id}", params={"record_id": rid})
+            assert p.status == 200, p.body
+            assert verify_proof(p.body, bridge.url)["checked_on_chain"] is True
+            forged = json.loads(json.dumps(p.body))
+            forged["record"]["quantity"] += 1
+            with pytest.raises(LedgerIntegrityError):
+                verify_proof(forged, bridge.url)
+        credit = call(handler, "GET", f"/credits/{serial}", claims=OWNER, resource="/credits/{serial}", params={"serial": serial})
+        assert credit.status == 404  # the block split: 6..7 belongs to the buyer, 8..10 to the farmer
+    finally:
+        bridge.stop()
+
+
+def test_appends_are_fork_proof_and_idempotent_on_dynamodb(ledger_env):
+    store = DynamoLedgerStore(ledger_env["LEDGER_TABLE"])
+
+    def entry(seq, prev, rid):
+        body = seal({"record_id": rid, "kind": "issuance", "project_id": "P1", "seq": seq, "prev_hash": prev})
+        return Append(m.StoredRecord(body=body, owner_user_id="u", fpo_id="FPO-1"))
+
+    first = entry(1, GENESIS_HASH, "A")
+    store.append([first], expected_seq=0)
+    assert store.head() == (1, first.record.body["record_hash"])
+    fork = entry(1, GENESIS_HASH, "B")  # a second writer that read the same (empty) head
+    with pytest.raises(HeadMoved):
+        store.append([fork], expected_seq=0)
+    with pytest.raises(RecordExists):
+        store.append([entry(2, first.record.body["record_hash"], "A")], expected_seq=1)
+    block = m.CreditBlock(series="AGM-P1-2025-R1", start=1, end=5, status="active", holder_ref="h", owner_user_id="u",
+                          fpo_id="FPO-1", project_id="P1", vintage=2025, record_ids=["A"])
+    second = entry(2, first.record.body["record_hash"], "C")
+    second.blocks.append((block, 7))  # expects a version that is not stored
+    with pytest.raises(BlockChanged):
+        store.append([second], expected_seq=1)
+    assert store.head()[0] == 1 and store.get_record("B") is None and store.get_record("C") is None
+    assert [r.record_id for r in store.records_by_seq(1, 5)] == ["A"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ganache():
+    if not GANACHE.exists():
+        pytest.fail("ganache is not installed: run npm ci (package.json pins it)")
+    port = _free_port()
+    proc = subprocess.Popen([str(GANACHE), "--server.host", "127.0.0.1", "--server.port", str(port),
+                             "--wallet.deterministic", "--logging.quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
+            break
+        except requests.ConnectionError:
+            if proc.poll() is not None:
+                pytest.fail("ganache exited at start")
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_anchoring_on_a_real_json_rpc_node_with_an_outage(ledger_env, ganache, tmp_path):
+    from web3 import Web3
+
+    from agri_chain import deploy_registry
+
+    contract = deploy_registry(Web3(Web3.HTTPProvider(ganache)), private_key=GANACHE_KEY)
+    store, artifacts = DynamoLedgerStore(ledger_env["LEDGER_TABLE"]), S3ArtifactStore(ledger_env["AUDIT_BUCKET"])
+    url = {"value": f"http://127.0.0.1:{_free_port()}"}  # nothing listens there: an RPC outage
+    writer = LedgerWriter(store, artifacts, lambda: connect(url["value"], contract_address=contract, private_key=GANACHE_KEY),
+                          now=lambda: NOW, retry=RetryPolicy(rpc_attempts=2))
+    result = writer.handle(m.WriterEvent(command="issue", run=approved_run()))
+    assert result.pending and result.batches[0].status == "pending" and result.created == 3
+
+    writer._chain, url["value"] = None, ganache  # the node is back
+    done = writer.handle(m.WriterEvent(command="anchor")).batches
+    assert [b.status for b in done] == ["anchored"]
+    assert writer.handle(m.WriterEvent(command="issue", run=approved_run())).created == 0  # a duplicate invocation
+    receipt = requests.post(ganache, json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt",
+                                           "params": [done[0].tx_hash]}).json()["result"]
+    assert int(receipt["status"], 16) == 1
+
+    reader = LedgerReader(store, artifacts, writer=None)
+    for rid in result.record_ids:
+        assert verify_proof(reader.proof(ADMIN, rid).model_dump(mode="json"), ganache)["checked_on_chain"]
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "b.json").write_bytes(artifacts.get(done[0].artifact_key))
+    assert verify_export([str(export)], rpc_url=ganache, contract=contract)["batches_checked_on_chain"] == 1
+    with pytest.raises(ChainUnavailable):
+        connect(f"http://127.0.0.1:{_free_port()}", contract_address=contract, private_key=GANACHE_KEY).anchored(b"\0" * 32)
+    assert shutil.which("node")

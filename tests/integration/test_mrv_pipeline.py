@@ -1,0 +1,217 @@
+"""The real MRV state machine (synthesized by CDK) in the local twin: start -> approve, start ->
+reject, and a step killed midway then restarted without duplicating stored results.
+
+The twin runs in this process (as `python -m infra.local` does in its own), so a test can make
+one pipeline task fail on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import boto3
+import pytest
+import requests
+
+from tests.integration.mrv_seed import farm_items, seed, synthetic_observations
+
+FPO = "FPO-DEMO-1"
+CHECKLIST_PASS = None
+
+
+@pytest.fixture(scope="module")
+def twin(synthesized):
+    from agri_common.aws import reset_clients
+    from agri_common.settings import clear_settings_cache
+    from infra.local.twin import LocalTwin
+
+    saved = dict(os.environ)
+    reset_clients()
+    clear_settings_cache()
+    twin = LocalTwin(template=synthesized.template).start()
+    os.environ["CHUNK_UNITS"] = "8"  # several chunks from a small seed
+    clear_settings_cache()
+    from agri_common.farm.store import DynamoFarmStore
+
+    farm = DynamoFarmStore(twin.resolver.ref(_lid(synthesized.template, "farm")))
+    items = farm_items(FPO, farmers=20, plots_per_farmer=2, seasons=["2024-kharif", "2025-kharif", "2023-kharif", "2022-kharif"])
+    seed(farm, items)
+    twin.observations = synthetic_observations(items, "2025-kharif")
+    yield twin
+    twin.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+    reset_clients()
+    clear_settings_cache()
+
+
+def _lid(template: dict, resource: str) -> str:
+    return next(k for k, v in template["Resources"].items() if (v.get("Metadata") or {}).get("agri:resource") == resource)
+
+
+class Api:
+    def __init__(self, twin):
+        self.base = twin.base_url
+        self.tokens = {}
+        for u in twin.demo_users:
+            r = requests.post(f"{self.base}/auth/login", json={"username": u.username, "password": u.password}, timeout=30)
+            self.tokens[u.role] = r.json()["tokens"]["id_token"]
+
+    def __call__(self, method: str, path: str, role: str, body=None):
+        return requests.request(method, self.base + path, json=body, timeout=60,
+                                headers={"Authorization": self.tokens[role]})
+
+
+@pytest.fixture(scope="module")
+def api(twin):
+    return Api(twin)
+
+
+@pytest.fixture(scope="module")
+def project(api):
+    r = api("POST", "/projects", "admin", {
+        "name": "Cauvery delta AWD", "fpo_ids": [FPO], "methodology": "vm0051", "profile": "vm0051", "gwp": "AR5",
+        "crediting_start": "2023-06-01", "crediting_end": "2030-05-31", "draws": 500})
+    assert r.status_code == 201, r.text
+    pid = r.json()["project_id"]
+    r = api("POST", f"/projects/{pid}/auditors", "admin", {"username": "demo-auditor"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_status(api, pid, rid, statuses, role="admin", timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        run = api("GET", f"/projects/{pid}/runs/{rid}", role).json()
+        if run["status"] in statuses or time.monotonic() > deadline:
+            return run
+        time.sleep(0.3)
+
+
+def checklist(methodology: str, fail: str | None = None) -> dict:
+    from functions.verification.logic import checklist as template
+
+    answers = {i["id"]: {"answer": "pass"} for i in template(methodology)["items"]}
+    if fail:
+        answers[fail] = {"answer": "fail", "note": "AWD pipes missing on 3 sampled plots"}
+    return answers
+
+
+def start(api, pid, period, role="fpo_manager"):
+    r = api("POST", f"/projects/{pid}/runs", role, {"period": period})
+    assert r.status_code == 202, r.text
+    return r.json()["run_id"]
+
+
+def test_start_to_approval_writes_the_ledger(api, project, twin):
+    pid = project["project_id"]
+    r = api("POST", "/verification/observations", "admin", {"observations": twin.observations})
+    assert r.status_code == 200 and r.json()["stored"] == len(twin.observations)
+    rid = start(api, pid, "2025-kharif")
+    run = wait_status(api, pid, rid, {"awaiting_auditor", "failed"})
+    assert run["status"] == "awaiting_auditor", run
+    assert [s["step"] for s in run["steps"]][:6] == ["plan", "calculate", "aggregate", "verify", "reports", "await_decision"]
+    assert run["execution_status"] == "RUNNING"
+    assert run["summary"]["plots"] == 40 and run["summary"]["farmers"] == 20
+
+    queue = api("GET", "/verification/tasks", "auditor").json()["items"]
+    task = next(t for t in queue if t["run_id"] == rid)
+    detail = api("GET", f"/verification/tasks/{task['task_id']}", "auditor").json()
+    assert detail["sample"]["plots"] and detail["sample"]["plots"][0]["centroid"]
+    checks = {f["check"] for f in detail["findings"]}
+    assert {"area_mismatch", "regime_vs_observation"} <= checks
+    assert {i["id"] for i in detail["checklist"]["items"]} >= {"sample_visited", "deviations_explained"}
+    assert len(detail["report_ids"]) == 2
+
+    r = api("POST", f"/verification/tasks/{task['task_id']}/decision", "auditor",
+            {"decision": "approve", "checklist": checklist("vm0051")})
+    assert r.status_code == 200, r.text
+    again = api("POST", f"/verification/tasks/{task['task_id']}/decision", "auditor",
+                {"decision": "approve", "checklist": checklist("vm0051")})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_decided"
+
+    run = wait_status(api, pid, rid, {"approved", "failed"})
+    assert run["status"] == "approved", run
+    assert run["outcome"]["ledger"], run
+    assert api("POST", f"/projects/{pid}/runs", "admin", {"period": "2025-kharif"}).status_code == 409
+
+    report = api("GET", f"/verification/reports/{detail['report_ids'][0]}", "auditor").json()
+    pdf = next(f for f in report["files"] if f["format"] == "pdf")
+    body = requests.get(pdf["url"], timeout=30).content
+    import hashlib
+
+    assert body.startswith(b"%PDF") and hashlib.sha256(body).hexdigest() == pdf["sha256"]
+
+
+def test_start_to_rejection(api, project):
+    pid = project["project_id"]
+    rid = start(api, pid, "2024-kharif", role="admin")
+    assert wait_status(api, pid, rid, {"awaiting_auditor", "failed"})["status"] == "awaiting_auditor"
+    tid = f"{rid}_a1"
+    r = api("POST", f"/verification/tasks/{tid}/decision", "auditor",
+            {"decision": "reject", "reason": "water regime claims not supported", "checklist": checklist("vm0051", "sample_visited")})
+    assert r.status_code == 200, r.text
+    run = wait_status(api, pid, rid, {"rejected", "failed"})
+    assert run["status"] == "rejected", run
+    assert run["outcome"]["reason"] == "water regime claims not supported"
+    assert api("POST", f"/projects/{pid}/runs", "admin", {"period": "2024-kharif"}).status_code == 409
+
+
+def test_killed_step_then_restart_reuses_stored_chunks(api, project, twin, monkeypatch):
+    from functions.pipeline import calculate as calc
+
+    original = calc.calculate
+    killed = []
+
+    def dying(event, ctx, source, observations=None):
+        if int(event["index"]) == 2 and not killed:
+            killed.append(event["index"])
+            raise RuntimeError("container killed midway")
+        return original(event, ctx, source, observations)
+
+    monkeypatch.setattr(calc, "calculate", dying)
+    pid = project["project_id"]
+    rid = start(api, pid, "2023-kharif")
+    run = wait_status(api, pid, rid, {"failed", "awaiting_auditor"})
+    assert run["status"] == "failed", run
+    assert run["error"]["step"] == "calculate" and "killed midway" in json.dumps(run["error"])
+    assert run["execution_status"] == "FAILED"
+
+    rid2 = start(api, pid, "2023-kharif")
+    assert rid2 == rid
+    run = wait_status(api, pid, rid, {"awaiting_auditor", "failed"})
+    assert run["status"] == "awaiting_auditor" and run["attempt"] == 2, run
+    calc_step = next(s for s in run["steps"] if s["step"] == "calculate")
+    assert calc_step["chunks_reused"] >= 1 and calc_step["chunks_done"] >= 1
+    assert calc_step["chunks_reused"] + calc_step["chunks_done"] == calc_step["detail"]["chunks"]
+
+    s3 = boto3.client("s3")
+    bucket = twin.resolver.ref(_lid(twin.template, "pipeline-data"))
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=f"runs/{rid}/g1/chunks/")["Versions"]
+    keys = [v["Key"] for v in versions]
+    assert len(keys) == len(set(keys)), "a stored chunk object was written twice"
+    assert run["summary"]["plots"] == 40
+
+
+def test_auditor_wait_timing_out_fails_the_run_cleanly(api, project, twin):
+    """What Step Functions does when the heartbeat or the task timeout lapses (States.Timeout on the
+    token), sent here directly: the run ends failed at the auditor step, and can be restarted."""
+    from agri_common import mrv
+    from agri_common.farm.store import DynamoFarmStore
+
+    pid = project["project_id"]
+    rid = start(api, pid, "2022-kharif")
+    assert wait_status(api, pid, rid, {"awaiting_auditor", "failed"})["status"] == "awaiting_auditor"
+    table = twin.resolver.ref(_lid(twin.template, "pipeline"))
+    task = DynamoFarmStore(table).get(mrv.task(f"{rid}_a1"))
+    boto3.client("stepfunctions").send_task_failure(taskToken=task["task_token"], error="States.Timeout",
+                                                    cause="heartbeat lapsed")
+    run = wait_status(api, pid, rid, {"failed"})
+    assert run["status"] == "failed" and run["error"]["step"] == "await_decision", run
+    assert run["execution_status"] == "FAILED"
+    assert f"{rid}_a1" not in [t["task_id"] for t in api("GET", "/verification/tasks", "auditor").json()["items"]]
+    late = api("POST", f"/verification/tasks/{rid}_a1/decision", "auditor", {"decision": "approve", "checklist": checklist("vm0051")})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "task_closed"
+    assert start(api, pid, "2022-kharif") == rid  # restartable

@@ -1,0 +1,81 @@
+"""An in-memory FarmStore with DynamoDB's semantics for what the services use (conditions,
+ADD from 0, nested SET, all-or-nothing transactions), for unit tests without moto."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Sequence
+
+from agri_common.farm.store import Check, Delete, Op, Put, Update, WriteConflict
+
+
+class InMemoryFarmStore:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict] = {}
+        self.calls: list[str] = []
+
+    def get(self, key):
+        self.calls.append("GetItem")
+        item = self.items.get(tuple(key))
+        return copy.deepcopy(item) if item else None
+
+    def batch_get(self, keys):
+        self.calls.append("BatchGetItem")
+        return [copy.deepcopy(self.items[tuple(k)]) for k in dict.fromkeys(map(tuple, keys)) if tuple(k) in self.items]
+
+    def query(self, pk, *, prefix="", index=False, limit=None, start=None):
+        self.calls.append("Query")
+        pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
+        found = sorted((i for i in self.items.values() if i.get(pk_name) == pk and str(i.get(sk_name, "")).startswith(prefix)),
+                       key=lambda i: (i[sk_name], i["pk"], i["sk"]))
+        if start:
+            found = [i for i in found if (i[sk_name], i["pk"], i["sk"]) > (start[sk_name], start["pk"], start["sk"])]
+        if limit and len(found) > limit:
+            last = found[limit - 1]
+            return copy.deepcopy(found[:limit]), {k: last[k] for k in {"pk", "sk", pk_name, sk_name}}
+        return copy.deepcopy(found), None
+
+    @staticmethod
+    def _expect_ok(item: dict | None, expect: dict[str, Any]) -> bool:
+        for attr, value in expect.items():
+            current = (item or {}).get(attr)
+            if not (current == value or (value == 0 and current is None)):
+                return False
+        return True
+
+    def _ok(self, op: Op) -> bool:
+        if isinstance(op, Put):
+            return not (op.if_absent and (op.item["pk"], op.item["sk"]) in self.items)
+        if isinstance(op, Delete):
+            return True
+        item = self.items.get(op.key)
+        if isinstance(op, Check):
+            return item is not None and self._expect_ok(item, dict(op.expect))
+        return not (op.if_exists and item is None) and self._expect_ok(item, dict(op.expect))
+
+    def transact(self, ops: Sequence[Op]) -> None:
+        self.calls.append("TransactWriteItems")
+        failed = [i for i, op in enumerate(ops) if not self._ok(op)]
+        if failed:
+            raise WriteConflict(failed)
+        for op in ops:
+            if isinstance(op, Put):
+                self.items[(op.item["pk"], op.item["sk"])] = copy.deepcopy(dict(op.item))
+            elif isinstance(op, Delete):
+                self.items.pop(op.key, None)
+            elif isinstance(op, Update):
+                item = self.items.setdefault(op.key, {"pk": op.key[0], "sk": op.key[1]})
+                for name, value in op.set.items():
+                    *parents, leaf = name.split(".")
+                    target = item
+                    for parent in parents:
+                        target = target[parent]
+                    target[leaf] = copy.deepcopy(value)
+                for name, value in op.add.items():
+                    item[name] = item.get(name, 0) + value
+                for name in op.remove:
+                    *parents, leaf = name.split(".")
+                    target = item
+                    for parent in parents:
+                        target = target.get(parent, {})
+                    target.pop(leaf, None)

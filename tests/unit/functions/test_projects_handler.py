@@ -1,0 +1,164 @@
+"""Projects routes: creation, assignment, runs; every role boundary is crossed once."""
+
+from __future__ import annotations
+
+import pytest
+
+from functions.projects import handler
+from functions.projects.logic import ProjectService
+from tests.unit.functions.conftest import call, claims_for
+from tests.unit.mrv_fakes import FakeStepFunctions, MemoryStore
+
+ADMIN = claims_for("admin", user="a-1", username="root", fpo=None)
+MANAGER = claims_for("fpo_manager", user="m-1", username="mgr", fpo="FPO-1")
+OTHER_MANAGER = claims_for("fpo_manager", user="m-2", username="mgr2", fpo="FPO-9")
+AUDITOR = claims_for("auditor", user="aud-1", username="audrey", fpo=None)
+OTHER_AUDITOR = claims_for("auditor", user="aud-2", username="otto", fpo=None)
+FARMER = claims_for("farmer", user="f-1", username="farmer", fpo="FPO-1")
+BODY = {"name": "Delta AWD", "fpo_ids": ["FPO-1", "FPO-2"], "methodology": "vm0051", "profile": "vm0051",
+        "crediting_start": "2024-06-01", "crediting_end": "2030-05-31"}
+
+
+class Directory:
+    users = {"audrey": "aud-1", "otto": "aud-2"}
+
+    def auditor_user_id(self, username):
+        return self.users.get(username)
+
+
+@pytest.fixture
+def env(revocations, monkeypatch):
+    store, sfn = MemoryStore(), FakeStepFunctions()
+    ids = iter(f"prj_{i:08x}" for i in range(1, 100))
+    handler.app.dependency_overrides[handler.get_service] = lambda: ProjectService(
+        store, Directory(), sfn, now=lambda: "2025-01-01T00:00:00Z", new_id=lambda: next(ids))
+    monkeypatch.setattr(handler, "_revocation", lambda: revocations)
+    yield store, sfn
+    handler.app.dependency_overrides.clear()
+
+
+def project(claims=ADMIN, body=BODY):
+    return call(handler, "POST", "/projects", body, claims=claims)
+
+
+def path(method, p, resource, params, claims, body=None):
+    return call(handler, method, p, body, claims=claims, resource=resource, params=params)
+
+
+def assign(pid, username="audrey", claims=ADMIN):
+    return path("POST", f"/projects/{pid}/auditors", "/projects/{project_id}/auditors", {"project_id": pid}, claims,
+                {"username": username})
+
+
+def start(pid, claims=MANAGER, period="2025-kharif"):
+    return path("POST", f"/projects/{pid}/runs", "/projects/{project_id}/runs", {"project_id": pid}, claims, {"period": period})
+
+
+def get(pid, claims):
+    return path("GET", f"/projects/{pid}", "/projects/{project_id}", {"project_id": pid}, claims)
+
+
+def test_admin_creates_a_project_and_assigns_an_auditor(env):
+    r = project()
+    assert r.status == 201, r.body
+    pid = r.body["project_id"]
+    r = assign(pid)
+    assert r.status == 200 and r.body["auditors"] == ["aud-1"]
+    assert assign(pid).body["auditors"] == ["aud-1"]  # idempotent
+
+
+@pytest.mark.parametrize("claims", [MANAGER, AUDITOR])
+def test_only_admins_create_and_assign(env, claims):
+    assert project(claims).status == 403
+    pid = project().body["project_id"]
+    assert assign(pid, claims=claims).status in (403, 404)
+
+
+def test_farmers_have_no_project_routes(env):
+    pid = project().body["project_id"]
+    assert get(pid, FARMER).status == 403
+    assert call(handler, "GET", "/projects", claims=FARMER).status == 403
+
+
+def test_assigning_a_non_auditor_names_the_field(env):
+    pid = project().body["project_id"]
+    r = assign(pid, username="nobody")
+    assert r.status == 422 and r.body["error"]["details"][0]["field"] == "body.username"
+
+
+def test_visibility_per_role(env):
+    pid = project().body["project_id"]
+    assign(pid)
+    assert get(pid, MANAGER).status == 200
+    assert get(pid, AUDITOR).status == 200
+    assert get(pid, OTHER_MANAGER).status == 404
+    assert get(pid, OTHER_AUDITOR).status == 404
+    assert [p["project_id"] for p in call(handler, "GET", "/projects", claims=AUDITOR).body["items"]] == [pid]
+    assert call(handler, "GET", "/projects", claims=OTHER_AUDITOR).body["items"] == []
+    assert [p["project_id"] for p in call(handler, "GET", "/projects", claims=MANAGER).body["items"]] == [pid]
+
+
+def test_invalid_body_is_422_with_fields(env):
+    r = project(body={**BODY, "crediting_end": "2020-01-01", "extra": 1})
+    assert r.status == 422
+    assert {"body.extra"} <= {d["field"] for d in r.body["error"]["details"]}
+    r = project(body={**BODY, "profile": "vm0042_qa3"})
+    assert r.status == 422 and r.body["error"]["details"][0]["field"] == "body.profile"
+
+
+def test_run_start_is_refused_while_running_and_restarts_after_failure(env):
+    store, sfn = env
+    pid = project().body["project_id"]
+    r = start(pid)
+    assert r.status == 202, r.body
+    rid = r.body["run_id"]
+    assert rid == f"{pid}_2025_kharif" and sfn.started[0]["name"] == f"{rid}_a1"
+    assert sfn.started[0]["input"]["generation"] == 1
+    again = start(pid, claims=ADMIN)
+    assert again.status == 409 and again.body["error"]["code"] == "run_exists"
+    key = (f"PROJECT#{pid}", f"RUN#{rid}")
+    store.items[key]["status"] = "failed"
+    r = start(pid)
+    assert r.status == 202 and r.body["attempt"] == 2
+    assert sfn.started[-1]["name"] == f"{rid}_a2" and sfn.started[-1]["input"]["generation"] == 1
+    store.items[key]["status"] = "corrections_requested"
+    r = start(pid)
+    assert r.body["attempt"] == 3 and sfn.started[-1]["input"]["generation"] == 2
+    store.items[key]["status"] = "approved"
+    assert start(pid).status == 409
+
+
+@pytest.mark.parametrize("claims,status", [(AUDITOR, 403), (OTHER_MANAGER, 404), (FARMER, 403)])
+def test_who_may_start_a_run(env, claims, status):
+    pid = project().body["project_id"]
+    assign(pid)
+    assert start(pid, claims=claims).status == status
+
+
+def test_run_status_shows_steps_and_execution(env):
+    store, _ = env
+    pid = project().body["project_id"]
+    rid = start(pid).body["run_id"]
+    store.items[(f"RUN#{rid}", "STEP#plan")] = {"pk": f"RUN#{rid}", "sk": "STEP#plan", "run_id": rid, "step": "plan",
+                                                 "attempt": 1, "status": "succeeded", "started_at": "t", "detail": {"chunks": 3}}
+    r = path("GET", f"/projects/{pid}/runs/{rid}", "/projects/{project_id}/runs/{run_id}",
+             {"project_id": pid, "run_id": rid}, MANAGER)
+    assert r.status == 200, r.body
+    assert r.body["execution_status"] == "RUNNING" and r.body["steps"][0]["detail"] == {"chunks": 3}
+    r = path("GET", f"/projects/{pid}/runs/{rid}", "/projects/{project_id}/runs/{run_id}",
+             {"project_id": pid, "run_id": rid}, OTHER_MANAGER)
+    assert r.status == 404
+
+
+def test_a_failed_start_leaves_a_restartable_run(env):
+    store, sfn = env
+    from agri_common.errors import DependencyError
+
+    def boom(name, payload):
+        raise DependencyError("Step Functions failed: ServiceUnavailable")
+
+    sfn.start = boom
+    pid = project().body["project_id"]
+    assert start(pid).status == 503
+    run = store.items[(f"PROJECT#{pid}", f"RUN#{pid}_2025_kharif")]
+    assert run["status"] == "failed" and run["error"]["step"] == "start"

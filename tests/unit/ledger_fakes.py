@@ -1,0 +1,224 @@
+"""In-memory stand-ins for the ledger's data, artifacts, chain and writer gateway (no network).
+
+The store keeps DynamoDB's semantics that the logic relies on: an append is all-or-nothing, fails
+if a record id exists, if a block is not at the expected version, or if the head moved.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from agri_chain import ChainUnavailable, OnChainAnchor, Receipt
+from agri_common.ledger_crypto import GENESIS_HASH
+
+from functions.ledger import models as m
+from functions.ledger.logic import Append, BlockChanged, HeadMoved, LedgerWriter, RecordExists
+
+
+class FakeLedgerStore:
+    def __init__(self):
+        self.head_item: tuple[int, str] = (0, GENESIS_HASH)
+        self.records: dict[str, m.StoredRecord] = {}
+        self.blocks: dict[tuple[str, int], m.CreditBlock] = {}
+        self.batches: dict[int, m.Batch] = {}
+        self.cursor: dict[str, Any] = {"next_seq": 1, "pending": None}
+        self.salts: dict[str, str] = {}
+        self.runs: dict[str, str] = {}
+        self.fail_append_after: int | None = None  # raise after this many successful appends
+        self.appends = 0
+        self.move_head_once = False  # simulate a concurrent writer once
+
+    def head(self):
+        return self.head_item
+
+    def append(self, entries: Sequence[Append], expected_seq: int) -> None:
+        if self.fail_append_after is not None and self.appends >= self.fail_append_after:
+            raise RuntimeError("simulated crash while appending")
+        if self.move_head_once:
+            self.move_head_once = False
+            raise HeadMoved()
+        if any(e.record.record_id in self.records for e in entries):
+            raise RecordExists()
+        for entry in entries:
+            for block, version in entry.blocks:
+                current = self.blocks.get((block.series, block.start))
+                if version is None and current is not None:
+                    raise BlockChanged()
+                if version is not None and (current is None or current.version != version or current.status != "active"):
+                    raise BlockChanged()
+        if self.head_item[0] != expected_seq:
+            raise HeadMoved()
+        for entry in entries:
+            self.records[entry.record.record_id] = copy.deepcopy(entry.record)
+            for block, _ in entry.blocks:
+                self.blocks[(block.series, block.start)] = block.model_copy(deep=True)
+        last = entries[-1].record.body
+        self.head_item = (last["seq"], last["record_hash"])
+        self.appends += 1
+
+    def get_record(self, record_id):
+        return copy.deepcopy(self.records.get(record_id))
+
+    def get_records(self, record_ids):
+        return {i: copy.deepcopy(self.records[i]) for i in record_ids if i in self.records}
+
+    def records_by_seq(self, from_seq, to_seq):
+        return sorted((copy.deepcopy(r) for r in self.records.values() if from_seq <= r.seq <= to_seq), key=lambda r: r.seq)
+
+    def query_records(self, index, value, limit, cursor, filters):
+        def key(r: m.StoredRecord) -> Any:
+            return {"chain": "LEDGER", "project_id": r.body["project_id"], "farmer_ref": r.body.get("farmer_ref"),
+                    "owner_user_id": r.owner_user_id, "fpo_id": r.fpo_id}[index]
+
+        rows = sorted((r for r in self.records.values() if key(r) == value), key=lambda r: -r.seq)
+        rows = [r for r in rows if all(r.body.get(k) == v for k, v in filters.items())]
+        start = 0 if cursor is None else next(i for i, r in enumerate(rows) if r.seq == cursor["seq"]) + 1
+        page = rows[start:start + limit]
+        nxt = {"seq": page[-1].seq} if start + limit < len(rows) and page else None
+        return [copy.deepcopy(r) for r in page], nxt
+
+    def salt_for(self, farmer_id, candidate):
+        return self.salts.setdefault(farmer_id, candidate)
+
+    def claim_run(self, run_key, input_hash):
+        return self.runs.setdefault(run_key, input_hash)
+
+    def find_block(self, series, serial_number):
+        found = [b for (s, start), b in self.blocks.items() if s == series and b.start <= serial_number <= b.end]
+        return found[0].model_copy(deep=True) if found else None
+
+    def batch_cursor(self):
+        pending = self.cursor["pending"]
+        return self.cursor["next_seq"], (str(pending) if pending is not None else None)
+
+    def create_batch(self, batch, expected_next_seq):
+        if self.cursor["next_seq"] != expected_next_seq or self.cursor["pending"] is not None or batch.from_seq in self.batches:
+            return False
+        self.batches[batch.from_seq] = batch.model_copy()
+        self.cursor = {"next_seq": batch.to_seq + 1, "pending": batch.from_seq}
+        return True
+
+    def get_batch(self, from_seq):
+        b = self.batches.get(from_seq)
+        return b.model_copy() if b else None
+
+    def update_batch(self, batch, **changes):
+        updated = self.batches[batch.from_seq].model_copy(update=changes)
+        self.batches[batch.from_seq] = updated
+        return updated.model_copy()
+
+    def close_batch(self, batch):
+        if self.cursor["pending"] == batch.from_seq:
+            self.cursor["pending"] = None
+
+    def find_batch(self, seq):
+        for b in self.batches.values():
+            if b.from_seq <= seq <= b.to_seq:
+                return b.model_copy()
+        return None
+
+
+class FakeArtifacts:
+    def __init__(self):
+        self.objects: dict[str, bytes] = {}
+        self.puts = 0
+
+    def put(self, key, data):
+        self.puts += 1
+        self.objects[key] = bytes(data)
+
+    def get(self, key):
+        return self.objects[key]
+
+
+@dataclass
+class _Tx:
+    batch_key: bytes
+    root: str
+    count: int
+    mined: bool
+    dropped: bool = False
+
+
+class FakeChain:
+    """A registry on a pretend chain, with switches for outages, stuck and dropped transactions."""
+
+    contract_address = "0x00000000000000000000000000000000000000aa"
+
+    def __init__(self):
+        self.txs: dict[str, _Tx] = {}
+        self.roots: dict[bytes, tuple[str, int, int]] = {}
+        self.block = 100
+        self.down = 0  # the next N calls fail with ChainUnavailable
+        self.auto_mine = True
+        self.sent = 0
+
+    @property
+    def chain_id(self):
+        return 1337
+
+    def _call(self):
+        if self.down:
+            self.down -= 1
+            raise ChainUnavailable("connection refused")
+
+    def send_anchor(self, batch_key, root_hex, record_count):
+        self._call()
+        self.sent += 1
+        tx = f"0x{self.sent:064x}"
+        self.txs[tx] = _Tx(batch_key, root_hex, record_count, mined=False)
+        if self.auto_mine:
+            self.mine(tx)
+        return tx
+
+    def mine(self, tx_hash):
+        tx = self.txs[tx_hash]
+        self.block += 1
+        tx.mined = True
+        if tx.batch_key not in self.roots:
+            self.roots[tx.batch_key] = (tx.root, tx.count, self.block)
+            tx.status = 1
+        else:
+            tx.status = 0  # the contract refuses a second root for the same batch
+        tx.block = self.block
+
+    def receipt(self, tx_hash):
+        self._call()
+        tx = self.txs.get(tx_hash)
+        if tx is None or not tx.mined:
+            return None
+        return Receipt(tx_hash=tx_hash, block_number=tx.block, status=tx.status, gas_used=46_000)
+
+    def transaction_known(self, tx_hash):
+        self._call()
+        tx = self.txs.get(tx_hash)
+        return tx is not None and not tx.dropped
+
+    def anchored(self, batch_key):
+        self._call()
+        root, count, block = self.roots.get(batch_key, ("0" * 64, 0, 0))
+        return OnChainAnchor(root=root, record_count=count, block_number=block)
+
+    def anchor_transaction(self, batch_key, block_number):
+        self._call()
+        for h, tx in self.txs.items():
+            if tx.batch_key == batch_key and tx.mined and tx.status == 1:
+                return h
+        return None
+
+
+class DirectWriterGateway:
+    """The API's gateway to the writer, calling it in-process through the writer's own entry code."""
+
+    def __init__(self, writer: LedgerWriter):
+        self.writer = writer
+        self.events: list[m.WriterEvent] = []
+
+    def submit(self, event):
+        from functions.ledger.dal import writer_result
+        from functions.ledger.writer import handle
+
+        self.events.append(event)
+        return writer_result(handle(event.model_dump(mode="json", exclude_none=True), self.writer))

@@ -1,0 +1,192 @@
+"""Each pipeline task on in-memory stores with a fake season source: plan, calculate (with the
+stored-chunk skip), aggregate (equals one engine call), verify, await, outcome."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from agri_common import mrv
+from functions.pipeline import aggregate, await_decision, calculate, core, ledger, outcome, plan, verify
+from functions.pipeline.sources import PlotSeason
+from tests.unit.mrv_fakes import MemoryObjects, MemoryStore
+
+PID, RID = "prj_00000001", "prj_00000001_2025_kharif"
+RUN = {"project_id": PID, "run_id": RID, "attempt": 1, "period": "2025-kharif", "generation": 1}
+
+
+class Source:
+    """The ProjectSeasonSource fake: units are farmer ids, two plots each."""
+
+    def __init__(self, farmers=10):
+        rng = random.Random(3)
+        self.seasons = {}
+        for f in range(farmers):
+            fid = f"F{f:03d}"
+            self.seasons[fid] = [PlotSeason(
+                plot_id=f"P{f:03d}{p}", season_key="2025-kharif", farmer_id=fid, fpo_id="FPO-1", owner_user_id=f"u{f}",
+                village=f"v{f % 2}", area_ha=round(rng.uniform(0.5, 2), 3), declared_area_ha=None, centroid=[79.0, 10.0],
+                activity={"crop": "rice", "cultivation_days": 110, "preseason_water": "non_flooded_lt_180",
+                          "water_regime": ("multiple_drainage", "continuously_flooded")[p], "synthetic_n_kg_per_ha": 100})
+                for p in range(2)]
+        self.loads = 0
+
+    def plan_units(self, fpo_ids):
+        return sorted(self.seasons)
+
+    def load(self, units, period):
+        self.loads += 1
+        return [s for u in units for s in self.seasons[u] if s.season_key.startswith(period)]
+
+
+@pytest.fixture
+def ctx():
+    store, objects = MemoryStore(), MemoryObjects()
+    project = mrv.ProjectRecord(project_id=PID, name="Delta", fpo_ids=["FPO-1"], methodology="vm0051", profile="vm0051",
+                                gwp="AR5", region="south_asia", climate="wet", crediting_start="2024-06-01",
+                                crediting_end="2030-05-31", draws=300, created_by="a", created_at="t")
+    store.items[project.key()] = project.to_item()
+    run = mrv.RunRecord(project_id=PID, run_id=RID, period="2025-kharif", status="running", attempt=1, started_by="a",
+                        started_at="t", updated_at="t")
+    store.items[run.key()] = run.to_item()
+    return core.Context(store=store, objects=objects, clock=lambda: "2025-01-01T00:00:00Z")
+
+
+def run_calc(ctx, source):
+    planned = plan.plan(RUN, ctx, source, chunk_units=4)
+    results = [calculate.calculate({**RUN, "index": i}, ctx, source) for i in planned["chunks"]]
+    return planned, results
+
+
+def test_plan_writes_manifests_and_is_reused_on_restart(ctx):
+    source = Source()
+    planned = plan.plan(RUN, ctx, source, chunk_units=4)
+    assert planned == {"chunks": [0, 1, 2], "chunk_count": 3}
+    assert ctx.get_json(core.manifest_key(core.RunInput(**RUN), 2))["units"] == ["F008", "F009"]
+    source.seasons["F999"] = source.seasons["F000"]
+    assert plan.plan({**RUN, "attempt": 2}, ctx, source, chunk_units=4) == planned  # the stored snapshot
+
+
+def test_calculate_skips_chunks_already_stored(ctx):
+    source = Source()
+    _, results = run_calc(ctx, source)
+    assert [r["reused"] for r in results] == [False, False, False]
+    puts = len(ctx.objects.puts)
+    again = calculate.calculate({**RUN, "attempt": 2, "index": 1}, ctx, source)
+    assert again == {"index": 1, "reused": True} and len(ctx.objects.puts) == puts and source.loads == 3
+
+
+def test_aggregate_equals_one_engine_call_over_all_plots(ctx):
+    from carbon_engine import estimate
+
+    source = Source()
+    planned, _ = run_calc(ctx, source)
+    aggregate.aggregate({**RUN, "plan": planned}, ctx)
+    summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
+    project = ctx.project(core.RunInput(**RUN))
+    plots = [calculate.engine_plot(ps, project) for u in sorted(source.seasons) for ps in source.seasons[u]]
+    reference = estimate({**calculate.engine_settings(project, calculate.run_seed(RID)), "plots": plots}).total
+    assert summary["plots"] == 20
+    assert summary["total"]["net"]["point"] == pytest.approx(reference.net.point, rel=1e-12)
+    assert summary["total"]["net"]["mc"]["ci"]["90"][1] == pytest.approx(reference.net.mc.ci["90"][1], rel=1e-9)
+    assert summary["total"]["creditable_net"] == pytest.approx(reference.creditable_net, rel=1e-9)
+    contributions = ctx.get_json(core.contributions_key(core.RunInput(**RUN)))
+    assert len(contributions) == 10 and sum(c["net_t"] for c in contributions) == pytest.approx(reference.net.point)
+    run = ctx.store.get(mrv.run(PID, RID))
+    assert run["summary"]["plots"] == 20
+    assert ctx.store.get(mrv.step(RID, "calculate"))["status"] == "succeeded"
+
+
+def test_invalid_season_becomes_a_critical_finding_not_a_crash(ctx):
+    source = Source(farmers=2)
+    source.seasons["F000"][0].activity["cultivation_days"] = None
+    planned, _ = run_calc(ctx, source)
+    findings = ctx.get_json(core.chunk_key(core.RunInput(**RUN), 0, "findings.json"))
+    assert any(f["check"] == "invalid_activity" and f["plot_id"] == "P0000" for f in findings)
+
+
+def test_verify_then_await_then_outcomes(ctx):
+    source = Source()
+    planned, _ = run_calc(ctx, source)
+    state = {**RUN, "plan": planned}
+    aggregate.aggregate(state, ctx)
+    state["verify"] = verify.verify(state, ctx)
+    sample = ctx.get_json(state["verify"]["sample_key"])
+    assert sample["seed"] == verify.sample_seed(core.RunInput(**RUN)) and sample["plots"]
+    assert ctx.store.get(mrv.sample(RID))["selected"] == len(sample["plots"])
+    out = await_decision.await_decision({**state, "task_token": "tok"}, ctx)
+    assert out["task_id"] == f"{RID}_a1"
+    await_decision.await_decision({**state, "task_token": "tok-retry"}, ctx)  # a retried state: same task, new token
+    task = ctx.store.get(mrv.task(out["task_id"]))
+    assert task["task_token"] == "tok-retry" and task["status"] == "pending"
+    assert ctx.store.get(mrv.run(PID, RID))["status"] == "awaiting_auditor"
+
+    ctx.store.items[mrv.task(out["task_id"])]["decision"] = {"reason": "claims unsupported", "decided_by": "aud"}
+    assert outcome.record_outcome({**state, "error": {"Error": "Rejected", "Cause": None}}, ctx) == {"status": "rejected"}
+    run = ctx.store.get(mrv.run(PID, RID))
+    assert run["status"] == "rejected" and run["outcome"]["reason"] == "claims unsupported"
+
+
+def test_failure_outcome_names_the_step_and_cause(ctx):
+    ctx.store.items[mrv.step(RID, "aggregate")] = mrv.StepRecord(run_id=RID, step="aggregate", attempt=1, status="running",
+                                                                  started_at="t").to_item()
+    cause = json.dumps({"errorType": "ValueError", "errorMessage": "no computable plot-season"})
+    assert outcome.record_outcome({**RUN, "error": {"Error": "ValueError", "Cause": cause}}, ctx)["step"] == "aggregate"
+    run = ctx.store.get(mrv.run(PID, RID))
+    assert run["status"] == "failed" and run["error"]["cause"]["message"] == "no computable plot-season"
+    assert ctx.store.get(mrv.step(RID, "aggregate"))["status"] == "failed"
+
+
+def test_ledger_refusal_fails_the_run(ctx):
+    ledger = {"ok": False, "body": {"ok": False, "error": {"code": "validation_error"}}}
+    assert outcome.record_outcome({**RUN, "ledger": ledger}, ctx)["status"] == "failed"
+    assert ctx.store.get(mrv.run(PID, RID))["error"]["step"] == "ledger"
+
+
+def test_a_late_task_of_an_old_attempt_cannot_overwrite_the_new_one(ctx):
+    ctx.store.items[mrv.run(PID, RID)]["attempt"] = 2
+    from agri_common.farm.store import WriteConflict
+
+    with pytest.raises(WriteConflict):
+        ctx.set_run(core.RunInput(**RUN), status="failed")
+
+
+def test_ledger_step_hands_issue_6_an_approved_run(ctx):
+    from functions.ledger.models import WriterEvent
+
+    source = Source()
+    planned, _ = run_calc(ctx, source)
+    state = {**RUN, "plan": planned}
+    aggregate.aggregate(state, ctx)
+    state["verify"] = verify.verify(state, ctx)
+    task_id = await_decision.await_decision({**state, "task_token": "tok"}, ctx)["task_id"]
+    with pytest.raises(ValueError, match="no approval"):
+        ledger.issue(state, ctx, lambda payload: {"ok": True})
+    ctx.store.items[mrv.task(task_id)]["decision"] = {"decision": "approve", "decided_by": "aud-1",
+                                                      "decided_at": "2025-03-01T10:00:00.123456Z"}
+    sent = []
+    out = ledger.issue(state, ctx, lambda payload: sent.append(payload) or {"ok": True, "result": {"created": 3,
+                                                                                                    "serials": list(range(50))}})
+    command = WriterEvent.model_validate(sent[0])  # issue #6's own input model accepts it
+    assert command.run.run_id == RID and command.run.vintage == 2025 and len(command.run.farmers) == 10
+    assert command.run.approved_at == "2025-03-01T10:00:00Z"
+    summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
+    assert float(command.run.creditable_net_t) == pytest.approx(max(0.0, summary["total"]["creditable_net"]), abs=1e-6)
+    assert all(f.net_t >= 0 for f in command.run.farmers)
+    assert out == {"ok": True, "result": {"created": 3}, "error": None}  # bulk lists stay out of the state
+    assert ctx.store.get(mrv.step(RID, "ledger"))["status"] == "succeeded"
+
+
+def test_a_lapsed_wait_closes_the_pending_task(ctx):
+    source = Source(farmers=3)
+    planned, _ = run_calc(ctx, source)
+    state = {**RUN, "plan": planned}
+    aggregate.aggregate(state, ctx)
+    state["verify"] = verify.verify(state, ctx)
+    task_id = await_decision.await_decision({**state, "task_token": "tok"}, ctx)["task_id"]
+    out = outcome.record_outcome({**state, "error": {"Error": "States.Timeout", "Cause": "heartbeat"}}, ctx)
+    assert out == {"status": "failed", "step": "await_decision"}
+    assert ctx.store.get(mrv.task(task_id))["status"] == "closed"
+    assert ctx.store.get(mrv.run(PID, RID))["error"]["error"] == "States.Timeout"
