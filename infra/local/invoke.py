@@ -1,9 +1,12 @@
 """Lambda's Invoke API in the twin: moto's Lambda backend, pointed at our in-process handlers.
 
-moto's non-Docker Lambda backend does not run code. A function of the template (registered here by
-the twin, or by a test) that another function invokes with boto3 (``lambda:Invoke``, e.g. the
-ledger API calling the ledger writer) runs in-process instead, one event at a time, exactly as the
-HTTP front runs API handlers. Unknown names fall through to moto. No business logic here.
+moto's Lambda backends do not run our code (the Docker-free one echoes the payload). A function of
+the template (registered here by the twin, or by a test) that is invoked through Lambda's API — by
+another function with boto3 (e.g. the ledger API calling the ledger writer) or by a Step Functions
+``lambda:invoke`` task — runs in-process instead, one event at a time, exactly as the HTTP front runs
+API handlers. An exception becomes ``FunctionError: Unhandled`` with Lambda's error payload, so
+Step Functions' Retry/Catch see what they would on AWS. Unknown names fall through to moto.
+No business logic here.
 """
 
 from __future__ import annotations
@@ -25,12 +28,17 @@ def clear() -> None:
 
 
 def install() -> None:
+    """Patch moto's Lambda backends (Docker and Docker-free) once; idempotent."""
     from moto.awslambda.models import LambdaBackend
+    from moto.awslambda_simple.models import LambdaSimpleBackend
 
-    if getattr(LambdaBackend, "_agri_local_invoke", False):
-        return
-    original = LambdaBackend.invoke
+    for backend in (LambdaBackend, LambdaSimpleBackend):  # the simple one overrides invoke itself
+        if not backend.__dict__.get("_agri_local_invoke", False):
+            backend.invoke = _routed(backend.invoke)
+            backend._agri_local_invoke = True
 
+
+def _routed(original: Callable[..., Any]) -> Callable[..., Any]:
     def invoke(self, function_name, qualifier, body, headers, response_headers):  # noqa: ANN001 - moto's signature
         target = _targets.get(function_name) or _targets.get(str(function_name).rsplit(":", 1)[-1])
         if target is None:
@@ -44,5 +52,4 @@ def install() -> None:
                                "stackTrace": traceback.format_exc().splitlines()}).encode()
         return json.dumps(result).encode()
 
-    LambdaBackend.invoke = invoke
-    LambdaBackend._agri_local_invoke = True
+    return invoke

@@ -81,7 +81,6 @@ class LocalTwin:
         self.functions = self._functions()
         self._serve_invokes()
         self._start_chain_bridge()
-        moto_ext.route_lambda_invocations({fn.name: fn for fn in self.functions.values()})
         self.front = ApiFront(route_specs(self.template), self.functions, self._verifiers(provisioner),
                               gateway_responses(self.template), TokenBucket(*stage_throttle(self.template)),
                               stage_name(self.template))
