@@ -1,9 +1,10 @@
 """The MRV state machine, defined once here; the local twin runs this very definition on moto.
 
     Plan -> CalculateChunks (Map over chunk indexes, bounded concurrency) -> Aggregate -> Verify
-      -> Reports -> AwaitAuditor (.waitForTaskToken, heartbeat + timeout) -> Ledger (builds the
-      approved run and invokes issue #6's writer) -> RecordApproved -> Approved | LedgerFailed
-    AwaitAuditor --Rejected / CorrectionsRequested--> RecordDecision -> Decided
+      -> Reports (monitoring) -> AwaitAuditor (.waitForTaskToken, heartbeat + timeout)
+      -> VerificationReport -> Ledger (builds the approved run and invokes issue #6's writer)
+      -> RecordApproved -> Approved | LedgerFailed
+    AwaitAuditor --Rejected / CorrectionsRequested--> VerificationReportDeclined -> RecordDecision -> Decided
     any task --error after retries--> RecordFailure -> Failed
 
 States pass S3 keys and counts, never bulk data (Step Functions payloads are limited to 256 KB).
@@ -151,14 +152,22 @@ class MrvPipeline(Construct):
         wait.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2.0)
         record_decision = self._invoke("outcome", "RecordDecision", result_path="$.outcome",
                                        selector={"status.$": "$.Payload.status"}).next(sfn.Succeed(self, "Decided"))
-        wait.add_catch(record_decision, errors=["Rejected", "CorrectionsRequested"], result_path="$.error")
+        decided = {**{f"{k}.$": f"$.{k}" for k in (*RUN_FIELDS, "plan")}, "phase": "decided"}
+        report_declined = guarded(self._invoke("reports", "VerificationReportDeclined", result_path=sfn.JsonPath.DISCARD,
+                                               payload=sfn.TaskInput.from_object(decided),
+                                               selector={"report_ids.$": "$.Payload.report_ids"}))
+        report_declined.next(record_decision)
+        wait.add_catch(report_declined, errors=["Rejected", "CorrectionsRequested"], result_path="$.error")
         guarded(wait)
+        report_approved = guarded(self._invoke("reports", "VerificationReport", result_path=sfn.JsonPath.DISCARD,
+                                               payload=sfn.TaskInput.from_object(decided),
+                                               selector={"report_ids.$": "$.Payload.report_ids"}))
         record_approved = guarded(self._invoke("outcome", "RecordApproved", result_path="$.outcome",
                                                selector={"status.$": "$.Payload.status"}))
         done = sfn.Choice(self, "LedgerWritten?").when(
             sfn.Condition.string_equals("$.outcome.status", "approved"), sfn.Succeed(self, "Approved")).otherwise(
             sfn.Fail(self, "LedgerFailed", error="LedgerRefused", cause="The ledger writer refused the approved run"))
-        chain = plan.next(chunks).next(aggregate).next(verify).next(reports).next(wait)
+        chain = plan.next(chunks).next(aggregate).next(verify).next(reports).next(wait).next(report_approved)
         if ledger_writer is not None:
             ledger = guarded(self._invoke("ledger", "Ledger", result_path="$.ledger",
                                           selector={"ok.$": "$.Payload.ok", "body.$": "$.Payload"}))

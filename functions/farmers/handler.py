@@ -1,19 +1,21 @@
 """Farmers routes: farmers, plots, seasons, field data, offline sync, evidence uploads, imports.
 
 Every route is private. Who may do what is decided per record in the services (404 for records the
-caller may not see); auditors see no farmer data until project assignments exist (issue #5).
+caller may not see); auditors read the data of the FPOs of the projects they are assigned to
+(read once per request from the pipeline table, see ``get_principal``) and never write.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Callable
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agri_common.farm.store import DynamoFarmStore
-from agri_common.principal import Principal
+from agri_common.principal import AuditScope, Principal, with_audit_scope
+from agri_common.projects import auditor_scope
 from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.revocation import DynamoRevocationStore
 from agri_common.settings import BaseSettingsModel, load_settings
@@ -34,6 +36,7 @@ Id = Annotated[str, Path(pattern=m.ID)]
 class FarmersSettings(BaseSettingsModel):
     revocation_table: str
     farm_table: str
+    pipeline_table: str
     uploads_bucket: str
     aadhaar_hmac_secret_arn: str
     overlap_max_fraction: float = 0.05
@@ -64,8 +67,13 @@ def get_uploads_objects() -> S3Objects:
     return S3Objects(load_settings(FarmersSettings).uploads_bucket)
 
 
-def get_principal() -> Principal:
-    return current_principal(app)
+def get_assignments() -> Callable[[str], AuditScope]:
+    """How an auditor's assignments are read (the pipeline table); called for auditors only."""
+    return lambda user_id: auditor_scope(DynamoFarmStore(load_settings(FarmersSettings).pipeline_table), user_id)
+
+
+def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(get_assignments)]) -> Principal:
+    return with_audit_scope(current_principal(app), assignments)
 
 
 Ctx = Annotated[FarmContext, Depends(get_context)]

@@ -13,7 +13,7 @@ from agri_common.farm import keys
 from agri_common.farm.records import Consent, FarmerRecord
 from agri_common.farm.store import Put, Txn, Update, commit
 from agri_common.pagination import decode_token, encode_token
-from agri_common.principal import Principal, Role, ensure_can_access, require_role
+from agri_common.principal import Principal, Role, ensure_can_access, list_scope, require_role
 
 from functions.farmers import aadhaar
 from functions.farmers import models as m
@@ -94,8 +94,14 @@ class FarmerService:
     def list(self, caller: Principal, fpo_id: str | None, village: str | None, limit: int,
              next_token: str | None) -> m.FarmerPage:
         """Farmers of one FPO (optionally one village), by the gsi1 index; never a Scan."""
-        if caller.role is Role.AUDITOR:
-            return m.FarmerPage(items=[])  # assignments arrive with issue #5; until then: nothing
+        if caller.role is Role.AUDITOR:  # the FPOs of their projects only (an FPO outside them lists nothing)
+            fpos = list_scope(caller).fpo_ids
+            if fpo_id is None and len(fpos) > 1:
+                raise field_error("query.fpo_id", "Your projects cover several FPOs: give fpo_id "
+                                  f"(one of {', '.join(sorted(fpos))})", "missing")
+            fpo_id = fpo_id or next(iter(fpos), None)
+            if fpo_id not in fpos:
+                return m.FarmerPage(items=[])
         if caller.role is Role.FARMER:
             owner = self.ctx.store.get(keys.owner(caller.user_id))
             record = self.load(owner["farmer_id"]) if owner else None

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from agri_common.errors import AppError, validation_details
 from agri_common.farm import keys
-from agri_common.principal import Principal
+from agri_common.principal import Principal, Role, require_role
 
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, Receipt, ReceiptExists, VersionConflict, content_hash, derived_id
@@ -49,6 +49,7 @@ class SyncService:
         self.seasons = SeasonService(ctx)
 
     def apply(self, caller: Principal, req: m.SyncRequest) -> m.SyncResponse:
+        require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)  # sync only writes: never an auditor
         seen: dict[str, int] = {}
         receipts = {item["client_id"]: item for item in self.ctx.store.batch_get(
             [keys.sync_receipt(caller.user_id, r.client_id) for r in req.records])}

@@ -60,6 +60,7 @@ class UploadService:
                            expires_in_s=PRESIGN_SECONDS, evidence=evidence_out(record))
 
     def complete(self, caller: Principal, upload_id: str) -> m.EvidenceOut:
+        require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)  # a write: auditors read evidence only
         items, _ = self.ctx.store.query(keys.upload_index(upload_id)["gsi1pk"], index=True)
         record = EvidenceRecord.from_item(items[0]) if items else None
         ensure_can_access(caller, record.owned() if record else None, what="upload")

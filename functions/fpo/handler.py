@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal
 
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agri_common.farm.records import utc_now
 from agri_common.farm.store import DynamoFarmStore
-from agri_common.principal import Principal
+from agri_common.principal import AuditScope, Principal, with_audit_scope
+from agri_common.projects import auditor_scope
 from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.revocation import DynamoRevocationStore
 from agri_common.settings import BaseSettingsModel, load_settings
@@ -27,6 +28,7 @@ FpoId = Annotated[str, Path(pattern=m.FPO_ID)]
 class FpoSettings(BaseSettingsModel):
     revocation_table: str
     farm_table: str
+    pipeline_table: str
 
 
 @lru_cache(maxsize=1)
@@ -38,8 +40,13 @@ def get_service() -> FpoService:
     return FpoService(DynamoFarmStore(load_settings(FpoSettings).farm_table), utc_now)
 
 
-def get_principal() -> Principal:
-    return current_principal(app)
+def get_assignments() -> Callable[[str], AuditScope]:
+    """How an auditor's assignments are read (the pipeline table); called for auditors only."""
+    return lambda user_id: auditor_scope(DynamoFarmStore(load_settings(FpoSettings).pipeline_table), user_id)
+
+
+def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(get_assignments)]) -> Principal:
+    return with_audit_scope(current_principal(app), assignments)
 
 
 Service = Annotated[FpoService, Depends(get_service)]

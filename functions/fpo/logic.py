@@ -49,7 +49,7 @@ class FpoService:
         return commit(self.store, build)
 
     def _visible(self, caller: Principal, fpo_id: str, record: FpoRecord | None) -> FpoRecord:
-        """Admins see every FPO, managers and farmers their own; auditors none until assignments (#5)."""
+        """Admins see every FPO, managers and farmers their own, auditors the FPOs of their projects."""
         owned = Owned(fpo_id=fpo_id) if record else None
         if caller.role is Role.FARMER:  # a farmer reads the dashboard of their own FPO, not others'
             owned = Owned(fpo_id=fpo_id, owner_user_id=caller.user_id) if record and caller.fpo_id == fpo_id else None

@@ -5,14 +5,16 @@ ledger table; it may only invoke the writer)."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Callable
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agri_common.errors import BadRequestError
 from agri_common.pagination import decode_token, encode_token
-from agri_common.principal import Principal, Role, require_role
+from agri_common.farm.store import DynamoFarmStore
+from agri_common.principal import AuditScope, Principal, Role, require_role, with_audit_scope
+from agri_common.projects import auditor_scope
 from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.revocation import DynamoRevocationStore
 from agri_common.settings import BaseSettingsModel, load_settings
@@ -32,6 +34,7 @@ class LedgerSettings(BaseSettingsModel):
     audit_bucket: str
     ledger_writer_function: str
     revocation_table: str
+    pipeline_table: str
 
 
 @lru_cache(maxsize=1)
@@ -45,8 +48,13 @@ def get_service() -> LedgerReader:
                         LambdaWriterGateway(s.ledger_writer_function))
 
 
-def get_principal() -> Principal:
-    return current_principal(app)
+def get_assignments() -> Callable[[str], AuditScope]:
+    """How an auditor's projects are read (the pipeline table); called for auditors only."""
+    return lambda user_id: auditor_scope(DynamoFarmStore(load_settings(LedgerSettings).pipeline_table), user_id)
+
+
+def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(get_assignments)]) -> Principal:
+    return with_audit_scope(current_principal(app), assignments)
 
 
 Service = Annotated[LedgerReader, Depends(get_service)]

@@ -408,10 +408,10 @@ def _credit_out(block: m.CreditBlock) -> m.CreditOut:
 
 
 # ---- the read side --------------------------------------------------------------------------------
-def _owned(owner_user_id: str | None, fpo_id: str | None) -> Owned:
-    # Auditors are scoped by project assignment, which issue #5 introduces; until then no record
-    # lists an assigned auditor, so auditors see nothing (explicit, and tested).
-    return Owned(owner_user_id=owner_user_id, fpo_id=fpo_id)
+def _owned(item: m.StoredRecord | m.CreditBlock) -> Owned:
+    """A record or credit block for the policy: farmers by owner, FPO managers by FPO, auditors by
+    project (the records of the projects they are assigned to, never by FPO)."""
+    return Owned(owner_user_id=item.owner_user_id, fpo_id=item.fpo_id, project_id=item.project_id)
 
 
 class LedgerReader:
@@ -424,7 +424,7 @@ class LedgerReader:
 
     def _visible_record(self, principal: Principal, record_id: str) -> m.StoredRecord:
         record = self.store.get_record(record_id)
-        ensure_can_access(principal, _owned(record.owner_user_id, record.fpo_id) if record else None, what="record")
+        ensure_can_access(principal, _owned(record) if record else None, what="record")
         return record
 
     def _out(self, record: m.StoredRecord) -> m.RecordOut:
@@ -438,8 +438,6 @@ class LedgerReader:
     def list_records(self, principal: Principal, *, project_id: str | None, farmer_ref: str | None,
                      serial: str | None, limit: int, cursor: Any) -> tuple[list[m.RecordOut], Any]:
         scope = list_scope(principal)
-        if scope.auditor_id is not None:
-            return [], None  # awaits project assignments (issue #5): see _owned
         if serial is not None:
             series_id, start, _end = m.parse_serial(serial)
             block = self.store.find_block(series_id, start)
@@ -447,9 +445,19 @@ class LedgerReader:
                 return [], None
             found = self.store.get_records(block.record_ids)
             records = [found[i] for i in block.record_ids if i in found]
-            return [self._out(r) for r in records if can_access(principal, _owned(r.owner_user_id, r.fpo_id))], None
+            return [self._out(r) for r in records if can_access(principal, _owned(r))], None
         filters = {k: v for k, v in (("project_id", project_id), ("farmer_ref", farmer_ref)) if v}
-        if scope.everything:
+        if scope.auditor_id is not None:  # the records of their projects, one project at a time
+            if project_id is None and len(scope.project_ids) > 1:
+                raise UnprocessableError("Your assignments cover several projects: give project_id", details=[{
+                    "field": "query.project_id", "issue": f"one of {', '.join(sorted(scope.project_ids))}",
+                    "type": "missing"}])
+            project_id = project_id or next(iter(scope.project_ids), None)
+            if project_id not in scope.project_ids:
+                return [], None
+            filters.pop("project_id", None)
+            index, value = "project_id", project_id
+        elif scope.everything:
             if project_id:
                 index, value = "project_id", filters.pop("project_id")
             elif farmer_ref:
@@ -468,7 +476,7 @@ class LedgerReader:
         block = self.store.find_block(series_id, start)
         if block is not None and block.end < end:
             block = None  # the range asked for is not one block
-        ensure_can_access(principal, _owned(block.owner_user_id, block.fpo_id) if block else None, what="credit")
+        ensure_can_access(principal, _owned(block) if block else None, what="credit")
         return block
 
     def get_credit(self, principal: Principal, serial: str) -> m.CreditOut:

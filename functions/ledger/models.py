@@ -208,6 +208,11 @@ class StoredRecord(BaseModel):
     def seq(self) -> int:
         return int(self.body["seq"])
 
+    @property
+    def project_id(self) -> str | None:
+        """Every record names its project (in the hashed body): what an auditor's access follows."""
+        return self.body.get("project_id")
+
 
 # ---- outputs ------------------------------------------------------------------------------------
 class RecordOut(BaseModel):

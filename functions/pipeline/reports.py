@@ -1,6 +1,8 @@
-"""Reports: a monitoring report (results) and a verification report (findings, sample, checklist
-template) per run attempt, each as PDF (tables; a bar chart of emissions by source and a histogram
-of the net's Monte Carlo distribution from the stored draws) and Excel (one sheet per table).
+"""Reports: per run attempt, a monitoring report (results; written before the auditor's review)
+and a verification report (findings, sample design and plots, the auditor's decision and completed
+checklist; written once the auditor decided, before the ledger acts), each as PDF (tables; a bar
+chart of emissions by source and a histogram of the net's Monte Carlo distribution from the stored
+draws) and Excel (one sheet per table).
 
 Stored in the audit bucket (Object Lock, default retention) under ``reports/<report_id>/`` with
 ``ChecksumSHA256`` (S3 verifies the bytes) and the hex SHA-256 recorded in the report item.
@@ -31,7 +33,8 @@ def net_draws(ctx: core.Context, run: core.RunInput, chunk_count: int):
     return sum_totals(parts).draws["net"]
 
 
-def tables(kind: str, project: mrv.ProjectRecord, run: core.RunInput, summary: dict, findings: list, sample: dict) -> dict:
+def tables(kind: str, project: mrv.ProjectRecord, run: core.RunInput, summary: dict, findings: list, sample: dict,
+           decision: dict | None = None) -> dict:
     total = summary["total"]
     overview = [["Field", "Value"], ["Project", f"{project.name} ({project.project_id})"], ["Run", run.run_id],
                 ["Attempt", run.attempt], ["Period", run.period], ["Methodology profile", summary["profile"]],
@@ -57,6 +60,13 @@ def tables(kind: str, project: mrv.ProjectRecord, run: core.RunInput, summary: d
                                 ["Formula", size["formula"]], ["z", round(size["z"], 4)], ["CV", round(size["cv"], 4)],
                                 ["E", size["precision"]], ["n0", round(size["n0"], 2)], ["n (FPC)", round(size["n_fpc"], 2)],
                                 ["Allocation", sample["allocation"]]]
+        decision = decision or {}
+        out["Decision"] = [["Field", "Value"], ["Decision", decision.get("decision")], ["Reason", decision.get("reason")],
+                           ["Auditor (user id)", decision.get("decided_by")], ["Decided at", decision.get("decided_at")]]
+        out["Checklist"] = [["Item", "Answer", "Note"]] + [
+            [item, answer.get("answer"), answer.get("note")] for item, answer in sorted((decision.get("checklist") or {}).items())]
+        out["Auditor findings"] = [["Severity", "Plot", "Season", "Message"]] + [
+            [f.get("severity"), f.get("plot_id"), f.get("season_key"), f.get("message")] for f in decision.get("findings") or []]
     return out
 
 
@@ -138,30 +148,34 @@ class AuditUploader:
 
 
 def reports(event: dict, ctx: core.Context, uploader: Any) -> dict:
+    """``event["phase"]``: absent -> the monitoring report; ``"decided"`` -> the verification report."""
     run = core.RunInput.model_validate(event)
     count = int(event["plan"]["chunk_count"])
-    with ctx.step(run, "reports") as detail:
+    decided = event.get("phase") == "decided"
+    kind = "verification" if decided else "monitoring"
+    with ctx.step(run, "verification_report" if decided else "reports") as detail:
         project = ctx.project(run)
         summary = ctx.get_json(core.summary_key(run))
         findings = ctx.get_json(core.findings_key(run))
         sample = ctx.get_json(core.sample_key(run))
-        draws = net_draws(ctx, run, count)
         tid = mrv.task_id(run.run_id, run.attempt)
-        ids = []
-        for kind in ("monitoring", "verification"):
-            rid = mrv.report_id(tid, kind)
-            sheets = tables(kind, project, run, summary, findings, sample)
-            title = f"{kind.title()} report - {project.name} - {run.period} (attempt {run.attempt})"
-            pdf_key, xlsx_key = f"reports/{rid}/{rid}.pdf", f"reports/{rid}/{rid}.xlsx"
-            pdf_sha = uploader.put(pdf_key, pdf(title, sheets, summary["total"], draws), "application/pdf")
-            xlsx_sha = uploader.put(xlsx_key, xlsx(sheets),
-                                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-            record = mrv.ReportRecord(report_id=rid, project_id=run.project_id, run_id=run.run_id, report_kind=kind,
-                                      pdf_key=pdf_key, pdf_sha256=pdf_sha, xlsx_key=xlsx_key, xlsx_sha256=xlsx_sha,
-                                      created_at=ctx.clock())
-            ctx.store.transact([Put(record.to_item())])
-            ids.append(rid)
-        detail.update(report_ids=ids)
+        decision = None
+        if decided:
+            task = mrv.TaskRecord.from_item(ctx.store.get(mrv.task(tid)))
+            decision = (task.decision if task else None) or {}
+        rid = mrv.report_id(tid, kind)
+        sheets = tables(kind, project, run, summary, findings, sample, decision)
+        title = f"{kind.title()} report - {project.name} - {run.period} (attempt {run.attempt})"
+        pdf_key, xlsx_key = f"reports/{rid}/{rid}.pdf", f"reports/{rid}/{rid}.xlsx"
+        pdf_sha = uploader.put(pdf_key, pdf(title, sheets, summary["total"], net_draws(ctx, run, count)), "application/pdf")
+        xlsx_sha = uploader.put(xlsx_key, xlsx(sheets), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        record = mrv.ReportRecord(report_id=rid, project_id=run.project_id, run_id=run.run_id, report_kind=kind,
+                                  pdf_key=pdf_key, pdf_sha256=pdf_sha, xlsx_key=xlsx_key, xlsx_sha256=xlsx_sha,
+                                  created_at=ctx.clock())
+        ctx.store.transact([Put(record.to_item())])
+        # The task lists both ids from the start: the verification report exists once the auditor decided.
+        ids = [mrv.report_id(tid, "monitoring"), mrv.report_id(tid, "verification")]
+        detail.update(report_id=rid)
     return {"report_ids": ids}
 
 

@@ -2,7 +2,8 @@
 
 Reads of the farm table (GetItem, BatchGetItem, Query; never Scan) and, for ``POST /fpos``, the
 conditional PutItem of the FPO (inside a TransactWriteItems). The aggregates are written by the
-farmers domain; an FPO without any yet reads as zeros.
+farmers domain; an FPO without any yet reads as zeros. The pipeline table: reads only, for an
+auditor's project assignments.
 """
 
 from infra.domain_constructs.base import DomainConstruct, Platform
@@ -11,6 +12,7 @@ from infra.domain_constructs.base import DomainConstruct, Platform
 class FpoDomain(DomainConstruct):
     def grant(self, platform: Platform) -> None:
         storage = platform.storage
-        self.handler.add_environment(FARM_TABLE=storage.farm.table_name)
+        self.handler.add_environment(FARM_TABLE=storage.farm.table_name, PIPELINE_TABLE=storage.pipeline.table_name)
         storage.grant_farm(self.handler.role, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
                            "dynamodb:PutItem")
+        storage.grant_pipeline_read(self.handler.role)  # auditors: their project assignments

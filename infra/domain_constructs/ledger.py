@@ -8,6 +8,7 @@
   retirements get anchored in batches even when no issuance follows.
 - The **API** reads the table and its indexes (never Scan) and the batch artifacts (proofs), and
   may invoke the writer, which is how transfers, retirements and manual issuances are written.
+  It reads the pipeline table (GetItem, BatchGetItem, Query; no write) for an auditor's projects.
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ class LedgerDomain(DomainConstruct):
                                                     event=events.RuleTargetInput.from_object({"command": "anchor"}))])
 
         self.handler.add_environment(LEDGER_TABLE=storage.ledger.table_name, AUDIT_BUCKET=storage.audit.bucket_name,
-                                     LEDGER_WRITER_FUNCTION=self.writer.function.function_name)
+                                     LEDGER_WRITER_FUNCTION=self.writer.function.function_name,
+                                     PIPELINE_TABLE=storage.pipeline.table_name)
         storage.grant_ledger_read(self.handler.role)
+        storage.grant_pipeline_read(self.handler.role)  # auditors: their project assignments
         self._artifacts(platform, self.handler.role, "s3:GetObject")
         self.handler.role.add_to_principal_policy(iam.PolicyStatement(
             actions=["lambda:InvokeFunction"], resources=[self.writer.function.function_arn]))

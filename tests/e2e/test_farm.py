@@ -133,7 +133,10 @@ def test_overlapping_plot_is_refused_with_409(client, tokens, other_manager):
 
 
 def test_access_rules_over_http(client, tokens, other_manager):
-    mgr, farmer, auditor = tokens["fpo_manager"], tokens["farmer"], tokens["auditor"]
+    from tests.e2e.test_auditor_access import new_auditor
+
+    # an auditor assigned to nothing (the demo auditor gets assigned to a demo-FPO project elsewhere)
+    mgr, farmer, auditor = tokens["fpo_manager"], tokens["farmer"], new_auditor(client, tokens["admin"])
     fid = client.call("POST", "/farmers", farmer_body(), token=mgr).json()["farmer_id"]
     lon, lat = somewhere()
     pid = client.call("POST", f"/farmers/{fid}/plots", square(lon, lat), token=mgr).json()["plot_id"]
@@ -151,6 +154,7 @@ def test_access_rules_over_http(client, tokens, other_manager):
     assert client.call("GET", f"/fpos/{DEMO_FPO}/overview", token=other_manager).status_code == 404
     assert client.call("GET", f"/fpos/{DEMO_FPO}/overview", token=auditor).status_code == 404
     assert client.call("GET", "/farmers", token=auditor).json()["items"] == []
+    assert client.call("GET", f"/farmers?fpo_id={DEMO_FPO}", token=auditor).json()["items"] == []
     assert client.call("GET", f"/farmers?fpo_id={DEMO_FPO}", token=other_manager).status_code == 404
     assert client.call("POST", "/farmers", farmer_body(), token=other_manager).status_code == 403
     assert client.call("POST", "/farmers", farmer_body(), token=auditor).status_code == 403

@@ -3,9 +3,12 @@ and fpo functions' least-privilege grants (no Scan anywhere), their layers, bina
 
 from __future__ import annotations
 
+import pytest
+
 from tests.infra.cfn import actions, as_list, domain_functions, resources, role_of, role_statements
 
 SCAN = "dynamodb:Scan"
+READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 
 
 def _by_metadata(template, rtype, name):
@@ -45,7 +48,7 @@ def test_farmers_grants(template):
         if any(a.startswith("s3:") for a in acts):
             (resource,) = as_list(statement["Resource"])
             assert resource["Fn::Join"][1][-1] == "/evidence/*"
-        if any(a.startswith("dynamodb:") and a not in ("dynamodb:BatchGetItem", "dynamodb:GetItem") for a in acts):
+        if any(a.startswith("dynamodb:") and a not in READS for a in acts):  # writes: the farm table only
             for res in as_list(statement["Resource"]):
                 assert table_lid in str(res) or "Revocation" in str(res)
     env = domain_functions(template)["farmers"][1]["Properties"]["Environment"]["Variables"]
@@ -57,6 +60,21 @@ def test_fpo_grants_are_reads_and_put(template):
     assert {a for a in granted if a.startswith("dynamodb:")} == {
         "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}
     assert not any(a.startswith(("s3:", "secretsmanager:")) for a in granted)
+
+
+@pytest.mark.parametrize("name", ["farmers", "fpo", "ledger"])
+def test_auditor_scoped_domains_only_read_the_pipeline_table(template, name):
+    """Auditors' project assignments: reads of the pipeline table and its index, nothing more."""
+    pipeline_lid, _ = _by_metadata(template, "AWS::DynamoDB::Table", "pipeline")
+    on_pipeline = [s for s in _statements(template, name) if pipeline_lid in str(s.get("Resource"))]
+    assert on_pipeline, name
+    assert actions(on_pipeline) == READS, name
+    for statement in on_pipeline:  # (CDK may merge it with another table's reads: same actions)
+        assert [r for r in as_list(statement["Resource"]) if pipeline_lid in str(r)] == [
+            {"Fn::GetAtt": [pipeline_lid, "Arn"]},
+            {"Fn::Join": ["", [{"Fn::GetAtt": [pipeline_lid, "Arn"]}, "/index/gsi1"]]}], name
+    env = domain_functions(template)[name][1]["Properties"]["Environment"]["Variables"]
+    assert env["PIPELINE_TABLE"] == {"Ref": pipeline_lid}, name
 
 
 def test_no_function_may_scan(template):

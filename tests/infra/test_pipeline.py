@@ -28,8 +28,11 @@ def test_states_and_order(definition):
     s = definition["States"]
     assert definition["StartAt"] == "Plan"
     assert [s["Plan"]["Next"], s["CalculateChunks"]["Next"], s["Aggregate"]["Next"], s["Verify"]["Next"],
-            s["Reports"]["Next"], s["AwaitAuditor"]["Next"], s["Ledger"]["Next"]] == [
-        "CalculateChunks", "Aggregate", "Verify", "Reports", "AwaitAuditor", "Ledger", "RecordApproved"]
+            s["Reports"]["Next"], s["AwaitAuditor"]["Next"], s["VerificationReport"]["Next"], s["Ledger"]["Next"]] == [
+        "CalculateChunks", "Aggregate", "Verify", "Reports", "AwaitAuditor", "VerificationReport", "Ledger",
+        "RecordApproved"]
+    assert s["VerificationReportDeclined"]["Next"] == "RecordDecision"
+    assert s["VerificationReport"]["Parameters"]["Payload"]["phase"] == "decided"
 
 
 def test_map_over_chunk_indexes_with_bounded_concurrency(definition):
@@ -57,7 +60,7 @@ def test_auditor_wait_uses_a_task_token_with_heartbeat_and_timeout(definition):
     assert w["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     assert 0 < w["HeartbeatSeconds"] < w["TimeoutSeconds"]
     catches = [(c["ErrorEquals"], c["Next"]) for c in w["Catch"]]
-    assert (["Rejected", "CorrectionsRequested"], "RecordDecision") in catches
+    assert (["Rejected", "CorrectionsRequested"], "VerificationReportDeclined") in catches
     assert (["States.ALL"], "RecordFailure") in catches
 
 

@@ -137,12 +137,21 @@ def test_start_to_approval_writes_the_ledger(api, project, twin):
     assert run["outcome"]["ledger"], run
     assert api("POST", f"/projects/{pid}/runs", "admin", {"period": "2025-kharif"}).status_code == 409
 
-    report = api("GET", f"/verification/reports/{detail['report_ids'][0]}", "auditor").json()
+    import hashlib
+    import io
+
+    from openpyxl import load_workbook
+
+    monitoring, verification = detail["report_ids"]
+    report = api("GET", f"/verification/reports/{monitoring}", "auditor").json()
     pdf = next(f for f in report["files"] if f["format"] == "pdf")
     body = requests.get(pdf["url"], timeout=30).content
-    import hashlib
-
     assert body.startswith(b"%PDF") and hashlib.sha256(body).hexdigest() == pdf["sha256"]
+    report = api("GET", f"/verification/reports/{verification}", "fpo_manager").json()
+    xlsx = next(f for f in report["files"] if f["format"] == "xlsx")
+    book = load_workbook(io.BytesIO(requests.get(xlsx["url"], timeout=30).content))
+    assert {"Findings", "Sample plots", "Decision", "Checklist"} <= set(book.sheetnames)
+    assert ["Decision", "approve"] == [c.value for c in book["Decision"][2]]
 
 
 def test_start_to_rejection(api, project):
@@ -156,6 +165,8 @@ def test_start_to_rejection(api, project):
     run = wait_status(api, pid, rid, {"rejected", "failed"})
     assert run["status"] == "rejected", run
     assert run["outcome"]["reason"] == "water regime claims not supported"
+    report = api("GET", f"/verification/reports/{tid}_ver", "auditor")
+    assert report.status_code == 200 and {f["format"] for f in report.json()["files"]} == {"pdf", "xlsx"}
     assert api("POST", f"/projects/{pid}/runs", "admin", {"period": "2024-kharif"}).status_code == 409
 
 
@@ -195,9 +206,12 @@ def test_killed_step_then_restart_reuses_stored_chunks(api, project, twin, monke
     assert run["summary"]["plots"] == 40
 
 
-def test_auditor_wait_timing_out_fails_the_run_cleanly(api, project, twin):
-    """What Step Functions does when the heartbeat or the task timeout lapses (States.Timeout on the
-    token), sent here directly: the run ends failed at the auditor step, and can be restarted."""
+def test_a_failed_auditor_wait_fails_the_run_cleanly(api, project, twin):
+    """The wait's catch-all path, which a lapsed heartbeat (States.HeartbeatTimeout) or task timeout
+    (States.Timeout) takes on AWS: the run ends failed at the auditor step, the task leaves the
+    queue, a late decision is refused, and the run can be restarted. The token is failed here with
+    a non-auditor error: moto refuses ``States.*`` error names in SendTaskFailure and a real
+    7-day heartbeat cannot lapse in a test (its settings are asserted on the template)."""
     from agri_common import mrv
     from agri_common.farm.store import DynamoFarmStore
 
@@ -206,10 +220,11 @@ def test_auditor_wait_timing_out_fails_the_run_cleanly(api, project, twin):
     assert wait_status(api, pid, rid, {"awaiting_auditor", "failed"})["status"] == "awaiting_auditor"
     table = twin.resolver.ref(_lid(twin.template, "pipeline"))
     task = DynamoFarmStore(table).get(mrv.task(f"{rid}_a1"))
-    boto3.client("stepfunctions").send_task_failure(taskToken=task["task_token"], error="States.Timeout",
-                                                    cause="heartbeat lapsed")
+    boto3.client("stepfunctions").send_task_failure(taskToken=task["task_token"], error="WaitLapsed",
+                                                    cause="no heartbeat")
     run = wait_status(api, pid, rid, {"failed"})
     assert run["status"] == "failed" and run["error"]["step"] == "await_decision", run
+    assert run["error"]["error"] == "WaitLapsed"
     assert run["execution_status"] == "FAILED"
     assert f"{rid}_a1" not in [t["task_id"] for t in api("GET", "/verification/tasks", "auditor").json()["items"]]
     late = api("POST", f"/verification/tasks/{rid}_a1/decision", "auditor", {"decision": "approve", "checklist": checklist("vm0051")})

@@ -2,8 +2,8 @@ import pytest
 
 from agri_common.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from agri_common.principal import (
-    Owned, Role, can_access, claim_epoch, ensure_can_access, list_scope, parse_groups, principal_from_claims,
-    require_role,
+    AuditScope, Owned, Role, can_access, claim_epoch, ensure_can_access, list_scope, parse_groups,
+    principal_from_claims, require_role, with_audit_scope,
 )
 
 
@@ -89,3 +89,54 @@ def test_list_scope_per_role():
     assert list_scope(who("auditor", user="aud-1")).auditor_id == "aud-1"
     with pytest.raises(ForbiddenError):
         list_scope(who("fpo_manager", fpo=None))
+
+
+# ---- auditors: what they are assigned to ------------------------------------------------------------
+def audited(projects=(), fpos=(), user="aud-1"):
+    return who("auditor", user=user, fpo=None).model_copy(
+        update={"audit": AuditScope(project_ids=frozenset(projects), fpo_ids=frozenset(fpos))})
+
+
+def test_an_auditor_reads_farm_records_of_their_projects_fpos_only():
+    farm = Owned(owner_user_id="u-1", fpo_id="FPO-1")
+    assert can_access(audited(["prj_1"], ["FPO-1"]), farm)
+    assert not can_access(audited(["prj_1"], ["FPO-2"]), farm)
+    assert not can_access(audited(), farm)  # loaded, unassigned
+    assert not can_access(who("auditor", user="aud-1", fpo=None), farm)  # not loaded: nothing
+    assert not can_access(audited(["prj_1"], ["FPO-1"]), Owned(owner_user_id="u-1"))  # no FPO: nothing
+
+
+def test_an_auditor_reads_project_records_through_the_project_never_the_fpo():
+    ledger = Owned(owner_user_id="u-1", fpo_id="FPO-1", project_id="prj_1")
+    assert can_access(audited(["prj_1"], ["FPO-1"]), ledger)
+    # assigned to another project over the same FPO: the FPO does not open this project's records
+    assert not can_access(audited(["prj_2"], ["FPO-1"]), ledger)
+    assert ensure_can_access(audited(["prj_1"], []), ledger) is None
+    with pytest.raises(NotFoundError):
+        ensure_can_access(audited(["prj_2"], ["FPO-1"]), ledger)
+
+
+def test_other_roles_ignore_an_audit_scope():
+    farm = Owned(owner_user_id="u-9", fpo_id="FPO-1", project_id="prj_1")
+    manager = who("fpo_manager", user="m-2", fpo="FPO-2").model_copy(
+        update={"audit": AuditScope(project_ids=frozenset({"prj_1"}), fpo_ids=frozenset({"FPO-1"}))})
+    assert not can_access(manager, farm)
+
+
+def test_with_audit_scope_reads_once_and_for_auditors_only():
+    reads = []
+
+    def load(user_id):
+        reads.append(user_id)
+        return AuditScope(project_ids=frozenset({"prj_1"}), fpo_ids=frozenset({"FPO-1"}))
+
+    for role in ("farmer", "fpo_manager", "admin"):
+        assert with_audit_scope(who(role), load).audit is None
+    assert reads == []
+    auditor = with_audit_scope(who("auditor", user="aud-1", fpo=None), load)
+    assert reads == ["aud-1"] and auditor.audit.fpo_ids == {"FPO-1"}
+    assert with_audit_scope(auditor, load) is auditor and reads == ["aud-1"]  # already loaded: no second read
+    scope = list_scope(auditor)
+    assert (scope.auditor_id, scope.project_ids, scope.fpo_ids) == ("aud-1", {"prj_1"}, {"FPO-1"})
+    unloaded = list_scope(who("auditor", user="aud-2", fpo=None))
+    assert unloaded.project_ids == frozenset() and unloaded.fpo_ids == frozenset() and not unloaded.everything

@@ -11,6 +11,7 @@ from functions.farmers import handler as farmers
 from functions.farmers.context import FarmContext
 from functions.fpo import handler as fpo
 from functions.fpo.logic import FpoService
+from tests.unit.assignments import Assignments
 from tests.unit.farm_fakes import InMemoryFarmStore
 from tests.unit.functions.conftest import call, claims_for
 
@@ -29,6 +30,9 @@ def store(monkeypatch):
     monkeypatch.setattr(fpo, "_revocation", lambda: revocations)
     farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")
     fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_now)
+    unassigned = Assignments()  # no projects: auditors are assigned nothing
+    farmers.app.dependency_overrides[farmers.get_assignments] = unassigned.loader
+    fpo.app.dependency_overrides[fpo.get_assignments] = unassigned.loader
     yield store
     farmers.app.dependency_overrides.clear()
     fpo.app.dependency_overrides.clear()
@@ -56,7 +60,7 @@ def test_consent_needs_a_timezone_and_a_past_time(store):
         assert r.status == 422 and r.body["error"]["details"][0]["field"] == "body.consent.at"
 
 
-def test_auditors_cannot_write_and_see_nothing(store):
+def test_unassigned_auditors_cannot_write_and_see_nothing(store):
     assert call(farmers, "POST", "/farmers", {"name": "R", "phone": "9876543210", "village": "v", "district": "d",
                                               "state": "s", "fpo_id": "FPO-1", "consent": CONSENT},
                 claims=AUDITOR).status == 403

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions.ledger import handler
+from tests.unit.assignments import Assignments
 from tests.unit.functions.conftest import call, claims_for
 from tests.unit.ledger.conftest import approved_run
 
@@ -13,12 +14,13 @@ OWNER = claims_for("farmer", user="user-2", username="ravi", fpo="FPO-1")  # own
 OTHER_FARMER = claims_for("farmer", user="user-9", username="sita", fpo="FPO-1")
 MANAGER = claims_for("fpo_manager", user="mgr-1", username="meena", fpo="FPO-1")
 OTHER_MANAGER = claims_for("fpo_manager", user="mgr-2", username="arun", fpo="FPO-2")
-AUDITOR = claims_for("auditor", user="aud-1", username="audrey", fpo=None)
+AUDITOR = claims_for("auditor", user="aud-1", username="audrey", fpo=None)  # assigned to no project here
 
 
 @pytest.fixture(autouse=True)
 def wire(ledger, revocations, monkeypatch):
     handler.app.dependency_overrides[handler.get_service] = lambda: ledger.reader
+    handler.app.dependency_overrides[handler.get_assignments] = Assignments().loader  # no projects
     monkeypatch.setattr(handler, "_revocation", lambda: revocations)
     yield
     handler.app.dependency_overrides.clear()

@@ -190,3 +190,45 @@ def test_a_lapsed_wait_closes_the_pending_task(ctx):
     assert out == {"status": "failed", "step": "await_decision"}
     assert ctx.store.get(mrv.task(task_id))["status"] == "closed"
     assert ctx.store.get(mrv.run(PID, RID))["error"]["error"] == "States.Timeout"
+
+
+class Uploader:
+    def __init__(self):
+        self.objects = {}
+
+    def put(self, key, body, content_type):
+        import hashlib
+
+        self.objects[key] = body
+        return hashlib.sha256(body).hexdigest()
+
+
+def test_reports_monitoring_then_verification_with_the_decision(ctx):
+    import hashlib
+    import io
+
+    from openpyxl import load_workbook
+
+    from functions.pipeline import reports
+
+    source = Source(farmers=4)
+    planned, _ = run_calc(ctx, source)
+    state = {**RUN, "plan": planned}
+    aggregate.aggregate(state, ctx)
+    state["verify"] = verify.verify(state, ctx)
+    up = Uploader()
+    out = reports.reports(state, ctx, up)
+    assert out["report_ids"] == [f"{RID}_a1_mon", f"{RID}_a1_ver"]
+    mon = ctx.store.get(mrv.report(f"{RID}_a1_mon"))
+    assert up.objects[mon["pdf_key"]].startswith(b"%PDF")
+    assert hashlib.sha256(up.objects[mon["xlsx_key"]]).hexdigest() == mon["xlsx_sha256"]
+    assert ctx.store.get(mrv.report(f"{RID}_a1_ver")) is None  # not before the decision
+    task_id = await_decision.await_decision({**state, "task_token": "t", "reports": out}, ctx)["task_id"]
+    ctx.store.items[mrv.task(task_id)]["decision"] = {
+        "decision": "reject", "reason": "regimes", "decided_by": "aud-1", "decided_at": "2025-03-01T00:00:00Z",
+        "checklist": {"sample_visited": {"answer": "fail", "note": "2 plots unreachable"}}, "findings": []}
+    reports.reports({**state, "phase": "decided"}, ctx, up)
+    ver = ctx.store.get(mrv.report(f"{RID}_a1_ver"))
+    book = load_workbook(io.BytesIO(up.objects[ver["xlsx_key"]]))
+    assert [c.value for c in book["Checklist"][2]] == ["sample_visited", "fail", "2 plots unreachable"]
+    assert ctx.store.get(mrv.step(RID, "verification_report"))["status"] == "succeeded"

@@ -35,7 +35,8 @@ REPORT_KINDS = {"mon": "monitoring", "ver": "verification"}
 
 RunStatus = Literal["running", "awaiting_auditor", "approved", "rejected", "corrections_requested", "failed"]
 RESTARTABLE = frozenset({"failed", "corrections_requested"})
-STEPS = ("plan", "calculate", "aggregate", "verify", "reports", "await_decision", "ledger", "outcome")
+STEPS = ("plan", "calculate", "aggregate", "verify", "reports", "await_decision", "verification_report", "ledger",
+         "outcome")
 
 
 # ---- ids -----------------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ class ProjectRecord(Stored):
         """The policy's view of a project for this caller: a project belongs to several FPOs, so
         the FPO compared is the caller's own when it is one of them."""
         fpo = principal.fpo_id if principal.fpo_id in self.fpo_ids else (self.fpo_ids[0] if self.fpo_ids else None)
-        return Owned(fpo_id=fpo, assigned_auditors=frozenset(self.auditors))
+        return Owned(fpo_id=fpo, project_id=self.project_id, assigned_auditors=frozenset(self.auditors))
 
 
 class RunRecord(Stored):

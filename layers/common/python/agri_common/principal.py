@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,8 +29,23 @@ ROLES_NEEDING_FPO = frozenset({Role.FARMER, Role.FPO_MANAGER})
 FPO_CLAIM = "custom:fpo_id"
 
 
+class AuditScope(BaseModel):
+    """What an auditor is assigned to: their projects and those projects' FPOs.
+
+    Read once per request (``agri_common.projects.auditor_scope``: one Query + one BatchGetItem)
+    and carried on the principal (:func:`with_audit_scope`), so every policy check of the request
+    uses the same answer and none of them reads the pipeline table again.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    project_ids: frozenset[str] = frozenset()
+    fpo_ids: frozenset[str] = frozenset()
+
+
 class Principal(BaseModel):
-    """Who is calling: Cognito ``sub``, username, single role, FPO (farmers and FPO managers)."""
+    """Who is calling: Cognito ``sub``, username, single role, FPO (farmers and FPO managers), and
+    for auditors, once a domain has loaded it, what they are assigned to (``audit``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -44,6 +59,7 @@ class Principal(BaseModel):
     expires_at: int = 0
     email: str | None = None
     name: str | None = None
+    audit: AuditScope | None = None  # auditors only; None = not loaded by this domain (sees nothing by FPO/project)
 
     @property
     def is_admin(self) -> bool:
@@ -114,10 +130,16 @@ def principal_from_claims(claims: Mapping[str, Any] | None) -> Principal:
 
 
 class Owned(BaseModel):
-    """What a policy needs to know about a record: its owner, FPO and assigned auditors."""
+    """What a policy needs to know about a record: its owner, FPO, project and assigned auditors.
+
+    ``project_id``: set on records that belong to one carbon project (ledger records, credits).
+    An auditor then sees the record only through that project, never through its FPO (an FPO can
+    be in several projects, audited by different people).
+    """
 
     owner_user_id: str | None = None
     fpo_id: str | None = None
+    project_id: str | None = None
     assigned_auditors: frozenset[str] = frozenset()
 
 
@@ -129,7 +151,12 @@ def require_role(principal: Principal, *roles: Role) -> None:
 
 
 def can_access(principal: Principal, record: Owned) -> bool:
-    """Admin: everything. Farmer: own records. FPO manager: own FPO's. Auditor: assigned only."""
+    """Admin: everything. Farmer: own records. FPO manager: own FPO's. Auditor: what they are
+    assigned to: a record naming them (a project), a record of one of their projects
+    (``project_id``), or a record without a project whose FPO is in one of their projects.
+
+    This is the read policy; writes are refused to auditors by role (``require_role``) first.
+    """
     if principal.role is Role.ADMIN:
         return True
     if principal.role is Role.FARMER:
@@ -137,7 +164,14 @@ def can_access(principal: Principal, record: Owned) -> bool:
     if principal.role is Role.FPO_MANAGER:
         return principal.fpo_id is not None and record.fpo_id == principal.fpo_id
     if principal.role is Role.AUDITOR:
-        return principal.user_id in record.assigned_auditors
+        if principal.user_id in record.assigned_auditors:
+            return True
+        audit = principal.audit
+        if audit is None:
+            return False
+        if record.project_id is not None:
+            return record.project_id in audit.project_ids
+        return record.fpo_id is not None and record.fpo_id in audit.fpo_ids
     return False
 
 
@@ -156,6 +190,8 @@ class Scope(BaseModel):
     owner_user_id: str | None = None
     fpo_id: str | None = None
     auditor_id: str | None = None
+    project_ids: frozenset[str] = frozenset()  # auditors: their projects (empty when unassigned or not loaded)
+    fpo_ids: frozenset[str] = frozenset()  # auditors: the FPOs of those projects
 
 
 def list_scope(principal: Principal) -> Scope:
@@ -167,7 +203,16 @@ def list_scope(principal: Principal) -> Scope:
         if not principal.fpo_id:
             raise ForbiddenError("FPO manager without an FPO", code="no_fpo")
         return Scope(fpo_id=principal.fpo_id)
-    return Scope(auditor_id=principal.user_id)
+    audit = principal.audit or AuditScope()
+    return Scope(auditor_id=principal.user_id, project_ids=audit.project_ids, fpo_ids=audit.fpo_ids)
+
+
+def with_audit_scope(principal: Principal, load: Callable[[str], AuditScope]) -> Principal:
+    """The principal with its auditor assignments, loaded once (``load(user_id)``) for auditors
+    only; other roles are returned as they are, without any read."""
+    if principal.role is not Role.AUDITOR or principal.audit is not None:
+        return principal
+    return principal.model_copy(update={"audit": load(principal.user_id)})
 
 
 def filter_visible(principal: Principal, records: Iterable[tuple[Owned, Any]]) -> list[Any]:

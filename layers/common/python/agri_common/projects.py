@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from agri_common import mrv
+from agri_common.principal import AuditScope
 
 
 def auditor_project_ids(store: Any, user_id: str) -> list[str]:
@@ -32,3 +33,19 @@ def fpo_project_ids(store: Any, fpo_id: str) -> list[str]:
 def project_auditors(store: Any, project_id: str) -> list[str]:
     record = mrv.ProjectRecord.from_item(store.get(mrv.project(project_id)))
     return sorted(record.auditors) if record else []
+
+
+def auditor_scope(store: Any, user_id: str) -> AuditScope:
+    """What an auditor may read, for ``agri_common.principal.with_audit_scope``: one Query (their
+    assignments on gsi1) and one BatchGetItem (those projects, consistent reads; 100 keys a call).
+
+    A project counts only while its own item still lists the auditor, so removing the auditor
+    from the project takes effect at once even while the (eventually consistent) index lags.
+    """
+    ids = auditor_project_ids(store, user_id)
+    if not ids:
+        return AuditScope()
+    projects = [mrv.ProjectRecord.from_item(item) for item in store.batch_get([mrv.project(i) for i in ids])]
+    live = [p for p in projects if user_id in p.auditors]
+    return AuditScope(project_ids=frozenset(p.project_id for p in live),
+                      fpo_ids=frozenset(f for p in live for f in p.fpo_ids))

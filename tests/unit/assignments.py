@@ -1,0 +1,74 @@
+"""Project assignments for the auditor-access tests: projects are created and auditors assigned
+through the real ProjectService (functions/projects) on the MRV in-memory store, so the items the
+farmers, fpo and ledger domains read are the ones the projects domain writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agri_common import mrv
+from agri_common.principal import Principal, Role
+from agri_common.projects import auditor_scope
+from functions.projects import models as pm
+from functions.projects.logic import ProjectService
+from tests.unit.mrv_fakes import FakeStepFunctions, MemoryStore
+
+ADMIN = Principal(user_id="admin-1", username="root", role=Role.ADMIN)
+AUDITORS = {"audrey": "aud-1", "otto": "aud-2"}
+
+
+class Directory:
+    def auditor_user_id(self, username):
+        return AUDITORS.get(username)
+
+
+class CountingStore(MemoryStore):
+    """The MRV store, recording each DynamoDB request it stands for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def get(self, key):
+        self.calls.append("GetItem")
+        return super().get(key)
+
+    def batch_get(self, keys):
+        self.calls.append("BatchGetItem")
+        return super().batch_get(keys)
+
+    def query(self, pk, **kwargs):
+        self.calls.append("Query")
+        return super().query(pk, **kwargs)
+
+
+class Assignments:
+    """Create projects, assign and unassign auditors; ``loader`` is what a domain's
+    ``get_assignments`` dependency returns."""
+
+    def __init__(self) -> None:
+        self.store = CountingStore()
+        ids = iter(f"prj_{i:08x}" for i in range(1, 1000))
+        self.projects = ProjectService(self.store, Directory(), FakeStepFunctions(), now=lambda: "2025-01-01T00:00:00Z",
+                                       new_id=lambda: next(ids))
+
+    def project(self, *fpo_ids: str) -> str:
+        req = pm.CreateProjectRequest.model_validate({
+            "name": "Delta AWD", "fpo_ids": list(fpo_ids), "methodology": "vm0051", "profile": "vm0051",
+            "crediting_start": "2024-06-01", "crediting_end": "2030-05-31"})
+        return self.projects.create(ADMIN, req).project_id
+
+    def assign(self, project_id: str, username: str = "audrey") -> None:
+        self.projects.assign_auditor(ADMIN, project_id, pm.AssignAuditorRequest(username=username))
+
+    def unassign(self, project_id: str, username: str = "audrey", *, index_lags: bool = False) -> None:
+        """What removing an auditor does: drop them from the project's set and delete the
+        assignment item (``index_lags``: the item is still found on the eventually consistent index)."""
+        user_id = AUDITORS[username]
+        meta = self.store.items[mrv.project(project_id)]
+        meta["auditors"] = [a for a in meta.get("auditors", []) if a != user_id]
+        if not index_lags:
+            del self.store.items[mrv.project_auditor(project_id, user_id)]
+
+    def loader(self) -> Any:
+        return lambda user_id: auditor_scope(self.store, user_id)
