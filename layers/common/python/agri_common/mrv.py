@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from agri_common.farm.records import Stored
 from agri_common.principal import Owned, Principal
 
 Key = tuple[str, str]
@@ -140,25 +141,6 @@ def observation(plot_id: str, season_key: str) -> Key:
 
 
 # ---- records -------------------------------------------------------------------------------------
-class Stored(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    kind: ClassVar[str]
-
-    def key(self) -> Key:
-        raise NotImplementedError
-
-    def index(self) -> dict[str, str]:
-        return {}
-
-    def to_item(self) -> dict[str, Any]:
-        pk, sk = self.key()
-        return {"pk": pk, "sk": sk, "kind": self.kind, **self.index(), **self.model_dump(mode="json", exclude_none=True)}
-
-    @classmethod
-    def from_item(cls, item: dict | None):
-        return None if item is None else cls.model_validate(item)
-
-
 class ProjectRecord(Stored):
     kind: ClassVar[str] = "project"
     project_id: str

@@ -22,13 +22,13 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-class Record(BaseModel):
+class Stored(BaseModel):
+    """A single-table item: its key, its index attributes, and the item round trip.
+    Shared by the farm table's records and the pipeline table's (agri_common.mrv)."""
+
     model_config = ConfigDict(extra="ignore")
 
     kind: ClassVar[str]
-    version: int = 1
-    created_at: str
-    updated_at: str | None = None
 
     def key(self) -> keys.Key:
         raise NotImplementedError
@@ -43,6 +43,12 @@ class Record(BaseModel):
     @classmethod
     def from_item(cls, item: dict | None):
         return None if item is None else cls.model_validate(item)
+
+
+class Record(Stored):
+    version: int = 1
+    created_at: str
+    updated_at: str | None = None
 
 
 class FpoRecord(Record):
