@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-file", type=Path, help="write the twin's description (JSON) here once ready")
     args = parser.parse_args(argv)
 
+    import warnings
+
+    # Powertools warns on every invocation that published no metric; noise in a console session.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     from infra.local.twin import LocalTwin
 
     template = json.loads(args.template.read_text()) if args.template else None
