@@ -1,8 +1,8 @@
 """The season vocabulary of the carbon engine, mirrored for the farmers domain.
 
-``carbon_engine.models`` imports NumPy (through its Monte Carlo module), which the farmers
-function neither ships nor should pay for at cold start; so the literals are repeated here and
-``tests/unit/farmers/test_vocab.py`` fails if the two ever differ.
+``carbon_engine.models`` itself imports without NumPy, but it ships in the carbon_engine layer
+(NumPy included, ~54 MB), which the farmers function does not attach; so the literals are repeated
+here and ``tests/unit/farmers/test_vocab.py`` fails if the two ever differ.
 """
 
 from __future__ import annotations
