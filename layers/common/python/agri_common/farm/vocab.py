@@ -2,7 +2,8 @@
 
 ``carbon_engine.models`` itself imports without NumPy, but it ships in the carbon_engine layer
 (NumPy included, ~54 MB), which the farmers function does not attach; so the literals are repeated
-here and ``tests/unit/farmers/test_vocab.py`` fails if the two ever differ.
+here and ``tests/unit/farmers/test_domain_rules.py::test_the_season_vocabulary_is_the_carbon_engines``
+fails if the two ever differ.
 """
 
 from __future__ import annotations
