@@ -2,8 +2,9 @@
 
     Plan -> CalculateChunks (Map over chunk indexes, bounded concurrency) -> Aggregate -> Verify
       -> Reports (monitoring) -> AwaitAuditor (.waitForTaskToken, heartbeat + timeout)
-      -> VerificationReport -> Ledger (builds the approved run and invokes issue #6's writer)
-      -> RecordApproved -> Approved | LedgerFailed
+      -> VerificationReport -> Ledger (stores the approved run in the audit bucket, returns its reference)
+      -> IssueCredits (issue #6's writer, one page of farmers) -> MoreFarmers? --next_farmer--> NextPage
+         -> IssueCredits ... -> RecordApproved -> Approved | LedgerFailed
     AwaitAuditor --Rejected / CorrectionsRequested--> VerificationReportDeclined -> RecordDecision -> Decided
     any task --error after retries--> RecordFailure -> Failed
 
@@ -40,6 +41,7 @@ DECISION_TIMEOUT = Duration.days(30)
 MAP_CONCURRENCY = 10
 CHUNK_UNITS = "2000"
 RUN_FIELDS = ("project_id", "run_id", "attempt", "period", "generation")
+APPROVED_PREFIX = "ledger/approved/*"
 
 PIPELINE = Domain("pipeline", "MRV pipeline task", layers=("common",), memory_mb=512, timeout_s=300)
 TASKS: dict[str, dict] = {
@@ -54,7 +56,8 @@ TASKS: dict[str, dict] = {
                 "layers": ("common", "carbon_engine", "export"), "memory_mb": 1769, "timeout_s": 600, "audit": True},
     "await_decision": {"description": "MRV pipeline: store the auditor's verification task with its token"},
     "outcome": {"description": "MRV pipeline: record the run's outcome (approved, rejected, corrections, failed)"},
-    "ledger": {"description": "MRV pipeline: build the approved run and hand it to the ledger writer", "ledger": True},
+    "ledger": {"description": "MRV pipeline: store the approved run in the audit bucket for the ledger writer",
+               "approved": True},
 }
 
 
@@ -93,10 +96,10 @@ class MrvPipeline(Construct):
                 fn.add_environment(AUDIT_BUCKET=storage.audit.bucket_name)
                 fn.role.add_to_principal_policy(iam.PolicyStatement(
                     actions=["s3:PutObject", "s3:GetObject"], resources=[storage.audit.arn_for_objects("reports/*")]))
-            if spec.get("ledger") and ledger_writer is not None:
-                fn.add_environment(LEDGER_WRITER_FUNCTION=ledger_writer.function_name)
+            if spec.get("approved"):  # the approved run, read by the writer (which reads ledger/* only)
+                fn.add_environment(AUDIT_BUCKET=storage.audit.bucket_name)
                 fn.role.add_to_principal_policy(iam.PolicyStatement(
-                    actions=["lambda:InvokeFunction"], resources=[ledger_writer.function_arn]))
+                    actions=["s3:PutObject"], resources=[storage.audit.arn_for_objects(APPROVED_PREFIX)]))
             self._acknowledge_bucket_grants(fn.role, storage)
             self.functions[name] = fn
         self.state_machine = self._state_machine(platform, ledger_writer)
@@ -104,11 +107,13 @@ class MrvPipeline(Construct):
     def _acknowledge_bucket_grants(self, role: iam.IRole, storage) -> None:
         pipeline, audit = logical_id(storage.pipeline_data), logical_id(storage.audit)
         for pattern in ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*",
-                        "Action::s3:Abort*", f"Resource::<{pipeline}.Arn>/*", f"Resource::<{audit}.Arn>/reports/*"):
+                        "Action::s3:Abort*", f"Resource::<{pipeline}.Arn>/*", f"Resource::<{audit}.Arn>/reports/*",
+                        f"Resource::<{audit}.Arn>/{APPROVED_PREFIX}"):
             Validations.of(role).acknowledge(Acknowledgment(
                 id=f"AwsSolutions-IAM5[{pattern}]",
-                reason="The pipeline's working objects (and its reports under reports/ of the audit bucket) are "
-                       "keyed per run and chunk; the grant is scoped to that one bucket (prefix)."))
+                reason="The pipeline's working objects (and its reports under reports/, approved runs under "
+                       "ledger/approved/ of the audit bucket) are keyed per run and chunk; the grant is scoped to "
+                       "that one bucket (prefix)."))
 
     # ---- the definition ---------------------------------------------------------------------
     def _invoke(self, name: str, state: str, *, result_path: str | None, selector: dict | None = None,
@@ -168,11 +173,8 @@ class MrvPipeline(Construct):
             sfn.Condition.string_equals("$.outcome.status", "approved"), sfn.Succeed(self, "Approved")).otherwise(
             sfn.Fail(self, "LedgerFailed", error="LedgerRefused", cause="The ledger writer refused the approved run"))
         chain = plan.next(chunks).next(aggregate).next(verify).next(reports).next(wait).next(report_approved)
-        if ledger_writer is not None:
-            ledger = guarded(self._invoke("ledger", "Ledger", result_path="$.ledger",
-                                          selector={"ok.$": "$.Payload.ok", "body.$": "$.Payload"}))
-            chain = chain.next(ledger)
-        chain.next(record_approved).next(done)
+        record_approved.next(done)
+        chain.next(self._issuance(ledger_writer, guarded, then=record_approved) if ledger_writer else record_approved)
 
         log_group = logs.LogGroup(self, "StateMachineLogs", retention=platform.config.log_retention,
                                   removal_policy=platform.config.cdk_removal_policy)
@@ -185,12 +187,32 @@ class MrvPipeline(Construct):
             id="AwsSolutions-IAM5[Resource::*]",
             reason="Step Functions log delivery (logs:CreateLogDelivery etc.) and X-Ray support no resource-level "
                    "permissions; every Lambda invoke of this role names its function."))
-        for fn in self.functions.values():
-            lid = logical_id(fn.function)
+        for fn in [f.function for f in self.functions.values()] + ([ledger_writer] if ledger_writer else []):
+            lid = logical_id(fn)
             Validations.of(machine.role).acknowledge(Acknowledgment(
                 id=f"AwsSolutions-IAM5[Resource::<{lid}.Arn>:*]",
                 reason="lambda:InvokeFunction on the function's versions/aliases, added by CDK's LambdaInvoke"))
         return machine
+
+    def _issuance(self, writer: lambda_.IFunction, guarded, *, then: sfn.IChainable) -> sfn.IChainable:
+        """Ledger -> IssueCredits -> MoreFarmers? -> NextPage -> IssueCredits ... : the writer takes
+        the approved run by reference, one page of farmers per call; its answer's ``next_farmer``
+        (a number while farmers remain, null after the last page or on a refusal) drives the loop.
+        Each page is idempotent (record ids derive from the farmer's index), so a retried or
+        restarted page writes nothing twice; only the last page anchors."""
+        prepare = guarded(self._invoke("ledger", "Ledger", result_path="$.ledger", selector={
+            "run_ref.$": "$.Payload.run_ref", "from_farmer.$": "$.Payload.from_farmer", "farmers.$": "$.Payload.farmers"}))
+        issue = guarded(self._invoke("ledger_writer", "IssueCredits", fn=writer, result_path="$.issued", payload=(
+            sfn.TaskInput.from_object({"command": "issue", "run_ref.$": "$.ledger.run_ref",
+                                       "from_farmer.$": "$.ledger.from_farmer"})),
+            selector={"ok.$": "$.Payload.ok", "next_farmer.$": "$.Payload.next_farmer", "body.$": "$.Payload"}))
+        next_page = sfn.Pass(self, "NextPage", result_path="$.ledger", parameters={
+            "run_ref.$": "$.ledger.run_ref", "from_farmer.$": "$.issued.next_farmer", "farmers.$": "$.ledger.farmers"})
+        more = sfn.Choice(self, "MoreFarmers?").when(sfn.Condition.is_numeric("$.issued.next_farmer"), next_page)
+        more.otherwise(then)
+        prepare.next(issue).next(more)
+        next_page.next(issue)
+        return prepare
 
     # ---- grants for the API domains ----------------------------------------------------------
     def grant_start(self, fn: DomainFunction) -> None:

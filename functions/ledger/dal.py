@@ -12,7 +12,7 @@ Items of the ledger table (``pk``, ``sk``):
   one Query (``sk <= serial``, newest first, limit 1);
 - ``BATCH/<from_seq>``: a batch and its anchoring state; ``CURSOR/BATCH`` the next seq to batch
   and the pending batch; ``RUN#<series>/R`` the hash of an issued run's input; ``SALT#<farmer>/S``
-  the farmer's salt (never leaves this table).
+  the farmer's salt (never leaves this table), written in the transaction of their first record.
 """
 
 from __future__ import annotations
@@ -138,6 +138,12 @@ class DynamoLedgerStore:
             ops.append({"Put": {"TableName": self.table_name, "Item": self._ser(_record_item(entry.record)),
                                 "ConditionExpression": "attribute_not_exists(pk)"}})
             kinds.append("record")
+            if entry.salt is not None:  # the farmer's first record: their salt, only if still new
+                farmer_id, salt = entry.salt
+                ops.append({"Put": {"TableName": self.table_name,
+                                    "Item": self._ser({"pk": f"SALT#{farmer_id}", "sk": "S", "salt": salt}),
+                                    "ConditionExpression": "attribute_not_exists(pk)"}})
+                kinds.append("salt")
             for block, expected_version in entry.blocks:
                 put: dict[str, Any] = {"TableName": self.table_name, "Item": self._ser(_block_item(block))}
                 if expected_version is None:
@@ -155,7 +161,7 @@ class DynamoLedgerStore:
                 raise _dependency(exc, "ledger append") from exc
             reasons = exc.response.get("CancellationReasons") or []
             failed = {kinds[i] for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
-            if "record" in failed:
+            if "record" in failed or "salt" in failed:
                 raise RecordExists() from exc
             if "block" in failed:
                 raise BlockChanged() from exc
@@ -228,8 +234,21 @@ class DynamoLedgerStore:
                 raise _dependency(exc, "ledger write") from exc
         return self._table.get_item(Key=key, ConsistentRead=True)["Item"][attr]
 
-    def salt_for(self, farmer_id: str, candidate: str) -> str:
-        return self._put_once({"pk": f"SALT#{farmer_id}", "sk": "S"}, "salt", candidate)
+    def salts(self, farmer_ids: Sequence[str]) -> dict[str, str]:
+        """The stored salts of these farmers (BatchGetItem, 100 keys a call); new farmers are absent:
+        their salt is written with their first record (:meth:`append`)."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(farmer_ids))
+        client = self._table.meta.client
+        for start in range(0, len(ids), 100):
+            request = {self.table_name: {"Keys": [{"pk": f"SALT#{i}", "sk": "S"} for i in ids[start:start + 100]],
+                                         "ConsistentRead": True}}
+            while request:
+                resp = client.batch_get_item(RequestItems=request)
+                for item in resp.get("Responses", {}).get(self.table_name, []):
+                    out[item["pk"][len("SALT#"):]] = item["salt"]
+                request = resp.get("UnprocessedKeys") or None
+        return out
 
     def claim_run(self, run_key: str, input_hash: str) -> str:
         return self._put_once({"pk": f"RUN#{run_key}", "sk": "R"}, "input_hash", input_hash)

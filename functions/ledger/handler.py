@@ -120,7 +120,7 @@ def cancel(body: m.CancelCommand, svc: Service, caller: Caller) -> m.WriterResul
 
 @app.post("/ledger/issuances", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
           summary="Issue credits for a manually approved run, or re-drive the pipeline's ledger step (admin)")
-def issue(body: m.ApprovedRun, svc: Service, caller: Caller) -> m.WriterResult:
+def issue(body: m.InlineRun, svc: Service, caller: Caller) -> m.WriterResult:
     require_role(caller, Role.ADMIN)
     return svc.issue(body)
 

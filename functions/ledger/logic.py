@@ -35,7 +35,8 @@ from agri_common.principal import Owned, Principal, Role, can_access, ensure_can
 
 from functions.ledger import models as m
 
-APPEND_CHUNK = 30  # records per DynamoDB transaction (each needs 2-3 items; the limit is 100)
+APPEND_CHUNK = 30  # records per DynamoDB transaction (each needs 2-3 items, + head: <= 91; the limit is 100)
+ISSUE_PAGE = 2_000  # farmers per writer invocation for a run given by reference (~70 transactions)
 HEAD_RETRIES = 8
 MAX_BATCH_RECORDS = 10_000
 ARTIFACT_PREFIX = "ledger/batches/"
@@ -61,6 +62,7 @@ class Append:
 
     record: m.StoredRecord
     blocks: list[tuple[m.CreditBlock, int | None]] = field(default_factory=list)  # (block, expected version or None = new)
+    salt: tuple[str, str] | None = None  # (farmer id, salt): the farmer's first record stores their salt with it
 
 
 class LedgerStore(Protocol):
@@ -71,7 +73,7 @@ class LedgerStore(Protocol):
     def records_by_seq(self, from_seq: int, to_seq: int) -> list[m.StoredRecord]: ...
     def query_records(self, index: str, value: str, limit: int, cursor: Any,
                       filters: dict[str, str]) -> tuple[list[m.StoredRecord], Any]: ...
-    def salt_for(self, farmer_id: str, candidate: str) -> str: ...
+    def salts(self, farmer_ids: Sequence[str]) -> dict[str, str]: ...
     def claim_run(self, run_key: str, input_hash: str) -> str: ...
     def find_block(self, series: str, serial_number: int) -> m.CreditBlock | None: ...
     def batch_cursor(self) -> tuple[int, str | None]: ...
@@ -155,9 +157,14 @@ class LedgerWriter:
         self.now = now
         self.retry = retry
         self.max_batch = max_batch
+        self._loaded: tuple[tuple[str, str], m.ApprovedRun] | None = None
+        self._split: tuple[m.ApprovedRun, str, list[int]] | None = None
 
     def handle(self, event: m.WriterEvent) -> m.WriterResult:
-        if event.command == "issue":
+        if event.command == "issue" and event.run_ref is not None:
+            result = self.issue(self.load_run(event.run_ref), first=event.from_farmer, page=ISSUE_PAGE)
+            result.record_ids, result.credits = [], []  # pages answer with counts: the state stays small
+        elif event.command == "issue":
             result = self.issue(event.run)
         elif event.command == "transfer":
             result = self.transfer(event.transfer, event.actor)
@@ -167,26 +174,53 @@ class LedgerWriter:
             result = self.cancel(event.cancel, event.actor)
         else:
             result = m.WriterResult(command="anchor")
-        if event.command in ("issue", "anchor"):
+        if event.command == "anchor" or (event.command == "issue" and result.next_farmer is None):
             # Transfers and retirements only append: the next issuance or the anchoring schedule
             # batches them, so the chain sees one transaction per batch, never one per record.
+            # A paged issuance anchors once, after its last page.
             result.batches = self.anchor()
             result.pending = any(b.status != "anchored" for b in result.batches)
         return result
 
+    def load_run(self, ref: m.RunRef) -> m.ApprovedRun:
+        """The approved run stored at ``ref.key``, only if its bytes hash to ``ref.sha256``. The
+        last one is kept: the pages of one issuance reuse it in a warm container."""
+        if self._loaded is not None and self._loaded[0] == (ref.key, ref.sha256):
+            return self._loaded[1]
+        try:
+            data = self.artifacts.get(ref.key)
+        except Exception as exc:  # noqa: BLE001 - the store's not-found is the caller's mistake, the rest is not
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise NotFoundError(f"approved run {ref.key} not found", code="run_not_found") from exc
+            raise
+        if sha256_hex(data) != ref.sha256:
+            raise ConflictError(f"approved run {ref.key} does not match its SHA-256", code="run_ref_mismatch")
+        from pydantic import ValidationError
+
+        from agri_common.errors import validation_details
+
+        try:
+            run = m.ApprovedRun.model_validate_json(data)
+        except ValidationError as exc:
+            raise UnprocessableError("The stored approved run is invalid", details=validation_details(exc.errors())) from exc
+        self._loaded = ((ref.key, ref.sha256), run)
+        return run
+
     # ---- appending ------------------------------------------------------------------------------
-    def _append(self, drafts: list[tuple[dict, str | None, str | None, list[tuple[m.CreditBlock, int | None]]]]) -> int:
-        """Chain and store drafts (body without seq/prev_hash/hash), in order, in chunks."""
+    def _append(self, drafts: list[tuple]) -> int:
+        """Chain and store drafts ``(body without seq/prev_hash/hash, owner, fpo, block writes[, new
+        salt])``, in order, in chunks."""
         for start in range(0, len(drafts), APPEND_CHUNK):
             chunk = drafts[start:start + APPEND_CHUNK]
             for _attempt in range(HEAD_RETRIES):
                 seq, prev = self.store.head()
                 entries = []
-                for body, owner, fpo, blocks in chunk:
+                for body, owner, fpo, blocks, *salt in chunk:
                     seq += 1
                     sealed = seal({**body, "seq": seq, "prev_hash": prev})
                     prev = sealed["record_hash"]
-                    entries.append(Append(m.StoredRecord(body=sealed, owner_user_id=owner, fpo_id=fpo), blocks))
+                    entries.append(Append(m.StoredRecord(body=sealed, owner_user_id=owner, fpo_id=fpo), blocks,
+                                          salt[0] if salt else None))
                 try:
                     self.store.append(entries, expected_seq=seq - len(entries))
                     break
@@ -196,14 +230,23 @@ class LedgerWriter:
                 raise DependencyError("The ledger head kept moving; try again")
         return len(drafts)
 
-    def issue(self, run: m.ApprovedRun) -> m.WriterResult:
+    def issue(self, run: m.ApprovedRun, *, first: int = 0, page: int | None = None) -> m.WriterResult:
+        """Issue the run's credits: every farmer's block, or (``page``) the farmers from index
+        ``first`` on. The split over all farmers is computed whole every time, so pages (and their
+        retries, in any order) yield exactly the records a single call would."""
         series_id = m.series(run.project_id, run.vintage, run.run_id)
-        input_hash = sha256_hex(canonical_json(run.model_dump(mode="json")))
+        if self._split is not None and self._split[0] is run:  # the next page of the run just split
+            input_hash, counts = self._split[1], self._split[2]
+        else:
+            input_hash = sha256_hex(canonical_json(run.model_dump(mode="json")))
+            counts = None
         if self.store.claim_run(series_id, input_hash) != input_hash:
             raise ConflictError(f"Run {run.run_id} of project {run.project_id} was already issued with different content",
                                 code="run_conflict")
         total = int(run.creditable_net_t.to_integral_value(rounding=ROUND_FLOOR))
-        counts = split_credits(total, [f.net_t for f in run.farmers])
+        if counts is None:
+            counts = split_credits(total, [f.net_t for f in run.farmers])
+            self._split = (run, input_hash, counts)
         weight_sum = sum((f.net_t for f in run.farmers), Decimal(0))
         run_fields = {
             "scheme": HASH_SCHEME, "kind": "issuance", "project_id": run.project_id, "vintage": run.vintage,
@@ -213,18 +256,26 @@ class LedgerWriter:
             "run_creditable_net_t": m.dec(run.creditable_net_t), "run_issued": total,
             "run_fraction_carried_t": m.dec(run.creditable_net_t - total),
         }
+        end = len(run.farmers) if page is None else min(len(run.farmers), first + page)
         wanted, cursor = [], 1
         for index, (farmer, count) in enumerate(zip(run.farmers, counts), start=1):
-            if count:
+            if count and first < index <= end:
                 wanted.append((index, farmer, cursor, cursor + count - 1))
-                cursor += count
+            cursor += count
         ids = [f"{series_id}:F{index:05d}" for index, *_ in wanted]
         existing = self.store.get_records(ids)
+        salts = self.store.salts([w[1].farmer_id for w, record_id in zip(wanted, ids) if record_id not in existing])
         drafts, blocks_out = [], []
-        for (index, farmer, start, end), record_id in zip(wanted, ids):
-            salt = self.store.salt_for(farmer.farmer_id, new_salt())
-            ref = farmer_ref(salt, farmer.farmer_id)
-            block = m.CreditBlock(series=series_id, start=start, end=end, status="active", holder_ref=ref,
+        for (index, farmer, start, stop), record_id in zip(wanted, ids):
+            new = None
+            if record_id in existing:
+                ref = existing[record_id].body["farmer_ref"]
+            else:
+                if (salt := salts.get(farmer.farmer_id)) is None:
+                    salt = new_salt()
+                    new = (farmer.farmer_id, salt)
+                ref = farmer_ref(salt, farmer.farmer_id)
+            block = m.CreditBlock(series=series_id, start=start, end=stop, status="active", holder_ref=ref,
                                   owner_user_id=farmer.owner_user_id, fpo_id=farmer.fpo_id, project_id=run.project_id,
                                   vintage=run.vintage, record_ids=[record_id])
             blocks_out.append(block)
@@ -235,16 +286,18 @@ class LedgerWriter:
                 share = (Decimal(total) * farmer.net_t / weight_sum).quantize(Decimal("0.000001"))
             body = {**run_fields, "record_id": record_id, "farmer_index": index, "farmer_ref": ref,
                     "fpo_id": farmer.fpo_id, "contribution_t": m.dec(farmer.net_t), "share_exact": m.dec(share),
-                    "serial_start": m.unit_serial(series_id, start), "serial_end": m.unit_serial(series_id, end),
-                    "start": start, "end": end, "quantity": end - start + 1, "recorded_at": self.now()}
-            drafts.append((body, farmer.owner_user_id, farmer.fpo_id, [(block, None)]))
+                    "serial_start": m.unit_serial(series_id, start), "serial_end": m.unit_serial(series_id, stop),
+                    "start": start, "end": stop, "quantity": stop - start + 1, "recorded_at": self.now()}
+            drafts.append((body, farmer.owner_user_id, farmer.fpo_id, [(block, None)], new))
         try:
             created = self._append(drafts)
-        except RecordExists:  # a concurrent duplicate invocation got there first: take what is stored
-            logger.info("issuance raced with a duplicate invocation", extra={"series": series_id})
-            return self.issue(run)
+        except RecordExists:  # a concurrent duplicate invocation (or a run sharing a new farmer) got there first
+            logger.info("issuance raced with another writer", extra={"series": series_id})
+            return self.issue(run, first=first, page=page)
         return m.WriterResult(command="issue", record_ids=ids, created=created,
-                              credits=[_credit_out(b) for b in blocks_out])
+                              credits=[_credit_out(b) for b in blocks_out], farmers=len(run.farmers),
+                              credits_in_page=sum(b.end - b.start + 1 for b in blocks_out),
+                              next_farmer=end if end < len(run.farmers) else None)
 
     def _move(self, kind: str, prefix: str, cmd: Any, actor: m.Actor, extra: dict[str, Any],
               new_status: str, new_holder: Callable[[m.CreditBlock], str],

@@ -69,8 +69,13 @@ class FarmerContribution(_Input):
     net_t: Tonnes = Field(description="The farmer's net contribution (tCO2e) to the run")
 
 
+MAX_INLINE_FARMERS = 5_000  # a run passed in a request or an event (Lambda's 6 MB synchronous payload)
+MAX_RUN_FARMERS = 1_000_000  # a run passed by reference (an S3 object the writer reads in pages)
+
+
 class ApprovedRun(_Input):
-    """What the MRV pipeline (issue #5) hands the ledger writer once a run is approved."""
+    """What the MRV pipeline (issue #5) hands the ledger writer once a run is approved: inline (the
+    admin route, at most 5,000 farmers) or as an object in the audit bucket (:class:`RunRef`)."""
 
     project_id: str = Field(pattern=rf"^{PART}$")
     run_id: str = Field(pattern=rf"^{PART}$")
@@ -82,7 +87,7 @@ class ApprovedRun(_Input):
     deductions: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")], Tonnes] = Field(
         default_factory=dict, max_length=20, description="Deductions applied by the methodology profile (tCO2e)")
     creditable_net_t: Tonnes = Field(description="Net tCO2e after deductions; whole tonnes become credits")
-    farmers: list[FarmerContribution] = Field(min_length=1, max_length=5000)
+    farmers: list[FarmerContribution] = Field(min_length=1, max_length=MAX_RUN_FARMERS)
 
     @model_validator(mode="after")
     def _farmers(self) -> "ApprovedRun":
@@ -92,6 +97,20 @@ class ApprovedRun(_Input):
         if sum((f.net_t for f in self.farmers), Decimal(0)) <= 0 and self.creditable_net_t >= 1:
             raise ValueError("credits cannot be split when no farmer contributed")
         return self
+
+
+class InlineRun(ApprovedRun):
+    """An approved run carried in the request itself (the admin route, a direct writer event)."""
+
+    farmers: list[FarmerContribution] = Field(min_length=1, max_length=MAX_INLINE_FARMERS)
+
+
+class RunRef(_Input):
+    """An approved run stored as JSON under ``ledger/approved/`` of the audit bucket (Object Lock),
+    named with the SHA-256 of its bytes: the writer refuses an object that does not match."""
+
+    key: str = Field(pattern=r"^ledger/approved/[A-Za-z0-9_./-]{1,200}\.json$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class TransferCommand(_Input):
@@ -133,6 +152,9 @@ class WriterEvent(BaseModel):
 
     command: Literal["issue", "transfer", "retire", "cancel", "anchor"]
     run: ApprovedRun | None = None
+    run_ref: RunRef | None = None
+    from_farmer: int = Field(0, ge=0, le=MAX_RUN_FARMERS,
+                             description="With run_ref: the first farmer (0-based) of this page of the issuance")
     transfer: TransferCommand | None = None
     retire: RetireCommand | None = None
     cancel: CancelCommand | None = None
@@ -141,8 +163,15 @@ class WriterEvent(BaseModel):
     @model_validator(mode="after")
     def _payload(self) -> "WriterEvent":
         need = {"issue": "run", "transfer": "transfer", "retire": "retire", "cancel": "cancel", "anchor": None}[self.command]
-        if need and getattr(self, need) is None:
+        if need == "run":
+            if (self.run is None) == (self.run_ref is None):
+                raise ValueError("command issue needs either run or run_ref")
+            if self.run is not None and len(self.run.farmers) > MAX_INLINE_FARMERS:
+                raise ValueError(f"a run of more than {MAX_INLINE_FARMERS} farmers is passed by run_ref")
+        elif need and getattr(self, need) is None:
             raise ValueError(f"command {self.command} needs {need}")
+        if self.from_farmer and self.run_ref is None:
+            raise ValueError("from_farmer pages a run given by run_ref")
         if self.command in ("transfer", "retire", "cancel") and self.actor is None:
             raise ValueError(f"command {self.command} needs actor")
         return self
@@ -263,9 +292,16 @@ class ProofOut(BaseModel):
 
 
 class WriterResult(BaseModel):
+    """The writer's answer. An issuance by reference answers in pages and without the per-farmer
+    lists (``record_ids``, ``credits``), so a Step Functions state stays far below 256 KB."""
+
     command: str
     record_ids: list[str] = []
     created: int = 0
     credits: list[CreditOut] = []
     batches: list[Batch] = []
     pending: bool = False
+    farmers: int | None = Field(None, description="Issuance: farmers in the run")
+    credits_in_page: int | None = Field(None, description="Issuance: credits held by this page's farmers")
+    next_farmer: int | None = Field(None, description="Issuance by reference: the next page's from_farmer, "
+                                                      "null once every farmer is issued")

@@ -1,11 +1,13 @@
 """The ledger writer's Lambda entry point: the last step of the MRV state machine, and the only
 function whose role may write the ledger table.
 
-Input: a :class:`~functions.ledger.models.WriterEvent` (``issue`` an approved run, ``transfer``,
-``retire``, or ``anchor`` the pending records). Output: ``{"ok": true, "result": {...}}`` or
-``{"ok": false, "error": {"status", "code", "message", "details"}}`` for domain errors, so the API
-(which invokes it synchronously) can answer with the same envelope and Step Functions can branch
-on ``ok``. Unexpected failures raise, so Lambda/Step Functions retry them.
+Input: a :class:`~functions.ledger.models.WriterEvent` (``issue`` an approved run — inline, or by
+reference to an object in the audit bucket, one page of farmers per call — ``transfer``,
+``retire``, or ``anchor`` the pending records). Output: ``{"ok": true, "result": {...}, "error":
+null, "next_farmer": n | null}`` or ``{"ok": false, "result": null, "error": {"status", "code",
+"message", "details"}, "next_farmer": null}`` for domain errors, so the API (which invokes it
+synchronously) can answer with the same envelope and Step Functions can branch on ``ok`` and loop
+on ``next_farmer``. Unexpected failures raise, so Lambda/Step Functions retry them.
 
 Chain by configuration (agri_chain): ``CHAIN_RPC_URL``, ``CHAIN_CONTRACT_ADDRESS``, and on AWS the
 signing key from Secrets Manager (``CHAIN_KEY_SECRET_ARN``), read once per container.
@@ -64,7 +66,8 @@ def get_writer() -> LedgerWriter:
 
 
 def _error(status: int, code: str, message: str, details: list | None = None) -> dict:
-    return {"ok": False, "error": {"status": status, "code": code, "message": message, "details": details}}
+    return {"ok": False, "result": None, "next_farmer": None,
+            "error": {"status": status, "code": code, "message": message, "details": details}}
 
 
 def handle(event: dict, writer: LedgerWriter) -> dict:
@@ -77,7 +80,7 @@ def handle(event: dict, writer: LedgerWriter) -> dict:
     except AppError as exc:
         return _error(exc.status, exc.code, exc.message, exc.details)
     metrics.add_metric(name="LedgerRecordsAppended", unit="Count", value=result.created)
-    return {"ok": True, "result": result.model_dump(mode="json")}
+    return {"ok": True, "result": result.model_dump(mode="json"), "error": None, "next_farmer": result.next_farmer}
 
 
 @logger.inject_lambda_context(clear_state=True)

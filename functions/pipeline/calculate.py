@@ -22,18 +22,47 @@ ENGINE_SEASON_FIELDS = ("crop", "cultivation_days", "water_regime", "preseason_w
                         "dolomite_kg_per_ha", "residue_burnt_t_dm_per_ha", "residue_n_kg_per_ha")
 
 
-def engine_plot(ps: PlotSeason, project: mrv.ProjectRecord) -> dict:
+def engine_plot(ps: PlotSeason, project: mrv.ProjectRecord, count_trees: bool = True) -> dict:
     """The engine's plot: the season as the project scenario; the baseline is the same season with
-    the project's baseline water regime (the practice the project replaced) for rice."""
+    the project's baseline water regime (the practice the project replaced) for rice.
+
+    Trees (Tier 2 stock difference): the season's inventory is the project's (t2); the baseline (t1)
+    is the plot without them, since the season data has one inventory and no planting dates.
+    ASSUMPTION: the inventoried trees were planted by the project at its crediting start, so the
+    removal is their stock over the years since then (see ``inventory_years``). ``field_id`` is the
+    plot: the engine counts a field's stock change once, and per-plot results map back to the plot."""
     a = ps.activity
     season = {k: a[k] for k in ENGINE_SEASON_FIELDS if a.get(k) is not None}
-    if a.get("trees"):
-        season["trees"] = [{"species": t["species"], "count": t["count"], "dbh_cm": t["dbh_cm"], "height_m": t["height_m"],
-                            "wood_density": t["wood_density_g_per_cm3"]} for t in a["trees"]]
     baseline = dict(season)
     if season.get("crop") == "rice":
         baseline["water_regime"] = project.baseline_water_regime
-    return {"plot_id": f"{ps.plot_id}#{ps.season_key}", "area_ha": ps.area_ha, "baseline": baseline, "project": season}
+    plot = {"plot_id": f"{ps.plot_id}#{ps.season_key}", "field_id": ps.plot_id, "area_ha": ps.area_ha,
+            "baseline": baseline, "project": season}
+    if a.get("trees") and count_trees:
+        season["trees"] = [{"species": t["species"], "count": t["count"], "dbh_cm": t["dbh_cm"], "height_m": t["height_m"],
+                            "wood_density": t["wood_density_g_per_cm3"]} for t in a["trees"]]
+        baseline["trees"] = []
+        plot["tree_inventory_years"] = inventory_years(project.crediting_start, a["harvest_date"])
+    return plot
+
+
+def inventory_years(crediting_start: str, harvest_date: str) -> float:
+    """Years from the crediting start (t1: no project trees) to the inventory (t2: the season's harvest),
+    at least one: a year's removal never exceeds the stock grown since the project began."""
+    from datetime import date
+
+    days = (date.fromisoformat(harvest_date[:10]) - date.fromisoformat(crediting_start[:10])).days
+    return max(1.0, days / 365.25)
+
+
+def tree_seasons(seasons: list[PlotSeason]) -> set[tuple[str, str]]:
+    """(plot_id, season_key) of the one season per plot whose tree inventory counts: the latest by
+    harvest date. Stock changes are annual and the engine takes them from one record per field."""
+    latest: dict[str, tuple[str, str]] = {}
+    for ps in seasons:
+        if ps.activity.get("trees"):
+            latest[ps.plot_id] = max(latest.get(ps.plot_id, ("", "")), (str(ps.activity.get("harvest_date", "")), ps.season_key))
+    return {(plot_id, key) for plot_id, (_, key) in latest.items()}
 
 
 def engine_settings(project: mrv.ProjectRecord, seed: int) -> dict:
@@ -66,13 +95,19 @@ def calculate(event: dict, ctx: core.Context, source: ProjectSeasonSource, obser
     seasons = source.load(manifest["units"], run.period)
     obs = observations(seasons) if observations else {}
     findings, plots, kept = [], [], []
+    counted_trees = tree_seasons(seasons)  # a farmer's plots, hence all seasons of a plot, are in one chunk
     for ps in seasons:
         row = {"plot_id": ps.plot_id, "season_key": ps.season_key, "area_ha": ps.area_ha,
                "declared_area_ha": ps.declared_area_ha, "overlaps": ps.overlaps, "activity": ps.activity}
+        count_trees = (ps.plot_id, ps.season_key) in counted_trees
+        if ps.activity.get("trees") and not count_trees:
+            findings.append(crosschecks.finding("trees_counted_once", "info", row,
+                                                "tree inventory not counted: stock changes are annual, the plot's "
+                                                "latest inventory in the period is counted"))
         try:
-            plots.append(Plot.model_validate(engine_plot(ps, project)))
+            plots.append(Plot.model_validate(engine_plot(ps, project, count_trees)))
             kept.append(ps)
-        except (ValidationError, KeyError) as exc:
+        except (ValidationError, KeyError, ValueError) as exc:  # ValueError: a malformed date
             findings.append(crosschecks.finding("invalid_activity", "critical", row, f"not computable: {exc}"[:500]))
             continue
         findings += crosschecks.row_checks(row, project.region, obs.get((ps.plot_id, ps.season_key)))

@@ -34,7 +34,6 @@ class PipelineSettings(BaseSettingsModel):
     pipeline_bucket: str
     farm_table: str | None = None
     audit_bucket: str | None = None
-    ledger_writer_function: str | None = None
     chunk_units: int = 2000
 
 

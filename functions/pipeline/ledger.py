@@ -1,20 +1,25 @@
 """Ledger: build issue #6's approved run from the stored results and the auditor's decision, and
-hand it to the ledger writer (its function, invoked synchronously by name).
+store it where the ledger writer reads it.
 
-Why a relay task instead of the state machine invoking the writer with the run in its state: the
-approved run lists every farmer's contribution (up to the writer's 5,000), far beyond Step
-Functions' 256 KB state (and SendTaskSuccess output) limit. The writer takes the run inline, so
-this task reads it from S3 and passes it; the state keeps only the writer's small answer. If the
-writer accepted an S3 reference, the state machine could invoke it directly.
+The approved run lists every farmer's contribution: a 1,000,000 plot-season project has hundreds
+of thousands of farmers, far beyond Step Functions' 256 KB state and Lambda's 6 MB payload. So this
+task writes the run as JSON under ``ledger/approved/`` of the audit bucket (Object Lock: the run
+that was approved and issued stays on record) and returns only its reference ``{key, sha256}``.
+The state machine then invokes the writer directly, one page of farmers per call, looping on the
+writer's ``next_farmer`` (see infra/pipeline.py); the writer refuses an object whose bytes do not
+hash to the reference.
+
+Idempotent: the JSON is canonical and built from stored results, so a retry writes the same bytes
+(a new object version under Object Lock, with the same SHA-256).
 """
 
 from __future__ import annotations
 
-import json
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Callable
 
 from agri_common import mrv
+from agri_common.ledger_crypto import canonical_json, sha256_hex
 
 from functions.pipeline import core
 
@@ -37,38 +42,36 @@ def approved_run(ctx: core.Context, run: core.RunInput, decision: dict) -> dict:
                          "fpo_id": f["fpo_id"], "net_t": tonnes(f["net_t"])} for f in contributions]}
 
 
-def small(value: Any, depth: int = 0) -> Any:
-    """The writer's answer without bulk lists (the state stays small)."""
-    if isinstance(value, dict):
-        return {k: small(v, depth + 1) for k, v in value.items() if not (isinstance(v, list) and len(v) > 20)}
-    return value
+def approved_key(run: core.RunInput) -> str:
+    return f"ledger/approved/{run.project_id}/{run.run_id}/a{run.attempt}.json"
 
 
-def issue(event: dict, ctx: core.Context, invoke: Callable[[dict], dict]) -> dict:
+def prepare(event: dict, ctx: core.Context, put_artifact: Callable[[str, bytes], None]) -> dict:
+    """Store the approved run for the writer; return the first page's writer input."""
     run = core.RunInput.model_validate(event)
     with ctx.step(run, "ledger") as detail:
         task = mrv.TaskRecord.from_item(ctx.store.get(mrv.task(mrv.task_id(run.run_id, run.attempt))))
         if task is None or not task.decision or task.decision.get("decision") != "approve":
             raise ValueError("no approval recorded for this run attempt")
-        answer = invoke({"command": "issue", "run": approved_run(ctx, run, task.decision)})
-        detail.update(ok=bool(answer.get("ok")), error=answer.get("error"))
-    return {"ok": bool(answer.get("ok")), "result": small(answer.get("result")), "error": answer.get("error")}
+        approved = approved_run(ctx, run, task.decision)
+        data = canonical_json(approved)
+        key = approved_key(run)
+        put_artifact(key, data)
+        detail.update(run_ref=key, farmers=len(approved["farmers"]), creditable_net_t=approved["creditable_net_t"])
+    return {"run_ref": {"key": key, "sha256": sha256_hex(data)}, "from_farmer": 0, "farmers": len(approved["farmers"])}
 
 
-def lambda_invoker(function_name: str) -> Callable[[dict], dict]:
-    def invoke(payload: dict) -> dict:
+def audit_uploader(bucket: str) -> Callable[[str, bytes], None]:
+    def put(key: str, data: bytes) -> None:
         from agri_common.aws import client
 
-        resp = client("lambda").invoke(FunctionName=function_name, Payload=json.dumps(payload).encode())
-        body = json.loads(resp["Payload"].read() or b"null")
-        if resp.get("FunctionError"):
-            raise RuntimeError(f"ledger writer failed: {body}")
-        return body
+        client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/json",
+                                ChecksumAlgorithm="SHA256")
 
-    return invoke
+    return put
 
 
 def lambda_handler(event: dict, context: Any) -> dict:
     from agri_common.settings import load_settings
 
-    return issue(event, core.default_context(), lambda_invoker(load_settings(core.PipelineSettings).ledger_writer_function))
+    return prepare(event, core.default_context(), audit_uploader(load_settings(core.PipelineSettings).audit_bucket))

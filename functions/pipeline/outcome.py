@@ -1,4 +1,5 @@
-"""The run's outcome, written by the last state of every path: approved (after the ledger step),
+"""The run's outcome, written by the last state of every path: approved (after the writer's last
+page: its answer is ``issued``),
 rejected or corrections requested (the auditor's SendTaskFailure), or failed (any step's error
 after its retries, with the cause). The run is then visible in that state; a failed run (or one
 sent back for corrections) can be restarted."""
@@ -31,13 +32,14 @@ def _cause(error: dict | None) -> dict:
 def record_outcome(event: dict, ctx: core.Context) -> dict:
     run = core.RunInput.model_validate(event)
     error = event.get("error")
-    if event.get("ledger") is not None and error is None:
-        ledger = event["ledger"].get("body") or event["ledger"]  # the ledger task's answer: {"ok", "result", "error"}
-        if not ledger.get("ok"):
-            ctx.store.transact([Update(mrv.step(run.run_id, "ledger"), set={"status": "failed"})])
-            ctx.set_run(run, status="failed", error={"step": "ledger", "error": "LedgerRefused", "cause": ledger.get("error")})
+    if event.get("issued") is not None and error is None:
+        answer = event["issued"].get("body") or event["issued"]  # the writer's last answer: {"ok", "result", "error"}
+        if not answer.get("ok"):
+            ctx.store.transact([Update(mrv.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock()})])
+            ctx.set_run(run, status="failed", error={"step": "ledger", "error": "LedgerRefused", "cause": answer.get("error")})
             return {"status": "failed", "step": "ledger"}
-        ctx.set_run(run, status="approved", outcome={"decision": "approved", "ledger": ledger.get("result"),
+        result = answer.get("result") or {}
+        ctx.set_run(run, status="approved", outcome={"decision": "approved", "ledger": result,
                                                      "decided_by": (event.get("decision") or {}).get("decided_by")})
         return {"status": "approved"}
     info = _cause(error)

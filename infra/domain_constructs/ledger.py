@@ -3,8 +3,8 @@
 - The **writer** (Metadata ``agri:domain = ledger-writer``) is the only role that may write the
   ledger table (conditional Put/Update in transactions; no Delete: append-only). It writes batch
   artifacts under ``ledger/`` in the audit bucket (Object Lock) and, on a real chain, reads its
-  signing key from one Secrets Manager secret. Step Functions (issue #5) will invoke it with an
-  approved run; an EventBridge schedule invokes it with ``{"command": "anchor"}`` so transfers and
+  signing key from one Secrets Manager secret. Step Functions (issue #5) invokes it with a
+  reference to the approved run (``ledger/approved/`` of the audit bucket), one page of farmers per call; an EventBridge schedule invokes it with ``{"command": "anchor"}`` so transfers and
   retirements get anchored in batches even when no issuance follows.
 - The **API** reads the table and its indexes (never Scan) and the batch artifacts (proofs), and
   may invoke the writer, which is how transfers, retirements and manual issuances are written.
@@ -33,7 +33,8 @@ class LedgerDomain(DomainConstruct):
     def grant(self, platform: Platform) -> None:
         storage, config = platform.storage, platform.config
         writer_domain = dataclasses.replace(
-            self.domain, entry="writer", layers=("common", "chain"), memory_mb=512, timeout_s=60,
+            # 900 s: the last page of a large issuance anchors every pending batch (10,000 records each)
+            self.domain, entry="writer", layers=("common", "chain"), memory_mb=1024, timeout_s=900,
             description="Ledger writer: issues credits, appends hash-chained records, anchors Merkle roots on chain")
         self.writer = DomainFunction(self, "Writer", domain=writer_domain, config=config,
                                      layers=platform.layers.for_domain(writer_domain),

@@ -105,7 +105,10 @@ def start(api, pid, period, role="fpo_manager"):
     return r.json()["run_id"]
 
 
-def test_start_to_approval_writes_the_ledger(api, project, twin):
+def test_start_to_approval_writes_the_ledger(api, project, twin, monkeypatch):
+    from functions.ledger import logic as ledger_logic
+
+    monkeypatch.setattr(ledger_logic, "ISSUE_PAGE", 7)  # 20 farmers: the state machine loops over 3 pages
     pid = project["project_id"]
     r = api("POST", "/verification/observations", "admin", {"observations": twin.observations})
     assert r.status_code == 200 and r.json()["stored"] == len(twin.observations)
@@ -134,7 +137,16 @@ def test_start_to_approval_writes_the_ledger(api, project, twin):
 
     run = wait_status(api, pid, rid, {"approved", "failed"})
     assert run["status"] == "approved", run
-    assert run["outcome"]["ledger"], run
+    assert run["outcome"]["ledger"]["farmers"] == 20 and run["outcome"]["ledger"]["next_farmer"] is None, run
+    sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{twin.moto_port}", region_name=twin.region)
+    history = sfn.get_execution_history(executionArn=run["execution_arn"], maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered.count("IssueCredits") == 3 and entered.count("NextPage") == 2, entered
+    records = api("GET", f"/ledger/records?project_id={pid}&limit=100", "admin").json()["items"]
+    issued = [r["record"] for r in records if r["record"]["kind"] == "issuance" and r["record"]["run_id"] == rid]
+    assert len(issued) == len({r["farmer_index"] for r in issued}) > 0  # one record per farmer holding credits
+    assert sum(r["quantity"] for r in issued) == issued[0]["run_issued"]
+    assert all(r["anchored"] for r in records if r["record"]["run_id"] == rid)  # the last page anchored them all
     assert api("POST", f"/projects/{pid}/runs", "admin", {"period": "2025-kharif"}).status_code == 409
 
     import hashlib

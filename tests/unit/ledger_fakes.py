@@ -24,7 +24,7 @@ class FakeLedgerStore:
         self.blocks: dict[tuple[str, int], m.CreditBlock] = {}
         self.batches: dict[int, m.Batch] = {}
         self.cursor: dict[str, Any] = {"next_seq": 1, "pending": None}
-        self.salts: dict[str, str] = {}
+        self.salt_items: dict[str, str] = {}
         self.runs: dict[str, str] = {}
         self.fail_append_after: int | None = None  # raise after this many successful appends
         self.appends = 0
@@ -41,6 +41,8 @@ class FakeLedgerStore:
             raise HeadMoved()
         if any(e.record.record_id in self.records for e in entries):
             raise RecordExists()
+        if any(e.salt is not None and e.salt[0] in self.salt_items for e in entries):
+            raise RecordExists()  # another writer stored this farmer's salt first
         for entry in entries:
             for block, version in entry.blocks:
                 current = self.blocks.get((block.series, block.start))
@@ -52,6 +54,8 @@ class FakeLedgerStore:
             raise HeadMoved()
         for entry in entries:
             self.records[entry.record.record_id] = copy.deepcopy(entry.record)
+            if entry.salt is not None:
+                self.salt_items[entry.salt[0]] = entry.salt[1]
             for block, _ in entry.blocks:
                 self.blocks[(block.series, block.start)] = block.model_copy(deep=True)
         last = entries[-1].record.body
@@ -79,8 +83,8 @@ class FakeLedgerStore:
         nxt = {"seq": page[-1].seq} if start + limit < len(rows) and page else None
         return [copy.deepcopy(r) for r in page], nxt
 
-    def salt_for(self, farmer_id, candidate):
-        return self.salts.setdefault(farmer_id, candidate)
+    def salts(self, farmer_ids):
+        return {f: self.salt_items[f] for f in farmer_ids if f in self.salt_items}
 
     def claim_run(self, run_key, input_hash):
         return self.runs.setdefault(run_key, input_hash)
@@ -130,7 +134,15 @@ class FakeArtifacts:
         self.objects[key] = bytes(data)
 
     def get(self, key):
+        if key not in self.objects:
+            raise NoSuchKey(key)
         return self.objects[key]
+
+
+class NoSuchKey(Exception):
+    """What boto3 raises for a missing S3 object (its ``response`` carries the error code)."""
+
+    response = {"Error": {"Code": "NoSuchKey"}}
 
 
 @dataclass

@@ -67,8 +67,12 @@ class MemoryStore:
                 self.items.pop(tuple(op.key), None)
             elif isinstance(op, Update):
                 item = self.items.setdefault(tuple(op.key), {"pk": op.key[0], "sk": op.key[1]})
-                for k, v in op.set.items():
-                    item[k] = copy.deepcopy(v)
+                for k, v in op.set.items():  # "a.b" sets key b of map a, as DynamoDB does
+                    *parents, leaf = k.split(".")
+                    target = item
+                    for parent in parents:
+                        target = target[parent]
+                    target[leaf] = copy.deepcopy(v)
                 for k, v in op.add.items():
                     if isinstance(v, (set, frozenset)):
                         item[k] = sorted(set(item.get(k) or []) | set(v))
@@ -76,6 +80,10 @@ class MemoryStore:
                         item[k] = item.get(k, 0) + v
                 for k in op.remove:
                     item.pop(k, None)
+                for k, v in op.delete.items():  # DynamoDB drops a set with its last element
+                    item[k] = sorted(set(item.get(k) or []) - set(v))
+                    if not item[k]:
+                        del item[k]
 
 
 class MemoryObjects:

@@ -68,3 +68,41 @@ def test_conservative_profile_is_refused_not_approximated():
     totals, _ = chunk_totals(_req(_plots(3), "vm0042_qa3"))
     with pytest.raises(ValueError, match="chunk by chunk"):
         summarize_totals(_req(_plots(1), "vm0042_qa3"), totals)
+
+
+def _mixed_plots(n: int) -> list[dict]:
+    """Plots whose urea, lime, SOC and tree removals fall outside the rice-only scope of vm0051 and
+    ccts_ag04_002, so that net_in_scope differs from net."""
+    trees = [{"species": "Tectona grandis", "count": 40, "dbh_cm": 12.0, "height_m": 9.0, "wood_density": 0.6}]
+    out = []
+    for i, p in enumerate(_plots(n)):
+        extra = {"synthetic_n_kg_per_ha": 100, "urea_kg_per_ha": 150, "limestone_kg_per_ha": 200 * (i % 2)}
+        p["baseline"] = {**p["baseline"], **extra}
+        p["project"] = {**p["project"], **extra}
+        if i % 3 == 0:
+            p["soil"] = {"climate_zone": "tropical_moist", "soil_type": "lac"}
+            p["baseline"]["soc"] = {"land_use": "paddy_rice", "tillage": "full", "input": "medium"}
+            p["project"]["soc"] = {"land_use": "paddy_rice", "tillage": "reduced", "input": "high_without_manure"}
+        elif i % 3 == 1:
+            p["baseline"]["trees"], p["project"]["trees"], p["tree_inventory_years"] = [], trees, 3
+        out.append(p)
+    return out
+
+
+@pytest.mark.parametrize("profile", ["vm0051", "ccts_ag04_002"])
+def test_chunks_keep_the_profile_scope(profile):
+    """The deductions apply to the in-scope net: summed chunks give the single request's basis and net_in_scope."""
+    plots = _mixed_plots(24)
+    parts = [chunk_totals(_req(plots[i:i + 8], profile))[0] for i in range(0, 24, 8)]
+    whole, _ = chunk_totals(_req(plots, profile))
+    summed = sum_totals(parts)
+    for metric in ("net", "net_in_scope", "removals", "removals_in_scope"):
+        np.testing.assert_allclose(summed.draws[metric], whole.draws[metric], rtol=1e-12, atol=1e-9)
+    reference = estimate(_req(plots, profile)).total
+    assert reference.net_in_scope.point != pytest.approx(reference.net.point, rel=1e-3)  # the case under test
+    settings = {k: v for k, v in _req(plots, profile).items() if k != "plots"}
+    total = summarize_totals(settings, summed)["total"]
+    assert total["creditable_basis"] == pytest.approx(reference.creditable_basis, rel=1e-12)
+    assert total["net_in_scope"]["point"] == pytest.approx(reference.net_in_scope.point, rel=1e-12)
+    assert total["net_in_scope"]["mc"]["ci"]["90"][0] == pytest.approx(reference.net_in_scope.mc.ci["90"][0], rel=1e-9)
+    assert total["creditable_net"] == pytest.approx(reference.creditable_net, rel=1e-9)

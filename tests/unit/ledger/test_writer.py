@@ -208,4 +208,5 @@ def test_writer_entry_point_answers_domain_errors_as_an_envelope(ledger):
 
     bad = handle({"command": "issue"}, ledger.writer)
     assert bad["ok"] is False and bad["error"]["status"] == 422
-    assert handle({"command": "anchor"}, ledger.writer) == {"ok": True, "result": m.WriterResult(command="anchor").model_dump(mode="json")}
+    assert handle({"command": "anchor"}, ledger.writer) == {"ok": True, "result": m.WriterResult(command="anchor").model_dump(mode="json"),
+                                                            "error": None, "next_farmer": None}

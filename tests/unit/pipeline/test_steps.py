@@ -140,8 +140,8 @@ def test_failure_outcome_names_the_step_and_cause(ctx):
 
 
 def test_ledger_refusal_fails_the_run(ctx):
-    ledger = {"ok": False, "body": {"ok": False, "error": {"code": "validation_error"}}}
-    assert outcome.record_outcome({**RUN, "ledger": ledger}, ctx)["status"] == "failed"
+    issued = {"ok": False, "next_farmer": None, "body": {"ok": False, "error": {"code": "validation_error"}}}
+    assert outcome.record_outcome({**RUN, "issued": issued}, ctx)["status"] == "failed"
     assert ctx.store.get(mrv.run(PID, RID))["error"]["step"] == "ledger"
 
 
@@ -153,8 +153,9 @@ def test_a_late_task_of_an_old_attempt_cannot_overwrite_the_new_one(ctx):
         ctx.set_run(core.RunInput(**RUN), status="failed")
 
 
-def test_ledger_step_hands_issue_6_an_approved_run(ctx):
-    from functions.ledger.models import WriterEvent
+def test_ledger_step_stores_issue_6s_approved_run_and_hands_over_its_reference(ctx):
+    from agri_common.ledger_crypto import sha256_hex
+    from functions.ledger.models import ApprovedRun, WriterEvent
 
     source = Source()
     planned, _ = run_calc(ctx, source)
@@ -162,21 +163,31 @@ def test_ledger_step_hands_issue_6_an_approved_run(ctx):
     aggregate.aggregate(state, ctx)
     state["verify"] = verify.verify(state, ctx)
     task_id = await_decision.await_decision({**state, "task_token": "tok"}, ctx)["task_id"]
+    stored = {}
     with pytest.raises(ValueError, match="no approval"):
-        ledger.issue(state, ctx, lambda payload: {"ok": True})
+        ledger.prepare(state, ctx, stored.__setitem__)
+    assert stored == {}
     ctx.store.items[mrv.task(task_id)]["decision"] = {"decision": "approve", "decided_by": "aud-1",
                                                       "decided_at": "2025-03-01T10:00:00.123456Z"}
-    sent = []
-    out = ledger.issue(state, ctx, lambda payload: sent.append(payload) or {"ok": True, "result": {"created": 3,
-                                                                                                    "serials": list(range(50))}})
-    command = WriterEvent.model_validate(sent[0])  # issue #6's own input model accepts it
-    assert command.run.run_id == RID and command.run.vintage == 2025 and len(command.run.farmers) == 10
-    assert command.run.approved_at == "2025-03-01T10:00:00Z"
+    out = ledger.prepare(state, ctx, stored.__setitem__)
+    again = ledger.prepare(state, ctx, stored.__setitem__)  # a retry stores the same bytes
+    assert out == again and out["from_farmer"] == 0 and out["farmers"] == 10
+    command = WriterEvent.model_validate({"command": "issue", "run_ref": out["run_ref"]})  # issue #6's own input
+    assert command.run_ref.key == f"ledger/approved/{PID}/{RID}/a1.json" and list(stored) == [command.run_ref.key]
+    data = stored[command.run_ref.key]
+    assert sha256_hex(data) == command.run_ref.sha256
+    run = ApprovedRun.model_validate_json(data)
+    assert run.run_id == RID and run.vintage == 2025 and len(run.farmers) == 10
+    assert run.approved_at == "2025-03-01T10:00:00Z"
     summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
-    assert float(command.run.creditable_net_t) == pytest.approx(max(0.0, summary["total"]["creditable_net"]), abs=1e-6)
-    assert all(f.net_t >= 0 for f in command.run.farmers)
-    assert out == {"ok": True, "result": {"created": 3}, "error": None}  # bulk lists stay out of the state
+    assert float(run.creditable_net_t) == pytest.approx(max(0.0, summary["total"]["creditable_net"]), abs=1e-6)
+    assert all(f.net_t >= 0 for f in run.farmers)
     assert ctx.store.get(mrv.step(RID, "ledger"))["status"] == "succeeded"
+    # the writer's last page answers; the outcome records it on the run
+    answer = {"ok": True, "result": {"created": 10, "next_farmer": None}, "error": None, "next_farmer": None}
+    assert outcome.record_outcome({**state, "issued": {"ok": True, "next_farmer": None, "body": answer}}, ctx) == {
+        "status": "approved"}
+    assert ctx.store.get(mrv.run(PID, RID))["outcome"]["ledger"]["created"] == 10
 
 
 def test_a_lapsed_wait_closes_the_pending_task(ctx):
@@ -232,3 +243,47 @@ def test_reports_monitoring_then_verification_with_the_decision(ctx):
     book = load_workbook(io.BytesIO(up.objects[ver["xlsx_key"]]))
     assert [c.value for c in book["Checklist"][2]] == ["sample_visited", "fail", "2 plots unreachable"]
     assert ctx.store.get(mrv.step(RID, "verification_report"))["status"] == "succeeded"
+
+
+TREES = [{"species": "Tectona grandis", "count": 30, "dbh_cm": 14.0, "height_m": 10.0, "wood_density_g_per_cm3": 0.6}]
+
+
+def test_a_plot_with_trees_gives_a_removal_not_an_invalid_finding(ctx):
+    source = Source(farmers=2)
+    tree_plot = source.seasons["F001"][0]
+    tree_plot.activity.update(trees=TREES, harvest_date="2025-10-20")
+    run_calc(ctx, source)
+    findings = ctx.get_json(core.chunk_key(core.RunInput(**RUN), 0, "findings.json"))
+    assert not [f for f in findings if f["check"] == "invalid_activity"]
+    rows = [json.loads(r) for r in ctx.objects.get(core.chunk_key(core.RunInput(**RUN), 0, "rows.jsonl")).splitlines()]
+    by_plot = {r["plot_id"]: r for r in rows}
+    assert by_plot[tree_plot.plot_id]["removals"] > 0
+    assert by_plot["P0000"]["removals"] == 0
+
+    project = ctx.project(core.RunInput(**RUN))
+    plot = calculate.engine_plot(tree_plot, project)
+    assert plot["field_id"] == tree_plot.plot_id and plot["baseline"]["trees"] == []
+    assert plot["tree_inventory_years"] == pytest.approx(506 / 365.25)  # 2024-06-01 (crediting start) to harvest
+    later = calculate.engine_plot(PlotSeason(**{**vars(tree_plot), "activity": {**tree_plot.activity,
+                                                                                  "harvest_date": "2026-10-20"}}), project)
+    assert later["tree_inventory_years"] > plot["tree_inventory_years"]  # same stock, longer growth: smaller annual removal
+
+
+def test_trees_recorded_in_several_seasons_of_a_plot_count_once(ctx):
+    """Stock changes are annual, one record per field: a run over a year counts a plot's latest tree
+    inventory and flags the others instead of failing the chunk."""
+    source = Source(farmers=1)
+    kharif = source.seasons["F000"][0]
+    rabi = PlotSeason(**{**vars(kharif), "season_key": "2025-rabi",
+                         "activity": {**kharif.activity, "trees": TREES, "harvest_date": "2026-03-01"}})
+    kharif.activity.update(trees=TREES, harvest_date="2025-10-20")
+    source.seasons["F000"].append(rabi)
+    year = {**RUN, "period": "2025"}
+    planned = plan.plan(year, ctx, source, chunk_units=4)
+    assert calculate.calculate({**year, "index": planned["chunks"][0]}, ctx, source)["reused"] is False
+    rows = ctx.objects.get(core.chunk_key(core.RunInput(**year), 0, "rows.jsonl")).splitlines()
+    removals = {(r["plot_id"], r["season_key"]): r["removals"] for r in map(json.loads, rows)}
+    assert removals[(kharif.plot_id, "2025-rabi")] > 0 and removals[(kharif.plot_id, "2025-kharif")] == 0
+    findings = ctx.get_json(core.chunk_key(core.RunInput(**year), 0, "findings.json"))
+    assert [(f["check"], f["season_key"]) for f in findings if f["check"] == "trees_counted_once"] == [
+        ("trees_counted_once", "2025-kharif")]

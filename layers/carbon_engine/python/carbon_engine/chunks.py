@@ -150,7 +150,8 @@ def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: Facto
         "removals_by_pool": {p: q(f"removals_{p}") for p in ("soc", "biomass")},
         "net": q("net"),
         "deductions": [{"rule": o.rule, "t_co2e": o.deduction, "source": o.source, "note": o.note} for o in outcomes],
-        "creditable_net": creditable, "eligible": eligible, "creditable_basis": point["net"],
+        "creditable_net": creditable, "eligible": eligible,
+        "creditable_basis": point["net_in_scope"], "net_in_scope": q("net_in_scope"),  # as engine.run: rules start in scope
     })
     return {"engine_version": __version__, "profile": profile.id, "gwp": {"name": gwp_name, **gwp},
             "region": req.region, "draws": req.draws, "seed": req.seed, "confidence": levels,
