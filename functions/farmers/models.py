@@ -16,6 +16,7 @@ CLIENT_ID = r"^[A-Za-z0-9_-]{8,64}$"
 LANGUAGES = ("as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te", "ur")
 Language = Literal["as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te", "ur"]
 UREA_N_FRACTION = 0.46  # urea is 46 % nitrogen by mass
+MAX_YIELD_T_PER_HA = 30  # above any grain crop's field yield: a typo (kg/ha, quintals), not a harvest
 
 
 class Input(BaseModel):
@@ -161,7 +162,7 @@ class SeasonOut(BaseModel):
     plot_id: str
     season_key: str
     area_ha: float
-    activity: dict[str, Any]
+    activity: dict[str, Any] = Field(description="The season data as submitted (SeasonData), yield_t_per_ha included")
     version: int
     created_at: str
     updated_at: str | None = None
@@ -241,6 +242,11 @@ class SeasonData(Input):
     dolomite_kg_per_ha: float = Field(default=0, ge=0, le=50000)
     residue_fate: Literal["incorporated", "removed", "burnt", "mulched", "grazed"] = "incorporated"
     residue_burnt_t_dm_per_ha: float = Field(default=0, ge=0, le=50)
+    yield_t_per_ha: float | None = Field(
+        default=None, ge=0, le=MAX_YIELD_T_PER_HA,
+        description="Grain yield of the harvested product in t/ha, fresh weight as the farmer reports it (rice: "
+                    "paddy, not milled rice). Not used by the carbon engine; the MRV cross-checks compare it with "
+                    "the crop's regional range")
     trees: list[TreeGroupIn] = Field(default_factory=list, max_length=100)
 
     @field_validator("crop")

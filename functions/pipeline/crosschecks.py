@@ -6,7 +6,8 @@ A finding is ``{"check", "severity" (info | warning | critical), "plot_id", "sea
 - ``area_mismatch``: declared vs computed plot area (> 10 % warning, > 50 % critical);
 - ``overlap``: plots that issue #4's overlap detection flagged (below its refusal threshold);
 - ``activity_range`` / ``missing_activity``: activity data outside the regional plausible ranges
-  (``activity_ranges.json``) or missing for a rice season;
+  (``activity_ranges.json``) or missing for a rice season; the yield against its crop's range (a
+  crop without one is not range-checked), a missing yield as ``info``;
 - ``regime_vs_observation``: a drainage claim (single/multiple drainage) contradicted by remote
   sensing: more than ``MAX_CONTINUOUS_FLOODED_DAYS`` continuous flooded days observed;
 - ``stratum_outlier``: robust z-score (median/MAD) of net t CO2e per ha above 3.5 within a stratum.
@@ -73,7 +74,21 @@ def activity_check(row: dict, region: str) -> list[dict]:
     out += _range(row, "cultivation_days", activity.get("cultivation_days"), limits["cultivation_days"])
     organic = sum(a.get("t_per_ha", 0) for a in activity.get("organic_amendments") or [])
     out += _range(row, "organic_amendment_t_per_ha", organic or None, limits["organic_amendment_t_per_ha"])
-    return out
+    return out + yield_check(row, limits.get("yield_t_per_ha") or {})
+
+
+def yield_check(row: dict, by_crop: dict) -> list[dict]:
+    """Every season carries a harvest date, so a missing yield is worth a note but not a warning: the
+    farmer may not know it yet. Crops are keyed as the engine names them ("paddy" is rice)."""
+    from carbon_engine.models import CROP_SYNONYMS  # pure pydantic, no NumPy
+
+    activity = row.get("activity") or {}
+    value = activity.get("yield_t_per_ha")
+    if value is None:
+        return [finding("missing_activity", "info", row, "yield_t_per_ha not reported")]
+    name = " ".join(str(activity.get("crop") or "").lower().split())
+    crop = CROP_SYNONYMS.get(name, name)
+    return _range(row, f"yield_t_per_ha ({crop})", value, by_crop[crop]) if crop in by_crop else []
 
 
 def regime_check(row: dict, observations: dict[str, dict]) -> list[dict]:

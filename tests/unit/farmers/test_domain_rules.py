@@ -141,7 +141,8 @@ def test_impossible_seasons_are_refused(change, message):
 
 
 @pytest.mark.parametrize("field, value", [("synthetic_n_kg_per_ha", -1), ("cultivation_days", 0), ("limestone_kg_per_ha", 60000),
-                                          ("water_regime", "swamp"), ("unknown_field", 1)])
+                                          ("water_regime", "swamp"), ("unknown_field", 1),
+                                          ("yield_t_per_ha", -0.1), ("yield_t_per_ha", 30.5)])
 def test_field_level_errors(field, value):
     with pytest.raises(ValidationError) as err:
         m.SeasonData.model_validate({**RICE, field: value})

@@ -88,3 +88,27 @@ def test_sync_reads_the_fpo_once_per_batch(store):
     r = call(farmers, "POST", "/sync", {"records": records}, claims=MANAGER)
     assert r.body["applied"] == 20
     assert store.calls.count("GetItem") == 1 and store.calls.count("BatchGetItem") == 1
+
+
+def test_a_season_yield_is_bounded_stored_and_returned(store):
+    r = call(farmers, "POST", "/farmers", {"name": "R", "phone": "9876543210", "village": "v", "district": "d",
+                                           "state": "s", "fpo_id": "FPO-1", "consent": CONSENT}, claims=MANAGER)
+    fid = r.body["farmer_id"]
+    square = [[75.85, 30.9], [75.851, 30.9], [75.851, 30.901], [75.85, 30.901], [75.85, 30.9]]
+    r = call(farmers, "POST", f"/farmers/{fid}/plots", {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [square]}},
+             claims=MANAGER, resource="/farmers/{farmer_id}/plots", params={"farmer_id": fid})
+    pid = r.body["plot_id"]
+    wheat = {"year": 2025, "season": "rabi", "crop": "wheat", "sowing_date": "2025-11-15", "harvest_date": "2026-04-10"}
+
+    def post(yield_t_per_ha):
+        return call(farmers, "POST", f"/plots/{pid}/seasons", {**wheat, "yield_t_per_ha": yield_t_per_ha}, claims=MANAGER,
+                    resource="/plots/{plot_id}/seasons", params={"plot_id": pid})
+
+    for bad in (-0.5, 31, "lots"):
+        r = post(bad)
+        assert r.status == 422 and r.body["error"]["code"] == "validation_error", r.body
+        assert [d["field"] for d in r.body["error"]["details"]] == ["body.yield_t_per_ha"]
+    r = post(4.2)
+    assert r.status == 201 and r.body["activity"]["yield_t_per_ha"] == 4.2
+    r = call(farmers, "GET", f"/plots/{pid}", claims=MANAGER, resource="/plots/{plot_id}", params={"plot_id": pid})
+    assert [s["activity"]["yield_t_per_ha"] for s in r.body["seasons"]] == [4.2]

@@ -60,7 +60,7 @@ def test_auditor_can_recompute_with_the_cli(tmp_path):
 def row(**kw):
     base = {"plot_id": "P1", "season_key": "2025-kharif", "area_ha": 1.0, "declared_area_ha": 1.0, "overlaps": {},
             "activity": {"crop": "rice", "cultivation_days": 110, "water_regime": "multiple_drainage",
-                         "synthetic_n_kg_per_ha": 100}}
+                         "synthetic_n_kg_per_ha": 100, "yield_t_per_ha": 4.5}}
     base.update(kw)
     return base
 
@@ -72,9 +72,39 @@ def test_area_overlap_and_range_findings_point_at_the_record():
     assert crosschecks.row_checks(row(declared_area_ha=1.2), "south_asia")[0]["severity"] == "warning"
     (ov,) = crosschecks.row_checks(row(overlaps={"P9": {"overlap_ha": 0.01}}), "south_asia")
     assert ov["check"] == "overlap" and ov["value"] == "P9"
-    activity = {"crop": "rice", "cultivation_days": 20, "water_regime": None, "synthetic_n_kg_per_ha": 300}
+    activity = {"crop": "rice", "cultivation_days": 20, "water_regime": None, "synthetic_n_kg_per_ha": 300,
+                "yield_t_per_ha": 4.5}
     checks = {(f["check"], f["severity"]) for f in crosschecks.row_checks(row(activity=activity), "south_asia")}
     assert checks == {("missing_activity", "critical"), ("activity_range", "critical"), ("activity_range", "warning")}
+
+
+def yield_findings(crop, value):
+    activity = {**row()["activity"], "crop": crop, "yield_t_per_ha": value}
+    if crop != "rice":
+        activity.update(water_regime=None, cultivation_days=None)
+    return [(f["check"], f["severity"], f["value"])
+            for f in crosschecks.row_checks(row(activity=activity), "south_asia") if "yield" in f["message"]]
+
+
+def test_yield_is_checked_against_its_crops_regional_range():
+    rice = crosschecks.ranges()["south_asia"]["yield_t_per_ha"]["rice"]
+    assert yield_findings("rice", (rice["low"] + rice["high"]) / 2) == []
+    assert yield_findings("rice", rice["high"] + 0.5) == [("activity_range", "warning", rice["high"] + 0.5)]
+    assert yield_findings("rice", rice["low"] - 0.1) == [("activity_range", "warning", rice["low"] - 0.1)]
+    assert yield_findings("rice", rice["critical_high"] + 1) == [("activity_range", "critical", rice["critical_high"] + 1)]
+    assert yield_findings("rice", 0) == [("activity_range", "critical", 0)]  # a reported crop failure is looked at
+    wheat = crosschecks.ranges()["south_asia"]["yield_t_per_ha"]["wheat"]
+    assert yield_findings("wheat", wheat["high"] + 0.5)[0][1] == "warning"  # wheat's own range, not rice's
+    assert yield_findings("wheat", rice["high"] - 0.1) != []
+    assert yield_findings("paddy", rice["critical_high"] + 1)[0][1] == "critical"  # the engine's synonym for rice
+    assert yield_findings("mustard", 50) == []  # no range for the crop: not checked
+
+
+def test_a_missing_yield_is_an_info_finding():
+    activity = {k: v for k, v in row()["activity"].items() if k != "yield_t_per_ha"}
+    (f,) = crosschecks.row_checks(row(activity=activity), "south_asia")
+    assert (f["check"], f["severity"], f["plot_id"], f["season_key"]) == ("missing_activity", "info", "P1", "2025-kharif")
+    assert "yield_t_per_ha" in f["message"]
 
 
 def test_drainage_claim_against_observed_flooding():
@@ -82,7 +112,8 @@ def test_drainage_claim_against_observed_flooding():
     (f,) = crosschecks.row_checks(row(), "south_asia", obs)
     assert (f["check"], f["severity"]) == ("regime_vs_observation", "critical")
     assert crosschecks.row_checks(row(), "south_asia", {"synthetic": {"max_continuous_flooded_days": 12}}) == []
-    flooded = row(activity={"crop": "rice", "cultivation_days": 110, "water_regime": "continuously_flooded"})
+    flooded = row(activity={"crop": "rice", "cultivation_days": 110, "water_regime": "continuously_flooded",
+                            "yield_t_per_ha": 5.0})
     assert crosschecks.row_checks(flooded, "south_asia", obs) == []
 
 

@@ -141,7 +141,7 @@ class SeasonRecord(Record):
     fpo_id: str
     owner_user_id: str | None = None
     area_ha: float  # the plot's area when the season was recorded (what the aggregates counted)
-    activity: dict[str, Any]
+    activity: dict[str, Any]  # the SeasonData as submitted, yield included: one copy, the pipeline reads it here
 
     def key(self) -> keys.Key:
         return keys.season(self.plot_id, self.season_key)
