@@ -1,7 +1,7 @@
 """Projects routes: carbon projects, auditor assignment, monitoring runs (start, status).
 
-Admins create projects and assign auditors; admins and the project's FPO managers start runs;
-assigned auditors read. Farmers have no project routes (403 before routing).
+Admins create projects and assign (and unassign) auditors; admins and the project's FPO managers
+start runs; assigned auditors read. Farmers have no project routes (403 before routing).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from functions.projects.logic import ProjectService
 app = make_resolver()
 TAGS = ["projects"]
 ProjectId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}$")]
+AuditorRef = Annotated[str, Path(pattern=m.USERNAME, description="The auditor's user id (sub) or username")]
 RunId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?$")]
 
 
@@ -78,6 +79,15 @@ def get_project(project_id: ProjectId, svc: Service, caller: Caller) -> m.Projec
 @app.post("/projects/<project_id>/auditors", tags=TAGS, security=PRIVATE, summary="Assign an auditor (admin; idempotent)")
 def assign_auditor(project_id: ProjectId, body: m.AssignAuditorRequest, svc: Service, caller: Caller) -> m.ProjectOut:
     return svc.assign_auditor(caller, project_id, body)
+
+
+@app.delete("/projects/<project_id>/auditors/<username_or_id>", tags=TAGS, security=PRIVATE,
+            summary="Unassign an auditor (admin; idempotent: 200 with the project as it is when the auditor is "
+                    "not assigned, 404 when the project does not exist)")
+def unassign_auditor(project_id: ProjectId, username_or_id: AuditorRef, svc: Service, caller: Caller) -> m.ProjectOut:
+    """The auditor loses the project's tasks, samples, reports, farm data and ledger records with
+    their next request (every domain checks the project item, not a cached scope)."""
+    return svc.unassign_auditor(caller, project_id, username_or_id)
 
 
 @app.post("/projects/<project_id>/runs", status_code=202, tags=TAGS, security=PRIVATE,

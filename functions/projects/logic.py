@@ -11,7 +11,7 @@ from typing import Any, Callable, Protocol
 
 from agri_common import mrv
 from agri_common.errors import AppError, ConflictError, NotFoundError, UnprocessableError
-from agri_common.farm.store import Put, Txn, Update, commit
+from agri_common.farm.store import Delete, Put, Txn, Update, commit
 from agri_common.observability import logger
 from agri_common.principal import Principal, Role, ensure_can_access, require_role
 
@@ -88,6 +88,8 @@ class ProjectService:
             ids = auditor_project_ids(self.store, caller.user_id)
         found = self.store.batch_get([mrv.project(i) for i in ids])
         records = sorted((mrv.ProjectRecord.from_item(i) for i in found), key=lambda r: r.created_at)
+        if caller.role is Role.AUDITOR:  # the index may still list a removed assignment; the item decides
+            records = [r for r in records if caller.user_id in r.auditors]
         return m.ProjectList(items=[project_out(r) for r in records])
 
     def assign_auditor(self, caller: Principal, project_id: str, req: m.AssignAuditorRequest) -> m.ProjectOut:
@@ -103,6 +105,33 @@ class ProjectService:
                       "gsi1pk": mrv.auditor_projects_index(user_id), "gsi1sk": project_id}
         txn = Txn().add(Put(assignment)).add(Update(mrv.project(project_id), add={"auditors": {user_id}}, if_exists=True))
         commit(self.store, lambda: (txn, None))  # idempotent: same item, set union
+        return self.get(caller, project_id)
+
+    def unassign_auditor(self, caller: Principal, project_id: str, username_or_id: str) -> m.ProjectOut:
+        """Take an auditor off a project: the assignment item and the project's ``auditors`` element go
+        in one transaction. Access checks read the project item (consistent), so the auditor loses
+        the project with their next request, while the index may still list the deleted item.
+
+        Idempotent: someone not assigned leaves the project as it is (200); an unknown project is 404.
+        The auditor is named by user id (as the project lists them) or by the username they were
+        assigned with; the directory is asked only when neither matches (a username typed in another
+        case), so an auditor whose account is gone or lost the role can still be removed by id.
+        """
+        require_role(caller, Role.ADMIN)
+        project = self.load(caller, project_id)
+        pk, prefix = mrv.project_auditor(project_id, "")
+        items, _ = self.store.query(pk, prefix=prefix)
+        by_name = {i.get("username"): i["sk"].removeprefix(prefix) for i in items}
+        assigned = set(project.auditors) | set(by_name.values())
+        user_id = username_or_id if username_or_id in assigned else by_name.get(username_or_id)
+        if user_id is None:
+            user_id = self.directory.auditor_user_id(username_or_id)
+        if user_id not in assigned:
+            return project_out(project)
+        txn = (Txn().add(Delete(mrv.project_auditor(project_id, user_id)))
+               .add(Update(mrv.project(project_id), delete={"auditors": {user_id}}, if_exists=True)))
+        commit(self.store, lambda: (txn, None))
+        logger.info("auditor unassigned", extra={"project_id": project_id, "user_id": user_id})
         return self.get(caller, project_id)
 
     # ---- runs --------------------------------------------------------------------------------

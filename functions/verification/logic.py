@@ -79,10 +79,10 @@ class VerificationService:
         if caller.role is Role.ADMIN:
             items, _ = self.store.query(mrv.ALL_PROJECTS_INDEX, index=True)
             project_ids = [i["project_id"] for i in items]
-        else:
-            from agri_common.projects import auditor_project_ids
+        else:  # the projects whose item still lists the auditor: the index may lag an unassignment
+            from agri_common.projects import auditor_scope
 
-            project_ids = auditor_project_ids(self.store, caller.user_id)
+            project_ids = sorted(auditor_scope(self.store, caller.user_id).project_ids)
         tasks = []
         for pid in project_ids:
             items, _ = self.store.query(mrv.project_tasks_index(pid), index=True, prefix="pending#")

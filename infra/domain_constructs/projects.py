@@ -1,8 +1,8 @@
 """functions/projects: carbon projects, auditor assignment, runs (start, status).
 
-The pipeline table (GetItem/BatchGetItem/Query, and the item writes of its transactions; never
-Scan or Delete); Cognito AdminGetUser/AdminListGroupsForUser on this pool (an assigned user must
-hold the auditor role). Starting and describing executions of the MRV state machine is granted by
+The pipeline table (GetItem/BatchGetItem/Query, and the item writes of its transactions; DeleteItem
+because unassigning an auditor deletes the assignment item; never Scan); Cognito
+AdminGetUser/AdminListGroupsForUser on this pool (an assigned user must hold the auditor role). Starting and describing executions of the MRV state machine is granted by
 the stack once the state machine exists (``MrvPipeline.grant_start``).
 """
 
@@ -16,4 +16,5 @@ class ProjectsDomain(DomainConstruct):
                                      USER_POOL_ID=platform.identity.user_pool.user_pool_id)
         storage.grant_pipeline_read(self.handler.role)
         storage.grant_pipeline_write(self.handler.role)
+        storage.grant_pipeline(self.handler.role, "dynamodb:DeleteItem")  # unassigning an auditor
         platform.identity.user_pool.grant(self.handler.role, "cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser")

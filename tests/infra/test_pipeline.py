@@ -28,9 +28,10 @@ def test_states_and_order(definition):
     s = definition["States"]
     assert definition["StartAt"] == "Plan"
     assert [s["Plan"]["Next"], s["CalculateChunks"]["Next"], s["Aggregate"]["Next"], s["Verify"]["Next"],
-            s["Reports"]["Next"], s["AwaitAuditor"]["Next"], s["VerificationReport"]["Next"], s["Ledger"]["Next"]] == [
+            s["Reports"]["Next"], s["AwaitAuditor"]["Next"], s["VerificationReport"]["Next"], s["Ledger"]["Next"],
+            s["IssueCredits"]["Next"], s["MoreFarmers?"]["Default"]] == [
         "CalculateChunks", "Aggregate", "Verify", "Reports", "AwaitAuditor", "VerificationReport", "Ledger",
-        "RecordApproved"]
+        "IssueCredits", "MoreFarmers?", "RecordApproved"]
     assert s["VerificationReportDeclined"]["Next"] == "RecordDecision"
     assert s["VerificationReport"]["Parameters"]["Payload"]["phase"] == "decided"
 
@@ -64,15 +65,34 @@ def test_auditor_wait_uses_a_task_token_with_heartbeat_and_timeout(definition):
     assert (["States.ALL"], "RecordFailure") in catches
 
 
-def test_ledger_step_relays_to_the_ledger_writer(definition, template):
+def test_the_approved_run_goes_to_the_writer_by_reference_in_pages(definition, template):
     functions = domain_functions(template)
-    writer, _ = functions["ledger-writer"]
-    relay_lid, relay = functions["pipeline-ledger"]
-    assert definition["States"]["Ledger"]["Parameters"]["FunctionName"] == f"<{relay_lid}>"
-    assert relay["Properties"]["Environment"]["Variables"]["LEDGER_WRITER_FUNCTION"] == {"Ref": writer}
-    invokes = [s for s in role_statements(template, role_of(relay)) if "lambda:InvokeFunction" in as_list(s["Action"])]
-    assert [s["Resource"] for s in invokes] == [{"Fn::GetAtt": [writer, "Arn"]}]
-    assert definition["States"]["RecordApproved"]["Next"] == "LedgerWritten?"
+    writer_lid, writer = functions["ledger-writer"]
+    prepare_lid, prepare = functions["pipeline-ledger"]
+    s = definition["States"]
+    assert s["Ledger"]["Parameters"]["FunctionName"] == f"<{prepare_lid}>"
+    issue = s["IssueCredits"]
+    assert issue["Parameters"]["FunctionName"] == f"<{writer_lid}>"  # the state machine invokes the writer itself
+    assert issue["Parameters"]["Payload"] == {"command": "issue", "run_ref.$": "$.ledger.run_ref",
+                                              "from_farmer.$": "$.ledger.from_farmer"}
+    assert issue["ResultSelector"]["next_farmer.$"] == "$.Payload.next_farmer"
+    assert (["States.ALL"], "RecordFailure") in [(c["ErrorEquals"], c["Next"]) for c in issue["Catch"]]
+    assert "ClientError" in [e for r in issue["Retry"] for e in r["ErrorEquals"]]
+    # the loop: a numeric next_farmer goes round again, anything else (done, refused) records the outcome
+    more = s["MoreFarmers?"]
+    assert more["Choices"] == [{"Variable": "$.issued.next_farmer", "IsNumeric": True, "Next": "NextPage"}]
+    assert s["NextPage"]["Next"] == "IssueCredits"
+    assert s["NextPage"]["Parameters"]["from_farmer.$"] == "$.issued.next_farmer"
+    assert s["RecordApproved"]["Next"] == "LedgerWritten?"
+    # the preparing task writes approved runs only, and invokes nothing
+    statements = role_statements(template, role_of(prepare))
+    assert not [st for st in statements if "lambda:InvokeFunction" in as_list(st["Action"])]
+    puts = [json.dumps(st["Resource"]) for st in statements if as_list(st["Action"]) == ["s3:PutObject"]]
+    assert puts and all("/ledger/approved/*" in p for p in puts)
+    # the writer reads what the task wrote (ledger/ of the audit bucket) and has time for the last page's anchoring
+    reads = [st for st in role_statements(template, role_of(writer)) if "s3:GetObject" in as_list(st["Action"])]
+    assert any("/ledger/*" in json.dumps(st["Resource"]) for st in reads)
+    assert writer["Properties"]["Timeout"] == 900
 
 
 def test_logging_and_tracing(machine):
@@ -110,5 +130,8 @@ def test_task_responses_and_starts_are_granted_to_their_domains_only(template):
     assert "states:StartExecution" in _actions(template, "projects")
     assert "states:StartExecution" not in _actions(template, "verification")
     assert not any(a.startswith("states:SendTask") for a in _actions(template, "projects"))
+    # only unassigning an auditor deletes a pipeline item
+    assert "dynamodb:DeleteItem" in _actions(template, "projects")
+    assert "dynamodb:DeleteItem" not in _actions(template, "verification")
     for task in TASKS:
         assert not any(a.startswith("states:") for a in _actions(template, f"pipeline-{task}"))

@@ -62,13 +62,13 @@ class Assignments:
         self.projects.assign_auditor(ADMIN, project_id, pm.AssignAuditorRequest(username=username))
 
     def unassign(self, project_id: str, username: str = "audrey", *, index_lags: bool = False) -> None:
-        """What removing an auditor does: drop them from the project's set and delete the
-        assignment item (``index_lags``: the item is still found on the eventually consistent index)."""
-        user_id = AUDITORS[username]
-        meta = self.store.items[mrv.project(project_id)]
-        meta["auditors"] = [a for a in meta.get("auditors", []) if a != user_id]
-        if not index_lags:
-            del self.store.items[mrv.project_auditor(project_id, user_id)]
+        """Remove the auditor through the real service (``index_lags``: the deleted assignment item is
+        put back, as the eventually consistent index may still list it for a moment)."""
+        key = mrv.project_auditor(project_id, AUDITORS[username])
+        lagging = self.store.items.get(key)
+        self.projects.unassign_auditor(ADMIN, project_id, username)
+        if index_lags and lagging:
+            self.store.items[key] = lagging
 
     def loader(self) -> Any:
         return lambda user_id: auditor_scope(self.store, user_id)

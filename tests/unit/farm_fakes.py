@@ -79,3 +79,7 @@ class InMemoryFarmStore:
                     for parent in parents:
                         target = target.get(parent, {})
                     target.pop(leaf, None)
+                for name, value in op.delete.items():  # DynamoDB drops a set with its last element
+                    item[name] = sorted(set(item.get(name) or []) - set(value))
+                    if not item[name]:
+                        del item[name]

@@ -81,6 +81,9 @@ def test_dynamo_expressions_use_placeholders_and_conditions():
     assert "attribute_not_exists" in op["ConditionExpression"]  # an expected 0 also accepts "absent"
     put = store._op(Put({"pk": "P", "sk": "S", "a": 0.1}, if_absent=True))["Put"]
     assert put["ConditionExpression"] == "attribute_not_exists(#n0)" and str(put["Item"]["a"]) == "0.1"
+    gone = store._op(Update(("P", "S"), delete={"auditors": {"aud-1"}}, if_exists=True))["Update"]
+    assert gone["UpdateExpression"] == "DELETE #n0 :v0" and gone["ExpressionAttributeValues"][":v0"] == {"aud-1"}
+    assert gone["ConditionExpression"] == "attribute_exists(#n1)"
 
 
 def test_registration_moves_the_totals_once(ctx):

@@ -50,6 +50,11 @@ def assign(pid, username="audrey", claims=ADMIN):
                 {"username": username})
 
 
+def unassign(pid, who="audrey", claims=ADMIN):
+    return path("DELETE", f"/projects/{pid}/auditors/{who}", "/projects/{project_id}/auditors/{username_or_id}",
+                {"project_id": pid, "username_or_id": who}, claims)
+
+
 def start(pid, claims=MANAGER, period="2025-kharif"):
     return path("POST", f"/projects/{pid}/runs", "/projects/{project_id}/runs", {"project_id": pid}, claims, {"period": period})
 
@@ -162,3 +167,67 @@ def test_a_failed_start_leaves_a_restartable_run(env):
     assert start(pid).status == 503
     run = store.items[(f"PROJECT#{pid}", f"RUN#{pid}_2025_kharif")]
     assert run["status"] == "failed" and run["error"]["step"] == "start"
+
+
+def test_admin_unassigns_an_auditor_and_a_second_unassign_is_harmless(env):
+    store, _ = env
+    pid = project().body["project_id"]
+    assign(pid)
+    assign(pid, "otto")
+    r = unassign(pid)
+    assert r.status == 200, r.body
+    assert r.body["auditors"] == ["aud-2"]
+    assert (f"PROJECT#{pid}", "AUDITOR#aud-1") not in store.items
+    assert get(pid, AUDITOR).status == 404
+    assert call(handler, "GET", "/projects", claims=AUDITOR).body["items"] == []
+    again = unassign(pid)
+    assert again.status == 200 and again.body["auditors"] == ["aud-2"]
+    assert unassign(pid, "aud-2").body["auditors"] == []  # by user id, as the project lists them
+    assert "auditors" not in store.items[(f"PROJECT#{pid}", "META")]  # the last one takes the set with it
+    assert assign(pid).body["auditors"] == ["aud-1"]  # and can be assigned again
+
+
+def test_an_auditor_who_lost_the_role_is_still_removed(env, monkeypatch):
+    """The username they were assigned with (kept on the assignment item) or their id is enough."""
+    pid = project().body["project_id"]
+    assign(pid)
+    assign(pid, "otto")
+    monkeypatch.setattr(Directory, "users", {})
+    assert unassign(pid, "audrey").body["auditors"] == ["aud-2"]
+    assert unassign(pid, "aud-2").body["auditors"] == []
+
+
+@pytest.mark.parametrize("claims", [MANAGER, AUDITOR, FARMER])
+def test_only_admins_unassign(env, claims):
+    pid = project().body["project_id"]
+    assign(pid)
+    r = unassign(pid, claims=claims)
+    assert r.status == 403
+    assert get(pid, ADMIN).body["auditors"] == ["aud-1"]
+
+
+def test_unassign_from_a_missing_project_is_404_and_a_bad_name_422(env):
+    assert unassign("prj_0000ffff").status == 404
+    pid = project().body["project_id"]
+    r = unassign(pid, "bad name")
+    assert r.status == 422 and r.body["error"]["details"][0]["field"] == "path.username_or_id"
+
+
+def test_unassign_leaves_an_index_entry_without_effect(env):
+    """The auditor's index may still list the deleted assignment for a moment: the project item decides."""
+    store, _ = env
+    pid = project().body["project_id"]
+    assign(pid)
+    lagging = dict(store.items[(f"PROJECT#{pid}", "AUDITOR#aud-1")])
+    unassign(pid)
+    store.items[(f"PROJECT#{pid}", "AUDITOR#aud-1")] = lagging
+    assert call(handler, "GET", "/projects", claims=AUDITOR).body["items"] == []
+    assert get(pid, AUDITOR).status == 404
+
+
+def test_a_username_the_directory_resolves_differently_still_matches(env, monkeypatch):
+    """E.g. typed in another case on a case-insensitive pool: the directory's user id decides."""
+    pid = project().body["project_id"]
+    assign(pid)
+    monkeypatch.setattr(Directory, "users", {"Audrey": "aud-1"})
+    assert unassign(pid, "Audrey").body["auditors"] == []

@@ -10,6 +10,7 @@ import pytest
 from agri_common import mrv
 from functions.verification import handler
 from functions.verification.logic import VerificationService, checklist
+from agri_common.revocation import InMemoryRevocationStore
 from tests.unit.functions.conftest import call, claims_for
 from tests.unit.mrv_fakes import FakeStepFunctions, MemoryObjects, MemoryStore
 
@@ -171,3 +172,42 @@ def test_a_closed_task_cannot_be_decided(env):
     r = decide({"decision": "approve", "checklist": answers()})
     assert r.status == 409 and r.body["error"]["code"] == "task_closed"
     assert not sfn.successes
+
+
+@pytest.fixture
+def unassign(env, monkeypatch):
+    """Unassign through the projects route, on the verification tests' table."""
+    from functions.projects import handler as projects
+    from functions.projects.logic import ProjectService
+    from tests.unit.mrv_fakes import FakeStepFunctions
+
+    store, _ = env
+    projects.app.dependency_overrides[projects.get_service] = lambda: ProjectService(
+        store, None, FakeStepFunctions(), now=lambda: "2025-03-01T10:00:00.000000Z")
+    monkeypatch.setattr(projects, "_revocation", lambda: InMemoryRevocationStore())
+
+    def run(user_id="aud-1", index_lags=False):
+        lagging = dict(store.items[mrv.project_auditor(PID, user_id)])
+        r = call(projects, "DELETE", f"/projects/{PID}/auditors/{user_id}", claims=ADMIN,
+                 resource="/projects/{project_id}/auditors/{username_or_id}",
+                 params={"project_id": PID, "username_or_id": user_id})
+        assert r.status == 200 and user_id not in r.body["auditors"]
+        if index_lags:  # the auditor's index may still list the deleted assignment for a moment
+            store.items[mrv.project_auditor(PID, user_id)] = lagging
+        return r
+
+    yield run
+    projects.app.dependency_overrides.clear()
+
+
+@pytest.mark.parametrize("index_lags", [False, True])
+def test_an_unassigned_auditor_loses_the_queue_the_task_and_the_decision(env, unassign, index_lags):
+    store, sfn = env
+    assert get_task(AUDITOR).status == 200
+    unassign(index_lags=index_lags)
+    assert call(handler, "GET", "/verification/tasks", claims=AUDITOR).body["items"] == []
+    assert get_task(AUDITOR).status == 404
+    r = decide({"decision": "approve", "checklist": answers()})
+    assert r.status == 404
+    assert not sfn.successes and store.items[mrv.task(TID)]["status"] == "pending"
+    assert [t["task_id"] for t in call(handler, "GET", "/verification/tasks", claims=ADMIN).body["items"]] == [TID]

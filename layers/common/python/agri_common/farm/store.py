@@ -34,15 +34,17 @@ class Update:
     """Change some attributes of an item (created if missing unless ``if_exists``).
 
     ``add``: numbers added (from 0 if absent); ``set``: values written (``a.b`` sets key ``b`` of
-    map ``a``); ``remove``: attributes or map keys removed. ``expect``: attribute values the stored
-    item must have (optimistic concurrency, e.g. ``{"version": 3}``); an expected 0 also accepts
-    an absent attribute.
+    map ``a``); ``remove``: attributes or map keys removed; ``delete``: elements taken out of a set
+    (DynamoDB DELETE: no read, a missing element is no error, the attribute goes with its last
+    element). ``expect``: attribute values the stored item must have (optimistic concurrency,
+    e.g. ``{"version": 3}``); an expected 0 also accepts an absent attribute.
     """
 
     key: Key
     add: Mapping[str, Any] = field(default_factory=dict)
     set: Mapping[str, Any] = field(default_factory=dict)
     remove: tuple[str, ...] = ()
+    delete: Mapping[str, Any] = field(default_factory=dict)
     expect: Mapping[str, Any] = field(default_factory=dict)
     if_exists: bool = False
 
@@ -234,6 +236,8 @@ class DynamoFarmStore:
             clauses.append("ADD " + ", ".join(f"{e.name(k)} {e.value(v)}" for k, v in op.add.items()))
         if op.remove:
             clauses.append("REMOVE " + ", ".join(e.name(k) for k in op.remove))
+        if op.delete:
+            clauses.append("DELETE " + ", ".join(f"{e.name(k)} {e.value(v)}" for k, v in op.delete.items()))
         request = {"TableName": self.table_name, "Key": key, "UpdateExpression": " ".join(clauses)}
         conditions = [f"attribute_exists({e.name('pk')})"] if op.if_exists else []
         conditions += e.expect(op.expect)
