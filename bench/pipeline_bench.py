@@ -14,7 +14,8 @@
    the HTTP API), waits for the auditor task and prints each step's time from the run's own step
    records, the total, and the peak RSS of the process (moto, the handlers and the client all live
    in it, so it is an upper bound of one Lambda's memory); then approves and waits up to
-   ``--ledger-timeout`` seconds for the ledger step (issue #6's writer, slow on moto).
+   ``--ledger-timeout`` seconds for the ledger steps: the approved run stored by reference, the
+   writer's pages (IssueCredits loop, timed from the execution history) and the anchoring.
 
 No naive baseline ratio here: the engine's own bench compares the engine with a naive loop;
 this one measures the orchestration (DynamoDB/S3 round trips to moto, the Map, the steps).
@@ -86,6 +87,35 @@ def report_steps(run: dict) -> None:
         print(f"{s['step']:<16}{took:>10.1f}  {extra or ''}")
 
 
+def report_issuance(twin, run: dict) -> None:
+    """The writer's pages, from the execution's history (moto records it like Step Functions)."""
+    import boto3
+
+    from functions.ledger.logic import ISSUE_PAGE
+
+    sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{twin.moto_port}", region_name=twin.region)
+    events, token = [], None
+    while True:
+        page = sfn.get_execution_history(executionArn=run["execution_arn"], maxResults=1000,
+                                         **({"nextToken": token} if token else {}))
+        events += page["events"]
+        if not (token := page.get("nextToken")):
+            break
+    spans, entered = [], None
+    for e in events:
+        name = (e.get("stateEnteredEventDetails") or e.get("stateExitedEventDetails") or {}).get("name")
+        if name == "IssueCredits":
+            if "stateEnteredEventDetails" in e:
+                entered = e["timestamp"]
+            elif entered is not None:
+                spans.append((e["timestamp"] - entered).total_seconds())
+    ledger = (run.get("outcome") or {}).get("ledger") or {}
+    if spans:
+        print(f"ledger writer: {ledger.get('farmers')} farmers in {len(spans)} page(s) of {ISSUE_PAGE}: "
+              f"{sum(spans):.1f} s in IssueCredits (pages {min(spans):.1f}-{max(spans):.1f} s; the last one anchors "
+              f"{len(ledger.get('batches') or [])} batch(es)); {ledger.get('farmers', 0) / max(sum(spans), 1e-9):.0f} farmers/s")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--plot-seasons", type=int, default=100_000)
@@ -93,13 +123,13 @@ def main() -> None:
     p.add_argument("--chunk-farmers", type=int, default=238,
                    help="farmers per chunk (synthetic: x 21 plot-seasons = ~5,000 per chunk)")
     p.add_argument("--plots-per-farmer", type=int, default=7,
-                   help="synthetic source: plots per farmer (x 3 seasons); 7 keeps a 100k run under the ledger "
-                        "writer's 5,000 farmers per approved run")
+                   help="synthetic source: plots per farmer (x 3 seasons): 7 gives ~4,760 farmers for 100k "
+                        "plot-seasons (the writer issues them in pages of ISSUE_PAGE farmers)")
     p.add_argument("--source", choices=("farm", "synthetic"), default="synthetic",
                    help="farm: seed the farm table and read it (issue #4's store); synthetic: an in-memory "
                         "ProjectSeasonSource (moto answers a Query on a global index by scanning the whole "
                         "table, so farm-table reads of 100k plot-seasons would take hours on moto)")
-    p.add_argument("--ledger-timeout", type=float, default=120,
+    p.add_argument("--ledger-timeout", type=float, default=900,
                    help="after approving, wait this long for the ledger step (0: stop at the auditor task)")
     a = p.parse_args()
 
@@ -188,8 +218,10 @@ def main() -> None:
                 print(f"\nledger step not finished after {a.ledger_timeout} s (issue #6's writer on moto; RSS {peak_mb():.0f} MB)")
                 return
             time.sleep(0.5)
-        print(f"\ndecision -> {run['status']} (ledger relay + writer): {time.perf_counter() - t_decide:.1f} s")
+        print(f"\ndecision -> {run['status']} (approved run stored, credits issued in pages, anchored): "
+              f"{time.perf_counter() - t_decide:.1f} s")
         report_steps(run)
+        report_issuance(twin, run)
         print(f"peak RSS (twin + moto + handlers, one process): {peak_mb():.0f} MB")
     finally:
         twin.stop()

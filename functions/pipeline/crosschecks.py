@@ -10,6 +10,7 @@ A finding is ``{"check", "severity" (info | warning | critical), "plot_id", "sea
   crop without one is not range-checked), a missing yield as ``info``;
 - ``regime_vs_observation``: a drainage claim (single/multiple drainage) contradicted by remote
   sensing: more than ``MAX_CONTINUOUS_FLOODED_DAYS`` continuous flooded days observed;
+- ``tree_planting_unverified``: a plot with trees, whose removal assumes project planting;
 - ``stratum_outlier``: robust z-score (median/MAD) of net t CO2e per ha above 3.5 within a stratum.
 """
 
@@ -62,11 +63,19 @@ def _range(row: dict, name: str, value: float | None, limits: dict) -> list[dict
     return []
 
 
+def crop_name(activity: dict) -> str:
+    """The crop as the engine names it ("paddy" and the other rice names are rice)."""
+    from carbon_engine.models import CROP_SYNONYMS  # pure pydantic, no NumPy
+
+    name = " ".join(str(activity.get("crop") or "").lower().split())
+    return CROP_SYNONYMS.get(name, name)
+
+
 def activity_check(row: dict, region: str) -> list[dict]:
     activity = row.get("activity") or {}
     limits = ranges().get(region) or ranges()["south_asia"]
     out: list[dict] = []
-    if activity.get("crop") == "rice":
+    if crop_name(activity) == "rice":
         for name in ("cultivation_days", "water_regime"):
             if activity.get(name) in (None, ""):
                 out.append(finding("missing_activity", "critical", row, f"{name} missing for a rice season"))
@@ -74,20 +83,31 @@ def activity_check(row: dict, region: str) -> list[dict]:
     out += _range(row, "cultivation_days", activity.get("cultivation_days"), limits["cultivation_days"])
     organic = sum(a.get("t_per_ha", 0) for a in activity.get("organic_amendments") or [])
     out += _range(row, "organic_amendment_t_per_ha", organic or None, limits["organic_amendment_t_per_ha"])
-    return out + yield_check(row, limits.get("yield_t_per_ha") or {})
+    return out + yield_check(row, limits.get("yield_t_per_ha") or {}) + tree_check(row)
+
+
+def tree_check(row: dict) -> list[dict]:
+    """The season data holds one tree inventory and no planting dates, so the removal is computed as
+    if the project planted every inventoried tree at its crediting start (calculate.engine_plot).
+    Trees that stood before the project would be credited wrongly: the auditor must see evidence of
+    planting (dates, photos, nursery receipts) for every plot with trees."""
+    trees = (row.get("activity") or {}).get("trees") or []
+    if not trees:
+        return []
+    count = sum(int(t.get("count") or 0) for t in trees)
+    return [finding("tree_planting_unverified", "warning", row,
+                    f"removals assume the {count} inventoried tree(s) were planted by the project since its "
+                    "crediting start: check planting evidence", count)]
 
 
 def yield_check(row: dict, by_crop: dict) -> list[dict]:
     """Every season carries a harvest date, so a missing yield is worth a note but not a warning: the
     farmer may not know it yet. Crops are keyed as the engine names them ("paddy" is rice)."""
-    from carbon_engine.models import CROP_SYNONYMS  # pure pydantic, no NumPy
-
     activity = row.get("activity") or {}
     value = activity.get("yield_t_per_ha")
     if value is None:
         return [finding("missing_activity", "info", row, "yield_t_per_ha not reported")]
-    name = " ".join(str(activity.get("crop") or "").lower().split())
-    crop = CROP_SYNONYMS.get(name, name)
+    crop = crop_name(activity)
     return _range(row, f"yield_t_per_ha ({crop})", value, by_crop[crop]) if crop in by_crop else []
 
 

@@ -107,6 +107,20 @@ def test_a_missing_yield_is_an_info_finding():
     assert "yield_t_per_ha" in f["message"]
 
 
+def test_paddy_is_rice_for_the_missing_data_checks():
+    activity = {"crop": "Paddy", "cultivation_days": None, "water_regime": "", "yield_t_per_ha": 4.5}
+    missing = [f["message"] for f in crosschecks.row_checks(row(activity=activity), "south_asia")
+               if f["check"] == "missing_activity"]
+    assert missing == ["cultivation_days missing for a rice season", "water_regime missing for a rice season"]
+
+
+def test_every_plot_with_trees_asks_for_planting_evidence():
+    trees = [{"species": "teak", "count": 12}, {"species": "neem", "count": 3}]
+    (f,) = [f for f in crosschecks.row_checks(row(activity={**row()["activity"], "trees": trees}), "south_asia")]
+    assert (f["check"], f["severity"], f["plot_id"], f["value"]) == ("tree_planting_unverified", "warning", "P1", 15)
+    assert crosschecks.row_checks(row(activity={**row()["activity"], "trees": []}), "south_asia") == []
+
+
 def test_drainage_claim_against_observed_flooding():
     obs = {"synthetic": {"max_continuous_flooded_days": 60}}
     (f,) = crosschecks.row_checks(row(), "south_asia", obs)
