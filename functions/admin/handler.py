@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
@@ -11,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from agri_common.identity import CognitoIdentityProvider
 from agri_common.principal import Principal, Role
 from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import DynamoRevocationStore
+from agri_common.revocation import revocation_store
 from agri_common.settings import BaseSettingsModel, load_settings
 
 from functions.admin import models as m
@@ -24,12 +23,9 @@ Username = Annotated[str, Path(pattern=m.USERNAME)]
 
 class AdminSettings(BaseSettingsModel):
     user_pool_id: str
-    revocation_table: str
 
 
-@lru_cache(maxsize=1)
-def _revocation() -> DynamoRevocationStore:
-    return DynamoRevocationStore(load_settings(AdminSettings).revocation_table)
+_revocation = revocation_store  # looked up per call by make_handler: tests swap it
 
 
 def get_service() -> AdminService:

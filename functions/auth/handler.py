@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
@@ -10,7 +9,7 @@ from aws_lambda_powertools.event_handler import Depends
 from agri_common.identity import CognitoIdentityProvider
 from agri_common.principal import Principal
 from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import DynamoRevocationStore
+from agri_common.revocation import revocation_store
 from agri_common.settings import BaseSettingsModel, load_settings
 
 from functions.auth import models as m
@@ -23,12 +22,9 @@ TAGS = ["auth"]
 class AuthSettings(BaseSettingsModel):
     user_pool_id: str
     user_pool_client_id: str
-    revocation_table: str
 
 
-@lru_cache(maxsize=1)
-def _revocation() -> DynamoRevocationStore:
-    return DynamoRevocationStore(load_settings(AuthSettings).revocation_table)
+_revocation = revocation_store  # looked up per call by make_handler: tests swap it
 
 
 def get_service() -> AuthService:

@@ -15,9 +15,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agri_common.farm.store import DynamoFarmStore
 from agri_common.principal import AuditScope, Principal, with_audit_scope
-from agri_common.projects import auditor_scope
+from agri_common.projects import assignments_from_env
 from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import DynamoRevocationStore
+from agri_common.revocation import revocation_store
 from agri_common.settings import BaseSettingsModel, load_settings
 
 from functions.farmers import models as m
@@ -34,18 +34,14 @@ Id = Annotated[str, Path(pattern=m.ID)]
 
 
 class FarmersSettings(BaseSettingsModel):
-    revocation_table: str
     farm_table: str
-    pipeline_table: str
     uploads_bucket: str
     aadhaar_hmac_secret_arn: str
     overlap_max_fraction: float = 0.05
     overlap_max_ha: float = 0.05
 
 
-@lru_cache(maxsize=1)
-def _revocation() -> DynamoRevocationStore:
-    return DynamoRevocationStore(load_settings(FarmersSettings).revocation_table)
+_revocation = revocation_store  # looked up per call by make_handler: tests swap it
 
 
 @lru_cache(maxsize=1)
@@ -67,9 +63,7 @@ def get_uploads_objects() -> S3Objects:
     return S3Objects(load_settings(FarmersSettings).uploads_bucket)
 
 
-def get_assignments() -> Callable[[str], AuditScope]:
-    """How an auditor's assignments are read (the pipeline table); called for auditors only."""
-    return lambda user_id: auditor_scope(DynamoFarmStore(load_settings(FarmersSettings).pipeline_table), user_id)
+get_assignments = assignments_from_env
 
 
 def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(get_assignments)]) -> Principal:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Callable, Literal
 
 from aws_lambda_powertools.event_handler import Depends, Response
@@ -11,9 +10,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from agri_common.farm.records import utc_now
 from agri_common.farm.store import DynamoFarmStore
 from agri_common.principal import AuditScope, Principal, with_audit_scope
-from agri_common.projects import auditor_scope
+from agri_common.projects import assignments_from_env
 from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import DynamoRevocationStore
+from agri_common.revocation import revocation_store
 from agri_common.settings import BaseSettingsModel, load_settings
 
 from functions.fpo import export
@@ -26,23 +25,17 @@ FpoId = Annotated[str, Path(pattern=m.FPO_ID)]
 
 
 class FpoSettings(BaseSettingsModel):
-    revocation_table: str
     farm_table: str
-    pipeline_table: str
 
 
-@lru_cache(maxsize=1)
-def _revocation() -> DynamoRevocationStore:
-    return DynamoRevocationStore(load_settings(FpoSettings).revocation_table)
+_revocation = revocation_store  # looked up per call by make_handler: tests swap it
 
 
 def get_service() -> FpoService:
     return FpoService(DynamoFarmStore(load_settings(FpoSettings).farm_table), utc_now)
 
 
-def get_assignments() -> Callable[[str], AuditScope]:
-    """How an auditor's assignments are read (the pipeline table); called for auditors only."""
-    return lambda user_id: auditor_scope(DynamoFarmStore(load_settings(FpoSettings).pipeline_table), user_id)
+get_assignments = assignments_from_env
 
 
 def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(get_assignments)]) -> Principal:

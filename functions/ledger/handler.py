@@ -4,7 +4,6 @@ ledger table; it may only invoke the writer)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Callable
 
 from aws_lambda_powertools.event_handler import Depends
@@ -12,11 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agri_common.errors import BadRequestError
 from agri_common.pagination import decode_token, encode_token
-from agri_common.farm.store import DynamoFarmStore
 from agri_common.principal import AuditScope, Principal, Role, require_role, with_audit_scope
-from agri_common.projects import auditor_scope
+from agri_common.projects import assignments_from_env
 from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import DynamoRevocationStore
+from agri_common.revocation import revocation_store
 from agri_common.settings import BaseSettingsModel, load_settings
 
 from functions.ledger import models as m
@@ -33,13 +31,9 @@ class LedgerSettings(BaseSettingsModel):
     ledger_table: str
     audit_bucket: str
     ledger_writer_function: str
-    revocation_table: str
-    pipeline_table: str
 
 
-@lru_cache(maxsize=1)
-def _revocation() -> DynamoRevocationStore:
-    return DynamoRevocationStore(load_settings(LedgerSettings).revocation_table)
+_revocation = revocation_store  # looked up per call by make_handler: tests swap it
 
 
 def get_service() -> LedgerReader:
@@ -48,9 +42,7 @@ def get_service() -> LedgerReader:
                         LambdaWriterGateway(s.ledger_writer_function))
 
 
-def get_assignments() -> Callable[[str], AuditScope]:
-    """How an auditor's projects are read (the pipeline table); called for auditors only."""
-    return lambda user_id: auditor_scope(DynamoFarmStore(load_settings(LedgerSettings).pipeline_table), user_id)
+get_assignments = assignments_from_env
 
 
 def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(get_assignments)]) -> Principal:

@@ -14,10 +14,15 @@ index (``Storage.grant_pipeline_read``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from agri_common import mrv
 from agri_common.principal import AuditScope
+from agri_common.settings import BaseSettingsModel
+
+
+class AssignmentSettings(BaseSettingsModel):
+    pipeline_table: str
 
 
 def auditor_project_ids(store: Any, user_id: str) -> list[str]:
@@ -49,3 +54,14 @@ def auditor_scope(store: Any, user_id: str) -> AuditScope:
     live = [p for p in projects if user_id in p.auditors]
     return AuditScope(project_ids=frozenset(p.project_id for p in live),
                       fpo_ids=frozenset(f for p in live for f in p.fpo_ids))
+
+
+def assignments_from_env() -> Callable[[str], AuditScope]:
+    """The Powertools dependency of the API domains that scope auditors: how an auditor's
+    assignments are read (the pipeline table, ``$PIPELINE_TABLE``); called for auditors only.
+    Tests override it per app (``app.dependency_overrides[handler.get_assignments]``)."""
+    from agri_common.farm.store import DynamoFarmStore
+    from agri_common.settings import load_settings
+
+    table = load_settings(AssignmentSettings).pipeline_table
+    return lambda user_id: auditor_scope(DynamoFarmStore(table), user_id)

@@ -13,9 +13,11 @@ day is ample).
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Protocol
 
 from agri_common.principal import Principal
+from agri_common.settings import BaseSettingsModel
 
 RETENTION_SECONDS = 24 * 3600
 
@@ -98,3 +100,16 @@ class InMemoryRevocationStore:
     def is_revoked(self, principal: Principal) -> bool:
         found = {k: self.items[k] for k in _keys(principal) if k in self.items}
         return _revoked_by(found, principal)
+
+
+class RevocationSettings(BaseSettingsModel):
+    revocation_table: str
+
+
+@lru_cache(maxsize=1)
+def revocation_store() -> DynamoRevocationStore:
+    """The revocation store of an API function (``$REVOCATION_TABLE``), built on first use: every
+    API handler passes it to ``make_handler`` (as its module's ``_revocation``, which tests swap)."""
+    from agri_common.settings import load_settings
+
+    return DynamoRevocationStore(load_settings(RevocationSettings).revocation_table)
