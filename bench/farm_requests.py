@@ -197,9 +197,10 @@ def time_sync(records: int) -> None:
         print(f"  replay      : {replay_s:6.2f} s  {records / replay_s:7.1f} records/s  (duplicate {replay.get('duplicate')})")
         print(f"  naive       : {naive_s:6.2f} s  {records / naive_s:7.1f} records/s  ({records} x POST /farmers)")
         print(f"  sync vs naive: {naive_s / sync_s:4.2f}x")
-        print("  note: moto deep-copies the whole table for every TransactWriteItems (its rollback), so on the twin\n"
-              "  a write's cost grows with the table; these figures measure moto more than our code. On DynamoDB a\n"
-              "  farmer create costs one transaction (the FPO is read once per batch; receipts 100 per request).")
+        print("  note: the twin's moto keeps an item-level undo log per TransactWriteItems (infra/local/moto_ext;\n"
+              "  stock moto deep-copies the table per item); the naive figure is mostly the HTTP round trip of the\n"
+              "  twin's API front. On DynamoDB a farmer create costs one transaction (the FPO is read once per\n"
+              "  batch; receipts 100 per request).")
     finally:
         twin.stop()
 

@@ -1,6 +1,7 @@
 """The MRV state machine, defined once here; the local twin runs this very definition on moto.
 
-    Plan -> CalculateChunks (Map over chunk indexes, bounded concurrency) -> Aggregate -> Verify
+    Plan -> CalculateChunks (Map over chunk indexes, bounded concurrency) -> ChooseFactors
+      -> ConservativeChunks (Map over the chunks pass 2 needs: none unless the profile is vm0042_qa3) -> Aggregate -> Verify
       -> Reports (monitoring) -> AwaitAuditor (.waitForTaskToken, heartbeat + timeout)
       -> VerificationReport -> Ledger (stores the approved run in the audit bucket, returns its reference)
       -> IssueCredits (issue #6's writer, one page of farmers) -> MoreFarmers? --next_farmer--> NextPage
@@ -50,6 +51,8 @@ TASKS: dict[str, dict] = {
                   "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
     "aggregate": {"description": "MRV pipeline: sum chunk draw totals, statistics and deductions",
                   "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
+    "basis": {"description": "MRV pipeline: VM0042 conservative factors, pass 2 over one chunk",
+              "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
     "verify": {"description": "MRV pipeline: cross-checks and the stratified field sample",
                "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
     "reports": {"description": "MRV pipeline: monitoring and verification reports (PDF, Excel) into the audit bucket",
@@ -141,6 +144,16 @@ class MrvPipeline(Construct):
         chunks.item_processor(self._invoke("calculate", "CalculateChunk", result_path=None,
                                            selector={"index.$": "$.Payload.index", "reused.$": "$.Payload.reused"}))
         guarded(chunks)
+        # VM0042 conservative factors (carbon_engine/chunks.py): the aggregate function chooses once over the
+        # chunks' pass-1 sensitivities; pass 2 re-evaluates each chunk at the choice. Other profiles: no items.
+        choose = guarded(self._invoke("aggregate", "ChooseFactors", result_path="$.conservative",
+                                      payload=sfn.TaskInput.from_object({**run_fields, "plan.$": "$.plan", "phase": "choose"}),
+                                      selector={"chunks.$": "$.Payload.chunks"}))
+        conservative = sfn.Map(self, "ConservativeChunks", items_path="$.conservative.chunks", max_concurrency=MAP_CONCURRENCY,
+                               item_selector={**run_fields, "index.$": "$$.Map.Item.Value"}, result_path=sfn.JsonPath.DISCARD)
+        conservative.item_processor(self._invoke("basis", "ConservativeChunk", result_path=None,
+                                                 selector={"index.$": "$.Payload.index", "reused.$": "$.Payload.reused"}))
+        guarded(conservative)
         aggregate = guarded(self._invoke("aggregate", "Aggregate", result_path="$.aggregate",
                                          selector={"summary_key.$": "$.Payload.summary_key", "plots.$": "$.Payload.plots"}))
         verify = guarded(self._invoke("verify", "Verify", result_path="$.verify", selector={
@@ -172,7 +185,7 @@ class MrvPipeline(Construct):
         done = sfn.Choice(self, "LedgerWritten?").when(
             sfn.Condition.string_equals("$.outcome.status", "approved"), sfn.Succeed(self, "Approved")).otherwise(
             sfn.Fail(self, "LedgerFailed", error="LedgerRefused", cause="The ledger writer refused the approved run"))
-        chain = plan.next(chunks).next(aggregate).next(verify).next(reports).next(wait).next(report_approved)
+        chain = plan.next(chunks).next(choose).next(conservative).next(aggregate).next(verify).next(reports).next(wait).next(report_approved)
         record_approved.next(done)
         chain.next(self._issuance(ledger_writer, guarded, then=record_approved) if ledger_writer else record_approved)
 

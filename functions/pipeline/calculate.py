@@ -1,5 +1,7 @@
 """Calculate one chunk: load its plot-seasons, run the carbon engine, run the row cross-checks,
-store per-plot rows (JSON lines), the chunk's per-draw totals (.npz) and findings in S3.
+store per-plot rows (JSON lines), the chunk's per-draw totals (.npz) and findings in S3. For a
+conservative profile (vm0042_qa3) also pass 1 of the factor choice (the chunk's sensitivity) and the
+engine request itself, which pass 2 (``basis.py``) re-evaluates without reading the farm table again.
 
 Idempotent: the objects have deterministic keys and a conditional marker item is written last;
 a chunk whose marker exists (an earlier attempt stored it) is skipped. Memory is bounded by the
@@ -8,6 +10,7 @@ chunk size (the engine holds no plots x draws array).
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import Any
 
@@ -116,6 +119,9 @@ def calculate(event: dict, ctx: core.Context, source: ProjectSeasonSource, obser
         request = {**engine_settings(project, run_seed(run.run_id)), "plots": [p.model_dump() for p in plots]}
         totals, per_plot = chunk_totals(request)
         ctx.objects.put(core.chunk_key(run, index, "totals.npz"), totals.to_npz())
+        if totals.sensitivity is not None:
+            ctx.put_json(core.sensitivity_key(run, index), totals.sensitivity.to_json())
+            ctx.objects.put(core.engine_request_key(run, index), gzip.compress(core.dumps(request), mtime=0), "application/gzip")
         for i, ps in enumerate(kept):
             rows_out.append(json.dumps({
                 "plot_id": ps.plot_id, "season_key": ps.season_key, "farmer_id": ps.farmer_id, "fpo_id": ps.fpo_id,

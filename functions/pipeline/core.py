@@ -102,6 +102,26 @@ def chunk_key(run: RunInput, index: int, name: str) -> str:
     return f"{prefix(run)}/chunks/{index:06d}/{name}"
 
 
+def sensitivity_key(run: RunInput, index: int) -> str:
+    """Pass 1 of the VM0042 conservative choice for one chunk (a few KB of JSON)."""
+    return chunk_key(run, index, "sensitivity.json")
+
+
+def engine_request_key(run: RunInput, index: int) -> str:
+    """The chunk's engine request as evaluated in pass 1 (gzip JSON): pass 2 re-evaluates exactly these plots."""
+    return chunk_key(run, index, "engine_request.json.gz")
+
+
+def choice_key(run: RunInput) -> str:
+    """The project's conservative factor choice (made once over the summed sensitivities)."""
+    return f"{prefix(run)}/conservative_choice.json"
+
+
+def basis_key(run: RunInput, index: int, digest: str) -> str:
+    """Pass 2 of one chunk, keyed by the choice it used (a restart with the same choice reuses it)."""
+    return chunk_key(run, index, f"basis-{digest}.json")
+
+
 def summary_key(run: RunInput) -> str:
     return f"{prefix(run)}/summary.json"
 

@@ -7,7 +7,6 @@ start runs; assigned auditors read. Farmers have no project routes (403 before r
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
@@ -16,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from agri_common.farm.store import DynamoFarmStore
 from agri_common.principal import Principal, Role
 from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import DynamoRevocationStore
+from agri_common.revocation import revocation_store
 from agri_common.settings import BaseSettingsModel, load_settings
 from agri_common.workflow import StepFunctionsWorkflow
 
@@ -35,12 +34,9 @@ class ProjectsSettings(BaseSettingsModel):
     pipeline_table: str
     state_machine_arn: str
     user_pool_id: str
-    revocation_table: str
 
 
-@lru_cache(maxsize=1)
-def _revocation() -> DynamoRevocationStore:
-    return DynamoRevocationStore(load_settings(ProjectsSettings).revocation_table)
+_revocation = revocation_store  # looked up per call by make_handler: tests swap it
 
 
 def _now() -> str:

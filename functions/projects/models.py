@@ -13,9 +13,9 @@ from agri_common.farm.vocab import WaterRegime
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 USERNAME = r"^[\w.@+-]{1,128}$"
 Methodology = Literal["vm0042", "vm0051", "gold_standard", "ccts"]
-# Engine profiles the chunked pipeline can evaluate (vm0042_qa3's conservative factor choice needs
-# the whole project at once: see carbon_engine/chunks.py).
-PipelineProfile = Literal["ipcc_tier1", "vm0051", "ccts_ag04_002"]
+# Engine profiles the chunked pipeline can evaluate. vm0042_qa3's conservative factor choice needs the
+# whole project's net per factor: the pipeline runs it in two passes over the chunks (carbon_engine/chunks.py).
+PipelineProfile = Literal["ipcc_tier1", "vm0042_qa3", "vm0051", "ccts_ag04_002"]
 
 
 class Input(BaseModel):

@@ -27,20 +27,34 @@ def definition(machine):
 def test_states_and_order(definition):
     s = definition["States"]
     assert definition["StartAt"] == "Plan"
-    assert [s["Plan"]["Next"], s["CalculateChunks"]["Next"], s["Aggregate"]["Next"], s["Verify"]["Next"],
+    assert [s["Plan"]["Next"], s["CalculateChunks"]["Next"], s["ChooseFactors"]["Next"], s["ConservativeChunks"]["Next"],
+            s["Aggregate"]["Next"], s["Verify"]["Next"],
             s["Reports"]["Next"], s["AwaitAuditor"]["Next"], s["VerificationReport"]["Next"], s["Ledger"]["Next"],
             s["IssueCredits"]["Next"], s["MoreFarmers?"]["Default"]] == [
-        "CalculateChunks", "Aggregate", "Verify", "Reports", "AwaitAuditor", "VerificationReport", "Ledger",
+        "CalculateChunks", "ChooseFactors", "ConservativeChunks", "Aggregate", "Verify", "Reports", "AwaitAuditor", "VerificationReport", "Ledger",
         "IssueCredits", "MoreFarmers?", "RecordApproved"]
     assert s["VerificationReportDeclined"]["Next"] == "RecordDecision"
     assert s["VerificationReport"]["Parameters"]["Payload"]["phase"] == "decided"
 
 
-def test_map_over_chunk_indexes_with_bounded_concurrency(definition):
-    m = definition["States"]["CalculateChunks"]
-    assert m["Type"] == "Map" and m["ItemsPath"] == "$.plan.chunks" and 1 <= m["MaxConcurrency"] <= 40
+@pytest.mark.parametrize("state, items", [("CalculateChunks", "$.plan.chunks"), ("ConservativeChunks", "$.conservative.chunks")])
+def test_map_over_chunk_indexes_with_bounded_concurrency(definition, state, items):
+    m = definition["States"][state]
+    assert m["Type"] == "Map" and m["ItemsPath"] == items and 1 <= m["MaxConcurrency"] <= 40
     assert m["ItemSelector"]["index.$"] == "$$.Map.Item.Value"
     assert m["ResultPath"] is None  # chunk results stay in S3, not in the state
+    assert (["States.ALL"], "RecordFailure") in [(c["ErrorEquals"], c["Next"]) for c in m["Catch"]]
+
+
+def test_conservative_choice_runs_in_the_aggregate_function_and_pass_2_in_its_own(definition, template):
+    functions = domain_functions(template)
+    s = definition["States"]
+    choose = s["ChooseFactors"]
+    assert choose["Parameters"]["FunctionName"] == f"<{functions['pipeline-aggregate'][0]}>"
+    assert choose["Parameters"]["Payload"]["phase"] == "choose" and choose["Parameters"]["Payload"]["plan.$"] == "$.plan"
+    assert choose["ResultSelector"] == {"chunks.$": "$.Payload.chunks"}
+    inner = s["ConservativeChunks"]["ItemProcessor"]["States"]["ConservativeChunk"]
+    assert inner["Parameters"]["FunctionName"] == f"<{functions['pipeline-basis'][0]}>"
 
 
 def test_every_task_retries_transient_errors_and_routes_failures(definition):

@@ -242,3 +242,28 @@ def test_a_failed_auditor_wait_fails_the_run_cleanly(api, project, twin):
     late = api("POST", f"/verification/tasks/{rid}_a1/decision", "auditor", {"decision": "approve", "checklist": checklist("vm0051")})
     assert late.status_code == 409 and late.json()["error"]["code"] == "task_closed"
     assert start(api, pid, "2022-kharif") == rid  # restartable
+
+
+def test_vm0042_qa3_runs_both_passes_through_the_state_machine(api, twin):
+    """Conservative factors: ChooseFactors then a second Map (pass 2 per chunk); the summary's
+    basis is the single engine request's (the equivalence itself: tests/unit/pipeline/test_steps.py)."""
+    r = api("POST", "/projects", "admin", {
+        "name": "Cauvery delta QA3", "fpo_ids": [FPO], "methodology": "vm0042", "profile": "vm0042_qa3",
+        "crediting_start": "2023-06-01", "crediting_end": "2030-05-31", "draws": 300})
+    assert r.status_code == 201, r.text
+    pid = r.json()["project_id"]
+    rid = start(api, pid, "2025-kharif", role="admin")
+    run = wait_status(api, pid, rid, {"awaiting_auditor", "failed"})
+    assert run["status"] == "awaiting_auditor", run
+    steps = {s["step"]: s["status"] for s in run["steps"]}
+    assert steps["conservative_choice"] == steps["conservative_basis"] == steps["aggregate"] == "succeeded"
+    sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{twin.moto_port}", region_name=twin.region)
+    history = sfn.get_execution_history(executionArn=run["execution_arn"], maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered.count("ConservativeChunk") == entered.count("CalculateChunk") >= 3, entered
+
+    s3 = boto3.client("s3")
+    bucket = twin.resolver.ref(_lid(twin.template, "pipeline-data"))
+    summary = json.loads(s3.get_object(Bucket=bucket, Key=f"runs/{rid}/g1/summary.json")["Body"].read())
+    assert summary["profile"] == "vm0042_qa3" and summary["conservative_factors"]
+    assert summary["total"]["creditable_basis"] != summary["total"]["net_in_scope"]["point"]

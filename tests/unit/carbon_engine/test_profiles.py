@@ -75,14 +75,12 @@ def test_vm0042_conservative_choice_picks_low_bound_for_reduced_source():
     # project only lowers synthetic N (upland wheat, wet): lowest net uses EF1 0.013 rather than 0.016
     b = {"crop": "wheat", "synthetic_n_kg_per_ha": 150}
     p = {"crop": "wheat", "synthetic_n_kg_per_ha": 100}
-    from carbon_engine.engine import conservative_draws, prepare, totals
+    from carbon_engine.engine import conservative_draws, prepare
     from carbon_engine.models import Request
-    from carbon_engine.montecarlo import Draws
 
     def chosen_for(baseline, project):
         prep = prepare(Request.model_validate(request(baseline=baseline, project=project, profile="vm0042_qa3")))
-        point = float(totals(prep, Draws.defaults(prep.factors))["net"][0])
-        return conservative_draws(prep, point)[1]
+        return conservative_draws(prep)[1]
 
     assert chosen_for(b, p)["n2o.ef1.synthetic_wet"] == 0.013
     assert chosen_for(p, b)["n2o.ef1.synthetic_wet"] == 0.019  # project raises N: the high bound is conservative

@@ -107,8 +107,9 @@ def test_invalid_body_is_422_with_fields(env):
     r = project(body={**BODY, "crediting_end": "2020-01-01", "extra": 1})
     assert r.status == 422
     assert {"body.extra"} <= {d["field"] for d in r.body["error"]["details"]}
-    r = project(body={**BODY, "profile": "vm0042_qa3"})
+    r = project(body={**BODY, "profile": "vm0042"})  # a methodology, not an engine profile
     assert r.status == 422 and r.body["error"]["details"][0]["field"] == "body.profile"
+    assert project(body={**BODY, "profile": "vm0042_qa3"}).status == 201  # two passes in the pipeline
 
 
 def test_run_start_is_refused_while_running_and_restarts_after_failure(env):

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from agri_common import mrv
-from functions.pipeline import aggregate, await_decision, calculate, core, ledger, outcome, plan, verify
+from functions.pipeline import aggregate, await_decision, basis, calculate, core, ledger, outcome, plan, verify
 from functions.pipeline.sources import PlotSeason
 from tests.unit.mrv_fakes import MemoryObjects, MemoryStore
 
@@ -83,6 +83,7 @@ def test_aggregate_equals_one_engine_call_over_all_plots(ctx):
 
     source = Source()
     planned, _ = run_calc(ctx, source)
+    assert aggregate.choose({**RUN, "plan": planned}, ctx) == {"chunks": []}  # default factors: no pass 2
     aggregate.aggregate({**RUN, "plan": planned}, ctx)
     summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
     project = ctx.project(core.RunInput(**RUN))
@@ -97,6 +98,47 @@ def test_aggregate_equals_one_engine_call_over_all_plots(ctx):
     run = ctx.store.get(mrv.run(PID, RID))
     assert run["summary"]["plots"] == 20
     assert ctx.store.get(mrv.step(RID, "calculate"))["status"] == "succeeded"
+
+
+def test_vm0042_qa3_in_two_passes_equals_one_engine_call(ctx):
+    """Conservative factors: pass 1 in calculate, one choice, pass 2 per chunk, then aggregate."""
+    from carbon_engine import estimate
+    from carbon_engine.engine import conservative_draws, prepare
+    from carbon_engine.models import Request
+
+    ctx.store.items[mrv.project(PID)]["profile"] = "vm0042_qa3"
+    source = Source()
+    for f, seasons in enumerate(source.seasons.values()):  # no N on the drained plot: a positive basis
+        seasons[0].activity.update(synthetic_n_kg_per_ha=0, cultivation_days=100 + f)
+    planned, _ = run_calc(ctx, source)
+    state, run = {**RUN, "plan": planned}, core.RunInput(**RUN)
+    choice = aggregate.choose(state, ctx)
+    assert choice == {"chunks": [0, 1, 2]}
+    assert [basis.basis({**RUN, "index": i}, ctx)["reused"] for i in choice["chunks"]] == [False] * 3
+    aggregate.aggregate(state, ctx)
+    summary = ctx.get_json(core.summary_key(run))
+
+    project = ctx.project(run)
+    plots = [calculate.engine_plot(ps, project) for u in sorted(source.seasons) for ps in source.seasons[u]]
+    request = {**calculate.engine_settings(project, calculate.run_seed(RID)), "plots": plots}
+    reference = estimate(request).total
+    _, chosen = conservative_draws(prepare(Request.model_validate(request)))
+    assert summary["conservative_factors"] == chosen and chosen
+    total = summary["total"]
+    assert total["creditable_basis"] == pytest.approx(reference.creditable_basis, rel=1e-9)
+    assert total["creditable_basis"] != pytest.approx(reference.net_in_scope.point, rel=1e-3)  # not the default point
+    assert total["net"]["point"] == pytest.approx(reference.net.point, rel=1e-12)
+    assert [(d["rule"], d["t_co2e"]) for d in total["deductions"]] == [
+        (d.rule, pytest.approx(d.t_co2e, rel=1e-9)) for d in reference.deductions]
+    assert total["deductions"][0]["t_co2e"] > 0  # Eq 74 applies
+    assert total["creditable_net"] == pytest.approx(reference.creditable_net, rel=1e-9)
+    assert ctx.store.get(mrv.step(RID, "conservative_basis"))["status"] == "succeeded"
+
+    # restart: the same choice (same digest) reuses every stored pass-2 result
+    puts = len(ctx.objects.puts)
+    assert aggregate.choose({**state, "attempt": 2}, ctx) == choice
+    assert [basis.basis({**RUN, "attempt": 2, "index": i}, ctx)["reused"] for i in choice["chunks"]] == [True] * 3
+    assert ctx.objects.puts[puts:] == [core.choice_key(run)]
 
 
 def test_invalid_season_becomes_a_critical_finding_not_a_crash(ctx):

@@ -61,14 +61,19 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+_CHUNKED = ("chunk_totals", "sum_totals", "summarize_totals", "ChunkTotals", "choose_conservative", "chunk_basis",
+            "sum_basis", "Sensitivity")
+
+
 def __getattr__(name: str) -> Any:
-    """Chunked evaluation (``chunk_totals``, ``sum_totals``, ``summarize_totals``, ``ChunkTotals``),
+    """Chunked evaluation (``chunk_totals``, ``sum_totals``, ``summarize_totals``, ``ChunkTotals``; the
+    conservative choice's ``choose_conservative``, ``chunk_basis``, ``sum_basis``, ``Sensitivity``),
     imported on first use so ``import carbon_engine`` stays as light as before."""
-    if name in ("chunk_totals", "sum_totals", "summarize_totals", "ChunkTotals"):
+    if name in _CHUNKED:
         from . import chunks
 
         return getattr(chunks, name)
     raise AttributeError(name)
 
 
-__all__ = ["estimate", "chunk_totals", "sum_totals", "summarize_totals", "ChunkTotals", "parse_request", "Request", "Result", "Plot", "Season", "FactorLibrary", "PER_PLOT_MC_CAP", "__version__"]
+__all__ = ["estimate", *_CHUNKED, "parse_request", "Request", "Result", "Plot", "Season", "FactorLibrary", "PER_PLOT_MC_CAP", "__version__"]

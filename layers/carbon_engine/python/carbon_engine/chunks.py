@@ -8,10 +8,19 @@ project of any size chunk by chunk with :func:`chunk_totals`, stores the small p
 them, and calls :func:`summarize_totals`, which reuses the engine's own statistics and profile rules
 (no second implementation).
 
-Not chunkable: the VM0042 conservative factor choice (``factor_choice == "conservative"``) picks each
-factor's bound from the *project* net, and the basis is then one joint evaluation at those bounds;
-a chunk cannot know the choice, so :func:`summarize_totals` refuses such profiles (a second pass over
-the chunks would be needed; not built).
+The VM0042 conservative factor choice (``factor_choice == "conservative"``) picks each factor's bound
+from the *project* net, then evaluates the basis once at all chosen bounds jointly. It is chunked in
+two passes, each additive over plots because the factors are shared by all plots:
+
+1. :func:`chunk_totals` also returns the chunk's :class:`Sensitivity` (in-scope net with each
+   uncertain factor at low / high, others at defaults); the sum over chunks is the project's.
+2. :func:`choose_conservative` (pure) picks the factors once from the summed sensitivity;
+   :func:`chunk_basis` evaluates each chunk at the chosen factors; :func:`sum_basis` adds them up and
+   :func:`summarize_totals` takes the sum as the rules' basis.
+
+The Monte Carlo draws do not depend on the choice (the single request draws them before choosing),
+so pass 1's draw totals are final. A single request is the one-chunk case of the same functions
+(``engine.conservative_draws``).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from . import __version__, gc_paused
+from .engine import Sensitivity, choose_conservative  # noqa: F401  (choose_conservative: re-exported, used between the passes)
 from .factors import FactorLibrary, default_library
 from .models import Request
 
@@ -35,7 +45,8 @@ class ChunkTotals:
 
     ``point``: metric -> point estimate; ``draws``: metric -> (D,) Monte Carlo totals;
     ``components``: component -> {baseline, project} point estimates; ``awd_switch_n_kg``: what the
-    VM0051 N2O rule needs; ``plots``: how many plot records were evaluated.
+    VM0051 N2O rule needs; ``plots``: how many plot records were evaluated; ``sensitivity``: pass 1
+    of the conservative choice (profiles with ``factor_choice == "conservative"`` only).
     """
 
     point: dict[str, float]
@@ -43,6 +54,7 @@ class ChunkTotals:
     components: dict[str, dict[str, float]] = field(default_factory=dict)
     awd_switch_n_kg: float = 0.0
     plots: int = 0
+    sensitivity: Sensitivity | None = None
 
     def __add__(self, other: "ChunkTotals") -> "ChunkTotals":
         comps = {k: dict(v) for k, v in self.components.items()}
@@ -54,7 +66,7 @@ class ChunkTotals:
             point={k: self.point[k] + other.point[k] for k in self.point},
             draws={k: self.draws[k] + other.draws[k] for k in self.draws},
             components=comps, awd_switch_n_kg=self.awd_switch_n_kg + other.awd_switch_n_kg,
-            plots=self.plots + other.plots)
+            plots=self.plots + other.plots, sensitivity=_add_optional(self.sensitivity, other.sensitivity))
 
     # ---- storage: one compressed .npz per chunk (a few hundred KB at 10,000 draws) -----------
     def to_npz(self) -> bytes:
@@ -63,7 +75,7 @@ class ChunkTotals:
 
         buf = io.BytesIO()
         meta = {"point": self.point, "components": self.components, "awd_switch_n_kg": self.awd_switch_n_kg,
-                "plots": self.plots}
+                "plots": self.plots, "sensitivity": self.sensitivity.to_json() if self.sensitivity else None}
         np.savez_compressed(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
                             **{f"draws.{k}": v for k, v in self.draws.items()})
         return buf.getvalue()
@@ -76,8 +88,18 @@ class ChunkTotals:
         with np.load(io.BytesIO(data)) as z:
             meta = json.loads(bytes(z["__meta__"]).decode())
             draws = {k[len("draws."):]: z[k].copy() for k in z.files if k.startswith("draws.")}
+        sens = meta.get("sensitivity")
         return cls(point=meta["point"], draws=draws, components=meta["components"],
-                   awd_switch_n_kg=meta["awd_switch_n_kg"], plots=meta["plots"])
+                   awd_switch_n_kg=meta["awd_switch_n_kg"], plots=meta["plots"],
+                   sensitivity=Sensitivity.from_json(sens) if sens else None)
+
+
+def _add_optional(a: Sensitivity | None, b: Sensitivity | None) -> Sensitivity | None:
+    if a is None or b is None:
+        if a is not None or b is not None:
+            raise ValueError("cannot sum chunk totals with and without a conservative-choice sensitivity")
+        return None
+    return a + b
 
 
 def _request(request: ChunkRequest) -> Request:
@@ -88,8 +110,9 @@ def chunk_totals(request: ChunkRequest, library: FactorLibrary | None = None) ->
     """Totals of the request's plots per metric (point and per draw), and the per-plot point rows.
 
     Per-plot rows are columnar (``rows[metric][i]`` for ``request.plots[i]``), before deductions.
+    For a conservative profile the totals carry pass 1 of the choice (``sensitivity``).
     """
-    from .engine import aggregate, awd_switch_n_kg, component_points, per_plot, prepare, term_totals, totals
+    from .engine import aggregate, awd_switch_n_kg, component_points, per_plot, prepare, sensitivity, term_totals, totals
     from .montecarlo import Draws
 
     with gc_paused():
@@ -102,8 +125,29 @@ def chunk_totals(request: ChunkRequest, library: FactorLibrary | None = None) ->
         draws = {k: np.asarray(v, dtype=np.float64) for k, v in totals(prep, dmc).items()}
         rows = {k: v[:, 0].tolist() for k, v in per_plot(prep, d0, slice(None)).items()}
         out = ChunkTotals(point=point, draws=draws, components=component_points(prep, values0),
-                          awd_switch_n_kg=awd_switch_n_kg(prep.plots), plots=prep.plots.n)
+                          awd_switch_n_kg=awd_switch_n_kg(prep.plots), plots=prep.plots.n,
+                          sensitivity=sensitivity(prep) if prep.profile.factor_choice == "conservative" else None)
     return out, rows
+
+
+def chunk_basis(request: ChunkRequest, chosen: Mapping[str, float], library: FactorLibrary | None = None) -> dict[str, float]:
+    """Pass 2 of the conservative choice: the chunk's metrics (t CO2e) with the chosen factors (from
+    :func:`choose_conservative` over the whole project), others at defaults. Additive over chunks."""
+    from .engine import prepare, totals
+    from .montecarlo import Draws
+
+    with gc_paused():
+        prep = prepare(_request(request), library or default_library())
+        return {k: float(v[0]) for k, v in totals(prep, Draws.at(prep.factors, chosen, 1)).items()}
+
+
+def sum_basis(parts: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    total: dict[str, float] | None = None
+    for part in parts:
+        total = dict(part) if total is None else {k: total[k] + part[k] for k in total}
+    if total is None:
+        raise ValueError("no chunk basis to sum")
+    return total
 
 
 def sum_totals(parts: Iterable[ChunkTotals]) -> ChunkTotals:
@@ -115,11 +159,13 @@ def sum_totals(parts: Iterable[ChunkTotals]) -> ChunkTotals:
     return total
 
 
-def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: FactorLibrary | None = None) -> dict:
+def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: FactorLibrary | None = None,
+                     basis: Mapping[str, float] | None = None) -> dict:
     """The project summary (the shape of ``Result.total`` plus the run settings) from summed totals.
 
     ``settings``: the request-level fields used for every chunk (``plots`` may be omitted; only
-    profile, GWP, region, draws, seed, confidence and buffer_fraction are read).
+    profile, GWP, region, draws, seed, confidence and buffer_fraction are read). ``basis``: for a
+    conservative profile, the summed pass-2 metrics (:func:`sum_basis`), required; else the point.
     """
     from .models import TotalResult
     from .montecarlo import summarize
@@ -130,14 +176,16 @@ def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: Facto
     req = _request(settings)
     lib = library or default_library()
     profile = PROFILES[req.profile]
-    if profile.factor_choice == "conservative":
-        raise ValueError(f"profile {profile.id} (conservative factor choice) cannot be evaluated chunk by chunk")
+    if (profile.factor_choice == "conservative") != (basis is not None):
+        raise ValueError(f"profile {profile.id} ({profile.factor_choice} factor choice): the basis at the chosen "
+                         "factors (pass 2) is required for a conservative profile and only for one")
     gwp_name = profile.gwp_override or req.gwp
     gwp = {g: float(lib.gwp[gwp_name][g]) for g in ("CH4", "N2O", "CO2")}
     levels = req.confidence
     mc = {k: summarize(v, levels) for k, v in totals.draws.items()}
     point = totals.point
-    ctx = ProfileContext(basis=point, mc=mc, mc_draws=totals.draws, gwp=gwp,
+    basis = dict(basis) if basis is not None else point
+    ctx = ProfileContext(basis=basis, mc=mc, mc_draws=totals.draws, gwp=gwp,
                          awd_switch_n_kg=totals.awd_switch_n_kg, buffer_fraction=req.buffer_fraction)
     outcomes, creditable, eligible = apply_rules(profile, ctx)
     q = lambda k: {"point": point[k], "mc": mc[k]}  # noqa: E731
@@ -151,7 +199,7 @@ def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: Facto
         "net": q("net"),
         "deductions": [{"rule": o.rule, "t_co2e": o.deduction, "source": o.source, "note": o.note} for o in outcomes],
         "creditable_net": creditable, "eligible": eligible,
-        "creditable_basis": point["net_in_scope"], "net_in_scope": q("net_in_scope"),  # as engine.run: rules start in scope
+        "creditable_basis": basis["net_in_scope"], "net_in_scope": q("net_in_scope"),  # as engine.run: rules start in scope
     })
     return {"engine_version": __version__, "profile": profile.id, "gwp": {"name": gwp_name, **gwp},
             "region": req.region, "draws": req.draws, "seed": req.seed, "confidence": levels,

@@ -145,25 +145,88 @@ def _concat(parts: list[dict]) -> dict:
 # ----------------------------------------------------------------------------- profile support
 
 
-def conservative_draws(prep: Prepared, point_net: float) -> tuple[Draws, dict[str, float]]:
-    """VM0042-style conservative factors: each uncertain factor at low, default or high,
-    whichever gives the lowest project net, varied one at a time (others at defaults)."""
+TIE_RTOL = 1e-9
+"""Conservative choice: nets within TIE_RTOL x the gross magnitude of the project's terms count as equal
+(the default wins), so float rounding (e.g. the order in which chunks are summed) cannot pick a bound
+for a factor whose effect on the net is nil."""
+
+
+@dataclass
+class Sensitivity:
+    """What the VM0042 conservative choice needs, additive over plots (sum two with ``+``).
+
+    Factors are shared by all plots, so the project's in-scope net with one factor at a bound (others
+    at defaults) is the sum over any split of the plots: a chunk's sensitivity is part of the
+    project's. ``candidates``: factor -> (low, default, high), the region's uncertain factors;
+    ``low``/``high``: in-scope net with that factor at the bound; ``default``: in-scope net at
+    defaults; ``scale``: sum of |term| at defaults (t CO2e), the size that float rounding scales with.
+    """
+
+    candidates: dict[str, tuple[float, float, float]]
+    low: dict[str, float]
+    high: dict[str, float]
+    default: float
+    scale: float
+
+    def __add__(self, other: "Sensitivity") -> "Sensitivity":
+        if self.candidates != other.candidates:
+            raise ValueError("sensitivities of different factor sets (region or factors file) cannot be summed")
+        return Sensitivity(self.candidates, {k: v + other.low[k] for k, v in self.low.items()},
+                           {k: v + other.high[k] for k, v in self.high.items()},
+                           self.default + other.default, self.scale + other.scale)
+
+    def to_json(self) -> dict:
+        return {"candidates": {k: list(v) for k, v in self.candidates.items()}, "low": self.low, "high": self.high,
+                "default": self.default, "scale": self.scale}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> "Sensitivity":
+        return cls({k: tuple(v) for k, v in data["candidates"].items()}, dict(data["low"]), dict(data["high"]),
+                   float(data["default"]), float(data["scale"]))
+
+
+def sensitivity(prep: Prepared) -> Sensitivity:
+    """The in-scope net with each uncertain factor at its low and its high bound, one at a time
+    (one column per bound, others at defaults), and at defaults."""
     names = sorted(n for n, s in prep.factors.specs.items() if s.uncertain)
+    specs = [prep.factors.specs[n] for n in names]
     m = len(names)
     cols = {}
-    for i, name in enumerate(names):
-        spec = prep.factors.specs[name]
+    for i, (name, spec) in enumerate(zip(names, specs)):
         col = np.full(2 * m, spec.value)
         col[2 * i], col[2 * i + 1] = spec.low, spec.high
         cols[name] = col
     net = totals(prep, Draws(prep.factors, 2 * m, cols))["net_in_scope"]
+    values0 = term_totals(prep.terms, Draws.defaults(prep.factors))
+    default = float(aggregate(prep.terms, values0, prep.gwp)["net_in_scope"][0])
+    scale = sum(abs(float(v[0])) * (prep.gwp[t.gas] if t.kind == "emission" else 1.0) for t, v in zip(prep.terms, values0))
+    return Sensitivity(candidates={n: (s.low, s.value, s.high) for n, s in zip(names, specs)},
+                       low={n: float(net[2 * i]) for i, n in enumerate(names)},
+                       high={n: float(net[2 * i + 1]) for i, n in enumerate(names)}, default=default, scale=scale)
+
+
+def choose_conservative(sens: Sensitivity) -> dict[str, float]:
+    """VM0042-style conservative factors: each uncertain factor at low, default or high, whichever
+    gives the lowest project net, varied one at a time (others at defaults). Returns the factors
+    not at their default. Nets within ``TIE_RTOL`` x ``scale`` of the lowest tie; among ties the
+    default wins, then low. Pure: the whole project's choice from its (summed) sensitivity."""
+    tol = TIE_RTOL * sens.scale
     chosen = {}
-    for i, name in enumerate(names):
-        spec = prep.factors.specs[name]
-        options = [(point_net, 1, spec.value), (net[2 * i], 0, spec.low), (net[2 * i + 1], 2, spec.high)]
-        best = min(options, key=lambda o: (o[0], o[1] != 1))
-        if best[2] != spec.value:
-            chosen[name] = best[2]
+    for name in sorted(sens.candidates):
+        low, value, high = sens.candidates[name]
+        options = ((sens.default, value), (sens.low[name], low), (sens.high[name], high))
+        best = min(net for net, _ in options)
+        pick = next(v for net, v in options if net <= best + tol)
+        if pick != value:
+            chosen[name] = pick
+    return chosen
+
+
+def conservative_draws(prep: Prepared) -> tuple[Draws, dict[str, float]]:
+    """The conservative factors of this request (one column) and the chosen values: the chunked
+    pipeline runs the same two steps (:func:`sensitivity` per chunk, :func:`choose_conservative`
+    once over their sum), so a single request is the one-chunk case."""
+    chosen = choose_conservative(sensitivity(prep))
     return Draws.at(prep.factors, chosen, 1), chosen
 
 
@@ -196,7 +259,7 @@ def run(prep: Prepared) -> dict:
     mc = {k: summarize(v, levels) for k, v in mc_draws.items()}
 
     if prep.profile.factor_choice == "conservative":
-        dc, _ = conservative_draws(prep, point["net_in_scope"])
+        dc, _ = conservative_draws(prep)
         basis = {k: float(v[0]) for k, v in totals(prep, dc).items()}
     else:
         basis = point
