@@ -57,7 +57,8 @@ def record_outcome(event: dict, ctx: core.Context) -> dict:
         return {"status": status}
     steps, _ = ctx.store.query(mrv.step(run.run_id, "")[0], prefix=mrv.STEP_PREFIX)
     running = [s for s in steps if s.get("attempt") == run.attempt and s.get("status") in ("running", "failed")]
-    failed_step = running[-1]["step"] if running else "unknown"
+    # the step that started last is the one that failed (or was cut off): no later step starts after it
+    failed_step = max(running, key=lambda s: (s.get("started_at") or "", s["status"] == "failed"))["step"] if running else "unknown"
     if close_pending_task(ctx, run):
         failed_step = "await_decision"  # the wait lapsed (heartbeat / timeout) or its token was failed
     for s in running:

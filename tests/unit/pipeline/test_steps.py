@@ -181,6 +181,15 @@ def test_failure_outcome_names_the_step_and_cause(ctx):
     assert ctx.store.get(mrv.step(RID, "aggregate"))["status"] == "failed"
 
 
+def test_failure_outcome_names_the_step_that_started_last_not_the_last_by_name(ctx):
+    for step, status, started in (("calculate", "succeeded", "2025-01-01T00:00:01Z"),
+                                  ("verify", "running", "2025-01-01T00:00:05Z"),  # cut off earlier, then retried elsewhere
+                                  ("aggregate", "running", "2025-01-01T00:00:09Z")):
+        ctx.store.items[mrv.step(RID, step)] = mrv.StepRecord(run_id=RID, step=step, attempt=1, status=status,
+                                                              started_at=started).to_item()
+    assert outcome.record_outcome({**RUN, "error": {"Error": "States.Timeout"}}, ctx)["step"] == "aggregate"
+
+
 def test_ledger_refusal_fails_the_run(ctx):
     issued = {"ok": False, "next_farmer": None, "body": {"ok": False, "error": {"code": "validation_error"}}}
     assert outcome.record_outcome({**RUN, "issued": issued}, ctx)["status"] == "failed"
