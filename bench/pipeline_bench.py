@@ -87,6 +87,9 @@ def report_steps(run: dict) -> None:
         print(f"{s['step']:<16}{took:>10.1f}  {extra or ''}")
 
 
+METHODOLOGY = {"vm0051": "vm0051", "vm0042_qa3": "vm0042", "ccts_ag04_002": "ccts", "ipcc_tier1": "vm0042"}
+
+
 def report_issuance(twin, run: dict) -> None:
     """The writer's pages, from the execution's history (moto records it like Step Functions)."""
     import boto3
@@ -129,6 +132,8 @@ def main() -> None:
                    help="farm: seed the farm table and read it (issue #4's store); synthetic: an in-memory "
                         "ProjectSeasonSource (moto answers a Query on a global index by scanning the whole "
                         "table, so farm-table reads of 100k plot-seasons would take hours on moto)")
+    p.add_argument("--profile", choices=sorted(METHODOLOGY), default="vm0051",
+                   help="the project's engine profile (vm0042_qa3 adds the conservative choice and its second Map)")
     p.add_argument("--ledger-timeout", type=float, default=900,
                    help="after approving, wait this long for the ledger step (0: stop at the auditor task)")
     a = p.parse_args()
@@ -185,8 +190,8 @@ def main() -> None:
             r.raise_for_status()
             return r.json()
 
-        pid = api("POST", "/projects", "admin", {"name": "Bench", "fpo_ids": ["FPO-DEMO-1"], "methodology": "vm0051",
-                                                 "profile": "vm0051", "crediting_start": "2024-06-01",
+        pid = api("POST", "/projects", "admin", {"name": "Bench", "fpo_ids": ["FPO-DEMO-1"], "methodology": METHODOLOGY[a.profile],
+                                                 "profile": a.profile, "crediting_start": "2024-06-01",
                                                  "crediting_end": "2030-05-31", "draws": a.draws})["project_id"]
         api("POST", f"/projects/{pid}/auditors", "admin", {"username": "demo-auditor"})
         t_start = time.perf_counter()
@@ -210,7 +215,7 @@ def main() -> None:
             return
         from functions.verification.logic import checklist
 
-        answers = {i["id"]: {"answer": "pass"} for i in checklist("vm0051")["items"]}
+        answers = {i["id"]: {"answer": "pass"} for i in checklist(METHODOLOGY[a.profile])["items"]}
         t_decide = time.perf_counter()
         api("POST", f"/verification/tasks/{run['task_id']}/decision", "auditor", {"decision": "approve", "checklist": answers})
         while (run := api("GET", f"/projects/{pid}/runs/{rid}", "admin"))["status"] == "awaiting_auditor":

@@ -36,8 +36,8 @@ REPORT_KINDS = {"mon": "monitoring", "ver": "verification"}
 
 RunStatus = Literal["running", "awaiting_auditor", "approved", "rejected", "corrections_requested", "failed"]
 RESTARTABLE = frozenset({"failed", "corrections_requested"})
-STEPS = ("plan", "calculate", "aggregate", "verify", "reports", "await_decision", "verification_report", "ledger",
-         "outcome")
+STEPS = ("plan", "calculate", "conservative_choice", "conservative_basis", "aggregate", "verify", "reports",
+         "await_decision", "verification_report", "ledger", "outcome")  # the order a run's steps are shown in
 
 
 # ---- ids -----------------------------------------------------------------------------------------
