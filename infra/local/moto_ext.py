@@ -9,17 +9,31 @@
   tables grow. The replacement keeps moto's semantics (same checks in the same order, the same
   errors, all-or-nothing) but snapshots only the items the transaction touches and restores just
   those on failure.
+- DynamoDB Query: moto answers every Query by walking (and sorting) every item of the table, so
+  reading a farm table through its indexes costs O(table) per Query. ``query`` below runs moto's
+  own query code (same order, pagination, filters, projections, counts) but hands it, as the
+  table's items, only the candidates that share the queried hash key: for a table query the
+  partition itself, for an index query a bucket of a lazily built map (hash-key values -> items).
+  The map belongs to one table and is rebuilt after the table changes: every mutation path
+  (Table.put_item/delete_item, DynamoDBBackend.update_item, which edits items in place, and the
+  rollback of our transactions) stamps the table with a new version, and a map is served only for
+  the version it was built at. Batch writes, transactions, PartiQL and imports all go through
+  those methods; moto's own transaction rollback swaps in deep copies, whose maps were copied with
+  their items.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
+import threading
 from typing import Any
 
 
 def install() -> None:
     _install_revoke_token()
     _install_fast_transactions()
+    _install_index_queries()
 
 
 def _install_fast_transactions() -> None:
@@ -46,6 +60,7 @@ def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:  #
 
     def rollback() -> None:
         for table, hash_key, range_key, before in reversed(undo):
+            _touch(table)  # writes behind moto's methods; a query on another thread may have mapped the change
             if range_key is not None:
                 if before is None:
                     table.items[hash_key].pop(range_key, None)
@@ -112,6 +127,138 @@ def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:  #
     if any(code is not None for code, _, _ in errors):
         rollback()
         raise TransactionCanceledException(errors)
+
+
+# ---- Query without walking the table ------------------------------------------------------------
+_VERSIONS = itertools.count(1)  # process-wide, so a version never repeats (a fresh table is 0)
+_restricted = threading.local()  # (table, candidates) while moto's query runs on this thread
+
+
+def _touch(table: Any) -> None:
+    """Mark the table changed: its index maps are rebuilt before they are next used."""
+    table._agri_version = next(_VERSIONS)
+
+
+def _moto_method(cls: type, name: str) -> Any:
+    """moto's own method, also after install() replaced it."""
+    method = getattr(cls, name)
+    return getattr(method, "_agri_moto", method)
+
+
+def _install_index_queries() -> None:
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table, "_agri_index_queries", False):
+        return
+    for cls, name, replacement in index_query_patches():
+        setattr(cls, name, replacement)
+    Table._agri_index_queries = True
+
+
+def index_query_patches() -> list[tuple[type, str, Any]]:
+    """(class, attribute, replacement) for the accelerated Query; the tests apply them one by one."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    def wrap(original: Any, replacement: Any) -> Any:
+        replacement._agri_moto = original
+        replacement.__doc__ = f"moto's {original.__qualname__}, accelerated by infra/local/moto_ext.py"
+        return replacement
+
+    def touching_table(original: Any) -> Any:
+        def method(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001 - moto's Table
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                _touch(self)
+        return wrap(original, method)
+
+    def touching_backend(original: Any) -> Any:
+        def method(self, table_name: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001 - moto's backend
+            try:
+                return original(self, table_name, *args, **kwargs)
+            finally:  # also after a failure: an update may have edited the item before failing
+                try:
+                    _touch(self.get_table(table_name))
+                except Exception:  # noqa: BLE001 - no such table: moto has reported it already
+                    pass
+        return wrap(original, method)
+
+    moto_all_items, moto_query = _moto_method(Table, "all_items"), _moto_method(Table, "query")
+
+    def all_items(self) -> list[Any]:  # noqa: ANN001 - moto's Table
+        restricted = getattr(_restricted, "value", None)
+        if restricted is not None and restricted[0] is self:
+            return list(restricted[1])
+        return moto_all_items(self)
+
+    def query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,  # noqa: ANN001
+              projection_expressions, index_name=None, consistent_read=False, filter_expression=None,
+              hash_key_conditions=None, range_key_conditions=None, **filter_kwargs):
+        candidates = _candidates(self, moto_all_items, hash_key, index_name, hash_key_conditions)
+        args = (self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,
+                projection_expressions, index_name, consistent_read, filter_expression)
+        kwargs = dict(hash_key_conditions=hash_key_conditions, range_key_conditions=range_key_conditions,
+                      **filter_kwargs)
+        if candidates is None:
+            return moto_query(*args, **kwargs)
+        previous, _restricted.value = getattr(_restricted, "value", None), (self, candidates)
+        try:
+            return moto_query(*args, **kwargs)
+        finally:
+            _restricted.value = previous
+
+    patches = [(Table, "all_items", wrap(moto_all_items, all_items)), (Table, "query", wrap(moto_query, query))]
+    for cls, name, touching in ((Table, "put_item", touching_table), (Table, "delete_item", touching_table),
+                                (DynamoDBBackend, "update_item", touching_backend)):
+        patches.append((cls, name, touching(_moto_method(cls, name))))
+    return patches
+
+
+def _candidates(table: Any, moto_all_items: Any, hash_key: Any, index_name: str | None,
+                hash_key_conditions: list[tuple[str, Any]] | None) -> list[Any] | None:
+    """A superset, in moto's all_items order, of the items moto's query would keep; None: let moto walk."""
+    if not index_name:
+        if hash_key is None:
+            return None
+        partition = table.items.get(hash_key)  # .get: table.items is a defaultdict
+        if partition is None:
+            return []
+        return sorted(partition.values(), key=lambda i: i.range_key) if table.range_key_attr else [partition]
+    if not hash_key_conditions or index_name not in {i.name for i in table.all_indexes()}:
+        return None  # moto raises its own errors for these
+    names = tuple(name for name, _ in hash_key_conditions)
+    buckets = _index_map(table, moto_all_items, names)
+    if buckets is None:
+        return None
+    try:
+        return buckets.get(tuple(value for _, value in hash_key_conditions), [])
+    except TypeError:  # an unhashable key value: moto's walk decides
+        return None
+
+
+def _index_map(table: Any, moto_all_items: Any, names: tuple[str, ...]) -> dict[tuple, list[Any]] | None:
+    """Hash-key values -> items (sparse: items missing a key attribute are in no bucket), per version.
+
+    Keyed by the hash-key attribute names rather than the index name, since that is all moto's
+    candidate test looks at; moto itself then drops items missing the index's range key."""
+    version = getattr(table, "_agri_version", 0)
+    maps = table.__dict__.setdefault("_agri_index_maps", {})
+    cached = maps.get(names)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    buckets: dict[tuple, list[Any]] | None = {}
+    for item in moto_all_items(table):
+        values = tuple(item.attrs.get(name) for name in names)
+        if not all(values):  # moto's test: `not item_value` excludes the item
+            continue
+        try:
+            buckets.setdefault(values, []).append(item)
+        except TypeError:  # an unhashable value (a map as a key?): no map for this version
+            buckets = None
+            break
+    maps[names] = (version, buckets)
+    return buckets
 
 
 def _install_revoke_token() -> None:
