@@ -11,7 +11,7 @@ import pytest
 from agri_common import mrv
 from functions.pipeline import aggregate, await_decision, basis, calculate, core, ledger, outcome, plan, verify
 from functions.pipeline.sources import PlotSeason
-from tests.unit.mrv_fakes import MemoryObjects, MemoryStore
+from tests.unit.mrv_fakes import pipeline_context
 
 PID, RID = "prj_00000001", "prj_00000001_2025_kharif"
 RUN = {"project_id": PID, "run_id": RID, "attempt": 1, "period": "2025-kharif", "generation": 1}
@@ -43,15 +43,7 @@ class Source:
 
 @pytest.fixture
 def ctx():
-    store, objects = MemoryStore(), MemoryObjects()
-    project = mrv.ProjectRecord(project_id=PID, name="Delta", fpo_ids=["FPO-1"], methodology="vm0051", profile="vm0051",
-                                gwp="AR5", region="south_asia", climate="wet", crediting_start="2024-06-01",
-                                crediting_end="2030-05-31", draws=300, created_by="a", created_at="t")
-    store.items[project.key()] = project.to_item()
-    run = mrv.RunRecord(project_id=PID, run_id=RID, period="2025-kharif", status="running", attempt=1, started_by="a",
-                        started_at="t", updated_at="t")
-    store.items[run.key()] = run.to_item()
-    return core.Context(store=store, objects=objects, clock=lambda: "2025-01-01T00:00:00Z")
+    return pipeline_context(PID, RID)
 
 
 def run_calc(ctx, source):

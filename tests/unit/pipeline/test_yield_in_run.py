@@ -3,10 +3,9 @@ season model forbids unknown fields) does not."""
 
 from __future__ import annotations
 
-from agri_common import mrv
 from functions.pipeline import calculate, core, plan
 from functions.pipeline.sources import PlotSeason
-from tests.unit.mrv_fakes import MemoryObjects, MemoryStore
+from tests.unit.mrv_fakes import pipeline_context
 
 PID, RID = "prj_00000001", "prj_00000001_2025_kharif"
 RUN = {"project_id": PID, "run_id": RID, "attempt": 1, "period": "2025-kharif", "generation": 1}
@@ -29,15 +28,8 @@ class Source:
 
 
 def test_yield_reaches_the_crosschecks_and_not_the_engine():
-    store, objects = MemoryStore(), MemoryObjects()
-    project = mrv.ProjectRecord(project_id=PID, name="Delta", fpo_ids=["FPO-1"], methodology="vm0051", profile="vm0051",
-                                gwp="AR5", region="south_asia", climate="wet", crediting_start="2024-06-01",
-                                crediting_end="2030-05-31", draws=50, created_by="a", created_at="t")
-    store.items[project.key()] = project.to_item()
-    run = mrv.RunRecord(project_id=PID, run_id=RID, period="2025-kharif", status="running", attempt=1, started_by="a",
-                        started_at="t", updated_at="t")
-    store.items[run.key()] = run.to_item()
-    ctx = core.Context(store=store, objects=objects, clock=lambda: "2025-01-01T00:00:00Z")
+    ctx = pipeline_context(PID, RID, draws=50)
+    objects = ctx.objects
 
     source = Source([{"yield_t_per_ha": 4.5}, {"yield_t_per_ha": 25.0}, {}])
     planned = plan.plan(RUN, ctx, source, chunk_units=10)
