@@ -22,32 +22,12 @@ class Directory:
         return AUDITORS.get(username)
 
 
-class CountingStore(MemoryStore):
-    """The MRV store, recording each DynamoDB request it stands for."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[str] = []
-
-    def get(self, key):
-        self.calls.append("GetItem")
-        return super().get(key)
-
-    def batch_get(self, keys):
-        self.calls.append("BatchGetItem")
-        return super().batch_get(keys)
-
-    def query(self, pk, **kwargs):
-        self.calls.append("Query")
-        return super().query(pk, **kwargs)
-
-
 class Assignments:
     """Create projects, assign and unassign auditors; ``loader`` is what a domain's
     ``get_assignments`` dependency returns."""
 
     def __init__(self) -> None:
-        self.store = CountingStore()
+        self.store = MemoryStore()  # records its DynamoDB requests in .calls
         ids = iter(f"prj_{i:08x}" for i in range(1, 1000))
         self.projects = ProjectService(self.store, Directory(), FakeStepFunctions(), now=lambda: "2025-01-01T00:00:00Z",
                                        new_id=lambda: next(ids))

@@ -1,5 +1,7 @@
 """An in-memory FarmStore with DynamoDB's semantics for what the services use (conditions,
-ADD from 0, nested SET, all-or-nothing transactions), for unit tests without moto."""
+ADD from 0 or to a set, nested SET, DELETE from a set, all-or-nothing transactions), for unit tests
+without moto. One store serves the farm table's and the pipeline table's services (same contract:
+agri_common.farm.store.DynamoFarmStore); ``calls`` records the DynamoDB request each call stands for."""
 
 from __future__ import annotations
 
@@ -72,7 +74,10 @@ class InMemoryFarmStore:
                         target = target[parent]
                     target[leaf] = copy.deepcopy(value)
                 for name, value in op.add.items():
-                    item[name] = item.get(name, 0) + value
+                    if isinstance(value, (set, frozenset)):  # ADD to a set: union
+                        item[name] = sorted(set(item.get(name) or []) | set(value))
+                    else:
+                        item[name] = item.get(name, 0) + value
                 for name in op.remove:
                     *parents, leaf = name.split(".")
                     target = item
