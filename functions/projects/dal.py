@@ -1,4 +1,5 @@
-"""Projects data access: the pipeline table through the shared item store, Cognito for auditors."""
+"""Projects data access: the pipeline table through the shared item store, Cognito for auditors,
+and the farm table (read only) for the FPOs a project names."""
 
 from __future__ import annotations
 
@@ -20,3 +21,17 @@ class CognitoAuditorDirectory:
         if "auditor" not in self.idp.groups_for_user(username):
             return None
         return user.user_id or user.attributes.get("sub")
+
+
+class FarmFpoDirectory:
+    """Which FPOs are registered: their items in issue #4's farm table (BatchGetItem, read only)."""
+
+    def __init__(self, farm_table: str):
+        self.farm_table = farm_table
+
+    def existing(self, fpo_ids) -> set[str]:
+        from agri_common.farm import keys
+        from agri_common.farm.store import DynamoFarmStore
+
+        found = DynamoFarmStore(self.farm_table).batch_get([keys.fpo(f) for f in dict.fromkeys(fpo_ids)])
+        return {item["pk"].removeprefix("FPO#") for item in found}

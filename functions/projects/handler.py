@@ -20,7 +20,7 @@ from agri_common.settings import BaseSettingsModel, load_settings
 from agri_common.workflow import StepFunctionsWorkflow
 
 from functions.projects import models as m
-from functions.projects.dal import CognitoAuditorDirectory
+from functions.projects.dal import CognitoAuditorDirectory, FarmFpoDirectory
 from functions.projects.logic import ProjectService
 
 app = make_resolver()
@@ -32,6 +32,7 @@ RunId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid)
 
 class ProjectsSettings(BaseSettingsModel):
     pipeline_table: str
+    farm_table: str
     state_machine_arn: str
     user_pool_id: str
 
@@ -46,7 +47,7 @@ def _now() -> str:
 def get_service() -> ProjectService:
     s = load_settings(ProjectsSettings)
     return ProjectService(DynamoFarmStore(s.pipeline_table), CognitoAuditorDirectory(s.user_pool_id),
-                          StepFunctionsWorkflow(s.state_machine_arn), now=_now)
+                          StepFunctionsWorkflow(s.state_machine_arn), FarmFpoDirectory(s.farm_table), now=_now)
 
 
 def get_principal() -> Principal:

@@ -7,7 +7,7 @@ workflow engine arrive through the small protocols below.
 from __future__ import annotations
 
 import secrets
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 from agri_common import mrv
 from agri_common.errors import AppError, ConflictError, NotFoundError, UnprocessableError
@@ -31,6 +31,11 @@ class AuditorDirectory(Protocol):
         """The user id (sub) of ``username`` if it holds the auditor role, else None."""
 
 
+class FpoDirectory(Protocol):
+    def existing(self, fpo_ids: Sequence[str]) -> set[str]:
+        """The ids among ``fpo_ids`` that name a registered FPO (issue #4's farm table)."""
+
+
 class Workflow(Protocol):
     def start(self, name: str, payload: dict) -> str: ...
     def describe(self, execution_arn: str) -> dict: ...
@@ -48,23 +53,52 @@ def run_out(run: mrv.RunRecord, steps: list[mrv.StepRecord], execution_status: s
 
 
 class ProjectService:
-    def __init__(self, store: ItemStore, directory: AuditorDirectory, workflow: Workflow,
+    def __init__(self, store: ItemStore, directory: AuditorDirectory, workflow: Workflow, fpos: FpoDirectory,
                  now: Callable[[], str], new_id: Callable[[], str] = lambda: f"prj_{secrets.token_hex(4)}"):
-        self.store, self.directory, self.workflow, self.now, self.new_id = store, directory, workflow, now, new_id
+        self.store, self.directory, self.workflow, self.fpos = store, directory, workflow, fpos
+        self.now, self.new_id = now, new_id
 
     # ---- projects ----------------------------------------------------------------------------
     def create(self, caller: Principal, req: m.CreateProjectRequest) -> m.ProjectOut:
+        """Create a project over registered FPOs. An FPO belongs to one project at a time: a second
+        project whose crediting period overlaps is refused (409), so no plot-season can be counted
+        by two projects (double counting). The FPOs' membership counters move in the same
+        transaction, so two concurrent creations cannot both pass the check."""
         require_role(caller, Role.ADMIN)
+        missing = sorted(set(req.fpo_ids) - self.fpos.existing(req.fpo_ids))
+        if missing:
+            raise UnprocessableError(f"No FPO {', '.join(missing)}", code="unknown_fpo", details=[
+                {"field": "body.fpo_ids", "issue": f"not a registered FPO: {fpo}", "type": "unknown_fpo"} for fpo in missing])
         record = mrv.ProjectRecord(project_id=self.new_id(), created_by=caller.user_id, created_at=self.now(),
                                    **req.model_dump(mode="json"))
         item = record.to_item()
         item.pop("auditors", None)  # a string set, created by the first assignment (ADD)
-        txn = Txn().add(Put(item, if_absent=True), on_fail=ConflictError("Project id collision; retry"))
-        for fpo in record.fpo_ids:
-            pk, sk = mrv.project_fpo(record.project_id, fpo)
-            txn.add(Put({"pk": pk, "sk": sk, "kind": "project_fpo", "project_id": record.project_id, "fpo_id": fpo,
-                         "gsi1pk": mrv.fpo_projects_index(fpo), "gsi1sk": record.project_id}))
-        commit(self.store, lambda: (txn, None))
+
+        def build():
+            txn = Txn().add(Put(item, if_absent=True), on_fail=ConflictError("Project id collision; retry"))
+            from agri_common.projects import fpo_project_ids
+
+            for fpo in record.fpo_ids:
+                counter = self.store.get(mrv.fpo_membership(fpo))
+                others = [mrv.ProjectRecord.from_item(i) for i in self.store.batch_get(
+                    [mrv.project(pid) for pid in fpo_project_ids(self.store, fpo)])]
+                clash = next((o for o in others if o.crediting_start <= record.crediting_end
+                              and record.crediting_start <= o.crediting_end), None)
+                if clash is not None:
+                    raise ConflictError(
+                        f"FPO {fpo} is already in project {clash.project_id} for an overlapping crediting period "
+                        f"({clash.crediting_start} to {clash.crediting_end}): a plot-season may be credited once",
+                        code="fpo_in_project", details=[{"field": "body.fpo_ids", "issue": f"{fpo} in {clash.project_id}",
+                                                         "type": "fpo_in_project"}])
+                version = int((counter or {}).get("version", 0))
+                txn.add(Update(mrv.fpo_membership(fpo), set={"version": version + 1, "kind": "fpo_membership"},
+                               expect={"version": version}), race=True)
+                pk, sk = mrv.project_fpo(record.project_id, fpo)
+                txn.add(Put({"pk": pk, "sk": sk, "kind": "project_fpo", "project_id": record.project_id, "fpo_id": fpo,
+                             "gsi1pk": mrv.fpo_projects_index(fpo), "gsi1sk": record.project_id}))
+            return txn, None
+
+        commit(self.store, build)
         return project_out(record)
 
     def load(self, caller: Principal, project_id: str) -> mrv.ProjectRecord:
@@ -146,14 +180,36 @@ class ProjectService:
         require_role(caller, Role.ADMIN, Role.FPO_MANAGER)
         project = self.load(caller, project_id)
         rid = mrv.run_id(project_id, req.period)
+        year = req.period[:4]
+        if not project.crediting_start[:4] <= year <= project.crediting_end[:4]:
+            raise UnprocessableError(
+                f"Period {req.period} is outside the crediting period ({project.crediting_start} to {project.crediting_end})",
+                code="outside_crediting_period",
+                details=[{"field": "body.period", "issue": "outside the crediting period", "type": "outside_crediting_period"}])
         now = self.now()
+
+        def overlapping() -> Txn:
+            """Refuse a period overlapping another run of the project ("2025" and "2025-kharif")
+            unless that run was rejected; guard the check with the project-year counter."""
+            counter = self.store.get(mrv.project_year(project_id, year))
+            items, _ = self.store.query(mrv.project(project_id)[0], prefix=f"{mrv.RUN_PREFIX}{mrv.run_id(project_id, year)}")
+            for other in map(mrv.RunRecord.from_item, items):
+                if other.run_id != rid and mrv.periods_overlap(other.period, req.period) and other.status != "rejected":
+                    raise ConflictError(f"Run {other.run_id} ({other.status}) covers an overlapping period: a plot-season "
+                                        "may be credited once", code="period_overlaps",
+                                        details=[{"field": "body.period", "issue": f"overlaps {other.period}",
+                                                  "type": "period_overlaps"}])
+            version = int((counter or {}).get("version", 0))
+            return Txn().add(Update(mrv.project_year(project_id, year), set={"version": version + 1, "kind": "project_year"},
+                                    expect={"version": version}), race=True)
 
         def build():
             existing = mrv.RunRecord.from_item(self.store.get(mrv.run(project_id, rid)))
+            guard = overlapping()
             if existing is None:
                 run = mrv.RunRecord(project_id=project_id, run_id=rid, period=req.period, status="running", attempt=1,
                                     started_by=caller.user_id, started_at=now, updated_at=now)
-                return Txn().add(Put(run.to_item(), if_absent=True), race=True), run
+                return guard.add(Put(run.to_item(), if_absent=True), race=True), run
             if existing.status not in mrv.RESTARTABLE:
                 raise ConflictError(f"Run {rid} already exists with status {existing.status}", code="run_exists")
             generation = existing.generation + (1 if existing.status == "corrections_requested" else 0)
@@ -163,7 +219,7 @@ class ProjectService:
                                               "started_by": caller.user_id, "updated_at": now})
             values = {k: v for k, v in run.to_item().items() if k not in ("pk", "sk")}
             cleared = tuple(k for k in ("error", "execution_arn", "task_id", "outcome") if k not in values)
-            return Txn().add(Update(run.key(), set=values, remove=cleared,
+            return guard.add(Update(run.key(), set=values, remove=cleared,
                                     expect={"attempt": existing.attempt, "status": existing.status}), race=True), run
 
         run = commit(self.store, build)

@@ -73,7 +73,7 @@ def api(twin):
 def project(api):
     r = api("POST", "/projects", "admin", {
         "name": "Cauvery delta AWD", "fpo_ids": [FPO], "methodology": "vm0051", "profile": "vm0051", "gwp": "AR5",
-        "crediting_start": "2023-06-01", "crediting_end": "2030-05-31", "draws": 500})
+        "crediting_start": "2022-06-01", "crediting_end": "2030-05-31", "draws": 500})
     assert r.status_code == 201, r.text
     pid = r.json()["project_id"]
     r = api("POST", f"/projects/{pid}/auditors", "admin", {"username": "demo-auditor"})
@@ -244,11 +244,22 @@ def test_a_failed_auditor_wait_fails_the_run_cleanly(api, project, twin):
     assert start(api, pid, "2022-kharif") == rid  # restartable
 
 
-def test_vm0042_qa3_runs_both_passes_through_the_state_machine(api, twin):
+def test_vm0042_qa3_runs_both_passes_through_the_state_machine(api, twin, synthesized):
     """Conservative factors: ChooseFactors then a second Map (pass 2 per chunk); the summary's
-    basis is the single engine request's (the equivalence itself: tests/unit/pipeline/test_steps.py)."""
+    basis is the single engine request's (the equivalence itself: tests/unit/pipeline/test_steps.py).
+    Its own FPO: the demo FPO is already in a project for the same crediting period."""
+    from agri_common.farm.store import DynamoFarmStore
+
+    r = api("POST", "/fpos", "admin", {"fpo_id": "FPO-QA3", "name": "Kaveri QA3 FPO", "state": "Tamil Nadu"})
+    assert r.status_code == 201, r.text
+    farm = DynamoFarmStore(twin.resolver.ref(_lid(synthesized.template, "farm")))
+    seed(farm, farm_items("FPO-QA3", farmers=20, plots_per_farmer=2, seasons=["2025-kharif"], seed=11, prefix="Q"))
+    over_demo = api("POST", "/projects", "admin", {
+        "name": "Overlap", "fpo_ids": [FPO], "methodology": "vm0042", "profile": "vm0042_qa3",
+        "crediting_start": "2023-06-01", "crediting_end": "2030-05-31"})
+    assert over_demo.status_code == 409 and over_demo.json()["error"]["code"] == "fpo_in_project"  # no double counting
     r = api("POST", "/projects", "admin", {
-        "name": "Cauvery delta QA3", "fpo_ids": [FPO], "methodology": "vm0042", "profile": "vm0042_qa3",
+        "name": "Cauvery delta QA3", "fpo_ids": ["FPO-QA3"], "methodology": "vm0042", "profile": "vm0042_qa3",
         "crediting_start": "2023-06-01", "crediting_end": "2030-05-31", "draws": 300})
     assert r.status_code == 201, r.text
     pid = r.json()["project_id"]

@@ -70,3 +70,13 @@ def pipeline_context(project_id: str, run_id: str, *, draws: int = 300, **projec
                         started_by="a", started_at="t", updated_at="t")
     store.items[run.key()] = run.to_item()
     return core.Context(store=store, objects=objects, clock=lambda: "2025-01-01T00:00:00Z")
+
+
+class FakeFpos:
+    """The projects domain's FPO directory: ``known`` ids are registered (None: every id is)."""
+
+    def __init__(self, known: set[str] | None = None) -> None:
+        self.known = known
+
+    def existing(self, fpo_ids) -> set[str]:
+        return set(fpo_ids) if self.known is None else set(fpo_ids) & self.known

@@ -7,7 +7,7 @@ import pytest
 from functions.projects import handler
 from functions.projects.logic import ProjectService
 from tests.unit.functions.conftest import call, claims_for
-from tests.unit.mrv_fakes import FakeStepFunctions, MemoryStore
+from tests.unit.mrv_fakes import FakeFpos, FakeStepFunctions, MemoryStore
 
 ADMIN = claims_for("admin", user="a-1", username="root", fpo=None)
 MANAGER = claims_for("fpo_manager", user="m-1", username="mgr", fpo="FPO-1")
@@ -31,7 +31,7 @@ def env(revocations, monkeypatch):
     store, sfn = MemoryStore(), FakeStepFunctions()
     ids = iter(f"prj_{i:08x}" for i in range(1, 100))
     handler.app.dependency_overrides[handler.get_service] = lambda: ProjectService(
-        store, Directory(), sfn, now=lambda: "2025-01-01T00:00:00Z", new_id=lambda: next(ids))
+        store, Directory(), sfn, FakeFpos({"FPO-1", "FPO-2", "FPO-3"}), now=lambda: "2025-01-01T00:00:00Z", new_id=lambda: next(ids))
     monkeypatch.setattr(handler, "_revocation", lambda: revocations)
     yield store, sfn
     handler.app.dependency_overrides.clear()
@@ -110,6 +110,61 @@ def test_invalid_body_is_422_with_fields(env):
     r = project(body={**BODY, "profile": "vm0042"})  # a methodology, not an engine profile
     assert r.status == 422 and r.body["error"]["details"][0]["field"] == "body.profile"
     assert project(body={**BODY, "profile": "vm0042_qa3"}).status == 201  # two passes in the pipeline
+
+
+def test_a_project_names_registered_fpos_only(env):
+    r = project(body={**BODY, "fpo_ids": ["FPO-1", "FPO-NOPE"]})
+    assert r.status == 422 and r.body["error"]["code"] == "unknown_fpo"
+    assert r.body["error"]["details"] == [{"field": "body.fpo_ids", "issue": "not a registered FPO: FPO-NOPE",
+                                           "type": "unknown_fpo"}]
+    assert env[0].items == {}  # nothing written
+
+
+def test_an_fpo_is_in_one_project_per_crediting_period(env):
+    first = project().body["project_id"]
+    r = project(body={**BODY, "fpo_ids": ["FPO-3", "FPO-2"], "crediting_start": "2030-05-31", "crediting_end": "2031-05-31"})
+    assert r.status == 409 and r.body["error"]["code"] == "fpo_in_project"  # one day of overlap is enough
+    assert first in r.body["error"]["message"] and r.body["error"]["details"][0]["issue"] == f"FPO-2 in {first}"
+    later = project(body={**BODY, "crediting_start": "2030-06-01", "crediting_end": "2036-05-31"})
+    assert later.status == 201  # the next crediting period over the same FPOs
+    assert project(body={**BODY, "fpo_ids": ["FPO-3"]}).status == 201  # another FPO, the same period
+
+
+def test_two_concurrent_projects_over_one_fpo_cannot_both_pass_the_check(env):
+    """The second creation reads the FPO as free; the first commits in between: the FPO's counter
+    has moved, the second re-reads and is refused."""
+    store, _ = env
+    transact, raced = store.transact, []
+
+    def racing(ops):
+        if not raced:
+            raced.append(True)
+            assert project(body={**BODY, "fpo_ids": ["FPO-1"]}).status == 201  # the competitor commits first
+        return transact(ops)
+
+    store.transact = racing
+    r = project(body={**BODY, "fpo_ids": ["FPO-1"], "name": "Second"})
+    assert r.status == 409 and r.body["error"]["code"] == "fpo_in_project"
+    projects = [i for i in store.items.values() if i.get("kind") == "project"]
+    assert [p["name"] for p in projects] == ["Delta AWD"]
+
+
+def test_a_run_period_must_be_in_the_crediting_period_and_overlap_no_other_run(env):
+    store, _ = env
+    pid = project().body["project_id"]
+    r = start(pid, period="2031")
+    assert r.status == 422 and r.body["error"]["details"][0]["field"] == "body.period"
+    assert start(pid, period="2023-kharif").status == 422
+    assert start(pid, period="2025-kharif").status == 202
+    r = start(pid, period="2025")  # the whole year includes the kharif season
+    assert r.status == 409 and r.body["error"]["code"] == "period_overlaps"
+    assert start(pid, period="2025-rabi").status == 202  # another season of the year
+    store.items[(f"PROJECT#{pid}", f"RUN#{pid}_2025_kharif")]["status"] = "failed"
+    assert start(pid, period="2025").status == 409  # a failed run is restarted, not replaced
+    for season in ("kharif", "rabi"):
+        store.items[(f"PROJECT#{pid}", f"RUN#{pid}_2025_{season}")]["status"] = "rejected"
+    assert start(pid, period="2025").status == 202  # rejected runs credit nothing
+    assert start(pid, period="2026").status == 202
 
 
 def test_run_start_is_refused_while_running_and_restarts_after_failure(env):

@@ -179,11 +179,11 @@ def unassign(env, monkeypatch):
     """Unassign through the projects route, on the verification tests' table."""
     from functions.projects import handler as projects
     from functions.projects.logic import ProjectService
-    from tests.unit.mrv_fakes import FakeStepFunctions
+    from tests.unit.mrv_fakes import FakeFpos, FakeStepFunctions
 
     store, _ = env
     projects.app.dependency_overrides[projects.get_service] = lambda: ProjectService(
-        store, None, FakeStepFunctions(), now=lambda: "2025-03-01T10:00:00.000000Z")
+        store, None, FakeStepFunctions(), FakeFpos(), now=lambda: "2025-03-01T10:00:00.000000Z")
     monkeypatch.setattr(projects, "_revocation", lambda: InMemoryRevocationStore())
 
     def run(user_id="aud-1", index_lags=False):

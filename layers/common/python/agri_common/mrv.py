@@ -89,6 +89,23 @@ def fpo_projects_index(fpo_id: str) -> str:
     return f"FPO#{fpo_id}#PROJECTS"
 
 
+def fpo_membership(fpo_id: str) -> Key:
+    """A version counter per FPO, moved by every project creation that includes the FPO, so two
+    concurrent creations cannot both pass the one-project-at-a-time check."""
+    return f"FPO#{fpo_id}", "PROJECTS"
+
+
+def project_year(project_id: str, year: str) -> Key:
+    """A version counter per project and year, moved by every run start of that year, so two
+    concurrent starts of overlapping periods ("2025" and "2025-kharif") cannot both pass."""
+    return f"PROJECT#{project_id}", f"YEAR#{year}"
+
+
+def periods_overlap(a: str, b: str) -> bool:
+    """Run periods are a year ("2025": every season of 2025) or one season ("2025-kharif")."""
+    return a.startswith(b) or b.startswith(a)
+
+
 def project_auditor(project_id: str, user_id: str) -> Key:
     return f"PROJECT#{project_id}", f"AUDITOR#{user_id}"
 
