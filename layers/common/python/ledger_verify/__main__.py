@@ -1,4 +1,4 @@
-"""Command line of :mod:`ledger_verify`; exit status 0 = verified, 1 = tampered or unverifiable."""
+"""Command line of :mod:`ledger_verify`; exit status 0 = verified, 1 = tampered (the evidence contradicts itself or the chain), 2 = cannot verify (RPC, file or input errors)."""
 
 from __future__ import annotations
 
