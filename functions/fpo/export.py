@@ -21,7 +21,21 @@ def _tables(r: m.Reports) -> dict[str, list[list]]:
                         *[s.area_ha_by_water_regime.get(w, 0) for w in regimes]])
     villages = [["village", "members", "plots", "area_ha", "seasons_reported"]]
     villages += [[v.village, v.members, v.plots, v.area_ha, v.seasons] for v in r.villages]
-    return {"seasons": seasons, "villages": villages}
+    return {"seasons": seasons, "villages": villages, "carbon": _carbon(r.carbon)}
+
+
+def _carbon(c: m.Carbon) -> list[list]:
+    """A row per run, then the approved runs' total (farmers and area are not summed across runs)."""
+    figures = m.CARBON_FIGURES
+    rows = [["period", "run_id", "project_id", "status", "plot_seasons", "farmers", "area_ha", *figures]]
+    rows += [[r.period, r.run_id, r.project_id, r.status, r.plot_seasons, r.farmers, r.area_ha,
+              *[getattr(r, f) for f in figures]] for r in c.runs]
+    a = c.approved
+    rows.append([f"total of {a.runs} approved runs", "", "", "approved", a.plot_seasons, "", "",
+                 *[getattr(a, f) for f in figures]])
+    if c.runs_truncated:
+        rows.append(["more runs exist than listed"])
+    return rows
 
 
 def to_csv(r: m.Reports) -> str:

@@ -17,6 +17,7 @@ from agri_common.settings import BaseSettingsModel, load_settings
 
 from functions.fpo import export
 from functions.fpo import models as m
+from functions.fpo.dal import PipelineCarbonRuns
 from functions.fpo.logic import FpoService
 
 app = make_resolver()
@@ -26,13 +27,15 @@ FpoId = Annotated[str, Path(pattern=m.FPO_ID)]
 
 class FpoSettings(BaseSettingsModel):
     farm_table: str
+    pipeline_table: str  # the carbon section (per-FPO run items) and auditors' assignments: reads only
 
 
 _revocation = revocation_store  # looked up per call by make_handler: tests swap it
 
 
 def get_service() -> FpoService:
-    return FpoService(DynamoFarmStore(load_settings(FpoSettings).farm_table), utc_now)
+    s = load_settings(FpoSettings)
+    return FpoService(DynamoFarmStore(s.farm_table), utc_now, PipelineCarbonRuns(DynamoFarmStore(s.pipeline_table)))
 
 
 get_assignments = assignments_from_env
@@ -62,14 +65,15 @@ def get_fpo(fpo_id: FpoId, svc: Service, caller: Caller) -> m.FpoOut:
 
 
 @app.get("/fpos/<fpo_id>/overview", tags=TAGS, security=PRIVATE,
-         summary="Members, plots, area by crop and water regime, seasons, completeness (maintained on write)",
+         summary="Members, plots, area by crop and water regime, seasons, completeness (maintained on write); "
+                 "carbon per monitoring run",
          openapi_extensions={"x-errors": [404]})
 def overview(fpo_id: FpoId, svc: Service, caller: Caller) -> m.Overview:
     return svc.overview(caller, fpo_id)
 
 
 @app.get("/fpos/<fpo_id>/reports", tags=TAGS, security=PRIVATE,
-         summary="Trends by season and a per-village breakdown; ?format=csv|xlsx downloads them",
+         summary="Trends by season, a per-village breakdown, carbon per run; ?format=csv|xlsx downloads them",
          openapi_extensions={"x-errors": [404]},
          responses={200: {"description": "The reports (JSON), or the file for format=csv|xlsx",
                           "content": {"application/json": {"model": m.Reports},

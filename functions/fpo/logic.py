@@ -2,7 +2,8 @@
 
 Costs per request, whatever the FPO's size: overview = one BatchGetItem (the FPO and its ``AGG``
 item); reports = one GetItem + one Query of the ``AGG#`` items (one per village and per season,
-so it grows with villages and seasons, never with farmers or plots).
+so it grows with villages and seasons, never with farmers or plots). Both add the carbon section:
+one Query + one BatchGetItem of the pipeline table (``dal.py``), bounded by ``MAX_CARBON_RUNS``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
 from agri_common.farm.records import FpoRecord
 from agri_common.farm.store import FarmStore, Put, Txn, commit
-from agri_common.principal import Owned, Principal, Role, ensure_can_access, require_role
+from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
 
 from functions.fpo import models as m
+from functions.fpo.dal import CarbonRuns
 
 
 class Clock(Protocol):
@@ -31,10 +33,18 @@ def _rounded(values: dict, digits: int = 4) -> dict:
     return {k: round(v, digits) for k, v in sorted(values.items())}
 
 
+class NoCarbonRuns:
+    """For a service built without the pipeline table: no runs."""
+
+    def runs(self, fpo_id: str) -> tuple[list, bool]:
+        return [], False
+
+
 class FpoService:
-    def __init__(self, store: FarmStore, clock: Clock):
+    def __init__(self, store: FarmStore, clock: Clock, carbon: CarbonRuns = NoCarbonRuns()):
         self.store = store
         self.clock = clock
+        self.carbon_runs = carbon
 
     def create(self, caller: Principal, req: m.CreateFpoRequest) -> FpoRecord:
         require_role(caller, Role.ADMIN)
@@ -56,6 +66,18 @@ class FpoService:
         ensure_can_access(caller, owned, what="FPO")
         return record  # type: ignore[return-value]
 
+    def carbon(self, caller: Principal, fpo_id: str) -> m.Carbon:
+        """The FPO's runs, once its dashboard is visible to the caller. An auditor sees only the runs
+        of their projects (an FPO can be in several projects, audited by different people)."""
+        runs, truncated = self.carbon_runs.runs(fpo_id)
+        if caller.role is Role.AUDITOR:
+            runs = [(r, s) for r, s in runs if can_access(caller, Owned(fpo_id=fpo_id, project_id=r.project_id))]
+        rows = [m.CarbonRun(**r.model_dump(), status=status) for r, status in runs]
+        approved = [r for r in rows if r.status == "approved"]
+        totals = m.CarbonTotals(runs=len(approved), plot_seasons=sum(r.plot_seasons for r in approved),
+                                **{f: round(sum(getattr(r, f) for r in approved), 6) for f in m.CARBON_FIGURES})
+        return m.Carbon(runs=rows, approved=totals, runs_truncated=truncated)
+
     def get(self, caller: Principal, fpo_id: str) -> FpoRecord:
         return self._visible(caller, fpo_id, FpoRecord.from_item(self.store.get(keys.fpo(fpo_id))))
 
@@ -73,7 +95,8 @@ class FpoService:
             completeness=m.Completeness(
                 farmers_with_plots=_share(t["farmers_with_plots"], t["members"]),
                 plots_with_seasons=_share(t["plots_with_seasons"], t["plots"]),
-                seasons_with_water_evidence=_share(t["seasons_with_water_evidence"], t["seasons"])))
+                seasons_with_water_evidence=_share(t["seasons_with_water_evidence"], t["seasons"])),
+            carbon=self.carbon(caller, fpo_id))
 
     def reports(self, caller: Principal, fpo_id: str) -> m.Reports:
         self.get(caller, fpo_id)
@@ -91,4 +114,4 @@ class FpoService:
                                              area_ha=round(t["area_ha"], 4), seasons=t["seasons"]))
         seasons.sort(key=lambda s: s.season_key)
         villages.sort(key=lambda v: v.village.casefold())
-        return m.Reports(fpo_id=fpo_id, seasons=seasons, villages=villages)
+        return m.Reports(fpo_id=fpo_id, seasons=seasons, villages=villages, carbon=self.carbon(caller, fpo_id))

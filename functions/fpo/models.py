@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agri_common.mrv import RunStatus
+
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 
@@ -34,9 +36,50 @@ class Completeness(BaseModel):
     seasons_with_water_evidence: float | None
 
 
+CARBON_FIGURES = ("emissions_baseline_t", "emissions_project_t", "removals_t", "net_t", "creditable_net_share_t")
+
+
+class CarbonFigures(BaseModel):
+    """The FPO's part of monitoring runs (t CO2e; sums over its plot-season rows), as the aggregate
+    step stored it. ``creditable_net_share_t``: the run's creditable net (after deductions) pro
+    rata to the FPO's farmers' net contributions, the basis the ledger splits credits on."""
+
+    plot_seasons: int
+    emissions_baseline_t: float
+    emissions_project_t: float
+    removals_t: float
+    net_t: float = Field(description="Net reduction: baseline minus project emissions plus removals (t CO2e)")
+    creditable_net_share_t: float
+
+
+class CarbonRun(CarbonFigures):
+    period: str
+    run_id: str
+    project_id: str
+    status: RunStatus = Field(description="The run's current status (read from the run: always current)")
+    farmers: int
+    area_ha: float
+
+
+class CarbonTotals(CarbonFigures):
+    """Over the approved runs listed. Farmers and area are not summed: the same farmers and plots
+    recur in every run."""
+
+    runs: int
+
+
+class Carbon(BaseModel):
+    """Per monitoring run of the FPO's projects (by period; an auditor sees the runs of their
+    projects only). At most 100 runs are read (``dal.MAX_CARBON_RUNS``); ``runs_truncated`` says more exist."""
+
+    runs: list[CarbonRun]
+    approved: CarbonTotals
+    runs_truncated: bool = False
+
+
 class Overview(BaseModel):
-    """Running totals maintained on every write. Emissions and reductions are absent on purpose:
-    they appear once the MRV pipeline (issue #5) produces real numbers."""
+    """Running totals of the farm data, maintained on every write, and ``carbon``: the FPO's share
+    of each monitoring run (written by the pipeline's aggregate step, status from the run)."""
 
     fpo: FpoOut
     members: int
@@ -49,6 +92,7 @@ class Overview(BaseModel):
     seasons_by_water_regime: dict[str, int]
     evidence_files: int
     completeness: Completeness
+    carbon: Carbon
 
 
 class SeasonTrend(BaseModel):
@@ -71,3 +115,4 @@ class Reports(BaseModel):
     fpo_id: str
     seasons: list[SeasonTrend]
     villages: list[VillageRow]
+    carbon: Carbon

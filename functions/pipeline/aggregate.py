@@ -1,5 +1,6 @@
 """Aggregate: sum the chunks' per-draw totals, summarise with the engine's own statistics and
-profile rules, sum each farmer's net (the ledger's split), store the summary in S3 and DynamoDB.
+profile rules, sum each farmer's net (the ledger's split), store the summary in S3 and DynamoDB,
+and each FPO's share of the run (one small item per FPO and run: the FPO dashboard reads those).
 
 A conservative profile (vm0042_qa3) takes two passes over the chunks: the state machine first
 invokes this function with ``phase: "choose"`` (:func:`choose`: the factor choice over the summed
@@ -12,14 +13,19 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+from decimal import Decimal
 from functools import reduce
 from typing import Any
 
 from agri_common import mrv
-from agri_common.farm.store import Put, Update
+from agri_common.farm.store import MAX_TRANSACTION_OPS, Check, Put, Update, iter_chunks
 
 from functions.pipeline import core
 from functions.pipeline.calculate import engine_settings, run_seed
+from functions.pipeline.ledger import tonnes
+
+FPO_SUMS = {"emissions_baseline_t": "emissions_baseline", "emissions_project_t": "emissions_project",
+            "removals_t": "removals", "net_t": "net"}  # FpoRunRecord field -> per-plot row field (t CO2e)
 
 
 def iter_rows(ctx: core.Context, run: core.RunInput, chunk_count: int):
@@ -100,10 +106,16 @@ def aggregate(event: dict, ctx: core.Context) -> dict:
         else:
             summary = summarize_totals(settings, sum_totals(parts))
         farmers: dict[str, dict] = {}
+        fpos = {fpo_id: fpo_sums() for fpo_id in project.fpo_ids}  # every FPO: a rerun leaves none stale
         for row in iter_rows(ctx, run, count):
             f = farmers.setdefault(row["farmer_id"], {"farmer_id": row["farmer_id"], "owner_user_id": row["owner_user_id"],
                                                       "fpo_id": row["fpo_id"], "net_t": 0.0})
             f["net_t"] += row["net"]
+            sums = fpos.setdefault(row["fpo_id"], fpo_sums())
+            sums["plot_seasons"] += 1
+            sums["area_ha"] += row["area_ha"]
+            for name, field in FPO_SUMS.items():
+                sums[name] += row[field]
         ctx.put_json(core.summary_key(run), summary)
         ctx.put_json(core.contributions_key(run), sorted(farmers.values(), key=lambda f: f["farmer_id"]))
         total = summary["total"]
@@ -111,9 +123,42 @@ def aggregate(event: dict, ctx: core.Context) -> dict:
                  "net_half_width_pct_90": total["net"]["mc"]["half_width_pct"]["90"],
                  "creditable_net_t": total["creditable_net"], "eligible": total["eligible"],
                  "deductions_t": {d["rule"]: d["t_co2e"] for d in total["deductions"]}, "farmers": len(farmers)}
+        write_fpo_shares(ctx, run, fpo_shares(run, fpos, farmers, total["creditable_net"]))
         ctx.set_run(run, summary=brief)
-        detail.update(brief)
+        detail.update(brief, fpos=len(fpos))
     return {"summary_key": core.summary_key(run), "plots": summary["plots"]}
+
+
+def fpo_sums() -> dict:
+    return {"plot_seasons": 0, "area_ha": 0.0, **{name: 0.0 for name in FPO_SUMS}}
+
+
+def fpo_shares(run: core.RunInput, fpos: dict[str, dict], farmers: dict[str, dict],
+               creditable_net: float) -> list[mrv.FpoRunRecord]:
+    """Each FPO's sums, and its share of the creditable net on the ledger's basis: the ledger splits
+    a run's credits over farmers pro rata to ``tonnes(net_t)`` (non-negative, 6 decimals), so an
+    FPO's share is the creditable net times its farmers' weights over all farmers' weights."""
+    weights = {fpo_id: Decimal(0) for fpo_id in fpos}
+    members = dict.fromkeys(fpos, 0)
+    for f in farmers.values():
+        weights[f["fpo_id"]] += Decimal(tonnes(f["net_t"]))
+        members[f["fpo_id"]] += 1
+    whole = sum(weights.values(), Decimal(0))
+    creditable = Decimal(tonnes(creditable_net))
+    return [mrv.FpoRunRecord(
+        fpo_id=fpo_id, project_id=run.project_id, run_id=run.run_id, period=run.period, attempt=run.attempt,
+        generation=run.generation, plot_seasons=sums["plot_seasons"], farmers=members[fpo_id],
+        **{name: round(sums[name], 6) for name in ("area_ha", *FPO_SUMS)},
+        creditable_net_share_t=round(float(creditable * weights[fpo_id] / whole), 6) if whole else 0.0)
+        for fpo_id, sums in sorted(fpos.items())]
+
+
+def write_fpo_shares(ctx: core.Context, run: core.RunInput, records: list[mrv.FpoRunRecord]) -> None:
+    """Overwrite the FPOs' items (a retry writes the same values), only while the run is still this
+    attempt (as ``set_run``): a late retry of an older attempt cannot replace a newer one's figures."""
+    guard = Check(mrv.run(run.project_id, run.run_id), expect={"attempt": run.attempt})
+    for part in iter_chunks(records, MAX_TRANSACTION_OPS - 1):
+        ctx.store.transact([guard, *(Put(r.to_item()) for r in part)])
 
 
 def lambda_handler(event: dict, context: Any) -> dict:

@@ -3,7 +3,8 @@
 Reads of the farm table (GetItem, BatchGetItem, Query; never Scan) and, for ``POST /fpos``, the
 conditional PutItem of the FPO (inside a TransactWriteItems). The aggregates are written by the
 farmers domain; an FPO without any yet reads as zeros. The pipeline table: reads only, for an
-auditor's project assignments.
+auditor's project assignments and the dashboards' carbon section (the per-FPO run items the
+pipeline's aggregate task writes, and their runs' status).
 """
 
 from infra.domain_constructs.base import DomainConstruct, Platform
@@ -15,4 +16,4 @@ class FpoDomain(DomainConstruct):
         self.handler.add_environment(FARM_TABLE=storage.farm.table_name, PIPELINE_TABLE=storage.pipeline.table_name)
         storage.grant_farm(self.handler.role, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
                            "dynamodb:PutItem")
-        storage.grant_pipeline_read(self.handler.role)  # auditors: their project assignments
+        storage.grant_pipeline_read(self.handler.role)  # auditors' assignments; carbon per run (Query, BatchGetItem)

@@ -231,7 +231,7 @@ def test_seasons_field_data_and_aggregates(api):
     assert (ov["members"], ov["plots"], ov["seasons_reported"]) == (1, 1, 2)
     assert set(ov["area_ha_by_crop"]) == {"rice", "wheat"} and ov["seasons_by_water_regime"] == {"single_drainage": 1}
     assert ov["completeness"] == {"farmers_with_plots": 1.0, "plots_with_seasons": 1.0, "seasons_with_water_evidence": 0.5}
-    assert "emissions" not in str(ov)  # no numbers until the pipeline produces them
+    assert ov["carbon"]["runs"] == [] and ov["carbon"]["approved"]["runs"] == 0  # no run of the pipeline yet
     rep = api.fpo("GET", f"/fpos/{FPO}/reports", claims=MANAGER, resource="/fpos/{fpo_id}/reports", params={"fpo_id": FPO}).body
     assert [s["season_key"] for s in rep["seasons"]] == ["2025-kharif", "2025-rabi"]
     assert rep["villages"] == [{"village": "Rampur", "members": 1, "plots": 1, "area_ha": ov["area_ha"], "seasons": 2}]
@@ -246,7 +246,7 @@ def test_seasons_field_data_and_aggregates(api):
     from openpyxl import load_workbook
 
     book = load_workbook(BytesIO(base64.b64decode(xlsx["body"])))
-    assert book.sheetnames == ["seasons", "villages"] and book["villages"]["A2"].value == "Rampur"
+    assert book.sheetnames == ["seasons", "villages", "carbon"] and book["villages"]["A2"].value == "Rampur"
 
 
 def test_sync_replay_conflict_and_invalid(api):
@@ -333,13 +333,15 @@ def _count_requests(api, fn):
     calls: list[str] = []
     import os
 
-    client = dynamodb_table(os.environ["FARM_TABLE"]).meta.client
+    clients = [dynamodb_table(os.environ[t]).meta.client for t in ("FARM_TABLE", "PIPELINE_TABLE")]  # one client a table
     hook = lambda model, **_: calls.append(model.name)  # noqa: E731
-    client.meta.events.register("before-call.dynamodb", hook)
+    for client in clients:
+        client.meta.events.register("before-call.dynamodb", hook)
     try:
         fn()
     finally:
-        client.meta.events.unregister("before-call.dynamodb", hook)
+        for client in clients:
+            client.meta.events.unregister("before-call.dynamodb", hook)
     return calls
 
 
@@ -380,7 +382,8 @@ def test_overview_and_reports_cost_the_same_for_10_and_1000_farmers(api):
                                                  resource="/fpos/{fpo_id}/reports", params={"fpo_id": FPO})))
     assert counts[10] == counts[1000]
     overview, reports = counts[1000]
-    assert overview == ["BatchGetItem"] and reports == ["GetItem", "Query"]
+    # the farm table, then the carbon section's Query of the pipeline table (no runs: no BatchGetItem of their status)
+    assert overview == ["BatchGetItem", "Query"] and reports == ["GetItem", "Query", "Query"]
     ov = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}).body
     assert ov["members"] == 1000
     listed = api.farmers("GET", "/farmers", claims=MANAGER, query="village=V3&limit=100")

@@ -138,6 +138,12 @@ def test_start_to_approval_writes_the_ledger(api, project, twin, monkeypatch):
     run = wait_status(api, pid, rid, {"approved", "failed"})
     assert run["status"] == "approved", run
     assert run["outcome"]["ledger"]["farmers"] == 20 and run["outcome"]["ledger"]["next_farmer"] is None, run
+    carbon = api("GET", f"/fpos/{FPO}/overview", "fpo_manager").json()["carbon"]  # the project's one FPO: all of it
+    mine = next(c for c in carbon["runs"] if c["run_id"] == rid)
+    assert (mine["status"], mine["project_id"], mine["plot_seasons"], mine["farmers"]) == ("approved", pid, 40, 20)
+    assert mine["net_t"] == pytest.approx(run["summary"]["net_t"], abs=1e-4)
+    assert mine["creditable_net_share_t"] == pytest.approx(run["summary"]["creditable_net_t"], abs=1e-4)
+    assert carbon["approved"]["runs"] >= 1 and carbon["approved"]["net_t"] >= mine["net_t"] > 0
     sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{twin.moto_port}", region_name=twin.region)
     history = sfn.get_execution_history(executionArn=run["execution_arn"], maxResults=1000)["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]

@@ -267,3 +267,41 @@ class ReportRecord(Stored):
 
     def key(self) -> Key:
         return report(self.report_id)
+
+
+# ---- an FPO's share of a run (the FPO dashboard's carbon section) --------------------------------
+def fpo_run(fpo_id: str, period: str, run: str) -> Key:
+    """Sorted by period, so an FPO's runs read in time order with one Query."""
+    return f"FPO#{fpo_id}", f"RUN#{period}#{run}"
+
+
+FPO_RUN_PREFIX = "RUN#"
+
+
+class FpoRunRecord(Stored):
+    """One FPO's share of one run's carbon figures, written (overwritten) by the aggregate step.
+
+    The run's status is not copied here: the FPO read joins the run item (one BatchGetItem), since
+    the status has several writers (run start and restart, await_decision, outcome) and a copy
+    would drift. Sums over the FPO's plot-season rows; ``farmers`` counts its farmers with a
+    computed plot-season; ``creditable_net_share_t`` is the run's creditable net pro rata to the
+    FPO's farmers' net contributions, each taken as the ledger does (non-negative, 6 decimals)."""
+
+    kind: ClassVar[str] = "fpo_run"
+    fpo_id: str
+    project_id: str
+    run_id: str
+    period: str
+    attempt: int
+    generation: int
+    plot_seasons: int
+    farmers: int
+    area_ha: float
+    emissions_baseline_t: float
+    emissions_project_t: float
+    removals_t: float
+    net_t: float
+    creditable_net_share_t: float
+
+    def key(self) -> Key:
+        return fpo_run(self.fpo_id, self.period, self.run_id)
