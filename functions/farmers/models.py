@@ -252,7 +252,11 @@ class SeasonData(Input):
     @field_validator("crop")
     @classmethod
     def _crop(cls, v: str) -> str:
-        return v.strip().lower()
+        """Stored as the engine names it ("Paddy" is rice), so every rice rule here and in the
+        pipeline applies to it."""
+        from agri_common.farm.vocab import crop_key
+
+        return crop_key(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> "SeasonData":

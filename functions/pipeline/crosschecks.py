@@ -64,11 +64,14 @@ def _range(row: dict, name: str, value: float | None, limits: dict) -> list[dict
 
 
 def crop_name(activity: dict) -> str:
-    """The crop as the engine names it ("paddy" and the other rice names are rice)."""
-    from carbon_engine.models import CROP_SYNONYMS  # pure pydantic, no NumPy
+    """The crop as the engine names it (seasons are stored so since the farmers API normalises
+    them; older or imported items may still say "paddy")."""
+    from agri_common.farm.vocab import crop_key
 
-    name = " ".join(str(activity.get("crop") or "").lower().split())
-    return CROP_SYNONYMS.get(name, name)
+    try:
+        return crop_key(str(activity.get("crop") or ""))
+    except ValueError:  # ambiguous: the engine refuses it, an invalid_activity finding says so
+        return str(activity.get("crop") or "").lower()
 
 
 def activity_check(row: dict, region: str) -> list[dict]:

@@ -41,6 +41,12 @@ class Workflow(Protocol):
     def describe(self, execution_arn: str) -> dict: ...
 
 
+def crediting_years_overlap(start_a: str, end_a: str, start_b: str, end_b: str) -> bool:
+    """Crediting periods compared by year: a run's period is a year or a season of one, so two
+    projects sharing a calendar year could both run it."""
+    return start_a[:4] <= end_b[:4] and start_b[:4] <= end_a[:4]
+
+
 def project_out(p: mrv.ProjectRecord) -> m.ProjectOut:
     return m.ProjectOut(**p.model_dump(include=set(m.ProjectOut.model_fields)))
 
@@ -60,10 +66,11 @@ class ProjectService:
 
     # ---- projects ----------------------------------------------------------------------------
     def create(self, caller: Principal, req: m.CreateProjectRequest) -> m.ProjectOut:
-        """Create a project over registered FPOs. An FPO belongs to one project at a time: a second
-        project whose crediting period overlaps is refused (409), so no plot-season can be counted
-        by two projects (double counting). The FPOs' membership counters move in the same
-        transaction, so two concurrent creations cannot both pass the check."""
+        """Create a project over registered FPOs. An FPO belongs to one project per crediting
+        *year* (runs are years or seasons of a year): a second project whose crediting years overlap
+        is refused (409), so no plot-season can be counted by two projects (double counting). Each
+        FPO's membership item lists its projects' crediting periods and moves (versioned) in the
+        same transaction, so two concurrent creations cannot both pass the check."""
         require_role(caller, Role.ADMIN)
         missing = sorted(set(req.fpo_ids) - self.fpos.existing(req.fpo_ids))
         if missing:
@@ -76,22 +83,23 @@ class ProjectService:
 
         def build():
             txn = Txn().add(Put(item, if_absent=True), on_fail=ConflictError("Project id collision; retry"))
-            from agri_common.projects import fpo_project_ids
-
             for fpo in record.fpo_ids:
-                counter = self.store.get(mrv.fpo_membership(fpo))
-                others = [mrv.ProjectRecord.from_item(i) for i in self.store.batch_get(
-                    [mrv.project(pid) for pid in fpo_project_ids(self.store, fpo)])]
-                clash = next((o for o in others if o.crediting_start <= record.crediting_end
-                              and record.crediting_start <= o.crediting_end), None)
+                # The FPO's membership item (consistent read) lists its projects' crediting periods:
+                # the index may lag a concurrent creation, this item cannot (its version guards it).
+                member = self.store.get(mrv.fpo_membership(fpo)) or {}
+                periods = dict(member.get("projects") or {})
+                clash = next((pid for pid, (start, end) in sorted(periods.items())
+                              if crediting_years_overlap(start, end, record.crediting_start, record.crediting_end)), None)
                 if clash is not None:
+                    start, end = periods[clash]
                     raise ConflictError(
-                        f"FPO {fpo} is already in project {clash.project_id} for an overlapping crediting period "
-                        f"({clash.crediting_start} to {clash.crediting_end}): a plot-season may be credited once",
-                        code="fpo_in_project", details=[{"field": "body.fpo_ids", "issue": f"{fpo} in {clash.project_id}",
-                                                         "type": "fpo_in_project"}])
-                version = int((counter or {}).get("version", 0))
-                txn.add(Update(mrv.fpo_membership(fpo), set={"version": version + 1, "kind": "fpo_membership"},
+                        f"FPO {fpo} is already in project {clash} for crediting years that overlap ({start} to {end}): "
+                        "a plot-season may be credited once", code="fpo_in_project",
+                        details=[{"field": "body.fpo_ids", "issue": f"{fpo} in {clash}", "type": "fpo_in_project"}])
+                version = int(member.get("version", 0))
+                periods[record.project_id] = [record.crediting_start, record.crediting_end]
+                txn.add(Update(mrv.fpo_membership(fpo), set={"version": version + 1, "kind": "fpo_membership",
+                                                             "projects": periods},
                                expect={"version": version}), race=True)
                 pk, sk = mrv.project_fpo(record.project_id, fpo)
                 txn.add(Put({"pk": pk, "sk": sk, "kind": "project_fpo", "project_id": record.project_id, "fpo_id": fpo,
@@ -114,16 +122,14 @@ class ProjectService:
         if caller.role is Role.ADMIN:
             items, _ = self.store.query(mrv.ALL_PROJECTS_INDEX, index=True)
             return m.ProjectList(items=[project_out(mrv.ProjectRecord.from_item(i)) for i in items])
-        from agri_common.projects import auditor_project_ids, fpo_project_ids
+        from agri_common.projects import auditor_scope, fpo_project_ids
 
         if caller.role is Role.FPO_MANAGER:
             ids = fpo_project_ids(self.store, caller.fpo_id) if caller.fpo_id else []
-        else:
-            ids = auditor_project_ids(self.store, caller.user_id)
+        else:  # the projects whose item (consistent read) still lists the auditor: the index may lag
+            ids = sorted(auditor_scope(self.store, caller.user_id).project_ids)
         found = self.store.batch_get([mrv.project(i) for i in ids])
         records = sorted((mrv.ProjectRecord.from_item(i) for i in found), key=lambda r: r.created_at)
-        if caller.role is Role.AUDITOR:  # the index may still list a removed assignment; the item decides
-            records = [r for r in records if caller.user_id in r.auditors]
         return m.ProjectList(items=[project_out(r) for r in records])
 
     def assign_auditor(self, caller: Principal, project_id: str, req: m.AssignAuditorRequest) -> m.ProjectOut:

@@ -12,6 +12,7 @@ from agri_common.farm.vocab import WaterRegime
 
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 USERNAME = r"^[\w.@+-]{1,128}$"
+MAX_PROJECT_FPOS = 49  # 1 + 2 x 49 = 99 operations: within DynamoDB's 100 per transaction
 Methodology = Literal["vm0042", "vm0051", "gold_standard", "ccts"]
 # Engine profiles the chunked pipeline can evaluate. vm0042_qa3's conservative factor choice needs the
 # whole project's net per factor: the pipeline runs it in two passes over the chunks (carbon_engine/chunks.py).
@@ -24,7 +25,8 @@ class Input(BaseModel):
 
 class CreateProjectRequest(Input):
     name: str = Field(min_length=3, max_length=200)
-    fpo_ids: list[str] = Field(min_length=1, max_length=50)
+    fpo_ids: list[str] = Field(min_length=1, max_length=MAX_PROJECT_FPOS,
+                               description="Registered FPOs (one transaction writes the project and 2 items per FPO)")
     methodology: Methodology = Field(description="Checklist template the auditor fills in")
     profile: PipelineProfile = Field(description="Carbon-engine methodology profile (deductions)")
     gwp: Literal["AR5", "AR6"] = "AR5"

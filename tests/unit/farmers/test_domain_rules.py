@@ -110,6 +110,7 @@ def test_the_season_vocabulary_is_the_carbon_engines():
     assert vocab.WATER_REGIMES == engine.WATER_REGIMES
     assert vocab.PRESEASON_STATUSES == engine.PRESEASON_STATUSES
     assert vocab.AMENDMENT_TYPES == engine.AMENDMENT_TYPES
+    assert vocab.CROP_SYNONYMS == engine.CROP_SYNONYMS
     for ours, theirs in ((vocab.WaterRegime, engine.WaterRegime), (vocab.PreseasonWater, engine.PreseasonWater),
                          (vocab.AmendmentType, engine.AmendmentType)):
         assert ours.__args__ == theirs.__args__
@@ -118,6 +119,17 @@ def test_the_season_vocabulary_is_the_carbon_engines():
 RICE = {"year": 2025, "season": "kharif", "crop": "Rice", "sowing_date": "2025-06-20", "harvest_date": "2025-10-20",
         "cultivation_days": 110, "water_regime": "single_drainage", "preseason_water": "non_flooded_lt_180",
         "synthetic_n_kg_per_ha": 100, "urea_kg_per_ha": 200}
+
+
+def test_paddy_is_stored_as_rice_and_must_carry_the_rice_fields():
+    season = m.SeasonData.model_validate({**RICE, "crop": " Paddy "})
+    assert season.crop == "rice"
+    with pytest.raises(ValidationError, match="water_regime is required for a rice season"):
+        m.SeasonData.model_validate({**RICE, "crop": "dhan", "water_regime": None})
+    with pytest.raises(ValidationError, match="ambiguous crop"):
+        m.SeasonData.model_validate({**RICE, "crop": "wild rice grass"})
+    maize = {k: v for k, v in RICE.items() if k not in ("water_regime", "cultivation_days", "preseason_water")}
+    assert m.SeasonData.model_validate({**maize, "crop": "Maize"}).crop == "maize"
 
 
 def test_a_valid_rice_season():

@@ -125,9 +125,25 @@ def test_an_fpo_is_in_one_project_per_crediting_period(env):
     r = project(body={**BODY, "fpo_ids": ["FPO-3", "FPO-2"], "crediting_start": "2030-05-31", "crediting_end": "2031-05-31"})
     assert r.status == 409 and r.body["error"]["code"] == "fpo_in_project"  # one day of overlap is enough
     assert first in r.body["error"]["message"] and r.body["error"]["details"][0]["issue"] == f"FPO-2 in {first}"
-    later = project(body={**BODY, "crediting_start": "2030-06-01", "crediting_end": "2036-05-31"})
-    assert later.status == 201  # the next crediting period over the same FPOs
+    adjacent = project(body={**BODY, "crediting_start": "2030-06-01", "crediting_end": "2036-05-31"})
+    assert adjacent.status == 409  # both would run period "2030": runs are years or seasons of a year
+    later = project(body={**BODY, "crediting_start": "2031-01-01", "crediting_end": "2036-12-31"})
+    assert later.status == 201  # the next crediting years over the same FPOs
     assert project(body={**BODY, "fpo_ids": ["FPO-3"]}).status == 201  # another FPO, the same period
+
+
+def test_the_fpo_membership_item_decides_even_when_the_index_lags(env):
+    store, _ = env
+    first = project().body["project_id"]
+    for key in [k for k, item in store.items.items() if item.get("kind") == "project_fpo"]:
+        del store.items[key]  # the eventually consistent index does not list the first project yet
+    r = project(body={**BODY, "fpo_ids": ["FPO-1"]})
+    assert r.status == 409 and first in r.body["error"]["message"]
+
+
+def test_a_project_names_at_most_49_fpos(env):
+    r = project(body={**BODY, "fpo_ids": [f"FPO-{i}" for i in range(50)]})
+    assert r.status == 422 and r.body["error"]["details"][0]["field"] == "body.fpo_ids"
 
 
 def test_two_concurrent_projects_over_one_fpo_cannot_both_pass_the_check(env):

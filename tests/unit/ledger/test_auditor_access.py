@@ -23,7 +23,7 @@ def world(ledger, revocations, monkeypatch):
     handler.app.dependency_overrides[handler.get_assignments] = assignments.loader
     monkeypatch.setattr(handler, "_revocation", lambda: revocations)
     a = assignments.project("FPO-1")
-    b = assignments.project("FPO-1", crediting=("2030-06-01", "2036-05-31"))  # the same FPO, the next crediting period
+    b = assignments.project("FPO-1", crediting=("2031-01-01", "2036-12-31"))  # the same FPO, the next crediting years
     assignments.assign(a, "audrey")
     issued_a = ledger.issue(approved_run(project_id=a, run_id="R1"))
     issued_b = ledger.issue(approved_run(project_id=b, run_id="R1", farmers=2))

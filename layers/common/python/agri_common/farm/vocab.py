@@ -22,3 +22,21 @@ AmendmentType = Literal["straw_lt_30d", "straw_gt_30d", "compost", "farmyard_man
 
 SEASON_NAMES = ("kharif", "rabi", "zaid")
 SeasonName = Literal["kharif", "rabi", "zaid"]
+
+CROP_SYNONYMS = {
+    "rice": "rice", "paddy": "rice", "paddy rice": "rice", "paddy_rice": "rice", "rice paddy": "rice",
+    "rice_paddy": "rice", "padi": "rice", "dhan": "rice", "oryza sativa": "rice", "oryza_sativa": "rice",
+    "lowland rice": "rice", "irrigated rice": "rice", "rainfed rice": "rice", "upland rice": "rice",
+    "wheat": "wheat", "triticum aestivum": "wheat",
+}
+
+
+def crop_key(crop: str) -> str:
+    """The crop as the engine names it ("Paddy" -> "rice"); other names pass through lower-cased,
+    except unknown names mentioning rice or paddy, which are ambiguous (ValueError), as in the engine."""
+    name = " ".join(crop.strip().lower().split())
+    if name in CROP_SYNONYMS:
+        return CROP_SYNONYMS[name]
+    if "rice" in name or "paddy" in name:
+        raise ValueError(f"ambiguous crop {crop!r}: use 'rice' (or a known synonym) for rice, or another crop name")
+    return name
