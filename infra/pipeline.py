@@ -219,6 +219,8 @@ class MrvPipeline(Construct):
             sfn.TaskInput.from_object({"command": "issue", "run_ref.$": "$.ledger.run_ref",
                                        "from_farmer.$": "$.ledger.from_farmer"})),
             selector={"ok.$": "$.Payload.ok", "next_farmer.$": "$.Payload.next_farmer", "body.$": "$.Payload"}))
+        # the writer raises its transient (5xx) errors for a page: retry them longer than a plain task
+        issue.add_retry(errors=["DependencyError"], interval=Duration.seconds(5), max_attempts=6, backoff_rate=2.0)
         next_page = sfn.Pass(self, "NextPage", result_path="$.ledger", parameters={
             "run_ref.$": "$.ledger.run_ref", "from_farmer.$": "$.issued.next_farmer", "farmers.$": "$.ledger.farmers"})
         more = sfn.Choice(self, "MoreFarmers?").when(sfn.Condition.is_numeric("$.issued.next_farmer"), next_page)

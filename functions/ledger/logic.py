@@ -140,6 +140,32 @@ def split_credits(total: int, weights: Sequence[Decimal]) -> list[int]:
     return base
 
 
+@dataclass(frozen=True)
+class Split:
+    """A run's credits split over all its farmers, computed once per run object: the pages of a
+    paged issuance (a warm container keeps the loaded run) reuse it instead of redoing the whole
+    split, its hash and its serial offsets on every page."""
+
+    run: m.ApprovedRun
+    input_hash: str
+    total: int
+    counts: list[int]
+    starts: list[int]  # first serial number of each farmer's block
+    weight_sum: Decimal
+
+    @classmethod
+    def of(cls, run: m.ApprovedRun) -> "Split":
+        total = int(run.creditable_net_t.to_integral_value(rounding=ROUND_FLOOR))
+        weights = [f.net_t for f in run.farmers]
+        counts = split_credits(total, weights)
+        starts, cursor = [], 1
+        for count in counts:
+            starts.append(cursor)
+            cursor += count
+        return cls(run, sha256_hex(canonical_json(run.model_dump(mode="json"))), total, counts, starts,
+                   sum(weights, Decimal(0)))
+
+
 def _token_id(prefix: str, actor: m.Actor, token: str) -> str:
     return f"{prefix}:{hashlib.sha256(f'{actor.user_id}|{token}'.encode()).hexdigest()[:32]}"
 
@@ -158,7 +184,7 @@ class LedgerWriter:
         self.retry = retry
         self.max_batch = max_batch
         self._loaded: tuple[tuple[str, str], m.ApprovedRun] | None = None
-        self._split: tuple[m.ApprovedRun, str, list[int]] | None = None
+        self._split: Split | None = None
 
     def handle(self, event: m.WriterEvent) -> m.WriterResult:
         if event.command == "issue" and event.run_ref is not None:
@@ -232,22 +258,18 @@ class LedgerWriter:
 
     def issue(self, run: m.ApprovedRun, *, first: int = 0, page: int | None = None) -> m.WriterResult:
         """Issue the run's credits: every farmer's block, or (``page``) the farmers from index
-        ``first`` on. The split over all farmers is computed whole every time, so pages (and their
-        retries, in any order) yield exactly the records a single call would."""
+        ``first`` on. Every page uses the split over *all* farmers (:class:`Split`, computed once
+        per run object), so pages (and their retries, in any order) yield exactly the records a
+        single call would."""
         series_id = m.series(run.project_id, run.vintage, run.run_id)
-        if self._split is not None and self._split[0] is run:  # the next page of the run just split
-            input_hash, counts = self._split[1], self._split[2]
+        if self._split is not None and self._split.run is run:  # the next page of the run just split
+            split = self._split
         else:
-            input_hash = sha256_hex(canonical_json(run.model_dump(mode="json")))
-            counts = None
-        if self.store.claim_run(series_id, input_hash) != input_hash:
+            split = self._split = Split.of(run)
+        if self.store.claim_run(series_id, split.input_hash) != split.input_hash:
             raise ConflictError(f"Run {run.run_id} of project {run.project_id} was already issued with different content",
                                 code="run_conflict")
-        total = int(run.creditable_net_t.to_integral_value(rounding=ROUND_FLOOR))
-        if counts is None:
-            counts = split_credits(total, [f.net_t for f in run.farmers])
-            self._split = (run, input_hash, counts)
-        weight_sum = sum((f.net_t for f in run.farmers), Decimal(0))
+        total, weight_sum = split.total, split.weight_sum
         run_fields = {
             "scheme": HASH_SCHEME, "kind": "issuance", "project_id": run.project_id, "vintage": run.vintage,
             "run_id": run.run_id, "series": series_id, "methodology_profile": run.methodology_profile, "gwp": run.gwp,
@@ -257,11 +279,8 @@ class LedgerWriter:
             "run_fraction_carried_t": m.dec(run.creditable_net_t - total),
         }
         end = len(run.farmers) if page is None else min(len(run.farmers), first + page)
-        wanted, cursor = [], 1
-        for index, (farmer, count) in enumerate(zip(run.farmers, counts), start=1):
-            if count and first < index <= end:
-                wanted.append((index, farmer, cursor, cursor + count - 1))
-            cursor += count
+        wanted = [(index, run.farmers[index - 1], split.starts[index - 1], split.starts[index - 1] + count - 1)
+                  for index, count in enumerate(split.counts[first:end], start=first + 1) if count]
         ids = [f"{series_id}:F{index:05d}" for index, *_ in wanted]
         existing = self.store.get_records(ids)
         salts = self.store.salts([w[1].farmer_id for w, record_id in zip(wanted, ids) if record_id not in existing])
@@ -295,7 +314,7 @@ class LedgerWriter:
             logger.info("issuance raced with another writer", extra={"series": series_id})
             return self.issue(run, first=first, page=page)
         return m.WriterResult(command="issue", record_ids=ids, created=created,
-                              credits=[_credit_out(b) for b in blocks_out], farmers=len(run.farmers),
+                              credits=[_credit_out(b) for b in blocks_out], farmers=len(run.farmers), credits_total=total,
                               credits_in_page=sum(b.end - b.start + 1 for b in blocks_out),
                               next_farmer=end if end < len(run.farmers) else None)
 

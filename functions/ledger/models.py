@@ -302,6 +302,7 @@ class WriterResult(BaseModel):
     batches: list[Batch] = []
     pending: bool = False
     farmers: int | None = Field(None, description="Issuance: farmers in the run")
+    credits_total: int | None = Field(None, description="Issuance: credits of the whole run (all pages)")
     credits_in_page: int | None = Field(None, description="Issuance: credits held by this page's farmers")
     next_farmer: int | None = Field(None, description="Issuance by reference: the next page's from_farmer, "
                                                       "null once every farmer is issued")

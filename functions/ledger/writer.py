@@ -7,7 +7,9 @@ reference to an object in the audit bucket, one page of farmers per call — ``t
 null, "next_farmer": n | null}`` or ``{"ok": false, "result": null, "error": {"status", "code",
 "message", "details"}, "next_farmer": null}`` for domain errors, so the API (which invokes it
 synchronously) can answer with the same envelope and Step Functions can branch on ``ok`` and loop
-on ``next_farmer``. Unexpected failures raise, so Lambda/Step Functions retry them.
+on ``next_farmer``. Unexpected failures raise, so Lambda/Step Functions retry them, and so do
+dependency errors (5xx, e.g. a ledger head that kept moving) of a page by reference: a refused page
+would leave a half-issued run, a retried one completes it.
 
 Chain by configuration (agri_chain): ``CHAIN_RPC_URL``, ``CHAIN_CONTRACT_ADDRESS``, and on AWS the
 signing key from Secrets Manager (``CHAIN_KEY_SECRET_ARN``), read once per container.
@@ -78,6 +80,8 @@ def handle(event: dict, writer: LedgerWriter) -> dict:
     try:
         result = writer.handle(command)
     except AppError as exc:
+        if command.run_ref is not None and exc.status >= 500:
+            raise  # a page of the state machine's issuance: transient, so Step Functions retries it
         return _error(exc.status, exc.code, exc.message, exc.details)
     metrics.add_metric(name="LedgerRecordsAppended", unit="Count", value=result.created)
     return {"ok": True, "result": result.model_dump(mode="json"), "error": None, "next_farmer": result.next_farmer}

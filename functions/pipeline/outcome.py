@@ -61,6 +61,13 @@ def record_outcome(event: dict, ctx: core.Context) -> dict:
     failed_step = max(running, key=lambda s: (s.get("started_at") or "", s["status"] == "failed"))["step"] if running else "unknown"
     if close_pending_task(ctx, run):
         failed_step = "await_decision"  # the wait lapsed (heartbeat / timeout) or its token was failed
+    elif event.get("ledger") is not None:
+        # the approved run was stored (the state holds its reference), then a page of the writer
+        # failed after its retries: the ledger step (closed when the run was stored) failed
+        failed_step = "ledger"
+        running = [s for s in running if s["step"] != "ledger"]
+        ctx.store.transact([Update(mrv.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock(),
+                                                                        "detail.cause": info})])
     for s in running:
         if s["status"] == "running":
             ctx.store.transact([Update(mrv.step(run.run_id, s["step"]), set={"status": "failed", "finished_at": ctx.clock(),

@@ -113,3 +113,21 @@ def test_a_farmer_keeps_one_salt_across_runs_even_when_another_writer_stores_it_
     second = ledger.issue(approved_run(run_id="R2"))
     assert len(calls) == 2 and ledger.store.salt_items == stored
     assert [c.holder_ref for c in second.credits] == [c.holder_ref for c in first.credits]
+
+
+def test_a_transient_failure_of_a_page_raises_for_a_retry_while_inline_runs_answer_it(monkeypatch):
+    from agri_common.errors import DependencyError
+    from functions.ledger.logic import HeadMoved
+    from functions.ledger.writer import handle
+
+    ledger = Ledger()
+    ref = stored_run(ledger, approved_run())
+
+    def moved(entries, expected_seq):
+        raise HeadMoved()
+
+    monkeypatch.setattr(ledger.store, "append", moved)
+    with pytest.raises(DependencyError):  # Step Functions retries the page (a refused page would strand the run)
+        handle({"command": "issue", "run_ref": ref.model_dump(), "from_farmer": 0}, ledger.writer)
+    inline = handle({"command": "issue", "run": approved_run(run_id="R2").model_dump(mode="json")}, ledger.writer)
+    assert inline["ok"] is False and inline["error"]["status"] == 503 and inline["next_farmer"] is None

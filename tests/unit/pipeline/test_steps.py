@@ -182,6 +182,19 @@ def test_failure_outcome_names_the_step_that_started_last_not_the_last_by_name(c
     assert outcome.record_outcome({**RUN, "error": {"Error": "States.Timeout"}}, ctx)["step"] == "aggregate"
 
 
+def test_a_writer_page_failing_after_its_retries_fails_the_ledger_step(ctx):
+    from functions.pipeline.ledger import approved_key
+
+    ctx.store.items[mrv.step(RID, "ledger")] = mrv.StepRecord(run_id=RID, step="ledger", attempt=1, status="succeeded",
+                                                              started_at="2025-01-01T00:00:09Z", detail={"farmers": 9}).to_item()
+    state = {**RUN, "ledger": {"run_ref": {"key": approved_key(core.RunInput(**RUN)), "sha256": "0" * 64}, "from_farmer": 4000},
+             "issued": {"ok": True, "next_farmer": 4000}, "error": {"Error": "DependencyError", "Cause": "head kept moving"}}
+    assert outcome.record_outcome(state, ctx) == {"status": "failed", "step": "ledger"}
+    step = ctx.store.get(mrv.step(RID, "ledger"))
+    assert step["status"] == "failed" and step["detail"]["cause"]["error"] == "DependencyError"
+    assert ctx.store.get(mrv.run(PID, RID))["error"]["step"] == "ledger"
+
+
 def test_ledger_refusal_fails_the_run(ctx):
     issued = {"ok": False, "next_farmer": None, "body": {"ok": False, "error": {"code": "validation_error"}}}
     assert outcome.record_outcome({**RUN, "issued": issued}, ctx)["status"] == "failed"
