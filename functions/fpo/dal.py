@@ -27,8 +27,9 @@ class PipelineCarbonRuns:
 
     def runs(self, fpo_id: str) -> tuple[list[tuple[mrv.FpoRunRecord, str]], bool]:
         pk, _ = mrv.fpo_run(fpo_id, "", "")
-        items, _ = self.store.query(pk, prefix=mrv.FPO_RUN_PREFIX, limit=MAX_CARBON_RUNS + 1)
-        records = [mrv.FpoRunRecord.from_item(i) for i in items[:MAX_CARBON_RUNS]]
+        # newest periods first, so a truncated list drops the oldest runs; shown oldest first
+        items, _ = self.store.query(pk, prefix=mrv.FPO_RUN_PREFIX, limit=MAX_CARBON_RUNS + 1, newest_first=True)
+        records = [mrv.FpoRunRecord.from_item(i) for i in reversed(items[:MAX_CARBON_RUNS])]
         if not records:
             return [], False
         runs = {(i["project_id"], i["run_id"]): i

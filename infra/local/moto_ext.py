@@ -41,6 +41,7 @@ def _install_fast_transactions() -> None:
 
     if getattr(DynamoDBBackend, "_agri_fast_transactions", False):
         return
+    transact_write_items._agri_moto = DynamoDBBackend.transact_write_items  # see _moto_method
     DynamoDBBackend.transact_write_items = transact_write_items
     DynamoDBBackend._agri_fast_transactions = True
 

@@ -25,13 +25,15 @@ class InMemoryFarmStore:
         self.calls.append("BatchGetItem")
         return [copy.deepcopy(self.items[tuple(k)]) for k in dict.fromkeys(map(tuple, keys)) if tuple(k) in self.items]
 
-    def query(self, pk, *, prefix="", index=False, limit=None, start=None):
+    def query(self, pk, *, prefix="", index=False, limit=None, start=None, newest_first=False):
         self.calls.append("Query")
         pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
+        order = lambda i: (i[sk_name], i["pk"], i["sk"])  # noqa: E731
         found = sorted((i for i in self.items.values() if i.get(pk_name) == pk and str(i.get(sk_name, "")).startswith(prefix)),
-                       key=lambda i: (i[sk_name], i["pk"], i["sk"]))
+                       key=order, reverse=newest_first)
         if start:
-            found = [i for i in found if (i[sk_name], i["pk"], i["sk"]) > (start[sk_name], start["pk"], start["sk"])]
+            after = order(start)
+            found = [i for i in found if (order(i) < after if newest_first else order(i) > after)]
         if limit and len(found) > limit:
             last = found[limit - 1]
             return copy.deepcopy(found[:limit]), {k: last[k] for k in {"pk", "sk", pk_name, sk_name}}

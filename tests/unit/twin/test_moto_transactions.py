@@ -12,7 +12,7 @@ from moto.dynamodb.models import DynamoDBBackend
 
 from infra.local import moto_ext
 
-ORIGINAL = DynamoDBBackend.transact_write_items
+ORIGINAL = moto_ext._moto_method(DynamoDBBackend, "transact_write_items")  # moto's, even once install() ran
 T = "twin-tx"
 
 

@@ -80,7 +80,7 @@ class FarmStore(Protocol):
     def batch_get(self, keys: Sequence[Key]) -> list[dict]: ...
 
     def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
-              start: dict | None = None) -> tuple[list[dict], dict | None]: ...
+              start: dict | None = None, newest_first: bool = False) -> tuple[list[dict], dict | None]: ...
 
     def transact(self, ops: Sequence[Op]) -> None: ...
 
@@ -178,7 +178,8 @@ class DynamoFarmStore:
         return found
 
     def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
-              start: dict | None = None) -> tuple[list[dict], dict | None]:
+              start: dict | None = None, newest_first: bool = False) -> tuple[list[dict], dict | None]:
+        """Items of one partition in sort-key order (``newest_first``: descending)."""
         from boto3.dynamodb.conditions import Key as K
 
         pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
@@ -194,6 +195,8 @@ class DynamoFarmStore:
             kwargs["Limit"] = limit
         if start:
             kwargs["ExclusiveStartKey"] = start
+        if newest_first:
+            kwargs["ScanIndexForward"] = False
         items: list[dict] = []
         while True:
             resp = self._table.query(**kwargs)
