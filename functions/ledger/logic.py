@@ -162,8 +162,11 @@ class Split:
         for count in counts:
             starts.append(cursor)
             cursor += count
-        return cls(run, sha256_hex(canonical_json(run.model_dump(mode="json"))), total, counts, starts,
-                   sum(weights, Decimal(0)))
+        # The claim covers what the run credits, not who approved it when: a run whose issuance
+        # failed midway, restarted and approved again with the same figures completes the series
+        # (the records keep the approval they were written under); different figures conflict.
+        content = run.model_dump(mode="json", exclude={"approved_by", "approved_at"})
+        return cls(run, sha256_hex(canonical_json(content)), total, counts, starts, sum(weights, Decimal(0)))
 
 
 def _token_id(prefix: str, actor: m.Actor, token: str) -> str:

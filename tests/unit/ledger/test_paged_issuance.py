@@ -131,3 +131,21 @@ def test_a_transient_failure_of_a_page_raises_for_a_retry_while_inline_runs_answ
         handle({"command": "issue", "run_ref": ref.model_dump(), "from_farmer": 0}, ledger.writer)
     inline = handle({"command": "issue", "run": approved_run(run_id="R2").model_dump(mode="json")}, ledger.writer)
     assert inline["ok"] is False and inline["error"]["status"] == 503 and inline["next_farmer"] is None
+
+
+def test_a_run_approved_again_after_a_failed_issuance_completes_it_but_other_figures_conflict(small_pages):
+    ledger = Ledger()
+    first = approved_run(farmers=7, net="100")
+    assert page(ledger, stored_run(ledger, first), 0).next_farmer == 3  # then the issuance failed; the run restarts
+    again = approved_run(farmers=7, net="100", approved_by="auditor-sub-2", approved_at="2026-02-01T00:00:00Z")
+    ref, first_farmer, pages = stored_run(ledger, again, "ledger/approved/P1/R1/a2.json"), 0, 0
+    while first_farmer is not None:
+        result = page(ledger, ref, first_farmer)
+        first_farmer, pages = result.next_farmer, pages + 1
+    records = sorted(ledger.store.records.values(), key=lambda r: r.seq)
+    assert pages == 3 and len(records) == 7 and result.credits_total == 100
+    assert sum(r.body["quantity"] for r in records) == 100
+    assert [r.body["approved_by"] for r in records] == ["auditor-sub-1"] * 3 + ["auditor-sub-2"] * 4
+    with pytest.raises(ConflictError) as caught:
+        ledger.issue(approved_run(farmers=7, net="101"))
+    assert caught.value.code == "run_conflict"
