@@ -116,6 +116,28 @@ def test_the_season_vocabulary_is_the_carbon_engines():
         assert ours.__args__ == theirs.__args__
 
 
+@pytest.mark.parametrize("crop", [" Paddy ", "DHAN", "Oryza  sativa", "wheat", "Maize", "wild rice", "paddy straw", "ragi"])
+def test_crop_names_are_read_as_the_engine_reads_them(crop):
+    """vocab.crop_key mirrors the engine's Season crop validator (the farmers function has no engine layer)."""
+    from carbon_engine.models import Season
+
+    engine_crop = Season.__pydantic_decorators__.field_validators["_crop"].func
+
+    def engine_reads(name):
+        try:
+            return engine_crop(name)
+        except ValueError as exc:
+            return type(exc)
+
+    def ours(name):
+        try:
+            return vocab.crop_key(name)
+        except ValueError as exc:
+            return type(exc)
+
+    assert ours(crop) == engine_reads(crop)
+
+
 RICE = {"year": 2025, "season": "kharif", "crop": "Rice", "sowing_date": "2025-06-20", "harvest_date": "2025-10-20",
         "cultivation_days": 110, "water_regime": "single_drainage", "preseason_water": "non_flooded_lt_180",
         "synthetic_n_kg_per_ha": 100, "urea_kg_per_ha": 200}
