@@ -213,6 +213,11 @@ class TreeGroupIn(Input):
     dbh_cm: float = Field(gt=0, le=500)
     height_m: float = Field(gt=0, le=100)
     wood_density_g_per_cm3: float = Field(gt=0.05, le=1.5)
+    planted_year: int | None = Field(
+        default=None, ge=1900, le=2100,
+        description="Year the group was planted. Trees planted before the project's crediting start are "
+                    "counted in the baseline too (no removal credited without an earlier inventory); "
+                    "without it, the MRV run assumes project planting and asks the auditor for evidence")
 
 
 class WaterEvidenceIn(Input):
@@ -275,6 +280,8 @@ class SeasonData(Input):
                     raise ValueError(f"{name} is required for a rice season")
         elif self.water_regime not in (None, "upland"):
             raise ValueError("water_regime must be upland (or omitted) for a non-rice crop")
+        if any(t.planted_year is not None and t.planted_year > self.harvest_date.year for t in self.trees):
+            raise ValueError("a tree group cannot be planted after the season's harvest (trees[].planted_year)")
         if self.urea_kg_per_ha * UREA_N_FRACTION > self.synthetic_n_kg_per_ha + 0.5:
             raise ValueError("urea_kg_per_ha supplies more nitrogen (46 %) than synthetic_n_kg_per_ha declares")
         if (self.residue_fate == "burnt") != (self.residue_burnt_t_dm_per_ha > 0):

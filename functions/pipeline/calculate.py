@@ -29,11 +29,14 @@ def engine_plot(ps: PlotSeason, project: mrv.ProjectRecord, count_trees: bool = 
     """The engine's plot: the season as the project scenario; the baseline is the same season with
     the project's baseline water regime (the practice the project replaced) for rice.
 
-    Trees (Tier 2 stock difference): the season's inventory is the project's (t2); the baseline (t1)
-    is the plot without them, since the season data has one inventory and no planting dates.
-    ASSUMPTION: the inventoried trees were planted by the project at its crediting start, so the
-    removal is their stock over the years since then (see ``inventory_years``). ``field_id`` is the
-    plot: the engine counts a field's stock change once, and per-plot results map back to the plot."""
+    Trees (Tier 2 stock difference): the season's inventory is the project's (t2). The baseline (t1)
+    holds the groups planted before the crediting start (``planted_year``): with no earlier
+    inventory their growth is not credited (conservative). Groups planted since, and groups without
+    a planting year, are project trees. ASSUMPTION for the latter: planted by the project at its
+    crediting start (a ``tree_planting_unverified`` finding asks the auditor for evidence). The
+    removal is the project trees' stock over the years since the crediting start (``inventory_years``).
+    ``field_id`` is the plot: the engine counts a field's stock change once, and per-plot results
+    map back to the plot."""
     a = ps.activity
     season = {k: a[k] for k in ENGINE_SEASON_FIELDS if a.get(k) is not None}
     baseline = dict(season)
@@ -42,9 +45,11 @@ def engine_plot(ps: PlotSeason, project: mrv.ProjectRecord, count_trees: bool = 
     plot = {"plot_id": f"{ps.plot_id}#{ps.season_key}", "field_id": ps.plot_id, "area_ha": ps.area_ha,
             "baseline": baseline, "project": season}
     if a.get("trees") and count_trees:
-        season["trees"] = [{"species": t["species"], "count": t["count"], "dbh_cm": t["dbh_cm"], "height_m": t["height_m"],
-                            "wood_density": t["wood_density_g_per_cm3"]} for t in a["trees"]]
-        baseline["trees"] = []
+        groups = [({"species": t["species"], "count": t["count"], "dbh_cm": t["dbh_cm"], "height_m": t["height_m"],
+                    "wood_density": t["wood_density_g_per_cm3"]}, t.get("planted_year")) for t in a["trees"]]
+        start_year = int(project.crediting_start[:4])
+        season["trees"] = [g for g, _ in groups]
+        baseline["trees"] = [g for g, planted in groups if planted is not None and planted < start_year]
         plot["tree_inventory_years"] = inventory_years(project.crediting_start, a["harvest_date"])
     return plot
 

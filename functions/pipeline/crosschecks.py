@@ -10,7 +10,7 @@ A finding is ``{"check", "severity" (info | warning | critical), "plot_id", "sea
   crop without one is not range-checked), a missing yield as ``info``;
 - ``regime_vs_observation``: a drainage claim (single/multiple drainage) contradicted by remote
   sensing: more than ``MAX_CONTINUOUS_FLOODED_DAYS`` continuous flooded days observed;
-- ``tree_planting_unverified``: a plot with trees, whose removal assumes project planting;
+- ``tree_planting_unverified``: trees without a planting year, whose removal assumes project planting;
 - ``stratum_outlier``: robust z-score (median/MAD) of net t CO2e per ha above 3.5 within a stratum.
 """
 
@@ -90,17 +90,16 @@ def activity_check(row: dict, region: str) -> list[dict]:
 
 
 def tree_check(row: dict) -> list[dict]:
-    """The season data holds one tree inventory and no planting dates, so the removal is computed as
-    if the project planted every inventoried tree at its crediting start (calculate.engine_plot).
-    Trees that stood before the project would be credited wrongly: the auditor must see evidence of
-    planting (dates, photos, nursery receipts) for every plot with trees."""
-    trees = (row.get("activity") or {}).get("trees") or []
+    """Tree groups without a planting year are taken as planted by the project at its crediting
+    start (calculate.engine_plot): trees that stood before would be credited wrongly, so the
+    auditor must see planting evidence (dates, photos, nursery receipts) for them."""
+    trees = [t for t in (row.get("activity") or {}).get("trees") or [] if t.get("planted_year") is None]
     if not trees:
         return []
     count = sum(int(t.get("count") or 0) for t in trees)
     return [finding("tree_planting_unverified", "warning", row,
-                    f"removals assume the {count} inventoried tree(s) were planted by the project since its "
-                    "crediting start: check planting evidence", count)]
+                    f"removals assume the {count} inventoried tree(s) without a planting year were planted by the "
+                    "project since its crediting start: check planting evidence", count)]
 
 
 def yield_check(row: dict, by_crop: dict) -> list[dict]:

@@ -154,6 +154,13 @@ def test_paddy_is_stored_as_rice_and_must_carry_the_rice_fields():
     assert m.SeasonData.model_validate({**maize, "crop": "Maize"}).crop == "maize"
 
 
+def test_a_tree_group_cannot_be_planted_after_the_harvest():
+    tree = {"species": "Tectona grandis", "count": 5, "dbh_cm": 10, "height_m": 6, "wood_density_g_per_cm3": 0.6}
+    assert m.SeasonData.model_validate({**RICE, "trees": [{**tree, "planted_year": 2019}]}).trees[0].planted_year == 2019
+    with pytest.raises(ValidationError, match="planted_year"):
+        m.SeasonData.model_validate({**RICE, "trees": [{**tree, "planted_year": 2026}]})  # harvest 2025-10-20
+
+
 def test_a_valid_rice_season():
     season = m.SeasonData.model_validate(RICE)
     assert season.crop == "rice" and season.season_key == "2025-kharif"

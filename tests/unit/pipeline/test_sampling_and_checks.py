@@ -119,6 +119,9 @@ def test_every_plot_with_trees_asks_for_planting_evidence():
     (f,) = [f for f in crosschecks.row_checks(row(activity={**row()["activity"], "trees": trees}), "south_asia")]
     assert (f["check"], f["severity"], f["plot_id"], f["value"]) == ("tree_planting_unverified", "warning", "P1", 15)
     assert crosschecks.row_checks(row(activity={**row()["activity"], "trees": []}), "south_asia") == []
+    dated = [{"species": "teak", "count": 12, "planted_year": 2024}, {"species": "neem", "count": 3}]
+    (f,) = crosschecks.row_checks(row(activity={**row()["activity"], "trees": dated}), "south_asia")
+    assert (f["check"], f["value"]) == ("tree_planting_unverified", 3)  # only the group without a planting year
 
 
 def test_drainage_claim_against_observed_flooding():

@@ -325,6 +325,26 @@ def test_a_plot_with_trees_gives_a_removal_not_an_invalid_finding(ctx):
     assert later["tree_inventory_years"] > plot["tree_inventory_years"]  # same stock, longer growth: smaller annual removal
 
 
+def test_trees_planted_before_the_crediting_start_earn_no_removal(ctx):
+    source = Source(farmers=2)
+    old = {**TREES[0], "planted_year": 2015}  # the project's crediting start is 2024-06-01
+    new = {**TREES[0], "species": "Azadirachta indica", "count": 10, "planted_year": 2024}
+    standing, mixed = source.seasons["F000"][0], source.seasons["F001"][0]
+    standing.activity.update(trees=[old], harvest_date="2025-10-20")
+    mixed.activity.update(trees=[old, new], harvest_date="2025-10-20")
+    project = ctx.project(core.RunInput(**RUN))
+    plot = calculate.engine_plot(mixed, project)
+    assert [t["species"] for t in plot["baseline"]["trees"]] == ["Tectona grandis"]  # standing before the project
+    assert [t["species"] for t in plot["project"]["trees"]] == ["Tectona grandis", "Azadirachta indica"]
+    run_calc(ctx, source)
+    rows = {json.loads(r)["plot_id"]: json.loads(r) for i in (0, 1) if ctx.objects.exists(core.chunk_key(core.RunInput(**RUN), i, "rows.jsonl"))
+            for r in ctx.objects.get(core.chunk_key(core.RunInput(**RUN), i, "rows.jsonl")).splitlines()}
+    assert rows[standing.plot_id]["removals"] == 0  # no earlier inventory: their growth is not credited
+    assert rows[mixed.plot_id]["removals"] > 0  # the neem planted in 2024 is
+    findings = ctx.get_json(core.chunk_key(core.RunInput(**RUN), 0, "findings.json"))
+    assert not [f for f in findings if f["check"] in ("tree_planting_unverified", "invalid_activity")]
+
+
 def test_trees_recorded_in_several_seasons_of_a_plot_count_once(ctx):
     """Stock changes are annual, one record per field: a run over a year counts a plot's latest tree
     inventory and flags the others instead of failing the chunk."""
