@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, localcontext
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from agri_common.errors import (
     AppError, ConflictError, DependencyError, ForbiddenError, NotFoundError, UnprocessableError,
@@ -162,11 +162,30 @@ class Split:
         for count in counts:
             starts.append(cursor)
             cursor += count
-        # The claim covers what the run credits, not who approved it when: a run whose issuance
-        # failed midway, restarted and approved again with the same figures completes the series
-        # (the records keep the approval they were written under); different figures conflict.
-        content = run.model_dump(mode="json", exclude={"approved_by", "approved_at"})
-        return cls(run, sha256_hex(canonical_json(content)), total, counts, starts, sum(weights, Decimal(0)))
+        return cls(run, claim_hash(run), total, counts, starts, sum(weights, Decimal(0)))
+
+
+def claim_hash(run: m.ApprovedRun) -> str:
+    """What a run's claim covers: what it credits, not who approved it when, so a run whose issuance
+    failed midway, restarted and approved again with the same figures completes the series (the
+    records keep the approval they were written under); different figures conflict. Tonnes are
+    written as ``m.dec`` writes them in records ("10", never "10.000000"), so equal figures hash equal
+    whatever their notation."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return m.dec(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return sha256_hex(canonical_json(plain(run.model_dump(exclude={"approved_by", "approved_at"}))))
+
+
+def legacy_claim_hash(run: m.ApprovedRun) -> str:
+    """The claim of series issued before claim_hash (the whole run as JSON, approval included)."""
+    return sha256_hex(canonical_json(run.model_dump(mode="json")))
 
 
 def _token_id(prefix: str, actor: m.Actor, token: str) -> str:
@@ -269,7 +288,8 @@ class LedgerWriter:
             split = self._split
         else:
             split = self._split = Split.of(run)
-        if self.store.claim_run(series_id, split.input_hash) != split.input_hash:
+        claimed = self.store.claim_run(series_id, split.input_hash)
+        if claimed != split.input_hash and claimed != legacy_claim_hash(run):
             raise ConflictError(f"Run {run.run_id} of project {run.project_id} was already issued with different content",
                                 code="run_conflict")
         total, weight_sum = split.total, split.weight_sum

@@ -149,3 +149,19 @@ def test_a_run_approved_again_after_a_failed_issuance_completes_it_but_other_fig
     with pytest.raises(ConflictError) as caught:
         ledger.issue(approved_run(farmers=7, net="101"))
     assert caught.value.code == "run_conflict"
+
+
+def test_the_claim_ignores_how_tonnes_are_written_and_accepts_series_claimed_before_it():
+    from decimal import Decimal
+
+    from functions.ledger.logic import claim_hash, legacy_claim_hash
+
+    plain, padded = approved_run(net="10"), approved_run(net="10.000000")
+    assert padded.creditable_net_t == Decimal("10.000000") and claim_hash(plain) == claim_hash(padded)
+    ledger = Ledger()
+    run = approved_run(net="12.5")
+    ledger.store.runs["AGM-P1-2025-R1"] = legacy_claim_hash(run)  # claimed by an older writer
+    assert ledger.issue(run).created == 3
+    assert ledger.store.runs == {"AGM-P1-2025-R1": legacy_claim_hash(run)}  # the same series, claimed the old way
+    with pytest.raises(ConflictError):
+        ledger.issue(approved_run(net="13"))
