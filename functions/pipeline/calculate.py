@@ -37,8 +37,12 @@ def engine_plot(ps: PlotSeason, project: mrv.ProjectRecord, count_trees: bool = 
     removal is the project trees' stock over the years since the crediting start (``inventory_years``).
     ``field_id`` is the plot: the engine counts a field's stock change once, and per-plot results
     map back to the plot."""
+    from agri_common.farm.vocab import crop_key
+
     a = ps.activity
     season = {k: a[k] for k in ENGINE_SEASON_FIELDS if a.get(k) is not None}
+    if "crop" in season:  # older or imported items may say "paddy": the rice baseline applies to them too
+        season["crop"] = crop_key(season["crop"])  # ValueError (ambiguous): an invalid_activity finding
     baseline = dict(season)
     if season.get("crop") == "rice":
         baseline["water_regime"] = project.baseline_water_regime
@@ -106,6 +110,7 @@ def calculate(event: dict, ctx: core.Context, source: ProjectSeasonSource, obser
     counted_trees = tree_seasons(seasons)  # a farmer's plots, hence all seasons of a plot, are in one chunk
     for ps in seasons:
         row = {"plot_id": ps.plot_id, "season_key": ps.season_key, "area_ha": ps.area_ha,
+               "crediting_start": project.crediting_start,
                "declared_area_ha": ps.declared_area_ha, "overlaps": ps.overlaps, "activity": ps.activity}
         count_trees = (ps.plot_id, ps.season_key) in counted_trees
         if ps.activity.get("trees") and not count_trees:

@@ -10,7 +10,8 @@ A finding is ``{"check", "severity" (info | warning | critical), "plot_id", "sea
   crop without one is not range-checked), a missing yield as ``info``;
 - ``regime_vs_observation``: a drainage claim (single/multiple drainage) contradicted by remote
   sensing: more than ``MAX_CONTINUOUS_FLOODED_DAYS`` continuous flooded days observed;
-- ``tree_planting_unverified``: trees without a planting year, whose removal assumes project planting;
+- ``tree_planting_unverified``: trees that earn removals (undated, or declared planted since the
+  crediting start): the auditor checks planting evidence;
 - ``stratum_outlier``: robust z-score (median/MAD) of net t CO2e per ha above 3.5 within a stratum.
 """
 
@@ -90,16 +91,19 @@ def activity_check(row: dict, region: str) -> list[dict]:
 
 
 def tree_check(row: dict) -> list[dict]:
-    """Tree groups without a planting year are taken as planted by the project at its crediting
-    start (calculate.engine_plot): trees that stood before would be credited wrongly, so the
-    auditor must see planting evidence (dates, photos, nursery receipts) for them."""
-    trees = [t for t in (row.get("activity") or {}).get("trees") or [] if t.get("planted_year") is None]
+    """Every tree group that earns removals needs planting evidence: groups without a planting year
+    (taken as planted by the project at its crediting start, calculate.engine_plot) and groups
+    declared planted since then (the year is the farmer's word). Only groups declared planted
+    before the crediting start, which sit in the baseline and earn nothing, need none."""
+    start_year = int(str(row.get("crediting_start") or "0")[:4] or 0)
+    trees = [t for t in (row.get("activity") or {}).get("trees") or []
+             if t.get("planted_year") is None or t["planted_year"] >= start_year]
     if not trees:
         return []
     count = sum(int(t.get("count") or 0) for t in trees)
     return [finding("tree_planting_unverified", "warning", row,
-                    f"removals assume the {count} inventoried tree(s) without a planting year were planted by the "
-                    "project since its crediting start: check planting evidence", count)]
+                    f"removals count {count} tree(s) as planted by the project since its crediting start: check "
+                    "planting evidence (dates, photos, nursery receipts)", count)]
 
 
 def yield_check(row: dict, by_crop: dict) -> list[dict]:

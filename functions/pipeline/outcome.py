@@ -61,9 +61,10 @@ def record_outcome(event: dict, ctx: core.Context) -> dict:
     failed_step = max(running, key=lambda s: (s.get("started_at") or "", s["status"] == "failed"))["step"] if running else "unknown"
     if close_pending_task(ctx, run):
         failed_step = "await_decision"  # the wait lapsed (heartbeat / timeout) or its token was failed
-    elif event.get("ledger") is not None:
-        # the approved run was stored (the state holds its reference), then a page of the writer
-        # failed after its retries: the ledger step (closed when the run was stored) failed
+    elif event.get("ledger") is not None and (event.get("issued") or {}).get("next_farmer", 0) is not None:
+        # the approved run was stored (the state holds its reference) and pages remained (none
+        # answered yet, or a numeric next_farmer), then a page failed after its retries: the ledger
+        # step (closed when the run was stored) failed. After the last page it did not.
         failed_step = "ledger"
         running = [s for s in running if s["step"] != "ledger"]
         ctx.store.transact([Update(mrv.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock(),

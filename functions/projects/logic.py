@@ -87,7 +87,7 @@ class ProjectService:
                 # The FPO's membership item (consistent read) lists its projects' crediting periods:
                 # the index may lag a concurrent creation, this item cannot (its version guards it).
                 member = self.store.get(mrv.fpo_membership(fpo)) or {}
-                periods = dict(member.get("projects") or {})
+                periods = dict(member.get("projects") or {}) if "projects" in member else self._fpo_periods(fpo)
                 clash = next((pid for pid, (start, end) in sorted(periods.items())
                               if crediting_years_overlap(start, end, record.crediting_start, record.crediting_end)), None)
                 if clash is not None:
@@ -108,6 +108,14 @@ class ProjectService:
 
         commit(self.store, build)
         return project_out(record)
+
+    def _fpo_periods(self, fpo_id: str) -> dict[str, list[str]]:
+        """An FPO's projects and crediting periods from the index, for a membership item written
+        before it listed them (or not yet written); the creation then writes the full list."""
+        from agri_common.projects import fpo_project_ids
+
+        found = self.store.batch_get([mrv.project(pid) for pid in fpo_project_ids(self.store, fpo_id)])
+        return {r.project_id: [r.crediting_start, r.crediting_end] for r in map(mrv.ProjectRecord.from_item, found)}
 
     def load(self, caller: Principal, project_id: str) -> mrv.ProjectRecord:
         """The project if the caller may see it (admin; manager of one of its FPOs; assigned auditor), else 404."""

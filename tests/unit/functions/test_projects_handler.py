@@ -141,6 +141,18 @@ def test_the_fpo_membership_item_decides_even_when_the_index_lags(env):
     assert r.status == 409 and first in r.body["error"]["message"]
 
 
+def test_a_membership_item_without_its_project_list_falls_back_to_the_index(env):
+    store, _ = env
+    first = project().body["project_id"]
+    for fpo in ("FPO-1", "FPO-2"):  # as written before the item listed the projects
+        store.items[(f"FPO#{fpo}", "PROJECTS")].pop("projects")
+    r = project(body={**BODY, "fpo_ids": ["FPO-2"]})
+    assert r.status == 409 and first in r.body["error"]["message"]
+    assert project(body={**BODY, "fpo_ids": ["FPO-2"], "crediting_start": "2031-01-01", "crediting_end": "2035-12-31"}).status == 201
+    assert sorted(store.items[("FPO#FPO-2", "PROJECTS")]["projects"]) == sorted([first, *[
+        i["project_id"] for i in store.items.values() if i.get("kind") == "project" and i["project_id"] != first]])
+
+
 def test_a_project_names_at_most_49_fpos(env):
     r = project(body={**BODY, "fpo_ids": [f"FPO-{i}" for i in range(50)]})
     assert r.status == 422 and r.body["error"]["details"][0]["field"] == "body.fpo_ids"

@@ -119,9 +119,13 @@ def test_every_plot_with_trees_asks_for_planting_evidence():
     (f,) = [f for f in crosschecks.row_checks(row(activity={**row()["activity"], "trees": trees}), "south_asia")]
     assert (f["check"], f["severity"], f["plot_id"], f["value"]) == ("tree_planting_unverified", "warning", "P1", 15)
     assert crosschecks.row_checks(row(activity={**row()["activity"], "trees": []}), "south_asia") == []
-    dated = [{"species": "teak", "count": 12, "planted_year": 2024}, {"species": "neem", "count": 3}]
-    (f,) = crosschecks.row_checks(row(activity={**row()["activity"], "trees": dated}), "south_asia")
-    assert (f["check"], f["value"]) == ("tree_planting_unverified", 3)  # only the group without a planting year
+    # a declared year is the farmer's word: every group that earns removals needs evidence; only groups
+    # declared planted before the crediting start (in the baseline too, earning nothing) need none
+    dated = [{"species": "teak", "count": 12, "planted_year": 2024}, {"species": "neem", "count": 3},
+             {"species": "mango", "count": 40, "planted_year": 2010}]
+    (f,) = crosschecks.row_checks(row(activity={**row()["activity"], "trees": dated}, crediting_start="2024-06-01"),
+                                  "south_asia")
+    assert (f["check"], f["value"]) == ("tree_planting_unverified", 15)
 
 
 def test_drainage_claim_against_observed_flooding():

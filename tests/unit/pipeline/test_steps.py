@@ -342,7 +342,18 @@ def test_trees_planted_before_the_crediting_start_earn_no_removal(ctx):
     assert rows[standing.plot_id]["removals"] == 0  # no earlier inventory: their growth is not credited
     assert rows[mixed.plot_id]["removals"] > 0  # the neem planted in 2024 is
     findings = ctx.get_json(core.chunk_key(core.RunInput(**RUN), 0, "findings.json"))
-    assert not [f for f in findings if f["check"] in ("tree_planting_unverified", "invalid_activity")]
+    assert not [f for f in findings if f["check"] == "invalid_activity"]
+    evidence = {f["plot_id"]: f["value"] for f in findings if f["check"] == "tree_planting_unverified"}
+    assert evidence == {mixed.plot_id: 10}  # the neem earns removals on the farmer's word: the auditor checks
+
+
+def test_a_season_stored_as_paddy_gets_the_rice_baseline(ctx):
+    source = Source(farmers=1)
+    season = source.seasons["F000"][0]  # multiple_drainage
+    season.activity.update(crop="Paddy")
+    plot = calculate.engine_plot(season, ctx.project(core.RunInput(**RUN)))
+    assert plot["project"]["crop"] == plot["baseline"]["crop"] == "rice"
+    assert (plot["baseline"]["water_regime"], plot["project"]["water_regime"]) == ("continuously_flooded", "multiple_drainage")
 
 
 def test_trees_recorded_in_several_seasons_of_a_plot_count_once(ctx):
