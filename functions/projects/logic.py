@@ -130,14 +130,14 @@ class ProjectService:
         if caller.role is Role.ADMIN:
             items, _ = self.store.query(mrv.ALL_PROJECTS_INDEX, index=True)
             return m.ProjectList(items=[project_out(mrv.ProjectRecord.from_item(i)) for i in items])
-        from agri_common.projects import auditor_scope, fpo_project_ids
+        from agri_common.projects import auditor_projects, fpo_project_ids
 
         if caller.role is Role.FPO_MANAGER:
             ids = fpo_project_ids(self.store, caller.fpo_id) if caller.fpo_id else []
+            found = [mrv.ProjectRecord.from_item(i) for i in self.store.batch_get([mrv.project(i) for i in ids])]
         else:  # the projects whose item (consistent read) still lists the auditor: the index may lag
-            ids = sorted(auditor_scope(self.store, caller.user_id).project_ids)
-        found = self.store.batch_get([mrv.project(i) for i in ids])
-        records = sorted((mrv.ProjectRecord.from_item(i) for i in found), key=lambda r: r.created_at)
+            found = auditor_projects(self.store, caller.user_id)
+        records = sorted(found, key=lambda r: r.created_at)
         return m.ProjectList(items=[project_out(r) for r in records])
 
     def assign_auditor(self, caller: Principal, project_id: str, req: m.AssignAuditorRequest) -> m.ProjectOut:
@@ -202,24 +202,26 @@ class ProjectService:
                 details=[{"field": "body.period", "issue": "outside the crediting period", "type": "outside_crediting_period"}])
         now = self.now()
 
-        def overlapping() -> Txn:
-            """Refuse a period overlapping another run of the project ("2025" and "2025-kharif")
-            unless that run was rejected; guard the check with the project-year counter."""
+        def year_runs() -> tuple[Txn, mrv.RunRecord | None]:
+            """The project's runs of the year (this run among them, if it exists: one consistent Query).
+            Refuse a period overlapping another of them ("2025" and "2025-kharif") unless that run was
+            rejected; guard the check with the project-year counter."""
             counter = self.store.get(mrv.project_year(project_id, year))
             items, _ = self.store.query(mrv.project(project_id)[0], prefix=f"{mrv.RUN_PREFIX}{mrv.run_id(project_id, year)}")
-            for other in map(mrv.RunRecord.from_item, items):
+            runs = [mrv.RunRecord.from_item(i) for i in items]
+            for other in runs:
                 if other.run_id != rid and mrv.periods_overlap(other.period, req.period) and other.status != "rejected":
                     raise ConflictError(f"Run {other.run_id} ({other.status}) covers an overlapping period: a plot-season "
                                         "may be credited once", code="period_overlaps",
                                         details=[{"field": "body.period", "issue": f"overlaps {other.period}",
                                                   "type": "period_overlaps"}])
             version = int((counter or {}).get("version", 0))
-            return Txn().add(Update(mrv.project_year(project_id, year), set={"version": version + 1, "kind": "project_year"},
-                                    expect={"version": version}), race=True)
+            guard = Txn().add(Update(mrv.project_year(project_id, year), set={"version": version + 1, "kind": "project_year"},
+                                     expect={"version": version}), race=True)
+            return guard, next((r for r in runs if r.run_id == rid), None)
 
         def build():
-            existing = mrv.RunRecord.from_item(self.store.get(mrv.run(project_id, rid)))
-            guard = overlapping()
+            guard, existing = year_runs()
             if existing is None:
                 run = mrv.RunRecord(project_id=project_id, run_id=rid, period=req.period, status="running", attempt=1,
                                     started_by=caller.user_id, started_at=now, updated_at=now)

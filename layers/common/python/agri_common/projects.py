@@ -40,6 +40,14 @@ def project_auditors(store: Any, project_id: str) -> list[str]:
     return sorted(record.auditors) if record else []
 
 
+def auditor_projects(store: Any, user_id: str) -> list[mrv.ProjectRecord]:
+    """The projects an auditor is assigned to: their assignments on gsi1 (one Query), kept only while
+    the project item itself (consistent BatchGetItem) still lists them, since the index may lag."""
+    ids = auditor_project_ids(store, user_id)
+    found = store.batch_get([mrv.project(i) for i in ids]) if ids else []
+    return [p for p in map(mrv.ProjectRecord.from_item, found) if user_id in p.auditors]
+
+
 def auditor_scope(store: Any, user_id: str) -> AuditScope:
     """What an auditor may read, for ``agri_common.principal.with_audit_scope``: one Query (their
     assignments on gsi1) and one BatchGetItem (those projects, consistent reads; 100 keys a call).
@@ -47,11 +55,9 @@ def auditor_scope(store: Any, user_id: str) -> AuditScope:
     A project counts only while its own item still lists the auditor, so removing the auditor
     from the project takes effect at once even while the (eventually consistent) index lags.
     """
-    ids = auditor_project_ids(store, user_id)
-    if not ids:
+    live = auditor_projects(store, user_id)
+    if not live:
         return AuditScope()
-    projects = [mrv.ProjectRecord.from_item(item) for item in store.batch_get([mrv.project(i) for i in ids])]
-    live = [p for p in projects if user_id in p.auditors]
     return AuditScope(project_ids=frozenset(p.project_id for p in live),
                       fpo_ids=frozenset(f for p in live for f in p.fpo_ids))
 
