@@ -44,6 +44,8 @@ def _errors_for(op: dict) -> list[int]:
         statuses |= {400, 422}
     if op.get("security"):
         statuses |= {401, 403}
+        if any(p.get("in") == "path" for p in op.get("parameters", [])):
+            statuses.add(404)  # a private route looks its path id up: unknown or not visible to the caller
     statuses |= set(op.pop("x-errors", []))
     return sorted(statuses)
 

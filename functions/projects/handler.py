@@ -58,7 +58,8 @@ Service = Annotated[ProjectService, Depends(get_service)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-@app.post("/projects", status_code=201, tags=TAGS, security=PRIVATE, summary="Create a carbon project (admin)")
+@app.post("/projects", status_code=201, tags=TAGS, security=PRIVATE, summary="Create a carbon project (admin)",
+           openapi_extensions={"x-errors": [409]})
 def create_project(body: m.CreateProjectRequest, svc: Service, caller: Caller) -> m.ProjectOut:
     return svc.create(caller, body)
 
