@@ -1,0 +1,106 @@
+"""Input hygiene every domain's request models share.
+
+- :class:`Input`: the base of every request body model. Unknown fields are refused (``extra="forbid"``),
+  surrounding whitespace is stripped, and **every string anywhere in the body** (nested models, lists,
+  dicts) is refused with a 422 naming the field if it holds a control character (C0 other than tab,
+  newline and carriage return; DEL; C1), a bidirectional formatting character (LRM/RLM/ALM, the
+  embeddings, overrides and isolates: the "right-to-left override" trick), a byte-order mark inside
+  text, a lone surrogate or a non-character. ZWJ and ZWNJ stay allowed: Indian scripts need them.
+- :data:`Line`: a single-line text (names, villages): additionally no tab, newline or line separator.
+- :class:`PartialUpdate`: the base of PATCH-style bodies. An absent field means "leave unchanged"; an
+  explicit ``null`` is refused (422 naming the field) unless the field is listed in ``NULLABLE``.
+  Without this, ``model_dump(exclude_unset=True)`` carries ``None`` into the stored record.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+# Characters no text field may hold. Tab, LF and CR are allowed in multi-line text (CSV imports, notes).
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # C0 (except \t \n \r), DEL, C1
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi marks, embeddings, overrides, isolates
+    "\ufeff\ufff9-\ufffb\ufffe\uffff"  # BOM inside text, interlinear annotation, non-characters
+    "\ud800-\udfff]"  # lone surrogates (JSON "\\ud800" decodes to one)
+)
+_LINE_BREAKS = re.compile("[\t\n\r\u2028\u2029\x85]")
+
+
+def forbidden_character(text: str, *, single_line: bool = False) -> str | None:
+    """A description of the first character ``text`` may not hold, or None."""
+    match = _FORBIDDEN.search(text) or (_LINE_BREAKS.search(text) if single_line else None)
+    if match is None:
+        return None
+    return f"U+{ord(match.group()):04X} at position {match.start()}"
+
+
+def _walk(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(sub-path, problem) of the first string inside ``value`` holding a forbidden character."""
+    if isinstance(value, str):
+        problem = forbidden_character(value)
+        return (path, problem) if problem else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _walk(key, f"{path}[key]") if isinstance(key, str) else None
+            found = found or _walk(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _walk(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _no_forbidden(value: Any) -> Any:
+    found = _walk(value)
+    if found:
+        sub, problem = found
+        raise PydanticCustomError(
+            "text_control_character",
+            "Text may not contain control or bidirectional formatting characters ({problem}{where})",
+            {"problem": problem, "where": f" in {sub.lstrip('.')}" if sub else ""})
+    return value
+
+
+def _single_line(value: str) -> str:
+    problem = forbidden_character(value, single_line=True)
+    if problem:
+        raise PydanticCustomError("text_line_break",
+                                  "This text must be one line without control characters ({problem})",
+                                  {"problem": problem})
+    return value
+
+
+Line = Annotated[str, AfterValidator(_single_line)]
+"""One line of human text: a name, a village, a reason."""
+
+
+class Input(BaseModel):
+    """Base of every request body (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _hygiene(cls, value: Any) -> Any:
+        return _no_forbidden(value)
+
+
+class PartialUpdate(Input):
+    """Base of partial-update bodies: explicit ``null`` is refused unless the field is in NULLABLE."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise PydanticCustomError("null_not_allowed",
+                                      "This field may not be null; leave it out to keep the current value")
+        return value
