@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agri_common.inputs import Input
+
 from agri_common.principal import ROLES_NEEDING_FPO, Role
 
 USERNAME = r"^[A-Za-z0-9._@+-]{3,128}$"
@@ -17,9 +19,7 @@ def _check_fpo(role: Role, fpo_id: str | None) -> None:
         raise ValueError(f"fpo_id is only for roles farmer and fpo_manager, not {role.value}")
 
 
-class CreateUserRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class CreateUserRequest(Input):
     username: str = Field(pattern=USERNAME)
     role: Role
     fpo_id: str | None = Field(default=None, pattern=FPO_ID)
@@ -36,9 +36,7 @@ class CreateUserRequest(BaseModel):
         return self
 
 
-class ChangeRoleRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class ChangeRoleRequest(Input):
     role: Role
     fpo_id: str | None = Field(default=None, pattern=FPO_ID)
 

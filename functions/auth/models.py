@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agri_common.inputs import Input
+
 USERNAME = r"^[A-Za-z0-9._@+-]{3,128}$"
 PHONE_E164 = r"^\+[1-9][0-9]{7,14}$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -17,8 +19,8 @@ CODE = r"^[A-Za-z0-9:-]{4,64}$"
 Password = Field(min_length=12, max_length=256, description="At least 12 characters with upper, lower, digit and symbol")
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _In(Input):
+    pass
 
 
 class RegisterRequest(_In):

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agri_common.inputs import Input
+
 from agri_common.farm.vocab import AmendmentType, PreseasonWater, SeasonName, WaterRegime
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -17,10 +19,6 @@ LANGUAGES = ("as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "
 Language = Literal["as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te", "ur"]
 UREA_N_FRACTION = 0.46  # urea is 46 % nitrogen by mass
 MAX_YIELD_T_PER_HA = 30  # above any grain crop's field yield: a typo (kg/ha, quintals), not a harvest
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def indian_mobile(value: str) -> str:

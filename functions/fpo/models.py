@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agri_common.inputs import Input
+
 from agri_common.mrv import RunStatus
 
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 
-class CreateFpoRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class CreateFpoRequest(Input):
     fpo_id: str = Field(pattern=FPO_ID)
     name: str = Field(min_length=1, max_length=200)
     state: str = Field(min_length=1, max_length=100)

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agri_common.inputs import Input
+
 SERIAL_PREFIX = "AGM"
 SERIAL_DIGITS = 9
 PART = r"[A-Za-z0-9_]{1,32}"
@@ -58,8 +60,8 @@ def dec(value: Decimal) -> str:
 
 
 # ---- writer commands ----------------------------------------------------------------------------
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Input(Input):
+    pass
 
 
 class FarmerContribution(_Input):

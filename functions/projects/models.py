@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agri_common.inputs import Input
+
 from agri_common.farm.vocab import WaterRegime
 
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -17,10 +19,6 @@ Methodology = Literal["vm0042", "vm0051", "gold_standard", "ccts"]
 # Engine profiles the chunked pipeline can evaluate. vm0042_qa3's conservative factor choice needs the
 # whole project's net per factor: the pipeline runs it in two passes over the chunks (carbon_engine/chunks.py).
 PipelineProfile = Literal["ipcc_tier1", "vm0042_qa3", "vm0051", "ccts_ag04_002"]
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class CreateProjectRequest(Input):

@@ -7,12 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agri_common.inputs import Input
+
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 SEASON_KEY = r"^\d{4}-(kharif|rabi|zaid)$"
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ChecklistAnswer(Input):

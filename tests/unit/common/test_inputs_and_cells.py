@@ -92,3 +92,15 @@ def test_csv_cells_that_a_spreadsheet_would_evaluate_are_quoted_with_an_apostrop
     read = next(csv.reader(io.StringIO(out.getvalue())))
     assert read[:7] == ["'=1+1", "'+91 98", "'-x", "'@a", "' =x", "'\tx", "plain"]
     assert read[7:9] == ["-3", "2.5"]
+
+
+@pytest.mark.parametrize("value", [1.1e-308, 5e-324, 1e200, float("nan"), float("inf"), 10**40])
+def test_numbers_a_store_cannot_hold_are_refused(value):
+    with pytest.raises(ValidationError) as err:
+        Body.model_validate({"name": "ok", "data": {"lon": value}})
+    assert err.value.errors()[0]["type"] == "number_out_of_range"
+    assert "in lon" in err.value.errors()[0]["msg"]
+
+
+def test_ordinary_numbers_pass():
+    assert Body.model_validate({"name": "ok", "data": {"a": 0.0, "b": -77.5, "c": 10**37, "d": True}}).data["c"] == 10**37

@@ -6,6 +6,8 @@
   newline and carriage return; DEL; C1), a bidirectional formatting character (LRM/RLM/ALM, the
   embeddings, overrides and isolates: the "right-to-left override" trick), a byte-order mark inside
   text, a lone surrogate or a non-character. ZWJ and ZWNJ stay allowed: Indian scripts need them.
+  Numbers anywhere in the body must be finite and storable (DynamoDB: magnitude 1e-130 to 9.99e125,
+  at most 38 digits): ``1.1e-308`` as a longitude is a 422, not a 500 at write time.
 - :data:`Line`: a single-line text (names, villages): additionally no tab, newline or line separator.
 - :class:`PartialUpdate`: the base of PATCH-style bodies. An absent field means "leave unchanged"; an
   explicit ``null`` is refused (422 naming the field) unless the field is listed in ``NULLABLE``.
@@ -14,6 +16,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, ClassVar
 
@@ -38,10 +41,30 @@ def forbidden_character(text: str, *, single_line: bool = False) -> str | None:
     return f"U+{ord(match.group()):04X} at position {match.start()}"
 
 
+# DynamoDB stores numbers of magnitude 1e-130 to 9.99e125 with 38 significant digits; a number
+# outside that range can never be stored, so it is refused here with the field's name, not at write.
+MIN_MAGNITUDE, MAX_MAGNITUDE, MAX_DIGITS = 1e-130, 9.99e125, 38
+
+
+def number_problem(value: float | int) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return f"an integer of more than {MAX_DIGITS} digits" if len(str(abs(value))) > MAX_DIGITS else None
+    if not math.isfinite(value):
+        return "a number that is not finite"
+    if value != 0 and not MIN_MAGNITUDE <= abs(value) <= MAX_MAGNITUDE:
+        return f"a number outside {MIN_MAGNITUDE:g} to {MAX_MAGNITUDE:g} in magnitude"
+    return None
+
+
 def _walk(value: Any, path: str = "") -> tuple[str, str] | None:
-    """(sub-path, problem) of the first string inside ``value`` holding a forbidden character."""
+    """(sub-path, problem) of the first string or number inside ``value`` that cannot be accepted."""
     if isinstance(value, str):
         problem = forbidden_character(value)
+        return (path, problem) if problem else None
+    if isinstance(value, (int, float)):
+        problem = number_problem(value)
         return (path, problem) if problem else None
     if isinstance(value, dict):
         for key, item in value.items():
@@ -61,10 +84,14 @@ def _no_forbidden(value: Any) -> Any:
     found = _walk(value)
     if found:
         sub, problem = found
+        where = f" in {sub.lstrip('.')}" if sub else ""
+        if not problem.startswith("U+"):
+            raise PydanticCustomError("number_out_of_range", "This value is {problem}{where}",
+                                      {"problem": problem, "where": where})
         raise PydanticCustomError(
             "text_control_character",
             "Text may not contain control or bidirectional formatting characters ({problem}{where})",
-            {"problem": problem, "where": f" in {sub.lstrip('.')}" if sub else ""})
+            {"problem": problem, "where": where})
     return value
 
 
