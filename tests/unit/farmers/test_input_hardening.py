@@ -304,7 +304,7 @@ def test_unknown_geometry_members_and_types_are_refused(world, farmer, body, fie
 
 def test_a_nan_bbox_is_refused(world, farmer):
     raw = json.dumps(feature()).replace('"properties"', '"bbox": [NaN, 1, 2, 3], "properties"')
-    r = world.add_plot(farmer["farmer_id"], raw)
+    r = world.add_plot(farmer["farmer_id"], raw.encode())
     assert r.status in (400, 422), r.body
     assert world.list_plots(farmer["farmer_id"]).body["items"] == []
 

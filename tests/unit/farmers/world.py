@@ -4,6 +4,7 @@ one FPO with a farmer, a plot and a season, and helpers that call each route."""
 from __future__ import annotations
 
 import copy
+import json
 import math
 
 from agri_common.farm.records import FpoRecord, utc_now
@@ -75,6 +76,9 @@ class World:
     # ---- routes -----------------------------------------------------------------------------------
     @staticmethod
     def request(method, path, body=None, resource=None, params=None, query="", claims=MANAGER):
+        """``body``: bytes are sent as they are; anything else as JSON (a str too: a JSON string)."""
+        if body is not None and not isinstance(body, bytes):
+            body = json.dumps(body).encode()
         return call(farmers, method, path, body, claims=claims, resource=resource or path, params=params, query=query)
 
     def register(self, **extra):
