@@ -7,6 +7,11 @@ Areas are geodesic on the WGS84 ellipsoid (``pyproj.Geod.geometry_area_perimeter
 planar formula on degrees. The centroid is shapely's planar centroid in lon/lat, which for a plot
 of at most 500 ha is within centimetres of the geodesic one.
 
+Every position must lie inside India's outline (``data/india_boundary.geojson``: Natural Earth,
+public domain, administered and claimed territory, buffered by about 5 km; see
+docs/farm-input-limits.md), and a geometry is capped at MAX_VERTICES positions and
+MAX_GEOMETRY_BYTES of JSON so that its plot item fits DynamoDB's 400 KB item limit.
+
 Geohash is the standard base32 interleaving (Niemeyer, 2008), implemented here (about twenty
 lines) rather than pulled in as a dependency. Each plot is indexed under the precision-6 cells
 (about 1.2 km x 0.6 km) that its bounding box touches; candidates for an overlap are the plots
