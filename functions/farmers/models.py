@@ -85,10 +85,25 @@ class RegisterFarmerRequest(FarmerFields):
     external_id: str | None = Field(default=None, pattern=ID, description="The FPO's own id for the farmer (imports)")
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The OpenAPI schema of a PartialUpdate body: its optional fields are not nullable (``null`` is a 422;
+    the ``None`` default only stands for "absent")."""
+    for prop in schema.get("properties", {}).values():
+        options = prop.get("anyOf")
+        if options and {"type": "null"} in options:
+            rest = [o for o in options if o != {"type": "null"}]
+            del prop["anyOf"]
+            prop.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+            if prop.get("default", ...) is None:
+                del prop["default"]
+
+
 class PatchFarmerRequest(PartialUpdate):
     """Only the fields given change; ``null`` is refused (422 naming the field): leave a field out to keep it."""
 
     version: int = Field(ge=1, description="The version this change is based on (409 if stale)")
+    model_config = ConfigDict(json_schema_extra=lambda schema, _: _not_nullable(schema))
+
     name: Line | None = Field(default=None, min_length=1, max_length=200)
     phone: Line | None = Field(default=None, min_length=10, max_length=20)
     village: Line | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[^#]+$")
