@@ -314,6 +314,8 @@ def test_the_openapi_document_shows_the_geometry_types_and_limits():
     schema = doc["components"]["schemas"]["PlotGeometry"]
     assert schema["properties"]["type"]["enum"] == ["Polygon", "MultiPolygon"]
     assert "5,000 positions" in schema["description"] and "200,000 bytes" in schema["description"]
+    patch = doc["components"]["schemas"]["PatchFarmerRequest"]["properties"]
+    assert all("null" not in json.dumps(prop) for prop in patch.values()), patch  # null is a 422 there
 
 
 INSIDE = {"Delhi": (77.21, 28.61), "Chennai": (80.27, 13.08), "Srinagar": (74.80, 34.08), "Leh": (77.58, 34.16),
