@@ -446,7 +446,8 @@ class FarmerImportRequest(PerItem):
     @model_validator(mode="before")
     @classmethod
     def _strip_bom(cls, data: Any) -> Any:
-        """Excel saves "CSV UTF-8" with a byte-order mark: drop it before the text checks refuse it."""
+        """Excel saves "CSV UTF-8" with a byte-order mark: drop it, or the first column would be named
+        "\ufeffname" and the header refused. (The text checks run per row, on the cells a row uses.)"""
         if isinstance(data, dict) and isinstance(data.get("csv"), str) and data["csv"].startswith("\ufeff"):
             data = {**data, "csv": data["csv"][1:]}
         return data
