@@ -1,9 +1,16 @@
-"""Reports as CSV (stdlib) or Excel (openpyxl, from the export layer, imported only when asked)."""
+"""Reports as CSV (stdlib) or Excel (openpyxl, from the export layer, imported only when asked).
+
+Every cell goes through ``agri_common.cells``: stored text (villages, ids) is data, never a
+formula (``=``, ``+``, ``-``, ``@`` ... are prefixed with ``'`` in CSV and typed as strings in
+Excel), and characters the XLSX format cannot carry (records stored before input hygiene) are
+replaced, so no stored text can break or weaponise the file."""
 
 from __future__ import annotations
 
 import csv
 import io
+
+from agri_common.cells import csv_row, xlsx_append
 
 from functions.fpo import models as m
 
@@ -43,8 +50,8 @@ def to_csv(r: m.Reports) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     for name, rows in _tables(r).items():
-        writer.writerow([f"# {name}"])
-        writer.writerows(rows)
+        writer.writerow(csv_row([f"# {name}"]))
+        writer.writerows(csv_row(row) for row in rows)
         writer.writerow([])
     return out.getvalue()
 
@@ -57,7 +64,7 @@ def to_xlsx(r: m.Reports) -> bytes:
     for name, rows in _tables(r).items():
         sheet = book.create_sheet(name)
         for row in rows:
-            sheet.append(row)
+            xlsx_append(sheet, row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -109,7 +109,7 @@ def calculate(event: dict, ctx: core.Context, source: ProjectSeasonSource, obser
     findings, plots, kept = [], [], []
     counted_trees = tree_seasons(seasons)  # a farmer's plots, hence all seasons of a plot, are in one chunk
     for ps in seasons:
-        row = {"plot_id": ps.plot_id, "season_key": ps.season_key, "area_ha": ps.area_ha,
+        row = {"plot_id": ps.plot_id, "season_key": ps.season_key, "fpo_id": ps.fpo_id, "area_ha": ps.area_ha,
                "crediting_start": project.crediting_start,
                "declared_area_ha": ps.declared_area_ha, "overlaps": ps.overlaps, "activity": ps.activity}
         count_trees = (ps.plot_id, ps.season_key) in counted_trees

@@ -1,7 +1,8 @@
 """Automatic cross-checks: pure functions over a chunk's rows (and, for outliers, a stratum's rows).
 
 A finding is ``{"check", "severity" (info | warning | critical), "plot_id", "season_key",
-"message", "value"}``: it points at the plot-season record the auditor must look at.
+"fpo_id", "message", "value"}``: it points at the plot-season record the auditor must look at;
+``fpo_id`` says whose it is (an FPO manager reads their own FPO's findings only).
 
 - ``area_mismatch``: declared vs computed plot area (> 10 % warning, > 50 % critical);
 - ``overlap``: plots that issue #4's overlap detection flagged (below its refusal threshold);
@@ -35,6 +36,7 @@ def ranges() -> dict:
 
 def finding(check: str, severity: str, row: dict, message: str, value: Any = None) -> dict:
     return {"check": check, "severity": severity, "plot_id": row["plot_id"], "season_key": row["season_key"],
+            "fpo_id": row.get("fpo_id"),
             "message": message, "value": value}
 
 

@@ -8,6 +8,12 @@ Stored in the audit bucket (Object Lock, default retention) under ``reports/<rep
 ``ChecksumSHA256`` (S3 verifies the bytes) and the hex SHA-256 recorded in the report item.
 Deterministic keys: a retry overwrites nothing that differs in content semantics (a new version
 under Object Lock; the item records the last one).
+
+Stored text (project, village and plot names, finding messages, the auditor's reason and notes)
+is data in every file: each Excel cell goes through ``agri_common.cells.xlsx_append`` (typed as a
+string, never a formula; characters XLSX cannot carry replaced), and each PDF cell is either a
+plain string (drawn as is) or markup-escaped before it becomes a reportlab ``Paragraph``, so a
+``<``, ``&`` or control character can neither break the report nor inject markup into it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import io
 from typing import Any
 
 from agri_common import mrv
+from agri_common.cells import text_cell, xlsx_append
 from agri_common.farm.store import Put
 
 from functions.pipeline import core
@@ -78,10 +85,18 @@ def xlsx(sheets: dict) -> bytes:
     for name, rows in sheets.items():
         ws = wb.create_sheet(name[:31])
         for row in rows:
-            ws.append([str(v) if isinstance(v, (dict, list)) else v for v in row])
+            xlsx_append(ws, row)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def pdf_text(value: Any) -> str:
+    """A value as the text of a reportlab ``Paragraph`` (which parses markup): characters a PDF
+    string or XML cannot carry replaced, then ``&``, ``<`` and ``>`` escaped, so it reads as typed."""
+    from xml.sax.saxutils import escape
+
+    return escape(text_cell(str(value)))
 
 
 def pdf(title: str, sheets: dict, total: dict, draws) -> bytes:
@@ -94,7 +109,7 @@ def pdf(title: str, sheets: dict, total: dict, draws) -> bytes:
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     styles = getSampleStyleSheet()
-    story: list[Any] = [Paragraph(title, styles["Title"])]
+    story: list[Any] = [Paragraph(pdf_text(title), styles["Title"])]
 
     def bar(values: list[list[float]], labels: list[str], caption: str, legend: list[str] | None = None) -> Drawing:
         d = Drawing(440, 200)
@@ -117,10 +132,10 @@ def pdf(title: str, sheets: dict, total: dict, draws) -> bytes:
     story.append(bar([counts.tolist()], [f"{e:.0f}" for e in edges[:-1]],
                      f"Monte Carlo distribution of the net (t CO2e), {len(draws)} draws"))
     for name, rows in sheets.items():
-        story += [Spacer(1, 8), Paragraph(name, styles["Heading2"])]
+        story += [Spacer(1, 8), Paragraph(pdf_text(name), styles["Heading2"])]
         shown = rows[:201]
-        data = [[Paragraph(str(v), styles["BodyText"]) if isinstance(v, str) and len(v) > 40 else str(v) for v in r]
-                for r in shown]
+        data = [[Paragraph(pdf_text(v), styles["BodyText"]) if isinstance(v, str) and len(v) > 40 else text_cell(str(v))
+                 for v in r] for r in shown]
         t = Table(data, repeatRows=1)
         t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 7),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8efe9"))]))

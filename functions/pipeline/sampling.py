@@ -8,6 +8,9 @@ correction ``n = n0 / (1 + (n0 - 1) / N)``, rounded up. Allocation: proportional
 by the number of small strata). Neyman allocation is not used: stratum sds are estimates from the
 same claimed data the sample is meant to check.
 
+Each selected plot names its farmer and FPO, each stratum the FPOs of its members (``fpo_ids``):
+an FPO manager reads their own FPO's plots and strata only (a project can cover several FPOs).
+
 Draw: ``numpy.random.Generator(PCG64(seed))``; strata visited in sorted order, members sorted by
 (plot_id, season_key), ``rng.choice(N_h, n_h, replace=False)``. An auditor recomputes it with::
 
@@ -52,12 +55,13 @@ def draw_sample(rows: Iterable[dict], seed: int, confidence: float, precision: f
         n_h = min(len(members), max(1, round(size["n"] * area / total_area)))
         picks = sorted(int(i) for i in rng.choice(len(members), size=n_h, replace=False))
         out_strata.append({"village": village, "water_regime": regime, "population": len(members),
-                           "area_ha": area, "allocated": n_h})
+                           "area_ha": area, "allocated": n_h,
+                           "fpo_ids": sorted({m["fpo_id"] for m in members if m.get("fpo_id")})})
         for i in picks:
             m = members[i]
             selected.append({"plot_id": m["plot_id"], "season_key": m["season_key"], "village": village,
                              "water_regime": regime, "area_ha": m["area_ha"], "centroid": m.get("centroid"),
-                             "farmer_id": m.get("farmer_id")})
+                             "farmer_id": m.get("farmer_id"), "fpo_id": m.get("fpo_id")})
     return {"seed": seed, "generator": "numpy PCG64", "allocation": "proportional to area, min 1 per stratum",
             "strata_key": ["village", "water_regime"], "size": size, "strata": out_strata, "plots": selected,
             "population": len(rows)}

@@ -11,7 +11,7 @@ from agri_common.farm.store import Put
 from functions.pipeline import core, crosschecks, sampling
 from functions.pipeline.aggregate import iter_rows
 
-ROW_FIELDS = ("plot_id", "season_key", "farmer_id", "village", "water_regime", "area_ha", "net", "centroid")
+ROW_FIELDS = ("plot_id", "season_key", "farmer_id", "fpo_id", "village", "water_regime", "area_ha", "net", "centroid")
 
 
 def sample_seed(run: core.RunInput) -> int:

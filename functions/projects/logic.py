@@ -10,10 +10,11 @@ import secrets
 from typing import Any, Callable, Protocol, Sequence
 
 from agri_common import mrv
-from agri_common.errors import AppError, ConflictError, NotFoundError, UnprocessableError
+from agri_common.errors import AppError, ConflictError, UnprocessableError
 from agri_common.farm.store import Delete, Put, Txn, Update, commit
 from agri_common.observability import logger
-from agri_common.principal import Principal, Role, ensure_can_access, require_role
+from agri_common.principal import Principal, Role, require_role
+from agri_common.projects import not_found, visible_project
 
 from functions.projects import models as m
 
@@ -118,27 +119,20 @@ class ProjectService:
         return {r.project_id: [r.crediting_start, r.crediting_end] for r in map(mrv.ProjectRecord.from_item, found)}
 
     def load(self, caller: Principal, project_id: str) -> mrv.ProjectRecord:
-        """The project if the caller may see it (admin; manager of one of its FPOs; assigned auditor), else 404."""
+        """The project if the caller may see it (admin; manager of one of its FPOs; assigned auditor),
+        else 404 "Project not found", the same whether it does not exist or is not the caller's."""
         record = mrv.ProjectRecord.from_item(self.store.get(mrv.project(project_id))) if mrv.valid(mrv.PROJECT_ID, project_id) else None
-        ensure_can_access(caller, record.owned_for(caller) if record else None, what="Project")
-        return record
+        return visible_project(caller, record, "project")
 
     def get(self, caller: Principal, project_id: str) -> m.ProjectOut:
         return project_out(self.load(caller, project_id))
 
     def list(self, caller: Principal) -> m.ProjectList:
-        if caller.role is Role.ADMIN:
-            items, _ = self.store.query(mrv.ALL_PROJECTS_INDEX, index=True)
-            return m.ProjectList(items=[project_out(mrv.ProjectRecord.from_item(i)) for i in items])
-        from agri_common.projects import auditor_projects, fpo_project_ids
+        """Exactly the projects ``load`` lets the caller read (agri_common.projects.visible_projects:
+        the same predicate), oldest first."""
+        from agri_common.projects import visible_projects
 
-        if caller.role is Role.FPO_MANAGER:
-            ids = fpo_project_ids(self.store, caller.fpo_id) if caller.fpo_id else []
-            found = [mrv.ProjectRecord.from_item(i) for i in self.store.batch_get([mrv.project(i) for i in ids])]
-        else:  # the projects whose item (consistent read) still lists the auditor: the index may lag
-            found = auditor_projects(self.store, caller.user_id)
-        records = sorted(found, key=lambda r: r.created_at)
-        return m.ProjectList(items=[project_out(r) for r in records])
+        return m.ProjectList(items=[project_out(r) for r in visible_projects(self.store, caller)])
 
     def assign_auditor(self, caller: Principal, project_id: str, req: m.AssignAuditorRequest) -> m.ProjectOut:
         require_role(caller, Role.ADMIN)
@@ -257,7 +251,7 @@ class ProjectService:
         self.load(caller, project_id)
         run = mrv.RunRecord.from_item(self.store.get(mrv.run(project_id, run_id))) if mrv.valid(mrv.RUN_ID, run_id) else None
         if run is None:
-            raise NotFoundError("Run not found")
+            raise not_found("run")
         steps, _ = self.store.query(mrv.step(run_id, "")[0], prefix=mrv.STEP_PREFIX)
         status = None
         if run.execution_arn:

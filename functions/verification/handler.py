@@ -55,13 +55,15 @@ Service = Annotated[VerificationService, Depends(get_service)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-@app.get("/verification/tasks", tags=TAGS, security=PRIVATE, summary="The caller's queue of pending verification tasks")
+@app.get("/verification/tasks", tags=TAGS, security=PRIVATE, summary="Pending verification tasks of the projects the caller may see (admin: all; auditor: "
+                 "assigned; FPO manager: their FPO's): the tasks GET /verification/tasks/{task_id} opens")
 def list_tasks(svc: Service, caller: Caller) -> m.TaskList:
     return svc.queue(caller)
 
 
 @app.get("/verification/tasks/<task_id>", tags=TAGS, security=PRIVATE,
-         summary="A task: run summary, findings, the field sample with plot locations, the checklist")
+         summary="A task: run summary, findings, the field sample with plot locations, the checklist "
+                 "(an FPO manager reads their own FPO's rows only)")
 def get_task(task_id: TaskId, svc: Service, caller: Caller) -> m.TaskDetail:
     return svc.get_task(caller, task_id)
 
@@ -73,13 +75,14 @@ def decide(task_id: TaskId, body: m.DecisionRequest, svc: Service, caller: Calle
     return svc.decide(caller, task_id, body)
 
 
-@app.get("/verification/samples/<run_id>", tags=TAGS, security=PRIVATE, summary="The field-visit sample of a run")
+@app.get("/verification/samples/<run_id>", tags=TAGS, security=PRIVATE, summary="The field-visit sample of a run (an FPO manager reads their own FPO's plots and strata only)")
 def get_sample(run_id: RunId, svc: Service, caller: Caller) -> m.SampleOut:
     return svc.sample(caller, run_id)
 
 
 @app.get("/verification/reports/<report_id>", tags=TAGS, security=PRIVATE,
-         summary="A report: SHA-256 and presigned download URLs of its PDF and Excel files")
+         summary="A report: SHA-256 and presigned download URLs of its PDF and Excel files (a verification "
+                 "report lists every FPO's rows: an FPO manager gets it only when the project is their FPO's alone)")
 def get_report(report_id: ReportId, svc: Service, caller: Caller) -> m.ReportOut:
     return svc.report(caller, report_id)
 

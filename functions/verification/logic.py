@@ -1,9 +1,19 @@
 """Verification rules: the auditor's queue, tasks, one decision per task, samples, reports,
 remote-sensing observations.
 
-Access: an auditor sees the tasks, samples and reports of projects assigned to them (404 for
-others: existence does not leak); admins read everything but do not decide (a decision is the
-assigned auditor's attestation). Deciding is a conditional update ``pending -> decided`` (409 on
+Who reads what (docs/verification-access.md): a task, its sample and its reports are readable by
+whoever may see the task's project: admins (every project), the project's assigned auditors and
+the managers of the project's FPOs; farmers have no verification route (403). The queue
+(``GET /verification/tasks``) lists the pending tasks of exactly those projects, so it and
+``GET /verification/tasks/{id}`` agree for every role. A project covers several FPOs: an FPO
+manager reads their own FPO's rows only (sample plots and strata, findings, the auditor's
+plot findings) and the verification report (which holds every FPO's rows) only when every FPO of
+the project is theirs. Only an assigned auditor decides (a decision is their attestation);
+admins read everything but do not decide.
+
+Not yours answers exactly like does not exist: one 404 per record kind
+(``agri_common.projects.not_found``: "Task not found", "Sample not found", "Report not found"),
+whichever of the two it is. Deciding is a conditional update ``pending -> decided`` (409 on
 a second decision), then the execution resumes: SendTaskSuccess (approve; the output is the
 approved-run payload for the ledger step) or SendTaskFailure (reject / request corrections).
 """
@@ -16,10 +26,11 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from agri_common import mrv
-from agri_common.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from agri_common.errors import ConflictError, UnprocessableError
 from agri_common.farm.store import Update, WriteConflict
 from agri_common.observability import logger
-from agri_common.principal import Principal, Role, ensure_can_access, require_role
+from agri_common.principal import Principal, Role, require_role
+from agri_common.projects import not_found, row_fpo, rows_visible, visible_project, visible_projects
 
 from functions.verification import models as m
 
@@ -57,37 +68,66 @@ def validate_checklist(template: dict, answers: dict[str, m.ChecklistAnswer]) ->
         raise UnprocessableError("The checklist is incomplete", details=details)
 
 
+def reads_every_fpo(caller: Principal, project: mrv.ProjectRecord) -> bool:
+    """Whether the caller may read the rows of every FPO of the project (admin, its auditors; a
+    manager when the project covers their FPO alone): the verification report lists them all."""
+    fpos = [{"fpo_id": f} for f in project.fpo_ids]
+    return len(rows_visible(caller, project, fpos)) == len(fpos)
+
+
+def scoped_sample(caller: Principal, project: mrv.ProjectRecord, sample: dict) -> dict:
+    """The sample as the caller may read it: the plots (farmer and plot ids, villages, centroids)
+    of FPOs they may see; the strata with a member of such an FPO (``fpo_ids`` narrowed to them).
+    Design figures (seed, size, population) are the project's and stay."""
+    plots = rows_visible(caller, project, sample.get("plots") or [])
+    strata = []
+    for stratum in sample.get("strata") or []:
+        ids = stratum.get("fpo_ids") or []  # absent from samples drawn before strata named their FPOs
+        visible = rows_visible(caller, project, [{"fpo_id": f} for f in ids] or [{}])
+        if visible:
+            strata.append({**stratum, "fpo_ids": [r["fpo_id"] for r in visible]} if ids else stratum)
+    return {**sample, "plots": plots, "strata": strata}
+
+
+def scoped_decision(caller: Principal, project: mrv.ProjectRecord, decision: dict | None, rows: list[dict]) -> dict | None:
+    """The decision as the caller may read it: the auditor's findings about a plot are shown when the
+    plot's FPO is visible to the caller (the plot's FPO known from the run's findings and sample; a
+    plot known from neither is attributed as ``row_fpo`` does, fail closed); findings without a plot
+    (about the whole run), the reason and the checklist are the project's."""
+    if not decision or not decision.get("findings"):
+        return decision
+    plot_fpo = {r["plot_id"]: row_fpo(project, r) for r in rows if r.get("plot_id")}
+    kept = [f for f in decision["findings"]
+            if not f.get("plot_id") or rows_visible(caller, project, [{"fpo_id": plot_fpo.get(f["plot_id"])}])]
+    return {**decision, "findings": kept}
+
+
 class VerificationService:
     def __init__(self, store: Any, objects: Objects, presigner: Presigner, workflow: Workflow, now: Callable[[], str]):
         self.store, self.objects, self.presigner, self.workflow, self.now = store, objects, presigner, workflow, now
 
     # ---- access ------------------------------------------------------------------------------
-    def _project(self, caller: Principal, project_id: str) -> mrv.ProjectRecord:
-        record = mrv.ProjectRecord.from_item(self.store.get(mrv.project(project_id)))
-        ensure_can_access(caller, record.owned_for(caller) if record else None, what="Record")
-        return record
+    def _project(self, caller: Principal, project_id: str, kind: str) -> mrv.ProjectRecord:
+        """The project when the caller may see it, else the 404 of the record asked for (``kind``)."""
+        return visible_project(caller, mrv.ProjectRecord.from_item(self.store.get(mrv.project(project_id))), kind)
 
     def _task(self, caller: Principal, task_id: str) -> tuple[mrv.TaskRecord, mrv.ProjectRecord]:
         task = mrv.TaskRecord.from_item(self.store.get(mrv.task(task_id))) if mrv.valid(mrv.TASK_ID, task_id) else None
         if task is None:
-            raise NotFoundError("Task not found")
-        return task, self._project(caller, task.project_id)
+            raise not_found("task")
+        return task, self._project(caller, task.project_id, "task")
 
     # ---- queue and tasks ---------------------------------------------------------------------
     def queue(self, caller: Principal) -> m.TaskList:
-        require_role(caller, Role.AUDITOR, Role.ADMIN)
-        if caller.role is Role.ADMIN:
-            items, _ = self.store.query(mrv.ALL_PROJECTS_INDEX, index=True)
-            project_ids = [i["project_id"] for i in items]
-        else:  # the projects whose item still lists the auditor: the index may lag an unassignment
-            from agri_common.projects import auditor_scope
-
-            project_ids = sorted(auditor_scope(self.store, caller.user_id).project_ids)
+        """The pending tasks of every project the caller may see: the same projects whose tasks
+        ``get_task`` opens (admin: all; auditor: assigned, read consistently so an unassignment
+        counts at once; FPO manager: the projects covering their FPO)."""
+        require_role(caller, Role.AUDITOR, Role.ADMIN, Role.FPO_MANAGER)
         tasks = []
-        for pid in project_ids:
-            items, _ = self.store.query(mrv.project_tasks_index(pid), index=True, prefix="pending#")
+        for project in visible_projects(self.store, caller):
+            items, _ = self.store.query(mrv.project_tasks_index(project.project_id), index=True, prefix="pending#")
             tasks += [mrv.TaskRecord.from_item(i) for i in items]
-        return m.TaskList(items=[self._summary(t) for t in sorted(tasks, key=lambda t: t.created_at)])
+        return m.TaskList(items=[self._summary(t) for t in sorted(tasks, key=lambda t: (t.created_at, t.task_id))])
 
     @staticmethod
     def _summary(t: mrv.TaskRecord) -> m.TaskSummary:
@@ -102,8 +142,15 @@ class VerificationService:
                 logger.info("heartbeat refused: the execution no longer waits", extra={"task_id": task_id})
         findings = json.loads(self.objects.get(task.findings_key))
         sample = json.loads(self.objects.get(task.sample_key))
-        return m.TaskDetail(**self._summary(task).model_dump(), summary=task.summary, findings=findings, sample=sample,
-                            checklist=checklist(project.methodology), report_ids=task.report_ids, decision=task.decision)
+        decision = scoped_decision(caller, project, task.decision, findings + sample.get("plots", []))
+        return m.TaskDetail(**self._summary(task).model_dump(), summary=task.summary,
+                            findings=rows_visible(caller, project, findings), sample=scoped_sample(caller, project, sample),
+                            checklist=checklist(project.methodology), report_ids=self._report_ids(caller, project, task),
+                            decision=decision)
+
+    @staticmethod
+    def _report_ids(caller: Principal, project: mrv.ProjectRecord, task: mrv.TaskRecord) -> list[str]:
+        return [r for r in task.report_ids if mrv.task_of_report(r)[1] != "verification" or reads_every_fpo(caller, project)]
 
     def decide(self, caller: Principal, task_id: str, req: m.DecisionRequest) -> m.DecisionOut:
         require_role(caller, Role.AUDITOR)
@@ -135,18 +182,21 @@ class VerificationService:
     # ---- samples and reports -----------------------------------------------------------------
     def sample(self, caller: Principal, run_id: str) -> m.SampleOut:
         if not mrv.valid(mrv.RUN_ID, run_id):
-            raise NotFoundError("Sample not found")
-        self._project(caller, mrv.project_of_run(run_id))
+            raise not_found("sample")
+        project = self._project(caller, mrv.project_of_run(run_id), "sample")
         item = self.store.get(mrv.sample(run_id))
         if item is None:
-            raise NotFoundError("Sample not found")
-        return m.SampleOut(run_id=run_id, sample=json.loads(self.objects.get(item["object_key"])))
+            raise not_found("sample")
+        sample = json.loads(self.objects.get(item["object_key"]))
+        return m.SampleOut(run_id=run_id, sample=scoped_sample(caller, project, sample))
 
     def report(self, caller: Principal, report_id: str) -> m.ReportOut:
         record = mrv.ReportRecord.from_item(self.store.get(mrv.report(report_id))) if mrv.valid(mrv.REPORT_ID, report_id) else None
         if record is None:
-            raise NotFoundError("Report not found")
-        self._project(caller, record.project_id)
+            raise not_found("report")
+        project = self._project(caller, record.project_id, "report")
+        if record.report_kind == "verification" and not reads_every_fpo(caller, project):
+            raise not_found("report")  # it lists every FPO's sample plots and findings
         files = [m.ReportFile(format=fmt, sha256=sha, url=self.presigner.url(key, URL_EXPIRY_S), expires_in=URL_EXPIRY_S)
                  for fmt, key, sha in (("pdf", record.pdf_key, record.pdf_sha256), ("xlsx", record.xlsx_key, record.xlsx_sha256))]
         return m.ReportOut(report_id=report_id, run_id=record.run_id, kind=record.report_kind, created_at=record.created_at,

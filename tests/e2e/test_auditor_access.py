@@ -1,7 +1,7 @@
 """Auditor access over HTTP against the local twin: an admin creates a project for FPO-DEMO-1 and
 assigns the demo auditor through the real projects routes; the auditor then reads a farmer, plot
 and dashboard of FPO-DEMO-1 and the project's ledger records, while an auditor assigned to nothing
-gets 404 for the same ids and empty lists, and neither can write."""
+gets 404 for the same ids (exactly like ids that do not exist) and empty lists, and neither can write."""
 
 from __future__ import annotations
 
@@ -91,6 +91,22 @@ def test_an_assigned_auditor_reads_the_project_fpo_and_ledger_others_do_not(twin
         r = client.call("GET", path, token=stranger)
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", (path, r.text)
     assert listed_farmers(client, stranger) == []
+
+    # ... answered exactly like ids that do not exist (status, code and message: no existence oracle),
+    # on the projects and verification routes too; the queue agrees with the task route
+    missing_pid = "prj_00000000" if pid != "prj_00000000" else "prj_ffffffff"
+    for route in ("/projects/{}", "/projects/{}/runs", "/projects/{}/runs/{}_2025_kharif",
+                  "/verification/samples/{}_2025_kharif", "/verification/tasks/{}_2025_kharif_a1",
+                  "/verification/reports/{}_2025_kharif_a1_mon"):
+        foreign = client.call("GET", route.format(pid, pid), token=stranger)
+        missing = client.call("GET", route.format(missing_pid, missing_pid), token=stranger)
+        assert foreign.status_code == missing.status_code == 404, (route, foreign.text)
+        strip = lambda r: {k: v for k, v in r.json()["error"].items() if k != "request_id"}
+        assert strip(foreign) == strip(missing), (route, foreign.text, missing.text)
+    assert client.call("GET", f"/projects/{pid}", token=auditor).status_code == 200
+    for token in (stranger, auditor, mgr):  # no run yet: an empty queue for every reader, not a 403
+        r = client.call("GET", "/verification/tasks", token=token)
+        assert r.status_code == 200 and pid not in {t["project_id"] for t in r.json()["items"]}, r.text
     assert client.call("GET", f"/ledger/records?project_id={pid}", token=stranger).json()["items"] == []
 
     # reading is all: the assigned auditor still cannot write farm data or move credits

@@ -284,3 +284,49 @@ def test_vm0042_qa3_runs_both_passes_through_the_state_machine(api, twin, synthe
     summary = json.loads(s3.get_object(Bucket=bucket, Key=f"runs/{rid}/g1/summary.json")["Body"].read())
     assert summary["profile"] == "vm0042_qa3" and summary["conservative_factors"]
     assert summary["total"]["creditable_basis"] != summary["total"]["net_in_scope"]["point"]
+
+
+def test_villages_named_like_formulas_or_holding_control_characters_do_not_stop_an_approved_run(api, twin, synthesized):
+    """Farmers stored before input hygiene (written here straight into the farm table) live in
+    villages named ``=HYPERLINK(...)``, ``+1``, ``@SUM`` or holding U+0001: the run still gets its
+    reports, the auditor's approval still issues credits, and every text cell of the verification
+    report is a string (never a formula) carrying the village as stored."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from agri_common.farm.store import DynamoFarmStore
+
+    villages = ['=HYPERLINK("http://x","y")', "+1+2", "@SUM(A1)", "bad\x01village"]
+    r = api("POST", "/fpos", "admin", {"fpo_id": "FPO-FORMULA", "name": "Formula FPO", "state": "Tamil Nadu"})
+    assert r.status_code == 201, r.text
+    items = farm_items("FPO-FORMULA", farmers=8, plots_per_farmer=1, seasons=["2025-kharif"], seed=5, prefix="X")
+    for item in items:
+        if item.get("kind") == "farmer":
+            item["village"] = villages[int(item["farmer_id"][1:]) % len(villages)]
+    seed(DynamoFarmStore(twin.resolver.ref(_lid(synthesized.template, "farm"))), items)
+    r = api("POST", "/projects", "admin", {
+        "name": "=Formula <b>project</b> &", "fpo_ids": ["FPO-FORMULA"], "methodology": "vm0051", "profile": "vm0051",
+        "gwp": "AR5", "crediting_start": "2023-06-01", "crediting_end": "2030-05-31", "draws": 300})
+    assert r.status_code == 201, r.text
+    pid = r.json()["project_id"]
+    assert api("POST", f"/projects/{pid}/auditors", "admin", {"username": "demo-auditor"}).status_code == 200
+    rid = start(api, pid, "2025-kharif", role="admin")
+    run = wait_status(api, pid, rid, {"awaiting_auditor", "failed"})
+    assert run["status"] == "awaiting_auditor", run
+    tid = run["task_id"]
+    r = api("POST", f"/verification/tasks/{tid}/decision", "auditor",
+            {"decision": "approve", "reason": "=1+1", "checklist": checklist("vm0051")})
+    assert r.status_code == 200, r.text
+    run = wait_status(api, pid, rid, {"approved", "failed"})
+    assert run["status"] == "approved", run
+    assert run["outcome"]["ledger"]["farmers"] == 8, run
+    report = api("GET", f"/verification/reports/{tid}_ver", "auditor").json()
+    xlsx = next(f for f in report["files"] if f["format"] == "xlsx")
+    book = load_workbook(io.BytesIO(requests.get(xlsx["url"], timeout=30).content))
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            assert all(c.data_type == "s" for c in row if isinstance(c.value, str)), sheet.title
+    strata = {row[0].value for row in book["Sample strata"].iter_rows(min_row=2)}
+    assert strata == {*villages[:3], "bad\ufffdvillage"}
+    assert dict((r[0].value, r[1].value) for r in book["Decision"].iter_rows(min_row=2))["Reason"] == "=1+1"

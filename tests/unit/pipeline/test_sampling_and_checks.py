@@ -144,3 +144,23 @@ def test_stratum_outliers_use_median_and_mad():
     data.append({"plot_id": "BIG", "season_key": "s", "village": "v", "water_regime": "w", "area_ha": 1.0, "net": 9.0})
     out = crosschecks.stratum_outliers(data)
     assert [f["plot_id"] for f in out] == ["BIG"]
+
+
+def test_sampled_plots_strata_and_findings_name_their_fpo():
+    """So the verification routes can show an FPO manager their own FPO's rows only (D2)."""
+    data = [{**r, "fpo_id": ("FPO-1", "FPO-2")[i % 2], "farmer_id": f"F{i}"} for i, r in enumerate(rows(120))]
+    s = sampling.draw_sample(data, seed=7, confidence=0.9, precision=0.1)
+    fpo_of = {r["plot_id"]: r["fpo_id"] for r in data}
+    assert s["plots"] and all(p["fpo_id"] == fpo_of[p["plot_id"]] for p in s["plots"])
+    for stratum in s["strata"]:
+        members = {r["fpo_id"] for r in data if (r["village"], r["water_regime"]) == (stratum["village"], stratum["water_regime"])}
+        assert stratum["fpo_ids"] == sorted(members)
+    without = sampling.draw_sample(rows(120), seed=7, confidence=0.9, precision=0.1)
+    assert [p["plot_id"] for p in without["plots"]] == [p["plot_id"] for p in s["plots"]]  # the draw is unchanged
+    flagged = crosschecks.area_check({"plot_id": "P1", "season_key": "2025-kharif", "fpo_id": "FPO-2", "area_ha": 1.0,
+                                      "declared_area_ha": 3.0})
+    assert flagged and flagged[0]["fpo_id"] == "FPO-2"
+    outliers = crosschecks.stratum_outliers([{**r, "net": 100.0 if i == 0 else 2.0 + (i // 6 % 3) * 0.1}
+                                             for i, r in enumerate(data) if r["village"] == "v0"
+                                             and r["water_regime"] == "multiple_drainage"])
+    assert outliers and all(o["fpo_id"] == fpo_of[o["plot_id"]] for o in outliers)

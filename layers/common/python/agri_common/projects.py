@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from agri_common import mrv
-from agri_common.principal import AuditScope
+from agri_common.errors import NotFoundError
+from agri_common.principal import AuditScope, Owned, Principal, Role, can_access
 from agri_common.settings import BaseSettingsModel
 
 
@@ -71,3 +72,62 @@ def assignments_from_env() -> Callable[[str], AuditScope]:
 
     table = load_settings(AssignmentSettings).pipeline_table
     return lambda user_id: auditor_scope(DynamoFarmStore(table), user_id)
+
+
+# ---- what a caller may see of a project's records (projects and verification routes) -------------
+RECORD_KINDS = ("project", "run", "task", "sample", "report")
+
+
+def not_found(kind: str) -> NotFoundError:
+    """The one 404 of a pipeline record of ``kind``. A record the caller may not see answers with
+    exactly this error too (same status, code and message), so no route of projects or
+    verification tells "not yours" from "does not exist"."""
+    if kind not in RECORD_KINDS:
+        raise ValueError(f"unknown record kind {kind!r}")
+    return NotFoundError(f"{kind.capitalize()} not found")
+
+
+def project_visible(caller: Principal, project: mrv.ProjectRecord | None) -> bool:
+    """Admin: every project; FPO manager: the projects covering their FPO; auditor: the projects
+    whose item lists them (read consistently, so an unassignment counts at once)."""
+    return project is not None and can_access(caller, project.owned_for(caller))
+
+
+def visible_project(caller: Principal, project: mrv.ProjectRecord | None, kind: str) -> mrv.ProjectRecord:
+    """The project, when the caller may see it; else the not-found error of the record asked for."""
+    if not project_visible(caller, project):
+        raise not_found(kind)
+    return project  # type: ignore[return-value]
+
+
+def visible_projects(store: Any, caller: Principal) -> list[mrv.ProjectRecord]:
+    """Every project the caller may see (the list form of :func:`project_visible`, same predicate):
+    admin: all (one Query); manager: their FPO's (gsi1 Query, then the items, consistent);
+    auditor: their assignments (see :func:`auditor_projects`). Oldest first."""
+    if caller.role is Role.ADMIN:
+        items, _ = store.query(mrv.ALL_PROJECTS_INDEX, index=True)
+        found = [mrv.ProjectRecord.from_item(i) for i in items]
+    elif caller.role is Role.FPO_MANAGER and caller.fpo_id:
+        ids = fpo_project_ids(store, caller.fpo_id)
+        found = [mrv.ProjectRecord.from_item(i) for i in store.batch_get([mrv.project(i) for i in ids])] if ids else []
+    elif caller.role is Role.AUDITOR:
+        found = auditor_projects(store, caller.user_id)
+    else:
+        found = []
+    return sorted((p for p in found if project_visible(caller, p)), key=lambda p: (p.created_at, p.project_id))
+
+
+def row_fpo(project: mrv.ProjectRecord, row: dict) -> str | None:
+    """The FPO a sample row or finding belongs to: its ``fpo_id``; a row stored before rows named
+    their FPO belongs to the project's FPO when there is only one, else to no one (hidden from FPO
+    managers: fail closed)."""
+    return row.get("fpo_id") or (project.fpo_ids[0] if len(project.fpo_ids) == 1 else None)
+
+
+def rows_visible(caller: Principal, project: mrv.ProjectRecord, rows: list[dict]) -> list[dict]:
+    """The rows of a visible project (sample plots, findings: farmer and plot ids, villages,
+    centroids) the caller may read: admin and the project's auditors all of them, an FPO manager
+    their own FPO's only (a project can cover several FPOs)."""
+    auditors = frozenset(project.auditors)
+    return [r for r in rows
+            if can_access(caller, Owned(fpo_id=row_fpo(project, r), project_id=project.project_id, assigned_auditors=auditors))]
