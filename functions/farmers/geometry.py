@@ -7,6 +7,11 @@ Areas are geodesic on the WGS84 ellipsoid (``pyproj.Geod.geometry_area_perimeter
 planar formula on degrees. The centroid is shapely's planar centroid in lon/lat, which for a plot
 of at most 500 ha is within centimetres of the geodesic one.
 
+Every position must lie inside India's outline (``data/india_boundary.geojson``: Natural Earth,
+public domain, administered and claimed territory, buffered by about 5 km; see
+docs/farm-input-limits.md), and a geometry is capped at MAX_VERTICES positions and
+MAX_GEOMETRY_BYTES of JSON so that its plot item fits DynamoDB's 400 KB item limit.
+
 Geohash is the standard base32 interleaving (Niemeyer, 2008), implemented here (about twenty
 lines) rather than pulled in as a dependency. Each plot is indexed under the precision-6 cells
 (about 1.2 km x 0.6 km) that its bounding box touches; candidates for an overlap are the plots
@@ -15,13 +20,22 @@ indexed under the same cells.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from agri_common.errors import UnprocessableError
 
-INDIA_BBOX = (68.0, 6.0, 97.5, 37.5)  # lon_min, lat_min, lon_max, lat_max (mainland and islands)
+INDIA_OUTLINE_FILE = Path(__file__).resolve().parent / "data" / "india_boundary.geojson"
+_INDIA: Any = None
+# Size limits of a plot's geometry. A plot item holds the geometry as compact JSON text plus about 1 KB of
+# other attributes and its overlap flags (at most ~100 x 120 bytes): 200,000 bytes of geometry keeps the
+# item well under DynamoDB's 400 KB item limit. 5,000 positions is a boundary walked with a GPS fix every
+# metre around a 150 ha field: far more than a plot outline needs.
+MAX_VERTICES = 5_000
+MAX_GEOMETRY_BYTES = 200_000
 MIN_AREA_HA = 0.01
 MAX_AREA_HA = 500.0
 CELL_PRECISION = 6
@@ -53,7 +67,7 @@ def _check_positions(geometry: dict, field: str) -> list:
     polygons = [coords] if gtype == "Polygon" else coords
     if not isinstance(polygons, list) or not polygons:
         raise _invalid(f"{field}.coordinates", "No coordinates")
-    lon_min, lat_min, lon_max, lat_max = INDIA_BBOX
+    positions: list[tuple[str, float, float]] = []  # (where, lon, lat) of every position, for the India check
     for p, rings in enumerate(polygons):
         if not isinstance(rings, list) or not rings:
             raise _invalid(f"{field}.coordinates", f"Polygon {p} has no rings")
@@ -61,6 +75,9 @@ def _check_positions(geometry: dict, field: str) -> list:
             where = f"{field}.coordinates" + (f".{p}" if gtype == "MultiPolygon" else "") + f".{r}"
             if not isinstance(ring, list) or len(ring) < 4:
                 raise _invalid(where, "A ring needs at least 4 positions (a closed triangle)")
+            if len(positions) + len(ring) > MAX_VERTICES:
+                raise _invalid(f"{field}.coordinates", f"The plot has more than {MAX_VERTICES} positions; simplify "
+                                                       "its outline (a few metres' tolerance is plenty)", "geometry_too_large")
             for i, pos in enumerate(ring):
                 if (not isinstance(pos, list) or len(pos) not in (2, 3)
                         or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in pos)):
@@ -69,11 +86,49 @@ def _check_positions(geometry: dict, field: str) -> list:
                 if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                     raise _invalid(f"{where}.{i}", "Coordinates out of range (longitude first, then latitude)",
                                    "coordinates_out_of_range")
-                if not (lon_min <= lon <= lon_max and lat_min <= lat <= lat_max):
-                    raise _invalid(f"{where}.{i}", "The position is outside India's bounding box", "outside_india")
+                positions.append((f"{where}.{i}", lon, lat))
             if ring[0][:2] != ring[-1][:2]:
                 raise _invalid(where, "The ring is not closed (first and last positions differ)", "ring_not_closed")
+    outside = positions_outside_india([(lon, lat) for _, lon, lat in positions])
+    if outside:
+        raise _invalid(positions[outside[0]][0], "The position is outside India", "outside_india")
     return polygons
+
+
+def india_outline() -> Any:
+    """India's outline (administered and claimed territory, simplified, buffered by about 5 km; see
+    docs/farm-input-limits.md), read once per process on first use."""
+    global _INDIA
+    if _INDIA is None:
+        import shapely
+        from shapely.geometry import shape
+
+        outline = shape(json.loads(INDIA_OUTLINE_FILE.read_text())["geometry"])
+        shapely.prepare(outline)
+        _INDIA = outline
+    return _INDIA
+
+
+def positions_outside_india(positions: list[tuple[float, float]]) -> list[int]:
+    """Indexes of the (lon, lat) positions that lie outside India's outline."""
+    if not positions:
+        return []
+    import numpy as np
+    import shapely
+
+    xy = np.asarray(positions, dtype=float)
+    inside = shapely.contains_xy(india_outline(), xy[:, 0], xy[:, 1])
+    return [int(i) for i in np.flatnonzero(~inside)]
+
+
+def check_size(geometry: dict, field: str = "body.geometry") -> str:
+    """The geometry as stored (compact JSON), refused if longer than MAX_GEOMETRY_BYTES."""
+    text = json.dumps(geometry, separators=(",", ":"))
+    size = len(text.encode())
+    if size > MAX_GEOMETRY_BYTES:
+        raise _invalid(field, f"The geometry is {size} bytes as JSON; at most {MAX_GEOMETRY_BYTES} are accepted "
+                              "(fewer positions, or 7 decimal places: about 1 cm)", "geometry_too_large")
+    return text
 
 
 def geodesic_area_ha(shape: Any) -> float:
@@ -113,6 +168,7 @@ def parse_plot(geometry: dict, field: str = "body.geometry") -> PlotShape:
     from shapely.validation import explain_validity
 
     _check_positions(geometry, field)
+    check_size(geometry, field)
     try:
         shape = to_shape(geometry)
     except (ValueError, TypeError, AttributeError) as exc:

@@ -87,7 +87,7 @@ def register_farmer(body: m.RegisterFarmerRequest, ctx: Ctx, caller: Caller) -> 
 def list_farmers(
     ctx: Ctx, caller: Caller,
     fpo_id: Annotated[str | None, Query(pattern=m.FPO_ID)] = None,
-    village: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^#]+$")] = None,
+    village: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^#\x00-\x1f\x7f-\x9f]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> m.FarmerPage:

@@ -139,9 +139,11 @@ class FarmerService:
                 raise VersionConflict("farmer", public_content(current))
             now = self.ctx.clock()
             values = {k: v for k, v in changes.items() if k in PROFILE_FIELDS}
-            if "consent" in changes:
-                values["consent"] = Consent(given=True, version=req.consent.version, at=req.consent.at.isoformat()).model_dump()
-            updated = current.model_copy(update={**values, "version": current.version + 1, "updated_at": now})
+            consent = {}
+            if req.consent is not None:
+                consent["consent"] = Consent(given=True, version=req.consent.version, at=req.consent.at.isoformat())
+                values["consent"] = consent["consent"].model_dump()
+            updated = current.model_copy(update={**values, **consent, "version": current.version + 1, "updated_at": now})
             txn = Txn()
             sets = {**values, "updated_at": now, **updated.index()}
             txn.add(Update(current.key(), set=sets, add={"version": 1}, expect={"version": current.version}),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -59,15 +60,23 @@ class ImportService:
     def farmers_csv(self, caller: Principal, req: m.FarmerImportRequest) -> m.ImportReport:
         self._authorise(caller, req.fpo_id)
         reader = csv.DictReader(io.StringIO(req.csv))
-        missing = [c for c in FARMER_COLUMNS if c not in (reader.fieldnames or [])]
+        try:
+            header = reader.fieldnames or []
+        except csv.Error as exc:
+            raise field_error("body.csv", f"The header row cannot be read as CSV: {exc}", "csv_unreadable") from exc
+        missing = [c for c in FARMER_COLUMNS if c not in header]
         if missing:
             raise field_error("body.csv", f"The header row lacks the column(s): {', '.join(missing)}", "csv_header")
-        rows = list(reader)
+        rows = _records(reader)
         if len(rows) > m.MAX_IMPORT_ROWS:
             raise field_error("body.csv", f"At most {m.MAX_IMPORT_ROWS} rows per import", "too_many_rows")
         results = []
         for number, row in enumerate(rows, start=2):  # row 1 is the header
-            results.append(self._farmer_row(caller, req, number, row))
+            if isinstance(row, csv.Error):  # this record only: the reader goes on with the next line
+                results.append(m.ImportRow(row=number, status="rejected", errors=[
+                    {"field": f"row.{number}", "type": "csv_unreadable", "issue": f"The row cannot be read as CSV: {row}"}]))
+            else:
+                results.append(self._farmer_row(caller, req, number, row))
         return _report(results)
 
     def _farmer_row(self, caller: Principal, req: m.FarmerImportRequest, number: int, row: dict[str, Any]) -> m.ImportRow:
@@ -95,25 +104,50 @@ class ImportService:
         self._authorise(caller, req.fpo_id)
         return _report([self._plot_row(caller, req.fpo_id, i, f) for i, f in enumerate(req.features)])
 
-    def _plot_row(self, caller: Principal, fpo_id: str, index: int, feature: dict[str, Any]) -> m.ImportRow:
+    def _plot_row(self, caller: Principal, fpo_id: str, index: int, feature: Any) -> m.ImportRow:
         where = f"features.{index}"
         try:
-            props = dict(feature.get("properties") or {})
+            if not isinstance(feature, dict):
+                raise field_error(where, "A feature is a GeoJSON Feature object", "feature_invalid")
+            props = feature.get("properties")
+            if props is None:
+                props = {}
+            if not isinstance(props, dict):
+                raise field_error(f"{where}.properties", "properties must be an object (or null)", "feature_invalid")
+            props = dict(props)
             farmer_id = props.pop("farmer_id", None)
             farmer_external = props.pop("farmer_external_id", None)
+            for name, value in (("farmer_id", farmer_id), ("farmer_external_id", farmer_external)):
+                if value is not None and not (isinstance(value, str) and re.fullmatch(m.ID, value)):
+                    raise field_error(f"{where}.properties.{name}", "an id of 1-64 letters, digits, '_' or '-'",
+                                      "string_pattern_mismatch")
             if not farmer_id and farmer_external:
-                farmer_id = derived_id("F", fpo_id, str(farmer_external))
+                farmer_id = derived_id("F", fpo_id, farmer_external)
             if not farmer_id:
                 raise field_error(f"{where}.properties.farmer_id", "give farmer_id or farmer_external_id", "missing")
-            identity = props.get("external_id") or feature.get("id")
+            parsed = m.PlotFeature.model_validate({**feature, "properties": props})
+            identity = parsed.properties.external_id or parsed.id
             if identity is None:
                 raise field_error(f"{where}.properties.external_id", "give external_id (or a Feature id) so that "
                                   "re-imports are recognised", "missing")
-            parsed = m.PlotFeature.model_validate({**feature, "properties": props})
-            farmer = self.farmers.load(str(farmer_id))
+            farmer = self.farmers.load(farmer_id)
             if farmer is None or farmer.fpo_id != fpo_id:
                 raise field_error(f"{where}.properties.farmer_id", f"No farmer {farmer_id} in FPO {fpo_id}", "unknown_farmer")
             record = self.plots.create(caller, farmer.farmer_id, parsed, plot_id=derived_id("P", fpo_id, str(identity)))
             return m.ImportRow(row=index, status="accepted", id=record.plot_id)
         except (ValidationError, AppError) as exc:
             return _row_result(index, exc, where)
+
+
+def _records(reader: csv.DictReader) -> list[dict[str, Any] | csv.Error]:
+    """Every record of the file; a record the csv module cannot read (a field over its 131,072-character
+    limit...) is kept as its error, and reading goes on with the next line."""
+    rows: list[dict[str, Any] | csv.Error] = []
+    while len(rows) <= m.MAX_IMPORT_ROWS:
+        try:
+            rows.append(next(reader))
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rows.append(exc)
+    return rows

@@ -157,7 +157,7 @@ class PlotService:
     def create(self, caller: Principal, farmer_id: str, feature: m.PlotFeature, *, plot_id: str | None = None,
                receipt: Receipt | None = None) -> PlotRecord:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
-        shape = geometry.parse_plot(feature.geometry)
+        shape = geometry.parse_plot(feature.geometry.model_dump())
         plot_id = plot_id or new_id("P")
         props = feature.properties
 
@@ -194,7 +194,7 @@ class PlotService:
     def replace(self, caller: Principal, plot_id: str, feature: m.PlotFeature, version: int, *,
                 receipt: Receipt | None = None) -> PlotRecord:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
-        shape = geometry.parse_plot(feature.geometry)
+        shape = geometry.parse_plot(feature.geometry.model_dump())
         props = feature.properties
 
         def build():

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from agri_common.inputs import Input
+from agri_common.inputs import Input, Line, PartialUpdate
 
 from agri_common.farm.vocab import AmendmentType, PreseasonWater, SeasonName, WaterRegime
+
+from functions.farmers import geometry
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -19,6 +21,19 @@ LANGUAGES = ("as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "
 Language = Literal["as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te", "ur"]
 UREA_N_FRACTION = 0.46  # urea is 46 % nitrogen by mass
 MAX_YIELD_T_PER_HA = 30  # above any grain crop's field yield: a typo (kg/ha, quintals), not a harvest
+
+
+class PerItem(Input):
+    """Base of bulk bodies (sync, imports) whose items are checked one by one, each with its own model:
+    the fields in ``PER_ITEM`` skip the body-wide text checks here, so that one bad record is reported
+    (``invalid`` / ``rejected``) on its own instead of failing the whole batch with a 422."""
+
+    PER_ITEM: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _hygiene(cls, value: Any, info: ValidationInfo) -> Any:
+        return value if info.field_name in cls.PER_ITEM else Input._hygiene(value)
 
 
 def indian_mobile(value: str) -> str:
@@ -35,7 +50,7 @@ def indian_mobile(value: str) -> str:
 
 class ConsentIn(Input):
     given: Literal[True] = Field(description="Consent to data use must be given to register")
-    version: str = Field(min_length=1, max_length=32, description="Version of the consent text shown")
+    version: Line = Field(min_length=1, max_length=32, description="Version of the consent text shown")
     at: dt.datetime = Field(description="When consent was given (ISO 8601 with timezone)")
 
     @field_validator("at")
@@ -49,11 +64,11 @@ class ConsentIn(Input):
 
 
 class FarmerFields(Input):
-    name: str = Field(min_length=1, max_length=200)
-    phone: str = Field(min_length=10, max_length=20, description="Indian mobile number; stored as +91XXXXXXXXXX")
-    village: str = Field(min_length=1, max_length=100, pattern=r"^[^#]+$")
-    district: str = Field(min_length=1, max_length=100)
-    state: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=200)
+    phone: Line = Field(min_length=10, max_length=20, description="Indian mobile number; stored as +91XXXXXXXXXX")
+    village: Line = Field(min_length=1, max_length=100, pattern=r"^[^#]+$")
+    district: Line = Field(min_length=1, max_length=100)
+    state: Line = Field(min_length=1, max_length=100)
     preferred_language: Language = "hi"
 
     @field_validator("phone")
@@ -70,13 +85,30 @@ class RegisterFarmerRequest(FarmerFields):
     external_id: str | None = Field(default=None, pattern=ID, description="The FPO's own id for the farmer (imports)")
 
 
-class PatchFarmerRequest(Input):
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The OpenAPI schema of a PartialUpdate body: its optional fields are not nullable (``null`` is a 422;
+    the ``None`` default only stands for "absent")."""
+    for prop in schema.get("properties", {}).values():
+        options = prop.get("anyOf")
+        if options and {"type": "null"} in options:
+            rest = [o for o in options if o != {"type": "null"}]
+            del prop["anyOf"]
+            prop.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+            if prop.get("default", ...) is None:
+                del prop["default"]
+
+
+class PatchFarmerRequest(PartialUpdate):
+    """Only the fields given change; ``null`` is refused (422 naming the field): leave a field out to keep it."""
+
     version: int = Field(ge=1, description="The version this change is based on (409 if stale)")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    phone: str | None = Field(default=None, min_length=10, max_length=20)
-    village: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[^#]+$")
-    district: str | None = Field(default=None, min_length=1, max_length=100)
-    state: str | None = Field(default=None, min_length=1, max_length=100)
+    model_config = ConfigDict(json_schema_extra=lambda schema, _: _not_nullable(schema))
+
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    phone: Line | None = Field(default=None, min_length=10, max_length=20)
+    village: Line | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[^#]+$")
+    district: Line | None = Field(default=None, min_length=1, max_length=100)
+    state: Line | None = Field(default=None, min_length=1, max_length=100)
     preferred_language: Language | None = None
     consent: ConsentIn | None = None
 
@@ -119,18 +151,42 @@ class FarmerPage(BaseModel):
 
 # ---- plots --------------------------------------------------------------------------------------
 class PlotProperties(Input):
-    name: str | None = Field(default=None, max_length=100)
+    name: Line | None = Field(default=None, max_length=100)
     declared_area_ha: float | None = Field(default=None, gt=0, le=10_000, description="Area the farmer declares (ha)")
     external_id: str | None = Field(default=None, pattern=ID)
 
 
+class PlotGeometry(Input):
+    """A GeoJSON Polygon or MultiPolygon in WGS84 ``[longitude, latitude]`` positions (RFC 7946).
+
+    Limits: every position inside India (administered and claimed territory, buffered by about 5 km:
+    ``outside_india`` otherwise), at most 5,000 positions and 200,000 bytes as compact JSON
+    (``geometry_too_large``), area 0.01 to 500 ha, no self-intersection, rings closed. A ``bbox`` member is
+    accepted and ignored (the server computes the extent); any other member (``crs``...) is refused."""
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any] = Field(description="Polygon: rings of positions; MultiPolygon: polygons of rings. "
+                                               f"At most {geometry.MAX_VERTICES} positions and "
+                                               f"{geometry.MAX_GEOMETRY_BYTES} bytes of JSON in all")
+    bbox: list[float] | None = Field(default=None, min_length=4, max_length=6, exclude=True,
+                                     description="Accepted and ignored (not stored)")
+
+
 class PlotFeature(Input):
-    """A GeoJSON Feature (RFC 7946: WGS84 longitude/latitude) whose geometry is the plot."""
+    """A GeoJSON Feature (RFC 7946: WGS84 longitude/latitude) whose geometry is the plot. A ``bbox`` member is
+    accepted and ignored; ``properties: null`` reads as no properties; other members are refused."""
 
     type: Literal["Feature"]
-    geometry: dict[str, Any] = Field(description="Polygon or MultiPolygon, [longitude, latitude] positions")
+    geometry: PlotGeometry
     properties: PlotProperties = Field(default_factory=PlotProperties)
-    id: str | int | None = None
+    id: Annotated[Line, Field(min_length=1, max_length=100)] | int | None = None
+    bbox: list[float] | None = Field(default=None, min_length=4, max_length=6, exclude=True,
+                                     description="Accepted and ignored (not stored)")
+
+    @field_validator("properties", mode="before")
+    @classmethod
+    def _null_properties(cls, value: Any) -> Any:
+        return {} if value is None else value
 
 
 class PutPlotRequest(PlotFeature):
@@ -206,7 +262,7 @@ class AmendmentIn(Input):
 
 
 class TreeGroupIn(Input):
-    species: str = Field(min_length=1, max_length=100)
+    species: Line = Field(min_length=1, max_length=100)
     count: int = Field(ge=0, le=100_000)
     dbh_cm: float = Field(gt=0, le=500)
     height_m: float = Field(gt=0, le=100)
@@ -221,7 +277,7 @@ class TreeGroupIn(Input):
 class WaterEvidenceIn(Input):
     method: Literal["farmer_declaration", "field_visit", "awd_pipe_readings", "photos", "remote_sensing"]
     description: str | None = Field(default=None, max_length=1000)
-    upload_ids: list[str] = Field(default_factory=list, max_length=50)
+    upload_ids: list[Annotated[str, Field(pattern=ID)]] = Field(default_factory=list, max_length=50)
 
 
 class SeasonData(Input):
@@ -229,7 +285,7 @@ class SeasonData(Input):
 
     year: int = Field(ge=2000, le=2100, description="Agricultural year the season starts in")
     season: SeasonName
-    crop: str = Field(min_length=1, max_length=50)
+    crop: Line = Field(min_length=1, max_length=50)
     sowing_date: dt.date
     harvest_date: dt.date
     cultivation_days: int | None = Field(default=None, gt=0, le=365,
@@ -300,7 +356,9 @@ class FieldDataRequest(Input):
 MAX_SYNC_RECORDS = 500
 
 
-class SyncRecord(Input):
+class SyncRecord(PerItem):
+    PER_ITEM = frozenset({"data"})
+
     client_id: str = Field(pattern=CLIENT_ID, description="Generated by the client once per change; replays reuse it")
     entity: Literal["farmer", "plot", "season"]
     action: Literal["create", "update"]
@@ -310,7 +368,9 @@ class SyncRecord(Input):
     data: dict[str, Any]
 
 
-class SyncRequest(Input):
+class SyncRequest(PerItem):
+    PER_ITEM = frozenset({"records"})  # each record is a SyncRecord, checked as such
+
     records: list[SyncRecord] = Field(min_length=1, max_length=MAX_SYNC_RECORDS)
 
 
@@ -373,16 +433,35 @@ class UploadOut(BaseModel):
 MAX_IMPORT_ROWS = 1000
 
 
-class FarmerImportRequest(Input):
+class FarmerImportRequest(PerItem):
+    PER_ITEM = frozenset({"csv"})
+
     fpo_id: str = Field(pattern=FPO_ID)
-    csv: str = Field(min_length=1, max_length=900_000, description="UTF-8 CSV with a header row")
-    consent_version: str = Field(min_length=1, max_length=32)
+    csv: str = Field(min_length=1, max_length=900_000,
+                     description="UTF-8 CSV with a header row; a leading byte-order mark (Excel's \"CSV UTF-8\") is "
+                                 "ignored. A row the CSV reader cannot read (a field over 131,072 characters) is "
+                                 "rejected in the report; the other rows import")
+    consent_version: Line = Field(min_length=1, max_length=32)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strip_bom(cls, data: Any) -> Any:
+        """Excel saves "CSV UTF-8" with a byte-order mark: drop it, or the first column would be named
+        "\ufeffname" and the header refused. (The text checks run per row, on the cells a row uses.)"""
+        if isinstance(data, dict) and isinstance(data.get("csv"), str) and data["csv"].startswith("\ufeff"):
+            data = {**data, "csv": data["csv"][1:]}
+        return data
 
 
-class PlotImportRequest(Input):
+class PlotImportRequest(PerItem):
+    PER_ITEM = frozenset({"features"})
+
     fpo_id: str = Field(pattern=FPO_ID)
     type: Literal["FeatureCollection"]
-    features: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)
+    features: list[Any] = Field(min_length=1, max_length=MAX_IMPORT_ROWS,
+                                description="GeoJSON Features (see PlotFeature), each with properties.farmer_id or "
+                                            "farmer_external_id and an external_id or Feature id. Each one is checked "
+                                            "on its own: a feature that is not a valid plot is rejected in the report")
 
 
 class ImportRow(BaseModel):

@@ -388,3 +388,68 @@ def test_overview_and_reports_cost_the_same_for_10_and_1000_farmers(api):
     assert ov["members"] == 1000
     listed = api.farmers("GET", "/farmers", claims=MANAGER, query="village=V3&limit=100")
     assert len(listed.body["items"]) == len([i for i in range(1000) if i % 7 == 3][:100])
+
+
+# ---- issue #10: input hardening on the real table --------------------------------------------------------
+def test_null_patches_are_refused_and_a_farmer_stored_with_nulls_reads_and_is_repaired(api):
+    import os
+
+    from agri_common.aws import dynamodb_table
+    from agri_common.farm import keys
+
+    fid = register(api).body["farmer_id"]
+    path, resource, params = f"/farmers/{fid}", "/farmers/{farmer_id}", {"farmer_id": fid}
+    for name in ("name", "phone", "village", "consent"):
+        r = api.farmers("PATCH", path, {"version": 1, name: None}, claims=MANAGER, resource=resource, params=params)
+        assert r.status == 422 and r.body["error"]["details"][0]["field"] == f"body.{name}", r.body
+    assert get(api, path, resource, params, MANAGER).body["version"] == 1
+    # what the old code stored for {"version": 1, "name": null, "phone": null}
+    pk, sk = keys.farmer(fid)
+    dynamodb_table(os.environ["FARM_TABLE"]).update_item(
+        Key={"pk": pk, "sk": sk}, UpdateExpression="SET #n = :null, phone = :null",
+        ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":null": None})
+    r = get(api, path, resource, params, MANAGER)
+    assert r.status == 200 and (r.body["name"], r.body["phone"]) == ("", ""), r.body
+    listed = api.farmers("GET", "/farmers", claims=MANAGER, query=f"fpo_id={FPO}")
+    assert listed.status == 200 and [f["farmer_id"] for f in listed.body["items"]] == [fid]
+    r = api.farmers("PATCH", path, {"version": 1, "name": "Ravi", "phone": "9876543210"}, claims=MANAGER,
+                    resource=resource, params=params)
+    assert r.status == 200 and (r.body["name"], r.body["phone"], r.body["version"]) == ("Ravi", "+919876543210", 2)
+
+
+def test_plot_geometry_limits_hold_on_dynamodb(api):
+    """The largest accepted geometry is stored (DynamoDB's 400 KB item limit is enforced by moto too);
+    22,000 positions (890 KB, a 500 before) and a plot in Tibet are refused up front."""
+    import math
+
+    from functions.farmers import geometry
+
+    fid = register(api).body["farmer_id"]
+
+    def ring(n, radius=0.005, lon=75.85, lat=30.9):
+        pts = [[round(lon + radius * math.cos(2 * math.pi * i / n), 7), round(lat + radius * math.sin(2 * math.pi * i / n), 7)]
+               for i in range(n)]
+        return {"type": "Polygon", "coordinates": [pts + [pts[0]]]}
+
+    big = add_plot(api, fid, ring(geometry.MAX_VERTICES - 1))
+    assert big.status == 201, big.body
+    assert len(big.body["geometry"]["coordinates"][0]) == geometry.MAX_VERTICES
+    huge = add_plot(api, fid, ring(22_000, lon=75.95))
+    assert huge.status == 422 and huge.body["error"]["details"][0]["type"] == "geometry_too_large", huge.body
+    tibet = add_plot(api, fid, square(90.0, 30.0))
+    assert tibet.status == 422 and tibet.body["error"]["details"][0]["type"] == "outside_india", tibet.body
+    plots = get(api, f"/farmers/{fid}/plots", "/farmers/{farmer_id}/plots", {"farmer_id": fid}, MANAGER).body
+    assert [p["plot_id"] for p in plots["items"]] == [big.body["plot_id"]]
+
+
+def test_csv_with_a_bom_and_an_unreadable_row_imports_the_good_rows(api):
+    csv = ("\ufeffname,phone,village,district,state,external_id,consent_given,consent_at\n"
+           "Asha,9800000001,Rampur,Patiala,Punjab,E1,yes,2025-06-01T10:00:00+05:30\n"
+           f"Huge,9800000002,\"{'x' * 140_000}\",Patiala,Punjab,E2,yes,2025-06-01T10:00:00+05:30\n"
+           "Esc,9800000003,Ram\x1bpur,Patiala,Punjab,E3,yes,2025-06-01T10:00:00+05:30\n"
+           "Bina,9800000004,Rampur,Patiala,Punjab,E4,yes,2025-06-01T10:00:00+05:30\n")
+    r = api.farmers("POST", "/imports/farmers", {"fpo_id": FPO, "csv": csv, "consent_version": "v1"}, claims=MANAGER)
+    assert r.status == 200, r.body
+    assert [row["status"] for row in r.body["rows"]] == ["accepted", "rejected", "rejected", "accepted"]
+    listed = api.farmers("GET", "/farmers", claims=MANAGER, query=f"fpo_id={FPO}").body
+    assert sorted(f["name"] for f in listed["items"]) == ["Asha", "Bina"]

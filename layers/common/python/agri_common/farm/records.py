@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agri_common.farm import keys
 from agri_common.principal import Owned
@@ -89,6 +89,18 @@ class FarmerRecord(Record):
     plot_count: int = 0
     area_ha: float = 0.0
     season_count: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_nulls(cls, item: Any) -> Any:
+        """Before the farmers PATCH refused ``null`` (issue #10), ``{"name": null}`` was stored as is. Such a
+        record reads with "" in place of the missing text, so that it lists, shows and can be repaired by a
+        PATCH instead of failing every read of it (and of its FPO's list) with a 500."""
+        if isinstance(item, dict) and any(item.get(f) is None for f in cls.PROFILE_TEXT):
+            item = {**item, **{f: "" for f in cls.PROFILE_TEXT if item.get(f) is None}}
+        return item
+
+    PROFILE_TEXT: ClassVar[tuple[str, ...]] = ("name", "phone", "village", "district", "state", "preferred_language")
 
     def key(self) -> keys.Key:
         return keys.farmer(self.farmer_id)
