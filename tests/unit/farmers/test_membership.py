@@ -271,3 +271,60 @@ def test_the_list_shows_members_then_requests_then_rejected_across_pages(ctx):
             break
     assert [s for _, s in seen] == ["approved", "approved", "pending", "pending", "rejected"]
     assert {f for f, _ in seen} == set(ids.values())
+
+
+# ---- over the Lambda entry point: routes, envelope, statuses ------------------------------------
+@pytest.fixture
+def api(monkeypatch, ctx):
+    from agri_common.revocation import InMemoryRevocationStore
+    from functions.farmers import handler as farmers
+    from tests.unit.assignments import Assignments
+
+    revocations = InMemoryRevocationStore()
+    monkeypatch.setattr(farmers, "_revocation", lambda: revocations)
+    farmers.app.dependency_overrides[farmers.get_context] = lambda: ctx
+    farmers.app.dependency_overrides[farmers.get_assignments] = Assignments().loader
+    yield farmers
+    farmers.app.dependency_overrides.clear()
+
+
+def test_membership_routes_over_the_handler(api, ctx):
+    from tests.unit.functions.conftest import call, claims_for
+
+    me, mgr1, mgr2 = (claims_for("farmer", user="f1", fpo=None), claims_for("fpo_manager", user="m1", fpo="FPO-1"),
+                      claims_for("fpo_manager", user="m2", fpo="FPO-2"))
+    r = call(api, "POST", "/farmers", {**body().model_dump(mode="json", exclude_none=True)}, claims=me)
+    assert r.status == 201 and r.body["membership"] == "pending" and r.body["aadhaar_duplicate"] is None
+    fid = r.body["farmer_id"]
+    listed = call(api, "GET", "/farmers", claims=mgr1, query="status=pending")
+    assert [f["farmer_id"] for f in listed.body["items"]] == [fid] and listed.body["items"][0]["aadhaar_duplicate"] is False
+    assert call(api, "GET", "/farmers", claims=mgr1, query="status=nonsense").status == 422
+
+    def decide(claims, fpo_id, farmer_id, verb="approve"):
+        return call(api, "POST", f"/fpos/{fpo_id}/members/{farmer_id}/{verb}", claims=claims,
+                    resource=f"/fpos/{{fpo_id}}/members/{{farmer_id}}/{verb}", params={"fpo_id": fpo_id, "farmer_id": farmer_id})
+
+    other, missing = decide(mgr2, "FPO-1", fid), decide(mgr1, "FPO-1", "F-nobody")
+    assert other.status == missing.status == 404
+    assert {k: v for k, v in other.body["error"].items() if k != "request_id"} == \
+        {k: v for k, v in missing.body["error"].items() if k != "request_id"}
+    assert decide(me, "FPO-1", fid).status == 403  # never themselves
+    ok = decide(mgr1, "FPO-1", fid)
+    assert ok.status == 200 and ok.body["membership"] == "approved"
+    again = decide(mgr1, "FPO-1", fid, "reject")
+    assert again.status == 409 and again.body["error"]["code"] == "membership_decided"
+
+    inv = call(api, "POST", "/fpos/FPO-1/invitations", claims=mgr1, resource="/fpos/{fpo_id}/invitations",
+               params={"fpo_id": "FPO-1"})
+    assert inv.status == 201 and set(inv.body) == {"code", "fpo_id", "expires_at"}
+    assert call(api, "POST", "/fpos/FPO-1/invitations", {"expires_in_hours": 0}, claims=mgr1,
+                resource="/fpos/{fpo_id}/invitations", params={"fpo_id": "FPO-1"}).status == 422
+    assert call(api, "POST", "/fpos/FPO-1/invitations", {}, claims=mgr2, resource="/fpos/{fpo_id}/invitations",
+                params={"fpo_id": "FPO-1"}).status == 404
+    two = claims_for("farmer", user="f2", fpo=None)
+    joined = call(api, "POST", "/farmers", {**body(phone="9876543219").model_dump(mode="json", exclude_none=True),
+                                            "invitation_code": inv.body["code"]}, claims=two)
+    assert joined.status == 201 and joined.body["membership"] == "approved"
+    reuse = call(api, "POST", "/farmers", {**body(phone="9876543218").model_dump(mode="json", exclude_none=True),
+                                           "invitation_code": inv.body["code"]}, claims=claims_for("farmer", user="f3", fpo=None))
+    assert reuse.status == 422 and reuse.body["error"]["details"][0]["type"] == "invalid_invitation"
