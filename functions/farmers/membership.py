@@ -125,10 +125,10 @@ def _season_deltas(season: SeasonRecord) -> dict[str, float]:
                              a.get("water_regime_evidence") is not None)
 
 
-def contribution(ctx: FarmContext, farmer: FarmerRecord) -> list[Update]:
+def contribution(ctx: FarmContext, farmer: FarmerRecord, sign: int = 1) -> list[Update]:
     """The aggregate updates that count ``farmer`` and all their data, exactly as the writes
     would have moved them had the farmer been a member all along (one Query for the plots, one per
-    plot for its seasons and evidence)."""
+    plot for its seasons and evidence). ``sign=-1`` takes them out (the migration)."""
     plots, _ = ctx.store.query(keys.farmer_plots_index(farmer.farmer_id), index=True)
     fpo: list[dict[str, float]] = [{"members": 1}]
     village: dict[str, float] = {"members": 1, "plots": 0, "area_ha": 0.0, "seasons": 0}
@@ -150,8 +150,12 @@ def contribution(ctx: FarmContext, farmer: FarmerRecord) -> list[Update]:
             by_season.setdefault(season.season_key, []).append(deltas)
     if plots:
         fpo.append({"farmers_with_plots": 1})
-    ops = [agg.fpo_totals(farmer.fpo_id, agg.merge(*fpo)), agg.village_totals(farmer.fpo_id, farmer.village, village)]
-    ops += [agg.season_totals(farmer.fpo_id, key, agg.merge(*parts)) for key, parts in sorted(by_season.items())]
+    def signed(deltas: dict[str, float]) -> dict[str, float]:
+        return {k: sign * v for k, v in deltas.items()}
+
+    ops = [agg.fpo_totals(farmer.fpo_id, signed(agg.merge(*fpo))),
+           agg.village_totals(farmer.fpo_id, farmer.village, signed(village))]
+    ops += [agg.season_totals(farmer.fpo_id, key, signed(agg.merge(*parts))) for key, parts in sorted(by_season.items())]
     return [op for op in ops if op is not None]
 
 
@@ -256,3 +260,41 @@ class MembershipService:
 
         return commit(self.ctx.store, build)
 
+
+
+# ---- migration of profiles from before this rule --------------------------------------------------
+def migrate_fpo(ctx: FarmContext, fpo_id: str) -> dict[str, int]:
+    """Give every profile of ``fpo_id`` registered before the consent rule an explicit status:
+    registered by the FPO's manager or an admin (or imported) -> ``approved``, as they were;
+    self-registered by a farmer -> ``pending`` (a membership request the manager decides), its
+    contribution taken out of the FPO's totals in the same transaction. Idempotent: profiles with
+    a status are left alone. Run it in a quiet window: a write to a self-registered farmer's data
+    landing between its reads and its transaction could be left counted (the transaction expects
+    the farmer's version and counters, which catches plots and new seasons, not season edits or
+    evidence)."""
+    done = {"approved": 0, "pending": 0}
+    start = None
+    while True:
+        items, start = ctx.store.query(keys.fpo_farmers_index(fpo_id), index=True, limit=100, start=start)
+        for item in items:
+            if item.get("kind") != "farmer" or item.get("membership"):
+                continue
+            farmer = FarmerRecord.from_item(item)
+            self_registered = farmer.created_by.startswith(f"{Role.FARMER.value}:")
+            status = "pending" if self_registered else "approved"
+
+            def build(farmer=farmer, status=status):
+                fresh = FarmerRecord.from_item(ctx.store.get(farmer.key()))
+                updated = fresh.model_copy(update={"membership": status})
+                txn = Txn().add(Update(fresh.key(), set={"membership": status, **updated.index()},
+                                       expect={"membership": 0, "version": fresh.version,  # 0: absent
+                                               "plot_count": fresh.plot_count, "season_count": fresh.season_count}),
+                                race=True)
+                if status == "pending":
+                    for op in contribution(ctx, fresh, sign=-1):
+                        txn.add(op)
+                return txn, status
+
+            done[commit(ctx.store, build)] += 1
+        if not start:
+            return done

@@ -328,3 +328,37 @@ def test_membership_routes_over_the_handler(api, ctx):
     reuse = call(api, "POST", "/farmers", {**body(phone="9876543218").model_dump(mode="json", exclude_none=True),
                                            "invitation_code": inv.body["code"]}, claims=claims_for("farmer", user="f3", fpo=None))
     assert reuse.status == 422 and reuse.body["error"]["details"][0]["type"] == "invalid_invitation"
+
+
+def _rounded(items: dict) -> dict:
+    def r(v):
+        return {k: r(x) for k, x in v.items()} if isinstance(v, dict) else round(v, 6) if isinstance(v, float) else v
+    return r(items)
+
+
+def test_the_migration_turns_old_self_registrations_into_requests_and_takes_them_out_of_the_totals(ctx):
+    from functions.farmers.membership import migrate_fpo
+
+    def legacy(farmer_id, created_by):  # a profile as stored before membership existed
+        item = ctx.store.items[keys.farmer(farmer_id)]
+        item.pop("membership"), item.pop("membership_decided_by"), item.pop("membership_decided_at")
+        item["created_by"] = created_by
+
+    by_manager = FarmerService(ctx).register(MGR1, body()).farmer_id
+    with_data(ctx, MGR1, by_manager, 75.0)
+    legacy(by_manager, "fpo_manager:mgr1")
+    before = _rounded(fpo_items(ctx, "FPO-1"))
+    self_registered = FarmerService(ctx).register(MGR1, body(phone="9876500001")).farmer_id  # counted, as before
+    with_data(ctx, MGR1, self_registered, 76.0)
+    legacy(self_registered, "farmer:user-7")
+    assert fpo_items(ctx, "FPO-1")["AGG"]["members"] == 2
+    assert list(FarmSeasonSource(ctx.store).plan_units(["FPO-1"])) == sorted([by_manager, self_registered])
+
+    assert migrate_fpo(ctx, "FPO-1") == {"approved": 1, "pending": 1}
+    assert _rounded(fpo_items(ctx, "FPO-1")) == before
+    assert FarmerService(ctx).load(self_registered).membership == "pending"
+    assert FarmerService(ctx).load(by_manager).membership == "approved"
+    assert list(FarmSeasonSource(ctx.store).plan_units(["FPO-1"])) == [by_manager]
+    assert migrate_fpo(ctx, "FPO-1") == {"approved": 0, "pending": 0}  # idempotent
+    MembershipService(ctx).approve(MGR1, "FPO-1", self_registered)  # and the request is decided as any other
+    assert fpo_items(ctx, "FPO-1")["AGG"]["members"] == 2
