@@ -127,6 +127,42 @@ def test_approval_counts_the_farmer_and_their_data_exactly_as_a_member_from_the_
     assert err.value.code == "membership_decided"
 
 
+class Objects:
+    def presigned_post(self, key, content_type, max_bytes, expires_in):
+        return {"url": "https://uploads.example/", "fields": {"key": key}}
+
+    def head(self, key):
+        return {"content_length": 100, "content_type": "application/pdf"}
+
+
+def every_kind_of_write(ctx, caller, farmer_id, lon):
+    """Plot, replaced plot, season, edited season, stored evidence, village move: each moves totals."""
+    from functions.farmers.logic_uploads import UploadService
+
+    plot = with_data(ctx, caller, farmer_id, lon)
+    PlotService(ctx).replace(caller, plot.plot_id, square(lon, 30.0, 0.002), 1)
+    SeasonService(ctx).update(caller, plot.plot_id, m.SeasonData.model_validate({**RICE, "synthetic_n_kg_per_ha": 60,
+                                                                                "urea_kg_per_ha": 0}), 1)
+    uploads = UploadService(ctx, Objects())
+    issued = uploads.issue(caller, m.UploadRequest(plot_id=plot.plot_id, content_type="application/pdf", size_bytes=100))
+    uploads.complete(caller, issued.upload_id)
+    version = FarmerService(ctx).load(farmer_id).version
+    FarmerService(ctx).patch(caller, farmer_id, m.PatchFarmerRequest(version=version, village="Nabha"))
+
+
+def test_no_write_of_a_request_moves_the_totals_and_approval_adds_them_all(ctx):
+    me = farmer_account(1)
+    pending = FarmerService(ctx).register(me, body()).farmer_id
+    every_kind_of_write(ctx, me, pending, 75.0)
+    assert fpo_items(ctx, "FPO-1") == {}
+    member = FarmerService(ctx).register(MGR2, body("FPO-2")).farmer_id
+    every_kind_of_write(ctx, MGR2, member, 76.0)
+    MembershipService(ctx).approve(MGR1, "FPO-1", pending)
+    nonzero = lambda items: {k: v for k, v in _rounded(items).items() if any(v.values())}  # noqa: E731
+    assert nonzero(fpo_items(ctx, "FPO-1")) == nonzero(fpo_items(ctx, "FPO-2"))
+    assert fpo_items(ctx, "FPO-1")["AGG"]["evidence_files"] == 1
+
+
 def test_a_write_racing_the_approval_is_counted_once(ctx):
     me = farmer_account(1)
     farmer_id = FarmerService(ctx).register(me, body()).farmer_id
