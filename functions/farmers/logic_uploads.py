@@ -88,7 +88,9 @@ class UploadService:
             return membership.gate(txn, self._farmer(record.plot_id)), record.model_copy(update={"status": "stored", "size_bytes": head["content_length"]})
 
         try:
-            return evidence_out(commit(self.ctx.store, build, attempts=1))
+            # 2 attempts: a lost membership guard (the farmer approved meanwhile) is rebuilt and counted;
+            # a concurrent completion fails both and is reported below
+            return evidence_out(commit(self.ctx.store, build, attempts=2))
         except ConflictError:  # completed concurrently: report the stored state
             again = self.ctx.store.query(keys.upload_index(upload_id)["gsi1pk"], index=True)[0]
             if not again:

@@ -398,3 +398,17 @@ def test_the_migration_turns_old_self_registrations_into_requests_and_takes_them
     assert migrate_fpo(ctx, "FPO-1") == {"approved": 0, "pending": 0}  # idempotent
     MembershipService(ctx).approve(MGR1, "FPO-1", self_registered)  # and the request is decided as any other
     assert fpo_items(ctx, "FPO-1")["AGG"]["members"] == 2
+
+
+def test_evidence_completed_while_the_farmer_is_approved_is_stored_and_counted(ctx):
+    from functions.farmers.logic_uploads import UploadService
+
+    me = farmer_account(1)
+    farmer_id = FarmerService(ctx).register(me, body()).farmer_id
+    plot = PlotService(ctx).create(me, farmer_id, square(75.0, 30.0))
+    uploads = UploadService(ctx, Objects())
+    issued = uploads.issue(me, m.UploadRequest(plot_id=plot.plot_id, content_type="application/pdf", size_bytes=100))
+    ctx.store.before = lambda: MembershipService(ctx).approve(MGR1, "FPO-1", farmer_id)  # after complete's reads
+    assert uploads.complete(me, issued.upload_id).status == "stored"
+    totals = fpo_items(ctx, "FPO-1")["AGG"]
+    assert (totals["members"], totals["plots"], totals["evidence_files"]) == (1, 1, 1)
