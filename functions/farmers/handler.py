@@ -8,7 +8,7 @@ caller may not see); auditors read the data of the FPOs of the projects they are
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Callable
+from typing import Annotated, Callable, Literal
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -28,9 +28,11 @@ from functions.farmers.logic_plots import PlotService
 from functions.farmers.logic_seasons import SeasonService, season_out
 from functions.farmers.logic_sync import SyncService
 from functions.farmers.logic_uploads import S3Objects, UploadService
+from functions.farmers.membership import IssueInvitationRequest, InvitationOut, JoinRequest, MembershipService
 
 app = make_resolver()
 Id = Annotated[str, Path(pattern=m.ID)]
+FpoId = Annotated[str, Path(pattern=m.FPO_ID)]
 
 
 class FarmersSettings(BaseSettingsModel):
@@ -79,7 +81,7 @@ Caller = Annotated[Principal, Depends(get_principal)]
 @app.post("/farmers", status_code=201, tags=["farmers"], security=PRIVATE, summary="Register a farmer",
           openapi_extensions={"x-errors": [404, 409]})
 def register_farmer(body: m.RegisterFarmerRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
-    return farmer_out(FarmerService(ctx).register(caller, body))
+    return farmer_out(FarmerService(ctx).register(caller, body), caller)
 
 
 @app.get("/farmers", tags=["farmers"], security=PRIVATE, summary="List farmers (one FPO, optionally one village)",
@@ -90,20 +92,52 @@ def list_farmers(
     village: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^#\x00-\x1f\x7f-\x9f]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
+    status: Annotated[Literal["approved", "pending", "rejected"] | None,
+                      Query(description="Membership: approved members, pending requests or rejected ones "
+                                        "(default: all, members first; auditors see members only)")] = None,
 ) -> m.FarmerPage:
-    return FarmerService(ctx).list(caller, fpo_id, village, limit, next_token)
+    return FarmerService(ctx).list(caller, fpo_id, village, limit, next_token, status)
 
 
 @app.get("/farmers/<farmer_id>", tags=["farmers"], security=PRIVATE, summary="One farmer",
          openapi_extensions={"x-errors": [404]})
 def get_farmer(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
-    return farmer_out(FarmerService(ctx).get(caller, farmer_id))
+    return farmer_out(FarmerService(ctx).get(caller, farmer_id), caller)
 
 
 @app.patch("/farmers/<farmer_id>", tags=["farmers"], security=PRIVATE,
            summary="Change a farmer's profile (optimistic concurrency on version)", openapi_extensions={"x-errors": [404, 409]})
 def patch_farmer(farmer_id: Id, body: m.PatchFarmerRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
-    return farmer_out(FarmerService(ctx).patch(caller, farmer_id, body))
+    return farmer_out(FarmerService(ctx).patch(caller, farmer_id, body), caller)
+
+
+# ---- FPO membership (docs/decisions/0007) --------------------------------------------------------
+@app.post("/fpos/<fpo_id>/members/<farmer_id>/approve", tags=["membership"], security=PRIVATE,
+          summary="Approve a membership request (the FPO's manager, an admin): the farmer and their data count "
+                  "from now on", openapi_extensions={"x-errors": [404, 409]})
+def approve_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
+    return farmer_out(MembershipService(ctx).approve(caller, fpo_id, farmer_id), caller)
+
+
+@app.post("/fpos/<fpo_id>/members/<farmer_id>/reject", tags=["membership"], security=PRIVATE,
+          summary="Reject a membership request (the FPO's manager, an admin)", openapi_extensions={"x-errors": [404, 409]})
+def reject_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
+    return farmer_out(MembershipService(ctx).reject(caller, fpo_id, farmer_id), caller)
+
+
+@app.post("/fpos/<fpo_id>/invitations", status_code=201, tags=["membership"], security=PRIVATE,
+          summary="Issue a single-use invitation code to join the FPO (the FPO's manager, an admin)",
+          openapi_extensions={"x-errors": [404]})
+def issue_invitation(fpo_id: FpoId, ctx: Ctx, caller: Caller,
+                     body: IssueInvitationRequest | None = None) -> InvitationOut:
+    return MembershipService(ctx).issue_invitation(caller, fpo_id, body or IssueInvitationRequest())
+
+
+@app.post("/farmers/<farmer_id>/join", tags=["membership"], security=PRIVATE,
+          summary="A farmer's pending profile joins its FPO with an invitation code from the FPO's manager",
+          openapi_extensions={"x-errors": [404, 409]})
+def join_fpo(farmer_id: Id, body: JoinRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
+    return farmer_out(MembershipService(ctx).join(caller, farmer_id, body), caller)
 
 
 # ---- plots --------------------------------------------------------------------------------------

@@ -15,17 +15,24 @@ from agri_common.farm.store import Put, Txn, Update, commit
 from agri_common.pagination import decode_token, encode_token
 from agri_common.principal import Principal, Role, ensure_can_access, list_scope, require_role
 
-from functions.farmers import aadhaar
+from functions.farmers import aadhaar, membership
 from functions.farmers import models as m
 from functions.farmers.context import (
     FarmContext, Receipt, VersionConflict, caller_label, field_error, new_id, not_found,
 )
 
+LIST_ORDER = ("approved", "pending", "rejected")
 PROFILE_FIELDS = ("name", "phone", "village", "district", "state", "preferred_language")
 
 
-def farmer_out(record: FarmerRecord) -> m.FarmerOut:
-    return m.FarmerOut.model_validate(record.model_dump(exclude={"aadhaar_hmac"}))
+def farmer_out(record: FarmerRecord, caller: Principal | None = None) -> m.FarmerOut:
+    """The API view. ``aadhaar_duplicate`` only for the FPO's manager and admins (they resolve a
+    clash); a farmer's own view is the same whether their number clashed or not."""
+    out = record.model_dump(exclude={"aadhaar_hmac", "aadhaar_duplicate", "pending_writes", "membership"})
+    out["membership"] = record.member_status
+    if caller is not None and caller.role in (Role.FPO_MANAGER, Role.ADMIN):
+        out["aadhaar_duplicate"] = record.aadhaar_duplicate
+    return m.FarmerOut.model_validate(out)
 
 
 def public_content(record: FarmerRecord) -> dict:
@@ -39,11 +46,22 @@ class FarmerService:
     # ---- register -------------------------------------------------------------------------------
     def register(self, caller: Principal, req: m.RegisterFarmerRequest, *, farmer_id: str | None = None,
                  receipt: Receipt | None = None) -> FarmerRecord:
+        """Membership (docs/decisions/0007): a farmer's own profile is a request (``pending``) unless
+        they bring a valid invitation code of the FPO; the FPO's manager's or an admin's is approved.
+
+        Aadhaar: a number already registered is *not refused* (a 409 would tell any account whether
+        a number is registered): the profile is stored without the uniqueness link, flagged
+        ``aadhaar_duplicate`` for the FPO's manager or an admin to resolve, and is never a member
+        until then. The farmer's answer is the same either way."""
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
         if caller.role in (Role.FARMER, Role.FPO_MANAGER) and caller.fpo_id and req.fpo_id != caller.fpo_id:
             raise ForbiddenError("You can register farmers only in your own FPO", code="fpo_forbidden")
         if caller.role is Role.FPO_MANAGER and not caller.fpo_id:
             raise ForbiddenError("FPO manager without an FPO", code="no_fpo")
+        if req.invitation_code and caller.role is not Role.FARMER:
+            raise field_error("body.invitation_code", "Invitation codes are for farmers joining an FPO themselves; "
+                              "profiles registered by the FPO's manager or an admin are members already",
+                              "invitation_not_needed")
         self.ctx.fpo(req.fpo_id)
         last4 = hmac_hex = None
         if req.aadhaar:
@@ -52,31 +70,41 @@ class FarmerService:
             if problem:
                 raise field_error("body.aadhaar", problem, "aadhaar_invalid")
             last4, hmac_hex = number[-4:], aadhaar.keyed_hash(number, self.ctx.aadhaar_key())
-        now = self.ctx.clock()
-        record = FarmerRecord(
-            farmer_id=farmer_id or new_id("F"), fpo_id=req.fpo_id,
-            owner_user_id=caller.user_id if caller.role is Role.FARMER else None,
-            name=req.name, phone=req.phone, village=req.village, district=req.district, state=req.state,
-            preferred_language=req.preferred_language,
-            consent=Consent(given=True, version=req.consent.version, at=req.consent.at.isoformat()),
-            aadhaar_last4=last4, aadhaar_hmac=hmac_hex, external_id=req.external_id,
-            created_by=caller_label(caller), created_at=now)
+        farmer_id = farmer_id or new_id("F")
 
         def build():
+            now = self.ctx.clock()
             txn = Txn()
+            duplicate = bool(hmac_hex) and self.ctx.store.get(keys.aadhaar(hmac_hex)) is not None
+            approved = caller.role is not Role.FARMER
+            if req.invitation_code:
+                spend, error = membership.redeem_op(self.ctx, req.invitation_code, req.fpo_id, farmer_id, now)
+                txn.add(spend, on_fail=error)
+                approved = True
+            status = "approved" if approved and not duplicate else "pending"
+            record = FarmerRecord(
+                farmer_id=farmer_id, fpo_id=req.fpo_id,
+                owner_user_id=caller.user_id if caller.role is Role.FARMER else None,
+                name=req.name, phone=req.phone, village=req.village, district=req.district, state=req.state,
+                preferred_language=req.preferred_language,
+                consent=Consent(given=True, version=req.consent.version, at=req.consent.at.isoformat()),
+                aadhaar_last4=last4, aadhaar_hmac=hmac_hex, aadhaar_duplicate=duplicate, external_id=req.external_id,
+                membership=status, membership_decided_by=caller_label(caller) if status == "approved" else None,
+                membership_decided_at=now if status == "approved" else None,
+                created_by=caller_label(caller), created_at=now)
             txn.add(Put(record.to_item(), if_absent=True),
                     on_fail=ConflictError(f"Farmer {record.farmer_id} already exists", code="farmer_exists"))
             if record.owner_user_id:
                 pk, sk = keys.owner(record.owner_user_id)
                 txn.add(Put({"pk": pk, "sk": sk, "kind": "owner", "farmer_id": record.farmer_id}, if_absent=True),
                         on_fail=ConflictError("This account already has a farmer profile", code="profile_exists"))
-            if hmac_hex:
+            if hmac_hex and not duplicate:  # taken concurrently: rebuilt, and then flagged
                 pk, sk = keys.aadhaar(hmac_hex)
                 txn.add(Put({"pk": pk, "sk": sk, "kind": "aadhaar", "farmer_id": record.farmer_id}, if_absent=True),
-                        on_fail=ConflictError("A farmer with this Aadhaar number is already registered",
-                                              code="aadhaar_registered"))
-            txn.add(agg.fpo_totals(record.fpo_id, {"members": 1}))
-            txn.add(agg.village_totals(record.fpo_id, record.village, {"members": 1}))
+                        race=True)
+            if record.counted:
+                txn.add(agg.fpo_totals(record.fpo_id, {"members": 1}))
+                txn.add(agg.village_totals(record.fpo_id, record.village, {"members": 1}))
             self.ctx.with_receipt(txn, receipt, "farmer", record.farmer_id, record.version, now)
             return txn, record
 
@@ -92,22 +120,25 @@ class FarmerService:
         return record  # type: ignore[return-value]
 
     def list(self, caller: Principal, fpo_id: str | None, village: str | None, limit: int,
-             next_token: str | None) -> m.FarmerPage:
-        """Farmers of one FPO (optionally one village), by the gsi1 index; never a Scan."""
+             next_token: str | None, status: str | None = None) -> m.FarmerPage:
+        """Farmers of one FPO (optionally one village, one membership status), by the gsi1 index;
+        never a Scan. Without ``status``: the members, then the pending requests, then the rejected
+        ones (one index partition each, see ``keys.farmer_index``); auditors see members only."""
         if caller.role is Role.AUDITOR:  # the FPOs of their projects only (an FPO outside them lists nothing)
             fpos = list_scope(caller).fpo_ids
             if fpo_id is None and len(fpos) > 1:
                 raise field_error("query.fpo_id", "Your projects cover several FPOs: give fpo_id "
                                   f"(one of {', '.join(sorted(fpos))})", "missing")
             fpo_id = fpo_id or next(iter(fpos), None)
-            if fpo_id not in fpos:
+            if fpo_id not in fpos or status not in (None, "approved"):
                 return m.FarmerPage(items=[])
         if caller.role is Role.FARMER:
             owner = self.ctx.store.get(keys.owner(caller.user_id))
             record = self.load(owner["farmer_id"]) if owner else None
             visible = record is not None and (not fpo_id or record.fpo_id == fpo_id) and (
-                not village or record.village.casefold() == village.casefold())
-            return m.FarmerPage(items=[farmer_out(record)] if visible else [])
+                not village or record.village.casefold() == village.casefold()) and (
+                not status or record.member_status == status)
+            return m.FarmerPage(items=[farmer_out(record, caller)] if visible else [])
         if caller.role is Role.FPO_MANAGER:
             if fpo_id and fpo_id != caller.fpo_id:
                 raise not_found("FPO")
@@ -115,16 +146,29 @@ class FarmerService:
         if not fpo_id:
             raise field_error("query.fpo_id", "Admins list farmers one FPO at a time: give fpo_id", "missing")
         cursor = decode_token(next_token)
-        scope = {"fpo_id": fpo_id, "village": village}
-        if cursor is not None and (not isinstance(cursor, dict) or cursor.get("q") != scope):
+        scope = {"fpo_id": fpo_id, "village": village, "status": status}
+        if cursor is not None and (not isinstance(cursor, dict) or cursor.get("q") != scope
+                                   or cursor.get("p", 0) not in range(len(LIST_ORDER))):
             from agri_common.errors import BadRequestError
 
             raise BadRequestError("The pagination token belongs to another query", code="invalid_next_token")
-        items, last = self.ctx.store.query(keys.fpo_farmers_index(fpo_id),
-                                           prefix=f"{village.casefold()}#" if village else "", index=True,
-                                           limit=limit, start=cursor.get("k") if cursor else None)
-        page = [farmer_out(FarmerRecord.from_item(i)) for i in items[:limit]]
-        token = encode_token({"q": scope, "k": last}) if last else None
+        parts = [status] if status else ([LIST_ORDER[0]] if caller.role is Role.AUDITOR else list(LIST_ORDER))
+        part, start = (cursor.get("p", 0), cursor.get("k")) if cursor else (0, None)
+        page: list[m.FarmerOut] = []
+        token = None
+        while part < len(parts):
+            items, last = self.ctx.store.query(keys.fpo_farmers_index(fpo_id, parts[part]),
+                                               prefix=f"{village.casefold()}#" if village else "", index=True,
+                                               limit=limit - len(page), start=start)
+            page += [farmer_out(FarmerRecord.from_item(i), caller) for i in items[:limit - len(page)]]
+            if last:
+                token = encode_token({"q": scope, "p": part, "k": last})
+                break
+            part, start = part + 1, None
+            if len(page) >= limit:
+                if part < len(parts):
+                    token = encode_token({"q": scope, "p": part, "k": None})
+                break
         return m.FarmerPage(items=page, next_token=token)
 
     # ---- update ---------------------------------------------------------------------------------
@@ -154,6 +198,6 @@ class FarmerService:
                 txn.add(agg.village_totals(current.fpo_id, current.village, {k: -v for k, v in moved.items()}))
                 txn.add(agg.village_totals(current.fpo_id, updated.village, moved))
             self.ctx.with_receipt(txn, receipt, "farmer", farmer_id, updated.version, now)
-            return txn, updated
+            return membership.gate(txn, current), updated
 
         return commit(self.ctx.store, build)

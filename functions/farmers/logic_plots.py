@@ -20,7 +20,7 @@ from agri_common.farm.records import FarmerRecord, PlotRecord
 from agri_common.farm.store import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
 from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
 
-from functions.farmers import geometry
+from functions.farmers import geometry, membership
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, Receipt, VersionConflict, field_error, new_id
 from functions.farmers.logic import FarmerService
@@ -185,6 +185,7 @@ class PlotService:
             txn.add(agg.fpo_totals(farmer.fpo_id, {"plots": 1, "area_ha": shape.area_ha, "farmers_with_plots": first}))
             txn.add(agg.village_totals(farmer.fpo_id, farmer.village, {"plots": 1, "area_ha": shape.area_ha}))
             self.ctx.with_receipt(txn, receipt, "plot", plot_id, record.version, now)
+            membership.gate(txn, farmer)  # a non-member's plot moves no FPO totals (counted on approval)
             self._check_size(txn)
             return txn, record
 
@@ -228,6 +229,7 @@ class PlotService:
                 txn.add(agg.fpo_totals(current.fpo_id, {"area_ha": delta}))
                 txn.add(agg.village_totals(current.fpo_id, farmer.village, {"area_ha": delta}))
             self.ctx.with_receipt(txn, receipt, "plot", plot_id, updated.version, now)
+            membership.gate(txn, farmer)
             self._check_size(txn)
             return txn, updated
 

@@ -13,6 +13,7 @@ from agri_common.farm.records import SeasonRecord
 from agri_common.farm.store import Put, Txn, Update, commit
 from agri_common.principal import Principal, Role, ensure_can_access, require_role
 
+from functions.farmers import membership
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, Receipt, VersionConflict
 from functions.farmers.logic_plots import PlotService
@@ -58,7 +59,7 @@ class SeasonService:
             txn.add(agg.season_totals(plot.fpo_id, data.season_key, deltas))
             txn.add(agg.village_totals(plot.fpo_id, farmer.village, {"seasons": 1}))
             self.ctx.with_receipt(txn, receipt, "season", f"{plot_id}/{data.season_key}", record.version, now)
-            return txn, record
+            return membership.gate(txn, farmer), record
 
         return commit(self.ctx.store, build)
 
@@ -85,7 +86,7 @@ class SeasonService:
             txn.add(agg.fpo_totals(current.fpo_id, deltas))
             txn.add(agg.season_totals(current.fpo_id, current.season_key, deltas))
             self.ctx.with_receipt(txn, receipt, "season", f"{plot_id}/{data.season_key}", updated.version, now)
-            return txn, updated
+            return membership.gate(txn, self.plots.farmers.load(current.farmer_id)), updated
 
         return commit(self.ctx.store, build)
 

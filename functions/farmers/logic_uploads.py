@@ -13,10 +13,11 @@ from typing import Protocol
 from agri_common.errors import ConflictError
 from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
-from agri_common.farm.records import EvidenceRecord
+from agri_common.farm.records import EvidenceRecord, FarmerRecord, PlotRecord
 from agri_common.farm.store import Put, Txn, Update, commit
 from agri_common.principal import Principal, Role, ensure_can_access, require_role
 
+from functions.farmers import membership
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, field_error, new_id, not_found
 from functions.farmers.logic_plots import PlotService
@@ -59,6 +60,11 @@ class UploadService:
         return m.UploadOut(upload_id=upload_id, object_key=object_key, url=post["url"], fields=post["fields"],
                            expires_in_s=PRESIGN_SECONDS, evidence=evidence_out(record))
 
+    def _farmer(self, plot_id: str) -> FarmerRecord:
+        """Whose evidence it is: a non-member's stored evidence moves no FPO totals until approval."""
+        plot = PlotRecord.from_item(self.ctx.store.get(keys.plot(plot_id)))
+        return FarmerRecord.from_item(self.ctx.store.get(keys.farmer(plot.farmer_id)))
+
     def complete(self, caller: Principal, upload_id: str) -> m.EvidenceOut:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)  # a write: auditors read evidence only
         items, _ = self.ctx.store.query(keys.upload_index(upload_id)["gsi1pk"], index=True)
@@ -79,10 +85,12 @@ class UploadService:
                            expect={"status": "pending"}, if_exists=True), race=True)
             txn.add(Update(keys.plot(record.plot_id), add={"evidence_count": 1}, if_exists=True))
             txn.add(agg.fpo_totals(record.fpo_id, {"evidence_files": 1}))
-            return txn, record.model_copy(update={"status": "stored", "size_bytes": head["content_length"]})
+            return membership.gate(txn, self._farmer(record.plot_id)), record.model_copy(update={"status": "stored", "size_bytes": head["content_length"]})
 
         try:
-            return evidence_out(commit(self.ctx.store, build, attempts=1))
+            # 2 attempts: a lost membership guard (the farmer approved meanwhile) is rebuilt and counted;
+            # a concurrent completion fails both and is reported below
+            return evidence_out(commit(self.ctx.store, build, attempts=2))
         except ConflictError:  # completed concurrently: report the stored state
             again = self.ctx.store.query(keys.upload_index(upload_id)["gsi1pk"], index=True)[0]
             if not again:

@@ -83,6 +83,10 @@ class RegisterFarmerRequest(FarmerFields):
     aadhaar: str | None = Field(default=None, min_length=12, max_length=14,
                                 description="Optional; validated (Verhoeff), then only the last 4 digits and a keyed hash are kept")
     external_id: str | None = Field(default=None, pattern=ID, description="The FPO's own id for the farmer (imports)")
+    invitation_code: str | None = Field(default=None, min_length=8, max_length=40,
+                                        description="A farmer joining themselves: a single-use code from the FPO's "
+                                                    "manager makes the profile an approved member at once (otherwise "
+                                                    "it is a membership request until the manager approves it)")
 
 
 def _not_nullable(schema: dict[str, Any]) -> None:
@@ -137,6 +141,14 @@ class FarmerOut(BaseModel):
     consent: ConsentOut
     aadhaar_last4: str | None = None
     external_id: str | None = None
+    membership: Literal["pending", "approved", "rejected"] = Field(
+        description="pending: a membership request (not counted in the FPO's totals or MRV runs) until the FPO's "
+                    "manager approves it")
+    membership_decided_by: str | None = None
+    membership_decided_at: str | None = None
+    aadhaar_duplicate: bool | None = Field(
+        default=None, description="FPO managers and admins only: the Aadhaar number was already registered, so it "
+                                  "was not linked; approving takes the link if it is free by then")
     plot_count: int
     area_ha: float
     version: int

@@ -1,7 +1,8 @@
 """Where a run's plot-seasons come from: the ``ProjectSeasonSource`` interface and its farm-table
 implementation (issue #4's data model, read through its generic store; no Scan).
 
-Planning lists *units* (farmer ids: the FPO's member index is one paginated Query per FPO), and
+Planning lists *units* (farmer ids: the FPO's member index is one paginated Query per FPO; only
+approved members are in it, pending membership requests are not, see docs/decisions/0007), and
 each chunk loads its units' plots and seasons (one Query per farmer and per plot). Chunking by
 farmer keeps the plan step cheap for 1,000,000 plot-seasons; a chunk of 2,000 farmers is about
 5,000 plot-seasons at the usual 2-3 plots per smallholder.
@@ -36,6 +37,13 @@ class ProjectSeasonSource(Protocol):
         """The plot-seasons of ``units`` whose season key starts with ``period``."""
 
 
+def _member(item: dict) -> bool:
+    """An approved FPO member's farmer item (the member index holds nothing else; checked anyway,
+    since crediting a non-member is the defect this guards). No status = a member from before
+    membership requests existed."""
+    return item.get("kind") == "farmer" and item.get("membership", "approved") == "approved"
+
+
 class FarmSeasonSource:
     """Issue #4's farm table: FPO -> farmers (gsi1) -> plots (gsi1) -> seasons (pk prefix)."""
 
@@ -50,7 +58,7 @@ class FarmSeasonSource:
             start = None
             while True:
                 items, start = self.store.query(keys.fpo_farmers_index(fpo), index=True, limit=1000, start=start)
-                units.extend(i["farmer_id"] for i in items if i.get("kind") == "farmer")
+                units.extend(i["farmer_id"] for i in items if _member(i))
                 if not start:
                     break
         return sorted(set(units))
@@ -64,7 +72,7 @@ class FarmSeasonSource:
         out: list[PlotSeason] = []
         for farmer_id in units:
             farmer = farmers.get(farmer_id)
-            if farmer is None:
+            if farmer is None or not farmer.counted:  # only approved FPO members (docs/decisions/0007)
                 continue
             plots, _ = self.store.query(keys.farmer_plots_index(farmer_id), index=True)
             for raw in sorted(plots, key=lambda p: p["plot_id"]):

@@ -68,6 +68,20 @@ def test_template_matches_each_routes_public_flag(methods, routes_by_domain):
             assert (methods[(route.method, route.path)]["AuthorizationType"] == "NONE") is route.public, route
 
 
+MEMBERSHIP_ROUTES = {  # docs/decisions/0007: private, served by the farmers function (it owns farmer items)
+    ("POST", "/fpos/{fpo_id}/members/{farmer_id}/approve"),
+    ("POST", "/fpos/{fpo_id}/members/{farmer_id}/reject"),
+    ("POST", "/fpos/{fpo_id}/invitations"),
+    ("POST", "/farmers/{farmer_id}/join"),
+}
+
+
+def test_membership_routes_are_private_farmers_routes(methods, routes_by_domain):
+    assert MEMBERSHIP_ROUTES <= {(r.method, r.path) for r in routes_by_domain["farmers"]}
+    for key in MEMBERSHIP_ROUTES:
+        assert methods[key]["AuthorizationType"] == "COGNITO_USER_POOLS", key
+
+
 def test_authorizer_reads_id_tokens_from_authorization_header(template):
     pool_lid, _ = only(template, "AWS::Cognito::UserPool")
     props = only(template, "AWS::ApiGateway::Authorizer")[1]["Properties"]

@@ -104,14 +104,19 @@ def get(api, path, resource, params, claims):
     return api.farmers("GET", path, claims=claims, resource=resource, params=params)
 
 
-def test_register_farmer_with_aadhaar_keeps_only_last4_and_refuses_duplicates(api):
+def test_register_farmer_with_aadhaar_keeps_only_last4_and_flags_duplicates(api):
     number = "23456789012" + verhoeff_check_digit("23456789012")
     r = register(api, aadhaar=number[:4] + " " + number[4:8] + " " + number[8:])
     assert r.status == 201, r.body
     assert r.body["aadhaar_last4"] == number[-4:] and "aadhaar" not in r.body and "aadhaar_hmac" not in r.body
-    assert r.body["phone"] == "+919876543210"
+    assert r.body["phone"] == "+919876543210" and r.body["membership"] == "approved"
+    # a clash is not a 409 (that answer let any account probe numbers, docs/decisions/0007): the
+    # profile is stored unlinked, flagged for the manager, and is no member until resolved
     again = register(api, phone="9876543211", aadhaar=number)
-    assert again.status == 409 and again.body["error"]["code"] == "aadhaar_registered"
+    assert again.status == 201 and (again.body["membership"], again.body["aadhaar_duplicate"]) == ("pending", True)
+    overview = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview",
+                       params={"fpo_id": FPO})
+    assert overview.body["members"] == 1
     bad = register(api, phone="9876543212", aadhaar=number[:-1] + str((int(number[-1]) + 1) % 10))
     assert bad.status == 422 and bad.body["error"]["details"][0]["field"] == "body.aadhaar"
 
@@ -453,3 +458,47 @@ def test_csv_with_a_bom_and_an_unreadable_row_imports_the_good_rows(api):
     assert [row["status"] for row in r.body["rows"]] == ["accepted", "rejected", "rejected", "accepted"]
     listed = api.farmers("GET", "/farmers", claims=MANAGER, query=f"fpo_id={FPO}").body
     assert sorted(f["name"] for f in listed["items"]) == ["Asha", "Bina"]
+
+
+def test_a_membership_request_counts_only_once_approved_in_the_same_transaction(api):
+    """docs/decisions/0007 on moto: a self-registered farmer's profile, plot, season and village move
+    are in no total; the approval adds exactly what the same data of a member from the start adds."""
+    def flows(claims, fpo, lon):
+        fid = register(api, claims=claims, fpo=fpo).body["farmer_id"]
+        pid = add_plot(api, fid, square(lon, 28.0), claims=claims).body["plot_id"]
+        assert api.farmers("POST", "/farmers/field-data", {"plot_id": pid, "season": RICE}, claims=claims).status == 201
+        moved = api.farmers("PATCH", f"/farmers/{fid}", {"version": 1, "village": "Nabha"}, claims=claims,
+                            resource="/farmers/{farmer_id}", params={"farmer_id": fid})
+        assert moved.status == 200, moved.body
+        return fid
+
+    def dashboard(fpo):
+        ov = api.fpo("GET", f"/fpos/{fpo}/overview", claims=ADMIN, resource="/fpos/{fpo_id}/overview",
+                     params={"fpo_id": fpo}).body
+        rep = api.fpo("GET", f"/fpos/{fpo}/reports", claims=ADMIN, resource="/fpos/{fpo_id}/reports",
+                      params={"fpo_id": fpo}).body
+        # a village move leaves the old village's row at zeros (pre-existing): compare the rows that count
+        return ({k: v for k, v in ov.items() if k not in ("fpo", "carbon")}, rep["seasons"],
+                [v for v in rep["villages"] if v["members"] or v["plots"] or v["seasons"]])
+
+    pending = flows(FARMER, FPO, 77.0)
+    assert register(api, claims=FARMER).body["error"]["code"] == "profile_exists"
+    member = flows(OTHER_MANAGER, OTHER_FPO, 77.01)
+    ov, seasons, villages = dashboard(FPO)
+    assert (ov["members"], ov["plots"], ov["seasons_reported"], ov["area_ha"], seasons, villages) == (0, 0, 0, 0, [], [])
+    listed = api.farmers("GET", "/farmers", claims=MANAGER, query="status=pending").body["items"]
+    assert [(f["farmer_id"], f["membership"]) for f in listed] == [(pending, "pending")]
+    assert api.farmers("GET", "/farmers", claims=MANAGER, query="status=approved").body["items"] == []
+
+    def approve(claims, farmer_id, fpo=FPO):
+        return api.farmers("POST", f"/fpos/{fpo}/members/{farmer_id}/approve", claims=claims,
+                           resource="/fpos/{fpo_id}/members/{farmer_id}/approve",
+                           params={"fpo_id": fpo, "farmer_id": farmer_id})
+
+    assert approve(OTHER_MANAGER, pending).status == 404 and approve(FARMER, pending).status == 403
+    ok = approve(MANAGER, pending)
+    assert ok.status == 200 and ok.body["membership"] == "approved", ok.body
+    assert dashboard(FPO) == dashboard(OTHER_FPO) and dashboard(FPO)[0]["members"] == 1
+    assert approve(MANAGER, pending).body["error"]["code"] == "membership_decided"
+    assert [f["farmer_id"] for f in api.farmers("GET", "/farmers", claims=MANAGER).body["items"]] == [pending]
+    assert member != pending

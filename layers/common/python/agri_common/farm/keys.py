@@ -39,13 +39,24 @@ def farmer(farmer_id: str) -> Key:
     return f"FARMER#{farmer_id}", META
 
 
-def farmer_index(fpo_id: str, village: str, farmer_id: str) -> dict[str, str]:
-    """gsi1 of a farmer: the FPO's members, ordered (and filterable) by village."""
-    return {"gsi1pk": f"FPO#{fpo_id}#FARMERS", "gsi1sk": f"{village.casefold()}#{farmer_id}"}
+MEMBERSHIP_INDEX = {"approved": "FARMERS", "pending": "REQUESTS", "rejected": "REJECTED"}
 
 
-def fpo_farmers_index(fpo_id: str) -> str:
-    return f"FPO#{fpo_id}#FARMERS"
+def farmer_index(fpo_id: str, village: str, farmer_id: str, membership: str = "approved") -> dict[str, str]:
+    """gsi1 of a farmer: the FPO's approved members (``FPO#<id>#FARMERS``), its pending membership
+    requests (``#REQUESTS``) or its rejected ones (``#REJECTED``), ordered (and filterable) by
+    village. Approval moves the item from one partition to the other in its own transaction, so
+    whoever lists the members (the MRV plan, the farmers list) never sees a non-member."""
+    return {"gsi1pk": fpo_farmers_index(fpo_id, membership), "gsi1sk": f"{village.casefold()}#{farmer_id}"}
+
+
+def fpo_farmers_index(fpo_id: str, membership: str = "approved") -> str:
+    return f"FPO#{fpo_id}#{MEMBERSHIP_INDEX[membership]}"
+
+
+def invitation(code_hash: str) -> Key:
+    """A single-use invitation to join an FPO, by the SHA-256 of its code (the code is never stored)."""
+    return f"INVITE#{code_hash}", META
 
 
 def owner(user_id: str) -> Key:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -89,6 +89,22 @@ class FarmerRecord(Record):
     plot_count: int = 0
     area_ha: float = 0.0
     season_count: int = 0
+    # FPO membership (docs/decisions/0007): absent on profiles from before the consent rule = an
+    # approved member (scripts/migrate_membership.py turns old self-registered ones into requests).
+    membership: Literal["pending", "approved", "rejected"] | None = None
+    membership_decided_by: str | None = None
+    membership_decided_at: str | None = None
+    pending_writes: int = 0  # bumped by every write of a non-member's data: approval expects it unchanged
+    aadhaar_duplicate: bool = False  # the number was already registered: not linked, for the FPO to resolve
+
+    @property
+    def member_status(self) -> str:
+        return self.membership or "approved"
+
+    @property
+    def counted(self) -> bool:
+        """Whether the FPO's totals, dashboards and MRV runs count this farmer and their data."""
+        return self.member_status == "approved"
 
     @model_validator(mode="before")
     @classmethod
@@ -106,7 +122,7 @@ class FarmerRecord(Record):
         return keys.farmer(self.farmer_id)
 
     def index(self) -> dict[str, str]:
-        return keys.farmer_index(self.fpo_id, self.village, self.farmer_id)
+        return keys.farmer_index(self.fpo_id, self.village, self.farmer_id, self.member_status)
 
     def owned(self) -> Owned:
         return Owned(owner_user_id=self.owner_user_id, fpo_id=self.fpo_id)

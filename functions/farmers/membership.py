@@ -1,0 +1,300 @@
+"""FPO membership needs the FPO's consent (docs/decisions/0007-fpo-membership-consent.md).
+
+A farmer's self-registered profile is a membership *request* (``pending``) until the FPO's
+manager (or an admin) approves it, or an approved member at once when the farmer brings a valid
+single-use invitation code issued by the manager. Profiles the FPO's manager or an admin create
+are approved. Only approved members count: their farmer item sits in the FPO's member index
+(``FPO#<id>#FARMERS``, what the MRV plan and the farmers list read), and only their data moves
+the FPO's aggregates.
+
+How the aggregates stay exact: every write of a non-member's data goes through :func:`gate`,
+which drops the write's aggregate operations and instead bumps the farmer's ``pending_writes``
+with a condition that the farmer is still ``pending``. Approval recomputes the farmer's whole
+contribution from their records (plots, seasons, stored evidence) and adds it in the same
+transaction as the status change, expecting ``pending_writes`` unchanged. So a write racing an
+approval either lands before it (and is in the recomputed contribution) or fails its condition
+and is retried as a member's write (counted by itself): never lost, never counted twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import replace
+
+from pydantic import BaseModel, Field
+
+from agri_common.errors import ConflictError
+from agri_common.farm import aggregates as agg
+from agri_common.farm import keys
+from agri_common.farm.records import EvidenceRecord, FarmerRecord, PlotRecord, SeasonRecord
+from agri_common.farm.store import Delete, Put, Txn, Update, commit
+from agri_common.inputs import Input
+from agri_common.principal import Principal, Role, require_role
+
+from functions.farmers.context import FarmContext, caller_label, field_error, not_found
+
+INVITATION_DEFAULT_HOURS = 168
+INVITATION_MAX_HOURS = 720
+
+
+# ---- models -------------------------------------------------------------------------------------
+class IssueInvitationRequest(Input):
+    expires_in_hours: int = Field(default=INVITATION_DEFAULT_HOURS, ge=1, le=INVITATION_MAX_HOURS,
+                                  description="How long the code stays valid (1 hour to 30 days; default 7 days)")
+
+
+class InvitationOut(BaseModel):
+    code: str = Field(description="Shown once: only its SHA-256 is stored. Single use.")
+    fpo_id: str
+    expires_at: str
+
+
+class JoinRequest(Input):
+    invitation_code: str = Field(min_length=8, max_length=40)
+
+
+# ---- invitation codes ---------------------------------------------------------------------------
+def new_code() -> str:
+    """80 random bits as 16 base32 characters in groups of 4 (no 0/1/8/9 to misread)."""
+    raw = base64.b32encode(secrets.token_bytes(10)).decode()
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+def code_hash(code: str) -> str:
+    normal = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def invalid_invitation(field: str = "body.invitation_code"):
+    # one answer for unknown, expired, used or another FPO's code: the code is the secret
+    return field_error(field, "The invitation code is not valid for this FPO (unknown, expired or already used)",
+                       "invalid_invitation")
+
+
+def redeem_op(ctx: FarmContext, code: str, fpo_id: str, farmer_id: str, now: str) -> tuple[Update, object]:
+    """The conditional update that spends a valid code (raise 422 if it is not valid now)."""
+    key = keys.invitation(code_hash(code))
+    item = ctx.store.get(key)
+    if item is None or item.get("fpo_id") != fpo_id or item.get("uses", 0) or item.get("expires_at", "") <= now:
+        raise invalid_invitation()
+    return Update(key, add={"uses": 1}, set={"used_by_farmer": farmer_id, "used_at": now},
+                  expect={"uses": 0}, if_exists=True), invalid_invitation()
+
+
+# ---- the gate on every write of a farmer's data --------------------------------------------------
+def _is_aggregate(op) -> bool:
+    pk, sk = (op.item["pk"], op.item["sk"]) if isinstance(op, Put) else op.key
+    return pk.startswith("FPO#") and (sk == keys.AGG or sk.startswith(keys.AGG_PREFIX))
+
+
+def gate(txn: Txn, farmer: FarmerRecord) -> Txn:
+    """A member's write is unchanged. A non-member's write loses its aggregate operations and
+    bumps ``pending_writes`` on the farmer, expecting the status it was built on (a race guard:
+    if the farmer is approved meanwhile, the write is rebuilt and counted)."""
+    if farmer.counted:
+        return txn
+    ops, races, errors = [], set(), {}
+    merged = False
+    for index, op in enumerate(txn.ops):
+        if _is_aggregate(op):
+            continue
+        if isinstance(op, Update) and op.key == farmer.key():
+            op = replace(op, add={**op.add, "pending_writes": 1}, expect={**op.expect, "membership": farmer.membership})
+            merged = True
+            races.add(len(ops))
+        if index in txn.races:
+            races.add(len(ops))
+        if index in txn.errors:
+            errors[len(ops)] = txn.errors[index]
+        ops.append(op)
+    if not merged:
+        races.add(len(ops))
+        ops.append(Update(farmer.key(), add={"pending_writes": 1}, expect={"membership": farmer.membership},
+                          if_exists=True))
+    txn.ops, txn.races, txn.errors = ops, races, errors
+    return txn
+
+
+# ---- what an approved farmer adds to the FPO's totals -------------------------------------------
+def _season_deltas(season: SeasonRecord) -> dict[str, float]:
+    a = season.activity
+    return agg.season_deltas(a["crop"], a.get("water_regime"), season.area_ha, a.get("synthetic_n_kg_per_ha", 0),
+                             a.get("water_regime_evidence") is not None)
+
+
+def contribution(ctx: FarmContext, farmer: FarmerRecord, sign: int = 1) -> list[Update]:
+    """The aggregate updates that count ``farmer`` and all their data, exactly as the writes
+    would have moved them had the farmer been a member all along (one Query for the plots, one per
+    plot for its seasons and evidence). ``sign=-1`` takes them out (the migration)."""
+    plots, _ = ctx.store.query(keys.farmer_plots_index(farmer.farmer_id), index=True)
+    fpo: list[dict[str, float]] = [{"members": 1}]
+    village: dict[str, float] = {"members": 1, "plots": 0, "area_ha": 0.0, "seasons": 0}
+    by_season: dict[str, list[dict[str, float]]] = {}
+    for raw in plots:
+        plot = PlotRecord.from_item(raw)
+        items, _ = ctx.store.query(keys.plot_partition(plot.plot_id))
+        seasons = [SeasonRecord.from_item(i) for i in items if i["sk"].startswith(keys.SEASON_PREFIX)]
+        stored = [i for i in items if i["sk"].startswith(keys.EVIDENCE_PREFIX)
+                  and EvidenceRecord.from_item(i).status == "stored"]
+        fpo.append({"plots": 1, "area_ha": plot.area_ha, "plots_with_seasons": 1 if seasons else 0,
+                    "evidence_files": len(stored)})
+        village["plots"] += 1
+        village["area_ha"] += plot.area_ha
+        village["seasons"] += len(seasons)
+        for season in seasons:
+            deltas = _season_deltas(season)
+            fpo.append(deltas)
+            by_season.setdefault(season.season_key, []).append(deltas)
+    if plots:
+        fpo.append({"farmers_with_plots": 1})
+    def signed(deltas: dict[str, float]) -> dict[str, float]:
+        return {k: sign * v for k, v in deltas.items()}
+
+    ops = [agg.fpo_totals(farmer.fpo_id, signed(agg.merge(*fpo))),
+           agg.village_totals(farmer.fpo_id, farmer.village, signed(village))]
+    ops += [agg.season_totals(farmer.fpo_id, key, signed(agg.merge(*parts))) for key, parts in sorted(by_season.items())]
+    return [op for op in ops if op is not None]
+
+
+# ---- the service ----------------------------------------------------------------------------------
+class MembershipService:
+    def __init__(self, ctx: FarmContext):
+        self.ctx = ctx
+
+    def _authorise(self, caller: Principal, fpo_id: str) -> None:
+        """Managers act on their own FPO only, admins on any; farmers and auditors never."""
+        require_role(caller, Role.FPO_MANAGER, Role.ADMIN)
+
+    def _farmer(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
+        """The farmer of ``fpo_id``; another FPO's manager gets exactly the answer of a missing one."""
+        self._authorise(caller, fpo_id)
+        record = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
+        if (record is None or record.fpo_id != fpo_id
+                or (caller.role is Role.FPO_MANAGER and caller.fpo_id != fpo_id)):
+            raise not_found("farmer")
+        return record
+
+    @staticmethod
+    def _pending(record: FarmerRecord) -> None:
+        if record.member_status != "pending":
+            raise ConflictError(f"This membership request was already decided: {record.member_status}",
+                                code="membership_decided")
+
+    def _decide(self, record: FarmerRecord, status: str, by: str, now: str) -> tuple[Update, FarmerRecord]:
+        updated = record.model_copy(update={"membership": status, "membership_decided_by": by,
+                                            "membership_decided_at": now, "aadhaar_duplicate": False
+                                            if status == "approved" else record.aadhaar_duplicate})
+        sets = {"membership": status, "membership_decided_by": by, "membership_decided_at": now, **updated.index()}
+        if status == "approved":
+            sets["aadhaar_duplicate"] = False
+        op = Update(record.key(), set=sets, expect={"membership": "pending", "pending_writes": record.pending_writes},
+                    if_exists=True)
+        return op, updated
+
+    def _approval(self, record: FarmerRecord, by: str, now: str, txn: Txn) -> FarmerRecord:
+        op, updated = self._decide(record, "approved", by, now)
+        txn.add(op, race=True)
+        if record.aadhaar_duplicate and record.aadhaar_hmac:  # the clash may be resolved by now: take the link
+            pk, sk = keys.aadhaar(record.aadhaar_hmac)
+            txn.add(Put({"pk": pk, "sk": sk, "kind": "aadhaar", "farmer_id": record.farmer_id}, if_absent=True),
+                    on_fail=ConflictError("Another profile holds this Aadhaar number: reject one of the two first "
+                                          "(an admin resolves a clash across FPOs)", code="aadhaar_duplicate"))
+        for op in contribution(self.ctx, record):
+            txn.add(op)
+        return updated
+
+    def approve(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
+        def build():
+            record = self._farmer(caller, fpo_id, farmer_id)
+            self._pending(record)
+            txn = Txn()
+            return txn, self._approval(record, caller_label(caller), self.ctx.clock(), txn)
+
+        return commit(self.ctx.store, build)
+
+    def reject(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
+        """A request never counted, so no totals move; its Aadhaar link (if it held one) is released
+        so the real holder can be registered."""
+        def build():
+            record = self._farmer(caller, fpo_id, farmer_id)
+            self._pending(record)
+            op, updated = self._decide(record, "rejected", caller_label(caller), self.ctx.clock())
+            txn = Txn().add(op, race=True)
+            if record.aadhaar_hmac and not record.aadhaar_duplicate:
+                txn.add(Delete(keys.aadhaar(record.aadhaar_hmac)))
+            return txn, updated
+
+        return commit(self.ctx.store, build)
+
+    def issue_invitation(self, caller: Principal, fpo_id: str, req: IssueInvitationRequest) -> InvitationOut:
+        self._authorise(caller, fpo_id)
+        if caller.role is Role.FPO_MANAGER and caller.fpo_id != fpo_id:
+            raise not_found("FPO")
+        if self.ctx.store.get(keys.fpo(fpo_id)) is None:
+            raise not_found("FPO")
+        now = self.ctx.clock()
+        expires = (dt.datetime.fromisoformat(now) + dt.timedelta(hours=req.expires_in_hours)).isoformat(timespec="seconds")
+        code = new_code()
+        pk, sk = keys.invitation(code_hash(code))
+        item = {"pk": pk, "sk": sk, "kind": "invitation", "fpo_id": fpo_id, "expires_at": expires, "uses": 0,
+                "created_by": caller_label(caller), "created_at": now}
+        self.ctx.store.transact(Txn().add(Put(item, if_absent=True)).ops)
+        return InvitationOut(code=code, fpo_id=fpo_id, expires_at=expires)
+
+    def join(self, caller: Principal, farmer_id: str, req: JoinRequest) -> FarmerRecord:
+        """A farmer's pending profile becomes an approved member with a code from its FPO's manager."""
+        require_role(caller, Role.FARMER)
+
+        def build():
+            record = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
+            if record is None or record.owner_user_id != caller.user_id:
+                raise not_found("farmer")
+            self._pending(record)
+            now = self.ctx.clock()
+            spend, error = redeem_op(self.ctx, req.invitation_code, record.fpo_id, farmer_id, now)
+            txn = Txn().add(spend, on_fail=error)
+            return txn, self._approval(record, "invitation:" + caller_label(caller), now, txn)
+
+        return commit(self.ctx.store, build)
+
+
+
+# ---- migration of profiles from before this rule --------------------------------------------------
+def migrate_fpo(ctx: FarmContext, fpo_id: str) -> dict[str, int]:
+    """Give every profile of ``fpo_id`` registered before the consent rule an explicit status:
+    registered by the FPO's manager or an admin (or imported) -> ``approved``, as they were;
+    self-registered by a farmer -> ``pending`` (a membership request the manager decides), its
+    contribution taken out of the FPO's totals in the same transaction. Idempotent: profiles with
+    a status are left alone. Run it in a quiet window: a write to a self-registered farmer's data
+    landing between its reads and its transaction could be left counted (the transaction expects
+    the farmer's version and counters, which catches plots and new seasons, not season edits or
+    evidence)."""
+    done = {"approved": 0, "pending": 0}
+    start = None
+    while True:
+        items, start = ctx.store.query(keys.fpo_farmers_index(fpo_id), index=True, limit=100, start=start)
+        for item in items:
+            if item.get("kind") != "farmer" or item.get("membership"):
+                continue
+            farmer = FarmerRecord.from_item(item)
+            self_registered = farmer.created_by.startswith(f"{Role.FARMER.value}:")
+            status = "pending" if self_registered else "approved"
+
+            def build(farmer=farmer, status=status):
+                fresh = FarmerRecord.from_item(ctx.store.get(farmer.key()))
+                updated = fresh.model_copy(update={"membership": status})
+                txn = Txn().add(Update(fresh.key(), set={"membership": status, **updated.index()},
+                                       expect={"membership": 0, "version": fresh.version,  # 0: absent
+                                               "plot_count": fresh.plot_count, "season_count": fresh.season_count}),
+                                race=True)
+                if status == "pending":
+                    for op in contribution(ctx, fresh, sign=-1):
+                        txn.add(op)
+                return txn, status
+
+            done[commit(ctx.store, build)] += 1
+        if not start:
+            return done
