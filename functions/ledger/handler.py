@@ -24,7 +24,7 @@ from functions.ledger.logic import LedgerReader
 app = make_resolver()
 TAGS = ["ledger"]
 RecordId = Annotated[str, Path(pattern=m.RECORD_ID)]
-Serial = Annotated[str, Path(pattern=f"^{m.ANY_SERIAL}$")]
+Serial = Annotated[m.SerialStr, Path()]  # the shape and the range: a bad serial is a 422 naming path.serial
 
 
 class LedgerSettings(BaseSettingsModel):
@@ -65,7 +65,7 @@ def list_records(
     caller: Caller,
     project_id: Annotated[str | None, Query(pattern=f"^{m.PART}$")] = None,
     farmer_ref: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
-    serial: Annotated[str | None, Query(pattern=f"^{m.ANY_SERIAL}$")] = None,
+    serial: Annotated[m.SerialStr | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> m.RecordPage:

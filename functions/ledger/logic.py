@@ -188,6 +188,17 @@ def legacy_claim_hash(run: m.ApprovedRun) -> str:
     return sha256_hex(canonical_json(run.model_dump(mode="json")))
 
 
+def parse_serial(serial: str, field: str) -> tuple[str, int, int]:
+    """:func:`models.parse_serial` as a 422 naming ``field``: the models' serial types refuse bad
+    serials at the edge already; this keeps any other way in (a direct writer event, a future route)
+    from turning one into an unexpected failure."""
+    try:
+        return m.parse_serial(serial)
+    except ValueError as exc:
+        raise UnprocessableError("The request is invalid", details=[
+            {"field": field, "issue": str(exc), "type": "value_error"}]) from None
+
+
 def _token_id(prefix: str, actor: m.Actor, token: str) -> str:
     return f"{prefix}:{hashlib.sha256(f'{actor.user_id}|{token}'.encode()).hexdigest()[:32]}"
 
@@ -347,7 +358,7 @@ class LedgerWriter:
         record_id = _token_id(prefix, actor, cmd.client_token)
         if (found := self.store.get_record(record_id)) is not None:
             return m.WriterResult(command=kind, record_ids=[found.record_id], created=0)
-        series_id, start, end = m.parse_serial(cmd.serial)
+        series_id, start, end = parse_serial(cmd.serial, "body.serial")
         block = self.store.find_block(series_id, start)
         if block is None or (block.start, block.end) != (start, end):
             raise NotFoundError("credit block not found", code="not_found")
@@ -534,9 +545,9 @@ class LedgerReader:
                      serial: str | None, limit: int, cursor: Any) -> tuple[list[m.RecordOut], Any]:
         scope = list_scope(principal)
         if serial is not None:
-            series_id, start, _end = m.parse_serial(serial)
+            series_id, start, end = parse_serial(serial, "query.serial")
             block = self.store.find_block(series_id, start)
-            if block is None:
+            if block is None or block.end < end:  # the range asked for is not within one block
                 return [], None
             found = self.store.get_records(block.record_ids)
             records = [found[i] for i in block.record_ids if i in found]
@@ -566,8 +577,8 @@ class LedgerReader:
         records, nxt = self.store.query_records(index, value, limit, cursor, filters)
         return [self._out(r) for r in records], nxt
 
-    def _visible_block(self, principal: Principal, serial: str) -> m.CreditBlock:
-        series_id, start, end = m.parse_serial(serial)
+    def _visible_block(self, principal: Principal, serial: str, field: str) -> m.CreditBlock:
+        series_id, start, end = parse_serial(serial, field)
         block = self.store.find_block(series_id, start)
         if block is not None and block.end < end:
             block = None  # the range asked for is not one block
@@ -575,7 +586,7 @@ class LedgerReader:
         return block
 
     def get_credit(self, principal: Principal, serial: str) -> m.CreditOut:
-        return _credit_out(self._visible_block(principal, serial))
+        return _credit_out(self._visible_block(principal, serial, "path.serial"))
 
     def proof(self, principal: Principal, record_id: str) -> m.ProofOut:
         record = self._visible_record(principal, record_id)
@@ -606,7 +617,7 @@ class LedgerReader:
         done = self.store.get_record(_token_id(prefix, actor, cmd.client_token))
         if done is not None:
             return m.WriterResult(command=command, record_ids=[done.record_id], created=0)
-        block = self._visible_block(principal, cmd.serial)
+        block = self._visible_block(principal, cmd.serial, "body.serial")
         if not actor.is_admin and block.owner_user_id != principal.user_id:
             raise NotFoundError("credit not found")
         return self.writer.submit(m.WriterEvent(command=command, actor=actor, **{command: cmd}))

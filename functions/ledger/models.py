@@ -12,17 +12,19 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from agri_common.inputs import Input
 
 SERIAL_PREFIX = "AGM"
 SERIAL_DIGITS = 9
+MAX_SERIAL = 10**SERIAL_DIGITS - 1
 PART = r"[A-Za-z0-9_]{1,32}"
 OPAQUE_REF = r"^[A-Za-z0-9_.:-]{1,64}$"  # buyer / beneficiary account ids: opaque, never names
-UNIT_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-(\d{{4}})-({PART})-(\d{{{SERIAL_DIGITS}}})$"
-BLOCK_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-(\d{{4}})-({PART})-(\d{{{SERIAL_DIGITS}}})-(\d{{{SERIAL_DIGITS}}})$"
-ANY_SERIAL = rf"({UNIT_SERIAL[:-1]}|{BLOCK_SERIAL[1:]})"
+# ASCII digits only ([0-9], never \d: other scripts' digits would parse to the same numbers)
+UNIT_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-([0-9]{{4}})-({PART})-([0-9]{{{SERIAL_DIGITS}}})$"
+BLOCK_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-([0-9]{{4}})-({PART})-([0-9]{{{SERIAL_DIGITS}}})-([0-9]{{{SERIAL_DIGITS}}})$"
+ANY_SERIAL = rf"({UNIT_SERIAL[1:-1]}|{BLOCK_SERIAL[1:-1]})"
 RECORD_ID = r"^[A-Za-z0-9_:.-]{1,160}$"
 RecordKind = Literal["issuance", "transfer", "retirement", "cancellation"]
 Tonnes = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
@@ -41,16 +43,41 @@ def block_serial(series_id: str, start: int, end: int) -> str:
     return f"{series_id}-{start:0{SERIAL_DIGITS}d}-{end:0{SERIAL_DIGITS}d}"
 
 
+class InvalidSerial(ValueError):
+    """Not a serial, or a range that cannot hold a credit (reversed, or numbered 0)."""
+
+
 def parse_serial(serial: str) -> tuple[str, int, int]:
-    """(series, start, end) of a unit serial (start == end) or of a block serial; ValueError otherwise."""
-    if m := re.match(BLOCK_SERIAL, serial):
+    """(series, start, end) of a unit serial (start == end) or of a block serial; :class:`InvalidSerial`
+    (a ValueError) for anything else: not the shape, a range that ends before it starts, serial number
+    0 (runs number their credits from 1). The one parser of serials: every route and the writer use it
+    (through :data:`SerialStr`/:data:`BlockSerialStr` in bodies and parameters), so a bad serial is a
+    validation error naming its field wherever it arrives, never an unexpected failure."""
+    if not isinstance(serial, str):
+        raise InvalidSerial("a serial is a string")
+    if m := re.fullmatch(BLOCK_SERIAL[1:-1], serial):
         start, end = int(m.group(4)), int(m.group(5))
-        if start > end:
-            raise ValueError("a serial range must not end before it starts")
-        return series(m.group(1), int(m.group(2)), m.group(3)), start, end
-    if m := re.match(UNIT_SERIAL, serial):
-        return series(m.group(1), int(m.group(2)), m.group(3)), int(m.group(4)), int(m.group(4))
-    raise ValueError(f"not a serial: {serial!r}")
+    elif m := re.fullmatch(UNIT_SERIAL[1:-1], serial):
+        start = end = int(m.group(4))
+    else:
+        raise InvalidSerial(f"not a serial: expected {SERIAL_PREFIX}-<project>-<vintage>-<run>-<n> or "
+                            f"...-<start>-<end>, each number {SERIAL_DIGITS} digits")
+    if start < 1:
+        raise InvalidSerial("serial numbers start at 1")
+    if start > end:
+        raise InvalidSerial("a serial range must not end before it starts")
+    return series(m.group(1), int(m.group(2)), m.group(3)), start, end
+
+
+def _checked_serial(value: str) -> str:
+    parse_serial(value)
+    return value
+
+
+# A serial in a body, a path or a query: the shape (pattern, documented in OpenAPI) and the range
+# (parse_serial: a reversed range or serial 0 is a 422 naming the field, like a wrong shape).
+SerialStr = Annotated[str, Field(pattern=f"^{ANY_SERIAL}$"), AfterValidator(_checked_serial)]
+BlockSerialStr = Annotated[str, Field(pattern=BLOCK_SERIAL), AfterValidator(_checked_serial)]
 
 
 def dec(value: Decimal) -> str:
@@ -116,7 +143,7 @@ class RunRef(_Input):
 
 
 class TransferCommand(_Input):
-    serial: str = Field(pattern=BLOCK_SERIAL, description="The credit block (as returned by GET /credits/{serial})")
+    serial: BlockSerialStr = Field(description="The credit block (as returned by GET /credits/{serial})")
     quantity: int = Field(ge=1, le=10**9, description="How many credits, taken from the start of the block")
     to_ref: str = Field(pattern=OPAQUE_REF, description="The buyer's registry account id (opaque, no names)")
     client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$",
@@ -124,7 +151,7 @@ class TransferCommand(_Input):
 
 
 class RetireCommand(_Input):
-    serial: str = Field(pattern=BLOCK_SERIAL)
+    serial: BlockSerialStr
     quantity: int = Field(ge=1, le=10**9)
     beneficiary_ref: str = Field(pattern=OPAQUE_REF, description="On whose behalf the credits are retired (opaque id)")
     reason: Literal["compensation", "voluntary", "compliance", "other"]
@@ -134,7 +161,7 @@ class RetireCommand(_Input):
 class CancelCommand(_Input):
     """Admin only: take credits out of circulation (an issuance error, a reversal)."""
 
-    serial: str = Field(pattern=BLOCK_SERIAL)
+    serial: BlockSerialStr
     quantity: int = Field(ge=1, le=10**9)
     reason: Literal["issuance_error", "reversal", "other"]
     client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
