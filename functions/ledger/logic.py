@@ -63,6 +63,7 @@ class Append:
     record: m.StoredRecord
     blocks: list[tuple[m.CreditBlock, int | None]] = field(default_factory=list)  # (block, expected version or None = new)
     salt: tuple[str, str] | None = None  # (farmer id, salt): the farmer's first record stores their salt with it
+    absent: list[str] = field(default_factory=list)  # record ids that must not exist (same client token, other kind)
 
 
 class LedgerStore(Protocol):
@@ -76,6 +77,7 @@ class LedgerStore(Protocol):
     def salts(self, farmer_ids: Sequence[str]) -> dict[str, str]: ...
     def claim_run(self, run_key: str, input_hash: str) -> str: ...
     def find_block(self, series: str, serial_number: int) -> m.CreditBlock | None: ...
+    def blocks_between(self, series: str, start: int, end: int) -> list[m.CreditBlock]: ...
     def batch_cursor(self) -> tuple[int, str | None]: ...
     def create_batch(self, batch: m.Batch, expected_next_seq: int) -> bool: ...
     def get_batch(self, from_seq: int) -> m.Batch | None: ...
@@ -203,6 +205,48 @@ def _token_id(prefix: str, actor: m.Actor, token: str) -> str:
     return f"{prefix}:{hashlib.sha256(f'{actor.user_id}|{token}'.encode()).hexdigest()[:32]}"
 
 
+# ---- idempotency of transfers, retirements and cancellations ----------------------------------------
+MOVES = {"transfer": "TRF", "retirement": "RET", "cancellation": "CAN"}  # record kind -> record id prefix
+IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+
+
+def request_hash(kind: str, cmd: Any) -> str:
+    """What a client token stands for: the kind of move and every field of the command but the token."""
+    return sha256_hex(canonical_json({"kind": kind, **cmd.model_dump(mode="json", exclude={"client_token"})}))
+
+
+def _same_request(record: m.StoredRecord, kind: str, cmd: Any) -> bool:
+    if record.body.get("kind") != kind:
+        return False
+    if record.request_sha256 is not None:
+        return record.request_sha256 == request_hash(kind, cmd)
+    # A record written before requests were hashed: compare what its body holds (not the block's end).
+    body = record.body
+    _series, start, _end = m.parse_serial(cmd.serial)
+    fields = {k: v for k, v in cmd.model_dump(mode="json", exclude={"client_token", "serial"}).items()}
+    return (body.get("series"), body.get("start")) == (_series, start) and all(body.get(k) == v for k, v in fields.items())
+
+
+def replay_move(store: LedgerStore, kind: str, cmd: Any, actor: m.Actor) -> m.WriterResult | None:
+    """None if ``cmd.client_token`` was never used by ``actor``; the first answer if it was used for
+    this very request; :class:`ConflictError` ``idempotency_conflict`` if it was used for anything
+    else (other fields, or another kind of move)."""
+    ids = [_token_id(prefix, actor, cmd.client_token) for prefix in MOVES.values()]
+    found = store.get_records(ids)
+    if not found:
+        return None
+    record = found.get(_token_id(MOVES[kind], actor, cmd.client_token)) or next(iter(found.values()))
+    if not _same_request(record, kind, cmd):
+        raise ConflictError("This client_token was already used for a different request; use a new token for a new "
+                            "request", code=IDEMPOTENCY_CONFLICT)
+    if record.answer is not None:
+        return m.WriterResult.model_validate(record.answer)
+    # Written before answers were kept: the same shape, with the block of the moved credits as it is now.
+    block = store.find_block(record.body["series"], int(record.body["start"]))
+    return m.WriterResult(command=kind, record_ids=[record.record_id], created=1,
+                          credits=[_credit_out(block)] if block is not None else [])
+
+
 # ---- the writer -------------------------------------------------------------------------------------
 class LedgerWriter:
     """The last step of the MRV state machine, and the only code that writes the ledger."""
@@ -221,8 +265,8 @@ class LedgerWriter:
 
     def handle(self, event: m.WriterEvent) -> m.WriterResult:
         if event.command == "issue" and event.run_ref is not None:
-            result = self.issue(self.load_run(event.run_ref), first=event.from_farmer, page=ISSUE_PAGE)
-            result.record_ids, result.credits = [], []  # pages answer with counts: the state stays small
+            result = self.issue(self.load_run(event.run_ref), first=event.from_farmer, page=ISSUE_PAGE, with_credits=False)
+            result.record_ids = []  # pages answer with counts: the state stays small
         elif event.command == "issue":
             result = self.issue(event.run)
         elif event.command == "transfer":
@@ -268,18 +312,21 @@ class LedgerWriter:
     # ---- appending ------------------------------------------------------------------------------
     def _append(self, drafts: list[tuple]) -> int:
         """Chain and store drafts ``(body without seq/prev_hash/hash, owner, fpo, block writes[, new
-        salt])``, in order, in chunks."""
+        salt[, meta]])``, in order, in chunks; ``meta``: ``request_sha256``, ``answer``, ``absent``."""
         for start in range(0, len(drafts), APPEND_CHUNK):
             chunk = drafts[start:start + APPEND_CHUNK]
             for _attempt in range(HEAD_RETRIES):
                 seq, prev = self.store.head()
                 entries = []
-                for body, owner, fpo, blocks, *salt in chunk:
+                for body, owner, fpo, blocks, *rest in chunk:
+                    salt, meta = (rest + [None, None])[:2]
+                    meta = meta or {}
                     seq += 1
                     sealed = seal({**body, "seq": seq, "prev_hash": prev})
                     prev = sealed["record_hash"]
-                    entries.append(Append(m.StoredRecord(body=sealed, owner_user_id=owner, fpo_id=fpo), blocks,
-                                          salt[0] if salt else None))
+                    record = m.StoredRecord(body=sealed, owner_user_id=owner, fpo_id=fpo,
+                                            request_sha256=meta.get("request_sha256"), answer=meta.get("answer"))
+                    entries.append(Append(record, blocks, salt, absent=meta.get("absent", [])))
                 try:
                     self.store.append(entries, expected_seq=seq - len(entries))
                     break
@@ -289,11 +336,13 @@ class LedgerWriter:
                 raise DependencyError("The ledger head kept moving; try again")
         return len(drafts)
 
-    def issue(self, run: m.ApprovedRun, *, first: int = 0, page: int | None = None) -> m.WriterResult:
+    def issue(self, run: m.ApprovedRun, *, first: int = 0, page: int | None = None,
+              with_credits: bool = True) -> m.WriterResult:
         """Issue the run's credits: every farmer's block, or (``page``) the farmers from index
         ``first`` on. Every page uses the split over *all* farmers (:class:`Split`, computed once
         per run object), so pages (and their retries, in any order) yield exactly the records a
-        single call would."""
+        single call would. ``credits`` (unless ``with_credits`` is false) are the blocks as they are
+        now: a farmer issued earlier shows the blocks their credits became (moved, retired, split)."""
         series_id = m.series(run.project_id, run.vintage, run.run_id)
         if self._split is not None and self._split.run is run:  # the next page of the run just split
             split = self._split
@@ -347,8 +396,18 @@ class LedgerWriter:
         except RecordExists:  # a concurrent duplicate invocation (or a run sharing a new farmer) got there first
             logger.info("issuance raced with another writer", extra={"series": series_id})
             return self.issue(run, first=first, page=page)
+        credits: list[m.CreditOut] = []
+        if with_credits:
+            issued_before = [(start, stop) for (_i, _f, start, stop), record_id in zip(wanted, ids) if record_id in existing]
+            current = self.store.blocks_between(series_id, min(s for s, _ in issued_before),
+                                                max(e for _, e in issued_before)) if issued_before else []
+            for (_i, _f, start, stop), record_id, block in zip(wanted, ids, blocks_out):
+                if record_id in existing:
+                    credits.extend(_credit_out(b) for b in current if start <= b.start <= stop)
+                else:
+                    credits.append(_credit_out(block))
         return m.WriterResult(command="issue", record_ids=ids, created=created,
-                              credits=[_credit_out(b) for b in blocks_out], farmers=len(run.farmers), credits_total=total,
+                              credits=credits, farmers=len(run.farmers), credits_total=total,
                               credits_in_page=sum(b.end - b.start + 1 for b in blocks_out),
                               next_farmer=end if end < len(run.farmers) else None)
 
@@ -356,8 +415,8 @@ class LedgerWriter:
               new_status: str, new_holder: Callable[[m.CreditBlock], str],
               new_owner: Callable[[m.CreditBlock], str | None]) -> m.WriterResult:
         record_id = _token_id(prefix, actor, cmd.client_token)
-        if (found := self.store.get_record(record_id)) is not None:
-            return m.WriterResult(command=kind, record_ids=[found.record_id], created=0)
+        if (replayed := replay_move(self.store, kind, cmd, actor)) is not None:
+            return replayed
         series_id, start, end = parse_serial(cmd.serial, "body.serial")
         block = self.store.find_block(series_id, start)
         if block is None or (block.start, block.end) != (start, end):
@@ -380,14 +439,20 @@ class LedgerWriter:
                 "vintage": block.vintage, "series": series_id, "fpo_id": block.fpo_id, "from_ref": block.holder_ref,
                 "serial_start": m.unit_serial(series_id, start), "serial_end": m.unit_serial(series_id, moved_end),
                 "start": start, "end": moved_end, "quantity": cmd.quantity, "recorded_at": self.now(), **extra}
+        answer = m.WriterResult(command=kind, record_ids=[record_id], created=1,
+                                credits=[_credit_out(b) for b, _ in writes])
+        meta = {"request_sha256": request_hash(kind, cmd), "answer": answer.model_dump(mode="json"),
+                "absent": [_token_id(p, actor, cmd.client_token) for p in MOVES.values() if p != prefix]}
         try:
-            self._append([(body, block.owner_user_id, block.fpo_id, writes)])
-        except RecordExists:
-            return m.WriterResult(command=kind, record_ids=[record_id], created=0)
+            self._append([(body, block.owner_user_id, block.fpo_id, writes, None, meta)])
+        except RecordExists:  # a concurrent retry (or another use of the token) got there first
+            replayed = replay_move(self.store, kind, cmd, actor)
+            if replayed is None:
+                raise DependencyError("The ledger changed meanwhile; try again") from None
+            return replayed
         except BlockChanged:
             raise ConflictError("The credits changed meanwhile; read them again", code="credits_changed") from None
-        return m.WriterResult(command=kind, record_ids=[record_id], created=1,
-                              credits=[_credit_out(b) for b, _ in writes])
+        return answer
 
     def transfer(self, cmd: m.TransferCommand, actor: m.Actor) -> m.WriterResult:
         return self._move("transfer", "TRF", cmd, actor, {"to_ref": cmd.to_ref}, "active",
@@ -520,6 +585,9 @@ def _owned(item: m.StoredRecord | m.CreditBlock) -> Owned:
     return Owned(owner_user_id=item.owner_user_id, fpo_id=item.fpo_id, project_id=item.project_id)
 
 
+_KIND = {"transfer": "transfer", "retire": "retirement", "cancel": "cancellation"}  # writer command -> record kind
+
+
 class LedgerReader:
     """The API's side: scoped reads, proofs, and transfers/retirements handed to the writer."""
 
@@ -614,9 +682,8 @@ class LedgerReader:
         """Admin or the credit owner; anyone else who could see the block gets 404 too. A retry with
         the same client token answers with the record already written (the block may have split)."""
         actor = m.Actor(user_id=principal.user_id, is_admin=principal.role is Role.ADMIN)
-        done = self.store.get_record(_token_id(prefix, actor, cmd.client_token))
-        if done is not None:
-            return m.WriterResult(command=command, record_ids=[done.record_id], created=0)
+        if (replayed := replay_move(self.store, _KIND[command], cmd, actor)) is not None:
+            return replayed  # exactly the first answer, or a 409 if the token was used for something else
         block = self._visible_block(principal, cmd.serial, "body.serial")
         if not actor.is_admin and block.owner_user_id != principal.user_id:
             raise NotFoundError("credit not found")

@@ -142,12 +142,16 @@ class RunRef(_Input):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
+CLIENT_TOKEN = ("Idempotency key (per caller): a retry with the same token and the same body changes nothing and "
+                "answers exactly what the first call answered; the same token with any other body, or on another "
+                "of transfer/retire/cancel, is a 409 idempotency_conflict")
+
+
 class TransferCommand(_Input):
     serial: BlockSerialStr = Field(description="The credit block (as returned by GET /credits/{serial})")
     quantity: int = Field(ge=1, le=10**9, description="How many credits, taken from the start of the block")
     to_ref: str = Field(pattern=OPAQUE_REF, description="The buyer's registry account id (opaque, no names)")
-    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$",
-                              description="Idempotency key: a retry with the same token changes nothing")
+    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description=CLIENT_TOKEN)
 
 
 class RetireCommand(_Input):
@@ -155,7 +159,7 @@ class RetireCommand(_Input):
     quantity: int = Field(ge=1, le=10**9)
     beneficiary_ref: str = Field(pattern=OPAQUE_REF, description="On whose behalf the credits are retired (opaque id)")
     reason: Literal["compensation", "voluntary", "compliance", "other"]
-    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description=CLIENT_TOKEN)
 
 
 class CancelCommand(_Input):
@@ -164,7 +168,7 @@ class CancelCommand(_Input):
     serial: BlockSerialStr
     quantity: int = Field(ge=1, le=10**9)
     reason: Literal["issuance_error", "reversal", "other"]
-    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description=CLIENT_TOKEN)
 
 
 class Actor(BaseModel):
@@ -257,6 +261,10 @@ class StoredRecord(BaseModel):
     body: dict[str, Any]  # the sealed record (includes seq, prev_hash, record_hash)
     owner_user_id: str | None = None
     fpo_id: str | None = None
+    # A transfer/retirement/cancellation keeps what its client token was used for and what it
+    # answered, so a retry answers exactly the same and a reuse with other content is a 409.
+    request_sha256: str | None = None
+    answer: dict[str, Any] | None = None
 
     @property
     def record_id(self) -> str:

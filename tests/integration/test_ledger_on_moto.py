@@ -179,3 +179,37 @@ def test_anchoring_on_a_real_json_rpc_node_with_an_outage(ledger_env, ganache, t
     with pytest.raises(ChainUnavailable):
         connect(f"http://127.0.0.1:{_free_port()}", contract_address=contract, private_key=GANACHE_KEY).anchored(b"\0" * 32)
     assert shutil.which("node")
+
+
+def test_client_tokens_and_resent_issuances_on_dynamodb(ledger_env):
+    """A retry answers the first answer (stored with the record), a reuse with other content is a 409,
+    the transaction itself refuses a second kind of move under one token, and a re-sent issuance
+    shows the blocks as they are now (one Query of the series)."""
+    from functions.ledger import handler, writer
+
+    admin = claims_for("admin", user="admin-1", fpo=None)
+    ctx = LambdaContext(function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60)
+    issued = m.WriterResult.model_validate(
+        writer.lambda_handler({"command": "issue", "run": approved_run().model_dump(mode="json")}, ctx)["result"])
+    body = {"serial": issued.credits[2].serial, "quantity": 2, "beneficiary_ref": "ACME", "reason": "voluntary",
+            "client_token": "token-9100"}
+    first = call(handler, "POST", "/credits/retire", body, claims=OWNER)
+    assert first.status == 200 and first.body["command"] == "retirement"
+    again = call(handler, "POST", "/credits/retire", body, claims=OWNER)
+    assert again.status == 200 and again.body == first.body
+    reused = call(handler, "POST", "/credits/retire", {**body, "quantity": 1}, claims=OWNER)
+    assert reused.status == 409 and reused.body["error"]["code"] == "idempotency_conflict"
+
+    store = DynamoLedgerStore(ledger_env["LEDGER_TABLE"])
+    stored = store.get_record(first.body["record_ids"][0])
+    assert stored.answer == first.body and stored.request_sha256
+    seq, head = store.head()
+    other = seal({"record_id": "TRF:other", "kind": "transfer", "project_id": "P1", "seq": seq + 1, "prev_hash": head})
+    with pytest.raises(RecordExists):  # the retirement holds the token: the transfer cannot commit beside it
+        store.append([Append(m.StoredRecord(body=other), absent=[first.body["record_ids"][0]])], expected_seq=seq)
+    assert store.get_record("TRF:other") is None
+
+    resent = call(handler, "POST", "/ledger/issuances", approved_run().model_dump(mode="json"), claims=admin)
+    assert resent.status == 200 and resent.body["created"] == 0
+    assert [(c["start"], c["end"], c["status"]) for c in resent.body["credits"]] == [
+        (1, 2, "active"), (3, 5, "active"), (6, 7, "retired"), (8, 10, "active")]

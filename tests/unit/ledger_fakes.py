@@ -43,6 +43,8 @@ class FakeLedgerStore:
             raise RecordExists()
         if any(e.salt is not None and e.salt[0] in self.salt_items for e in entries):
             raise RecordExists()  # another writer stored this farmer's salt first
+        if any(i in self.records for e in entries for i in e.absent):
+            raise RecordExists()  # the same client token, another kind of move
         for entry in entries:
             for block, version in entry.blocks:
                 current = self.blocks.get((block.series, block.start))
@@ -92,6 +94,10 @@ class FakeLedgerStore:
     def find_block(self, series, serial_number):
         found = [b for (s, start), b in self.blocks.items() if s == series and b.start <= serial_number <= b.end]
         return found[0].model_copy(deep=True) if found else None
+
+    def blocks_between(self, series, start, end):
+        return sorted((b.model_copy(deep=True) for (s, first), b in self.blocks.items()
+                       if s == series and start <= first <= end), key=lambda b: b.start)
 
     def batch_cursor(self):
         pending = self.cursor["pending"]
