@@ -356,6 +356,27 @@ class DynamoLedgerStore:
         return batch if batch is not None and batch.to_seq >= seq else None
 
 
+    def list_batches(self, limit: int, cursor: Any, *, status: str | None,
+                     conflicts_only: bool) -> tuple[list[m.Batch], Any]:
+        """Newest first; filtered (a filter applies to each page of ``limit`` items read)."""
+        from boto3.dynamodb.conditions import Attr, Key
+
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq("BATCH"), "ScanIndexForward": False,
+                                  "Limit": limit}
+        condition = None
+        if status:
+            condition = Attr("status").eq(status)
+        if conflicts_only:
+            clause = Attr("conflicts").size().gt(0)
+            condition = clause if condition is None else condition & clause
+        if condition is not None:
+            kwargs["FilterExpression"] = condition
+        if cursor:
+            kwargs["ExclusiveStartKey"] = cursor
+        resp = self._table.query(**kwargs)
+        return [_batch(i) for i in resp.get("Items", [])], _plain(resp.get("LastEvaluatedKey"))
+
+
 class S3ArtifactStore:
     """Batch artifacts in the audit bucket (Object Lock: a rewrite adds a version, never replaces)."""
 

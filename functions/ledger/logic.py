@@ -27,10 +27,10 @@ from agri_common.errors import (
     AppError, ConflictError, DependencyError, ForbiddenError, NotFoundError, UnprocessableError,
 )
 from agri_common.ledger_crypto import (
-    GENESIS_HASH, HASH_SCHEME, LedgerIntegrityError, batch_key, canonical_json, farmer_ref, merkle_proof,
-    merkle_root, new_salt, record_hash, seal, sha256_hex, verify_chain,
+    GENESIS_HASH, HASH_SCHEME, MANIFEST_KIND, MANIFEST_NAME, LedgerIntegrityError, batch_key, canonical_json,
+    farmer_ref, merkle_proof, merkle_root, new_salt, record_hash, seal, sha256_hex, verify_chain,
 )
-from agri_common.observability import logger
+from agri_common.observability import logger, metrics
 from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, list_scope
 
 from functions.ledger import models as m
@@ -39,6 +39,7 @@ APPEND_CHUNK = 30  # records per DynamoDB transaction (each needs 2-3 items, + h
 ISSUE_PAGE = 2_000  # farmers per writer invocation for a run given by reference (~70 transactions)
 HEAD_RETRIES = 8
 MAX_BATCH_RECORDS = 10_000
+MAX_CONFLICTS_PER_RUN = 8  # foreign roots stepped over per anchoring run before the batch waits for the next run
 ARTIFACT_PREFIX = "ledger/batches/"
 ZERO_ROOT = "0" * 64
 
@@ -84,6 +85,8 @@ class LedgerStore(Protocol):
     def update_batch(self, batch: m.Batch, **changes: Any) -> m.Batch: ...
     def close_batch(self, batch: m.Batch) -> None: ...
     def find_batch(self, seq: int) -> m.Batch | None: ...
+    def list_batches(self, limit: int, cursor: Any, *, status: str | None,
+                     conflicts_only: bool) -> tuple[list[m.Batch], Any]: ...
 
 
 class ArtifactStore(Protocol):
@@ -281,9 +284,27 @@ class LedgerWriter:
             # Transfers and retirements only append: the next issuance or the anchoring schedule
             # batches them, so the chain sees one transaction per batch, never one per record.
             # A paged issuance anchors once, after its last page.
-            result.batches = self.anchor()
+            if event.command == "anchor":
+                result.batches = self.anchor()
+            else:
+                result.batches = self._anchor_after_write()
             result.pending = any(b.status != "anchored" for b in result.batches)
         return result
+
+    def _anchor_after_write(self) -> list[m.Batch]:
+        """Anchoring after an issuance: its records are committed whatever happens here, so a failure
+        to anchor (beyond the chain outages and conflicts :meth:`anchor` already handles) is logged and
+        counted and the answer says ``pending``, instead of failing a write that succeeded (the
+        anchoring schedule retries it, and fails loudly there)."""
+        try:
+            return self.anchor()
+        except Exception:  # noqa: BLE001 - logged with its traceback and counted; the schedule re-raises it
+            logger.exception("anchoring after an issuance failed; the records are stored and stay pending")
+            metrics.add_metric(name="LedgerAnchorFailures", unit="Count", value=1)
+            next_seq, pending = self.store.batch_cursor()
+            batch = self.store.get_batch(int(pending)) if pending is not None else None
+            return [batch] if batch is not None else [m.Batch(batch_id="unbatched", from_seq=next_seq,
+                                                              to_seq=self.store.head()[0], status="pending")]
 
     def load_run(self, ref: m.RunRef) -> m.ApprovedRun:
         """The approved run stored at ``ref.key``, only if its bytes hash to ``ref.sha256``. The
@@ -506,16 +527,12 @@ class LedgerWriter:
                      start_seq=batch.from_seq)
         root = merkle_root([b["record_hash"] for b in bodies])
         if batch.artifact_sha256 is None:
-            artifact = canonical_json({"scheme": HASH_SCHEME, "batch_id": batch.batch_id, "from_seq": batch.from_seq,
-                                       "to_seq": batch.to_seq, "root": root, "records": bodies})
-            key = f"{ARTIFACT_PREFIX}{batch.batch_id}.json"
-            self.artifacts.put(key, artifact)
-            batch = self.store.update_batch(batch, root=root, artifact_key=key, artifact_sha256=sha256_hex(artifact))
+            batch = self._write_artifact(batch, root, bodies)
         elif batch.root != root:
             raise LedgerIntegrityError(f"batch {batch.batch_id}: stored records hash to {root}, the batch says {batch.root}")
         for attempt in range(self.retry.rpc_attempts):
             try:
-                return self._anchor_on_chain(batch, root)
+                return self._anchor_on_chain(batch, root, bodies)
             except Exception as exc:
                 from agri_chain import ChainUnavailable
 
@@ -527,12 +544,32 @@ class LedgerWriter:
                 self.retry.sleep(self.retry.delay(attempt))
         return batch
 
-    def _anchor_on_chain(self, batch: m.Batch, root: str) -> m.Batch:
+    def _write_artifact(self, batch: m.Batch, root: str, bodies: list[dict[str, Any]]) -> m.Batch:
+        """The batch file (every record, the root, and once re-keyed its anchor id and the conflicts
+        that moved it) in the audit bucket; a rewrite adds an object version (Object Lock)."""
+        doc: dict[str, Any] = {"scheme": HASH_SCHEME, "batch_id": batch.batch_id, "from_seq": batch.from_seq,
+                               "to_seq": batch.to_seq, "root": root, "records": bodies}
+        if batch.key_id != batch.batch_id:
+            doc.update(anchor_id=batch.key_id, conflicts=[c.model_dump(mode="json") for c in batch.conflicts])
+        artifact = canonical_json(doc)
+        key = f"{ARTIFACT_PREFIX}{batch.batch_id}.json"
+        self.artifacts.put(key, artifact)
+        return self.store.update_batch(batch, root=root, artifact_key=key, artifact_sha256=sha256_hex(artifact))
+
+    def _anchor_on_chain(self, batch: m.Batch, root: str, bodies: list[dict[str, Any]]) -> m.Batch:
         chain = self.chain()
-        key = batch_key(batch.batch_id)
-        on_chain = chain.anchored(key)
-        if on_chain.root != ZERO_ROOT:
-            return self._settle(batch, root, on_chain)
+        for _hop in range(MAX_CONFLICTS_PER_RUN):
+            on_chain = chain.anchored(batch_key(batch.key_id))
+            if on_chain.root == ZERO_ROOT:
+                break
+            if on_chain.root == root:  # ours, by an earlier (or duplicated) invocation
+                return self._settle(batch, on_chain)
+            batch = self._conflict(batch, root, bodies, on_chain)
+        else:
+            logger.error("anchor conflict: every id tried holds a foreign root; the batch stays in conflict",
+                         extra={"batch_id": batch.batch_id, "anchor_id": batch.key_id})
+            return batch
+        key = batch_key(batch.key_id)
         if not (batch.tx_hash and chain.transaction_known(batch.tx_hash)):
             # Never sent, or dropped by the node: (re)send. The contract refuses a second root for
             # the same batch key, so even a duplicate that slipped through cannot anchor twice.
@@ -544,32 +581,67 @@ class LedgerWriter:
                 if receipt.status == 1:
                     return self._mark_anchored(batch, receipt.tx_hash, receipt.block_number, chain)
                 on_chain = chain.anchored(key)  # reverted: anchored by an earlier transaction?
-                if on_chain.root != ZERO_ROOT:
-                    return self._settle(batch, root, on_chain)
+                if on_chain.root == root:
+                    return self._settle(batch, on_chain)
+                if on_chain.root != ZERO_ROOT:  # a foreign root got there first: the next run uses the next id
+                    return self._conflict(batch, root, bodies, on_chain)
                 return self.store.update_batch(batch, tx_hash=None)  # failed: resend on the next run
             self.retry.sleep(self.retry.delay(poll))
         logger.warning("anchor transaction not mined yet; batch stays pending",
                        extra={"batch_id": batch.batch_id, "tx_hash": batch.tx_hash})
         return batch
 
-    def _settle(self, batch: m.Batch, root: str, on_chain: Any) -> m.Batch:
-        if on_chain.root != root:
-            raise LedgerIntegrityError(f"batch {batch.batch_id} is anchored with root {on_chain.root}, "
-                                       f"but its records hash to {root}")
+    def _conflict(self, batch: m.Batch, root: str, bodies: list[dict[str, Any]], on_chain: Any) -> m.Batch:
+        """A foreign root holds this batch's key on chain (the contract refuses ours forever): record
+        what is there, mark the batch ``conflict``, raise it (error log, metric, ``GET /ledger/batches``)
+        and move the batch to the next id, ``<batch_id>.r<n>``; its artifact is rewritten to name it."""
+        conflict = m.AnchorConflict(anchor_id=batch.key_id, root=on_chain.root, record_count=on_chain.record_count,
+                                    block_number=on_chain.block_number, detected_at=self.now())
+        conflicts = [*batch.conflicts, conflict]
+        next_id = f"{batch.batch_id}.r{len(conflicts)}"
+        logger.error("anchor conflict: a foreign root is on chain under this batch's key; anchoring under the next id",
+                     extra={"batch_id": batch.batch_id, "anchor_id": conflict.anchor_id, "root_on_chain": on_chain.root,
+                            "our_root": root, "next_anchor_id": next_id})
+        metrics.add_metric(name="LedgerAnchorConflicts", unit="Count", value=1)
+        batch = self.store.update_batch(batch, status="conflict", anchor_id=next_id, tx_hash=None,
+                                        conflicts=[c.model_dump(mode="json") for c in conflicts])
+        return self._write_artifact(batch, root, bodies)
+
+    def _settle(self, batch: m.Batch, on_chain: Any) -> m.Batch:
         chain = self.chain()
         tx = None
         if batch.tx_hash:
             receipt = chain.receipt(batch.tx_hash)
             tx = batch.tx_hash if receipt is not None and receipt.status == 1 else None
-        tx = tx or chain.anchor_transaction(batch_key(batch.batch_id), on_chain.block_number)
+        tx = tx or chain.anchor_transaction(batch_key(batch.key_id), on_chain.block_number)
         return self._mark_anchored(batch, tx, on_chain.block_number, chain)
 
     def _mark_anchored(self, batch: m.Batch, tx_hash: str | None, block_number: int, chain: Chain) -> m.Batch:
         batch = self.store.update_batch(batch, status="anchored", tx_hash=tx_hash, block_number=block_number,
                                         contract_address=chain.contract_address, chain_id=chain.chain_id,
                                         anchored_at=self.now())
+        self._write_manifest(batch)  # before the cursor moves on: manifests follow the batches in order
         self.store.close_batch(batch)
         return batch
+
+    def _write_manifest(self, batch: m.Batch) -> None:
+        """``MANIFEST.json`` beside the batch files: the newest anchored batch, so a verifier of an
+        export knows which batch is the newest. Never moves back (a late duplicate invocation that
+        anchored an older batch leaves a newer manifest alone)."""
+        import json
+
+        key = f"{ARTIFACT_PREFIX}{MANIFEST_NAME}"
+        try:
+            current = json.loads(self.artifacts.get(key))["head"]["to_seq"]
+        except Exception:  # noqa: BLE001 - none yet (or unreadable): this one replaces it
+            current = 0
+        if current > batch.to_seq:
+            return
+        head = {"batch_id": batch.batch_id, "anchor_id": batch.key_id, "from_seq": batch.from_seq, "to_seq": batch.to_seq,
+                "root": batch.root, "artifact_sha256": batch.artifact_sha256, "chain_id": batch.chain_id,
+                "contract_address": batch.contract_address, "tx_hash": batch.tx_hash, "block_number": batch.block_number}
+        self.artifacts.put(key, canonical_json({"scheme": HASH_SCHEME, "kind": MANIFEST_KIND, "head": head,
+                                                "written_at": self.now()}))
 
 
 def _credit_out(block: m.CreditBlock) -> m.CreditOut:
@@ -670,13 +742,19 @@ class LedgerReader:
         index = record.seq - batch.from_seq
         if hashes[index] != record.body["record_hash"] or merkle_root(hashes) != batch.root:
             raise DependencyError("The stored record does not match its anchored batch", code="integrity_error")
-        anchor = m.AnchorOut(batch_id=batch.batch_id, batch_key=batch_key(batch.batch_id).hex(), root=batch.root,
+        anchor = m.AnchorOut(batch_id=batch.batch_id, anchor_id=batch.key_id, batch_key=batch_key(batch.key_id).hex(),
+                             root=batch.root, conflicts=batch.conflicts,
                              record_count=batch.record_count, tx_hash=batch.tx_hash or "",
                              block_number=batch.block_number or 0, contract_address=batch.contract_address or "",
                              chain_id=batch.chain_id or 0, artifact_key=batch.artifact_key,
                              artifact_sha256=batch.artifact_sha256)
         return m.ProofOut(scheme=HASH_SCHEME, record=record.body, record_hash=record_hash(record.body),
                           leaf_index=index, proof=merkle_proof(hashes, index), anchor=anchor)
+
+    def list_batches(self, *, limit: int, cursor: Any, status: str | None,
+                     conflicts_only: bool) -> tuple[list[m.Batch], Any]:
+        """Batches newest first (admin): anchoring state, and the foreign roots met on chain."""
+        return self.store.list_batches(limit, cursor, status=status, conflicts_only=conflicts_only)
 
     def _submit_move(self, principal: Principal, command: str, prefix: str, cmd: Any) -> m.WriterResult:
         """Admin or the credit owner; anyone else who could see the block gets 404 too. A retry with

@@ -235,11 +235,29 @@ class CreditBlock(BaseModel):
         return self.end - self.start + 1
 
 
+class AnchorConflict(BaseModel):
+    """A foreign root found on chain under the key this batch was to be anchored with (another ledger
+    anchored with the same contract and key: a reset table, a second environment)."""
+
+    anchor_id: str = Field(description="The id whose key holds the foreign root")
+    root: str = Field(description="The root on chain under that key (not this batch's)")
+    record_count: int
+    block_number: int
+    detected_at: str
+
+
 class Batch(BaseModel):
+    """A batch of consecutive records and its anchoring. ``batch_id`` (``<from>-<to>`` seqs) names it
+    and its artifact; ``anchor_id`` is the id whose key holds its root on chain: the batch id, or
+    ``<batch_id>.r<n>`` once ``n`` foreign roots were found under the earlier ids (``conflicts``).
+    Status ``conflict`` while a batch that met a foreign root is not yet anchored under a free id."""
+
     batch_id: str
     from_seq: int
     to_seq: int
-    status: Literal["pending", "anchored"] = "pending"
+    status: Literal["pending", "anchored", "conflict"] = "pending"
+    anchor_id: str | None = None
+    conflicts: list[AnchorConflict] = []
     root: str | None = None
     artifact_key: str | None = None
     artifact_sha256: str | None = None
@@ -253,6 +271,11 @@ class Batch(BaseModel):
     @property
     def record_count(self) -> int:
         return self.to_seq - self.from_seq + 1
+
+    @property
+    def key_id(self) -> str:
+        """The id whose batch key is (to be) anchored on chain."""
+        return self.anchor_id or self.batch_id
 
 
 class StoredRecord(BaseModel):
@@ -308,7 +331,8 @@ class CreditOut(BaseModel):
 
 class AnchorOut(BaseModel):
     batch_id: str
-    batch_key: str = Field(description="sha256('agri-mrv:batch:' + batch_id): the key on chain")
+    anchor_id: str = Field(description="The id anchored on chain: batch_id, or batch_id + '.r<n>' after n conflicts")
+    batch_key: str = Field(description="sha256('agri-mrv:batch:' + anchor_id): the key on chain")
     root: str
     record_count: int
     tx_hash: str
@@ -317,6 +341,12 @@ class AnchorOut(BaseModel):
     chain_id: int
     artifact_key: str
     artifact_sha256: str
+    conflicts: list[AnchorConflict] = Field(default=[], description="Foreign roots found on chain under earlier ids")
+
+
+class BatchPage(BaseModel):
+    items: list[Batch]
+    next_token: str | None = None
 
 
 class ProofOut(BaseModel):

@@ -115,13 +115,21 @@ class FakeLedgerStore:
         return b.model_copy() if b else None
 
     def update_batch(self, batch, **changes):
-        updated = self.batches[batch.from_seq].model_copy(update=changes)
+        updated = m.Batch.model_validate({**self.batches[batch.from_seq].model_dump(), **changes})
         self.batches[batch.from_seq] = updated
         return updated.model_copy()
 
     def close_batch(self, batch):
         if self.cursor["pending"] == batch.from_seq:
             self.cursor["pending"] = None
+
+    def list_batches(self, limit, cursor, *, status, conflicts_only):
+        rows = sorted(self.batches.values(), key=lambda b: -b.from_seq)
+        start = 0 if cursor is None else next(i for i, b in enumerate(rows) if b.from_seq == cursor["from_seq"]) + 1
+        page = rows[start:start + limit]
+        nxt = {"from_seq": page[-1].from_seq} if start + limit < len(rows) and page else None
+        page = [b for b in page if (status is None or b.status == status) and (not conflicts_only or b.conflicts)]
+        return [b.model_copy(deep=True) for b in page], nxt
 
     def find_batch(self, seq):
         for b in self.batches.values():
@@ -133,10 +141,14 @@ class FakeLedgerStore:
 class FakeArtifacts:
     def __init__(self):
         self.objects: dict[str, bytes] = {}
-        self.puts = 0
+        self.puts = 0  # batch files written (the manifest beside them is not counted)
+        self.manifest_puts = 0
 
     def put(self, key, data):
-        self.puts += 1
+        if key.endswith("/MANIFEST.json"):
+            self.manifest_puts += 1
+        else:
+            self.puts += 1
         self.objects[key] = bytes(data)
 
     def get(self, key):
