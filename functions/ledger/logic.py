@@ -284,27 +284,27 @@ class LedgerWriter:
             # Transfers and retirements only append: the next issuance or the anchoring schedule
             # batches them, so the chain sees one transaction per batch, never one per record.
             # A paged issuance anchors once, after its last page.
+            failed = False
             if event.command == "anchor":
                 result.batches = self.anchor()
             else:
-                result.batches = self._anchor_after_write()
-            result.pending = any(b.status != "anchored" for b in result.batches)
+                result.batches, failed = self._anchor_after_write()
+            result.pending = failed or any(b.status != "anchored" for b in result.batches)
         return result
 
-    def _anchor_after_write(self) -> list[m.Batch]:
+    def _anchor_after_write(self) -> tuple[list[m.Batch], bool]:
         """Anchoring after an issuance: its records are committed whatever happens here, so a failure
         to anchor (beyond the chain outages and conflicts :meth:`anchor` already handles) is logged and
         counted and the answer says ``pending``, instead of failing a write that succeeded (the
         anchoring schedule retries it, and fails loudly there)."""
         try:
-            return self.anchor()
+            return self.anchor(), False
         except Exception:  # noqa: BLE001 - logged with its traceback and counted; the schedule re-raises it
             logger.exception("anchoring after an issuance failed; the records are stored and stay pending")
             metrics.add_metric(name="LedgerAnchorFailures", unit="Count", value=1)
-            next_seq, pending = self.store.batch_cursor()
+            _next_seq, pending = self.store.batch_cursor()
             batch = self.store.get_batch(int(pending)) if pending is not None else None
-            return [batch] if batch is not None else [m.Batch(batch_id="unbatched", from_seq=next_seq,
-                                                              to_seq=self.store.head()[0], status="pending")]
+            return ([batch] if batch is not None else []), True
 
     def load_run(self, ref: m.RunRef) -> m.ApprovedRun:
         """The approved run stored at ``ref.key``, only if its bytes hash to ``ref.sha256``. The

@@ -292,6 +292,6 @@ def _check_manifest(manifests: list[Path], docs: list[dict[str, Any]], sha256_by
 def verify_credit(api: str, serial: str, token: str, rpc_url: str) -> list[dict[str, Any]]:
     """Every record of the credit block holding ``serial``, each proof checked on chain."""
     base = api.rstrip("/")
-    credit = load_json(f"{base}/credits/{urllib.parse.quote(serial, safe='')}", token)
-    return [verify_proof(load_json(f"{base}/ledger/proofs/{urllib.parse.quote(rid, safe='')}", token), rpc_url)
+    credit = load_json(f"{base}/credits/{urllib.parse.quote(serial, safe=':')}", token)
+    return [verify_proof(load_json(f"{base}/ledger/proofs/{urllib.parse.quote(rid, safe=':')}", token), rpc_url)
             for rid in credit["record_ids"]]
