@@ -154,3 +154,19 @@ def m_admin():
     from agri_common.principal import Principal, Role
 
     return Principal(user_id="admin-1", username="root", role=Role.ADMIN)
+
+
+def test_a_run_steps_over_a_bounded_number_of_taken_ids_and_the_next_run_goes_on(ledger):
+    from functions.ledger.logic import MAX_CONFLICTS_PER_RUN
+
+    taken = [FIRST, *(f"{FIRST}.r{n}" for n in range(1, MAX_CONFLICTS_PER_RUN + 1))]
+    for anchor_id in taken:
+        occupy(ledger, anchor_id)
+    result = ledger.issue()
+    (batch,) = result.batches
+    assert result.created == 3 and result.pending
+    assert batch.status == "conflict" and batch.anchor_id == f"{FIRST}.r{MAX_CONFLICTS_PER_RUN}"
+    assert len(batch.conflicts) == MAX_CONFLICTS_PER_RUN and ledger.chain.sent == 0
+    done = ledger.anchor().batches[0]
+    assert done.status == "anchored" and done.anchor_id == f"{FIRST}.r{len(taken)}"
+    assert [c.anchor_id for c in done.conflicts] == taken
