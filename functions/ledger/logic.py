@@ -225,9 +225,9 @@ def _same_request(record: m.StoredRecord, kind: str, cmd: Any) -> bool:
         return record.request_sha256 == request_hash(kind, cmd)
     # A record written before requests were hashed: compare what its body holds (not the block's end).
     body = record.body
-    _series, start, _end = m.parse_serial(cmd.serial)
-    fields = {k: v for k, v in cmd.model_dump(mode="json", exclude={"client_token", "serial"}).items()}
-    return (body.get("series"), body.get("start")) == (_series, start) and all(body.get(k) == v for k, v in fields.items())
+    series_id, start, _end = m.parse_serial(cmd.serial)
+    fields = cmd.model_dump(mode="json", exclude={"client_token", "serial"})
+    return (body.get("series"), body.get("start")) == (series_id, start) and all(body.get(k) == v for k, v in fields.items())
 
 
 def replay_move(store: LedgerStore, kind: str, cmd: Any, actor: m.Actor) -> m.WriterResult | None:
