@@ -60,11 +60,17 @@ def _record_item(record: m.StoredRecord) -> dict[str, Any]:
     for attr, value in (("g_farmer", body.get("farmer_ref")), ("g_owner", record.owner_user_id), ("g_fpo", record.fpo_id)):
         if value:
             item[attr] = value
+    if record.request_sha256:
+        item["request_sha256"] = record.request_sha256
+    if record.answer is not None:
+        item["answer"] = json.dumps(record.answer, sort_keys=True, separators=(",", ":"))
     return item
 
 
 def _record(item: dict[str, Any]) -> m.StoredRecord:
-    return m.StoredRecord(body=json.loads(item["body"]), owner_user_id=item.get("g_owner"), fpo_id=item.get("g_fpo"))
+    return m.StoredRecord(body=json.loads(item["body"]), owner_user_id=item.get("g_owner"), fpo_id=item.get("g_fpo"),
+                          request_sha256=item.get("request_sha256"),
+                          answer=json.loads(item["answer"]) if item.get("answer") else None)
 
 
 def _block_item(block: m.CreditBlock) -> dict[str, Any]:
@@ -144,6 +150,10 @@ class DynamoLedgerStore:
                                     "Item": self._ser({"pk": f"SALT#{farmer_id}", "sk": "S", "salt": salt}),
                                     "ConditionExpression": "attribute_not_exists(pk)"}})
                 kinds.append("salt")
+            for record_id in entry.absent:  # the same client token used by another kind of move
+                ops.append({"ConditionCheck": {"TableName": self.table_name, "Key": self._ser({"pk": f"REC#{record_id}", "sk": "R"}),
+                                               "ConditionExpression": "attribute_not_exists(pk)"}})
+                kinds.append("record")
             for block, expected_version in entry.blocks:
                 put: dict[str, Any] = {"TableName": self.table_name, "Item": self._ser(_block_item(block))}
                 if expected_version is None:
@@ -263,6 +273,20 @@ class DynamoLedgerStore:
         block = _block(items[0]) if items else None
         return block if block is not None and block.end >= serial_number else None
 
+    def blocks_between(self, series: str, start: int, end: int) -> list[m.CreditBlock]:
+        """The blocks of ``series`` that start within ``start..end``, in serial order."""
+        from boto3.dynamodb.conditions import Key
+
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"CREDIT#{series}") & Key("sk").between(
+            f"{start:0{m.SERIAL_DIGITS}d}", f"{end:0{m.SERIAL_DIGITS}d}"), "ConsistentRead": True}
+        out: list[m.CreditBlock] = []
+        while True:
+            resp = self._table.query(**kwargs)
+            out.extend(_block(i) for i in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     # ---- batches -----------------------------------------------------------------------------
     def batch_cursor(self) -> tuple[int, str | None]:
         item = self._table.get_item(Key=CURSOR, ConsistentRead=True).get("Item") or {}
@@ -330,6 +354,27 @@ class DynamoLedgerStore:
         items = resp.get("Items", [])
         batch = _batch(items[0]) if items else None
         return batch if batch is not None and batch.to_seq >= seq else None
+
+
+    def list_batches(self, limit: int, cursor: Any, *, status: str | None,
+                     conflicts_only: bool) -> tuple[list[m.Batch], Any]:
+        """Newest first; filtered (a filter applies to each page of ``limit`` items read)."""
+        from boto3.dynamodb.conditions import Attr, Key
+
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq("BATCH"), "ScanIndexForward": False,
+                                  "Limit": limit}
+        condition = None
+        if status:
+            condition = Attr("status").eq(status)
+        if conflicts_only:
+            clause = Attr("conflicts").size().gt(0)
+            condition = clause if condition is None else condition & clause
+        if condition is not None:
+            kwargs["FilterExpression"] = condition
+        if cursor:
+            kwargs["ExclusiveStartKey"] = cursor
+        resp = self._table.query(**kwargs)
+        return [_batch(i) for i in resp.get("Items", [])], _plain(resp.get("LastEvaluatedKey"))
 
 
 class S3ArtifactStore:

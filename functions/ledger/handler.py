@@ -4,7 +4,7 @@ ledger table; it may only invoke the writer)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Callable
+from typing import Annotated, Callable, Literal
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -24,7 +24,7 @@ from functions.ledger.logic import LedgerReader
 app = make_resolver()
 TAGS = ["ledger"]
 RecordId = Annotated[str, Path(pattern=m.RECORD_ID)]
-Serial = Annotated[str, Path(pattern=f"^{m.ANY_SERIAL}$")]
+Serial = Annotated[m.SerialStr, Path()]  # the shape and the range: a bad serial is a 422 naming path.serial
 
 
 class LedgerSettings(BaseSettingsModel):
@@ -65,7 +65,7 @@ def list_records(
     caller: Caller,
     project_id: Annotated[str | None, Query(pattern=f"^{m.PART}$")] = None,
     farmer_ref: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
-    serial: Annotated[str | None, Query(pattern=f"^{m.ANY_SERIAL}$")] = None,
+    serial: Annotated[m.SerialStr | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> m.RecordPage:
@@ -82,6 +82,27 @@ def list_records(
          summary="A record with its hash, Merkle proof, root and anchoring transaction (for the verifier)")
 def get_proof(record_id: RecordId, svc: Service, caller: Caller) -> m.ProofOut:
     return svc.proof(caller, record_id)
+
+
+@app.get("/ledger/batches", tags=TAGS, security=PRIVATE,
+         summary="Anchoring batches, newest first (admin): status, anchor id, transaction, and the foreign roots "
+                 "met on chain (conflicts)")
+def list_batches(
+    svc: Service,
+    caller: Caller,
+    status: Annotated[Literal["pending", "anchored", "conflict"] | None, Query()] = None,
+    conflicts_only: Annotated[bool, Query(description="Only batches that met a foreign root on chain")] = False,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    next_token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> m.BatchPage:
+    require_role(caller, Role.ADMIN)
+    query = ["batches", status, conflicts_only]
+    cursor = decode_token(next_token)
+    if cursor is not None and (not isinstance(cursor, dict) or cursor.get("q") != query):
+        raise BadRequestError("The pagination token belongs to another query", code="invalid_next_token")
+    items, nxt = svc.list_batches(limit=limit, cursor=cursor.get("k") if cursor else None, status=status,
+                                  conflicts_only=conflicts_only)
+    return m.BatchPage(items=items, next_token=encode_token({"q": query, "k": nxt}) if nxt else None)
 
 
 @app.get("/credits/<serial>", tags=TAGS, security=PRIVATE, summary="The credit block holding a serial (scoped by role)")

@@ -27,10 +27,10 @@ from agri_common.errors import (
     AppError, ConflictError, DependencyError, ForbiddenError, NotFoundError, UnprocessableError,
 )
 from agri_common.ledger_crypto import (
-    GENESIS_HASH, HASH_SCHEME, LedgerIntegrityError, batch_key, canonical_json, farmer_ref, merkle_proof,
-    merkle_root, new_salt, record_hash, seal, sha256_hex, verify_chain,
+    GENESIS_HASH, HASH_SCHEME, MANIFEST_KIND, MANIFEST_NAME, LedgerIntegrityError, batch_key, canonical_json,
+    farmer_ref, merkle_proof, merkle_root, new_salt, record_hash, seal, sha256_hex, verify_chain,
 )
-from agri_common.observability import logger
+from agri_common.observability import logger, metrics
 from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, list_scope
 
 from functions.ledger import models as m
@@ -39,6 +39,7 @@ APPEND_CHUNK = 30  # records per DynamoDB transaction (each needs 2-3 items, + h
 ISSUE_PAGE = 2_000  # farmers per writer invocation for a run given by reference (~70 transactions)
 HEAD_RETRIES = 8
 MAX_BATCH_RECORDS = 10_000
+MAX_CONFLICTS_PER_RUN = 8  # foreign roots stepped over per anchoring run before the batch waits for the next run
 ARTIFACT_PREFIX = "ledger/batches/"
 ZERO_ROOT = "0" * 64
 
@@ -63,6 +64,7 @@ class Append:
     record: m.StoredRecord
     blocks: list[tuple[m.CreditBlock, int | None]] = field(default_factory=list)  # (block, expected version or None = new)
     salt: tuple[str, str] | None = None  # (farmer id, salt): the farmer's first record stores their salt with it
+    absent: list[str] = field(default_factory=list)  # record ids that must not exist (same client token, other kind)
 
 
 class LedgerStore(Protocol):
@@ -76,12 +78,15 @@ class LedgerStore(Protocol):
     def salts(self, farmer_ids: Sequence[str]) -> dict[str, str]: ...
     def claim_run(self, run_key: str, input_hash: str) -> str: ...
     def find_block(self, series: str, serial_number: int) -> m.CreditBlock | None: ...
+    def blocks_between(self, series: str, start: int, end: int) -> list[m.CreditBlock]: ...
     def batch_cursor(self) -> tuple[int, str | None]: ...
     def create_batch(self, batch: m.Batch, expected_next_seq: int) -> bool: ...
     def get_batch(self, from_seq: int) -> m.Batch | None: ...
     def update_batch(self, batch: m.Batch, **changes: Any) -> m.Batch: ...
     def close_batch(self, batch: m.Batch) -> None: ...
     def find_batch(self, seq: int) -> m.Batch | None: ...
+    def list_batches(self, limit: int, cursor: Any, *, status: str | None,
+                     conflicts_only: bool) -> tuple[list[m.Batch], Any]: ...
 
 
 class ArtifactStore(Protocol):
@@ -188,8 +193,61 @@ def legacy_claim_hash(run: m.ApprovedRun) -> str:
     return sha256_hex(canonical_json(run.model_dump(mode="json")))
 
 
+def parse_serial(serial: str, field: str) -> tuple[str, int, int]:
+    """:func:`models.parse_serial` as a 422 naming ``field``: the models' serial types refuse bad
+    serials at the edge already; this keeps any other way in (a direct writer event, a future route)
+    from turning one into an unexpected failure."""
+    try:
+        return m.parse_serial(serial)
+    except ValueError as exc:
+        raise UnprocessableError("The request is invalid", details=[
+            {"field": field, "issue": str(exc), "type": "value_error"}]) from None
+
+
 def _token_id(prefix: str, actor: m.Actor, token: str) -> str:
     return f"{prefix}:{hashlib.sha256(f'{actor.user_id}|{token}'.encode()).hexdigest()[:32]}"
+
+
+# ---- idempotency of transfers, retirements and cancellations ----------------------------------------
+MOVES = {"transfer": "TRF", "retirement": "RET", "cancellation": "CAN"}  # record kind -> record id prefix
+IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+
+
+def request_hash(kind: str, cmd: Any) -> str:
+    """What a client token stands for: the kind of move and every field of the command but the token."""
+    return sha256_hex(canonical_json({"kind": kind, **cmd.model_dump(mode="json", exclude={"client_token"})}))
+
+
+def _same_request(record: m.StoredRecord, kind: str, cmd: Any) -> bool:
+    if record.body.get("kind") != kind:
+        return False
+    if record.request_sha256 is not None:
+        return record.request_sha256 == request_hash(kind, cmd)
+    # A record written before requests were hashed: compare what its body holds (not the block's end).
+    body = record.body
+    series_id, start, _end = m.parse_serial(cmd.serial)
+    fields = cmd.model_dump(mode="json", exclude={"client_token", "serial"})
+    return (body.get("series"), body.get("start")) == (series_id, start) and all(body.get(k) == v for k, v in fields.items())
+
+
+def replay_move(store: LedgerStore, kind: str, cmd: Any, actor: m.Actor) -> m.WriterResult | None:
+    """None if ``cmd.client_token`` was never used by ``actor``; the first answer if it was used for
+    this very request; :class:`ConflictError` ``idempotency_conflict`` if it was used for anything
+    else (other fields, or another kind of move)."""
+    ids = [_token_id(prefix, actor, cmd.client_token) for prefix in MOVES.values()]
+    found = store.get_records(ids)
+    if not found:
+        return None
+    record = found.get(_token_id(MOVES[kind], actor, cmd.client_token)) or next(iter(found.values()))
+    if not _same_request(record, kind, cmd):
+        raise ConflictError("This client_token was already used for a different request; use a new token for a new "
+                            "request", code=IDEMPOTENCY_CONFLICT)
+    if record.answer is not None:
+        return m.WriterResult.model_validate(record.answer)
+    # Written before answers were kept: the same shape, with the block of the moved credits as it is now.
+    block = store.find_block(record.body["series"], int(record.body["start"]))
+    return m.WriterResult(command=kind, record_ids=[record.record_id], created=1,
+                          credits=[_credit_out(block)] if block is not None else [])
 
 
 # ---- the writer -------------------------------------------------------------------------------------
@@ -210,8 +268,8 @@ class LedgerWriter:
 
     def handle(self, event: m.WriterEvent) -> m.WriterResult:
         if event.command == "issue" and event.run_ref is not None:
-            result = self.issue(self.load_run(event.run_ref), first=event.from_farmer, page=ISSUE_PAGE)
-            result.record_ids, result.credits = [], []  # pages answer with counts: the state stays small
+            result = self.issue(self.load_run(event.run_ref), first=event.from_farmer, page=ISSUE_PAGE, with_credits=False)
+            result.record_ids = []  # pages answer with counts: the state stays small
         elif event.command == "issue":
             result = self.issue(event.run)
         elif event.command == "transfer":
@@ -226,9 +284,27 @@ class LedgerWriter:
             # Transfers and retirements only append: the next issuance or the anchoring schedule
             # batches them, so the chain sees one transaction per batch, never one per record.
             # A paged issuance anchors once, after its last page.
-            result.batches = self.anchor()
-            result.pending = any(b.status != "anchored" for b in result.batches)
+            failed = False
+            if event.command == "anchor":
+                result.batches = self.anchor()
+            else:
+                result.batches, failed = self._anchor_after_write()
+            result.pending = failed or any(b.status != "anchored" for b in result.batches)
         return result
+
+    def _anchor_after_write(self) -> tuple[list[m.Batch], bool]:
+        """Anchoring after an issuance: its records are committed whatever happens here, so a failure
+        to anchor (beyond the chain outages and conflicts :meth:`anchor` already handles) is logged and
+        counted and the answer says ``pending``, instead of failing a write that succeeded (the
+        anchoring schedule retries it, and fails loudly there)."""
+        try:
+            return self.anchor(), False
+        except Exception:  # noqa: BLE001 - logged with its traceback and counted; the schedule re-raises it
+            logger.exception("anchoring after an issuance failed; the records are stored and stay pending")
+            metrics.add_metric(name="LedgerAnchorFailures", unit="Count", value=1)
+            _next_seq, pending = self.store.batch_cursor()
+            batch = self.store.get_batch(int(pending)) if pending is not None else None
+            return ([batch] if batch is not None else []), True
 
     def load_run(self, ref: m.RunRef) -> m.ApprovedRun:
         """The approved run stored at ``ref.key``, only if its bytes hash to ``ref.sha256``. The
@@ -257,18 +333,21 @@ class LedgerWriter:
     # ---- appending ------------------------------------------------------------------------------
     def _append(self, drafts: list[tuple]) -> int:
         """Chain and store drafts ``(body without seq/prev_hash/hash, owner, fpo, block writes[, new
-        salt])``, in order, in chunks."""
+        salt[, meta]])``, in order, in chunks; ``meta``: ``request_sha256``, ``answer``, ``absent``."""
         for start in range(0, len(drafts), APPEND_CHUNK):
             chunk = drafts[start:start + APPEND_CHUNK]
             for _attempt in range(HEAD_RETRIES):
                 seq, prev = self.store.head()
                 entries = []
-                for body, owner, fpo, blocks, *salt in chunk:
+                for body, owner, fpo, blocks, *rest in chunk:
+                    salt, meta = (rest + [None, None])[:2]
+                    meta = meta or {}
                     seq += 1
                     sealed = seal({**body, "seq": seq, "prev_hash": prev})
                     prev = sealed["record_hash"]
-                    entries.append(Append(m.StoredRecord(body=sealed, owner_user_id=owner, fpo_id=fpo), blocks,
-                                          salt[0] if salt else None))
+                    record = m.StoredRecord(body=sealed, owner_user_id=owner, fpo_id=fpo,
+                                            request_sha256=meta.get("request_sha256"), answer=meta.get("answer"))
+                    entries.append(Append(record, blocks, salt, absent=meta.get("absent", [])))
                 try:
                     self.store.append(entries, expected_seq=seq - len(entries))
                     break
@@ -278,11 +357,13 @@ class LedgerWriter:
                 raise DependencyError("The ledger head kept moving; try again")
         return len(drafts)
 
-    def issue(self, run: m.ApprovedRun, *, first: int = 0, page: int | None = None) -> m.WriterResult:
+    def issue(self, run: m.ApprovedRun, *, first: int = 0, page: int | None = None,
+              with_credits: bool = True) -> m.WriterResult:
         """Issue the run's credits: every farmer's block, or (``page``) the farmers from index
         ``first`` on. Every page uses the split over *all* farmers (:class:`Split`, computed once
         per run object), so pages (and their retries, in any order) yield exactly the records a
-        single call would."""
+        single call would. ``credits`` (unless ``with_credits`` is false) are the blocks as they are
+        now: a farmer issued earlier shows the blocks their credits became (moved, retired, split)."""
         series_id = m.series(run.project_id, run.vintage, run.run_id)
         if self._split is not None and self._split.run is run:  # the next page of the run just split
             split = self._split
@@ -336,8 +417,18 @@ class LedgerWriter:
         except RecordExists:  # a concurrent duplicate invocation (or a run sharing a new farmer) got there first
             logger.info("issuance raced with another writer", extra={"series": series_id})
             return self.issue(run, first=first, page=page)
+        credits: list[m.CreditOut] = []
+        if with_credits:
+            issued_before = [(start, stop) for (_i, _f, start, stop), record_id in zip(wanted, ids) if record_id in existing]
+            current = self.store.blocks_between(series_id, min(s for s, _ in issued_before),
+                                                max(e for _, e in issued_before)) if issued_before else []
+            for (_i, _f, start, stop), record_id, block in zip(wanted, ids, blocks_out):
+                if record_id in existing:
+                    credits.extend(_credit_out(b) for b in current if start <= b.start <= stop)
+                else:
+                    credits.append(_credit_out(block))
         return m.WriterResult(command="issue", record_ids=ids, created=created,
-                              credits=[_credit_out(b) for b in blocks_out], farmers=len(run.farmers), credits_total=total,
+                              credits=credits, farmers=len(run.farmers), credits_total=total,
                               credits_in_page=sum(b.end - b.start + 1 for b in blocks_out),
                               next_farmer=end if end < len(run.farmers) else None)
 
@@ -345,9 +436,9 @@ class LedgerWriter:
               new_status: str, new_holder: Callable[[m.CreditBlock], str],
               new_owner: Callable[[m.CreditBlock], str | None]) -> m.WriterResult:
         record_id = _token_id(prefix, actor, cmd.client_token)
-        if (found := self.store.get_record(record_id)) is not None:
-            return m.WriterResult(command=kind, record_ids=[found.record_id], created=0)
-        series_id, start, end = m.parse_serial(cmd.serial)
+        if (replayed := replay_move(self.store, kind, cmd, actor)) is not None:
+            return replayed
+        series_id, start, end = parse_serial(cmd.serial, "body.serial")
         block = self.store.find_block(series_id, start)
         if block is None or (block.start, block.end) != (start, end):
             raise NotFoundError("credit block not found", code="not_found")
@@ -369,14 +460,20 @@ class LedgerWriter:
                 "vintage": block.vintage, "series": series_id, "fpo_id": block.fpo_id, "from_ref": block.holder_ref,
                 "serial_start": m.unit_serial(series_id, start), "serial_end": m.unit_serial(series_id, moved_end),
                 "start": start, "end": moved_end, "quantity": cmd.quantity, "recorded_at": self.now(), **extra}
+        answer = m.WriterResult(command=kind, record_ids=[record_id], created=1,
+                                credits=[_credit_out(b) for b, _ in writes])
+        meta = {"request_sha256": request_hash(kind, cmd), "answer": answer.model_dump(mode="json"),
+                "absent": [_token_id(p, actor, cmd.client_token) for p in MOVES.values() if p != prefix]}
         try:
-            self._append([(body, block.owner_user_id, block.fpo_id, writes)])
-        except RecordExists:
-            return m.WriterResult(command=kind, record_ids=[record_id], created=0)
+            self._append([(body, block.owner_user_id, block.fpo_id, writes, None, meta)])
+        except RecordExists:  # a concurrent retry (or another use of the token) got there first
+            replayed = replay_move(self.store, kind, cmd, actor)
+            if replayed is None:
+                raise DependencyError("The ledger changed meanwhile; try again") from None
+            return replayed
         except BlockChanged:
             raise ConflictError("The credits changed meanwhile; read them again", code="credits_changed") from None
-        return m.WriterResult(command=kind, record_ids=[record_id], created=1,
-                              credits=[_credit_out(b) for b, _ in writes])
+        return answer
 
     def transfer(self, cmd: m.TransferCommand, actor: m.Actor) -> m.WriterResult:
         return self._move("transfer", "TRF", cmd, actor, {"to_ref": cmd.to_ref}, "active",
@@ -430,16 +527,12 @@ class LedgerWriter:
                      start_seq=batch.from_seq)
         root = merkle_root([b["record_hash"] for b in bodies])
         if batch.artifact_sha256 is None:
-            artifact = canonical_json({"scheme": HASH_SCHEME, "batch_id": batch.batch_id, "from_seq": batch.from_seq,
-                                       "to_seq": batch.to_seq, "root": root, "records": bodies})
-            key = f"{ARTIFACT_PREFIX}{batch.batch_id}.json"
-            self.artifacts.put(key, artifact)
-            batch = self.store.update_batch(batch, root=root, artifact_key=key, artifact_sha256=sha256_hex(artifact))
+            batch = self._write_artifact(batch, root, bodies)
         elif batch.root != root:
             raise LedgerIntegrityError(f"batch {batch.batch_id}: stored records hash to {root}, the batch says {batch.root}")
         for attempt in range(self.retry.rpc_attempts):
             try:
-                return self._anchor_on_chain(batch, root)
+                return self._anchor_on_chain(batch, root, bodies)
             except Exception as exc:
                 from agri_chain import ChainUnavailable
 
@@ -451,12 +544,32 @@ class LedgerWriter:
                 self.retry.sleep(self.retry.delay(attempt))
         return batch
 
-    def _anchor_on_chain(self, batch: m.Batch, root: str) -> m.Batch:
+    def _write_artifact(self, batch: m.Batch, root: str, bodies: list[dict[str, Any]]) -> m.Batch:
+        """The batch file (every record, the root, and once re-keyed its anchor id and the conflicts
+        that moved it) in the audit bucket; a rewrite adds an object version (Object Lock)."""
+        doc: dict[str, Any] = {"scheme": HASH_SCHEME, "batch_id": batch.batch_id, "from_seq": batch.from_seq,
+                               "to_seq": batch.to_seq, "root": root, "records": bodies}
+        if batch.key_id != batch.batch_id:
+            doc.update(anchor_id=batch.key_id, conflicts=[c.model_dump(mode="json") for c in batch.conflicts])
+        artifact = canonical_json(doc)
+        key = f"{ARTIFACT_PREFIX}{batch.batch_id}.json"
+        self.artifacts.put(key, artifact)
+        return self.store.update_batch(batch, root=root, artifact_key=key, artifact_sha256=sha256_hex(artifact))
+
+    def _anchor_on_chain(self, batch: m.Batch, root: str, bodies: list[dict[str, Any]]) -> m.Batch:
         chain = self.chain()
-        key = batch_key(batch.batch_id)
-        on_chain = chain.anchored(key)
-        if on_chain.root != ZERO_ROOT:
-            return self._settle(batch, root, on_chain)
+        for _hop in range(MAX_CONFLICTS_PER_RUN):
+            on_chain = chain.anchored(batch_key(batch.key_id))
+            if on_chain.root == ZERO_ROOT:
+                break
+            if on_chain.root == root:  # ours, by an earlier (or duplicated) invocation
+                return self._settle(batch, on_chain)
+            batch = self._conflict(batch, root, bodies, on_chain)
+        else:
+            logger.error("anchor conflict: every id tried holds a foreign root; the batch stays in conflict",
+                         extra={"batch_id": batch.batch_id, "anchor_id": batch.key_id})
+            return batch
+        key = batch_key(batch.key_id)
         if not (batch.tx_hash and chain.transaction_known(batch.tx_hash)):
             # Never sent, or dropped by the node: (re)send. The contract refuses a second root for
             # the same batch key, so even a duplicate that slipped through cannot anchor twice.
@@ -468,32 +581,67 @@ class LedgerWriter:
                 if receipt.status == 1:
                     return self._mark_anchored(batch, receipt.tx_hash, receipt.block_number, chain)
                 on_chain = chain.anchored(key)  # reverted: anchored by an earlier transaction?
-                if on_chain.root != ZERO_ROOT:
-                    return self._settle(batch, root, on_chain)
+                if on_chain.root == root:
+                    return self._settle(batch, on_chain)
+                if on_chain.root != ZERO_ROOT:  # a foreign root got there first: the next run uses the next id
+                    return self._conflict(batch, root, bodies, on_chain)
                 return self.store.update_batch(batch, tx_hash=None)  # failed: resend on the next run
             self.retry.sleep(self.retry.delay(poll))
         logger.warning("anchor transaction not mined yet; batch stays pending",
                        extra={"batch_id": batch.batch_id, "tx_hash": batch.tx_hash})
         return batch
 
-    def _settle(self, batch: m.Batch, root: str, on_chain: Any) -> m.Batch:
-        if on_chain.root != root:
-            raise LedgerIntegrityError(f"batch {batch.batch_id} is anchored with root {on_chain.root}, "
-                                       f"but its records hash to {root}")
+    def _conflict(self, batch: m.Batch, root: str, bodies: list[dict[str, Any]], on_chain: Any) -> m.Batch:
+        """A foreign root holds this batch's key on chain (the contract refuses ours forever): record
+        what is there, mark the batch ``conflict``, raise it (error log, metric, ``GET /ledger/batches``)
+        and move the batch to the next id, ``<batch_id>.r<n>``; its artifact is rewritten to name it."""
+        conflict = m.AnchorConflict(anchor_id=batch.key_id, root=on_chain.root, record_count=on_chain.record_count,
+                                    block_number=on_chain.block_number, detected_at=self.now())
+        conflicts = [*batch.conflicts, conflict]
+        next_id = f"{batch.batch_id}.r{len(conflicts)}"
+        logger.error("anchor conflict: a foreign root is on chain under this batch's key; anchoring under the next id",
+                     extra={"batch_id": batch.batch_id, "anchor_id": conflict.anchor_id, "root_on_chain": on_chain.root,
+                            "our_root": root, "next_anchor_id": next_id})
+        metrics.add_metric(name="LedgerAnchorConflicts", unit="Count", value=1)
+        batch = self.store.update_batch(batch, status="conflict", anchor_id=next_id, tx_hash=None,
+                                        conflicts=[c.model_dump(mode="json") for c in conflicts])
+        return self._write_artifact(batch, root, bodies)
+
+    def _settle(self, batch: m.Batch, on_chain: Any) -> m.Batch:
         chain = self.chain()
         tx = None
         if batch.tx_hash:
             receipt = chain.receipt(batch.tx_hash)
             tx = batch.tx_hash if receipt is not None and receipt.status == 1 else None
-        tx = tx or chain.anchor_transaction(batch_key(batch.batch_id), on_chain.block_number)
+        tx = tx or chain.anchor_transaction(batch_key(batch.key_id), on_chain.block_number)
         return self._mark_anchored(batch, tx, on_chain.block_number, chain)
 
     def _mark_anchored(self, batch: m.Batch, tx_hash: str | None, block_number: int, chain: Chain) -> m.Batch:
         batch = self.store.update_batch(batch, status="anchored", tx_hash=tx_hash, block_number=block_number,
                                         contract_address=chain.contract_address, chain_id=chain.chain_id,
                                         anchored_at=self.now())
+        self._write_manifest(batch)  # before the cursor moves on: manifests follow the batches in order
         self.store.close_batch(batch)
         return batch
+
+    def _write_manifest(self, batch: m.Batch) -> None:
+        """``MANIFEST.json`` beside the batch files: the newest anchored batch, so a verifier of an
+        export knows which batch is the newest. Never moves back (a late duplicate invocation that
+        anchored an older batch leaves a newer manifest alone)."""
+        import json
+
+        key = f"{ARTIFACT_PREFIX}{MANIFEST_NAME}"
+        try:
+            current = json.loads(self.artifacts.get(key))["head"]["to_seq"]
+        except Exception:  # noqa: BLE001 - none yet (or unreadable): this one replaces it
+            current = 0
+        if current > batch.to_seq:
+            return
+        head = {"batch_id": batch.batch_id, "anchor_id": batch.key_id, "from_seq": batch.from_seq, "to_seq": batch.to_seq,
+                "root": batch.root, "artifact_sha256": batch.artifact_sha256, "chain_id": batch.chain_id,
+                "contract_address": batch.contract_address, "tx_hash": batch.tx_hash, "block_number": batch.block_number}
+        self.artifacts.put(key, canonical_json({"scheme": HASH_SCHEME, "kind": MANIFEST_KIND, "head": head,
+                                                "written_at": self.now()}))
 
 
 def _credit_out(block: m.CreditBlock) -> m.CreditOut:
@@ -507,6 +655,9 @@ def _owned(item: m.StoredRecord | m.CreditBlock) -> Owned:
     """A record or credit block for the policy: farmers by owner, FPO managers by FPO, auditors by
     project (the records of the projects they are assigned to, never by FPO)."""
     return Owned(owner_user_id=item.owner_user_id, fpo_id=item.fpo_id, project_id=item.project_id)
+
+
+_KIND = {"transfer": "transfer", "retire": "retirement", "cancel": "cancellation"}  # writer command -> record kind
 
 
 class LedgerReader:
@@ -534,9 +685,9 @@ class LedgerReader:
                      serial: str | None, limit: int, cursor: Any) -> tuple[list[m.RecordOut], Any]:
         scope = list_scope(principal)
         if serial is not None:
-            series_id, start, _end = m.parse_serial(serial)
+            series_id, start, end = parse_serial(serial, "query.serial")
             block = self.store.find_block(series_id, start)
-            if block is None:
+            if block is None or block.end < end:  # the range asked for is not within one block
                 return [], None
             found = self.store.get_records(block.record_ids)
             records = [found[i] for i in block.record_ids if i in found]
@@ -566,8 +717,8 @@ class LedgerReader:
         records, nxt = self.store.query_records(index, value, limit, cursor, filters)
         return [self._out(r) for r in records], nxt
 
-    def _visible_block(self, principal: Principal, serial: str) -> m.CreditBlock:
-        series_id, start, end = m.parse_serial(serial)
+    def _visible_block(self, principal: Principal, serial: str, field: str) -> m.CreditBlock:
+        series_id, start, end = parse_serial(serial, field)
         block = self.store.find_block(series_id, start)
         if block is not None and block.end < end:
             block = None  # the range asked for is not one block
@@ -575,7 +726,7 @@ class LedgerReader:
         return block
 
     def get_credit(self, principal: Principal, serial: str) -> m.CreditOut:
-        return _credit_out(self._visible_block(principal, serial))
+        return _credit_out(self._visible_block(principal, serial, "path.serial"))
 
     def proof(self, principal: Principal, record_id: str) -> m.ProofOut:
         record = self._visible_record(principal, record_id)
@@ -591,7 +742,8 @@ class LedgerReader:
         index = record.seq - batch.from_seq
         if hashes[index] != record.body["record_hash"] or merkle_root(hashes) != batch.root:
             raise DependencyError("The stored record does not match its anchored batch", code="integrity_error")
-        anchor = m.AnchorOut(batch_id=batch.batch_id, batch_key=batch_key(batch.batch_id).hex(), root=batch.root,
+        anchor = m.AnchorOut(batch_id=batch.batch_id, anchor_id=batch.key_id, batch_key=batch_key(batch.key_id).hex(),
+                             root=batch.root, conflicts=batch.conflicts,
                              record_count=batch.record_count, tx_hash=batch.tx_hash or "",
                              block_number=batch.block_number or 0, contract_address=batch.contract_address or "",
                              chain_id=batch.chain_id or 0, artifact_key=batch.artifact_key,
@@ -599,14 +751,18 @@ class LedgerReader:
         return m.ProofOut(scheme=HASH_SCHEME, record=record.body, record_hash=record_hash(record.body),
                           leaf_index=index, proof=merkle_proof(hashes, index), anchor=anchor)
 
+    def list_batches(self, *, limit: int, cursor: Any, status: str | None,
+                     conflicts_only: bool) -> tuple[list[m.Batch], Any]:
+        """Batches newest first (admin): anchoring state, and the foreign roots met on chain."""
+        return self.store.list_batches(limit, cursor, status=status, conflicts_only=conflicts_only)
+
     def _submit_move(self, principal: Principal, command: str, prefix: str, cmd: Any) -> m.WriterResult:
         """Admin or the credit owner; anyone else who could see the block gets 404 too. A retry with
         the same client token answers with the record already written (the block may have split)."""
         actor = m.Actor(user_id=principal.user_id, is_admin=principal.role is Role.ADMIN)
-        done = self.store.get_record(_token_id(prefix, actor, cmd.client_token))
-        if done is not None:
-            return m.WriterResult(command=command, record_ids=[done.record_id], created=0)
-        block = self._visible_block(principal, cmd.serial)
+        if (replayed := replay_move(self.store, _KIND[command], cmd, actor)) is not None:
+            return replayed  # exactly the first answer, or a 409 if the token was used for something else
+        block = self._visible_block(principal, cmd.serial, "body.serial")
         if not actor.is_admin and block.owner_user_id != principal.user_id:
             raise NotFoundError("credit not found")
         return self.writer.submit(m.WriterEvent(command=command, actor=actor, **{command: cmd}))

@@ -12,17 +12,19 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from agri_common.inputs import Input
 
 SERIAL_PREFIX = "AGM"
 SERIAL_DIGITS = 9
+MAX_SERIAL = 10**SERIAL_DIGITS - 1
 PART = r"[A-Za-z0-9_]{1,32}"
 OPAQUE_REF = r"^[A-Za-z0-9_.:-]{1,64}$"  # buyer / beneficiary account ids: opaque, never names
-UNIT_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-(\d{{4}})-({PART})-(\d{{{SERIAL_DIGITS}}})$"
-BLOCK_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-(\d{{4}})-({PART})-(\d{{{SERIAL_DIGITS}}})-(\d{{{SERIAL_DIGITS}}})$"
-ANY_SERIAL = rf"({UNIT_SERIAL[:-1]}|{BLOCK_SERIAL[1:]})"
+# ASCII digits only ([0-9], never \d: other scripts' digits would parse to the same numbers)
+UNIT_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-([0-9]{{4}})-({PART})-([0-9]{{{SERIAL_DIGITS}}})$"
+BLOCK_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-([0-9]{{4}})-({PART})-([0-9]{{{SERIAL_DIGITS}}})-([0-9]{{{SERIAL_DIGITS}}})$"
+ANY_SERIAL = rf"({UNIT_SERIAL[1:-1]}|{BLOCK_SERIAL[1:-1]})"
 RECORD_ID = r"^[A-Za-z0-9_:.-]{1,160}$"
 RecordKind = Literal["issuance", "transfer", "retirement", "cancellation"]
 Tonnes = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
@@ -41,16 +43,41 @@ def block_serial(series_id: str, start: int, end: int) -> str:
     return f"{series_id}-{start:0{SERIAL_DIGITS}d}-{end:0{SERIAL_DIGITS}d}"
 
 
+class InvalidSerial(ValueError):
+    """Not a serial, or a range that cannot hold a credit (reversed, or numbered 0)."""
+
+
 def parse_serial(serial: str) -> tuple[str, int, int]:
-    """(series, start, end) of a unit serial (start == end) or of a block serial; ValueError otherwise."""
-    if m := re.match(BLOCK_SERIAL, serial):
+    """(series, start, end) of a unit serial (start == end) or of a block serial; :class:`InvalidSerial`
+    (a ValueError) for anything else: not the shape, a range that ends before it starts, serial number
+    0 (runs number their credits from 1). The one parser of serials: every route and the writer use it
+    (through :data:`SerialStr`/:data:`BlockSerialStr` in bodies and parameters), so a bad serial is a
+    validation error naming its field wherever it arrives, never an unexpected failure."""
+    if not isinstance(serial, str):
+        raise InvalidSerial("a serial is a string")
+    if m := re.fullmatch(BLOCK_SERIAL[1:-1], serial):
         start, end = int(m.group(4)), int(m.group(5))
-        if start > end:
-            raise ValueError("a serial range must not end before it starts")
-        return series(m.group(1), int(m.group(2)), m.group(3)), start, end
-    if m := re.match(UNIT_SERIAL, serial):
-        return series(m.group(1), int(m.group(2)), m.group(3)), int(m.group(4)), int(m.group(4))
-    raise ValueError(f"not a serial: {serial!r}")
+    elif m := re.fullmatch(UNIT_SERIAL[1:-1], serial):
+        start = end = int(m.group(4))
+    else:
+        raise InvalidSerial(f"not a serial: expected {SERIAL_PREFIX}-<project>-<vintage>-<run>-<n> or "
+                            f"...-<start>-<end>, each number {SERIAL_DIGITS} digits")
+    if start < 1:
+        raise InvalidSerial("serial numbers start at 1")
+    if start > end:
+        raise InvalidSerial("a serial range must not end before it starts")
+    return series(m.group(1), int(m.group(2)), m.group(3)), start, end
+
+
+def _checked_serial(value: str) -> str:
+    parse_serial(value)
+    return value
+
+
+# A serial in a body, a path or a query: the shape (pattern, documented in OpenAPI) and the range
+# (parse_serial: a reversed range or serial 0 is a 422 naming the field, like a wrong shape).
+SerialStr = Annotated[str, Field(pattern=f"^{ANY_SERIAL}$"), AfterValidator(_checked_serial)]
+BlockSerialStr = Annotated[str, Field(pattern=BLOCK_SERIAL), AfterValidator(_checked_serial)]
 
 
 def dec(value: Decimal) -> str:
@@ -115,29 +142,33 @@ class RunRef(_Input):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
+CLIENT_TOKEN = ("Idempotency key (per caller): a retry with the same token and the same body changes nothing and "
+                "answers exactly what the first call answered; the same token with any other body, or on another "
+                "of transfer/retire/cancel, is a 409 idempotency_conflict")
+
+
 class TransferCommand(_Input):
-    serial: str = Field(pattern=BLOCK_SERIAL, description="The credit block (as returned by GET /credits/{serial})")
+    serial: BlockSerialStr = Field(description="The credit block (as returned by GET /credits/{serial})")
     quantity: int = Field(ge=1, le=10**9, description="How many credits, taken from the start of the block")
     to_ref: str = Field(pattern=OPAQUE_REF, description="The buyer's registry account id (opaque, no names)")
-    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$",
-                              description="Idempotency key: a retry with the same token changes nothing")
+    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description=CLIENT_TOKEN)
 
 
 class RetireCommand(_Input):
-    serial: str = Field(pattern=BLOCK_SERIAL)
+    serial: BlockSerialStr
     quantity: int = Field(ge=1, le=10**9)
     beneficiary_ref: str = Field(pattern=OPAQUE_REF, description="On whose behalf the credits are retired (opaque id)")
     reason: Literal["compensation", "voluntary", "compliance", "other"]
-    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description=CLIENT_TOKEN)
 
 
 class CancelCommand(_Input):
     """Admin only: take credits out of circulation (an issuance error, a reversal)."""
 
-    serial: str = Field(pattern=BLOCK_SERIAL)
+    serial: BlockSerialStr
     quantity: int = Field(ge=1, le=10**9)
     reason: Literal["issuance_error", "reversal", "other"]
-    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    client_token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description=CLIENT_TOKEN)
 
 
 class Actor(BaseModel):
@@ -204,11 +235,29 @@ class CreditBlock(BaseModel):
         return self.end - self.start + 1
 
 
+class AnchorConflict(BaseModel):
+    """A foreign root found on chain under the key this batch was to be anchored with (another ledger
+    anchored with the same contract and key: a reset table, a second environment)."""
+
+    anchor_id: str = Field(description="The id whose key holds the foreign root")
+    root: str = Field(description="The root on chain under that key (not this batch's)")
+    record_count: int
+    block_number: int
+    detected_at: str
+
+
 class Batch(BaseModel):
+    """A batch of consecutive records and its anchoring. ``batch_id`` (``<from>-<to>`` seqs) names it
+    and its artifact; ``anchor_id`` is the id whose key holds its root on chain: the batch id, or
+    ``<batch_id>.r<n>`` once ``n`` foreign roots were found under the earlier ids (``conflicts``).
+    Status ``conflict`` while a batch that met a foreign root is not yet anchored under a free id."""
+
     batch_id: str
     from_seq: int
     to_seq: int
-    status: Literal["pending", "anchored"] = "pending"
+    status: Literal["pending", "anchored", "conflict"] = "pending"
+    anchor_id: str | None = None
+    conflicts: list[AnchorConflict] = []
     root: str | None = None
     artifact_key: str | None = None
     artifact_sha256: str | None = None
@@ -223,6 +272,11 @@ class Batch(BaseModel):
     def record_count(self) -> int:
         return self.to_seq - self.from_seq + 1
 
+    @property
+    def key_id(self) -> str:
+        """The id whose batch key is (to be) anchored on chain."""
+        return self.anchor_id or self.batch_id
+
 
 class StoredRecord(BaseModel):
     """A record as stored: the hashed body plus access metadata outside the hash."""
@@ -230,6 +284,10 @@ class StoredRecord(BaseModel):
     body: dict[str, Any]  # the sealed record (includes seq, prev_hash, record_hash)
     owner_user_id: str | None = None
     fpo_id: str | None = None
+    # A transfer/retirement/cancellation keeps what its client token was used for and what it
+    # answered, so a retry answers exactly the same and a reuse with other content is a 409.
+    request_sha256: str | None = None
+    answer: dict[str, Any] | None = None
 
     @property
     def record_id(self) -> str:
@@ -273,7 +331,8 @@ class CreditOut(BaseModel):
 
 class AnchorOut(BaseModel):
     batch_id: str
-    batch_key: str = Field(description="sha256('agri-mrv:batch:' + batch_id): the key on chain")
+    anchor_id: str = Field(description="The id anchored on chain: batch_id, or batch_id + '.r<n>' after n conflicts")
+    batch_key: str = Field(description="sha256('agri-mrv:batch:' + anchor_id): the key on chain")
     root: str
     record_count: int
     tx_hash: str
@@ -282,6 +341,12 @@ class AnchorOut(BaseModel):
     chain_id: int
     artifact_key: str
     artifact_sha256: str
+    conflicts: list[AnchorConflict] = Field(default=[], description="Foreign roots found on chain under earlier ids")
+
+
+class BatchPage(BaseModel):
+    items: list[Batch]
+    next_token: str | None = None
 
 
 class ProofOut(BaseModel):

@@ -91,6 +91,16 @@ def test_the_cli_catches_a_forged_proof(issued, twin, tmp_path):
     assert forged.returncode == 1 and "FAILED" in forged.stderr
 
 
+def test_the_cli_cannot_verify_against_another_chain_or_a_registry_without_code(issued, twin, tmp_path):
+    rid = issued["result"]["record_ids"][0]
+    proof = issued["client"].call("GET", f"/ledger/proofs/{rid}", token=issued["farmer"]).json()
+    path = tmp_path / "proof.json"
+    for field, value in (("chain_id", proof["anchor"]["chain_id"] + 1), ("contract_address", "0x" + "11" * 20)):
+        path.write_text(json.dumps({**proof, "anchor": {**proof["anchor"], field: value}}))
+        done = _verifier("proof", "--proof", str(path), "--rpc", twin["chain_rpc"])
+        assert done.returncode == 2 and "cannot verify" in done.stderr, (field, done.stderr)
+
+
 def test_farmer_transfers_part_of_their_credits(issued):
     client = issued["client"]
     serial = issued["result"]["credits"][0]["serial"]
@@ -98,5 +108,9 @@ def test_farmer_transfers_part_of_their_credits(issued):
     r = client.call("POST", "/credits/transfer", body, token=issued["farmer"])
     assert r.status_code == 200, r.text
     assert [c["quantity"] for c in r.json()["credits"]] == [4, 4]
+    again = client.call("POST", "/credits/transfer", body, token=issued["farmer"])
+    assert again.status_code == 200 and again.json() == r.json()  # a retry: the first answer, nothing written
+    reused = client.call("POST", "/credits/transfer", {**body, "quantity": 3}, token=issued["farmer"])
+    assert reused.status_code == 409 and reused.json()["error"]["code"] == "idempotency_conflict"
     rid = r.json()["record_ids"][0]
     assert client.call("GET", f"/ledger/proofs/{rid}", token=issued["farmer"]).status_code == 409  # anchored in the next batch

@@ -175,7 +175,84 @@ def test_anchoring_on_a_real_json_rpc_node_with_an_outage(ledger_env, ganache, t
     export = tmp_path / "export"
     export.mkdir()
     (export / "b.json").write_bytes(artifacts.get(done[0].artifact_key))
-    assert verify_export([str(export)], rpc_url=ganache, contract=contract)["batches_checked_on_chain"] == 1
+    with pytest.raises(LedgerIntegrityError, match="MANIFEST"):
+        verify_export([str(export)], rpc_url=ganache, contract=contract)
+    (export / "MANIFEST.json").write_bytes(artifacts.get("ledger/batches/MANIFEST.json"))
+    assert verify_export([str(export)], rpc_url=ganache)["batches_checked_on_chain"] == 1  # contract, chain id: manifest
     with pytest.raises(ChainUnavailable):
         connect(f"http://127.0.0.1:{_free_port()}", contract_address=contract, private_key=GANACHE_KEY).anchored(b"\0" * 32)
     assert shutil.which("node")
+
+
+def test_client_tokens_and_resent_issuances_on_dynamodb(ledger_env):
+    """A retry answers the first answer (stored with the record), a reuse with other content is a 409,
+    the transaction itself refuses a second kind of move under one token, and a re-sent issuance
+    shows the blocks as they are now (one Query of the series)."""
+    from functions.ledger import handler, writer
+
+    admin = claims_for("admin", user="admin-1", fpo=None)
+    ctx = LambdaContext(function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60)
+    issued = m.WriterResult.model_validate(
+        writer.lambda_handler({"command": "issue", "run": approved_run().model_dump(mode="json")}, ctx)["result"])
+    body = {"serial": issued.credits[2].serial, "quantity": 2, "beneficiary_ref": "ACME", "reason": "voluntary",
+            "client_token": "token-9100"}
+    first = call(handler, "POST", "/credits/retire", body, claims=OWNER)
+    assert first.status == 200 and first.body["command"] == "retirement"
+    again = call(handler, "POST", "/credits/retire", body, claims=OWNER)
+    assert again.status == 200 and again.body == first.body
+    reused = call(handler, "POST", "/credits/retire", {**body, "quantity": 1}, claims=OWNER)
+    assert reused.status == 409 and reused.body["error"]["code"] == "idempotency_conflict"
+
+    store = DynamoLedgerStore(ledger_env["LEDGER_TABLE"])
+    stored = store.get_record(first.body["record_ids"][0])
+    assert stored.answer == first.body and stored.request_sha256
+    seq, head = store.head()
+    other = seal({"record_id": "TRF:other", "kind": "transfer", "project_id": "P1", "seq": seq + 1, "prev_hash": head})
+    with pytest.raises(RecordExists):  # the retirement holds the token: the transfer cannot commit beside it
+        store.append([Append(m.StoredRecord(body=other), absent=[first.body["record_ids"][0]])], expected_seq=seq)
+    assert store.get_record("TRF:other") is None
+
+    resent = call(handler, "POST", "/ledger/issuances", approved_run().model_dump(mode="json"), claims=admin)
+    assert resent.status == 200 and resent.body["created"] == 0
+    assert [(c["start"], c["end"], c["status"]) for c in resent.body["credits"]] == [
+        (1, 2, "active"), (3, 5, "active"), (6, 7, "retired"), (8, 10, "active")]
+
+
+def test_a_foreign_root_on_chain_is_stepped_over_and_shown_on_dynamodb_and_s3(ledger_env, tmp_path):
+    """Another ledger anchored the first batch id with the same contract (a reset table): the batch is
+    anchored under <id>.r1, DynamoDB keeps the conflict (GET /ledger/batches), the batch file and the
+    manifest in S3 name the anchor id, and the verifier, over JSON-RPC, reports the conflict."""
+    from agri_common.ledger_crypto import batch_key
+    from functions.ledger import handler
+
+    first_id = "000000000001-000000000003"
+    chain = connect("eth-tester://in-process")
+    foreign = "ab" * 32
+    receipt = chain.receipt(chain.send_anchor(batch_key(first_id), foreign, 3))
+    assert receipt.status == 1
+    store, artifacts = DynamoLedgerStore(ledger_env["LEDGER_TABLE"]), S3ArtifactStore(ledger_env["AUDIT_BUCKET"])
+    writer = LedgerWriter(store, artifacts, lambda: chain, now=lambda: NOW)
+    first = writer.handle(m.WriterEvent(command="issue", run=approved_run()))
+    second = writer.handle(m.WriterEvent(command="issue", run=approved_run(run_id="R2")))
+    assert first.created == second.created == 3 and not first.pending and not second.pending
+    stored = store.get_batch(1)
+    assert stored.status == "anchored" and stored.anchor_id == f"{first_id}.r1"
+    assert [(c.anchor_id, c.root, c.record_count) for c in stored.conflicts] == [(first_id, foreign, 3)]
+    listed = call(handler, "GET", "/ledger/batches", claims=claims_for("admin", user="a", fpo=None),
+                  query="conflicts_only=true")
+    assert listed.status == 200 and [b["batch_id"] for b in listed.body["items"]] == [first_id]
+    assert json.loads(artifacts.get(stored.artifact_key))["anchor_id"] == f"{first_id}.r1"
+    assert json.loads(artifacts.get("ledger/batches/MANIFEST.json"))["head"]["batch_id"] == "000000000004-000000000006"
+
+    export = tmp_path / "export"
+    export.mkdir()
+    for key in (stored.artifact_key, store.get_batch(4).artifact_key, "ledger/batches/MANIFEST.json"):
+        (export / key.rsplit("/", 1)[-1]).write_bytes(artifacts.get(key))
+    bridge = ChainBridge(0).start()
+    try:
+        report = verify_export([str(export)], rpc_url=bridge.url)
+        assert report["batches_checked_on_chain"] == 2 and report["conflicts"][0]["root_on_chain"] == foreign
+        proof = LedgerReader(store, artifacts, writer=None).proof(ADMIN, first.record_ids[0]).model_dump(mode="json")
+        assert verify_proof(proof, bridge.url)["anchor_id"] == f"{first_id}.r1"
+    finally:
+        bridge.stop()

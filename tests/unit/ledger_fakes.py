@@ -43,6 +43,8 @@ class FakeLedgerStore:
             raise RecordExists()
         if any(e.salt is not None and e.salt[0] in self.salt_items for e in entries):
             raise RecordExists()  # another writer stored this farmer's salt first
+        if any(i in self.records for e in entries for i in e.absent):
+            raise RecordExists()  # the same client token, another kind of move
         for entry in entries:
             for block, version in entry.blocks:
                 current = self.blocks.get((block.series, block.start))
@@ -93,6 +95,10 @@ class FakeLedgerStore:
         found = [b for (s, start), b in self.blocks.items() if s == series and b.start <= serial_number <= b.end]
         return found[0].model_copy(deep=True) if found else None
 
+    def blocks_between(self, series, start, end):
+        return sorted((b.model_copy(deep=True) for (s, first), b in self.blocks.items()
+                       if s == series and start <= first <= end), key=lambda b: b.start)
+
     def batch_cursor(self):
         pending = self.cursor["pending"]
         return self.cursor["next_seq"], (str(pending) if pending is not None else None)
@@ -109,13 +115,21 @@ class FakeLedgerStore:
         return b.model_copy() if b else None
 
     def update_batch(self, batch, **changes):
-        updated = self.batches[batch.from_seq].model_copy(update=changes)
+        updated = m.Batch.model_validate({**self.batches[batch.from_seq].model_dump(), **changes})
         self.batches[batch.from_seq] = updated
         return updated.model_copy()
 
     def close_batch(self, batch):
         if self.cursor["pending"] == batch.from_seq:
             self.cursor["pending"] = None
+
+    def list_batches(self, limit, cursor, *, status, conflicts_only):
+        rows = sorted(self.batches.values(), key=lambda b: -b.from_seq)
+        start = 0 if cursor is None else next(i for i, b in enumerate(rows) if b.from_seq == cursor["from_seq"]) + 1
+        page = rows[start:start + limit]
+        nxt = {"from_seq": page[-1].from_seq} if start + limit < len(rows) and page else None
+        page = [b for b in page if (status is None or b.status == status) and (not conflicts_only or b.conflicts)]
+        return [b.model_copy(deep=True) for b in page], nxt
 
     def find_batch(self, seq):
         for b in self.batches.values():
@@ -127,10 +141,14 @@ class FakeLedgerStore:
 class FakeArtifacts:
     def __init__(self):
         self.objects: dict[str, bytes] = {}
-        self.puts = 0
+        self.puts = 0  # batch files written (the manifest beside them is not counted)
+        self.manifest_puts = 0
 
     def put(self, key, data):
-        self.puts += 1
+        if key.endswith("/MANIFEST.json"):
+            self.manifest_puts += 1
+        else:
+            self.puts += 1
         self.objects[key] = bytes(data)
 
     def get(self, key):

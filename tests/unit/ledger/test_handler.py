@@ -125,7 +125,7 @@ def test_owner_transfers_part_of_a_block(issued, ledger):
     assert r.status == 200, r.body
     assert [(c["start"], c["end"]) for c in r.body["credits"]] == [(6, 7), (8, 10)]
     again = call(handler, "POST", "/credits/transfer", body, claims=OWNER)
-    assert again.status == 200 and again.body["created"] == 0
+    assert again.status == 200 and again.body == r.body  # a retry answers exactly the first answer
     # the buyer's part no longer belongs to the farmer: a second transfer of it is 404 for them
     moved = {**body, "serial": r.body["credits"][0]["serial"], "client_token": "token-3001"}
     assert call(handler, "POST", "/credits/transfer", moved, claims=OWNER).status == 404

@@ -10,7 +10,7 @@ import json
 import pytest
 
 import ledger_verify
-from agri_common.ledger_crypto import LedgerIntegrityError, seal
+from agri_common.ledger_crypto import LedgerIntegrityError, seal, sha256_hex
 from agri_common.principal import Principal, Role
 from functions.ledger import models as m
 from ledger_verify.__main__ import main
@@ -28,7 +28,15 @@ def anchored(ledger, monkeypatch, tmp_path):
                                              client_token="token-1000"), m.Actor(user_id="user-0", is_admin=False))
     ledger.issue(approved_run(run_id="R2", net="7"))
 
+    ledger.node = {"chain_id": 1337, "code": {CONTRACT: "0x6080604052"}, "down": False}
+
     def rpc_call(url, method, params, timeout=15.0):
+        if ledger.node["down"]:
+            raise ledger_verify.RpcError(f"{url}: connection refused")
+        if method == "eth_chainId":
+            return hex(ledger.node["chain_id"])
+        if method == "eth_getCode":
+            return ledger.node["code"].get(params[0].lower(), "0x")
         if method == "eth_call":
             key = bytes.fromhex(params[0]["data"][10:])
             root, count, block = ledger.chain.roots.get(key, ("0" * 64, 0, 0))
@@ -60,7 +68,8 @@ def test_the_untouched_ledger_verifies(anchored):
 
 
 def _export_files(ledger):
-    return sorted(ledger.export.glob("*.json"))
+    """The batch files of the export (not its MANIFEST.json), oldest first."""
+    return sorted(p for p in ledger.export.glob("*.json") if p.name != "MANIFEST.json")
 
 
 def _rewrite(path, mutate):
@@ -116,7 +125,11 @@ def test_a_consistently_rehashed_forgery_is_caught_by_the_chain(anchored):
         prev = doc["records"][i]["record_hash"]
     doc["root"] = merkle_root([r["record_hash"] for r in doc["records"]])
     path.write_text(json.dumps(doc))
-    ledger_verify.verify_export([str(anchored.export)])  # hashes and links alone are consistent...
+    with pytest.raises(LedgerIntegrityError, match="not the file the manifest names"):
+        ledger_verify.verify_export([str(anchored.export)])  # the manifest pins the newest file...
+    manifest = anchored.export / "MANIFEST.json"
+    _rewrite(manifest, lambda m: m["head"].update(root=doc["root"], artifact_sha256=sha256_hex(path.read_bytes())))
+    ledger_verify.verify_export([str(anchored.export)])  # ...forged too: hashes and links alone are consistent...
     with pytest.raises(LedgerIntegrityError, match="the chain holds root"):
         ledger_verify.verify_export([str(anchored.export)], rpc_url="http://rpc", contract=CONTRACT)
 

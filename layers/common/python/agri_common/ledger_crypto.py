@@ -19,7 +19,13 @@ existing proof, so they are versioned by :data:`HASH_SCHEME`):
   the left). Promoted levels contribute no step.
 - **Farmer reference**: ``sha256(salt || farmer_id)`` with a random 16-byte salt per farmer kept
   off chain (the ledger table), so a farmer id cannot be confirmed by hashing guesses.
-- **Batch id on chain**: ``sha256("agri-mrv:batch:" + batch_id)`` as bytes32.
+- **Batch id on chain**: ``sha256("agri-mrv:batch:" + anchor_id)`` as bytes32, where the anchor id
+  is the batch id (``<from seq>-<to seq>``, 12 digits each), or ``<batch_id>.r<n>`` when ``n``
+  foreign roots were found on chain under the earlier ids (the batch file then names its
+  ``anchor_id`` and lists those ``conflicts``).
+- **Manifest** (``MANIFEST.json`` beside the batch files): the newest anchored batch (``head``:
+  batch id, anchor id, seqs, root, the SHA-256 of its batch file, chain id, contract), rewritten
+  after every anchoring, so an export that lost its newest batch files is caught.
 """
 
 from __future__ import annotations
@@ -34,6 +40,19 @@ GENESIS_HASH = "0" * 64
 HASH_FIELD = "record_hash"
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
+
+
+MANIFEST_NAME = "MANIFEST.json"
+MANIFEST_KIND = "agri-mrv-ledger-manifest"
+
+
+def is_anchor_id(batch_id: str, anchor_id: str) -> bool:
+    """Whether ``anchor_id`` is the batch id or one of its re-keyed ids (``<batch_id>.r<n>``, n >= 1)."""
+    if anchor_id == batch_id:
+        return True
+    prefix = f"{batch_id}.r"
+    rest = anchor_id[len(prefix):] if anchor_id.startswith(prefix) else ""
+    return rest.isascii() and rest.isdigit() and not rest.startswith("0")
 
 
 class LedgerIntegrityError(ValueError):
