@@ -12,7 +12,7 @@ from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
 from agri_common.farm.records import Consent, FarmerRecord
 from agri_common.farm.store import Put, Txn, Update, commit
-from agri_common.pagination import decode_token, encode_token
+from agri_common.pagination import page_position, page_token
 from agri_common.principal import Principal, Role, ensure_can_access, list_scope, require_role
 
 from functions.farmers import aadhaar
@@ -114,18 +114,13 @@ class FarmerService:
             fpo_id = caller.fpo_id
         if not fpo_id:
             raise field_error("query.fpo_id", "Admins list farmers one FPO at a time: give fpo_id", "missing")
-        cursor = decode_token(next_token)
         scope = {"fpo_id": fpo_id, "village": village}
-        if cursor is not None and (not isinstance(cursor, dict) or cursor.get("q") != scope):
-            from agri_common.errors import BadRequestError
-
-            raise BadRequestError("The pagination token belongs to another query", code="invalid_next_token")
+        start = page_position(next_token, scope)  # its key is checked by the store (check_query_start)
         items, last = self.ctx.store.query(keys.fpo_farmers_index(fpo_id),
                                            prefix=f"{village.casefold()}#" if village else "", index=True,
-                                           limit=limit, start=cursor.get("k") if cursor else None)
+                                           limit=limit, start=start)
         page = [farmer_out(FarmerRecord.from_item(i)) for i in items[:limit]]
-        token = encode_token({"q": scope, "k": last}) if last else None
-        return m.FarmerPage(items=page, next_token=token)
+        return m.FarmerPage(items=page, next_token=page_token(scope, last))
 
     # ---- update ---------------------------------------------------------------------------------
     def patch(self, caller: Principal, farmer_id: str, req: m.PatchFarmerRequest, *,

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 
 from agri_common.errors import AppError, DependencyError
 from agri_common.ledger_crypto import canonical_json
+from agri_common.pagination import check_start_key
 
 from functions.ledger import models as m
 from functions.ledger.logic import Append, BlockChanged, HeadMoved, RecordExists
@@ -217,7 +218,7 @@ class DynamoLedgerStore:
         if condition is not None:
             kwargs["FilterExpression"] = condition
         if cursor:
-            kwargs["ExclusiveStartKey"] = cursor
+            kwargs["ExclusiveStartKey"] = check_start_key(cursor, attrs={"pk", "sk", attr, "g_seq"}, partition=(attr, value))
         resp = self._table.query(**kwargs)
         return [_record(i) for i in resp.get("Items", [])], _plain(resp.get("LastEvaluatedKey"))
 

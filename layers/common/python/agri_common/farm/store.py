@@ -228,6 +228,17 @@ class _Expr:
         return request
 
 
+def check_query_start(start: Any, pk: str, *, prefix: str = "", index: bool = False) -> dict | None:
+    """``start`` as the ExclusiveStartKey of ``query(pk, prefix=, index=)``: exactly the table key
+    (and, on the index, the index key), the queried partition, a sort key under the prefix; 400
+    ``invalid_next_token`` otherwise (it came back in a client's pagination token)."""
+    from agri_common.pagination import check_start_key
+
+    pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
+    return check_start_key(start, attrs={"pk", "sk", pk_name, sk_name}, partition=(pk_name, pk),
+                           sort_prefix=(sk_name, prefix) if prefix else None)
+
+
 class DynamoFarmStore:
     """:class:`FarmStore` on a DynamoDB table, through the boto3 resource (native Python types)."""
 
@@ -272,6 +283,7 @@ class DynamoFarmStore:
         from boto3.dynamodb.conditions import Key as K
 
         pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
+        start = check_query_start(start, pk, prefix=prefix, index=index)
         condition = K(pk_name).eq(pk)
         if prefix:
             condition = condition & K(sk_name).begins_with(prefix)
