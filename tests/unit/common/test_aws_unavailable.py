@@ -211,3 +211,21 @@ def test_an_unexpected_aws_error_is_still_a_500(wire):
     wire(FakeTable(fail={"GetItem": client_error("ValidationException")}))
     r = call(farmers, "GET", "/farmers/F-1", claims=MANAGER, resource="/farmers/{farmer_id}", params={"farmer_id": "F-1"})
     assert r.status == 500 and r.body["error"]["code"] == "internal_error"
+
+
+def test_the_ledger_stores_batch_reads_are_bounded_too(monkeypatch):
+    import time
+
+    from functions.ledger.dal import DynamoLedgerStore
+
+    class Store(DynamoLedgerStore):
+        _table = property(lambda self: table)
+
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    table = FakeTable()
+    table.unprocessed = True
+    for read in (lambda s: s.get_records(["r-1"]), lambda s: s.salts(["F-1"])):
+        table.calls.clear()
+        with pytest.raises(DependencyError):
+            read(Store("ledger"))
+        assert 1 < table.calls.count("BatchGetItem") <= 10

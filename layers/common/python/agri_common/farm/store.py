@@ -25,7 +25,6 @@ from agri_common.farm.keys import INDEX, Key
 
 MAX_TRANSACTION_OPS = 100  # DynamoDB's limit per TransactWriteItems
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (names and values), 409,600 bytes
-BATCH_GET_ROUNDS = 6  # BatchGetItem rounds for keys DynamoDB left unprocessed (throttled), with backoff
 
 
 @dataclass(frozen=True)
@@ -256,25 +255,16 @@ class DynamoFarmStore:
         return from_dynamo(item) if item else None
 
     def batch_get(self, keys: Sequence[Key]) -> list[dict]:
+        from agri_common.aws import batch_get_responses
+
         client = self._table.meta.client
         unique = list(dict.fromkeys(keys))
         found: list[dict] = []
         for start in range(0, len(unique), 100):
-            pending = {self.table_name: {"Keys": [{"pk": pk, "sk": sk} for pk, sk in unique[start:start + 100]],
+            request = {self.table_name: {"Keys": [{"pk": pk, "sk": sk} for pk, sk in unique[start:start + 100]],
                                          "ConsistentRead": True}}
-            for round_ in range(BATCH_GET_ROUNDS):
-                resp = client.batch_get_item(RequestItems=pending)
+            for resp in batch_get_responses(client, request):  # unprocessed keys re-asked, bounded (503)
                 found.extend(from_dynamo(item) for item in resp["Responses"].get(self.table_name, []))
-                pending = resp.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                import time
-
-                time.sleep(min(0.05 * 2 ** round_, 0.8))  # unprocessed keys: the table is throttled
-            else:
-                from agri_common.errors import DependencyError, SERVICE_UNAVAILABLE_MESSAGE
-
-                raise DependencyError(SERVICE_UNAVAILABLE_MESSAGE)
         return found
 
     def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
