@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Sequence
 
-from agri_common.farm.store import Check, Delete, Op, Put, Update, WriteConflict, check_query_start
+from agri_common.farm.store import Check, Delete, Op, Put, Update, WriteConflict, check_item_sizes, check_query_start
 
 
 class InMemoryFarmStore:
@@ -60,6 +60,7 @@ class InMemoryFarmStore:
 
     def transact(self, ops: Sequence[Op]) -> None:
         self.calls.append("TransactWriteItems")
+        check_item_sizes(ops)  # as DynamoFarmStore does: 413 item_too_large before anything is written
         failed = [i for i, op in enumerate(ops) if not self._ok(op)]
         if failed:
             raise WriteConflict(failed)
