@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agri_common.errors import AppError, BadRequestError, ConflictError
+from agri_common.errors import AppError, ConflictError
 from agri_common.identity import IdpUser
 from agri_common.observability import logger
-from agri_common.pagination import decode_token, encode_token
+from agri_common.pagination import check_opaque_position, page_position, page_token
 from agri_common.principal import FPO_CLAIM, ROLES_NEEDING_FPO, Principal, Role
 from agri_common.revocation import RevocationStore
 
@@ -67,13 +67,13 @@ class AdminService:
         return _out(user, _single_role(self.idp.groups_for_user(username)))
 
     def list_users(self, limit: int, next_token: str | None, role: Role | None) -> m.UserPage:
-        cursor = decode_token(next_token)
-        if cursor is not None and (not isinstance(cursor, dict) or cursor.get("role") != (role.value if role else None)):
-            raise BadRequestError("The pagination token belongs to another query", code="invalid_next_token")
-        users, token = self.idp.list_users(limit, cursor.get("t") if cursor else None, role.value if role else None)
+        scope = {"role": role.value if role else None}
+        position = page_position(next_token, scope)
+        cognito_token = check_opaque_position(position) if position is not None else None
+        # a token Cognito refuses (edited) is a 400 invalid_next_token from the identity provider
+        users, token = self.idp.list_users(limit, cognito_token, role.value if role else None)
         items = [_out(u, role if role else _single_role(self.idp.groups_for_user(u.username))) for u in users]
-        nxt = encode_token({"t": token, "role": role.value if role else None}) if token else None
-        return m.UserPage(items=items, next_token=nxt)
+        return m.UserPage(items=items, next_token=page_token(scope, token))
 
     def set_enabled(self, caller: Principal, username: str, enabled: bool) -> m.UserOut:
         if not enabled and username == caller.username:

@@ -12,7 +12,7 @@ from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
 from agri_common.farm.records import Consent, FarmerRecord
 from agri_common.farm.store import Put, Txn, Update, commit
-from agri_common.pagination import decode_token, encode_token
+from agri_common.pagination import invalid_token, page_position, page_token
 from agri_common.principal import Principal, Role, ensure_can_access, list_scope, require_role
 
 from functions.farmers import aadhaar, membership
@@ -145,15 +145,14 @@ class FarmerService:
             fpo_id = caller.fpo_id
         if not fpo_id:
             raise field_error("query.fpo_id", "Admins list farmers one FPO at a time: give fpo_id", "missing")
-        cursor = decode_token(next_token)
         scope = {"fpo_id": fpo_id, "village": village, "status": status}
-        if cursor is not None and (not isinstance(cursor, dict) or cursor.get("q") != scope
-                                   or cursor.get("p", 0) not in range(len(LIST_ORDER))):
-            from agri_common.errors import BadRequestError
-
-            raise BadRequestError("The pagination token belongs to another query", code="invalid_next_token")
+        position = page_position(next_token, scope)  # {"p": list part, "k": its key, checked by the store}
         parts = [status] if status else ([LIST_ORDER[0]] if caller.role is Role.AUDITOR else list(LIST_ORDER))
-        part, start = (cursor.get("p", 0), cursor.get("k")) if cursor else (0, None)
+        if position is not None and (not isinstance(position, dict) or not set(position) <= {"p", "k"}
+                                     or type(position.get("p", 0)) is not int
+                                     or position.get("p", 0) not in range(len(parts))):
+            raise invalid_token()
+        part, start = (position.get("p", 0), position.get("k")) if position else (0, None)
         page: list[m.FarmerOut] = []
         token = None
         while part < len(parts):
@@ -162,12 +161,12 @@ class FarmerService:
                                                limit=limit - len(page), start=start)
             page += [farmer_out(FarmerRecord.from_item(i), caller) for i in items[:limit - len(page)]]
             if last:
-                token = encode_token({"q": scope, "p": part, "k": last})
+                token = page_token(scope, {"p": part, "k": last})
                 break
             part, start = part + 1, None
             if len(page) >= limit:
                 if part < len(parts):
-                    token = encode_token({"q": scope, "p": part, "k": None})
+                    token = page_token(scope, {"p": part, "k": None})
                 break
         return m.FarmerPage(items=page, next_token=token)
 

@@ -21,8 +21,10 @@ import json
 from decimal import Decimal
 from typing import Any, Sequence
 
+from agri_common.aws import batch_get_responses
 from agri_common.errors import AppError, DependencyError
 from agri_common.ledger_crypto import canonical_json
+from agri_common.pagination import check_start_key
 
 from functions.ledger import models as m
 from functions.ledger.logic import Append, BlockChanged, HeadMoved, RecordExists
@@ -189,14 +191,10 @@ class DynamoLedgerStore:
         for start in range(0, len(ids), 100):
             keys = [{"pk": f"REC#{i}", "sk": "R"} for i in ids[start:start + 100]]
             request = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                from agri_common.aws import dynamodb_table
-
-                resp = dynamodb_table(self.table_name).meta.client.batch_get_item(RequestItems=request)
+            for resp in batch_get_responses(self._table.meta.client, request):  # bounded re-asks (503)
                 for item in resp.get("Responses", {}).get(self.table_name, []):
                     record = _record(item)
                     out[record.record_id] = record
-                request = resp.get("UnprocessedKeys") or None
         return out
 
     def records_by_seq(self, from_seq: int, to_seq: int) -> list[m.StoredRecord]:
@@ -227,7 +225,7 @@ class DynamoLedgerStore:
         if condition is not None:
             kwargs["FilterExpression"] = condition
         if cursor:
-            kwargs["ExclusiveStartKey"] = cursor
+            kwargs["ExclusiveStartKey"] = check_start_key(cursor, attrs={"pk", "sk", attr, "g_seq"}, partition=(attr, value))
         resp = self._table.query(**kwargs)
         return [_record(i) for i in resp.get("Items", [])], _plain(resp.get("LastEvaluatedKey"))
 
@@ -253,11 +251,9 @@ class DynamoLedgerStore:
         for start in range(0, len(ids), 100):
             request = {self.table_name: {"Keys": [{"pk": f"SALT#{i}", "sk": "S"} for i in ids[start:start + 100]],
                                          "ConsistentRead": True}}
-            while request:
-                resp = client.batch_get_item(RequestItems=request)
+            for resp in batch_get_responses(client, request):  # bounded re-asks (503)
                 for item in resp.get("Responses", {}).get(self.table_name, []):
                     out[item["pk"][len("SALT#"):]] = item["salt"]
-                request = resp.get("UnprocessedKeys") or None
         return out
 
     def claim_run(self, run_key: str, input_hash: str) -> str:
@@ -372,7 +368,7 @@ class DynamoLedgerStore:
         if condition is not None:
             kwargs["FilterExpression"] = condition
         if cursor:
-            kwargs["ExclusiveStartKey"] = cursor
+            kwargs["ExclusiveStartKey"] = check_start_key(cursor, attrs={"pk", "sk"}, partition=("pk", "BATCH"))
         resp = self._table.query(**kwargs)
         return [_batch(i) for i in resp.get("Items", [])], _plain(resp.get("LastEvaluatedKey"))
 

@@ -9,8 +9,7 @@ from typing import Annotated, Callable, Literal
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from agri_common.errors import BadRequestError
-from agri_common.pagination import decode_token, encode_token
+from agri_common.pagination import page_position, page_token
 from agri_common.principal import AuditScope, Principal, Role, require_role, with_audit_scope
 from agri_common.projects import assignments_from_env
 from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
@@ -70,12 +69,10 @@ def list_records(
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> m.RecordPage:
     query = [caller.user_id, project_id, farmer_ref, serial]
-    cursor = decode_token(next_token)
-    if cursor is not None and (not isinstance(cursor, dict) or cursor.get("q") != query):
-        raise BadRequestError("The pagination token belongs to another query", code="invalid_next_token")
+    cursor = page_position(next_token, query)  # its key is checked by the store (query_records)
     items, nxt = svc.list_records(caller, project_id=project_id, farmer_ref=farmer_ref, serial=serial, limit=limit,
-                                  cursor=cursor.get("k") if cursor else None)
-    return m.RecordPage(items=items, next_token=encode_token({"q": query, "k": nxt}) if nxt else None)
+                                  cursor=cursor)
+    return m.RecordPage(items=items, next_token=page_token(query, nxt))
 
 
 @app.get("/ledger/proofs/<record_id>", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
@@ -97,12 +94,9 @@ def list_batches(
 ) -> m.BatchPage:
     require_role(caller, Role.ADMIN)
     query = ["batches", status, conflicts_only]
-    cursor = decode_token(next_token)
-    if cursor is not None and (not isinstance(cursor, dict) or cursor.get("q") != query):
-        raise BadRequestError("The pagination token belongs to another query", code="invalid_next_token")
-    items, nxt = svc.list_batches(limit=limit, cursor=cursor.get("k") if cursor else None, status=status,
-                                  conflicts_only=conflicts_only)
-    return m.BatchPage(items=items, next_token=encode_token({"q": query, "k": nxt}) if nxt else None)
+    cursor = page_position(next_token, query)  # its key is checked by the store (list_batches)
+    items, nxt = svc.list_batches(limit=limit, cursor=cursor, status=status, conflicts_only=conflicts_only)
+    return m.BatchPage(items=items, next_token=page_token(query, nxt))
 
 
 @app.get("/credits/<serial>", tags=TAGS, security=PRIVATE, summary="The credit block holding a serial (scoped by role)")

@@ -104,6 +104,26 @@ def test_malformed_body_is_422_naming_the_field_and_bad_json_is_400(client, user
     assert r.status_code == 422 and {"body.username", "body.password"} <= {d["field"] for d in r.json()["error"]["details"]}
 
 
+def test_bodies_that_are_not_utf8_json_objects_are_4xx_with_the_envelope_on_every_domain(client, users):
+    """Over HTTP through the twin's API front: a public route (auth) and a private one (farmers)."""
+    admin = client.login(users["admin"]["username"], users["admin"]["password"])
+    deep = "[" * 600 + "]" * 600
+    cases = [  # (raw body, headers, status, code)
+        ('{"username": "ravi\xff"}'.encode("latin-1"), {}, 400, "invalid_encoding"),
+        (b'{"username": "ravi", "password": "x"}', {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+        (b"<login/>", {"Content-Type": "application/xml"}, 415, "unsupported_media_type"),
+        (deep.encode(), {}, 400, "malformed_json"),
+        (b'{"n": ' + b"9" * 5000 + b"}", {}, 400, "malformed_json"),
+        (b'[{"username": "a"}, {"username": "b"}]', {}, 422, "validation_error"),
+    ]
+    for path, token in (("/auth/login", None), ("/farmers", admin["id_token"])):
+        for raw, headers, status, code in cases:
+            r = client.call("POST", path, raw=raw, token=token, headers=headers)
+            assert r.status_code == status, (path, raw[:40], r.status_code, r.text)
+            error = r.json()["error"]
+            assert error["code"] == code and error["message"] and error["request_id"], (path, raw[:40], r.text)
+
+
 def test_unknown_route_is_404_with_the_envelope(client):
     r = client.call("GET", "/no/such/route")
     assert r.status_code == 404 and r.json()["error"]["code"] == "route_not_found"

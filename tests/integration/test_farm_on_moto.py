@@ -173,6 +173,18 @@ def test_list_filters_by_village_and_paginates(api):
     assert len(ids) == 3 and all(f["village"] == "Sonepur" for f in page.body["items"] + rest.body["items"])
     wrong = api.farmers("GET", "/farmers", claims=MANAGER, query=f"village=rampur&next_token={page.body['next_token']}")
     assert wrong.status == 400
+    # an edited key inside the token: another FPO's partition, outside the village, other attributes or types
+    from urllib.parse import quote
+
+    from agri_common.pagination import decode_token, encode_token
+
+    token = decode_token(page.body["next_token"])
+    assert set(token["k"]) == {"pk", "sk", "gsi1pk", "gsi1sk"}  # the index's LastEvaluatedKey, as DynamoDB gave it
+    for edited in ({**token["k"], "gsi1pk": f"FPO#{OTHER_FPO}#FARMERS"}, {**token["k"], "gsi1sk": "rampur#x"},
+                   {**token["k"], "extra": "x"}, {**token["k"], "sk": 1}, {"pk": token["k"]["pk"], "sk": "META"}):
+        r = api.farmers("GET", "/farmers", claims=MANAGER,
+                        query=f"village=sonepur&limit=2&next_token={quote(encode_token({**token, 'k': edited}))}")
+        assert r.status == 400 and r.body["error"]["code"] == "invalid_next_token", (edited, r.body)
 
 
 def test_plot_geometry_area_and_overlap_refusal(api):

@@ -77,3 +77,22 @@ def test_revocation_table_from_the_template(aws, function_env):
 
     item = boto3.resource("dynamodb").Table(env["REVOCATION_TABLE"]).get_item(Key={"pk": "user#u-1"})["Item"]
     assert int(item["expires_at"]) > 2000  # expires through the table's TTL
+
+
+def test_a_users_page_token_cognito_refuses_is_invalid_next_token(aws, function_env):
+    """GET /admin/users hands Cognito's own token back to it: one it refuses (edited) is a 400
+    invalid_next_token, not invalid_parameter or a 503."""
+    from agri_common.errors import BadRequestError
+
+    env = function_env("admin")
+    admin = CognitoIdentityProvider(env["USER_POOL_ID"], client_id="")
+    for name in ("u1", "u2", "u3"):
+        admin.admin_create_user(name, {"name": name}, "Temp-Passw0rd!x")
+        admin.add_to_group(name, "auditor")
+    for group in (None, "auditor"):
+        first, token = admin.list_users(1, None, group=group)
+        assert len(first) == 1 and token
+        assert admin.list_users(1, token, group=group)[0][0].username != first[0].username
+        with pytest.raises(BadRequestError) as err:
+            admin.list_users(1, token + "x", group=group)
+        assert err.value.code == "invalid_next_token"

@@ -256,3 +256,27 @@ def test_a_foreign_root_on_chain_is_stepped_over_and_shown_on_dynamodb_and_s3(le
         assert verify_proof(proof, bridge.url)["anchor_id"] == f"{first_id}.r1"
     finally:
         bridge.stop()
+
+
+def test_an_edited_records_token_is_400_on_dynamodb(ledger_env):
+    """GET /ledger/records pages by a DynamoDB key inside the token: an edited key (another index
+    partition, other attributes, other types) is a 400 invalid_next_token before any Query."""
+    from urllib.parse import quote
+
+    from agri_common.pagination import decode_token, encode_token
+    from functions.ledger import handler, writer
+
+    ctx = LambdaContext(function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60)
+    assert writer.lambda_handler({"command": "issue", "run": approved_run().model_dump(mode="json")}, ctx)["ok"]
+    admin = claims_for("admin", user="a", fpo=None)
+    first = call(handler, "GET", "/ledger/records", claims=admin, query="limit=1")
+    assert first.status == 200 and len(first.body["items"]) == 1 and first.body["next_token"], first.body
+    token = decode_token(first.body["next_token"])
+    assert set(token["k"]) == {"pk", "sk", "g_chain", "g_seq"}  # the chain index's LastEvaluatedKey
+    following = call(handler, "GET", "/ledger/records", claims=admin, query=f"limit=1&next_token={first.body['next_token']}")
+    assert following.status == 200 and following.body["items"][0]["record"]["seq"] < first.body["items"][0]["record"]["seq"]
+    for edited in ({**token["k"], "g_chain": "OTHER"}, {**token["k"], "g_fpo": "FPO-1"}, {**token["k"], "g_seq": 5},
+                   {"pk": token["k"]["pk"], "sk": "R"}, {**token["k"], "sk": {"S": "R"}}):
+        r = call(handler, "GET", "/ledger/records", claims=admin,
+                 query=f"limit=1&next_token={quote(encode_token({**token, 'k': edited}))}")
+        assert r.status == 400 and r.body["error"]["code"] == "invalid_next_token", (edited, r.body)

@@ -99,6 +99,10 @@ class FakeIdp:
 
     def list_users(self, limit, token, group=None):
         names = sorted(u for u in self.users if group is None or group in self.groups.get(u, set()))
+        if token is not None and not token.isdigit():  # Cognito refuses a token it did not issue
+            from agri_common.pagination import invalid_token
+
+            raise invalid_token()
         start = int(token or 0)
         page = names[start:start + limit]
         nxt = str(start + limit) if start + limit < len(names) else None

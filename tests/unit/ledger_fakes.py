@@ -125,7 +125,12 @@ class FakeLedgerStore:
 
     def list_batches(self, limit, cursor, *, status, conflicts_only):
         rows = sorted(self.batches.values(), key=lambda b: -b.from_seq)
-        start = 0 if cursor is None else next(i for i, b in enumerate(rows) if b.from_seq == cursor["from_seq"]) + 1
+        from agri_common.pagination import invalid_token
+
+        starts = [i + 1 for i, b in enumerate(rows) if isinstance(cursor, dict) and cursor == {"from_seq": b.from_seq}]
+        if cursor is not None and not starts:
+            raise invalid_token()  # the DynamoDB store checks the key's shape and partition (check_start_key)
+        start = starts[0] if starts else 0
         page = rows[start:start + limit]
         nxt = {"from_seq": page[-1].from_seq} if start + limit < len(rows) and page else None
         page = [b for b in page if (status is None or b.status == status) and (not conflicts_only or b.conflicts)]

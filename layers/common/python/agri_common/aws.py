@@ -8,7 +8,9 @@ the local twin without this code knowing.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterator
+
+BATCH_GET_ROUNDS = 6  # BatchGetItem rounds for keys DynamoDB leaves unprocessed (throttled), with backoff
 
 
 @lru_cache(maxsize=1)
@@ -40,3 +42,23 @@ def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints)."""
     client.cache_clear()
     dynamodb_table.cache_clear()
+
+
+def batch_get_responses(client: Any, request_items: dict, *, rounds: int = BATCH_GET_ROUNDS) -> Iterator[dict]:
+    """Every BatchGetItem response for ``request_items``, re-asking for the keys DynamoDB left
+    unprocessed (it does so when throttled) with exponential backoff; after ``rounds`` rounds with
+    keys still unprocessed, a 503 ``service_unavailable`` instead of spinning until the timeout."""
+    import time
+
+    pending = request_items
+    for round_ in range(rounds):
+        resp = client.batch_get_item(RequestItems=pending)
+        yield resp
+        pending = resp.get("UnprocessedKeys") or {}
+        if not pending:
+            return
+        if round_ < rounds - 1:
+            time.sleep(min(0.05 * 2 ** round_, 0.8))
+    from agri_common.errors import SERVICE_UNAVAILABLE_MESSAGE, DependencyError
+
+    raise DependencyError(SERVICE_UNAVAILABLE_MESSAGE)

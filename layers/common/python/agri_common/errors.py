@@ -51,6 +51,10 @@ class PayloadTooLargeError(AppError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaTypeError(AppError):
+    status, code = 415, "unsupported_media_type"
+
+
 class UnprocessableError(AppError):
     status, code = 422, "validation_error"
 
@@ -63,6 +67,59 @@ class DependencyError(AppError):
     """An upstream service failed (not the client's fault)."""
 
     status, code = 503, "service_unavailable"
+
+
+# ---- AWS throttling and unavailability: one mapping for every domain ---------------------------
+# Error codes AWS services answer when they are busy (throttled) or failing on their side. Not the
+# caller's fault and not a bug of ours: 503 ``service_unavailable`` (retry later), never a 500.
+AWS_THROTTLING_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "ThrottledException",
+    "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "TooManyRequestsException",
+    "SlowDown", "LimitExceededException", "BandwidthLimitExceeded", "EC2ThrottledException",
+})
+AWS_UNAVAILABLE_CODES = frozenset({
+    "InternalServerError", "InternalServerErrorException", "InternalFailure", "InternalError",
+    "ServiceUnavailable", "ServiceUnavailableException", "ServiceException", "RequestTimeout",
+    "RequestTimeoutException", "PriorRequestNotComplete",
+})
+# Reasons of a cancelled DynamoDB transaction that mean "busy", not "your condition failed".
+AWS_TRANSACTION_BUSY_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
+SERVICE_UNAVAILABLE_MESSAGE = "A service this request depends on is busy or unavailable; retry shortly"
+
+
+def aws_error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ``ClientError`` (or anything shaped like one), else ''."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str((response.get("Error") or {}).get("Code") or "")
+
+
+def aws_unavailable(exc: BaseException) -> DependencyError | None:
+    """A 503 :class:`DependencyError` when ``exc`` is AWS throttling or unavailability, else None.
+
+    Recognised: the throttling/unavailable error codes above, any AWS answer with an HTTP 5xx
+    status, a cancelled transaction whose reasons are throttling, and botocore's connection and
+    HTTP client errors (endpoint unreachable, connect/read timeouts, connection closed). Anything
+    else (a validation error of ours, missing credentials) stays what it is: a bug, answered 500.
+    Costs no import: a botocore exception can exist only once botocore has been imported. The AWS
+    code is logged by the caller, not shown to the client.
+    """
+    import sys
+
+    code = aws_error_code(exc)
+    if code:
+        response: dict = getattr(exc, "response")
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        reasons = {str((r or {}).get("Code")) for r in (response.get("CancellationReasons") or [])}
+        busy = (code in AWS_THROTTLING_CODES or code in AWS_UNAVAILABLE_CODES
+                or (isinstance(status, int) and 500 <= status <= 599)
+                or (code == "TransactionCanceledException" and bool(reasons & AWS_TRANSACTION_BUSY_REASONS)))
+        return DependencyError(SERVICE_UNAVAILABLE_MESSAGE) if busy else None
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is not None and isinstance(exc, (botocore.ConnectionError, botocore.HTTPClientError)):
+        return DependencyError(SERVICE_UNAVAILABLE_MESSAGE)
+    return None
 
 
 def envelope(code: str, message: str, request_id: str | None, details: list[dict[str, Any]] | None = None) -> dict:

@@ -181,16 +181,21 @@ class CognitoIdentityProvider:
         return [g["GroupName"] for g in resp.get("Groups", [])]
 
     def list_users(self, limit: int, token: str | None, group: str | None = None) -> tuple[list[IdpUser], str | None]:
+        """A page of users; a ``token`` Cognito refuses (InvalidParameterException; moto and other
+        emulators say InvalidToken) is a 400 ``invalid_next_token``: it came back from a client."""
+        from agri_common.pagination import invalid_token
+
+        refused = {"overrides": {"InvalidParameterException": invalid_token(), "InvalidToken": invalid_token()}} if token else {}
         if group:
             kwargs: dict[str, Any] = {"UserPoolId": self.user_pool_id, "GroupName": group, "Limit": limit}
             if token:
                 kwargs["NextToken"] = token
-            resp = self._call("list_users_in_group", **kwargs)
+            resp = self._call("list_users_in_group", **refused, **kwargs)
             return [self._user(u) for u in resp.get("Users", [])], resp.get("NextToken")
         kwargs = {"UserPoolId": self.user_pool_id, "Limit": limit}
         if token:
             kwargs["PaginationToken"] = token
-        resp = self._call("list_users", **kwargs)
+        resp = self._call("list_users", **refused, **kwargs)
         return [self._user(u) for u in resp.get("Users", [])], resp.get("PaginationToken")
 
     def set_enabled(self, username: str, enabled: bool) -> None:

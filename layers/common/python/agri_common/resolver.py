@@ -4,7 +4,10 @@
   handlers that turn every error into the JSON envelope of :mod:`agri_common.errors`.
 - ``make_handler(app, ...)``: the Lambda entry point. Before routing it checks the body size, builds
   the principal from the authorizer's claims, refuses revoked tokens (401) and callers outside the
-  function's roles (403), then resolves the route with Logger/Metrics/Tracer wired once.
+  function's roles (403), applies the one body rule of :mod:`agri_common.body` (UTF-8 JSON object,
+  415/400/422 otherwise), then resolves the route with Logger/Metrics/Tracer wired once.
+- AWS throttling or unavailability anywhere (a store, Cognito, S3, the revocation check) answers 503
+  ``service_unavailable`` through :func:`agri_common.errors.aws_unavailable`: one mapping, every domain.
 - ``PRIVATE``: the OpenAPI security requirement a private route declares. A route without it is
   public: API Gateway gets no authorizer for it (see infra/routes.py), so it is a deliberate choice,
   and the infrastructure tests compare the public set with an explicit allow-list.
@@ -21,7 +24,9 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
-from agri_common.errors import AppError, PayloadTooLargeError, UnauthorizedError, envelope, validation_details
+from agri_common.body import parse_object, read_body
+from agri_common.errors import (AppError, PayloadTooLargeError, UnauthorizedError, aws_error_code, aws_unavailable,
+                                envelope, validation_details)
 from agri_common.observability import logger, metrics, tracer
 from agri_common.principal import Principal, Role, principal_from_claims, require_role
 
@@ -71,8 +76,21 @@ def openapi_json(app: APIGatewayRestResolver) -> str:
     return app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION, security_schemes=security_schemes())
 
 
+_PARSED_BODY = "_agri_parsed_body"
+
+
 def make_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True, cors=_cors_config())
+    app: APIGatewayRestResolver
+
+    def deserialize(text: str) -> Any:
+        """The body Powertools validates: the object make_handler already parsed (same text), else
+        parsed here with the same rule (a resolver used without make_handler)."""
+        parsed = app.context.get(_PARSED_BODY)
+        if parsed is not None and parsed[0] is text:
+            return parsed[1]
+        return parse_object(text)
+
+    app = APIGatewayRestResolver(enable_validation=True, cors=_cors_config(), json_body_deserializer=deserialize)
 
     def rid() -> str | None:
         return _request_id(app.current_event.raw_event if app.current_event else None)
@@ -101,6 +119,11 @@ def make_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        busy = aws_unavailable(exc)
+        if busy is not None:
+            logger.warning("AWS busy or unavailable", extra={"aws_code": aws_error_code(exc) or type(exc).__name__})
+            metrics.add_metric(name="DependencyUnavailable", unit="Count", value=1)
+            return error_response(busy.status, busy.code, busy.message, rid())
         logger.exception("unhandled error")
         metrics.add_metric(name="UnhandledErrors", unit="Count", value=1)
         return error_response(500, "internal_error", "Internal error", rid())
@@ -148,21 +171,57 @@ def make_handler(
     @metrics.log_metrics
     @tracer.capture_lambda_handler
     def lambda_handler(event: dict, context: Any) -> dict:
+        app.clear_context()
         try:
-            body = event.get("body") or ""
-            if len(body.encode() if isinstance(body, str) else body) > max_body_bytes:
+            if _body_size(event) > max_body_bytes:
                 raise PayloadTooLargeError(f"The request body exceeds {max_body_bytes} bytes")
             claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims")
+            principal = None
             if claims:
                 principal = principal_from_claims(claims)
                 if revocation is not None and revocation().is_revoked(principal):
                     raise UnauthorizedError("The token has been revoked", code="token_revoked")
                 if allowed_roles:
                     require_role(principal, *allowed_roles)
-                logger.append_keys(user_id=principal.user_id, role=principal.role.value)
-                app.append_context(principal=principal)
+            text, parsed = read_body(event)
+            event = _routable_event(event, text)
         except AppError as exc:
             return _pre_route_error(event, exc)
+        except Exception as exc:  # the revocation check reached DynamoDB: busy is a 503, anything else a bug
+            busy = aws_unavailable(exc)
+            if busy is None:
+                raise
+            logger.warning("AWS busy or unavailable", extra={"aws_code": aws_error_code(exc) or type(exc).__name__})
+            return _pre_route_error(event, busy)
+        if principal is not None:
+            logger.append_keys(user_id=principal.user_id, role=principal.role.value)
+            app.append_context(principal=principal)
+        if parsed is not None:
+            app.append_context(**{_PARSED_BODY: (text, parsed)})
         return app.resolve(event, context)
 
     return lambda_handler
+
+
+def _body_size(event: dict) -> int:
+    """The body's size in bytes as sent, without decoding it (base64: 3 bytes per 4 characters)."""
+    raw = event.get("body") or ""
+    if isinstance(raw, (bytes, bytearray)):
+        return len(raw)
+    if not isinstance(raw, str):
+        return 0
+    if event.get("isBase64Encoded"):
+        return len(raw) * 3 // 4
+    return len(raw.encode("utf-8", "surrogatepass"))
+
+
+def _routable_event(event: dict, text: str) -> dict:
+    """The event Powertools resolves: the body as checked UTF-8 text (never base64 again) and the
+    Content-Type it expects (every accepted body is JSON; ``+json`` types and upper case included)."""
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if str(k).lower() != "content-type"}
+    headers["Content-Type"] = "application/json"
+    routable = {**event, "headers": headers, "body": text or None, "isBase64Encoded": False}
+    if event.get("multiValueHeaders"):
+        multi = {k: v for k, v in event["multiValueHeaders"].items() if str(k).lower() != "content-type"}
+        routable["multiValueHeaders"] = {**multi, "Content-Type": ["application/json"]}
+    return routable

@@ -8,6 +8,11 @@ If a condition fails, :class:`WriteConflict` names the operations whose conditio
 caller can tell "already applied" from "stale version" from "lost a race, retry".
 
 No method scans: reads are GetItem, BatchGetItem and Query on a key (tests fail on a Scan).
+
+Failures that are not the caller's: AWS throttling or unavailability surfaces as the AWS error
+(or, where the store has to tell it from a failed condition, as ``DependencyError``); the resolver
+answers both 503 ``service_unavailable`` (agri_common.errors.aws_unavailable). An item DynamoDB
+would refuse as too large (400 KB) is refused *before* writing: 413 ``item_too_large``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any, Iterable, Mapping, Protocol, Sequence
 from agri_common.farm.keys import INDEX, Key
 
 MAX_TRANSACTION_OPS = 100  # DynamoDB's limit per TransactWriteItems
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (names and values), 409,600 bytes
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,79 @@ def from_dynamo(value: Any) -> Any:
     return value
 
 
+# ---- item size (DynamoDB's accounting: names + values) ----------------------------------------
+def _number_size(value: Any) -> int:
+    digits = Decimal(str(value)).normalize().as_tuple().digits
+    return min(21, (len(digits) + 1) // 2 + 1)
+
+
+def attribute_size(value: Any) -> int:
+    """Bytes DynamoDB counts for one value: strings and binary by length, numbers about one byte per
+    two significant digits plus one, 3 bytes per list or map plus one per element, 1 for bool/null."""
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, (int, float, Decimal)):
+        return _number_size(value)
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, Mapping):
+        return 3 + sum(len(str(k).encode("utf-8", "surrogatepass")) + attribute_size(v) + 1 for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return 3 + sum(attribute_size(v) + 1 for v in value)
+    if isinstance(value, (set, frozenset)):
+        return sum(attribute_size(v) for v in value)
+    return len(str(value).encode("utf-8", "surrogatepass"))
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """The size DynamoDB gives ``item`` (attribute names and values), in bytes."""
+    return sum(len(name.encode("utf-8", "surrogatepass")) + attribute_size(value) for name, value in item.items())
+
+
+def _written_size(op: "Op") -> int:
+    """What ``op`` certainly writes: the whole item of a Put; for an Update, its key and the values it
+    sets or adds (the stored item's other attributes come on top: DynamoDB's own refusal of the
+    grown item is mapped to the same error, see :meth:`DynamoFarmStore.transact`)."""
+    if isinstance(op, Put):
+        return item_size(op.item)
+    if isinstance(op, Update):
+        written = {"pk": op.key[0], "sk": op.key[1]}
+        written.update({path.split(".")[-1]: value for path, value in {**op.set, **op.add}.items()})
+        return item_size(written)
+    return 0
+
+
+def item_too_large(size: int | None) -> Exception:
+    from agri_common.errors import PayloadTooLargeError
+
+    issue = (f"this record would take {size:,} bytes; a stored record holds at most {MAX_ITEM_BYTES:,} bytes (400 KB)"
+             if size is not None else f"this record would exceed {MAX_ITEM_BYTES:,} bytes (400 KB), the most a stored record holds")
+    return PayloadTooLargeError(f"The record is too large to store: at most {MAX_ITEM_BYTES:,} bytes (400 KB)",
+                                code="item_too_large", details=[{"field": "body", "issue": issue, "type": "item_too_large"}])
+
+
+def check_item_sizes(ops: Sequence["Op"]) -> None:
+    """413 ``item_too_large`` before anything is written if one operation exceeds the item limit."""
+    for op in ops:
+        size = _written_size(op)
+        if size > MAX_ITEM_BYTES:
+            raise item_too_large(size)
+
+
+_RACE_OR_CONDITION = frozenset({"None", "ConditionalCheckFailed", "TransactionConflict"})
+
+
+def _size_refusal(exc: Exception) -> bool:
+    """DynamoDB's own refusal of an item over 400 KB (ValidationException, or a transaction reason)."""
+    response = getattr(exc, "response", None) or {}
+    messages = [str((response.get("Error") or {}).get("Message") or "")]
+    messages += [str((r or {}).get("Message") or "") for r in response.get("CancellationReasons") or []
+                 if (r or {}).get("Code") == "ValidationError"]
+    return any("item size" in m.lower() and "maximum allowed size" in m.lower() for m in messages)
+
+
 class _Expr:
     """Builds expression attribute names/values with unique placeholders."""
 
@@ -148,6 +227,17 @@ class _Expr:
         return request
 
 
+def check_query_start(start: Any, pk: str, *, prefix: str = "", index: bool = False) -> dict | None:
+    """``start`` as the ExclusiveStartKey of ``query(pk, prefix=, index=)``: exactly the table key
+    (and, on the index, the index key), the queried partition, a sort key under the prefix; 400
+    ``invalid_next_token`` otherwise (it came back in a client's pagination token)."""
+    from agri_common.pagination import check_start_key
+
+    pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
+    return check_start_key(start, attrs={"pk", "sk", pk_name, sk_name}, partition=(pk_name, pk),
+                           sort_prefix=(sk_name, prefix) if prefix else None)
+
+
 class DynamoFarmStore:
     """:class:`FarmStore` on a DynamoDB table, through the boto3 resource (native Python types)."""
 
@@ -165,16 +255,16 @@ class DynamoFarmStore:
         return from_dynamo(item) if item else None
 
     def batch_get(self, keys: Sequence[Key]) -> list[dict]:
+        from agri_common.aws import batch_get_responses
+
         client = self._table.meta.client
         unique = list(dict.fromkeys(keys))
         found: list[dict] = []
         for start in range(0, len(unique), 100):
-            pending = {self.table_name: {"Keys": [{"pk": pk, "sk": sk} for pk, sk in unique[start:start + 100]],
+            request = {self.table_name: {"Keys": [{"pk": pk, "sk": sk} for pk, sk in unique[start:start + 100]],
                                          "ConsistentRead": True}}
-            while pending:
-                resp = client.batch_get_item(RequestItems=pending)
+            for resp in batch_get_responses(client, request):  # unprocessed keys re-asked, bounded (503)
                 found.extend(from_dynamo(item) for item in resp["Responses"].get(self.table_name, []))
-                pending = resp.get("UnprocessedKeys") or {}
         return found
 
     def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
@@ -183,6 +273,7 @@ class DynamoFarmStore:
         from boto3.dynamodb.conditions import Key as K
 
         pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
+        start = check_query_start(start, pk, prefix=prefix, index=index)
         condition = K(pk_name).eq(pk)
         if prefix:
             condition = condition & K(sk_name).begins_with(prefix)
@@ -211,11 +302,25 @@ class DynamoFarmStore:
             return
         if len(ops) > MAX_TRANSACTION_OPS:
             raise ValueError(f"{len(ops)} operations exceed the transaction limit of {MAX_TRANSACTION_OPS}")
+        check_item_sizes(ops)
+        from botocore.exceptions import ClientError
+
+        from agri_common.errors import aws_error_code, aws_unavailable
+
         client = self._table.meta.client
         try:
             client.transact_write_items(TransactItems=[self._op(op) for op in ops])
-        except client.exceptions.TransactionCanceledException as exc:
+        except ClientError as exc:
+            if _size_refusal(exc):
+                raise item_too_large(None) from exc
+            if aws_error_code(exc) != "TransactionCanceledException":
+                raise
+            busy = aws_unavailable(exc)  # cancelled because throttled: not a condition, not a race
+            if busy is not None:
+                raise busy from exc
             reasons = exc.response.get("CancellationReasons") or []
+            if any(str((r or {}).get("Code")) not in _RACE_OR_CONDITION for r in reasons):
+                raise  # e.g. a ValidationError reason: a bug of ours, not a race to retry
             raise WriteConflict([i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]) from exc
 
     def _op(self, op: Op) -> dict:
