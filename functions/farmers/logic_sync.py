@@ -5,7 +5,8 @@ Each record carries a client-generated ``client_id``. Its change and a receipt
 transaction, so a record is either fully applied with its receipt or not at all. Replays:
 
 - receipt present, same content hash  -> ``duplicate`` (nothing written);
-- receipt present, different content  -> ``invalid`` (``client_id_reused``: a client id names one change);
+- receipt present, different content  -> ``conflict`` with error ``idempotency_conflict`` (a client id
+  names one change; the same code as a reused ``client_token`` on the credit routes' 409), nothing written;
 - stale ``base_version``              -> ``conflict`` with the server's current version and content;
 - anything the routes would refuse    -> ``invalid`` with the same field errors.
 
@@ -92,8 +93,8 @@ class SyncService:
     def _replayed(base: dict, receipt_item: dict, digest: str) -> m.SyncResult:
         if receipt_item.get("content_hash") == digest:
             return m.SyncResult(**base, status="duplicate", id=receipt_item.get("id"), version=receipt_item.get("version"))
-        return m.SyncResult(**base, status="invalid", errors=[{
-            "field": "client_id", "type": "client_id_reused",
+        return m.SyncResult(**base, status="conflict", errors=[{
+            "field": "client_id", "type": "idempotency_conflict",
             "issue": "this client_id was already used for a different change; generate a new one per change"}])
 
     def _apply(self, caller: Principal, r: m.SyncRecord, receipt: Receipt) -> tuple[str, int]:

@@ -392,7 +392,7 @@ class SyncResult(BaseModel):
     entity: str
     id: str | None = None
     version: int | None = None
-    current: dict[str, Any] | None = Field(default=None, description="conflict: the server's current content")
+    current: dict[str, Any] | None = Field(default=None, description="conflict on a stale base_version: the server's current content (a reused client_id with other content is a conflict with the error idempotency_conflict and no current)")
     errors: list[dict[str, Any]] | None = None
 
 

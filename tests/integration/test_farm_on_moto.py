@@ -179,11 +179,13 @@ def test_list_filters_by_village_and_paginates(api):
     from agri_common.pagination import decode_token, encode_token
 
     token = decode_token(page.body["next_token"])
-    assert set(token["k"]) == {"pk", "sk", "gsi1pk", "gsi1sk"}  # the index's LastEvaluatedKey, as DynamoDB gave it
-    for edited in ({**token["k"], "gsi1pk": f"FPO#{OTHER_FPO}#FARMERS"}, {**token["k"], "gsi1sk": "rampur#x"},
-                   {**token["k"], "extra": "x"}, {**token["k"], "sk": 1}, {"pk": token["k"]["pk"], "sk": "META"}):
+    key = token["k"]["k"]  # the position: the list part (members first) and its key
+    assert set(key) == {"pk", "sk", "gsi1pk", "gsi1sk"}  # the index's LastEvaluatedKey, as DynamoDB gave it
+    for edited in ({**key, "gsi1pk": f"FPO#{OTHER_FPO}#FARMERS"}, {**key, "gsi1sk": "rampur#x"},
+                   {**key, "extra": "x"}, {**key, "sk": 1}, {"pk": key["pk"], "sk": "META"}):
+        position = {**token["k"], "k": edited}
         r = api.farmers("GET", "/farmers", claims=MANAGER,
-                        query=f"village=sonepur&limit=2&next_token={quote(encode_token({**token, 'k': edited}))}")
+                        query=f"village=sonepur&limit=2&next_token={quote(encode_token({**token, 'k': position}))}")
         assert r.status == 400 and r.body["error"]["code"] == "invalid_next_token", (edited, r.body)
 
 
@@ -290,7 +292,8 @@ def test_sync_replay_conflict_and_invalid(api):
     result = api.farmers("POST", "/sync", {"records": [update, stale]}, claims=MANAGER).body["results"]
     assert [r["status"] for r in result] == ["applied", "conflict"]
     assert result[1]["version"] == 2 and result[1]["current"]["name"] == "Renamed"
-    assert api.farmers("POST", "/sync", {"records": [reused]}, claims=MANAGER).body["results"][0]["errors"][0]["type"] == "client_id_reused"
+    result = api.farmers("POST", "/sync", {"records": [reused]}, claims=MANAGER).body["results"][0]
+    assert (result["status"], result["errors"][0]["type"]) == ("conflict", "idempotency_conflict"), result
     hidden = api.farmers("POST", "/sync", {"records": [{**update, "client_id": "c-other-00001"}]}, claims=OTHER_MANAGER).body
     assert hidden["results"][0]["status"] == "invalid" and hidden["results"][0]["errors"][0]["type"] == "not_found"
 
