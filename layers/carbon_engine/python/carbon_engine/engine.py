@@ -8,7 +8,7 @@ factor bound). Per-plot values use the same factor rows, gathered by each plot's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -20,8 +20,8 @@ from .factors import FactorLibrary, RegionFactors, default_library
 from .inputs import WATER_REGIMES, PlotArrays, plot_arrays
 from .methods import MethodContext, all_terms
 from .models import PER_PLOT_MC_CAP, Request
-from .montecarlo import Draws, summarize, summarize_rows
-from .profiles import PROFILES, Profile, ProfileContext, apply_rules
+from .montecarlo import Draws, group_of, summarize, summarize_rows
+from .profiles import CONDITIONAL_SOURCES, PROFILES, Profile, deduction_rows, evaluate
 from .terms import CHUNK_CELLS, Term
 
 GASES = ("CH4", "N2O", "CO2")
@@ -53,9 +53,33 @@ def prepare(request: Request, library: FactorLibrary | None = None) -> Prepared:
     plots = plot_arrays(request, profile.n2o_regime_from_baseline)
     ctx = MethodContext(factors=factors, climate=request.climate, root_shoot_ecozone=request.root_shoot_ecozone)
     terms = all_terms(plots, ctx)
+    if profile.baseline_n_capped:
+        terms += capped_baseline_n2o_terms(plots, ctx, terms)
+    conditional = {c: src for src in profile.conditional for c in CONDITIONAL_SOURCES[src]}
     for t in terms:
-        t.counted = t.component in profile.counted
+        t.counted = t.counted and t.component in profile.counted
+        t.scope_group = conditional.get(t.component)
     return Prepared(request, factors, profile, gwp_name, gwp, plots, terms)
+
+
+def capped_baseline_n2o_terms(plots: PlotArrays, ctx: MethodContext, terms: list[Term]) -> list[Term]:
+    """Scope-only baseline N2O terms with each N input at min(baseline, project) per plot (profiles with
+    ``baseline_n_capped``: reduced fertiliser is not credited). The inventory's baseline N2O terms stay
+    in the inventory but leave the creditable scope; these enter the scope but not the inventory."""
+    from dataclasses import replace
+
+    from .methods import n2o
+
+    b, p = plots.baseline, plots.project
+    capped = replace(b, synthetic_n=np.minimum(b.synthetic_n, p.synthetic_n), organic_n=np.minimum(b.organic_n, p.organic_n),
+                     residue_n=np.minimum(b.residue_n, p.residue_n))
+    for t in terms:
+        if t.scenario == "baseline" and t.gas == "N2O" and t.component.startswith("n2o_"):
+            t.counted = False
+    extra = n2o.terms(replace(plots, baseline=capped), "baseline", ctx)
+    for t in extra:
+        t.inventory = False
+    return extra
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -77,13 +101,20 @@ def aggregate(terms: Sequence[Term], values: Sequence[np.ndarray], gwp: Mapping[
     shape = np.shape(values[0]) if values else ()
     m = {f"{g}_{s}": np.zeros(shape) for g in GASES for s in ("baseline", "project")}
     m.update({f"removals_{p}": np.zeros(shape) for p in POOLS})
+    m.update({f"red_in_{g}": np.zeros(shape) for g in GASES})
+    m.update({f"cond_{src}": np.zeros(shape) for src in CONDITIONAL_SOURCES})
     red_in, rem_in = np.zeros(shape), np.zeros(shape)
     for term, v in zip(terms, values):
         if term.kind == "emission":
             x = v * gwp[term.gas]
-            m[f"{term.gas}_{term.scenario}"] = m[f"{term.gas}_{term.scenario}"] + x
+            if term.inventory:
+                m[f"{term.gas}_{term.scenario}"] = m[f"{term.gas}_{term.scenario}"] + x
+            signed = x if term.scenario == "baseline" else -x
             if term.counted:
-                red_in = red_in + (x if term.scenario == "baseline" else -x)
+                red_in = red_in + signed
+                m[f"red_in_{term.gas}"] = m[f"red_in_{term.gas}"] + signed
+            elif term.scope_group is not None:
+                m[f"cond_{term.scope_group}"] = m[f"cond_{term.scope_group}"] + signed
         else:
             sign = 1.0 if term.scenario == "project" else -1.0
             m[f"removals_{term.pool}"] = m[f"removals_{term.pool}"] + sign * v
@@ -110,6 +141,8 @@ def component_points(prep: Prepared, values: Sequence[np.ndarray]) -> dict[str, 
     """Point estimate per method component and scenario, t CO2e (removal components in t CO2)."""
     out: dict[str, dict[str, float]] = {}
     for term, v in zip(prep.terms, values):
+        if not term.inventory:
+            continue
         scale = prep.gwp[term.gas] if term.kind == "emission" else 1.0
         comp = out.setdefault(term.component, {"baseline": 0.0, "project": 0.0})
         comp[term.scenario] += float(v[0]) * scale
@@ -155,11 +188,14 @@ for a factor whose effect on the net is nil."""
 class Sensitivity:
     """What the VM0042 conservative choice needs, additive over plots (sum two with ``+``).
 
-    Factors are shared by all plots, so the project's in-scope net with one factor at a bound (others
-    at defaults) is the sum over any split of the plots: a chunk's sensitivity is part of the
-    project's. ``candidates``: factor -> (low, default, high), the region's uncertain factors;
-    ``low``/``high``: in-scope net with that factor at the bound; ``default``: in-scope net at
-    defaults; ``scale``: sum of |term| at defaults (t CO2e), the size that float rounding scales with.
+    Factors are shared by all plots, so the project's in-scope net with one factor *unit* at a bound
+    (others at defaults) is the sum over any split of the plots: a chunk's sensitivity is part of the
+    project's. A unit is a correlated group (``montecarlo.CORRELATED_GROUPS``: every member at the same
+    quantile, i.e. all at their low or all at their high bound) or a single ungrouped factor: one
+    consistent value per physical factor for baseline and project (VM0042 v2.2 section 8.6.3 reading).
+    ``candidates``: factor -> (low, default, high); ``units``: unit -> member factors;
+    ``low``/``high``: in-scope net with that unit at the bound; ``default``: in-scope net at defaults;
+    ``scale``: sum of |term| at defaults (t CO2e), the size that float rounding scales with.
     """
 
     candidates: dict[str, tuple[float, float, float]]
@@ -167,58 +203,76 @@ class Sensitivity:
     high: dict[str, float]
     default: float
     scale: float
+    units: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.units:  # no groups given: every factor is its own unit
+            self.units = {n: [n] for n in sorted(self.candidates)}
 
     def __add__(self, other: "Sensitivity") -> "Sensitivity":
-        if self.candidates != other.candidates:
+        if self.candidates != other.candidates or self.units != other.units:
             raise ValueError("sensitivities of different factor sets (region or factors file) cannot be summed")
         return Sensitivity(self.candidates, {k: v + other.low[k] for k, v in self.low.items()},
                            {k: v + other.high[k] for k, v in self.high.items()},
-                           self.default + other.default, self.scale + other.scale)
+                           self.default + other.default, self.scale + other.scale, self.units)
 
     def to_json(self) -> dict:
         return {"candidates": {k: list(v) for k, v in self.candidates.items()}, "low": self.low, "high": self.high,
-                "default": self.default, "scale": self.scale}
+                "default": self.default, "scale": self.scale, "units": self.units}
 
     @classmethod
     def from_json(cls, data: Mapping) -> "Sensitivity":
-        return cls({k: tuple(v) for k, v in data["candidates"].items()}, dict(data["low"]), dict(data["high"]),
-                   float(data["default"]), float(data["scale"]))
+        cands = {k: tuple(v) for k, v in data["candidates"].items()}
+        units = {k: list(v) for k, v in data.get("units", {n: [n] for n in cands}).items()}
+        return cls(cands, dict(data["low"]), dict(data["high"]), float(data["default"]), float(data["scale"]), units)
+
+
+def factor_units(factors: RegionFactors) -> dict[str, list[str]]:
+    """The region's uncertain factors grouped into choice units: correlated groups, then single factors."""
+    units: dict[str, list[str]] = {}
+    for name in sorted(n for n, s in factors.specs.items() if s.uncertain):
+        units.setdefault(group_of(name) or name, []).append(name)
+    return units
 
 
 def sensitivity(prep: Prepared) -> Sensitivity:
-    """The in-scope net with each uncertain factor at its low and its high bound, one at a time
+    """The in-scope net with each choice unit at its low and its high bound, one unit at a time
     (one column per bound, others at defaults), and at defaults."""
-    names = sorted(n for n, s in prep.factors.specs.items() if s.uncertain)
-    specs = [prep.factors.specs[n] for n in names]
+    units = factor_units(prep.factors)
+    names = sorted(units)
     m = len(names)
-    cols = {}
-    for i, (name, spec) in enumerate(zip(names, specs)):
-        col = np.full(2 * m, spec.value)
-        col[2 * i], col[2 * i + 1] = spec.low, spec.high
-        cols[name] = col
+    cols: dict[str, np.ndarray] = {}
+    for i, unit in enumerate(names):
+        for member in units[unit]:
+            spec = prep.factors.specs[member]
+            col = np.full(2 * m, spec.value)
+            col[2 * i], col[2 * i + 1] = spec.low, spec.high
+            cols[member] = col
     net = totals(prep, Draws(prep.factors, 2 * m, cols))["net_in_scope"]
     values0 = term_totals(prep.terms, Draws.defaults(prep.factors))
     default = float(aggregate(prep.terms, values0, prep.gwp)["net_in_scope"][0])
     scale = sum(abs(float(v[0])) * (prep.gwp[t.gas] if t.kind == "emission" else 1.0) for t, v in zip(prep.terms, values0))
-    return Sensitivity(candidates={n: (s.low, s.value, s.high) for n, s in zip(names, specs)},
-                       low={n: float(net[2 * i]) for i, n in enumerate(names)},
-                       high={n: float(net[2 * i + 1]) for i, n in enumerate(names)}, default=default, scale=scale)
+    cands = {n: (s.low, s.value, s.high) for unit in names for n in units[unit] for s in (prep.factors.specs[n],)}
+    return Sensitivity(candidates=cands, low={u: float(net[2 * i]) for i, u in enumerate(names)},
+                       high={u: float(net[2 * i + 1]) for i, u in enumerate(names)}, default=default, scale=scale,
+                       units=units)
 
 
 def choose_conservative(sens: Sensitivity) -> dict[str, float]:
-    """VM0042-style conservative factors: each uncertain factor at low, default or high, whichever
-    gives the lowest project net, varied one at a time (others at defaults). Returns the factors
-    not at their default. Nets within ``TIE_RTOL`` x ``scale`` of the lowest tie; among ties the
-    default wins, then low. Pure: the whole project's choice from its (summed) sensitivity."""
+    """VM0042-style conservative factors: each choice unit (a correlated group moves as one, every
+    member at the same bound, for baseline and project alike) at low, default or high, whichever gives
+    the lowest project net, varied one unit at a time (others at defaults). Returns the factors not at
+    their default. Nets within ``TIE_RTOL`` x ``scale`` of the lowest tie; among ties the default wins,
+    then low. Pure: the whole project's choice from its (summed) sensitivity."""
     tol = TIE_RTOL * sens.scale
     chosen = {}
-    for name in sorted(sens.candidates):
-        low, value, high = sens.candidates[name]
-        options = ((sens.default, value), (sens.low[name], low), (sens.high[name], high))
+    for unit in sorted(sens.units):
+        options = ((sens.default, 1), (sens.low[unit], 0), (sens.high[unit], 2))
         best = min(net for net, _ in options)
-        pick = next(v for net, v in options if net <= best + tol)
-        if pick != value:
-            chosen[name] = pick
+        pick = next(i for net, i in options if net <= best + tol)
+        if pick != 1:
+            for member in sens.units[unit]:
+                chosen[member] = sens.candidates[member][pick]
     return chosen
 
 
@@ -228,6 +282,20 @@ def conservative_draws(prep: Prepared) -> tuple[Draws, dict[str, float]]:
     once over their sum), so a single request is the one-chunk case."""
     chosen = choose_conservative(sensitivity(prep))
     return Draws.at(prep.factors, chosen, 1), chosen
+
+
+def gate_counts(plots: PlotArrays) -> dict[str, float]:
+    """Additive plot-level counts the eligibility rules need: rice plots whose baseline is rainfed or
+    deep water (VM0051 applies to irrigated rice), number and area (ha)."""
+    from .profiles import VM0051_EXCLUDED_BASELINES
+
+    b = plots.baseline
+    bad = b.is_rice & np.isin(b.water_regime, [WATER_REGIMES.index(w) for w in VM0051_EXCLUDED_BASELINES])
+    p = plots.project
+    less_n = (b.synthetic_n > p.synthetic_n) | (b.organic_n > p.organic_n) | (b.residue_n > p.residue_n)
+    return {"vm0051_excluded_baseline_plots": float(np.count_nonzero(bad)),
+            "vm0051_excluded_baseline_ha": float(np.sum(plots.area[bad])),
+            "baseline_n_above_project_plots": float(np.count_nonzero(less_n))}
 
 
 def awd_switch_n_kg(plots: PlotArrays) -> float:
@@ -256,17 +324,18 @@ def run(prep: Prepared) -> dict:
     point = {k: float(v[0]) for k, v in aggregate(prep.terms, values0, prep.gwp).items()}
     dmc = Draws.sample(prep.factors, req.draws, req.seed, req.activity_uncertainty)
     mc_draws = totals(prep, dmc)
-    mc = {k: summarize(v, levels) for k, v in mc_draws.items()}
 
     if prep.profile.factor_choice == "conservative":
         dc, _ = conservative_draws(prep)
         basis = {k: float(v[0]) for k, v in totals(prep, dc).items()}
     else:
         basis = point
-    pctx = ProfileContext(basis=basis, mc=mc, mc_draws=mc_draws, gwp=prep.gwp,
-                          awd_switch_n_kg=awd_switch_n_kg(prep.plots), buffer_fraction=req.buffer_fraction)
-    outcomes, creditable, eligible = apply_rules(prep.profile, pctx)
-    assumption_ids = request_assumptions(prep) + pctx.assumptions
+    components = component_points(prep, values0)
+    ev = evaluate(prep.profile, point=point, basis=basis, draws=mc_draws, components=components, gwp=prep.gwp,
+                  awd_switch_n_kg=awd_switch_n_kg(prep.plots), buffer_fraction=req.buffer_fraction,
+                  gates=gate_counts(prep.plots), levels=levels)
+    mc, outcomes, creditable, eligible = ev["mc"], ev["outcomes"], ev["creditable"], ev["eligible"]
+    assumption_ids = request_assumptions(prep) + ev["assumptions"]
 
     plot_point = per_plot(prep, d0, slice(None))
     include_mc, mc_note = per_plot_mc_note(req)
@@ -292,14 +361,14 @@ def run(prep: Prepared) -> dict:
         "total": {
             "gases": {g: {"baseline": q(f"{g}_baseline"), "project": q(f"{g}_project"), "reduction": q(f"{g}_reduction")}
                       for g in GASES},
-            "components": component_points(prep, values0),
+            "components": components,
             "emissions_baseline": q("emissions_baseline"), "emissions_project": q("emissions_project"),
             "reductions": q("reductions"), "removals": q("removals"),
             "removals_by_pool": {p: q(f"removals_{p}") for p in POOLS},
             "net": q("net"),
-            "deductions": [{"rule": o.rule, "t_co2e": o.deduction, "source": o.source, "note": o.note} for o in outcomes],
+            "deductions": deduction_rows(outcomes),
             "creditable_net": creditable, "eligible": eligible, "creditable_basis": basis["net_in_scope"],
-            "net_in_scope": q("net_in_scope"),
+            "net_in_scope": q("net_in_scope"), "findings": ev["findings"],
         },
         "plots": {"plot_id": prep.plots.plot_id, "point": {k: v[:, 0].tolist() for k, v in plot_point.items()},
                   "mc_included": include_mc, "mc_note": mc_note, "mc": plot_mc},
