@@ -426,6 +426,8 @@ def request_assumptions(prep: Prepared) -> list[str]:
         out.append("activity_uncertainty_correlation")
     if any(t.kind == "removal" and t.weights.any() for t in prep.terms):
         out.append("stock_change_annual")
+    if any(t.component in ("rice_ch4", "n2o_direct") and t.weights.any() for t in prep.terms):
+        out.append("correlated_factor_groups")
     if prep.profile.scope_status == "U":
         out.append("profile_scope")
     if prep.profile.factor_choice == "conservative":
