@@ -20,7 +20,7 @@ from .factors import FactorLibrary, RegionFactors, default_library
 from .inputs import WATER_REGIMES, PlotArrays, plot_arrays
 from .methods import MethodContext, all_terms
 from .models import PER_PLOT_MC_CAP, Request
-from .montecarlo import Draws, group_of, summarize, summarize_rows
+from .montecarlo import Draws, group_of, summarize
 from .profiles import CONDITIONAL_SOURCES, PROFILES, Profile, deduction_rows, evaluate
 from .terms import CHUNK_CELLS, Term
 
@@ -149,24 +149,104 @@ def component_points(prep: Prepared, values: Sequence[np.ndarray]) -> dict[str, 
     return out
 
 
-def per_plot(prep: Prepared, draws: Draws, plot_slice: slice) -> dict[str, np.ndarray]:
-    """Reported metrics for a slice of plots, each (n_plots, D)."""
+INTERNAL_METRICS = ("red_in_", "cond_")
+"""Prefixes of the scope-rule inputs (per-gas in-scope reductions, conditional sources): project-level
+only, not reported per plot."""
+
+
+PLOT_MC_METRICS = ("net", "net_in_scope", "reductions", "removals")
+"""Metrics with per-plot Monte Carlo statistics (every metric has per-plot point estimates)."""
+
+
+def _public(m: dict) -> dict:
+    return {k: v for k, v in m.items() if not k.startswith(INTERNAL_METRICS)}
+
+
+def per_plot(prep: Prepared, draws: Draws, plot_slice: slice | np.ndarray) -> dict[str, np.ndarray]:
+    """Reported metrics for a slice (or index array) of plots, each (n_plots, D)."""
     tables = [t.table(draws) for t in prep.terms]
     vals = [t.per_plot(draws, tab, plot_slice) for t, tab in zip(prep.terms, tables)]
-    return aggregate(prep.terms, vals, prep.gwp)
+    return _public(aggregate(prep.terms, vals, prep.gwp))
 
 
-def per_plot_mc(prep: Prepared, draws: Draws, levels: Sequence[float]) -> dict[str, dict]:
-    """Per-plot Monte Carlo statistics, computed in plot chunks to bound memory."""
+def plot_signatures(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Plots with the same factor combination and the same per-hectare activity in every term.
+
+    Every term is linear in its per-plot activity (``activity[p] x rows[key[p], d] x multiplier[d]``) and
+    the factors are systematic, so such plots have the same per-hectare distribution: each plot's draws
+    are its area times its signature's per-hectare draws. Per-hectare activities are compared to 40
+    significant bits (relative 1e-12), rounded. Returns the representative plot of each signature (G,) and each
+    plot's signature index (N,)."""
     n = prep.plots.n
+    area = prep.plots.area
+    cols = []
+    for t in prep.terms:
+        if not t.activity.any():
+            continue
+        cols.append(t.key.astype(np.int64))
+        # per-hectare activity rounded to 40 significant bits ((area x rate) / area is rate to an ulp or two):
+        # add half of the 12 dropped mantissa bits, then clear them (a carry rounds up into the exponent)
+        per_ha = np.abs(t.activity / area).view(np.int64)
+        cols.append(np.sign(t.activity).astype(np.int64))
+        cols.append((per_ha + np.int64(0x800)) & ~np.int64(0xFFF))
+    if not cols:
+        return np.zeros(1 if n else 0, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    rows = np.stack(cols, axis=1)
+    # one 64-bit hash per row (wrapping multiply-add with fixed odd multipliers), a 1-D unique, then an
+    # exact check that every plot equals its representative; a collision falls back to a row-wise unique
+    mult = np.random.default_rng(20240611).integers(1, 2**62, rows.shape[1], dtype=np.int64) | 1
+    with np.errstate(over="ignore"):
+        h = (rows * mult).sum(axis=1, dtype=np.int64)
+    _, rep, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(rep) < n and not np.array_equal(rows, rows[rep][inverse]):  # pragma: no cover (hash collision)
+        _, rep, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    return rep, inverse
+
+
+def per_plot_mc(prep: Prepared, draws: Draws, levels: Sequence[float],
+                signatures: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, dict]:
+    """Per-plot Monte Carlo statistics over all draws, computed once per distinct signature
+    (:func:`plot_signatures`, in chunks to bound memory) and mapped back to the plots by area: the
+    mean, median and interval bounds scale with the area (> 0), the half-width in % does not."""
+    rep, inverse = signatures or plot_signatures(prep)
+    area = prep.plots.area
     tables = [t.table(draws) for t in prep.terms]
     step = max(1, CHUNK_CELLS // max(draws.n, 1))
-    chunks: list[dict[str, dict]] = []
-    for start in range(0, n, step):
-        sl = slice(start, min(n, start + step))
-        vals = [t.per_plot(draws, tab, sl) for t, tab in zip(prep.terms, tables)]
-        chunks.append({k: summarize_rows(v, levels) for k, v in aggregate(prep.terms, vals, prep.gwp).items()})
-    return {k: _concat([c[k] for c in chunks]) for k in chunks[0]}
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, len(rep), step):
+        sel = rep[start:start + step]
+        vals = [t.per_plot(draws, tab, sel) for t, tab in zip(prep.terms, tables)]
+        agg = aggregate(prep.terms, vals, prep.gwp)
+        per_ha = {k: agg[k] / area[sel, None] for k in PLOT_MC_METRICS}
+        parts.append({k: _row_stats(v, levels) for k, v in per_ha.items()})
+    out = {}
+    for metric in parts[0]:
+        stats = {k: np.concatenate([p[metric][k] for p in parts], axis=-1) for k in parts[0][metric]}
+        out[metric] = _plot_stats(stats, inverse, area, levels)
+    return out
+
+
+def _row_stats(x: np.ndarray, levels: Sequence[float]) -> dict[str, np.ndarray]:
+    qs = [q for lv in levels for q in ((1 - lv) / 2, (1 + lv) / 2)]
+    return {"mean": x.mean(axis=1), "quant": np.quantile(x, [0.5, *qs], axis=1)}
+
+
+def _plot_stats(stats: dict, inverse: np.ndarray, area: np.ndarray, levels: Sequence[float]) -> dict:
+    from .montecarlo import level_key
+
+    mean = stats["mean"][inverse] * area
+    quant = stats["quant"][:, inverse] * area
+    out = {"mean": mean.tolist(), "median": quant[0].tolist(), "ci": {}, "half_width_pct": {}}
+    for i, lv in enumerate(levels):
+        lo, hi = quant[1 + 2 * i], quant[2 + 2 * i]
+        key = level_key(lv)
+        out["ci"][key] = {"low": lo.tolist(), "high": hi.tolist()}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hw = np.where(mean != 0, (hi - lo) / 2 / np.abs(mean) * 100.0, np.nan)
+        out["half_width_pct"][key] = [None if not np.isfinite(v) else float(v) for v in hw]
+    return out
 
 
 def _concat(parts: list[dict]) -> dict:
@@ -305,13 +385,17 @@ def awd_switch_n_kg(plots: PlotArrays) -> float:
     return float(np.sum(np.where(plots.awd_switch, n * plots.area, 0.0)))
 
 
-def per_plot_mc_note(request: Request) -> tuple[bool, str]:
-    cells = len(request.plots) * request.draws
-    if request.wants_per_plot_mc():
-        return True, f"per-plot Monte Carlo statistics included ({cells:,} plot-draws)"
+def per_plot_mc_note(request: Request, n_signatures: int | None = None) -> tuple[bool, str]:
+    """Whether per-plot statistics are computed: ``always``, or ``auto`` when the distinct plot
+    signatures (:func:`plot_signatures`) x draws fit ``PER_PLOT_MC_CAP`` (the work is per signature)."""
+    sig = len(request.plots) if n_signatures is None else n_signatures
+    cells = sig * request.draws
+    what = f"{len(request.plots):,} plots in {sig:,} distinct factor/activity signatures x {request.draws:,} draws"
     if request.per_plot_mc == "never":
         return False, "per-plot Monte Carlo statistics not requested (per_plot_mc='never')"
-    return False, (f"per-plot Monte Carlo statistics omitted: {cells:,} plot-draws exceed the cap of "
+    if request.per_plot_mc == "always" or cells <= PER_PLOT_MC_CAP:
+        return True, f"per-plot Monte Carlo statistics included, exact over all draws ({what})"
+    return False, (f"per-plot Monte Carlo statistics omitted: {what} = {cells:,} signature-draws exceed the cap of "
                    f"{PER_PLOT_MC_CAP:,} (set per_plot_mc='always' to force); project statistics are exact")
 
 
@@ -338,8 +422,9 @@ def run(prep: Prepared) -> dict:
     assumption_ids = request_assumptions(prep) + ev["assumptions"]
 
     plot_point = per_plot(prep, d0, slice(None))
-    include_mc, mc_note = per_plot_mc_note(req)
-    plot_mc = per_plot_mc(prep, dmc, levels) if include_mc else None
+    signatures = plot_signatures(prep) if req.per_plot_mc != "never" else None
+    include_mc, mc_note = per_plot_mc_note(req, None if signatures is None else len(signatures[0]))
+    plot_mc = per_plot_mc(prep, dmc, levels, signatures) if include_mc else None
 
     q = lambda k: {"point": point[k], "mc": mc[k]}  # noqa: E731
     notes = list(prep.profile.notes)
