@@ -187,11 +187,13 @@ def vm0051_size_cap(ctx: ProfileContext, remaining: float) -> RuleOutcome:
     ctx.assumptions.append("vm0051_request_is_one_year")
     net = ctx.basis["net_in_scope"]
     common = dict(rule="vm0051_default_factor_cap", source="Verra VM0051 v1.1",
-                  equation="default (Tier 1) factors only where emission reductions <= 60,000 t CO2e/yr",
-                  section="8.6", status="secondary")
+                  equation="QA3 flat deduction only where emission reductions <= 60,000 t CO2e/yr (above: Eq 38 "
+                           "uncertainty or country-specific factors)",
+                  section="8.6.3", status="secondary")
     if net > VM0051_FLAT_CAP_T_PER_YR:
-        return RuleOutcome(0.0, note=f"in-scope net {net:,.1f} t CO2e/yr > 60,000: the default-factor approach is not "
-                                     "allowed; country-specific (Tier 2) factors are required and this engine has none",
+        return RuleOutcome(0.0, note=f"in-scope net {net:,.1f} t CO2e/yr > 60,000: the default-factor flat deduction is "
+                                     "not allowed; the Eq 38 uncertainty assessment or country-specific factors are "
+                                     "required, which this engine does not provide",
                            eligible=False, **common)
     return RuleOutcome(0.0, note=f"in-scope net {net:,.1f} t CO2e/yr <= 60,000: default-factor approach allowed", **common)
 
@@ -206,8 +208,8 @@ def vm0051_uncertainty(ctx: ProfileContext, remaining: float) -> RuleOutcome:
     return RuleOutcome(ded, "vm0051_uncertainty", "Verra VM0051 v1.1",
                        f"flat 15 % of the soil CH4/N2O change {soil:.6g} t CO2e (default-factor approach; the Monte "
                        f"Carlo 90 % half-width {hw_txt} is reported, not gated: it is systematic Tier 1 factor uncertainty)",
-                       equation="ER = (BE - PE) x (1 - 0.15) - N2O deduction (default-factor approach, <= 60,000 t/yr)",
-                       section="8.6 (Eqs 29, 35-38)", status="secondary")
+                       equation="Eq 29: ER = (BE - PE) x (1 - 0.15) - PE_Red-Irri (QA3 flat 15 %, <= 60,000 t/yr)",
+                       section="8.6.3", status="secondary")
 
 
 def vm0051_n2o(ctx: ProfileContext, remaining: float) -> RuleOutcome:
@@ -218,8 +220,9 @@ def vm0051_n2o(ctx: ProfileContext, remaining: float) -> RuleOutcome:
         ctx.assumptions.append("vm0051_n2o_applied_n_only")
     return RuleOutcome(t, "vm0051_mandatory_n2o", "Verra VM0051 v1.1 (N2O from water-management change)",
                        f"{ctx.awd_switch_n_kg:.6g} kg N x {VM0051_N2O_KG_PER_KG_N:.5f} kg N2O/kg N x GWP {ctx.gwp['N2O']}",
-                       equation="N2O = N applied x (EF1FR drainage 0.005 - continuous 0.003) x 44/28 = 0.00314 kg N2O/kg N",
-                       section="8.6 (after the uncertainty deduction)", status="secondary")
+                       equation="Eq 25: PE_Red-Irri = N applied x CF_N2O 0.00314 kg N2O/kg N (= (0.005 - 0.003) x 44/28) "
+                                "x GWP; subtracted in full after the 15 % (Eq 29)",
+                       section="8.3.2", status="secondary")
 
 
 def ccts_flat(ctx: ProfileContext, remaining: float) -> RuleOutcome:
@@ -268,8 +271,9 @@ PROFILES: dict[str, Profile] = {
         id="ccts_ag04_002", title="India CCTS BM AG04.002 v1.0 (rice)", source="India CCTS BM AG04.002 v1.0",
         factor_choice="default", rules=(ccts_flat,), gwp_override="AR6_CH4_FOSSIL",
         notes=("GWP fixed at CH4 29.8 / N2O 273 by the methodology",
-               "built on CDM AMS-III.AU, which Verra inactivated in March 2023 (replaced by VM0051); N2O counts only as "
-               "an effect of the water regime (baseline N capped at the project's), reduced fertiliser earns nothing"),
+               "built on CDM AMS-III.AU, which Verra inactivated in March 2023 (replaced by VM0051), reportedly partly "
+               "for ignoring N2O and SOC changes: N2O counts here as an effect of the water regime and of any N "
+               "increase (baseline N capped at the project's; reduced fertiliser earns nothing); SOC is not counted"),
         counted=RICE_CH4_AND_N2O, baseline_n_capped=True, scope_status="U",
         scope_source="AMS-III.AU (adopted by AG04.002) is a rice-methane water-management methodology: rice CH4; "
                      "N2O from N inputs with the baseline N capped at the project's (the water-regime effect and any N "
@@ -317,6 +321,12 @@ def evaluate(profile: Profile, *, point: dict, basis: dict, draws: dict, compone
     ctx = ProfileContext(basis=basis, mc=mc, mc_draws=draws, gwp=gwp, awd_switch_n_kg=awd_switch_n_kg,
                          buffer_fraction=buffer_fraction, gates=gates)
     outcomes, creditable, eligible = apply_rules(profile, ctx)
+    cap = max(0.0, float(point["net_in_scope"]))
+    if profile.rules and creditable > cap:  # a conservative basis above the default in-scope net (never expected)
+        outcomes.append(RuleOutcome(creditable - cap, "cap_at_in_scope_net", profile.source,
+                                    f"creditable capped at the in-scope net {cap:.6g} t CO2e",
+                                    equation="creditable <= max(0, in-scope net)", section="-", status="assumption"))
+        creditable = cap
     findings = scope_findings(profile, components, included, gates) + [
         {"id": o.rule, "status": o.status, "text": o.note} for o in outcomes if not o.eligible]
     return {"mc": mc, "outcomes": outcomes, "creditable": creditable, "eligible": eligible, "findings": findings,
