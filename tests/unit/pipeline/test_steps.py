@@ -295,6 +295,16 @@ def test_reports_monitoring_then_verification_with_the_decision(ctx):
     assert up.objects[mon["pdf_key"]].startswith(b"%PDF")
     assert hashlib.sha256(up.objects[mon["xlsx_key"]]).hexdigest() == mon["xlsx_sha256"]
     assert ctx.store.get(mrv.report(f"{RID}_a1_ver")) is None  # not before the decision
+    monitoring = load_workbook(io.BytesIO(up.objects[mon["xlsx_key"]]))
+    summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
+    rows = [[c.value for c in r] for r in monitoring["Deductions"].iter_rows()]
+    assert rows[0] == ["Rule", "t CO2e", "Equation", "Section", "Status", "Source", "Note"]
+    assert [r[0] for r in rows[1:]] == [d["rule"] for d in summary["total"]["deductions"]]
+    assert all(r[2] and r[3] and r[4] for r in rows[1:] if r[0] != "not_creditable")  # each rule cites its equation
+    assert [c.value for c in monitoring["Methodology findings"][1]] == ["Finding", "Status", "Text"]
+    brief = ctx.store.get(mrv.run(PID, RID))["summary"]
+    assert brief["net_in_scope_t"] == pytest.approx(summary["total"]["net_in_scope"]["point"])
+    assert brief["methodology_findings"] == [f["id"] for f in summary["total"]["findings"]]
     task_id = await_decision.await_decision({**state, "task_token": "t", "reports": out}, ctx)["task_id"]
     ctx.store.items[mrv.task(task_id)]["decision"] = {
         "decision": "reject", "reason": "regimes", "decided_by": "aud-1", "decided_at": "2025-03-01T00:00:00Z",
