@@ -5,7 +5,9 @@ distribution and the model is evaluated once per draw. Emission factors are *sys
 value per draw, shared by every plot (they are the same table value for all plots). Each factor
 has its own random stream, seeded by ``(seed, crc32(factor name))``, so the draws of one factor
 do not depend on which other factors exist: the same request and seed give the same numbers bit
-for bit, and adding a factor to the file does not shift the others.
+for bit, and adding a factor to the file does not shift the others. Exception: the members of a
+correlated group (``CORRELATED_GROUPS``: Table 5.12 SF_w, Table 5.13 SF_p, Table 11.1 EF1FR) share the
+group's stream, ``(seed, crc32("group:<group>"))``, and so one quantile per draw (comonotone).
 
 Factor distributions (both reproduce the table's 95 % bounds as the 2.5 / 97.5 % quantiles, with
 the table value as the median):
