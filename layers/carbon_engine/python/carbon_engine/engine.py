@@ -20,7 +20,7 @@ from .factors import FactorLibrary, RegionFactors, default_library
 from .inputs import WATER_REGIMES, PlotArrays, plot_arrays
 from .methods import MethodContext, all_terms
 from .models import PER_PLOT_MC_CAP, Request
-from .montecarlo import Draws, group_of, summarize
+from .montecarlo import Draws, _none_where_nan, group_of, summarize
 from .profiles import CONDITIONAL_SOURCES, PROFILES, Profile, deduction_rows, evaluate
 from .terms import CHUNK_CELLS, Term
 
@@ -245,7 +245,7 @@ def _plot_stats(stats: dict, inverse: np.ndarray, area: np.ndarray, levels: Sequ
         out["ci"][key] = {"low": lo.tolist(), "high": hi.tolist()}
         with np.errstate(divide="ignore", invalid="ignore"):
             hw = np.where(mean != 0, (hi - lo) / 2 / np.abs(mean) * 100.0, np.nan)
-        out["half_width_pct"][key] = [None if not np.isfinite(v) else float(v) for v in hw]
+        out["half_width_pct"][key] = _none_where_nan(hw)
     return out
 
 

@@ -256,8 +256,15 @@ def summarize_rows(x: np.ndarray, levels: Iterable[float]) -> dict:
         out["ci"][key] = {"low": lo.tolist(), "high": hi.tolist()}
         with np.errstate(divide="ignore", invalid="ignore"):
             hw = np.where(mean != 0, (hi - lo) / 2 / np.abs(mean) * 100.0, np.nan)
-        out["half_width_pct"][key] = [None if not np.isfinite(v) else float(v) for v in hw]
+        out["half_width_pct"][key] = _none_where_nan(hw)
     return out
+
+
+def _none_where_nan(x: np.ndarray) -> list:
+    """``x.tolist()`` with None where x is not finite (vectorised: no per-element NumPy scalar loop)."""
+    out = x.astype(object)
+    out[~np.isfinite(x)] = None
+    return out.tolist()
 
 
 def half_width_pct(lo: float, hi: float, mean: float) -> float | None:
