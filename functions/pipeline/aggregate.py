@@ -121,7 +121,9 @@ def aggregate(event: dict, ctx: core.Context) -> dict:
         total = summary["total"]
         brief = {"plots": summary["plots"], "net_t": total["net"]["point"], "net_ci90": total["net"]["mc"]["ci"]["90"],
                  "net_half_width_pct_90": total["net"]["mc"]["half_width_pct"]["90"],
+                 "net_in_scope_t": total["net_in_scope"]["point"], "creditable_basis_t": total["creditable_basis"],
                  "creditable_net_t": total["creditable_net"], "eligible": total["eligible"],
+                 "methodology_findings": [f["id"] for f in total.get("findings", [])],
                  "deductions_t": {d["rule"]: d["t_co2e"] for d in total["deductions"]}, "farmers": len(farmers)}
         write_fpo_shares(ctx, run, fpo_shares(run, fpos, farmers, total["creditable_net"]))
         ctx.set_run(run, summary=brief)

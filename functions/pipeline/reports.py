@@ -48,12 +48,18 @@ def tables(kind: str, project: mrv.ProjectRecord, run: core.RunInput, summary: d
                 ["GWP", summary["gwp"]["name"]], ["Plot-seasons", summary["plots"]], ["Monte Carlo draws", summary["draws"]],
                 ["Net (t CO2e, point)", round(total["net"]["point"], 3)],
                 ["Net 90 % CI", " to ".join(f"{v:.3f}" for v in total["net"]["mc"]["ci"]["90"])],
+                ["In-scope net (t CO2e, counted by the profile)", round(total["net_in_scope"]["point"], 3)]
+                if total.get("net_in_scope") else ["In-scope net (t CO2e, counted by the profile)", None],
+                ["Creditable basis (t CO2e, profile factor choice)", round(total["creditable_basis"], 3)],
                 ["Creditable net (t CO2e)", round(total["creditable_net"], 3)], ["Eligible", total["eligible"]]]
     gases = [["Gas", "Baseline t CO2e", "Project t CO2e", "Reduction t CO2e"]] + [
         [g, round(total["gases"][g]["baseline"]["point"], 3), round(total["gases"][g]["project"]["point"], 3),
          round(total["gases"][g]["reduction"]["point"], 3)] for g in SOURCES]
-    deductions = [["Rule", "t CO2e", "Source"]] + [[d["rule"], round(d["t_co2e"], 3), d["source"]] for d in total["deductions"]]
-    out = {"Overview": overview, "Emissions by gas": gases, "Deductions": deductions}
+    deductions = [["Rule", "t CO2e", "Equation", "Section", "Status", "Source", "Note"]] + [
+        [d["rule"], round(d["t_co2e"], 3), d.get("equation", ""), d.get("section", ""), d.get("status", ""), d["source"],
+         d.get("note", "")] for d in total["deductions"]]
+    scope = [["Finding", "Status", "Text"]] + [[f["id"], f.get("status", ""), f["text"]] for f in total.get("findings", [])]
+    out = {"Overview": overview, "Emissions by gas": gases, "Deductions": deductions, "Methodology findings": scope}
     if kind == "verification":
         out["Findings"] = [["Check", "Severity", "Plot", "Season", "Message"]] + [
             [f["check"], f["severity"], f["plot_id"], f["season_key"], f["message"]] for f in findings]

@@ -114,6 +114,11 @@ def _naive_plot(p, req, f, act, d, gwp, scope) -> float:
             and p.project.water_regime in ("single_drainage", "multiple_drainage")):
         n2o_regime = p.baseline.water_regime
     q = _naive_season(p, p.project, "project", req, f, act, d, n2o_regime)
+    if scope is not None and req.profile == "ccts_ag04_002":  # in scope: baseline N capped at the project's per plot
+        keys = ("synthetic_n_kg_per_ha", "organic_n_kg_per_ha", "residue_n_kg_per_ha")
+        capped = p.baseline.model_copy(update={k: min(getattr(p.baseline, k), getattr(p.project, k)) for k in keys})
+        bc = _naive_season(p, capped, "baseline", req, f, act, d, p.baseline.water_regime)
+        b = {**{k: v for k, v in b.items() if not k.startswith("n2o_")}, **{k: v for k, v in bc.items() if k.startswith("n2o_")}}
     net = 0.0
     for comp in set(b) | set(q):
         if scope is not None and comp not in scope:

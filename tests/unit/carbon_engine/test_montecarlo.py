@@ -112,12 +112,18 @@ def test_per_plot_mc_matches_project_and_cap():
     assert r.plots.mc_included
     # means are linear: the per-plot MC means add up to the project MC mean
     assert sum(r.plots.mc["net"].mean) == pytest.approx(r.total.net.mc.mean, rel=1e-10)
-    # plots x draws above the cap: statistics omitted (with a note), point estimates still there
+    # distinct signatures x draws above the cap: statistics omitted (with a note), point estimates still there
     req = two_plot_request(draws=10_000)
-    req["plots"] = [dict(req["plots"][0], plot_id=f"p{i}") for i in range(201)]  # 2,010,000 plot-draws
+    base = req["plots"][0]
+    req["plots"] = [dict(base, plot_id=f"p{i}", project=dict(base["project"], synthetic_n_kg_per_ha=50 + i))
+                    for i in range(201)]  # 201 distinct signatures: 2,010,000 signature-draws
     big = estimate(req)
     assert not big.plots.mc_included and "exceed the cap" in big.plots.mc_note
     assert len(big.plots.point["net"]) == 201
+    # the same 201 plots with one practice (areas differ): one signature, statistics included at any plot count
+    req["plots"] = [dict(base, plot_id=f"p{i}", area_ha=0.1 + i / 100) for i in range(201)]
+    same = estimate(req)
+    assert same.plots.mc_included and "1 distinct" in same.plots.mc_note
     forced = estimate(two_plot_request(draws=2000, per_plot_mc="never"))
     assert forced.plots.mc is None
 

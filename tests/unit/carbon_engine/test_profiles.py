@@ -22,52 +22,54 @@ def test_vm0051_mandatory_n2o_and_flat_deduction():
     d = {x.rule: x.t_co2e for x in r.total.deductions}
     # 0.00314 kg N2O per kg N applied: (0.005 - 0.003) x 44/28; 120 kg N on 1 ha; x 265 / 1000
     assert VM0051_N2O_KG_PER_KG_N == pytest.approx(0.00314, abs=5e-6)
-    assert d["vm0051_mandatory_n2o"] == pytest.approx(120 * (0.005 - 0.003) * 44 / 28 * 265 / 1000, rel=1e-12)
+    n2o = 120 * (0.005 - 0.003) * 44 / 28 * 265 / 1000
+    assert d["vm0051_mandatory_n2o"] == pytest.approx(n2o, rel=1e-12)
     # the deduction replaces the modelled drainage effect: project direct N2O uses the baseline EF1FR
     c = r.total.components["n2o_direct"]
     assert c["project"] == pytest.approx(c["baseline"], rel=1e-12)
-    hw = r.total.net.mc.half_width_pct["90"]
-    assert 10 < hw <= 100
-    remaining = r.total.net.point - d["vm0051_mandatory_n2o"]
-    assert d["vm0051_uncertainty"] == pytest.approx(0.15 * remaining, rel=1e-12)
-    assert r.total.creditable_net == pytest.approx(0.85 * remaining, rel=1e-12)
+    # in scope: rice CH4 0.85 x (1.00 - 0.55) x 112 d x 28 and direct N2O (no change); 15 % of that soil
+    # change first, then the N2O deduction in full (section 8.6 order)
+    ch4 = 0.85 * (1.00 - 0.55) * 112 / 1000 * 28
+    assert r.total.net_in_scope.point == pytest.approx(ch4, rel=1e-12)
+    assert d["vm0051_uncertainty"] == pytest.approx(0.15 * ch4, rel=1e-12)
+    assert r.total.creditable_net == pytest.approx(0.85 * ch4 - n2o, rel=1e-12)
+    assert [x.rule for x in r.total.deductions] == ["vm0051_baseline_gate", "vm0051_default_factor_cap",
+                                                   "vm0051_uncertainty", "vm0051_mandatory_n2o"]
+    assert all(x.equation and x.section and x.status for x in r.total.deductions)
 
 
-def test_vm0051_not_eligible_when_half_width_exceeds_100_percent():
-    # offsetting effects: 4 fewer flooded days (CH4 down) but 60 kg more N (N2O up): net near zero,
-    # so the 90 % interval is wide relative to the mean
+def test_vm0051_default_factor_path_has_no_half_width_gate():
+    # offsetting effects: 4 fewer flooded days (CH4 down) but 60 kg more N (N2O up): net near zero, so the
+    # 90 % interval is wide relative to the mean; the default-factor approach still credits it (flat 15 %)
     b = rice_season(synthetic_n_kg_per_ha=100)
     p = rice_season(cultivation_days=108, synthetic_n_kg_per_ha=160)
     r = estimate(request(baseline=b, project=p, profile="vm0051", draws=2000))
-    assert r.total.net.mc.half_width_pct["90"] > 100
-    assert not r.total.eligible and r.total.creditable_net == 0.0
+    assert r.total.net_in_scope.mc.half_width_pct["90"] > 100
+    net = 0.85 * 4 / 1000 * 28 - 60 * 0.003 * 44 / 28 * 265 / 1000  # CH4 4 days less; direct N2O 60 kg x EF1FR CF
+    assert r.total.net_in_scope.point == pytest.approx(net, rel=1e-12)
+    assert r.total.eligible and r.total.creditable_net == pytest.approx(0.85 * net, rel=1e-12)
 
 
-def test_vm0042_conservative_basis_eq74_and_buffer_arithmetic():
-    # CH4: continuous flooding -> multiple drainage, 112 d, 1 ha, no N; removals: Tier 1 agroforestry,
-    # tropical dry default, age 0: 2.85 t C/ha/yr (constant) x (1 + R 0.323) x 44/12, exact at any factor choice.
-    # Conservative factors (one at a time, lowest net): EF_c 0.58 (low), SF_w CF 0.73 (low),
-    # SF_w multiple drainage 0.72 (high), SF_p < 180 d 0.88 (low); AR5 CH4 28.
+def test_vm0042_qa3_counts_no_rice_methane_and_deducts_no_eq74_on_default_factors():
+    # CH4: continuous flooding -> multiple drainage (out of VM0042's scope: a finding says so); removals: Tier 1
+    # agroforestry, tropical dry default, age 0: 2.85 t C/ha/yr (constant) x (1 + R 0.323) x 44/12.
     b = rice_season()
     p = rice_season(water_regime="multiple_drainage", agroforestry={"system": "default", "zone": "tropical_dry"})
     r = estimate(request(baseline=b, project=p, profile="vm0042_qa3", draws=3000, buffer_fraction=0.2))
-    ch4 = 0.58 * 0.88 * (0.73 - 0.72) * 112 / 1000 * 28
     removals = 2.85 * 1.323 * 44 / 12
-    basis = ch4 + removals
-    assert r.total.creditable_basis == pytest.approx(basis, rel=1e-12)
+    assert r.total.creditable_basis == pytest.approx(removals, rel=1e-12)
     d = {x.rule: x.t_co2e for x in r.total.deductions}
-    # Eq 74 on the Monte Carlo net: UNC = s / mean x 100 x 0.4307 (%)
-    unc = r.total.net_in_scope.mc.sd / r.total.net_in_scope.mc.mean * 100 * 0.4307
-    assert d["vm0042_eq74_uncertainty"] == pytest.approx(basis * unc / 100, rel=1e-9)
-    # buffer 20 % on the stock-change share (removals / basis) of what remains after Eq 74
-    remaining = basis * (1 - unc / 100)
-    buffer = remaining * (removals / basis) * 0.2
-    assert d["vm0042_buffer_stock_changes"] == pytest.approx(buffer, rel=1e-9)
-    assert r.total.creditable_net == pytest.approx(remaining - buffer, rel=1e-9)
+    assert d["vm0042_eq74_uncertainty"] == 0.0  # QA3: the conservative factor choice, not Eq 74 on top
+    assert d["vm0042_buffer_stock_changes"] == pytest.approx(0.2 * removals, rel=1e-12)
+    assert r.total.creditable_net == pytest.approx(0.8 * removals, rel=1e-12)
+    assert "vm0042_rice_ch4_not_in_scope" in {f.id for f in r.total.findings}
+    assert "rice_ch4" not in r.profile.counted_components
+    assert r.total.net.point > r.total.net_in_scope.point + 1.0  # the inventory still shows the methane cut
     assert "vm0042_buffer_default" not in {a.id for a in r.assumptions}
     # without a buffer_fraction the 10 % default applies and is reported as an assumption
     r10 = estimate(request(baseline=b, project=p, profile="vm0042_qa3", draws=3000))
-    assert {x.rule: x.t_co2e for x in r10.total.deductions}["vm0042_buffer_stock_changes"] == pytest.approx(buffer / 2, rel=1e-9)
+    assert {x.rule: x.t_co2e for x in r10.total.deductions}["vm0042_buffer_stock_changes"] == pytest.approx(
+        0.1 * removals, rel=1e-12)
     assert "vm0042_buffer_default" in {a.id for a in r10.assumptions}
 
 
@@ -112,13 +114,15 @@ def test_vm0051_residue_n_keeps_its_own_regime():
 
 def test_rice_profiles_count_only_their_components():
     # H2: SOC gain, trees (Tier 1 agroforestry), urea cut and less burning are in the inventory net but not in
-    # the VM0051 / CCTS creditable net, which counts rice CH4 and N2O only.
+    # the VM0051 / CCTS creditable net (burning is lower in the project, so not a mandatory VM0051 source).
     soil = {"climate_zone": "tropical_moist", "soil_type": "lac"}
     b = rice_season(synthetic_n_kg_per_ha=100, urea_kg_per_ha=200, residue_burnt_t_dm_per_ha=4,
                     soc={"land_use": "long_term_cultivated"})
     p = rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100, soc={"land_use": "paddy_rice"},
                     agroforestry={"system": "default", "age_years": 1})
-    for profile, ch4_gwp, n2o_gwp in (("vm0051", 28.0, 265.0), ("ccts_ag04_002", 29.8, 273.0)):
+    for profile, ch4_gwp, n2o_gwp, counted in (
+            ("vm0051", 28.0, 265.0, {"rice_ch4", "n2o_direct"}),
+            ("ccts_ag04_002", 29.8, 273.0, {"rice_ch4", "n2o_direct", "n2o_volatilisation", "n2o_leaching"})):
         r = estimate(request(baseline=b, project=p, soil=soil, profile=profile, draws=500))
         # in scope: CH4 0.85 x (1.00 - 0.55) x 112 d; N2O 100 kg x (0.005 - 0.003) x 44/28, except that VM0051
         # fixes the project EF1FR at the baseline's (CF -> multiple drainage) and deducts instead
@@ -127,7 +131,7 @@ def test_rice_profiles_count_only_their_components():
         assert r.total.net_in_scope.point == pytest.approx(ch4 + n2o, rel=1e-12)
         assert r.total.creditable_basis == pytest.approx(ch4 + n2o, rel=1e-12)
         assert r.total.net.point > r.total.net_in_scope.point + 1.0  # removals and avoided emissions left out
-        assert set(r.profile.counted_components) == {"rice_ch4", "n2o_direct", "n2o_volatilisation", "n2o_leaching"}
+        assert set(r.profile.counted_components) == counted
         assert r.profile.scope_status == "U" and "profile_scope" in {a.id for a in r.assumptions}
     assert {x.rule for x in r.total.deductions} == {"ccts_flat_15pct"}
 
@@ -146,39 +150,48 @@ def test_vm0051_negative_net_is_not_creditable():
                          profile="vm0051", draws=2000))
     assert r.total.net.point == pytest.approx(-0.85 * 0.45 * 112 / 1000 * 28, rel=1e-12)
     assert r.total.creditable_net == 0.0
-    notes = " ".join(x.note for x in r.total.deductions)
-    assert "not creditable" in notes and "flat 15" not in notes
+    assert "nothing creditable" in " ".join(x.note for x in r.total.deductions)
     assert all(x.t_co2e == 0.0 for x in r.total.deductions)
 
 
-def _ctx(net: float, hw90: float | None, draws: list[float]):
+def _ctx(net: float, hw90: float | None, draws: list[float], core: float | None = None):
     import numpy as np
 
     from carbon_engine.profiles import ProfileContext
 
-    return ProfileContext(basis={"net_in_scope": net, "removals_in_scope": 0.0},
+    return ProfileContext(basis={"net_in_scope": net, "net_in_scope_core": net if core is None else core,
+                                 "removals_in_scope": 0.0},
                           mc={"net_in_scope": {"half_width_pct": {"90": hw90}}},
                           mc_draws={"net_in_scope": np.array(draws)}, gwp={"CH4": 28.0, "N2O": 265.0, "CO2": 1.0},
                           awd_switch_n_kg=0.0, buffer_fraction=None)
 
 
-def test_vm0051_uncertainty_branches():
-    from carbon_engine.profiles import vm0051_uncertainty
+def test_vm0051_uncertainty_and_size_cap_rules():
+    from carbon_engine.profiles import vm0051_size_cap, vm0051_uncertainty
 
-    # half-width <= 10 %: no deduction
-    out = vm0051_uncertainty(_ctx(5000.0, 8.0, [4900.0, 5100.0]), 5000.0)
-    assert out.deduction == 0.0 and out.eligible
-    # 10 % < half-width <= 100 %, net <= 60,000 t: flat 15 %
-    out = vm0051_uncertainty(_ctx(50_000.0, 30.0, [40_000.0, 60_000.0]), 50_000.0)
-    assert out.deduction == pytest.approx(7_500.0, rel=1e-12)
-    # above 60,000 t: Eq 74 style; draws 90,000 / 110,000: mean 100,000, s = 14,142.1356...
-    # UNC = 14,142.1356 / 100,000 x 100 x 0.4307 = 6.0910 %; deduction = 100,000 x 0.060910
-    ctx = _ctx(100_000.0, 30.0, [90_000.0, 110_000.0])
-    out = vm0051_uncertainty(ctx, 100_000.0)
-    assert out.deduction == pytest.approx(100_000 * (14_142.135623730951 / 100_000 * 100 * 0.4307) / 100, rel=1e-12)
-    assert "vm0051_above_60000" in ctx.assumptions and "vm0051_request_is_one_year" in ctx.assumptions
-    # half-width > 100 %: not eligible
-    assert not vm0051_uncertainty(_ctx(1000.0, 150.0, [0.0, 2000.0]), 1000.0).eligible
+    # any half-width: flat 15 % of the soil CH4/N2O change, eligible
+    for hw in (8.0, 30.0, 150.0, None):
+        out = vm0051_uncertainty(_ctx(50_000.0, hw, [40_000.0, 60_000.0]), 50_000.0)
+        assert out.deduction == pytest.approx(7_500.0, rel=1e-12) and out.eligible
+    # the 15 % applies to the soil change only (a counted lime increase of 1,000 t is not reduced by it)
+    assert vm0051_uncertainty(_ctx(49_000.0, 30.0, [1.0, 2.0], core=50_000.0), 49_000.0).deduction == \
+        pytest.approx(7_500.0, rel=1e-12)
+    # 60,000 t CO2e/yr: allowed at the cap, refused above it with a clear note
+    ctx = _ctx(60_000.0, 30.0, [1.0, 2.0])
+    assert vm0051_size_cap(ctx, 60_000.0).eligible and "vm0051_request_is_one_year" in ctx.assumptions
+    out = vm0051_size_cap(_ctx(60_000.5, 30.0, [1.0, 2.0]), 60_000.5)
+    assert not out.eligible and "country-specific" in out.note and out.rule == "vm0051_default_factor_cap"
+
+
+def test_vm0051_above_60000_t_is_not_eligible_with_a_finding():
+    # 6 x 10,000 ha of CF -> AWD: 60,000 x 1.19952 t = 71,971 t > 60,000 t CO2e/yr
+    req = request(baseline=rice_season(), project=rice_season(water_regime="multiple_drainage"), area=10_000,
+                  profile="vm0051", draws=200)
+    req["plots"] = [dict(req["plots"][0], plot_id=f"p{i}") for i in range(6)]
+    r = estimate(req)
+    assert r.total.net_in_scope.point == pytest.approx(60_000 * 0.85 * 0.45 * 112 / 1000 * 28, rel=1e-12)
+    assert not r.total.eligible and r.total.creditable_net == 0.0
+    assert "vm0051_default_factor_cap" in {f.id for f in r.total.findings}
 
 
 def test_ccts_uses_its_gwp_and_flat_15_percent():

@@ -100,8 +100,11 @@ def test_vm0042_qa3_in_two_passes_equals_one_engine_call(ctx):
 
     ctx.store.items[mrv.project(PID)]["profile"] = "vm0042_qa3"
     source = Source()
-    for f, seasons in enumerate(source.seasons.values()):  # no N on the drained plot: a positive basis
-        seasons[0].activity.update(synthetic_n_kg_per_ha=0, cultivation_days=100 + f)
+    # rice methane is VM0051's, not VM0042's: the in-scope basis is the trees' removal (positive) and N2O
+    trees = [{"species": "Tectona grandis", "count": 30, "dbh_cm": 14.0, "height_m": 10.0, "wood_density_g_per_cm3": 0.55}]
+    for f, seasons in enumerate(source.seasons.values()):  # no N on the drained plot
+        seasons[0].activity.update(synthetic_n_kg_per_ha=0, cultivation_days=100 + f, trees=trees,
+                                   harvest_date="2025-11-15")
     planned, _ = run_calc(ctx, source)
     state, run = {**RUN, "plan": planned}, core.RunInput(**RUN)
     choice = aggregate.choose(state, ctx)
@@ -122,7 +125,9 @@ def test_vm0042_qa3_in_two_passes_equals_one_engine_call(ctx):
     assert total["net"]["point"] == pytest.approx(reference.net.point, rel=1e-12)
     assert [(d["rule"], d["t_co2e"]) for d in total["deductions"]] == [
         (d.rule, pytest.approx(d.t_co2e, rel=1e-9)) for d in reference.deductions]
-    assert total["deductions"][0]["t_co2e"] > 0  # Eq 74 applies
+    d = {x["rule"]: x["t_co2e"] for x in total["deductions"]}
+    assert d["vm0042_eq74_uncertainty"] == 0.0 and d["vm0042_buffer_stock_changes"] > 0  # QA3: no Eq 74 on top
+    assert total["creditable_net"] > 0
     assert total["creditable_net"] == pytest.approx(reference.creditable_net, rel=1e-9)
     assert ctx.store.get(mrv.step(RID, "conservative_basis"))["status"] == "succeeded"
 
@@ -290,6 +295,16 @@ def test_reports_monitoring_then_verification_with_the_decision(ctx):
     assert up.objects[mon["pdf_key"]].startswith(b"%PDF")
     assert hashlib.sha256(up.objects[mon["xlsx_key"]]).hexdigest() == mon["xlsx_sha256"]
     assert ctx.store.get(mrv.report(f"{RID}_a1_ver")) is None  # not before the decision
+    monitoring = load_workbook(io.BytesIO(up.objects[mon["xlsx_key"]]))
+    summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
+    rows = [[c.value for c in r] for r in monitoring["Deductions"].iter_rows()]
+    assert rows[0] == ["Rule", "t CO2e", "Equation", "Section", "Status", "Source", "Note"]
+    assert [r[0] for r in rows[1:]] == [d["rule"] for d in summary["total"]["deductions"]]
+    assert all(r[2] and r[3] and r[4] for r in rows[1:] if r[0] != "not_creditable")  # each rule cites its equation
+    assert [c.value for c in monitoring["Methodology findings"][1]] == ["Finding", "Status", "Text"]
+    brief = ctx.store.get(mrv.run(PID, RID))["summary"]
+    assert brief["net_in_scope_t"] == pytest.approx(summary["total"]["net_in_scope"]["point"])
+    assert brief["methodology_findings"] == [f["id"] for f in summary["total"]["findings"]]
     task_id = await_decision.await_decision({**state, "task_token": "t", "reports": out}, ctx)["task_id"]
     ctx.store.items[mrv.task(task_id)]["decision"] = {
         "decision": "reject", "reason": "regimes", "decided_by": "aud-1", "decided_at": "2025-03-01T00:00:00Z",

@@ -23,13 +23,14 @@ ASSUMPTIONS: dict[str, str] = {
                              "Non-Permanence Risk Tool result",
     "vm0051_request_is_one_year": "VM0051: the request is taken to be one year of the whole project for the "
                                   "60,000 t CO2e/yr flat-deduction limit",
-    "vm0051_above_60000": "VM0051 above 60,000 t CO2e/yr: Eq 74-style deduction (s/mean x 100 x 0.4307) is an "
-                          "engine assumption",
     "vm0051_n2o_applied_n_only": "VM0051 mandatory N2O deduction on synthetic + organic N applied; residue N keeps "
                                  "its modelled EF1FR by the project regime",
     "profile_scope": "the profile's counted components are the engine's reading of the methodology scope; the "
                      "methodology text was not available to the team [U]",
-    "vm0042_conservative_one_at_a_time": "VM0042 conservative factors chosen one at a time at low/default/high",
+    "vm0042_conservative_one_at_a_time": "VM0042 conservative factors chosen one at a time at low/default/high, one "
+                                         "value per physical factor for both scenarios (correlated groups move together)",
+    "correlated_factor_groups": "Monte Carlo: Table 5.12 SF_w, Table 5.13 SF_p and Table 11.1 EF1FR are drawn "
+                                "comonotonically within each table (one quantile per draw shared by the group)",
 }
 
 

@@ -55,6 +55,7 @@ class ChunkTotals:
     awd_switch_n_kg: float = 0.0
     plots: int = 0
     sensitivity: Sensitivity | None = None
+    gates: dict[str, float] = field(default_factory=dict)
 
     def __add__(self, other: "ChunkTotals") -> "ChunkTotals":
         comps = {k: dict(v) for k, v in self.components.items()}
@@ -66,7 +67,8 @@ class ChunkTotals:
             point={k: self.point[k] + other.point[k] for k in self.point},
             draws={k: self.draws[k] + other.draws[k] for k in self.draws},
             components=comps, awd_switch_n_kg=self.awd_switch_n_kg + other.awd_switch_n_kg,
-            plots=self.plots + other.plots, sensitivity=_add_optional(self.sensitivity, other.sensitivity))
+            plots=self.plots + other.plots, sensitivity=_add_optional(self.sensitivity, other.sensitivity),
+            gates={k: self.gates.get(k, 0.0) + other.gates.get(k, 0.0) for k in {*self.gates, *other.gates}})
 
     # ---- storage: one compressed .npz per chunk (a few hundred KB at 10,000 draws) -----------
     def to_npz(self) -> bytes:
@@ -75,7 +77,8 @@ class ChunkTotals:
 
         buf = io.BytesIO()
         meta = {"point": self.point, "components": self.components, "awd_switch_n_kg": self.awd_switch_n_kg,
-                "plots": self.plots, "sensitivity": self.sensitivity.to_json() if self.sensitivity else None}
+                "plots": self.plots, "sensitivity": self.sensitivity.to_json() if self.sensitivity else None,
+                "gates": self.gates}
         np.savez_compressed(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
                             **{f"draws.{k}": v for k, v in self.draws.items()})
         return buf.getvalue()
@@ -91,7 +94,7 @@ class ChunkTotals:
         sens = meta.get("sensitivity")
         return cls(point=meta["point"], draws=draws, components=meta["components"],
                    awd_switch_n_kg=meta["awd_switch_n_kg"], plots=meta["plots"],
-                   sensitivity=Sensitivity.from_json(sens) if sens else None)
+                   sensitivity=Sensitivity.from_json(sens) if sens else None, gates=dict(meta.get("gates", {})))
 
 
 def _add_optional(a: Sensitivity | None, b: Sensitivity | None) -> Sensitivity | None:
@@ -112,7 +115,8 @@ def chunk_totals(request: ChunkRequest, library: FactorLibrary | None = None) ->
     Per-plot rows are columnar (``rows[metric][i]`` for ``request.plots[i]``), before deductions.
     For a conservative profile the totals carry pass 1 of the choice (``sensitivity``).
     """
-    from .engine import aggregate, awd_switch_n_kg, component_points, per_plot, prepare, sensitivity, term_totals, totals
+    from .engine import (aggregate, awd_switch_n_kg, component_points, gate_counts, per_plot, prepare, sensitivity,
+                         term_totals, totals)
     from .montecarlo import Draws
 
     with gc_paused():
@@ -126,7 +130,8 @@ def chunk_totals(request: ChunkRequest, library: FactorLibrary | None = None) ->
         rows = {k: v[:, 0].tolist() for k, v in per_plot(prep, d0, slice(None)).items()}
         out = ChunkTotals(point=point, draws=draws, components=component_points(prep, values0),
                           awd_switch_n_kg=awd_switch_n_kg(prep.plots), plots=prep.plots.n,
-                          sensitivity=sensitivity(prep) if prep.profile.factor_choice == "conservative" else None)
+                          sensitivity=sensitivity(prep) if prep.profile.factor_choice == "conservative" else None,
+                          gates=gate_counts(prep.plots))
     return out, rows
 
 
@@ -168,8 +173,7 @@ def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: Facto
     conservative profile, the summed pass-2 metrics (:func:`sum_basis`), required; else the point.
     """
     from .models import TotalResult
-    from .montecarlo import summarize
-    from .profiles import PROFILES, ProfileContext, apply_rules
+    from .profiles import PROFILES, deduction_rows, evaluate
 
     if not isinstance(settings, Request) and not settings.get("plots"):
         settings = {**settings, "plots": [_PLACEHOLDER_PLOT]}  # the request model needs one; never evaluated
@@ -182,12 +186,12 @@ def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: Facto
     gwp_name = profile.gwp_override or req.gwp
     gwp = {g: float(lib.gwp[gwp_name][g]) for g in ("CH4", "N2O", "CO2")}
     levels = req.confidence
-    mc = {k: summarize(v, levels) for k, v in totals.draws.items()}
-    point = totals.point
+    point = dict(totals.point)
     basis = dict(basis) if basis is not None else point
-    ctx = ProfileContext(basis=basis, mc=mc, mc_draws=totals.draws, gwp=gwp,
-                         awd_switch_n_kg=totals.awd_switch_n_kg, buffer_fraction=req.buffer_fraction)
-    outcomes, creditable, eligible = apply_rules(profile, ctx)
+    ev = evaluate(profile, point=point, basis=basis, draws=dict(totals.draws), components=totals.components, gwp=gwp,
+                  awd_switch_n_kg=totals.awd_switch_n_kg, buffer_fraction=req.buffer_fraction, gates=totals.gates,
+                  levels=levels)
+    mc, outcomes, creditable, eligible = ev["mc"], ev["outcomes"], ev["creditable"], ev["eligible"]
     q = lambda k: {"point": point[k], "mc": mc[k]}  # noqa: E731
     total = TotalResult.model_validate({
         "gases": {g: {"baseline": q(f"{g}_baseline"), "project": q(f"{g}_project"), "reduction": q(f"{g}_reduction")}
@@ -197,8 +201,8 @@ def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: Facto
         "reductions": q("reductions"), "removals": q("removals"),
         "removals_by_pool": {p: q(f"removals_{p}") for p in ("soc", "biomass")},
         "net": q("net"),
-        "deductions": [{"rule": o.rule, "t_co2e": o.deduction, "source": o.source, "note": o.note} for o in outcomes],
-        "creditable_net": creditable, "eligible": eligible,
+        "deductions": deduction_rows(outcomes),
+        "creditable_net": creditable, "eligible": eligible, "findings": ev["findings"],
         "creditable_basis": basis["net_in_scope"], "net_in_scope": q("net_in_scope"),  # as engine.run: rules start in scope
     })
     return {"engine_version": __version__, "profile": profile.id, "gwp": {"name": gwp_name, **gwp},

@@ -8,7 +8,7 @@ factor bound). Per-plot values use the same factor rows, gathered by each plot's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -20,8 +20,8 @@ from .factors import FactorLibrary, RegionFactors, default_library
 from .inputs import WATER_REGIMES, PlotArrays, plot_arrays
 from .methods import MethodContext, all_terms
 from .models import PER_PLOT_MC_CAP, Request
-from .montecarlo import Draws, summarize, summarize_rows
-from .profiles import PROFILES, Profile, ProfileContext, apply_rules
+from .montecarlo import Draws, _none_where_nan, group_of, summarize
+from .profiles import CONDITIONAL_SOURCES, PROFILES, Profile, deduction_rows, evaluate
 from .terms import CHUNK_CELLS, Term
 
 GASES = ("CH4", "N2O", "CO2")
@@ -53,9 +53,33 @@ def prepare(request: Request, library: FactorLibrary | None = None) -> Prepared:
     plots = plot_arrays(request, profile.n2o_regime_from_baseline)
     ctx = MethodContext(factors=factors, climate=request.climate, root_shoot_ecozone=request.root_shoot_ecozone)
     terms = all_terms(plots, ctx)
+    if profile.baseline_n_capped:
+        terms += capped_baseline_n2o_terms(plots, ctx, terms)
+    conditional = {c: src for src in profile.conditional for c in CONDITIONAL_SOURCES[src]}
     for t in terms:
-        t.counted = t.component in profile.counted
+        t.counted = t.counted and t.component in profile.counted
+        t.scope_group = conditional.get(t.component)
     return Prepared(request, factors, profile, gwp_name, gwp, plots, terms)
+
+
+def capped_baseline_n2o_terms(plots: PlotArrays, ctx: MethodContext, terms: list[Term]) -> list[Term]:
+    """Scope-only baseline N2O terms with each N input at min(baseline, project) per plot (profiles with
+    ``baseline_n_capped``: reduced fertiliser is not credited). The inventory's baseline N2O terms stay
+    in the inventory but leave the creditable scope; these enter the scope but not the inventory."""
+    from dataclasses import replace
+
+    from .methods import n2o
+
+    b, p = plots.baseline, plots.project
+    capped = replace(b, synthetic_n=np.minimum(b.synthetic_n, p.synthetic_n), organic_n=np.minimum(b.organic_n, p.organic_n),
+                     residue_n=np.minimum(b.residue_n, p.residue_n))
+    for t in terms:
+        if t.scenario == "baseline" and t.gas == "N2O" and t.component.startswith("n2o_"):
+            t.counted = False
+    extra = n2o.terms(replace(plots, baseline=capped), "baseline", ctx)
+    for t in extra:
+        t.inventory = False
+    return extra
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -77,13 +101,20 @@ def aggregate(terms: Sequence[Term], values: Sequence[np.ndarray], gwp: Mapping[
     shape = np.shape(values[0]) if values else ()
     m = {f"{g}_{s}": np.zeros(shape) for g in GASES for s in ("baseline", "project")}
     m.update({f"removals_{p}": np.zeros(shape) for p in POOLS})
+    m.update({f"red_in_{g}": np.zeros(shape) for g in GASES})
+    m.update({f"cond_{src}": np.zeros(shape) for src in CONDITIONAL_SOURCES})
     red_in, rem_in = np.zeros(shape), np.zeros(shape)
     for term, v in zip(terms, values):
         if term.kind == "emission":
             x = v * gwp[term.gas]
-            m[f"{term.gas}_{term.scenario}"] = m[f"{term.gas}_{term.scenario}"] + x
+            if term.inventory:
+                m[f"{term.gas}_{term.scenario}"] = m[f"{term.gas}_{term.scenario}"] + x
+            signed = x if term.scenario == "baseline" else -x
             if term.counted:
-                red_in = red_in + (x if term.scenario == "baseline" else -x)
+                red_in = red_in + signed
+                m[f"red_in_{term.gas}"] = m[f"red_in_{term.gas}"] + signed
+            elif term.scope_group is not None:
+                m[f"cond_{term.scope_group}"] = m[f"cond_{term.scope_group}"] + signed
         else:
             sign = 1.0 if term.scenario == "project" else -1.0
             m[f"removals_{term.pool}"] = m[f"removals_{term.pool}"] + sign * v
@@ -110,30 +141,112 @@ def component_points(prep: Prepared, values: Sequence[np.ndarray]) -> dict[str, 
     """Point estimate per method component and scenario, t CO2e (removal components in t CO2)."""
     out: dict[str, dict[str, float]] = {}
     for term, v in zip(prep.terms, values):
+        if not term.inventory:
+            continue
         scale = prep.gwp[term.gas] if term.kind == "emission" else 1.0
         comp = out.setdefault(term.component, {"baseline": 0.0, "project": 0.0})
         comp[term.scenario] += float(v[0]) * scale
     return out
 
 
-def per_plot(prep: Prepared, draws: Draws, plot_slice: slice) -> dict[str, np.ndarray]:
-    """Reported metrics for a slice of plots, each (n_plots, D)."""
+INTERNAL_METRICS = ("red_in_", "cond_")
+"""Prefixes of the scope-rule inputs (per-gas in-scope reductions, conditional sources): project-level
+only, not reported per plot."""
+
+
+PLOT_MC_METRICS = ("net", "net_in_scope", "reductions", "removals")
+"""Metrics with per-plot Monte Carlo statistics (every metric has per-plot point estimates)."""
+
+
+def _public(m: dict) -> dict:
+    return {k: v for k, v in m.items() if not k.startswith(INTERNAL_METRICS)}
+
+
+def per_plot(prep: Prepared, draws: Draws, plot_slice: slice | np.ndarray) -> dict[str, np.ndarray]:
+    """Reported metrics for a slice (or index array) of plots, each (n_plots, D)."""
     tables = [t.table(draws) for t in prep.terms]
     vals = [t.per_plot(draws, tab, plot_slice) for t, tab in zip(prep.terms, tables)]
-    return aggregate(prep.terms, vals, prep.gwp)
+    return _public(aggregate(prep.terms, vals, prep.gwp))
 
 
-def per_plot_mc(prep: Prepared, draws: Draws, levels: Sequence[float]) -> dict[str, dict]:
-    """Per-plot Monte Carlo statistics, computed in plot chunks to bound memory."""
+def plot_signatures(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Plots with the same factor combination and the same per-hectare activity in every term.
+
+    Every term is linear in its per-plot activity (``activity[p] x rows[key[p], d] x multiplier[d]``) and
+    the factors are systematic, so such plots have the same per-hectare distribution: each plot's draws
+    are its area times its signature's per-hectare draws. Per-hectare activities are compared to 40
+    significant bits (relative 1e-12), rounded. Returns the representative plot of each signature (G,) and each
+    plot's signature index (N,)."""
     n = prep.plots.n
+    area = prep.plots.area
+    cols = []
+    for t in prep.terms:
+        if not t.activity.any():
+            continue
+        cols.append(t.key.astype(np.int64))
+        # per-hectare activity rounded to 40 significant bits ((area x rate) / area is rate to an ulp or two):
+        # add half of the 12 dropped mantissa bits, then clear them (a carry rounds up into the exponent)
+        per_ha = np.abs(t.activity / area).view(np.int64)
+        cols.append(np.sign(t.activity).astype(np.int64))
+        cols.append((per_ha + np.int64(0x800)) & ~np.int64(0xFFF))
+    if not cols:
+        return np.zeros(1 if n else 0, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    rows = np.stack(cols, axis=1)
+    # one 64-bit hash per row (wrapping multiply-add with fixed odd multipliers), a 1-D unique, then an
+    # exact check that every plot equals its representative; a collision falls back to a row-wise unique
+    mult = np.random.default_rng(20240611).integers(1, 2**62, rows.shape[1], dtype=np.int64) | 1
+    with np.errstate(over="ignore"):
+        h = (rows * mult).sum(axis=1, dtype=np.int64)
+    _, rep, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(rep) < n and not np.array_equal(rows, rows[rep][inverse]):  # pragma: no cover (hash collision)
+        _, rep, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    return rep, inverse
+
+
+def per_plot_mc(prep: Prepared, draws: Draws, levels: Sequence[float],
+                signatures: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, dict]:
+    """Per-plot Monte Carlo statistics over all draws, computed once per distinct signature
+    (:func:`plot_signatures`, in chunks to bound memory) and mapped back to the plots by area: the
+    mean, median and interval bounds scale with the area (> 0), the half-width in % does not."""
+    rep, inverse = signatures or plot_signatures(prep)
+    area = prep.plots.area
     tables = [t.table(draws) for t in prep.terms]
     step = max(1, CHUNK_CELLS // max(draws.n, 1))
-    chunks: list[dict[str, dict]] = []
-    for start in range(0, n, step):
-        sl = slice(start, min(n, start + step))
-        vals = [t.per_plot(draws, tab, sl) for t, tab in zip(prep.terms, tables)]
-        chunks.append({k: summarize_rows(v, levels) for k, v in aggregate(prep.terms, vals, prep.gwp).items()})
-    return {k: _concat([c[k] for c in chunks]) for k in chunks[0]}
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, len(rep), step):
+        sel = rep[start:start + step]
+        vals = [t.per_plot(draws, tab, sel) for t, tab in zip(prep.terms, tables)]
+        agg = aggregate(prep.terms, vals, prep.gwp)
+        per_ha = {k: agg[k] / area[sel, None] for k in PLOT_MC_METRICS}
+        parts.append({k: _row_stats(v, levels) for k, v in per_ha.items()})
+    out = {}
+    for metric in parts[0]:
+        stats = {k: np.concatenate([p[metric][k] for p in parts], axis=-1) for k in parts[0][metric]}
+        out[metric] = _plot_stats(stats, inverse, area, levels)
+    return out
+
+
+def _row_stats(x: np.ndarray, levels: Sequence[float]) -> dict[str, np.ndarray]:
+    qs = [q for lv in levels for q in ((1 - lv) / 2, (1 + lv) / 2)]
+    return {"mean": x.mean(axis=1), "quant": np.quantile(x, [0.5, *qs], axis=1)}
+
+
+def _plot_stats(stats: dict, inverse: np.ndarray, area: np.ndarray, levels: Sequence[float]) -> dict:
+    from .montecarlo import level_key
+
+    mean = stats["mean"][inverse] * area
+    quant = stats["quant"][:, inverse] * area
+    out = {"mean": mean.tolist(), "median": quant[0].tolist(), "ci": {}, "half_width_pct": {}}
+    for i, lv in enumerate(levels):
+        lo, hi = quant[1 + 2 * i], quant[2 + 2 * i]
+        key = level_key(lv)
+        out["ci"][key] = {"low": lo.tolist(), "high": hi.tolist()}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hw = np.where(mean != 0, (hi - lo) / 2 / np.abs(mean) * 100.0, np.nan)
+        out["half_width_pct"][key] = _none_where_nan(hw)
+    return out
 
 
 def _concat(parts: list[dict]) -> dict:
@@ -155,11 +268,14 @@ for a factor whose effect on the net is nil."""
 class Sensitivity:
     """What the VM0042 conservative choice needs, additive over plots (sum two with ``+``).
 
-    Factors are shared by all plots, so the project's in-scope net with one factor at a bound (others
-    at defaults) is the sum over any split of the plots: a chunk's sensitivity is part of the
-    project's. ``candidates``: factor -> (low, default, high), the region's uncertain factors;
-    ``low``/``high``: in-scope net with that factor at the bound; ``default``: in-scope net at
-    defaults; ``scale``: sum of |term| at defaults (t CO2e), the size that float rounding scales with.
+    Factors are shared by all plots, so the project's in-scope net with one factor *unit* at a bound
+    (others at defaults) is the sum over any split of the plots: a chunk's sensitivity is part of the
+    project's. A unit is a correlated group (``montecarlo.CORRELATED_GROUPS``: every member at the same
+    quantile, i.e. all at their low or all at their high bound) or a single ungrouped factor: one
+    consistent value per physical factor for baseline and project (VM0042 v2.2 section 8.6.3 reading).
+    ``candidates``: factor -> (low, default, high); ``units``: unit -> member factors;
+    ``low``/``high``: in-scope net with that unit at the bound; ``default``: in-scope net at defaults;
+    ``scale``: sum of |term| at defaults (t CO2e), the size that float rounding scales with.
     """
 
     candidates: dict[str, tuple[float, float, float]]
@@ -167,58 +283,76 @@ class Sensitivity:
     high: dict[str, float]
     default: float
     scale: float
+    units: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.units:  # no groups given: every factor is its own unit
+            self.units = {n: [n] for n in sorted(self.candidates)}
 
     def __add__(self, other: "Sensitivity") -> "Sensitivity":
-        if self.candidates != other.candidates:
+        if self.candidates != other.candidates or self.units != other.units:
             raise ValueError("sensitivities of different factor sets (region or factors file) cannot be summed")
         return Sensitivity(self.candidates, {k: v + other.low[k] for k, v in self.low.items()},
                            {k: v + other.high[k] for k, v in self.high.items()},
-                           self.default + other.default, self.scale + other.scale)
+                           self.default + other.default, self.scale + other.scale, self.units)
 
     def to_json(self) -> dict:
         return {"candidates": {k: list(v) for k, v in self.candidates.items()}, "low": self.low, "high": self.high,
-                "default": self.default, "scale": self.scale}
+                "default": self.default, "scale": self.scale, "units": self.units}
 
     @classmethod
     def from_json(cls, data: Mapping) -> "Sensitivity":
-        return cls({k: tuple(v) for k, v in data["candidates"].items()}, dict(data["low"]), dict(data["high"]),
-                   float(data["default"]), float(data["scale"]))
+        cands = {k: tuple(v) for k, v in data["candidates"].items()}
+        units = {k: list(v) for k, v in data.get("units", {n: [n] for n in cands}).items()}
+        return cls(cands, dict(data["low"]), dict(data["high"]), float(data["default"]), float(data["scale"]), units)
+
+
+def factor_units(factors: RegionFactors) -> dict[str, list[str]]:
+    """The region's uncertain factors grouped into choice units: correlated groups, then single factors."""
+    units: dict[str, list[str]] = {}
+    for name in sorted(n for n, s in factors.specs.items() if s.uncertain):
+        units.setdefault(group_of(name) or name, []).append(name)
+    return units
 
 
 def sensitivity(prep: Prepared) -> Sensitivity:
-    """The in-scope net with each uncertain factor at its low and its high bound, one at a time
+    """The in-scope net with each choice unit at its low and its high bound, one unit at a time
     (one column per bound, others at defaults), and at defaults."""
-    names = sorted(n for n, s in prep.factors.specs.items() if s.uncertain)
-    specs = [prep.factors.specs[n] for n in names]
+    units = factor_units(prep.factors)
+    names = sorted(units)
     m = len(names)
-    cols = {}
-    for i, (name, spec) in enumerate(zip(names, specs)):
-        col = np.full(2 * m, spec.value)
-        col[2 * i], col[2 * i + 1] = spec.low, spec.high
-        cols[name] = col
+    cols: dict[str, np.ndarray] = {}
+    for i, unit in enumerate(names):
+        for member in units[unit]:
+            spec = prep.factors.specs[member]
+            col = np.full(2 * m, spec.value)
+            col[2 * i], col[2 * i + 1] = spec.low, spec.high
+            cols[member] = col
     net = totals(prep, Draws(prep.factors, 2 * m, cols))["net_in_scope"]
     values0 = term_totals(prep.terms, Draws.defaults(prep.factors))
     default = float(aggregate(prep.terms, values0, prep.gwp)["net_in_scope"][0])
     scale = sum(abs(float(v[0])) * (prep.gwp[t.gas] if t.kind == "emission" else 1.0) for t, v in zip(prep.terms, values0))
-    return Sensitivity(candidates={n: (s.low, s.value, s.high) for n, s in zip(names, specs)},
-                       low={n: float(net[2 * i]) for i, n in enumerate(names)},
-                       high={n: float(net[2 * i + 1]) for i, n in enumerate(names)}, default=default, scale=scale)
+    cands = {n: (s.low, s.value, s.high) for unit in names for n in units[unit] for s in (prep.factors.specs[n],)}
+    return Sensitivity(candidates=cands, low={u: float(net[2 * i]) for i, u in enumerate(names)},
+                       high={u: float(net[2 * i + 1]) for i, u in enumerate(names)}, default=default, scale=scale,
+                       units=units)
 
 
 def choose_conservative(sens: Sensitivity) -> dict[str, float]:
-    """VM0042-style conservative factors: each uncertain factor at low, default or high, whichever
-    gives the lowest project net, varied one at a time (others at defaults). Returns the factors
-    not at their default. Nets within ``TIE_RTOL`` x ``scale`` of the lowest tie; among ties the
-    default wins, then low. Pure: the whole project's choice from its (summed) sensitivity."""
+    """VM0042-style conservative factors: each choice unit (a correlated group moves as one, every
+    member at the same bound, for baseline and project alike) at low, default or high, whichever gives
+    the lowest project net, varied one unit at a time (others at defaults). Returns the factors not at
+    their default. Nets within ``TIE_RTOL`` x ``scale`` of the lowest tie; among ties the default wins,
+    then low. Pure: the whole project's choice from its (summed) sensitivity."""
     tol = TIE_RTOL * sens.scale
     chosen = {}
-    for name in sorted(sens.candidates):
-        low, value, high = sens.candidates[name]
-        options = ((sens.default, value), (sens.low[name], low), (sens.high[name], high))
+    for unit in sorted(sens.units):
+        options = ((sens.default, 1), (sens.low[unit], 0), (sens.high[unit], 2))
         best = min(net for net, _ in options)
-        pick = next(v for net, v in options if net <= best + tol)
-        if pick != value:
-            chosen[name] = pick
+        pick = next(i for net, i in options if net <= best + tol)
+        if pick != 1:
+            for member in sens.units[unit]:
+                chosen[member] = sens.candidates[member][pick]
     return chosen
 
 
@@ -230,6 +364,20 @@ def conservative_draws(prep: Prepared) -> tuple[Draws, dict[str, float]]:
     return Draws.at(prep.factors, chosen, 1), chosen
 
 
+def gate_counts(plots: PlotArrays) -> dict[str, float]:
+    """Additive plot-level counts the eligibility rules need: rice plots whose baseline is rainfed or
+    deep water (VM0051 applies to irrigated rice), number and area (ha)."""
+    from .profiles import VM0051_EXCLUDED_BASELINES
+
+    b = plots.baseline
+    bad = b.is_rice & np.isin(b.water_regime, [WATER_REGIMES.index(w) for w in VM0051_EXCLUDED_BASELINES])
+    p = plots.project
+    less_n = (b.synthetic_n > p.synthetic_n) | (b.organic_n > p.organic_n) | (b.residue_n > p.residue_n)
+    return {"vm0051_excluded_baseline_plots": float(np.count_nonzero(bad)),
+            "vm0051_excluded_baseline_ha": float(np.sum(plots.area[bad])),
+            "baseline_n_above_project_plots": float(np.count_nonzero(less_n))}
+
+
 def awd_switch_n_kg(plots: PlotArrays) -> float:
     """Project N applied (kg, synthetic + organic) on plots moved from continuous flooding to single or
     multiple drainage (``PlotArrays.awd_switch``, the same plots whose project EF1FR VM0051 fixes)."""
@@ -237,13 +385,17 @@ def awd_switch_n_kg(plots: PlotArrays) -> float:
     return float(np.sum(np.where(plots.awd_switch, n * plots.area, 0.0)))
 
 
-def per_plot_mc_note(request: Request) -> tuple[bool, str]:
-    cells = len(request.plots) * request.draws
-    if request.wants_per_plot_mc():
-        return True, f"per-plot Monte Carlo statistics included ({cells:,} plot-draws)"
+def per_plot_mc_note(request: Request, n_signatures: int | None = None) -> tuple[bool, str]:
+    """Whether per-plot statistics are computed: ``always``, or ``auto`` when the distinct plot
+    signatures (:func:`plot_signatures`) x draws fit ``PER_PLOT_MC_CAP`` (the work is per signature)."""
+    sig = len(request.plots) if n_signatures is None else n_signatures
+    cells = sig * request.draws
+    what = f"{len(request.plots):,} plots in {sig:,} distinct factor/activity signatures x {request.draws:,} draws"
     if request.per_plot_mc == "never":
         return False, "per-plot Monte Carlo statistics not requested (per_plot_mc='never')"
-    return False, (f"per-plot Monte Carlo statistics omitted: {cells:,} plot-draws exceed the cap of "
+    if request.per_plot_mc == "always" or cells <= PER_PLOT_MC_CAP:
+        return True, f"per-plot Monte Carlo statistics included, exact over all draws ({what})"
+    return False, (f"per-plot Monte Carlo statistics omitted: {what} = {cells:,} signature-draws exceed the cap of "
                    f"{PER_PLOT_MC_CAP:,} (set per_plot_mc='always' to force); project statistics are exact")
 
 
@@ -256,21 +408,23 @@ def run(prep: Prepared) -> dict:
     point = {k: float(v[0]) for k, v in aggregate(prep.terms, values0, prep.gwp).items()}
     dmc = Draws.sample(prep.factors, req.draws, req.seed, req.activity_uncertainty)
     mc_draws = totals(prep, dmc)
-    mc = {k: summarize(v, levels) for k, v in mc_draws.items()}
 
     if prep.profile.factor_choice == "conservative":
         dc, _ = conservative_draws(prep)
         basis = {k: float(v[0]) for k, v in totals(prep, dc).items()}
     else:
         basis = point
-    pctx = ProfileContext(basis=basis, mc=mc, mc_draws=mc_draws, gwp=prep.gwp,
-                          awd_switch_n_kg=awd_switch_n_kg(prep.plots), buffer_fraction=req.buffer_fraction)
-    outcomes, creditable, eligible = apply_rules(prep.profile, pctx)
-    assumption_ids = request_assumptions(prep) + pctx.assumptions
+    components = component_points(prep, values0)
+    ev = evaluate(prep.profile, point=point, basis=basis, draws=mc_draws, components=components, gwp=prep.gwp,
+                  awd_switch_n_kg=awd_switch_n_kg(prep.plots), buffer_fraction=req.buffer_fraction,
+                  gates=gate_counts(prep.plots), levels=levels)
+    mc, outcomes, creditable, eligible = ev["mc"], ev["outcomes"], ev["creditable"], ev["eligible"]
+    assumption_ids = request_assumptions(prep) + ev["assumptions"]
 
     plot_point = per_plot(prep, d0, slice(None))
-    include_mc, mc_note = per_plot_mc_note(req)
-    plot_mc = per_plot_mc(prep, dmc, levels) if include_mc else None
+    signatures = plot_signatures(prep) if req.per_plot_mc != "never" else None
+    include_mc, mc_note = per_plot_mc_note(req, None if signatures is None else len(signatures[0]))
+    plot_mc = per_plot_mc(prep, dmc, levels, signatures) if include_mc else None
 
     q = lambda k: {"point": point[k], "mc": mc[k]}  # noqa: E731
     notes = list(prep.profile.notes)
@@ -292,14 +446,14 @@ def run(prep: Prepared) -> dict:
         "total": {
             "gases": {g: {"baseline": q(f"{g}_baseline"), "project": q(f"{g}_project"), "reduction": q(f"{g}_reduction")}
                       for g in GASES},
-            "components": component_points(prep, values0),
+            "components": components,
             "emissions_baseline": q("emissions_baseline"), "emissions_project": q("emissions_project"),
             "reductions": q("reductions"), "removals": q("removals"),
             "removals_by_pool": {p: q(f"removals_{p}") for p in POOLS},
             "net": q("net"),
-            "deductions": [{"rule": o.rule, "t_co2e": o.deduction, "source": o.source, "note": o.note} for o in outcomes],
+            "deductions": deduction_rows(outcomes),
             "creditable_net": creditable, "eligible": eligible, "creditable_basis": basis["net_in_scope"],
-            "net_in_scope": q("net_in_scope"),
+            "net_in_scope": q("net_in_scope"), "findings": ev["findings"],
         },
         "plots": {"plot_id": prep.plots.plot_id, "point": {k: v[:, 0].tolist() for k, v in plot_point.items()},
                   "mc_included": include_mc, "mc_note": mc_note, "mc": plot_mc},
@@ -357,6 +511,8 @@ def request_assumptions(prep: Prepared) -> list[str]:
         out.append("activity_uncertainty_correlation")
     if any(t.kind == "removal" and t.weights.any() for t in prep.terms):
         out.append("stock_change_annual")
+    if any(t.component in ("rice_ch4", "n2o_direct") and t.weights.any() for t in prep.terms):
+        out.append("correlated_factor_groups")
     if prep.profile.scope_status == "U":
         out.append("profile_scope")
     if prep.profile.factor_choice == "conservative":

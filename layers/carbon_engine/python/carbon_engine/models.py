@@ -299,6 +299,17 @@ class Deduction(BaseModel):
     t_co2e: float
     source: str
     note: str = ""
+    equation: str = Field(default="", description="the methodology equation the rule applies")
+    section: str = Field(default="", description="section of the methodology")
+    status: str = Field(default="", description="confirmed / secondary / assumption (docs/methodologies.md)")
+
+
+class Finding(BaseModel):
+    """A statement the result must carry: a scope decision or an eligibility refusal, with its rule id."""
+
+    id: str
+    text: str
+    status: str = ""
 
 
 class TotalResult(BaseModel):
@@ -314,7 +325,9 @@ class TotalResult(BaseModel):
     creditable_net: float
     eligible: bool
     creditable_basis: float = Field(description="in-scope net the deductions apply to (profile factor choice)")
-    net_in_scope: Optional[Quantity] = Field(default=None, description="net over the profile's counted components only")
+    net_in_scope: Optional[Quantity] = Field(default=None, description="net over the profile's creditable scope (counted "
+                                             "components, mandatory conditional sources, scope caps)")
+    findings: list[Finding] = Field(default_factory=list, description="scope decisions and eligibility refusals")
 
 
 class PlotMcStats(BaseModel):

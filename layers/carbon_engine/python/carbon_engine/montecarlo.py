@@ -5,7 +5,9 @@ distribution and the model is evaluated once per draw. Emission factors are *sys
 value per draw, shared by every plot (they are the same table value for all plots). Each factor
 has its own random stream, seeded by ``(seed, crc32(factor name))``, so the draws of one factor
 do not depend on which other factors exist: the same request and seed give the same numbers bit
-for bit, and adding a factor to the file does not shift the others.
+for bit, and adding a factor to the file does not shift the others. Exception: the members of a
+correlated group (``CORRELATED_GROUPS``: Table 5.12 SF_w, Table 5.13 SF_p, Table 11.1 EF1FR) share the
+group's stream, ``(seed, crc32("group:<group>"))``, and so one quantile per draw (comonotone).
 
 Factor distributions (both reproduce the table's 95 % bounds as the 2.5 / 97.5 % quantiles, with
 the table value as the median):
@@ -45,6 +47,30 @@ Z975 = 1.959963984540054  # standard-normal 97.5 % quantile: (high - low) spans 
 TAIL = 0.025  # probability below low (and above high) in the table's 95 % range
 from .models import ACTIVITY_CLASSES  # noqa: E402,F401  (defined with the request vocabulary)
 
+CORRELATED_GROUPS: dict[str, tuple[str, ...]] = {
+    "rice.sf_w": ("rice.sf_w.continuously_flooded", "rice.sf_w.single_drainage", "rice.sf_w.multiple_drainage",
+                  "rice.sf_w.rainfed_regular", "rice.sf_w.rainfed_drought_prone", "rice.sf_w.deep_water"),
+    "rice.sf_p": ("rice.sf_p.non_flooded_lt_180", "rice.sf_p.non_flooded_gt_180", "rice.sf_p.flooded_gt_30",
+                  "rice.sf_p.non_flooded_gt_365"),
+    "n2o.ef1fr": ("n2o.ef1fr.continuous", "n2o.ef1fr.drainage"),
+}
+"""Ratio / sibling factors drawn comonotonically: every member of a group is drawn from the *group's*
+uniform stream (one quantile per draw shared by all members), so a draw that puts continuous-flooding
+SF_w at its 10th percentile puts AWD's SF_w at its 10th percentile too. Table 5.12 / 5.13 scaling
+factors are ratios to one reference management (continuous flooding; non-flooded < 180 d) estimated
+from paired comparisons, and Table 11.1's EF1FR by water regime are disaggregations of one factor:
+drawing them independently would treat the *same* site/season error as if it were independent
+between baseline and project and inflate the uncertainty of the reduction. The conservative factor
+choice (VM0042) uses the same groups: one quantile (low / default / high) per group."""
+
+
+def group_of(name: str) -> str | None:
+    """The correlated group a (resolved) factor belongs to, or None."""
+    return _GROUP_OF.get(name)
+
+
+_GROUP_OF = {m: g for g, members in CORRELATED_GROUPS.items() for m in members}
+
 SHARED_ACTIVITY = ("area",)
 """Activity classes with one error stream for both scenarios (the same fields)."""
 
@@ -81,7 +107,18 @@ class Draws:
     def sample(cls, factors: RegionFactors, n: int, seed: int,
                activity_sd: Mapping[str, float] | None = None) -> "Draws":
         """Draw every uncertain factor of the region (and activity multipliers) ``n`` times."""
-        cols = {name: sample_factor(spec, n, seed) for name, spec in factors.specs.items() if spec.uncertain}
+        cols = {}
+        group_u: dict[str, np.ndarray] = {}
+        for name, spec in factors.specs.items():
+            if not spec.uncertain:
+                continue
+            group = group_of(name)
+            if group is None:
+                cols[name] = sample_factor(spec, n, seed)
+            else:  # comonotone: the group's uniform stream (see CORRELATED_GROUPS)
+                if group not in group_u:
+                    group_u[group] = uniforms(seed, f"group:{group}", n)
+                cols[name] = split_quantile(spec, group_u[group])
         for cls_name, sd in (activity_sd or {}).items():
             if sd > 0:
                 for col in {activity_name(cls_name, sc) for sc in ("baseline", "project")}:
@@ -219,8 +256,15 @@ def summarize_rows(x: np.ndarray, levels: Iterable[float]) -> dict:
         out["ci"][key] = {"low": lo.tolist(), "high": hi.tolist()}
         with np.errstate(divide="ignore", invalid="ignore"):
             hw = np.where(mean != 0, (hi - lo) / 2 / np.abs(mean) * 100.0, np.nan)
-        out["half_width_pct"][key] = [None if not np.isfinite(v) else float(v) for v in hw]
+        out["half_width_pct"][key] = _none_where_nan(hw)
     return out
+
+
+def _none_where_nan(x: np.ndarray) -> list:
+    """``x.tolist()`` with None where x is not finite (vectorised: no per-element NumPy scalar loop)."""
+    out = x.astype(object)
+    out[~np.isfinite(x)] = None
+    return out.tolist()
 
 
 def half_width_pct(lo: float, hi: float, mean: float) -> float | None:

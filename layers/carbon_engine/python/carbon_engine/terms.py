@@ -73,6 +73,8 @@ class Term:
     multipliers: tuple[str, ...] = ()
     pool: str | None = None
     counted: bool = True  # in the profile's creditable scope (set by engine.prepare)
+    inventory: bool = True  # False: a scope-only term (profiles.Profile.baseline_n_capped), not in the inventory metrics
+    scope_group: str | None = None  # a conditional source of the profile (profiles.CONDITIONAL_SOURCES), if any
     _weights: np.ndarray | None = field(default=None, repr=False)
 
     @property
