@@ -292,3 +292,43 @@ def test_a_removed_member_asks_again_and_is_counted_again_on_approval(ctx):
     assert MembershipService(ctx).request_again(me, fid).membership == "pending"
     MembershipService(ctx).approve(MGR1, "FPO-1", fid)
     assert _rounded(fpo_items(ctx, "FPO-1")) == counted
+
+
+# ---- over the Lambda entry point ---------------------------------------------------------------------
+from tests.unit.farmers.test_membership import api  # noqa: E402,F401 (fixture)
+
+
+def test_remove_and_request_again_over_the_handler(api, ctx):
+    from tests.unit.functions.conftest import claims_for
+
+    me, mgr1, mgr2 = (claims_for("farmer", user="f1", fpo=None), claims_for("fpo_manager", user="m1", fpo="FPO-1"),
+                      claims_for("fpo_manager", user="m2", fpo="FPO-2"))
+    fid = call(api, "POST", "/farmers", body().model_dump(mode="json", exclude_none=True), claims=me).body["farmer_id"]
+
+    def member(claims, verb, fpo_id="FPO-1", farmer_id=fid):
+        return call(api, "POST", f"/fpos/{fpo_id}/members/{farmer_id}/{verb}", claims=claims,
+                    resource=f"/fpos/{{fpo_id}}/members/{{farmer_id}}/{verb}",
+                    params={"fpo_id": fpo_id, "farmer_id": farmer_id})
+
+    def ask(claims, farmer_id=fid):
+        return call(api, "POST", f"/farmers/{farmer_id}/membership-request", claims=claims,
+                    resource="/farmers/{farmer_id}/membership-request", params={"farmer_id": farmer_id})
+
+    assert (ask(me).status, ask(me).body["error"]["code"]) == (409, "membership_pending")
+    assert member(mgr1, "reject").body["membership"] == "rejected"
+    other, missing = ask(claims_for("farmer", user="f2", fpo=None)), ask(me, "F-nobody")
+    assert other.status == missing.status == 404 and other.body["error"]["message"] == missing.body["error"]["message"]
+    r = ask(me)
+    assert r.status == 200 and r.body["membership"] == "pending" and r.body["membership_decided_by"] is None
+    assert member(mgr1, "approve").body["membership"] == "approved"
+    hidden, absent = member(mgr2, "remove"), member(mgr1, "remove", farmer_id="F-nobody")
+    assert hidden.status == absent.status == 404 and hidden.body["error"]["code"] == absent.body["error"]["code"]
+    assert hidden.body["error"]["message"] == absent.body["error"]["message"]
+    assert member(me, "remove").status == 403
+    r = member(mgr1, "remove")
+    assert r.status == 200 and r.body["membership"] == "removed" and "member_epoch" not in r.body
+    again = member(mgr1, "remove")
+    assert (again.status, again.body["error"]["code"]) == (409, "not_a_member")
+    listed = call(api, "GET", "/farmers", claims=mgr1, query="status=removed")
+    assert [f["farmer_id"] for f in listed.body["items"]] == [fid]
+    assert ask(me).body["membership"] == "pending"
