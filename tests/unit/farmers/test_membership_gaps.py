@@ -332,3 +332,14 @@ def test_remove_and_request_again_over_the_handler(api, ctx):
     listed = call(api, "GET", "/farmers", claims=mgr1, query="status=removed")
     assert [f["farmer_id"] for f in listed.body["items"]] == [fid]
     assert ask(me).body["membership"] == "pending"
+
+
+def test_an_approval_too_large_for_one_transaction_is_a_clear_conflict_not_a_crash(ctx):
+    me = farmer_account(1)
+    fid = FarmerService(ctx).register(me, body()).farmer_id
+    for n in range(100):  # 100 plots ~2 km apart: at least 100 cell locks to bump with the status change
+        PlotService(ctx).create(me, fid, square(75.0 + 0.02 * (n % 10), 30.0 + 0.02 * (n // 10)))
+    with pytest.raises(ConflictError) as err:
+        MembershipService(ctx).approve(MGR1, "FPO-1", fid)
+    assert err.value.code == "membership_too_large"
+    assert FarmerService(ctx).load(fid).membership == "pending" and fpo_items(ctx, "FPO-1") == {}
