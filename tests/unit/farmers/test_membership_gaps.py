@@ -343,3 +343,22 @@ def test_an_approval_too_large_for_one_transaction_is_a_clear_conflict_not_a_cra
         MembershipService(ctx).approve(MGR1, "FPO-1", fid)
     assert err.value.code == "membership_too_large"
     assert FarmerService(ctx).load(fid).membership == "pending" and fpo_items(ctx, "FPO-1") == {}
+
+
+def test_an_mrv_run_sees_no_overlap_with_a_non_members_plot(ctx):
+    me = farmer_account(1)
+    request = FarmerService(ctx).register(me, body(phone="9876500022")).farmer_id
+    fake = PlotService(ctx).create(me, request, square(74.9995, 30.0)).plot_id  # drawn first
+    member = FarmerService(ctx).register(MGR1, body()).farmer_id
+    plot = with_data(ctx, MGR1, member, 75.0).plot_id  # half over the request's plot, with a kharif season
+    neighbour = FarmerService(ctx).register(MGR1, body(phone="9876500021")).farmer_id
+    beside = PlotService(ctx).create(MGR1, neighbour, square(75.00099, 30.0)).plot_id  # a sliver: flagged
+    assert PlotService(ctx).load(plot).overlaps.keys() == {beside, fake}
+
+    def flagged():
+        rows = FarmSeasonSource(ctx.store).load(FarmSeasonSource(ctx.store).plan_units(["FPO-1"]), "2025-kharif")
+        return {r.plot_id: sorted(r.overlaps) for r in rows}
+
+    assert flagged() == {plot: [beside]}
+    MembershipService(ctx).reject(MGR1, "FPO-1", request)
+    assert flagged() == {plot: [beside]}
