@@ -92,9 +92,9 @@ def list_farmers(
     village: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^#\x00-\x1f\x7f-\x9f]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
-    status: Annotated[Literal["approved", "pending", "rejected"] | None,
-                      Query(description="Membership: approved members, pending requests or rejected ones "
-                                        "(default: all, members first; auditors see members only)")] = None,
+    status: Annotated[Literal["approved", "pending", "rejected", "removed"] | None,
+                      Query(description="Membership: approved members, pending requests, rejected ones or removed "
+                                        "members (default: all, members first; auditors see members only)")] = None,
 ) -> m.FarmerPage:
     return FarmerService(ctx).list(caller, fpo_id, village, limit, next_token, status)
 
@@ -125,6 +125,20 @@ def reject_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.F
     return farmer_out(MembershipService(ctx).reject(caller, fpo_id, farmer_id), caller)
 
 
+@app.post("/fpos/<fpo_id>/members/<farmer_id>/remove", tags=["membership"], security=PRIVATE,
+          summary="Remove an approved member (the FPO's manager, an admin): their data leaves the FPO's totals at once "
+                  "and future MRV runs; past runs and credits stay", openapi_extensions={"x-errors": [404, 409]})
+def remove_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
+    return farmer_out(MembershipService(ctx).remove(caller, fpo_id, farmer_id), caller)
+
+
+@app.post("/farmers/<farmer_id>/membership-request", tags=["membership"], security=PRIVATE,
+          summary="A rejected or removed farmer asks to join the FPO again (one pending request at a time)",
+          openapi_extensions={"x-errors": [404, 409]})
+def request_membership(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
+    return farmer_out(MembershipService(ctx).request_again(caller, farmer_id), caller)
+
+
 @app.post("/fpos/<fpo_id>/invitations", status_code=201, tags=["membership"], security=PRIVATE,
           summary="Issue a single-use invitation code to join the FPO (the FPO's manager, an admin)",
           openapi_extensions={"x-errors": [404]})
@@ -134,7 +148,8 @@ def issue_invitation(fpo_id: FpoId, ctx: Ctx, caller: Caller,
 
 
 @app.post("/farmers/<farmer_id>/join", tags=["membership"], security=PRIVATE,
-          summary="A farmer's pending profile joins its FPO with an invitation code from the FPO's manager",
+          summary="A farmer's pending (or rejected, or removed) profile joins its FPO with an invitation code from the "
+                  "FPO's manager",
           openapi_extensions={"x-errors": [404, 409]})
 def join_fpo(farmer_id: Id, body: JoinRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).join(caller, farmer_id, body), caller)

@@ -21,14 +21,15 @@ from functions.farmers.context import (
     FarmContext, Receipt, VersionConflict, caller_label, field_error, new_id, not_found,
 )
 
-LIST_ORDER = ("approved", "pending", "rejected")
+LIST_ORDER = ("approved", "pending", "rejected", "removed")
 PROFILE_FIELDS = ("name", "phone", "village", "district", "state", "preferred_language")
 
 
 def farmer_out(record: FarmerRecord, caller: Principal | None = None) -> m.FarmerOut:
     """The API view. ``aadhaar_duplicate`` only for the FPO's manager and admins (they resolve a
     clash); a farmer's own view is the same whether their number clashed or not."""
-    out = record.model_dump(exclude={"aadhaar_hmac", "aadhaar_duplicate", "pending_writes", "membership"})
+    out = record.model_dump(exclude={"aadhaar_hmac", "aadhaar_duplicate", "pending_writes", "member_writes",
+                                      "member_epoch", "membership"})
     out["membership"] = record.member_status
     if caller is not None and caller.role in (Role.FPO_MANAGER, Role.ADMIN):
         out["aadhaar_duplicate"] = record.aadhaar_duplicate
@@ -115,7 +116,11 @@ class FarmerService:
         return FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
 
     def get(self, caller: Principal, farmer_id: str) -> FarmerRecord:
+        """404 unless the caller may see the farmer; an auditor sees approved members only (a
+        request, rejected or removed profile answers exactly like a missing one)."""
         record = self.load(farmer_id)
+        if record is not None and caller.role is Role.AUDITOR and not record.counted:
+            record = None
         ensure_can_access(caller, record.owned() if record else None, what="farmer")
         return record  # type: ignore[return-value]
 

@@ -33,10 +33,12 @@ def mismatch(declared: float | None, computed: float) -> bool:
 
 
 def plot_out(caller: Principal, record: PlotRecord, seasons: list[m.SeasonOut] = (),
-             evidence: list[m.EvidenceOut] = ()) -> m.PlotOut:
-    overlaps = [m.OverlapOut(plot_id=pid if can_access(caller, Owned(owner_user_id=info.get("owner_user_id"),
-                                                                      fpo_id=info.get("fpo_id"))) else None,
-                             overlap_ha=info["overlap_ha"])
+             evidence: list[m.EvidenceOut] = (), hidden: frozenset[str] = frozenset()) -> m.PlotOut:
+    """``hidden``: overlapping plots whose id the caller may not learn although their FPO is visible
+    (an auditor and a non-member's plot)."""
+    overlaps = [m.OverlapOut(plot_id=pid if pid not in hidden and can_access(
+                                 caller, Owned(owner_user_id=info.get("owner_user_id"), fpo_id=info.get("fpo_id")))
+                             else None, overlap_ha=info["overlap_ha"])
                 for pid, info in sorted(record.overlaps.items())]
     return m.PlotOut(plot_id=record.plot_id, farmer_id=record.farmer_id, fpo_id=record.fpo_id, name=record.name,
                      external_id=record.external_id, geometry=record.geometry, area_ha=record.area_ha,
@@ -60,8 +62,34 @@ class PlotService:
 
     def get_record(self, caller: Principal, plot_id: str) -> PlotRecord:
         record = self.load(plot_id)
-        ensure_can_access(caller, record.owned() if record else None, what="plot")
+        self._ensure_visible(caller, record)
         return record  # type: ignore[return-value]
+
+    def _ensure_visible(self, caller: Principal, record: PlotRecord | None) -> None:
+        """404 as for a missing plot unless the caller may see it; an auditor sees approved members'
+        plots only (one more GetItem, auditors only)."""
+        if record is not None and caller.role is Role.AUDITOR and can_access(caller, record.owned()):
+            farmer = self.farmers.load(record.farmer_id)
+            if farmer is None or not farmer.counted:
+                record = None
+        ensure_can_access(caller, record.owned() if record else None, what="plot")
+
+    def counted_plots(self, plots: list[dict]) -> set[str]:
+        """The ids of ``plots`` (plot items) whose farmer is an approved member (docs/decisions/0007);
+        a plot whose farmer cannot be read counts (the old rule). One BatchGetItem."""
+        if not plots:
+            return set()
+        farmers = {f["farmer_id"]: FarmerRecord.from_item(f) for f in self.ctx.store.batch_get(
+            [keys.farmer(fid) for fid in sorted({p["farmer_id"] for p in plots})])}
+        return {p["plot_id"] for p in plots if p["farmer_id"] not in farmers or farmers[p["farmer_id"]].counted}
+
+    def _hidden_overlaps(self, caller: Principal, record: PlotRecord) -> frozenset[str]:
+        """For an auditor: the overlapping plots of non-members (their ids are not shown)."""
+        if caller.role is not Role.AUDITOR or not record.overlaps:
+            return frozenset()
+        others = self.ctx.store.batch_get([keys.plot(pid) for pid in sorted(record.overlaps)])
+        counted = self.counted_plots(others)
+        return frozenset(pid for pid in record.overlaps if pid not in counted)
 
     def get(self, caller: Principal, plot_id: str) -> m.PlotOut:
         """The plot with its seasons and evidence: one Query of the plot's partition."""
@@ -74,11 +102,12 @@ class PlotService:
             by_kind.setdefault(item.get("kind", ""), []).append(item)
         meta = by_kind.get("plot", [None])[0]
         record = PlotRecord.from_item(meta)
-        ensure_can_access(caller, record.owned() if record else None, what="plot")
+        self._ensure_visible(caller, record)
         from agri_common.farm.records import EvidenceRecord, SeasonRecord
 
         return plot_out(caller, record, [season_out(SeasonRecord.from_item(i)) for i in by_kind.get("season", [])],
-                        [evidence_out(EvidenceRecord.from_item(i)) for i in by_kind.get("evidence", [])])
+                        [evidence_out(EvidenceRecord.from_item(i)) for i in by_kind.get("evidence", [])],
+                        self._hidden_overlaps(caller, record))
 
     def list_for_farmer(self, caller: Principal, farmer_id: str) -> m.PlotList:
         self.farmers.get(caller, farmer_id)
@@ -109,10 +138,18 @@ class PlotService:
                     found.append((plot, area))
         return found, locks
 
-    def _refuse_or_flag(self, caller: Principal, shape: geometry.PlotShape, found: list[tuple[dict, float]]) -> None:
+    def _beyond_policy(self, area_ha: float, overlap: float, other_area_ha: float) -> bool:
         policy = self.ctx.overlap
-        refused = [(plot, area) for plot, area in found
-                   if area > policy.max_ha or area > policy.max_fraction_of_smaller * min(shape.area_ha, plot["area_ha"])]
+        return overlap > policy.max_ha or overlap > policy.max_fraction_of_smaller * min(area_ha, other_area_ha)
+
+    def _refuse_or_flag(self, caller: Principal, shape: geometry.PlotShape, found: list[tuple[dict, float]]) -> None:
+        """Refuse an overlap beyond the policy with an approved member's plot only: a non-member's
+        plot (a pending request, possibly fake) never blocks anyone; it is flagged on both plots
+        and its farmer's approval is refused while it stands (:meth:`approval_overlaps`)."""
+        policy = self.ctx.overlap
+        beyond = [(plot, area) for plot, area in found if self._beyond_policy(shape.area_ha, area, plot["area_ha"])]
+        counted = self.counted_plots([plot for plot, _ in beyond])
+        refused = [(plot, area) for plot, area in beyond if plot["plot_id"] in counted]
         if refused:
             visible = sorted(p["plot_id"] for p, _ in refused
                              if can_access(caller, Owned(owner_user_id=p.get("owner_user_id"), fpo_id=p.get("fpo_id"))))
@@ -122,6 +159,39 @@ class PlotService:
                 details=[{"field": "body.geometry", "issue": "overlaps existing plots", "type": "plot_overlap",
                           "overlapping_plot_ids": visible, "hidden_overlapping_plots": len(refused) - len(visible),
                           "overlap_ha": [round(a, 4) for _, a in refused]}])
+
+    def approval_overlaps(self, caller: Principal, farmer: FarmerRecord, txn: Txn) -> None:
+        """Before ``farmer`` becomes a member (approval, invitation code): refuse with 409
+        ``plot_overlap`` while one of their plots overlaps an approved member's plot (or another of
+        their own plots) beyond the policy, so members never overlap beyond it. Otherwise bump the
+        lock of every cell of their plots in ``txn``: a plot written meanwhile over theirs, checked
+        while they were not counted, fails its transaction and is checked again, against a member."""
+        items, _ = self.ctx.store.query(keys.farmer_plots_index(farmer.farmer_id), index=True)
+        own = {i["plot_id"] for i in items}
+        locks: dict[str, int] = {}
+        clashes: list[tuple[str, dict, float]] = []
+        for raw in sorted(items, key=lambda i: i["plot_id"]):
+            plot = PlotRecord.from_item(raw)
+            shape = geometry.shape_of(plot.geometry)
+            found, cell_locks = self._overlaps(geometry.PlotShape(
+                geometry=plot.geometry, area_ha=plot.area_ha, centroid=tuple(plot.centroid), geohash=plot.geohash,
+                cells=tuple(plot.cells), bbox=tuple(shape.bounds), shape=shape), exclude=plot.plot_id)
+            locks.update(cell_locks)
+            beyond = [(o, a) for o, a in found if self._beyond_policy(plot.area_ha, a, o["area_ha"])]
+            counted = self.counted_plots([o for o, _ in beyond if o["plot_id"] not in own]) | own
+            clashes += [(plot.plot_id, o, a) for o, a in beyond if o["plot_id"] in counted]
+        if clashes:
+            policy = self.ctx.overlap
+            raise OverlapRefused(
+                f"{len({c[0] for c in clashes})} of the farmer's plot(s) overlap members' plots beyond the allowed "
+                f"{policy.max_ha} ha / {policy.max_fraction_of_smaller:.0%} of the smaller plot: correct the outlines "
+                "(PUT /plots/{plot_id}) or reject the request", details=[
+                    {"field": "plot_id", "issue": "overlaps a member's plot", "type": "plot_overlap", "plot_id": pid,
+                     "overlapping_plot_id": o["plot_id"] if can_access(caller, Owned(
+                         owner_user_id=o.get("owner_user_id"), fpo_id=o.get("fpo_id"))) else None,
+                     "overlap_ha": round(a, 4)} for pid, o, a in clashes])
+        for cell, version in sorted(locks.items()):
+            txn.add(Update(keys.geo_lock(cell), add={"version": 1}, expect={"version": version}), race=True)
 
     def _cell_ops(self, txn: Txn, record: PlotRecord, shape: geometry.PlotShape, locks: dict[str, int],
                   old_cells: tuple[str, ...] = ()) -> None:

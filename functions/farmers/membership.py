@@ -30,7 +30,7 @@ from agri_common.errors import ConflictError
 from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
 from agri_common.farm.records import EvidenceRecord, FarmerRecord, PlotRecord, SeasonRecord
-from agri_common.farm.store import Delete, Put, Txn, Update, commit
+from agri_common.farm.store import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
 from agri_common.inputs import Input
 from agri_common.principal import Principal, Role, require_role
 
@@ -90,12 +90,26 @@ def _is_aggregate(op) -> bool:
     return pk.startswith("FPO#") and (sk == keys.AGG or sk.startswith(keys.AGG_PREFIX))
 
 
+def _guard_member(txn: Txn, farmer: FarmerRecord) -> Txn:
+    """A member's write keeps its aggregate operations and bumps ``member_writes`` on the farmer,
+    expecting ``member_epoch`` unchanged: if the member is removed meanwhile, the write is rebuilt
+    (and then not counted); a removal built before the write sees ``member_writes`` move and is
+    rebuilt with the write in the contribution it takes out."""
+    guard = {"member_epoch": farmer.member_epoch}
+    for index, op in enumerate(txn.ops):
+        if isinstance(op, Update) and op.key == farmer.key():
+            txn.ops[index] = replace(op, add={**op.add, "member_writes": 1}, expect={**op.expect, **guard})
+            txn.races.add(index)
+            return txn
+    return txn.add(Update(farmer.key(), add={"member_writes": 1}, expect=guard, if_exists=True), race=True)
+
+
 def gate(txn: Txn, farmer: FarmerRecord) -> Txn:
-    """A member's write is unchanged. A non-member's write loses its aggregate operations and
-    bumps ``pending_writes`` on the farmer, expecting the status it was built on (a race guard:
-    if the farmer is approved meanwhile, the write is rebuilt and counted)."""
+    """A member's write is counted (:func:`_guard_member`). A non-member's write loses its
+    aggregate operations and bumps ``pending_writes`` on the farmer, expecting the status it was
+    built on (a race guard: if the farmer is approved meanwhile, the write is rebuilt and counted)."""
     if farmer.counted:
-        return txn
+        return _guard_member(txn, farmer)
     ops, races, errors = [], set(), {}
     merged = False
     for index, op in enumerate(txn.ops):
@@ -178,8 +192,8 @@ class MembershipService:
         return record
 
     @staticmethod
-    def _pending(record: FarmerRecord) -> None:
-        if record.member_status != "pending":
+    def _pending(record: FarmerRecord, *also: str) -> None:
+        if record.member_status not in ("pending", *also):
             raise ConflictError(f"This membership request was already decided: {record.member_status}",
                                 code="membership_decided")
 
@@ -190,11 +204,13 @@ class MembershipService:
         sets = {"membership": status, "membership_decided_by": by, "membership_decided_at": now, **updated.index()}
         if status == "approved":
             sets["aadhaar_duplicate"] = False
-        op = Update(record.key(), set=sets, expect={"membership": "pending", "pending_writes": record.pending_writes},
-                    if_exists=True)
+        op = Update(record.key(), set=sets, expect={"membership": record.member_status,
+                                                    "pending_writes": record.pending_writes}, if_exists=True)
         return op, updated
 
-    def _approval(self, record: FarmerRecord, by: str, now: str, txn: Txn) -> FarmerRecord:
+    def _approval(self, caller: Principal, record: FarmerRecord, by: str, now: str, txn: Txn) -> FarmerRecord:
+        from functions.farmers.logic_plots import PlotService  # (it imports this module)
+
         op, updated = self._decide(record, "approved", by, now)
         txn.add(op, race=True)
         if record.aadhaar_duplicate and record.aadhaar_hmac:  # the clash may be resolved by now: take the link
@@ -204,14 +220,23 @@ class MembershipService:
                                           "(an admin resolves a clash across FPOs)", code="aadhaar_duplicate"))
         for op in contribution(self.ctx, record):
             txn.add(op)
+        PlotService(self.ctx).approval_overlaps(caller, record, txn)  # 409 while a plot overlaps a member's
+        self._fits(txn)
         return updated
+
+    @staticmethod
+    def _fits(txn: Txn) -> None:
+        if len(txn.ops) > MAX_TRANSACTION_OPS:
+            raise ConflictError("The farmer's plots and seasons are too many to change their membership in one "
+                                "transaction; an admin can split the work (contact support)",
+                                code="membership_too_large")
 
     def approve(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
         def build():
             record = self._farmer(caller, fpo_id, farmer_id)
             self._pending(record)
             txn = Txn()
-            return txn, self._approval(record, caller_label(caller), self.ctx.clock(), txn)
+            return txn, self._approval(caller, record, caller_label(caller), self.ctx.clock(), txn)
 
         return commit(self.ctx.store, build)
 
@@ -244,19 +269,99 @@ class MembershipService:
         self.ctx.store.transact(Txn().add(Put(item, if_absent=True)).ops)
         return InvitationOut(code=code, fpo_id=fpo_id, expires_at=expires)
 
-    def join(self, caller: Principal, farmer_id: str, req: JoinRequest) -> FarmerRecord:
-        """A farmer's pending profile becomes an approved member with a code from its FPO's manager."""
+    def _own(self, caller: Principal, farmer_id: str) -> FarmerRecord:
+        """The caller's own profile (a farmer); anyone else's answers like a missing one."""
         require_role(caller, Role.FARMER)
+        record = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
+        if record is None or record.owner_user_id != caller.user_id:
+            raise not_found("farmer")
+        return record
+
+    def join(self, caller: Principal, farmer_id: str, req: JoinRequest) -> FarmerRecord:
+        """A farmer's pending (or rejected, or removed) profile becomes an approved member with a code
+        from its FPO's manager: the code is the manager's consent, given after any earlier refusal."""
 
         def build():
-            record = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
-            if record is None or record.owner_user_id != caller.user_id:
-                raise not_found("farmer")
-            self._pending(record)
+            record = self._own(caller, farmer_id)
+            self._pending(record, "rejected", "removed")
             now = self.ctx.clock()
             spend, error = redeem_op(self.ctx, req.invitation_code, record.fpo_id, farmer_id, now)
             txn = Txn().add(spend, on_fail=error)
-            return txn, self._approval(record, "invitation:" + caller_label(caller), now, txn)
+            if record.member_status != "pending":  # a rejection released the Aadhaar link: take it back if free
+                record = record.model_copy(update={"aadhaar_duplicate": record.aadhaar_duplicate or self._link_lost(record)})
+            return txn, self._approval(caller, record, "invitation:" + caller_label(caller), now, txn)
+
+        return commit(self.ctx.store, build)
+
+    def _link_lost(self, record: FarmerRecord) -> bool:
+        """Whether the profile's Aadhaar number is no longer linked to it (a rejection releases it)."""
+        if not record.aadhaar_hmac:
+            return False
+        link = self.ctx.store.get(keys.aadhaar(record.aadhaar_hmac))
+        return link is None or link.get("farmer_id") != record.farmer_id
+
+    def request_again(self, caller: Principal, farmer_id: str) -> FarmerRecord:
+        """A rejected (or removed) farmer asks to join again: the profile becomes a ``pending``
+        request for the FPO's manager to decide, once more. One request at a time: a pending
+        profile cannot ask again (409), so each request costs the manager at most one decision.
+        Nothing moves in the totals (a non-member was not counted). A number whose link the
+        rejection released is linked again if still free, else flagged for the manager, exactly
+        as at registration (the farmer's answer is the same either way)."""
+
+        def build():
+            record = self._own(caller, farmer_id)
+            if record.member_status == "pending":
+                raise ConflictError("Your membership request is waiting for the FPO's decision",
+                                    code="membership_pending")
+            if record.member_status == "approved":
+                raise ConflictError("You are a member of the FPO already", code="membership_decided")
+            txn = Txn()
+            duplicate = record.aadhaar_duplicate
+            if record.aadhaar_hmac and not duplicate and self._link_lost(record):
+                pk, sk = keys.aadhaar(record.aadhaar_hmac)
+                if self.ctx.store.get((pk, sk)) is None:  # taken concurrently: rebuilt, and then flagged
+                    txn.add(Put({"pk": pk, "sk": sk, "kind": "aadhaar", "farmer_id": record.farmer_id}, if_absent=True),
+                            race=True)
+                else:
+                    duplicate = True
+            updated = record.model_copy(update={"membership": "pending", "membership_decided_by": None,
+                                                "membership_decided_at": None, "aadhaar_duplicate": duplicate})
+            txn.add(Update(record.key(), set={"membership": "pending", "aadhaar_duplicate": duplicate, **updated.index()},
+                           remove=("membership_decided_by", "membership_decided_at"),
+                           expect={"membership": record.member_status, "pending_writes": record.pending_writes},
+                           if_exists=True), race=True)
+            return txn, updated
+
+        return commit(self.ctx.store, build)
+
+    def remove(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
+        """The FPO's manager (or an admin) removes an approved member: status ``removed``, out of the
+        member index (so out of future MRV runs), and their whole contribution taken out of the
+        FPO's totals in the same transaction, expecting ``member_writes`` unchanged (a member's
+        write landing first is in the contribution; one built before and landing after fails its
+        ``member_epoch`` guard and is rebuilt as a non-member's, uncounted). Past runs, their
+        reports and credits are not touched. The Aadhaar link stays (the member was real)."""
+
+        def build():
+            record = self._farmer(caller, fpo_id, farmer_id)
+            if record.member_status != "approved":
+                raise ConflictError(f"Only an approved member can be removed (this profile is {record.member_status})",
+                                    code="not_a_member")
+            now = self.ctx.clock()
+            by = caller_label(caller)
+            updated = record.model_copy(update={"membership": "removed", "membership_decided_by": by,
+                                                "membership_decided_at": now, "version": record.version + 1,
+                                                "member_epoch": record.member_epoch + 1})
+            txn = Txn().add(Update(record.key(), set={"membership": "removed", "membership_decided_by": by,
+                                                      "membership_decided_at": now, "updated_at": now,
+                                                      **updated.index()},
+                                   add={"version": 1, "member_epoch": 1},
+                                   expect={"version": record.version, "member_epoch": record.member_epoch,
+                                           "member_writes": record.member_writes}, if_exists=True), race=True)
+            for op in contribution(self.ctx, record, sign=-1):
+                txn.add(op)
+            self._fits(txn)
+            return txn, updated
 
         return commit(self.ctx.store, build)
 

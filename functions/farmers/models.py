@@ -141,9 +141,10 @@ class FarmerOut(BaseModel):
     consent: ConsentOut
     aadhaar_last4: str | None = None
     external_id: str | None = None
-    membership: Literal["pending", "approved", "rejected"] = Field(
+    membership: Literal["pending", "approved", "rejected", "removed"] = Field(
         description="pending: a membership request (not counted in the FPO's totals or MRV runs) until the FPO's "
-                    "manager approves it")
+                    "manager approves it; rejected: a refused request; removed: a former member (no longer counted). "
+                    "A rejected or removed farmer may ask again (POST /farmers/{farmer_id}/membership-request)")
     membership_decided_by: str | None = None
     membership_decided_at: str | None = None
     aadhaar_duplicate: bool | None = Field(

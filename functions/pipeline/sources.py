@@ -85,4 +85,24 @@ class FarmSeasonSource:
                                           area_ha=plot.area_ha, declared_area_ha=plot.declared_area_ha,
                                           centroid=list(plot.centroid), overlaps=dict(plot.overlaps),
                                           activity=dict(season.activity)))
-        return out
+        return self._members_overlaps_only(out, farmers)
+
+    def _members_overlaps_only(self, rows: list[PlotSeason], farmers: dict) -> list[PlotSeason]:
+        """Drop overlap flags with non-members' plots (a pending, rejected or removed farmer's plot
+        never refuses a member's, docs/decisions/0007 "Overlaps", but is flagged on it): they are
+        no finding of the run, and an auditor does not learn such a plot's id. At most two
+        BatchGetItem per chunk, and none when no plot of the chunk is flagged."""
+        from agri_common.farm import keys
+        from agri_common.farm.records import FarmerRecord
+
+        others = sorted({pid for row in rows for pid in row.overlaps})
+        if not others:
+            return rows
+        owner = {p["plot_id"]: p["farmer_id"] for p in self.store.batch_get([keys.plot(pid) for pid in others])}
+        unknown = sorted({fid for fid in owner.values() if fid not in farmers})
+        counted = {fid for fid, f in farmers.items() if f.counted}
+        counted |= {f["farmer_id"] for f in self.store.batch_get([keys.farmer(fid) for fid in unknown])
+                    if FarmerRecord.from_item(f).counted} if unknown else set()
+        for row in rows:  # a flag whose plot cannot be read stays (conservative)
+            row.overlaps = {pid: info for pid, info in row.overlaps.items() if pid not in owner or owner[pid] in counted}
+        return rows

@@ -131,3 +131,24 @@ def test_a_farmer_with_an_invitation_code_joins_at_once(client, admin, demo_mana
     assert r.status_code == 201 and r.json()["membership"] == "approved", r.text
     reuse = client.call("POST", "/farmers", {**body, "phone": "9812345670"}, token=new_farmer(client))
     assert reuse.status_code == 422 and reuse.json()["error"]["details"][0]["type"] == "invalid_invitation"
+
+
+def test_a_removed_member_leaves_the_totals_and_may_ask_again(client, admin, demo_manager):
+    code = client.call("POST", "/fpos/FPO-DEMO-1/invitations", {}, token=demo_manager).json()["code"]
+    farmer = new_farmer(client)
+    body = {"name": "Gita Rani", "phone": "9812345671", "village": "Nabha", "district": "Patiala", "state": "Punjab",
+            "fpo_id": "FPO-DEMO-1", "consent": CONSENT, "invitation_code": code}
+    me = client.call("POST", "/farmers", body, token=farmer).json()
+    assert me["membership"] == "approved", me
+    plot = client.call("POST", f"/farmers/{me['farmer_id']}/plots", square(*somewhere()), token=farmer)
+    assert plot.status_code == 201, plot.text
+    counted = client.call("GET", "/fpos/FPO-DEMO-1/overview", token=demo_manager).json()
+
+    removed = client.call("POST", f"/fpos/FPO-DEMO-1/members/{me['farmer_id']}/remove", token=demo_manager)
+    assert removed.status_code == 200 and removed.json()["membership"] == "removed", removed.text
+    after = client.call("GET", "/fpos/FPO-DEMO-1/overview", token=demo_manager).json()
+    assert (after["members"], after["plots"]) == (counted["members"] - 1, counted["plots"] - 1)
+    again = client.call("POST", f"/farmers/{me['farmer_id']}/membership-request", token=farmer)
+    assert again.status_code == 200 and again.json()["membership"] == "pending", again.text
+    twice = client.call("POST", f"/farmers/{me['farmer_id']}/membership-request", token=farmer)
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "membership_pending"

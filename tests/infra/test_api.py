@@ -73,6 +73,8 @@ MEMBERSHIP_ROUTES = {  # docs/decisions/0007: private, served by the farmers fun
     ("POST", "/fpos/{fpo_id}/members/{farmer_id}/reject"),
     ("POST", "/fpos/{fpo_id}/invitations"),
     ("POST", "/farmers/{farmer_id}/join"),
+    ("POST", "/fpos/{fpo_id}/members/{farmer_id}/remove"),
+    ("POST", "/farmers/{farmer_id}/membership-request"),
 }
 
 

@@ -517,3 +517,64 @@ def test_a_membership_request_counts_only_once_approved_in_the_same_transaction(
     assert approve(MANAGER, pending).body["error"]["code"] == "membership_decided"
     assert [f["farmer_id"] for f in api.farmers("GET", "/farmers", claims=MANAGER).body["items"]] == [pending]
     assert member != pending
+
+
+def _member_route(api, claims, verb, farmer_id, fpo=FPO):
+    return api.farmers("POST", f"/fpos/{fpo}/members/{farmer_id}/{verb}", claims=claims,
+                       resource=f"/fpos/{{fpo_id}}/members/{{farmer_id}}/{verb}",
+                       params={"fpo_id": fpo, "farmer_id": farmer_id})
+
+
+def _overview(api, fpo=FPO):
+    body = api.fpo("GET", f"/fpos/{fpo}/overview", claims=ADMIN, resource="/fpos/{fpo_id}/overview",
+                   params={"fpo_id": fpo}).body
+    return {k: v for k, v in body.items() if k not in ("fpo", "carbon")}
+
+
+def test_a_fake_request_over_a_members_field_blocks_neither_the_member_nor_waits_unseen(api):
+    """docs/decisions/0007 "Overlaps" on moto: a request's plot never refuses a member's plot; the
+    request's approval is refused (409 with the plot ids) while the overlap stands."""
+    fake = register(api, claims=FARMER).body["farmer_id"]
+    fake_plot = add_plot(api, fake, square(77.2, 28.0), claims=FARMER)
+    assert fake_plot.status == 201, fake_plot.body
+    member = register(api, phone="9876500001").body["farmer_id"]
+    real_plot = add_plot(api, member, square(77.2, 28.0))
+    assert real_plot.status == 201, real_plot.body  # the same field: flagged, not refused
+    assert [o["plot_id"] for o in real_plot.body["overlaps"]] == [fake_plot.body["plot_id"]]
+
+    refused = _member_route(api, MANAGER, "approve", fake)
+    assert refused.status == 409 and refused.body["error"]["code"] == "plot_overlap", refused.body
+    assert [(d["plot_id"], d["overlapping_plot_id"]) for d in refused.body["error"]["details"]] == \
+        [(fake_plot.body["plot_id"], real_plot.body["plot_id"])]
+    assert _overview(api)["plots"] == 1
+    moved = api.farmers("PUT", f"/plots/{fake_plot.body['plot_id']}",
+                        {**feature(square(77.21, 28.0)), "version": 1}, claims=FARMER,
+                        resource="/plots/{plot_id}", params={"plot_id": fake_plot.body["plot_id"]})
+    assert moved.status == 200, moved.body
+    assert _member_route(api, MANAGER, "approve", fake).status == 200
+    assert _overview(api)["plots"] == 2
+
+
+def test_removing_a_member_takes_their_totals_out_in_the_same_transaction(api):
+    stays = register(api).body["farmer_id"]
+    assert add_plot(api, stays, square(77.3, 28.0)).status == 201
+    before = _overview(api)
+    invite = api.farmers("POST", f"/fpos/{FPO}/invitations", claims=MANAGER, resource="/fpos/{fpo_id}/invitations",
+                         params={"fpo_id": FPO}).body["code"]
+    leaves = register(api, claims=FARMER, phone="9876500002", invitation_code=invite).body["farmer_id"]
+    pid = add_plot(api, leaves, square(77.31, 28.0), claims=FARMER).body["plot_id"]
+    assert api.farmers("POST", "/farmers/field-data", {"plot_id": pid, "season": RICE}, claims=FARMER).status == 201
+    counted = _overview(api)
+    assert counted["members"] == 2 and counted["plots"] == 2
+
+    assert _member_route(api, OTHER_MANAGER, "remove", leaves).status == 404
+    removed = _member_route(api, MANAGER, "remove", leaves)
+    assert removed.status == 200 and removed.body["membership"] == "removed", removed.body
+    assert _overview(api) == before
+    listed = api.farmers("GET", "/farmers", claims=MANAGER, query="status=removed").body["items"]
+    assert [f["farmer_id"] for f in listed] == [leaves]
+    again = api.farmers("POST", f"/farmers/{leaves}/membership-request", claims=FARMER,
+                        resource="/farmers/{farmer_id}/membership-request", params={"farmer_id": leaves})
+    assert again.status == 200 and again.body["membership"] == "pending", again.body
+    assert _member_route(api, MANAGER, "approve", leaves).status == 200
+    assert _overview(api) == counted

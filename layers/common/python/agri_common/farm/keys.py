@@ -39,12 +39,12 @@ def farmer(farmer_id: str) -> Key:
     return f"FARMER#{farmer_id}", META
 
 
-MEMBERSHIP_INDEX = {"approved": "FARMERS", "pending": "REQUESTS", "rejected": "REJECTED"}
+MEMBERSHIP_INDEX = {"approved": "FARMERS", "pending": "REQUESTS", "rejected": "REJECTED", "removed": "REMOVED"}
 
 
 def farmer_index(fpo_id: str, village: str, farmer_id: str, membership: str = "approved") -> dict[str, str]:
     """gsi1 of a farmer: the FPO's approved members (``FPO#<id>#FARMERS``), its pending membership
-    requests (``#REQUESTS``) or its rejected ones (``#REJECTED``), ordered (and filterable) by
+    requests (``#REQUESTS``), its rejected ones (``#REJECTED``) or its removed members (``#REMOVED``), ordered (and filterable) by
     village. Approval moves the item from one partition to the other in its own transaction, so
     whoever lists the members (the MRV plan, the farmers list) never sees a non-member."""
     return {"gsi1pk": fpo_farmers_index(fpo_id, membership), "gsi1sk": f"{village.casefold()}#{farmer_id}"}

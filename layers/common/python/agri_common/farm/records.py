@@ -91,10 +91,12 @@ class FarmerRecord(Record):
     season_count: int = 0
     # FPO membership (docs/decisions/0007): absent on profiles from before the consent rule = an
     # approved member (scripts/migrate_membership.py turns old self-registered ones into requests).
-    membership: Literal["pending", "approved", "rejected"] | None = None
+    membership: Literal["pending", "approved", "rejected", "removed"] | None = None
     membership_decided_by: str | None = None
     membership_decided_at: str | None = None
     pending_writes: int = 0  # bumped by every write of a non-member's data: approval expects it unchanged
+    member_writes: int = 0  # bumped by every write of a member's data: removal expects it unchanged
+    member_epoch: int = 0  # bumped by removal: a member's write expects it unchanged (else it is rebuilt, uncounted)
     aadhaar_duplicate: bool = False  # the number was already registered: not linked, for the FPO to resolve
 
     @property
