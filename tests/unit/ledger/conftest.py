@@ -51,3 +51,21 @@ def revocations():
     from agri_common.revocation import InMemoryRevocationStore
 
     return InMemoryRevocationStore()
+
+
+@pytest.fixture
+def wired_api(ledger, revocations, monkeypatch):
+    """The ledger API handler over the fake ledger: no projects assigned, in-memory revocations."""
+    from functions.ledger import handler
+    from tests.unit.assignments import Assignments
+
+    handler.app.dependency_overrides[handler.get_service] = lambda: ledger.reader
+    handler.app.dependency_overrides[handler.get_assignments] = Assignments().loader
+    monkeypatch.setattr(handler, "_revocation", lambda: revocations)
+    yield
+    handler.app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def issued(ledger):
+    return ledger.issue()

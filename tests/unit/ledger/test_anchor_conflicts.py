@@ -11,7 +11,6 @@ import pytest
 from agri_common.ledger_crypto import LedgerIntegrityError, batch_key
 from functions.ledger import handler
 from functions.ledger import models as m
-from tests.unit.assignments import Assignments
 from tests.unit.functions.conftest import call
 from tests.unit.ledger.conftest import approved_run
 from tests.unit.ledger.test_handler import ADMIN, MANAGER, OWNER
@@ -20,13 +19,7 @@ FIRST = "000000000001-000000000003"  # the first batch of a fresh ledger (3 reco
 FOREIGN = "ee" * 32
 
 
-@pytest.fixture(autouse=True)
-def wire(ledger, revocations, monkeypatch):
-    handler.app.dependency_overrides[handler.get_service] = lambda: ledger.reader
-    handler.app.dependency_overrides[handler.get_assignments] = Assignments().loader
-    monkeypatch.setattr(handler, "_revocation", lambda: revocations)
-    yield
-    handler.app.dependency_overrides.clear()
+pytestmark = pytest.mark.usefixtures("wired_api")
 
 
 def occupy(ledger, anchor_id: str, root: str = FOREIGN, count: int = 3, block: int = 42) -> None:

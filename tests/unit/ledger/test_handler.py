@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from functions.ledger import handler
-from tests.unit.assignments import Assignments
 from tests.unit.functions.conftest import call, claims_for
 from tests.unit.ledger.conftest import approved_run
 
@@ -17,18 +16,8 @@ OTHER_MANAGER = claims_for("fpo_manager", user="mgr-2", username="arun", fpo="FP
 AUDITOR = claims_for("auditor", user="aud-1", username="audrey", fpo=None)  # assigned to no project here
 
 
-@pytest.fixture(autouse=True)
-def wire(ledger, revocations, monkeypatch):
-    handler.app.dependency_overrides[handler.get_service] = lambda: ledger.reader
-    handler.app.dependency_overrides[handler.get_assignments] = Assignments().loader  # no projects
-    monkeypatch.setattr(handler, "_revocation", lambda: revocations)
-    yield
-    handler.app.dependency_overrides.clear()
+pytestmark = pytest.mark.usefixtures("wired_api")
 
-
-@pytest.fixture
-def issued(ledger):
-    return ledger.issue()
 
 
 def get(path, claims, resource=None, params=None, query=""):

@@ -10,24 +10,13 @@ from agri_common.errors import ConflictError, DependencyError
 from functions.ledger import handler
 from functions.ledger import models as m
 from functions.ledger.logic import IDEMPOTENCY_CONFLICT
-from tests.unit.assignments import Assignments
 from tests.unit.functions.conftest import call
 from tests.unit.ledger.conftest import approved_run
 from tests.unit.ledger.test_handler import ADMIN, OWNER, credit
 
 
-@pytest.fixture(autouse=True)
-def wire(ledger, revocations, monkeypatch):
-    handler.app.dependency_overrides[handler.get_service] = lambda: ledger.reader
-    handler.app.dependency_overrides[handler.get_assignments] = Assignments().loader
-    monkeypatch.setattr(handler, "_revocation", lambda: revocations)
-    yield
-    handler.app.dependency_overrides.clear()
+pytestmark = pytest.mark.usefixtures("wired_api")
 
-
-@pytest.fixture
-def issued(ledger):
-    return ledger.issue()
 
 
 def post(route, body, claims=ADMIN):

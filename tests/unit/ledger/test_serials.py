@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from functions.ledger import handler
 from functions.ledger import models as m
 from functions.ledger.writer import handle
-from tests.unit.assignments import Assignments
 from tests.unit.functions.conftest import call
 from tests.unit.ledger.conftest import Ledger
 from tests.unit.ledger.test_handler import ADMIN, OWNER, credit, get
@@ -33,13 +32,7 @@ BAD_SERIALS = {
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture(autouse=True)
-def wire(ledger, revocations, monkeypatch):
-    handler.app.dependency_overrides[handler.get_service] = lambda: ledger.reader
-    handler.app.dependency_overrides[handler.get_assignments] = Assignments().loader
-    monkeypatch.setattr(handler, "_revocation", lambda: revocations)
-    yield
-    handler.app.dependency_overrides.clear()
+pytestmark = pytest.mark.usefixtures("wired_api")
 
 
 def moves(serial: str) -> dict[str, dict]:

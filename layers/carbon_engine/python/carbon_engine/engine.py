@@ -20,7 +20,7 @@ from .factors import FactorLibrary, RegionFactors, default_library
 from .inputs import WATER_REGIMES, PlotArrays, plot_arrays
 from .methods import MethodContext, all_terms
 from .models import PER_PLOT_MC_CAP, Request
-from .montecarlo import Draws, _none_where_nan, group_of, summarize
+from .montecarlo import Draws, group_of, summarize
 from .profiles import CONDITIONAL_SOURCES, PROFILES, Profile, deduction_rows, evaluate
 from .terms import CHUNK_CELLS, Term
 
@@ -234,19 +234,9 @@ def _row_stats(x: np.ndarray, levels: Sequence[float]) -> dict[str, np.ndarray]:
 
 
 def _plot_stats(stats: dict, inverse: np.ndarray, area: np.ndarray, levels: Sequence[float]) -> dict:
-    from .montecarlo import level_key
+    from .montecarlo import rows_summary
 
-    mean = stats["mean"][inverse] * area
-    quant = stats["quant"][:, inverse] * area
-    out = {"mean": mean.tolist(), "median": quant[0].tolist(), "ci": {}, "half_width_pct": {}}
-    for i, lv in enumerate(levels):
-        lo, hi = quant[1 + 2 * i], quant[2 + 2 * i]
-        key = level_key(lv)
-        out["ci"][key] = {"low": lo.tolist(), "high": hi.tolist()}
-        with np.errstate(divide="ignore", invalid="ignore"):
-            hw = np.where(mean != 0, (hi - lo) / 2 / np.abs(mean) * 100.0, np.nan)
-        out["half_width_pct"][key] = _none_where_nan(hw)
-    return out
+    return rows_summary(stats["mean"][inverse] * area, stats["quant"][:, inverse] * area, list(levels))
 
 
 def _concat(parts: list[dict]) -> dict:

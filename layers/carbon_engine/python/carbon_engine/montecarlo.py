@@ -247,8 +247,12 @@ def summarize_rows(x: np.ndarray, levels: Iterable[float]) -> dict:
     """Row-wise :func:`summarize` for an (n_plots, n_draws) array, as lists (columnar)."""
     levels = list(levels)
     qs = [q for lv in levels for q in ((1 - lv) / 2, (1 + lv) / 2)]
-    quant = np.quantile(x, [0.5, *qs], axis=1)
-    mean = x.mean(axis=1)
+    return rows_summary(x.mean(axis=1), np.quantile(x, [0.5, *qs], axis=1), levels)
+
+
+def rows_summary(mean: np.ndarray, quant: np.ndarray, levels: list[float]) -> dict:
+    """Columnar per-row statistics from each row's mean and its quantiles (median, then the low and
+    high bound of each level, in order): the one shape per-plot statistics take."""
     out = {"mean": mean.tolist(), "median": quant[0].tolist(), "ci": {}, "half_width_pct": {}}
     for i, lv in enumerate(levels):
         lo, hi = quant[1 + 2 * i], quant[2 + 2 * i]
