@@ -21,12 +21,14 @@ from infra.routes import HTTP_METHODS, ROOT, ensure_import_paths, resolver_for
 SPEC_PATH = ROOT / "functions" / "docs" / "openapi.json"
 ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 DESCRIPTIONS = {
-    400: "Malformed request (bad JSON, bad pagination token, bad parameter)",
-    401: "Missing, invalid, expired or revoked token",
-    403: "Authenticated, but the role or ownership does not allow it",
+    400: "Malformed request: body not valid JSON (malformed_json) or not UTF-8 (invalid_encoding), bad "
+         "pagination token (invalid_next_token), wrong or expired code",
+    401: "Missing, invalid, expired or revoked token; on the public sign-in routes, wrong credentials",
+    403: "Authenticated, but the role or ownership does not allow it (or the account is not confirmed)",
     404: "Not found (also for records the caller may not see)",
     409: "Conflict with the current state",
-    413: "Body too large",
+    413: "Body too large (payload_too_large)",
+    415: "The body is not application/json (unsupported_media_type)",
     422: "Validation failed; details name each bad field",
     429: "Throttled",
     500: "Internal error",
@@ -39,13 +41,29 @@ def _error_response(status: int) -> dict:
 
 
 def _errors_for(op: dict) -> list[int]:
-    statuses = {413, 429, 500, 503}
-    if op.get("requestBody") or op.get("parameters"):
-        statuses |= {400, 422}
-    if op.get("security"):
+    """The error statuses of an operation, by rules on its shape (the shared request path, API
+    Gateway and the authorizer answer them, whatever the route), plus its own ``x-errors``."""
+    params = op.get("parameters", [])
+    body = bool(op.get("requestBody"))
+    private = bool(op.get("security"))
+    statuses = {413, 429, 500, 503}  # oversized request, throttling, unexpected and dependency failures
+    if body or params:
+        statuses |= {400, 422}  # malformed_json / invalid_encoding; a field or parameter that fails validation
+    if body:
+        statuses.add(415)  # unsupported_media_type: the shared request path only takes JSON bodies
+    if any(p.get("in") == "query" and p.get("name") == "next_token" for p in params):
+        statuses.add(400)  # invalid_next_token
+    if private:
         statuses |= {401, 403}
-        if any(p.get("in") == "path" for p in op.get("parameters", [])):
-            statuses.add(404)  # a private route looks its path id up: unknown or not visible to the caller
+        if body or any(p.get("in") == "path" for p in params):
+            # A private route looks up the ids it is given (path or body): unknown, or not visible to
+            # the caller, answers the same 404.
+            statuses.add(404)
+    elif body:
+        # The public routes with a body are the Cognito flows (sign-up, login, codes, refresh): the
+        # identity provider refuses a wrong or expired code (400), wrong credentials (401), an
+        # unconfirmed account (403), an unknown user (404) and a name or alias already taken (409).
+        statuses |= {400, 401, 403, 404, 409}
     statuses |= set(op.pop("x-errors", []))
     return sorted(statuses)
 
