@@ -68,6 +68,84 @@ def _errors_for(op: dict) -> list[int]:
     return sorted(statuses)
 
 
+# ---- rules the server enforces in code, stated in the schema where JSON Schema can state them -----
+# A field whose validator calls ``indian_mobile`` accepts what that function accepts: ten digits
+# starting 6-9, optionally after 91 or 0, with any separators between (non-digits are ignored).
+INDIAN_MOBILE = r"^[^0-9]*(?:9[^0-9]*1[^0-9]*|0[^0-9]*)?[6-9](?:[^0-9]*[0-9]){9}[^0-9]*$"
+VALIDATOR_PATTERNS = {"indian_mobile": INDIAN_MOBILE}
+
+
+def _geometry_schema() -> dict:
+    """A plot geometry as functions.farmers.geometry checks it before any computation: a GeoJSON
+    Polygon or MultiPolygon, rings of at least 4 positions, [longitude, latitude(, altitude)] inside
+    India's bounding box. (Closed rings, self-intersection and the area are checked too, but no
+    JSON Schema states them.)"""
+    from functions.farmers.geometry import INDIA_BBOX
+
+    lon_min, lat_min, lon_max, lat_max = INDIA_BBOX
+    position = {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"},
+                "prefixItems": [{"type": "number", "minimum": lon_min, "maximum": lon_max},
+                                {"type": "number", "minimum": lat_min, "maximum": lat_max}]}
+    polygon = {"type": "array", "minItems": 1, "items": {"type": "array", "minItems": 4, "items": position}}
+    return {
+        "type": "object", "required": ["type", "coordinates"],
+        "description": "GeoJSON Polygon or MultiPolygon (RFC 7946), [longitude, latitude] positions in India; "
+                       "rings closed (first position = last), not self-intersecting",
+        "oneOf": [
+            {"properties": {"type": {"const": "Polygon"}, "coordinates": polygon}},
+            {"properties": {"type": {"const": "MultiPolygon"},
+                            "coordinates": {"type": "array", "minItems": 1, "items": polygon}}},
+        ],
+    }
+
+
+def _string_branch(schema: dict) -> dict:
+    """The ``type: string`` part of a field schema (itself, or its branch of an optional field's anyOf)."""
+    for branch in schema.get("anyOf", []):
+        if branch.get("type") == "string":
+            return branch
+    return schema
+
+
+def _model_classes() -> dict[str, type]:
+    """Request and response models of the domains, by class name (the component names)."""
+    import importlib
+    import inspect
+
+    from pydantic import BaseModel
+
+    found: dict[str, type] = {}
+    for domain in API_DOMAINS:
+        try:
+            module = importlib.import_module(f"functions.{domain.name}.models")
+        except ModuleNotFoundError:
+            continue
+        for obj in vars(module).values():
+            if inspect.isclass(obj) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__:
+                found[obj.__name__] = obj
+    return found
+
+
+def apply_schema_rules(spec: dict) -> None:
+    """Patterns of validated fields and the geometry shape, on every component schema they concern."""
+    classes = _model_classes()
+    geometry = _geometry_schema()
+    for name, schema in spec["components"]["schemas"].items():
+        props = schema.get("properties", {})
+        if "geometry" in props:  # every geometry of this API is a plot's
+            props["geometry"] = {**geometry, "title": props["geometry"].get("title", "Geometry")}
+        cls = classes.get(name.removesuffix("-Input"))
+        if cls is None:
+            continue
+        for decorator in cls.__pydantic_decorators__.field_validators.values():
+            called = getattr(decorator.func, "__func__", decorator.func).__code__.co_names
+            for validator, pattern in VALIDATOR_PATTERNS.items():
+                if validator in called:
+                    for field in decorator.info.fields:
+                        if field in props:
+                            _string_branch(props[field])["pattern"] = pattern
+
+
 def generate() -> dict:
     ensure_import_paths()
     from agri_common.errors import ErrorEnvelope
@@ -105,6 +183,7 @@ def generate() -> dict:
     for name, schema in envelope.pop("$defs", {}).items():
         spec["components"]["schemas"][name] = schema
     spec["components"]["schemas"]["ErrorEnvelope"] = envelope
+    apply_schema_rules(spec)
     return spec
 
 

@@ -76,3 +76,42 @@ def test_rules_apply_to_a_new_operation_by_its_shape():
     body = {"security": [{"CognitoUserPool": []}], "requestBody": {"content": {}}, "x-errors": [409]}
     assert _errors_for(body) == [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503]
     assert _errors_for({}) == [413, 429, 500, 503]
+
+
+def test_phone_fields_document_the_pattern_their_validator_accepts():
+    import random
+    import re
+
+    from functions.farmers.models import indian_mobile
+    from infra.openapi import INDIAN_MOBILE
+
+    spec = json.loads(SPEC_PATH.read_text())
+    schemas = spec["components"]["schemas"]
+    assert schemas["RegisterFarmerRequest"]["properties"]["phone"]["pattern"] == INDIAN_MOBILE
+    assert INDIAN_MOBILE in json.dumps(schemas["PatchFarmerRequest"]["properties"]["phone"])
+    rng = random.Random(7)
+    samples = ["+91 98123 45678", "09812345678", "919812345678", "5812345678", "9198765432", "0000000000"]
+    samples += [rng.choice(["", "+91", "0", "91 "]) + "".join(rng.choice("0123456789 -") for _ in range(rng.randint(8, 13)))
+                for _ in range(3000)]
+    for text in samples:
+        try:
+            indian_mobile(text)
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert accepted == bool(re.search(INDIAN_MOBILE, text)), text
+
+
+def test_plot_geometries_document_the_polygon_shapes_the_server_accepts():
+    import jsonschema_rs
+
+    spec = json.loads(SPEC_PATH.read_text())
+    geometry = spec["components"]["schemas"]["PlotFeature"]["properties"]["geometry"]
+    check = jsonschema_rs.validator_for(geometry)
+    ring = [[77.0, 28.0], [77.001, 28.0], [77.001, 28.001], [77.0, 28.0]]
+    assert check.is_valid({"type": "Polygon", "coordinates": [ring]})
+    assert check.is_valid({"type": "MultiPolygon", "coordinates": [[ring], [ring]]})
+    assert not check.is_valid({"type": "Point", "coordinates": [77.0, 28.0]})
+    assert not check.is_valid({"type": "Polygon", "coordinates": [ring[:3]]})  # fewer than 4 positions
+    assert not check.is_valid({"type": "Polygon", "coordinates": [[[28.0, 77.0]] * 4]})  # latitude first: not India
+    assert not check.is_valid({"type": "Polygon"})
