@@ -21,12 +21,14 @@ from infra.routes import HTTP_METHODS, ROOT, ensure_import_paths, resolver_for
 SPEC_PATH = ROOT / "functions" / "docs" / "openapi.json"
 ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 DESCRIPTIONS = {
-    400: "Malformed request (bad JSON, bad pagination token, bad parameter)",
-    401: "Missing, invalid, expired or revoked token",
-    403: "Authenticated, but the role or ownership does not allow it",
+    400: "Malformed request: body not valid JSON (malformed_json) or not UTF-8 (invalid_encoding), bad "
+         "pagination token (invalid_next_token), wrong or expired code",
+    401: "Missing, invalid, expired or revoked token; on the public sign-in routes, wrong credentials",
+    403: "Authenticated, but the role or ownership does not allow it (or the account is not confirmed)",
     404: "Not found (also for records the caller may not see)",
     409: "Conflict with the current state",
-    413: "Body too large",
+    413: "Body too large (payload_too_large)",
+    415: "The body is not application/json (unsupported_media_type)",
     422: "Validation failed; details name each bad field",
     429: "Throttled",
     500: "Internal error",
@@ -39,15 +41,113 @@ def _error_response(status: int) -> dict:
 
 
 def _errors_for(op: dict) -> list[int]:
-    statuses = {413, 429, 500, 503}
-    if op.get("requestBody") or op.get("parameters"):
-        statuses |= {400, 422}
-    if op.get("security"):
+    """The error statuses of an operation, by rules on its shape (the shared request path, API
+    Gateway and the authorizer answer them, whatever the route), plus its own ``x-errors``."""
+    params = op.get("parameters", [])
+    body = bool(op.get("requestBody"))
+    private = bool(op.get("security"))
+    statuses = {413, 429, 500, 503}  # oversized request, throttling, unexpected and dependency failures
+    if body or params:
+        statuses |= {400, 422}  # malformed_json / invalid_encoding; a field or parameter that fails validation
+    if body:
+        statuses.add(415)  # unsupported_media_type: the shared request path only takes JSON bodies
+    if any(p.get("in") == "query" and p.get("name") == "next_token" for p in params):
+        statuses.add(400)  # invalid_next_token
+    if private:
         statuses |= {401, 403}
-        if any(p.get("in") == "path" for p in op.get("parameters", [])):
-            statuses.add(404)  # a private route looks its path id up: unknown or not visible to the caller
+        if body or any(p.get("in") == "path" for p in params):
+            # A private route looks up the ids it is given (path or body): unknown, or not visible to
+            # the caller, answers the same 404.
+            statuses.add(404)
+    elif body:
+        # The public routes with a body are the Cognito flows (sign-up, login, codes, refresh): the
+        # identity provider refuses a wrong or expired code (400), wrong credentials (401), an
+        # unconfirmed account (403), an unknown user (404) and a name or alias already taken (409).
+        statuses |= {400, 401, 403, 404, 409}
     statuses |= set(op.pop("x-errors", []))
     return sorted(statuses)
+
+
+# ---- rules the server enforces in code, stated in the schema where JSON Schema can state them -----
+# A field whose validator calls ``indian_mobile`` accepts what that function accepts: ten digits
+# starting 6-9, optionally after 91 or 0, with any separators between (non-digits are ignored).
+INDIAN_MOBILE = r"^[^0-9]*(?:9[^0-9]*1[^0-9]*|0[^0-9]*)?[6-9](?:[^0-9]*[0-9]){9}[^0-9]*$"
+VALIDATOR_PATTERNS = {"indian_mobile": INDIAN_MOBILE}
+
+
+def _geometry_schema() -> dict:
+    """A plot geometry as functions.farmers.geometry checks it before any computation: a GeoJSON
+    Polygon or MultiPolygon, rings of at least 4 positions, [longitude, latitude(, altitude)] inside
+    the bounding box of India's outline, rounded outward to 0.1 degree (the outline itself, closed
+    rings, self-intersection and the area are checked too, but no JSON Schema states them)."""
+    import math
+
+    from functions.farmers.geometry import india_outline
+
+    west, south, east, north = india_outline().bounds
+    lon_min, lat_min = math.floor(west * 10) / 10, math.floor(south * 10) / 10
+    lon_max, lat_max = math.ceil(east * 10) / 10, math.ceil(north * 10) / 10
+    position = {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"},
+                "prefixItems": [{"type": "number", "minimum": lon_min, "maximum": lon_max},
+                                {"type": "number", "minimum": lat_min, "maximum": lat_max}]}
+    polygon = {"type": "array", "minItems": 1, "items": {"type": "array", "minItems": 4, "items": position}}
+    return {
+        "type": "object", "required": ["type", "coordinates"],
+        "description": "GeoJSON Polygon or MultiPolygon (RFC 7946), [longitude, latitude] positions in India; "
+                       "rings closed (first position = last), not self-intersecting",
+        "oneOf": [
+            {"properties": {"type": {"const": "Polygon"}, "coordinates": polygon}},
+            {"properties": {"type": {"const": "MultiPolygon"},
+                            "coordinates": {"type": "array", "minItems": 1, "items": polygon}}},
+        ],
+    }
+
+
+def _string_branch(schema: dict) -> dict:
+    """The ``type: string`` part of a field schema (itself, or its branch of an optional field's anyOf)."""
+    for branch in schema.get("anyOf", []):
+        if branch.get("type") == "string":
+            return branch
+    return schema
+
+
+def _model_classes() -> dict[str, type]:
+    """Request and response models of the domains, by class name (the component names)."""
+    import importlib
+    import inspect
+
+    from pydantic import BaseModel
+
+    found: dict[str, type] = {}
+    for domain in API_DOMAINS:
+        try:
+            module = importlib.import_module(f"functions.{domain.name}.models")
+        except ModuleNotFoundError:
+            continue
+        for obj in vars(module).values():
+            if inspect.isclass(obj) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__:
+                found[obj.__name__] = obj
+    return found
+
+
+def apply_schema_rules(spec: dict) -> None:
+    """Patterns of validated fields and the geometry shape, on every component schema they concern."""
+    classes = _model_classes()
+    geometry = _geometry_schema()
+    for name, schema in spec["components"]["schemas"].items():
+        props = schema.get("properties", {})
+        if "geometry" in props:  # every geometry of this API is a plot's
+            props["geometry"] = {**geometry, "title": props["geometry"].get("title", "Geometry")}
+        cls = classes.get(name.removesuffix("-Input"))
+        if cls is None:
+            continue
+        for decorator in cls.__pydantic_decorators__.field_validators.values():
+            called = getattr(decorator.func, "__func__", decorator.func).__code__.co_names
+            for validator, pattern in VALIDATOR_PATTERNS.items():
+                if validator in called:
+                    for field in decorator.info.fields:
+                        if field in props:
+                            _string_branch(props[field])["pattern"] = pattern
 
 
 def generate() -> dict:
@@ -87,6 +187,7 @@ def generate() -> dict:
     for name, schema in envelope.pop("$defs", {}).items():
         spec["components"]["schemas"][name] = schema
     spec["components"]["schemas"]["ErrorEnvelope"] = envelope
+    apply_schema_rules(spec)
     return spec
 
 

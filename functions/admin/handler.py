@@ -41,7 +41,8 @@ Service = Annotated[AdminService, Depends(get_service)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-@app.post("/admin/users", status_code=201, tags=TAGS, security=PRIVATE, summary="Create a user with a role")
+@app.post("/admin/users", status_code=201, tags=TAGS, security=PRIVATE, summary="Create a user with a role",
+          openapi_extensions={"x-errors": [409]})
 def create_user(body: m.CreateUserRequest, svc: Service, caller: Caller) -> m.UserOut:
     return svc.create_user(body)
 
@@ -62,7 +63,8 @@ def get_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
     return svc.get_user(username)
 
 
-@app.post("/admin/users/<username>/disable", tags=TAGS, security=PRIVATE, summary="Disable a user and revoke their tokens")
+@app.post("/admin/users/<username>/disable", tags=TAGS, security=PRIVATE, summary="Disable a user and revoke their tokens",
+          openapi_extensions={"x-errors": [409]})
 def disable_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
     return svc.set_enabled(caller, username, False)
 
@@ -72,7 +74,8 @@ def enable_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
     return svc.set_enabled(caller, username, True)
 
 
-@app.put("/admin/users/<username>/role", tags=TAGS, security=PRIVATE, summary="Change a user's role (and FPO)")
+@app.put("/admin/users/<username>/role", tags=TAGS, security=PRIVATE, summary="Change a user's role (and FPO)",
+          openapi_extensions={"x-errors": [409]})
 def change_role(username: Username, body: m.ChangeRoleRequest, svc: Service, caller: Caller) -> m.UserOut:
     return svc.change_role(caller, username, body)
 

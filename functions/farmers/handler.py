@@ -13,6 +13,7 @@ from typing import Annotated, Callable, Literal
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from agri_common.farm.records import MembershipStatus
 from agri_common.farm.store import DynamoFarmStore
 from agri_common.principal import AuditScope, Principal, with_audit_scope
 from agri_common.projects import assignments_from_env
@@ -92,7 +93,7 @@ def list_farmers(
     village: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^#\x00-\x1f\x7f-\x9f]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
-    status: Annotated[Literal["approved", "pending", "rejected", "removed"] | None,
+    status: Annotated[MembershipStatus | None,
                       Query(description="Membership: approved members, pending requests, rejected ones or removed "
                                         "members (default: all, members first; auditors see members only)")] = None,
 ) -> m.FarmerPage:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from agri_common.inputs import Input, Line, PartialUpdate
 
+from agri_common.farm.records import MembershipStatus
 from agri_common.farm.vocab import AmendmentType, PreseasonWater, SeasonName, WaterRegime
 
 from functions.farmers import geometry
@@ -141,7 +142,7 @@ class FarmerOut(BaseModel):
     consent: ConsentOut
     aadhaar_last4: str | None = None
     external_id: str | None = None
-    membership: Literal["pending", "approved", "rejected", "removed"] = Field(
+    membership: MembershipStatus = Field(
         description="pending: a membership request (not counted in the FPO's totals or MRV runs) until the FPO's "
                     "manager approves it; rejected: a refused request; removed: a former member (no longer counted). "
                     "A rejected or removed farmer may ask again (POST /farmers/{farmer_id}/membership-request)")

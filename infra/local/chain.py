@@ -42,6 +42,11 @@ def _encode(value: Any) -> Any:
     return str(value)
 
 
+class _BridgeServer(ThreadingHTTPServer):
+    request_queue_size = 1024  # socketserver's default backlog (5) drops connections under load
+    daemon_threads = True
+
+
 class ChainBridge:
     def __init__(self, port: int):
         self.port = port
@@ -77,8 +82,7 @@ class ChainBridge:
             def log_message(self, fmt: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = _BridgeServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, name="chain-rpc", daemon=True).start()
         return self

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 import time
+import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
-from urllib.parse import parse_qs
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, unquote
 
 from infra.local.lambdas import LocalFunction
 from infra.local.template import GatewayResponse, RouteSpec
@@ -162,7 +165,10 @@ class ApiFront:
             return self.gateway_error("THROTTLED", "Too Many Requests", request_id)
         if len(body) > MAX_PAYLOAD:
             return self.gateway_error("REQUEST_TOO_LARGE", "Request Too Long", request_id)
-        route, params, _ = self.match(method, path)
+        route, raw_params, _ = self.match(method, path)
+        # API Gateway (REST) keeps ``path`` as sent (percent-encoded) and passes ``pathParameters``
+        # percent-decoded ('+' stays '+': it means a space only in query strings).
+        params = {name: unquote(value) for name, value in raw_params.items()}
         if route is None:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id)
         if method == "OPTIONS" and route.function_logical_id is None:
@@ -199,3 +205,125 @@ class ApiFront:
         body = result.get("body") or ""
         raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
         return HttpResponse(int(result["statusCode"]), headers, raw)
+
+
+# ---- the HTTP server in front of ApiFront ---------------------------------------------------------
+Static = Callable[[str, str], "tuple[int, dict[str, str], bytes] | None"]
+
+
+class FrontServer(ThreadingHTTPServer):
+    """One thread per connection. The listen backlog is raised from socketserver's default of 5,
+    which made the kernel drop or reset connections when a few dozen clients connected at once."""
+
+    request_queue_size = 1024
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], front: ApiFront, static: Static | None = None):
+        self.front = front
+        self.static = static
+        super().__init__(address, FrontHandler)
+
+
+class FrontHandler(BaseHTTPRequestHandler):
+    """Every method reaches :meth:`ApiFront.handle` (API Gateway answers unknown methods with its
+    MISSING_AUTHENTICATION_TOKEN gateway response, not a 501 page), and the server's own protocol
+    errors (bad request line, oversized headers...) answer with the JSON envelope too."""
+
+    protocol_version = "HTTP/1.1"
+    server: FrontServer
+
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler dispatches to do_<METHOD> and answers 501 when it is missing.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def _body(self) -> bytes | None:
+        """The request body, or None after answering a framing error."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks, total = [], 0
+            while True:
+                size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+                try:
+                    size = int(size_line, 16)
+                except ValueError:
+                    self._gateway("DEFAULT_4XX", "Malformed chunked body", close=True)
+                    return None
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_PAYLOAD:
+                    self._gateway("REQUEST_TOO_LARGE", "Request Too Long", close=True)
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(3)
+        raw_length = self.headers.get("Content-Length")
+        if raw_length is None:
+            return b""
+        try:
+            length = int(raw_length)
+            if length < 0:
+                raise ValueError(raw_length)
+        except ValueError:
+            self._gateway("DEFAULT_4XX", "Invalid Content-Length", close=True)
+            return None
+        if length > MAX_PAYLOAD:  # refused before reading, as API Gateway does
+            self._gateway("REQUEST_TOO_LARGE", "Request Too Long", close=True)
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        body = self._body()
+        if body is None:
+            return
+        path = self.path.split("?", 1)[0]
+        found = self.server.static(self.command, path) if self.server.static else None
+        if found is None:
+            try:
+                resp = self.server.front.handle(self.command, self.path, dict(self.headers.items()), body,
+                                                self.client_address[0])
+            except Exception:  # a defect of the twin itself: answer as API Gateway's 5XX would
+                traceback.print_exc()
+                resp = self.server.front.gateway_error("DEFAULT_5XX", "Internal server error", str(uuid.uuid4()))
+            found = (resp.status, resp.headers, resp.body)
+        self._send(*found)
+
+    def _send(self, status: int, headers: dict[str, str], raw: bytes, close: bool = False) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(raw)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(raw)
+
+    def _gateway(self, rtype: str, message: str, *, close: bool = False, status: int | None = None) -> None:
+        resp = self.server.front.gateway_error(rtype, message, str(uuid.uuid4()))
+        self._send(status or resp.status, resp.headers, resp.body, close=close)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (malformed request line, headers too large or too many, URI too
+        long...) with the gateway's JSON envelope instead of an HTML page."""
+        if not getattr(self, "command", None):
+            self.command = ""  # the request line could not be parsed
+        self.request_version = self.protocol_version  # a status line and headers, even then
+        self._gateway("DEFAULT_4XX", message or "Bad Request", close=True, status=code)
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        if os.environ.get("LOCAL_TWIN_ACCESS_LOG"):
+            super().log_message(fmt, *args)
+
+
+def serve(front: ApiFront, host: str, port: int, static: Static | None = None) -> tuple[FrontServer, threading.Thread]:
+    """Start the front on ``host:port`` (0 = any free port) in a daemon thread."""
+    server = FrontServer((host, port), front, static)
+    thread = threading.Thread(target=server.serve_forever, name="api-front", daemon=True)
+    thread.start()
+    return server, thread

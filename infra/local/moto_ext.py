@@ -1,5 +1,9 @@
 """What moto 5.2.5 lacks or does too slowly, mended in the emulator (not in our code).
 
+- Cognito user-existence errors: with ``PreventUserExistenceErrors: ENABLED`` on the app client (ours
+  sets it), AWS answers ConfirmSignUp and ConfirmForgotPassword for an unknown user with
+  CodeMismatchException, as for a wrong code. moto answers UserNotFoundException and
+  ResourceNotFoundException (which our API would report as a 404 and a 503).
 - Cognito RevokeToken: AWS invalidates the refresh token and the tokens minted from it. Here the
   refresh token is marked revoked exactly as moto's own GlobalSignOut does, so REFRESH_TOKEN_AUTH
   with it fails with NotAuthorizedException afterwards.
@@ -32,6 +36,7 @@ from typing import Any
 
 def install() -> None:
     _install_revoke_token()
+    _install_user_existence_errors()
     _install_fast_transactions()
     _install_index_queries()
 
@@ -282,3 +287,30 @@ def _install_revoke_token() -> None:
     CognitoIdpResponse.revoke_token = revoke_token
     CognitoIdpResponse._agri_revoke_token = True
 
+
+
+def _install_user_existence_errors() -> None:
+    from moto.cognitoidp.exceptions import CodeMismatchException
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    if getattr(CognitoIdpBackend, "_agri_user_existence", False):
+        return
+
+    def hides_unknown_users(self, client_id: str, username: str) -> bool:  # noqa: ANN001 - moto's backend
+        for pool in self.user_pools.values():
+            client = pool.clients.get(client_id)
+            if client is not None:
+                hidden = client.extended_config.get("PreventUserExistenceErrors") == "ENABLED"
+                return hidden and pool._get_user(username) is None
+        return False
+
+    def guarded(original: Any) -> Any:
+        def method(self, client_id: str, username: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
+            if hides_unknown_users(self, client_id, username):
+                raise CodeMismatchException("Invalid verification code provided, please try again.")
+            return original(self, client_id, username, *args, **kwargs)
+        return method
+
+    CognitoIdpBackend.confirm_sign_up = guarded(CognitoIdpBackend.confirm_sign_up)
+    CognitoIdpBackend.confirm_forgot_password = guarded(CognitoIdpBackend.confirm_forgot_password)
+    CognitoIdpBackend._agri_user_existence = True

@@ -15,12 +15,11 @@ import secrets
 import socket
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from infra.local import moto_ext
-from infra.local.front import ApiFront, CognitoVerifier, TokenBucket
+from infra.local.front import ApiFront, CognitoVerifier, TokenBucket, serve
 from infra.local.lambdas import LocalFunction, merged_environment
 from infra.local.provision import Provisioner
 from infra.local.template import (
@@ -137,39 +136,7 @@ class LocalTwin:
         return verifiers
 
     def _start_http(self) -> None:
-        front = self.front
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                path = self.path.split("?", 1)[0]
-                if self.command == "GET" and (path == "/docs" or path.startswith("/docs/")):
-                    status, headers, raw = _docs(path)
-                else:
-                    resp = front.handle(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
-                    status, headers, raw = resp.status, resp.headers, resp.body
-                self.send_response(status)
-                for key, value in headers.items():
-                    if key.lower() not in ("content-length", "connection"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(raw)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
-
-            def log_message(self, fmt: str, *args: Any) -> None:
-                if os.environ.get("LOCAL_TWIN_ACCESS_LOG"):
-                    super().log_message(fmt, *args)
-
-        self._http = ThreadingHTTPServer(("127.0.0.1", self.api_port), Handler)
-        self._http.daemon_threads = True
-        self._http_thread = threading.Thread(target=self._http.serve_forever, name="api-front", daemon=True)
-        self._http_thread.start()
+        self._http, self._http_thread = serve(self.front, "127.0.0.1", self.api_port, static=_docs_route)
 
     def _seed(self, provisioner: Provisioner) -> None:
         """One demo user per role, with a fresh strong password printed at start."""
@@ -245,6 +212,13 @@ class LocalTwin:
                 "region": self.region, "users": [u.__dict__ for u in self.demo_users],
                 "resources": dict(self.resolver.refs) if self.resolver else {},
                 "chain_rpc": self.chain_bridge.url if getattr(self, "chain_bridge", None) else None}
+
+
+def _docs_route(method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
+    """The twin's own pages (Swagger UI under /docs); None hands the request to the API front."""
+    if method == "GET" and (path == "/docs" or path.startswith("/docs/")):
+        return _docs(path)
+    return None
 
 
 def _docs(path: str) -> tuple[int, dict[str, str], bytes]:

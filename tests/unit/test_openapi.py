@@ -33,3 +33,85 @@ def test_private_operations_name_the_cognito_scheme():
     assert scheme["in"] == "header" and scheme["name"] == "Authorization"
     assert spec["paths"]["/auth/me"]["get"]["security"] == [{"CognitoUserPool": []}]
     assert "security" not in spec["paths"]["/auth/login"]["post"]
+
+
+def _operations(spec):
+    for path, item in spec["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                yield method, path, item[method]
+
+
+def test_the_shared_request_path_statuses_are_documented_by_rule():
+    spec = json.loads(SPEC_PATH.read_text())
+    for method, path, op in _operations(spec):
+        codes = set(op["responses"])
+        assert "413" in codes, (method, path)
+        if op.get("requestBody"):
+            assert {"400", "415", "422"} <= codes, (method, path)  # malformed/invalid encoding, media type
+        if any(p["in"] == "query" and p["name"] == "next_token" for p in op.get("parameters", [])):
+            assert "400" in codes, (method, path)  # invalid_next_token
+        if op.get("security") and (op.get("requestBody") or any(p["in"] == "path" for p in op.get("parameters", []))):
+            assert "404" in codes, (method, path)  # an id the caller may not see
+
+
+def test_the_cognito_flows_and_declared_conflicts_are_documented():
+    spec = json.loads(SPEC_PATH.read_text())
+    responses = {(m.upper(), p): set(op["responses"]) for m, p, op in _operations(spec)}
+    assert "401" in responses[("POST", "/auth/login")] and "401" in responses[("POST", "/auth/refresh")]
+    assert "404" in responses[("POST", "/auth/confirm-registration")]
+    for move in ("transfer", "retire", "cancel"):
+        assert "404" in responses[("POST", f"/credits/{move}")]
+    for key in (("POST", "/admin/users"), ("POST", "/admin/users/{username}/disable"),
+                ("PUT", "/admin/users/{username}/role")):
+        assert "409" in responses[key], key
+    assert "415" not in responses[("GET", "/health")] and "401" not in responses[("GET", "/health")]
+
+
+def test_rules_apply_to_a_new_operation_by_its_shape():
+    from infra.openapi import _errors_for
+
+    paged = {"security": [{"CognitoUserPool": []}], "parameters": [{"in": "query", "name": "next_token"}]}
+    assert _errors_for(paged) == [400, 401, 403, 413, 422, 429, 500, 503]
+    body = {"security": [{"CognitoUserPool": []}], "requestBody": {"content": {}}, "x-errors": [409]}
+    assert _errors_for(body) == [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503]
+    assert _errors_for({}) == [413, 429, 500, 503]
+
+
+def test_phone_fields_document_the_pattern_their_validator_accepts():
+    import random
+    import re
+
+    from functions.farmers.models import indian_mobile
+    from infra.openapi import INDIAN_MOBILE
+
+    spec = json.loads(SPEC_PATH.read_text())
+    schemas = spec["components"]["schemas"]
+    assert schemas["RegisterFarmerRequest"]["properties"]["phone"]["pattern"] == INDIAN_MOBILE
+    assert INDIAN_MOBILE in json.dumps(schemas["PatchFarmerRequest"]["properties"]["phone"])
+    rng = random.Random(7)
+    samples = ["+91 98123 45678", "09812345678", "919812345678", "5812345678", "9198765432", "0000000000"]
+    samples += [rng.choice(["", "+91", "0", "91 "]) + "".join(rng.choice("0123456789 -") for _ in range(rng.randint(8, 13)))
+                for _ in range(3000)]
+    for text in samples:
+        try:
+            indian_mobile(text)
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert accepted == bool(re.search(INDIAN_MOBILE, text)), text
+
+
+def test_plot_geometries_document_the_polygon_shapes_the_server_accepts():
+    import jsonschema_rs
+
+    spec = json.loads(SPEC_PATH.read_text())
+    geometry = spec["components"]["schemas"]["PlotFeature"]["properties"]["geometry"]
+    check = jsonschema_rs.validator_for(geometry)
+    ring = [[77.0, 28.0], [77.001, 28.0], [77.001, 28.001], [77.0, 28.0]]
+    assert check.is_valid({"type": "Polygon", "coordinates": [ring]})
+    assert check.is_valid({"type": "MultiPolygon", "coordinates": [[ring], [ring]]})
+    assert not check.is_valid({"type": "Point", "coordinates": [77.0, 28.0]})
+    assert not check.is_valid({"type": "Polygon", "coordinates": [ring[:3]]})  # fewer than 4 positions
+    assert not check.is_valid({"type": "Polygon", "coordinates": [[[28.0, 77.0]] * 4]})  # latitude first: not India
+    assert not check.is_valid({"type": "Polygon"})

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+from re import Match
 from typing import Any, Callable, Iterable
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
@@ -79,6 +81,18 @@ def openapi_json(app: APIGatewayRestResolver) -> str:
 _PARSED_BODY = "_agri_parsed_body"
 
 
+class _Resolver(APIGatewayRestResolver):
+    """Path parameters percent-decoded, as API Gateway decodes ``pathParameters``.
+
+    A REST proxy event keeps ``path`` as the client sent it (``/admin/users/demo%2Dfarmer``) and
+    Powertools takes route arguments from that raw path; without this a percent-encoded id (any
+    client may encode any character) would reach the handler undecoded and fail its pattern.
+    """
+
+    def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
+        return {name: unquote(value) for name, value in match.groupdict().items()}
+
+
 def make_resolver() -> APIGatewayRestResolver:
     app: APIGatewayRestResolver
 
@@ -90,7 +104,7 @@ def make_resolver() -> APIGatewayRestResolver:
             return parsed[1]
         return parse_object(text)
 
-    app = APIGatewayRestResolver(enable_validation=True, cors=_cors_config(), json_body_deserializer=deserialize)
+    app = _Resolver(enable_validation=True, cors=_cors_config(), json_body_deserializer=deserialize)
 
     def rid() -> str | None:
         return _request_id(app.current_event.raw_event if app.current_event else None)

@@ -70,6 +70,11 @@ class Consent(BaseModel):
     at: str
 
 
+MembershipStatus = Literal["pending", "approved", "rejected", "removed"]
+"""The one spelling of the membership statuses (typing caches ``Literal[...] | None`` by the set of its
+values, so two spellings in another order would make the OpenAPI enum order depend on import order)."""
+
+
 class FarmerRecord(Record):
     kind: ClassVar[str] = "farmer"
     farmer_id: str
@@ -90,8 +95,8 @@ class FarmerRecord(Record):
     area_ha: float = 0.0
     season_count: int = 0
     # FPO membership (docs/decisions/0007): absent on profiles from before the consent rule = an
-    # approved member (scripts/migrate_membership.py turns old self-registered ones into requests).
-    membership: Literal["pending", "approved", "rejected", "removed"] | None = None
+    # approved member (functions/farmers/migrate_membership.py turns old self-registered ones into requests).
+    membership: MembershipStatus | None = None
     membership_decided_by: str | None = None
     membership_decided_at: str | None = None
     pending_writes: int = 0  # bumped by every write of a non-member's data: approval expects it unchanged
