@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Install everything, then run the whole test suite (unit, integration, infrastructure, end-to-end).
+# Install everything, then run the whole test suite (unit, integration, infrastructure, end-to-end,
+# and the bounded schemathesis fuzz run over every operation for each role: tests/fuzz, marker "fuzz").
 #   bash scripts/test.sh [pytest args]
-# The schemathesis fuzz run (tests/fuzz, marker "fuzz") is collected but skipped unless AGRI_FUZZ=1:
-#   AGRI_FUZZ=1 bash scripts/test.sh              # everything, fuzz run included
-#   AGRI_FUZZ=1 bash scripts/test.sh -m fuzz      # the fuzz run only (a few minutes)
+#   bash scripts/test.sh -m fuzz                  # the fuzz run only (a few minutes)
 #   bash scripts/test.sh -m "not fuzz"            # everything else
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -179,6 +179,36 @@ def test_nesting_deeper_than_the_limit_is_400_naming_it(depth):
     assert str(MAX_JSON_DEPTH) in r.body["error"]["message"]
 
 
+def test_a_very_deep_body_is_refused_before_parsing_even_with_a_raised_recursion_limit():
+    """The C JSON parser recurses once per level; where a library has raised the recursion limit (a
+    test runner's plugins did) a million-deep body overflowed the C stack and killed the process.
+    The depth is read before parsing, so the process answers 400 (run in a child process: a crash
+    must fail this test, not the test run)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.setrecursionlimit(10**7)\n"
+            "from agri_common.body import parse_json\n"
+            "from agri_common.errors import AppError\n"
+            "try:\n    parse_json('[' * 1_000_000 + ']' * 1_000_000)\n"
+            "except AppError as e:\n    print(e.status, e.code)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": "layers/common/python"})
+    assert (done.returncode, done.stdout.strip()) == (0, "400 malformed_json"), done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("text, deep", [
+    ('{"a": "' + "[" * 100 + '"}', False),                       # brackets inside a string do not count
+    ('{"a": "\\\\", "b": ' + "[" * 70 + "]" * 70 + "}", True),   # an escaped backslash ends no string early
+    ('{"a": "\\"' + "[" * 70 + '"}', False),                      # an escaped quote does not end the string
+])
+def test_the_depth_scan_reads_strings_as_json_does(text, deep):
+    from agri_common.body import _deeper_than
+
+    json.loads(text)  # each case is valid JSON
+    assert _deeper_than(text, MAX_JSON_DEPTH) is deep
+
+
 def test_nesting_up_to_the_limit_is_parsed():
     inner = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
     r = send(sample, "/things", ('{"name": ' + inner + "}").encode(), claims=ADMIN)

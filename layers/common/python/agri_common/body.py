@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any, Mapping
 
 from agri_common.errors import BadRequestError, UnprocessableError, UnsupportedMediaTypeError
@@ -102,21 +103,42 @@ def _malformed(message: str, details: list[dict] | None = None) -> BadRequestErr
     return BadRequestError(message, code="malformed_json", details=details)
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays/objects nest more than ``limit`` levels (the top-level object is level 1)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+_JSON_SPECIAL = re.compile(r'[\\"\[\]{}]')
+
+
+def _deeper_than(text: str, limit: int) -> bool:
+    """Whether the JSON text nests arrays/objects more than ``limit`` levels (the top level is 1),
+    read before parsing: the C parser recurses once per level, and where a library has raised the
+    recursion limit a deep enough body overflows the C stack (a segfault, not a RecursionError).
+    One pass over the brackets, quotes and backslashes; brackets inside strings do not count."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth, in_string, escaped_at = 0, False, -1
+    for match in _JSON_SPECIAL.finditer(text):
+        pos, ch = match.start(), match.group()
+        if pos == escaped_at:
+            continue
+        if in_string:
+            if ch == "\\":
+                escaped_at = pos + 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
     return False
 
 
 def parse_json(text: str) -> Any:
     """``text`` as JSON, or a 400 ``malformed_json`` (syntax, integer too long, nesting too deep)."""
     too_deep = f"The request body nests arrays/objects deeper than {MAX_JSON_DEPTH} levels (the limit)"
+    if _deeper_than(text, MAX_JSON_DEPTH):
+        raise _malformed(too_deep, [{"field": "body", "issue": f"at most {MAX_JSON_DEPTH} levels", "type": "json_too_deep"}])
     try:
         value = json.loads(text)
     except RecursionError as exc:
@@ -128,8 +150,6 @@ def parse_json(text: str) -> Any:
     except ValueError as exc:  # e.g. an integer over the 4,300-digit conversion limit
         raise _malformed("The request body holds a number JSON parsing refuses (too many digits)", [{
             "field": "body", "issue": "a number with too many digits", "type": "json_number_too_long"}]) from exc
-    if isinstance(value, (dict, list)) and _deeper_than(value, MAX_JSON_DEPTH):
-        raise _malformed(too_deep, [{"field": "body", "issue": f"at most {MAX_JSON_DEPTH} levels", "type": "json_too_deep"}])
     return value
 
 
