@@ -53,7 +53,8 @@ class FarmerService:
         Aadhaar: a number already registered is *not refused* (a 409 would tell any account whether
         a number is registered): the profile is stored without the uniqueness link, flagged
         ``aadhaar_duplicate`` for the FPO's manager or an admin to resolve, and is never a member
-        until then. The farmer's answer is the same either way."""
+        until then. Without an invitation code the farmer's answer is the same either way (with one, the
+        profile stays pending instead of approved: decision 0007, "What remains observable")."""
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
         if caller.role in (Role.FARMER, Role.FPO_MANAGER) and caller.fpo_id and req.fpo_id != caller.fpo_id:
             raise ForbiddenError("You can register farmers only in your own FPO", code="fpo_forbidden")

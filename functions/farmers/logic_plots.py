@@ -166,7 +166,7 @@ class PlotService:
         their own plots) beyond the policy, so members never overlap beyond it. Otherwise bump the
         lock of every cell of their plots in ``txn``: a plot written meanwhile over theirs, checked
         while they were not counted, fails its transaction and is checked again, against a member."""
-        items, _ = self.ctx.store.query(keys.farmer_plots_index(farmer.farmer_id), index=True)
+        items = membership.farmer_plots(self.ctx, farmer)
         own = {i["plot_id"] for i in items}
         locks: dict[str, int] = {}
         clashes: list[tuple[str, dict, float]] = []

@@ -139,11 +139,31 @@ def _season_deltas(season: SeasonRecord) -> dict[str, float]:
                              a.get("water_regime_evidence") is not None)
 
 
+def farmer_plots(ctx: FarmContext, farmer: FarmerRecord) -> list[dict]:
+    """Every plot item of ``farmer`` (all pages of the farmer's index), checked against the farmer
+    record's ``plot_count``, which ``farmer`` was read with consistently. The index is eventually
+    consistent on DynamoDB (moto is not), so a plot written a moment ago can be missing from it; an
+    approval or removal counted without it would leave that plot out of the totals for good (the
+    write counters cannot see it: the plot's write already moved them). A short read is a 409 to
+    retry, never a silent undercount."""
+    items: list[dict] = []
+    start = None
+    while True:
+        page, start = ctx.store.query(keys.farmer_plots_index(farmer.farmer_id), index=True, start=start)
+        items += page
+        if not start:
+            break
+    if len(items) != farmer.plot_count:
+        raise ConflictError("The farmer's newest plots are still being indexed; try again in a moment",
+                            code="index_lagging")
+    return items
+
+
 def contribution(ctx: FarmContext, farmer: FarmerRecord, sign: int = 1) -> list[Update]:
     """The aggregate updates that count ``farmer`` and all their data, exactly as the writes
     would have moved them had the farmer been a member all along (one Query for the plots, one per
     plot for its seasons and evidence). ``sign=-1`` takes them out (the migration)."""
-    plots, _ = ctx.store.query(keys.farmer_plots_index(farmer.farmer_id), index=True)
+    plots = farmer_plots(ctx, farmer)
     fpo: list[dict[str, float]] = [{"members": 1}]
     village: dict[str, float] = {"members": 1, "plots": 0, "area_ha": 0.0, "seasons": 0}
     by_season: dict[str, list[dict[str, float]]] = {}
@@ -198,14 +218,19 @@ class MembershipService:
                                 code="membership_decided")
 
     def _decide(self, record: FarmerRecord, status: str, by: str, now: str) -> tuple[Update, FarmerRecord]:
+        """A decision changes the profile, so it moves its version: an edit based on the version
+        before it gets an honest 409 (the current version is newer) and re-reads, never a 409
+        naming the version the client already holds."""
         updated = record.model_copy(update={"membership": status, "membership_decided_by": by,
-                                            "membership_decided_at": now, "aadhaar_duplicate": False
+                                            "membership_decided_at": now, "version": record.version + 1,
+                                            "aadhaar_duplicate": False
                                             if status == "approved" else record.aadhaar_duplicate})
         sets = {"membership": status, "membership_decided_by": by, "membership_decided_at": now, **updated.index()}
         if status == "approved":
             sets["aadhaar_duplicate"] = False
-        op = Update(record.key(), set=sets, expect={"membership": record.member_status,
-                                                    "pending_writes": record.pending_writes}, if_exists=True)
+        op = Update(record.key(), set=sets, add={"version": 1},
+                    expect={"membership": record.member_status, "pending_writes": record.pending_writes,
+                            "version": record.version}, if_exists=True)
         return op, updated
 
     def _approval(self, caller: Principal, record: FarmerRecord, by: str, now: str, txn: Txn) -> FarmerRecord:
@@ -306,7 +331,7 @@ class MembershipService:
         profile cannot ask again (409), so each request costs the manager at most one decision.
         Nothing moves in the totals (a non-member was not counted). A number whose link the
         rejection released is linked again if still free, else flagged for the manager, exactly
-        as at registration (the farmer's answer is the same either way)."""
+        as at registration (the answer is the same either way)."""
 
         def build():
             record = self._own(caller, farmer_id)
@@ -325,10 +350,12 @@ class MembershipService:
                 else:
                     duplicate = True
             updated = record.model_copy(update={"membership": "pending", "membership_decided_by": None,
-                                                "membership_decided_at": None, "aadhaar_duplicate": duplicate})
+                                                "membership_decided_at": None, "aadhaar_duplicate": duplicate,
+                                                "version": record.version + 1})
             txn.add(Update(record.key(), set={"membership": "pending", "aadhaar_duplicate": duplicate, **updated.index()},
-                           remove=("membership_decided_by", "membership_decided_at"),
-                           expect={"membership": record.member_status, "pending_writes": record.pending_writes},
+                           remove=("membership_decided_by", "membership_decided_at"), add={"version": 1},
+                           expect={"membership": record.member_status, "pending_writes": record.pending_writes,
+                                   "version": record.version},
                            if_exists=True), race=True)
             return txn, updated
 

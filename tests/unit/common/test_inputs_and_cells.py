@@ -104,3 +104,17 @@ def test_numbers_a_store_cannot_hold_are_refused(value):
 
 def test_ordinary_numbers_pass():
     assert Body.model_validate({"name": "ok", "data": {"a": 0.0, "b": -77.5, "c": 10**37, "d": True}}).data["c"] == 10**37
+
+
+def test_error_paths_name_fields_not_pydantic_schema_internals():
+    from pydantic import BaseModel, Field
+
+    from agri_common.errors import validation_details
+
+    class Row(BaseModel):
+        id: Line | None = Field(default=None, max_length=5)
+
+    with pytest.raises(ValidationError) as err:
+        Row.model_validate({"id": {"a": 1}})
+    fields = [d["field"] for d in validation_details(err.value.errors())]
+    assert fields and all(f == "id" for f in fields), fields

@@ -412,3 +412,51 @@ def test_evidence_completed_while_the_farmer_is_approved_is_stored_and_counted(c
     assert uploads.complete(me, issued.upload_id).status == "stored"
     totals = fpo_items(ctx, "FPO-1")["AGG"]
     assert (totals["members"], totals["plots"], totals["evidence_files"]) == (1, 1, 1)
+
+
+class LaggingIndexStore(RacingStore):
+    """DynamoDB's index is eventually consistent: a farmer's plot written a moment ago may be
+    missing from the farmer's plot index (moto and the in-memory store are always consistent)."""
+
+    hide: set[str] = set()
+
+    def query(self, pk, **kwargs):
+        items, last = super().query(pk, **kwargs)
+        if kwargs.get("index") and pk.startswith("FARMER#") and pk.endswith("#PLOTS"):
+            items = [i for i in items if i.get("plot_id") not in self.hide]
+        return items, last
+
+
+def test_an_approval_that_reads_a_lagging_plot_index_is_a_409_to_retry_and_moves_nothing():
+    store = LaggingIndexStore()
+    store.transact([Put(FpoRecord(fpo_id="FPO-1", name="FPO-1", state="Punjab", created_by="adm",
+                                  created_at="2025-01-01T00:00:00+00:00").to_item())])
+    ctx = FarmContext(store=store, aadhaar_key=lambda: b"test-key")
+    me = farmer_account(1)
+    pending = FarmerService(ctx).register(me, body())
+    with_data(ctx, me, pending.farmer_id, 75.0)
+    newest = with_data(ctx, me, pending.farmer_id, 75.01)
+    store.hide = {newest.plot_id}  # written, not yet in the index
+    with pytest.raises(ConflictError) as err:
+        MembershipService(ctx).approve(MGR1, "FPO-1", pending.farmer_id)
+    assert err.value.code == "index_lagging"
+    assert fpo_items(ctx, "FPO-1") == {} and FarmerService(ctx).get(me, pending.farmer_id).membership == "pending"
+    store.hide = set()  # the index caught up: the retry counts both plots
+    assert MembershipService(ctx).approve(MGR1, "FPO-1", pending.farmer_id).membership == "approved"
+    totals = fpo_items(ctx, "FPO-1")[keys.AGG]
+    assert (totals["members"], totals["plots"]) == (1, 2), totals
+
+
+def test_an_edit_racing_a_decision_gets_a_409_naming_the_newer_version(ctx):
+    """A decision moves the profile's version, so an edit based on the version before it is told
+    the truth (the current version is newer) and re-reads, instead of a 409 naming its own version."""
+    from functions.farmers.context import VersionConflict
+
+    me = farmer_account(1)
+    pending = FarmerService(ctx).register(me, body())
+    ctx.store.before = lambda: MembershipService(ctx).approve(MGR1, "FPO-1", pending.farmer_id)
+    with pytest.raises(VersionConflict) as err:
+        FarmerService(ctx).patch(me, pending.farmer_id, m.PatchFarmerRequest(version=1, village="Nabha"))
+    assert err.value.current["version"] == 2 and err.value.current["membership"] == "approved"
+    again = FarmerService(ctx).patch(me, pending.farmer_id, m.PatchFarmerRequest(version=2, village="Nabha"))
+    assert (again.version, again.village, again.membership) == (3, "Nabha", "approved")

@@ -10,6 +10,7 @@ Envelope (every 4xx/5xx)::
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -129,11 +130,16 @@ def envelope(code: str, message: str, request_id: str | None, details: list[dict
     return {"error": body}
 
 
+# pydantic names the branch of a union that failed by its schema ("function-after[max_length_validator(),
+# ...]" for a constrained text type): internals, not a field, so they are left out of the path.
+_SCHEMA_TAG = re.compile(r"^function-(?:after|before|wrap|plain)\[")
+
+
 def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Turn pydantic/Powertools validation errors into field-level details."""
     details = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p != ""]
+        loc = [str(p) for p in err.get("loc", ()) if p != "" and not _SCHEMA_TAG.match(str(p))]
         details.append({"field": ".".join(loc) or "body", "issue": err.get("msg", "invalid"), "type": err.get("type", "invalid")})
     return details
 
