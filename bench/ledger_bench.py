@@ -75,7 +75,7 @@ def bench_appends(records: int, logic_records: int) -> None:
         created = writer.issue(_run(n, run_id)).created
         return created / (time.perf_counter() - start)
 
-    print(f"1. appends (one issuance run; salts, run claim, hashing and chaining included)")
+    print("1. appends (one issuance run; salts, run claim, hashing and chaining included)")
     rate = issue(FakeLedgerStore(), logic_records, "RL")
     print(f"   writer logic alone (in-memory store, {logic_records} records): {rate:9.1f} records/s")
     from moto.dynamodb.models import DynamoDBBackend

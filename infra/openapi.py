@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from infra.domains import API_DOMAINS
 from infra.routes import HTTP_METHODS, ROOT, ensure_import_paths, resolver_for

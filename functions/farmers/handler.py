@@ -8,7 +8,7 @@ caller may not see); auditors read the data of the FPOs of the projects they are
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Callable, Literal
+from typing import Annotated, Callable
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query

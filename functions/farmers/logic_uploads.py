@@ -91,10 +91,10 @@ class UploadService:
             # 2 attempts: a lost membership guard (the farmer approved meanwhile) is rebuilt and counted;
             # a concurrent completion fails both and is reported below
             return evidence_out(commit(self.ctx.store, build, attempts=2))
-        except ConflictError:  # completed concurrently: report the stored state
+        except ConflictError as exc:  # completed concurrently: report the stored state
             again = self.ctx.store.query(keys.upload_index(upload_id)["gsi1pk"], index=True)[0]
             if not again:
-                raise not_found("upload")
+                raise not_found("upload") from exc
             return evidence_out(EvidenceRecord.from_item(again[0]))
 
 

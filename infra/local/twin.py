@@ -13,10 +13,7 @@ import mimetypes
 import os
 import secrets
 import socket
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from infra.local import moto_ext
 from infra.local.front import ApiFront, CognitoVerifier, TokenBucket, serve

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from carbon_engine import estimate
-from ce_helpers import request, rice_season
+from ce_helpers import request
 
 PROFILES = ["ipcc_tier1", "vm0042_qa3", "vm0051", "ccts_ag04_002"]
 IRRIGATED = ["continuously_flooded", "single_drainage", "multiple_drainage"]

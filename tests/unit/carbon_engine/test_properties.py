@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carbon_engine import estimate
-from ce_helpers import request, rice_season
+from ce_helpers import request
 
 REGIMES = ["continuously_flooded", "single_drainage", "multiple_drainage", "rainfed_regular",
            "rainfed_drought_prone", "deep_water", "upland"]

@@ -76,4 +76,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["estimate", *_CHUNKED, "parse_request", "Request", "Result", "Plot", "Season", "FactorLibrary", "PER_PLOT_MC_CAP", "__version__"]
+__all__ = ["estimate", "parse_request", "Request", "Result", "Plot", "Season", "FactorLibrary", "PER_PLOT_MC_CAP",
+           "__version__"]
+__all__ += _CHUNKED  # the chunked API, loaded lazily by __getattr__

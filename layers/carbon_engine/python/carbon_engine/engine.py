@@ -20,7 +20,7 @@ from .factors import FactorLibrary, RegionFactors, default_library
 from .inputs import WATER_REGIMES, PlotArrays, plot_arrays
 from .methods import MethodContext, all_terms
 from .models import PER_PLOT_MC_CAP, Request
-from .montecarlo import Draws, group_of, summarize
+from .montecarlo import Draws, group_of
 from .profiles import CONDITIONAL_SOURCES, PROFILES, Profile, deduction_rows, evaluate
 from .terms import CHUNK_CELLS, Term
 

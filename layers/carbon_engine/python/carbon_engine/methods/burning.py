@@ -11,7 +11,6 @@ is not counted (Table 2.5 note).
 
 from __future__ import annotations
 
-import numpy as np
 
 from ..montecarlo import activity_name
 from ..terms import SumProductRows, Term
