@@ -141,31 +141,16 @@ def test_a_plot_too_large_to_store_is_refused_by_the_real_route_and_nothing_is_s
     (A vertex limit of the farmers domain, if it lands, refuses it earlier with its own 422.)"""
     import math
 
-    from agri_common.farm.records import FpoRecord, utc_now
-    from functions.farmers import handler as farmers
-    from functions.farmers.context import FarmContext
-    from tests.unit.assignments import Assignments
-    from tests.unit.farm_fakes import InMemoryFarmStore
+    from tests.unit.farmers.world import World
 
-    store = InMemoryFarmStore()
-    store.transact([Put(FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="a", created_at=utc_now()).to_item())])
-    revocations = InMemoryRevocationStore()
-    monkeypatch.setattr(farmers, "_revocation", lambda: revocations)
-    farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")
-    farmers.app.dependency_overrides[farmers.get_assignments] = Assignments().loader
+    world = World(monkeypatch)
     try:
-        manager = claims_for("fpo_manager", user="mgr", fpo="FPO-1")
-        farmer = call(farmers, "POST", "/farmers", {
-            "name": "Asha", "phone": "+919812345678", "village": "Rampur", "district": "Ludhiana", "state": "Punjab",
-            "fpo_id": "FPO-1", "consent": {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"}}, claims=manager)
-        fid = farmer.body["farmer_id"]
+        fid = world.register()["farmer_id"]
         n = 20_000
         ring = [[75.8 + 0.001 * math.cos(2 * math.pi * i / n), 30.9 + 0.001 * math.sin(2 * math.pi * i / n)] for i in range(n)]
-        before = dict(store.items)
-        r = call(farmers, "POST", f"/farmers/{fid}/plots",
-                 {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]}},
-                 claims=manager, resource="/farmers/{farmer_id}/plots", params={"farmer_id": fid})
+        before = dict(world.store.items)
+        r = world.add_plot(fid, {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]}})
         assert (r.status, r.body["error"]["code"]) in ((413, "item_too_large"), (422, "validation_error")), r.body
-        assert store.items == before
+        assert world.store.items == before
     finally:
-        farmers.app.dependency_overrides.clear()
+        World.uninstall()

@@ -12,20 +12,15 @@ import pytest
 from pydantic import BaseModel
 
 from agri_common.body import MAX_JSON_DEPTH
-from agri_common.farm.records import FpoRecord, utc_now
-from agri_common.farm.store import Put
 from agri_common.principal import Role
 from agri_common.resolver import PRIVATE, make_handler, make_resolver
 from agri_common.revocation import InMemoryRevocationStore
 from functions.auth import handler as auth
 from functions.auth.logic import AuthService
 from functions.farmers import handler as farmers
-from functions.farmers.context import FarmContext
 from infra.local.front import proxy_event
 from infra.local.lambdas import LambdaContext
-from tests.unit.assignments import Assignments
 from tests.unit.fakes import FakeIdp
-from tests.unit.farm_fakes import InMemoryFarmStore
 from tests.unit.functions.conftest import claims_for
 
 app = make_resolver()
@@ -79,14 +74,11 @@ def error(r) -> tuple[int, str]:
 
 @pytest.fixture
 def farm(monkeypatch):
-    store = InMemoryFarmStore()
-    store.transact([Put(FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="a", created_at=utc_now()).to_item())])
-    revocations = InMemoryRevocationStore()
-    monkeypatch.setattr(farmers, "_revocation", lambda: revocations)
-    farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")
-    farmers.app.dependency_overrides[farmers.get_assignments] = Assignments().loader
-    yield store
-    farmers.app.dependency_overrides.clear()
+    """The farmers entry point on the in-memory store with one FPO (the farmers tests' World)."""
+    from tests.unit.farmers.world import World
+
+    yield World(monkeypatch).store
+    World.uninstall()
 
 
 @pytest.fixture
