@@ -109,14 +109,19 @@ Line = Annotated[str, AfterValidator(_single_line)]
 
 
 class Input(BaseModel):
-    """Base of every request body (see the module docstring)."""
+    """Base of every request body (see the module docstring).
+
+    ``PER_ITEM``: fields of a bulk body (sync, imports) whose items are checked one by one, each with
+    its own model; they skip the body-wide check here, so that one bad record is reported on its own
+    instead of failing the whole batch with a 422."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    PER_ITEM: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*", mode="before")
     @classmethod
-    def _hygiene(cls, value: Any) -> Any:
-        return _no_forbidden(value)
+    def _hygiene(cls, value: Any, info: ValidationInfo) -> Any:
+        return value if info.field_name in cls.PER_ITEM else _no_forbidden(value)
 
 
 class PartialUpdate(Input):
