@@ -1,4 +1,4 @@
-"""The issue #11 table, recomputed: what each profile credits for the reference rice projects.
+"""The methodology comparison table, recomputed: what each profile credits for the reference rice projects.
 
     .venv/bin/python bench/methodology_table.py [--draws 20000] [--plots 200] [--area 0.4] [--worked]
 

@@ -6,7 +6,7 @@
    server + the real state machine + our handlers, exactly as ``python -m infra.local``).
 2. The plot-seasons come from ``--source``: ``synthetic`` (default) swaps the pipeline's
    ProjectSeasonSource for an in-memory one (farmers x 7 plots x 3 seasons of one year): it measures
-   the orchestration and the engine without the farm-table reads; ``farm`` seeds issue #4's farm
+   the orchestration and the engine without the farm-table reads; ``farm`` seeds the farm
    table (farmers x 2 plots x 3 seasons, batch writes) and reads it through the real
    FarmSeasonSource, one Query per farmer and per plot as on DynamoDB (the twin's moto answers
    Queries from the partition or an index map, ``infra/local/moto_ext``; stock moto scans the table).
@@ -129,7 +129,7 @@ def main() -> None:
                    help="synthetic source: plots per farmer (x 3 seasons): 7 gives ~4,760 farmers for 100k "
                         "plot-seasons (the writer issues them in pages of ISSUE_PAGE farmers)")
     p.add_argument("--source", choices=("farm", "synthetic"), default="synthetic",
-                   help="farm: seed the farm table and read it (issue #4's store); synthetic: an in-memory "
+                   help="farm: seed the farm table and read it (the farm data's store); synthetic: an in-memory "
                         "ProjectSeasonSource (no farm-table reads)")
     p.add_argument("--profile", choices=sorted(METHODOLOGY), default="vm0051",
                    help="the project's engine profile (vm0042_qa3 adds the conservative choice and its second Map)")
@@ -219,7 +219,7 @@ def main() -> None:
         api("POST", f"/verification/tasks/{run['task_id']}/decision", "auditor", {"decision": "approve", "checklist": answers})
         while (run := api("GET", f"/projects/{pid}/runs/{rid}", "admin"))["status"] == "awaiting_auditor":
             if time.perf_counter() - t_decide > a.ledger_timeout:
-                print(f"\nledger step not finished after {a.ledger_timeout} s (issue #6's writer on moto; RSS {peak_mb():.0f} MB)")
+                print(f"\nledger step not finished after {a.ledger_timeout} s (the ledger writer on moto; RSS {peak_mb():.0f} MB)")
                 return
             time.sleep(0.5)
         print(f"\ndecision -> {run['status']} (approved run stored, credits issued in pages, anchored): "

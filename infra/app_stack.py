@@ -42,7 +42,7 @@ class AgriMrvStack(Stack):
             self.api.add_routes(domain.name, routes, construct.handler.function)
             self.domains[domain.name] = construct
 
-        # The MRV state machine (issue #5): its task functions, the ledger writer step (issue #6's
+        # The MRV state machine: its task functions, the ledger writer step (the ledger domain's
         # function) and the grants of the API domains that start it and answer its task tokens.
         ledger = self.domains.get("ledger")
         self.pipeline = MrvPipeline(self, "Pipeline", platform=platform,

@@ -8,6 +8,8 @@ Context keys read here (``-c key=value`` overrides them):
 
 - ``stage``: ``dev`` (default) or ``prod``; picks the block below and names the stack ``AgriMrv-<stage>``.
 - ``stages``: ``{"dev": {...}, "prod": {...}}``, each a :class:`StageConfig` without ``name``.
+- ``chain_contract_address``: the deployed AnchorRegistry of the stage's chain; fills (or replaces) the
+  stage block's value, e.g. ``-c chain_contract_address=0x...`` right after deploying the registry.
 - ``app_version``: the ``APP_VERSION`` every function reports.
 - ``bundle_layers``: ``false`` skips the ``pip install`` of the layers (see infra/bundling.py).
 """
@@ -19,7 +21,7 @@ from typing import Any, Literal
 
 from aws_cdk import RemovalPolicy
 from aws_cdk.aws_logs import RetentionDays
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_STAGE = "dev"
 DEFAULT_APP_VERSION = "0.1.0"
@@ -62,6 +64,17 @@ class StageConfig(BaseModel):
     the local twin and tests only) or a JSON-RPC URL (Polygon, Ethereum...). prod sets it explicitly."""
     chain_contract_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
     """The AnchorRegistry on that chain (deploy once); unused for the in-process chain, which deploys its own."""
+
+    @model_validator(mode="after")
+    def _real_chain_has_a_registry(self) -> StageConfig:
+        """A JSON-RPC chain without the registry's address would deploy a writer that can never anchor
+        (agri_chain.connect refuses at run time): stop the synth here instead, saying what to do."""
+        if not self.uses_in_process_chain and self.chain_contract_address is None:
+            raise ValueError(
+                f"stage {self.name!r} anchors on the chain at {self.chain_rpc_url} but has no chain_contract_address: "
+                f"deploy the AnchorRegistry on that chain once (docs/deploying.md, 'The registry contract'), then set "
+                f"context.stages.{self.name}.chain_contract_address in cdk.json or pass -c chain_contract_address=0x...")
+        return self
 
     @property
     def uses_in_process_chain(self) -> bool:
@@ -118,7 +131,7 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
-def _as_mapping(value: Any) -> dict:
+def _as_mapping(value: Any) -> dict[str, Any]:
     """``-c stages='{...}'`` arrives as a JSON string."""
     return json.loads(value) if isinstance(value, str) else dict(value or {})
 
@@ -129,9 +142,13 @@ def settings_from_context(get: Any) -> AppSettings:
     stages = _as_mapping(get("stages"))
     if stage not in stages:
         raise ValueError(f"Unknown stage {stage!r}: cdk.json context.stages defines {sorted(stages)}")
+    block = {"name": stage, **stages[stage]}
+    address = get("chain_contract_address")
+    if address is not None:
+        block["chain_contract_address"] = str(address)
     bundle = get("bundle_layers")
     return AppSettings(
-        stage=StageConfig.model_validate({"name": stage, **stages[stage]}),
+        stage=StageConfig.model_validate(block),
         app_version=str(get("app_version") or DEFAULT_APP_VERSION),
         bundle_layers=True if bundle is None else _as_bool(bundle),
     )

@@ -4,7 +4,7 @@
       -> ConservativeChunks (Map over the chunks pass 2 needs: none unless the profile is vm0042_qa3) -> Aggregate -> Verify
       -> Reports (monitoring) -> AwaitAuditor (.waitForTaskToken, heartbeat + timeout)
       -> VerificationReport -> Ledger (stores the approved run in the audit bucket, returns its reference)
-      -> IssueCredits (issue #6's writer, one page of farmers) -> MoreFarmers? --next_farmer--> NextPage
+      -> IssueCredits (the ledger writer, one page of farmers) -> MoreFarmers? --next_farmer--> NextPage
          -> IssueCredits ... -> RecordApproved -> Approved | LedgerFailed
     AwaitAuditor --Rejected / CorrectionsRequested--> VerificationReportDeclined -> RecordDecision -> Decided
     any task --error after retries--> RecordFailure -> Failed

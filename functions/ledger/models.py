@@ -103,7 +103,7 @@ MAX_RUN_FARMERS = 1_000_000  # a run passed by reference (an S3 object the write
 
 
 class ApprovedRun(_Input):
-    """What the MRV pipeline (issue #5) hands the ledger writer once a run is approved: inline (the
+    """What the MRV pipeline hands the ledger writer once a run is approved: inline (the
     admin route, at most 5,000 farmers) or as an object in the audit bucket (:class:`RunRef`)."""
 
     project_id: str = Field(pattern=rf"^{PART}$")

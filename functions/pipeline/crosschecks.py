@@ -5,7 +5,7 @@ A finding is ``{"check", "severity" (info | warning | critical), "plot_id", "sea
 ``fpo_id`` says whose it is (an FPO manager reads their own FPO's findings only).
 
 - ``area_mismatch``: declared vs computed plot area (> 10 % warning, > 50 % critical);
-- ``overlap``: plots that issue #4's overlap detection flagged (below its refusal threshold);
+- ``overlap``: plots that the farm data's overlap detection flagged (below its refusal threshold);
 - ``activity_range`` / ``missing_activity``: activity data outside the regional plausible ranges
   (``activity_ranges.json``) or missing for a rice season; the yield against its crop's range (a
   crop without one is not range-checked), a missing yield as ``info``;

@@ -1,4 +1,4 @@
-"""Ledger: build issue #6's approved run from the stored results and the auditor's decision, and
+"""Ledger: build the ledger's approved run from the stored results and the auditor's decision, and
 store it where the ledger writer reads it.
 
 The approved run lists every farmer's contribution: a 1,000,000 plot-season project has hundreds

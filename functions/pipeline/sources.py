@@ -1,5 +1,5 @@
 """Where a run's plot-seasons come from: the ``ProjectSeasonSource`` interface and its farm-table
-implementation (issue #4's data model, read through its generic store; no Scan).
+implementation (the farm data model, read through its generic store; no Scan).
 
 Planning lists *units* (farmer ids: the FPO's member index is one paginated Query per FPO; only
 approved members are in it, pending membership requests are not, see docs/decisions/0007), and
@@ -45,7 +45,7 @@ def _member(item: dict) -> bool:
 
 
 class FarmSeasonSource:
-    """Issue #4's farm table: FPO -> farmers (gsi1) -> plots (gsi1) -> seasons (pk prefix)."""
+    """The farm table: FPO -> farmers (gsi1) -> plots (gsi1) -> seasons (pk prefix)."""
 
     def __init__(self, store: Any):
         self.store = store

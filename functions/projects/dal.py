@@ -24,7 +24,7 @@ class CognitoAuditorDirectory:
 
 
 class FarmFpoDirectory:
-    """Which FPOs are registered: their items in issue #4's farm table (BatchGetItem, read only)."""
+    """Which FPOs are registered: their items in the farm table (BatchGetItem, read only)."""
 
     def __init__(self, farm_table: str):
         self.farm_table = farm_table

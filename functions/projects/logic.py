@@ -34,7 +34,7 @@ class AuditorDirectory(Protocol):
 
 class FpoDirectory(Protocol):
     def existing(self, fpo_ids: Sequence[str]) -> set[str]:
-        """The ids among ``fpo_ids`` that name a registered FPO (issue #4's farm table)."""
+        """The ids among ``fpo_ids`` that name a registered FPO (the farm table)."""
 
 
 class Workflow(Protocol):

@@ -3,7 +3,7 @@
 - The **writer** (Metadata ``agri:domain = ledger-writer``) is the only role that may write the
   ledger table (conditional Put/Update in transactions; no Delete: append-only). It writes batch
   artifacts under ``ledger/`` in the audit bucket (Object Lock) and, on a real chain, reads its
-  signing key from one Secrets Manager secret. Step Functions (issue #5) invokes it with a
+  signing key from one Secrets Manager secret. The MRV state machine invokes it with a
   reference to the approved run (``ledger/approved/`` of the audit bucket), one page of farmers per call; an EventBridge schedule invokes it with ``{"command": "anchor"}`` so transfers and
   retirements get anchored in batches even when no issuance follows.
 - The **API** reads the table and its indexes (never Scan) and the batch artifacts (proofs), and

@@ -1,4 +1,4 @@
-"""Issue #4 over HTTP against the local twin: every farmers/fpo route, sync replay and conflict,
+"""Farmer data over HTTP against the local twin: every farmers/fpo route, sync replay and conflict,
 overlap refusal and the access rules, as the web and mobile clients call them."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def square(lon: float, lat: float, size: float = 0.001) -> dict:
 
 def somewhere() -> tuple[float, float]:
     """A random spot in the Indo-Gangetic plain, so tests sharing the twin do not overlap. (West of 79.5 E and
-    south of 28.5 N: further east and north is Nepal, which plots are checked against since issue #10.)"""
+    south of 28.5 N: further east and north is Nepal, which plots are checked against.)"""
     return round(random.uniform(75.0, 79.5), 4), round(random.uniform(24.0, 28.5), 4)
 
 
@@ -227,7 +227,7 @@ def test_imports_report_rows_and_are_idempotent(client, tokens):
 
 
 def test_input_hardening_over_http(client, tokens):
-    """Issue #10 as the clients meet it: a null in a PATCH is a 422 that stores nothing, a plot outside India
+    """Input hardening as the clients meet it: a null in a PATCH is a 422 that stores nothing, a plot outside India
     (inside its bounding box) or of 22,000 positions is a 422, and a CSV saved by Excel (BOM) imports."""
     import math
 

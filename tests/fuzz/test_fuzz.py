@@ -1,5 +1,5 @@
 """Bounded property-based fuzzing of every operation of the committed OpenAPI document, over HTTP
-against the local twin, once per role (issue #10 G).
+against the local twin, once per role.
 
     .venv/bin/python -m pytest -p no:cacheprovider -m fuzz tests/fuzz
 

@@ -14,13 +14,17 @@ VALID = dict(cors_origins=["https://app.example"], throttle_rate_limit=10, throt
              audit_retention_days=2557)
 
 
+# Any well-formed address: the prod stage of cdk.json names a real chain, whose registry ops deploy first.
+REGISTRY = "0x" + "ab" * 20
+
+
 def _settings(**context):
     return settings_from_context({**cdk_json_context(), **context}.get)
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_cdk_json_stages_are_valid(stage):
-    settings = _settings(stage=stage)
+    settings = _settings(stage=stage, chain_contract_address=REGISTRY)
     assert settings.stage.name == stage
     assert settings.stage.stack_name == f"AgriMrv-{stage}"
 
@@ -31,7 +35,7 @@ def test_default_stage_is_dev_and_bundles():
 
 
 def test_prod_retains_and_locks_in_compliance_mode():
-    prod = _settings(stage="prod").stage
+    prod = _settings(stage="prod", chain_contract_address=REGISTRY).stage
     assert prod.cdk_removal_policy == RemovalPolicy.RETAIN and not prod.is_ephemeral
     assert prod.audit_retention_mode == "COMPLIANCE" and prod.audit_retention_days >= 7 * 365
 
@@ -63,3 +67,49 @@ def test_unknown_stage_fails():
 def test_invalid_stage_config_is_rejected(override):
     with pytest.raises(ValidationError):
         StageConfig.model_validate({"name": "dev", **VALID, **override})
+
+
+# ---- a real chain needs its registry's address ----------------------------------------------------------
+
+def test_prod_without_a_registry_address_fails_with_a_clear_message():
+    """cdk.json's prod names a JSON-RPC URL and no contract: the synth must stop, not deploy a writer
+    that can never anchor (agri_chain.connect refuses at run time, every 15 minutes)."""
+    assert "chain_contract_address" not in cdk_json_context()["stages"]["prod"]
+    with pytest.raises(ValidationError) as caught:
+        _settings(stage="prod")
+    message = str(caught.value)
+    assert "stage 'prod'" in message and "chain_contract_address" in message
+    assert "docs/deploying.md" in message
+
+
+def test_synth_of_prod_without_a_registry_address_fails():
+    from infra.synth import build_app
+
+    with pytest.raises(ValidationError, match="chain_contract_address"):
+        build_app({"stage": "prod", "bundle_layers": "false"}, outdir=None)
+
+
+@pytest.mark.parametrize("rpc", ["https://rpc.example.org", "http://127.0.0.1:8545"])
+def test_any_json_rpc_url_needs_a_contract_address(rpc):
+    with pytest.raises(ValidationError, match="chain_contract_address"):
+        StageConfig.model_validate({"name": "qa", **VALID, "chain_rpc_url": rpc})
+    stage = StageConfig.model_validate({"name": "qa", **VALID, "chain_rpc_url": rpc, "chain_contract_address": REGISTRY})
+    assert stage.chain_contract_address == REGISTRY and not stage.uses_in_process_chain
+
+
+def test_the_in_process_chain_needs_no_address():
+    stage = StageConfig.model_validate({"name": "dev", **VALID})
+    assert stage.uses_in_process_chain and stage.chain_contract_address is None
+
+
+def test_context_key_sets_the_registry_address_of_the_stage():
+    """``-c chain_contract_address=0x...`` fills (or replaces) the stage's value, as ops do after deploying it."""
+    prod = _settings(stage="prod", chain_contract_address=REGISTRY).stage
+    assert prod.chain_contract_address == REGISTRY
+    assert prod.chain_rpc_url == cdk_json_context()["stages"]["prod"]["chain_rpc_url"]
+
+
+@pytest.mark.parametrize("address", ["0x1234", "ab" * 20, "0x" + "zz" * 20, ""])
+def test_a_malformed_registry_address_is_refused(address):
+    with pytest.raises(ValidationError):
+        _settings(stage="prod", chain_contract_address=address)

@@ -1,4 +1,4 @@
-"""Issue #4 infrastructure: the farm table and its index, the Aadhaar HMAC secret, the farmers
+"""Farmer data infrastructure: the farm table and its index, the Aadhaar HMAC secret, the farmers
 and fpo functions' least-privilege grants (no Scan anywhere), their layers, binary reports."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seed farm data for the MRV pipeline tests and bench through issue #4's records and store
+"""Seed farm data for the MRV pipeline tests and bench through the farm data's records and store
 (not product code). Farmers in a few villages, each with plots and rice seasons."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def farm_items(fpo_id: str, farmers: int, plots_per_farmer: int, seasons: list[s
 
 
 def seed(store: Any, items: list[dict]) -> None:
-    """Put items with BatchWriteItem (seeding only: issue #4's routes write through transactions,
+    """Put items with BatchWriteItem (seeding only: the farmers routes write through transactions,
     which moto makes slower as the table grows because it copies the table per transaction)."""
     from agri_common.farm.store import to_dynamo
 

@@ -410,7 +410,7 @@ def test_overview_and_reports_cost_the_same_for_10_and_1000_farmers(api):
     assert len(listed.body["items"]) == len([i for i in range(1000) if i % 7 == 3][:100])
 
 
-# ---- issue #10: input hardening on the real table --------------------------------------------------------
+# ---- input hardening on the real table -------------------------------------------------------------------
 def test_null_patches_are_refused_and_a_farmer_stored_with_nulls_reads_and_is_repaired(api):
     import os
 

@@ -1,4 +1,4 @@
-"""Route arguments are percent-decoded, as API Gateway decodes pathParameters (issue #10 F2)."""
+"""Route arguments are percent-decoded, as API Gateway decodes pathParameters."""
 
 from agri_common.resolver import make_handler, make_resolver
 from tests.unit.functions.conftest import call

@@ -1,4 +1,4 @@
-"""Issue #10 through the farmers Lambda entry point: explicit nulls in partial updates, control characters
+"""Input hardening through the farmers Lambda entry point: explicit nulls in partial updates, control characters
 in single-line text, CSV and GeoJSON imports that report bad rows instead of failing, plot geometry
 size and shape limits. Every refusal is a 4xx naming the field and stores nothing."""
 

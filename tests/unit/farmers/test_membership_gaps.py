@@ -1,4 +1,4 @@
-"""The gaps left by FPO membership (docs/decisions/0007, issue #10 D1), on the in-memory store:
+"""The gaps left by FPO membership (docs/decisions/0007), on the in-memory store:
 auditors see approved members only; a non-member's plot never blocks a member's plot and its
 farmer's approval waits while it overlaps; rejected and removed farmers may ask again; a member
 can be removed, their totals leaving in the same transaction."""

@@ -1,4 +1,4 @@
-"""Property checks through the farmers Lambda entry point (issue #10, part 7): for every farmers route,
+"""Property checks through the farmers Lambda entry point: for every farmers route,
 random JSON bodies (and valid bodies with random parts replaced, removed or added) never produce a 5xx,
 a refusal answers with the error envelope, and a refusal stores nothing (the store is compared before
 and after). The GeoJSON import's own parser is fuzzed over odd shapes the same way."""

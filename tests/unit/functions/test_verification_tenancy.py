@@ -1,4 +1,4 @@
-"""Verification tenancy on a project over two FPOs (issue #10, D2-D4):
+"""Verification tenancy on a project over two FPOs:
 
 - D2: each FPO's manager reads their own FPO's sample rows, strata and findings only (through the
   task and the sample routes); the project's auditor and admins read all of them;

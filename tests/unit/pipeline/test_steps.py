@@ -233,7 +233,7 @@ def test_ledger_step_stores_issue_6s_approved_run_and_hands_over_its_reference(c
     out = ledger.prepare(state, ctx, stored.__setitem__)
     again = ledger.prepare(state, ctx, stored.__setitem__)  # a retry stores the same bytes
     assert out == again and out["from_farmer"] == 0 and out["farmers"] == 10
-    command = WriterEvent.model_validate({"command": "issue", "run_ref": out["run_ref"]})  # issue #6's own input
+    command = WriterEvent.model_validate({"command": "issue", "run_ref": out["run_ref"]})  # the ledger writer's own input
     assert command.run_ref.key == f"ledger/approved/{PID}/{RID}/a1.json" and list(stored) == [command.run_ref.key]
     data = stored[command.run_ref.key]
     assert sha256_hex(data) == command.run_ref.sha256

@@ -1,5 +1,5 @@
 """The twin's HTTP front, over real sockets: concurrency, path decoding, unknown methods and framing
-errors answer as API Gateway would (issue #10 F1-F3)."""
+errors answer as API Gateway would."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ Pure Python on NumPy and pydantic; no cloud SDK imports. See README.md beside th
 
 from __future__ import annotations
 
-__version__ = "1.1.0"  # 1.1: methodology rules of issue #11, correlated factor groups, per-signature plot statistics
+__version__ = "1.1.0"  # 1.1: methodology rules (docs/methodologies.md), correlated factor groups, per-signature plot statistics
 
 import gc  # noqa: E402
 from contextlib import contextmanager  # noqa: E402

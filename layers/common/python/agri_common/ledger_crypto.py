@@ -1,6 +1,6 @@
 """The ledger's hashing rules, in one place: the writer, the read API and the verifier all use this.
 
-Definitions (also in the README, "Ledger and verification"; changing any of them breaks every
+Definitions (also in docs/ledger.md; changing any of them breaks every
 existing proof, so they are versioned by :data:`HASH_SCHEME`):
 
 - **Canonical JSON** of a record: ``json.dumps(record, sort_keys=True, separators=(",", ":"),

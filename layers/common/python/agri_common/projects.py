@@ -1,7 +1,7 @@
 """Project assignment reads for other domains: which projects an auditor may see, who audits a project.
 
 Project assignment is what gives an auditor access (``Owned.assigned_auditors``). Farmer data
-(issue #4) and the ledger (issue #6) can scope an auditor's reads the same way::
+and the ledger can scope an auditor's reads the same way::
 
     from agri_common.projects import auditor_project_ids, project_auditors
     ids = auditor_project_ids(store, principal.user_id)      # Query on gsi1, no Scan

@@ -116,7 +116,7 @@ class FarmerRecord(Record):
     @model_validator(mode="before")
     @classmethod
     def _legacy_nulls(cls, item: Any) -> Any:
-        """Before the farmers PATCH refused ``null`` (issue #10), ``{"name": null}`` was stored as is. Such a
+        """Before the farmers PATCH refused ``null``, ``{"name": null}`` was stored as is. Such a
         record reads with "" in place of the missing text, so that it lists, shows and can be repaired by a
         PATCH instead of failing every read of it (and of its FPO's list) with a 500."""
         if isinstance(item, dict) and any(item.get(f) is None for f in cls.PROFILE_TEXT):
