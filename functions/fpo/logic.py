@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from agri_common import mrv
+
 from agri_common.errors import ConflictError
 from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
@@ -29,14 +31,14 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _rounded(values: dict, digits: int = 4) -> dict:
+def _rounded(values: dict[str, float], digits: int = 4) -> dict[str, float]:
     return {k: round(v, digits) for k, v in sorted(values.items())}
 
 
 class NoCarbonRuns:
     """For a service built without the pipeline table: no runs."""
 
-    def runs(self, fpo_id: str) -> tuple[list, bool]:
+    def runs(self, fpo_id: str) -> tuple[list[tuple[mrv.FpoRunRecord, mrv.RunStatus]], bool]:
         return [], False
 
 
@@ -50,13 +52,14 @@ class FpoService:
         require_role(caller, Role.ADMIN)
         record = FpoRecord(**req.model_dump(), created_by=caller.user_id, created_at=self.clock())
 
-        def build():
+        def build() -> tuple[Txn, FpoRecord]:
             txn = Txn()
             txn.add(Put(record.to_item(), if_absent=True),
                     on_fail=ConflictError(f"FPO {req.fpo_id} already exists", code="fpo_exists"))
             return txn, record
 
-        return commit(self.store, build)
+        created: FpoRecord = commit(self.store, build)
+        return created
 
     def _visible(self, caller: Principal, fpo_id: str, record: FpoRecord | None) -> FpoRecord:
         """Admins see every FPO, managers and farmers their own, auditors the FPOs of their projects."""
