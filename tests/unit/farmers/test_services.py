@@ -66,7 +66,7 @@ def test_commit_retries_a_lost_race_and_maps_known_failures():
 
 def test_commit_gives_up_with_409_after_repeated_races():
     store = InMemoryFarmStore()
-    build = lambda: (Txn().add(Update(("A", "1"), add={"n": 1}, expect={"version": 9}), race=True), None)  # noqa: E731
+    build = lambda: (Txn().add(Update(("A", "1"), add={"n": 1}, expect={"version": 9}), race=True), None)
     with pytest.raises(ConflictError) as err:
         commit(store, build)
     assert err.value.code == "write_contention"
