@@ -133,10 +133,10 @@ class FarmerService:
         """404 unless the caller may see the farmer; an auditor sees approved members only (a
         request, rejected or removed profile answers exactly like a missing one)."""
         record = self.load(farmer_id)
-        if record is not None and caller.role is Role.AUDITOR and not record.counted:
-            record = None
-        ensure_can_access(caller, record.owned() if record else None, what="farmer")
-        return record  # type: ignore[return-value]
+        if record is None or (caller.role is Role.AUDITOR and not record.counted):
+            raise not_found("farmer")  # the answer ensure_can_access gives one the caller may not see
+        ensure_can_access(caller, record.owned(), what="farmer")
+        return record
 
     def list(self, caller: Principal, fpo_id: str | None, village: str | None, limit: int,
              next_token: str | None, status: str | None = None) -> m.FarmerPage:

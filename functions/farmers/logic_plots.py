@@ -22,7 +22,7 @@ from agri_common.principal import Owned, Principal, Role, can_access, ensure_can
 
 from functions.farmers import geometry, membership
 from functions.farmers import models as m
-from functions.farmers.context import FarmContext, Receipt, VersionConflict, field_error, new_id
+from functions.farmers.context import FarmContext, Receipt, VersionConflict, field_error, new_id, not_found
 from functions.farmers.logic import FarmerService
 
 AREA_MISMATCH = 0.10  # flag a declared area more than 10 % off the computed one
@@ -62,18 +62,19 @@ class PlotService:
         return record
 
     def get_record(self, caller: Principal, plot_id: str) -> PlotRecord:
-        record = self.load(plot_id)
-        self._ensure_visible(caller, record)
-        return record  # type: ignore[return-value]
+        return self._ensure_visible(caller, self.load(plot_id))
 
-    def _ensure_visible(self, caller: Principal, record: PlotRecord | None) -> None:
+    def _ensure_visible(self, caller: Principal, record: PlotRecord | None) -> PlotRecord:
         """404 as for a missing plot unless the caller may see it; an auditor sees approved members'
         plots only (one more GetItem, auditors only)."""
         if record is not None and caller.role is Role.AUDITOR and can_access(caller, record.owned()):
             farmer = self.farmers.load(record.farmer_id)
             if farmer is None or not farmer.counted:
                 record = None
-        ensure_can_access(caller, record.owned() if record else None, what="plot")
+        if record is None:
+            raise not_found("plot")  # the answer ensure_can_access gives one the caller may not see
+        ensure_can_access(caller, record.owned(), what="plot")
+        return record
 
     def counted_plots(self, plots: list[dict[str, Any]]) -> set[str]:
         """The ids of ``plots`` (plot items) whose farmer is an approved member (docs/decisions/0007);

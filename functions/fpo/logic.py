@@ -12,7 +12,7 @@ from typing import Protocol
 
 from agri_common import mrv
 
-from agri_common.errors import ConflictError
+from agri_common.errors import ConflictError, NotFoundError
 from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
 from agri_common.farm.records import FpoRecord
@@ -63,11 +63,13 @@ class FpoService:
 
     def _visible(self, caller: Principal, fpo_id: str, record: FpoRecord | None) -> FpoRecord:
         """Admins see every FPO, managers and farmers their own, auditors the FPOs of their projects."""
-        owned = Owned(fpo_id=fpo_id) if record else None
+        if record is None:
+            raise NotFoundError("FPO not found")  # the answer ensure_can_access gives one the caller may not see
+        owned: Owned | None = Owned(fpo_id=fpo_id)
         if caller.role is Role.FARMER:  # a farmer reads the dashboard of their own FPO, not others'
-            owned = Owned(fpo_id=fpo_id, owner_user_id=caller.user_id) if record and caller.fpo_id == fpo_id else None
+            owned = Owned(fpo_id=fpo_id, owner_user_id=caller.user_id) if caller.fpo_id == fpo_id else None
         ensure_can_access(caller, owned, what="FPO")
-        return record  # type: ignore[return-value]
+        return record
 
     def carbon(self, caller: Principal, fpo_id: str) -> m.Carbon:
         """The FPO's runs, once its dashboard is visible to the caller. An auditor sees only the runs
