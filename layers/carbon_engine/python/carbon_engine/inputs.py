@@ -25,7 +25,7 @@ TILLAGE = ["full", "reduced", "no_till"]
 INPUTS = ["low", "medium", "high_without_manure", "high_with_manure"]
 AF_SYSTEMS = ["default", "multistrata", "alley_cropping", "silvoarable", "hedgerow", "silvopasture"]
 AF_ZONES = ["tropical_moist", "tropical_wet", "tropical_dry"]
-_IDX = {name: {v: i for i, v in enumerate(vals)} for name, vals in {
+_IDX: dict[str, dict[str | None, int]] = {name: {v: i for i, v in enumerate(vals)} for name, vals in {
     "wr": WATER_REGIMES, "pp": PRESEASON, "am": AMENDMENTS, "lu": LAND_USES, "mg": TILLAGE, "fi": INPUTS,
     "zone": SOC_ZONES, "soil": SOIL_TYPES, "af": AF_SYSTEMS, "afz": AF_ZONES}.items()}
 
@@ -100,8 +100,8 @@ NUMERIC = ("synthetic_n_kg_per_ha", "organic_n_kg_per_ha", "residue_n_kg_per_ha"
            "limestone_kg_per_ha", "dolomite_kg_per_ha", "residue_burnt_t_dm_per_ha")
 _FIELDS = ("crop", "cultivation_days", "water_regime", "preseason_water", "organic_amendments",
            "sf_soil", "sf_cultivar", "soc", "agroforestry", "trees", *NUMERIC)
-_WR: dict[str | None, int] = {**dict(_IDX["wr"].items()), None: _IDX["wr"]["upland"]}  # no water regime: upland
-_PP: dict[str | None, int] = {**dict(_IDX["pp"].items()), None: 0}
+_WR = {**_IDX["wr"], None: _IDX["wr"]["upland"]}  # no water regime: upland
+_PP = {**_IDX["pp"], None: 0}
 
 
 def season_arrays(seasons: list[Season], area: FloatArray) -> SeasonArrays:
