@@ -30,13 +30,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "carbon_engine" / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "carbon_engine"))
 
-from carbon_engine import Request, estimate, parse_request  # noqa: E402
-from carbon_engine.engine import prepare, totals  # noqa: E402
-from carbon_engine.montecarlo import Draws  # noqa: E402
+from carbon_engine import Request, estimate, parse_request
+from carbon_engine.engine import prepare, totals
+from carbon_engine.montecarlo import Draws
 
 # The synthetic project and the naive loop live in the tests (shared with the in-CI comparison,
 # tests/unit/carbon_engine/test_naive_loop.py).
-from ce_naive import naive_net_per_draw, synthetic_request  # noqa: E402
+from ce_naive import naive_net_per_draw, synthetic_request
 
 
 # ----------------------------------------------------------------------------- main

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "carbon_engine" / "python"))
 
-from carbon_engine import estimate  # noqa: E402
+from carbon_engine import estimate
 
 ROWS = [  # (label, project regime, N kg/ha, profile)
     ("continuous flooding -> AWD, no N", "multiple_drainage", 0, "ipcc_tier1"),

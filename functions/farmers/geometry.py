@@ -50,7 +50,7 @@ def _invalid(field: str, issue: str, type_: str = "geometry_invalid") -> Unproce
 
 @dataclass(frozen=True)
 class PlotShape:
-    geometry: dict  # the GeoJSON geometry as given (validated)
+    geometry: dict[str, Any]  # the GeoJSON geometry as given (validated)
     area_ha: float
     centroid: tuple[float, float]  # lon, lat
     geohash: str
@@ -59,7 +59,7 @@ class PlotShape:
     shape: Any  # shapely geometry
 
 
-def _check_positions(geometry: dict, field: str) -> list:
+def _check_positions(geometry: dict[str, Any], field: str) -> list[Any]:
     gtype = geometry.get("type")
     coords = geometry.get("coordinates")
     if gtype not in ("Polygon", "MultiPolygon"):
@@ -121,7 +121,7 @@ def positions_outside_india(positions: list[tuple[float, float]]) -> list[int]:
     return [int(i) for i in np.flatnonzero(~inside)]
 
 
-def check_size(geometry: dict, field: str = "body.geometry") -> str:
+def check_size(geometry: dict[str, Any], field: str = "body.geometry") -> str:
     """The geometry as stored (compact JSON), refused if longer than MAX_GEOMETRY_BYTES."""
     text = json.dumps(geometry, separators=(",", ":"))
     size = len(text.encode())
@@ -149,10 +149,10 @@ def geodesic_area_ha(shape: Any) -> float:
     return total / 10_000
 
 
-_GEOD = None
+_GEOD: Any = None  # a pyproj.Geod once built
 
 
-def _geod():
+def _geod() -> Any:
     """One Geod per process (built on first use, not at import)."""
     global _GEOD
     if _GEOD is None:
@@ -162,7 +162,7 @@ def _geod():
     return _GEOD
 
 
-def parse_plot(geometry: dict, field: str = "body.geometry") -> PlotShape:
+def parse_plot(geometry: dict[str, Any], field: str = "body.geometry") -> PlotShape:
     """Validate a GeoJSON Polygon/MultiPolygon (WGS84) and compute what a plot record stores."""
     from shapely.geometry import shape as to_shape
     from shapely.validation import explain_validity
@@ -190,7 +190,7 @@ def parse_plot(geometry: dict, field: str = "body.geometry") -> PlotShape:
                      geohash=encode_geohash(c.y, c.x, CENTROID_PRECISION), cells=cells, bbox=bbox, shape=shape)
 
 
-def shape_of(geometry: dict) -> Any:
+def shape_of(geometry: dict[str, Any]) -> Any:
     from shapely.geometry import shape as to_shape
 
     return to_shape(geometry)
@@ -210,7 +210,8 @@ def bboxes_intersect(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 # ---- geohash ------------------------------------------------------------------------------------
 def encode_geohash(lat: float, lon: float, precision: int) -> str:
     lat_lo, lat_hi, lon_lo, lon_hi = -90.0, 90.0, -180.0, 180.0
-    out, bits, ch, even = [], 0, 0, True
+    out: list[str] = []
+    bits, ch, even = 0, 0, True
     while len(out) < precision:
         if even:
             mid = (lon_lo + lon_hi) / 2

@@ -53,7 +53,8 @@ def _aadhaar_key() -> bytes:
     from agri_common.aws import client
 
     arn = load_settings(FarmersSettings).aadhaar_hmac_secret_arn
-    return client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"].encode()
+    secret: str = client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]  # boto3 is untyped
+    return secret.encode()
 
 
 def get_context() -> FarmContext:

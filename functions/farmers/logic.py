@@ -10,7 +10,9 @@ from __future__ import annotations
 from agri_common.errors import ConflictError, ForbiddenError
 from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
-from agri_common.farm.records import Consent, FarmerRecord
+from typing import Any
+
+from agri_common.farm.records import Consent, FarmerRecord, MembershipStatus
 from agri_common.farm.store import Put, Txn, Update, commit
 from agri_common.pagination import invalid_token, page_position, page_token
 from agri_common.principal import Principal, Role, ensure_can_access, list_scope, require_role
@@ -36,7 +38,7 @@ def farmer_out(record: FarmerRecord, caller: Principal | None = None) -> m.Farme
     return m.FarmerOut.model_validate(out)
 
 
-def public_content(record: FarmerRecord) -> dict:
+def public_content(record: FarmerRecord) -> dict[str, Any]:
     return farmer_out(record).model_dump(mode="json")
 
 
@@ -65,7 +67,8 @@ class FarmerService:
                               "profiles registered by the FPO's manager or an admin are members already",
                               "invitation_not_needed")
         self.ctx.fpo(req.fpo_id)
-        last4 = hmac_hex = None
+        last4: str | None = None
+        hmac_hex: str | None = None
         if req.aadhaar:
             number = aadhaar.normalise(req.aadhaar)
             problem = aadhaar.validation_error(number)
@@ -74,16 +77,16 @@ class FarmerService:
             last4, hmac_hex = number[-4:], aadhaar.keyed_hash(number, self.ctx.aadhaar_key())
         farmer_id = farmer_id or new_id("F")
 
-        def build():
+        def build() -> tuple[Txn, FarmerRecord]:
             now = self.ctx.clock()
             txn = Txn()
-            duplicate = bool(hmac_hex) and self.ctx.store.get(keys.aadhaar(hmac_hex)) is not None
+            duplicate = hmac_hex is not None and self.ctx.store.get(keys.aadhaar(hmac_hex)) is not None
             approved = caller.role is not Role.FARMER
             if req.invitation_code:
                 spend, error = membership.redeem_op(self.ctx, req.invitation_code, req.fpo_id, farmer_id, now)
                 txn.add(spend, on_fail=error)
                 approved = True
-            status = "approved" if approved and not duplicate else "pending"
+            status: MembershipStatus = "approved" if approved and not duplicate else "pending"
             record = FarmerRecord(
                 farmer_id=farmer_id, fpo_id=req.fpo_id,
                 owner_user_id=caller.user_id if caller.role is Role.FARMER else None,
@@ -110,20 +113,30 @@ class FarmerService:
             self.ctx.with_receipt(txn, receipt, "farmer", record.farmer_id, record.version, now)
             return txn, record
 
-        return commit(self.ctx.store, build)
+        registered: FarmerRecord = commit(self.ctx.store, build)
+        return registered
 
     # ---- read -----------------------------------------------------------------------------------
     def load(self, farmer_id: str) -> FarmerRecord | None:
-        return FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
+        record: FarmerRecord | None = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
+        return record
+
+    def load_existing(self, farmer_id: str) -> FarmerRecord:
+        """The farmer a stored plot or season names: every one was written under its farmer, and profiles
+        are never deleted (a missing one answers 404, like a farmer the caller may not see)."""
+        record = self.load(farmer_id)
+        if record is None:
+            raise not_found("farmer")
+        return record
 
     def get(self, caller: Principal, farmer_id: str) -> FarmerRecord:
         """404 unless the caller may see the farmer; an auditor sees approved members only (a
         request, rejected or removed profile answers exactly like a missing one)."""
         record = self.load(farmer_id)
-        if record is not None and caller.role is Role.AUDITOR and not record.counted:
-            record = None
-        ensure_can_access(caller, record.owned() if record else None, what="farmer")
-        return record  # type: ignore[return-value]
+        if record is None or (caller.role is Role.AUDITOR and not record.counted):
+            raise not_found("farmer")  # the answer ensure_can_access gives one the caller may not see
+        ensure_can_access(caller, record.owned(), what="farmer")
+        return record
 
     def list(self, caller: Principal, fpo_id: str | None, village: str | None, limit: int,
              next_token: str | None, status: str | None = None) -> m.FarmerPage:
@@ -144,7 +157,7 @@ class FarmerService:
             visible = record is not None and (not fpo_id or record.fpo_id == fpo_id) and (
                 not village or record.village.casefold() == village.casefold()) and (
                 not status or record.member_status == status)
-            return m.FarmerPage(items=[farmer_out(record, caller)] if visible else [])
+            return m.FarmerPage(items=[farmer_out(record, caller)] if record is not None and visible else [])
         if caller.role is Role.FPO_MANAGER:
             if fpo_id and fpo_id != caller.fpo_id:
                 raise not_found("FPO")
@@ -182,13 +195,13 @@ class FarmerService:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
         changes = req.model_dump(exclude_unset=True, exclude={"version"})
 
-        def build():
+        def build() -> tuple[Txn, FarmerRecord]:
             current = self.get(caller, farmer_id)
             if current.version != req.version:
                 raise VersionConflict("farmer", public_content(current))
             now = self.ctx.clock()
             values = {k: v for k, v in changes.items() if k in PROFILE_FIELDS}
-            consent = {}
+            consent: dict[str, Consent] = {}
             if req.consent is not None:
                 consent["consent"] = Consent(given=True, version=req.consent.version, at=req.consent.at.isoformat())
                 values["consent"] = consent["consent"].model_dump()
@@ -196,7 +209,7 @@ class FarmerService:
             txn = Txn()
             sets = {**values, "updated_at": now, **updated.index()}
             txn.add(Update(current.key(), set=sets, add={"version": 1}, expect={"version": current.version}),
-                    on_fail=lambda: VersionConflict("farmer", public_content(self.load(farmer_id))))
+                    on_fail=lambda: VersionConflict("farmer", public_content(self.load_existing(farmer_id))))
             if updated.village.casefold() != current.village.casefold():
                 moved = {"members": 1, "plots": current.plot_count, "area_ha": current.area_ha,
                          "seasons": current.season_count}
@@ -205,4 +218,5 @@ class FarmerService:
             self.ctx.with_receipt(txn, receipt, "farmer", farmer_id, updated.version, now)
             return membership.gate(txn, current), updated
 
-        return commit(self.ctx.store, build)
+        patched: FarmerRecord = commit(self.ctx.store, build)
+        return patched

@@ -88,7 +88,7 @@ class ImportService:
             if (cell("consent_given") or "").lower() not in ("yes", "true", "1", "y"):
                 raise field_error(f"row.{number}.consent_given", "Consent to data use must be recorded as yes",
                                   "consent_missing")
-            body = {k: cell(k) for k in FARMER_COLUMNS}
+            body: dict[str, Any] = {k: cell(k) for k in FARMER_COLUMNS}
             for k in ("preferred_language", "aadhaar", "external_id"):
                 if cell(k):
                     body[k] = cell(k)
@@ -139,7 +139,7 @@ class ImportService:
             return _row_result(index, exc, where)
 
 
-def _records(reader: csv.DictReader) -> list[dict[str, Any] | csv.Error]:
+def _records(reader: csv.DictReader[str]) -> list[dict[str, Any] | csv.Error]:
     """Every record of the file; a record the csv module cannot read (a field over its 131,072-character
     limit...) is kept as its error, and reading goes on with the next line."""
     rows: list[dict[str, Any] | csv.Error] = []

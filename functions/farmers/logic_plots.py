@@ -11,7 +11,7 @@ the write's transaction, so two overlapping plots written at the same time canno
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Sequence
 
 from agri_common.errors import ConflictError
 from agri_common.farm import aggregates as agg
@@ -22,7 +22,7 @@ from agri_common.principal import Owned, Principal, Role, can_access, ensure_can
 
 from functions.farmers import geometry, membership
 from functions.farmers import models as m
-from functions.farmers.context import FarmContext, Receipt, VersionConflict, field_error, new_id
+from functions.farmers.context import FarmContext, Receipt, VersionConflict, field_error, new_id, not_found
 from functions.farmers.logic import FarmerService
 
 AREA_MISMATCH = 0.10  # flag a declared area more than 10 % off the computed one
@@ -32,8 +32,8 @@ def mismatch(declared: float | None, computed: float) -> bool:
     return declared is not None and abs(declared - computed) > AREA_MISMATCH * computed
 
 
-def plot_out(caller: Principal, record: PlotRecord, seasons: list[m.SeasonOut] = (),
-             evidence: list[m.EvidenceOut] = (), hidden: frozenset[str] = frozenset()) -> m.PlotOut:
+def plot_out(caller: Principal, record: PlotRecord, seasons: Sequence[m.SeasonOut] = (),
+             evidence: Sequence[m.EvidenceOut] = (), hidden: frozenset[str] = frozenset()) -> m.PlotOut:
     """``hidden``: overlapping plots whose id the caller may not learn although their FPO is visible
     (an auditor and a non-member's plot)."""
     overlaps = [m.OverlapOut(plot_id=pid if pid not in hidden and can_access(
@@ -58,23 +58,25 @@ class PlotService:
         self.farmers = FarmerService(ctx)
 
     def load(self, plot_id: str) -> PlotRecord | None:
-        return PlotRecord.from_item(self.ctx.store.get(keys.plot(plot_id)))
+        record: PlotRecord | None = PlotRecord.from_item(self.ctx.store.get(keys.plot(plot_id)))
+        return record
 
     def get_record(self, caller: Principal, plot_id: str) -> PlotRecord:
-        record = self.load(plot_id)
-        self._ensure_visible(caller, record)
-        return record  # type: ignore[return-value]
+        return self._ensure_visible(caller, self.load(plot_id))
 
-    def _ensure_visible(self, caller: Principal, record: PlotRecord | None) -> None:
+    def _ensure_visible(self, caller: Principal, record: PlotRecord | None) -> PlotRecord:
         """404 as for a missing plot unless the caller may see it; an auditor sees approved members'
         plots only (one more GetItem, auditors only)."""
         if record is not None and caller.role is Role.AUDITOR and can_access(caller, record.owned()):
             farmer = self.farmers.load(record.farmer_id)
             if farmer is None or not farmer.counted:
                 record = None
-        ensure_can_access(caller, record.owned() if record else None, what="plot")
+        if record is None:
+            raise not_found("plot")  # the answer ensure_can_access gives one the caller may not see
+        ensure_can_access(caller, record.owned(), what="plot")
+        return record
 
-    def counted_plots(self, plots: list[dict]) -> set[str]:
+    def counted_plots(self, plots: list[dict[str, Any]]) -> set[str]:
         """The ids of ``plots`` (plot items) whose farmer is an approved member (docs/decisions/0007);
         a plot whose farmer cannot be read counts (the old rule). One BatchGetItem."""
         if not plots:
@@ -97,7 +99,7 @@ class PlotService:
         from functions.farmers.logic_uploads import evidence_out
 
         items, _ = self.ctx.store.query(keys.plot_partition(plot_id))
-        by_kind: dict[str, list[dict]] = {}
+        by_kind: dict[str, list[dict[str, Any]]] = {}
         for item in items:
             by_kind.setdefault(item.get("kind", ""), []).append(item)
         meta = by_kind.get("plot", [None])[0]
@@ -117,10 +119,11 @@ class PlotService:
                                                version=i["version"]) for i in items])
 
     # ---- overlap ----------------------------------------------------------------------------------
-    def _overlaps(self, shape: geometry.PlotShape, exclude: str | None) -> tuple[list[tuple[dict, float]], dict[str, int]]:
+    def _overlaps(self, shape: geometry.PlotShape,
+                  exclude: str | None) -> tuple[list[tuple[dict[str, Any], float]], dict[str, int]]:
         """(overlapping plots with their overlap in ha, the version of each cell's lock)."""
         locks: dict[str, int] = {}
-        candidates: dict[str, dict] = {}
+        candidates: dict[str, dict[str, Any]] = {}
         for cell in shape.cells:
             items, _ = self.ctx.store.query(keys.geo_cell(cell))
             locks[cell] = 0
@@ -129,7 +132,7 @@ class PlotService:
                     locks[cell] = item.get("version", 0)
                 elif item["plot_id"] != exclude and geometry.bboxes_intersect(shape.bbox, tuple(item["bbox"])):
                     candidates[item["plot_id"]] = item
-        found = []
+        found: list[tuple[dict[str, Any], float]] = []
         if candidates:
             for plot in self.ctx.store.batch_get([keys.plot(pid) for pid in candidates]):
                 other = geometry.shape_of(json.loads(plot["geometry_json"]))
@@ -142,7 +145,7 @@ class PlotService:
         policy = self.ctx.overlap
         return overlap > policy.max_ha or overlap > policy.max_fraction_of_smaller * min(area_ha, other_area_ha)
 
-    def _refuse_or_flag(self, caller: Principal, shape: geometry.PlotShape, found: list[tuple[dict, float]]) -> None:
+    def _refuse_or_flag(self, caller: Principal, shape: geometry.PlotShape, found: list[tuple[dict[str, Any], float]]) -> None:
         """Refuse an overlap beyond the policy with an approved member's plot only: a non-member's
         plot (a pending request, possibly fake) never blocks anyone; it is flagged on both plots
         and its farmer's approval is refused while it stands (:meth:`approval_overlaps`)."""
@@ -169,7 +172,7 @@ class PlotService:
         items = membership.farmer_plots(self.ctx, farmer)
         own = {i["plot_id"] for i in items}
         locks: dict[str, int] = {}
-        clashes: list[tuple[str, dict, float]] = []
+        clashes: list[tuple[str, dict[str, Any], float]] = []
         for raw in sorted(items, key=lambda i: i["plot_id"]):
             plot = PlotRecord.from_item(raw)
             shape = geometry.shape_of(plot.geometry)
@@ -206,9 +209,11 @@ class PlotService:
                 txn.add(Delete(keys.geo_member(cell, record.plot_id)))
 
     @staticmethod
-    def _flags(record: PlotRecord, found: list[tuple[dict, float]], previous: dict[str, Any]) -> tuple[dict, list[Update]]:
+    def _flags(record: PlotRecord, found: list[tuple[dict[str, Any], float]],
+               previous: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[Update]]:
         """The plot's own overlap flags, and the updates that flag (or unflag) the other plots."""
-        flags, ops = {}, []
+        flags: dict[str, dict[str, Any]] = {}
+        ops: list[Update] = []
         for plot, area in found:
             flags[plot["plot_id"]] = {"overlap_ha": area, "fpo_id": plot["fpo_id"], "owner_user_id": plot.get("owner_user_id")}
             ops.append(Update(keys.plot(plot["plot_id"]), set={f"overlaps.{record.plot_id}": {
@@ -231,7 +236,7 @@ class PlotService:
         plot_id = plot_id or new_id("P")
         props = feature.properties
 
-        def build():
+        def build() -> tuple[Txn, PlotRecord]:
             farmer: FarmerRecord = self.farmers.get(caller, farmer_id)
             found, locks = self._overlaps(shape, exclude=plot_id)
             self._refuse_or_flag(caller, shape, found)
@@ -259,7 +264,8 @@ class PlotService:
             self._check_size(txn)
             return txn, record
 
-        return commit(self.ctx.store, build)
+        created: PlotRecord = commit(self.ctx.store, build)
+        return created
 
     # ---- replace ------------------------------------------------------------------------------------
     def replace(self, caller: Principal, plot_id: str, feature: m.PlotFeature, version: int, *,
@@ -268,11 +274,11 @@ class PlotService:
         shape = geometry.parse_plot(feature.geometry.model_dump())
         props = feature.properties
 
-        def build():
+        def build() -> tuple[Txn, PlotRecord]:
             current = self.get_record(caller, plot_id)
             if current.version != version:
                 raise VersionConflict("plot", plot_out(caller, current).model_dump(mode="json"))
-            farmer = self.farmers.load(current.farmer_id)
+            farmer = self.farmers.load_existing(current.farmer_id)
             found, locks = self._overlaps(shape, exclude=plot_id)
             self._refuse_or_flag(caller, shape, found)
             now = self.ctx.clock()
@@ -289,7 +295,7 @@ class PlotService:
             removes = tuple(k for k, v in changes.items() if v is None)
             txn = Txn()
             txn.add(Update(current.key(), set=sets, remove=removes, add={"version": 1}, expect={"version": current.version}),
-                    on_fail=lambda: VersionConflict("plot", plot_out(caller, self.load(plot_id)).model_dump(mode="json")))
+                    on_fail=lambda: VersionConflict("plot", plot_out(caller, self.get_record(caller, plot_id)).model_dump(mode="json")))
             for op in flag_ops:
                 txn.add(op)
             self._cell_ops(txn, updated, shape, locks, old_cells=tuple(current.cells))
@@ -303,4 +309,5 @@ class PlotService:
             self._check_size(txn)
             return txn, updated
 
-        return commit(self.ctx.store, build)
+        replaced: PlotRecord = commit(self.ctx.store, build)
+        return replaced

@@ -6,6 +6,8 @@ season), so a later change of the plot's outline does not silently rewrite past 
 
 from __future__ import annotations
 
+from typing import Any
+
 from agri_common.errors import ConflictError
 from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
@@ -15,7 +17,7 @@ from agri_common.principal import Principal, Role, ensure_can_access, require_ro
 
 from functions.farmers import membership
 from functions.farmers import models as m
-from functions.farmers.context import FarmContext, Receipt, VersionConflict
+from functions.farmers.context import FarmContext, Receipt, VersionConflict, not_found
 from functions.farmers.logic_plots import PlotService
 
 
@@ -23,7 +25,7 @@ def season_out(record: SeasonRecord) -> m.SeasonOut:
     return m.SeasonOut.model_validate(record.model_dump())
 
 
-def _deltas(activity: dict, area_ha: float, sign: int) -> dict[str, float]:
+def _deltas(activity: dict[str, Any], area_ha: float, sign: int) -> dict[str, float]:
     return agg.season_deltas(activity["crop"], activity.get("water_regime"), area_ha,
                              activity.get("synthetic_n_kg_per_ha", 0), activity.get("water_regime_evidence") is not None,
                              sign)
@@ -38,9 +40,9 @@ class SeasonService:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
         activity = data.model_dump(mode="json")
 
-        def build():
+        def build() -> tuple[Txn, SeasonRecord]:
             plot = self.plots.get_record(caller, plot_id)
-            farmer = self.plots.farmers.load(plot.farmer_id)
+            farmer = self.plots.farmers.load_existing(plot.farmer_id)
             now = self.ctx.clock()
             record = SeasonRecord(plot_id=plot_id, season_key=data.season_key, farmer_id=plot.farmer_id,
                                   fpo_id=plot.fpo_id, owner_user_id=plot.owner_user_id, area_ha=plot.area_ha,
@@ -61,7 +63,8 @@ class SeasonService:
             self.ctx.with_receipt(txn, receipt, "season", f"{plot_id}/{data.season_key}", record.version, now)
             return membership.gate(txn, farmer), record
 
-        return commit(self.ctx.store, build)
+        created: SeasonRecord = commit(self.ctx.store, build)
+        return created
 
     def update(self, caller: Principal, plot_id: str, data: m.SeasonData, version: int, *,
                receipt: Receipt | None = None) -> SeasonRecord:
@@ -69,9 +72,11 @@ class SeasonService:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
         activity = data.model_dump(mode="json")
 
-        def build():
-            current = SeasonRecord.from_item(self.ctx.store.get(keys.season(plot_id, data.season_key)))
-            ensure_can_access(caller, current.owned() if current else None, what="season")
+        def build() -> tuple[Txn, SeasonRecord]:
+            current: SeasonRecord | None = SeasonRecord.from_item(self.ctx.store.get(keys.season(plot_id, data.season_key)))
+            if current is None:
+                raise not_found("season")  # the answer ensure_can_access gives one the caller may not see
+            ensure_can_access(caller, current.owned(), what="season")
             if current.version != version:
                 raise VersionConflict("season", season_out(current).model_dump(mode="json"))
             now = self.ctx.clock()
@@ -86,9 +91,10 @@ class SeasonService:
             txn.add(agg.fpo_totals(current.fpo_id, deltas))
             txn.add(agg.season_totals(current.fpo_id, current.season_key, deltas))
             self.ctx.with_receipt(txn, receipt, "season", f"{plot_id}/{data.season_key}", updated.version, now)
-            return membership.gate(txn, self.plots.farmers.load(current.farmer_id)), updated
+            return membership.gate(txn, self.plots.farmers.load_existing(current.farmer_id)), updated
 
-        return commit(self.ctx.store, build)
+        saved: SeasonRecord = commit(self.ctx.store, build)
+        return saved
 
     def field_data(self, caller: Principal, req: m.FieldDataRequest) -> SeasonRecord:
         """The seed's one-call submission: the same rules as POST /plots/{plot_id}/seasons."""

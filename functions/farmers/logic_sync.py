@@ -16,7 +16,7 @@ Receipts are read up front with BatchGetItem (five requests for 500 records).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, TypedDict
 
 from pydantic import ValidationError
 
@@ -42,6 +42,13 @@ def _need(value: Any, field: str) -> Any:
     return value
 
 
+class _Named(TypedDict):
+    """What every result repeats of its record."""
+
+    client_id: str
+    entity: str
+
+
 class SyncService:
     def __init__(self, ctx: FarmContext):
         self.ctx = ctx
@@ -54,7 +61,7 @@ class SyncService:
         seen: dict[str, int] = {}
         receipts = {item["client_id"]: item for item in self.ctx.store.batch_get(
             [keys.sync_receipt(caller.user_id, r.client_id) for r in req.records])}
-        results = []
+        results: list[m.SyncResult] = []
         for index, record in enumerate(req.records):
             if record.client_id in seen:
                 results.append(m.SyncResult(client_id=record.client_id, status="invalid", entity=record.entity,
@@ -66,9 +73,9 @@ class SyncService:
         counts = {s: sum(1 for r in results if r.status == s) for s in ("applied", "duplicate", "conflict", "invalid")}
         return m.SyncResponse(results=results, **counts)
 
-    def _one(self, caller: Principal, record: m.SyncRecord, receipt_item: dict | None) -> m.SyncResult:
+    def _one(self, caller: Principal, record: m.SyncRecord, receipt_item: dict[str, Any] | None) -> m.SyncResult:
         digest = content_hash(record.model_dump(mode="json"))
-        base = {"client_id": record.client_id, "entity": record.entity}
+        base: _Named = {"client_id": record.client_id, "entity": record.entity}
         if receipt_item is not None:
             return self._replayed(base, receipt_item, digest)
         receipt = Receipt(caller.user_id, record.client_id, digest)
@@ -90,8 +97,10 @@ class SyncService:
                                 errors=[{"field": "data", "type": exc.code, "issue": exc.message}, *(exc.details or [])])
 
     @staticmethod
-    def _replayed(base: dict, receipt_item: dict, digest: str) -> m.SyncResult:
-        if receipt_item.get("content_hash") == digest:
+    def _replayed(base: _Named, receipt_item: Mapping[str, Any] | None, digest: str) -> m.SyncResult:
+        """``receipt_item`` None: the receipt a concurrent request wrote cannot be read back (never expected:
+        receipts are read consistently and not deleted); the change is then not claimed as applied."""
+        if receipt_item is not None and receipt_item.get("content_hash") == digest:
             return m.SyncResult(**base, status="duplicate", id=receipt_item.get("id"), version=receipt_item.get("version"))
         return m.SyncResult(**base, status="conflict", errors=[{
             "field": "client_id", "type": "idempotency_conflict",
@@ -100,26 +109,26 @@ class SyncService:
     def _apply(self, caller: Principal, r: m.SyncRecord, receipt: Receipt) -> tuple[str, int]:
         if r.entity == "farmer":
             if r.action == "create":
-                req = m.RegisterFarmerRequest.model_validate(r.data)
-                rec = self.farmers.register(caller, req, farmer_id=derived_id("F", caller.user_id, r.client_id),
-                                            receipt=receipt)
-                return rec.farmer_id, rec.version
-            req = m.PatchFarmerRequest.model_validate({**r.data, "version": _need(r.base_version, "base_version")})
-            rec = self.farmers.patch(caller, _need(r.id, "id"), req, receipt=receipt)
-            return rec.farmer_id, rec.version
+                register = m.RegisterFarmerRequest.model_validate(r.data)
+                farmer = self.farmers.register(caller, register, farmer_id=derived_id("F", caller.user_id, r.client_id),
+                                               receipt=receipt)
+                return farmer.farmer_id, farmer.version
+            patch = m.PatchFarmerRequest.model_validate({**r.data, "version": _need(r.base_version, "base_version")})
+            farmer = self.farmers.patch(caller, _need(r.id, "id"), patch, receipt=receipt)
+            return farmer.farmer_id, farmer.version
         if r.entity == "plot":
             feature = m.PlotFeature.model_validate(r.data)
             if r.action == "create":
-                rec = self.plots.create(caller, _need(r.id, "id"), feature,
-                                        plot_id=derived_id("P", caller.user_id, r.client_id), receipt=receipt)
+                plot = self.plots.create(caller, _need(r.id, "id"), feature,
+                                         plot_id=derived_id("P", caller.user_id, r.client_id), receipt=receipt)
             else:
-                rec = self.plots.replace(caller, _need(r.id, "id"), feature, _need(r.base_version, "base_version"),
-                                         receipt=receipt)
-            return rec.plot_id, rec.version
+                plot = self.plots.replace(caller, _need(r.id, "id"), feature, _need(r.base_version, "base_version"),
+                                          receipt=receipt)
+            return plot.plot_id, plot.version
         data = m.SeasonData.model_validate(r.data)
         if r.action == "create":
-            rec = self.seasons.create(caller, _need(r.id, "id"), data, receipt=receipt)
+            season = self.seasons.create(caller, _need(r.id, "id"), data, receipt=receipt)
         else:
-            rec = self.seasons.update(caller, _need(r.id, "id"), data, _need(r.base_version, "base_version"),
-                                      receipt=receipt)
-        return f"{rec.plot_id}/{rec.season_key}", rec.version
+            season = self.seasons.update(caller, _need(r.id, "id"), data, _need(r.base_version, "base_version"),
+                                         receipt=receipt)
+        return f"{season.plot_id}/{season.season_key}", season.version

@@ -8,12 +8,12 @@ The evidence item is written when the upload is issued, status ``pending``; ``PO
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from agri_common.errors import ConflictError
 from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
-from agri_common.farm.records import EvidenceRecord, FarmerRecord, PlotRecord
+from agri_common.farm.records import EvidenceRecord, FarmerRecord
 from agri_common.farm.store import Put, Txn, Update, commit
 from agri_common.principal import Principal, Role, ensure_can_access, require_role
 
@@ -25,10 +25,24 @@ from functions.farmers.logic_plots import PlotService
 PRESIGN_SECONDS = 900
 
 
-class ObjectStore(Protocol):
-    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict: ...
+class PresignedPost(TypedDict):
+    """Where and how the client posts the file (S3's presigned POST)."""
 
-    def head(self, key: str) -> dict | None: ...
+    url: str
+    fields: dict[str, str]
+
+
+class ObjectHead(TypedDict):
+    """What the store says of an uploaded object."""
+
+    content_length: int
+    content_type: str | None
+
+
+class ObjectStore(Protocol):
+    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost: ...
+
+    def head(self, key: str) -> ObjectHead | None: ...
 
 
 def evidence_out(record: EvidenceRecord) -> m.EvidenceOut:
@@ -62,14 +76,18 @@ class UploadService:
 
     def _farmer(self, plot_id: str) -> FarmerRecord:
         """Whose evidence it is: a non-member's stored evidence moves no FPO totals until approval."""
-        plot = PlotRecord.from_item(self.ctx.store.get(keys.plot(plot_id)))
-        return FarmerRecord.from_item(self.ctx.store.get(keys.farmer(plot.farmer_id)))
+        plot = self.plots.load(plot_id)
+        if plot is None:  # evidence is issued on a stored plot, and plots are not deleted
+            raise not_found("plot")
+        return self.plots.farmers.load_existing(plot.farmer_id)
 
     def complete(self, caller: Principal, upload_id: str) -> m.EvidenceOut:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)  # a write: auditors read evidence only
         items, _ = self.ctx.store.query(keys.upload_index(upload_id)["gsi1pk"], index=True)
-        record = EvidenceRecord.from_item(items[0]) if items else None
-        ensure_can_access(caller, record.owned() if record else None, what="upload")
+        record: EvidenceRecord | None = EvidenceRecord.from_item(items[0]) if items else None
+        if record is None:
+            raise not_found("upload")  # the answer ensure_can_access gives one the caller may not see
+        ensure_can_access(caller, record.owned(), what="upload")
         if record.status == "stored":
             return evidence_out(record)
         head = self.objects.head(record.object_key)
@@ -78,7 +96,7 @@ class UploadService:
         if head["content_length"] > record.max_bytes or head["content_type"] != record.content_type:
             raise ConflictError("The uploaded object does not match the issued upload", code="upload_mismatch")
 
-        def build():
+        def build() -> tuple[Txn, EvidenceRecord]:
             txn = Txn()
             txn.add(Update(record.key(), set={"status": "stored", "size_bytes": head["content_length"],
                                               "updated_at": self.ctx.clock()},
@@ -104,15 +122,16 @@ class S3Objects:
     def __init__(self, bucket: str):
         self.bucket = bucket
 
-    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict:
+    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
         from agri_common.aws import client
 
-        return client("s3").generate_presigned_post(
+        post: PresignedPost = client("s3").generate_presigned_post(
             Bucket=self.bucket, Key=key, Fields={"Content-Type": content_type},
             Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
             ExpiresIn=expires_in)
+        return post
 
-    def head(self, key: str) -> dict | None:
+    def head(self, key: str) -> ObjectHead | None:
         from agri_common.aws import client
 
         s3 = client("s3")

@@ -23,14 +23,15 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import replace
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agri_common.errors import ConflictError
+from agri_common.errors import ConflictError, UnprocessableError
 from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
-from agri_common.farm.records import EvidenceRecord, FarmerRecord, PlotRecord, SeasonRecord
-from agri_common.farm.store import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
+from agri_common.farm.records import EvidenceRecord, FarmerRecord, MembershipStatus, PlotRecord, SeasonRecord
+from agri_common.farm.store import MAX_TRANSACTION_OPS, Delete, Op, Put, Txn, Update, commit
 from agri_common.inputs import Input
 from agri_common.principal import Principal, Role, require_role
 
@@ -68,7 +69,7 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(normal.encode()).hexdigest()
 
 
-def invalid_invitation(field: str = "body.invitation_code"):
+def invalid_invitation(field: str = "body.invitation_code") -> UnprocessableError:
     # one answer for unknown, expired, used or another FPO's code: the code is the secret
     return field_error(field, "The invitation code is not valid for this FPO (unknown, expired or already used)",
                        "invalid_invitation")
@@ -85,8 +86,9 @@ def redeem_op(ctx: FarmContext, code: str, fpo_id: str, farmer_id: str, now: str
 
 
 # ---- the gate on every write of a farmer's data --------------------------------------------------
-def _is_aggregate(op) -> bool:
-    pk, sk = (op.item["pk"], op.item["sk"]) if isinstance(op, Put) else op.key
+def _is_aggregate(op: Op) -> bool:
+    key: keys.Key = (op.item["pk"], op.item["sk"]) if isinstance(op, Put) else op.key
+    pk, sk = key
     return pk.startswith("FPO#") and (sk == keys.AGG or sk.startswith(keys.AGG_PREFIX))
 
 
@@ -110,7 +112,9 @@ def gate(txn: Txn, farmer: FarmerRecord) -> Txn:
     built on (a race guard: if the farmer is approved meanwhile, the write is rebuilt and counted)."""
     if farmer.counted:
         return _guard_member(txn, farmer)
-    ops, races, errors = [], set(), {}
+    ops: list[Op] = []
+    races: set[int] = set()
+    errors: dict[int, Any] = {}
     merged = False
     for index, op in enumerate(txn.ops):
         if _is_aggregate(op):
@@ -139,14 +143,14 @@ def _season_deltas(season: SeasonRecord) -> dict[str, float]:
                              a.get("water_regime_evidence") is not None)
 
 
-def farmer_plots(ctx: FarmContext, farmer: FarmerRecord) -> list[dict]:
+def farmer_plots(ctx: FarmContext, farmer: FarmerRecord) -> list[dict[str, Any]]:
     """Every plot item of ``farmer`` (all pages of the farmer's index), checked against the farmer
     record's ``plot_count``, which ``farmer`` was read with consistently. The index is eventually
     consistent on DynamoDB (moto is not), so a plot written a moment ago can be missing from it; an
     approval or removal counted without it would leave that plot out of the totals for good (the
     write counters cannot see it: the plot's write already moved them). A short read is a 409 to
     retry, never a silent undercount."""
-    items: list[dict] = []
+    items: list[dict[str, Any]] = []
     start = None
     while True:
         page, start = ctx.store.query(keys.farmer_plots_index(farmer.farmer_id), index=True, start=start)
@@ -205,7 +209,7 @@ class MembershipService:
     def _farmer(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
         """The farmer of ``fpo_id``; another FPO's manager gets exactly the answer of a missing one."""
         self._authorise(caller, fpo_id)
-        record = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
+        record: FarmerRecord | None = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
         if (record is None or record.fpo_id != fpo_id
                 or (caller.role is Role.FPO_MANAGER and caller.fpo_id != fpo_id)):
             raise not_found("farmer")
@@ -217,7 +221,7 @@ class MembershipService:
             raise ConflictError(f"This membership request was already decided: {record.member_status}",
                                 code="membership_decided")
 
-    def _decide(self, record: FarmerRecord, status: str, by: str, now: str) -> tuple[Update, FarmerRecord]:
+    def _decide(self, record: FarmerRecord, status: MembershipStatus, by: str, now: str) -> tuple[Update, FarmerRecord]:
         """A decision changes the profile, so it moves its version: an edit based on the version
         before it gets an honest 409 (the current version is newer) and re-reads, never a 409
         naming the version the client already holds."""
@@ -225,7 +229,8 @@ class MembershipService:
                                             "membership_decided_at": now, "version": record.version + 1,
                                             "aadhaar_duplicate": False
                                             if status == "approved" else record.aadhaar_duplicate})
-        sets = {"membership": status, "membership_decided_by": by, "membership_decided_at": now, **updated.index()}
+        sets: dict[str, Any] = {"membership": status, "membership_decided_by": by, "membership_decided_at": now,
+                                **updated.index()}
         if status == "approved":
             sets["aadhaar_duplicate"] = False
         op = Update(record.key(), set=sets, add={"version": 1},
@@ -257,18 +262,19 @@ class MembershipService:
                                 code="membership_too_large")
 
     def approve(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
-        def build():
+        def build() -> tuple[Txn, FarmerRecord]:
             record = self._farmer(caller, fpo_id, farmer_id)
             self._pending(record)
             txn = Txn()
             return txn, self._approval(caller, record, caller_label(caller), self.ctx.clock(), txn)
 
-        return commit(self.ctx.store, build)
+        approved: FarmerRecord = commit(self.ctx.store, build)
+        return approved
 
     def reject(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
         """A request never counted, so no totals move; its Aadhaar link (if it held one) is released
         so the real holder can be registered."""
-        def build():
+        def build() -> tuple[Txn, FarmerRecord]:
             record = self._farmer(caller, fpo_id, farmer_id)
             self._pending(record)
             op, updated = self._decide(record, "rejected", caller_label(caller), self.ctx.clock())
@@ -277,7 +283,8 @@ class MembershipService:
                 txn.add(Delete(keys.aadhaar(record.aadhaar_hmac)))
             return txn, updated
 
-        return commit(self.ctx.store, build)
+        rejected: FarmerRecord = commit(self.ctx.store, build)
+        return rejected
 
     def issue_invitation(self, caller: Principal, fpo_id: str, req: IssueInvitationRequest) -> InvitationOut:
         self._authorise(caller, fpo_id)
@@ -297,7 +304,7 @@ class MembershipService:
     def _own(self, caller: Principal, farmer_id: str) -> FarmerRecord:
         """The caller's own profile (a farmer); anyone else's answers like a missing one."""
         require_role(caller, Role.FARMER)
-        record = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
+        record: FarmerRecord | None = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
         if record is None or record.owner_user_id != caller.user_id:
             raise not_found("farmer")
         return record
@@ -306,7 +313,7 @@ class MembershipService:
         """A farmer's pending (or rejected, or removed) profile becomes an approved member with a code
         from its FPO's manager: the code is the manager's consent, given after any earlier refusal."""
 
-        def build():
+        def build() -> tuple[Txn, FarmerRecord]:
             record = self._own(caller, farmer_id)
             self._pending(record, "rejected", "removed")
             now = self.ctx.clock()
@@ -316,7 +323,8 @@ class MembershipService:
                 record = record.model_copy(update={"aadhaar_duplicate": record.aadhaar_duplicate or self._link_lost(record)})
             return txn, self._approval(caller, record, "invitation:" + caller_label(caller), now, txn)
 
-        return commit(self.ctx.store, build)
+        joined: FarmerRecord = commit(self.ctx.store, build)
+        return joined
 
     def _link_lost(self, record: FarmerRecord) -> bool:
         """Whether the profile's Aadhaar number is no longer linked to it (a rejection releases it)."""
@@ -333,7 +341,7 @@ class MembershipService:
         rejection released is linked again if still free, else flagged for the manager, exactly
         as at registration (the answer is the same either way)."""
 
-        def build():
+        def build() -> tuple[Txn, FarmerRecord]:
             record = self._own(caller, farmer_id)
             if record.member_status == "pending":
                 raise ConflictError("Your membership request is waiting for the FPO's decision",
@@ -359,7 +367,8 @@ class MembershipService:
                            if_exists=True), race=True)
             return txn, updated
 
-        return commit(self.ctx.store, build)
+        requested: FarmerRecord = commit(self.ctx.store, build)
+        return requested
 
     def remove(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
         """The FPO's manager (or an admin) removes an approved member: status ``removed``, out of the
@@ -369,7 +378,7 @@ class MembershipService:
         ``member_epoch`` guard and is rebuilt as a non-member's, uncounted). Past runs, their
         reports and credits are not touched. The Aadhaar link stays (the member was real)."""
 
-        def build():
+        def build() -> tuple[Txn, FarmerRecord]:
             record = self._farmer(caller, fpo_id, farmer_id)
             if record.member_status != "approved":
                 raise ConflictError(f"Only an approved member can be removed (this profile is {record.member_status})",
@@ -390,7 +399,8 @@ class MembershipService:
             self._fits(txn)
             return txn, updated
 
-        return commit(self.ctx.store, build)
+        removed: FarmerRecord = commit(self.ctx.store, build)
+        return removed
 
 
 
@@ -411,11 +421,11 @@ def migrate_fpo(ctx: FarmContext, fpo_id: str) -> dict[str, int]:
         for item in items:
             if item.get("kind") != "farmer" or item.get("membership"):
                 continue
-            farmer = FarmerRecord.from_item(item)
+            farmer: FarmerRecord = FarmerRecord.from_item(item)
             self_registered = farmer.created_by.startswith(f"{Role.FARMER.value}:")
-            status = "pending" if self_registered else "approved"
+            status: MembershipStatus = "pending" if self_registered else "approved"
 
-            def build(farmer=farmer, status=status):
+            def build(farmer: FarmerRecord = farmer, status: MembershipStatus = status) -> tuple[Txn, MembershipStatus]:
                 fresh = FarmerRecord.from_item(ctx.store.get(farmer.key()))
                 updated = fresh.model_copy(update={"membership": status})
                 txn = Txn().add(Update(fresh.key(), set={"membership": status, **updated.index()},

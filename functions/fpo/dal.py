@@ -16,7 +16,7 @@ MAX_CARBON_RUNS = 100  # an FPO's runs: its projects x periods (a few a year); b
 
 
 class CarbonRuns(Protocol):
-    def runs(self, fpo_id: str) -> tuple[list[tuple[mrv.FpoRunRecord, str]], bool]:
+    def runs(self, fpo_id: str) -> tuple[list[tuple[mrv.FpoRunRecord, mrv.RunStatus]], bool]:
         """(record, run status) by period, and whether more than ``MAX_CARBON_RUNS`` exist."""
         ...
 
@@ -25,7 +25,7 @@ class PipelineCarbonRuns:
     def __init__(self, store: Any):
         self.store = store  # the generic store (agri_common.farm.store) on the pipeline table
 
-    def runs(self, fpo_id: str) -> tuple[list[tuple[mrv.FpoRunRecord, str]], bool]:
+    def runs(self, fpo_id: str) -> tuple[list[tuple[mrv.FpoRunRecord, mrv.RunStatus]], bool]:
         pk, _ = mrv.fpo_run(fpo_id, "", "")
         # newest periods first, so a truncated list drops the oldest runs; shown oldest first
         items, _ = self.store.query(pk, prefix=mrv.FPO_RUN_PREFIX, limit=MAX_CARBON_RUNS + 1, newest_first=True)

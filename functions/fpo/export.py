@@ -17,24 +17,27 @@ from functions.fpo import models as m
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+Cell = str | int | float
+Table = list[list[Cell]]
 
-def _tables(r: m.Reports) -> dict[str, list[list]]:
+
+def _tables(r: m.Reports) -> dict[str, Table]:
     crops = sorted({c for s in r.seasons for c in s.area_ha_by_crop})
     regimes = sorted({w for s in r.seasons for w in s.area_ha_by_water_regime})
-    seasons = [["season", "seasons_reported", "synthetic_n_kg", *[f"area_ha_{c}" for c in crops],
+    seasons: Table = [["season", "seasons_reported", "synthetic_n_kg", *[f"area_ha_{c}" for c in crops],
                 *[f"area_ha_{w}" for w in regimes]]]
     for s in r.seasons:
         seasons.append([s.season_key, s.seasons, s.synthetic_n_kg, *[s.area_ha_by_crop.get(c, 0) for c in crops],
                         *[s.area_ha_by_water_regime.get(w, 0) for w in regimes]])
-    villages = [["village", "members", "plots", "area_ha", "seasons_reported"]]
+    villages: Table = [["village", "members", "plots", "area_ha", "seasons_reported"]]
     villages += [[v.village, v.members, v.plots, v.area_ha, v.seasons] for v in r.villages]
     return {"seasons": seasons, "villages": villages, "carbon": _carbon(r.carbon)}
 
 
-def _carbon(c: m.Carbon) -> list[list]:
+def _carbon(c: m.Carbon) -> Table:
     """A row per run, then the approved runs' total (farmers and area are not summed across runs)."""
     figures = m.CARBON_FIGURES
-    rows = [["period", "run_id", "project_id", "status", "plot_seasons", "farmers", "area_ha", *figures]]
+    rows: Table = [["period", "run_id", "project_id", "status", "plot_seasons", "farmers", "area_ha", *figures]]
     rows += [[r.period, r.run_id, r.project_id, r.status, r.plot_seasons, r.farmers, r.area_ha,
               *[getattr(r, f) for f in figures]] for r in c.runs]
     a = c.approved

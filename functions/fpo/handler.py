@@ -7,7 +7,7 @@ from typing import Annotated, Callable, Literal
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from agri_common.farm.records import utc_now
+from agri_common.farm.records import FpoRecord, utc_now
 from agri_common.farm.store import DynamoFarmStore
 from agri_common.principal import AuditScope, Principal, with_audit_scope
 from agri_common.projects import assignments_from_env
@@ -49,7 +49,7 @@ Service = Annotated[FpoService, Depends(get_service)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-def _out(record) -> m.FpoOut:
+def _out(record: FpoRecord) -> m.FpoOut:
     return m.FpoOut.model_validate(record.model_dump())
 
 
@@ -79,8 +79,10 @@ def overview(fpo_id: FpoId, svc: Service, caller: Caller) -> m.Overview:
                           "content": {"application/json": {"model": m.Reports},
                                       export.CSV_TYPE: {"schema": {"type": "string"}},
                                       export.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
-def reports(fpo_id: FpoId, svc: Service, caller: Caller,
-            format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json"):  # no return annotation: files must skip response validation (schema: responses above)
+# No return annotation, on purpose: Powertools validates and serialises a response against the route's return
+# annotation, and a file (CSV text, XLSX bytes) must skip that; the responses above give the schema.
+def reports(fpo_id: FpoId, svc: Service, caller: Caller,  # type: ignore[no-untyped-def]
+            format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json"):
     data = svc.reports(caller, fpo_id)
     if format == "json":
         return Response(200, "application/json", data.model_dump(mode="json"))

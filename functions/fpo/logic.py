@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agri_common.errors import ConflictError
+from agri_common import mrv
+
+from agri_common.errors import ConflictError, NotFoundError
 from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
 from agri_common.farm.records import FpoRecord
@@ -29,14 +31,14 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _rounded(values: dict, digits: int = 4) -> dict:
+def _rounded(values: dict[str, float], digits: int = 4) -> dict[str, float]:
     return {k: round(v, digits) for k, v in sorted(values.items())}
 
 
 class NoCarbonRuns:
     """For a service built without the pipeline table: no runs."""
 
-    def runs(self, fpo_id: str) -> tuple[list, bool]:
+    def runs(self, fpo_id: str) -> tuple[list[tuple[mrv.FpoRunRecord, mrv.RunStatus]], bool]:
         return [], False
 
 
@@ -50,21 +52,24 @@ class FpoService:
         require_role(caller, Role.ADMIN)
         record = FpoRecord(**req.model_dump(), created_by=caller.user_id, created_at=self.clock())
 
-        def build():
+        def build() -> tuple[Txn, FpoRecord]:
             txn = Txn()
             txn.add(Put(record.to_item(), if_absent=True),
                     on_fail=ConflictError(f"FPO {req.fpo_id} already exists", code="fpo_exists"))
             return txn, record
 
-        return commit(self.store, build)
+        created: FpoRecord = commit(self.store, build)
+        return created
 
     def _visible(self, caller: Principal, fpo_id: str, record: FpoRecord | None) -> FpoRecord:
         """Admins see every FPO, managers and farmers their own, auditors the FPOs of their projects."""
-        owned = Owned(fpo_id=fpo_id) if record else None
+        if record is None:
+            raise NotFoundError("FPO not found")  # the answer ensure_can_access gives one the caller may not see
+        owned: Owned | None = Owned(fpo_id=fpo_id)
         if caller.role is Role.FARMER:  # a farmer reads the dashboard of their own FPO, not others'
-            owned = Owned(fpo_id=fpo_id, owner_user_id=caller.user_id) if record and caller.fpo_id == fpo_id else None
+            owned = Owned(fpo_id=fpo_id, owner_user_id=caller.user_id) if caller.fpo_id == fpo_id else None
         ensure_can_access(caller, owned, what="FPO")
-        return record  # type: ignore[return-value]
+        return record
 
     def carbon(self, caller: Principal, fpo_id: str) -> m.Carbon:
         """The FPO's runs, once its dashboard is visible to the caller. An auditor sees only the runs

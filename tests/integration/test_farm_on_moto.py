@@ -42,7 +42,7 @@ def dynamodb_calls(aws):
     import boto3
 
     calls: list[str] = []
-    hook = lambda model, **_: calls.append(model.name)  # noqa: E731
+    hook = lambda model, **_: calls.append(model.name)
     events = boto3._get_default_session().events
     events.register("before-call.dynamodb", hook)
     yield calls
@@ -312,7 +312,7 @@ def test_uploads_presign_and_complete(api, aws):
     assert api.farmers("POST", "/uploads", {"plot_id": pid, "content_type": "image/png", "size_bytes": 10},
                        claims=OTHER_MANAGER).status == 404
     uid = r.body["upload_id"]
-    complete = lambda: api.farmers("POST", f"/uploads/{uid}/complete", claims=MANAGER,  # noqa: E731
+    complete = lambda: api.farmers("POST", f"/uploads/{uid}/complete", claims=MANAGER,
                                    resource="/uploads/{upload_id}/complete", params={"upload_id": uid})
     assert complete().status == 409
     bucket = r.body["url"].rstrip("/").rsplit("/", 1)[-1] if "amazonaws.com/" in r.body["url"] and not r.body["url"].endswith("amazonaws.com/") else None
@@ -354,7 +354,7 @@ def _count_requests(api, fn):
     import os
 
     clients = [dynamodb_table(os.environ[t]).meta.client for t in ("FARM_TABLE", "PIPELINE_TABLE")]  # one client a table
-    hook = lambda model, **_: calls.append(model.name)  # noqa: E731
+    hook = lambda model, **_: calls.append(model.name)
     for client in clients:
         client.meta.events.register("before-call.dynamodb", hook)
     try:

@@ -144,7 +144,7 @@ def _ef1(regime, s, req, f, d):
 
 def _naive_season(p, s, sc, req, f, act, d, n2o_regime) -> dict:
     """component -> (gas or 'stock', value in t gas / t CO2)."""
-    A = lambda cls: act[(cls, sc)][d]  # noqa: E731
+    A = lambda cls: act[(cls, sc)][d]
     a = p.area_ha * A("area")
     out = {}
     if s.is_rice and s.water_regime != "upland":

@@ -249,7 +249,7 @@ def test_tier2_stock_difference_between_inventories():
     req = request(baseline=rice_season(trees=t0), project=rice_season(trees=t1))
     req["plots"][0]["tree_inventory_years"] = 2
     r = estimate(req)
-    agb = lambda d, h: 10 * 0.0673 * (0.55 * d**2 * h) ** 0.976 / 1000  # noqa: E731
+    agb = lambda d, h: 10 * 0.0673 * (0.55 * d**2 * h) ** 0.976 / 1000
     assert r.total.removals_by_pool["biomass"].point == pytest.approx(
         (agb(22, 9) - agb(20, 8)) * 1.323 * 0.47 * 44 / 12 / 2, rel=1e-12)
     assert "biomass.carbon_fraction (range)" in r.unconfirmed_factors_used

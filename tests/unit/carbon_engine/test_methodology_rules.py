@@ -36,7 +36,7 @@ def test_vm0051_n2o_deduction_is_taken_after_the_15_percent():
 
 
 def test_vm0051_counts_lime_where_the_project_raises_it_by_more_than_5_percent():
-    lime_co2 = lambda kg: kg / 1000 * 0.12 * 44 / 12  # noqa: E731  t CO2 from limestone (Eq 11.12)
+    lime_co2 = lambda kg: kg / 1000 * 0.12 * 44 / 12  # t CO2 from limestone (Eq 11.12)
     base = rice_season(limestone_kg_per_ha=250)
     # +4 %: not a mandatory source, not counted
     r = vm0051(base, rice_season(water_regime="multiple_drainage", limestone_kg_per_ha=260))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from carbon_engine import estimate
 from carbon_engine.factors import default_library
@@ -105,6 +106,15 @@ def test_intervals_are_ordered_and_half_width_consistent():
 def test_extra_confidence_level():
     r = estimate(two_plot_request(confidence=[0.8]))
     assert set(r.total.net.mc.ci) == {"80", "90", "95"}
+
+
+@pytest.mark.parametrize("confidence", ["ab", ["0.9"], [None], {"a": 1}, [0.9, [0.95]]])
+def test_confidence_that_is_not_numbers_is_a_validation_error(confidence):
+    # the before-validator compared raw input with numbers: a string or None raised TypeError, not the
+    # ValidationError naming the field that estimate() promises for invalid input
+    with pytest.raises(ValidationError) as err:
+        estimate(two_plot_request(confidence=confidence))
+    assert err.value.errors()[0]["loc"] == ("confidence",)
 
 
 def test_per_plot_mc_matches_project_and_cap():

@@ -158,7 +158,7 @@ def test_no_write_of_a_request_moves_the_totals_and_approval_adds_them_all(ctx):
     member = FarmerService(ctx).register(MGR2, body("FPO-2")).farmer_id
     every_kind_of_write(ctx, MGR2, member, 76.0)
     MembershipService(ctx).approve(MGR1, "FPO-1", pending)
-    nonzero = lambda items: {k: v for k, v in _rounded(items).items() if any(v.values())}  # noqa: E731
+    nonzero = lambda items: {k: v for k, v in _rounded(items).items() if any(v.values())}
     assert nonzero(fpo_items(ctx, "FPO-1")) == nonzero(fpo_items(ctx, "FPO-2"))
     assert fpo_items(ctx, "FPO-1")["AGG"]["evidence_files"] == 1
 

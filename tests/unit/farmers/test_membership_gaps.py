@@ -233,7 +233,7 @@ def test_removal_takes_the_members_totals_out_and_the_member_out_of_future_runs(
 
     removed = MembershipService(ctx).remove(MGR1, "FPO-1", leaves)
     assert (removed.membership, removed.membership_decided_by) == ("removed", "fpo_manager:mgr1")
-    nonzero = lambda items: {k: {n: v for n, v in t.items() if v} for k, t in _rounded(items).items()  # noqa: E731
+    nonzero = lambda items: {k: {n: v for n, v in t.items() if v} for k, t in _rounded(items).items()
                              if any(t.values())}
     assert nonzero(fpo_items(ctx, "FPO-1")) == nonzero(before)
     assert FarmSeasonSource(ctx.store).plan_units(["FPO-1"]) == [stays]

@@ -66,7 +66,7 @@ def test_commit_retries_a_lost_race_and_maps_known_failures():
 
 def test_commit_gives_up_with_409_after_repeated_races():
     store = InMemoryFarmStore()
-    build = lambda: (Txn().add(Update(("A", "1"), add={"n": 1}, expect={"version": 9}), race=True), None)  # noqa: E731
+    build = lambda: (Txn().add(Update(("A", "1"), add={"n": 1}, expect={"version": 9}), race=True), None)
     with pytest.raises(ConflictError) as err:
         commit(store, build)
     assert err.value.code == "write_contention"
@@ -158,3 +158,22 @@ def test_sync_batch_size_is_capped():
     rec = {"client_id": "client-0001", "entity": "farmer", "action": "create", "data": {}}
     with pytest.raises(Exception):
         m.SyncRequest.model_validate({"records": [rec] * 501})
+
+
+def test_a_plot_whose_farmer_cannot_be_read_answers_404_and_writes_nothing(ctx):
+    # every plot is written under its farmer and profiles are not deleted; were the farmer's item
+    # missing all the same, a season write answers like a missing farmer (was an AttributeError: a 500)
+    from agri_common.errors import NotFoundError
+    from agri_common.farm.store import Delete
+    from functions.farmers.logic_seasons import SeasonService
+    from tests.unit.farmers.test_membership import season
+
+    rec = FarmerService(ctx).register(MANAGER, farmer())
+    plot = PlotService(ctx).create(MANAGER, rec.farmer_id, square(77.0, 28.0))
+    ctx.store.transact([Delete(keys.farmer(rec.farmer_id))])
+    before = totals(ctx)
+    with pytest.raises(NotFoundError) as err:
+        SeasonService(ctx).create(MANAGER, plot.plot_id, season())
+    assert err.value.message == "farmer not found"
+    assert ctx.store.get(keys.season(plot.plot_id, "2025-kharif")) is None
+    assert totals(ctx) == before

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 __version__ = "1.1.0"  # 1.1: methodology rules (docs/methodologies.md), correlated factor groups, per-signature plot statistics
 
-import gc  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from typing import Any, Iterator, Mapping  # noqa: E402
+import gc
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
-from .factors import FactorLibrary, default_library  # noqa: E402
-from .models import PER_PLOT_MC_CAP, Plot, Request, Result, Season  # noqa: E402
+from .factors import FactorLibrary, default_library
+from .models import PER_PLOT_MC_CAP, Plot, Request, Result, Season
 
 
 def estimate(request: Request | Mapping[str, Any] | str | bytes, library: FactorLibrary | None = None) -> Result:

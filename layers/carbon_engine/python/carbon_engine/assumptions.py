@@ -3,6 +3,8 @@ request actually depends on (``Result.assumptions``); README.md explains them.""
 
 from __future__ import annotations
 
+from typing import Iterable
+
 ASSUMPTIONS: dict[str, str] = {
     "n2o_ef1fr_deep_water": "deep-water rice uses the continuous-flooding EF1FR 0.003 (Table 11.1 has no deep-water row)",
     "n2o_ef1fr_rainfed": "rainfed rice (regular, drought-prone) uses the drainage EF1FR 0.005 (intermittently flooded; "
@@ -34,6 +36,6 @@ ASSUMPTIONS: dict[str, str] = {
 }
 
 
-def describe(ids) -> list[dict[str, str]]:
+def describe(ids: Iterable[str]) -> list[dict[str, str]]:
     """Assumption records for ``ids`` (sorted, unique)."""
     return [{"id": i, "text": ASSUMPTIONS[i]} for i in sorted(set(ids))]

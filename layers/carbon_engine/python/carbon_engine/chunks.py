@@ -31,6 +31,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from . import __version__, gc_paused
+from .arrays import FloatArray
 from .engine import Sensitivity, choose_conservative  # noqa: F401  (choose_conservative: re-exported, used between the passes)
 from .factors import FactorLibrary, default_library
 from .models import Request
@@ -50,7 +51,7 @@ class ChunkTotals:
     """
 
     point: dict[str, float]
-    draws: dict[str, np.ndarray]
+    draws: dict[str, FloatArray]
     components: dict[str, dict[str, float]] = field(default_factory=dict)
     awd_switch_n_kg: float = 0.0
     plots: int = 0
@@ -79,8 +80,9 @@ class ChunkTotals:
         meta = {"point": self.point, "components": self.components, "awd_switch_n_kg": self.awd_switch_n_kg,
                 "plots": self.plots, "sensitivity": self.sensitivity.to_json() if self.sensitivity else None,
                 "gates": self.gates}
+        # numpy's stub checks a **dict of arrays against the allow_pickle: bool keyword too
         np.savez_compressed(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                            **{f"draws.{k}": v for k, v in self.draws.items()})
+                            **{f"draws.{k}": v for k, v in self.draws.items()})  # type: ignore[arg-type]
         return buf.getvalue()
 
     @classmethod
@@ -165,7 +167,7 @@ def sum_totals(parts: Iterable[ChunkTotals]) -> ChunkTotals:
 
 
 def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: FactorLibrary | None = None,
-                     basis: Mapping[str, float] | None = None) -> dict:
+                     basis: Mapping[str, float] | None = None) -> dict[str, Any]:
     """The project summary (the shape of ``Result.total`` plus the run settings) from summed totals.
 
     ``settings``: the request-level fields used for every chunk (``plots`` may be omitted; only
@@ -173,6 +175,7 @@ def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: Facto
     conservative profile, the summed pass-2 metrics (:func:`sum_basis`), required; else the point.
     """
     from .models import TotalResult
+    from .montecarlo import Estimate
     from .profiles import PROFILES, deduction_rows, evaluate
 
     if not isinstance(settings, Request) and not settings.get("plots"):
@@ -192,7 +195,10 @@ def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: Facto
                   awd_switch_n_kg=totals.awd_switch_n_kg, buffer_fraction=req.buffer_fraction, gates=totals.gates,
                   levels=levels)
     mc, outcomes, creditable, eligible = ev["mc"], ev["outcomes"], ev["creditable"], ev["eligible"]
-    q = lambda k: {"point": point[k], "mc": mc[k]}  # noqa: E731
+
+    def q(k: str) -> Estimate:
+        return {"point": point[k], "mc": mc[k]}
+
     total = TotalResult.model_validate({
         "gases": {g: {"baseline": q(f"{g}_baseline"), "project": q(f"{g}_project"), "reduction": q(f"{g}_reduction")}
                   for g in ("CH4", "N2O", "CO2")},

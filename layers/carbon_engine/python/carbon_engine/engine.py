@@ -9,18 +9,19 @@ factor bound). Per-plot values use the same factor rows, gathered by each plot's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from . import __version__
+from .arrays import FloatArray, IntArray
 from .assumptions import describe
 from .errors import input_error
 from .factors import FactorLibrary, RegionFactors, default_library
 from .inputs import WATER_REGIMES, PlotArrays, plot_arrays
 from .methods import MethodContext, all_terms
 from .models import PER_PLOT_MC_CAP, Request
-from .montecarlo import Draws, group_of
+from .montecarlo import Draws, Estimate, RowsSummary, group_of, rows_summary
 from .profiles import CONDITIONAL_SOURCES, PROFILES, Profile, deduction_rows, evaluate
 from .terms import CHUNK_CELLS, Term
 
@@ -85,12 +86,12 @@ def capped_baseline_n2o_terms(plots: PlotArrays, ctx: MethodContext, terms: list
 # ----------------------------------------------------------------------------- evaluation
 
 
-def term_totals(terms: Sequence[Term], draws: Draws) -> list[np.ndarray]:
+def term_totals(terms: Sequence[Term], draws: Draws) -> list[FloatArray]:
     """Project total of each term per draw (t gas), each (D,)."""
     return [t.total(draws) for t in terms]
 
 
-def aggregate(terms: Sequence[Term], values: Sequence[np.ndarray], gwp: Mapping[str, float]) -> dict[str, np.ndarray]:
+def aggregate(terms: Sequence[Term], values: Sequence[FloatArray], gwp: Mapping[str, float]) -> dict[str, FloatArray]:
     """Combine term values (any common shape) into the reported metrics, t CO2e.
 
     Emissions: ``{gas}_{baseline|project}`` and ``{gas}_reduction`` (baseline - project);
@@ -122,22 +123,22 @@ def aggregate(terms: Sequence[Term], values: Sequence[np.ndarray], gwp: Mapping[
                 rem_in = rem_in + sign * v
     for g in GASES:
         m[f"{g}_reduction"] = m[f"{g}_baseline"] - m[f"{g}_project"]
-    m["emissions_baseline"] = sum(m[f"{g}_baseline"] for g in GASES)
-    m["emissions_project"] = sum(m[f"{g}_project"] for g in GASES)
+    m["emissions_baseline"] = sum((m[f"{g}_baseline"] for g in GASES), np.zeros(shape))
+    m["emissions_project"] = sum((m[f"{g}_project"] for g in GASES), np.zeros(shape))
     m["reductions"] = m["emissions_baseline"] - m["emissions_project"]
-    m["removals"] = sum(m[f"removals_{p}"] for p in POOLS)
+    m["removals"] = sum((m[f"removals_{p}"] for p in POOLS), np.zeros(shape))
     m["net"] = m["reductions"] + m["removals"]
     m["reductions_in_scope"], m["removals_in_scope"] = red_in, rem_in
     m["net_in_scope"] = red_in + rem_in
     return m
 
 
-def totals(prep: Prepared, draws: Draws) -> dict[str, np.ndarray]:
+def totals(prep: Prepared, draws: Draws) -> dict[str, FloatArray]:
     """Reported metrics per draw for the whole project."""
     return aggregate(prep.terms, term_totals(prep.terms, draws), prep.gwp)
 
 
-def component_points(prep: Prepared, values: Sequence[np.ndarray]) -> dict[str, dict[str, float]]:
+def component_points(prep: Prepared, values: Sequence[FloatArray]) -> dict[str, dict[str, float]]:
     """Point estimate per method component and scenario, t CO2e (removal components in t CO2)."""
     out: dict[str, dict[str, float]] = {}
     for term, v in zip(prep.terms, values):
@@ -158,18 +159,18 @@ PLOT_MC_METRICS = ("net", "net_in_scope", "reductions", "removals")
 """Metrics with per-plot Monte Carlo statistics (every metric has per-plot point estimates)."""
 
 
-def _public(m: dict) -> dict:
+def _public(m: dict[str, FloatArray]) -> dict[str, FloatArray]:
     return {k: v for k, v in m.items() if not k.startswith(INTERNAL_METRICS)}
 
 
-def per_plot(prep: Prepared, draws: Draws, plot_slice: slice | np.ndarray) -> dict[str, np.ndarray]:
+def per_plot(prep: Prepared, draws: Draws, plot_slice: slice | IntArray) -> dict[str, FloatArray]:
     """Reported metrics for a slice (or index array) of plots, each (n_plots, D)."""
     tables = [t.table(draws) for t in prep.terms]
     vals = [t.per_plot(draws, tab, plot_slice) for t, tab in zip(prep.terms, tables)]
     return _public(aggregate(prep.terms, vals, prep.gwp))
 
 
-def plot_signatures(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+def plot_signatures(prep: Prepared) -> tuple[IntArray, IntArray]:
     """Plots with the same factor combination and the same per-hectare activity in every term.
 
     Every term is linear in its per-plot activity (``activity[p] x rows[key[p], d] x multiplier[d]``) and
@@ -206,7 +207,7 @@ def plot_signatures(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
 
 
 def per_plot_mc(prep: Prepared, draws: Draws, levels: Sequence[float],
-                signatures: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, dict]:
+                signatures: tuple[IntArray, IntArray] | None = None) -> dict[str, RowsSummary]:
     """Per-plot Monte Carlo statistics over all draws, computed once per distinct signature
     (:func:`plot_signatures`, in chunks to bound memory) and mapped back to the plots by area: the
     mean, median and interval bounds scale with the area (> 0), the half-width in % does not."""
@@ -214,35 +215,27 @@ def per_plot_mc(prep: Prepared, draws: Draws, levels: Sequence[float],
     area = prep.plots.area
     tables = [t.table(draws) for t in prep.terms]
     step = max(1, CHUNK_CELLS // max(draws.n, 1))
-    parts: list[dict[str, np.ndarray]] = []
+    parts: list[dict[str, dict[str, FloatArray]]] = []
     for start in range(0, len(rep), step):
         sel = rep[start:start + step]
         vals = [t.per_plot(draws, tab, sel) for t, tab in zip(prep.terms, tables)]
         agg = aggregate(prep.terms, vals, prep.gwp)
         per_ha = {k: agg[k] / area[sel, None] for k in PLOT_MC_METRICS}
         parts.append({k: _row_stats(v, levels) for k, v in per_ha.items()})
-    out = {}
+    out: dict[str, RowsSummary] = {}
     for metric in parts[0]:
         stats = {k: np.concatenate([p[metric][k] for p in parts], axis=-1) for k in parts[0][metric]}
         out[metric] = _plot_stats(stats, inverse, area, levels)
     return out
 
 
-def _row_stats(x: np.ndarray, levels: Sequence[float]) -> dict[str, np.ndarray]:
+def _row_stats(x: FloatArray, levels: Sequence[float]) -> dict[str, FloatArray]:
     qs = [q for lv in levels for q in ((1 - lv) / 2, (1 + lv) / 2)]
     return {"mean": x.mean(axis=1), "quant": np.quantile(x, [0.5, *qs], axis=1)}
 
 
-def _plot_stats(stats: dict, inverse: np.ndarray, area: np.ndarray, levels: Sequence[float]) -> dict:
-    from .montecarlo import rows_summary
-
+def _plot_stats(stats: dict[str, FloatArray], inverse: IntArray, area: FloatArray, levels: Sequence[float]) -> RowsSummary:
     return rows_summary(stats["mean"][inverse] * area, stats["quant"][:, inverse] * area, list(levels))
-
-
-def _concat(parts: list[dict]) -> dict:
-    if isinstance(parts[0], list):
-        return [x for p in parts for x in p]
-    return {k: _concat([p[k] for p in parts]) for k in parts[0]}
 
 
 # ----------------------------------------------------------------------------- profile support
@@ -286,12 +279,12 @@ class Sensitivity:
                            {k: v + other.high[k] for k, v in self.high.items()},
                            self.default + other.default, self.scale + other.scale, self.units)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"candidates": {k: list(v) for k, v in self.candidates.items()}, "low": self.low, "high": self.high,
                 "default": self.default, "scale": self.scale, "units": self.units}
 
     @classmethod
-    def from_json(cls, data: Mapping) -> "Sensitivity":
+    def from_json(cls, data: Mapping[str, Any]) -> "Sensitivity":
         cands = {k: tuple(v) for k, v in data["candidates"].items()}
         units = {k: list(v) for k, v in data.get("units", {n: [n] for n in cands}).items()}
         return cls(cands, dict(data["low"]), dict(data["high"]), float(data["default"]), float(data["scale"]), units)
@@ -311,18 +304,18 @@ def sensitivity(prep: Prepared) -> Sensitivity:
     units = factor_units(prep.factors)
     names = sorted(units)
     m = len(names)
-    cols: dict[str, np.ndarray] = {}
+    cols: dict[str, FloatArray] = {}
     for i, unit in enumerate(names):
         for member in units[unit]:
             spec = prep.factors.specs[member]
             col = np.full(2 * m, spec.value)
-            col[2 * i], col[2 * i + 1] = spec.low, spec.high
+            col[2 * i], col[2 * i + 1] = spec.range
             cols[member] = col
     net = totals(prep, Draws(prep.factors, 2 * m, cols))["net_in_scope"]
     values0 = term_totals(prep.terms, Draws.defaults(prep.factors))
     default = float(aggregate(prep.terms, values0, prep.gwp)["net_in_scope"][0])
     scale = sum(abs(float(v[0])) * (prep.gwp[t.gas] if t.kind == "emission" else 1.0) for t, v in zip(prep.terms, values0))
-    cands = {n: (s.low, s.value, s.high) for unit in names for n in units[unit] for s in (prep.factors.specs[n],)}
+    cands = {n: (s.range[0], s.value, s.range[1]) for unit in names for n in units[unit] for s in (prep.factors.specs[n],)}
     return Sensitivity(candidates=cands, low={u: float(net[2 * i]) for i, u in enumerate(names)},
                        high={u: float(net[2 * i + 1]) for i, u in enumerate(names)}, default=default, scale=scale,
                        units=units)
@@ -335,7 +328,7 @@ def choose_conservative(sens: Sensitivity) -> dict[str, float]:
     their default. Nets within ``TIE_RTOL`` x ``scale`` of the lowest tie; among ties the default wins,
     then low. Pure: the whole project's choice from its (summed) sensitivity."""
     tol = TIE_RTOL * sens.scale
-    chosen = {}
+    chosen: dict[str, float] = {}
     for unit in sorted(sens.units):
         options = ((sens.default, 1), (sens.low[unit], 0), (sens.high[unit], 2))
         best = min(net for net, _ in options)
@@ -389,7 +382,7 @@ def per_plot_mc_note(request: Request, n_signatures: int | None = None) -> tuple
                    f"{PER_PLOT_MC_CAP:,} (set per_plot_mc='always' to force); project statistics are exact")
 
 
-def run(prep: Prepared) -> dict:
+def run(prep: Prepared) -> dict[str, Any]:
     """Evaluate a prepared request; returns plain data for :class:`carbon_engine.models.Result`."""
     req = prep.request
     levels = req.confidence
@@ -416,7 +409,9 @@ def run(prep: Prepared) -> dict:
     include_mc, mc_note = per_plot_mc_note(req, None if signatures is None else len(signatures[0]))
     plot_mc = per_plot_mc(prep, dmc, levels, signatures) if include_mc else None
 
-    q = lambda k: {"point": point[k], "mc": mc[k]}  # noqa: E731
+    def q(k: str) -> Estimate:
+        return {"point": point[k], "mc": mc[k]}
+
     notes = list(prep.profile.notes)
     if prep.profile.expected_gwp and prep.gwp_name != prep.profile.expected_gwp:  # pragma: no cover (no profile sets it now)
         notes.append(f"{prep.profile.id} expects {prep.profile.expected_gwp} GWPs (VCS Standard); request used {prep.gwp_name}")
@@ -460,7 +455,7 @@ def used_unconfirmed(prep: Prepared) -> list[str]:
     for t in prep.terms:
         if t.weights.any():
             t.rows(probe, np.flatnonzero(t.weights))
-    out = []
+    out: list[str] = []
     for n in sorted(probe.seen):
         spec = prep.factors.specs[n]
         if spec.status == "U":
@@ -472,10 +467,11 @@ def used_unconfirmed(prep: Prepared) -> list[str]:
 
 def request_assumptions(prep: Prepared) -> list[str]:
     """Ids (see ``assumptions.ASSUMPTIONS``) of the engine assumptions this request depends on."""
-    from .methods.soc import LAND_USES, SOC_ZONES
+    from .inputs import LAND_USES, SOC_ZONES
     from .models import CHAVE2014_DBH_CM
 
-    pl, req, out = prep.plots, prep.request, []
+    pl, req = prep.plots, prep.request
+    out: list[str] = []
     wr = {w: WATER_REGIMES.index(w) for w in WATER_REGIMES}
     for s in (pl.baseline, pl.project):
         n_in = (s.synthetic_n + s.organic_n + s.residue_n) > 0
@@ -517,7 +513,7 @@ class _RecordingDraws(Draws):
         super().__init__(factors, 1)
         self.seen: set[str] = set()
 
-    def __getitem__(self, name: str) -> np.ndarray:
+    def __getitem__(self, name: str) -> FloatArray:
         if not name.startswith("activity."):
             self.seen.add(self.factors.resolve(name))
         return super().__getitem__(name)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Iterable
 
 import numpy as np
 
+from .arrays import BoolArray, FloatArray, IntArray
 from .models import AMENDMENT_TYPES, PRESEASON_STATUSES, WATER_REGIMES as _WATER_REGIMES, Request, Season
 
 WATER_REGIMES = list(_WATER_REGIMES)
@@ -23,7 +25,7 @@ TILLAGE = ["full", "reduced", "no_till"]
 INPUTS = ["low", "medium", "high_without_manure", "high_with_manure"]
 AF_SYSTEMS = ["default", "multistrata", "alley_cropping", "silvoarable", "hedgerow", "silvopasture"]
 AF_ZONES = ["tropical_moist", "tropical_wet", "tropical_dry"]
-_IDX = {name: {v: i for i, v in enumerate(vals)} for name, vals in {
+_IDX: dict[str, dict[str | None, int]] = {name: {v: i for i, v in enumerate(vals)} for name, vals in {
     "wr": WATER_REGIMES, "pp": PRESEASON, "am": AMENDMENTS, "lu": LAND_USES, "mg": TILLAGE, "fi": INPUTS,
     "zone": SOC_ZONES, "soil": SOIL_TYPES, "af": AF_SYSTEMS, "afz": AF_ZONES}.items()}
 
@@ -32,57 +34,65 @@ _IDX = {name: {v: i for i, v in enumerate(vals)} for name, vals in {
 class SeasonArrays:
     """Activity vectors of one scenario (all length N = number of plots)."""
 
-    area: np.ndarray
-    is_rice: np.ndarray
-    days: np.ndarray
-    water_regime: np.ndarray  # index into WATER_REGIMES (upland for non-rice)
-    n2o_regime: np.ndarray  # regime that selects EF1FR for synthetic + organic N (may be the baseline's, see plot_arrays)
-    preseason: np.ndarray
-    roa: np.ndarray  # (N, 5) t/ha per AMENDMENTS
-    sf_soil_cultivar: np.ndarray
-    synthetic_n: np.ndarray
-    organic_n: np.ndarray
-    residue_n: np.ndarray
-    urea: np.ndarray
-    limestone: np.ndarray
-    dolomite: np.ndarray
-    residue_burnt: np.ndarray
-    burn_crop: np.ndarray  # combustion-factor class: 0 rice, 1 wheat, 2 other crop (rice value, assumption)
-    soc_lu: np.ndarray  # -1 when no SOC block
-    soc_mg: np.ndarray
-    soc_fi: np.ndarray
-    af_system: np.ndarray  # -1 when no agroforestry block
-    af_zone: np.ndarray
-    af_area: np.ndarray
-    af_age: np.ndarray
-    tree_plot: np.ndarray  # flattened tree groups: plot index
-    tree_count: np.ndarray
-    tree_dbh: np.ndarray
-    tree_height: np.ndarray
-    tree_density: np.ndarray
+    area: FloatArray
+    is_rice: BoolArray
+    days: FloatArray
+    water_regime: IntArray  # index into WATER_REGIMES (upland for non-rice)
+    n2o_regime: IntArray  # regime that selects EF1FR for synthetic + organic N (may be the baseline's, see plot_arrays)
+    preseason: IntArray
+    roa: FloatArray  # (N, 5) t/ha per AMENDMENTS
+    sf_soil_cultivar: FloatArray
+    synthetic_n: FloatArray
+    organic_n: FloatArray
+    residue_n: FloatArray
+    urea: FloatArray
+    limestone: FloatArray
+    dolomite: FloatArray
+    residue_burnt: FloatArray
+    burn_crop: IntArray  # combustion-factor class: 0 rice, 1 wheat, 2 other crop (rice value, assumption)
+    soc_lu: IntArray  # -1 when no SOC block
+    soc_mg: IntArray
+    soc_fi: IntArray
+    af_system: IntArray  # -1 when no agroforestry block
+    af_zone: IntArray
+    af_area: FloatArray
+    af_age: FloatArray
+    tree_plot: IntArray  # flattened tree groups: plot index
+    tree_count: FloatArray
+    tree_dbh: FloatArray
+    tree_height: FloatArray
+    tree_density: FloatArray
 
 
 @dataclass
 class PlotArrays:
     plot_id: list[str]
-    area: np.ndarray
-    soil_zone: np.ndarray  # -1 when no soil
-    soil_type: np.ndarray
+    area: FloatArray
+    soil_zone: IntArray  # -1 when no soil
+    soil_type: IntArray
     baseline: SeasonArrays
     project: SeasonArrays
-    tree_years: np.ndarray  # years between the tree inventories (1 where none)
-    awd_switch: np.ndarray  # bool: rice moved from continuous flooding to single/multiple drainage
+    tree_years: FloatArray  # years between the tree inventories (1 where none)
+    awd_switch: BoolArray  # bool: rice moved from continuous flooding to single/multiple drainage
 
     @property
     def n(self) -> int:
         return len(self.plot_id)
 
+    def season(self, scenario: str) -> SeasonArrays:
+        """The vectors of one scenario: ``"baseline"`` or ``"project"``."""
+        if scenario == "baseline":
+            return self.baseline
+        if scenario == "project":
+            return self.project
+        raise ValueError(f"unknown scenario {scenario!r}")
 
-def _f(values) -> np.ndarray:
+
+def _f(values: Iterable[float]) -> FloatArray:
     return np.fromiter(values, dtype=np.float64)
 
 
-def _i(values) -> np.ndarray:
+def _i(values: Iterable[int]) -> IntArray:
     return np.fromiter(values, dtype=np.int64)
 
 
@@ -90,11 +100,11 @@ NUMERIC = ("synthetic_n_kg_per_ha", "organic_n_kg_per_ha", "residue_n_kg_per_ha"
            "limestone_kg_per_ha", "dolomite_kg_per_ha", "residue_burnt_t_dm_per_ha")
 _FIELDS = ("crop", "cultivation_days", "water_regime", "preseason_water", "organic_amendments",
            "sf_soil", "sf_cultivar", "soc", "agroforestry", "trees", *NUMERIC)
-_WR = {**_IDX["wr"], None: _IDX["wr"]["upland"]}
+_WR = {**_IDX["wr"], None: _IDX["wr"]["upland"]}  # no water regime: upland
 _PP = {**_IDX["pp"], None: 0}
 
 
-def season_arrays(seasons: list[Season], area: np.ndarray) -> SeasonArrays:
+def season_arrays(seasons: list[Season], area: FloatArray) -> SeasonArrays:
     """Extract one scenario's vectors from the season models (one C-level getter per season,
     then column-wise work; optional blocks are visited only where present)."""
     n = len(seasons)
@@ -142,11 +152,12 @@ def season_arrays(seasons: list[Season], area: np.ndarray) -> SeasonArrays:
     )
 
 
-def awd_switch_mask(base: SeasonArrays, proj: SeasonArrays) -> np.ndarray:
+def awd_switch_mask(base: SeasonArrays, proj: SeasonArrays) -> BoolArray:
     """Rice plots moved from continuous flooding (baseline) to single or multiple drainage (project):
     the transition VM0051's mandatory N2O deduction covers."""
     drained = np.isin(proj.water_regime, [_IDX["wr"]["single_drainage"], _IDX["wr"]["multiple_drainage"]])
-    return (base.water_regime == _IDX["wr"]["continuously_flooded"]) & drained & base.is_rice & proj.is_rice
+    mask: BoolArray = (base.water_regime == _IDX["wr"]["continuously_flooded"]) & drained & base.is_rice & proj.is_rice
+    return mask  # (ndarray == int is typed Any by numpy's stubs: the annotation states the dtype)
 
 
 def plot_arrays(request: Request, n2o_regime_from_baseline: bool = False) -> PlotArrays:

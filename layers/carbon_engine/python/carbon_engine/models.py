@@ -229,12 +229,15 @@ class Request(Strict):
 
     @field_validator("confidence", mode="before")
     @classmethod
-    def _levels(cls, v):
-        v = [v] if isinstance(v, (int, float)) else list(v)
-        v = [x / 100 if x > 1 else x for x in v]
-        if any(not 0.5 <= x < 1 for x in v):
+    def _levels(cls, v: object) -> list[float]:
+        values = [v] if isinstance(v, (int, float)) else v
+        if not isinstance(values, (list, tuple)) or not all(isinstance(x, (int, float)) for x in values):
+            # raw input (mode="before"): anything but numbers is refused here, not by a TypeError below
+            raise ValueError("confidence must be a number or a list of numbers")
+        levels = [x / 100 if x > 1 else x for x in values]
+        if any(not 0.5 <= x < 1 for x in levels):
             raise ValueError("confidence levels must be in [0.5, 1) (or percentages)")
-        return sorted(set(v) | {0.90, 0.95})
+        return sorted(set(levels) | {0.90, 0.95})
 
     @field_validator("activity_uncertainty")
     @classmethod

@@ -37,10 +37,12 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 
+from .arrays import FloatArray
 from .factors import FactorSpec, RegionFactors
 
 Z975 = 1.959963984540054  # standard-normal 97.5 % quantile: (high - low) spans +-Z975 sd
@@ -88,17 +90,17 @@ class Draws:
     is the deterministic point estimate and the Monte Carlo uses the very same code path.
     """
 
-    def __init__(self, factors: RegionFactors, n: int, columns: Mapping[str, np.ndarray] | None = None):
+    def __init__(self, factors: RegionFactors, n: int, columns: Mapping[str, FloatArray] | None = None):
         self.factors = factors
         self.n = n
-        self._columns: dict[str, np.ndarray] = dict(columns or {})
+        self._columns: dict[str, FloatArray] = dict(columns or {})
 
     @classmethod
     def defaults(cls, factors: RegionFactors) -> "Draws":
         return cls(factors, 1)
 
     @classmethod
-    def at(cls, factors: RegionFactors, values: Mapping[str, np.ndarray | float], n: int) -> "Draws":
+    def at(cls, factors: RegionFactors, values: Mapping[str, FloatArray | float], n: int) -> "Draws":
         """Draws whose columns are given explicitly (others at their defaults)."""
         cols = {factors.resolve(k): np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for k, v in values.items()}
         return cls(factors, n, cols)
@@ -107,8 +109,8 @@ class Draws:
     def sample(cls, factors: RegionFactors, n: int, seed: int,
                activity_sd: Mapping[str, float] | None = None) -> "Draws":
         """Draw every uncertain factor of the region (and activity multipliers) ``n`` times."""
-        cols = {}
-        group_u: dict[str, np.ndarray] = {}
+        cols: dict[str, FloatArray] = {}
+        group_u: dict[str, FloatArray] = {}
         for name, spec in factors.specs.items():
             if not spec.uncertain:
                 continue
@@ -125,7 +127,7 @@ class Draws:
                     cols[col] = sample_activity(col, sd, n, seed)
         return cls(factors, n, cols)
 
-    def __getitem__(self, name: str) -> np.ndarray:
+    def __getitem__(self, name: str) -> FloatArray:
         if name.startswith("activity."):
             col = self._columns.get(name)
             return col if col is not None else np.ones(self.n)
@@ -136,7 +138,7 @@ class Draws:
             self._columns[resolved] = col
         return col
 
-    def product(self, names: Iterable[str]) -> np.ndarray:
+    def product(self, names: Iterable[str]) -> FloatArray:
         """Elementwise product of several factor vectors (ones if ``names`` is empty)."""
         out = np.ones(self.n)
         for name in names:
@@ -148,23 +150,26 @@ def _stream(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(name.encode("utf-8"))])
 
 
-def uniforms(seed: int, name: str, n: int) -> np.ndarray:
+def uniforms(seed: int, name: str, n: int) -> FloatArray:
     """``n`` uniforms strictly inside (0, 1) from the factor's own stream."""
     return (_stream(seed, name).integers(0, 2**53, n).astype(np.float64) + 0.5) / 2.0**53
 
 
-def sample_factor(spec: FactorSpec, n: int, seed: int) -> np.ndarray:
+def sample_factor(spec: FactorSpec, n: int, seed: int) -> FloatArray:
     """Draw ``n`` values of one factor from its distribution (see the module docstring)."""
     return split_quantile(spec, uniforms(seed, spec.name, n))
 
 
-def split_quantile(spec: FactorSpec, u: np.ndarray) -> np.ndarray:
+def split_quantile(spec: FactorSpec, u: FloatArray) -> FloatArray:
     """Quantile function of the factor's two-piece distribution at probabilities ``u``."""
+    low, high = spec.range
+    zlo: float | None
+    zhi: float | None
     if spec.distribution == "lognormal":
-        m, lo, hi = math.log(spec.value), math.log(spec.low), math.log(spec.high)
+        m, lo, hi = math.log(spec.value), math.log(low), math.log(high)
         zlo = zhi = None  # no physical limit inside (0, inf) in log space
     else:
-        m, lo, hi = spec.value, spec.low, spec.high
+        m, lo, hi = spec.value, low, high
         zlo, zhi = spec.bounds
     s_lo, s_hi = (m - lo) / Z975, (hi - m) / Z975
     x = np.full(u.shape, m)
@@ -176,7 +181,7 @@ def split_quantile(spec: FactorSpec, u: np.ndarray) -> np.ndarray:
     return np.exp(x) if spec.distribution == "lognormal" else x
 
 
-def _truncate(u: np.ndarray, m: float, low: float, sd: float, limit: float | None, lower: bool) -> np.ndarray:
+def _truncate(u: FloatArray, m: float, low: float, sd: float, limit: float | None, lower: bool) -> FloatArray:
     """Map lower-half probabilities ``u`` (< 0.5) so that no draw falls below ``limit``.
 
     limit < low: only the 2.5 % tail below ``low`` is squeezed into [limit, low] (quantiles exact);
@@ -202,7 +207,7 @@ _D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754
 _P_LOW = 0.02425
 
 
-def ndtri(p: np.ndarray) -> np.ndarray:
+def ndtri(p: FloatArray) -> FloatArray:
     """Standard-normal quantile for probabilities in (0, 1) (NumPy only; Acklam 2003)."""
     p = np.asarray(p, dtype=np.float64)
     out = np.empty_like(p)
@@ -220,21 +225,52 @@ def ndtri(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def sample_activity(name: str, rel_sd: float, n: int, seed: int) -> np.ndarray:
+def sample_activity(name: str, rel_sd: float, n: int, seed: int) -> FloatArray:
     """Systematic multiplicative activity error ``name`` (a Draws column): Normal(1, rel_sd) clipped at 0."""
     z = _stream(seed, name).standard_normal(n)
     return np.clip(1.0 + rel_sd * z, 0.0, None)
 
 
-def summarize(x: np.ndarray, levels: Iterable[float]) -> dict:
+class Summary(TypedDict):
+    """Statistics of one vector of draws (:func:`summarize`); ``ci`` and ``half_width_pct`` by :func:`level_key`."""
+
+    mean: float
+    median: float
+    sd: float
+    ci: dict[str, tuple[float, float]]
+    half_width_pct: dict[str, float | None]
+
+
+class RowsInterval(TypedDict):
+    low: list[float]
+    high: list[float]
+
+
+class RowsSummary(TypedDict):
+    """Columnar per-row statistics (:func:`rows_summary`): one list entry per row (plot)."""
+
+    mean: list[float]
+    median: list[float]
+    ci: dict[str, RowsInterval]
+    half_width_pct: dict[str, list[float | None]]
+
+
+class Estimate(TypedDict):
+    """A reported metric: the point estimate and the Monte Carlo summary of its draws."""
+
+    point: float
+    mc: Summary
+
+
+def summarize(x: npt.ArrayLike, levels: Iterable[float]) -> Summary:
     """Mean, median, sd, central intervals and half-width (% of |mean|) of a vector of draws."""
     x = np.asarray(x, dtype=np.float64)
     levels = list(levels)
     qs = [q for lv in levels for q in ((1 - lv) / 2, (1 + lv) / 2)]
     quant = np.quantile(x, [0.5, *qs])
     mean = float(x.mean())
-    out = {"mean": mean, "median": float(quant[0]), "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
-           "ci": {}, "half_width_pct": {}}
+    out: Summary = {"mean": mean, "median": float(quant[0]), "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
+                    "ci": {}, "half_width_pct": {}}
     for i, lv in enumerate(levels):
         lo, hi = float(quant[1 + 2 * i]), float(quant[2 + 2 * i])
         key = level_key(lv)
@@ -243,17 +279,17 @@ def summarize(x: np.ndarray, levels: Iterable[float]) -> dict:
     return out
 
 
-def summarize_rows(x: np.ndarray, levels: Iterable[float]) -> dict:
+def summarize_rows(x: FloatArray, levels: Iterable[float]) -> RowsSummary:
     """Row-wise :func:`summarize` for an (n_plots, n_draws) array, as lists (columnar)."""
     levels = list(levels)
     qs = [q for lv in levels for q in ((1 - lv) / 2, (1 + lv) / 2)]
     return rows_summary(x.mean(axis=1), np.quantile(x, [0.5, *qs], axis=1), levels)
 
 
-def rows_summary(mean: np.ndarray, quant: np.ndarray, levels: list[float]) -> dict:
+def rows_summary(mean: FloatArray, quant: FloatArray, levels: list[float]) -> RowsSummary:
     """Columnar per-row statistics from each row's mean and its quantiles (median, then the low and
     high bound of each level, in order): the one shape per-plot statistics take."""
-    out = {"mean": mean.tolist(), "median": quant[0].tolist(), "ci": {}, "half_width_pct": {}}
+    out: RowsSummary = {"mean": mean.tolist(), "median": quant[0].tolist(), "ci": {}, "half_width_pct": {}}
     for i, lv in enumerate(levels):
         lo, hi = quant[1 + 2 * i], quant[2 + 2 * i]
         key = level_key(lv)
@@ -264,11 +300,12 @@ def rows_summary(mean: np.ndarray, quant: np.ndarray, levels: list[float]) -> di
     return out
 
 
-def _none_where_nan(x: np.ndarray) -> list:
+def _none_where_nan(x: FloatArray) -> list[float | None]:
     """``x.tolist()`` with None where x is not finite (vectorised: no per-element NumPy scalar loop)."""
     out = x.astype(object)
     out[~np.isfinite(x)] = None
-    return out.tolist()
+    values: list[float | None] = out.tolist()
+    return values
 
 
 def half_width_pct(lo: float, hi: float, mean: float) -> float | None:

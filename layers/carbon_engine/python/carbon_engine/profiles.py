@@ -11,10 +11,13 @@ are in ``/work/shared/reference/ipcc-2019-defaults.md`` ("Methodology profiles")
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Callable, Mapping, MutableMapping, Sequence, TypedDict, TypeVar
 
-import numpy as np
+from .arrays import FloatArray
+
+if TYPE_CHECKING:  # annotations only: evaluate imports montecarlo where it runs
+    from .montecarlo import Summary
 
 VM0051_N2O_KG_PER_KG_N = (0.005 - 0.003) * 44.0 / 28.0  # = 0.00314..., EF1FR drainage - continuous
 VM0042_T_0667 = 0.4307  # t value used by VM0042 Eq 74
@@ -33,6 +36,30 @@ can be made on the whole project's totals (chunked or not)."""
 VM0051_EXCLUDED_BASELINES = ("rainfed_regular", "rainfed_drought_prone", "deep_water")
 
 
+class Finding(TypedDict):
+    """A statement the result makes about its scope or eligibility (``id`` is stable)."""
+
+    id: str
+    status: str
+    text: str
+
+
+class DeductionRow(TypedDict):
+    """A :class:`RuleOutcome` as the result reports it (``Result.total.deductions``)."""
+
+    rule: str
+    t_co2e: float
+    source: str
+    note: str
+    equation: str
+    section: str
+    status: str
+
+
+Metric = TypeVar("Metric", float, FloatArray)
+"""A metric's value: a point estimate (float) or its per-draw vector."""
+
+
 @dataclass
 class ProfileContext:
     """What the rules see: project totals (t CO2e).
@@ -44,14 +71,14 @@ class ProfileContext:
     """
 
     basis: Mapping[str, float]
-    mc: Mapping[str, dict]  # Monte Carlo summaries per metric (see montecarlo.summarize)
-    mc_draws: Mapping[str, np.ndarray]
+    mc: Mapping[str, Summary]  # Monte Carlo summaries per metric (see montecarlo.summarize)
+    mc_draws: Mapping[str, FloatArray]
     gwp: Mapping[str, float]
     awd_switch_n_kg: float  # project N applied (kg) where continuous flooding became drainage
     buffer_fraction: float | None
     assumptions: list[str] = field(default_factory=list)  # rules append assumption ids they rely on
     gates: Mapping[str, float] = field(default_factory=dict)
-    findings: list[dict] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
 
 @dataclass
@@ -105,7 +132,7 @@ def included_conditionals(profile: Profile, components: Mapping[str, Mapping[str
     return out
 
 
-def scope_net(profile: Profile, metrics: Mapping, included: list[str]):
+def scope_net(profile: Profile, metrics: Mapping[str, Metric], included: list[str]) -> Metric:
     """The creditable-scope net from the aggregated metrics (floats or per-draw arrays): the counted
     components (``net_in_scope``), plus the included conditional sources, with N2O capped at no
     credit for profiles that count it only as a project increase."""
@@ -116,9 +143,9 @@ def scope_net(profile: Profile, metrics: Mapping, included: list[str]):
 
 
 def scope_findings(profile: Profile, components: Mapping[str, Mapping[str, float]], included: list[str],
-                   gates: Mapping[str, float]) -> list[dict]:
+                   gates: Mapping[str, float]) -> list[Finding]:
     """What the result must say about its scope (ids are stable)."""
-    out = []
+    out: list[Finding] = []
     rice = components.get("rice_ch4", {})
     if "rice_ch4" not in profile.counted and (rice.get("baseline", 0.0) or rice.get("project", 0.0)):
         if profile.id == "vm0042_qa3":
@@ -172,30 +199,30 @@ def vm0051_baseline_gate(ctx: ProfileContext, remaining: float) -> RuleOutcome:
     """VM0051 applies to irrigated flooded rice: a rainfed or deep-water baseline is not eligible."""
     n = int(ctx.gates.get("vm0051_excluded_baseline_plots", 0))
     area = ctx.gates.get("vm0051_excluded_baseline_ha", 0.0)
-    common = dict(rule="vm0051_baseline_gate", source="Verra VM0051 v1.1 (applicability conditions)",
-                  equation="applicability: baseline = irrigated rice (continuous flooding or single/multiple drainage)",
-                  section="4 (applicability)", status="secondary")
+    common = RuleOutcome(0.0, rule="vm0051_baseline_gate", source="Verra VM0051 v1.1 (applicability conditions)",
+                         equation="applicability: baseline = irrigated rice (continuous flooding or single/multiple drainage)",
+                         section="4 (applicability)", status="secondary")
     if n:
-        return RuleOutcome(0.0, note=f"{n} plot(s) ({area:.6g} ha) have a rainfed or deep-water rice baseline: "
-                                     "not eligible under VM0051 (remove them or use another profile)",
-                           eligible=False, **common)
-    return RuleOutcome(0.0, note="every rice baseline is irrigated (continuous flooding or drainage)", **common)
+        return replace(common, note=f"{n} plot(s) ({area:.6g} ha) have a rainfed or deep-water rice baseline: "
+                                    "not eligible under VM0051 (remove them or use another profile)",
+                       eligible=False)
+    return replace(common, note="every rice baseline is irrigated (continuous flooding or drainage)")
 
 
 def vm0051_size_cap(ctx: ProfileContext, remaining: float) -> RuleOutcome:
     """VM0051 default-factor approach: allowed up to 60,000 t CO2e/yr; above, country-specific factors."""
     ctx.assumptions.append("vm0051_request_is_one_year")
     net = ctx.basis["net_in_scope"]
-    common = dict(rule="vm0051_default_factor_cap", source="Verra VM0051 v1.1",
-                  equation="QA3 flat deduction only where emission reductions <= 60,000 t CO2e/yr (above: Eq 38 "
-                           "uncertainty or country-specific factors)",
-                  section="8.6.3", status="secondary")
+    common = RuleOutcome(0.0, rule="vm0051_default_factor_cap", source="Verra VM0051 v1.1",
+                         equation="QA3 flat deduction only where emission reductions <= 60,000 t CO2e/yr (above: Eq 38 "
+                                  "uncertainty or country-specific factors)",
+                         section="8.6.3", status="secondary")
     if net > VM0051_FLAT_CAP_T_PER_YR:
-        return RuleOutcome(0.0, note=f"in-scope net {net:,.1f} t CO2e/yr > 60,000: the default-factor flat deduction is "
-                                     "not allowed; the Eq 38 uncertainty assessment or country-specific factors are "
-                                     "required, which this engine does not provide",
-                           eligible=False, **common)
-    return RuleOutcome(0.0, note=f"in-scope net {net:,.1f} t CO2e/yr <= 60,000: default-factor approach allowed", **common)
+        return replace(common, note=f"in-scope net {net:,.1f} t CO2e/yr > 60,000: the default-factor flat deduction is "
+                                    "not allowed; the Eq 38 uncertainty assessment or country-specific factors are "
+                                    "required, which this engine does not provide",
+                       eligible=False)
+    return replace(common, note=f"in-scope net {net:,.1f} t CO2e/yr <= 60,000: default-factor approach allowed")
 
 
 def vm0051_uncertainty(ctx: ProfileContext, remaining: float) -> RuleOutcome:
@@ -203,7 +230,8 @@ def vm0051_uncertainty(ctx: ProfileContext, remaining: float) -> RuleOutcome:
     90 % CI gates belong to the measured / sampled approaches)."""
     soil = ctx.basis.get("net_in_scope_core", ctx.basis["net_in_scope"])
     ded = FLAT_DEDUCTION * max(0.0, soil)
-    hw = ctx.mc.get("net_in_scope", {}).get("half_width_pct", {}).get("90")
+    summary = ctx.mc.get("net_in_scope")
+    hw = None if summary is None else summary["half_width_pct"].get("90")
     hw_txt = "n/a" if hw is None else f"{hw:.1f} %"
     return RuleOutcome(ded, "vm0051_uncertainty", "Verra VM0051 v1.1",
                        f"flat 15 % of the soil CH4/N2O change {soil:.6g} t CO2e (default-factor approach; the Monte "
@@ -290,7 +318,8 @@ def apply_rules(profile: Profile, ctx: ProfileContext) -> tuple[list[RuleOutcome
     creditable (0, with an outcome saying so), and creditable never exceeds the in-scope net.
     ``ipcc_tier1`` (no rules) returns the inventory net as it is."""
     remaining = ctx.basis["net_in_scope"]
-    outcomes, eligible = [], True
+    outcomes: list[RuleOutcome] = []
+    eligible = True
     for rule in profile.rules:
         out = rule(ctx, remaining)
         outcomes.append(out)
@@ -304,8 +333,27 @@ def apply_rules(profile: Profile, ctx: ProfileContext) -> tuple[list[RuleOutcome
     return outcomes, (remaining if eligible else 0.0), eligible
 
 
-def evaluate(profile: Profile, *, point: dict, basis: dict, draws: dict, components: Mapping, gwp: Mapping,
-             awd_switch_n_kg: float, buffer_fraction: float | None, gates: Mapping[str, float], levels) -> dict:
+class Evaluation(TypedDict):
+    """What :func:`evaluate` returns."""
+
+    mc: dict[str, Summary]
+    outcomes: list[RuleOutcome]
+    creditable: float
+    eligible: bool
+    findings: list[Finding]
+    assumptions: list[str]
+
+
+def _rescope(profile: Profile, metrics: MutableMapping[str, Metric], included: list[str]) -> None:
+    """``net_in_scope`` becomes the creditable scope, the counted-components net moves to ``net_in_scope_core``."""
+    core = metrics["net_in_scope"]
+    metrics["net_in_scope"] = scope_net(profile, metrics, included)
+    metrics["net_in_scope_core"] = core
+
+
+def evaluate(profile: Profile, *, point: dict[str, float], basis: dict[str, float], draws: dict[str, FloatArray],
+             components: Mapping[str, Mapping[str, float]], gwp: Mapping[str, float], awd_switch_n_kg: float,
+             buffer_fraction: float | None, gates: Mapping[str, float], levels: Sequence[float]) -> Evaluation:
     """Scope rules, Monte Carlo summary of the creditable scope and the deduction rules, shared by
     ``engine.run`` and ``chunks.summarize_totals``. Rewrites ``net_in_scope`` in ``point`` / ``basis`` /
     ``draws`` (in place) to the creditable scope, keeping the counted-components net as
@@ -313,10 +361,10 @@ def evaluate(profile: Profile, *, point: dict, basis: dict, draws: dict, compone
     from .montecarlo import summarize
 
     included = included_conditionals(profile, components)
-    for m in {id(x): x for x in (point, basis, draws)}.values():  # basis may be the point dict itself
-        core = m["net_in_scope"]
-        m["net_in_scope"] = scope_net(profile, m, included)
-        m["net_in_scope_core"] = core
+    _rescope(profile, point, included)
+    if basis is not point:  # basis may be the point dict itself (rescoped once)
+        _rescope(profile, basis, included)
+    _rescope(profile, draws, included)
     mc = {k: summarize(v, levels) for k, v in draws.items()}
     ctx = ProfileContext(basis=basis, mc=mc, mc_draws=draws, gwp=gwp, awd_switch_n_kg=awd_switch_n_kg,
                          buffer_fraction=buffer_fraction, gates=gates)
@@ -333,6 +381,6 @@ def evaluate(profile: Profile, *, point: dict, basis: dict, draws: dict, compone
             "assumptions": ctx.assumptions}
 
 
-def deduction_rows(outcomes: list[RuleOutcome]) -> list[dict]:
+def deduction_rows(outcomes: list[RuleOutcome]) -> list[DeductionRow]:
     return [{"rule": o.rule, "t_co2e": o.deduction, "source": o.source, "note": o.note, "equation": o.equation,
              "section": o.section, "status": o.status} for o in outcomes]

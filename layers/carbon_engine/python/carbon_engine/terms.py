@@ -19,10 +19,12 @@ growth method) are evaluated exactly per distinct key, so nothing is approximate
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
+from .arrays import FloatArray, IntArray
 from .montecarlo import Draws
 
 CHUNK_CELLS = 4_000_000  # rows x draws evaluated at once (32 MB of float64)
@@ -35,9 +37,11 @@ class Rows(Protocol):
     more cheaply than row by row (see ``methods.rice.RiceRows``); the result must be the same.
     """
 
-    n_keys: int
+    @property
+    def n_keys(self) -> int:
+        """Number of rows (distinct keys)."""
 
-    def __call__(self, draws: Draws, sel: np.ndarray) -> np.ndarray:
+    def __call__(self, draws: Draws, sel: IntArray) -> FloatArray:
         """Factor-product rows ``sel`` as a (len(sel), draws.n) array."""
 
 
@@ -51,7 +55,7 @@ class SumProductRows:
     def n_keys(self) -> int:
         return len(self.keys)
 
-    def __call__(self, draws: Draws, sel: np.ndarray) -> np.ndarray:
+    def __call__(self, draws: Draws, sel: IntArray) -> FloatArray:
         out = np.zeros((len(sel), draws.n))
         for i, k in enumerate(sel):
             for coef, names in self.keys[k]:
@@ -67,41 +71,43 @@ class Term:
     gas: str
     scenario: str  # "baseline" | "project"
     kind: str  # "emission" | "removal"
-    activity: np.ndarray
-    key: np.ndarray
+    activity: FloatArray
+    key: IntArray
     rows: Rows
     multipliers: tuple[str, ...] = ()
     pool: str | None = None
     counted: bool = True  # in the profile's creditable scope (set by engine.prepare)
     inventory: bool = True  # False: a scope-only term (profiles.Profile.baseline_n_capped), not in the inventory metrics
     scope_group: str | None = None  # a conditional source of the profile (profiles.CONDITIONAL_SOURCES), if any
-    _weights: np.ndarray | None = field(default=None, repr=False)
+    _weights: FloatArray | None = field(default=None, repr=False)
 
     @property
-    def weights(self) -> np.ndarray:
+    def weights(self) -> FloatArray:
         """Activity summed per key (cached): w[k] = sum of activity over plots with key k."""
         if self._weights is None:
-            self._weights = np.bincount(self.key, weights=self.activity, minlength=self.rows.n_keys)
+            # bincount with weights is float64 (numpy's stub says intp whatever the weights)
+            self._weights = np.asarray(np.bincount(self.key, weights=self.activity, minlength=self.rows.n_keys),
+                                       dtype=np.float64)
         return self._weights
 
-    def total(self, draws: Draws) -> np.ndarray:
+    def total(self, draws: Draws) -> FloatArray:
         """Project total per draw, (D,): the small matrix product, chunked over keys."""
         w = self.weights
-        fast = getattr(self.rows, "weighted_sum", None)
+        fast: Callable[[Draws, FloatArray], FloatArray] | None = getattr(self.rows, "weighted_sum", None)
         if fast is not None:
             return fast(draws, w) * draws.product(self.multipliers)
         return chunked_weighted_sum(self.rows, draws, w) * draws.product(self.multipliers)
 
-    def table(self, draws: Draws) -> np.ndarray:
+    def table(self, draws: Draws) -> FloatArray:
         """All rows (K, D); only used for per-plot values."""
         return self.rows(draws, np.arange(self.rows.n_keys))
 
-    def per_plot(self, draws: Draws, table: np.ndarray, plots: slice | np.ndarray) -> np.ndarray:
+    def per_plot(self, draws: Draws, table: FloatArray, plots: slice | IntArray) -> FloatArray:
         """Values for a subset of plots, (n, D)."""
         return self.activity[plots, None] * table[self.key[plots]] * draws.product(self.multipliers)
 
 
-def chunked_weighted_sum(rows: Rows, draws: Draws, w: np.ndarray) -> np.ndarray:
+def chunked_weighted_sum(rows: Rows, draws: Draws, w: FloatArray) -> FloatArray:
     """sum_k w[k] rows[k, :] over the keys with non-zero weight, in bounded-memory chunks."""
     nz = np.flatnonzero(w)
     out = np.zeros(draws.n)
@@ -112,7 +118,7 @@ def chunked_weighted_sum(rows: Rows, draws: Draws, w: np.ndarray) -> np.ndarray:
     return out
 
 
-def unique_keys(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def unique_keys(*columns: npt.ArrayLike) -> tuple[IntArray, IntArray]:
     """Distinct rows of non-negative integer columns: (unique (K, c) table, inverse (N,) key).
 
     Columns are packed into one mixed-radix int64 code so a 1-D sort suffices.

@@ -53,6 +53,13 @@ class FactorSpec:
         """True when the factor is drawn in the Monte Carlo (has a range and a distribution)."""
         return self.distribution != "constant" and self.low is not None and self.high is not None
 
+    @property
+    def range(self) -> tuple[float, float]:
+        """The 95 % bounds (low, high) of a factor that has them (a ValueError for one without)."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"factor {self.name} has no range (low/high)")
+        return self.low, self.high
+
     @classmethod
     def from_json(cls, name: str, raw: Mapping[str, Any]) -> "FactorSpec":
         dist = raw.get("distribution", "constant")
@@ -100,7 +107,7 @@ class FactorLibrary:
         return cls(version=doc["version"], factors=factors, regions=doc["regions"], gwp=doc["gwp"], path=path, sha256=sha256)
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> "FactorLibrary":
+    def load(cls, path: str | os.PathLike[str] | None = None) -> "FactorLibrary":
         """Load a factors file; default: $CARBON_ENGINE_FACTORS or the packaged file."""
         path = path or os.environ.get(ENV_VAR)
         if path:
@@ -113,13 +120,14 @@ class FactorLibrary:
     def region_chain(self, region: str) -> list[str]:
         """Region and its ancestors, most specific first."""
         chain: list[str] = []
-        while region is not None:
-            if region not in self.regions:
-                raise KeyError(region)
-            if region in chain:
-                raise ValueError(f"region parent cycle at {region}")
-            chain.append(region)
-            region = self.regions[region].get("parent")
+        current: str | None = region
+        while current is not None:
+            if current not in self.regions:
+                raise KeyError(current)
+            if current in chain:
+                raise ValueError(f"region parent cycle at {current}")
+            chain.append(current)
+            current = self.regions[current].get("parent")
         return chain
 
     def for_region(self, region: str) -> "RegionFactors":

@@ -3,27 +3,30 @@ returning :class:`carbon_engine.terms.Term` objects (t of gas, or t CO2 for stoc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Protocol
 
-from ..factors import RegionFactors
+from ..inputs import PlotArrays
+from ..terms import Term
 from . import biomass, burning, co2, n2o, rice, soc
-
-METHODS = (rice, n2o, co2, burning, soc, biomass)
-
-
-@dataclass(frozen=True)
-class MethodContext:
-    """Request-level choices the methods need."""
-
-    factors: RegionFactors
-    climate: str  # "wet" | "dry"
-    root_shoot_ecozone: str = "moist_deciduous"
+from .context import MethodContext
 
 
-def all_terms(plots, ctx: MethodContext) -> list:
+class Method(Protocol):
+    """A method module: its terms for one scenario (``"baseline"`` or ``"project"``)."""
+
+    def terms(self, plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]: ...
+
+
+METHODS: tuple[Method, ...] = (rice, n2o, co2, burning, soc, biomass)
+
+
+def all_terms(plots: PlotArrays, ctx: MethodContext) -> list[Term]:
     """Terms of every method for both scenarios."""
-    out = []
+    out: list[Term] = []
     for scenario in ("baseline", "project"):
         for method in METHODS:
             out.extend(method.terms(plots, scenario, ctx))
     return out
+
+
+__all__ = ["METHODS", "Method", "MethodContext", "all_terms"]

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import input_error
-from ..inputs import AF_SYSTEMS, AF_ZONES
+from ..arrays import FloatArray, IntArray
+from ..inputs import AF_SYSTEMS, AF_ZONES, PlotArrays
 from ..montecarlo import Draws, activity_name
 from ..terms import SumProductRows, Term, unique_keys
+from .context import MethodContext
 
 C_TO_CO2 = 44.0 / 12.0
 KG_TO_T = 1e-3
@@ -37,14 +39,14 @@ RS_THRESHOLD_T_PER_HA = 125.0
 class GrowthRows:
     """Tier 1 gain rows (t CO2/ha/yr) per distinct (system, zone, age)."""
 
-    names: list[tuple[str, str, str | None, str | None]]  # (ag growth, max stock, bg growth, root:shoot)
-    age: np.ndarray
+    names: list[tuple[str, str, str | None, str]]  # (ag growth, max stock, bg growth or None, root:shoot)
+    age: FloatArray
 
     @property
     def n_keys(self) -> int:
         return len(self.names)
 
-    def __call__(self, draws: Draws, sel: np.ndarray) -> np.ndarray:
+    def __call__(self, draws: Draws, sel: IntArray) -> FloatArray:
         out = np.empty((len(sel), draws.n))
         for i, k in enumerate(sel):
             g_name, cmax_name, bg_name, rs_name = self.names[k]
@@ -58,15 +60,15 @@ class GrowthRows:
         return out
 
 
-def _growth_terms(plots, scenario: str, ctx) -> list[Term]:
-    s = getattr(plots, scenario)
+def _growth_terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
+    s = plots.season(scenario)
     active = s.af_system >= 0
     if not active.any():
         return []
     region = ctx.factors.alias("biomass.growth_region")
     table, key = unique_keys(np.where(active, s.af_system, 0), np.where(active, s.af_zone, 0),
                              np.where(active, s.af_age * 1000, 0).round())
-    names = []
+    names: list[tuple[str, str, str | None, str]] = []
     age = table[:, 2] / 1000.0
     cf = ctx.factors.spec("biomass.carbon_fraction").value
     for k, (sys_i, zone_i, _) in enumerate(table):
@@ -86,13 +88,13 @@ def _growth_terms(plots, scenario: str, ctx) -> list[Term]:
                  ("activity.area",), pool="biomass")]
 
 
-def chave2014_agb_kg(rho: np.ndarray, dbh_cm: np.ndarray, height_m: np.ndarray, a: float, b: float) -> np.ndarray:
+def chave2014_agb_kg(rho: FloatArray, dbh_cm: FloatArray, height_m: FloatArray, a: float, b: float) -> FloatArray:
     """Chave et al. (2014) Eq 4: AGB (kg) = a x (rho D^2 H)^b."""
     return a * (rho * dbh_cm**2 * height_m) ** b
 
 
-def _inventory_terms(plots, scenario: str, ctx) -> list[Term]:
-    s = getattr(plots, scenario)
+def _inventory_terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
+    s = plots.season(scenario)
     if s.tree_plot.size == 0:
         return []
     f = ctx.factors
@@ -110,5 +112,5 @@ def _inventory_terms(plots, scenario: str, ctx) -> list[Term]:
                  (activity_name("trees", scenario),), pool="biomass")]
 
 
-def terms(plots, scenario: str, ctx) -> list[Term]:
+def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
     return _growth_terms(plots, scenario, ctx) + _inventory_terms(plots, scenario, ctx)

@@ -11,16 +11,17 @@ is not counted (Table 2.5 note).
 
 from __future__ import annotations
 
-
+from ..inputs import PlotArrays
 from ..montecarlo import activity_name
 from ..terms import SumProductRows, Term
+from .context import MethodContext
 
 G_PER_KG_TO_T = 1e-3  # t DM x g/kg = kg of gas; x 10^-3 = t
 CF_KEYS = ("burning.cf_rice", "burning.cf_wheat", "burning.cf_rice")  # by SeasonArrays.burn_crop: rice, wheat, other
 
 
-def terms(plots, scenario: str, ctx) -> list[Term]:
-    s = getattr(plots, scenario)
+def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
+    s = plots.season(scenario)
     key = s.burn_crop
     dm = s.area * s.residue_burnt
     mult = ("activity.area", activity_name("residue_burnt", scenario))

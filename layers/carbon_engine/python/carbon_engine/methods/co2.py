@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..inputs import PlotArrays
 from ..montecarlo import activity_name
 from ..terms import SumProductRows, Term
+from .context import MethodContext
 
 C_TO_CO2 = 44.0 / 12.0
 KG_TO_T = 1e-3
 
 
-def terms(plots, scenario: str, ctx) -> list[Term]:
-    s = getattr(plots, scenario)
+def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
+    s = plots.season(scenario)
     key = np.zeros(plots.n, dtype=np.int64)
     out = []
     for component, rate, factor, cls in (("co2_urea", s.urea, "co2.urea_c", "urea"),

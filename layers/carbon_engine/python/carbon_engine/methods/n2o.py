@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inputs import WATER_REGIMES
+from ..arrays import BoolArray, IntArray
+from ..inputs import WATER_REGIMES, PlotArrays, SeasonArrays
 from ..montecarlo import activity_name
 from ..terms import SumProductRows, Term
+from .context import MethodContext
 
 N2O_N_TO_N2O = 44.0 / 28.0
 KG_TO_T = 1e-3
@@ -38,14 +40,14 @@ _CONTINUOUS = {"continuously_flooded", "deep_water"}
 IRRIGATED = ("continuously_flooded", "single_drainage", "multiple_drainage")
 
 
-def leaching_mask(s, climate: str) -> np.ndarray:
+def leaching_mask(s: SeasonArrays, climate: str) -> BoolArray:
     """Plots where Eq 11.10 applies: every plot in a wet climate; irrigated rice in a dry one."""
     if climate == "wet":
         return np.ones(len(s.area), dtype=bool)
     return s.is_rice & np.isin(s.water_regime, [WATER_REGIMES.index(w) for w in IRRIGATED])
 
 
-def ef1_key(regime: np.ndarray, is_rice: np.ndarray, source: str, climate: str) -> np.ndarray:
+def ef1_key(regime: IntArray, is_rice: BoolArray, source: str, climate: str) -> IntArray:
     """Index into EF1_KEYS for each plot and N source ("synthetic" | "other")."""
     names = np.array(WATER_REGIMES)[regime]
     flooded = is_rice & (names != "upland")
@@ -58,8 +60,8 @@ def ef1_key(regime: np.ndarray, is_rice: np.ndarray, source: str, climate: str) 
     return np.where(flooded, fr, upland_key).astype(np.int64)
 
 
-def terms(plots, scenario: str, ctx) -> list[Term]:
-    s = getattr(plots, scenario)
+def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
+    s = plots.season(scenario)
     inputs = (("synthetic_n", s.synthetic_n, "synthetic", s.n2o_regime), ("organic_n", s.organic_n, "other", s.n2o_regime),
               ("residue_n", s.residue_n, "other", s.water_regime))
     direct = SumProductRows([[(COEF, (k,))] for k in EF1_KEYS])

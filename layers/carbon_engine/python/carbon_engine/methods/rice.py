@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..inputs import AMENDMENTS, PRESEASON, WATER_REGIMES
+from ..arrays import FloatArray, IntArray
+from ..inputs import AMENDMENTS, PRESEASON, WATER_REGIMES, PlotArrays
 from ..montecarlo import Draws, activity_name
 from ..terms import CHUNK_CELLS, Term, unique_keys
+from .context import MethodContext
 
 KG_TO_T = 1e-3
 
@@ -27,26 +29,26 @@ KG_TO_T = 1e-3
 class RiceRows:
     """Rows EF_c x SF_w x SF_p x SF_o x 10^-3 (t CH4 / ha / day) per (regime, pre-season, amendment mix)."""
 
-    regime: np.ndarray  # (K,)
-    preseason: np.ndarray  # (K,)
-    amendment: np.ndarray  # (K,) index into roa
-    roa: np.ndarray  # (U, 5) distinct amendment rates, t/ha
+    regime: IntArray  # (K,)
+    preseason: IntArray  # (K,)
+    amendment: IntArray  # (K,) index into roa
+    roa: FloatArray  # (U, 5) distinct amendment rates, t/ha
     scenario: str = "baseline"  # selects the scenario's activity-data error stream for amendments
 
     @property
     def n_keys(self) -> int:
         return len(self.regime)
 
-    def _scale(self, draws: Draws, regime: np.ndarray, preseason: np.ndarray) -> np.ndarray:
+    def _scale(self, draws: Draws, regime: IntArray, preseason: IntArray) -> FloatArray:
         """EF_c x SF_w x SF_p x 10^-3 for (regime, pre-season) pairs, (n, D)."""
         sf_w = np.stack([draws[f"rice.sf_w.{w}"] for w in WATER_REGIMES])
         sf_p = np.stack([draws[f"rice.sf_p.{p}"] for p in PRESEASON])
         return draws["rice.ef_c"] * KG_TO_T * sf_w[regime] * sf_p[preseason]
 
-    def __call__(self, draws: Draws, sel: np.ndarray) -> np.ndarray:
+    def __call__(self, draws: Draws, sel: IntArray) -> FloatArray:
         return self._scale(draws, self.regime[sel], self.preseason[sel]) * sf_o(draws, self.roa[self.amendment[sel]], self.scenario)
 
-    def weighted_sum(self, draws: Draws, w: np.ndarray) -> np.ndarray:
+    def weighted_sum(self, draws: Draws, w: FloatArray) -> FloatArray:
         """sum_k w[k] x row[k] without forming K x D rows: SF_o once per distinct amendment mix
         (U x D), a (G x U) @ (U x D) product, then the (regime, pre-season) scales (G x D)."""
         nz = np.flatnonzero(w)
@@ -64,10 +66,11 @@ class RiceRows:
             cols = slice(start, start + step)
             acc += weights[:, cols] @ sf_o(draws, self.roa[amends[cols]], self.scenario)
         scale = self._scale(draws, groups // n_pp, groups % n_pp)
-        return np.einsum("gd,gd->d", scale, acc)
+        total: FloatArray = np.einsum("gd,gd->d", scale, acc)  # einsum is typed Any by numpy's stubs
+        return total
 
 
-def sf_o(draws: Draws, roa: np.ndarray, scenario: str = "baseline") -> np.ndarray:
+def sf_o(draws: Draws, roa: FloatArray, scenario: str = "baseline") -> FloatArray:
     """Eq 5.3 for amendment-rate rows ``roa`` (n, 5): (1 + ROA . CFOA)^exponent, shape (n, D).
 
     ROA is multiplied by the scenario's systematic amendments error when one is requested.
@@ -77,8 +80,8 @@ def sf_o(draws: Draws, roa: np.ndarray, scenario: str = "baseline") -> np.ndarra
     return (1.0 + load) ** draws["rice.sf_o_exponent"]
 
 
-def terms(plots, scenario: str, ctx) -> list[Term]:
-    s = getattr(plots, scenario)
+def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
+    s = plots.season(scenario)
     upland = WATER_REGIMES.index("upland")
     active = s.is_rice & (s.water_regime != upland)
     roa_table, amend_key = _amend_keys(s.roa)
@@ -89,7 +92,7 @@ def terms(plots, scenario: str, ctx) -> list[Term]:
                  ("activity.area", activity_name("cultivation_days", scenario)))]
 
 
-def _amend_keys(roa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _amend_keys(roa: FloatArray) -> tuple[FloatArray, IntArray]:
     """Distinct amendment-rate vectors (exact float equality) and each plot's index."""
     table, inverse = np.unique(roa, axis=0, return_inverse=True)
     return table, inverse.reshape(-1)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inputs import INPUTS, LAND_USES, SOC_ZONES, SOIL_TYPES, TILLAGE
+from ..inputs import INPUTS, LAND_USES, SOC_ZONES, SOIL_TYPES, TILLAGE, PlotArrays
 from ..terms import SumProductRows, Term, unique_keys
+from .context import MethodContext
 
 C_TO_CO2 = 44.0 / 12.0
 
@@ -29,8 +30,8 @@ def climate_column(zone: str) -> str:
     return "dry" if zone == "tropical_dry" else "moist_wet"
 
 
-def terms(plots, scenario: str, ctx) -> list[Term]:
-    s = getattr(plots, scenario)
+def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
+    s = plots.season(scenario)
     active = (plots.soil_zone >= 0) & (s.soc_lu >= 0)
     cols = [np.where(active, c, 0) for c in (plots.soil_zone, plots.soil_type, s.soc_lu, s.soc_mg, s.soc_fi)]
     table, key = unique_keys(*cols)
@@ -48,7 +49,7 @@ def terms(plots, scenario: str, ctx) -> list[Term]:
     return [Term("soc", "CO2", scenario, "removal", activity, key, SumProductRows(keys), ("activity.area",), pool="soc")]
 
 
-def paddy_management_ignored(plots) -> bool:
+def paddy_management_ignored(plots: PlotArrays) -> bool:
     """True when a paddy-rice SOC block states tillage or input other than full / medium (ignored)."""
     paddy = LAND_USES.index("paddy_rice")
     for s in (plots.baseline, plots.project):
