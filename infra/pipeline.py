@@ -53,13 +53,13 @@ TASKS: dict[str, dict] = {
                   "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
     "basis": {"description": "MRV pipeline: VM0042 conservative factors, pass 2 over one chunk",
               "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
-    "verify": {"description": "MRV pipeline: cross-checks and the stratified field sample",
+    "sample_draw": {"description": "MRV pipeline: cross-checks and the stratified field sample",
                "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
     "reports": {"description": "MRV pipeline: monitoring and verification reports (PDF, Excel) into the audit bucket",
                 "layers": ("common", "carbon_engine", "export"), "memory_mb": 1769, "timeout_s": 600, "audit": True},
     "await_decision": {"description": "MRV pipeline: store the auditor's verification task with its token"},
     "outcome": {"description": "MRV pipeline: record the run's outcome (approved, rejected, corrections, failed)"},
-    "ledger": {"description": "MRV pipeline: store the approved run in the audit bucket for the ledger writer",
+    "approved_run": {"description": "MRV pipeline: store the approved run in the audit bucket for the ledger writer",
                "approved": True},
 }
 
@@ -156,7 +156,7 @@ class MrvPipeline(Construct):
         guarded(conservative)
         aggregate = guarded(self._invoke("aggregate", "Aggregate", result_path="$.aggregate",
                                          selector={"summary_key.$": "$.Payload.summary_key", "plots.$": "$.Payload.plots"}))
-        verify = guarded(self._invoke("verify", "Verify", result_path="$.verify", selector={
+        verify = guarded(self._invoke("sample_draw", "Verify", result_path="$.verify", selector={
             "findings_key.$": "$.Payload.findings_key", "sample_key.$": "$.Payload.sample_key", "counts.$": "$.Payload.counts"}))
         reports = guarded(self._invoke("reports", "Reports", result_path="$.reports",
                                        selector={"report_ids.$": "$.Payload.report_ids"}))
@@ -213,7 +213,7 @@ class MrvPipeline(Construct):
         (a number while farmers remain, null after the last page or on a refusal) drives the loop.
         Each page is idempotent (record ids derive from the farmer's index), so a retried or
         restarted page writes nothing twice; only the last page anchors."""
-        prepare = guarded(self._invoke("ledger", "Ledger", result_path="$.ledger", selector={
+        prepare = guarded(self._invoke("approved_run", "Ledger", result_path="$.ledger", selector={
             "run_ref.$": "$.Payload.run_ref", "from_farmer.$": "$.Payload.from_farmer", "farmers.$": "$.Payload.farmers"}))
         issue = guarded(self._invoke("ledger_writer", "IssueCredits", fn=writer, result_path="$.issued", payload=(
             sfn.TaskInput.from_object({"command": "issue", "run_ref.$": "$.ledger.run_ref",

@@ -22,7 +22,7 @@ from agri_common.farm.store import MAX_TRANSACTION_OPS, Check, Put, Update, iter
 
 from functions.pipeline import core
 from functions.pipeline.calculate import engine_settings, run_seed
-from functions.pipeline.ledger import tonnes
+from functions.pipeline.approved_run import tonnes
 
 FPO_SUMS = {"emissions_baseline_t": "emissions_baseline", "emissions_project_t": "emissions_project",
             "removals_t": "removals", "net_t": "net"}  # FpoRunRecord field -> per-plot row field (t CO2e)

@@ -82,7 +82,7 @@ def test_auditor_wait_uses_a_task_token_with_heartbeat_and_timeout(definition):
 def test_the_approved_run_goes_to_the_writer_by_reference_in_pages(definition, template):
     functions = domain_functions(template)
     writer_lid, writer = functions["ledger-writer"]
-    prepare_lid, prepare = functions["pipeline-ledger"]
+    prepare_lid, prepare = functions["pipeline-approved_run"]
     s = definition["States"]
     assert s["Ledger"]["Parameters"]["FunctionName"] == f"<{prepare_lid}>"
     issue = s["IssueCredits"]
