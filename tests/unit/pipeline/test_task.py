@@ -17,7 +17,6 @@ from functions.pipeline.task import FAILED, SUCCEEDED, InvalidTaskInput, task
 from tests.unit.mrv_fakes import pipeline_context
 from tests.unit.pipeline.test_steps import PID, RID, RUN, Source, Uploader
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # Powertools: "no metrics to publish" is not ours
 
 
 @pytest.fixture
