@@ -7,7 +7,7 @@
       -> IssueCredits (the ledger writer, one page of farmers) -> MoreFarmers? --next_farmer--> NextPage
          -> IssueCredits ... -> RecordApproved -> Approved | LedgerFailed
     AwaitAuditor --Rejected / CorrectionsRequested--> VerificationReportDeclined -> RecordDecision -> Decided
-    any task --error after retries--> RecordFailure -> Failed
+    any task --error after retries--> "<State> failed" (adds the run step to the error) -> RecordFailure -> Failed
 
 States pass S3 keys and counts, never bulk data (Step Functions payloads are limited to 256 KB).
 Retries: Lambda service errors (``retry_on_service_exceptions``) and transient AWS errors raised
@@ -53,13 +53,13 @@ TASKS: dict[str, dict] = {
                   "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
     "basis": {"description": "MRV pipeline: VM0042 conservative factors, pass 2 over one chunk",
               "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
-    "verify": {"description": "MRV pipeline: cross-checks and the stratified field sample",
+    "sample_draw": {"description": "MRV pipeline: cross-checks and the stratified field sample",
                "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
     "reports": {"description": "MRV pipeline: monitoring and verification reports (PDF, Excel) into the audit bucket",
                 "layers": ("common", "carbon_engine", "export"), "memory_mb": 1769, "timeout_s": 600, "audit": True},
     "await_decision": {"description": "MRV pipeline: store the auditor's verification task with its token"},
     "outcome": {"description": "MRV pipeline: record the run's outcome (approved, rejected, corrections, failed)"},
-    "ledger": {"description": "MRV pipeline: store the approved run in the audit bucket for the ledger writer",
+    "approved_run": {"description": "MRV pipeline: store the approved run in the audit bucket for the ledger writer",
                "approved": True},
 }
 
@@ -133,33 +133,41 @@ class MrvPipeline(Construct):
         record_failure = self._invoke("outcome", "RecordFailure", result_path="$.outcome",
                                       selector={"status.$": "$.Payload.status"}).next(failed)
 
-        def guarded(task: sfn.TaskStateBase) -> sfn.TaskStateBase:
-            task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+        def guarded(task: sfn.TaskStateBase, step: str) -> sfn.TaskStateBase:
+            """Any error after the retries -> "<state> failed" (adds the run step to the error:
+            ``$.error.step``) -> RecordFailure. The name travels with the error, so the run names
+            the step even when its task never wrote a step record (it timed out, could not read
+            its payload, crashed first)."""
+            name = sfn.Pass(self, f"{task.node.id} failed", result=sfn.Result.from_string(step), result_path="$.error.step")
+            task.add_catch(name.next(record_failure), errors=["States.ALL"], result_path="$.error")
             return task
 
         plan = guarded(self._invoke("plan", "Plan", result_path="$.plan",
-                                    selector={"chunks.$": "$.Payload.chunks", "chunk_count.$": "$.Payload.chunk_count"}))
+                                    selector={"chunks.$": "$.Payload.chunks", "chunk_count.$": "$.Payload.chunk_count"}),
+                       "plan")
         chunks = sfn.Map(self, "CalculateChunks", items_path="$.plan.chunks", max_concurrency=MAP_CONCURRENCY,
                          item_selector={**run_fields, "index.$": "$$.Map.Item.Value"}, result_path=sfn.JsonPath.DISCARD)
         chunks.item_processor(self._invoke("calculate", "CalculateChunk", result_path=None,
                                            selector={"index.$": "$.Payload.index", "reused.$": "$.Payload.reused"}))
-        guarded(chunks)
+        guarded(chunks, "calculate")
         # VM0042 conservative factors (carbon_engine/chunks.py): the aggregate function chooses once over the
         # chunks' pass-1 sensitivities; pass 2 re-evaluates each chunk at the choice. Other profiles: no items.
         choose = guarded(self._invoke("aggregate", "ChooseFactors", result_path="$.conservative",
                                       payload=sfn.TaskInput.from_object({**run_fields, "plan.$": "$.plan", "phase": "choose"}),
-                                      selector={"chunks.$": "$.Payload.chunks"}))
+                                      selector={"chunks.$": "$.Payload.chunks"}), "conservative_choice")
         conservative = sfn.Map(self, "ConservativeChunks", items_path="$.conservative.chunks", max_concurrency=MAP_CONCURRENCY,
                                item_selector={**run_fields, "index.$": "$$.Map.Item.Value"}, result_path=sfn.JsonPath.DISCARD)
         conservative.item_processor(self._invoke("basis", "ConservativeChunk", result_path=None,
                                                  selector={"index.$": "$.Payload.index", "reused.$": "$.Payload.reused"}))
-        guarded(conservative)
+        guarded(conservative, "conservative_basis")
         aggregate = guarded(self._invoke("aggregate", "Aggregate", result_path="$.aggregate",
-                                         selector={"summary_key.$": "$.Payload.summary_key", "plots.$": "$.Payload.plots"}))
-        verify = guarded(self._invoke("verify", "Verify", result_path="$.verify", selector={
-            "findings_key.$": "$.Payload.findings_key", "sample_key.$": "$.Payload.sample_key", "counts.$": "$.Payload.counts"}))
+                                         selector={"summary_key.$": "$.Payload.summary_key", "plots.$": "$.Payload.plots"}),
+                            "aggregate")
+        verify = guarded(self._invoke("sample_draw", "Verify", result_path="$.verify", selector={
+            "findings_key.$": "$.Payload.findings_key", "sample_key.$": "$.Payload.sample_key", "counts.$": "$.Payload.counts"}),
+                         "verify")
         reports = guarded(self._invoke("reports", "Reports", result_path="$.reports",
-                                       selector={"report_ids.$": "$.Payload.report_ids"}))
+                                       selector={"report_ids.$": "$.Payload.report_ids"}), "reports")
         wait = tasks.LambdaInvoke(
             self, "AwaitAuditor", lambda_function=self.functions["await_decision"].function,
             integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -173,15 +181,17 @@ class MrvPipeline(Construct):
         decided = {**{f"{k}.$": f"$.{k}" for k in (*RUN_FIELDS, "plan")}, "phase": "decided"}
         report_declined = guarded(self._invoke("reports", "VerificationReportDeclined", result_path=sfn.JsonPath.DISCARD,
                                                payload=sfn.TaskInput.from_object(decided),
-                                               selector={"report_ids.$": "$.Payload.report_ids"}))
+                                               selector={"report_ids.$": "$.Payload.report_ids"}),
+                                  "verification_report")
         report_declined.next(record_decision)
         wait.add_catch(report_declined, errors=["Rejected", "CorrectionsRequested"], result_path="$.error")
-        guarded(wait)
+        guarded(wait, "await_decision")
         report_approved = guarded(self._invoke("reports", "VerificationReport", result_path=sfn.JsonPath.DISCARD,
                                                payload=sfn.TaskInput.from_object(decided),
-                                               selector={"report_ids.$": "$.Payload.report_ids"}))
+                                               selector={"report_ids.$": "$.Payload.report_ids"}),
+                                  "verification_report")
         record_approved = guarded(self._invoke("outcome", "RecordApproved", result_path="$.outcome",
-                                               selector={"status.$": "$.Payload.status"}))
+                                               selector={"status.$": "$.Payload.status"}), "outcome")
         done = sfn.Choice(self, "LedgerWritten?").when(
             sfn.Condition.string_equals("$.outcome.status", "approved"), sfn.Succeed(self, "Approved")).otherwise(
             sfn.Fail(self, "LedgerFailed", error="LedgerRefused", cause="The ledger writer refused the approved run"))
@@ -213,12 +223,13 @@ class MrvPipeline(Construct):
         (a number while farmers remain, null after the last page or on a refusal) drives the loop.
         Each page is idempotent (record ids derive from the farmer's index), so a retried or
         restarted page writes nothing twice; only the last page anchors."""
-        prepare = guarded(self._invoke("ledger", "Ledger", result_path="$.ledger", selector={
-            "run_ref.$": "$.Payload.run_ref", "from_farmer.$": "$.Payload.from_farmer", "farmers.$": "$.Payload.farmers"}))
+        prepare = guarded(self._invoke("approved_run", "Ledger", result_path="$.ledger", selector={
+            "run_ref.$": "$.Payload.run_ref", "from_farmer.$": "$.Payload.from_farmer", "farmers.$": "$.Payload.farmers"}),
+                          "ledger")
         issue = guarded(self._invoke("ledger_writer", "IssueCredits", fn=writer, result_path="$.issued", payload=(
             sfn.TaskInput.from_object({"command": "issue", "run_ref.$": "$.ledger.run_ref",
                                        "from_farmer.$": "$.ledger.from_farmer"})),
-            selector={"ok.$": "$.Payload.ok", "next_farmer.$": "$.Payload.next_farmer", "body.$": "$.Payload"}))
+            selector={"ok.$": "$.Payload.ok", "next_farmer.$": "$.Payload.next_farmer", "body.$": "$.Payload"}), "ledger")
         # the writer raises its transient (5xx) errors for a page: retry them longer than a plain task
         issue.add_retry(errors=["DependencyError"], interval=Duration.seconds(5), max_attempts=6, backoff_rate=2.0)
         next_page = sfn.Pass(self, "NextPage", result_path="$.ledger", parameters={

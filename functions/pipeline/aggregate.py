@@ -15,20 +15,22 @@ import json
 import operator
 from decimal import Decimal
 from functools import reduce
-from typing import Any
+from typing import Any, Iterator
 
 from agri_common import mrv
 from agri_common.farm.store import MAX_TRANSACTION_OPS, Check, Put, Update, iter_chunks
 
 from functions.pipeline import core
+from functions.pipeline.approved_run import tonnes
 from functions.pipeline.calculate import engine_settings, run_seed
-from functions.pipeline.ledger import tonnes
+from functions.pipeline.models import AggregateInput, AggregateOutput, ChooseInput, ChooseOutput
+from functions.pipeline.task import task
 
 FPO_SUMS = {"emissions_baseline_t": "emissions_baseline", "emissions_project_t": "emissions_project",
             "removals_t": "removals", "net_t": "net"}  # FpoRunRecord field -> per-plot row field (t CO2e)
 
 
-def iter_rows(ctx: core.Context, run: core.RunInput, chunk_count: int):
+def iter_rows(ctx: core.Context, run: core.RunInput, chunk_count: int) -> Iterator[dict[str, Any]]:
     for index in range(chunk_count):
         for line in ctx.objects.get(core.chunk_key(run, index, "rows.jsonl")).decode().splitlines():
             if line:
@@ -48,17 +50,17 @@ def is_conservative(project: mrv.ProjectRecord) -> bool:
     return PROFILES[project.profile].factor_choice == "conservative"
 
 
-def choose(event: dict, ctx: core.Context) -> dict:
+@task("conservative_choice", ChooseInput)
+def choose(run: ChooseInput, ctx: core.Context) -> ChooseOutput:
     """Conservative profiles: sum the chunks' sensitivities, choose the factors once for the project,
     store the choice; returns the chunk indexes pass 2 must evaluate (none for other profiles).
     Deterministic: a restart makes the same choice (same digest), so stored pass-2 results are reused."""
     from carbon_engine import Sensitivity, choose_conservative
 
-    run = core.RunInput.model_validate(event)
     project = ctx.project(run)
     if not is_conservative(project):
-        return {"chunks": []}
-    count = int(event["plan"]["chunk_count"])
+        return ChooseOutput(chunks=[])
+    count = run.plan.chunk_count
     close_step(ctx, run, "calculate")
     with ctx.step(run, "conservative_choice") as detail:
         indexes = [i for i in range(count) if ctx.objects.exists(core.sensitivity_key(run, i))]
@@ -74,10 +76,10 @@ def choose(event: dict, ctx: core.Context) -> dict:
     ctx.store.transact([Put(mrv.StepRecord(run_id=run.run_id, step="conservative_basis", attempt=run.attempt,
                                            status="running", started_at=ctx.clock(),
                                            detail={"chunks": len(indexes), "digest": digest}).to_item())])
-    return {"chunks": indexes}
+    return ChooseOutput(chunks=indexes)
 
 
-def conservative_basis(ctx: core.Context, run: core.RunInput) -> tuple[dict, dict[str, float]]:
+def conservative_basis(ctx: core.Context, run: core.RunInput) -> tuple[dict[str, Any], dict[str, float]]:
     """The stored choice and the sum of the chunks' pass-2 results made with it."""
     from carbon_engine import sum_basis
 
@@ -85,11 +87,11 @@ def conservative_basis(ctx: core.Context, run: core.RunInput) -> tuple[dict, dic
     return choice, sum_basis(ctx.get_json(core.basis_key(run, i, choice["digest"])) for i in choice["chunks"])
 
 
-def aggregate(event: dict, ctx: core.Context) -> dict:
+@task("aggregate", AggregateInput)
+def aggregate(run: AggregateInput, ctx: core.Context) -> AggregateOutput:
     from carbon_engine import ChunkTotals, sum_totals, summarize_totals
 
-    run = core.RunInput.model_validate(event)
-    count = int(event["plan"]["chunk_count"])
+    count = run.plan.chunk_count
     close_step(ctx, run, "calculate")
     with ctx.step(run, "aggregate") as detail:
         project = ctx.project(run)
@@ -105,7 +107,7 @@ def aggregate(event: dict, ctx: core.Context) -> dict:
             close_step(ctx, run, "conservative_basis")
         else:
             summary = summarize_totals(settings, sum_totals(parts))
-        farmers: dict[str, dict] = {}
+        farmers: dict[str, dict[str, Any]] = {}
         fpos = {fpo_id: fpo_sums() for fpo_id in project.fpo_ids}  # every FPO: a rerun leaves none stale
         for row in iter_rows(ctx, run, count):
             f = farmers.setdefault(row["farmer_id"], {"farmer_id": row["farmer_id"], "owner_user_id": row["owner_user_id"],
@@ -128,14 +130,14 @@ def aggregate(event: dict, ctx: core.Context) -> dict:
         write_fpo_shares(ctx, run, fpo_shares(run, fpos, farmers, total["creditable_net"]))
         ctx.set_run(run, summary=brief)
         detail.update(brief, fpos=len(fpos))
-    return {"summary_key": core.summary_key(run), "plots": summary["plots"]}
+    return AggregateOutput(summary_key=core.summary_key(run), plots=summary["plots"])
 
 
-def fpo_sums() -> dict:
+def fpo_sums() -> dict[str, Any]:
     return {"plot_seasons": 0, "area_ha": 0.0, **{name: 0.0 for name in FPO_SUMS}}
 
 
-def fpo_shares(run: core.RunInput, fpos: dict[str, dict], farmers: dict[str, dict],
+def fpo_shares(run: core.RunInput, fpos: dict[str, dict[str, Any]], farmers: dict[str, dict[str, Any]],
                creditable_net: float) -> list[mrv.FpoRunRecord]:
     """Each FPO's sums, and its share of the creditable net on the ledger's basis: the ledger splits
     a run's credits over farmers pro rata to ``tonnes(net_t)`` (non-negative, 6 decimals), so an
@@ -163,7 +165,8 @@ def write_fpo_shares(ctx: core.Context, run: core.RunInput, records: list[mrv.Fp
         ctx.store.transact([guard, *(Put(r.to_item()) for r in part)])
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Two states, one function: ChooseFactors (``phase: "choose"``) and Aggregate."""
     if event.get("phase") == "choose":
         return choose(event, core.default_context())
     return aggregate(event, core.default_context())

@@ -14,19 +14,21 @@ from agri_common import mrv
 from agri_common.farm.store import Put, Update, WriteConflict
 
 from functions.pipeline import core
+from functions.pipeline.models import AwaitInput, AwaitOutput
+from functions.pipeline.task import task
 
 
-def await_decision(event: dict, ctx: core.Context) -> dict:
-    run = core.RunInput.model_validate(event)
-    token = event["task_token"]
+@task("await_decision", AwaitInput)
+def await_decision(run: AwaitInput, ctx: core.Context) -> AwaitOutput:
+    token = run.task_token
     with ctx.step(run, "await_decision") as detail:
         project = ctx.project(run)
         tid = mrv.task_id(run.run_id, run.attempt)
         task = mrv.TaskRecord(task_id=tid, project_id=run.project_id, run_id=run.run_id, attempt=run.attempt,
                               status="pending", task_token=token, methodology=project.methodology,
-                              findings_key=event["verify"]["findings_key"], sample_key=event["verify"]["sample_key"],
-                              finding_counts=event["verify"]["counts"], summary=event.get("summary") or {},
-                              report_ids=list((event.get("reports") or {}).get("report_ids", [])), created_at=ctx.clock())
+                              findings_key=run.verify.findings_key, sample_key=run.verify.sample_key,
+                              finding_counts=run.verify.counts.model_dump(), summary=run.summary,
+                              report_ids=list(run.reports.report_ids if run.reports else []), created_at=ctx.clock())
         try:
             ctx.store.transact([Put(task.to_item(), if_absent=True)])
         except WriteConflict:
@@ -36,8 +38,8 @@ def await_decision(event: dict, ctx: core.Context) -> dict:
             ctx.store.transact([Update(task.key(), set={"summary": run_item.summary})])
         ctx.set_run(run, status="awaiting_auditor", task_id=tid)
         detail.update(task_id=tid)
-    return {"task_id": tid}
+    return AwaitOutput(task_id=tid)
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return await_decision(event, core.default_context())

@@ -12,21 +12,23 @@ import json
 from typing import Any
 
 from functions.pipeline import core
+from functions.pipeline.models import ChunkInput, ChunkOutput
+from functions.pipeline.task import task
 
 
-def basis(event: dict, ctx: core.Context) -> dict:
+@task("conservative_basis", ChunkInput)
+def basis(run: ChunkInput, ctx: core.Context) -> ChunkOutput:
     from carbon_engine import chunk_basis
 
-    run = core.RunInput.model_validate(event)
-    index = int(event["index"])
+    index = run.index
     choice = ctx.get_json(core.choice_key(run))
     key = core.basis_key(run, index, choice["digest"])
     if ctx.objects.exists(key):
-        return {"index": index, "reused": True}
+        return ChunkOutput(index=index, reused=True)
     request = json.loads(gzip.decompress(ctx.objects.get(core.engine_request_key(run, index))))
     ctx.put_json(key, chunk_basis(request, choice["chosen"]))
-    return {"index": index, "reused": False}
+    return ChunkOutput(index=index, reused=False)
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return basis(event, core.default_context())

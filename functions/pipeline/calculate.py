@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import Any
+from typing import Any, Callable
 
 from agri_common import mrv
 from agri_common.farm.store import Put, Update, WriteConflict
 
 from functions.pipeline import core, crosschecks
+from functions.pipeline.models import ChunkInput, ChunkOutput
 from functions.pipeline.sources import FarmSeasonSource, PlotSeason, ProjectSeasonSource
+from functions.pipeline.task import task
+
+# the remote-sensing observations of a chunk's plot-seasons, by (plot_id, season_key)
+ObservationLoader = Callable[[list[PlotSeason]], dict[tuple[str, str], dict[str, Any]]]
 
 ENGINE_SEASON_FIELDS = ("crop", "cultivation_days", "water_regime", "preseason_water", "organic_amendments",
                         "synthetic_n_kg_per_ha", "organic_n_kg_per_ha", "urea_kg_per_ha", "limestone_kg_per_ha",
                         "dolomite_kg_per_ha", "residue_burnt_t_dm_per_ha", "residue_n_kg_per_ha")
 
 
-def engine_plot(ps: PlotSeason, project: mrv.ProjectRecord, count_trees: bool = True) -> dict:
+def engine_plot(ps: PlotSeason, project: mrv.ProjectRecord, count_trees: bool = True) -> dict[str, Any]:
     """The engine's plot: the season as the project scenario; the baseline is the same season with
     the project's baseline water regime (the practice the project replaced) for rice.
 
@@ -77,7 +82,7 @@ def tree_seasons(seasons: list[PlotSeason]) -> set[tuple[str, str]]:
     return {(plot_id, key) for plot_id, (_, key) in latest.items()}
 
 
-def engine_settings(project: mrv.ProjectRecord, seed: int) -> dict:
+def engine_settings(project: mrv.ProjectRecord, seed: int) -> dict[str, Any]:
     return {"gwp": project.gwp, "profile": project.profile, "region": project.region, "climate": project.climate,
             "draws": project.draws, "seed": seed, "confidence": sorted({0.9, 0.95, project.confidence}),
             "buffer_fraction": project.buffer_fraction, "per_plot_mc": "never"}
@@ -90,18 +95,19 @@ def run_seed(run_id: str) -> int:
     return int(hashlib.sha256(run_id.encode()).hexdigest()[:15], 16)
 
 
-def calculate(event: dict, ctx: core.Context, source: ProjectSeasonSource, observations: Any = None) -> dict:
+@task("calculate", ChunkInput)
+def calculate(run: ChunkInput, ctx: core.Context, source: ProjectSeasonSource,
+              observations: ObservationLoader | None = None) -> ChunkOutput:
     from pydantic import ValidationError
 
     from carbon_engine import chunk_totals
     from carbon_engine.models import Plot
 
-    run = core.RunInput.model_validate(event)
-    index = int(event["index"])
+    index = run.index
     marker = core.chunk_marker(run, index)
     if ctx.store.get(marker):
         count_chunk(ctx, run, "chunks_reused")
-        return {"index": index, "reused": True}
+        return ChunkOutput(index=index, reused=True)
     project = ctx.project(run)
     manifest = ctx.get_json(core.manifest_key(run, index))
     seasons = source.load(manifest["units"], run.period)
@@ -148,9 +154,9 @@ def calculate(event: dict, ctx: core.Context, source: ProjectSeasonSource, obser
         ctx.store.transact([Put({"pk": marker[0], "sk": marker[1], "kind": "chunk", "rows": len(rows_out),
                                  "findings": len(findings), "has_totals": bool(plots), "at": ctx.clock()}, if_absent=True)])
     except WriteConflict:
-        return {"index": index, "reused": True}  # a concurrent retry stored the same deterministic objects first
+        return ChunkOutput(index=index, reused=True)  # a concurrent retry stored the same deterministic objects first
     count_chunk(ctx, run, "chunks_done")
-    return {"index": index, "reused": False}
+    return ChunkOutput(index=index, reused=False)
 
 
 def count_chunk(ctx: core.Context, run: core.RunInput, counter: str) -> None:
@@ -162,20 +168,18 @@ def count_chunk(ctx: core.Context, run: core.RunInput, counter: str) -> None:
         pass
 
 
-def dynamo_observations(store: Any):
+def dynamo_observations(store: Any) -> ObservationLoader:
     """Remote-sensing observations of the chunk's plot-seasons (BatchGetItem, 100 keys a call)."""
 
-    def load(seasons: list[PlotSeason]) -> dict:
+    def load(seasons: list[PlotSeason]) -> dict[tuple[str, str], dict[str, Any]]:
         items = store.batch_get([mrv.observation(ps.plot_id, ps.season_key) for ps in seasons])
         return {(i["plot_id"], i["season_key"]): {k[4:]: v for k, v in i.items() if k.startswith("src_")} for i in items}
 
     return load
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from agri_common.farm.store import DynamoFarmStore
-    from agri_common.settings import load_settings
 
-    s = load_settings(core.PipelineSettings)
     ctx = core.default_context()
-    return calculate(event, ctx, FarmSeasonSource(DynamoFarmStore(s.farm_table)), dynamo_observations(ctx.store))
+    return calculate(event, ctx, FarmSeasonSource(DynamoFarmStore(core.farm_table())), dynamo_observations(ctx.store))

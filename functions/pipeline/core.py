@@ -21,12 +21,11 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Protocol
 
-from pydantic import BaseModel, ConfigDict
-
 from agri_common import mrv
 from agri_common.farm.store import Put, Update
-from agri_common.observability import logger
 from agri_common.settings import BaseSettingsModel, load_settings
+
+from functions.pipeline.models import RunInput as RunInput  # every task's run fields (re-exported)
 
 
 class PipelineSettings(BaseSettingsModel):
@@ -35,18 +34,6 @@ class PipelineSettings(BaseSettingsModel):
     farm_table: str | None = None
     audit_bucket: str | None = None
     chunk_units: int = 2000
-
-
-class RunInput(BaseModel):
-    """The part of the execution state every task reads."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    project_id: str
-    run_id: str
-    attempt: int
-    period: str
-    generation: int = 1
 
 
 class ObjectStore(Protocol):
@@ -62,7 +49,7 @@ class S3Objects:
         self.bucket = bucket
 
     @property
-    def _s3(self):
+    def _s3(self) -> Any:  # a boto3 client (untyped)
         from agri_common.aws import client
 
         return client("s3")
@@ -71,7 +58,8 @@ class S3Objects:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 
     def get(self, key: str) -> bytes:
-        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        body: bytes = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return body
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
@@ -160,7 +148,7 @@ class Context:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def project(self, run: RunInput) -> mrv.ProjectRecord:
-        record = mrv.ProjectRecord.from_item(self.store.get(mrv.project(run.project_id)))
+        record: mrv.ProjectRecord | None = mrv.ProjectRecord.from_item(self.store.get(mrv.project(run.project_id)))
         if record is None:
             raise ValueError(f"project {run.project_id} not found")
         return record
@@ -172,20 +160,19 @@ class Context:
         self.objects.put(key, dumps(value), "application/json")
 
     @contextmanager
-    def step(self, run: RunInput, name: str, **detail: Any) -> Iterator[dict]:
+    def step(self, run: RunInput, name: str, **detail: Any) -> Iterator[dict[str, Any]]:
         """Record the step as running, then succeeded with ``detail`` (or failed with the cause)."""
         started = self.clock()
         record = mrv.StepRecord(run_id=run.run_id, step=name, attempt=run.attempt, status="running", started_at=started,
                                 detail=detail)
         self.store.transact([Put(record.to_item())])
-        out: dict = dict(detail)
+        out: dict[str, Any] = dict(detail)
         try:
             yield out
         except Exception as exc:
             self.store.transact([Update(record.key(), set={"status": "failed", "finished_at": self.clock(),
                                                            "detail": {**out, "cause": f"{type(exc).__name__}: {exc}"[:1000]}})])
-            logger.exception("step failed", extra={"run_id": run.run_id, "step": name})
-            raise
+            raise  # logged (with its traceback) and counted by the task decorator (functions/pipeline/task.py)
         self.store.transact([Update(record.key(), set={"status": "succeeded", "finished_at": self.clock(), "detail": out})])
 
     def set_run(self, run: RunInput, **values: Any) -> None:
@@ -193,6 +180,22 @@ class Context:
         attempt cannot overwrite a newer one)."""
         self.store.transact([Update(mrv.run(run.project_id, run.run_id), set={**values, "updated_at": self.clock()},
                                     expect={"attempt": run.attempt}, if_exists=True)])
+
+
+def audit_bucket() -> str:
+    """The audit bucket of a task that writes there (reports, approved_run: infra/pipeline.py sets it)."""
+    bucket = load_settings(PipelineSettings).audit_bucket
+    if not bucket:
+        raise RuntimeError("AUDIT_BUCKET is not set: this pipeline task has no audit bucket")
+    return bucket
+
+
+def farm_table() -> str:
+    """The farm table of a task that reads farmers' seasons (plan, calculate: infra/pipeline.py sets it)."""
+    table = load_settings(PipelineSettings).farm_table
+    if not table:
+        raise RuntimeError("FARM_TABLE is not set: this pipeline task has no farm table")
+    return table
 
 
 @lru_cache(maxsize=1)

@@ -30,17 +30,18 @@ ROBUST_Z = 3.5
 
 
 @lru_cache(maxsize=1)
-def ranges() -> dict:
-    return json.loads((Path(__file__).with_name("activity_ranges.json")).read_text())
+def ranges() -> dict[str, Any]:
+    limits: dict[str, Any] = json.loads((Path(__file__).with_name("activity_ranges.json")).read_text())
+    return limits
 
 
-def finding(check: str, severity: str, row: dict, message: str, value: Any = None) -> dict:
+def finding(check: str, severity: str, row: dict[str, Any], message: str, value: Any = None) -> dict[str, Any]:
     return {"check": check, "severity": severity, "plot_id": row["plot_id"], "season_key": row["season_key"],
             "fpo_id": row.get("fpo_id"),
             "message": message, "value": value}
 
 
-def area_check(row: dict) -> list[dict]:
+def area_check(row: dict[str, Any]) -> list[dict[str, Any]]:
     declared, computed = row.get("declared_area_ha"), row["area_ha"]
     if not declared or computed <= 0:
         return []
@@ -51,12 +52,12 @@ def area_check(row: dict) -> list[dict]:
     return [finding("area_mismatch", severity, row, f"declared {declared:.3f} ha vs computed {computed:.3f} ha ({rel:.0%})", rel)]
 
 
-def overlap_check(row: dict) -> list[dict]:
+def overlap_check(row: dict[str, Any]) -> list[dict[str, Any]]:
     return [finding("overlap", "warning", row, f"overlaps plot {other} by {info.get('overlap_ha', 0):.4f} ha", other)
             for other, info in sorted((row.get("overlaps") or {}).items())]
 
 
-def _range(row: dict, name: str, value: float | None, limits: dict) -> list[dict]:
+def _range(row: dict[str, Any], name: str, value: float | None, limits: dict[str, Any]) -> list[dict[str, Any]]:
     if value is None:
         return []
     if value > limits.get("critical_high", float("inf")) or value < limits.get("critical_low", float("-inf")):
@@ -66,7 +67,7 @@ def _range(row: dict, name: str, value: float | None, limits: dict) -> list[dict
     return []
 
 
-def crop_name(activity: dict) -> str:
+def crop_name(activity: dict[str, Any]) -> str:
     """The crop as the engine names it (seasons are stored so since the farmers API normalises
     them; older or imported items may still say "paddy")."""
     from agri_common.farm.vocab import crop_key
@@ -77,10 +78,10 @@ def crop_name(activity: dict) -> str:
         return str(activity.get("crop") or "").lower()
 
 
-def activity_check(row: dict, region: str) -> list[dict]:
+def activity_check(row: dict[str, Any], region: str) -> list[dict[str, Any]]:
     activity = row.get("activity") or {}
     limits = ranges().get(region) or ranges()["south_asia"]
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     if crop_name(activity) == "rice":
         for name in ("cultivation_days", "water_regime"):
             if activity.get(name) in (None, ""):
@@ -92,7 +93,7 @@ def activity_check(row: dict, region: str) -> list[dict]:
     return out + yield_check(row, limits.get("yield_t_per_ha") or {}) + tree_check(row)
 
 
-def tree_check(row: dict) -> list[dict]:
+def tree_check(row: dict[str, Any]) -> list[dict[str, Any]]:
     """Every tree group that earns removals needs planting evidence: groups without a planting year
     (taken as planted by the project at its crediting start, calculate.engine_plot) and groups
     declared planted since then (the year is the farmer's word). Only groups declared planted
@@ -108,7 +109,7 @@ def tree_check(row: dict) -> list[dict]:
                     "planting evidence (dates, photos, nursery receipts)", count)]
 
 
-def yield_check(row: dict, by_crop: dict) -> list[dict]:
+def yield_check(row: dict[str, Any], by_crop: dict[str, Any]) -> list[dict[str, Any]]:
     """Every season carries a harvest date, so a missing yield is worth a note but not a warning: the
     farmer may not know it yet. Crops are keyed as the engine names them ("paddy" is rice)."""
     activity = row.get("activity") or {}
@@ -119,7 +120,7 @@ def yield_check(row: dict, by_crop: dict) -> list[dict]:
     return _range(row, f"yield_t_per_ha ({crop})", value, by_crop[crop]) if crop in by_crop else []
 
 
-def regime_check(row: dict, observations: dict[str, dict]) -> list[dict]:
+def regime_check(row: dict[str, Any], observations: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """``observations``: source -> {"max_continuous_flooded_days", "flooded_days", ...} for this plot-season."""
     regime = (row.get("activity") or {}).get("water_regime")
     out = []
@@ -132,15 +133,15 @@ def regime_check(row: dict, observations: dict[str, dict]) -> list[dict]:
     return out
 
 
-def row_checks(row: dict, region: str, observations: dict[str, dict] | None = None) -> list[dict]:
+def row_checks(row: dict[str, Any], region: str, observations: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     return area_check(row) + overlap_check(row) + activity_check(row, region) + regime_check(row, observations or {})
 
 
-def stratum_outliers(rows: Iterable[dict]) -> list[dict]:
+def stratum_outliers(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Robust z = 0.6745 (x - median) / MAD of net t CO2e per ha, per stratum (village, regime)."""
     import numpy as np
 
-    strata: dict[tuple, list[dict]] = {}
+    strata: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for row in rows:
         strata.setdefault((row.get("village", ""), row.get("water_regime") or ""), []).append(row)
     out = []

@@ -12,25 +12,27 @@ from agri_common import mrv
 from agri_common.farm.store import Put
 
 from functions.pipeline import core
+from functions.pipeline.models import PlanOutput, RunInput
 from functions.pipeline.sources import FarmSeasonSource, ProjectSeasonSource
+from functions.pipeline.task import task
 
 
-def plan(event: dict, ctx: core.Context, source: ProjectSeasonSource, chunk_units: int) -> dict:
-    run = core.RunInput.model_validate(event)
+@task("plan", RunInput)
+def plan(run: RunInput, ctx: core.Context, source: ProjectSeasonSource, chunk_units: int) -> PlanOutput:
     out = _plan(run, ctx, source, chunk_units)
     # The calculate step's record: each chunk adds to its counters; aggregate closes it.
     ctx.store.transact([Put(mrv.StepRecord(run_id=run.run_id, step="calculate", attempt=run.attempt, status="running",
-                                           started_at=ctx.clock(), detail={"chunks": out["chunk_count"]}).to_item())])
+                                           started_at=ctx.clock(), detail={"chunks": out.chunk_count}).to_item())])
     return out
 
 
-def _plan(run: core.RunInput, ctx: core.Context, source: ProjectSeasonSource, chunk_units: int) -> dict:
+def _plan(run: RunInput, ctx: core.Context, source: ProjectSeasonSource, chunk_units: int) -> PlanOutput:
     with ctx.step(run, "plan") as detail:
         key = core.plan_key(run)
         if ctx.objects.exists(key):
             stored = ctx.get_json(key)
             detail.update(reused=True, chunks=stored["chunk_count"], units=stored["units"])
-            return {"chunks": list(range(stored["chunk_count"])), "chunk_count": stored["chunk_count"]}
+            return PlanOutput(chunks=list(range(stored["chunk_count"])), chunk_count=stored["chunk_count"])
         project = ctx.project(run)
         units = list(source.plan_units(project.fpo_ids))
         if not units:
@@ -40,12 +42,12 @@ def _plan(run: core.RunInput, ctx: core.Context, source: ProjectSeasonSource, ch
             ctx.put_json(core.manifest_key(run, index), {"index": index, "units": group, "period": run.period})
         ctx.put_json(key, {"chunk_count": len(groups), "units": len(units), "chunk_units": chunk_units})
         detail.update(reused=False, chunks=len(groups), units=len(units))
-    return {"chunks": list(range(len(groups))), "chunk_count": len(groups)}
+    return PlanOutput(chunks=list(range(len(groups))), chunk_count=len(groups))
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from agri_common.farm.store import DynamoFarmStore
     from agri_common.settings import load_settings
 
     s = load_settings(core.PipelineSettings)
-    return plan(event, core.default_context(), FarmSeasonSource(DynamoFarmStore(s.farm_table)), s.chunk_units)
+    return plan(event, core.default_context(), FarmSeasonSource(DynamoFarmStore(core.farm_table())), s.chunk_units)

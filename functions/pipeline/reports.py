@@ -21,27 +21,34 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Protocol
 
 from agri_common import mrv
 from agri_common.cells import text_cell, xlsx_append
 from agri_common.farm.store import Put
 
 from functions.pipeline import core
+from functions.pipeline.models import MonitoringReportInput, PlannedRunInput, ReportsOutput, VerificationReportInput
+from functions.pipeline.task import task
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 SOURCES = ("CH4", "N2O", "CO2")
 
 
-def net_draws(ctx: core.Context, run: core.RunInput, chunk_count: int):
+def net_draws(ctx: core.Context, run: core.RunInput, chunk_count: int) -> NDArray[np.float64]:
     from carbon_engine import ChunkTotals, sum_totals
 
     parts = [ChunkTotals.from_npz(ctx.objects.get(core.chunk_key(run, i, "totals.npz")))
              for i in range(chunk_count) if ctx.objects.exists(core.chunk_key(run, i, "totals.npz"))]
-    return sum_totals(parts).draws["net"]
+    net: NDArray[np.float64] = sum_totals(parts).draws["net"]
+    return net
 
 
-def tables(kind: str, project: mrv.ProjectRecord, run: core.RunInput, summary: dict, findings: list, sample: dict,
-           decision: dict | None = None) -> dict:
+def tables(kind: str, project: mrv.ProjectRecord, run: core.RunInput, summary: dict[str, Any], findings: list[Any], sample: dict[str, Any],
+           decision: dict[str, Any] | None = None) -> dict[str, Any]:
     total = summary["total"]
     overview = [["Field", "Value"], ["Project", f"{project.name} ({project.project_id})"], ["Run", run.run_id],
                 ["Attempt", run.attempt], ["Period", run.period], ["Methodology profile", summary["profile"]],
@@ -83,7 +90,7 @@ def tables(kind: str, project: mrv.ProjectRecord, run: core.RunInput, summary: d
     return out
 
 
-def xlsx(sheets: dict) -> bytes:
+def xlsx(sheets: dict[str, Any]) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -105,7 +112,7 @@ def pdf_text(value: Any) -> str:
     return escape(text_cell(str(value)))
 
 
-def pdf(title: str, sheets: dict, total: dict, draws) -> bytes:
+def pdf(title: str, sheets: dict[str, Any], total: dict[str, Any], draws: NDArray[np.float64]) -> bytes:
     import numpy as np
     from reportlab.graphics.charts.barcharts import VerticalBarChart
     from reportlab.graphics.shapes import Drawing, String
@@ -168,12 +175,34 @@ class AuditUploader:
         return digest.hex()
 
 
-def reports(event: dict, ctx: core.Context, uploader: Any) -> dict:
+class Uploader(Protocol):
+    def put(self, key: str, body: bytes, content_type: str) -> str:
+        """Store the object; return its hex SHA-256."""
+        ...
+
+
+def reports(event: Mapping[str, Any], ctx: core.Context, uploader: Uploader) -> dict[str, Any]:
     """``event["phase"]``: absent -> the monitoring report; ``"decided"`` -> the verification report."""
-    run = core.RunInput.model_validate(event)
-    count = int(event["plan"]["chunk_count"])
-    decided = event.get("phase") == "decided"
-    kind = "verification" if decided else "monitoring"
+    if event.get("phase") == "decided":
+        return verification_report(event, ctx, uploader)
+    return monitoring_report(event, ctx, uploader)
+
+
+@task("reports", MonitoringReportInput)
+def monitoring_report(run: MonitoringReportInput, ctx: core.Context, uploader: Uploader) -> ReportsOutput:
+    """Before the auditor's review (the Reports state)."""
+    return _report(run, ctx, uploader, decided=False)
+
+
+@task("verification_report", VerificationReportInput)
+def verification_report(run: VerificationReportInput, ctx: core.Context, uploader: Uploader) -> ReportsOutput:
+    """Once the auditor decided (VerificationReport, VerificationReportDeclined)."""
+    return _report(run, ctx, uploader, decided=True)
+
+
+def _report(run: PlannedRunInput, ctx: core.Context, uploader: Uploader, *, decided: bool) -> ReportsOutput:
+    count = run.plan.chunk_count
+    kind: Literal["monitoring", "verification"] = "verification" if decided else "monitoring"
     with ctx.step(run, "verification_report" if decided else "reports") as detail:
         project = ctx.project(run)
         summary = ctx.get_json(core.summary_key(run))
@@ -197,10 +226,8 @@ def reports(event: dict, ctx: core.Context, uploader: Any) -> dict:
         # The task lists both ids from the start: the verification report exists once the auditor decided.
         ids = [mrv.report_id(tid, "monitoring"), mrv.report_id(tid, "verification")]
         detail.update(report_id=rid)
-    return {"report_ids": ids}
+    return ReportsOutput(report_ids=ids)
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
-    from agri_common.settings import load_settings
-
-    return reports(event, core.default_context(), AuditUploader(load_settings(core.PipelineSettings).audit_bucket))
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return reports(event, core.default_context(), AuditUploader(core.audit_bucket()))

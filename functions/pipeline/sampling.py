@@ -23,10 +23,10 @@ import argparse
 import json
 import math
 from statistics import NormalDist
-from typing import Iterable
+from typing import Any, Iterable
 
 
-def sample_size(cv: float, n_population: int, confidence: float, precision: float) -> dict:
+def sample_size(cv: float, n_population: int, confidence: float, precision: float) -> dict[str, Any]:
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     n0 = (z * cv / precision) ** 2
     n = n0 / (1 + (n0 - 1) / n_population) if n_population > 0 and n0 > 0 else 0.0
@@ -35,11 +35,11 @@ def sample_size(cv: float, n_population: int, confidence: float, precision: floa
             "formula": "n0 = (z*CV/E)^2; n = n0 / (1 + (n0-1)/N)"}
 
 
-def draw_sample(rows: Iterable[dict], seed: int, confidence: float, precision: float) -> dict:
+def draw_sample(rows: Iterable[dict[str, Any]], seed: int, confidence: float, precision: float) -> dict[str, Any]:
     import numpy as np
 
     rows = list(rows)
-    strata: dict[tuple[str, str], list[dict]] = {}
+    strata: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         strata.setdefault((r.get("village", ""), r.get("water_regime") or "none"), []).append(r)
     nets = np.array([r["net"] for r in rows], dtype=float) if rows else np.zeros(0)

@@ -37,7 +37,7 @@ class ProjectSeasonSource(Protocol):
         """The plot-seasons of ``units`` whose season key starts with ``period``."""
 
 
-def _member(item: dict) -> bool:
+def _member(item: dict[str, Any]) -> bool:
     """An approved FPO member's farmer item (the member index holds nothing else; checked anyway,
     since crediting a non-member is the defect this guards). No status = a member from before
     membership requests existed."""
@@ -87,7 +87,7 @@ class FarmSeasonSource:
                                           activity=dict(season.activity)))
         return self._members_overlaps_only(out, farmers)
 
-    def _members_overlaps_only(self, rows: list[PlotSeason], farmers: dict) -> list[PlotSeason]:
+    def _members_overlaps_only(self, rows: list[PlotSeason], farmers: dict[str, Any]) -> list[PlotSeason]:
         """Drop overlap flags with non-members' plots (a pending, rejected or removed farmer's plot
         never refuses a member's, docs/decisions/0007 "Overlaps", but is flagged on it): they are
         no finding of the run, and an auditor does not learn such a plot's id. At most two

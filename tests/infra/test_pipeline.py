@@ -43,7 +43,7 @@ def test_map_over_chunk_indexes_with_bounded_concurrency(definition, state, item
     assert m["Type"] == "Map" and m["ItemsPath"] == items and 1 <= m["MaxConcurrency"] <= 40
     assert m["ItemSelector"]["index.$"] == "$$.Map.Item.Value"
     assert m["ResultPath"] is None  # chunk results stay in S3, not in the state
-    assert (["States.ALL"], "RecordFailure") in [(c["ErrorEquals"], c["Next"]) for c in m["Catch"]]
+    assert (["States.ALL"], "RecordFailure") in [(c["ErrorEquals"], definition["States"][c["Next"]]["Next"]) for c in m["Catch"]]
 
 
 def test_conservative_choice_runs_in_the_aggregate_function_and_pass_2_in_its_own(definition, template):
@@ -63,10 +63,35 @@ def test_every_task_retries_transient_errors_and_routes_failures(definition):
             continue
         assert any(r.get("BackoffRate", 1) > 1 and "ClientError" in r["ErrorEquals"] for r in state["Retry"]), name
         if name not in ("RecordFailure", "RecordDecision"):
-            catches = {c["Next"] for c in state.get("Catch", [])}
-            assert "RecordFailure" in catches, name
+            catches = {definition["States"][c["Next"]].get("Next") for c in state.get("Catch", [])}
+            assert "RecordFailure" in catches, name  # by way of "<state> failed", which names the step
     assert definition["States"]["RecordFailure"]["Next"] == "Failed"
     assert definition["States"]["Failed"]["Type"] == "Fail"
+
+
+def test_every_failure_path_names_the_run_step_of_the_state_that_failed(definition):
+    """A Catch -> a Pass that writes the step into the error (``$.error.step``) -> RecordFailure,
+    so the run names the step even when its task failed before writing a step record."""
+    from agri_common.mrv import STEPS
+
+    states = dict(definition["States"])
+    for state in definition["States"].values():
+        states.update((state.get("ItemProcessor") or {}).get("States", {}))
+    named = {}
+    for name, state in definition["States"].items():
+        for catch in state.get("Catch", []):
+            target = states[catch["Next"]]
+            if target.get("Next") != "RecordFailure":
+                continue
+            assert catch["ErrorEquals"] == ["States.ALL"] and catch["ResultPath"] == "$.error", name
+            assert target["Type"] == "Pass" and target["ResultPath"] == "$.error.step", name
+            named[name] = target["Result"]
+    assert set(named.values()) <= set(STEPS)
+    assert named == {"Plan": "plan", "CalculateChunks": "calculate", "ChooseFactors": "conservative_choice",
+                     "ConservativeChunks": "conservative_basis", "Aggregate": "aggregate", "Verify": "verify",
+                     "Reports": "reports", "AwaitAuditor": "await_decision", "VerificationReport": "verification_report",
+                     "VerificationReportDeclined": "verification_report", "Ledger": "ledger", "IssueCredits": "ledger",
+                     "RecordApproved": "outcome"}
 
 
 def test_auditor_wait_uses_a_task_token_with_heartbeat_and_timeout(definition):
@@ -74,7 +99,8 @@ def test_auditor_wait_uses_a_task_token_with_heartbeat_and_timeout(definition):
     assert w["Resource"] == "arn:<AWS::Partition>:states:::lambda:invoke.waitForTaskToken"
     assert w["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     assert 0 < w["HeartbeatSeconds"] < w["TimeoutSeconds"]
-    catches = [(c["ErrorEquals"], c["Next"]) for c in w["Catch"]]
+    catches = [(c["ErrorEquals"], c["Next"]) for c in w["Catch"]] + [
+        (c["ErrorEquals"], definition["States"][c["Next"]].get("Next")) for c in w["Catch"]]  # via "<state> failed"
     assert (["Rejected", "CorrectionsRequested"], "VerificationReportDeclined") in catches
     assert (["States.ALL"], "RecordFailure") in catches
 
@@ -82,7 +108,7 @@ def test_auditor_wait_uses_a_task_token_with_heartbeat_and_timeout(definition):
 def test_the_approved_run_goes_to_the_writer_by_reference_in_pages(definition, template):
     functions = domain_functions(template)
     writer_lid, writer = functions["ledger-writer"]
-    prepare_lid, prepare = functions["pipeline-ledger"]
+    prepare_lid, prepare = functions["pipeline-approved_run"]
     s = definition["States"]
     assert s["Ledger"]["Parameters"]["FunctionName"] == f"<{prepare_lid}>"
     issue = s["IssueCredits"]
@@ -90,7 +116,7 @@ def test_the_approved_run_goes_to_the_writer_by_reference_in_pages(definition, t
     assert issue["Parameters"]["Payload"] == {"command": "issue", "run_ref.$": "$.ledger.run_ref",
                                               "from_farmer.$": "$.ledger.from_farmer"}
     assert issue["ResultSelector"]["next_farmer.$"] == "$.Payload.next_farmer"
-    assert (["States.ALL"], "RecordFailure") in [(c["ErrorEquals"], c["Next"]) for c in issue["Catch"]]
+    assert (["States.ALL"], "RecordFailure") in [(c["ErrorEquals"], s[c["Next"]]["Next"]) for c in issue["Catch"]]
     retried = [e for r in issue["Retry"] for e in r["ErrorEquals"]]
     assert "ClientError" in retried and "DependencyError" in retried  # the writer raises a page's 5xx errors
     # the loop: a numeric next_farmer goes round again, anything else (done, refused) records the outcome

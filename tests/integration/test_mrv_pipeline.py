@@ -330,3 +330,38 @@ def test_villages_named_like_formulas_or_holding_control_characters_do_not_stop_
     strata = {row[0].value for row in book["Sample strata"].iter_rows(min_row=2)}
     assert strata == {*villages[:3], "bad\ufffdvillage"}
     assert dict((r[0].value, r[1].value) for r in book["Decision"].iter_rows(min_row=2))["Reason"] == "=1+1"
+
+
+def test_a_step_that_crashes_before_writing_its_step_record_is_named(api, twin, synthesized, monkeypatch):
+    """Reports crashes inside its task before its first write (no step record of its own; the
+    steps before it all succeeded): the run still names it. The state machine's "Reports failed"
+    state adds ``step`` to the error it passes on to RecordFailure (before, the run said
+    ``"unknown"``), and the outcome writes the step's failed record."""
+    from agri_common.farm.store import DynamoFarmStore
+    from functions.pipeline import reports
+
+    def crash(run, ctx, uploader, *, decided):
+        raise KeyError("chunk_count")
+
+    monkeypatch.setattr(reports, "_report", crash)
+    r = api("POST", "/fpos", "admin", {"fpo_id": "FPO-CRASH", "name": "Crash FPO", "state": "Tamil Nadu"})
+    assert r.status_code == 201, r.text
+    seed(DynamoFarmStore(twin.resolver.ref(_lid(synthesized.template, "farm"))),
+         farm_items("FPO-CRASH", farmers=6, plots_per_farmer=1, seasons=["2025-kharif"], seed=13, prefix="C"))
+    r = api("POST", "/projects", "admin", {
+        "name": "Crash project", "fpo_ids": ["FPO-CRASH"], "methodology": "vm0051", "profile": "vm0051", "gwp": "AR5",
+        "crediting_start": "2023-06-01", "crediting_end": "2030-05-31", "draws": 200})
+    assert r.status_code == 201, r.text
+    pid = r.json()["project_id"]
+    rid = start(api, pid, "2025-kharif", role="admin")
+    run = wait_status(api, pid, rid, {"failed", "awaiting_auditor"})
+    assert run["status"] == "failed" and run["execution_status"] == "FAILED", run
+    assert run["error"]["step"] == "reports", run
+    assert run["error"]["error"] == "KeyError" and "chunk_count" in json.dumps(run["error"]["cause"])
+    steps = {s["step"]: s["status"] for s in run["steps"]}
+    assert steps["verify"] == "succeeded" and steps["reports"] == "failed", steps
+    sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{twin.moto_port}", region_name=twin.region)
+    history = sfn.get_execution_history(executionArn=run["execution_arn"], maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered[-3:] == ["Reports failed", "RecordFailure", "Failed"], entered
+    assert start(api, pid, "2025-kharif", role="admin") == rid  # a failed run is restartable as before

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from agri_common import mrv
-from functions.pipeline import aggregate, await_decision, reports, verify
+from functions.pipeline import aggregate, await_decision, reports, sample_draw
 from tests.unit.mrv_fakes import pipeline_context
 from tests.unit.pipeline.test_steps import PID, RID, RUN, Source, Uploader, run_calc
 
@@ -45,7 +45,7 @@ def decided():
     planned, _ = run_calc(ctx, source)
     state = {**RUN, "plan": planned}
     aggregate.aggregate(state, ctx)
-    state["verify"] = verify.verify(state, ctx)
+    state["verify"] = sample_draw.verify(state, ctx)
     up = Uploader()
     out = reports.reports(state, ctx, up)
     task_id = await_decision.await_decision({**state, "task_token": "t", "reports": out}, ctx)["task_id"]

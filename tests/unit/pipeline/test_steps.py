@@ -9,7 +9,7 @@ import random
 import pytest
 
 from agri_common import mrv
-from functions.pipeline import aggregate, await_decision, basis, calculate, core, ledger, outcome, plan, verify
+from functions.pipeline import aggregate, approved_run, await_decision, basis, calculate, core, outcome, plan, sample_draw
 from functions.pipeline.sources import PlotSeason
 from tests.unit.mrv_fakes import pipeline_context
 
@@ -151,9 +151,9 @@ def test_verify_then_await_then_outcomes(ctx):
     planned, _ = run_calc(ctx, source)
     state = {**RUN, "plan": planned}
     aggregate.aggregate(state, ctx)
-    state["verify"] = verify.verify(state, ctx)
+    state["verify"] = sample_draw.verify(state, ctx)
     sample = ctx.get_json(state["verify"]["sample_key"])
-    assert sample["seed"] == verify.sample_seed(core.RunInput(**RUN)) and sample["plots"]
+    assert sample["seed"] == sample_draw.sample_seed(core.RunInput(**RUN)) and sample["plots"]
     assert ctx.store.get(mrv.sample(RID))["selected"] == len(sample["plots"])
     out = await_decision.await_decision({**state, "task_token": "tok"}, ctx)
     assert out["task_id"] == f"{RID}_a1"
@@ -188,7 +188,7 @@ def test_failure_outcome_names_the_step_that_started_last_not_the_last_by_name(c
 
 
 def test_a_writer_page_failing_after_its_retries_fails_the_ledger_step(ctx):
-    from functions.pipeline.ledger import approved_key
+    from functions.pipeline.approved_run import approved_key
 
     ctx.store.items[mrv.step(RID, "ledger")] = mrv.StepRecord(run_id=RID, step="ledger", attempt=1, status="succeeded",
                                                               started_at="2025-01-01T00:00:09Z", detail={"farmers": 9}).to_item()
@@ -222,16 +222,16 @@ def test_ledger_step_stores_issue_6s_approved_run_and_hands_over_its_reference(c
     planned, _ = run_calc(ctx, source)
     state = {**RUN, "plan": planned}
     aggregate.aggregate(state, ctx)
-    state["verify"] = verify.verify(state, ctx)
+    state["verify"] = sample_draw.verify(state, ctx)
     task_id = await_decision.await_decision({**state, "task_token": "tok"}, ctx)["task_id"]
     stored = {}
     with pytest.raises(ValueError, match="no approval"):
-        ledger.prepare(state, ctx, stored.__setitem__)
+        approved_run.prepare(state, ctx, stored.__setitem__)
     assert stored == {}
     ctx.store.items[mrv.task(task_id)]["decision"] = {"decision": "approve", "decided_by": "aud-1",
                                                       "decided_at": "2025-03-01T10:00:00.123456Z"}
-    out = ledger.prepare(state, ctx, stored.__setitem__)
-    again = ledger.prepare(state, ctx, stored.__setitem__)  # a retry stores the same bytes
+    out = approved_run.prepare(state, ctx, stored.__setitem__)
+    again = approved_run.prepare(state, ctx, stored.__setitem__)  # a retry stores the same bytes
     assert out == again and out["from_farmer"] == 0 and out["farmers"] == 10
     command = WriterEvent.model_validate({"command": "issue", "run_ref": out["run_ref"]})  # the ledger writer's own input
     assert command.run_ref.key == f"ledger/approved/{PID}/{RID}/a1.json" and list(stored) == [command.run_ref.key]
@@ -256,7 +256,7 @@ def test_a_lapsed_wait_closes_the_pending_task(ctx):
     planned, _ = run_calc(ctx, source)
     state = {**RUN, "plan": planned}
     aggregate.aggregate(state, ctx)
-    state["verify"] = verify.verify(state, ctx)
+    state["verify"] = sample_draw.verify(state, ctx)
     task_id = await_decision.await_decision({**state, "task_token": "tok"}, ctx)["task_id"]
     out = outcome.record_outcome({**state, "error": {"Error": "States.Timeout", "Cause": "heartbeat"}}, ctx)
     assert out == {"status": "failed", "step": "await_decision"}
@@ -287,7 +287,7 @@ def test_reports_monitoring_then_verification_with_the_decision(ctx):
     planned, _ = run_calc(ctx, source)
     state = {**RUN, "plan": planned}
     aggregate.aggregate(state, ctx)
-    state["verify"] = verify.verify(state, ctx)
+    state["verify"] = sample_draw.verify(state, ctx)
     up = Uploader()
     out = reports.reports(state, ctx, up)
     assert out["report_ids"] == [f"{RID}_a1_mon", f"{RID}_a1_ver"]

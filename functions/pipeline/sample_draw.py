@@ -10,6 +10,8 @@ from agri_common.farm.store import Put
 
 from functions.pipeline import core, crosschecks, sampling
 from functions.pipeline.aggregate import iter_rows
+from functions.pipeline.models import FindingCounts, PlannedRunInput, VerifyOutput
+from functions.pipeline.task import task
 
 ROW_FIELDS = ("plot_id", "season_key", "farmer_id", "fpo_id", "village", "water_regime", "area_ha", "net", "centroid")
 
@@ -20,9 +22,9 @@ def sample_seed(run: core.RunInput) -> int:
     return int(hashlib.sha256(f"sample:{run.run_id}:g{run.generation}".encode()).hexdigest()[:12], 16)
 
 
-def verify(event: dict, ctx: core.Context) -> dict:
-    run = core.RunInput.model_validate(event)
-    count = int(event["plan"]["chunk_count"])
+@task("verify", PlannedRunInput)
+def verify(run: PlannedRunInput, ctx: core.Context) -> VerifyOutput:
+    count = run.plan.chunk_count
     with ctx.step(run, "verify") as detail:
         project = ctx.project(run)
         rows = [{k: r.get(k) for k in ROW_FIELDS} for r in iter_rows(ctx, run, count)]
@@ -39,8 +41,9 @@ def verify(event: dict, ctx: core.Context) -> dict:
                                  "strata": sample["strata"], "object_key": core.sample_key(run),
                                  "selected": len(sample["plots"]), "created_at": ctx.clock()})])
         detail.update(findings=counts, sample_size=len(sample["plots"]), seed=sample["seed"])
-    return {"findings_key": core.findings_key(run), "sample_key": core.sample_key(run), "counts": counts}
+    return VerifyOutput(findings_key=core.findings_key(run), sample_key=core.sample_key(run),
+                        counts=FindingCounts.model_validate(counts))
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return verify(event, core.default_context())

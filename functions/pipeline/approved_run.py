@@ -22,6 +22,8 @@ from agri_common import mrv
 from agri_common.ledger_crypto import canonical_json, sha256_hex
 
 from functions.pipeline import core
+from functions.pipeline.models import ApprovedRunOutput, RunInput, RunRef
+from functions.pipeline.task import task
 
 
 def tonnes(value: float) -> str:
@@ -29,7 +31,7 @@ def tonnes(value: float) -> str:
     return str(Decimal(max(0.0, value)).quantize(Decimal("0.000001"), rounding=ROUND_DOWN))
 
 
-def approved_run(ctx: core.Context, run: core.RunInput, decision: dict) -> dict:
+def approved_run(ctx: core.Context, run: RunInput, decision: dict[str, Any]) -> dict[str, Any]:
     project = ctx.project(run)
     totals = ctx.get_json(core.summary_key(run))["total"]
     contributions = ctx.get_json(core.contributions_key(run))
@@ -42,13 +44,13 @@ def approved_run(ctx: core.Context, run: core.RunInput, decision: dict) -> dict:
                          "fpo_id": f["fpo_id"], "net_t": tonnes(f["net_t"])} for f in contributions]}
 
 
-def approved_key(run: core.RunInput) -> str:
+def approved_key(run: RunInput) -> str:
     return f"ledger/approved/{run.project_id}/{run.run_id}/a{run.attempt}.json"
 
 
-def prepare(event: dict, ctx: core.Context, put_artifact: Callable[[str, bytes], None]) -> dict:
+@task("ledger", RunInput)
+def prepare(run: RunInput, ctx: core.Context, put_artifact: Callable[[str, bytes], None]) -> ApprovedRunOutput:
     """Store the approved run for the writer; return the first page's writer input."""
-    run = core.RunInput.model_validate(event)
     with ctx.step(run, "ledger") as detail:
         task = mrv.TaskRecord.from_item(ctx.store.get(mrv.task(mrv.task_id(run.run_id, run.attempt))))
         if task is None or not task.decision or task.decision.get("decision") != "approve":
@@ -58,7 +60,7 @@ def prepare(event: dict, ctx: core.Context, put_artifact: Callable[[str, bytes],
         key = approved_key(run)
         put_artifact(key, data)
         detail.update(run_ref=key, farmers=len(approved["farmers"]), creditable_net_t=approved["creditable_net_t"])
-    return {"run_ref": {"key": key, "sha256": sha256_hex(data)}, "from_farmer": 0, "farmers": len(approved["farmers"])}
+    return ApprovedRunOutput(run_ref=RunRef(key=key, sha256=sha256_hex(data)), from_farmer=0, farmers=len(approved["farmers"]))
 
 
 def audit_uploader(bucket: str) -> Callable[[str, bytes], None]:
@@ -71,7 +73,5 @@ def audit_uploader(bucket: str) -> Callable[[str, bytes], None]:
     return put
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
-    from agri_common.settings import load_settings
-
-    return prepare(event, core.default_context(), audit_uploader(load_settings(core.PipelineSettings).audit_bucket))
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return prepare(event, core.default_context(), audit_uploader(core.audit_bucket()))
