@@ -1,5 +1,6 @@
-"""The ledger writer's Lambda entry point: the last step of the MRV state machine, and the only
-function whose role may write the ledger table.
+"""The ledger writer's Lambda entry point (the :class:`~functions.ledger.writer.LedgerWriter` is in
+writer.py): the last step of the MRV state machine, and the only function whose role may write the
+ledger table.
 
 Input: a :class:`~functions.ledger.models.WriterEvent` (``issue`` an approved run — inline, or by
 reference to an object in the audit bucket, one page of farmers per call — ``transfer``,
@@ -29,8 +30,10 @@ from agri_common.observability import logger, metrics
 from agri_common.settings import BaseSettingsModel, load_settings
 
 from functions.ledger import models as m
+from functions.ledger.anchoring import RetryPolicy
 from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
-from functions.ledger.logic import LedgerWriter, RetryPolicy
+from functions.ledger.ports import Chain
+from functions.ledger.writer import LedgerWriter
 
 IN_PROCESS_URL = "eth-tester://in-process"  # agri_chain.IN_PROCESS_URL, without importing web3 here
 
@@ -48,7 +51,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _chain() -> Any:
+def _chain() -> Chain:
     from agri_chain import connect
 
     s = load_settings(WriterSettings)
@@ -67,16 +70,16 @@ def get_writer() -> LedgerWriter:
                         retry=RetryPolicy(receipt_polls=s.anchor_receipt_polls, sleep=time.sleep))
 
 
-def _error(status: int, code: str, message: str, details: list | None = None) -> dict:
+def _error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"ok": False, "result": None, "next_farmer": None,
             "error": {"status": status, "code": code, "message": message, "details": details}}
 
 
-def handle(event: dict, writer: LedgerWriter) -> dict:
+def handle(event: dict[str, Any], writer: LedgerWriter) -> dict[str, Any]:
     try:
         command = m.WriterEvent.model_validate(event)
     except ValidationError as exc:
-        return _error(422, "validation_error", "The writer command is invalid", validation_details(exc.errors()))
+        return _error(422, "validation_error", "The writer command is invalid", validation_details([dict(e) for e in exc.errors()]))
     try:
         result = writer.handle(command)
     except AppError as exc:
@@ -89,5 +92,5 @@ def handle(event: dict, writer: LedgerWriter) -> dict:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, get_writer())

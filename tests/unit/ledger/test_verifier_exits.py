@@ -138,7 +138,7 @@ def test_the_manifest_names_the_newest_anchored_batch_and_never_moves_back(ledge
     newest = max(ledger.store.batches.values(), key=lambda b: b.to_seq)
     assert manifest["head"]["batch_id"] == newest.batch_id and manifest["head"]["artifact_sha256"] == newest.artifact_sha256
     assert manifest["head"]["chain_id"] == 1337 and manifest["head"]["contract_address"] == CONTRACT
-    ledger.writer._write_manifest(ledger.store.batches[1])  # a late duplicate settling the older batch
+    ledger.writer.anchorer._write_manifest(ledger.store.batches[1])  # a late duplicate settling the older batch
     assert json.loads(ledger.artifacts.objects["ledger/batches/MANIFEST.json"])["head"]["batch_id"] == newest.batch_id
 
 
