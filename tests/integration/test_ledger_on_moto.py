@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from agri_chain import ChainUnavailable, connect, reset_in_process_chain
-from agri_common.ledger_crypto import GENESIS_HASH, LedgerIntegrityError, seal
+from agri_common.ledger_crypto import GENESIS_HASH, seal
 from agri_common.principal import Principal, Role
 from functions.ledger import models as m
 from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
@@ -27,7 +27,7 @@ from infra.local import invoke
 from infra.local.chain import ChainBridge
 from infra.local.lambdas import LambdaContext
 from infra.local.template import function_specs
-from ledger_verify import verify_export, verify_proof
+from ledger_verify import LedgerIntegrityError, verify_export, verify_proof
 from tests.unit.functions.conftest import call, claims_for
 from tests.unit.ledger.conftest import NOW, approved_run
 

@@ -9,7 +9,8 @@ import json
 import pytest
 
 import ledger_verify
-from agri_common.ledger_crypto import LedgerIntegrityError, batch_key
+from agri_common.ledger_crypto import batch_key
+from ledger_verify import LedgerIntegrityError
 from ledger_verify.__main__ import EXIT_CANNOT_VERIFY, EXIT_FAILED, EXIT_VERIFIED, main
 from tests.unit.ledger.conftest import approved_run
 from tests.unit.ledger.test_verifier import ADMIN, CONTRACT, _export_files, _records, _rewrite, anchored  # noqa: F401
