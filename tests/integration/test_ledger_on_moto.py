@@ -143,7 +143,7 @@ def ganache():
         try:
             requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
             break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or slow to answer on a busy machine
             if proc.poll() is not None:
                 pytest.fail("ganache exited at start")
             time.sleep(0.1)
