@@ -5,7 +5,7 @@
 1. Appends per second: the writer issuing one run (one record per farmer) into the in-memory store
    of the unit tests (the writer's own cost: hashing, chaining, splitting), then into the ledger
    table on moto in-process (same keys and indexes as the stack's LedgerTable) with the writer's
-   chunked transactions (logic.APPEND_CHUNK records each) and, as the naive baseline, one record
+   chunked transactions (appending.APPEND_CHUNK records each) and, as the naive baseline, one record
    per transaction; both on the twin's moto (``infra/local/moto_ext``: transactions with an
    item-level undo log) and the chunked one on stock moto 5.2.5 (which deep-copies the table once
    per item of every transaction). moto is an emulator: the figures compare designs, not DynamoDB's.
@@ -61,7 +61,8 @@ def bench_appends(records: int, logic_records: int) -> None:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 
-    from functions.ledger import logic
+    from functions.ledger import appending
+    from functions.ledger.writer import LedgerWriter
     from functions.ledger.dal import DynamoLedgerStore
     from tests.unit.ledger_fakes import FakeLedgerStore
 
@@ -70,9 +71,9 @@ def bench_appends(records: int, logic_records: int) -> None:
         def get(self, key): ...
 
     def issue(store, n, run_id) -> float:
-        writer = logic.LedgerWriter(store, NoArtifacts(), lambda: None, now=lambda: "2026-01-01T00:00:00Z")
+        writer = LedgerWriter(store, NoArtifacts(), lambda: None, now=lambda: "2026-01-01T00:00:00Z")
         start = time.perf_counter()
-        created = writer.issue(_run(n, run_id)).created
+        created = writer.issuer.issue(_run(n, run_id)).created
         return created / (time.perf_counter() - start)
 
     print("1. appends (one issuance run; salts, run claim, hashing and chaining included)")
@@ -84,17 +85,17 @@ def bench_appends(records: int, logic_records: int) -> None:
 
     stock = DynamoDBBackend.transact_write_items
     results = {}
-    for label, chunk, impl in (("chunked, twin moto", logic.APPEND_CHUNK, moto_ext.transact_write_items),
+    for label, chunk, impl in (("chunked, twin moto", appending.APPEND_CHUNK, moto_ext.transact_write_items),
                                ("naive, twin moto", 1, moto_ext.transact_write_items),
-                               ("chunked, stock moto", logic.APPEND_CHUNK, stock)):
-        logic.APPEND_CHUNK, saved = chunk, logic.APPEND_CHUNK
+                               ("chunked, stock moto", appending.APPEND_CHUNK, stock)):
+        appending.APPEND_CHUNK, saved = chunk, appending.APPEND_CHUNK
         DynamoDBBackend.transact_write_items = impl
         try:
             with mock_aws():
                 _table("bench-ledger")
                 results[label] = issue(DynamoLedgerStore("bench-ledger"), records, f"R{chunk}")
         finally:
-            logic.APPEND_CHUNK = saved
+            appending.APPEND_CHUNK = saved
             DynamoDBBackend.transact_write_items = stock
         print(f"   moto in-process, {records} records, {chunk:>2} record(s) per transaction ({label}): "
               f"{results[label]:7.1f} records/s")

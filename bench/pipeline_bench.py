@@ -94,7 +94,7 @@ def report_issuance(twin, run: dict) -> None:
     """The writer's pages, from the execution's history (moto records it like Step Functions)."""
     import boto3
 
-    from functions.ledger.logic import ISSUE_PAGE
+    from functions.ledger.issuance import ISSUE_PAGE
 
     sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{twin.moto_port}", region_name=twin.region)
     events, token = [], None

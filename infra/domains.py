@@ -16,7 +16,7 @@ class Domain:
     layers: tuple[str, ...] = ("common",)
     memory_mb: int = 256
     timeout_s: int = 10
-    entry: str = "handler"  # the module of functions/<name>/ holding lambda_handler (e.g. "writer")
+    entry: str = "handler"  # the module of functions/<name>/ holding lambda_handler (e.g. "writer_handler")
 
     @property
     def handler(self) -> str:
@@ -29,8 +29,9 @@ class Domain:
     @property
     def label(self) -> str:
         """The function's ``agri:domain`` metadata: the domain name, or ``<name>-<entry>`` for a
-        domain's second, non-API function (e.g. ``ledger-writer``)."""
-        return self.name if self.entry == "handler" else f"{self.name}-{self.entry}"
+        domain's second, non-API function, less a ``_handler`` suffix (entry ``writer_handler``:
+        ``ledger-writer``)."""
+        return self.name if self.entry == "handler" else f"{self.name}-{self.entry.removesuffix('_handler')}"
 
 
 API_DOMAINS: tuple[Domain, ...] = (

@@ -12,7 +12,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv with $PY"
   "$PY" -m venv .venv
 fi
-want=$(stamp requirements.txt)
+want=$(stamp requirements.txt tools/ledger-verify/pyproject.toml)  # the verifier: installed from its folder
 if [ "$(cat .venv/.requirements.sha 2>/dev/null)" != "$want" ]; then
   echo "==> installing Python requirements (about a minute the first time)"
   .venv/bin/python -m pip install --quiet --upgrade pip

@@ -17,8 +17,11 @@ from agri_common.revocation import revocation_store
 from agri_common.settings import BaseSettingsModel, load_settings
 
 from functions.ledger import models as m
-from functions.ledger.dal import DynamoLedgerStore, LambdaWriterGateway, S3ArtifactStore
-from functions.ledger.logic import LedgerReader
+from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
+from functions.ledger.issuance import IssueRequests
+from functions.ledger.moves import MoveRequests
+from functions.ledger.queries import LedgerReader
+from functions.ledger.writer_client import LambdaWriterGateway
 
 app = make_resolver()
 TAGS = ["ledger"]
@@ -35,10 +38,18 @@ class LedgerSettings(BaseSettingsModel):
 _revocation = revocation_store  # looked up per call by make_handler: tests swap it
 
 
-def get_service() -> LedgerReader:
+def get_reader() -> LedgerReader:
     s = load_settings(LedgerSettings)
-    return LedgerReader(DynamoLedgerStore(s.ledger_table), S3ArtifactStore(s.audit_bucket),
-                        LambdaWriterGateway(s.ledger_writer_function))
+    return LedgerReader(DynamoLedgerStore(s.ledger_table), S3ArtifactStore(s.audit_bucket))
+
+
+def get_moves() -> MoveRequests:
+    s = load_settings(LedgerSettings)
+    return MoveRequests(DynamoLedgerStore(s.ledger_table), LambdaWriterGateway(s.ledger_writer_function))
+
+
+def get_issuances() -> IssueRequests:
+    return IssueRequests(LambdaWriterGateway(load_settings(LedgerSettings).ledger_writer_function))
 
 
 get_assignments = assignments_from_env
@@ -48,19 +59,21 @@ def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(ge
     return with_audit_scope(current_principal(app), assignments)
 
 
-Service = Annotated[LedgerReader, Depends(get_service)]
+Reader = Annotated[LedgerReader, Depends(get_reader)]
+Moves = Annotated[MoveRequests, Depends(get_moves)]
+Issuances = Annotated[IssueRequests, Depends(get_issuances)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
 @app.get("/ledger/records/<record_id>", tags=TAGS, security=PRIVATE, summary="One ledger record (scoped by role)")
-def get_record(record_id: RecordId, svc: Service, caller: Caller) -> m.RecordOut:
-    return svc.get_record(caller, record_id)
+def get_record(record_id: RecordId, reader: Reader, caller: Caller) -> m.RecordOut:
+    return reader.get_record(caller, record_id)
 
 
 @app.get("/ledger/records", tags=TAGS, security=PRIVATE,
          summary="Ledger records, newest first: by project, farmer reference or serial (scoped by role)")
 def list_records(
-    svc: Service,
+    reader: Reader,
     caller: Caller,
     project_id: Annotated[str | None, Query(pattern=f"^{m.PART}$")] = None,
     farmer_ref: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
@@ -70,22 +83,22 @@ def list_records(
 ) -> m.RecordPage:
     query = [caller.user_id, project_id, farmer_ref, serial]
     cursor = page_position(next_token, query)  # its key is checked by the store (query_records)
-    items, nxt = svc.list_records(caller, project_id=project_id, farmer_ref=farmer_ref, serial=serial, limit=limit,
+    items, nxt = reader.list_records(caller, project_id=project_id, farmer_ref=farmer_ref, serial=serial, limit=limit,
                                   cursor=cursor)
     return m.RecordPage(items=items, next_token=page_token(query, nxt))
 
 
 @app.get("/ledger/proofs/<record_id>", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
          summary="A record with its hash, Merkle proof, root and anchoring transaction (for the verifier)")
-def get_proof(record_id: RecordId, svc: Service, caller: Caller) -> m.ProofOut:
-    return svc.proof(caller, record_id)
+def get_proof(record_id: RecordId, reader: Reader, caller: Caller) -> m.ProofOut:
+    return reader.proof(caller, record_id)
 
 
 @app.get("/ledger/batches", tags=TAGS, security=PRIVATE,
          summary="Anchoring batches, newest first (admin): status, anchor id, transaction, and the foreign roots "
                  "met on chain (conflicts)")
 def list_batches(
-    svc: Service,
+    reader: Reader,
     caller: Caller,
     status: Annotated[Literal["pending", "anchored", "conflict"] | None, Query()] = None,
     conflicts_only: Annotated[bool, Query(description="Only batches that met a foreign root on chain")] = False,
@@ -95,41 +108,41 @@ def list_batches(
     require_role(caller, Role.ADMIN)
     query = ["batches", status, conflicts_only]
     cursor = page_position(next_token, query)  # its key is checked by the store (list_batches)
-    items, nxt = svc.list_batches(limit=limit, cursor=cursor, status=status, conflicts_only=conflicts_only)
+    items, nxt = reader.list_batches(limit=limit, cursor=cursor, status=status, conflicts_only=conflicts_only)
     return m.BatchPage(items=items, next_token=page_token(query, nxt))
 
 
 @app.get("/credits/<serial>", tags=TAGS, security=PRIVATE, summary="The credit block holding a serial (scoped by role)")
-def get_credit(serial: Serial, svc: Service, caller: Caller) -> m.CreditOut:
-    return svc.get_credit(caller, serial)
+def get_credit(serial: Serial, reader: Reader, caller: Caller) -> m.CreditOut:
+    return reader.get_credit(caller, serial)
 
 
 @app.post("/credits/transfer", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
           summary="Transfer credits to a buyer (admin or the credit owner); a partial transfer splits the block")
-def transfer(body: m.TransferCommand, svc: Service, caller: Caller) -> m.WriterResult:
+def transfer(body: m.TransferCommand, moves: Moves, caller: Caller) -> m.WriterResult:
     require_role(caller, Role.ADMIN, Role.FARMER)
-    return svc.transfer(caller, body)
+    return moves.transfer(caller, body)
 
 
 @app.post("/credits/retire", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
           summary="Retire credits for a beneficiary (admin or the credit owner)")
-def retire(body: m.RetireCommand, svc: Service, caller: Caller) -> m.WriterResult:
+def retire(body: m.RetireCommand, moves: Moves, caller: Caller) -> m.WriterResult:
     require_role(caller, Role.ADMIN, Role.FARMER)
-    return svc.retire(caller, body)
+    return moves.retire(caller, body)
 
 
 @app.post("/credits/cancel", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
           summary="Cancel credits (admin): an issuance error or a reversal, recorded in the ledger")
-def cancel(body: m.CancelCommand, svc: Service, caller: Caller) -> m.WriterResult:
+def cancel(body: m.CancelCommand, moves: Moves, caller: Caller) -> m.WriterResult:
     require_role(caller, Role.ADMIN)
-    return svc.cancel(caller, body)
+    return moves.cancel(caller, body)
 
 
 @app.post("/ledger/issuances", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
           summary="Issue credits for a manually approved run, or re-drive the pipeline's ledger step (admin)")
-def issue(body: m.InlineRun, svc: Service, caller: Caller) -> m.WriterResult:
+def issue(body: m.InlineRun, issuances: Issuances, caller: Caller) -> m.WriterResult:
     require_role(caller, Role.ADMIN)
-    return svc.issue(body)
+    return issuances.issue(body)
 
 
 lambda_handler = make_handler(app, revocation=lambda: _revocation())  # looked up per call: tests swap it

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from agri_common.errors import UnprocessableError
 from agri_common.inputs import Input
 
 SERIAL_PREFIX = "AGM"
@@ -67,6 +68,17 @@ def parse_serial(serial: str) -> tuple[str, int, int]:
     if start > end:
         raise InvalidSerial("a serial range must not end before it starts")
     return series(m.group(1), int(m.group(2)), m.group(3)), start, end
+
+
+def serial_field(serial: str, field: str) -> tuple[str, int, int]:
+    """:func:`parse_serial` as a 422 naming ``field``: the serial types refuse bad serials at the edge
+    already; this keeps any other way in (a direct writer event, a future route) from turning one
+    into an unexpected failure."""
+    try:
+        return parse_serial(serial)
+    except ValueError as exc:
+        raise UnprocessableError("The request is invalid", details=[
+            {"field": field, "issue": str(exc), "type": "value_error"}]) from None
 
 
 def _checked_serial(value: str) -> str:
@@ -291,7 +303,7 @@ class StoredRecord(BaseModel):
 
     @property
     def record_id(self) -> str:
-        return self.body["record_id"]
+        return str(self.body["record_id"])
 
     @property
     def seq(self) -> int:
@@ -327,6 +339,12 @@ class CreditOut(BaseModel):
     project_id: str
     vintage: int
     record_ids: list[str] = Field(description="The ledger records of this block, oldest first")
+
+    @classmethod
+    def of(cls, block: CreditBlock) -> "CreditOut":
+        return cls(serial=block.serial, series=block.series, start=block.start, end=block.end,
+                   quantity=block.quantity, status=block.status, holder_ref=block.holder_ref, fpo_id=block.fpo_id,
+                   project_id=block.project_id, vintage=block.vintage, record_ids=block.record_ids)
 
 
 class AnchorOut(BaseModel):

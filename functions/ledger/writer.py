@@ -1,93 +1,83 @@
-"""The ledger writer's Lambda entry point: the last step of the MRV state machine, and the only
-function whose role may write the ledger table.
+"""The ledger writer: the last step of the MRV state machine, and the only code that writes the
+ledger. It runs one :class:`~functions.ledger.models.WriterEvent` (issue, transfer, retire, cancel,
+anchor) through the module that does it (issuance, moves, anchoring); its Lambda entry point is
+writer_handler.py.
 
-Input: a :class:`~functions.ledger.models.WriterEvent` (``issue`` an approved run — inline, or by
-reference to an object in the audit bucket, one page of farmers per call — ``transfer``,
-``retire``, or ``anchor`` the pending records). Output: ``{"ok": true, "result": {...}, "error":
-null, "next_farmer": n | null}`` or ``{"ok": false, "result": null, "error": {"status", "code",
-"message", "details"}, "next_farmer": null}`` for domain errors, so the API (which invokes it
-synchronously) can answer with the same envelope and Step Functions can branch on ``ok`` and loop
-on ``next_farmer``. Unexpected failures raise, so Lambda/Step Functions retry them, and so do
-dependency errors (5xx, e.g. a ledger head that kept moving) of a page by reference: a refused page
-would leave a half-issued run, a retried one completes it.
-
-Chain by configuration (agri_chain): ``CHAIN_RPC_URL``, ``CHAIN_CONTRACT_ADDRESS``, and on AWS the
-signing key from Secrets Manager (``CHAIN_KEY_SECRET_ARN``), read once per container.
+No boto3 and no web3 here: data, artifacts and the chain come in through the interfaces of ports.py
+(DynamoDB/S3 in dal.py, agri_chain on AWS, fakes in the unit tests).
 """
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Any
+from typing import Callable, TypeVar
 
-from pydantic import ValidationError
-
-from agri_common.errors import AppError, validation_details
+from agri_common.errors import UnprocessableError
 from agri_common.observability import logger, metrics
-from agri_common.settings import BaseSettingsModel, load_settings
 
+from functions.ledger import issuance
 from functions.ledger import models as m
-from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
-from functions.ledger.logic import LedgerWriter, RetryPolicy
+from functions.ledger.anchoring import MAX_BATCH_RECORDS, Anchorer, RetryPolicy
+from functions.ledger.issuance import Issuer
+from functions.ledger.moves import Mover
+from functions.ledger.ports import ArtifactStore, Chain, LedgerStore
 
-IN_PROCESS_URL = "eth-tester://in-process"  # agri_chain.IN_PROCESS_URL, without importing web3 here
-
-
-class WriterSettings(BaseSettingsModel):
-    ledger_table: str
-    audit_bucket: str
-    chain_rpc_url: str = IN_PROCESS_URL
-    chain_contract_address: str | None = None
-    chain_key_secret_arn: str | None = None
-    anchor_receipt_polls: int = 8
+T = TypeVar("T")
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _given(value: T | None, name: str) -> T:
+    """A part of the event its command needs (WriterEvent's validator refuses an event without it)."""
+    if value is None:
+        raise UnprocessableError(f"The writer command needs {name}")
+    return value
 
 
-def _chain() -> Any:
-    from agri_chain import connect
+class LedgerWriter:
+    """Runs the writer's commands: :attr:`issuer` issues, :attr:`mover` moves, :attr:`anchorer` anchors."""
 
-    s = load_settings(WriterSettings)
-    key = None
-    if s.chain_key_secret_arn:
-        from agri_common.aws import client
+    def __init__(self, store: LedgerStore, artifacts: ArtifactStore, chain: Callable[[], Chain], *,
+                 now: Callable[[], str], retry: RetryPolicy = RetryPolicy(), max_batch: int = MAX_BATCH_RECORDS):
+        self.store = store
+        self.issuer = Issuer(store, artifacts, now=now)
+        self.mover = Mover(store, now=now)
+        self.anchorer = Anchorer(store, artifacts, chain, now=now, retry=retry, max_batch=max_batch)
 
-        key = client("secretsmanager").get_secret_value(SecretId=s.chain_key_secret_arn)["SecretString"].strip()
-    return connect(s.chain_rpc_url, contract_address=s.chain_contract_address, private_key=key)
+    def handle(self, event: m.WriterEvent) -> m.WriterResult:
+        if event.command == "issue" and event.run_ref is not None:
+            run = self.issuer.load_run(event.run_ref)
+            result = self.issuer.issue(run, first=event.from_farmer, page=issuance.ISSUE_PAGE, with_credits=False)
+            result.record_ids = []  # pages answer with counts: the state stays small
+        elif event.command == "issue":
+            result = self.issuer.issue(_given(event.run, "run"))
+        elif event.command == "transfer":
+            result = self.mover.transfer(_given(event.transfer, "transfer"), _given(event.actor, "actor"))
+        elif event.command == "retire":
+            result = self.mover.retire(_given(event.retire, "retire"), _given(event.actor, "actor"))
+        elif event.command == "cancel":
+            result = self.mover.cancel(_given(event.cancel, "cancel"), _given(event.actor, "actor"))
+        else:
+            result = m.WriterResult(command="anchor")
+        if event.command == "anchor" or (event.command == "issue" and result.next_farmer is None):
+            # Transfers and retirements only append: the next issuance or the anchoring schedule
+            # batches them, so the chain sees one transaction per batch, never one per record.
+            # A paged issuance anchors once, after its last page.
+            failed = False
+            if event.command == "anchor":
+                result.batches = self.anchorer.anchor()
+            else:
+                result.batches, failed = self._anchor_after_write()
+            result.pending = failed or any(b.status != "anchored" for b in result.batches)
+        return result
 
-
-@lru_cache(maxsize=1)
-def get_writer() -> LedgerWriter:
-    s = load_settings(WriterSettings)
-    return LedgerWriter(DynamoLedgerStore(s.ledger_table), S3ArtifactStore(s.audit_bucket), _chain, now=_now,
-                        retry=RetryPolicy(receipt_polls=s.anchor_receipt_polls, sleep=time.sleep))
-
-
-def _error(status: int, code: str, message: str, details: list | None = None) -> dict:
-    return {"ok": False, "result": None, "next_farmer": None,
-            "error": {"status": status, "code": code, "message": message, "details": details}}
-
-
-def handle(event: dict, writer: LedgerWriter) -> dict:
-    try:
-        command = m.WriterEvent.model_validate(event)
-    except ValidationError as exc:
-        return _error(422, "validation_error", "The writer command is invalid", validation_details(exc.errors()))
-    try:
-        result = writer.handle(command)
-    except AppError as exc:
-        if command.run_ref is not None and exc.status >= 500:
-            raise  # a page of the state machine's issuance: transient, so Step Functions retries it
-        return _error(exc.status, exc.code, exc.message, exc.details)
-    metrics.add_metric(name="LedgerRecordsAppended", unit="Count", value=result.created)
-    return {"ok": True, "result": result.model_dump(mode="json"), "error": None, "next_farmer": result.next_farmer}
-
-
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict, context: Any) -> dict:
-    return handle(event, get_writer())
+    def _anchor_after_write(self) -> tuple[list[m.Batch], bool]:
+        """Anchoring after an issuance: its records are committed whatever happens here, so a failure
+        to anchor (beyond the chain outages and conflicts the anchorer already handles) is logged and
+        counted and the answer says ``pending``, instead of failing a write that succeeded (the
+        anchoring schedule retries it, and fails loudly there)."""
+        try:
+            return self.anchorer.anchor(), False
+        except Exception:  # noqa: BLE001 - logged with its traceback and counted; the schedule re-raises it
+            logger.exception("anchoring after an issuance failed; the records are stored and stay pending")
+            metrics.add_metric(name="LedgerAnchorFailures", unit="Count", value=1)
+            _next_seq, pending = self.store.batch_cursor()
+            batch = self.store.get_batch(int(pending)) if pending is not None else None
+            return ([batch] if batch is not None else []), True

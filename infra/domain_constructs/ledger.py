@@ -1,4 +1,4 @@
-"""functions/ledger: two functions, the read API (``handler``) and the ledger writer (``writer``).
+"""functions/ledger: two functions, the read API (``handler``) and the ledger writer (``writer_handler``, running writer.LedgerWriter).
 
 - The **writer** (Metadata ``agri:domain = ledger-writer``) is the only role that may write the
   ledger table (conditional Put/Update in transactions; no Delete: append-only). It writes batch
@@ -34,7 +34,7 @@ class LedgerDomain(DomainConstruct):
         storage, config = platform.storage, platform.config
         writer_domain = dataclasses.replace(
             # 900 s: the last page of a large issuance anchors every pending batch (10,000 records each)
-            self.domain, entry="writer", layers=("common", "chain"), memory_mb=1024, timeout_s=900,
+            self.domain, entry="writer_handler", layers=("common", "chain"), memory_mb=1024, timeout_s=900,
             description="Ledger writer: issues credits, appends hash-chained records, anchors Merkle roots on chain")
         self.writer = DomainFunction(self, "Writer", domain=writer_domain, config=config,
                                      layers=platform.layers.for_domain(writer_domain),

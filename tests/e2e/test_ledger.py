@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 
 def _verifier(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "common" / "python")}
-    return subprocess.run([sys.executable, "-m", "ledger_verify", *args], capture_output=True, text=True, env=env,
-                          timeout=60, cwd="/")
+    """The installed console script (tools/ledger-verify), as an outsider runs it: no PYTHONPATH, so
+    none of our code is importable."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    script = Path(sys.executable).parent / "agri-ledger-verify"
+    return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=60, cwd="/")
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ def fns(template):
 def test_the_writer_is_a_second_function_of_the_ledger_domain(fns):
     _, writer = fns["ledger-writer"]
     props = writer["Properties"]
-    assert props["Handler"] == "functions.ledger.writer.lambda_handler"
+    assert props["Handler"] == "functions.ledger.writer_handler.lambda_handler"
     env = props["Environment"]["Variables"]
     assert env["CHAIN_RPC_URL"] == "eth-tester://in-process" and "CHAIN_KEY_SECRET_ARN" not in env
     assert {"LEDGER_TABLE", "AUDIT_BUCKET"} <= set(env)

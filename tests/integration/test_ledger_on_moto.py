@@ -15,16 +15,19 @@ import pytest
 import requests
 
 from agri_chain import ChainUnavailable, connect, reset_in_process_chain
-from agri_common.ledger_crypto import GENESIS_HASH, LedgerIntegrityError, seal
+from agri_common.ledger_crypto import GENESIS_HASH, seal
 from agri_common.principal import Principal, Role
 from functions.ledger import models as m
 from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
-from functions.ledger.logic import Append, BlockChanged, HeadMoved, LedgerReader, LedgerWriter, RecordExists, RetryPolicy
+from functions.ledger.anchoring import RetryPolicy
+from functions.ledger.ports import Append, BlockChanged, HeadMoved, RecordExists
+from functions.ledger.queries import LedgerReader
+from functions.ledger.writer import LedgerWriter
 from infra.local import invoke
 from infra.local.chain import ChainBridge
 from infra.local.lambdas import LambdaContext
 from infra.local.template import function_specs
-from ledger_verify import verify_export, verify_proof
+from ledger_verify import LedgerIntegrityError, verify_export, verify_proof
 from tests.unit.functions.conftest import call, claims_for
 from tests.unit.ledger.conftest import NOW, approved_run
 
@@ -39,7 +42,7 @@ ADMIN = Principal(user_id="admin-1", username="root", role=Role.ADMIN)
 @pytest.fixture
 def ledger_env(aws, function_env, synthesized, monkeypatch):
     """Both ledger functions' environments; lambda:Invoke of the writer runs it in-process."""
-    from functions.ledger import writer
+    from functions.ledger import writer_handler as writer
 
     function_env("ledger-writer")
     env = function_env("ledger")
@@ -58,7 +61,8 @@ def ledger_env(aws, function_env, synthesized, monkeypatch):
 
 
 def test_issue_transfer_anchor_and_verify_over_json_rpc(ledger_env):
-    from functions.ledger import handler, writer
+    from functions.ledger import handler
+    from functions.ledger import writer_handler as writer
 
     ctx = LambdaContext(function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60)
     issued = writer.lambda_handler({"command": "issue", "run": approved_run().model_dump(mode="json")}, ctx)
@@ -139,7 +143,7 @@ def ganache():
         try:
             requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
             break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or slow to answer on a busy machine
             if proc.poll() is not None:
                 pytest.fail("ganache exited at start")
             time.sleep(0.1)
@@ -161,7 +165,7 @@ def test_anchoring_on_a_real_json_rpc_node_with_an_outage(ledger_env, ganache, t
     result = writer.handle(m.WriterEvent(command="issue", run=approved_run()))
     assert result.pending and result.batches[0].status == "pending" and result.created == 3
 
-    writer._chain, url["value"] = None, ganache  # the node is back
+    writer.anchorer._chain, url["value"] = None, ganache  # the node is back
     done = writer.handle(m.WriterEvent(command="anchor")).batches
     assert [b.status for b in done] == ["anchored"]
     assert writer.handle(m.WriterEvent(command="issue", run=approved_run())).created == 0  # a duplicate invocation
@@ -169,7 +173,7 @@ def test_anchoring_on_a_real_json_rpc_node_with_an_outage(ledger_env, ganache, t
                                            "params": [done[0].tx_hash]}).json()["result"]
     assert int(receipt["status"], 16) == 1
 
-    reader = LedgerReader(store, artifacts, writer=None)
+    reader = LedgerReader(store, artifacts)
     for rid in result.record_ids:
         assert verify_proof(reader.proof(ADMIN, rid).model_dump(mode="json"), ganache)["checked_on_chain"]
     export = tmp_path / "export"
@@ -188,7 +192,8 @@ def test_client_tokens_and_resent_issuances_on_dynamodb(ledger_env):
     """A retry answers the first answer (stored with the record), a reuse with other content is a 409,
     the transaction itself refuses a second kind of move under one token, and a re-sent issuance
     shows the blocks as they are now (one Query of the series)."""
-    from functions.ledger import handler, writer
+    from functions.ledger import handler
+    from functions.ledger import writer_handler as writer
 
     admin = claims_for("admin", user="admin-1", fpo=None)
     ctx = LambdaContext(function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60)
@@ -252,7 +257,7 @@ def test_a_foreign_root_on_chain_is_stepped_over_and_shown_on_dynamodb_and_s3(le
     try:
         report = verify_export([str(export)], rpc_url=bridge.url)
         assert report["batches_checked_on_chain"] == 2 and report["conflicts"][0]["root_on_chain"] == foreign
-        proof = LedgerReader(store, artifacts, writer=None).proof(ADMIN, first.record_ids[0]).model_dump(mode="json")
+        proof = LedgerReader(store, artifacts).proof(ADMIN, first.record_ids[0]).model_dump(mode="json")
         assert verify_proof(proof, bridge.url)["anchor_id"] == f"{first_id}.r1"
     finally:
         bridge.stop()
@@ -264,7 +269,8 @@ def test_an_edited_records_token_is_400_on_dynamodb(ledger_env):
     from urllib.parse import quote
 
     from agri_common.pagination import decode_token, encode_token
-    from functions.ledger import handler, writer
+    from functions.ledger import handler
+    from functions.ledger import writer_handler as writer
 
     ctx = LambdaContext(function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60)
     assert writer.lambda_handler({"command": "issue", "run": approved_run().model_dump(mode="json")}, ctx)["ok"]

@@ -106,9 +106,9 @@ def start(api, pid, period, role="fpo_manager"):
 
 
 def test_start_to_approval_writes_the_ledger(api, project, twin, monkeypatch):
-    from functions.ledger import logic as ledger_logic
+    from functions.ledger import issuance
 
-    monkeypatch.setattr(ledger_logic, "ISSUE_PAGE", 7)  # 20 farmers: the state machine loops over 3 pages
+    monkeypatch.setattr(issuance, "ISSUE_PAGE", 7)  # 20 farmers: the state machine loops over 3 pages
     pid = project["project_id"]
     r = api("POST", "/verification/observations", "admin", {"observations": twin.observations})
     assert r.status_code == 200 and r.json()["stored"] == len(twin.observations)

@@ -14,7 +14,8 @@ from agri_chain import ChainUnavailable, OnChainAnchor, Receipt
 from agri_common.ledger_crypto import GENESIS_HASH
 
 from functions.ledger import models as m
-from functions.ledger.logic import Append, BlockChanged, HeadMoved, LedgerWriter, RecordExists
+from functions.ledger.ports import Append, BlockChanged, HeadMoved, RecordExists
+from functions.ledger.writer import LedgerWriter
 
 
 class FakeLedgerStore:
@@ -252,8 +253,8 @@ class DirectWriterGateway:
         self.events: list[m.WriterEvent] = []
 
     def submit(self, event):
-        from functions.ledger.dal import writer_result
-        from functions.ledger.writer import handle
+        from functions.ledger.writer_client import writer_result
+        from functions.ledger.writer_handler import handle
 
         self.events.append(event)
         return writer_result(handle(event.model_dump(mode="json", exclude_none=True), self.writer))

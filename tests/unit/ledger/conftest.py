@@ -7,7 +7,11 @@ from decimal import Decimal
 import pytest
 
 from functions.ledger import models as m
-from functions.ledger.logic import LedgerReader, LedgerWriter, RetryPolicy
+from functions.ledger.anchoring import RetryPolicy
+from functions.ledger.issuance import IssueRequests
+from functions.ledger.moves import MoveRequests
+from functions.ledger.queries import LedgerReader
+from functions.ledger.writer import LedgerWriter
 from tests.unit.ledger_fakes import DirectWriterGateway, FakeArtifacts, FakeChain, FakeLedgerStore
 
 NOW = "2026-01-01T00:00:00Z"
@@ -32,7 +36,15 @@ class Ledger:
         self.writer = LedgerWriter(self.store, self.artifacts, lambda: self.chain, now=lambda: NOW,
                                    retry=RetryPolicy(sleep=self.sleeps.append))
         self.gateway = DirectWriterGateway(self.writer)
-        self.reader = LedgerReader(self.store, self.artifacts, self.gateway)
+        self.reader = LedgerReader(self.store, self.artifacts)
+        self.moves = MoveRequests(self.store, self.gateway)
+        self.issuances = IssueRequests(self.gateway)
+
+    def serve(self, handler) -> None:
+        """The ledger API handler's services over this ledger (dependency overrides)."""
+        handler.app.dependency_overrides[handler.get_reader] = lambda: self.reader
+        handler.app.dependency_overrides[handler.get_moves] = lambda: self.moves
+        handler.app.dependency_overrides[handler.get_issuances] = lambda: self.issuances
 
     def issue(self, run: m.ApprovedRun | None = None) -> m.WriterResult:
         return self.writer.handle(m.WriterEvent(command="issue", run=run or approved_run()))
@@ -59,7 +71,7 @@ def wired_api(ledger, revocations, monkeypatch):
     from functions.ledger import handler
     from tests.unit.assignments import Assignments
 
-    handler.app.dependency_overrides[handler.get_service] = lambda: ledger.reader
+    ledger.serve(handler)
     handler.app.dependency_overrides[handler.get_assignments] = Assignments().loader
     monkeypatch.setattr(handler, "_revocation", lambda: revocations)
     yield

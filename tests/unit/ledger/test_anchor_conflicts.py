@@ -117,7 +117,7 @@ def test_admins_see_conflicts_on_the_batches_route(ledger):
 
 
 def test_batches_route_pages(ledger):
-    ledger.writer.max_batch = 1
+    ledger.writer.anchorer.max_batch = 1
     ledger.issue()
     page = call(handler, "GET", "/ledger/batches", claims=ADMIN, query="limit=2")
     assert len(page.body["items"]) == 2 and page.body["next_token"]
@@ -131,7 +131,7 @@ def test_an_unexpected_anchoring_failure_never_fails_a_stored_issuance(ledger, m
     def broken(batch):
         raise LedgerIntegrityError("simulated")
 
-    monkeypatch.setattr(ledger.writer, "_anchor_batch", broken)
+    monkeypatch.setattr(ledger.writer.anchorer, "_anchor_batch", broken)
     body = approved_run().model_dump(mode="json")
     r = call(handler, "POST", "/ledger/issuances", body, claims=ADMIN)
     assert r.status == 200 and r.body["created"] == 3 and r.body["pending"] is True
@@ -139,7 +139,7 @@ def test_an_unexpected_anchoring_failure_never_fails_a_stored_issuance(ledger, m
     with pytest.raises(LedgerIntegrityError):  # the anchoring schedule fails loudly
         ledger.writer.handle(m.WriterEvent(command="anchor"))
     monkeypatch.undo()
-    handler.app.dependency_overrides[handler.get_service] = lambda: ledger.reader
+    ledger.serve(handler)
     assert [b.status for b in ledger.anchor().batches] == ["anchored"]
 
 
@@ -150,7 +150,7 @@ def m_admin():
 
 
 def test_a_run_steps_over_a_bounded_number_of_taken_ids_and_the_next_run_goes_on(ledger):
-    from functions.ledger.logic import MAX_CONFLICTS_PER_RUN
+    from functions.ledger.anchoring import MAX_CONFLICTS_PER_RUN
 
     taken = [FIRST, *(f"{FIRST}.r{n}" for n in range(1, MAX_CONFLICTS_PER_RUN + 1))]
     for anchor_id in taken:

@@ -19,7 +19,7 @@ OTTO = claims_for("auditor", user="aud-2", username="otto", fpo=None)  # never a
 @pytest.fixture
 def world(ledger, revocations, monkeypatch):
     assignments = Assignments()
-    handler.app.dependency_overrides[handler.get_service] = lambda: ledger.reader
+    ledger.serve(handler)
     handler.app.dependency_overrides[handler.get_assignments] = assignments.loader
     monkeypatch.setattr(handler, "_revocation", lambda: revocations)
     a = assignments.project("FPO-1")

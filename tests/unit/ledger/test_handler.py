@@ -194,5 +194,5 @@ def test_the_writer_refuses_a_cancellation_by_a_non_admin_actor(issued, ledger):
     from functions.ledger import models as m
 
     with pytest.raises(ForbiddenError):
-        ledger.writer.cancel(m.CancelCommand(serial=issued.credits[0].serial, quantity=1, reason="other",
+        ledger.writer.mover.cancel(m.CancelCommand(serial=issued.credits[0].serial, quantity=1, reason="other",
                                              client_token="token-8002"), m.Actor(user_id="user-0", is_admin=False))

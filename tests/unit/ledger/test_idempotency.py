@@ -9,7 +9,7 @@ import pytest
 from agri_common.errors import ConflictError, DependencyError
 from functions.ledger import handler
 from functions.ledger import models as m
-from functions.ledger.logic import IDEMPOTENCY_CONFLICT
+from functions.ledger.moves import IDEMPOTENCY_CONFLICT
 from tests.unit.functions.conftest import call
 from tests.unit.ledger.conftest import approved_run
 from tests.unit.ledger.test_handler import ADMIN, OWNER, credit
@@ -79,9 +79,9 @@ def test_tokens_are_per_caller(issued, ledger):
 def test_the_writer_itself_refuses_a_reused_token_and_replays_a_race(issued, ledger, monkeypatch):
     actor = m.Actor(user_id="user-2", is_admin=False)
     cmd = m.TransferCommand(serial=issued.credits[2].serial, quantity=2, to_ref="BUYER-1", client_token="token-1400")
-    first = ledger.writer.transfer(cmd, actor)
+    first = ledger.writer.mover.transfer(cmd, actor)
     with pytest.raises(ConflictError) as err:
-        ledger.writer.transfer(cmd.model_copy(update={"to_ref": "BUYER-2"}), actor)
+        ledger.writer.mover.transfer(cmd.model_copy(update={"to_ref": "BUYER-2"}), actor)
     assert err.value.code == IDEMPOTENCY_CONFLICT
     # a retry racing the first: it misses the record on its first look, the append finds it
     real = ledger.store.get_records
@@ -90,22 +90,22 @@ def test_the_writer_itself_refuses_a_reused_token_and_replays_a_race(issued, led
     monkeypatch.setattr(ledger.store, "find_block", lambda series, n: m.CreditBlock(
         series=series, start=6, end=10, status="active", holder_ref="x", owner_user_id="user-2", fpo_id="FPO-1",
         project_id="P1", vintage=2025, record_ids=["AGM-P1-2025-R1:F00003"]))
-    assert ledger.writer.transfer(cmd, actor) == first
+    assert ledger.writer.mover.transfer(cmd, actor) == first
     with pytest.raises(ConflictError):  # and a racing reuse with other content is still a conflict
         looks.clear()
-        ledger.writer.transfer(cmd.model_copy(update={"quantity": 1}), actor)
+        ledger.writer.mover.transfer(cmd.model_copy(update={"quantity": 1}), actor)
     assert len(ledger.store.records) == 4
 
 
 def test_a_concurrent_use_of_the_token_by_another_kind_of_move_cannot_both_commit(issued, ledger, monkeypatch):
     actor = m.Actor(user_id="admin-1", is_admin=True)
     transfer = m.TransferCommand(serial=issued.credits[2].serial, quantity=1, to_ref="B", client_token="token-1500")
-    ledger.writer.transfer(transfer, actor)
+    ledger.writer.mover.transfer(transfer, actor)
     monkeypatch.setattr(ledger.store, "get_records", lambda ids: {})  # both checks miss: only the append can tell
     cancel = m.CancelCommand(serial=m.block_serial(issued.credits[2].series, 7, 10), quantity=1, reason="other",
                              client_token="token-1500")
     with pytest.raises(DependencyError):  # the append refused it (the transfer holds the token); retry to learn why
-        ledger.writer.cancel(cancel, actor)
+        ledger.writer.mover.cancel(cancel, actor)
     assert len(ledger.store.records) == 4  # the cancellation was not written next to the transfer
 
 

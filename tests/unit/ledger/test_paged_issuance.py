@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from agri_common.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.ledger_crypto import canonical_json, sha256_hex, verify_chain
-from functions.ledger import logic
+from functions.ledger import issuance
 from functions.ledger import models as m
 from tests.unit.ledger.conftest import Ledger, approved_run
 
@@ -34,7 +34,7 @@ def issued(ledger: Ledger) -> dict[str, tuple]:
 
 @pytest.fixture
 def small_pages(monkeypatch):
-    monkeypatch.setattr(logic, "ISSUE_PAGE", 3)
+    monkeypatch.setattr(issuance, "ISSUE_PAGE", 3)
 
 
 def test_pages_write_exactly_what_one_inline_issuance_writes_and_anchor_once_at_the_end(small_pages):
@@ -117,8 +117,8 @@ def test_a_farmer_keeps_one_salt_across_runs_even_when_another_writer_stores_it_
 
 def test_a_transient_failure_of_a_page_raises_for_a_retry_while_inline_runs_answer_it(monkeypatch):
     from agri_common.errors import DependencyError
-    from functions.ledger.logic import HeadMoved
-    from functions.ledger.writer import handle
+    from functions.ledger.ports import HeadMoved
+    from functions.ledger.writer_handler import handle
 
     ledger = Ledger()
     ref = stored_run(ledger, approved_run())
@@ -154,7 +154,7 @@ def test_a_run_approved_again_after_a_failed_issuance_completes_it_but_other_fig
 def test_the_claim_ignores_how_tonnes_are_written_and_accepts_series_claimed_before_it():
     from decimal import Decimal
 
-    from functions.ledger.logic import claim_hash, legacy_claim_hash
+    from functions.ledger.issuance import claim_hash, legacy_claim_hash
 
     plain, padded = approved_run(net="10"), approved_run(net="10.000000")
     assert padded.creditable_net_t == Decimal("10.000000") and claim_hash(plain) == claim_hash(padded)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from functions.ledger import handler
 from functions.ledger import models as m
-from functions.ledger.writer import handle
+from functions.ledger.writer_handler import handle
 from tests.unit.functions.conftest import call
 from tests.unit.ledger.conftest import Ledger
 from tests.unit.ledger.test_handler import ADMIN, OWNER, credit, get
@@ -117,7 +117,7 @@ _ranges = st.builds(lambda a, b: f"{SERIES}-{a:09d}-{b:09d}", st.integers(0, m.M
 @given(serial=st.one_of(st.text(max_size=80), _near, _ranges))
 def test_any_string_as_a_serial_never_answers_5xx(serial):
     ledger = Ledger()
-    handler.app.dependency_overrides[handler.get_service] = lambda: ledger.reader
+    ledger.serve(handler)
     ledger.issue()
     for site, r in every_site(serial).items():
         assert r.status < 500, (site, serial, r.body)

@@ -10,9 +10,10 @@ import json
 import pytest
 
 import ledger_verify
-from agri_common.ledger_crypto import LedgerIntegrityError, seal, sha256_hex
+from agri_common.ledger_crypto import seal, sha256_hex
 from agri_common.principal import Principal, Role
 from functions.ledger import models as m
+from ledger_verify import LedgerIntegrityError
 from ledger_verify.__main__ import main
 from tests.unit.ledger.conftest import approved_run
 
@@ -24,7 +25,7 @@ CONTRACT = "0x00000000000000000000000000000000000000aa"
 def anchored(ledger, monkeypatch, tmp_path):
     """Two runs and a transfer, all anchored; the export written as files; eth_call served by the fake chain."""
     first = ledger.issue()
-    ledger.writer.transfer(m.TransferCommand(serial=first.credits[0].serial, quantity=1, to_ref="BUYER-1",
+    ledger.writer.mover.transfer(m.TransferCommand(serial=first.credits[0].serial, quantity=1, to_ref="BUYER-1",
                                              client_token="token-1000"), m.Actor(user_id="user-0", is_admin=False))
     ledger.issue(approved_run(run_id="R2", net="7"))
 

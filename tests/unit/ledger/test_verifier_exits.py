@@ -9,7 +9,8 @@ import json
 import pytest
 
 import ledger_verify
-from agri_common.ledger_crypto import LedgerIntegrityError, batch_key
+from agri_common.ledger_crypto import batch_key
+from ledger_verify import LedgerIntegrityError
 from ledger_verify.__main__ import EXIT_CANNOT_VERIFY, EXIT_FAILED, EXIT_VERIFIED, main
 from tests.unit.ledger.conftest import approved_run
 from tests.unit.ledger.test_verifier import ADMIN, CONTRACT, _export_files, _records, _rewrite, anchored  # noqa: F401
@@ -138,7 +139,7 @@ def test_the_manifest_names_the_newest_anchored_batch_and_never_moves_back(ledge
     newest = max(ledger.store.batches.values(), key=lambda b: b.to_seq)
     assert manifest["head"]["batch_id"] == newest.batch_id and manifest["head"]["artifact_sha256"] == newest.artifact_sha256
     assert manifest["head"]["chain_id"] == 1337 and manifest["head"]["contract_address"] == CONTRACT
-    ledger.writer._write_manifest(ledger.store.batches[1])  # a late duplicate settling the older batch
+    ledger.writer.anchorer._write_manifest(ledger.store.batches[1])  # a late duplicate settling the older batch
     assert json.loads(ledger.artifacts.objects["ledger/batches/MANIFEST.json"])["head"]["batch_id"] == newest.batch_id
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from agri_common.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.ledger_crypto import GENESIS_HASH, batch_key, verify_chain
 from functions.ledger import models as m
-from functions.ledger.logic import split_credits
+from functions.ledger.issuance import split_credits
 from tests.unit.ledger.conftest import approved_run
 
 
@@ -158,7 +158,7 @@ def test_the_contract_refusing_a_second_root_is_never_a_second_anchor(ledger):
 
 
 def test_batches_cover_contiguous_ranges_and_respect_the_maximum(ledger):
-    ledger.writer.max_batch = 4
+    ledger.writer.anchorer.max_batch = 4
     ledger.issue(approved_run(farmers=10, net="100"))
     ranges = [(b.from_seq, b.to_seq) for b in sorted(ledger.store.batches.values(), key=lambda b: b.from_seq)]
     assert ranges == [(1, 4), (5, 8), (9, 10)] and ledger.chain.sent == 3
@@ -168,11 +168,11 @@ def test_transfer_splits_the_block_and_is_idempotent(ledger):
     credit = ledger.issue().credits[2]  # user-2 owns 6..10
     actor = m.Actor(user_id="user-2", is_admin=False)
     cmd = m.TransferCommand(serial=credit.serial, quantity=2, to_ref="BUYER-ACME", client_token="token-0001")
-    result = ledger.writer.transfer(cmd, actor)
+    result = ledger.writer.mover.transfer(cmd, actor)
     moved, rest = result.credits
     assert (moved.start, moved.end, moved.holder_ref) == (6, 7, "BUYER-ACME")
     assert (rest.start, rest.end, rest.holder_ref) == (8, 10, credit.holder_ref)
-    assert ledger.writer.transfer(cmd, actor) == result  # a retry changes nothing and answers the same
+    assert ledger.writer.mover.transfer(cmd, actor) == result  # a retry changes nothing and answers the same
     assert len(ledger.store.records) == 4
     record = ledger.store.records[result.record_ids[0]].body
     assert record["kind"] == "transfer" and record["from_ref"] == credit.holder_ref and record["quantity"] == 2
@@ -186,25 +186,25 @@ def test_retirement_marks_the_credits_retired_and_they_cannot_move_again(ledger)
     actor = m.Actor(user_id="user-0", is_admin=False)
     retire = m.RetireCommand(serial=credit.serial, quantity=2, beneficiary_ref="ACME", reason="voluntary",
                              client_token="token-0002")
-    retired = ledger.writer.retire(retire, actor).credits[0]
+    retired = ledger.writer.mover.retire(retire, actor).credits[0]
     assert retired.status == "retired" and retired.quantity == 2
     with pytest.raises(ConflictError):
-        ledger.writer.transfer(m.TransferCommand(serial=retired.serial, quantity=1, to_ref="B",
+        ledger.writer.mover.transfer(m.TransferCommand(serial=retired.serial, quantity=1, to_ref="B",
                                                  client_token="token-0003"), actor)
 
 
 def test_moving_more_than_the_block_or_someone_elses_credits_fails(ledger):
     credit = ledger.issue().credits[0]
     with pytest.raises(UnprocessableError):
-        ledger.writer.transfer(m.TransferCommand(serial=credit.serial, quantity=3, to_ref="B", client_token="token-0004"),
+        ledger.writer.mover.transfer(m.TransferCommand(serial=credit.serial, quantity=3, to_ref="B", client_token="token-0004"),
                                m.Actor(user_id="user-0", is_admin=False))
     with pytest.raises(NotFoundError):
-        ledger.writer.transfer(m.TransferCommand(serial=credit.serial, quantity=1, to_ref="B", client_token="token-0005"),
+        ledger.writer.mover.transfer(m.TransferCommand(serial=credit.serial, quantity=1, to_ref="B", client_token="token-0005"),
                                m.Actor(user_id="user-1", is_admin=False))
 
 
 def test_writer_entry_point_answers_domain_errors_as_an_envelope(ledger):
-    from functions.ledger.writer import handle
+    from functions.ledger.writer_handler import handle
 
     bad = handle({"command": "issue"}, ledger.writer)
     assert bad["ok"] is False and bad["error"]["status"] == 422

@@ -22,7 +22,9 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar, cast
+
+T = TypeVar("T")
 
 IN_PROCESS_URL = "eth-tester://in-process"
 BUILD_FILE = Path(__file__).with_name("AnchorRegistry.json")
@@ -49,7 +51,8 @@ class OnChainAnchor:
 
 @lru_cache(maxsize=1)
 def contract_build() -> dict[str, Any]:
-    return json.loads(BUILD_FILE.read_text())
+    build: dict[str, Any] = json.loads(BUILD_FILE.read_text())
+    return build
 
 
 # ---- the in-process chain (twin and tests) ----------------------------------------------------
@@ -64,7 +67,7 @@ def in_process_provider() -> Any:
             from web3 import EthereumTesterProvider
 
             class _LockedProvider(EthereumTesterProvider):
-                def make_request(self, method, params):  # noqa: ANN001 - web3's signature
+                def make_request(self, method: Any, params: Any) -> Any:  # web3's RPCEndpoint, Any
                     with _lock:
                         return super().make_request(method, params)
 
@@ -81,7 +84,7 @@ def _in_process_client() -> "ChainClient":
             sender = w3.eth.accounts[0]
             address = deploy_registry(w3, sender=sender)
             _in_process["client"] = ChainClient(w3, address, sender=sender)
-        return _in_process["client"]
+        return cast(ChainClient, _in_process["client"])
 
 
 def in_process_rpc() -> Any:
@@ -110,7 +113,7 @@ def deploy_registry(w3: Any, *, sender: str | None = None, private_key: str | No
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
     else:
         tx_hash = factory.constructor().transact({"from": sender})
-    return w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60).contractAddress
+    return str(w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60).contractAddress)
 
 
 class ChainClient:
@@ -125,7 +128,7 @@ class ChainClient:
         self._account = w3.eth.account.from_key(private_key) if private_key else None
         self.sender = self._account.address if self._account else sender
 
-    def _rpc(self, fn, *args, **kwargs):
+    def _rpc(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one web3 call; any failure of the node or the transport becomes ChainUnavailable."""
         try:
             return fn(*args, **kwargs)

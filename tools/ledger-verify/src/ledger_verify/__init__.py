@@ -1,8 +1,11 @@
 """Independent verification of agri-mrv ledger records, without our credentials.
 
-    python -m ledger_verify proof  --proof proof.json|URL [--token ID_TOKEN] --rpc RPC_URL [--artifact batch.json]
-    python -m ledger_verify chain  --export DIR|FILE... [--rpc RPC_URL [--contract 0x...]] [--allow-no-manifest]
-    python -m ledger_verify credit --api API_URL --serial SERIAL --token ID_TOKEN --rpc RPC_URL
+    agri-ledger-verify proof  --proof proof.json|URL [--token ID_TOKEN] --rpc RPC_URL [--artifact batch.json]
+    agri-ledger-verify chain  --export DIR|FILE... [--rpc RPC_URL [--contract 0x...]] [--allow-no-manifest]
+    agri-ledger-verify credit --api API_URL --serial SERIAL --token ID_TOKEN --rpc RPC_URL
+
+(``python -m ledger_verify`` is the same command.) Install: ``pip install ./tools/ledger-verify``
+from a checkout of agri-mrv; it needs nothing but Python's standard library.
 
 ``proof`` recomputes the record's hash from its canonical JSON, walks the Merkle proof to the root,
 and asks the chain (a plain ``eth_call`` of ``rootOf(batchKey)`` on the registry contract named in
@@ -32,8 +35,8 @@ Exit status (the same for every command; also in ``--help`` and docs/ledger-veri
   an RPC node that fails or is unreachable, a node serving another chain than the evidence names,
   no contract code at the registry address).
 
-Only the standard library and :mod:`agri_common.ledger_crypto` are used: any RPC URL (Polygon,
-Ethereum, a ganache node, the local twin's bridge) works the same way.
+Only the standard library is used (the hashing scheme is in :mod:`ledger_verify.scheme`): any RPC
+URL (Polygon, Ethereum, a ganache node, the local twin's bridge) works the same way.
 """
 
 from __future__ import annotations
@@ -44,10 +47,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from agri_common.ledger_crypto import (
-    GENESIS_HASH, MANIFEST_KIND, MANIFEST_NAME, LedgerIntegrityError, batch_key, is_anchor_id, merkle_root,
-    root_from_proof, sha256_hex, verify_chain, verify_record,
+from ledger_verify.scheme import (
+    GENESIS_HASH, HASH_SCHEME, MANIFEST_KIND, MANIFEST_NAME, LedgerIntegrityError, batch_key, is_anchor_id,
+    merkle_root, root_from_proof, sha256_hex, verify_chain, verify_record,
 )
+
+__version__ = "1.0.0"
+__all__ = ["HASH_SCHEME", "CannotVerify", "LedgerIntegrityError", "NoContract", "RpcError", "WrongChain",
+           "load_json", "verify_artifact", "verify_credit", "verify_export", "verify_proof"]
 
 # Selectors of the registry (contracts/build/AnchorRegistry.json "methodIdentifiers"; a test
 # checks they match the committed build).
@@ -151,7 +158,7 @@ def verify_artifact(artifact: bytes, expected_sha256: str | None = None) -> dict
     if expected_sha256 is not None and sha256_hex(artifact) != expected_sha256:
         raise LedgerIntegrityError(f"the batch artifact hashes to {sha256_hex(artifact)}, "
                                    f"but {expected_sha256} was recorded when it was anchored")
-    doc = json.loads(artifact)
+    doc: dict[str, Any] = json.loads(artifact)  # not an object: a TypeError below (cannot verify)
     records = doc["records"]
     if len(records) != doc["to_seq"] - doc["from_seq"] + 1:
         raise LedgerIntegrityError(f"batch {doc['batch_id']} should hold {doc['to_seq'] - doc['from_seq'] + 1} "
@@ -250,7 +257,7 @@ def verify_export(paths: Sequence[str], rpc_url: str | None = None, contract: st
     for doc in docs:
         anchor_id = anchor_id_of(doc["batch_id"], doc.get("anchor_id"))
         conflicts += check_conflicts(doc.get("conflicts") or [], doc["batch_id"], anchor_id, rpc_url, contract)
-        if rpc_url:
+        if rpc_url and contract:  # (with rpc_url, a contract is known: checked above)
             on_chain, count, _block = root_on_chain(rpc_url, contract, anchor_id)
             if on_chain != doc["root"] or count != len(doc["records"]):
                 raise LedgerIntegrityError(f"batch {doc['batch_id']}: the chain holds root {on_chain} for {count} "

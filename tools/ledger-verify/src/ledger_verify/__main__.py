@@ -1,4 +1,4 @@
-"""Command line of :mod:`ledger_verify`. Exit status, the same for every command: 0 verified;
+"""Command line of :mod:`ledger_verify` (``agri-ledger-verify``, or ``python -m ledger_verify``). Exit status, the same for every command: 0 verified;
 1 FAILED (the evidence contradicts itself or the chain it names); 2 cannot verify (unreadable or
 malformed input, wrong usage, an RPC node that fails, serves another chain, or has no contract code
 at the registry address). See the package docstring and docs/ledger-verifier.md."""
@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
-from agri_common.ledger_crypto import LedgerIntegrityError
-from ledger_verify import CannotVerify, load_json, verify_credit, verify_export, verify_proof
+from ledger_verify import CannotVerify, LedgerIntegrityError, load_json, verify_credit, verify_export, verify_proof
 
 EXIT_VERIFIED, EXIT_FAILED, EXIT_CANNOT_VERIFY = 0, 1, 2
 EPILOG = """exit status (every command):
@@ -25,7 +25,7 @@ EPILOG = """exit status (every command):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ledger_verify", description="Verify agri-mrv ledger records",
+    parser = argparse.ArgumentParser(prog="agri-ledger-verify", description="Verify agri-mrv ledger records",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("proof", help="one record's proof, against the chain", epilog=EPILOG,
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--token", required=True)
     k.add_argument("--rpc", required=True)
     args = parser.parse_args(argv)  # wrong usage: argparse exits with 2 as well
+    report: dict[str, Any] | list[dict[str, Any]]
     try:
         if args.command == "proof":
             artifact = open(args.artifact, "rb").read() if args.artifact else None

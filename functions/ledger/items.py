@@ -1,0 +1,155 @@
+"""Items of the ledger table: the one place that builds their keys and turns models into items and
+back. dal.py reads and writes them; nothing else spells a ``pk``/``sk``.
+
+Items (``pk``, ``sk``):
+
+- ``HEAD/HEAD``: ``seq`` and ``hash`` of the last record: every append is one transaction that
+  puts the new records (only if their ids are new) and moves the head from the seq it read;
+- ``REC#<record_id>/R``: ``body`` (the sealed record as canonical JSON, exactly what was hashed),
+  ``seq``, and the sparse index keys ``g_chain``/``g_project``/``g_farmer``/``g_owner``/``g_fpo``
+  with ``g_seq`` (the seq, zero-padded) as every index's sort key;
+- ``CREDIT#<series>/<start>``: a credit block (serial range) and its state; a serial is found with
+  one Query (``sk <= serial``, newest first, limit 1);
+- ``BATCH/<from_seq>``: a batch and its anchoring state; ``CURSOR/BATCH`` the next seq to batch
+  and the pending batch; ``RUN#<series>/R`` the hash of an issued run's input; ``SALT#<farmer>/S``
+  the farmer's salt (never leaves this table), written in the transaction of their first record.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, TypedDict
+
+from agri_common.ledger_crypto import canonical_json
+
+from functions.ledger import models as m
+
+
+class ItemKey(TypedDict):
+    pk: str
+    sk: str
+
+
+# ---- the chain's head and the batch cursor (one item each) ------------------------------------------
+HEAD = ItemKey(pk="HEAD", sk="HEAD")
+CURSOR = ItemKey(pk="CURSOR", sk="BATCH")
+
+
+def head_item(seq: int, record_hash: str) -> dict[str, Any]:
+    return {**HEAD, "seq": seq, "hash": record_hash}
+
+
+# ---- records and their indexes ------------------------------------------------------------------
+CHAIN_PARTITION = "LEDGER"
+SEQ_DIGITS = 12
+INDEXES = {  # logical list -> (GSI name, partition attribute); every index sorts by SEQ_ATTR
+    "chain": ("by_chain", "g_chain"),
+    "project_id": ("by_project", "g_project"),
+    "farmer_ref": ("by_farmer", "g_farmer"),
+    "owner_user_id": ("by_owner", "g_owner"),
+    "fpo_id": ("by_fpo", "g_fpo"),
+}
+FILTER_ATTRS = {"project_id": "g_project", "farmer_ref": "g_farmer"}
+SEQ_ATTR = "g_seq"
+
+
+def seq_sort(seq: int) -> str:
+    """A seq as the indexes' sort key (and a batch's): zero-padded, so strings sort as numbers."""
+    return f"{seq:0{SEQ_DIGITS}d}"
+
+
+def record_key(record_id: str) -> ItemKey:
+    return ItemKey(pk=f"REC#{record_id}", sk="R")
+
+
+def record_item(record: m.StoredRecord) -> dict[str, Any]:
+    body = record.body
+    item: dict[str, Any] = {
+        **record_key(body["record_id"]), "body": canonical_json(body).decode("utf-8"), "seq": record.seq,
+        SEQ_ATTR: seq_sort(record.seq), "kind": body["kind"], "g_chain": CHAIN_PARTITION, "g_project": body["project_id"]}
+    for attr, value in (("g_farmer", body.get("farmer_ref")), ("g_owner", record.owner_user_id), ("g_fpo", record.fpo_id)):
+        if value:
+            item[attr] = value
+    if record.request_sha256:
+        item["request_sha256"] = record.request_sha256
+    if record.answer is not None:
+        item["answer"] = json.dumps(record.answer, sort_keys=True, separators=(",", ":"))
+    return item
+
+
+def record_from_item(item: dict[str, Any]) -> m.StoredRecord:
+    return m.StoredRecord(body=json.loads(item["body"]), owner_user_id=item.get("g_owner"), fpo_id=item.get("g_fpo"),
+                          request_sha256=item.get("request_sha256"),
+                          answer=json.loads(item["answer"]) if item.get("answer") else None)
+
+
+# ---- farmers' salts and issued runs' claims --------------------------------------------------------
+SALT_PREFIX = "SALT#"
+
+
+def salt_key(farmer_id: str) -> ItemKey:
+    return ItemKey(pk=f"{SALT_PREFIX}{farmer_id}", sk="S")
+
+
+def salt_item(farmer_id: str, salt: str) -> dict[str, Any]:
+    return {**salt_key(farmer_id), "salt": salt}
+
+
+def salt_from_item(item: dict[str, Any]) -> tuple[str, str]:
+    """(farmer id, salt) of a salt item."""
+    return str(item["pk"]).removeprefix(SALT_PREFIX), str(item["salt"])
+
+
+def run_key(series: str) -> ItemKey:
+    return ItemKey(pk=f"RUN#{series}", sk="R")
+
+
+# ---- credit blocks ------------------------------------------------------------------------------------
+def block_partition(series: str) -> str:
+    return f"CREDIT#{series}"
+
+
+def block_sort(serial_number: int) -> str:
+    return f"{serial_number:0{m.SERIAL_DIGITS}d}"
+
+
+def block_item(block: m.CreditBlock) -> dict[str, Any]:
+    return {"pk": block_partition(block.series), "sk": block_sort(block.start), **block.model_dump(exclude_none=True)}
+
+
+def block_from_item(item: dict[str, Any]) -> m.CreditBlock:
+    return m.CreditBlock.model_validate(_attributes(item))
+
+
+# ---- batches ----------------------------------------------------------------------------------------
+BATCH_PARTITION = "BATCH"
+
+
+def batch_item_key(from_seq: int) -> ItemKey:
+    return ItemKey(pk=BATCH_PARTITION, sk=seq_sort(from_seq))
+
+
+def batch_item(batch: m.Batch) -> dict[str, Any]:
+    return {**batch_item_key(batch.from_seq), **batch.model_dump(exclude_none=True)}
+
+
+def batch_from_item(item: dict[str, Any]) -> m.Batch:
+    return m.Batch.model_validate(_attributes(item))
+
+
+# ---- numbers ------------------------------------------------------------------------------------------
+def plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to ints (every number we store is an integer)."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def _attributes(item: dict[str, Any]) -> dict[str, Any]:
+    """An item's attributes without its key, numbers as ints."""
+    return {k: v for k, v in plain(item).items() if k not in ("pk", "sk")}
