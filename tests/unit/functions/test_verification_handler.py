@@ -111,6 +111,22 @@ def test_approve_once_resumes_the_execution_with_a_small_output(env):
     assert store.items[mrv.task(TID)]["status"] == "decided"
 
 
+@pytest.mark.parametrize("decision", [
+    {"decision": "approve", "checklist": answers()},
+    {"decision": "reject", "reason": "wrong areas", "checklist": answers("areas_verified")},
+])
+def test_a_decided_task_leaves_the_queue(env, decision):
+    """Through the real code path: the decision moves the task's queue entry (its index sort key)
+    out of the pending ones, for every role that reads the queue, and the task still opens."""
+    store, _ = env
+    assert decide(decision).status == 200
+    for claims in (AUDITOR, ADMIN, MANAGER):
+        assert call(handler, "GET", "/verification/tasks", claims=claims).body["items"] == []
+    stored = store.items[mrv.task(TID)]
+    assert {k: stored[k] for k in ("gsi1pk", "gsi1sk")} == mrv.TaskRecord.model_validate(stored).index()
+    assert get_task(AUDITOR).body["status"] == "decided"
+
+
 def test_reject_and_corrections_resume_with_failure(env):
     _, sfn = env
     r = decide({"decision": "request_corrections", "reason": "fix areas", "checklist": answers("areas_verified")})

@@ -260,7 +260,11 @@ def test_a_lapsed_wait_closes_the_pending_task(ctx):
     task_id = await_decision.await_decision({**state, "task_token": "tok"}, ctx)["task_id"]
     out = outcome.record_outcome({**state, "error": {"Error": "States.Timeout", "Cause": "heartbeat"}}, ctx)
     assert out == {"status": "failed", "step": "await_decision"}
-    assert ctx.store.get(mrv.task(task_id))["status"] == "closed"
+    closed = ctx.store.get(mrv.task(task_id))
+    assert closed["status"] == "closed"
+    # out of the auditors' queue: no pending entry is left on the project's task index
+    assert ctx.store.query(mrv.project_tasks_index(PID), index=True, prefix="pending#")[0] == []
+    assert {k: closed[k] for k in ("gsi1pk", "gsi1sk")} == mrv.TaskRecord.model_validate(closed).index()
     assert ctx.store.get(mrv.run(PID, RID))["error"]["error"] == "States.Timeout"
 
 
