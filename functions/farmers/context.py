@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from agri_common.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord, utc_now
+from agri_common.farm.records import FpoRecord, SyncReceipt, utc_now
 from agri_common.farm.store import FarmStore, Put, Txn
 from agri_common.principal import Principal
 
@@ -57,10 +57,8 @@ class Receipt:
     content_hash: str
 
     def op(self, entity: str, record_id: str, version: int, now: str) -> Put:
-        pk, sk = keys.sync_receipt(self.user_id, self.client_id)
-        return Put({"pk": pk, "sk": sk, "kind": "sync_receipt", "client_id": self.client_id, "entity": entity,
-                    "id": record_id, "version": version, "content_hash": self.content_hash, "created_at": now},
-                   if_absent=True)
+        return Put(SyncReceipt(user_id=self.user_id, client_id=self.client_id, entity=entity, id=record_id, version=version,
+                               content_hash=self.content_hash, created_at=now).to_item(), if_absent=True)
 
 
 def content_hash(value: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from agri_common.errors import ConflictError
 from agri_common.farm import aggregates as agg
 from agri_common.farm import keys
-from agri_common.farm.records import FarmerRecord, PlotRecord
+from agri_common.farm.records import FarmerRecord, GeoMember, PlotRecord
 from agri_common.farm.store import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
 from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
 
@@ -198,9 +198,8 @@ class PlotService:
         for cell in shape.cells:
             txn.add(Update(keys.geo_lock(cell), add={"version": 1}, expect={"version": locks[cell]}), race=True)
             if cell not in old_cells:
-                pk, sk = keys.geo_member(cell, record.plot_id)
-                txn.add(Put({"pk": pk, "sk": sk, "kind": "geo", "plot_id": record.plot_id, "bbox": list(shape.bbox),
-                             "fpo_id": record.fpo_id, "owner_user_id": record.owner_user_id}))
+                txn.add(Put(GeoMember(cell=cell, plot_id=record.plot_id, bbox=list(shape.bbox), fpo_id=record.fpo_id,
+                                      owner_user_id=record.owner_user_id).to_item()))
         for cell in old_cells:
             if cell not in shape.cells:
                 txn.add(Delete(keys.geo_member(cell, record.plot_id)))

@@ -145,8 +145,9 @@ def calculate(event: dict, ctx: core.Context, source: ProjectSeasonSource, obser
                     "application/x-ndjson")
     ctx.put_json(core.chunk_key(run, index, "findings.json"), findings)
     try:
-        ctx.store.transact([Put({"pk": marker[0], "sk": marker[1], "kind": "chunk", "rows": len(rows_out),
-                                 "findings": len(findings), "has_totals": bool(plots), "at": ctx.clock()}, if_absent=True)])
+        ctx.store.transact([Put(mrv.ChunkMarker(run_id=run.run_id, generation=run.generation, chunk_index=index,
+                                                rows=len(rows_out), findings=len(findings), has_totals=bool(plots),
+                                                at=ctx.clock()).to_item(), if_absent=True)])
     except WriteConflict:
         return {"index": index, "reused": True}  # a concurrent retry stored the same deterministic objects first
     count_chunk(ctx, run, "chunks_done")
@@ -167,7 +168,7 @@ def dynamo_observations(store: Any):
 
     def load(seasons: list[PlotSeason]) -> dict:
         items = store.batch_get([mrv.observation(ps.plot_id, ps.season_key) for ps in seasons])
-        return {(i["plot_id"], i["season_key"]): {k[4:]: v for k, v in i.items() if k.startswith("src_")} for i in items}
+        return {(i["plot_id"], i["season_key"]): mrv.observation_sources(i) for i in items}
 
     return load
 

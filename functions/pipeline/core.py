@@ -139,7 +139,7 @@ def sample_key(run: RunInput) -> str:
 
 
 def chunk_marker(run: RunInput, index: int) -> mrv.Key:
-    return f"RUN#{run.run_id}", f"CHUNK#g{run.generation}#{index:06d}"
+    return mrv.chunk(run.run_id, run.generation, index)
 
 
 def dumps(value: Any) -> bytes:

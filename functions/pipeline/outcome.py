@@ -89,7 +89,7 @@ def close_pending_task(ctx: core.Context, run: core.RunInput) -> bool:
     if task is None or task.status != "pending":
         return False
     try:
-        ctx.store.transact([Update(task.key(), set={"status": "closed", "gsi1sk": f"closed#{task.created_at}#{task.task_id}"},
+        ctx.store.transact([Update(task.key(), set=task.moved_to("closed"),
                                    expect={"status": "pending"})])
     except WriteConflict:
         return False  # decided meanwhile

@@ -33,11 +33,10 @@ def verify(event: dict, ctx: core.Context) -> dict:
         sample.update(run_id=run.run_id, generation=run.generation)
         ctx.put_json(core.findings_key(run), findings)
         ctx.put_json(core.sample_key(run), sample)
-        pk, sk = mrv.sample(run.run_id)
-        ctx.store.transact([Put({"pk": pk, "sk": sk, "kind": "sample", "run_id": run.run_id, "project_id": run.project_id,
-                                 "generation": run.generation, "seed": sample["seed"], "size": sample["size"],
-                                 "strata": sample["strata"], "object_key": core.sample_key(run),
-                                 "selected": len(sample["plots"]), "created_at": ctx.clock()})])
+        ctx.store.transact([Put(mrv.SampleRecord(
+            run_id=run.run_id, project_id=run.project_id, generation=run.generation, seed=sample["seed"], size=sample["size"],
+            strata=sample["strata"], object_key=core.sample_key(run), selected=len(sample["plots"]),
+            created_at=ctx.clock()).to_item())])
         detail.update(findings=counts, sample_size=len(sample["plots"]), seed=sample["seed"])
     return {"findings_key": core.findings_key(run), "sample_key": core.sample_key(run), "counts": counts}
 

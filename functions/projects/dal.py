@@ -34,4 +34,4 @@ class FarmFpoDirectory:
         from agri_common.farm.store import DynamoFarmStore
 
         found = DynamoFarmStore(self.farm_table).batch_get([keys.fpo(f) for f in dict.fromkeys(fpo_ids)])
-        return {item["pk"].removeprefix("FPO#") for item in found}
+        return {item["fpo_id"] for item in found}  # FpoRecord

@@ -102,9 +102,7 @@ class ProjectService:
                 txn.add(Update(mrv.fpo_membership(fpo), set={"version": version + 1, "kind": "fpo_membership",
                                                              "projects": periods},
                                expect={"version": version}), race=True)
-                pk, sk = mrv.project_fpo(record.project_id, fpo)
-                txn.add(Put({"pk": pk, "sk": sk, "kind": "project_fpo", "project_id": record.project_id, "fpo_id": fpo,
-                             "gsi1pk": mrv.fpo_projects_index(fpo), "gsi1sk": record.project_id}))
+                txn.add(Put(mrv.ProjectFpoRecord(project_id=record.project_id, fpo_id=fpo).to_item()))
             return txn, None
 
         commit(self.store, build)
@@ -141,11 +139,9 @@ class ProjectService:
         if user_id is None:
             raise UnprocessableError("The user does not exist or does not hold the auditor role", code="not_an_auditor",
                                      details=[{"field": "body.username", "issue": "not an auditor", "type": "not_an_auditor"}])
-        pk, sk = mrv.project_auditor(project_id, user_id)
-        assignment = {"pk": pk, "sk": sk, "kind": "project_auditor", "project_id": project_id, "user_id": user_id,
-                      "username": req.username, "assigned_by": caller.user_id, "assigned_at": self.now(),
-                      "gsi1pk": mrv.auditor_projects_index(user_id), "gsi1sk": project_id}
-        txn = Txn().add(Put(assignment)).add(Update(mrv.project(project_id), add={"auditors": {user_id}}, if_exists=True))
+        assignment = mrv.AuditorAssignmentRecord(project_id=project_id, user_id=user_id, username=req.username,
+                                                 assigned_by=caller.user_id, assigned_at=self.now())
+        txn = Txn().add(Put(assignment.to_item())).add(Update(mrv.project(project_id), add={"auditors": {user_id}}, if_exists=True))
         commit(self.store, lambda: (txn, None))  # idempotent: same item, set union
         return self.get(caller, project_id)
 

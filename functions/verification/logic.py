@@ -125,7 +125,7 @@ class VerificationService:
         require_role(caller, Role.AUDITOR, Role.ADMIN, Role.FPO_MANAGER)
         tasks = []
         for project in visible_projects(self.store, caller):
-            items, _ = self.store.query(mrv.project_tasks_index(project.project_id), index=True, prefix="pending#")
+            items, _ = self.store.query(mrv.project_tasks_index(project.project_id), index=True, prefix=mrv.task_queue_prefix("pending"))
             tasks += [mrv.TaskRecord.from_item(i) for i in items]
         return m.TaskList(items=[self._summary(t) for t in sorted(tasks, key=lambda t: (t.created_at, t.task_id))])
 
@@ -165,8 +165,7 @@ class VerificationService:
                     "decided_at": decided_at, "findings": [f.model_dump() for f in req.findings],
                     "checklist": {k: v.model_dump() for k, v in req.checklist.items()}}
         try:
-            self.store.transact([Update(task.key(), set={"status": "decided", "decision": decision,
-                                                         "gsi1sk": f"decided#{task.created_at}#{task.task_id}"},
+            self.store.transact([Update(task.key(), set={**task.moved_to("decided"), "decision": decision},
                                         expect={"status": "pending"})])
         except WriteConflict as exc:
             raise ConflictError("This task has already been decided", code="already_decided") from exc
@@ -210,9 +209,8 @@ class VerificationService:
 
         merged: dict[mrv.Key, dict] = {}  # one operation per item: a transaction may not touch an item twice
         for o in batch.observations:
-            values = merged.setdefault(mrv.observation(o.plot_id, o.season_key),
-                                       {"kind": "observation", "plot_id": o.plot_id, "season_key": o.season_key})
-            values[f"src_{o.source}"] = {**o.model_dump(mode="json", exclude={"plot_id", "season_key", "source"}),
+            values = merged.setdefault(mrv.observation(o.plot_id, o.season_key), mrv.observation_item(o.plot_id, o.season_key))
+            values[mrv.observation_source(o.source)] = {**o.model_dump(mode="json", exclude={"plot_id", "season_key", "source"}),
                                          "ingested_by": caller.user_id, "ingested_at": self.now()}
         for group in iter_chunks(list(merged.items()), 25):
             self.store.transact([Update(key, set=values) for key, values in group])

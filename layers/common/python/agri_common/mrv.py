@@ -131,9 +131,10 @@ def step(run: str, name: str) -> Key:
 STEP_PREFIX = "STEP#"
 
 
-def chunk(run: str, index: int) -> Key:
-    """The marker of a stored chunk result: written (if absent) after its S3 objects."""
-    return f"RUN#{run}", f"CHUNK#{index:06d}"
+def chunk(run: str, generation: int, index: int) -> Key:
+    """The marker of a stored chunk result: written (if absent) after its S3 objects. Per
+    generation: a restart after a correction request recomputes every chunk."""
+    return f"RUN#{run}", f"CHUNK#g{generation}#{index:06d}"
 
 
 def sample(run: str) -> Key:
@@ -148,6 +149,15 @@ def project_tasks_index(project_id: str) -> str:
     return f"PROJECT#{project_id}#TASKS"
 
 
+TaskStatus = Literal["pending", "decided", "closed"]  # closed: the run failed (e.g. timed out) before a decision
+
+
+def task_queue_prefix(status: TaskStatus) -> str:
+    """The start of the index sort key of a project's tasks in ``status`` (the auditors' queue reads
+    ``pending``): one spelling, shared with :meth:`TaskRecord.index`."""
+    return f"{status}#"
+
+
 def report(report: str) -> Key:
     return f"REPORT#{report}", META
 
@@ -155,6 +165,25 @@ def report(report: str) -> Key:
 def observation(plot_id: str, season_key: str) -> Key:
     """One item per plot-season; each source is its own attribute ``src_<source>`` (idempotent)."""
     return f"OBS#{plot_id}", f"SEASON#{season_key}"
+
+
+OBSERVATION_SOURCE_PREFIX = "src_"
+
+
+def observation_item(plot_id: str, season_key: str) -> dict[str, Any]:
+    """The attributes of a plot-season's observation item besides its sources (an Update sets them
+    with one or more :func:`observation_source` attributes, so each source is overwritten alone)."""
+    return {"kind": "observation", "plot_id": plot_id, "season_key": season_key}
+
+
+def observation_source(source: str) -> str:
+    return f"{OBSERVATION_SOURCE_PREFIX}{source}"
+
+
+def observation_sources(item: dict[str, Any]) -> dict[str, Any]:
+    """An observation item's sources: ``{source: observation}``."""
+    n = len(OBSERVATION_SOURCE_PREFIX)
+    return {k[n:]: v for k, v in item.items() if k.startswith(OBSERVATION_SOURCE_PREFIX)}
 
 
 # ---- records -------------------------------------------------------------------------------------
@@ -235,7 +264,7 @@ class TaskRecord(Stored):
     project_id: str
     run_id: str
     attempt: int
-    status: Literal["pending", "decided", "closed"]  # closed: the run failed (e.g. timed out) before a decision
+    status: TaskStatus
     task_token: str
     methodology: str
     findings_key: str
@@ -250,7 +279,13 @@ class TaskRecord(Stored):
         return task(self.task_id)
 
     def index(self) -> dict[str, str]:
-        return {"gsi1pk": project_tasks_index(self.project_id), "gsi1sk": f"{self.status}#{self.created_at}#{self.task_id}"}
+        return {"gsi1pk": project_tasks_index(self.project_id),
+                "gsi1sk": f"{task_queue_prefix(self.status)}{self.created_at}#{self.task_id}"}
+
+    def moved_to(self, status: TaskStatus) -> dict[str, Any]:
+        """The attributes a status change sets: the status and the index sort key that follows it
+        (a decided or closed task leaves the auditors' queue)."""
+        return {"status": status, "gsi1sk": self.model_copy(update={"status": status}).index()["gsi1sk"]}
 
 
 class ReportRecord(Stored):
@@ -267,6 +302,71 @@ class ReportRecord(Stored):
 
     def key(self) -> Key:
         return report(self.report_id)
+
+
+class ProjectFpoRecord(Stored):
+    """An FPO of a project, on the FPO's index (which projects cover an FPO)."""
+
+    kind: ClassVar[str] = "project_fpo"
+    project_id: str
+    fpo_id: str
+
+    def key(self) -> Key:
+        return project_fpo(self.project_id, self.fpo_id)
+
+    def index(self) -> dict[str, str]:
+        return {"gsi1pk": fpo_projects_index(self.fpo_id), "gsi1sk": self.project_id}
+
+
+class AuditorAssignmentRecord(Stored):
+    """An auditor assigned to a project, on the auditor's index (which projects they audit)."""
+
+    kind: ClassVar[str] = "project_auditor"
+    project_id: str
+    user_id: str
+    username: str
+    assigned_by: str
+    assigned_at: str
+
+    def key(self) -> Key:
+        return project_auditor(self.project_id, self.user_id)
+
+    def index(self) -> dict[str, str]:
+        return {"gsi1pk": auditor_projects_index(self.user_id), "gsi1sk": self.project_id}
+
+
+class SampleRecord(Stored):
+    """A run's verification sample: its design figures; the plots are in S3 (``object_key``)."""
+
+    kind: ClassVar[str] = "sample"
+    run_id: str
+    project_id: str
+    generation: int
+    seed: int
+    size: dict[str, Any]  # the sample-size computation (n, z, cv, the formula): sampling.sample_size
+    strata: list[dict[str, Any]]
+    object_key: str
+    selected: int
+    created_at: str
+
+    def key(self) -> Key:
+        return sample(self.run_id)
+
+
+class ChunkMarker(Stored):
+    """A stored chunk result (its S3 objects written first). Run, generation and index are in the key only."""
+
+    kind: ClassVar[str] = "chunk"
+    run_id: str = Field(exclude=True)
+    generation: int = Field(exclude=True)
+    chunk_index: int = Field(exclude=True)
+    rows: int
+    findings: int
+    has_totals: bool
+    at: str
+
+    def key(self) -> Key:
+        return chunk(self.run_id, self.generation, self.chunk_index)
 
 
 # ---- an FPO's share of a run (the FPO dashboard's carbon section) --------------------------------

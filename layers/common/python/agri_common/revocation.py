@@ -22,9 +22,25 @@ from agri_common.settings import BaseSettingsModel
 RETENTION_SECONDS = 24 * 3600
 
 
+USER_PREFIX = "user#"
+
+
+def user_key(user_id: str) -> str:
+    """The key of a user's cut-off: tokens issued at or before ``revoked_before`` are refused."""
+    return f"{USER_PREFIX}{user_id}"
+
+
+def _session(session_id: str) -> str:
+    return f"session#{session_id}"
+
+
+def _token(token_id: str | None) -> str:
+    return f"token#{token_id}"
+
+
 def session_key(principal: Principal) -> str:
     """The key that revokes the caller's session: its refresh-token family, else the token itself."""
-    return f"session#{principal.session_id}" if principal.session_id else f"token#{principal.token_id}"
+    return _session(principal.session_id) if principal.session_id else _token(principal.token_id)
 
 
 class RevocationStore(Protocol):
@@ -36,17 +52,17 @@ class RevocationStore(Protocol):
 
 
 def _keys(principal: Principal) -> list[str]:
-    keys = [f"user#{principal.user_id}"]
+    keys = [user_key(principal.user_id)]
     if principal.session_id:
-        keys.append(f"session#{principal.session_id}")
+        keys.append(_session(principal.session_id))
     if principal.token_id:
-        keys.append(f"token#{principal.token_id}")
+        keys.append(_token(principal.token_id))
     return keys
 
 
 def _revoked_by(items: dict[str, dict], principal: Principal) -> bool:
     for key, item in items.items():
-        if key.startswith("user#"):
+        if key.startswith(USER_PREFIX):
             if principal.issued_at <= int(item.get("revoked_before", 0)):
                 return True
         else:
@@ -69,7 +85,7 @@ class DynamoRevocationStore:
         self._put(session_key(principal))
 
     def revoke_user_tokens(self, user_id: str, before: int | None = None) -> None:
-        self._put(f"user#{user_id}", revoked_before=int(before if before is not None else self._clock()))
+        self._put(user_key(user_id), revoked_before=int(before if before is not None else self._clock()))
 
     def is_revoked(self, principal: Principal) -> bool:
         from agri_common.aws import client
@@ -95,7 +111,7 @@ class InMemoryRevocationStore:
         self.items[session_key(principal)] = {}
 
     def revoke_user_tokens(self, user_id: str, before: int | None = None) -> None:
-        self.items[f"user#{user_id}"] = {"revoked_before": int(before if before is not None else self._clock())}
+        self.items[user_key(user_id)] = {"revoked_before": int(before if before is not None else self._clock())}
 
     def is_revoked(self, principal: Principal) -> bool:
         found = {k: self.items[k] for k in _keys(principal) if k in self.items}

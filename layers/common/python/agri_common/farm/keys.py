@@ -35,6 +35,12 @@ VILLAGE_AGG_PREFIX = "AGG#VILLAGE#"
 SEASON_AGG_PREFIX = "AGG#SEASON#"
 
 
+def is_fpo_aggregate(key: Key) -> bool:
+    """Whether the key is one of an FPO's running totals (:func:`fpo_agg` and its village and season rows)."""
+    pk, sk = key
+    return pk.startswith("FPO#") and (sk == AGG or sk.startswith(AGG_PREFIX))
+
+
 def farmer(farmer_id: str) -> Key:
     return f"FARMER#{farmer_id}", META
 

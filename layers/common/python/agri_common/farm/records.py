@@ -211,3 +211,73 @@ class EvidenceRecord(Record):
 
     def owned(self) -> Owned:
         return Owned(owner_user_id=self.owner_user_id, fpo_id=self.fpo_id)
+
+
+# ---- claims, cell members, receipts, invitations: the farm table's small items -------------------
+# Their key attributes (the user, the Aadhaar hash, the cell, the code hash) are in the key only
+# (``exclude=True``): the items hold what they held before these records were written down.
+class OwnerClaim(Stored):
+    """The one farmer profile a user account owns (written if absent)."""
+
+    kind: ClassVar[str] = "owner"
+    user_id: str = Field(exclude=True)
+    farmer_id: str
+
+    def key(self) -> keys.Key:
+        return keys.owner(self.user_id)
+
+
+class AadhaarClaim(Stored):
+    """An Aadhaar number's one profile, by the number's keyed hash (written if absent)."""
+
+    kind: ClassVar[str] = "aadhaar"
+    aadhaar_hmac: str = Field(exclude=True)
+    farmer_id: str
+
+    def key(self) -> keys.Key:
+        return keys.aadhaar(self.aadhaar_hmac)
+
+
+class GeoMember(Stored):
+    """A plot in a geo cell: what the overlap check reads without opening the plot."""
+
+    kind: ClassVar[str] = "geo"
+    cell: str = Field(exclude=True)
+    plot_id: str
+    bbox: list[float]
+    fpo_id: str
+    owner_user_id: str | None = None
+
+    def key(self) -> keys.Key:
+        return keys.geo_member(self.cell, self.plot_id)
+
+
+class SyncReceipt(Stored):
+    """Offline sync idempotency: the change a client id was applied as."""
+
+    kind: ClassVar[str] = "sync_receipt"
+    user_id: str = Field(exclude=True)
+    client_id: str
+    entity: str
+    id: str
+    version: int
+    content_hash: str
+    created_at: str
+
+    def key(self) -> keys.Key:
+        return keys.sync_receipt(self.user_id, self.client_id)
+
+
+class InvitationRecord(Stored):
+    """A single-use invitation to an FPO, by the SHA-256 of its code (the code is never stored)."""
+
+    kind: ClassVar[str] = "invitation"
+    code_hash: str = Field(exclude=True)
+    fpo_id: str
+    expires_at: str
+    uses: int = 0
+    created_by: str
+    created_at: str
+
+    def key(self) -> keys.Key:
+        return keys.invitation(self.code_hash)
