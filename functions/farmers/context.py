@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 from agri_common.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord, SyncReceipt, utc_now
+from agri_common.farm.records import FpoRecord, SyncReceipt
+from agri_common.clock import utc_iso_seconds_offset
 from agri_common.farm.store import FarmStore, Put, Txn
 from agri_common.principal import Principal
 
@@ -79,7 +80,7 @@ class FarmContext:
     store: FarmStore
     aadhaar_key: Callable[[], bytes]
     overlap: OverlapPolicy = field(default_factory=OverlapPolicy)
-    clock: Callable[[], str] = utc_now
+    clock: Callable[[], str] = utc_iso_seconds_offset
 
     _fpos: dict[str, FpoRecord | None] = field(default_factory=dict)
 

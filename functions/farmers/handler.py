@@ -28,7 +28,7 @@ from functions.farmers.logic_imports import ImportService
 from functions.farmers.logic_plots import PlotService
 from functions.farmers.logic_seasons import SeasonService, season_out
 from functions.farmers.logic_sync import SyncService
-from functions.farmers.logic_uploads import S3Objects, UploadService
+from functions.farmers.logic_uploads import S3UploadBucket, UploadService
 from functions.farmers.membership import IssueInvitationRequest, InvitationOut, JoinRequest, MembershipService
 
 app = make_resolver()
@@ -62,8 +62,8 @@ def get_context() -> FarmContext:
                        overlap=OverlapPolicy(max_fraction_of_smaller=s.overlap_max_fraction, max_ha=s.overlap_max_ha))
 
 
-def get_uploads_objects() -> S3Objects:
-    return S3Objects(load_settings(FarmersSettings).uploads_bucket)
+def get_uploads_objects() -> S3UploadBucket:
+    return S3UploadBucket(load_settings(FarmersSettings).uploads_bucket)
 
 
 get_assignments = assignments_from_env
@@ -74,7 +74,7 @@ def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(ge
 
 
 Ctx = Annotated[FarmContext, Depends(get_context)]
-Objects = Annotated[S3Objects, Depends(get_uploads_objects)]
+Objects = Annotated[S3UploadBucket, Depends(get_uploads_objects)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 

@@ -98,7 +98,7 @@ class UploadService:
             return evidence_out(EvidenceRecord.from_item(again[0]))
 
 
-class S3Objects:
+class S3UploadBucket:
     """:class:`ObjectStore` on the uploads bucket."""
 
     def __init__(self, bucket: str):

@@ -7,7 +7,7 @@ from typing import Annotated, Callable, Literal
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from agri_common.farm.records import utc_now
+from agri_common.clock import utc_iso_seconds_offset
 from agri_common.farm.store import DynamoFarmStore
 from agri_common.principal import AuditScope, Principal, with_audit_scope
 from agri_common.projects import assignments_from_env
@@ -35,7 +35,7 @@ _revocation = revocation_store  # looked up per call by make_handler: tests swap
 
 def get_service() -> FpoService:
     s = load_settings(FpoSettings)
-    return FpoService(DynamoFarmStore(s.farm_table), utc_now, PipelineCarbonRuns(DynamoFarmStore(s.pipeline_table)))
+    return FpoService(DynamoFarmStore(s.farm_table), utc_iso_seconds_offset, PipelineCarbonRuns(DynamoFarmStore(s.pipeline_table)))
 
 
 get_assignments = assignments_from_env

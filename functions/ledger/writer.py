@@ -18,12 +18,12 @@ signing key from Secrets Manager (``CHAIN_KEY_SECRET_ARN``), read once per conta
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
 
+from agri_common.clock import utc_iso_seconds_z
 from agri_common.errors import AppError, validation_details
 from agri_common.observability import logger, metrics
 from agri_common.settings import BaseSettingsModel, load_settings
@@ -44,10 +44,6 @@ class WriterSettings(BaseSettingsModel):
     anchor_receipt_polls: int = 8
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _chain() -> Any:
     from agri_chain import connect
 
@@ -63,7 +59,7 @@ def _chain() -> Any:
 @lru_cache(maxsize=1)
 def get_writer() -> LedgerWriter:
     s = load_settings(WriterSettings)
-    return LedgerWriter(DynamoLedgerStore(s.ledger_table), S3ArtifactStore(s.audit_bucket), _chain, now=_now,
+    return LedgerWriter(DynamoLedgerStore(s.ledger_table), S3ArtifactStore(s.audit_bucket), _chain, now=utc_iso_seconds_z,
                         retry=RetryPolicy(receipt_polls=s.anchor_receipt_polls, sleep=time.sleep))
 
 

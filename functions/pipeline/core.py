@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from agri_common import mrv
+from agri_common.clock import utc_iso_micros_z
 from agri_common.farm.store import Put, Update
 from agri_common.observability import logger
 from agri_common.settings import BaseSettingsModel, load_settings
@@ -146,8 +146,7 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str).encode()
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+now = utc_iso_micros_z  # the pipeline table's timestamps
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from agri_common import mrv
 from agri_common.inputs import Input
 
 from agri_common.farm.vocab import WaterRegime
@@ -58,7 +59,7 @@ class AssignAuditorRequest(Input):
 
 
 class StartRunRequest(Input):
-    period: str = Field(pattern=r"^\d{4}(-(kharif|rabi|zaid))?$",
+    period: str = Field(pattern=mrv.PERIOD,
                         description="A year (all its seasons) or one season, e.g. 2025-kharif")
 
 

@@ -12,7 +12,8 @@ from botocore.exceptions import (ClientError, ConnectionClosedError, ConnectTime
 
 from agri_common.errors import DependencyError, aws_unavailable
 from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord, utc_now
+from agri_common.farm.records import FpoRecord
+from agri_common.clock import utc_iso_seconds_offset
 from agri_common.farm.store import DynamoFarmStore, Put, WriteConflict
 from agri_common.revocation import InMemoryRevocationStore
 from functions.farmers import handler as farmers
@@ -122,7 +123,7 @@ class FakeTableStore(DynamoFarmStore):
 
 
 def with_fpo(table: FakeTable) -> FakeTable:
-    item = FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="a", created_at=utc_now()).to_item()
+    item = FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()).to_item()
     table.items[keys.fpo("FPO-1")] = item
     return table
 
@@ -137,7 +138,7 @@ def wire(monkeypatch):
     def use(table: FakeTable) -> FakeTable:
         store = FakeTableStore(table)
         farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")
-        fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_now)
+        fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_iso_seconds_offset)
         return table
 
     yield use

@@ -12,7 +12,8 @@ from urllib.parse import quote
 import pytest
 
 from agri_common.errors import BadRequestError
-from agri_common.farm.records import FpoRecord, utc_now
+from agri_common.farm.records import FpoRecord
+from agri_common.clock import utc_iso_seconds_offset
 from agri_common.farm.store import Put
 from agri_common.pagination import check_start_key, decode_token, encode_token, page_position, page_token
 from agri_common.revocation import InMemoryRevocationStore
@@ -142,7 +143,7 @@ def test_the_ledger_store_checks_its_cursor_before_querying(cursor):
 def farm(monkeypatch):
     store = InMemoryFarmStore()
     for fpo_id in ("FPO-1", "FPO-2"):
-        store.transact([Put(FpoRecord(fpo_id=fpo_id, name="One", state="Punjab", created_by="a", created_at=utc_now()).to_item())])
+        store.transact([Put(FpoRecord(fpo_id=fpo_id, name="One", state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()).to_item())])
     revocations = InMemoryRevocationStore()
     monkeypatch.setattr(farmers, "_revocation", lambda: revocations)
     farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")

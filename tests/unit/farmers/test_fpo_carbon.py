@@ -9,7 +9,8 @@ import io
 import pytest
 
 from agri_common import mrv
-from agri_common.farm.records import FpoRecord, utc_now
+from agri_common.farm.records import FpoRecord
+from agri_common.clock import utc_iso_seconds_offset
 from agri_common.farm.store import Put
 from agri_common.revocation import InMemoryRevocationStore
 from functions.fpo import dal, export
@@ -40,7 +41,7 @@ def world(monkeypatch):
     farm = InMemoryFarmStore()
     for fpo_id in ("FPO-1", "FPO-2"):
         farm.transact([Put(FpoRecord(fpo_id=fpo_id, name=fpo_id, state="Punjab", created_by="a",
-                                     created_at=utc_now()).to_item())])
+                                     created_at=utc_iso_seconds_offset()).to_item())])
     assignments = Assignments()
     project = assignments.project("FPO-1")
     assignments.assign(project, "audrey")
@@ -56,7 +57,7 @@ def world(monkeypatch):
         pipeline.items[run.key()] = run.to_item()
     revocations = InMemoryRevocationStore()
     monkeypatch.setattr(fpo, "_revocation", lambda: revocations)
-    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(farm, utc_now, dal.PipelineCarbonRuns(pipeline))
+    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(farm, utc_iso_seconds_offset, dal.PipelineCarbonRuns(pipeline))
     fpo.app.dependency_overrides[fpo.get_assignments] = assignments.loader
     yield {"pipeline": pipeline, "project": project}
     fpo.app.dependency_overrides.clear()

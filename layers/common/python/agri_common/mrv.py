@@ -27,11 +27,17 @@ Key = tuple[str, str]
 META = "META"
 INDEX = "gsi1"
 
-PROJECT_ID = r"^prj_[0-9a-f]{8}$"
-PERIOD = r"^\d{4}(-(kharif|rabi|zaid))?$"
-RUN_ID = r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?$"
-TASK_ID = r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?_a\d{1,3}$"
-REPORT_ID = r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?_a\d{1,3}_(mon|ver)$"
+# Each id is the one before it plus a suffix (see the id builders below); the routes' path
+# parameters and the logic's checks import these, so each pattern is spelled once.
+_PROJECT = r"prj_[0-9a-f]{8}"
+_SEASONS = r"(kharif|rabi|zaid)"
+_RUN = _PROJECT + r"_\d{4}(_" + _SEASONS + r")?"
+_TASK = _RUN + r"_a\d{1,3}"
+PROJECT_ID = f"^{_PROJECT}$"
+PERIOD = r"^\d{4}(-" + _SEASONS + r")?$"
+RUN_ID = f"^{_RUN}$"
+TASK_ID = f"^{_TASK}$"
+REPORT_ID = f"^{_TASK}_(mon|ver)$"
 REPORT_KINDS = {"mon": "monitoring", "ver": "verification"}
 
 RunStatus = Literal["running", "awaiting_auditor", "approved", "rejected", "corrections_requested", "failed"]

@@ -7,7 +7,6 @@ see it" (:meth:`owned`), and a plot's access check never needs its farmer's item
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any, ClassVar, Literal
 
@@ -15,11 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agri_common.farm import keys
 from agri_common.principal import Owned
-
-
-def utc_now() -> str:
-    """Timestamps of records: UTC, ISO 8601, second precision."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 class Stored(BaseModel):
