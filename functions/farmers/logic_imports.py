@@ -26,7 +26,6 @@ from functions.farmers.logic import FarmerService
 from functions.farmers.logic_plots import PlotService
 
 FARMER_COLUMNS = ("name", "phone", "village", "district", "state")
-OPTIONAL_COLUMNS = ("preferred_language", "aadhaar", "external_id", "consent_given", "consent_at")
 DUPLICATE_CODES = {"farmer_exists", "plot_exists"}
 
 

@@ -18,7 +18,6 @@ from functions.farmers import geometry
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 CLIENT_ID = r"^[A-Za-z0-9_-]{8,64}$"
-LANGUAGES = ("as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te", "ur")
 Language = Literal["as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te", "ur"]
 UREA_N_FRACTION = 0.46  # urea is 46 % nitrogen by mass
 MAX_YIELD_T_PER_HA = 30  # above any grain crop's field yield: a typo (kg/ha, quintals), not a harvest

@@ -1,11 +1,11 @@
-"""Project assignment reads for other domains: which projects an auditor may see, who audits a project.
+"""Project assignment reads for other domains: which projects an auditor may see, and what a
+caller may see of a project's records.
 
-Project assignment is what gives an auditor access (``Owned.assigned_auditors``). Farmer data
-(issue #4) and the ledger (issue #6) can scope an auditor's reads the same way::
+Project assignment is what gives an auditor access (``Owned.assigned_auditors``, read from the
+project item). Farmer data and the ledger scope an auditor's reads the same way::
 
-    from agri_common.projects import auditor_project_ids, project_auditors
-    ids = auditor_project_ids(store, principal.user_id)      # Query on gsi1, no Scan
-    Owned(fpo_id=..., assigned_auditors=frozenset(project_auditors(store, project_id)))
+    from agri_common.projects import auditor_scope
+    scope = auditor_scope(store, principal.user_id)  # one Query on gsi1, one BatchGetItem; no Scan
 
 ``store`` is a :class:`agri_common.farm.store.DynamoFarmStore` on the pipeline table
 (``PIPELINE_TABLE``); the function then needs ``dynamodb:Query``/``GetItem`` on that table and its
@@ -34,11 +34,6 @@ def auditor_project_ids(store: Any, user_id: str) -> list[str]:
 def fpo_project_ids(store: Any, fpo_id: str) -> list[str]:
     items, _ = store.query(mrv.fpo_projects_index(fpo_id), index=True)
     return sorted(item["project_id"] for item in items)
-
-
-def project_auditors(store: Any, project_id: str) -> list[str]:
-    record = mrv.ProjectRecord.from_item(store.get(mrv.project(project_id)))
-    return sorted(record.auditors) if record else []
 
 
 def auditor_projects(store: Any, user_id: str) -> list[mrv.ProjectRecord]:
