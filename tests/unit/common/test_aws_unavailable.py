@@ -230,3 +230,26 @@ def test_the_ledger_stores_batch_reads_are_bounded_too(monkeypatch):
         with pytest.raises(DependencyError):
             read(Store("ledger"))
         assert 1 < table.calls.count("BatchGetItem") <= 10
+
+
+# ---- the store base: one mapping for every table store ---------------------------------------------
+def test_the_store_base_raises_the_503_for_busy_aws_and_passes_anything_else():
+    from agri_common.aws import DynamoTable
+
+    busy = client_error("ProvisionedThroughputExceededException")
+    with pytest.raises(DependencyError) as err:
+        DynamoTable._raise_if_busy(busy)
+    assert err.value.status == 503 and err.value.__cause__ is busy
+    assert DynamoTable._raise_if_busy(client_error("ValidationException")) is None
+
+
+def test_the_revocation_store_writes_through_the_store_base(monkeypatch):
+    """The revocation store is a DynamoTable: its writes reach the table the base builds."""
+    from agri_common import aws
+    from agri_common.revocation import DynamoRevocationStore
+
+    puts = []
+    fake = SimpleNamespace(put_item=lambda Item: puts.append(Item))
+    monkeypatch.setattr(aws, "dynamodb_table", lambda name: fake if name == "revocations" else None)
+    DynamoRevocationStore("revocations", clock=lambda: 1000).revoke_user_tokens("u-1", before=999)
+    assert puts == [{"pk": "user#u-1", "expires_at": 1000 + 24 * 3600, "revoked_before": 999}]

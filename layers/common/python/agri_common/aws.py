@@ -38,6 +38,34 @@ def dynamodb_table(name: str) -> Any:
     return boto3.resource("dynamodb").Table(name)
 
 
+class DynamoTable:
+    """The base of every store on one DynamoDB table (the farm and pipeline tables' store, the
+    revocation store; the ledger's store can inherit it the same way): the table, built on first use
+    and never at import, and the one mapping of AWS throttling or unavailability to the 503
+    ``service_unavailable`` (:func:`agri_common.errors.aws_unavailable`).
+
+    Where a store must tell "AWS is busy" from its own outcomes (a cancelled transaction: busy, a
+    failed condition, or a race), it calls :meth:`_raise_if_busy` first. Anything else it lets
+    through unchanged: the shared resolver answers the same mapping for every route, and a Step
+    Functions task retries the botocore error by name (``infra/pipeline.py``)."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    @property
+    def _table(self) -> Any:
+        return dynamodb_table(self.table_name)
+
+    @staticmethod
+    def _raise_if_busy(exc: BaseException) -> None:
+        """Raise the 503 (from ``exc``) when it is AWS throttling or unavailability; else return."""
+        from agri_common.errors import aws_unavailable
+
+        busy = aws_unavailable(exc)
+        if busy is not None:
+            raise busy from exc
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints)."""
     client.cache_clear()

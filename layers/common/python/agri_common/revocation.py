@@ -16,6 +16,7 @@ import time
 from functools import lru_cache
 from typing import Protocol
 
+from agri_common.aws import DynamoTable
 from agri_common.principal import Principal
 from agri_common.settings import BaseSettingsModel
 
@@ -70,16 +71,14 @@ def _revoked_by(items: dict[str, dict], principal: Principal) -> bool:
     return False
 
 
-class DynamoRevocationStore:
+class DynamoRevocationStore(DynamoTable):
     def __init__(self, table_name: str, clock=time.time):
-        self._table_name = table_name
+        super().__init__(table_name)
         self._clock = clock
 
     def _put(self, pk: str, **attrs) -> None:
-        from agri_common.aws import dynamodb_table
-
         now = int(self._clock())
-        dynamodb_table(self._table_name).put_item(Item={"pk": pk, "expires_at": now + RETENTION_SECONDS, **attrs})
+        self._table.put_item(Item={"pk": pk, "expires_at": now + RETENTION_SECONDS, **attrs})
 
     def revoke_session(self, principal: Principal) -> None:
         self._put(session_key(principal))
@@ -92,10 +91,10 @@ class DynamoRevocationStore:
 
         keys = _keys(principal)
         resp = client("dynamodb").batch_get_item(
-            RequestItems={self._table_name: {"Keys": [{"pk": {"S": k}} for k in keys], "ConsistentRead": True}}
+            RequestItems={self.table_name: {"Keys": [{"pk": {"S": k}} for k in keys], "ConsistentRead": True}}
         )
         items = {}
-        for raw in resp.get("Responses", {}).get(self._table_name, []):
+        for raw in resp.get("Responses", {}).get(self.table_name, []):
             items[raw["pk"]["S"]] = {"revoked_before": int(raw["revoked_before"]["N"]) if "revoked_before" in raw else 0}
         return _revoked_by(items, principal)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
+from agri_common.aws import DynamoTable
 from agri_common.farm.keys import INDEX, Key
 
 MAX_TRANSACTION_OPS = 100  # DynamoDB's limit per TransactWriteItems
@@ -238,17 +239,8 @@ def check_query_start(start: Any, pk: str, *, prefix: str = "", index: bool = Fa
                            sort_prefix=(sk_name, prefix) if prefix else None)
 
 
-class DynamoFarmStore:
+class DynamoFarmStore(DynamoTable):
     """:class:`FarmStore` on a DynamoDB table, through the boto3 resource (native Python types)."""
-
-    def __init__(self, table_name: str):
-        self.table_name = table_name
-
-    @property
-    def _table(self):
-        from agri_common.aws import dynamodb_table
-
-        return dynamodb_table(self.table_name)
 
     def get(self, key: Key) -> dict | None:
         item = self._table.get_item(Key={"pk": key[0], "sk": key[1]}, ConsistentRead=True).get("Item")
@@ -305,7 +297,7 @@ class DynamoFarmStore:
         check_item_sizes(ops)
         from botocore.exceptions import ClientError
 
-        from agri_common.errors import aws_error_code, aws_unavailable
+        from agri_common.errors import aws_error_code
 
         client = self._table.meta.client
         try:
@@ -315,9 +307,7 @@ class DynamoFarmStore:
                 raise item_too_large(None) from exc
             if aws_error_code(exc) != "TransactionCanceledException":
                 raise
-            busy = aws_unavailable(exc)  # cancelled because throttled: not a condition, not a race
-            if busy is not None:
-                raise busy from exc
+            self._raise_if_busy(exc)  # cancelled because throttled: not a condition, not a race
             reasons = exc.response.get("CancellationReasons") or []
             if any(str((r or {}).get("Code")) not in _RACE_OR_CONDITION for r in reasons):
                 raise  # e.g. a ValidationError reason: a bug of ours, not a race to retry
