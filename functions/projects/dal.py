@@ -3,6 +3,8 @@ and the farm table (read only) for the FPOs a project names."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from agri_common.errors import NotFoundError
 from agri_common.identity import CognitoIdentityProvider
 
@@ -29,7 +31,7 @@ class FarmFpoDirectory:
     def __init__(self, farm_table: str):
         self.farm_table = farm_table
 
-    def existing(self, fpo_ids) -> set[str]:
+    def existing(self, fpo_ids: Sequence[str]) -> set[str]:
         from agri_common.farm import keys
         from agri_common.farm.store import DynamoFarmStore
 

@@ -11,20 +11,12 @@ from typing import Any, Callable, Protocol, Sequence
 
 from agri_common import mrv
 from agri_common.errors import AppError, ConflictError, UnprocessableError
-from agri_common.farm.store import Delete, Put, Txn, Update, commit
+from agri_common.farm.store import Delete, FarmStore, Put, Txn, Update, commit
 from agri_common.observability import logger
 from agri_common.principal import Principal, Role, require_role
 from agri_common.projects import not_found, visible_project
 
 from functions.projects import models as m
-
-
-class ItemStore(Protocol):
-    def get(self, key: mrv.Key) -> dict | None: ...
-    def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
-              start: dict | None = None) -> tuple[list[dict], dict | None]: ...
-    def batch_get(self, keys: list[mrv.Key]) -> list[dict]: ...
-    def transact(self, ops: list[Any]) -> None: ...
 
 
 class AuditorDirectory(Protocol):
@@ -38,8 +30,8 @@ class FpoDirectory(Protocol):
 
 
 class Workflow(Protocol):
-    def start(self, name: str, payload: dict) -> str: ...
-    def describe(self, execution_arn: str) -> dict: ...
+    def start(self, name: str, payload: dict[str, Any]) -> str: ...
+    def describe(self, execution_arn: str) -> dict[str, Any]: ...
 
 
 def crediting_years_overlap(start_a: str, end_a: str, start_b: str, end_b: str) -> bool:
@@ -60,7 +52,7 @@ def run_out(run: mrv.RunRecord, steps: list[mrv.StepRecord], execution_status: s
 
 
 class ProjectService:
-    def __init__(self, store: ItemStore, directory: AuditorDirectory, workflow: Workflow, fpos: FpoDirectory,
+    def __init__(self, store: FarmStore, directory: AuditorDirectory, workflow: Workflow, fpos: FpoDirectory,
                  now: Callable[[], str], new_id: Callable[[], str] = lambda: f"prj_{secrets.token_hex(4)}"):
         self.store, self.directory, self.workflow, self.fpos = store, directory, workflow, fpos
         self.now, self.new_id = now, new_id
@@ -82,7 +74,7 @@ class ProjectService:
         item = record.to_item()
         item.pop("auditors", None)  # a string set, created by the first assignment (ADD)
 
-        def build():
+        def build() -> tuple[Txn, None]:
             txn = Txn().add(Put(item, if_absent=True), on_fail=ConflictError("Project id collision; retry"))
             for fpo in record.fpo_ids:
                 # The FPO's membership item (consistent read) lists its projects' crediting periods:
@@ -210,7 +202,7 @@ class ProjectService:
                                      expect={"version": version}), race=True)
             return guard, next((r for r in runs if r.run_id == rid), None)
 
-        def build():
+        def build() -> tuple[Txn, mrv.RunRecord]:
             guard, existing = year_runs()
             if existing is None:
                 run = mrv.RunRecord(project_id=project_id, run_id=rid, period=req.period, status="running", attempt=1,

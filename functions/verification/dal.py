@@ -10,7 +10,8 @@ class S3Reader:
     def get(self, key: str) -> bytes:
         from agri_common.aws import client
 
-        return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        body: bytes = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return body
 
 
 class S3Presigner:
@@ -22,5 +23,6 @@ class S3Presigner:
     def url(self, key: str, expires_in: int) -> str:
         from agri_common.aws import client
 
-        return client("s3").generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                   ExpiresIn=expires_in)
+        url: str = client("s3").generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                       ExpiresIn=expires_in)
+        return url

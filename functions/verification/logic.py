@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Literal, Protocol
 
 from agri_common import mrv
 from agri_common.errors import ConflictError, UnprocessableError
@@ -39,8 +39,9 @@ URL_EXPIRY_S = 300
 
 
 @lru_cache(maxsize=None)
-def checklist(methodology: str) -> dict:
-    return json.loads((CHECKLISTS / f"{methodology}.json").read_text())
+def checklist(methodology: str) -> dict[str, Any]:
+    template: dict[str, Any] = json.loads((CHECKLISTS / f"{methodology}.json").read_text())
+    return template
 
 
 class Objects(Protocol):
@@ -52,12 +53,12 @@ class Presigner(Protocol):
 
 
 class Workflow(Protocol):
-    def send_success(self, token: str, output: dict) -> None: ...
+    def send_success(self, token: str, output: dict[str, Any]) -> None: ...
     def send_failure(self, token: str, error: str, cause: str) -> None: ...
     def heartbeat(self, token: str) -> None: ...
 
 
-def validate_checklist(template: dict, answers: dict[str, m.ChecklistAnswer]) -> None:
+def validate_checklist(template: dict[str, Any], answers: dict[str, m.ChecklistAnswer]) -> None:
     ids = [item["id"] for item in template["items"]]
     details = [{"field": f"body.checklist.{i}", "issue": "not answered", "type": "missing"} for i in ids if i not in answers]
     details += [{"field": f"body.checklist.{k}", "issue": "not an item of this checklist", "type": "extra_forbidden"}
@@ -75,7 +76,7 @@ def reads_every_fpo(caller: Principal, project: mrv.ProjectRecord) -> bool:
     return len(rows_visible(caller, project, fpos)) == len(fpos)
 
 
-def scoped_sample(caller: Principal, project: mrv.ProjectRecord, sample: dict) -> dict:
+def scoped_sample(caller: Principal, project: mrv.ProjectRecord, sample: dict[str, Any]) -> dict[str, Any]:
     """The sample as the caller may read it: the plots (farmer and plot ids, villages, centroids)
     of FPOs they may see; the strata with a member of such an FPO (``fpo_ids`` narrowed to them).
     Design figures (seed, size, population) are the project's and stay."""
@@ -89,7 +90,7 @@ def scoped_sample(caller: Principal, project: mrv.ProjectRecord, sample: dict) -
     return {**sample, "plots": plots, "strata": strata}
 
 
-def scoped_decision(caller: Principal, project: mrv.ProjectRecord, decision: dict | None, rows: list[dict]) -> dict | None:
+def scoped_decision(caller: Principal, project: mrv.ProjectRecord, decision: dict[str, Any] | None, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The decision as the caller may read it: the auditor's findings about a plot are shown when the
     plot's FPO is visible to the caller (the plot's FPO known from the run's findings and sample; a
     plot known from neither is attributed as ``row_fpo`` does, fail closed); findings without a plot
@@ -196,8 +197,10 @@ class VerificationService:
         project = self._project(caller, record.project_id, "report")
         if record.report_kind == "verification" and not reads_every_fpo(caller, project):
             raise not_found("report")  # it lists every FPO's sample plots and findings
+        formats: tuple[tuple[Literal["pdf", "xlsx"], str, str], ...] = (
+            ("pdf", record.pdf_key, record.pdf_sha256), ("xlsx", record.xlsx_key, record.xlsx_sha256))
         files = [m.ReportFile(format=fmt, sha256=sha, url=self.presigner.url(key, URL_EXPIRY_S), expires_in=URL_EXPIRY_S)
-                 for fmt, key, sha in (("pdf", record.pdf_key, record.pdf_sha256), ("xlsx", record.xlsx_key, record.xlsx_sha256))]
+                 for fmt, key, sha in formats]
         return m.ReportOut(report_id=report_id, run_id=record.run_id, kind=record.report_kind, created_at=record.created_at,
                            files=files)
 
@@ -207,7 +210,7 @@ class VerificationService:
         require_role(caller, Role.ADMIN)
         from agri_common.farm.store import iter_chunks
 
-        merged: dict[mrv.Key, dict] = {}  # one operation per item: a transaction may not touch an item twice
+        merged: dict[mrv.Key, dict[str, Any]] = {}  # one operation per item: a transaction may not touch an item twice
         for o in batch.observations:
             values = merged.setdefault(mrv.observation(o.plot_id, o.season_key), mrv.observation_item(o.plot_id, o.season_key))
             values[mrv.observation_source(o.source)] = {**o.model_dump(mode="json", exclude={"plot_id", "season_key", "source"}),

@@ -72,7 +72,7 @@ def reset_clients() -> None:
     dynamodb_table.cache_clear()
 
 
-def batch_get_responses(client: Any, request_items: dict, *, rounds: int = BATCH_GET_ROUNDS) -> Iterator[dict]:
+def batch_get_responses(client: Any, request_items: dict[str, Any], *, rounds: int = BATCH_GET_ROUNDS) -> Iterator[dict[str, Any]]:
     """Every BatchGetItem response for ``request_items``, re-asking for the keys DynamoDB left
     unprocessed (it does so when throttled) with exponential backoff; after ``rounds`` rounds with
     keys still unprocessed, a 503 ``service_unavailable`` instead of spinning until the timeout."""

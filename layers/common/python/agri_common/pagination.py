@@ -82,7 +82,7 @@ def _key_value_ok(value: Any) -> bool:
 
 
 def check_start_key(key: Any, *, attrs: Iterable[str], partition: tuple[str, str],
-                    sort_prefix: tuple[str, str] | None = None) -> dict | None:
+                    sort_prefix: tuple[str, str] | None = None) -> dict[str, Any] | None:
     """``key`` as the ExclusiveStartKey of a query on the partition ``partition`` = (attribute,
     value) whose items carry exactly the key attributes ``attrs`` (table key + index key), and,
     for a ``begins_with`` query, ``sort_prefix`` = (sort attribute, prefix). 400 otherwise."""

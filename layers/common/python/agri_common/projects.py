@@ -112,14 +112,14 @@ def visible_projects(store: Any, caller: Principal) -> list[mrv.ProjectRecord]:
     return sorted((p for p in found if project_visible(caller, p)), key=lambda p: (p.created_at, p.project_id))
 
 
-def row_fpo(project: mrv.ProjectRecord, row: dict) -> str | None:
+def row_fpo(project: mrv.ProjectRecord, row: dict[str, Any]) -> str | None:
     """The FPO a sample row or finding belongs to: its ``fpo_id``; a row stored before rows named
     their FPO belongs to the project's FPO when there is only one, else to no one (hidden from FPO
     managers: fail closed)."""
     return row.get("fpo_id") or (project.fpo_ids[0] if len(project.fpo_ids) == 1 else None)
 
 
-def rows_visible(caller: Principal, project: mrv.ProjectRecord, rows: list[dict]) -> list[dict]:
+def rows_visible(caller: Principal, project: mrv.ProjectRecord, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of a visible project (sample plots, findings: farmer and plot ids, villages,
     centroids) the caller may read: admin and the project's auditors all of them, an FPO manager
     their own FPO's only (a project can cover several FPOs)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Callable, Protocol
 
 from agri_common.aws import DynamoTable
 from agri_common.principal import Principal
@@ -61,7 +61,7 @@ def _keys(principal: Principal) -> list[str]:
     return keys
 
 
-def _revoked_by(items: dict[str, dict], principal: Principal) -> bool:
+def _revoked_by(items: dict[str, dict[str, Any]], principal: Principal) -> bool:
     for key, item in items.items():
         if key.startswith(USER_PREFIX):
             if principal.issued_at <= int(item.get("revoked_before", 0)):
@@ -72,11 +72,11 @@ def _revoked_by(items: dict[str, dict], principal: Principal) -> bool:
 
 
 class DynamoRevocationStore(DynamoTable):
-    def __init__(self, table_name: str, clock=time.time):
+    def __init__(self, table_name: str, clock: Callable[[], float] = time.time):
         super().__init__(table_name)
         self._clock = clock
 
-    def _put(self, pk: str, **attrs) -> None:
+    def _put(self, pk: str, **attrs: Any) -> None:
         now = int(self._clock())
         self._table.put_item(Item={"pk": pk, "expires_at": now + RETENTION_SECONDS, **attrs})
 
@@ -102,8 +102,8 @@ class DynamoRevocationStore(DynamoTable):
 class InMemoryRevocationStore:
     """Fake for unit tests: same semantics, no network."""
 
-    def __init__(self, clock=time.time):
-        self.items: dict[str, dict] = {}
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self.items: dict[str, dict[str, Any]] = {}
         self._clock = clock
 
     def revoke_session(self, principal: Principal) -> None:

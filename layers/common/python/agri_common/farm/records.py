@@ -8,7 +8,9 @@ see it" (:meth:`owned`), and a plot's access check never needs its farmer's item
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, overload
+
+from typing_extensions import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,8 +36,16 @@ class Stored(BaseModel):
         pk, sk = self.key()
         return {"pk": pk, "sk": sk, "kind": self.kind, **self.index(), **self.model_dump(mode="json", exclude_none=True)}
 
+    @overload
     @classmethod
-    def from_item(cls, item: dict | None):
+    def from_item(cls, item: dict[str, Any]) -> Self: ...
+
+    @overload
+    @classmethod
+    def from_item(cls, item: dict[str, Any] | None) -> Self | None: ...
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any] | None) -> Self | None:
         return None if item is None else cls.model_validate(item)
 
 
@@ -158,8 +168,9 @@ class PlotRecord(Record):
         return Owned(owner_user_id=self.owner_user_id, fpo_id=self.fpo_id)
 
     @property
-    def geometry(self) -> dict:
-        return json.loads(self.geometry_json)
+    def geometry(self) -> dict[str, Any]:
+        shape: dict[str, Any] = json.loads(self.geometry_json)
+        return shape
 
 
 class SeasonRecord(Record):

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 from agri_common.aws import DynamoTable
 from agri_common.farm.keys import INDEX, Key
 
+T = TypeVar("T")
 MAX_TRANSACTION_OPS = 100  # DynamoDB's limit per TransactWriteItems
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (names and values), 409,600 bytes
 
@@ -82,12 +83,12 @@ class WriteConflict(Exception):
 
 
 class FarmStore(Protocol):
-    def get(self, key: Key) -> dict | None: ...
+    def get(self, key: Key) -> dict[str, Any] | None: ...
 
-    def batch_get(self, keys: Sequence[Key]) -> list[dict]: ...
+    def batch_get(self, keys: Sequence[Key]) -> list[dict[str, Any]]: ...
 
     def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
-              start: dict | None = None, newest_first: bool = False) -> tuple[list[dict], dict | None]: ...
+              start: dict[str, Any] | None = None, newest_first: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
 
     def transact(self, ops: Sequence[Op]) -> None: ...
 
@@ -220,7 +221,7 @@ class _Expr:
                 out.append(f"{name} = {self.value(value)}")
         return out
 
-    def attach(self, request: dict) -> dict:
+    def attach(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.names:
             request["ExpressionAttributeNames"] = self.names
         if self.values:
@@ -228,7 +229,7 @@ class _Expr:
         return request
 
 
-def check_query_start(start: Any, pk: str, *, prefix: str = "", index: bool = False) -> dict | None:
+def check_query_start(start: Any, pk: str, *, prefix: str = "", index: bool = False) -> dict[str, Any] | None:
     """``start`` as the ExclusiveStartKey of ``query(pk, prefix=, index=)``: exactly the table key
     (and, on the index, the index key), the queried partition, a sort key under the prefix; 400
     ``invalid_next_token`` otherwise (it came back in a client's pagination token)."""
@@ -242,16 +243,16 @@ def check_query_start(start: Any, pk: str, *, prefix: str = "", index: bool = Fa
 class DynamoFarmStore(DynamoTable):
     """:class:`FarmStore` on a DynamoDB table, through the boto3 resource (native Python types)."""
 
-    def get(self, key: Key) -> dict | None:
+    def get(self, key: Key) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"pk": key[0], "sk": key[1]}, ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
-    def batch_get(self, keys: Sequence[Key]) -> list[dict]:
+    def batch_get(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
         from agri_common.aws import batch_get_responses
 
         client = self._table.meta.client
         unique = list(dict.fromkeys(keys))
-        found: list[dict] = []
+        found: list[dict[str, Any]] = []
         for start in range(0, len(unique), 100):
             request = {self.table_name: {"Keys": [{"pk": pk, "sk": sk} for pk, sk in unique[start:start + 100]],
                                          "ConsistentRead": True}}
@@ -260,7 +261,7 @@ class DynamoFarmStore(DynamoTable):
         return found
 
     def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
-              start: dict | None = None, newest_first: bool = False) -> tuple[list[dict], dict | None]:
+              start: dict[str, Any] | None = None, newest_first: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """Items of one partition in sort-key order (``newest_first``: descending)."""
         from boto3.dynamodb.conditions import Key as K
 
@@ -280,7 +281,7 @@ class DynamoFarmStore(DynamoTable):
             kwargs["ExclusiveStartKey"] = start
         if newest_first:
             kwargs["ScanIndexForward"] = False
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         while True:
             resp = self._table.query(**kwargs)
             items.extend(from_dynamo(i) for i in resp.get("Items", []))
@@ -313,7 +314,7 @@ class DynamoFarmStore(DynamoTable):
                 raise  # e.g. a ValidationError reason: a bug of ours, not a race to retry
             raise WriteConflict([i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]) from exc
 
-    def _op(self, op: Op) -> dict:
+    def _op(self, op: Op) -> dict[str, Any]:
         e = _Expr()
         if isinstance(op, Put):
             request: dict[str, Any] = {"TableName": self.table_name, "Item": to_dynamo(dict(op.item))}
@@ -366,7 +367,7 @@ class Txn:
         return self
 
 
-def commit(store: FarmStore, build: Any, attempts: int = 4) -> Any:
+def commit(store: FarmStore, build: Callable[[], tuple[Txn, T]], attempts: int = 4) -> T:
     """Apply ``build() -> (Txn, result)`` and return ``result``; rebuild from fresh reads and retry
     when a race guard failed or DynamoDB cancelled for a concurrent transaction.
 
