@@ -20,12 +20,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from agri_common.farm.records import Stored
+from agri_common.farm.store import Key as Key  # re-exported: the pipeline table's keys
+from agri_common.farm.store import Stored
 from agri_common.principal import Owned, Principal
 
-Key = tuple[str, str]
 META = "META"
-INDEX = "gsi1"
 
 # Each id is the one before it plus a suffix (see the id builders below); the routes' path
 # parameters and the logic's checks import these, so each pattern is spelled once.

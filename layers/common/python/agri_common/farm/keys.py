@@ -6,11 +6,10 @@ Base table ``pk``/``sk``; one global index ``gsi1`` (``gsi1pk``/``gsi1sk``). Ids
 
 from __future__ import annotations
 
-Key = tuple[str, str]
+from agri_common.farm.store import Key as Key  # re-exported: the farm table's keys
 
 META = "META"
 AGG = "AGG"
-INDEX = "gsi1"
 
 
 def fpo(fpo_id: str) -> Key:

@@ -8,45 +8,13 @@ see it" (:meth:`owned`), and a plot's access check never needs its farmer's item
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Literal, overload
+from typing import Any, ClassVar, Literal
 
-from typing_extensions import Self
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from agri_common.farm import keys
+from agri_common.farm.store import Stored
 from agri_common.principal import Owned
-
-
-class Stored(BaseModel):
-    """A single-table item: its key, its index attributes, and the item round trip.
-    Shared by the farm table's records and the pipeline table's (agri_common.mrv)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    kind: ClassVar[str]
-
-    def key(self) -> keys.Key:
-        raise NotImplementedError
-
-    def index(self) -> dict[str, str]:
-        return {}
-
-    def to_item(self) -> dict[str, Any]:
-        pk, sk = self.key()
-        return {"pk": pk, "sk": sk, "kind": self.kind, **self.index(), **self.model_dump(mode="json", exclude_none=True)}
-
-    @overload
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Self: ...
-
-    @overload
-    @classmethod
-    def from_item(cls, item: dict[str, Any] | None) -> Self | None: ...
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any] | None) -> Self | None:
-        return None if item is None else cls.model_validate(item)
 
 
 class Record(Stored):

@@ -19,14 +19,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Sequence, TypeVar, overload
+
+from pydantic import BaseModel, ConfigDict
+from typing_extensions import Self
 
 from agri_common.aws import DynamoTable
-from agri_common.farm.keys import INDEX, Key
 
+Key = tuple[str, str]  # (pk, sk): both tables' base keys
+INDEX = "gsi1"  # both tables' one global index (gsi1pk, gsi1sk)
 T = TypeVar("T")
 MAX_TRANSACTION_OPS = 100  # DynamoDB's limit per TransactWriteItems
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (names and values), 409,600 bytes
+
+
+class Stored(BaseModel):
+    """A single-table item: its key, its index attributes, and the item round trip.
+    The base of every stored record of the farm table and of the pipeline table."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: ClassVar[str]
+
+    def key(self) -> Key:
+        raise NotImplementedError
+
+    def index(self) -> dict[str, str]:
+        return {}
+
+    def to_item(self) -> dict[str, Any]:
+        pk, sk = self.key()
+        return {"pk": pk, "sk": sk, "kind": self.kind, **self.index(), **self.model_dump(mode="json", exclude_none=True)}
+
+    @overload
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Self: ...
+
+    @overload
+    @classmethod
+    def from_item(cls, item: dict[str, Any] | None) -> Self | None: ...
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any] | None) -> Self | None:
+        return None if item is None else cls.model_validate(item)
 
 
 @dataclass(frozen=True)
