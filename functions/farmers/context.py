@@ -9,12 +9,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from agri_common.errors import ConflictError, NotFoundError, UnprocessableError
-from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord, SyncReceipt
-from agri_common.clock import utc_iso_seconds_offset
-from agri_common.farm.store import FarmStore, Put, Txn
-from agri_common.principal import Principal
+from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FpoRecord, SyncReceipt
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import TableStore, Put, Txn
+from agri_common.platform.principal import Principal
 
 
 def derived_id(prefix: str, *parts: str) -> str:
@@ -77,7 +77,7 @@ class OverlapPolicy:
 
 @dataclass
 class FarmContext:
-    store: FarmStore
+    store: TableStore
     aadhaar_key: Callable[[], bytes]
     overlap: OverlapPolicy = field(default_factory=OverlapPolicy)
     clock: Callable[[], str] = utc_iso_seconds_offset

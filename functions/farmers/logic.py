@@ -7,13 +7,13 @@ yet); an admin registers anyone. Auditors register no one. The FPO must exist.
 
 from __future__ import annotations
 
-from agri_common.errors import ConflictError, ForbiddenError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import AadhaarClaim, Consent, FarmerRecord, OwnerClaim
-from agri_common.farm.store import Put, Txn, Update, commit
-from agri_common.pagination import invalid_token, page_position, page_token
-from agri_common.principal import Principal, Role, ensure_can_access, list_scope, require_role
+from agri_common.platform.errors import ConflictError, ForbiddenError
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import AadhaarClaim, Consent, FarmerRecord, OwnerClaim
+from agri_common.single_table import Put, Txn, Update, commit
+from agri_common.platform.pagination import invalid_token, page_position, page_token
+from agri_common.platform.principal import Principal, Role, ensure_can_access, list_scope, require_role
 
 from functions.farmers import aadhaar, membership
 from functions.farmers import models as m

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agri_common.errors import ConflictError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import FarmerRecord, GeoMember, PlotRecord
-from agri_common.farm.store import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
-from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
+from agri_common.platform.errors import ConflictError
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FarmerRecord, GeoMember, PlotRecord
+from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
+from agri_common.platform.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
 
 from functions.farmers import geometry, membership
 from functions.farmers import models as m
@@ -103,7 +103,7 @@ class PlotService:
         meta = by_kind.get("plot", [None])[0]
         record = PlotRecord.from_item(meta)
         self._ensure_visible(caller, record)
-        from agri_common.farm.records import EvidenceRecord, SeasonRecord
+        from agri_common.farm_table.records import EvidenceRecord, SeasonRecord
 
         return plot_out(caller, record, [season_out(SeasonRecord.from_item(i)) for i in by_kind.get("season", [])],
                         [evidence_out(EvidenceRecord.from_item(i)) for i in by_kind.get("evidence", [])],

@@ -6,12 +6,12 @@ season), so a later change of the plot's outline does not silently rewrite past 
 
 from __future__ import annotations
 
-from agri_common.errors import ConflictError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import SeasonRecord
-from agri_common.farm.store import Put, Txn, Update, commit
-from agri_common.principal import Principal, Role, ensure_can_access, require_role
+from agri_common.platform.errors import ConflictError
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import SeasonRecord
+from agri_common.single_table import Put, Txn, Update, commit
+from agri_common.platform.principal import Principal, Role, ensure_can_access, require_role
 
 from functions.farmers import membership
 from functions.farmers import models as m

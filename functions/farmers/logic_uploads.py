@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agri_common.errors import ConflictError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import EvidenceRecord, FarmerRecord, PlotRecord
-from agri_common.farm.store import Put, Txn, Update, commit
-from agri_common.principal import Principal, Role, ensure_can_access, require_role
+from agri_common.platform.errors import ConflictError
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import EvidenceRecord, FarmerRecord, PlotRecord
+from agri_common.single_table import Put, Txn, Update, commit
+from agri_common.platform.principal import Principal, Role, ensure_can_access, require_role
 
 from functions.farmers import membership
 from functions.farmers import models as m
@@ -105,7 +105,7 @@ class S3UploadBucket:
         self.bucket = bucket
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         return client("s3").generate_presigned_post(
             Bucket=self.bucket, Key=key, Fields={"Content-Type": content_type},
@@ -113,7 +113,7 @@ class S3UploadBucket:
             ExpiresIn=expires_in)
 
     def head(self, key: str) -> dict | None:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         s3 = client("s3")
         try:

@@ -26,13 +26,13 @@ from dataclasses import replace
 
 from pydantic import BaseModel, Field
 
-from agri_common.errors import ConflictError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import AadhaarClaim, EvidenceRecord, FarmerRecord, InvitationRecord, PlotRecord, SeasonRecord
-from agri_common.farm.store import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
-from agri_common.inputs import Input
-from agri_common.principal import Principal, Role, require_role
+from agri_common.platform.errors import ConflictError
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import AadhaarClaim, EvidenceRecord, FarmerRecord, InvitationRecord, PlotRecord, SeasonRecord
+from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
+from agri_common.platform.inputs import Input
+from agri_common.platform.principal import Principal, Role, require_role
 
 from functions.farmers.context import FarmContext, caller_label, field_error, not_found
 

@@ -1,5 +1,5 @@
 """Farmers domain models: API inputs (``extra="forbid"``) and outputs. Stored records live in
-``agri_common.farm.records`` because the fpo domain reads them too."""
+``agri_common.farm_table.records`` because the fpo domain reads them too."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agri_common.inputs import Input, Line, PartialUpdate
+from agri_common.platform.inputs import Input, Line, PartialUpdate
 
-from agri_common.farm.records import MembershipStatus
-from agri_common.farm.vocab import AmendmentType, PreseasonWater, SeasonName, WaterRegime
+from agri_common.farm_table.records import MembershipStatus
+from agri_common.season_vocab import AmendmentType, PreseasonWater, SeasonName, WaterRegime
 
 from functions.farmers import geometry
 
@@ -313,7 +313,7 @@ class SeasonData(Input):
     def _crop(cls, v: str) -> str:
         """Stored as the engine names it ("Paddy" is rice), so every rice rule here and in the
         pipeline applies to it."""
-        from agri_common.farm.vocab import crop_key
+        from agri_common.season_vocab import crop_key
 
         return crop_key(v)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agri_common.errors import ConflictError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord
-from agri_common.farm.store import FarmStore, Put, Txn, commit
-from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
+from agri_common.platform.errors import ConflictError
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FpoRecord
+from agri_common.single_table import TableStore, Put, Txn, commit
+from agri_common.platform.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
 
 from functions.fpo import models as m
 from functions.fpo.dal import CarbonRuns
@@ -41,7 +41,7 @@ class NoCarbonRuns:
 
 
 class FpoService:
-    def __init__(self, store: FarmStore, clock: Clock, carbon: CarbonRuns = NoCarbonRuns()):
+    def __init__(self, store: TableStore, clock: Clock, carbon: CarbonRuns = NoCarbonRuns()):
         self.store = store
         self.clock = clock
         self.carbon_runs = carbon

@@ -21,10 +21,10 @@ import json
 from decimal import Decimal
 from typing import Any, Sequence
 
-from agri_common.aws import batch_get_responses
-from agri_common.errors import AppError, DependencyError
+from agri_common.platform.aws import batch_get_responses
+from agri_common.platform.errors import AppError, DependencyError
 from agri_common.ledger_crypto import canonical_json
-from agri_common.pagination import check_start_key
+from agri_common.platform.pagination import check_start_key
 
 from functions.ledger import models as m
 from functions.ledger.logic import Append, BlockChanged, HeadMoved, RecordExists
@@ -104,13 +104,13 @@ class DynamoLedgerStore:
 
     @property
     def _table(self) -> Any:
-        from agri_common.aws import dynamodb_table
+        from agri_common.platform.aws import dynamodb_table
 
         return dynamodb_table(self.table_name)
 
     @property
     def _client(self) -> Any:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         return client("dynamodb")
 
@@ -380,13 +380,13 @@ class S3ArtifactStore:
         self.bucket = bucket
 
     def put(self, key: str, data: bytes) -> None:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json",
                                 ChecksumAlgorithm="SHA256")
 
     def get(self, key: str) -> bytes:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
@@ -400,7 +400,7 @@ class LambdaWriterGateway:
     def submit(self, event: m.WriterEvent) -> m.WriterResult:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         try:
             resp = client("lambda").invoke(FunctionName=self.function_name, InvocationType="RequestResponse",

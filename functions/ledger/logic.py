@@ -23,15 +23,15 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Any, Callable, Protocol, Sequence
 
-from agri_common.errors import (
+from agri_common.platform.errors import (
     AppError, ConflictError, DependencyError, ForbiddenError, NotFoundError, UnprocessableError,
 )
 from agri_common.ledger_crypto import (
     GENESIS_HASH, HASH_SCHEME, MANIFEST_KIND, MANIFEST_NAME, LedgerIntegrityError, batch_key, canonical_json,
     farmer_ref, merkle_proof, merkle_root, new_salt, record_hash, seal, sha256_hex, verify_chain,
 )
-from agri_common.observability import logger, metrics
-from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, list_scope
+from agri_common.platform.observability import logger, metrics
+from agri_common.platform.principal import Owned, Principal, Role, can_access, ensure_can_access, list_scope
 
 from functions.ledger import models as m
 
@@ -321,7 +321,7 @@ class LedgerWriter:
             raise ConflictError(f"approved run {ref.key} does not match its SHA-256", code="run_ref_mismatch")
         from pydantic import ValidationError
 
-        from agri_common.errors import validation_details
+        from agri_common.platform.errors import validation_details
 
         try:
             run = m.ApprovedRun.model_validate_json(data)

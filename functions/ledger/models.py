@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from agri_common.inputs import Input
+from agri_common.platform.inputs import Input
 
 SERIAL_PREFIX = "AGM"
 SERIAL_DIGITS = 9

@@ -23,10 +23,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agri_common.clock import utc_iso_seconds_z
-from agri_common.errors import AppError, validation_details
-from agri_common.observability import logger, metrics
-from agri_common.settings import BaseSettingsModel, load_settings
+from agri_common.platform.clock import utc_iso_seconds_z
+from agri_common.platform.errors import AppError, validation_details
+from agri_common.platform.observability import logger, metrics
+from agri_common.platform.settings import BaseSettingsModel, load_settings
 
 from functions.ledger import models as m
 from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
@@ -50,7 +50,7 @@ def _chain() -> Any:
     s = load_settings(WriterSettings)
     key = None
     if s.chain_key_secret_arn:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         key = client("secretsmanager").get_secret_value(SecretId=s.chain_key_secret_arn)["SecretString"].strip()
     return connect(s.chain_rpc_url, contract_address=s.chain_contract_address, private_key=key)

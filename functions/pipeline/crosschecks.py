@@ -69,7 +69,7 @@ def _range(row: dict, name: str, value: float | None, limits: dict) -> list[dict
 def crop_name(activity: dict) -> str:
     """The crop as the engine names it (seasons are stored so since the farmers API normalises
     them; older or imported items may still say "paddy")."""
-    from agri_common.farm.vocab import crop_key
+    from agri_common.season_vocab import crop_key
 
     try:
         return crop_key(str(activity.get("crop") or ""))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agri_common import mrv
-from agri_common.farm.store import Update
+from agri_common import pipeline_table
+from agri_common.single_table import Update
 
 from functions.pipeline import core
 
@@ -35,7 +35,7 @@ def record_outcome(event: dict, ctx: core.Context) -> dict:
     if event.get("issued") is not None and error is None:
         answer = event["issued"].get("body") or event["issued"]  # the writer's last answer: {"ok", "result", "error"}
         if not answer.get("ok"):
-            ctx.store.transact([Update(mrv.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock()})])
+            ctx.store.transact([Update(pipeline_table.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock()})])
             ctx.set_run(run, status="failed", error={"step": "ledger", "error": "LedgerRefused", "cause": answer.get("error")})
             return {"status": "failed", "step": "ledger"}
         result = answer.get("result") or {}
@@ -49,13 +49,13 @@ def record_outcome(event: dict, ctx: core.Context) -> dict:
             detail.update(status=status)
         # The decision itself is read from the task item: the token's error cause is only a copy
         # (and moto's emulator drops the cause of SendTaskFailure).
-        task = mrv.TaskRecord.from_item(ctx.store.get(mrv.task(mrv.task_id(run.run_id, run.attempt))))
+        task = pipeline_table.TaskRecord.from_item(ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt))))
         decision = (task.decision if task else None) or {}
         ctx.set_run(run, status=status, outcome={"decision": status, "reason": decision.get("reason") or info["cause"],
                                                  "decided_by": decision.get("decided_by"),
                                                  "decided_at": decision.get("decided_at")})
         return {"status": status}
-    steps, _ = ctx.store.query(mrv.step(run.run_id, "")[0], prefix=mrv.STEP_PREFIX)
+    steps, _ = ctx.store.query(pipeline_table.step(run.run_id, "")[0], prefix=pipeline_table.STEP_PREFIX)
     running = [s for s in steps if s.get("attempt") == run.attempt and s.get("status") in ("running", "failed")]
     # the step that started last is the one that failed (or was cut off): no later step starts after it
     failed_step = max(running, key=lambda s: (s.get("started_at") or "", s["status"] == "failed"))["step"] if running else "unknown"
@@ -67,11 +67,11 @@ def record_outcome(event: dict, ctx: core.Context) -> dict:
         # step (closed when the run was stored) failed. After the last page it did not.
         failed_step = "ledger"
         running = [s for s in running if s["step"] != "ledger"]
-        ctx.store.transact([Update(mrv.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock(),
+        ctx.store.transact([Update(pipeline_table.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock(),
                                                                         "detail.cause": info})])
     for s in running:
         if s["status"] == "running":
-            ctx.store.transact([Update(mrv.step(run.run_id, s["step"]), set={"status": "failed", "finished_at": ctx.clock(),
+            ctx.store.transact([Update(pipeline_table.step(run.run_id, s["step"]), set={"status": "failed", "finished_at": ctx.clock(),
                                                                              "detail": {**s.get("detail", {}), "cause": info}})])
     ctx.set_run(run, status="failed", error={"step": failed_step, **info})
     return {"status": "failed", "step": failed_step}
@@ -83,9 +83,9 @@ def lambda_handler(event: dict, context: Any) -> dict:
 
 def close_pending_task(ctx: core.Context, run: core.RunInput) -> bool:
     """Take a still-pending verification task of this attempt out of the auditors' queue."""
-    from agri_common.farm.store import WriteConflict
+    from agri_common.single_table import WriteConflict
 
-    task = mrv.TaskRecord.from_item(ctx.store.get(mrv.task(mrv.task_id(run.run_id, run.attempt))))
+    task = pipeline_table.TaskRecord.from_item(ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt))))
     if task is None or task.status != "pending":
         return False
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agri_common import mrv
-from agri_common.farm.store import Put
+from agri_common import pipeline_table
+from agri_common.single_table import Put
 
 from functions.pipeline import core, crosschecks, sampling
 from functions.pipeline.aggregate import iter_rows
@@ -33,7 +33,7 @@ def verify(event: dict, ctx: core.Context) -> dict:
         sample.update(run_id=run.run_id, generation=run.generation)
         ctx.put_json(core.findings_key(run), findings)
         ctx.put_json(core.sample_key(run), sample)
-        ctx.store.transact([Put(mrv.SampleRecord(
+        ctx.store.transact([Put(pipeline_table.SampleRecord(
             run_id=run.run_id, project_id=run.project_id, generation=run.generation, seed=sample["seed"], size=sample["size"],
             strata=sample["strata"], object_key=core.sample_key(run), selected=len(sample["plots"]),
             created_at=ctx.clock()).to_item())])

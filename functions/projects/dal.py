@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from agri_common.errors import NotFoundError
-from agri_common.identity import CognitoIdentityProvider
+from agri_common.platform.errors import NotFoundError
+from agri_common.platform.identity import CognitoIdentityProvider
 
 
 class CognitoAuditorDirectory:
@@ -32,8 +32,8 @@ class FarmFpoDirectory:
         self.farm_table = farm_table
 
     def existing(self, fpo_ids: Sequence[str]) -> set[str]:
-        from agri_common.farm import keys
-        from agri_common.farm.store import DynamoFarmStore
+        from agri_common.farm_table import keys
+        from agri_common.single_table import DynamoTableStore
 
-        found = DynamoFarmStore(self.farm_table).batch_get([keys.fpo(f) for f in dict.fromkeys(fpo_ids)])
+        found = DynamoTableStore(self.farm_table).batch_get([keys.fpo(f) for f in dict.fromkeys(fpo_ids)])
         return {item["fpo_id"] for item in found}  # FpoRecord

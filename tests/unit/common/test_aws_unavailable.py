@@ -1,4 +1,4 @@
-"""One mapping of AWS throttling / unavailability (agri_common.errors.aws_unavailable), applied by the
+"""One mapping of AWS throttling / unavailability (agri_common.platform.errors.aws_unavailable), applied by the
 shared resolver to every route, and the farm store's own cases (cancelled transactions, unprocessed
 keys). A fake DynamoDB table raises each error; real Lambda entry points answer."""
 
@@ -10,12 +10,12 @@ import pytest
 from botocore.exceptions import (ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
                                  NoCredentialsError, ParamValidationError, ReadTimeoutError)
 
-from agri_common.errors import DependencyError, aws_unavailable
-from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord
-from agri_common.clock import utc_iso_seconds_offset
-from agri_common.farm.store import DynamoFarmStore, Put, WriteConflict
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.platform.errors import DependencyError, aws_unavailable
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import DynamoTableStore, Put, WriteConflict
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.farmers import handler as farmers
 from functions.farmers.context import FarmContext
 from functions.fpo import handler as fpo
@@ -78,7 +78,7 @@ def test_a_transaction_cancelled_for_throttling_is_503_not_a_condition():
 
 # ---- a fake table behind the real store ------------------------------------------------------------
 class FakeTable:
-    """The boto3 Table/client calls DynamoFarmStore makes; ``fail`` maps an operation to what it raises."""
+    """The boto3 Table/client calls DynamoTableStore makes; ``fail`` maps an operation to what it raises."""
 
     def __init__(self, fail: dict[str, Exception] | None = None):
         self.fail = fail or {}
@@ -112,7 +112,7 @@ class FakeTable:
         return {}
 
 
-class FakeTableStore(DynamoFarmStore):
+class FakeTableStore(DynamoTableStore):
     def __init__(self, table: FakeTable):
         super().__init__("farm")
         self.fake = table
@@ -234,7 +234,7 @@ def test_the_ledger_stores_batch_reads_are_bounded_too(monkeypatch):
 
 # ---- the store base: one mapping for every table store ---------------------------------------------
 def test_the_store_base_raises_the_503_for_busy_aws_and_passes_anything_else():
-    from agri_common.aws import DynamoTable
+    from agri_common.platform.aws import DynamoTable
 
     busy = client_error("ProvisionedThroughputExceededException")
     with pytest.raises(DependencyError) as err:
@@ -245,8 +245,8 @@ def test_the_store_base_raises_the_503_for_busy_aws_and_passes_anything_else():
 
 def test_the_revocation_store_writes_through_the_store_base(monkeypatch):
     """The revocation store is a DynamoTable: its writes reach the table the base builds."""
-    from agri_common import aws
-    from agri_common.revocation import DynamoRevocationStore
+    from agri_common.platform import aws
+    from agri_common.platform.revocation import DynamoRevocationStore
 
     puts = []
     fake = SimpleNamespace(put_item=lambda Item: puts.append(Item))

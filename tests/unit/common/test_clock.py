@@ -1,11 +1,11 @@
-"""The three stored timestamp formats, each from its one function (agri_common.clock)."""
+"""The three stored timestamp formats, each from its one function (agri_common.platform.clock)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 
-from agri_common import clock
+from agri_common.platform import clock
 
 
 def test_each_format_is_the_one_its_records_store():

@@ -8,11 +8,11 @@ import io
 
 import pytest
 
-from agri_common import mrv
-from agri_common.farm.records import FpoRecord
-from agri_common.clock import utc_iso_seconds_offset
-from agri_common.farm.store import Put
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common import pipeline_table
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import Put
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.fpo import dal, export
 from functions.fpo import models as m
 from functions.fpo import handler as fpo
@@ -30,7 +30,7 @@ OTHER_PROJECT = "prj_000000ff"  # another project over FPO-1 (e.g. an earlier cr
 
 
 def share(project_id, period, net, *, fpo_id="FPO-1", plot_seasons=10):
-    return mrv.FpoRunRecord(fpo_id=fpo_id, project_id=project_id, run_id=mrv.run_id(project_id, period), period=period,
+    return pipeline_table.FpoRunRecord(fpo_id=fpo_id, project_id=project_id, run_id=pipeline_table.run_id(project_id, period), period=period,
                             attempt=1, generation=1, plot_seasons=plot_seasons, farmers=5, area_ha=7.5,
                             emissions_baseline_t=net + 4.0, emissions_project_t=4.0, removals_t=0.0, net_t=net,
                             creditable_net_share_t=round(net * 0.8, 6))
@@ -52,7 +52,7 @@ def world(monkeypatch):
             (share(project, "2024-kharif", 99.0, fpo_id="FPO-2"), "approved")]
     for record, status in runs:
         pipeline.items[record.key()] = record.to_item()
-        run = mrv.RunRecord(project_id=record.project_id, run_id=record.run_id, period=record.period, status=status,
+        run = pipeline_table.RunRecord(project_id=record.project_id, run_id=record.run_id, period=record.period, status=status,
                             attempt=1, started_by="a", started_at="t", updated_at="t")
         pipeline.items[run.key()] = run.to_item()
     revocations = InMemoryRevocationStore()
@@ -86,7 +86,7 @@ def test_the_overview_lists_the_fpos_runs_with_their_status_and_totals_approved_
 
 
 def test_a_status_change_shows_at_once(world):
-    key = mrv.run(world["project"], f"{world['project']}_2025_kharif")
+    key = pipeline_table.run(world["project"], f"{world['project']}_2025_kharif")
     world["pipeline"].items[key]["status"] = "approved"
     assert get("overview", MANAGER).body["carbon"]["approved"]["runs"] == 3
     world["pipeline"].items[key]["status"] = "rejected"

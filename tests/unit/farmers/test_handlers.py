@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agri_common.farm.records import FpoRecord
-from agri_common.clock import utc_iso_seconds_offset
-from agri_common.farm.store import Put
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import Put
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.farmers import handler as farmers
 from functions.farmers.context import FarmContext
 from functions.fpo import handler as fpo

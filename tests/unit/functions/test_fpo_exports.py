@@ -12,11 +12,11 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord
-from agri_common.clock import utc_iso_seconds_offset
-from agri_common.farm.store import Put
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import Put
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.fpo import handler as fpo
 from functions.fpo.logic import FpoService
 from infra.local.front import proxy_event

@@ -11,7 +11,7 @@ import pytest
 
 import ledger_verify
 from agri_common.ledger_crypto import LedgerIntegrityError, seal, sha256_hex
-from agri_common.principal import Principal, Role
+from agri_common.platform.principal import Principal, Role
 from functions.ledger import models as m
 from ledger_verify.__main__ import main
 from tests.unit.ledger.conftest import approved_run

@@ -1,13 +1,13 @@
 """The one way every agri-mrv function builds its HTTP resolver and Lambda entry point.
 
 - ``make_resolver()``: an ``APIGatewayRestResolver`` with ``enable_validation=True`` and exception
-  handlers that turn every error into the JSON envelope of :mod:`agri_common.errors`.
+  handlers that turn every error into the JSON envelope of :mod:`agri_common.platform.errors`.
 - ``make_handler(app, ...)``: the Lambda entry point. Before routing it checks the body size, builds
   the principal from the authorizer's claims, refuses revoked tokens (401) and callers outside the
-  function's roles (403), applies the one body rule of :mod:`agri_common.body` (UTF-8 JSON object,
+  function's roles (403), applies the one body rule of :mod:`agri_common.platform.body` (UTF-8 JSON object,
   415/400/422 otherwise), then resolves the route with Logger/Metrics/Tracer wired once.
 - AWS throttling or unavailability anywhere (a store, Cognito, S3, the revocation check) answers 503
-  ``service_unavailable`` through :func:`agri_common.errors.aws_unavailable`: one mapping, every domain.
+  ``service_unavailable`` through :func:`agri_common.platform.errors.aws_unavailable`: one mapping, every domain.
 - ``PRIVATE``: the OpenAPI security requirement a private route declares. A route without it is
   public: API Gateway gets no authorizer for it (see infra/routes.py), so it is a deliberate choice,
   and the infrastructure tests compare the public set with an explicit allow-list.
@@ -26,11 +26,11 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
-from agri_common.body import parse_object, read_body
-from agri_common.errors import (AppError, PayloadTooLargeError, UnauthorizedError, aws_error_code, aws_unavailable,
+from agri_common.platform.body import parse_object, read_body
+from agri_common.platform.errors import (AppError, PayloadTooLargeError, UnauthorizedError, aws_error_code, aws_unavailable,
                                 envelope, validation_details)
-from agri_common.observability import logger, metrics, tracer
-from agri_common.principal import Principal, Role, principal_from_claims, require_role
+from agri_common.platform.observability import logger, metrics, tracer
+from agri_common.platform.principal import Principal, Role, principal_from_claims, require_role
 
 SECURITY_SCHEME = "CognitoUserPool"
 PRIVATE: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]

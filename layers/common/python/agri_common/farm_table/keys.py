@@ -6,7 +6,7 @@ Base table ``pk``/``sk``; one global index ``gsi1`` (``gsi1pk``/``gsi1sk``). Ids
 
 from __future__ import annotations
 
-from agri_common.farm.store import Key as Key  # re-exported: the farm table's keys
+from agri_common.single_table import Key as Key  # re-exported: the farm table's keys
 
 META = "META"
 AGG = "AGG"

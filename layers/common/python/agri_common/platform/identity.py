@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agri_common.errors import (
+from agri_common.platform.errors import (
     AppError,
     BadRequestError,
     ConflictError,
@@ -92,7 +92,7 @@ class CognitoIdentityProvider:
     def _call(self, op: str, overrides: dict[str, AppError] | None = None, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         try:
             answer: dict[str, Any] = getattr(client("cognito-idp"), op)(**kwargs)
@@ -185,7 +185,7 @@ class CognitoIdentityProvider:
     def list_users(self, limit: int, token: str | None, group: str | None = None) -> tuple[list[IdpUser], str | None]:
         """A page of users; a ``token`` Cognito refuses (InvalidParameterException; moto and other
         emulators say InvalidToken) is a 400 ``invalid_next_token``: it came back from a client."""
-        from agri_common.pagination import invalid_token
+        from agri_common.platform.pagination import invalid_token
 
         refused: dict[str, AppError] | None = (
             {"InvalidParameterException": invalid_token(), "InvalidToken": invalid_token()} if token else None)

@@ -16,9 +16,9 @@ import time
 from functools import lru_cache
 from typing import Any, Callable, Protocol
 
-from agri_common.aws import DynamoTable
-from agri_common.principal import Principal
-from agri_common.settings import BaseSettingsModel
+from agri_common.platform.aws import DynamoTable
+from agri_common.platform.principal import Principal
+from agri_common.platform.settings import BaseSettingsModel
 
 RETENTION_SECONDS = 24 * 3600
 
@@ -87,7 +87,7 @@ class DynamoRevocationStore(DynamoTable):
         self._put(user_key(user_id), revoked_before=int(before if before is not None else self._clock()))
 
     def is_revoked(self, principal: Principal) -> bool:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         keys = _keys(principal)
         resp = client("dynamodb").batch_get_item(
@@ -125,6 +125,6 @@ class RevocationSettings(BaseSettingsModel):
 def revocation_store() -> DynamoRevocationStore:
     """The revocation store of an API function (``$REVOCATION_TABLE``), built on first use: every
     API handler passes it to ``make_handler`` (as its module's ``_revocation``, which tests swap)."""
-    from agri_common.settings import load_settings
+    from agri_common.platform.settings import load_settings
 
     return DynamoRevocationStore(load_settings(RevocationSettings).revocation_table)

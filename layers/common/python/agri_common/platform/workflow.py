@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agri_common.errors import AppError, ConflictError, DependencyError
+from agri_common.platform.errors import AppError, ConflictError, DependencyError
 
 
 def _map(exc: Exception) -> AppError:
@@ -24,7 +24,7 @@ class StepFunctionsWorkflow:
 
     @property
     def _sfn(self) -> Any:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         return client("stepfunctions")
 

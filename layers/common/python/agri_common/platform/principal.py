@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from agri_common.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from agri_common.platform.errors import ForbiddenError, NotFoundError, UnauthorizedError
 
 
 class Role(str, Enum):
@@ -32,7 +32,7 @@ FPO_CLAIM = "custom:fpo_id"
 class AuditScope(BaseModel):
     """What an auditor is assigned to: their projects and those projects' FPOs.
 
-    Read once per request (``agri_common.projects.auditor_scope``: one Query + one BatchGetItem)
+    Read once per request (``agri_common.project_access.auditor_scope``: one Query + one BatchGetItem)
     and carried on the principal (:func:`with_audit_scope`), so every policy check of the request
     uses the same answer and none of them reads the pipeline table again.
     """

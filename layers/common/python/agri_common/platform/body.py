@@ -30,7 +30,7 @@ import json
 import re
 from typing import Any, Mapping
 
-from agri_common.errors import BadRequestError, UnprocessableError, UnsupportedMediaTypeError
+from agri_common.platform.errors import BadRequestError, UnprocessableError, UnsupportedMediaTypeError
 
 MAX_JSON_DEPTH = 64
 JSON_MEDIA_TYPE = "application/json"

@@ -4,7 +4,7 @@ verification and pipeline functions. docs/table-design.md ("Pipeline table") lis
 patterns.
 
 Same single-table conventions as the farm table (``pk``/``sk``, one overloaded index ``gsi1``), so
-the generic store of :mod:`agri_common.farm.store` (get / batch_get / query / transact, never Scan)
+the generic store of :mod:`agri_common.single_table` (get / batch_get / query / transact, never Scan)
 serves both tables: there is one DynamoDB access layer, not two.
 
 Ids: ``prj_<8 hex>`` projects; a run id is deterministic per (project, period):
@@ -20,9 +20,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from agri_common.farm.store import Key as Key  # re-exported: the pipeline table's keys
-from agri_common.farm.store import Stored
-from agri_common.principal import Owned, Principal
+from agri_common.single_table import Key as Key  # re-exported: the pipeline table's keys
+from agri_common.single_table import Stored
+from agri_common.platform.principal import Owned, Principal
 
 META = "META"
 

@@ -16,7 +16,7 @@ BATCH_GET_ROUNDS = 6  # BatchGetItem rounds for keys DynamoDB leaves unprocessed
 @lru_cache(maxsize=1)
 def _traced() -> None:
     """X-Ray subsegments for AWS calls, set up only when a function first talks to AWS."""
-    from agri_common.observability import tracer
+    from agri_common.platform.observability import tracer
 
     tracer.patch(("botocore",))
 
@@ -42,7 +42,7 @@ class DynamoTable:
     """The base of every store on one DynamoDB table (the farm and pipeline tables' store, the
     revocation store; the ledger's store can inherit it the same way): the table, built on first use
     and never at import, and the one mapping of AWS throttling or unavailability to the 503
-    ``service_unavailable`` (:func:`agri_common.errors.aws_unavailable`).
+    ``service_unavailable`` (:func:`agri_common.platform.errors.aws_unavailable`).
 
     Where a store must tell "AWS is busy" from its own outcomes (a cancelled transaction: busy, a
     failed condition, or a race), it calls :meth:`_raise_if_busy` first. Anything else it lets
@@ -59,7 +59,7 @@ class DynamoTable:
     @staticmethod
     def _raise_if_busy(exc: BaseException) -> None:
         """Raise the 503 (from ``exc``) when it is AWS throttling or unavailability; else return."""
-        from agri_common.errors import aws_unavailable
+        from agri_common.platform.errors import aws_unavailable
 
         busy = aws_unavailable(exc)
         if busy is not None:
@@ -87,6 +87,6 @@ def batch_get_responses(client: Any, request_items: dict[str, Any], *, rounds: i
             return
         if round_ < rounds - 1:
             time.sleep(min(0.05 * 2 ** round_, 0.8))
-    from agri_common.errors import SERVICE_UNAVAILABLE_MESSAGE, DependencyError
+    from agri_common.platform.errors import SERVICE_UNAVAILABLE_MESSAGE, DependencyError
 
     raise DependencyError(SERVICE_UNAVAILABLE_MESSAGE)

@@ -1,7 +1,7 @@
 """Data access of the farm table: a small generic interface, DynamoDB behind it.
 
 Logic never builds DynamoDB expressions: it describes a write as a list of operations
-(:class:`Put`, :class:`Update`, :class:`Delete`, :class:`Check`) that :meth:`FarmStore.transact`
+(:class:`Put`, :class:`Update`, :class:`Delete`, :class:`Check`) that :meth:`TableStore.transact`
 applies all-or-nothing (TransactWriteItems). That is how a record and the FPO aggregates it moves
 are written together, and how an idempotency receipt and its record can never be half applied.
 If a condition fails, :class:`WriteConflict` names the operations whose condition failed, so the
@@ -11,7 +11,7 @@ No method scans: reads are GetItem, BatchGetItem and Query on a key (tests fail 
 
 Failures that are not the caller's: AWS throttling or unavailability surfaces as the AWS error
 (or, where the store has to tell it from a failed condition, as ``DependencyError``); the resolver
-answers both 503 ``service_unavailable`` (agri_common.errors.aws_unavailable). An item DynamoDB
+answers both 503 ``service_unavailable`` (agri_common.platform.errors.aws_unavailable). An item DynamoDB
 would refuse as too large (400 KB) is refused *before* writing: 413 ``item_too_large``.
 """
 
@@ -24,7 +24,7 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Sequenc
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import Self
 
-from agri_common.aws import DynamoTable
+from agri_common.platform.aws import DynamoTable
 
 Key = tuple[str, str]  # (pk, sk): both tables' base keys
 INDEX = "gsi1"  # both tables' one global index (gsi1pk, gsi1sk)
@@ -117,7 +117,7 @@ class WriteConflict(Exception):
         self.failed = list(failed)
 
 
-class FarmStore(Protocol):
+class TableStore(Protocol):
     def get(self, key: Key) -> dict[str, Any] | None: ...
 
     def batch_get(self, keys: Sequence[Key]) -> list[dict[str, Any]]: ...
@@ -187,7 +187,7 @@ def item_size(item: Mapping[str, Any]) -> int:
 def _written_size(op: "Op") -> int:
     """What ``op`` certainly writes: the whole item of a Put; for an Update, its key and the values it
     sets or adds (the stored item's other attributes come on top: DynamoDB's own refusal of the
-    grown item is mapped to the same error, see :meth:`DynamoFarmStore.transact`)."""
+    grown item is mapped to the same error, see :meth:`DynamoTableStore.transact`)."""
     if isinstance(op, Put):
         return item_size(op.item)
     if isinstance(op, Update):
@@ -198,7 +198,7 @@ def _written_size(op: "Op") -> int:
 
 
 def item_too_large(size: int | None) -> Exception:
-    from agri_common.errors import PayloadTooLargeError
+    from agri_common.platform.errors import PayloadTooLargeError
 
     issue = (f"this record would take {size:,} bytes; a stored record holds at most {MAX_ITEM_BYTES:,} bytes (400 KB)"
              if size is not None else f"this record would exceed {MAX_ITEM_BYTES:,} bytes (400 KB), the most a stored record holds")
@@ -268,22 +268,22 @@ def check_query_start(start: Any, pk: str, *, prefix: str = "", index: bool = Fa
     """``start`` as the ExclusiveStartKey of ``query(pk, prefix=, index=)``: exactly the table key
     (and, on the index, the index key), the queried partition, a sort key under the prefix; 400
     ``invalid_next_token`` otherwise (it came back in a client's pagination token)."""
-    from agri_common.pagination import check_start_key
+    from agri_common.platform.pagination import check_start_key
 
     pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
     return check_start_key(start, attrs={"pk", "sk", pk_name, sk_name}, partition=(pk_name, pk),
                            sort_prefix=(sk_name, prefix) if prefix else None)
 
 
-class DynamoFarmStore(DynamoTable):
-    """:class:`FarmStore` on a DynamoDB table, through the boto3 resource (native Python types)."""
+class DynamoTableStore(DynamoTable):
+    """:class:`TableStore` on a DynamoDB table, through the boto3 resource (native Python types)."""
 
     def get(self, key: Key) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"pk": key[0], "sk": key[1]}, ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
     def batch_get(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
-        from agri_common.aws import batch_get_responses
+        from agri_common.platform.aws import batch_get_responses
 
         client = self._table.meta.client
         unique = list(dict.fromkeys(keys))
@@ -333,7 +333,7 @@ class DynamoFarmStore(DynamoTable):
         check_item_sizes(ops)
         from botocore.exceptions import ClientError
 
-        from agri_common.errors import aws_error_code
+        from agri_common.platform.errors import aws_error_code
 
         client = self._table.meta.client
         try:
@@ -402,7 +402,7 @@ class Txn:
         return self
 
 
-def commit(store: FarmStore, build: Callable[[], tuple[Txn, T]], attempts: int = 4) -> T:
+def commit(store: TableStore, build: Callable[[], tuple[Txn, T]], attempts: int = 4) -> T:
     """Apply ``build() -> (Txn, result)`` and return ``result``; rebuild from fresh reads and retry
     when a race guard failed or DynamoDB cancelled for a concurrent transaction.
 
@@ -422,7 +422,7 @@ def commit(store: FarmStore, build: Callable[[], tuple[Txn, T]], attempts: int =
             if conflict.failed and not set(conflict.failed) <= txn.races:
                 raise
             if attempt == attempts - 1:
-                from agri_common.errors import ConflictError
+                from agri_common.platform.errors import ConflictError
 
                 raise ConflictError("Concurrent updates kept conflicting; retry", code="write_contention") from conflict
     raise AssertionError("unreachable")
