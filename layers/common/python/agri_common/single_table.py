@@ -1,4 +1,6 @@
-"""Data access of the farm table: a small generic interface, DynamoDB behind it.
+"""Data access of the single-table DynamoDB tables (the farm table and the pipeline table): a small
+generic interface, DynamoDB behind it, and :class:`Stored`, the base of every record they hold
+(each record builds its own key: agri_common.farm_table.records, agri_common.pipeline_table).
 
 Logic never builds DynamoDB expressions: it describes a write as a list of operations
 (:class:`Put`, :class:`Update`, :class:`Delete`, :class:`Check`) that :meth:`TableStore.transact`
@@ -10,7 +12,8 @@ caller can tell "already applied" from "stale version" from "lost a race, retry"
 No method scans: reads are GetItem, BatchGetItem and Query on a key (tests fail on a Scan).
 
 Failures that are not the caller's: AWS throttling or unavailability surfaces as the AWS error
-(or, where the store has to tell it from a failed condition, as ``DependencyError``); the resolver
+(or, where the store has to tell it from a failed condition, as ``DependencyError``, through the
+store base :class:`agri_common.platform.aws.DynamoTable`); the resolver
 answers both 503 ``service_unavailable`` (agri_common.platform.errors.aws_unavailable). An item DynamoDB
 would refuse as too large (400 KB) is refused *before* writing: 413 ``item_too_large``.
 """
