@@ -56,10 +56,10 @@ def _invoke(module, method, resource, path, body=None, claims=None, params=None,
 
 
 def seed(fpo_id: str, n: int) -> None:
-    from agri_common.aws import dynamodb_table
-    from agri_common.farm import aggregates as agg
-    from agri_common.farm.records import Consent, FarmerRecord
-    from agri_common.farm.store import DynamoFarmStore, to_dynamo
+    from agri_common.platform.aws import dynamodb_table
+    from agri_common.farm_table import aggregates as agg
+    from agri_common.farm_table.records import Consent, FarmerRecord
+    from agri_common.single_table import DynamoTableStore, to_dynamo
 
     table = dynamodb_table(os.environ["FARM_TABLE"])
     villages: dict[str, int] = {}
@@ -72,7 +72,7 @@ def seed(fpo_id: str, n: int) -> None:
                 district="Patiala", state="Punjab", preferred_language="pa",
                 consent=Consent(given=True, version="v1", at=CONSENT["at"]), created_by="bench",
                 created_at="2025-06-01T00:00:00+00:00").to_item()))
-    store = DynamoFarmStore(os.environ["FARM_TABLE"])
+    store = DynamoTableStore(os.environ["FARM_TABLE"])
     store.transact([agg.fpo_totals(fpo_id, {"members": n})])
     ops = [agg.village_totals(fpo_id, v, {"members": c}) for v, c in villages.items()]
     for i in range(0, len(ops), 100):
@@ -82,8 +82,8 @@ def seed(fpo_id: str, n: int) -> None:
 def count_requests(sizes: list[int]) -> None:
     from moto import mock_aws
 
-    from agri_common.aws import dynamodb_table, reset_clients
-    from agri_common.settings import clear_settings_cache
+    from agri_common.platform.aws import dynamodb_table, reset_clients
+    from agri_common.platform.settings import clear_settings_cache
     from infra.local import moto_ext
     from infra.local.provision import Provisioner
     from infra.local.template import Resolver, function_specs

@@ -154,12 +154,12 @@ def main() -> None:
     twin = LocalTwin(template=template).start()
     os.environ["CHUNK_UNITS"] = str(a.chunk_farmers)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
-    from agri_common.settings import clear_settings_cache
+    from agri_common.platform.settings import clear_settings_cache
 
     clear_settings_cache()
     print(f"twin started in {time.perf_counter() - t0:.1f} s")
     try:
-        from agri_common.farm.store import DynamoFarmStore
+        from agri_common.single_table import DynamoTableStore
         from tests.integration.mrv_seed import farm_items, seed
 
         if a.source == "farm":
@@ -169,7 +169,7 @@ def main() -> None:
             t = time.perf_counter()
             items = farm_items("FPO-DEMO-1", farmers=farmers, plots_per_farmer=2,
                                seasons=["2025-kharif", "2025-rabi", "2025-zaid"])
-            seed(DynamoFarmStore(twin.resolver.ref(farm_lid)), items)
+            seed(DynamoTableStore(twin.resolver.ref(farm_lid)), items)
             n_seasons = sum(1 for i in items if i["kind"] == "season")
             del items
             print(f"seeded {farmers:,} farmers, {2 * farmers:,} plots, {n_seasons:,} plot-seasons "

@@ -2,7 +2,7 @@
 
 Routes are never listed here: :meth:`Api.add_routes` receives what ``infra.routes.load_routes``
 read from a handler's Powertools resolver. A route whose operation declares security
-(``agri_common.resolver.PRIVATE``) gets the Cognito user-pool authorizer (ID tokens in the
+(``agri_common.platform.resolver.PRIVATE``) gets the Cognito user-pool authorizer (ID tokens in the
 ``Authorization`` header); any other route is public (AuthorizationType NONE).
 
 API Gateway's own errors (no/invalid token, unknown path, throttling, oversized body...) answer with

@@ -1,6 +1,6 @@
 """Cognito: the user pool, its role groups and the one app client (web and mobile).
 
-Group names come from ``agri_common.principal.Role``, the enum the handlers authorize with, so a
+Group names come from ``agri_common.platform.principal.Role``, the enum the handlers authorize with, so a
 role cannot exist on one side only. Users sign in with a username (often their phone number);
 phone and email are verified contact attributes used for confirmation codes and recovery.
 """
@@ -15,12 +15,12 @@ from infra.config import StageConfig
 from infra.routes import ensure_import_paths
 
 ensure_import_paths()
-from agri_common.principal import FPO_CLAIM, Role  # noqa: E402  (the layer is on sys.path only now)
+from agri_common.platform.principal import FPO_CLAIM, Role  # noqa: E402  (the layer is on sys.path only now)
 
 FPO_ATTRIBUTE = FPO_CLAIM.removeprefix("custom:")
 
 # Lower precedence wins when Cognito must pick one group's IAM role; our code refuses users with
-# several role groups anyway (agri_common.principal), so this only documents the privilege order.
+# several role groups anyway (agri_common.platform.principal), so this only documents the privilege order.
 GROUP_PRECEDENCE: dict[Role, tuple[int, str]] = {
     Role.ADMIN: (0, "Platform administrators: manage users and roles"),
     Role.AUDITOR: (10, "Third-party verifiers: read-only access to MRV evidence and audit records"),

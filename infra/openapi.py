@@ -151,8 +151,8 @@ def apply_schema_rules(spec: dict) -> None:
 
 def generate() -> dict:
     ensure_import_paths()
-    from agri_common.errors import ErrorEnvelope
-    from agri_common.resolver import API_TITLE, API_VERSION, openapi_json
+    from agri_common.platform.errors import ErrorEnvelope
+    from agri_common.platform.resolver import API_TITLE, API_VERSION, openapi_json
 
     spec: dict = {"openapi": "3.1.0", "info": {"title": API_TITLE, "version": API_VERSION,
                   "description": "agri-mrv: agricultural carbon MRV for smallholder farmers and FPOs in India."},

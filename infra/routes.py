@@ -1,6 +1,6 @@
 """Read the route table from the handlers themselves (their Powertools resolver).
 
-A route is private when its OpenAPI operation declares ``security`` (``agri_common.resolver.PRIVATE``);
+A route is private when its OpenAPI operation declares ``security`` (``agri_common.platform.resolver.PRIVATE``);
 otherwise it is public and API Gateway puts no authorizer in front of it.
 """
 
@@ -52,6 +52,6 @@ def load_routes(module: str) -> list[Route]:
     """The routes of ``functions.<domain>.handler``, from its resolver's OpenAPI schema."""
     import json
 
-    from agri_common.resolver import openapi_json
+    from agri_common.platform.resolver import openapi_json
 
     return routes_from_schema(json.loads(openapi_json(resolver_for(module))))

@@ -50,7 +50,7 @@ class Storage(Construct):
         self.ledger = self.table("LedgerTable", partition_key="pk", sort_key="sk", resource_name="ledger",
                                  indexes=tuple((name, attr, "g_seq") for name, attr in LEDGER_INDEXES))
         # MRV pipeline: projects, auditor assignment, runs, steps, tasks, samples, reports,
-        # observations (agri_common/mrv.py; docs/table-design.md "Pipeline table").
+        # observations (agri_common/pipeline_table.py; docs/table-design.md "Pipeline table").
         self.pipeline = self.table("PipelineTable", partition_key="pk", sort_key="sk", resource_name="pipeline",
                                    indexes=(("gsi1", "gsi1pk", "gsi1sk"),))
         self.pipeline_data = self._pipeline_bucket()

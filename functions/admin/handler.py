@@ -7,11 +7,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from agri_common.identity import CognitoIdentityProvider
-from agri_common.principal import Principal, Role
-from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import revocation_store
-from agri_common.settings import BaseSettingsModel, load_settings
+from agri_common.platform.identity import CognitoIdentityProvider
+from agri_common.platform.principal import Principal, Role
+from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.platform.revocation import revocation_store
+from agri_common.platform.settings import BaseSettingsModel, load_settings
 
 from functions.admin import models as m
 from functions.admin.logic import AdminService

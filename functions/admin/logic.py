@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agri_common.errors import AppError, ConflictError
-from agri_common.identity import IdpUser
-from agri_common.observability import logger
-from agri_common.pagination import check_opaque_position, page_position, page_token
-from agri_common.principal import FPO_CLAIM, ROLES_NEEDING_FPO, Principal, Role
-from agri_common.revocation import RevocationStore
+from agri_common.platform.errors import AppError, ConflictError
+from agri_common.platform.identity import IdpUser
+from agri_common.platform.observability import logger
+from agri_common.platform.pagination import check_opaque_position, page_position, page_token
+from agri_common.platform.principal import FPO_CLAIM, ROLES_NEEDING_FPO, Principal, Role
+from agri_common.platform.revocation import RevocationStore
 
 from functions.admin import models as m
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from agri_common.inputs import Input
+from agri_common.platform.inputs import Input
 
-from agri_common.principal import ROLES_NEEDING_FPO, Role
+from agri_common.platform.principal import ROLES_NEEDING_FPO, Role
 
 USERNAME = r"^[A-Za-z0-9._@+-]{3,128}$"
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"

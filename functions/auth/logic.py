@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agri_common.errors import AppError, NotFoundError
-from agri_common.identity import Challenge, Tokens
-from agri_common.observability import logger
-from agri_common.principal import Principal, Role
-from agri_common.revocation import RevocationStore
+from agri_common.platform.errors import AppError, NotFoundError
+from agri_common.platform.identity import Challenge, Tokens
+from agri_common.platform.observability import logger
+from agri_common.platform.principal import Principal, Role
+from agri_common.platform.revocation import RevocationStore
 
 from functions.auth import models as m
 

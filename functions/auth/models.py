@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from agri_common.inputs import Input
+from agri_common.platform.inputs import Input
 
 USERNAME = r"^[A-Za-z0-9._@+-]{3,128}$"
 PHONE_E164 = r"^\+[1-9][0-9]{7,14}$"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aws_lambda_powertools.event_handler import Response
 
-from agri_common.resolver import make_handler, make_resolver
+from agri_common.platform.resolver import make_handler, make_resolver
 
 app = make_resolver()
 SPEC = Path(__file__).with_name("openapi.json")

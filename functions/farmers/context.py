@@ -9,11 +9,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from agri_common.errors import ConflictError, NotFoundError, UnprocessableError
-from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord, utc_now
-from agri_common.farm.store import FarmStore, Put, Txn
-from agri_common.principal import Principal
+from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FpoRecord, SyncReceipt
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import TableStore, Put, Txn
+from agri_common.platform.principal import Principal
 
 
 def derived_id(prefix: str, *parts: str) -> str:
@@ -57,10 +58,8 @@ class Receipt:
     content_hash: str
 
     def op(self, entity: str, record_id: str, version: int, now: str) -> Put:
-        pk, sk = keys.sync_receipt(self.user_id, self.client_id)
-        return Put({"pk": pk, "sk": sk, "kind": "sync_receipt", "client_id": self.client_id, "entity": entity,
-                    "id": record_id, "version": version, "content_hash": self.content_hash, "created_at": now},
-                   if_absent=True)
+        return Put(SyncReceipt(user_id=self.user_id, client_id=self.client_id, entity=entity, id=record_id, version=version,
+                               content_hash=self.content_hash, created_at=now).to_item(), if_absent=True)
 
 
 def content_hash(value: Any) -> str:
@@ -78,10 +77,10 @@ class OverlapPolicy:
 
 @dataclass
 class FarmContext:
-    store: FarmStore
+    store: TableStore
     aadhaar_key: Callable[[], bytes]
     overlap: OverlapPolicy = field(default_factory=OverlapPolicy)
-    clock: Callable[[], str] = utc_now
+    clock: Callable[[], str] = utc_iso_seconds_offset
 
     _fpos: dict[str, FpoRecord | None] = field(default_factory=dict)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agri_common.errors import UnprocessableError
+from agri_common.platform.errors import UnprocessableError
 
 INDIA_OUTLINE_FILE = Path(__file__).resolve().parent / "data" / "india_boundary.geojson"
 _INDIA: Any = None

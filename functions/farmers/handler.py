@@ -13,13 +13,13 @@ from typing import Annotated, Callable
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from agri_common.farm.records import MembershipStatus
-from agri_common.farm.store import DynamoFarmStore
-from agri_common.principal import AuditScope, Principal, with_audit_scope
-from agri_common.projects import assignments_from_env
-from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import revocation_store
-from agri_common.settings import BaseSettingsModel, load_settings
+from agri_common.farm_table.records import MembershipStatus
+from agri_common.single_table import DynamoTableStore
+from agri_common.platform.principal import AuditScope, Principal, with_audit_scope
+from agri_common.project_access import assignments_from_env
+from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.platform.revocation import revocation_store
+from agri_common.platform.settings import BaseSettingsModel, load_settings
 
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, OverlapPolicy
@@ -28,7 +28,7 @@ from functions.farmers.logic_imports import ImportService
 from functions.farmers.logic_plots import PlotService
 from functions.farmers.logic_seasons import SeasonService, season_out
 from functions.farmers.logic_sync import SyncService
-from functions.farmers.logic_uploads import S3Objects, UploadService
+from functions.farmers.logic_uploads import S3UploadBucket, UploadService
 from functions.farmers.membership import IssueInvitationRequest, InvitationOut, JoinRequest, MembershipService
 
 app = make_resolver()
@@ -50,7 +50,7 @@ _revocation = revocation_store  # looked up per call by make_handler: tests swap
 @lru_cache(maxsize=1)
 def _aadhaar_key() -> bytes:
     """Read once per cold start, and only by the requests that carry an Aadhaar number."""
-    from agri_common.aws import client
+    from agri_common.platform.aws import client
 
     arn = load_settings(FarmersSettings).aadhaar_hmac_secret_arn
     secret: str = client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]  # boto3 is untyped
@@ -59,12 +59,12 @@ def _aadhaar_key() -> bytes:
 
 def get_context() -> FarmContext:
     s = load_settings(FarmersSettings)
-    return FarmContext(store=DynamoFarmStore(s.farm_table), aadhaar_key=_aadhaar_key,
+    return FarmContext(store=DynamoTableStore(s.farm_table), aadhaar_key=_aadhaar_key,
                        overlap=OverlapPolicy(max_fraction_of_smaller=s.overlap_max_fraction, max_ha=s.overlap_max_ha))
 
 
-def get_uploads_objects() -> S3Objects:
-    return S3Objects(load_settings(FarmersSettings).uploads_bucket)
+def get_uploads_objects() -> S3UploadBucket:
+    return S3UploadBucket(load_settings(FarmersSettings).uploads_bucket)
 
 
 get_assignments = assignments_from_env
@@ -75,7 +75,7 @@ def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(ge
 
 
 Ctx = Annotated[FarmContext, Depends(get_context)]
-Objects = Annotated[S3Objects, Depends(get_uploads_objects)]
+Objects = Annotated[S3UploadBucket, Depends(get_uploads_objects)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 

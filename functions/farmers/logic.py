@@ -7,15 +7,13 @@ yet); an admin registers anyone. Auditors register no one. The FPO must exist.
 
 from __future__ import annotations
 
-from agri_common.errors import ConflictError, ForbiddenError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
+from agri_common.platform.errors import ConflictError, ForbiddenError
+from agri_common.farm_table import aggregates as agg, keys
+from agri_common.farm_table.records import AadhaarClaim, Consent, FarmerRecord, OwnerClaim, MembershipStatus
+from agri_common.single_table import Put, Txn, Update, commit
+from agri_common.platform.pagination import invalid_token, page_position, page_token
+from agri_common.platform.principal import Principal, Role, ensure_can_access, list_scope, require_role
 from typing import Any
-
-from agri_common.farm.records import Consent, FarmerRecord, MembershipStatus
-from agri_common.farm.store import Put, Txn, Update, commit
-from agri_common.pagination import invalid_token, page_position, page_token
-from agri_common.principal import Principal, Role, ensure_can_access, list_scope, require_role
 
 from functions.farmers import aadhaar, membership
 from functions.farmers import models as m
@@ -100,12 +98,10 @@ class FarmerService:
             txn.add(Put(record.to_item(), if_absent=True),
                     on_fail=ConflictError(f"Farmer {record.farmer_id} already exists", code="farmer_exists"))
             if record.owner_user_id:
-                pk, sk = keys.owner(record.owner_user_id)
-                txn.add(Put({"pk": pk, "sk": sk, "kind": "owner", "farmer_id": record.farmer_id}, if_absent=True),
+                txn.add(Put(OwnerClaim(user_id=record.owner_user_id, farmer_id=record.farmer_id).to_item(), if_absent=True),
                         on_fail=ConflictError("This account already has a farmer profile", code="profile_exists"))
             if hmac_hex and not duplicate:  # taken concurrently: rebuilt, and then flagged
-                pk, sk = keys.aadhaar(hmac_hex)
-                txn.add(Put({"pk": pk, "sk": sk, "kind": "aadhaar", "farmer_id": record.farmer_id}, if_absent=True),
+                txn.add(Put(AadhaarClaim(aadhaar_hmac=hmac_hex, farmer_id=record.farmer_id).to_item(), if_absent=True),
                         race=True)
             if record.counted:
                 txn.add(agg.fpo_totals(record.fpo_id, {"members": 1}))

@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agri_common.errors import AppError, ForbiddenError, validation_details
-from agri_common.principal import Principal, Role, require_role
+from agri_common.platform.errors import AppError, ForbiddenError, validation_details
+from agri_common.platform.principal import Principal, Role, require_role
 
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, derived_id, field_error
@@ -26,7 +26,6 @@ from functions.farmers.logic import FarmerService
 from functions.farmers.logic_plots import PlotService
 
 FARMER_COLUMNS = ("name", "phone", "village", "district", "state")
-OPTIONAL_COLUMNS = ("preferred_language", "aadhaar", "external_id", "consent_given", "consent_at")
 DUPLICATE_CODES = {"farmer_exists", "plot_exists"}
 
 

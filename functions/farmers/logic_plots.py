@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from agri_common.errors import ConflictError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import FarmerRecord, PlotRecord
-from agri_common.farm.store import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
-from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
+from agri_common.platform.errors import ConflictError
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FarmerRecord, GeoMember, PlotRecord
+from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
+from agri_common.platform.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
 
 from functions.farmers import geometry, membership
 from functions.farmers import models as m
@@ -103,9 +103,8 @@ class PlotService:
         for item in items:
             by_kind.setdefault(item.get("kind", ""), []).append(item)
         meta = by_kind.get("plot", [None])[0]
-        record = PlotRecord.from_item(meta)
-        self._ensure_visible(caller, record)
-        from agri_common.farm.records import EvidenceRecord, SeasonRecord
+        record = self._ensure_visible(caller, PlotRecord.from_item(meta))
+        from agri_common.farm_table.records import EvidenceRecord, SeasonRecord
 
         return plot_out(caller, record, [season_out(SeasonRecord.from_item(i)) for i in by_kind.get("season", [])],
                         [evidence_out(EvidenceRecord.from_item(i)) for i in by_kind.get("evidence", [])],
@@ -201,9 +200,8 @@ class PlotService:
         for cell in shape.cells:
             txn.add(Update(keys.geo_lock(cell), add={"version": 1}, expect={"version": locks[cell]}), race=True)
             if cell not in old_cells:
-                pk, sk = keys.geo_member(cell, record.plot_id)
-                txn.add(Put({"pk": pk, "sk": sk, "kind": "geo", "plot_id": record.plot_id, "bbox": list(shape.bbox),
-                             "fpo_id": record.fpo_id, "owner_user_id": record.owner_user_id}))
+                txn.add(Put(GeoMember(cell=cell, plot_id=record.plot_id, bbox=list(shape.bbox), fpo_id=record.fpo_id,
+                                      owner_user_id=record.owner_user_id).to_item()))
         for cell in old_cells:
             if cell not in shape.cells:
                 txn.add(Delete(keys.geo_member(cell, record.plot_id)))

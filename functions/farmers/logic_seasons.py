@@ -6,14 +6,12 @@ season), so a later change of the plot's outline does not silently rewrite past 
 
 from __future__ import annotations
 
+from agri_common.platform.errors import ConflictError
+from agri_common.farm_table import aggregates as agg, keys
+from agri_common.farm_table.records import SeasonRecord
+from agri_common.single_table import Put, Txn, Update, commit
+from agri_common.platform.principal import Principal, Role, ensure_can_access, require_role
 from typing import Any
-
-from agri_common.errors import ConflictError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import SeasonRecord
-from agri_common.farm.store import Put, Txn, Update, commit
-from agri_common.principal import Principal, Role, ensure_can_access, require_role
 
 from functions.farmers import membership
 from functions.farmers import models as m
@@ -66,6 +64,14 @@ class SeasonService:
         created: SeasonRecord = commit(self.ctx.store, build)
         return created
 
+    def _reread(self, season: SeasonRecord) -> SeasonRecord:
+        """The season as stored now (for a stale-version answer); seasons are never deleted, so a
+        missing one answers 404 like a season the caller may not see."""
+        current = SeasonRecord.from_item(self.ctx.store.get(season.key()))
+        if current is None:
+            raise not_found("season")
+        return current
+
     def update(self, caller: Principal, plot_id: str, data: m.SeasonData, version: int, *,
                receipt: Receipt | None = None) -> SeasonRecord:
         """Replace a season's activity data (same plot and season key), moving the aggregates."""
@@ -84,8 +90,7 @@ class SeasonService:
             txn = Txn()
             txn.add(Update(current.key(), set={"activity": activity, "updated_at": now}, add={"version": 1},
                            expect={"version": current.version}),
-                    on_fail=lambda: VersionConflict("season", season_out(SeasonRecord.from_item(
-                        self.ctx.store.get(current.key()))).model_dump(mode="json")))
+                    on_fail=lambda: VersionConflict("season", season_out(self._reread(current)).model_dump(mode="json")))
             deltas = agg.merge(_deltas(current.activity, current.area_ha, -1), _deltas(activity, current.area_ha, 1))
             deltas.pop("seasons", None)
             txn.add(agg.fpo_totals(current.fpo_id, deltas))

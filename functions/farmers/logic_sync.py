@@ -20,9 +20,9 @@ from typing import Any, Mapping, TypedDict
 
 from pydantic import ValidationError
 
-from agri_common.errors import AppError, validation_details
-from agri_common.farm import keys
-from agri_common.principal import Principal, Role, require_role
+from agri_common.platform.errors import AppError, validation_details
+from agri_common.farm_table import keys
+from agri_common.platform.principal import Principal, Role, require_role
 
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, Receipt, ReceiptExists, VersionConflict, content_hash, derived_id

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Protocol, TypedDict
 
-from agri_common.errors import ConflictError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import EvidenceRecord, FarmerRecord
-from agri_common.farm.store import Put, Txn, Update, commit
-from agri_common.principal import Principal, Role, ensure_can_access, require_role
+from agri_common.platform.errors import ConflictError
+from agri_common.farm_table import aggregates as agg, keys
+from agri_common.farm_table.records import EvidenceRecord, FarmerRecord
+from agri_common.single_table import Put, Txn, Update, commit
+from agri_common.platform.principal import Principal, Role, ensure_can_access, require_role
 
 from functions.farmers import membership
 from functions.farmers import models as m
@@ -116,14 +115,14 @@ class UploadService:
             return evidence_out(EvidenceRecord.from_item(again[0]))
 
 
-class S3Objects:
+class S3UploadBucket:
     """:class:`ObjectStore` on the uploads bucket."""
 
     def __init__(self, bucket: str):
         self.bucket = bucket
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         post: PresignedPost = client("s3").generate_presigned_post(
             Bucket=self.bucket, Key=key, Fields={"Content-Type": content_type},
@@ -132,7 +131,7 @@ class S3Objects:
         return post
 
     def head(self, key: str) -> ObjectHead | None:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         s3 = client("s3")
         try:

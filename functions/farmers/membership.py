@@ -27,13 +27,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agri_common.errors import ConflictError, UnprocessableError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import EvidenceRecord, FarmerRecord, MembershipStatus, PlotRecord, SeasonRecord
-from agri_common.farm.store import MAX_TRANSACTION_OPS, Delete, Op, Put, Txn, Update, commit
-from agri_common.inputs import Input
-from agri_common.principal import Principal, Role, require_role
+from agri_common.platform.errors import ConflictError, UnprocessableError
+from agri_common.farm_table import aggregates as agg, keys
+from agri_common.farm_table.records import AadhaarClaim, EvidenceRecord, FarmerRecord, InvitationRecord, PlotRecord, SeasonRecord, MembershipStatus
+from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit, Op
+from agri_common.platform.inputs import Input
+from agri_common.platform.principal import Principal, Role, require_role
 
 from functions.farmers.context import FarmContext, caller_label, field_error, not_found
 
@@ -87,9 +86,7 @@ def redeem_op(ctx: FarmContext, code: str, fpo_id: str, farmer_id: str, now: str
 
 # ---- the gate on every write of a farmer's data --------------------------------------------------
 def _is_aggregate(op: Op) -> bool:
-    key: keys.Key = (op.item["pk"], op.item["sk"]) if isinstance(op, Put) else op.key
-    pk, sk = key
-    return pk.startswith("FPO#") and (sk == keys.AGG or sk.startswith(keys.AGG_PREFIX))
+    return keys.is_fpo_aggregate((op.item["pk"], op.item["sk"]) if isinstance(op, Put) else op.key)
 
 
 def _guard_member(txn: Txn, farmer: FarmerRecord) -> Txn:
@@ -244,8 +241,7 @@ class MembershipService:
         op, updated = self._decide(record, "approved", by, now)
         txn.add(op, race=True)
         if record.aadhaar_duplicate and record.aadhaar_hmac:  # the clash may be resolved by now: take the link
-            pk, sk = keys.aadhaar(record.aadhaar_hmac)
-            txn.add(Put({"pk": pk, "sk": sk, "kind": "aadhaar", "farmer_id": record.farmer_id}, if_absent=True),
+            txn.add(Put(AadhaarClaim(aadhaar_hmac=record.aadhaar_hmac, farmer_id=record.farmer_id).to_item(), if_absent=True),
                     on_fail=ConflictError("Another profile holds this Aadhaar number: reject one of the two first "
                                           "(an admin resolves a clash across FPOs)", code="aadhaar_duplicate"))
         for op in contribution(self.ctx, record):
@@ -295,10 +291,9 @@ class MembershipService:
         now = self.ctx.clock()
         expires = (dt.datetime.fromisoformat(now) + dt.timedelta(hours=req.expires_in_hours)).isoformat(timespec="seconds")
         code = new_code()
-        pk, sk = keys.invitation(code_hash(code))
-        item = {"pk": pk, "sk": sk, "kind": "invitation", "fpo_id": fpo_id, "expires_at": expires, "uses": 0,
-                "created_by": caller_label(caller), "created_at": now}
-        self.ctx.store.transact(Txn().add(Put(item, if_absent=True)).ops)
+        invitation = InvitationRecord(code_hash=code_hash(code), fpo_id=fpo_id, expires_at=expires,
+                                      created_by=caller_label(caller), created_at=now)
+        self.ctx.store.transact(Txn().add(Put(invitation.to_item(), if_absent=True)).ops)
         return InvitationOut(code=code, fpo_id=fpo_id, expires_at=expires)
 
     def _own(self, caller: Principal, farmer_id: str) -> FarmerRecord:
@@ -351,10 +346,9 @@ class MembershipService:
             txn = Txn()
             duplicate = record.aadhaar_duplicate
             if record.aadhaar_hmac and not duplicate and self._link_lost(record):
-                pk, sk = keys.aadhaar(record.aadhaar_hmac)
-                if self.ctx.store.get((pk, sk)) is None:  # taken concurrently: rebuilt, and then flagged
-                    txn.add(Put({"pk": pk, "sk": sk, "kind": "aadhaar", "farmer_id": record.farmer_id}, if_absent=True),
-                            race=True)
+                claim = AadhaarClaim(aadhaar_hmac=record.aadhaar_hmac, farmer_id=record.farmer_id)
+                if self.ctx.store.get(claim.key()) is None:  # taken concurrently: rebuilt, and then flagged
+                    txn.add(Put(claim.to_item(), if_absent=True), race=True)
                 else:
                     duplicate = True
             updated = record.model_copy(update={"membership": "pending", "membership_decided_by": None,
@@ -427,6 +421,8 @@ def migrate_fpo(ctx: FarmContext, fpo_id: str) -> dict[str, int]:
 
             def build(farmer: FarmerRecord = farmer, status: MembershipStatus = status) -> tuple[Txn, MembershipStatus]:
                 fresh = FarmerRecord.from_item(ctx.store.get(farmer.key()))
+                if fresh is None:  # profiles are never deleted: a missing one is the 404 of a farmer not seen
+                    raise not_found("farmer")
                 updated = fresh.model_copy(update={"membership": status})
                 txn = Txn().add(Update(fresh.key(), set={"membership": status, **updated.index()},
                                        expect={"membership": 0, "version": fresh.version,  # 0: absent

@@ -14,7 +14,7 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    from agri_common.farm.store import DynamoFarmStore
+    from agri_common.single_table import DynamoTableStore
 
     from functions.farmers.context import FarmContext
     from functions.farmers.membership import migrate_fpo
@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
     def no_key() -> bytes:  # the migration never reads Aadhaar numbers
         raise RuntimeError("not needed")
 
-    ctx = FarmContext(store=DynamoFarmStore(os.environ["FARM_TABLE"]), aadhaar_key=no_key)
+    ctx = FarmContext(store=DynamoTableStore(os.environ["FARM_TABLE"]), aadhaar_key=no_key)
     for fpo_id in argv:
         print(fpo_id, migrate_fpo(ctx, fpo_id))
     return 0

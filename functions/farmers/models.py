@@ -1,5 +1,5 @@
 """Farmers domain models: API inputs (``extra="forbid"``) and outputs. Stored records live in
-``agri_common.farm.records`` because the fpo domain reads them too."""
+``agri_common.farm_table.records`` because the fpo domain reads them too."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agri_common.inputs import Input, Line, PartialUpdate
+from agri_common.platform.inputs import Input, Line, PartialUpdate
 
-from agri_common.farm.records import MembershipStatus
-from agri_common.farm.vocab import AmendmentType, PreseasonWater, SeasonName, WaterRegime
+from agri_common.farm_table.records import MembershipStatus
+from agri_common.season_vocab import AmendmentType, PreseasonWater, SeasonName, WaterRegime
 
 from functions.farmers import geometry
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 CLIENT_ID = r"^[A-Za-z0-9_-]{8,64}$"
-LANGUAGES = ("as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te", "ur")
 Language = Literal["as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te", "ur"]
 UREA_N_FRACTION = 0.46  # urea is 46 % nitrogen by mass
 MAX_YIELD_T_PER_HA = 30  # above any grain crop's field yield: a typo (kg/ha, quintals), not a harvest
@@ -314,7 +313,7 @@ class SeasonData(Input):
     def _crop(cls, v: str) -> str:
         """Stored as the engine names it ("Paddy" is rice), so every rice rule here and in the
         pipeline applies to it."""
-        from agri_common.farm.vocab import crop_key
+        from agri_common.season_vocab import crop_key
 
         return crop_key(v)
 

@@ -1,6 +1,6 @@
 """Reports as CSV (stdlib) or Excel (openpyxl, from the export layer, imported only when asked).
 
-Every cell goes through ``agri_common.cells``: stored text (villages, ids) is data, never a
+Every cell goes through ``agri_common.platform.cells``: stored text (villages, ids) is data, never a
 formula (``=``, ``+``, ``-``, ``@`` ... are prefixed with ``'`` in CSV and typed as strings in
 Excel), and characters the XLSX format cannot carry (records stored before input hygiene) are
 replaced, so no stored text can break or weaponise the file."""
@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
-from agri_common.cells import csv_row, xlsx_append
+from agri_common.platform.cells import csv_row, xlsx_append
 
 from functions.fpo import models as m
 

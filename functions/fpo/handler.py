@@ -7,13 +7,14 @@ from typing import Annotated, Callable, Literal
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from agri_common.farm.records import FpoRecord, utc_now
-from agri_common.farm.store import DynamoFarmStore
-from agri_common.principal import AuditScope, Principal, with_audit_scope
-from agri_common.projects import assignments_from_env
-from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import revocation_store
-from agri_common.settings import BaseSettingsModel, load_settings
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import DynamoTableStore
+from agri_common.platform.principal import AuditScope, Principal, with_audit_scope
+from agri_common.project_access import assignments_from_env
+from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.platform.revocation import revocation_store
+from agri_common.platform.settings import BaseSettingsModel, load_settings
+from agri_common.farm_table.records import FpoRecord
 
 from functions.fpo import export
 from functions.fpo import models as m
@@ -35,7 +36,7 @@ _revocation = revocation_store  # looked up per call by make_handler: tests swap
 
 def get_service() -> FpoService:
     s = load_settings(FpoSettings)
-    return FpoService(DynamoFarmStore(s.farm_table), utc_now, PipelineCarbonRuns(DynamoFarmStore(s.pipeline_table)))
+    return FpoService(DynamoTableStore(s.farm_table), utc_iso_seconds_offset, PipelineCarbonRuns(DynamoTableStore(s.pipeline_table)))
 
 
 get_assignments = assignments_from_env

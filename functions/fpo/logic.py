@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agri_common import mrv
-
-from agri_common.errors import ConflictError, NotFoundError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord
-from agri_common.farm.store import FarmStore, Put, Txn, commit
-from agri_common.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
+from agri_common.platform.errors import ConflictError, NotFoundError
+from agri_common.farm_table import aggregates as agg, keys
+from agri_common.farm_table.records import FpoRecord
+from agri_common.single_table import TableStore, Put, Txn, commit
+from agri_common.platform.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
+from agri_common import pipeline_table
 
 from functions.fpo import models as m
 from functions.fpo.dal import CarbonRuns
@@ -38,12 +36,12 @@ def _rounded(values: dict[str, float], digits: int = 4) -> dict[str, float]:
 class NoCarbonRuns:
     """For a service built without the pipeline table: no runs."""
 
-    def runs(self, fpo_id: str) -> tuple[list[tuple[mrv.FpoRunRecord, mrv.RunStatus]], bool]:
+    def runs(self, fpo_id: str) -> tuple[list[tuple[pipeline_table.FpoRunRecord, pipeline_table.RunStatus]], bool]:
         return [], False
 
 
 class FpoService:
-    def __init__(self, store: FarmStore, clock: Clock, carbon: CarbonRuns = NoCarbonRuns()):
+    def __init__(self, store: TableStore, clock: Clock, carbon: CarbonRuns = NoCarbonRuns()):
         self.store = store
         self.clock = clock
         self.carbon_runs = carbon

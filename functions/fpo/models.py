@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from agri_common.inputs import Input
+from agri_common.platform.inputs import Input
 
-from agri_common.mrv import RunStatus
+from agri_common.pipeline_table import RunStatus
 
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 

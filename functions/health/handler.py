@@ -6,7 +6,7 @@ import os
 
 from pydantic import BaseModel
 
-from agri_common.resolver import make_handler, make_resolver
+from agri_common.platform.resolver import make_handler, make_resolver
 
 app = make_resolver()
 

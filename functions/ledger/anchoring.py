@@ -20,7 +20,7 @@ from agri_common.ledger_crypto import (
     GENESIS_HASH, HASH_SCHEME, MANIFEST_KIND, MANIFEST_NAME, LedgerIntegrityError, batch_key, canonical_json,
     merkle_root, sha256_hex, verify_chain,
 )
-from agri_common.observability import logger, metrics
+from agri_common.platform.observability import logger, metrics
 
 from functions.ledger import models as m
 from functions.ledger.ports import ArtifactStore, Chain, LedgerStore, OnChainAnchor

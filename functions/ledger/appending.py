@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from agri_common.errors import DependencyError
+from agri_common.platform.errors import DependencyError
 from agri_common.ledger_crypto import seal
 
 from functions.ledger import models as m

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from agri_common.aws import batch_get_responses
-from agri_common.errors import AppError, DependencyError
-from agri_common.pagination import check_start_key
+from agri_common.platform.aws import batch_get_responses
+from agri_common.platform.errors import AppError, DependencyError
+from agri_common.platform.pagination import check_start_key
 
 from functions.ledger import items
 from functions.ledger import models as m
@@ -27,13 +27,13 @@ class DynamoLedgerStore:
 
     @property
     def _table(self) -> Any:
-        from agri_common.aws import dynamodb_table
+        from agri_common.platform.aws import dynamodb_table
 
         return dynamodb_table(self.table_name)
 
     @property
     def _client(self) -> Any:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         return client("dynamodb")
 
@@ -306,13 +306,13 @@ class S3ArtifactStore:
         self.bucket = bucket
 
     def put(self, key: str, data: bytes) -> None:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json",
                                 ChecksumAlgorithm="SHA256")
 
     def get(self, key: str) -> bytes:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         data: bytes = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return data

@@ -9,12 +9,12 @@ from typing import Annotated, Callable, Literal
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from agri_common.pagination import page_position, page_token
-from agri_common.principal import AuditScope, Principal, Role, require_role, with_audit_scope
-from agri_common.projects import assignments_from_env
-from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import revocation_store
-from agri_common.settings import BaseSettingsModel, load_settings
+from agri_common.platform.pagination import page_position, page_token
+from agri_common.platform.principal import AuditScope, Principal, Role, require_role, with_audit_scope
+from agri_common.project_access import assignments_from_env
+from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.platform.revocation import revocation_store
+from agri_common.platform.settings import BaseSettingsModel, load_settings
 
 from functions.ledger import models as m
 from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore

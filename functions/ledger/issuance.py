@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Any, Callable, Sequence
 
-from agri_common.errors import ConflictError, NotFoundError, UnprocessableError
+from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.ledger_crypto import HASH_SCHEME, canonical_json, farmer_ref, new_salt, sha256_hex
-from agri_common.observability import logger
+from agri_common.platform.observability import logger
 
 from functions.ledger import models as m
 from functions.ledger.appending import Draft, append_drafts
@@ -114,7 +114,7 @@ class Issuer:
             raise ConflictError(f"approved run {ref.key} does not match its SHA-256", code="run_ref_mismatch")
         from pydantic import ValidationError
 
-        from agri_common.errors import validation_details
+        from agri_common.platform.errors import validation_details
 
         try:
             run = m.ApprovedRun.model_validate_json(data)

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from agri_common.errors import UnprocessableError
-from agri_common.inputs import Input
+from agri_common.platform.inputs import Input
+from agri_common.platform.errors import UnprocessableError
 
 SERIAL_PREFIX = "AGM"
 SERIAL_DIGITS = 9

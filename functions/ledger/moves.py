@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 from typing import Callable, Literal, Union
 
-from agri_common.errors import ConflictError, DependencyError, ForbiddenError, NotFoundError, UnprocessableError
+from agri_common.platform.errors import ConflictError, DependencyError, ForbiddenError, NotFoundError, UnprocessableError
 from agri_common.ledger_crypto import HASH_SCHEME, canonical_json, sha256_hex
-from agri_common.principal import Principal, Role
+from agri_common.platform.principal import Principal, Role
 
 from functions.ledger import models as m
 from functions.ledger.appending import Draft, append_drafts

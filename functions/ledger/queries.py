@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agri_common.errors import ConflictError, DependencyError, UnprocessableError
+from agri_common.platform.errors import ConflictError, DependencyError, UnprocessableError
 from agri_common.ledger_crypto import HASH_SCHEME, batch_key, merkle_proof, merkle_root, record_hash, sha256_hex
-from agri_common.principal import Owned, Principal, can_access, ensure_can_access, list_scope
+from agri_common.platform.principal import Owned, Principal, can_access, ensure_can_access, list_scope
 
 from functions.ledger import models as m
 from functions.ledger.ports import ArtifactStore, LedgerStore

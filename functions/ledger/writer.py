@@ -10,9 +10,8 @@ No boto3 and no web3 here: data, artifacts and the chain come in through the int
 from __future__ import annotations
 
 from typing import Callable, TypeVar
-
-from agri_common.errors import UnprocessableError
-from agri_common.observability import logger, metrics
+from agri_common.platform.errors import UnprocessableError
+from agri_common.platform.observability import logger, metrics
 
 from functions.ledger import issuance
 from functions.ledger import models as m

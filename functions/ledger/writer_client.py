@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agri_common.errors import AppError, DependencyError
+from agri_common.platform.errors import AppError, DependencyError
 
 from functions.ledger import models as m
 from functions.ledger.dal import dependency_error
@@ -22,7 +22,7 @@ class LambdaWriterGateway:
     def submit(self, event: m.WriterEvent) -> m.WriterResult:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         try:
             resp = client("lambda").invoke(FunctionName=self.function_name, InvocationType="RequestResponse",

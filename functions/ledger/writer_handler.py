@@ -19,15 +19,15 @@ signing key from Secrets Manager (``CHAIN_KEY_SECRET_ARN``), read once per conta
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
 
-from agri_common.errors import AppError, validation_details
-from agri_common.observability import logger, metrics
-from agri_common.settings import BaseSettingsModel, load_settings
+from agri_common.platform.clock import utc_iso_seconds_z
+from agri_common.platform.errors import AppError, validation_details
+from agri_common.platform.observability import logger, metrics
+from agri_common.platform.settings import BaseSettingsModel, load_settings
 
 from functions.ledger import models as m
 from functions.ledger.anchoring import RetryPolicy
@@ -47,17 +47,13 @@ class WriterSettings(BaseSettingsModel):
     anchor_receipt_polls: int = 8
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _chain() -> Chain:
     from agri_chain import connect
 
     s = load_settings(WriterSettings)
     key = None
     if s.chain_key_secret_arn:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         key = client("secretsmanager").get_secret_value(SecretId=s.chain_key_secret_arn)["SecretString"].strip()
     return connect(s.chain_rpc_url, contract_address=s.chain_contract_address, private_key=key)
@@ -66,7 +62,7 @@ def _chain() -> Chain:
 @lru_cache(maxsize=1)
 def get_writer() -> LedgerWriter:
     s = load_settings(WriterSettings)
-    return LedgerWriter(DynamoLedgerStore(s.ledger_table), S3ArtifactStore(s.audit_bucket), _chain, now=_now,
+    return LedgerWriter(DynamoLedgerStore(s.ledger_table), S3ArtifactStore(s.audit_bucket), _chain, now=utc_iso_seconds_z,
                         retry=RetryPolicy(receipt_polls=s.anchor_receipt_polls, sleep=time.sleep))
 
 

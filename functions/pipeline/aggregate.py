@@ -17,8 +17,8 @@ from decimal import Decimal
 from functools import reduce
 from typing import Any, Iterator
 
-from agri_common import mrv
-from agri_common.farm.store import MAX_TRANSACTION_OPS, Check, Put, Update, iter_chunks
+from agri_common import pipeline_table
+from agri_common.single_table import MAX_TRANSACTION_OPS, Check, Put, Update, iter_chunks
 
 from functions.pipeline import core
 from functions.pipeline.approved_run import tonnes
@@ -39,12 +39,12 @@ def iter_rows(ctx: core.Context, run: core.RunInput, chunk_count: int) -> Iterat
 
 def close_step(ctx: core.Context, run: core.RunInput, name: str) -> None:
     """Mark a step whose work ran in a Map (calculate, conservative_basis) as succeeded, if this attempt opened it."""
-    record = mrv.StepRecord.from_item(ctx.store.get(mrv.step(run.run_id, name)))
+    record = pipeline_table.StepRecord.from_item(ctx.store.get(pipeline_table.step(run.run_id, name)))
     if record is not None and record.attempt == run.attempt:
         ctx.store.transact([Update(record.key(), set={"status": "succeeded", "finished_at": ctx.clock()})])
 
 
-def is_conservative(project: mrv.ProjectRecord) -> bool:
+def is_conservative(project: pipeline_table.ProjectRecord) -> bool:
     from carbon_engine.profiles import PROFILES
 
     return PROFILES[project.profile].factor_choice == "conservative"
@@ -73,7 +73,7 @@ def choose(run: ChooseInput, ctx: core.Context) -> ChooseOutput:
                                             "sensitivity": total.to_json()})
         detail.update(factors_at_bound=len(chosen), chunks=len(indexes), digest=digest)
     # pass 2's record: aggregate closes it (a failing chunk leaves it running, so the outcome names it)
-    ctx.store.transact([Put(mrv.StepRecord(run_id=run.run_id, step="conservative_basis", attempt=run.attempt,
+    ctx.store.transact([Put(pipeline_table.StepRecord(run_id=run.run_id, step="conservative_basis", attempt=run.attempt,
                                            status="running", started_at=ctx.clock(),
                                            detail={"chunks": len(indexes), "digest": digest}).to_item())])
     return ChooseOutput(chunks=indexes)
@@ -138,7 +138,7 @@ def fpo_sums() -> dict[str, Any]:
 
 
 def fpo_shares(run: core.RunInput, fpos: dict[str, dict[str, Any]], farmers: dict[str, dict[str, Any]],
-               creditable_net: float) -> list[mrv.FpoRunRecord]:
+               creditable_net: float) -> list[pipeline_table.FpoRunRecord]:
     """Each FPO's sums, and its share of the creditable net on the ledger's basis: the ledger splits
     a run's credits over farmers pro rata to ``tonnes(net_t)`` (non-negative, 6 decimals), so an
     FPO's share is the creditable net times its farmers' weights over all farmers' weights."""
@@ -149,7 +149,7 @@ def fpo_shares(run: core.RunInput, fpos: dict[str, dict[str, Any]], farmers: dic
         members[f["fpo_id"]] += 1
     whole = sum(weights.values(), Decimal(0))
     creditable = Decimal(tonnes(creditable_net))
-    return [mrv.FpoRunRecord(
+    return [pipeline_table.FpoRunRecord(
         fpo_id=fpo_id, project_id=run.project_id, run_id=run.run_id, period=run.period, attempt=run.attempt,
         generation=run.generation, plot_seasons=sums["plot_seasons"], farmers=members[fpo_id],
         **{name: round(sums[name], 6) for name in ("area_ha", *FPO_SUMS)},
@@ -157,10 +157,10 @@ def fpo_shares(run: core.RunInput, fpos: dict[str, dict[str, Any]], farmers: dic
         for fpo_id, sums in sorted(fpos.items())]
 
 
-def write_fpo_shares(ctx: core.Context, run: core.RunInput, records: list[mrv.FpoRunRecord]) -> None:
+def write_fpo_shares(ctx: core.Context, run: core.RunInput, records: list[pipeline_table.FpoRunRecord]) -> None:
     """Overwrite the FPOs' items (a retry writes the same values), only while the run is still this
     attempt (as ``set_run``): a late retry of an older attempt cannot replace a newer one's figures."""
-    guard = Check(mrv.run(run.project_id, run.run_id), expect={"attempt": run.attempt})
+    guard = Check(pipeline_table.run(run.project_id, run.run_id), expect={"attempt": run.attempt})
     for part in iter_chunks(records, MAX_TRANSACTION_OPS - 1):
         ctx.store.transact([guard, *(Put(r.to_item()) for r in part)])
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Callable
 
-from agri_common import mrv
+from agri_common import pipeline_table
 from agri_common.ledger_crypto import canonical_json, sha256_hex
 
 from functions.pipeline import core
@@ -52,7 +52,7 @@ def approved_key(run: RunInput) -> str:
 def prepare(run: RunInput, ctx: core.Context, put_artifact: Callable[[str, bytes], None]) -> ApprovedRunOutput:
     """Store the approved run for the writer; return the first page's writer input."""
     with ctx.step(run, "ledger") as detail:
-        task = mrv.TaskRecord.from_item(ctx.store.get(mrv.task(mrv.task_id(run.run_id, run.attempt))))
+        task = pipeline_table.TaskRecord.from_item(ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt))))
         if task is None or not task.decision or task.decision.get("decision") != "approve":
             raise ValueError("no approval recorded for this run attempt")
         approved = approved_run(ctx, run, task.decision)
@@ -65,7 +65,7 @@ def prepare(run: RunInput, ctx: core.Context, put_artifact: Callable[[str, bytes
 
 def audit_uploader(bucket: str) -> Callable[[str, bytes], None]:
     def put(key: str, data: bytes) -> None:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/json",
                                 ChecksumAlgorithm="SHA256")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agri_common import mrv
-from agri_common.farm.store import Put, Update, WriteConflict
+from agri_common import pipeline_table
+from agri_common.single_table import Put, Update, WriteConflict
 
 from functions.pipeline import core
 from functions.pipeline.models import AwaitInput, AwaitOutput
@@ -23,8 +23,8 @@ def await_decision(run: AwaitInput, ctx: core.Context) -> AwaitOutput:
     token = run.task_token
     with ctx.step(run, "await_decision") as detail:
         project = ctx.project(run)
-        tid = mrv.task_id(run.run_id, run.attempt)
-        task = mrv.TaskRecord(task_id=tid, project_id=run.project_id, run_id=run.run_id, attempt=run.attempt,
+        tid = pipeline_table.task_id(run.run_id, run.attempt)
+        task = pipeline_table.TaskRecord(task_id=tid, project_id=run.project_id, run_id=run.run_id, attempt=run.attempt,
                               status="pending", task_token=token, methodology=project.methodology,
                               findings_key=run.verify.findings_key, sample_key=run.verify.sample_key,
                               finding_counts=run.verify.counts.model_dump(), summary=run.summary,
@@ -33,7 +33,7 @@ def await_decision(run: AwaitInput, ctx: core.Context) -> AwaitOutput:
             ctx.store.transact([Put(task.to_item(), if_absent=True)])
         except WriteConflict:
             ctx.store.transact([Update(task.key(), set={"task_token": token}, expect={"status": "pending"})])
-        run_item = mrv.RunRecord.from_item(ctx.store.get(mrv.run(run.project_id, run.run_id)))
+        run_item = pipeline_table.RunRecord.from_item(ctx.store.get(pipeline_table.run(run.project_id, run.run_id)))
         if run_item and run_item.summary:
             ctx.store.transact([Update(task.key(), set={"summary": run_item.summary})])
         ctx.set_run(run, status="awaiting_auditor", task_id=tid)

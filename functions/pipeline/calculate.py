@@ -14,8 +14,8 @@ import gzip
 import json
 from typing import Any, Callable
 
-from agri_common import mrv
-from agri_common.farm.store import Put, Update, WriteConflict
+from agri_common import pipeline_table
+from agri_common.single_table import Put, Update, WriteConflict
 
 from functions.pipeline import core, crosschecks
 from functions.pipeline.models import ChunkInput, ChunkOutput
@@ -30,7 +30,7 @@ ENGINE_SEASON_FIELDS = ("crop", "cultivation_days", "water_regime", "preseason_w
                         "dolomite_kg_per_ha", "residue_burnt_t_dm_per_ha", "residue_n_kg_per_ha")
 
 
-def engine_plot(ps: PlotSeason, project: mrv.ProjectRecord, count_trees: bool = True) -> dict[str, Any]:
+def engine_plot(ps: PlotSeason, project: pipeline_table.ProjectRecord, count_trees: bool = True) -> dict[str, Any]:
     """The engine's plot: the season as the project scenario; the baseline is the same season with
     the project's baseline water regime (the practice the project replaced) for rice.
 
@@ -42,7 +42,7 @@ def engine_plot(ps: PlotSeason, project: mrv.ProjectRecord, count_trees: bool = 
     removal is the project trees' stock over the years since the crediting start (``inventory_years``).
     ``field_id`` is the plot: the engine counts a field's stock change once, and per-plot results
     map back to the plot."""
-    from agri_common.farm.vocab import crop_key
+    from agri_common.season_vocab import crop_key
 
     a = ps.activity
     season = {k: a[k] for k in ENGINE_SEASON_FIELDS if a.get(k) is not None}
@@ -82,7 +82,7 @@ def tree_seasons(seasons: list[PlotSeason]) -> set[tuple[str, str]]:
     return {(plot_id, key) for plot_id, (_, key) in latest.items()}
 
 
-def engine_settings(project: mrv.ProjectRecord, seed: int) -> dict[str, Any]:
+def engine_settings(project: pipeline_table.ProjectRecord, seed: int) -> dict[str, Any]:
     return {"gwp": project.gwp, "profile": project.profile, "region": project.region, "climate": project.climate,
             "draws": project.draws, "seed": seed, "confidence": sorted({0.9, 0.95, project.confidence}),
             "buffer_fraction": project.buffer_fraction, "per_plot_mc": "never"}
@@ -151,8 +151,9 @@ def calculate(run: ChunkInput, ctx: core.Context, source: ProjectSeasonSource,
                     "application/x-ndjson")
     ctx.put_json(core.chunk_key(run, index, "findings.json"), findings)
     try:
-        ctx.store.transact([Put({"pk": marker[0], "sk": marker[1], "kind": "chunk", "rows": len(rows_out),
-                                 "findings": len(findings), "has_totals": bool(plots), "at": ctx.clock()}, if_absent=True)])
+        ctx.store.transact([Put(pipeline_table.ChunkMarker(run_id=run.run_id, generation=run.generation, chunk_index=index,
+                                                rows=len(rows_out), findings=len(findings), has_totals=bool(plots),
+                                                at=ctx.clock()).to_item(), if_absent=True)])
     except WriteConflict:
         return ChunkOutput(index=index, reused=True)  # a concurrent retry stored the same deterministic objects first
     count_chunk(ctx, run, "chunks_done")
@@ -163,7 +164,7 @@ def count_chunk(ctx: core.Context, run: core.RunInput, counter: str) -> None:
     """Progress of the calculate step. A late chunk of an older attempt (its execution already
     failed) finds a newer attempt's record and leaves it alone."""
     try:
-        ctx.store.transact([Update(mrv.step(run.run_id, "calculate"), add={counter: 1}, expect={"attempt": run.attempt})])
+        ctx.store.transact([Update(pipeline_table.step(run.run_id, "calculate"), add={counter: 1}, expect={"attempt": run.attempt})])
     except WriteConflict:
         pass
 
@@ -172,14 +173,14 @@ def dynamo_observations(store: Any) -> ObservationLoader:
     """Remote-sensing observations of the chunk's plot-seasons (BatchGetItem, 100 keys a call)."""
 
     def load(seasons: list[PlotSeason]) -> dict[tuple[str, str], dict[str, Any]]:
-        items = store.batch_get([mrv.observation(ps.plot_id, ps.season_key) for ps in seasons])
-        return {(i["plot_id"], i["season_key"]): {k[4:]: v for k, v in i.items() if k.startswith("src_")} for i in items}
+        items = store.batch_get([pipeline_table.observation(ps.plot_id, ps.season_key) for ps in seasons])
+        return {(i["plot_id"], i["season_key"]): pipeline_table.observation_sources(i) for i in items}
 
     return load
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from agri_common.farm.store import DynamoFarmStore
+    from agri_common.single_table import DynamoTableStore
 
     ctx = core.default_context()
-    return calculate(event, ctx, FarmSeasonSource(DynamoFarmStore(core.farm_table())), dynamo_observations(ctx.store))
+    return calculate(event, ctx, FarmSeasonSource(DynamoTableStore(core.farm_table())), dynamo_observations(ctx.store))

@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Protocol
 
-from agri_common import mrv
-from agri_common.farm.store import Put, Update
-from agri_common.settings import BaseSettingsModel, load_settings
+from agri_common import pipeline_table
+from agri_common.platform.clock import utc_iso_micros_z
+from agri_common.single_table import Put, Update
+from agri_common.platform.settings import BaseSettingsModel, load_settings
 
 from functions.pipeline.models import RunInput as RunInput  # every task's run fields (re-exported)
 
@@ -50,7 +50,7 @@ class S3Objects:
 
     @property
     def _s3(self) -> Any:  # a boto3 client (untyped)
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         return client("s3")
 
@@ -126,16 +126,15 @@ def sample_key(run: RunInput) -> str:
     return f"{prefix(run)}/sample.json"
 
 
-def chunk_marker(run: RunInput, index: int) -> mrv.Key:
-    return f"RUN#{run.run_id}", f"CHUNK#g{run.generation}#{index:06d}"
+def chunk_marker(run: RunInput, index: int) -> pipeline_table.Key:
+    return pipeline_table.chunk(run.run_id, run.generation, index)
 
 
 def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str).encode()
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+now = utc_iso_micros_z  # the pipeline table's timestamps
 
 
 @dataclass
@@ -147,8 +146,8 @@ class Context:
     clock: Callable[[], str] = now
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def project(self, run: RunInput) -> mrv.ProjectRecord:
-        record: mrv.ProjectRecord | None = mrv.ProjectRecord.from_item(self.store.get(mrv.project(run.project_id)))
+    def project(self, run: RunInput) -> pipeline_table.ProjectRecord:
+        record: pipeline_table.ProjectRecord | None = pipeline_table.ProjectRecord.from_item(self.store.get(pipeline_table.project(run.project_id)))
         if record is None:
             raise ValueError(f"project {run.project_id} not found")
         return record
@@ -163,7 +162,7 @@ class Context:
     def step(self, run: RunInput, name: str, **detail: Any) -> Iterator[dict[str, Any]]:
         """Record the step as running, then succeeded with ``detail`` (or failed with the cause)."""
         started = self.clock()
-        record = mrv.StepRecord(run_id=run.run_id, step=name, attempt=run.attempt, status="running", started_at=started,
+        record = pipeline_table.StepRecord(run_id=run.run_id, step=name, attempt=run.attempt, status="running", started_at=started,
                                 detail=detail)
         self.store.transact([Put(record.to_item())])
         out: dict[str, Any] = dict(detail)
@@ -178,7 +177,7 @@ class Context:
     def set_run(self, run: RunInput, **values: Any) -> None:
         """Update the run item, only while it is still this attempt (a late retry of an old
         attempt cannot overwrite a newer one)."""
-        self.store.transact([Update(mrv.run(run.project_id, run.run_id), set={**values, "updated_at": self.clock()},
+        self.store.transact([Update(pipeline_table.run(run.project_id, run.run_id), set={**values, "updated_at": self.clock()},
                                     expect={"attempt": run.attempt}, if_exists=True)])
 
 
@@ -200,7 +199,7 @@ def farm_table() -> str:
 
 @lru_cache(maxsize=1)
 def default_context() -> Context:
-    from agri_common.farm.store import DynamoFarmStore
+    from agri_common.single_table import DynamoTableStore
 
     s = load_settings(PipelineSettings)
-    return Context(store=DynamoFarmStore(s.pipeline_table), objects=S3Objects(s.pipeline_bucket))
+    return Context(store=DynamoTableStore(s.pipeline_table), objects=S3Objects(s.pipeline_bucket))

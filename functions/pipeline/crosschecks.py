@@ -70,7 +70,7 @@ def _range(row: dict[str, Any], name: str, value: float | None, limits: dict[str
 def crop_name(activity: dict[str, Any]) -> str:
     """The crop as the engine names it (seasons are stored so since the farmers API normalises
     them; older or imported items may still say "paddy")."""
-    from agri_common.farm.vocab import crop_key
+    from agri_common.season_vocab import crop_key
 
     try:
         return crop_key(str(activity.get("crop") or ""))

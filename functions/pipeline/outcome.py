@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from agri_common import mrv
-from agri_common.farm.store import Put, Update
+from agri_common import pipeline_table
+from agri_common.single_table import Update, Put
 
 from functions.pipeline import core
 from functions.pipeline.models import OutcomeInput, OutcomeOutput, TaskError
@@ -38,7 +38,7 @@ def record_outcome(run: OutcomeInput, ctx: core.Context) -> OutcomeOutput:
     if run.issued is not None and error is None:
         answer = run.issued.body or run.issued.model_dump()  # the writer's last answer: {"ok", "result", "error"}
         if not answer.get("ok"):
-            ctx.store.transact([Update(mrv.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock()})])
+            ctx.store.transact([Update(pipeline_table.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock()})])
             ctx.set_run(run, status="failed", error={"step": "ledger", "error": "LedgerRefused", "cause": answer.get("error")})
             return OutcomeOutput(status="failed", step="ledger")
         result = answer.get("result") or {}
@@ -52,7 +52,7 @@ def record_outcome(run: OutcomeInput, ctx: core.Context) -> OutcomeOutput:
             detail.update(status=status)
         # The decision itself is read from the task item: the token's error cause is only a copy
         # (and moto's emulator drops the cause of SendTaskFailure).
-        task_record = mrv.TaskRecord.from_item(ctx.store.get(mrv.task(mrv.task_id(run.run_id, run.attempt))))
+        task_record = pipeline_table.TaskRecord.from_item(ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt))))
         decision = (task_record.decision if task_record else None) or {}
         ctx.set_run(run, status=status, outcome={"decision": status, "reason": decision.get("reason") or info["cause"],
                                                  "decided_by": decision.get("decided_by"),
@@ -69,7 +69,7 @@ def record_failure(ctx: core.Context, run: OutcomeInput, info: dict[str, Any]) -
     write, a timeout) is still named, and its record is written now. Without a name (an execution
     started before the state machine named steps) the step is inferred from the step records."""
     named = run.error.step if run.error else None
-    steps, _ = ctx.store.query(mrv.step(run.run_id, "")[0], prefix=mrv.STEP_PREFIX)
+    steps, _ = ctx.store.query(pipeline_table.step(run.run_id, "")[0], prefix=pipeline_table.STEP_PREFIX)
     running = [s for s in steps if s.get("attempt") == run.attempt and s.get("status") in ("running", "failed")]
     # the step that started last is the one that failed (or was cut off): no later step starts after it
     failed_step = max(running, key=lambda s: (s.get("started_at") or "", s["status"] == "failed"))["step"] if running else "unknown"
@@ -84,9 +84,10 @@ def record_failure(ctx: core.Context, run: OutcomeInput, info: dict[str, Any]) -
         # answered yet, or a numeric next_farmer), then a page failed after its retries: the ledger
         # step (closed when the run was stored) failed. After the last page it did not.
         failed_step = "ledger"
+
     for s in running:
         if s["status"] == "running":
-            ctx.store.transact([Update(mrv.step(run.run_id, s["step"]), set={"status": "failed", "finished_at": ctx.clock(),
+            ctx.store.transact([Update(pipeline_table.step(run.run_id, s["step"]), set={"status": "failed", "finished_at": ctx.clock(),
                                                                              "detail": {**s.get("detail", {}), "cause": info}})])
     if failed_step != "unknown":
         mark_failed(ctx, run, failed_step, next((s for s in steps if s["step"] == failed_step), None), info)
@@ -102,10 +103,10 @@ def mark_failed(ctx: core.Context, run: core.RunInput, step: str, item: dict[str
     itself failed, or that was running (failed above), keeps its own cause."""
     if item is None or item.get("attempt") != run.attempt:
         now = ctx.clock()
-        ctx.store.transact([Put(mrv.StepRecord(run_id=run.run_id, step=step, attempt=run.attempt, status="failed",
+        ctx.store.transact([Put(pipeline_table.StepRecord(run_id=run.run_id, step=step, attempt=run.attempt, status="failed",
                                                started_at=now, finished_at=now, detail={"cause": info}).to_item())])
     elif item.get("status") == "succeeded":
-        ctx.store.transact([Update(mrv.step(run.run_id, step), set={"status": "failed", "finished_at": ctx.clock(),
+        ctx.store.transact([Update(pipeline_table.step(run.run_id, step), set={"status": "failed", "finished_at": ctx.clock(),
                                                                     "detail.cause": info})])
 
 
@@ -115,13 +116,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def close_pending_task(ctx: core.Context, run: core.RunInput) -> bool:
     """Take a still-pending verification task of this attempt out of the auditors' queue."""
-    from agri_common.farm.store import WriteConflict
+    from agri_common.single_table import WriteConflict
 
-    task = mrv.TaskRecord.from_item(ctx.store.get(mrv.task(mrv.task_id(run.run_id, run.attempt))))
+    task = pipeline_table.TaskRecord.from_item(ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt))))
     if task is None or task.status != "pending":
         return False
     try:
-        ctx.store.transact([Update(task.key(), set={"status": "closed", "gsi1sk": f"closed#{task.created_at}#{task.task_id}"},
+        ctx.store.transact([Update(task.key(), set=task.moved_to("closed"),
                                    expect={"status": "pending"})])
     except WriteConflict:
         return False  # decided meanwhile

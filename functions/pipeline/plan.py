@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agri_common import mrv
-from agri_common.farm.store import Put
+from agri_common import pipeline_table
+from agri_common.single_table import Put
 
 from functions.pipeline import core
 from functions.pipeline.models import PlanOutput, RunInput
@@ -21,7 +21,7 @@ from functions.pipeline.task import task
 def plan(run: RunInput, ctx: core.Context, source: ProjectSeasonSource, chunk_units: int) -> PlanOutput:
     out = _plan(run, ctx, source, chunk_units)
     # The calculate step's record: each chunk adds to its counters; aggregate closes it.
-    ctx.store.transact([Put(mrv.StepRecord(run_id=run.run_id, step="calculate", attempt=run.attempt, status="running",
+    ctx.store.transact([Put(pipeline_table.StepRecord(run_id=run.run_id, step="calculate", attempt=run.attempt, status="running",
                                            started_at=ctx.clock(), detail={"chunks": out.chunk_count}).to_item())])
     return out
 
@@ -46,8 +46,8 @@ def _plan(run: RunInput, ctx: core.Context, source: ProjectSeasonSource, chunk_u
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from agri_common.farm.store import DynamoFarmStore
-    from agri_common.settings import load_settings
+    from agri_common.single_table import DynamoTableStore
+    from agri_common.platform.settings import load_settings
 
     s = load_settings(core.PipelineSettings)
-    return plan(event, core.default_context(), FarmSeasonSource(DynamoFarmStore(core.farm_table())), s.chunk_units)
+    return plan(event, core.default_context(), FarmSeasonSource(DynamoTableStore(core.farm_table())), s.chunk_units)

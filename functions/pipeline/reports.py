@@ -10,7 +10,7 @@ Deterministic keys: a retry overwrites nothing that differs in content semantics
 under Object Lock; the item records the last one).
 
 Stored text (project, village and plot names, finding messages, the auditor's reason and notes)
-is data in every file: each Excel cell goes through ``agri_common.cells.xlsx_append`` (typed as a
+is data in every file: each Excel cell goes through ``agri_common.platform.cells.xlsx_append`` (typed as a
 string, never a formula; characters XLSX cannot carry replaced), and each PDF cell is either a
 plain string (drawn as is) or markup-escaped before it becomes a reportlab ``Paragraph``, so a
 ``<``, ``&`` or control character can neither break the report nor inject markup into it.
@@ -23,9 +23,9 @@ import hashlib
 import io
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Protocol
 
-from agri_common import mrv
-from agri_common.cells import text_cell, xlsx_append
-from agri_common.farm.store import Put
+from agri_common import pipeline_table
+from agri_common.platform.cells import text_cell, xlsx_append
+from agri_common.single_table import Put
 
 from functions.pipeline import core
 from functions.pipeline.models import MonitoringReportInput, PlannedRunInput, ReportsOutput, VerificationReportInput
@@ -47,7 +47,7 @@ def net_draws(ctx: core.Context, run: core.RunInput, chunk_count: int) -> NDArra
     return net
 
 
-def tables(kind: str, project: mrv.ProjectRecord, run: core.RunInput, summary: dict[str, Any], findings: list[Any], sample: dict[str, Any],
+def tables(kind: str, project: pipeline_table.ProjectRecord, run: core.RunInput, summary: dict[str, Any], findings: list[Any], sample: dict[str, Any],
            decision: dict[str, Any] | None = None) -> dict[str, Any]:
     total = summary["total"]
     overview = [["Field", "Value"], ["Project", f"{project.name} ({project.project_id})"], ["Run", run.run_id],
@@ -167,7 +167,7 @@ class AuditUploader:
         self.bucket = bucket
 
     def put(self, key: str, body: bytes, content_type: str) -> str:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         digest = hashlib.sha256(body).digest()
         client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
@@ -208,23 +208,23 @@ def _report(run: PlannedRunInput, ctx: core.Context, uploader: Uploader, *, deci
         summary = ctx.get_json(core.summary_key(run))
         findings = ctx.get_json(core.findings_key(run))
         sample = ctx.get_json(core.sample_key(run))
-        tid = mrv.task_id(run.run_id, run.attempt)
+        tid = pipeline_table.task_id(run.run_id, run.attempt)
         decision = None
         if decided:
-            task = mrv.TaskRecord.from_item(ctx.store.get(mrv.task(tid)))
+            task = pipeline_table.TaskRecord.from_item(ctx.store.get(pipeline_table.task(tid)))
             decision = (task.decision if task else None) or {}
-        rid = mrv.report_id(tid, kind)
+        rid = pipeline_table.report_id(tid, kind)
         sheets = tables(kind, project, run, summary, findings, sample, decision)
         title = f"{kind.title()} report - {project.name} - {run.period} (attempt {run.attempt})"
         pdf_key, xlsx_key = f"reports/{rid}/{rid}.pdf", f"reports/{rid}/{rid}.xlsx"
         pdf_sha = uploader.put(pdf_key, pdf(title, sheets, summary["total"], net_draws(ctx, run, count)), "application/pdf")
         xlsx_sha = uploader.put(xlsx_key, xlsx(sheets), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        record = mrv.ReportRecord(report_id=rid, project_id=run.project_id, run_id=run.run_id, report_kind=kind,
+        record = pipeline_table.ReportRecord(report_id=rid, project_id=run.project_id, run_id=run.run_id, report_kind=kind,
                                   pdf_key=pdf_key, pdf_sha256=pdf_sha, xlsx_key=xlsx_key, xlsx_sha256=xlsx_sha,
                                   created_at=ctx.clock())
         ctx.store.transact([Put(record.to_item())])
         # The task lists both ids from the start: the verification report exists once the auditor decided.
-        ids = [mrv.report_id(tid, "monitoring"), mrv.report_id(tid, "verification")]
+        ids = [pipeline_table.report_id(tid, "monitoring"), pipeline_table.report_id(tid, "verification")]
         detail.update(report_id=rid)
     return ReportsOutput(report_ids=ids)
 

@@ -51,7 +51,7 @@ class FarmSeasonSource:
         self.store = store
 
     def plan_units(self, fpo_ids: list[str]) -> Iterable[str]:
-        from agri_common.farm import keys
+        from agri_common.farm_table import keys
 
         units: list[str] = []
         for fpo in sorted(fpo_ids):
@@ -64,8 +64,8 @@ class FarmSeasonSource:
         return sorted(set(units))
 
     def load(self, units: list[str], period: str) -> list[PlotSeason]:
-        from agri_common.farm import keys
-        from agri_common.farm.records import FarmerRecord, PlotRecord, SeasonRecord
+        from agri_common.farm_table import keys
+        from agri_common.farm_table.records import FarmerRecord, PlotRecord, SeasonRecord
 
         farmers = {f["farmer_id"]: FarmerRecord.from_item(f)
                    for f in self.store.batch_get([keys.farmer(u) for u in units]) if f.get("kind") == "farmer"}
@@ -92,8 +92,8 @@ class FarmSeasonSource:
         never refuses a member's, docs/decisions/0007 "Overlaps", but is flagged on it): they are
         no finding of the run, and an auditor does not learn such a plot's id. At most two
         BatchGetItem per chunk, and none when no plot of the chunk is flagged."""
-        from agri_common.farm import keys
-        from agri_common.farm.records import FarmerRecord
+        from agri_common.farm_table import keys
+        from agri_common.farm_table.records import FarmerRecord
 
         others = sorted({pid for row in rows for pid in row.overlaps})
         if not others:

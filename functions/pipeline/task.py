@@ -15,7 +15,7 @@ and returns a plain dict, so a task's Lambda entry point stays one line. Around 
   as keys; a crash is logged with its traceback and the step;
 - emits one CloudWatch metric per step run (Embedded Metric Format, flushed at once):
   ``PipelineStepSucceeded`` or ``PipelineStepFailed`` (Count) with the dimensions ``service`` and
-  ``step``, in the namespace of the API handlers (:mod:`agri_common.observability`);
+  ``step``, in the namespace of the API handlers (:mod:`agri_common.platform.observability`);
 - traces the step as an X-Ray subsegment ``## pipeline.<step>`` annotated with the step and run;
 - dumps the output model with ``mode="json"``, leaving out ``None`` fields.
 
@@ -33,7 +33,7 @@ from typing import Any, Callable, Concatenate, Mapping, ParamSpec, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pydantic import BaseModel, ValidationError
 
-from agri_common.observability import NAMESPACE, SERVICE, logger, tracer
+from agri_common.platform.observability import NAMESPACE, SERVICE, logger, tracer
 
 from functions.pipeline.models import RunInput
 

@@ -3,8 +3,10 @@ and the farm table (read only) for the FPOs a project names."""
 
 from __future__ import annotations
 
-from agri_common.errors import NotFoundError
-from agri_common.identity import CognitoIdentityProvider
+from typing import Sequence
+
+from agri_common.platform.errors import NotFoundError
+from agri_common.platform.identity import CognitoIdentityProvider
 
 
 class CognitoAuditorDirectory:
@@ -29,9 +31,9 @@ class FarmFpoDirectory:
     def __init__(self, farm_table: str):
         self.farm_table = farm_table
 
-    def existing(self, fpo_ids) -> set[str]:
-        from agri_common.farm import keys
-        from agri_common.farm.store import DynamoFarmStore
+    def existing(self, fpo_ids: Sequence[str]) -> set[str]:
+        from agri_common.farm_table import keys
+        from agri_common.single_table import DynamoTableStore
 
-        found = DynamoFarmStore(self.farm_table).batch_get([keys.fpo(f) for f in dict.fromkeys(fpo_ids)])
-        return {item["pk"].removeprefix("FPO#") for item in found}
+        found = DynamoTableStore(self.farm_table).batch_get([keys.fpo(f) for f in dict.fromkeys(fpo_ids)])
+        return {item["fpo_id"] for item in found}  # FpoRecord

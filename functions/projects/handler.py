@@ -6,18 +6,19 @@ start runs; assigned auditors read. Farmers have no project routes (403 before r
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from agri_common.farm.store import DynamoFarmStore
-from agri_common.principal import Principal, Role
-from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import revocation_store
-from agri_common.settings import BaseSettingsModel, load_settings
-from agri_common.workflow import StepFunctionsWorkflow
+from agri_common import pipeline_table
+from agri_common.platform.clock import utc_iso_micros_z
+from agri_common.single_table import DynamoTableStore
+from agri_common.platform.principal import Principal, Role
+from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.platform.revocation import revocation_store
+from agri_common.platform.settings import BaseSettingsModel, load_settings
+from agri_common.platform.workflow import StepFunctionsWorkflow
 
 from functions.projects import models as m
 from functions.projects.dal import CognitoAuditorDirectory, FarmFpoDirectory
@@ -25,9 +26,9 @@ from functions.projects.logic import ProjectService
 
 app = make_resolver()
 TAGS = ["projects"]
-ProjectId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}$")]
+ProjectId = Annotated[str, Path(pattern=pipeline_table.PROJECT_ID)]
 AuditorRef = Annotated[str, Path(pattern=m.USERNAME, description="The auditor's user id (sub) or username")]
-RunId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?$")]
+RunId = Annotated[str, Path(pattern=pipeline_table.RUN_ID)]
 
 
 class ProjectsSettings(BaseSettingsModel):
@@ -40,14 +41,10 @@ class ProjectsSettings(BaseSettingsModel):
 _revocation = revocation_store  # looked up per call by make_handler: tests swap it
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def get_service() -> ProjectService:
     s = load_settings(ProjectsSettings)
-    return ProjectService(DynamoFarmStore(s.pipeline_table), CognitoAuditorDirectory(s.user_pool_id),
-                          StepFunctionsWorkflow(s.state_machine_arn), FarmFpoDirectory(s.farm_table), now=_now)
+    return ProjectService(DynamoTableStore(s.pipeline_table), CognitoAuditorDirectory(s.user_pool_id),
+                          StepFunctionsWorkflow(s.state_machine_arn), FarmFpoDirectory(s.farm_table), now=utc_iso_micros_z)
 
 
 def get_principal() -> Principal:

@@ -1,6 +1,6 @@
 """Project and run rules: who may create, read, assign and start; one run per (project, period).
 
-No boto3 here: the item store (agri_common.farm.store contract), the auditor directory and the
+No boto3 here: the item store (agri_common.single_table contract), the auditor directory and the
 workflow engine arrive through the small protocols below.
 """
 
@@ -9,22 +9,14 @@ from __future__ import annotations
 import secrets
 from typing import Any, Callable, Protocol, Sequence
 
-from agri_common import mrv
-from agri_common.errors import AppError, ConflictError, UnprocessableError
-from agri_common.farm.store import Delete, Put, Txn, Update, commit
-from agri_common.observability import logger
-from agri_common.principal import Principal, Role, require_role
-from agri_common.projects import not_found, visible_project
+from agri_common import pipeline_table
+from agri_common.platform.errors import AppError, ConflictError, UnprocessableError
+from agri_common.single_table import Delete, TableStore, Put, Txn, Update, commit
+from agri_common.platform.observability import logger
+from agri_common.platform.principal import Principal, Role, require_role
+from agri_common.project_access import not_found, visible_project
 
 from functions.projects import models as m
-
-
-class ItemStore(Protocol):
-    def get(self, key: mrv.Key) -> dict | None: ...
-    def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
-              start: dict | None = None) -> tuple[list[dict], dict | None]: ...
-    def batch_get(self, keys: list[mrv.Key]) -> list[dict]: ...
-    def transact(self, ops: list[Any]) -> None: ...
 
 
 class AuditorDirectory(Protocol):
@@ -38,8 +30,8 @@ class FpoDirectory(Protocol):
 
 
 class Workflow(Protocol):
-    def start(self, name: str, payload: dict) -> str: ...
-    def describe(self, execution_arn: str) -> dict: ...
+    def start(self, name: str, payload: dict[str, Any]) -> str: ...
+    def describe(self, execution_arn: str) -> dict[str, Any]: ...
 
 
 def crediting_years_overlap(start_a: str, end_a: str, start_b: str, end_b: str) -> bool:
@@ -48,19 +40,19 @@ def crediting_years_overlap(start_a: str, end_a: str, start_b: str, end_b: str) 
     return start_a[:4] <= end_b[:4] and start_b[:4] <= end_a[:4]
 
 
-def project_out(p: mrv.ProjectRecord) -> m.ProjectOut:
+def project_out(p: pipeline_table.ProjectRecord) -> m.ProjectOut:
     return m.ProjectOut(**p.model_dump(include=set(m.ProjectOut.model_fields)))
 
 
-def run_out(run: mrv.RunRecord, steps: list[mrv.StepRecord], execution_status: str | None = None) -> m.RunOut:
-    order = {name: i for i, name in enumerate(mrv.STEPS)}
+def run_out(run: pipeline_table.RunRecord, steps: list[pipeline_table.StepRecord], execution_status: str | None = None) -> m.RunOut:
+    order = {name: i for i, name in enumerate(pipeline_table.STEPS)}
     return m.RunOut(**run.model_dump(exclude={"started_by"}), execution_status=execution_status,
                     steps=[m.StepOut(**s.model_dump(include=set(m.StepOut.model_fields)))
                            for s in sorted(steps, key=lambda s: order.get(s.step, 99))])
 
 
 class ProjectService:
-    def __init__(self, store: ItemStore, directory: AuditorDirectory, workflow: Workflow, fpos: FpoDirectory,
+    def __init__(self, store: TableStore, directory: AuditorDirectory, workflow: Workflow, fpos: FpoDirectory,
                  now: Callable[[], str], new_id: Callable[[], str] = lambda: f"prj_{secrets.token_hex(4)}"):
         self.store, self.directory, self.workflow, self.fpos = store, directory, workflow, fpos
         self.now, self.new_id = now, new_id
@@ -77,17 +69,17 @@ class ProjectService:
         if missing:
             raise UnprocessableError(f"No FPO {', '.join(missing)}", code="unknown_fpo", details=[
                 {"field": "body.fpo_ids", "issue": f"not a registered FPO: {fpo}", "type": "unknown_fpo"} for fpo in missing])
-        record = mrv.ProjectRecord(project_id=self.new_id(), created_by=caller.user_id, created_at=self.now(),
+        record = pipeline_table.ProjectRecord(project_id=self.new_id(), created_by=caller.user_id, created_at=self.now(),
                                    **req.model_dump(mode="json"))
         item = record.to_item()
         item.pop("auditors", None)  # a string set, created by the first assignment (ADD)
 
-        def build():
+        def build() -> tuple[Txn, None]:
             txn = Txn().add(Put(item, if_absent=True), on_fail=ConflictError("Project id collision; retry"))
             for fpo in record.fpo_ids:
                 # The FPO's membership item (consistent read) lists its projects' crediting periods:
                 # the index may lag a concurrent creation, this item cannot (its version guards it).
-                member = self.store.get(mrv.fpo_membership(fpo)) or {}
+                member = self.store.get(pipeline_table.fpo_membership(fpo)) or {}
                 periods = dict(member.get("projects") or {}) if "projects" in member else self._fpo_periods(fpo)
                 clash = next((pid for pid, (start, end) in sorted(periods.items())
                               if crediting_years_overlap(start, end, record.crediting_start, record.crediting_end)), None)
@@ -99,12 +91,10 @@ class ProjectService:
                         details=[{"field": "body.fpo_ids", "issue": f"{fpo} in {clash}", "type": "fpo_in_project"}])
                 version = int(member.get("version", 0))
                 periods[record.project_id] = [record.crediting_start, record.crediting_end]
-                txn.add(Update(mrv.fpo_membership(fpo), set={"version": version + 1, "kind": "fpo_membership",
+                txn.add(Update(pipeline_table.fpo_membership(fpo), set={"version": version + 1, "kind": "fpo_membership",
                                                              "projects": periods},
                                expect={"version": version}), race=True)
-                pk, sk = mrv.project_fpo(record.project_id, fpo)
-                txn.add(Put({"pk": pk, "sk": sk, "kind": "project_fpo", "project_id": record.project_id, "fpo_id": fpo,
-                             "gsi1pk": mrv.fpo_projects_index(fpo), "gsi1sk": record.project_id}))
+                txn.add(Put(pipeline_table.ProjectFpoRecord(project_id=record.project_id, fpo_id=fpo).to_item()))
             return txn, None
 
         commit(self.store, build)
@@ -113,24 +103,24 @@ class ProjectService:
     def _fpo_periods(self, fpo_id: str) -> dict[str, list[str]]:
         """An FPO's projects and crediting periods from the index, for a membership item written
         before it listed them (or not yet written); the creation then writes the full list."""
-        from agri_common.projects import fpo_project_ids
+        from agri_common.project_access import fpo_project_ids
 
-        found = self.store.batch_get([mrv.project(pid) for pid in fpo_project_ids(self.store, fpo_id)])
-        return {r.project_id: [r.crediting_start, r.crediting_end] for r in map(mrv.ProjectRecord.from_item, found)}
+        found = self.store.batch_get([pipeline_table.project(pid) for pid in fpo_project_ids(self.store, fpo_id)])
+        return {r.project_id: [r.crediting_start, r.crediting_end] for r in map(pipeline_table.ProjectRecord.from_item, found)}
 
-    def load(self, caller: Principal, project_id: str) -> mrv.ProjectRecord:
+    def load(self, caller: Principal, project_id: str) -> pipeline_table.ProjectRecord:
         """The project if the caller may see it (admin; manager of one of its FPOs; assigned auditor),
         else 404 "Project not found", the same whether it does not exist or is not the caller's."""
-        record = mrv.ProjectRecord.from_item(self.store.get(mrv.project(project_id))) if mrv.valid(mrv.PROJECT_ID, project_id) else None
+        record = pipeline_table.ProjectRecord.from_item(self.store.get(pipeline_table.project(project_id))) if pipeline_table.valid(pipeline_table.PROJECT_ID, project_id) else None
         return visible_project(caller, record, "project")
 
     def get(self, caller: Principal, project_id: str) -> m.ProjectOut:
         return project_out(self.load(caller, project_id))
 
     def list(self, caller: Principal) -> m.ProjectList:
-        """Exactly the projects ``load`` lets the caller read (agri_common.projects.visible_projects:
+        """Exactly the projects ``load`` lets the caller read (agri_common.project_access.visible_projects:
         the same predicate), oldest first."""
-        from agri_common.projects import visible_projects
+        from agri_common.project_access import visible_projects
 
         return m.ProjectList(items=[project_out(r) for r in visible_projects(self.store, caller)])
 
@@ -141,11 +131,9 @@ class ProjectService:
         if user_id is None:
             raise UnprocessableError("The user does not exist or does not hold the auditor role", code="not_an_auditor",
                                      details=[{"field": "body.username", "issue": "not an auditor", "type": "not_an_auditor"}])
-        pk, sk = mrv.project_auditor(project_id, user_id)
-        assignment = {"pk": pk, "sk": sk, "kind": "project_auditor", "project_id": project_id, "user_id": user_id,
-                      "username": req.username, "assigned_by": caller.user_id, "assigned_at": self.now(),
-                      "gsi1pk": mrv.auditor_projects_index(user_id), "gsi1sk": project_id}
-        txn = Txn().add(Put(assignment)).add(Update(mrv.project(project_id), add={"auditors": {user_id}}, if_exists=True))
+        assignment = pipeline_table.AuditorAssignmentRecord(project_id=project_id, user_id=user_id, username=req.username,
+                                                 assigned_by=caller.user_id, assigned_at=self.now())
+        txn = Txn().add(Put(assignment.to_item())).add(Update(pipeline_table.project(project_id), add={"auditors": {user_id}}, if_exists=True))
         commit(self.store, lambda: (txn, None))  # idempotent: same item, set union
         return self.get(caller, project_id)
 
@@ -161,7 +149,7 @@ class ProjectService:
         """
         require_role(caller, Role.ADMIN)
         project = self.load(caller, project_id)
-        pk, prefix = mrv.project_auditor(project_id, "")
+        pk, prefix = pipeline_table.project_auditor(project_id, "")
         items, _ = self.store.query(pk, prefix=prefix)
         by_name = {i.get("username"): i["sk"].removeprefix(prefix) for i in items}
         assigned = set(project.auditors) | set(by_name.values())
@@ -170,8 +158,8 @@ class ProjectService:
             user_id = self.directory.auditor_user_id(username_or_id)
         if user_id not in assigned:
             return project_out(project)
-        txn = (Txn().add(Delete(mrv.project_auditor(project_id, user_id)))
-               .add(Update(mrv.project(project_id), delete={"auditors": {user_id}}, if_exists=True)))
+        txn = (Txn().add(Delete(pipeline_table.project_auditor(project_id, user_id)))
+               .add(Update(pipeline_table.project(project_id), delete={"auditors": {user_id}}, if_exists=True)))
         commit(self.store, lambda: (txn, None))
         logger.info("auditor unassigned", extra={"project_id": project_id, "user_id": user_id})
         return self.get(caller, project_id)
@@ -187,7 +175,7 @@ class ProjectService:
         """
         require_role(caller, Role.ADMIN, Role.FPO_MANAGER)
         project = self.load(caller, project_id)
-        rid = mrv.run_id(project_id, req.period)
+        rid = pipeline_table.run_id(project_id, req.period)
         year = req.period[:4]
         if not project.crediting_start[:4] <= year <= project.crediting_end[:4]:
             raise UnprocessableError(
@@ -196,31 +184,31 @@ class ProjectService:
                 details=[{"field": "body.period", "issue": "outside the crediting period", "type": "outside_crediting_period"}])
         now = self.now()
 
-        def year_runs() -> tuple[Txn, mrv.RunRecord | None]:
+        def year_runs() -> tuple[Txn, pipeline_table.RunRecord | None]:
             """The project's runs of the year (this run among them, if it exists: one consistent Query).
             Refuse a period overlapping another of them ("2025" and "2025-kharif") unless that run was
             rejected; guard the check with the project-year counter."""
-            counter = self.store.get(mrv.project_year(project_id, year))
-            items, _ = self.store.query(mrv.project(project_id)[0], prefix=f"{mrv.RUN_PREFIX}{mrv.run_id(project_id, year)}")
-            runs = [mrv.RunRecord.from_item(i) for i in items]
+            counter = self.store.get(pipeline_table.project_year(project_id, year))
+            items, _ = self.store.query(pipeline_table.project(project_id)[0], prefix=f"{pipeline_table.RUN_PREFIX}{pipeline_table.run_id(project_id, year)}")
+            runs = [pipeline_table.RunRecord.from_item(i) for i in items]
             for other in runs:
-                if other.run_id != rid and mrv.periods_overlap(other.period, req.period) and other.status != "rejected":
+                if other.run_id != rid and pipeline_table.periods_overlap(other.period, req.period) and other.status != "rejected":
                     raise ConflictError(f"Run {other.run_id} ({other.status}) covers an overlapping period: a plot-season "
                                         "may be credited once", code="period_overlaps",
                                         details=[{"field": "body.period", "issue": f"overlaps {other.period}",
                                                   "type": "period_overlaps"}])
             version = int((counter or {}).get("version", 0))
-            guard = Txn().add(Update(mrv.project_year(project_id, year), set={"version": version + 1, "kind": "project_year"},
+            guard = Txn().add(Update(pipeline_table.project_year(project_id, year), set={"version": version + 1, "kind": "project_year"},
                                      expect={"version": version}), race=True)
             return guard, next((r for r in runs if r.run_id == rid), None)
 
-        def build():
+        def build() -> tuple[Txn, pipeline_table.RunRecord]:
             guard, existing = year_runs()
             if existing is None:
-                run = mrv.RunRecord(project_id=project_id, run_id=rid, period=req.period, status="running", attempt=1,
+                run = pipeline_table.RunRecord(project_id=project_id, run_id=rid, period=req.period, status="running", attempt=1,
                                     started_by=caller.user_id, started_at=now, updated_at=now)
                 return guard.add(Put(run.to_item(), if_absent=True), race=True), run
-            if existing.status not in mrv.RESTARTABLE:
+            if existing.status not in pipeline_table.RESTARTABLE:
                 raise ConflictError(f"Run {rid} already exists with status {existing.status}", code="run_exists")
             generation = existing.generation + (1 if existing.status == "corrections_requested" else 0)
             run = existing.model_copy(update={"status": "running", "attempt": existing.attempt + 1, "error": None,
@@ -233,7 +221,7 @@ class ProjectService:
                                     expect={"attempt": existing.attempt, "status": existing.status}), race=True), run
 
         run = commit(self.store, build)
-        name = mrv.execution_name(rid, run.attempt)
+        name = pipeline_table.execution_name(rid, run.attempt)
         try:
             arn = self.workflow.start(name, {"project_id": project_id, "run_id": rid, "attempt": run.attempt,
                                              "period": req.period, "generation": run.generation})
@@ -249,20 +237,20 @@ class ProjectService:
 
     def get_run(self, caller: Principal, project_id: str, run_id: str) -> m.RunOut:
         self.load(caller, project_id)
-        run = mrv.RunRecord.from_item(self.store.get(mrv.run(project_id, run_id))) if mrv.valid(mrv.RUN_ID, run_id) else None
+        run = pipeline_table.RunRecord.from_item(self.store.get(pipeline_table.run(project_id, run_id))) if pipeline_table.valid(pipeline_table.RUN_ID, run_id) else None
         if run is None:
             raise not_found("run")
-        steps, _ = self.store.query(mrv.step(run_id, "")[0], prefix=mrv.STEP_PREFIX)
+        steps, _ = self.store.query(pipeline_table.step(run_id, "")[0], prefix=pipeline_table.STEP_PREFIX)
         status = None
         if run.execution_arn:
             try:
                 status = self.workflow.describe(run.execution_arn).get("status")
             except AppError:
                 status = "UNKNOWN"
-        records = [mrv.StepRecord.from_item(s) for s in steps]
+        records = [pipeline_table.StepRecord.from_item(s) for s in steps]
         return run_out(run, [s for s in records if s.attempt == run.attempt or s.status == "skipped"], status)
 
     def list_runs(self, caller: Principal, project_id: str) -> m.RunList:
         self.load(caller, project_id)
-        items, _ = self.store.query(mrv.project(project_id)[0], prefix=mrv.RUN_PREFIX)
-        return m.RunList(items=[run_out(mrv.RunRecord.from_item(i), []) for i in items])
+        items, _ = self.store.query(pipeline_table.project(project_id)[0], prefix=pipeline_table.RUN_PREFIX)
+        return m.RunList(items=[run_out(pipeline_table.RunRecord.from_item(i), []) for i in items])

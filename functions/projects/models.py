@@ -1,5 +1,5 @@
 """Projects API models: inputs (``extra="forbid"``) and outputs, kept apart from the stored records
-(agri_common.mrv)."""
+(agri_common.pipeline_table)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from agri_common.inputs import Input
+from agri_common import pipeline_table
+from agri_common.platform.inputs import Input
 
-from agri_common.farm.vocab import WaterRegime
+from agri_common.season_vocab import WaterRegime
 
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 USERNAME = r"^[\w.@+-]{1,128}$"
@@ -58,7 +59,7 @@ class AssignAuditorRequest(Input):
 
 
 class StartRunRequest(Input):
-    period: str = Field(pattern=r"^\d{4}(-(kharif|rabi|zaid))?$",
+    period: str = Field(pattern=pipeline_table.PERIOD,
                         description="A year (all its seasons) or one season, e.g. 2025-kharif")
 
 

@@ -8,9 +8,10 @@ class S3Reader:
         self.bucket = bucket
 
     def get(self, key: str) -> bytes:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
-        return client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        body: bytes = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return body
 
 
 class S3Presigner:
@@ -20,7 +21,8 @@ class S3Presigner:
         self.bucket = bucket
 
     def url(self, key: str, expires_in: int) -> str:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
-        return client("s3").generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                   ExpiresIn=expires_in)
+        url: str = client("s3").generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                       ExpiresIn=expires_in)
+        return url

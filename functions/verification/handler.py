@@ -3,18 +3,19 @@ checklist), the decision, samples, report downloads, and remote-sensing observat
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from agri_common.farm.store import DynamoFarmStore
-from agri_common.principal import Principal, Role
-from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import revocation_store
-from agri_common.settings import BaseSettingsModel, load_settings
-from agri_common.workflow import StepFunctionsWorkflow
+from agri_common import pipeline_table
+from agri_common.platform.clock import utc_iso_micros_z
+from agri_common.single_table import DynamoTableStore
+from agri_common.platform.principal import Principal, Role
+from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.platform.revocation import revocation_store
+from agri_common.platform.settings import BaseSettingsModel, load_settings
+from agri_common.platform.workflow import StepFunctionsWorkflow
 
 from functions.verification import models as m
 from functions.verification.dal import S3Presigner, S3Reader
@@ -22,9 +23,9 @@ from functions.verification.logic import VerificationService
 
 app = make_resolver()
 TAGS = ["verification"]
-TaskId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?_a\d{1,3}$")]
-RunId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?$")]
-ReportId = Annotated[str, Path(pattern=r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?_a\d{1,3}_(mon|ver)$")]
+TaskId = Annotated[str, Path(pattern=pipeline_table.TASK_ID)]
+RunId = Annotated[str, Path(pattern=pipeline_table.RUN_ID)]
+ReportId = Annotated[str, Path(pattern=pipeline_table.REPORT_ID)]
 
 
 class VerificationSettings(BaseSettingsModel):
@@ -37,14 +38,10 @@ class VerificationSettings(BaseSettingsModel):
 _revocation = revocation_store  # looked up per call by make_handler: tests swap it
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def get_service() -> VerificationService:
     s = load_settings(VerificationSettings)
-    return VerificationService(DynamoFarmStore(s.pipeline_table), S3Reader(s.pipeline_bucket), S3Presigner(s.audit_bucket),
-                               StepFunctionsWorkflow(s.state_machine_arn), now=_now)
+    return VerificationService(DynamoTableStore(s.pipeline_table), S3Reader(s.pipeline_bucket), S3Presigner(s.audit_bucket),
+                               StepFunctionsWorkflow(s.state_machine_arn), now=utc_iso_micros_z)
 
 
 def get_principal() -> Principal:

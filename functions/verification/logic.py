@@ -12,7 +12,7 @@ the project is theirs. Only an assigned auditor decides (a decision is their att
 admins read everything but do not decide.
 
 Not yours answers exactly like does not exist: one 404 per record kind
-(``agri_common.projects.not_found``: "Task not found", "Sample not found", "Report not found"),
+(``agri_common.project_access.not_found``: "Task not found", "Sample not found", "Report not found"),
 whichever of the two it is. Deciding is a conditional update ``pending -> decided`` (409 on
 a second decision), then the execution resumes: SendTaskSuccess (approve; the output is the
 approved-run payload for the ledger step) or SendTaskFailure (reject / request corrections).
@@ -23,14 +23,14 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Literal, Protocol
 
-from agri_common import mrv
-from agri_common.errors import ConflictError, UnprocessableError
-from agri_common.farm.store import Update, WriteConflict
-from agri_common.observability import logger
-from agri_common.principal import Principal, Role, require_role
-from agri_common.projects import not_found, row_fpo, rows_visible, visible_project, visible_projects
+from agri_common import pipeline_table
+from agri_common.platform.errors import ConflictError, UnprocessableError
+from agri_common.single_table import Update, WriteConflict
+from agri_common.platform.observability import logger
+from agri_common.platform.principal import Principal, Role, require_role
+from agri_common.project_access import not_found, row_fpo, rows_visible, visible_project, visible_projects
 
 from functions.verification import models as m
 
@@ -39,8 +39,9 @@ URL_EXPIRY_S = 300
 
 
 @lru_cache(maxsize=None)
-def checklist(methodology: str) -> dict:
-    return json.loads((CHECKLISTS / f"{methodology}.json").read_text())
+def checklist(methodology: str) -> dict[str, Any]:
+    template: dict[str, Any] = json.loads((CHECKLISTS / f"{methodology}.json").read_text())
+    return template
 
 
 class Objects(Protocol):
@@ -52,12 +53,12 @@ class Presigner(Protocol):
 
 
 class Workflow(Protocol):
-    def send_success(self, token: str, output: dict) -> None: ...
+    def send_success(self, token: str, output: dict[str, Any]) -> None: ...
     def send_failure(self, token: str, error: str, cause: str) -> None: ...
     def heartbeat(self, token: str) -> None: ...
 
 
-def validate_checklist(template: dict, answers: dict[str, m.ChecklistAnswer]) -> None:
+def validate_checklist(template: dict[str, Any], answers: dict[str, m.ChecklistAnswer]) -> None:
     ids = [item["id"] for item in template["items"]]
     details = [{"field": f"body.checklist.{i}", "issue": "not answered", "type": "missing"} for i in ids if i not in answers]
     details += [{"field": f"body.checklist.{k}", "issue": "not an item of this checklist", "type": "extra_forbidden"}
@@ -68,14 +69,14 @@ def validate_checklist(template: dict, answers: dict[str, m.ChecklistAnswer]) ->
         raise UnprocessableError("The checklist is incomplete", details=details)
 
 
-def reads_every_fpo(caller: Principal, project: mrv.ProjectRecord) -> bool:
+def reads_every_fpo(caller: Principal, project: pipeline_table.ProjectRecord) -> bool:
     """Whether the caller may read the rows of every FPO of the project (admin, its auditors; a
     manager when the project covers their FPO alone): the verification report lists them all."""
     fpos = [{"fpo_id": f} for f in project.fpo_ids]
     return len(rows_visible(caller, project, fpos)) == len(fpos)
 
 
-def scoped_sample(caller: Principal, project: mrv.ProjectRecord, sample: dict) -> dict:
+def scoped_sample(caller: Principal, project: pipeline_table.ProjectRecord, sample: dict[str, Any]) -> dict[str, Any]:
     """The sample as the caller may read it: the plots (farmer and plot ids, villages, centroids)
     of FPOs they may see; the strata with a member of such an FPO (``fpo_ids`` narrowed to them).
     Design figures (seed, size, population) are the project's and stay."""
@@ -89,7 +90,7 @@ def scoped_sample(caller: Principal, project: mrv.ProjectRecord, sample: dict) -
     return {**sample, "plots": plots, "strata": strata}
 
 
-def scoped_decision(caller: Principal, project: mrv.ProjectRecord, decision: dict | None, rows: list[dict]) -> dict | None:
+def scoped_decision(caller: Principal, project: pipeline_table.ProjectRecord, decision: dict[str, Any] | None, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The decision as the caller may read it: the auditor's findings about a plot are shown when the
     plot's FPO is visible to the caller (the plot's FPO known from the run's findings and sample; a
     plot known from neither is attributed as ``row_fpo`` does, fail closed); findings without a plot
@@ -107,12 +108,12 @@ class VerificationService:
         self.store, self.objects, self.presigner, self.workflow, self.now = store, objects, presigner, workflow, now
 
     # ---- access ------------------------------------------------------------------------------
-    def _project(self, caller: Principal, project_id: str, kind: str) -> mrv.ProjectRecord:
+    def _project(self, caller: Principal, project_id: str, kind: str) -> pipeline_table.ProjectRecord:
         """The project when the caller may see it, else the 404 of the record asked for (``kind``)."""
-        return visible_project(caller, mrv.ProjectRecord.from_item(self.store.get(mrv.project(project_id))), kind)
+        return visible_project(caller, pipeline_table.ProjectRecord.from_item(self.store.get(pipeline_table.project(project_id))), kind)
 
-    def _task(self, caller: Principal, task_id: str) -> tuple[mrv.TaskRecord, mrv.ProjectRecord]:
-        task = mrv.TaskRecord.from_item(self.store.get(mrv.task(task_id))) if mrv.valid(mrv.TASK_ID, task_id) else None
+    def _task(self, caller: Principal, task_id: str) -> tuple[pipeline_table.TaskRecord, pipeline_table.ProjectRecord]:
+        task = pipeline_table.TaskRecord.from_item(self.store.get(pipeline_table.task(task_id))) if pipeline_table.valid(pipeline_table.TASK_ID, task_id) else None
         if task is None:
             raise not_found("task")
         return task, self._project(caller, task.project_id, "task")
@@ -125,12 +126,12 @@ class VerificationService:
         require_role(caller, Role.AUDITOR, Role.ADMIN, Role.FPO_MANAGER)
         tasks = []
         for project in visible_projects(self.store, caller):
-            items, _ = self.store.query(mrv.project_tasks_index(project.project_id), index=True, prefix="pending#")
-            tasks += [mrv.TaskRecord.from_item(i) for i in items]
+            items, _ = self.store.query(pipeline_table.project_tasks_index(project.project_id), index=True, prefix=pipeline_table.task_queue_prefix("pending"))
+            tasks += [pipeline_table.TaskRecord.from_item(i) for i in items]
         return m.TaskList(items=[self._summary(t) for t in sorted(tasks, key=lambda t: (t.created_at, t.task_id))])
 
     @staticmethod
-    def _summary(t: mrv.TaskRecord) -> m.TaskSummary:
+    def _summary(t: pipeline_table.TaskRecord) -> m.TaskSummary:
         return m.TaskSummary(**t.model_dump(include=set(m.TaskSummary.model_fields)))
 
     def get_task(self, caller: Principal, task_id: str) -> m.TaskDetail:
@@ -149,8 +150,8 @@ class VerificationService:
                             decision=decision)
 
     @staticmethod
-    def _report_ids(caller: Principal, project: mrv.ProjectRecord, task: mrv.TaskRecord) -> list[str]:
-        return [r for r in task.report_ids if mrv.task_of_report(r)[1] != "verification" or reads_every_fpo(caller, project)]
+    def _report_ids(caller: Principal, project: pipeline_table.ProjectRecord, task: pipeline_table.TaskRecord) -> list[str]:
+        return [r for r in task.report_ids if pipeline_table.task_of_report(r)[1] != "verification" or reads_every_fpo(caller, project)]
 
     def decide(self, caller: Principal, task_id: str, req: m.DecisionRequest) -> m.DecisionOut:
         require_role(caller, Role.AUDITOR)
@@ -165,8 +166,7 @@ class VerificationService:
                     "decided_at": decided_at, "findings": [f.model_dump() for f in req.findings],
                     "checklist": {k: v.model_dump() for k, v in req.checklist.items()}}
         try:
-            self.store.transact([Update(task.key(), set={"status": "decided", "decision": decision,
-                                                         "gsi1sk": f"decided#{task.created_at}#{task.task_id}"},
+            self.store.transact([Update(task.key(), set={**task.moved_to("decided"), "decision": decision},
                                         expect={"status": "pending"})])
         except WriteConflict as exc:
             raise ConflictError("This task has already been decided", code="already_decided") from exc
@@ -181,24 +181,26 @@ class VerificationService:
 
     # ---- samples and reports -----------------------------------------------------------------
     def sample(self, caller: Principal, run_id: str) -> m.SampleOut:
-        if not mrv.valid(mrv.RUN_ID, run_id):
+        if not pipeline_table.valid(pipeline_table.RUN_ID, run_id):
             raise not_found("sample")
-        project = self._project(caller, mrv.project_of_run(run_id), "sample")
-        item = self.store.get(mrv.sample(run_id))
+        project = self._project(caller, pipeline_table.project_of_run(run_id), "sample")
+        item = self.store.get(pipeline_table.sample(run_id))
         if item is None:
             raise not_found("sample")
         sample = json.loads(self.objects.get(item["object_key"]))
         return m.SampleOut(run_id=run_id, sample=scoped_sample(caller, project, sample))
 
     def report(self, caller: Principal, report_id: str) -> m.ReportOut:
-        record = mrv.ReportRecord.from_item(self.store.get(mrv.report(report_id))) if mrv.valid(mrv.REPORT_ID, report_id) else None
+        record = pipeline_table.ReportRecord.from_item(self.store.get(pipeline_table.report(report_id))) if pipeline_table.valid(pipeline_table.REPORT_ID, report_id) else None
         if record is None:
             raise not_found("report")
         project = self._project(caller, record.project_id, "report")
         if record.report_kind == "verification" and not reads_every_fpo(caller, project):
             raise not_found("report")  # it lists every FPO's sample plots and findings
+        formats: tuple[tuple[Literal["pdf", "xlsx"], str, str], ...] = (
+            ("pdf", record.pdf_key, record.pdf_sha256), ("xlsx", record.xlsx_key, record.xlsx_sha256))
         files = [m.ReportFile(format=fmt, sha256=sha, url=self.presigner.url(key, URL_EXPIRY_S), expires_in=URL_EXPIRY_S)
-                 for fmt, key, sha in (("pdf", record.pdf_key, record.pdf_sha256), ("xlsx", record.xlsx_key, record.xlsx_sha256))]
+                 for fmt, key, sha in formats]
         return m.ReportOut(report_id=report_id, run_id=record.run_id, kind=record.report_kind, created_at=record.created_at,
                            files=files)
 
@@ -206,13 +208,12 @@ class VerificationService:
     def ingest(self, caller: Principal, batch: m.ObservationBatch) -> m.ObservationResult:
         """Idempotent per (plot, season, source): the source's attribute is overwritten."""
         require_role(caller, Role.ADMIN)
-        from agri_common.farm.store import iter_chunks
+        from agri_common.single_table import iter_chunks
 
-        merged: dict[mrv.Key, dict] = {}  # one operation per item: a transaction may not touch an item twice
+        merged: dict[pipeline_table.Key, dict[str, Any]] = {}  # one operation per item: a transaction may not touch an item twice
         for o in batch.observations:
-            values = merged.setdefault(mrv.observation(o.plot_id, o.season_key),
-                                       {"kind": "observation", "plot_id": o.plot_id, "season_key": o.season_key})
-            values[f"src_{o.source}"] = {**o.model_dump(mode="json", exclude={"plot_id", "season_key", "source"}),
+            values = merged.setdefault(pipeline_table.observation(o.plot_id, o.season_key), pipeline_table.observation_item(o.plot_id, o.season_key))
+            values[pipeline_table.observation_source(o.source)] = {**o.model_dump(mode="json", exclude={"plot_id", "season_key", "source"}),
                                          "ingested_by": caller.user_id, "ingested_at": self.now()}
         for group in iter_chunks(list(merged.items()), 25):
             self.store.transact([Update(key, set=values) for key, values in group])

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from agri_common.inputs import Input
+from agri_common.platform.inputs import Input
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 SEASON_KEY = r"^\d{4}-(kharif|rabi|zaid)$"

@@ -175,7 +175,7 @@ def test_common_layer_has_our_package_and_wheels_for_the_runtime(synthesized, te
     (lid,) = [lid for lid, r in resources(template, "AWS::Lambda::LayerVersion").items()
               if r["Metadata"]["agri:layer"] == "common"]
     python = synthesized.asset_path(lid) / "python"
-    assert (python / "agri_common" / "resolver.py").is_file()
+    assert (python / "agri_common" / "platform" / "resolver.py").is_file()
     assert (python / "aws_lambda_powertools").is_dir()
     abi = RUNTIME.name.removeprefix("python").replace(".", "")
     binaries = list((python / "pydantic_core").glob("*.so"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agri_common.principal import Role
+from agri_common.platform.principal import Role
 
 from tests.infra.cfn import only, resources
 

@@ -72,7 +72,7 @@ def test_every_task_retries_transient_errors_and_routes_failures(definition):
 def test_every_failure_path_names_the_run_step_of_the_state_that_failed(definition):
     """A Catch -> a Pass that writes the step into the error (``$.error.step``) -> RecordFailure,
     so the run names the step even when its task failed before writing a step record."""
-    from agri_common.mrv import STEPS
+    from agri_common.pipeline_table import STEPS
 
     states = dict(definition["States"])
     for state in definition["States"].values():

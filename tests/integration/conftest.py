@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-from agri_common.aws import reset_clients
-from agri_common.settings import clear_settings_cache
+from agri_common.platform.aws import reset_clients
+from agri_common.platform.settings import clear_settings_cache
 from infra.local import moto_ext
 from infra.local.provision import Provisioner
 from infra.local.template import Resolver, function_specs

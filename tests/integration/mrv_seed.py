@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from agri_common.farm.records import FarmerRecord, PlotRecord, SeasonRecord
+from agri_common.farm_table.records import FarmerRecord, PlotRecord, SeasonRecord
 
 REGIMES = ("multiple_drainage", "single_drainage", "continuously_flooded")
 
@@ -50,7 +50,7 @@ def farm_items(fpo_id: str, farmers: int, plots_per_farmer: int, seasons: list[s
 def seed(store: Any, items: list[dict]) -> None:
     """Put items with BatchWriteItem (seeding only: the farmers routes write through transactions,
     which moto makes slower as the table grows because it copies the table per transaction)."""
-    from agri_common.farm.store import to_dynamo
+    from agri_common.single_table import to_dynamo
 
     with store._table.batch_writer() as batch:
         for item in items:

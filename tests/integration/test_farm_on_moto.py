@@ -176,7 +176,7 @@ def test_list_filters_by_village_and_paginates(api):
     # an edited key inside the token: another FPO's partition, outside the village, other attributes or types
     from urllib.parse import quote
 
-    from agri_common.pagination import decode_token, encode_token
+    from agri_common.platform.pagination import decode_token, encode_token
 
     token = decode_token(page.body["next_token"])
     key = token["k"]["k"]  # the position: the list part (members first) and its key
@@ -348,7 +348,7 @@ def test_imports_are_idempotent_and_report_rows(api):
 
 
 def _count_requests(api, fn):
-    from agri_common.aws import dynamodb_table
+    from agri_common.platform.aws import dynamodb_table
 
     calls: list[str] = []
     import os
@@ -370,10 +370,10 @@ def seed_farmers(fpo_id: str, start: int, stop: int) -> None:
     through batch writes: registering hundreds through moto's transactions would be slow."""
     import os
 
-    from agri_common.aws import dynamodb_table
-    from agri_common.farm import aggregates as agg
-    from agri_common.farm.records import Consent, FarmerRecord
-    from agri_common.farm.store import DynamoFarmStore, to_dynamo
+    from agri_common.platform.aws import dynamodb_table
+    from agri_common.farm_table import aggregates as agg
+    from agri_common.farm_table.records import Consent, FarmerRecord
+    from agri_common.single_table import DynamoTableStore, to_dynamo
 
     table = dynamodb_table(os.environ["FARM_TABLE"])
     villages: dict[str, int] = {}
@@ -388,7 +388,7 @@ def seed_farmers(fpo_id: str, start: int, stop: int) -> None:
             batch.put_item(Item=to_dynamo(record.to_item()))
     ops = [agg.fpo_totals(fpo_id, {"members": stop - start})]
     ops += [agg.village_totals(fpo_id, v, {"members": n}) for v, n in villages.items()]
-    DynamoFarmStore(os.environ["FARM_TABLE"]).transact(ops)
+    DynamoTableStore(os.environ["FARM_TABLE"]).transact(ops)
 
 
 def test_overview_and_reports_cost_the_same_for_10_and_1000_farmers(api):
@@ -414,8 +414,8 @@ def test_overview_and_reports_cost_the_same_for_10_and_1000_farmers(api):
 def test_null_patches_are_refused_and_a_farmer_stored_with_nulls_reads_and_is_repaired(api):
     import os
 
-    from agri_common.aws import dynamodb_table
-    from agri_common.farm import keys
+    from agri_common.platform.aws import dynamodb_table
+    from agri_common.farm_table import keys
 
     fid = register(api).body["farmer_id"]
     path, resource, params = f"/farmers/{fid}", "/farmers/{farmer_id}", {"farmer_id": fid}

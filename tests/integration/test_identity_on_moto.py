@@ -5,10 +5,10 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from agri_common.errors import ConflictError, UnauthorizedError, UnprocessableError
-from agri_common.identity import CognitoIdentityProvider, Tokens
-from agri_common.principal import principal_from_claims
-from agri_common.revocation import DynamoRevocationStore
+from agri_common.platform.errors import ConflictError, UnauthorizedError, UnprocessableError
+from agri_common.platform.identity import CognitoIdentityProvider, Tokens
+from agri_common.platform.principal import principal_from_claims
+from agri_common.platform.revocation import DynamoRevocationStore
 
 PASSWORD = "Str0ng-Passw0rd!"
 
@@ -82,7 +82,7 @@ def test_revocation_table_from_the_template(aws, function_env):
 def test_a_users_page_token_cognito_refuses_is_invalid_next_token(aws, function_env):
     """GET /admin/users hands Cognito's own token back to it: one it refuses (edited) is a 400
     invalid_next_token, not invalid_parameter or a 503."""
-    from agri_common.errors import BadRequestError
+    from agri_common.platform.errors import BadRequestError
 
     env = function_env("admin")
     admin = CognitoIdentityProvider(env["USER_POOL_ID"], client_id="")

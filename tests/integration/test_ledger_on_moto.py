@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from agri_chain import ChainUnavailable, connect, reset_in_process_chain
-from agri_common.ledger_crypto import GENESIS_HASH, seal
-from agri_common.principal import Principal, Role
+from agri_common.ledger_crypto import GENESIS_HASH, LedgerIntegrityError, seal
+from agri_common.platform.principal import Principal, Role
 from functions.ledger import models as m
 from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
 from functions.ledger.anchoring import RetryPolicy
@@ -268,7 +268,7 @@ def test_an_edited_records_token_is_400_on_dynamodb(ledger_env):
     partition, other attributes, other types) is a 400 invalid_next_token before any Query."""
     from urllib.parse import quote
 
-    from agri_common.pagination import decode_token, encode_token
+    from agri_common.platform.pagination import decode_token, encode_token
     from functions.ledger import handler
     from functions.ledger import writer_handler as writer
 

@@ -23,8 +23,8 @@ CHECKLIST_PASS = None
 
 @pytest.fixture(scope="module")
 def twin(synthesized):
-    from agri_common.aws import reset_clients
-    from agri_common.settings import clear_settings_cache
+    from agri_common.platform.aws import reset_clients
+    from agri_common.platform.settings import clear_settings_cache
     from infra.local.twin import LocalTwin
 
     saved = dict(os.environ)
@@ -33,9 +33,9 @@ def twin(synthesized):
     twin = LocalTwin(template=synthesized.template).start()
     os.environ["CHUNK_UNITS"] = "8"  # several chunks from a small seed
     clear_settings_cache()
-    from agri_common.farm.store import DynamoFarmStore
+    from agri_common.single_table import DynamoTableStore
 
-    farm = DynamoFarmStore(twin.resolver.ref(_lid(synthesized.template, "farm")))
+    farm = DynamoTableStore(twin.resolver.ref(_lid(synthesized.template, "farm")))
     items = farm_items(FPO, farmers=20, plots_per_farmer=2, seasons=["2024-kharif", "2025-kharif", "2023-kharif", "2022-kharif"])
     seed(farm, items)
     twin.observations = synthetic_observations(items, "2025-kharif")
@@ -230,14 +230,14 @@ def test_a_failed_auditor_wait_fails_the_run_cleanly(api, project, twin):
     queue, a late decision is refused, and the run can be restarted. The token is failed here with
     a non-auditor error: moto refuses ``States.*`` error names in SendTaskFailure and a real
     7-day heartbeat cannot lapse in a test (its settings are asserted on the template)."""
-    from agri_common import mrv
-    from agri_common.farm.store import DynamoFarmStore
+    from agri_common import pipeline_table
+    from agri_common.single_table import DynamoTableStore
 
     pid = project["project_id"]
     rid = start(api, pid, "2022-kharif")
     assert wait_status(api, pid, rid, {"awaiting_auditor", "failed"})["status"] == "awaiting_auditor"
     table = twin.resolver.ref(_lid(twin.template, "pipeline"))
-    task = DynamoFarmStore(table).get(mrv.task(f"{rid}_a1"))
+    task = DynamoTableStore(table).get(pipeline_table.task(f"{rid}_a1"))
     boto3.client("stepfunctions").send_task_failure(taskToken=task["task_token"], error="WaitLapsed",
                                                     cause="no heartbeat")
     run = wait_status(api, pid, rid, {"failed"})
@@ -254,11 +254,11 @@ def test_vm0042_qa3_runs_both_passes_through_the_state_machine(api, twin, synthe
     """Conservative factors: ChooseFactors then a second Map (pass 2 per chunk); the summary's
     basis is the single engine request's (the equivalence itself: tests/unit/pipeline/test_steps.py).
     Its own FPO: the demo FPO is already in a project for the same crediting period."""
-    from agri_common.farm.store import DynamoFarmStore
+    from agri_common.single_table import DynamoTableStore
 
     r = api("POST", "/fpos", "admin", {"fpo_id": "FPO-QA3", "name": "Kaveri QA3 FPO", "state": "Tamil Nadu"})
     assert r.status_code == 201, r.text
-    farm = DynamoFarmStore(twin.resolver.ref(_lid(synthesized.template, "farm")))
+    farm = DynamoTableStore(twin.resolver.ref(_lid(synthesized.template, "farm")))
     seed(farm, farm_items("FPO-QA3", farmers=20, plots_per_farmer=2, seasons=["2025-kharif"], seed=11, prefix="Q"))
     over_demo = api("POST", "/projects", "admin", {
         "name": "Overlap", "fpo_ids": [FPO], "methodology": "vm0042", "profile": "vm0042_qa3",
@@ -295,7 +295,7 @@ def test_villages_named_like_formulas_or_holding_control_characters_do_not_stop_
 
     from openpyxl import load_workbook
 
-    from agri_common.farm.store import DynamoFarmStore
+    from agri_common.single_table import DynamoTableStore
 
     villages = ['=HYPERLINK("http://x","y")', "+1+2", "@SUM(A1)", "bad\x01village"]
     r = api("POST", "/fpos", "admin", {"fpo_id": "FPO-FORMULA", "name": "Formula FPO", "state": "Tamil Nadu"})
@@ -304,7 +304,7 @@ def test_villages_named_like_formulas_or_holding_control_characters_do_not_stop_
     for item in items:
         if item.get("kind") == "farmer":
             item["village"] = villages[int(item["farmer_id"][1:]) % len(villages)]
-    seed(DynamoFarmStore(twin.resolver.ref(_lid(synthesized.template, "farm"))), items)
+    seed(DynamoTableStore(twin.resolver.ref(_lid(synthesized.template, "farm"))), items)
     r = api("POST", "/projects", "admin", {
         "name": "=Formula <b>project</b> &", "fpo_ids": ["FPO-FORMULA"], "methodology": "vm0051", "profile": "vm0051",
         "gwp": "AR5", "crediting_start": "2023-06-01", "crediting_end": "2030-05-31", "draws": 300})
@@ -337,7 +337,7 @@ def test_a_step_that_crashes_before_writing_its_step_record_is_named(api, twin, 
     steps before it all succeeded): the run still names it. The state machine's "Reports failed"
     state adds ``step`` to the error it passes on to RecordFailure (before, the run said
     ``"unknown"``), and the outcome writes the step's failed record."""
-    from agri_common.farm.store import DynamoFarmStore
+    from agri_common.single_table import DynamoTableStore
     from functions.pipeline import reports
 
     def crash(run, ctx, uploader, *, decided):
@@ -346,7 +346,7 @@ def test_a_step_that_crashes_before_writing_its_step_record_is_named(api, twin, 
     monkeypatch.setattr(reports, "_report", crash)
     r = api("POST", "/fpos", "admin", {"fpo_id": "FPO-CRASH", "name": "Crash FPO", "state": "Tamil Nadu"})
     assert r.status_code == 201, r.text
-    seed(DynamoFarmStore(twin.resolver.ref(_lid(synthesized.template, "farm"))),
+    seed(DynamoTableStore(twin.resolver.ref(_lid(synthesized.template, "farm"))),
          farm_items("FPO-CRASH", farmers=6, plots_per_farmer=1, seasons=["2025-kharif"], seed=13, prefix="C"))
     r = api("POST", "/projects", "admin", {
         "name": "Crash project", "fpo_ids": ["FPO-CRASH"], "methodology": "vm0051", "profile": "vm0051", "gwp": "AR5",

@@ -42,7 +42,7 @@ TEMPLATE = {"Resources": {
 @pytest.fixture(scope="module")
 def twin():
     saved = dict(os.environ)
-    from agri_common.aws import reset_clients
+    from agri_common.platform.aws import reset_clients
 
     twin = LocalTwin(template=TEMPLATE, seed_users=False).start()
     yield twin

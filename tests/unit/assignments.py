@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agri_common import mrv
-from agri_common.principal import Principal, Role
-from agri_common.projects import auditor_scope
+from agri_common import pipeline_table
+from agri_common.platform.principal import Principal, Role
+from agri_common.project_access import auditor_scope
 from functions.projects import models as pm
 from functions.projects.logic import ProjectService
 from tests.unit.mrv_fakes import FakeFpos, FakeStepFunctions, MemoryStore
@@ -46,7 +46,7 @@ class Assignments:
     def unassign(self, project_id: str, username: str = "audrey", *, index_lags: bool = False) -> None:
         """Remove the auditor through the real service (``index_lags``: the deleted assignment item is
         put back, as the eventually consistent index may still list it for a moment)."""
-        key = mrv.project_auditor(project_id, AUDITORS[username])
+        key = pipeline_table.project_auditor(project_id, AUDITORS[username])
         lagging = self.store.items.get(key)
         self.projects.unassign_auditor(ADMIN, project_id, username)
         if index_lags and lagging:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from agri_common.errors import ConflictError, DependencyError, NotFoundError, UnauthorizedError
-from agri_common.identity import Challenge, IdpUser, Tokens
+from agri_common.platform.errors import ConflictError, DependencyError, NotFoundError, UnauthorizedError
+from agri_common.platform.identity import Challenge, IdpUser, Tokens
 
 
 class FakeIdp:
@@ -100,7 +100,7 @@ class FakeIdp:
     def list_users(self, limit, token, group=None):
         names = sorted(u for u in self.users if group is None or group in self.groups.get(u, set()))
         if token is not None and not token.isdigit():  # Cognito refuses a token it did not issue
-            from agri_common.pagination import invalid_token
+            from agri_common.platform.pagination import invalid_token
 
             raise invalid_token()
         start = int(token or 0)

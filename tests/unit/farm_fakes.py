@@ -1,14 +1,14 @@
-"""An in-memory FarmStore with DynamoDB's semantics for what the services use (conditions,
+"""An in-memory TableStore with DynamoDB's semantics for what the services use (conditions,
 ADD from 0 or to a set, nested SET, DELETE from a set, all-or-nothing transactions), for unit tests
 without moto. One store serves the farm table's and the pipeline table's services (same contract:
-agri_common.farm.store.DynamoFarmStore); ``calls`` records the DynamoDB request each call stands for."""
+agri_common.single_table.DynamoTableStore); ``calls`` records the DynamoDB request each call stands for."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any, Sequence
 
-from agri_common.farm.store import Check, Delete, Op, Put, Update, WriteConflict, check_item_sizes, check_query_start
+from agri_common.single_table import Check, Delete, Op, Put, Update, WriteConflict, check_item_sizes, check_query_start
 
 
 class InMemoryFarmStore:
@@ -27,7 +27,7 @@ class InMemoryFarmStore:
 
     def query(self, pk, *, prefix="", index=False, limit=None, start=None, newest_first=False):
         self.calls.append("Query")
-        start = check_query_start(start, pk, prefix=prefix, index=index)  # as DynamoFarmStore does
+        start = check_query_start(start, pk, prefix=prefix, index=index)  # as DynamoTableStore does
         pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
         order = lambda i: (i[sk_name], i["pk"], i["sk"])  # noqa: E731
         found = sorted((i for i in self.items.values() if i.get(pk_name) == pk and str(i.get(sk_name, "")).startswith(prefix)),
@@ -60,7 +60,7 @@ class InMemoryFarmStore:
 
     def transact(self, ops: Sequence[Op]) -> None:
         self.calls.append("TransactWriteItems")
-        check_item_sizes(ops)  # as DynamoFarmStore does: 413 item_too_large before anything is written
+        check_item_sizes(ops)  # as DynamoTableStore does: 413 item_too_large before anything is written
         failed = [i for i, op in enumerate(ops) if not self._ok(op)]
         if failed:
             raise WriteConflict(failed)

@@ -126,7 +126,7 @@ class FakeLedgerStore:
 
     def list_batches(self, limit, cursor, *, status, conflicts_only):
         rows = sorted(self.batches.values(), key=lambda b: -b.from_seq)
-        from agri_common.pagination import invalid_token
+        from agri_common.platform.pagination import invalid_token
 
         starts = [i + 1 for i, b in enumerate(rows) if isinstance(cursor, dict) and cursor == {"from_seq": b.from_seq}]
         if cursor is not None and not starts:

@@ -1,5 +1,5 @@
 """In-memory fakes for the MRV domains (projects, verification, pipeline): the item store (the farm
-fakes' one: same contract as agri_common.farm.store.DynamoFarmStore), S3 objects, Step Functions,
+fakes' one: same contract as agri_common.single_table.DynamoTableStore), S3 objects, Step Functions,
 and a pipeline task context."""
 
 from __future__ import annotations
@@ -57,16 +57,16 @@ class FakeStepFunctions:
 def pipeline_context(project_id: str, run_id: str, *, draws: int = 300, **project: Any):
     """A pipeline task context on in-memory stores holding one project (vm0051 unless overridden)
     and its running run of the 2025 kharif period."""
-    from agri_common import mrv
+    from agri_common import pipeline_table
     from functions.pipeline import core
 
     store, objects = MemoryStore(), MemoryObjects()
     fields = dict(project_id=project_id, name="Delta", fpo_ids=["FPO-1"], methodology="vm0051", profile="vm0051",
                   gwp="AR5", region="south_asia", climate="wet", crediting_start="2024-06-01", crediting_end="2030-05-31",
                   draws=draws, created_by="a", created_at="t")
-    record = mrv.ProjectRecord(**{**fields, **project})
+    record = pipeline_table.ProjectRecord(**{**fields, **project})
     store.items[record.key()] = record.to_item()
-    run = mrv.RunRecord(project_id=project_id, run_id=run_id, period="2025-kharif", status="running", attempt=1,
+    run = pipeline_table.RunRecord(project_id=project_id, run_id=run_id, period="2025-kharif", status="running", attempt=1,
                         started_by="a", started_at="t", updated_at="t")
     store.items[run.key()] = run.to_item()
     return core.Context(store=store, objects=objects, clock=lambda: "2025-01-01T00:00:00Z")

@@ -1,4 +1,4 @@
-"""One mapping of AWS throttling / unavailability (agri_common.errors.aws_unavailable), applied by the
+"""One mapping of AWS throttling / unavailability (agri_common.platform.errors.aws_unavailable), applied by the
 shared resolver to every route, and the farm store's own cases (cancelled transactions, unprocessed
 keys). A fake DynamoDB table raises each error; real Lambda entry points answer."""
 
@@ -10,11 +10,12 @@ import pytest
 from botocore.exceptions import (ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
                                  NoCredentialsError, ParamValidationError, ReadTimeoutError)
 
-from agri_common.errors import DependencyError, aws_unavailable
-from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord, utc_now
-from agri_common.farm.store import DynamoFarmStore, Put, WriteConflict
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.platform.errors import DependencyError, aws_unavailable
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import DynamoTableStore, Put, WriteConflict
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.farmers import handler as farmers
 from functions.farmers.context import FarmContext
 from functions.fpo import handler as fpo
@@ -77,7 +78,7 @@ def test_a_transaction_cancelled_for_throttling_is_503_not_a_condition():
 
 # ---- a fake table behind the real store ------------------------------------------------------------
 class FakeTable:
-    """The boto3 Table/client calls DynamoFarmStore makes; ``fail`` maps an operation to what it raises."""
+    """The boto3 Table/client calls DynamoTableStore makes; ``fail`` maps an operation to what it raises."""
 
     def __init__(self, fail: dict[str, Exception] | None = None):
         self.fail = fail or {}
@@ -111,7 +112,7 @@ class FakeTable:
         return {}
 
 
-class FakeTableStore(DynamoFarmStore):
+class FakeTableStore(DynamoTableStore):
     def __init__(self, table: FakeTable):
         super().__init__("farm")
         self.fake = table
@@ -122,7 +123,7 @@ class FakeTableStore(DynamoFarmStore):
 
 
 def with_fpo(table: FakeTable) -> FakeTable:
-    item = FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="a", created_at=utc_now()).to_item()
+    item = FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()).to_item()
     table.items[keys.fpo("FPO-1")] = item
     return table
 
@@ -137,7 +138,7 @@ def wire(monkeypatch):
     def use(table: FakeTable) -> FakeTable:
         store = FakeTableStore(table)
         farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")
-        fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_now)
+        fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_iso_seconds_offset)
         return table
 
     yield use
@@ -229,3 +230,26 @@ def test_the_ledger_stores_batch_reads_are_bounded_too(monkeypatch):
         with pytest.raises(DependencyError):
             read(Store("ledger"))
         assert 1 < table.calls.count("BatchGetItem") <= 10
+
+
+# ---- the store base: one mapping for every table store ---------------------------------------------
+def test_the_store_base_raises_the_503_for_busy_aws_and_passes_anything_else():
+    from agri_common.platform.aws import DynamoTable
+
+    busy = client_error("ProvisionedThroughputExceededException")
+    with pytest.raises(DependencyError) as err:
+        DynamoTable._raise_if_busy(busy)
+    assert err.value.status == 503 and err.value.__cause__ is busy
+    assert DynamoTable._raise_if_busy(client_error("ValidationException")) is None
+
+
+def test_the_revocation_store_writes_through_the_store_base(monkeypatch):
+    """The revocation store is a DynamoTable: its writes reach the table the base builds."""
+    from agri_common.platform import aws
+    from agri_common.platform.revocation import DynamoRevocationStore
+
+    puts = []
+    fake = SimpleNamespace(put_item=lambda Item: puts.append(Item))
+    monkeypatch.setattr(aws, "dynamodb_table", lambda name: fake if name == "revocations" else None)
+    DynamoRevocationStore("revocations", clock=lambda: 1000).revoke_user_tokens("u-1", before=999)
+    assert puts == [{"pk": "user#u-1", "expires_at": 1000 + 24 * 3600, "revoked_before": 999}]

@@ -1,4 +1,4 @@
-"""Input hygiene (agri_common.inputs) and spreadsheet-safe cells (agri_common.cells)."""
+"""Input hygiene (agri_common.platform.inputs) and spreadsheet-safe cells (agri_common.platform.cells)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from pydantic import ValidationError
 
-from agri_common.cells import csv_row, xlsx_append
-from agri_common.inputs import Input, Line, PartialUpdate
+from agri_common.platform.cells import csv_row, xlsx_append
+from agri_common.platform.inputs import Input, Line, PartialUpdate
 
 
 class Inner(Input):
@@ -109,7 +109,7 @@ def test_ordinary_numbers_pass():
 def test_error_paths_name_fields_not_pydantic_schema_internals():
     from pydantic import BaseModel, Field
 
-    from agri_common.errors import validation_details
+    from agri_common.platform.errors import validation_details
 
     class Row(BaseModel):
         id: Line | None = Field(default=None, max_length=5)

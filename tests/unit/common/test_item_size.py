@@ -9,11 +9,11 @@ import pytest
 from moto import mock_aws
 from pydantic import BaseModel
 
-from agri_common.errors import PayloadTooLargeError
-from agri_common.farm.store import MAX_ITEM_BYTES, DynamoFarmStore, Put, Update, item_size
-from agri_common.principal import Role
-from agri_common.resolver import PRIVATE, make_handler, make_resolver
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.platform.errors import PayloadTooLargeError
+from agri_common.single_table import MAX_ITEM_BYTES, DynamoTableStore, Put, Update, item_size
+from agri_common.platform.principal import Role
+from agri_common.platform.resolver import PRIVATE, make_handler, make_resolver
+from agri_common.platform.revocation import InMemoryRevocationStore
 from tests.unit.common.test_aws_unavailable import FakeTable, FakeTableStore, client_error
 from tests.unit.functions.conftest import call, claims_for
 
@@ -104,7 +104,7 @@ def test_an_oversize_record_is_a_413_envelope_and_nothing_is_written():
 # ---- against moto's DynamoDB -----------------------------------------------------------------------
 @pytest.fixture
 def moto_store(monkeypatch):
-    from agri_common.aws import reset_clients
+    from agri_common.platform.aws import reset_clients
 
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
@@ -117,7 +117,7 @@ def moto_store(monkeypatch):
             TableName="farm", BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}])
-        yield DynamoFarmStore("farm")
+        yield DynamoTableStore("farm")
     reset_clients()
 
 

@@ -1,4 +1,4 @@
-"""Pagination tokens are checked before any store sees them (agri_common.pagination): an edited
+"""Pagination tokens are checked before any store sees them (agri_common.platform.pagination): an edited
 token is a 400 ``invalid_next_token`` on every paginated route, never a 500 and never a page of
 another partition. Routes: GET /farmers (farm store), GET /admin/users (Cognito's token), GET
 /ledger/records (ledger store; over HTTP on moto in tests/integration/test_ledger_on_moto.py)."""
@@ -11,11 +11,12 @@ from urllib.parse import quote
 
 import pytest
 
-from agri_common.errors import BadRequestError
-from agri_common.farm.records import FpoRecord, utc_now
-from agri_common.farm.store import Put
-from agri_common.pagination import check_start_key, decode_token, encode_token, page_position, page_token
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.platform.errors import BadRequestError
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import Put
+from agri_common.platform.pagination import check_start_key, decode_token, encode_token, page_position, page_token
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.admin import handler as admin
 from functions.admin.logic import AdminService
 from functions.farmers import handler as farmers
@@ -142,7 +143,7 @@ def test_the_ledger_store_checks_its_cursor_before_querying(cursor):
 def farm(monkeypatch):
     store = InMemoryFarmStore()
     for fpo_id in ("FPO-1", "FPO-2"):
-        store.transact([Put(FpoRecord(fpo_id=fpo_id, name="One", state="Punjab", created_by="a", created_at=utc_now()).to_item())])
+        store.transact([Put(FpoRecord(fpo_id=fpo_id, name="One", state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()).to_item())])
     revocations = InMemoryRevocationStore()
     monkeypatch.setattr(farmers, "_revocation", lambda: revocations)
     farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")

@@ -1,6 +1,6 @@
 """Route arguments are percent-decoded, as API Gateway decodes pathParameters."""
 
-from agri_common.resolver import make_handler, make_resolver
+from agri_common.platform.resolver import make_handler, make_resolver
 from tests.unit.functions.conftest import call
 
 app = make_resolver()

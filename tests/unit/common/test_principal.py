@@ -1,7 +1,7 @@
 import pytest
 
-from agri_common.errors import ForbiddenError, NotFoundError, UnauthorizedError
-from agri_common.principal import (
+from agri_common.platform.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from agri_common.platform.principal import (
     AuditScope, Owned, Role, can_access, claim_epoch, ensure_can_access, list_scope, parse_groups,
     principal_from_claims, require_role, with_audit_scope,
 )

@@ -1,4 +1,4 @@
-"""The one body rule of every route (agri_common.body, applied by make_handler): encoding, media
+"""The one body rule of every route (agri_common.platform.body, applied by make_handler): encoding, media
 type, JSON limits and shape. Checked on a sample resolver and on two real domains' routes
 (/auth/login, public; POST /farmers, private), because the rule lives in the shared entry point."""
 
@@ -11,10 +11,10 @@ from types import SimpleNamespace
 import pytest
 from pydantic import BaseModel
 
-from agri_common.body import MAX_JSON_DEPTH
-from agri_common.principal import Role
-from agri_common.resolver import PRIVATE, make_handler, make_resolver
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.platform.body import MAX_JSON_DEPTH
+from agri_common.platform.principal import Role
+from agri_common.platform.resolver import PRIVATE, make_handler, make_resolver
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.auth import handler as auth
 from functions.auth.logic import AuthService
 from functions.farmers import handler as farmers
@@ -180,8 +180,8 @@ def test_a_very_deep_body_is_refused_before_parsing_even_with_a_raised_recursion
     import sys
 
     code = ("import sys; sys.setrecursionlimit(10**7)\n"
-            "from agri_common.body import parse_json\n"
-            "from agri_common.errors import AppError\n"
+            "from agri_common.platform.body import parse_json\n"
+            "from agri_common.platform.errors import AppError\n"
             "try:\n    parse_json('[' * 1_000_000 + ']' * 1_000_000)\n"
             "except AppError as e:\n    print(e.status, e.code)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
@@ -195,7 +195,7 @@ def test_a_very_deep_body_is_refused_before_parsing_even_with_a_raised_recursion
     ('{"a": "\\"' + "[" * 70 + '"}', False),                      # an escaped quote does not end the string
 ])
 def test_the_depth_scan_reads_strings_as_json_does(text, deep):
-    from agri_common.body import _deeper_than
+    from agri_common.platform.body import _deeper_than
 
     json.loads(text)  # each case is valid JSON
     assert _deeper_than(text, MAX_JSON_DEPTH) is deep

@@ -5,10 +5,10 @@ import json
 import pytest
 from pydantic import BaseModel
 
-from agri_common.errors import ConflictError
-from agri_common.principal import Role
-from agri_common.resolver import PRIVATE, current_principal, make_handler, make_resolver
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.platform.errors import ConflictError
+from agri_common.platform.principal import Role
+from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.health import handler as health
 from tests.unit.functions.conftest import call, claims_for
 

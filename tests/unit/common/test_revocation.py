@@ -1,5 +1,5 @@
-from agri_common.principal import principal_from_claims
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.platform.principal import principal_from_claims
+from agri_common.platform.revocation import InMemoryRevocationStore
 
 
 def principal(iat=1000, session="o-1", jti="j-1"):

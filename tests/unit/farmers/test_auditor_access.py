@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from agri_common.farm.records import FpoRecord, utc_now
-from agri_common.farm.store import Put
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import Put
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.farmers import handler as farmers
 from functions.farmers.context import FarmContext
 from functions.fpo import handler as fpo
@@ -79,7 +80,7 @@ def world(monkeypatch):
     store = InMemoryFarmStore()
     for fpo_id in ("FPO-1", "FPO-2"):
         store.transact([Put(FpoRecord(fpo_id=fpo_id, name=fpo_id, state="Punjab", created_by="a",
-                                      created_at=utc_now()).to_item())])
+                                      created_at=utc_iso_seconds_offset()).to_item())])
     revocations = InMemoryRevocationStore()
     assignments = Assignments()
     for module in (farmers, fpo):
@@ -87,7 +88,7 @@ def world(monkeypatch):
         module.app.dependency_overrides[module.get_assignments] = assignments.loader
     farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")
     farmers.app.dependency_overrides[farmers.get_uploads_objects] = Objects
-    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_now)
+    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_iso_seconds_offset)
 
     ids = {}
     for name, claims, fpo_id, lon in (("f1", MANAGER, "FPO-1", 75.85), ("f2", MANAGER_2, "FPO-2", 76.85)):

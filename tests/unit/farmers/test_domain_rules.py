@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agri_common.errors import UnprocessableError
-from agri_common.farm import vocab
+from agri_common.platform.errors import UnprocessableError
+from agri_common import season_vocab as vocab
 from functions.farmers import aadhaar, geometry
 from functions.farmers import models as m
 

@@ -8,10 +8,11 @@ import io
 
 import pytest
 
-from agri_common import mrv
-from agri_common.farm.records import FpoRecord, utc_now
-from agri_common.farm.store import Put
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common import pipeline_table
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import Put
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.fpo import dal, export
 from functions.fpo import models as m
 from functions.fpo import handler as fpo
@@ -29,7 +30,7 @@ OTHER_PROJECT = "prj_000000ff"  # another project over FPO-1 (e.g. an earlier cr
 
 
 def share(project_id, period, net, *, fpo_id="FPO-1", plot_seasons=10):
-    return mrv.FpoRunRecord(fpo_id=fpo_id, project_id=project_id, run_id=mrv.run_id(project_id, period), period=period,
+    return pipeline_table.FpoRunRecord(fpo_id=fpo_id, project_id=project_id, run_id=pipeline_table.run_id(project_id, period), period=period,
                             attempt=1, generation=1, plot_seasons=plot_seasons, farmers=5, area_ha=7.5,
                             emissions_baseline_t=net + 4.0, emissions_project_t=4.0, removals_t=0.0, net_t=net,
                             creditable_net_share_t=round(net * 0.8, 6))
@@ -40,7 +41,7 @@ def world(monkeypatch):
     farm = InMemoryFarmStore()
     for fpo_id in ("FPO-1", "FPO-2"):
         farm.transact([Put(FpoRecord(fpo_id=fpo_id, name=fpo_id, state="Punjab", created_by="a",
-                                     created_at=utc_now()).to_item())])
+                                     created_at=utc_iso_seconds_offset()).to_item())])
     assignments = Assignments()
     project = assignments.project("FPO-1")
     assignments.assign(project, "audrey")
@@ -51,12 +52,12 @@ def world(monkeypatch):
             (share(project, "2024-kharif", 99.0, fpo_id="FPO-2"), "approved")]
     for record, status in runs:
         pipeline.items[record.key()] = record.to_item()
-        run = mrv.RunRecord(project_id=record.project_id, run_id=record.run_id, period=record.period, status=status,
+        run = pipeline_table.RunRecord(project_id=record.project_id, run_id=record.run_id, period=record.period, status=status,
                             attempt=1, started_by="a", started_at="t", updated_at="t")
         pipeline.items[run.key()] = run.to_item()
     revocations = InMemoryRevocationStore()
     monkeypatch.setattr(fpo, "_revocation", lambda: revocations)
-    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(farm, utc_now, dal.PipelineCarbonRuns(pipeline))
+    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(farm, utc_iso_seconds_offset, dal.PipelineCarbonRuns(pipeline))
     fpo.app.dependency_overrides[fpo.get_assignments] = assignments.loader
     yield {"pipeline": pipeline, "project": project}
     fpo.app.dependency_overrides.clear()
@@ -85,7 +86,7 @@ def test_the_overview_lists_the_fpos_runs_with_their_status_and_totals_approved_
 
 
 def test_a_status_change_shows_at_once(world):
-    key = mrv.run(world["project"], f"{world['project']}_2025_kharif")
+    key = pipeline_table.run(world["project"], f"{world['project']}_2025_kharif")
     world["pipeline"].items[key]["status"] = "approved"
     assert get("overview", MANAGER).body["carbon"]["approved"]["runs"] == 3
     world["pipeline"].items[key]["status"] = "rejected"

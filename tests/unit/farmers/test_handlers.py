@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agri_common.farm.records import FpoRecord, utc_now
-from agri_common.farm.store import Put
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import Put
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.farmers import handler as farmers
 from functions.farmers.context import FarmContext
 from functions.fpo import handler as fpo
@@ -24,12 +25,12 @@ CONSENT = {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"}
 def store(monkeypatch):
     store = InMemoryFarmStore()
     store.transact([Put(FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="a",
-                                  created_at=utc_now()).to_item())])
+                                  created_at=utc_iso_seconds_offset()).to_item())])
     revocations = InMemoryRevocationStore()
     monkeypatch.setattr(farmers, "_revocation", lambda: revocations)
     monkeypatch.setattr(fpo, "_revocation", lambda: revocations)
     farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")
-    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_now)
+    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_iso_seconds_offset)
     unassigned = Assignments()  # no projects: auditors are assigned nothing
     farmers.app.dependency_overrides[farmers.get_assignments] = unassigned.loader
     fpo.app.dependency_overrides[fpo.get_assignments] = unassigned.loader

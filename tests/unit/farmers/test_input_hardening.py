@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from agri_common.farm import keys
+from agri_common.farm_table import keys
 from functions.farmers import geometry
 from tests.unit.farmers.world import CONSENT, WHEAT, World, circle, farmer_body, feature, fields, polygon, where
 

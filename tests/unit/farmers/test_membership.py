@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from agri_common.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
-from agri_common.farm import aggregates as agg
-from agri_common.farm import keys
-from agri_common.farm.records import FarmerRecord, FpoRecord
-from agri_common.farm.store import Put
-from agri_common.principal import Principal, Role
+from agri_common.platform.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FarmerRecord, FpoRecord
+from agri_common.single_table import Put
+from agri_common.platform.principal import Principal, Role
 from functions.farmers import models as m
 from functions.farmers.aadhaar import verhoeff_check_digit
 from functions.farmers.context import FarmContext
@@ -312,7 +312,7 @@ def test_the_list_shows_members_then_requests_then_rejected_across_pages(ctx):
 # ---- over the Lambda entry point: routes, envelope, statuses ------------------------------------
 @pytest.fixture
 def api(monkeypatch, ctx):
-    from agri_common.revocation import InMemoryRevocationStore
+    from agri_common.platform.revocation import InMemoryRevocationStore
     from functions.farmers import handler as farmers
     from tests.unit.assignments import Assignments
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from agri_common.errors import ConflictError, ForbiddenError, NotFoundError
-from agri_common.farm import keys
-from agri_common.principal import AuditScope, Principal, Role
+from agri_common.platform.errors import ConflictError, ForbiddenError, NotFoundError
+from agri_common.farm_table import keys
+from agri_common.platform.principal import AuditScope, Principal, Role
 from functions.farmers import models as m
 from functions.farmers.logic import FarmerService
 from functions.farmers.logic_plots import OverlapRefused, PlotService

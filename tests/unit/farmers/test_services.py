@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from agri_common.errors import ConflictError
-from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord
-from agri_common.farm.store import DynamoFarmStore, Put, Txn, Update, WriteConflict, commit
-from agri_common.principal import Principal, Role
+from agri_common.platform.errors import ConflictError
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FpoRecord
+from agri_common.single_table import DynamoTableStore, Put, Txn, Update, WriteConflict, commit
+from agri_common.platform.principal import Principal, Role
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext
 from functions.farmers.logic import FarmerService
@@ -73,7 +73,7 @@ def test_commit_gives_up_with_409_after_repeated_races():
 
 
 def test_dynamo_expressions_use_placeholders_and_conditions():
-    store = DynamoFarmStore("T")
+    store = DynamoTableStore("T")
     op = store._op(Update(("P", "S"), add={"crop_area_ha:rice": 1.5}, set={"overlaps.P-1": {"overlap_ha": 0.01}},
                           remove=("overlaps.P-2",), expect={"version": 3, "plot_count": 0}))["Update"]
     assert op["UpdateExpression"].startswith("SET #n0.#n1 = :v0 ADD #n2 :v1 REMOVE #n3.#n4")
@@ -163,8 +163,8 @@ def test_sync_batch_size_is_capped():
 def test_a_plot_whose_farmer_cannot_be_read_answers_404_and_writes_nothing(ctx):
     # every plot is written under its farmer and profiles are not deleted; were the farmer's item
     # missing all the same, a season write answers like a missing farmer (was an AttributeError: a 500)
-    from agri_common.errors import NotFoundError
-    from agri_common.farm.store import Delete
+    from agri_common.platform.errors import NotFoundError
+    from agri_common.single_table import Delete
     from functions.farmers.logic_seasons import SeasonService
     from tests.unit.farmers.test_membership import season
 

@@ -7,9 +7,10 @@ import copy
 import json
 import math
 
-from agri_common.farm.records import FpoRecord, utc_now
-from agri_common.farm.store import Put
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import Put
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.farmers import handler as farmers
 from functions.farmers.context import FarmContext
 from tests.unit.assignments import Assignments
@@ -58,7 +59,7 @@ class World:
     def __init__(self, monkeypatch):
         self.store = InMemoryFarmStore()
         self.store.transact([Put(FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="a",
-                                           created_at=utc_now()).to_item())])
+                                           created_at=utc_iso_seconds_offset()).to_item())])
         revocations = InMemoryRevocationStore()
         monkeypatch.setattr(farmers, "_revocation", lambda: revocations)
         farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=self.store,

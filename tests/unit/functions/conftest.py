@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.platform.revocation import InMemoryRevocationStore
 from infra.local.front import proxy_event
 from infra.local.lambdas import LambdaContext
 from tests.unit.fakes import FakeIdp

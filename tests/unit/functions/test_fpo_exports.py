@@ -12,10 +12,11 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from agri_common.farm import keys
-from agri_common.farm.records import FpoRecord, utc_now
-from agri_common.farm.store import Put
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.single_table import Put
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.fpo import handler as fpo
 from functions.fpo.logic import FpoService
 from infra.local.front import proxy_event
@@ -33,13 +34,13 @@ STORED = {v: v.replace("\x01", "\ufffd") for v in VILLAGES}  # what a file can c
 def farm(monkeypatch):
     store = InMemoryFarmStore()
     store.transact([Put(FpoRecord(fpo_id="FPO-1", name="=cmd()", state="Punjab", created_by="a",
-                                  created_at=utc_now()).to_item())])
+                                  created_at=utc_iso_seconds_offset()).to_item())])
     for i, village in enumerate(VILLAGES):  # bypassing every input check, as an old record would
         pk, sk = keys.fpo_village_agg("FPO-1", village)
         store.items[(pk, sk)] = {"pk": pk, "sk": sk, "village": village, "members": i + 1, "plots": 2, "area_ha": 1.5,
                                  "seasons": 1}
     monkeypatch.setattr(fpo, "_revocation", lambda: InMemoryRevocationStore())
-    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_now)
+    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_iso_seconds_offset)
     fpo.app.dependency_overrides[fpo.get_assignments] = Assignments().loader
     yield store
     fpo.app.dependency_overrides.clear()

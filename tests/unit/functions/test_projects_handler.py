@@ -241,7 +241,7 @@ def test_run_status_shows_steps_and_execution(env):
 
 def test_a_failed_start_leaves_a_restartable_run(env):
     store, sfn = env
-    from agri_common.errors import DependencyError
+    from agri_common.platform.errors import DependencyError
 
     def boom(name, payload):
         raise DependencyError("Step Functions failed: ServiceUnavailable")

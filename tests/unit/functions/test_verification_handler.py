@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from agri_common import mrv
+from agri_common import pipeline_table
 from functions.verification import handler
 from functions.verification.logic import VerificationService, checklist
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common.platform.revocation import InMemoryRevocationStore
 from tests.unit.functions.conftest import call, claims_for
 from tests.unit.mrv_fakes import FakeStepFunctions, MemoryObjects, MemoryStore
 
@@ -33,29 +33,29 @@ class Presigner:
 @pytest.fixture
 def env(revocations, monkeypatch):
     store, objects, sfn = MemoryStore(), MemoryObjects(), FakeStepFunctions()
-    project = mrv.ProjectRecord(project_id=PID, name="Delta", fpo_ids=["FPO-1"], methodology="vm0051", profile="vm0051",
+    project = pipeline_table.ProjectRecord(project_id=PID, name="Delta", fpo_ids=["FPO-1"], methodology="vm0051", profile="vm0051",
                                 gwp="AR5", region="south_asia", climate="wet", crediting_start="2024-06-01",
                                 crediting_end="2030-05-31", auditors=["aud-1"], created_by="a-1", created_at="t0")
     store.items[project.key()] = project.to_item()
-    pk, sk = mrv.project_fpo(PID, "FPO-1")  # as the projects domain writes it: the FPO's projects on gsi1
+    pk, sk = pipeline_table.project_fpo(PID, "FPO-1")  # as the projects domain writes it: the FPO's projects on gsi1
     store.items[(pk, sk)] = {"pk": pk, "sk": sk, "kind": "project_fpo", "project_id": PID, "fpo_id": "FPO-1",
-                             "gsi1pk": mrv.fpo_projects_index("FPO-1"), "gsi1sk": PID}
-    store.items[mrv.project_auditor(PID, "aud-1")] = {"pk": f"PROJECT#{PID}", "sk": "AUDITOR#aud-1", "project_id": PID,
-                                                     "gsi1pk": mrv.auditor_projects_index("aud-1"), "gsi1sk": PID}
-    run = mrv.RunRecord(project_id=PID, run_id=RID, period="2025-kharif", status="awaiting_auditor", attempt=1,
+                             "gsi1pk": pipeline_table.fpo_projects_index("FPO-1"), "gsi1sk": PID}
+    store.items[pipeline_table.project_auditor(PID, "aud-1")] = {"pk": f"PROJECT#{PID}", "sk": "AUDITOR#aud-1", "project_id": PID,
+                                                     "gsi1pk": pipeline_table.auditor_projects_index("aud-1"), "gsi1sk": PID}
+    run = pipeline_table.RunRecord(project_id=PID, run_id=RID, period="2025-kharif", status="awaiting_auditor", attempt=1,
                         started_by="m-1", started_at="t0", updated_at="t0", task_id=TID)
     store.items[run.key()] = run.to_item()
-    task = mrv.TaskRecord(task_id=TID, project_id=PID, run_id=RID, attempt=1, status="pending", task_token="tok-1",
+    task = pipeline_table.TaskRecord(task_id=TID, project_id=PID, run_id=RID, attempt=1, status="pending", task_token="tok-1",
                           methodology="vm0051", findings_key=f"{PREFIX}/findings.json", sample_key=f"{PREFIX}/sample.json",
                           finding_counts={"critical": 1}, created_at="t1", report_ids=[f"{TID}_mon"])
     store.items[task.key()] = task.to_item()
     objects.put(f"{PREFIX}/findings.json", json.dumps([{"check": "area_mismatch", "severity": "critical"}]).encode())
     objects.put(f"{PREFIX}/sample.json", json.dumps({"seed": 5, "plots": [{"plot_id": "P1", "centroid": [79.1, 10.8]}]}).encode())
-    report = mrv.ReportRecord(report_id=f"{TID}_mon", project_id=PID, run_id=RID, report_kind="monitoring",
+    report = pipeline_table.ReportRecord(report_id=f"{TID}_mon", project_id=PID, run_id=RID, report_kind="monitoring",
                               pdf_key="reports/x.pdf", pdf_sha256="ab" * 32, xlsx_key="reports/x.xlsx", xlsx_sha256="cd" * 32,
                               created_at="t2")
     store.items[report.key()] = report.to_item()
-    store.items[mrv.sample(RID)] = {"pk": f"RUN#{RID}", "sk": "SAMPLE", "object_key": f"{PREFIX}/sample.json"}
+    store.items[pipeline_table.sample(RID)] = {"pk": f"RUN#{RID}", "sk": "SAMPLE", "object_key": f"{PREFIX}/sample.json"}
     handler.app.dependency_overrides[handler.get_service] = lambda: VerificationService(
         store, objects, Presigner(), sfn, now=lambda: "2025-03-01T10:00:00.000000Z")
     monkeypatch.setattr(handler, "_revocation", lambda: revocations)
@@ -103,12 +103,28 @@ def test_approve_once_resumes_the_execution_with_a_small_output(env):
     r = decide({"decision": "approve", "checklist": answers()})
     assert r.status == 200, r.body
     assert sfn.successes == [("tok-1", {"task_id": TID, "decided_by": "aud-1"})]
-    decision = store.items[mrv.task(TID)]["decision"]
+    decision = store.items[pipeline_table.task(TID)]["decision"]
     assert decision["decision"] == "approve" and set(decision["checklist"]) == {i["id"] for i in checklist("vm0051")["items"]}
     again = decide({"decision": "approve", "checklist": answers()})
     assert again.status == 409 and again.body["error"]["code"] == "already_decided"
     assert len(sfn.successes) == 1
-    assert store.items[mrv.task(TID)]["status"] == "decided"
+    assert store.items[pipeline_table.task(TID)]["status"] == "decided"
+
+
+@pytest.mark.parametrize("decision", [
+    {"decision": "approve", "checklist": answers()},
+    {"decision": "reject", "reason": "wrong areas", "checklist": answers("areas_verified")},
+])
+def test_a_decided_task_leaves_the_queue(env, decision):
+    """Through the real code path: the decision moves the task's queue entry (its index sort key)
+    out of the pending ones, for every role that reads the queue, and the task still opens."""
+    store, _ = env
+    assert decide(decision).status == 200
+    for claims in (AUDITOR, ADMIN, MANAGER):
+        assert call(handler, "GET", "/verification/tasks", claims=claims).body["items"] == []
+    stored = store.items[pipeline_table.task(TID)]
+    assert {k: stored[k] for k in ("gsi1pk", "gsi1sk")} == pipeline_table.TaskRecord.model_validate(stored).index()
+    assert get_task(AUDITOR).body["status"] == "decided"
 
 
 def test_reject_and_corrections_resume_with_failure(env):
@@ -163,7 +179,7 @@ def test_observations_are_admin_only_and_idempotent(env):
     r = call(handler, "POST", "/verification/observations", body, claims=ADMIN)
     assert r.status == 200 and r.body["stored"] == 2
     call(handler, "POST", "/verification/observations", body, claims=ADMIN)
-    item = store.items[mrv.observation("P1", "2025-kharif")]
+    item = store.items[pipeline_table.observation("P1", "2025-kharif")]
     assert set(k for k in item if k.startswith("src_")) == {"src_synthetic", "src_sentinel1_sar"}
     bad = call(handler, "POST", "/verification/observations",
                {"observations": [{**OBS, "max_continuous_flooded_days": 120}]}, claims=ADMIN)
@@ -172,7 +188,7 @@ def test_observations_are_admin_only_and_idempotent(env):
 
 def test_a_closed_task_cannot_be_decided(env):
     store, sfn = env
-    store.items[mrv.task(TID)]["status"] = "closed"
+    store.items[pipeline_table.task(TID)]["status"] = "closed"
     r = decide({"decision": "approve", "checklist": answers()})
     assert r.status == 409 and r.body["error"]["code"] == "task_closed"
     assert not sfn.successes
@@ -191,13 +207,13 @@ def unassign(env, monkeypatch):
     monkeypatch.setattr(projects, "_revocation", lambda: InMemoryRevocationStore())
 
     def run(user_id="aud-1", index_lags=False):
-        lagging = dict(store.items[mrv.project_auditor(PID, user_id)])
+        lagging = dict(store.items[pipeline_table.project_auditor(PID, user_id)])
         r = call(projects, "DELETE", f"/projects/{PID}/auditors/{user_id}", claims=ADMIN,
                  resource="/projects/{project_id}/auditors/{username_or_id}",
                  params={"project_id": PID, "username_or_id": user_id})
         assert r.status == 200 and user_id not in r.body["auditors"]
         if index_lags:  # the auditor's index may still list the deleted assignment for a moment
-            store.items[mrv.project_auditor(PID, user_id)] = lagging
+            store.items[pipeline_table.project_auditor(PID, user_id)] = lagging
         return r
 
     yield run
@@ -213,5 +229,5 @@ def test_an_unassigned_auditor_loses_the_queue_the_task_and_the_decision(env, un
     assert get_task(AUDITOR).status == 404
     r = decide({"decision": "approve", "checklist": answers()})
     assert r.status == 404
-    assert not sfn.successes and store.items[mrv.task(TID)]["status"] == "pending"
+    assert not sfn.successes and store.items[pipeline_table.task(TID)]["status"] == "pending"
     assert [t["task_id"] for t in call(handler, "GET", "/verification/tasks", claims=ADMIN).body["items"]] == [TID]

@@ -14,8 +14,8 @@ import json
 
 import pytest
 
-from agri_common import mrv
-from agri_common.revocation import InMemoryRevocationStore
+from agri_common import pipeline_table
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.projects import handler as projects
 from functions.projects.logic import ProjectService
 from functions.verification import handler
@@ -61,19 +61,19 @@ DECISION = {"decision": "request_corrections", "reason": "areas", "decided_by": 
                 {"severity": "info", "plot_id": None, "season_key": None, "message": "whole run: late data"}]}
 
 
-def project_items(store: MemoryStore, pid: str, fpo_ids: list[str], auditors: list[str]) -> mrv.ProjectRecord:
+def project_items(store: MemoryStore, pid: str, fpo_ids: list[str], auditors: list[str]) -> pipeline_table.ProjectRecord:
     """A project as the projects domain stores it: the item, its FPOs and auditors on gsi1."""
-    project = mrv.ProjectRecord(project_id=pid, name="Delta", fpo_ids=fpo_ids, methodology="vm0051", profile="vm0051",
+    project = pipeline_table.ProjectRecord(project_id=pid, name="Delta", fpo_ids=fpo_ids, methodology="vm0051", profile="vm0051",
                                 gwp="AR5", region="south_asia", climate="wet", crediting_start="2024-06-01",
                                 crediting_end="2030-05-31", auditors=auditors, created_by="a-1", created_at="t0")
     store.items[project.key()] = project.to_item()
     for fpo in fpo_ids:
-        pk, sk = mrv.project_fpo(pid, fpo)
+        pk, sk = pipeline_table.project_fpo(pid, fpo)
         store.items[(pk, sk)] = {"pk": pk, "sk": sk, "kind": "project_fpo", "project_id": pid, "fpo_id": fpo,
-                                 "gsi1pk": mrv.fpo_projects_index(fpo), "gsi1sk": pid}
+                                 "gsi1pk": pipeline_table.fpo_projects_index(fpo), "gsi1sk": pid}
     for user in auditors:
-        pk, sk = mrv.project_auditor(pid, user)
-        store.items[(pk, sk)] = {"pk": pk, "sk": sk, "project_id": pid, "gsi1pk": mrv.auditor_projects_index(user),
+        pk, sk = pipeline_table.project_auditor(pid, user)
+        store.items[(pk, sk)] = {"pk": pk, "sk": sk, "project_id": pid, "gsi1pk": pipeline_table.auditor_projects_index(user),
                                  "gsi1sk": pid}
     return project
 
@@ -82,20 +82,20 @@ def project_items(store: MemoryStore, pid: str, fpo_ids: list[str], auditors: li
 def world(monkeypatch):
     store, objects, sfn = MemoryStore(), MemoryObjects(), FakeStepFunctions()
     project_items(store, PID, ["FPO-1", "FPO-2"], ["aud-1"])
-    run = mrv.RunRecord(project_id=PID, run_id=RID, period="2025-kharif", status="awaiting_auditor", attempt=1,
+    run = pipeline_table.RunRecord(project_id=PID, run_id=RID, period="2025-kharif", status="awaiting_auditor", attempt=1,
                         started_by="m-1", started_at="t0", updated_at="t0", task_id=TID)
     store.items[run.key()] = run.to_item()
-    task = mrv.TaskRecord(task_id=TID, project_id=PID, run_id=RID, attempt=1, status="pending", task_token="tok-1",
+    task = pipeline_table.TaskRecord(task_id=TID, project_id=PID, run_id=RID, attempt=1, status="pending", task_token="tok-1",
                           methodology="vm0051", findings_key=f"{PREFIX}/findings.json", sample_key=f"{PREFIX}/sample.json",
                           finding_counts={"critical": 1, "warning": 1}, created_at="t1",
                           report_ids=[f"{TID}_mon", f"{TID}_ver"])
     store.items[task.key()] = task.to_item()
     objects.put(f"{PREFIX}/findings.json", json.dumps(FINDINGS).encode())
     objects.put(f"{PREFIX}/sample.json", json.dumps(SAMPLE).encode())
-    store.items[mrv.sample(RID)] = {"pk": f"RUN#{RID}", "sk": "SAMPLE", "object_key": f"{PREFIX}/sample.json"}
+    store.items[pipeline_table.sample(RID)] = {"pk": f"RUN#{RID}", "sk": "SAMPLE", "object_key": f"{PREFIX}/sample.json"}
     for kind in ("monitoring", "verification"):
-        rid = mrv.report_id(TID, kind)
-        report = mrv.ReportRecord(report_id=rid, project_id=PID, run_id=RID, report_kind=kind, pdf_key=f"reports/{rid}.pdf",
+        rid = pipeline_table.report_id(TID, kind)
+        report = pipeline_table.ReportRecord(report_id=rid, project_id=PID, run_id=RID, report_kind=kind, pdf_key=f"reports/{rid}.pdf",
                                   pdf_sha256="ab" * 32, xlsx_key=f"reports/{rid}.xlsx", xlsx_sha256="cd" * 32,
                                   created_at="t2")
         store.items[report.key()] = report.to_item()
@@ -165,7 +165,7 @@ def test_the_projects_auditor_and_admins_read_every_row(world, claims):
 
 
 def test_the_auditors_plot_findings_are_scoped_like_the_rows(world):
-    world.items[mrv.task(TID)].update(status="decided", decision=DECISION)
+    world.items[pipeline_table.task(TID)].update(status="decided", decision=DECISION)
     assert [f["message"] for f in task(MANAGER_1).body["decision"]["findings"]] == ["P1 boundary off", "whole run: late data"]
     assert [f["message"] for f in task(MANAGER_2).body["decision"]["findings"]] == ["P3 not reachable", "whole run: late data"]
     assert task(AUDITOR).body["decision"]["findings"] == DECISION["findings"]
@@ -209,7 +209,7 @@ def test_the_queue_lists_exactly_the_tasks_the_caller_may_open(world, claims, re
 
 
 def test_a_decided_task_leaves_the_queue_but_still_opens(world):
-    world.items[mrv.task(TID)].update(status="decided", decision=DECISION, gsi1sk=f"decided#t1#{TID}")
+    world.items[pipeline_table.task(TID)].update(status="decided", decision=DECISION, gsi1sk=f"decided#t1#{TID}")
     for claims in (MANAGER_1, AUDITOR, ADMIN):
         assert queue(claims).body["items"] == [] and task(claims).status == 200
 
@@ -245,7 +245,7 @@ def test_the_decision_route_answers_a_foreign_task_like_a_missing_one(world):
 
     same(decide(TID), decide(MISSING_TID))
     assert decide(TID).body["error"]["message"] == "Task not found"
-    assert world.items[mrv.task(TID)]["status"] == "pending"
+    assert world.items[pipeline_table.task(TID)]["status"] == "pending"
     for claims in (STRANGER, MANAGER_1, ADMIN):  # not deciders: refused by role, whatever the id
         a = get(f"/verification/tasks/{TID}/decision", "/verification/tasks/{task_id}/decision", {"task_id": TID},
                 claims, method="POST", body=body)
@@ -255,7 +255,7 @@ def test_the_decision_route_answers_a_foreign_task_like_a_missing_one(world):
 
 
 def test_a_visible_project_without_the_sample_answers_like_a_foreign_one(world):
-    del world.items[mrv.sample(RID)]
+    del world.items[pipeline_table.sample(RID)]
     same(sample(MANAGER_1), sample(STRANGER, MISSING_RID))
 
 
@@ -266,10 +266,10 @@ def project_route(claims, path, resource, params, method="GET", body=None):
 @pytest.mark.parametrize("claims", [STRANGER, UNASSIGNED])
 def test_projects_routes_answer_a_foreign_id_like_a_missing_one(world, claims):
     for pid in (PID, MISSING_PID):
-        assert mrv.valid(mrv.PROJECT_ID, pid)
+        assert pipeline_table.valid(pipeline_table.PROJECT_ID, pid)
 
     def routes(pid):
-        rid = mrv.run_id(pid, "2025-kharif")
+        rid = pipeline_table.run_id(pid, "2025-kharif")
         return [
             project_route(claims, f"/projects/{pid}", "/projects/{project_id}", {"project_id": pid}),
             project_route(claims, f"/projects/{pid}/runs", "/projects/{project_id}/runs", {"project_id": pid}),
@@ -287,7 +287,7 @@ def test_projects_routes_answer_a_foreign_id_like_a_missing_one(world, claims):
 
 
 def test_a_visible_project_answers_a_missing_run_with_the_runs_404(world):
-    rid = mrv.run_id(PID, "2026-kharif")
+    rid = pipeline_table.run_id(PID, "2026-kharif")
     r = project_route(MANAGER_1, f"/projects/{PID}/runs/{rid}", "/projects/{project_id}/runs/{run_id}",
                       {"project_id": PID, "run_id": rid})
     assert r.status == 404 and r.body["error"]["message"] == "Run not found"

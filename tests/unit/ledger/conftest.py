@@ -60,7 +60,7 @@ def ledger() -> Ledger:
 
 @pytest.fixture
 def revocations():
-    from agri_common.revocation import InMemoryRevocationStore
+    from agri_common.platform.revocation import InMemoryRevocationStore
 
     return InMemoryRevocationStore()
 

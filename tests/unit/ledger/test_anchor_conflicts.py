@@ -144,7 +144,7 @@ def test_an_unexpected_anchoring_failure_never_fails_a_stored_issuance(ledger, m
 
 
 def m_admin():
-    from agri_common.principal import Principal, Role
+    from agri_common.platform.principal import Principal, Role
 
     return Principal(user_id="admin-1", username="root", role=Role.ADMIN)
 

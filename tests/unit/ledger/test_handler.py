@@ -190,7 +190,7 @@ def test_only_an_admin_cancels_credits_and_the_cancellation_is_recorded(issued, 
 
 
 def test_the_writer_refuses_a_cancellation_by_a_non_admin_actor(issued, ledger):
-    from agri_common.errors import ForbiddenError
+    from agri_common.platform.errors import ForbiddenError
     from functions.ledger import models as m
 
     with pytest.raises(ForbiddenError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agri_common.errors import ConflictError, DependencyError
+from agri_common.platform.errors import ConflictError, DependencyError
 from functions.ledger import handler
 from functions.ledger import models as m
 from functions.ledger.moves import IDEMPOTENCY_CONFLICT

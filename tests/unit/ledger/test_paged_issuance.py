@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agri_common.errors import ConflictError, NotFoundError, UnprocessableError
+from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.ledger_crypto import canonical_json, sha256_hex, verify_chain
 from functions.ledger import issuance
 from functions.ledger import models as m
@@ -116,7 +116,7 @@ def test_a_farmer_keeps_one_salt_across_runs_even_when_another_writer_stores_it_
 
 
 def test_a_transient_failure_of_a_page_raises_for_a_retry_while_inline_runs_answer_it(monkeypatch):
-    from agri_common.errors import DependencyError
+    from agri_common.platform.errors import DependencyError
     from functions.ledger.ports import HeadMoved
     from functions.ledger.writer_handler import handle
 

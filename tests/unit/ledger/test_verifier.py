@@ -10,8 +10,8 @@ import json
 import pytest
 
 import ledger_verify
-from agri_common.ledger_crypto import seal, sha256_hex
-from agri_common.principal import Principal, Role
+from agri_common.ledger_crypto import LedgerIntegrityError, seal, sha256_hex
+from agri_common.platform.principal import Principal, Role
 from functions.ledger import models as m
 from ledger_verify import LedgerIntegrityError
 from ledger_verify.__main__ import main

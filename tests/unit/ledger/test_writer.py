@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agri_common.errors import ConflictError, NotFoundError, UnprocessableError
+from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.ledger_crypto import GENESIS_HASH, batch_key, verify_chain
 from functions.ledger import models as m
 from functions.ledger.issuance import split_credits

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from agri_common import mrv
-from agri_common.farm.store import WriteConflict
+from agri_common import pipeline_table
+from agri_common.single_table import WriteConflict
 from functions.pipeline import aggregate, core
 from tests.unit.mrv_fakes import pipeline_context
 from tests.unit.pipeline.test_steps import PID, RID, RUN, Source, run_calc
@@ -88,9 +88,9 @@ def test_a_retry_overwrites_the_same_items(ctx):
 
 def test_a_late_retry_of_an_old_attempt_leaves_the_newer_figures(ctx):
     planned = aggregated(ctx)
-    ctx.store.items[mrv.run(PID, RID)]["attempt"] = 2  # restarted meanwhile
+    ctx.store.items[pipeline_table.run(PID, RID)]["attempt"] = 2  # restarted meanwhile
     newer = {**fpo_items(ctx)["FPO-1"], "net_t": 123.0}
-    ctx.store.items[mrv.fpo_run("FPO-1", "2025-kharif", RID)] = newer
+    ctx.store.items[pipeline_table.fpo_run("FPO-1", "2025-kharif", RID)] = newer
     with pytest.raises(WriteConflict):
         aggregate.aggregate({**RUN, "plan": planned}, ctx)
     assert fpo_items(ctx)["FPO-1"]["net_t"] == 123.0

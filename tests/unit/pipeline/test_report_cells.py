@@ -15,7 +15,7 @@ import zlib
 import pytest
 from openpyxl import load_workbook
 
-from agri_common import mrv
+from agri_common import pipeline_table
 from functions.pipeline import aggregate, await_decision, reports, sample_draw
 from tests.unit.mrv_fakes import pipeline_context
 from tests.unit.pipeline.test_steps import PID, RID, RUN, Source, Uploader, run_calc
@@ -49,7 +49,7 @@ def decided():
     up = Uploader()
     out = reports.reports(state, ctx, up)
     task_id = await_decision.await_decision({**state, "task_token": "t", "reports": out}, ctx)["task_id"]
-    ctx.store.items[mrv.task(task_id)]["decision"] = {
+    ctx.store.items[pipeline_table.task(task_id)]["decision"] = {
         "decision": "approve", "reason": "=1+1", "decided_by": "aud-1", "decided_at": "2025-03-01T00:00:00Z",
         "checklist": {"sample_visited": {"answer": "pass", "note": "@notes <i>x</i> & \x07"}},
         "findings": [{"severity": "info", "plot_id": None, "season_key": None, "message": "-see =A1"}]}
@@ -59,14 +59,14 @@ def decided():
 
 def test_the_report_steps_succeed(decided):
     ctx, _ = decided
-    assert ctx.store.get(mrv.step(RID, "reports"))["status"] == "succeeded"
-    assert ctx.store.get(mrv.step(RID, "verification_report"))["status"] == "succeeded"
+    assert ctx.store.get(pipeline_table.step(RID, "reports"))["status"] == "succeeded"
+    assert ctx.store.get(pipeline_table.step(RID, "verification_report"))["status"] == "succeeded"
 
 
 @pytest.mark.parametrize("kind", ["mon", "ver"])
 def test_every_text_cell_of_the_excel_reports_is_a_string_with_the_exact_text(decided, kind):
     ctx, up = decided
-    record = ctx.store.get(mrv.report(f"{RID}_a1_{kind}"))
+    record = ctx.store.get(pipeline_table.report(f"{RID}_a1_{kind}"))
     book = load_workbook(io.BytesIO(up.objects[record["xlsx_key"]]))
     texts = []
     for sheet in book.worksheets:
@@ -92,7 +92,7 @@ def test_every_text_cell_of_the_excel_reports_is_a_string_with_the_exact_text(de
 @pytest.mark.parametrize("kind", ["mon", "ver"])
 def test_the_pdf_shows_markup_as_text(decided, kind):
     ctx, up = decided
-    data = up.objects[ctx.store.get(mrv.report(f"{RID}_a1_{kind}"))["pdf_key"]]
+    data = up.objects[ctx.store.get(pipeline_table.report(f"{RID}_a1_{kind}"))["pdf_key"]]
     assert data.startswith(b"%PDF")
     text = pdf_text(data)
     # the title is a Paragraph: the name's "<b>" is drawn as text, not turned into bold

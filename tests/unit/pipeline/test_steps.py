@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from agri_common import mrv
-from functions.pipeline import aggregate, approved_run, await_decision, basis, calculate, core, outcome, plan, sample_draw
+from agri_common import pipeline_table
+from functions.pipeline import aggregate, await_decision, basis, calculate, core, outcome, plan, approved_run, sample_draw
 from functions.pipeline.sources import PlotSeason
 from tests.unit.mrv_fakes import pipeline_context
 
@@ -87,9 +87,9 @@ def test_aggregate_equals_one_engine_call_over_all_plots(ctx):
     assert summary["total"]["creditable_net"] == pytest.approx(reference.creditable_net, rel=1e-9)
     contributions = ctx.get_json(core.contributions_key(core.RunInput(**RUN)))
     assert len(contributions) == 10 and sum(c["net_t"] for c in contributions) == pytest.approx(reference.net.point)
-    run = ctx.store.get(mrv.run(PID, RID))
+    run = ctx.store.get(pipeline_table.run(PID, RID))
     assert run["summary"]["plots"] == 20
-    assert ctx.store.get(mrv.step(RID, "calculate"))["status"] == "succeeded"
+    assert ctx.store.get(pipeline_table.step(RID, "calculate"))["status"] == "succeeded"
 
 
 def test_vm0042_qa3_in_two_passes_equals_one_engine_call(ctx):
@@ -98,7 +98,7 @@ def test_vm0042_qa3_in_two_passes_equals_one_engine_call(ctx):
     from carbon_engine.engine import conservative_draws, prepare
     from carbon_engine.models import Request
 
-    ctx.store.items[mrv.project(PID)]["profile"] = "vm0042_qa3"
+    ctx.store.items[pipeline_table.project(PID)]["profile"] = "vm0042_qa3"
     source = Source()
     # rice methane is VM0051's, not VM0042's: the in-scope basis is the trees' removal (positive) and N2O
     trees = [{"species": "Tectona grandis", "count": 30, "dbh_cm": 14.0, "height_m": 10.0, "wood_density_g_per_cm3": 0.55}]
@@ -129,7 +129,7 @@ def test_vm0042_qa3_in_two_passes_equals_one_engine_call(ctx):
     assert d["vm0042_eq74_uncertainty"] == 0.0 and d["vm0042_buffer_stock_changes"] > 0  # QA3: no Eq 74 on top
     assert total["creditable_net"] > 0
     assert total["creditable_net"] == pytest.approx(reference.creditable_net, rel=1e-9)
-    assert ctx.store.get(mrv.step(RID, "conservative_basis"))["status"] == "succeeded"
+    assert ctx.store.get(pipeline_table.step(RID, "conservative_basis"))["status"] == "succeeded"
 
     # restart: the same choice (same digest) reuses every stored pass-2 result
     puts = len(ctx.objects.puts)
@@ -154,35 +154,35 @@ def test_verify_then_await_then_outcomes(ctx):
     state["verify"] = sample_draw.verify(state, ctx)
     sample = ctx.get_json(state["verify"]["sample_key"])
     assert sample["seed"] == sample_draw.sample_seed(core.RunInput(**RUN)) and sample["plots"]
-    assert ctx.store.get(mrv.sample(RID))["selected"] == len(sample["plots"])
+    assert ctx.store.get(pipeline_table.sample(RID))["selected"] == len(sample["plots"])
     out = await_decision.await_decision({**state, "task_token": "tok"}, ctx)
     assert out["task_id"] == f"{RID}_a1"
     await_decision.await_decision({**state, "task_token": "tok-retry"}, ctx)  # a retried state: same task, new token
-    task = ctx.store.get(mrv.task(out["task_id"]))
+    task = ctx.store.get(pipeline_table.task(out["task_id"]))
     assert task["task_token"] == "tok-retry" and task["status"] == "pending"
-    assert ctx.store.get(mrv.run(PID, RID))["status"] == "awaiting_auditor"
+    assert ctx.store.get(pipeline_table.run(PID, RID))["status"] == "awaiting_auditor"
 
-    ctx.store.items[mrv.task(out["task_id"])]["decision"] = {"reason": "claims unsupported", "decided_by": "aud"}
+    ctx.store.items[pipeline_table.task(out["task_id"])]["decision"] = {"reason": "claims unsupported", "decided_by": "aud"}
     assert outcome.record_outcome({**state, "error": {"Error": "Rejected", "Cause": None}}, ctx) == {"status": "rejected"}
-    run = ctx.store.get(mrv.run(PID, RID))
+    run = ctx.store.get(pipeline_table.run(PID, RID))
     assert run["status"] == "rejected" and run["outcome"]["reason"] == "claims unsupported"
 
 
 def test_failure_outcome_names_the_step_and_cause(ctx):
-    ctx.store.items[mrv.step(RID, "aggregate")] = mrv.StepRecord(run_id=RID, step="aggregate", attempt=1, status="running",
+    ctx.store.items[pipeline_table.step(RID, "aggregate")] = pipeline_table.StepRecord(run_id=RID, step="aggregate", attempt=1, status="running",
                                                                   started_at="t").to_item()
     cause = json.dumps({"errorType": "ValueError", "errorMessage": "no computable plot-season"})
     assert outcome.record_outcome({**RUN, "error": {"Error": "ValueError", "Cause": cause}}, ctx)["step"] == "aggregate"
-    run = ctx.store.get(mrv.run(PID, RID))
+    run = ctx.store.get(pipeline_table.run(PID, RID))
     assert run["status"] == "failed" and run["error"]["cause"]["message"] == "no computable plot-season"
-    assert ctx.store.get(mrv.step(RID, "aggregate"))["status"] == "failed"
+    assert ctx.store.get(pipeline_table.step(RID, "aggregate"))["status"] == "failed"
 
 
 def test_failure_outcome_names_the_step_that_started_last_not_the_last_by_name(ctx):
     for step, status, started in (("calculate", "succeeded", "2025-01-01T00:00:01Z"),
                                   ("verify", "running", "2025-01-01T00:00:05Z"),  # cut off earlier, then retried elsewhere
                                   ("aggregate", "running", "2025-01-01T00:00:09Z")):
-        ctx.store.items[mrv.step(RID, step)] = mrv.StepRecord(run_id=RID, step=step, attempt=1, status=status,
+        ctx.store.items[pipeline_table.step(RID, step)] = pipeline_table.StepRecord(run_id=RID, step=step, attempt=1, status=status,
                                                               started_at=started).to_item()
     assert outcome.record_outcome({**RUN, "error": {"Error": "States.Timeout"}}, ctx)["step"] == "aggregate"
 
@@ -190,25 +190,25 @@ def test_failure_outcome_names_the_step_that_started_last_not_the_last_by_name(c
 def test_a_writer_page_failing_after_its_retries_fails_the_ledger_step(ctx):
     from functions.pipeline.approved_run import approved_key
 
-    ctx.store.items[mrv.step(RID, "ledger")] = mrv.StepRecord(run_id=RID, step="ledger", attempt=1, status="succeeded",
+    ctx.store.items[pipeline_table.step(RID, "ledger")] = pipeline_table.StepRecord(run_id=RID, step="ledger", attempt=1, status="succeeded",
                                                               started_at="2025-01-01T00:00:09Z", detail={"farmers": 9}).to_item()
     state = {**RUN, "ledger": {"run_ref": {"key": approved_key(core.RunInput(**RUN)), "sha256": "0" * 64}, "from_farmer": 4000},
              "issued": {"ok": True, "next_farmer": 4000}, "error": {"Error": "DependencyError", "Cause": "head kept moving"}}
     assert outcome.record_outcome(state, ctx) == {"status": "failed", "step": "ledger"}
-    step = ctx.store.get(mrv.step(RID, "ledger"))
+    step = ctx.store.get(pipeline_table.step(RID, "ledger"))
     assert step["status"] == "failed" and step["detail"]["cause"]["error"] == "DependencyError"
-    assert ctx.store.get(mrv.run(PID, RID))["error"]["step"] == "ledger"
+    assert ctx.store.get(pipeline_table.run(PID, RID))["error"]["step"] == "ledger"
 
 
 def test_ledger_refusal_fails_the_run(ctx):
     issued = {"ok": False, "next_farmer": None, "body": {"ok": False, "error": {"code": "validation_error"}}}
     assert outcome.record_outcome({**RUN, "issued": issued}, ctx)["status"] == "failed"
-    assert ctx.store.get(mrv.run(PID, RID))["error"]["step"] == "ledger"
+    assert ctx.store.get(pipeline_table.run(PID, RID))["error"]["step"] == "ledger"
 
 
 def test_a_late_task_of_an_old_attempt_cannot_overwrite_the_new_one(ctx):
-    ctx.store.items[mrv.run(PID, RID)]["attempt"] = 2
-    from agri_common.farm.store import WriteConflict
+    ctx.store.items[pipeline_table.run(PID, RID)]["attempt"] = 2
+    from agri_common.single_table import WriteConflict
 
     with pytest.raises(WriteConflict):
         ctx.set_run(core.RunInput(**RUN), status="failed")
@@ -228,7 +228,7 @@ def test_ledger_step_stores_issue_6s_approved_run_and_hands_over_its_reference(c
     with pytest.raises(ValueError, match="no approval"):
         approved_run.prepare(state, ctx, stored.__setitem__)
     assert stored == {}
-    ctx.store.items[mrv.task(task_id)]["decision"] = {"decision": "approve", "decided_by": "aud-1",
+    ctx.store.items[pipeline_table.task(task_id)]["decision"] = {"decision": "approve", "decided_by": "aud-1",
                                                       "decided_at": "2025-03-01T10:00:00.123456Z"}
     out = approved_run.prepare(state, ctx, stored.__setitem__)
     again = approved_run.prepare(state, ctx, stored.__setitem__)  # a retry stores the same bytes
@@ -243,12 +243,12 @@ def test_ledger_step_stores_issue_6s_approved_run_and_hands_over_its_reference(c
     summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
     assert float(run.creditable_net_t) == pytest.approx(max(0.0, summary["total"]["creditable_net"]), abs=1e-6)
     assert all(f.net_t >= 0 for f in run.farmers)
-    assert ctx.store.get(mrv.step(RID, "ledger"))["status"] == "succeeded"
+    assert ctx.store.get(pipeline_table.step(RID, "ledger"))["status"] == "succeeded"
     # the writer's last page answers; the outcome records it on the run
     answer = {"ok": True, "result": {"created": 10, "next_farmer": None}, "error": None, "next_farmer": None}
     assert outcome.record_outcome({**state, "issued": {"ok": True, "next_farmer": None, "body": answer}}, ctx) == {
         "status": "approved"}
-    assert ctx.store.get(mrv.run(PID, RID))["outcome"]["ledger"]["created"] == 10
+    assert ctx.store.get(pipeline_table.run(PID, RID))["outcome"]["ledger"]["created"] == 10
 
 
 def test_a_lapsed_wait_closes_the_pending_task(ctx):
@@ -260,8 +260,12 @@ def test_a_lapsed_wait_closes_the_pending_task(ctx):
     task_id = await_decision.await_decision({**state, "task_token": "tok"}, ctx)["task_id"]
     out = outcome.record_outcome({**state, "error": {"Error": "States.Timeout", "Cause": "heartbeat"}}, ctx)
     assert out == {"status": "failed", "step": "await_decision"}
-    assert ctx.store.get(mrv.task(task_id))["status"] == "closed"
-    assert ctx.store.get(mrv.run(PID, RID))["error"]["error"] == "States.Timeout"
+    closed = ctx.store.get(pipeline_table.task(task_id))
+    assert closed["status"] == "closed"
+    # out of the auditors' queue: no pending entry is left on the project's task index
+    assert ctx.store.query(pipeline_table.project_tasks_index(PID), index=True, prefix="pending#")[0] == []
+    assert {k: closed[k] for k in ("gsi1pk", "gsi1sk")} == pipeline_table.TaskRecord.model_validate(closed).index()
+    assert ctx.store.get(pipeline_table.run(PID, RID))["error"]["error"] == "States.Timeout"
 
 
 class Uploader:
@@ -291,10 +295,10 @@ def test_reports_monitoring_then_verification_with_the_decision(ctx):
     up = Uploader()
     out = reports.reports(state, ctx, up)
     assert out["report_ids"] == [f"{RID}_a1_mon", f"{RID}_a1_ver"]
-    mon = ctx.store.get(mrv.report(f"{RID}_a1_mon"))
+    mon = ctx.store.get(pipeline_table.report(f"{RID}_a1_mon"))
     assert up.objects[mon["pdf_key"]].startswith(b"%PDF")
     assert hashlib.sha256(up.objects[mon["xlsx_key"]]).hexdigest() == mon["xlsx_sha256"]
-    assert ctx.store.get(mrv.report(f"{RID}_a1_ver")) is None  # not before the decision
+    assert ctx.store.get(pipeline_table.report(f"{RID}_a1_ver")) is None  # not before the decision
     monitoring = load_workbook(io.BytesIO(up.objects[mon["xlsx_key"]]))
     summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
     rows = [[c.value for c in r] for r in monitoring["Deductions"].iter_rows()]
@@ -302,18 +306,18 @@ def test_reports_monitoring_then_verification_with_the_decision(ctx):
     assert [r[0] for r in rows[1:]] == [d["rule"] for d in summary["total"]["deductions"]]
     assert all(r[2] and r[3] and r[4] for r in rows[1:] if r[0] != "not_creditable")  # each rule cites its equation
     assert [c.value for c in monitoring["Methodology findings"][1]] == ["Finding", "Status", "Text"]
-    brief = ctx.store.get(mrv.run(PID, RID))["summary"]
+    brief = ctx.store.get(pipeline_table.run(PID, RID))["summary"]
     assert brief["net_in_scope_t"] == pytest.approx(summary["total"]["net_in_scope"]["point"])
     assert brief["methodology_findings"] == [f["id"] for f in summary["total"]["findings"]]
     task_id = await_decision.await_decision({**state, "task_token": "t", "reports": out}, ctx)["task_id"]
-    ctx.store.items[mrv.task(task_id)]["decision"] = {
+    ctx.store.items[pipeline_table.task(task_id)]["decision"] = {
         "decision": "reject", "reason": "regimes", "decided_by": "aud-1", "decided_at": "2025-03-01T00:00:00Z",
         "checklist": {"sample_visited": {"answer": "fail", "note": "2 plots unreachable"}}, "findings": []}
     reports.reports({**state, "phase": "decided"}, ctx, up)
-    ver = ctx.store.get(mrv.report(f"{RID}_a1_ver"))
+    ver = ctx.store.get(pipeline_table.report(f"{RID}_a1_ver"))
     book = load_workbook(io.BytesIO(up.objects[ver["xlsx_key"]]))
     assert [c.value for c in book["Checklist"][2]] == ["sample_visited", "fail", "2 plots unreachable"]
-    assert ctx.store.get(mrv.step(RID, "verification_report"))["status"] == "succeeded"
+    assert ctx.store.get(pipeline_table.step(RID, "verification_report"))["status"] == "succeeded"
 
 
 TREES = [{"species": "Tectona grandis", "count": 30, "dbh_cm": 14.0, "height_m": 10.0, "wood_density_g_per_cm3": 0.6}]

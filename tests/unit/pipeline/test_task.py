@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from agri_common import mrv
+from agri_common import pipeline_table
 from functions.pipeline import aggregate, approved_run, await_decision, basis, calculate, core, outcome, plan, reports, sample_draw
 from functions.pipeline.models import ChunkInput, ChunkOutput, OutcomeOutput, RunInput
 from functions.pipeline.task import FAILED, SUCCEEDED, InvalidTaskInput, task
@@ -28,7 +28,7 @@ def ctx():
 def out(capsys, monkeypatch):
     """What Powertools wrote, parsed: its JSON log lines (its handler's stream, bound when the
     logger was created, is swapped for a buffer here) and its EMF metric documents (printed)."""
-    from agri_common.observability import logger
+    from agri_common.platform.observability import logger
 
     stream = io.StringIO()
     monkeypatch.setattr(logger.registered_handler, "stream", stream)
@@ -54,7 +54,7 @@ def metrics(lines: list[dict]) -> list[tuple[str, str, str, str]]:
 
 @task("demo_step", ChunkInput)
 def demo(run: ChunkInput, ctx: object, *, crash: bool = False) -> ChunkOutput:
-    from agri_common.observability import logger
+    from agri_common.platform.observability import logger
 
     logger.info("inside the step")
     if crash:
@@ -74,7 +74,7 @@ def test_a_step_validates_its_input_and_returns_its_output_as_json(out):
 
 
 def test_the_log_context_does_not_outlive_the_step(out):
-    from agri_common.observability import logger
+    from agri_common.platform.observability import logger
 
     demo({**RUN, "index": 0}, None)
     logger.info("after the step")
@@ -152,35 +152,35 @@ def test_every_task_refuses_a_payload_it_cannot_read_by_name_and_stores_nothing(
 def test_a_step_that_crashed_before_writing_its_record_is_named_from_the_error(ctx):
     """Reports failed before its first write (no step record): the state machine's "Reports failed"
     state put ``step`` into the error; before, the run said ``"unknown"``."""
-    ctx.store.items[mrv.step(RID, "verify")] = mrv.StepRecord(run_id=RID, step="verify", attempt=1, status="succeeded",
+    ctx.store.items[pipeline_table.step(RID, "verify")] = pipeline_table.StepRecord(run_id=RID, step="verify", attempt=1, status="succeeded",
                                                               started_at="t").to_item()
     cause = json.dumps({"errorType": "KeyError", "errorMessage": "'chunk_count'"})
     error = {"Error": "KeyError", "Cause": cause, "step": "reports"}
     assert outcome.record_outcome({**RUN, "error": error}, ctx) == {"status": "failed", "step": "reports"}
-    run = ctx.store.get(mrv.run(PID, RID))
+    run = ctx.store.get(pipeline_table.run(PID, RID))
     assert run["status"] == "failed" and run["error"]["step"] == "reports"
     assert run["error"]["cause"] == {"type": "KeyError", "message": "'chunk_count'"}
-    step = ctx.store.get(mrv.step(RID, "reports"))  # written now, so the run's steps show where it stopped
+    step = ctx.store.get(pipeline_table.step(RID, "reports"))  # written now, so the run's steps show where it stopped
     assert (step["status"], step["attempt"], step["detail"]["cause"]["error"]) == ("failed", 1, "KeyError")
-    assert ctx.store.get(mrv.step(RID, "verify"))["status"] == "succeeded"
+    assert ctx.store.get(pipeline_table.step(RID, "verify"))["status"] == "succeeded"
 
 
 def test_the_named_step_wins_over_the_step_records(ctx):
     """A step still running from the calculate Map, then ChooseFactors timed out: the error names it."""
-    ctx.store.items[mrv.step(RID, "calculate")] = mrv.StepRecord(run_id=RID, step="calculate", attempt=1, status="running",
+    ctx.store.items[pipeline_table.step(RID, "calculate")] = pipeline_table.StepRecord(run_id=RID, step="calculate", attempt=1, status="running",
                                                                  started_at="2025-01-01T00:00:01Z").to_item()
     error = {"Error": "States.Timeout", "step": "conservative_choice"}
     assert outcome.record_outcome({**RUN, "error": error}, ctx)["step"] == "conservative_choice"
-    assert ctx.store.get(mrv.step(RID, "calculate"))["status"] == "failed"
-    assert ctx.store.get(mrv.step(RID, "conservative_choice"))["status"] == "failed"
+    assert ctx.store.get(pipeline_table.step(RID, "calculate"))["status"] == "failed"
+    assert ctx.store.get(pipeline_table.step(RID, "conservative_choice"))["status"] == "failed"
 
 
 def test_a_named_step_recorded_by_an_earlier_attempt_gets_this_attempts_failure(ctx):
-    ctx.store.items[mrv.run(PID, RID)]["attempt"] = 2
-    ctx.store.items[mrv.step(RID, "plan")] = mrv.StepRecord(run_id=RID, step="plan", attempt=1, status="succeeded",
+    ctx.store.items[pipeline_table.run(PID, RID)]["attempt"] = 2
+    ctx.store.items[pipeline_table.step(RID, "plan")] = pipeline_table.StepRecord(run_id=RID, step="plan", attempt=1, status="succeeded",
                                                             started_at="t").to_item()
     assert outcome.record_outcome({**RUN, "attempt": 2, "error": {"Error": "ValueError", "step": "plan"}}, ctx)["step"] == "plan"
-    step = ctx.store.get(mrv.step(RID, "plan"))
+    step = ctx.store.get(pipeline_table.step(RID, "plan"))
     assert (step["status"], step["attempt"]) == ("failed", 2)
 
 

@@ -1,13 +1,13 @@
 """The one way every agri-mrv function builds its HTTP resolver and Lambda entry point.
 
 - ``make_resolver()``: an ``APIGatewayRestResolver`` with ``enable_validation=True`` and exception
-  handlers that turn every error into the JSON envelope of :mod:`agri_common.errors`.
+  handlers that turn every error into the JSON envelope of :mod:`agri_common.platform.errors`.
 - ``make_handler(app, ...)``: the Lambda entry point. Before routing it checks the body size, builds
   the principal from the authorizer's claims, refuses revoked tokens (401) and callers outside the
-  function's roles (403), applies the one body rule of :mod:`agri_common.body` (UTF-8 JSON object,
+  function's roles (403), applies the one body rule of :mod:`agri_common.platform.body` (UTF-8 JSON object,
   415/400/422 otherwise), then resolves the route with Logger/Metrics/Tracer wired once.
 - AWS throttling or unavailability anywhere (a store, Cognito, S3, the revocation check) answers 503
-  ``service_unavailable`` through :func:`agri_common.errors.aws_unavailable`: one mapping, every domain.
+  ``service_unavailable`` through :func:`agri_common.platform.errors.aws_unavailable`: one mapping, every domain.
 - ``PRIVATE``: the OpenAPI security requirement a private route declares. A route without it is
   public: API Gateway gets no authorizer for it (see infra/routes.py), so it is a deliberate choice,
   and the infrastructure tests compare the public set with an explicit allow-list.
@@ -26,11 +26,11 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
-from agri_common.body import parse_object, read_body
-from agri_common.errors import (AppError, PayloadTooLargeError, UnauthorizedError, aws_error_code, aws_unavailable,
+from agri_common.platform.body import parse_object, read_body
+from agri_common.platform.errors import (AppError, PayloadTooLargeError, UnauthorizedError, aws_error_code, aws_unavailable,
                                 envelope, validation_details)
-from agri_common.observability import logger, metrics, tracer
-from agri_common.principal import Principal, Role, principal_from_claims, require_role
+from agri_common.platform.observability import logger, metrics, tracer
+from agri_common.platform.principal import Principal, Role, principal_from_claims, require_role
 
 SECURITY_SCHEME = "CognitoUserPool"
 PRIVATE: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
@@ -49,14 +49,14 @@ def _cors_config() -> CORSConfig:
                       allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
 
 
-def _request_id(event: dict | None) -> str | None:
+def _request_id(event: dict[str, Any] | None) -> str | None:
     if not event:
         return None
     return (event.get("requestContext") or {}).get("requestId")
 
 
 def error_response(status: int, code: str, message: str, request_id: str | None,
-                   details: list[dict] | None = None) -> Response:
+                   details: list[dict[str, Any]] | None = None) -> Response[str]:
     return Response(status_code=status, content_type=_CONTENT_TYPE,
                     body=json.dumps(envelope(code, message, request_id, details)))
 
@@ -65,11 +65,12 @@ API_TITLE = "agri-mrv API"
 API_VERSION = "0.1.0"
 
 
-def security_schemes() -> dict:
+def security_schemes() -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
-    return {SECURITY_SCHEME: APIKey(name="Authorization", **{"in": APIKeyIn.header},
-                                    description="The Cognito ID token from /auth/login, sent as is (no 'Bearer' prefix)")}
+    return {SECURITY_SCHEME: APIKey.model_validate({
+        "name": "Authorization", "in": APIKeyIn.header,
+        "description": "The Cognito ID token from /auth/login, sent as is (no 'Bearer' prefix)"})}
 
 
 def openapi_json(app: APIGatewayRestResolver) -> str:
@@ -89,7 +90,7 @@ class _Resolver(APIGatewayRestResolver):
     client may encode any character) would reach the handler undecoded and fail its pattern.
     """
 
-    def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
+    def _convert_matches_into_route_keys(self, match: Match[str]) -> dict[str, str]:
         return {name: unquote(value) for name, value in match.groupdict().items()}
 
 
@@ -109,30 +110,27 @@ def make_resolver() -> APIGatewayRestResolver:
     def rid() -> str | None:
         return _request_id(app.current_event.raw_event if app.current_event else None)
 
-    @app.exception_handler(RequestValidationError)
-    def _validation(exc: RequestValidationError) -> Response:
+    def _validation(exc: RequestValidationError) -> Response[str]:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "malformed_json", "The request body is not valid JSON", rid(),
                                   validation_details(errors))
         return error_response(422, "validation_error", "The request is invalid", rid(), validation_details(errors))
 
-    @app.exception_handler(AppError)
-    def _app_error(exc: AppError) -> Response:
+    def _app_error(exc: AppError) -> Response[str]:
         if exc.status >= 500:
             logger.warning("dependency failure", extra={"code": exc.code, "error": exc.message})
         return error_response(exc.status, exc.code, exc.message, rid(), exc.details)
 
-    @app.exception_handler(ServiceError)
-    def _service_error(exc: ServiceError) -> Response:
-        return error_response(exc.status_code, "http_error", exc.msg, rid())
+    def _service_error(exc: ServiceError) -> Response[str]:
+        message = exc.msg if isinstance(exc.msg, str) else json.dumps(exc.msg)
+        return error_response(exc.status_code, "http_error", message, rid())
 
     @app.not_found
-    def _not_found(exc: Exception) -> Response:
+    def _not_found(exc: Exception) -> Response[str]:
         return error_response(404, "route_not_found", "No such route", rid())
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
+    def _unexpected(exc: Exception) -> Response[str]:
         busy = aws_unavailable(exc)
         if busy is not None:
             logger.warning("AWS busy or unavailable", extra={"aws_code": aws_error_code(exc) or type(exc).__name__})
@@ -142,18 +140,24 @@ def make_resolver() -> APIGatewayRestResolver:
         metrics.add_metric(name="UnhandledErrors", unit="Count", value=1)
         return error_response(500, "internal_error", "Internal error", rid())
 
+    # registered by call, not as decorators: Powertools' exception_handler is untyped, and a
+    # decorator would erase these functions' types
+    app.exception_handler(RequestValidationError)(_validation)
+    app.exception_handler(AppError)(_app_error)
+    app.exception_handler(ServiceError)(_service_error)
+    app.exception_handler(Exception)(_unexpected)
     return app
 
 
 def current_principal(app: APIGatewayRestResolver) -> Principal:
     """The authenticated caller of the current request, or 401."""
-    principal = app.context.get("principal")
+    principal: Principal | None = app.context.get("principal")
     if principal is None:
         raise UnauthorizedError("Authentication required")
     return principal
 
 
-def _pre_route_error(event: dict, exc: AppError) -> dict:
+def _pre_route_error(event: dict[str, Any], exc: AppError) -> dict[str, Any]:
     """A response for errors raised before routing, with the same envelope and CORS headers."""
     headers = {"Content-Type": _CONTENT_TYPE}
     origin = ((event.get("headers") or {}).get("origin") or (event.get("headers") or {}).get("Origin"))
@@ -173,7 +177,7 @@ def make_handler(
     roles: Iterable[Role] | None = None,
     revocation: Callable[[], Any] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-) -> Callable[[dict, Any], dict]:
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """Build the Lambda entry point for ``app``.
 
     ``roles``: if given, every authenticated request must come from one of them (403 otherwise).
@@ -184,8 +188,8 @@ def make_handler(
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @metrics.log_metrics
     @tracer.capture_lambda_handler
-    def lambda_handler(event: dict, context: Any) -> dict:
-        app.clear_context()
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        app.context.clear()  # Resolver.clear_context, which is untyped
         try:
             if _body_size(event) > max_body_bytes:
                 raise PayloadTooLargeError(f"The request body exceeds {max_body_bytes} bytes")
@@ -209,15 +213,15 @@ def make_handler(
             return _pre_route_error(event, busy)
         if principal is not None:
             logger.append_keys(user_id=principal.user_id, role=principal.role.value)
-            app.append_context(principal=principal)
+            app.context["principal"] = principal
         if parsed is not None:
-            app.append_context(**{_PARSED_BODY: (text, parsed)})
+            app.context[_PARSED_BODY] = (text, parsed)
         return app.resolve(event, context)
 
     return lambda_handler
 
 
-def _body_size(event: dict) -> int:
+def _body_size(event: dict[str, Any]) -> int:
     """The body's size in bytes as sent, without decoding it (base64: 3 bytes per 4 characters)."""
     raw = event.get("body") or ""
     if isinstance(raw, (bytes, bytearray)):
@@ -229,7 +233,7 @@ def _body_size(event: dict) -> int:
     return len(raw.encode("utf-8", "surrogatepass"))
 
 
-def _routable_event(event: dict, text: str) -> dict:
+def _routable_event(event: dict[str, Any], text: str) -> dict[str, Any]:
     """The event Powertools resolves: the body as checked UTF-8 text (never base64 again) and the
     Content-Type it expects (every accepted body is JSON; ``+json`` types and upper case included)."""
     headers = {k: v for k, v in (event.get("headers") or {}).items() if str(k).lower() != "content-type"}

@@ -4,7 +4,7 @@ Service name and namespace come from ``POWERTOOLS_SERVICE_NAME`` / ``POWERTOOLS_
 (set on every function by the CDK app), with the same defaults here so that a missing variable can
 never make a metrics flush fail a request. The Tracer disables itself outside Lambda. It does not patch libraries at import (auto-patching
 loads botocore and requests, about 130 ms of cold start even for functions that never call AWS);
-:func:`agri_common.aws.client` patches botocore the first time a function builds a client.
+:func:`agri_common.platform.aws.client` patches botocore the first time a function builds a client.
 """
 
 import os

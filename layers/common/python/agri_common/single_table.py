@@ -1,7 +1,9 @@
-"""Data access of the farm table: a small generic interface, DynamoDB behind it.
+"""Data access of the single-table DynamoDB tables (the farm table and the pipeline table): a small
+generic interface, DynamoDB behind it, and :class:`Stored`, the base of every record they hold
+(each record builds its own key: agri_common.farm_table.records, agri_common.pipeline_table).
 
 Logic never builds DynamoDB expressions: it describes a write as a list of operations
-(:class:`Put`, :class:`Update`, :class:`Delete`, :class:`Check`) that :meth:`FarmStore.transact`
+(:class:`Put`, :class:`Update`, :class:`Delete`, :class:`Check`) that :meth:`TableStore.transact`
 applies all-or-nothing (TransactWriteItems). That is how a record and the FPO aggregates it moves
 are written together, and how an idempotency receipt and its record can never be half applied.
 If a condition fails, :class:`WriteConflict` names the operations whose condition failed, so the
@@ -10,8 +12,9 @@ caller can tell "already applied" from "stale version" from "lost a race, retry"
 No method scans: reads are GetItem, BatchGetItem and Query on a key (tests fail on a Scan).
 
 Failures that are not the caller's: AWS throttling or unavailability surfaces as the AWS error
-(or, where the store has to tell it from a failed condition, as ``DependencyError``); the resolver
-answers both 503 ``service_unavailable`` (agri_common.errors.aws_unavailable). An item DynamoDB
+(or, where the store has to tell it from a failed condition, as ``DependencyError``, through the
+store base :class:`agri_common.platform.aws.DynamoTable`); the resolver
+answers both 503 ``service_unavailable`` (agri_common.platform.errors.aws_unavailable). An item DynamoDB
 would refuse as too large (400 KB) is refused *before* writing: 413 ``item_too_large``.
 """
 
@@ -19,12 +22,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Sequence, TypeVar, overload
 
-from agri_common.farm.keys import INDEX, Key
+from pydantic import BaseModel, ConfigDict
+from typing_extensions import Self
 
+from agri_common.platform.aws import DynamoTable
+
+Key = tuple[str, str]  # (pk, sk): both tables' base keys
+INDEX = "gsi1"  # both tables' one global index (gsi1pk, gsi1sk)
+T = TypeVar("T")
 MAX_TRANSACTION_OPS = 100  # DynamoDB's limit per TransactWriteItems
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (names and values), 409,600 bytes
+
+
+class Stored(BaseModel):
+    """A single-table item: its key, its index attributes, and the item round trip.
+    The base of every stored record of the farm table and of the pipeline table."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: ClassVar[str]
+
+    def key(self) -> Key:
+        raise NotImplementedError
+
+    def index(self) -> dict[str, str]:
+        return {}
+
+    def to_item(self) -> dict[str, Any]:
+        pk, sk = self.key()
+        return {"pk": pk, "sk": sk, "kind": self.kind, **self.index(), **self.model_dump(mode="json", exclude_none=True)}
+
+    @overload
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Self: ...
+
+    @overload
+    @classmethod
+    def from_item(cls, item: dict[str, Any] | None) -> Self | None: ...
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any] | None) -> Self | None:
+        return None if item is None else cls.model_validate(item)
 
 
 @dataclass(frozen=True)
@@ -80,13 +120,13 @@ class WriteConflict(Exception):
         self.failed = list(failed)
 
 
-class FarmStore(Protocol):
-    def get(self, key: Key) -> dict | None: ...
+class TableStore(Protocol):
+    def get(self, key: Key) -> dict[str, Any] | None: ...
 
-    def batch_get(self, keys: Sequence[Key]) -> list[dict]: ...
+    def batch_get(self, keys: Sequence[Key]) -> list[dict[str, Any]]: ...
 
     def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
-              start: dict | None = None, newest_first: bool = False) -> tuple[list[dict], dict | None]: ...
+              start: dict[str, Any] | None = None, newest_first: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
 
     def transact(self, ops: Sequence[Op]) -> None: ...
 
@@ -150,7 +190,7 @@ def item_size(item: Mapping[str, Any]) -> int:
 def _written_size(op: "Op") -> int:
     """What ``op`` certainly writes: the whole item of a Put; for an Update, its key and the values it
     sets or adds (the stored item's other attributes come on top: DynamoDB's own refusal of the
-    grown item is mapped to the same error, see :meth:`DynamoFarmStore.transact`)."""
+    grown item is mapped to the same error, see :meth:`DynamoTableStore.transact`)."""
     if isinstance(op, Put):
         return item_size(op.item)
     if isinstance(op, Update):
@@ -161,7 +201,7 @@ def _written_size(op: "Op") -> int:
 
 
 def item_too_large(size: int | None) -> Exception:
-    from agri_common.errors import PayloadTooLargeError
+    from agri_common.platform.errors import PayloadTooLargeError
 
     issue = (f"this record would take {size:,} bytes; a stored record holds at most {MAX_ITEM_BYTES:,} bytes (400 KB)"
              if size is not None else f"this record would exceed {MAX_ITEM_BYTES:,} bytes (400 KB), the most a stored record holds")
@@ -219,7 +259,7 @@ class _Expr:
                 out.append(f"{name} = {self.value(value)}")
         return out
 
-    def attach(self, request: dict) -> dict:
+    def attach(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.names:
             request["ExpressionAttributeNames"] = self.names
         if self.values:
@@ -227,39 +267,30 @@ class _Expr:
         return request
 
 
-def check_query_start(start: Any, pk: str, *, prefix: str = "", index: bool = False) -> dict | None:
+def check_query_start(start: Any, pk: str, *, prefix: str = "", index: bool = False) -> dict[str, Any] | None:
     """``start`` as the ExclusiveStartKey of ``query(pk, prefix=, index=)``: exactly the table key
     (and, on the index, the index key), the queried partition, a sort key under the prefix; 400
     ``invalid_next_token`` otherwise (it came back in a client's pagination token)."""
-    from agri_common.pagination import check_start_key
+    from agri_common.platform.pagination import check_start_key
 
     pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
     return check_start_key(start, attrs={"pk", "sk", pk_name, sk_name}, partition=(pk_name, pk),
                            sort_prefix=(sk_name, prefix) if prefix else None)
 
 
-class DynamoFarmStore:
-    """:class:`FarmStore` on a DynamoDB table, through the boto3 resource (native Python types)."""
+class DynamoTableStore(DynamoTable):
+    """:class:`TableStore` on a DynamoDB table, through the boto3 resource (native Python types)."""
 
-    def __init__(self, table_name: str):
-        self.table_name = table_name
-
-    @property
-    def _table(self):
-        from agri_common.aws import dynamodb_table
-
-        return dynamodb_table(self.table_name)
-
-    def get(self, key: Key) -> dict | None:
+    def get(self, key: Key) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"pk": key[0], "sk": key[1]}, ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
-    def batch_get(self, keys: Sequence[Key]) -> list[dict]:
-        from agri_common.aws import batch_get_responses
+    def batch_get(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
+        from agri_common.platform.aws import batch_get_responses
 
         client = self._table.meta.client
         unique = list(dict.fromkeys(keys))
-        found: list[dict] = []
+        found: list[dict[str, Any]] = []
         for start in range(0, len(unique), 100):
             request = {self.table_name: {"Keys": [{"pk": pk, "sk": sk} for pk, sk in unique[start:start + 100]],
                                          "ConsistentRead": True}}
@@ -268,7 +299,7 @@ class DynamoFarmStore:
         return found
 
     def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
-              start: dict | None = None, newest_first: bool = False) -> tuple[list[dict], dict | None]:
+              start: dict[str, Any] | None = None, newest_first: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """Items of one partition in sort-key order (``newest_first``: descending)."""
         from boto3.dynamodb.conditions import Key as K
 
@@ -288,7 +319,7 @@ class DynamoFarmStore:
             kwargs["ExclusiveStartKey"] = start
         if newest_first:
             kwargs["ScanIndexForward"] = False
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         while True:
             resp = self._table.query(**kwargs)
             items.extend(from_dynamo(i) for i in resp.get("Items", []))
@@ -305,7 +336,7 @@ class DynamoFarmStore:
         check_item_sizes(ops)
         from botocore.exceptions import ClientError
 
-        from agri_common.errors import aws_error_code, aws_unavailable
+        from agri_common.platform.errors import aws_error_code
 
         client = self._table.meta.client
         try:
@@ -315,15 +346,13 @@ class DynamoFarmStore:
                 raise item_too_large(None) from exc
             if aws_error_code(exc) != "TransactionCanceledException":
                 raise
-            busy = aws_unavailable(exc)  # cancelled because throttled: not a condition, not a race
-            if busy is not None:
-                raise busy from exc
+            self._raise_if_busy(exc)  # cancelled because throttled: not a condition, not a race
             reasons = exc.response.get("CancellationReasons") or []
             if any(str((r or {}).get("Code")) not in _RACE_OR_CONDITION for r in reasons):
                 raise  # e.g. a ValidationError reason: a bug of ours, not a race to retry
             raise WriteConflict([i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]) from exc
 
-    def _op(self, op: Op) -> dict:
+    def _op(self, op: Op) -> dict[str, Any]:
         e = _Expr()
         if isinstance(op, Put):
             request: dict[str, Any] = {"TableName": self.table_name, "Item": to_dynamo(dict(op.item))}
@@ -376,7 +405,7 @@ class Txn:
         return self
 
 
-def commit(store: FarmStore, build: Any, attempts: int = 4) -> Any:
+def commit(store: TableStore, build: Callable[[], tuple[Txn, T]], attempts: int = 4) -> T:
     """Apply ``build() -> (Txn, result)`` and return ``result``; rebuild from fresh reads and retry
     when a race guard failed or DynamoDB cancelled for a concurrent transaction.
 
@@ -396,7 +425,7 @@ def commit(store: FarmStore, build: Any, attempts: int = 4) -> Any:
             if conflict.failed and not set(conflict.failed) <= txn.races:
                 raise
             if attempt == attempts - 1:
-                from agri_common.errors import ConflictError
+                from agri_common.platform.errors import ConflictError
 
                 raise ConflictError("Concurrent updates kept conflicting; retry", code="write_contention") from conflict
     raise AssertionError("unreachable")

@@ -6,11 +6,10 @@ Base table ``pk``/``sk``; one global index ``gsi1`` (``gsi1pk``/``gsi1sk``). Ids
 
 from __future__ import annotations
 
-Key = tuple[str, str]
+from agri_common.single_table import Key as Key  # re-exported: the farm table's keys
 
 META = "META"
 AGG = "AGG"
-INDEX = "gsi1"
 
 
 def fpo(fpo_id: str) -> Key:
@@ -33,6 +32,12 @@ def fpo_season_agg(fpo_id: str, season_key: str) -> Key:
 AGG_PREFIX = "AGG#"
 VILLAGE_AGG_PREFIX = "AGG#VILLAGE#"
 SEASON_AGG_PREFIX = "AGG#SEASON#"
+
+
+def is_fpo_aggregate(key: Key) -> bool:
+    """Whether the key is one of an FPO's running totals (:func:`fpo_agg` and its village and season rows)."""
+    pk, sk = key
+    return pk.startswith("FPO#") and (sk == AGG or sk.startswith(AGG_PREFIX))
 
 
 def farmer(farmer_id: str) -> Key:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agri_common.errors import (
+from agri_common.platform.errors import (
     AppError,
     BadRequestError,
     ConflictError,
@@ -89,13 +89,14 @@ class CognitoIdentityProvider:
         self.user_pool_id = user_pool_id
         self.client_id = client_id
 
-    def _call(self, op: str, overrides: dict[str, AppError] | None = None, **kwargs) -> dict[str, Any]:
+    def _call(self, op: str, overrides: dict[str, AppError] | None = None, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         try:
-            return getattr(client("cognito-idp"), op)(**kwargs)
+            answer: dict[str, Any] = getattr(client("cognito-idp"), op)(**kwargs)
+            return answer
         except ClientError as exc:
             raise _map_error(exc, overrides) from exc
         except BotoCoreError as exc:
@@ -107,7 +108,8 @@ class CognitoIdentityProvider:
             "sign_up", ClientId=self.client_id, Username=username, Password=password,
             UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
         )
-        return resp["UserSub"]
+        sub: str = resp["UserSub"]
+        return sub
 
     def confirm_sign_up(self, username: str, code: str) -> None:
         self._call("confirm_sign_up", ClientId=self.client_id, Username=username, ConfirmationCode=code)
@@ -183,19 +185,20 @@ class CognitoIdentityProvider:
     def list_users(self, limit: int, token: str | None, group: str | None = None) -> tuple[list[IdpUser], str | None]:
         """A page of users; a ``token`` Cognito refuses (InvalidParameterException; moto and other
         emulators say InvalidToken) is a 400 ``invalid_next_token``: it came back from a client."""
-        from agri_common.pagination import invalid_token
+        from agri_common.platform.pagination import invalid_token
 
-        refused = {"overrides": {"InvalidParameterException": invalid_token(), "InvalidToken": invalid_token()}} if token else {}
+        refused: dict[str, AppError] | None = (
+            {"InvalidParameterException": invalid_token(), "InvalidToken": invalid_token()} if token else None)
         if group:
             kwargs: dict[str, Any] = {"UserPoolId": self.user_pool_id, "GroupName": group, "Limit": limit}
             if token:
                 kwargs["NextToken"] = token
-            resp = self._call("list_users_in_group", **refused, **kwargs)
+            resp = self._call("list_users_in_group", refused, **kwargs)
             return [self._user(u) for u in resp.get("Users", [])], resp.get("NextToken")
         kwargs = {"UserPoolId": self.user_pool_id, "Limit": limit}
         if token:
             kwargs["PaginationToken"] = token
-        resp = self._call("list_users", **refused, **kwargs)
+        resp = self._call("list_users", refused, **kwargs)
         return [self._user(u) for u in resp.get("Users", [])], resp.get("PaginationToken")
 
     def set_enabled(self, username: str, enabled: bool) -> None:

@@ -3,8 +3,8 @@
 Why in the transaction rather than from a DynamoDB stream: the totals can never disagree with the
 records (no lag, no lost or doubled event), and nothing else has to run (the local twin's moto
 does not run stream consumers). The cost: every write to an FPO also updates its ``AGG`` item,
-a hot item under heavy concurrent writes (DynamoDB serialises them; a cancelled transaction is
-retried by :func:`~agri_common.farm.store.transact_with_retry`), and bulk import applies one summed
+a hot item under heavy concurrent writes (DynamoDB serialises them; a transaction cancelled by a
+concurrent one is rebuilt from fresh reads and retried by :func:`~agri_common.single_table.commit`), and bulk import applies one summed
 delta per batch instead of one per row. At ~1,000 writes/s per item this is far beyond what an
 FPO's field staff produce; a stream-fed counter would be the next step if that ever changes.
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Mapping
 
-from agri_common.farm import keys
-from agri_common.farm.store import Update
+from agri_common.farm_table import keys
+from agri_common.single_table import Update
 
 GROUP_SEPARATOR = ":"
 COUNTERS = ("members", "plots", "area_ha", "seasons", "farmers_with_plots", "plots_with_seasons",

@@ -7,42 +7,14 @@ see it" (:meth:`owned`), and a plot's access check never needs its farmer's item
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from agri_common.farm import keys
-from agri_common.principal import Owned
-
-
-def utc_now() -> str:
-    """Timestamps of records: UTC, ISO 8601, second precision."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-class Stored(BaseModel):
-    """A single-table item: its key, its index attributes, and the item round trip.
-    Shared by the farm table's records and the pipeline table's (agri_common.mrv)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    kind: ClassVar[str]
-
-    def key(self) -> keys.Key:
-        raise NotImplementedError
-
-    def index(self) -> dict[str, str]:
-        return {}
-
-    def to_item(self) -> dict[str, Any]:
-        pk, sk = self.key()
-        return {"pk": pk, "sk": sk, "kind": self.kind, **self.index(), **self.model_dump(mode="json", exclude_none=True)}
-
-    @classmethod
-    def from_item(cls, item: dict | None):
-        return None if item is None else cls.model_validate(item)
+from agri_common.farm_table import keys
+from agri_common.single_table import Stored
+from agri_common.platform.principal import Owned
 
 
 class Record(Stored):
@@ -164,8 +136,9 @@ class PlotRecord(Record):
         return Owned(owner_user_id=self.owner_user_id, fpo_id=self.fpo_id)
 
     @property
-    def geometry(self) -> dict:
-        return json.loads(self.geometry_json)
+    def geometry(self) -> dict[str, Any]:
+        shape: dict[str, Any] = json.loads(self.geometry_json)
+        return shape
 
 
 class SeasonRecord(Record):
@@ -211,3 +184,73 @@ class EvidenceRecord(Record):
 
     def owned(self) -> Owned:
         return Owned(owner_user_id=self.owner_user_id, fpo_id=self.fpo_id)
+
+
+# ---- claims, cell members, receipts, invitations: the farm table's small items -------------------
+# Their key attributes (the user, the Aadhaar hash, the cell, the code hash) are in the key only
+# (``exclude=True``): the items hold what they held before these records were written down.
+class OwnerClaim(Stored):
+    """The one farmer profile a user account owns (written if absent)."""
+
+    kind: ClassVar[str] = "owner"
+    user_id: str = Field(exclude=True)
+    farmer_id: str
+
+    def key(self) -> keys.Key:
+        return keys.owner(self.user_id)
+
+
+class AadhaarClaim(Stored):
+    """An Aadhaar number's one profile, by the number's keyed hash (written if absent)."""
+
+    kind: ClassVar[str] = "aadhaar"
+    aadhaar_hmac: str = Field(exclude=True)
+    farmer_id: str
+
+    def key(self) -> keys.Key:
+        return keys.aadhaar(self.aadhaar_hmac)
+
+
+class GeoMember(Stored):
+    """A plot in a geo cell: what the overlap check reads without opening the plot."""
+
+    kind: ClassVar[str] = "geo"
+    cell: str = Field(exclude=True)
+    plot_id: str
+    bbox: list[float]
+    fpo_id: str
+    owner_user_id: str | None = None
+
+    def key(self) -> keys.Key:
+        return keys.geo_member(self.cell, self.plot_id)
+
+
+class SyncReceipt(Stored):
+    """Offline sync idempotency: the change a client id was applied as."""
+
+    kind: ClassVar[str] = "sync_receipt"
+    user_id: str = Field(exclude=True)
+    client_id: str
+    entity: str
+    id: str
+    version: int
+    content_hash: str
+    created_at: str
+
+    def key(self) -> keys.Key:
+        return keys.sync_receipt(self.user_id, self.client_id)
+
+
+class InvitationRecord(Stored):
+    """A single-use invitation to an FPO, by the SHA-256 of its code (the code is never stored)."""
+
+    kind: ClassVar[str] = "invitation"
+    code_hash: str = Field(exclude=True)
+    fpo_id: str
+    expires_at: str
+    uses: int = 0
+    created_by: str
+    created_at: str
+
+    def key(self) -> keys.Key:
+        return keys.invitation(self.code_hash)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agri_common.errors import AppError, ConflictError, DependencyError
+from agri_common.platform.errors import AppError, ConflictError, DependencyError
 
 
 def _map(exc: Exception) -> AppError:
@@ -24,25 +24,27 @@ class StepFunctionsWorkflow:
 
     @property
     def _sfn(self) -> Any:
-        from agri_common.aws import client
+        from agri_common.platform.aws import client
 
         return client("stepfunctions")
 
-    def _call(self, op: str, **kwargs) -> dict:
+    def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return getattr(self._sfn, op)(**kwargs)
+            answer: dict[str, Any] = getattr(self._sfn, op)(**kwargs)
+            return answer
         except (ClientError, BotoCoreError) as exc:
             raise _map(exc) from exc
 
-    def start(self, name: str, payload: dict) -> str:
-        return self._call("start_execution", stateMachineArn=self.arn, name=name, input=json.dumps(payload))["executionArn"]
+    def start(self, name: str, payload: dict[str, Any]) -> str:
+        arn: str = self._call("start_execution", stateMachineArn=self.arn, name=name, input=json.dumps(payload))["executionArn"]
+        return arn
 
-    def describe(self, execution_arn: str) -> dict:
+    def describe(self, execution_arn: str) -> dict[str, Any]:
         return self._call("describe_execution", executionArn=execution_arn)
 
-    def send_success(self, token: str, output: dict) -> None:
+    def send_success(self, token: str, output: dict[str, Any]) -> None:
         self._call("send_task_success", taskToken=token, output=json.dumps(output))
 
     def send_failure(self, token: str, error: str, cause: str) -> None:

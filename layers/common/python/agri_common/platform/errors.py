@@ -110,7 +110,7 @@ def aws_unavailable(exc: BaseException) -> DependencyError | None:
 
     code = aws_error_code(exc)
     if code:
-        response: dict = getattr(exc, "response")
+        response: dict[str, Any] = getattr(exc, "response")
         status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         reasons = {str((r or {}).get("Code")) for r in (response.get("CancellationReasons") or [])}
         busy = (code in AWS_THROTTLING_CODES or code in AWS_UNAVAILABLE_CODES
@@ -123,7 +123,7 @@ def aws_unavailable(exc: BaseException) -> DependencyError | None:
     return None
 
 
-def envelope(code: str, message: str, request_id: str | None, details: list[dict[str, Any]] | None = None) -> dict:
+def envelope(code: str, message: str, request_id: str | None, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
     if details:
         body["details"] = details

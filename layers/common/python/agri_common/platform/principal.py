@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from agri_common.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from agri_common.platform.errors import ForbiddenError, NotFoundError, UnauthorizedError
 
 
 class Role(str, Enum):
@@ -32,7 +32,7 @@ FPO_CLAIM = "custom:fpo_id"
 class AuditScope(BaseModel):
     """What an auditor is assigned to: their projects and those projects' FPOs.
 
-    Read once per request (``agri_common.projects.auditor_scope``: one Query + one BatchGetItem)
+    Read once per request (``agri_common.project_access.auditor_scope``: one Query + one BatchGetItem)
     and carried on the principal (:func:`with_audit_scope`), so every policy check of the request
     uses the same answer and none of them reads the pipeline table again.
     """
@@ -163,16 +163,15 @@ def can_access(principal: Principal, record: Owned) -> bool:
         return record.owner_user_id is not None and record.owner_user_id == principal.user_id
     if principal.role is Role.FPO_MANAGER:
         return principal.fpo_id is not None and record.fpo_id == principal.fpo_id
-    if principal.role is Role.AUDITOR:
-        if principal.user_id in record.assigned_auditors:
-            return True
-        audit = principal.audit
-        if audit is None:
-            return False
-        if record.project_id is not None:
-            return record.project_id in audit.project_ids
-        return record.fpo_id is not None and record.fpo_id in audit.fpo_ids
-    return False
+    assert principal.role is Role.AUDITOR  # the last role (mypy checks the enum is exhausted); a new one fails closed
+    if principal.user_id in record.assigned_auditors:
+        return True
+    audit = principal.audit
+    if audit is None:
+        return False
+    if record.project_id is not None:
+        return record.project_id in audit.project_ids
+    return record.fpo_id is not None and record.fpo_id in audit.fpo_ids
 
 
 def ensure_can_access(principal: Principal, record: Owned | None, *, what: str = "record") -> None:

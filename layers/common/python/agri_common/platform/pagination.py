@@ -9,7 +9,7 @@ holds a key meant for it); instead everything in one is checked before it reache
   scope of the request it came back with (a token of another query or filter is refused);
 - :func:`check_start_key`: a DynamoDB position has exactly the key attributes of the table or
   index queried, each a storable string, with the queried partition and (for a prefix query) a
-  sort key under the prefix. :class:`agri_common.farm.store.DynamoFarmStore` applies it to every
+  sort key under the prefix. :class:`agri_common.single_table.DynamoTableStore` applies it to every
   ``query(start=...)``, so every route paginating through the shared store gets it; a store of
   its own (the ledger's) calls it with its index's attributes;
 - :func:`check_opaque_position`: another service's token (Cognito's) is a bounded printable string.
@@ -25,7 +25,7 @@ import base64
 import json
 from typing import Any, Iterable
 
-from agri_common.errors import BadRequestError
+from agri_common.platform.errors import BadRequestError
 
 INVALID_MESSAGE = "Invalid pagination token"
 MAX_KEY_VALUE_BYTES = 1024  # DynamoDB: a sort key holds at most 1 KB (a partition key 2 KB)
@@ -70,7 +70,7 @@ def page_position(token: str | None, scope: Any) -> Any:
 
 
 def _key_value_ok(value: Any) -> bool:
-    from agri_common.inputs import forbidden_character
+    from agri_common.platform.inputs import forbidden_character
 
     if not isinstance(value, str) or not value:
         return False
@@ -82,7 +82,7 @@ def _key_value_ok(value: Any) -> bool:
 
 
 def check_start_key(key: Any, *, attrs: Iterable[str], partition: tuple[str, str],
-                    sort_prefix: tuple[str, str] | None = None) -> dict | None:
+                    sort_prefix: tuple[str, str] | None = None) -> dict[str, Any] | None:
     """``key`` as the ExclusiveStartKey of a query on the partition ``partition`` = (attribute,
     value) whose items carry exactly the key attributes ``attrs`` (table key + index key), and,
     for a ``begins_with`` query, ``sort_prefix`` = (sort attribute, prefix). 400 otherwise."""

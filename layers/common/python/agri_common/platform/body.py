@@ -30,7 +30,7 @@ import json
 import re
 from typing import Any, Mapping
 
-from agri_common.errors import BadRequestError, UnprocessableError, UnsupportedMediaTypeError
+from agri_common.platform.errors import BadRequestError, UnprocessableError, UnsupportedMediaTypeError
 
 MAX_JSON_DEPTH = 64
 JSON_MEDIA_TYPE = "application/json"
@@ -99,7 +99,7 @@ def check_media_type(content_type: str | None) -> None:
             raise UnsupportedMediaTypeError(f"Charset {value.strip()[:40]!r} is not accepted. {accepted}")
 
 
-def _malformed(message: str, details: list[dict] | None = None) -> BadRequestError:
+def _malformed(message: str, details: list[dict[str, Any]] | None = None) -> BadRequestError:
     return BadRequestError(message, code="malformed_json", details=details)
 
 
@@ -153,7 +153,7 @@ def parse_json(text: str) -> Any:
     return value
 
 
-def parse_object(text: str) -> dict:
+def parse_object(text: str) -> dict[str, Any]:
     """``text`` as a JSON object: :func:`parse_json`, then 422 naming ``body`` for any other top-level value."""
     value = parse_json(text)
     if not isinstance(value, dict):
@@ -163,7 +163,7 @@ def parse_object(text: str) -> dict:
     return value
 
 
-def read_body(event: Mapping[str, Any]) -> tuple[str, dict | None]:
+def read_body(event: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
     """(text, object) of the event's body after every check above; ('', None) without a body."""
     data = body_bytes(event)
     if not data:

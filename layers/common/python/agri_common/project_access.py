@@ -1,13 +1,13 @@
-"""Project assignment reads for other domains: which projects an auditor may see, who audits a project.
+"""Project assignment reads for other domains: which projects an auditor may see, and what a
+caller may see of a project's records.
 
-Project assignment is what gives an auditor access (``Owned.assigned_auditors``). Farmer data
-and the ledger can scope an auditor's reads the same way::
+Project assignment is what gives an auditor access (``Owned.assigned_auditors``, read from the
+project item). Farmer data and the ledger scope an auditor's reads the same way::
 
-    from agri_common.projects import auditor_project_ids, project_auditors
-    ids = auditor_project_ids(store, principal.user_id)      # Query on gsi1, no Scan
-    Owned(fpo_id=..., assigned_auditors=frozenset(project_auditors(store, project_id)))
+    from agri_common.project_access import auditor_scope
+    scope = auditor_scope(store, principal.user_id)  # one Query on gsi1, one BatchGetItem; no Scan
 
-``store`` is a :class:`agri_common.farm.store.DynamoFarmStore` on the pipeline table
+``store`` is a :class:`agri_common.single_table.DynamoTableStore` on the pipeline table
 (``PIPELINE_TABLE``); the function then needs ``dynamodb:Query``/``GetItem`` on that table and its
 index (``Storage.grant_pipeline_read``).
 """
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from agri_common import mrv
-from agri_common.errors import NotFoundError
-from agri_common.principal import AuditScope, Owned, Principal, Role, can_access
-from agri_common.settings import BaseSettingsModel
+from agri_common import pipeline_table
+from agri_common.platform.errors import NotFoundError
+from agri_common.platform.principal import AuditScope, Owned, Principal, Role, can_access
+from agri_common.platform.settings import BaseSettingsModel
 
 
 class AssignmentSettings(BaseSettingsModel):
@@ -27,30 +27,25 @@ class AssignmentSettings(BaseSettingsModel):
 
 
 def auditor_project_ids(store: Any, user_id: str) -> list[str]:
-    items, _ = store.query(mrv.auditor_projects_index(user_id), index=True)
+    items, _ = store.query(pipeline_table.auditor_projects_index(user_id), index=True)
     return sorted(item["project_id"] for item in items)
 
 
 def fpo_project_ids(store: Any, fpo_id: str) -> list[str]:
-    items, _ = store.query(mrv.fpo_projects_index(fpo_id), index=True)
+    items, _ = store.query(pipeline_table.fpo_projects_index(fpo_id), index=True)
     return sorted(item["project_id"] for item in items)
 
 
-def project_auditors(store: Any, project_id: str) -> list[str]:
-    record = mrv.ProjectRecord.from_item(store.get(mrv.project(project_id)))
-    return sorted(record.auditors) if record else []
-
-
-def auditor_projects(store: Any, user_id: str) -> list[mrv.ProjectRecord]:
+def auditor_projects(store: Any, user_id: str) -> list[pipeline_table.ProjectRecord]:
     """The projects an auditor is assigned to: their assignments on gsi1 (one Query), kept only while
     the project item itself (consistent BatchGetItem) still lists them, since the index may lag."""
     ids = auditor_project_ids(store, user_id)
-    found = store.batch_get([mrv.project(i) for i in ids]) if ids else []
-    return [p for p in map(mrv.ProjectRecord.from_item, found) if user_id in p.auditors]
+    found = store.batch_get([pipeline_table.project(i) for i in ids]) if ids else []
+    return [p for p in map(pipeline_table.ProjectRecord.from_item, found) if user_id in p.auditors]
 
 
 def auditor_scope(store: Any, user_id: str) -> AuditScope:
-    """What an auditor may read, for ``agri_common.principal.with_audit_scope``: one Query (their
+    """What an auditor may read, for ``agri_common.platform.principal.with_audit_scope``: one Query (their
     assignments on gsi1) and one BatchGetItem (those projects, consistent reads; 100 keys a call).
 
     A project counts only while its own item still lists the auditor, so removing the auditor
@@ -67,11 +62,11 @@ def assignments_from_env() -> Callable[[str], AuditScope]:
     """The Powertools dependency of the API domains that scope auditors: how an auditor's
     assignments are read (the pipeline table, ``$PIPELINE_TABLE``); called for auditors only.
     Tests override it per app (``app.dependency_overrides[handler.get_assignments]``)."""
-    from agri_common.farm.store import DynamoFarmStore
-    from agri_common.settings import load_settings
+    from agri_common.single_table import DynamoTableStore
+    from agri_common.platform.settings import load_settings
 
     table = load_settings(AssignmentSettings).pipeline_table
-    return lambda user_id: auditor_scope(DynamoFarmStore(table), user_id)
+    return lambda user_id: auditor_scope(DynamoTableStore(table), user_id)
 
 
 # ---- what a caller may see of a project's records (projects and verification routes) -------------
@@ -87,29 +82,29 @@ def not_found(kind: str) -> NotFoundError:
     return NotFoundError(f"{kind.capitalize()} not found")
 
 
-def project_visible(caller: Principal, project: mrv.ProjectRecord | None) -> bool:
+def project_visible(caller: Principal, project: pipeline_table.ProjectRecord | None) -> bool:
     """Admin: every project; FPO manager: the projects covering their FPO; auditor: the projects
     whose item lists them (read consistently, so an unassignment counts at once)."""
     return project is not None and can_access(caller, project.owned_for(caller))
 
 
-def visible_project(caller: Principal, project: mrv.ProjectRecord | None, kind: str) -> mrv.ProjectRecord:
+def visible_project(caller: Principal, project: pipeline_table.ProjectRecord | None, kind: str) -> pipeline_table.ProjectRecord:
     """The project, when the caller may see it; else the not-found error of the record asked for."""
     if not project_visible(caller, project):
         raise not_found(kind)
     return project  # type: ignore[return-value]
 
 
-def visible_projects(store: Any, caller: Principal) -> list[mrv.ProjectRecord]:
+def visible_projects(store: Any, caller: Principal) -> list[pipeline_table.ProjectRecord]:
     """Every project the caller may see (the list form of :func:`project_visible`, same predicate):
     admin: all (one Query); manager: their FPO's (gsi1 Query, then the items, consistent);
     auditor: their assignments (see :func:`auditor_projects`). Oldest first."""
     if caller.role is Role.ADMIN:
-        items, _ = store.query(mrv.ALL_PROJECTS_INDEX, index=True)
-        found = [mrv.ProjectRecord.from_item(i) for i in items]
+        items, _ = store.query(pipeline_table.ALL_PROJECTS_INDEX, index=True)
+        found = [pipeline_table.ProjectRecord.from_item(i) for i in items]
     elif caller.role is Role.FPO_MANAGER and caller.fpo_id:
         ids = fpo_project_ids(store, caller.fpo_id)
-        found = [mrv.ProjectRecord.from_item(i) for i in store.batch_get([mrv.project(i) for i in ids])] if ids else []
+        found = [pipeline_table.ProjectRecord.from_item(i) for i in store.batch_get([pipeline_table.project(i) for i in ids])] if ids else []
     elif caller.role is Role.AUDITOR:
         found = auditor_projects(store, caller.user_id)
     else:
@@ -117,14 +112,14 @@ def visible_projects(store: Any, caller: Principal) -> list[mrv.ProjectRecord]:
     return sorted((p for p in found if project_visible(caller, p)), key=lambda p: (p.created_at, p.project_id))
 
 
-def row_fpo(project: mrv.ProjectRecord, row: dict) -> str | None:
+def row_fpo(project: pipeline_table.ProjectRecord, row: dict[str, Any]) -> str | None:
     """The FPO a sample row or finding belongs to: its ``fpo_id``; a row stored before rows named
     their FPO belongs to the project's FPO when there is only one, else to no one (hidden from FPO
     managers: fail closed)."""
     return row.get("fpo_id") or (project.fpo_ids[0] if len(project.fpo_ids) == 1 else None)
 
 
-def rows_visible(caller: Principal, project: mrv.ProjectRecord, rows: list[dict]) -> list[dict]:
+def rows_visible(caller: Principal, project: pipeline_table.ProjectRecord, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of a visible project (sample plots, findings: farmer and plot ids, villages,
     centroids) the caller may read: admin and the project's auditors all of them, an FPO manager
     their own FPO's only (a project can cover several FPOs)."""

@@ -4,7 +4,7 @@ verification and pipeline functions. docs/table-design.md ("Pipeline table") lis
 patterns.
 
 Same single-table conventions as the farm table (``pk``/``sk``, one overloaded index ``gsi1``), so
-the generic store of :mod:`agri_common.farm.store` (get / batch_get / query / transact, never Scan)
+the generic store of :mod:`agri_common.single_table` (get / batch_get / query / transact, never Scan)
 serves both tables: there is one DynamoDB access layer, not two.
 
 Ids: ``prj_<8 hex>`` projects; a run id is deterministic per (project, period):
@@ -20,18 +20,23 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from agri_common.farm.records import Stored
-from agri_common.principal import Owned, Principal
+from agri_common.single_table import Key as Key  # re-exported: the pipeline table's keys
+from agri_common.single_table import Stored
+from agri_common.platform.principal import Owned, Principal
 
-Key = tuple[str, str]
 META = "META"
-INDEX = "gsi1"
 
-PROJECT_ID = r"^prj_[0-9a-f]{8}$"
-PERIOD = r"^\d{4}(-(kharif|rabi|zaid))?$"
-RUN_ID = r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?$"
-TASK_ID = r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?_a\d{1,3}$"
-REPORT_ID = r"^prj_[0-9a-f]{8}_\d{4}(_(kharif|rabi|zaid))?_a\d{1,3}_(mon|ver)$"
+# Each id is the one before it plus a suffix (see the id builders below); the routes' path
+# parameters and the logic's checks import these, so each pattern is spelled once.
+_PROJECT = r"prj_[0-9a-f]{8}"
+_SEASONS = r"(kharif|rabi|zaid)"
+_RUN = _PROJECT + r"_\d{4}(_" + _SEASONS + r")?"
+_TASK = _RUN + r"_a\d{1,3}"
+PROJECT_ID = f"^{_PROJECT}$"
+PERIOD = r"^\d{4}(-" + _SEASONS + r")?$"
+RUN_ID = f"^{_RUN}$"
+TASK_ID = f"^{_TASK}$"
+REPORT_ID = f"^{_TASK}_(mon|ver)$"
 REPORT_KINDS = {"mon": "monitoring", "ver": "verification"}
 
 RunStatus = Literal["running", "awaiting_auditor", "approved", "rejected", "corrections_requested", "failed"]
@@ -131,9 +136,10 @@ def step(run: str, name: str) -> Key:
 STEP_PREFIX = "STEP#"
 
 
-def chunk(run: str, index: int) -> Key:
-    """The marker of a stored chunk result: written (if absent) after its S3 objects."""
-    return f"RUN#{run}", f"CHUNK#{index:06d}"
+def chunk(run: str, generation: int, index: int) -> Key:
+    """The marker of a stored chunk result: written (if absent) after its S3 objects. Per
+    generation: a restart after a correction request recomputes every chunk."""
+    return f"RUN#{run}", f"CHUNK#g{generation}#{index:06d}"
 
 
 def sample(run: str) -> Key:
@@ -148,6 +154,15 @@ def project_tasks_index(project_id: str) -> str:
     return f"PROJECT#{project_id}#TASKS"
 
 
+TaskStatus = Literal["pending", "decided", "closed"]  # closed: the run failed (e.g. timed out) before a decision
+
+
+def task_queue_prefix(status: TaskStatus) -> str:
+    """The start of the index sort key of a project's tasks in ``status`` (the auditors' queue reads
+    ``pending``): one spelling, shared with :meth:`TaskRecord.index`."""
+    return f"{status}#"
+
+
 def report(report: str) -> Key:
     return f"REPORT#{report}", META
 
@@ -155,6 +170,25 @@ def report(report: str) -> Key:
 def observation(plot_id: str, season_key: str) -> Key:
     """One item per plot-season; each source is its own attribute ``src_<source>`` (idempotent)."""
     return f"OBS#{plot_id}", f"SEASON#{season_key}"
+
+
+OBSERVATION_SOURCE_PREFIX = "src_"
+
+
+def observation_item(plot_id: str, season_key: str) -> dict[str, Any]:
+    """The attributes of a plot-season's observation item besides its sources (an Update sets them
+    with one or more :func:`observation_source` attributes, so each source is overwritten alone)."""
+    return {"kind": "observation", "plot_id": plot_id, "season_key": season_key}
+
+
+def observation_source(source: str) -> str:
+    return f"{OBSERVATION_SOURCE_PREFIX}{source}"
+
+
+def observation_sources(item: dict[str, Any]) -> dict[str, Any]:
+    """An observation item's sources: ``{source: observation}``."""
+    n = len(OBSERVATION_SOURCE_PREFIX)
+    return {k[n:]: v for k, v in item.items() if k.startswith(OBSERVATION_SOURCE_PREFIX)}
 
 
 # ---- records -------------------------------------------------------------------------------------
@@ -235,7 +269,7 @@ class TaskRecord(Stored):
     project_id: str
     run_id: str
     attempt: int
-    status: Literal["pending", "decided", "closed"]  # closed: the run failed (e.g. timed out) before a decision
+    status: TaskStatus
     task_token: str
     methodology: str
     findings_key: str
@@ -250,7 +284,13 @@ class TaskRecord(Stored):
         return task(self.task_id)
 
     def index(self) -> dict[str, str]:
-        return {"gsi1pk": project_tasks_index(self.project_id), "gsi1sk": f"{self.status}#{self.created_at}#{self.task_id}"}
+        return {"gsi1pk": project_tasks_index(self.project_id),
+                "gsi1sk": f"{task_queue_prefix(self.status)}{self.created_at}#{self.task_id}"}
+
+    def moved_to(self, status: TaskStatus) -> dict[str, Any]:
+        """The attributes a status change sets: the status and the index sort key that follows it
+        (a decided or closed task leaves the auditors' queue)."""
+        return {"status": status, "gsi1sk": self.model_copy(update={"status": status}).index()["gsi1sk"]}
 
 
 class ReportRecord(Stored):
@@ -267,6 +307,71 @@ class ReportRecord(Stored):
 
     def key(self) -> Key:
         return report(self.report_id)
+
+
+class ProjectFpoRecord(Stored):
+    """An FPO of a project, on the FPO's index (which projects cover an FPO)."""
+
+    kind: ClassVar[str] = "project_fpo"
+    project_id: str
+    fpo_id: str
+
+    def key(self) -> Key:
+        return project_fpo(self.project_id, self.fpo_id)
+
+    def index(self) -> dict[str, str]:
+        return {"gsi1pk": fpo_projects_index(self.fpo_id), "gsi1sk": self.project_id}
+
+
+class AuditorAssignmentRecord(Stored):
+    """An auditor assigned to a project, on the auditor's index (which projects they audit)."""
+
+    kind: ClassVar[str] = "project_auditor"
+    project_id: str
+    user_id: str
+    username: str
+    assigned_by: str
+    assigned_at: str
+
+    def key(self) -> Key:
+        return project_auditor(self.project_id, self.user_id)
+
+    def index(self) -> dict[str, str]:
+        return {"gsi1pk": auditor_projects_index(self.user_id), "gsi1sk": self.project_id}
+
+
+class SampleRecord(Stored):
+    """A run's verification sample: its design figures; the plots are in S3 (``object_key``)."""
+
+    kind: ClassVar[str] = "sample"
+    run_id: str
+    project_id: str
+    generation: int
+    seed: int
+    size: dict[str, Any]  # the sample-size computation (n, z, cv, the formula): sampling.sample_size
+    strata: list[dict[str, Any]]
+    object_key: str
+    selected: int
+    created_at: str
+
+    def key(self) -> Key:
+        return sample(self.run_id)
+
+
+class ChunkMarker(Stored):
+    """A stored chunk result (its S3 objects written first). Run, generation and index are in the key only."""
+
+    kind: ClassVar[str] = "chunk"
+    run_id: str = Field(exclude=True)
+    generation: int = Field(exclude=True)
+    chunk_index: int = Field(exclude=True)
+    rows: int
+    findings: int
+    has_totals: bool
+    at: str
+
+    def key(self) -> Key:
+        return chunk(self.run_id, self.generation, self.chunk_index)
 
 
 # ---- an FPO's share of a run (the FPO dashboard's carbon section) --------------------------------

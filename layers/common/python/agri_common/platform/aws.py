@@ -16,7 +16,7 @@ BATCH_GET_ROUNDS = 6  # BatchGetItem rounds for keys DynamoDB leaves unprocessed
 @lru_cache(maxsize=1)
 def _traced() -> None:
     """X-Ray subsegments for AWS calls, set up only when a function first talks to AWS."""
-    from agri_common.observability import tracer
+    from agri_common.platform.observability import tracer
 
     tracer.patch(("botocore",))
 
@@ -38,13 +38,41 @@ def dynamodb_table(name: str) -> Any:
     return boto3.resource("dynamodb").Table(name)
 
 
+class DynamoTable:
+    """The base of every store on one DynamoDB table (the farm and pipeline tables' store, the
+    revocation store; the ledger's store can inherit it the same way): the table, built on first use
+    and never at import, and the one mapping of AWS throttling or unavailability to the 503
+    ``service_unavailable`` (:func:`agri_common.platform.errors.aws_unavailable`).
+
+    Where a store must tell "AWS is busy" from its own outcomes (a cancelled transaction: busy, a
+    failed condition, or a race), it calls :meth:`_raise_if_busy` first. Anything else it lets
+    through unchanged: the shared resolver answers the same mapping for every route, and a Step
+    Functions task retries the botocore error by name (``infra/pipeline.py``)."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    @property
+    def _table(self) -> Any:
+        return dynamodb_table(self.table_name)
+
+    @staticmethod
+    def _raise_if_busy(exc: BaseException) -> None:
+        """Raise the 503 (from ``exc``) when it is AWS throttling or unavailability; else return."""
+        from agri_common.platform.errors import aws_unavailable
+
+        busy = aws_unavailable(exc)
+        if busy is not None:
+            raise busy from exc
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints)."""
     client.cache_clear()
     dynamodb_table.cache_clear()
 
 
-def batch_get_responses(client: Any, request_items: dict, *, rounds: int = BATCH_GET_ROUNDS) -> Iterator[dict]:
+def batch_get_responses(client: Any, request_items: dict[str, Any], *, rounds: int = BATCH_GET_ROUNDS) -> Iterator[dict[str, Any]]:
     """Every BatchGetItem response for ``request_items``, re-asking for the keys DynamoDB left
     unprocessed (it does so when throttled) with exponential backoff; after ``rounds`` rounds with
     keys still unprocessed, a 503 ``service_unavailable`` instead of spinning until the timeout."""
@@ -59,6 +87,6 @@ def batch_get_responses(client: Any, request_items: dict, *, rounds: int = BATCH
             return
         if round_ < rounds - 1:
             time.sleep(min(0.05 * 2 ** round_, 0.8))
-    from agri_common.errors import SERVICE_UNAVAILABLE_MESSAGE, DependencyError
+    from agri_common.platform.errors import SERVICE_UNAVAILABLE_MESSAGE, DependencyError
 
     raise DependencyError(SERVICE_UNAVAILABLE_MESSAGE)
