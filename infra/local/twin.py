@@ -111,7 +111,8 @@ class LocalTwin:
 
     def _stack_name(self) -> str:
         meta = (self.template or {}).get("Metadata", {})
-        return str(meta.get("agri:stack", f"AgriMrv-{self.stage}"))
+        stacks = meta.get("agri:stacks") or [meta.get("agri:stack", f"AgriMrv-{self.stage}")]
+        return str(stacks[0])
 
     def _functions(self) -> dict[str, LocalFunction]:
         specs = function_specs(self.template or {})
