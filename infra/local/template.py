@@ -1,5 +1,9 @@
 """Read what the local twin needs out of the synthesized CloudFormation template.
 
+The app deploys as several stacks (docs/stacks.md): :func:`merge_stacks` joins them into one
+template, their cross-stack references resolved, and :func:`load_app_template` reads a cloud
+assembly or a template file into that form.
+
 The twin never keeps its own list of routes, functions or resources: everything comes from the
 template that `cdk deploy` would deploy. Intrinsic functions are resolved against the physical
 names and ARNs the twin gave each resource.
@@ -349,8 +353,14 @@ def load_app_template(path: Path) -> dict[str, Any]:
     ``infra.synth.synth`` writes beside the assembly, or a single stack that references no other."""
     if path.is_dir():
         return merge_stacks(assembly_stacks(path))
-    template = json.loads(path.read_text(encoding="utf-8"))
-    return merge_stacks([(path.name.split(".")[0], template)]) if _has_cross_stack_reference(template) else template
+    template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if not _has_cross_stack_reference(template):
+        return template
+    try:
+        return merge_stacks([(path.name.split(".")[0], template)])
+    except ValueError as error:
+        raise ValueError(f"{path} reads another stack's outputs ({error}): pass the cloud assembly directory "
+                         "(e.g. cdk.out) to run every stack of the app") from None
 
 
 def _has_cross_stack_reference(node: Any) -> bool:

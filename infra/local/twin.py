@@ -1,5 +1,8 @@
 """The local twin: moto's server + our handlers + an HTTP front, all from the synthesized template.
 
+The app has several stacks (docs/stacks.md); the twin runs their merged template: every stack's
+resources with the cross-stack references resolved (infra.local.template.merge_stacks).
+
     python -m infra.local            # what the README's run command starts
 
 Only endpoints differ from AWS: boto3 talks to moto through ``AWS_ENDPOINT_URL``; the HTTP front

@@ -86,3 +86,8 @@ def test_the_twin_loads_a_cloud_assembly_or_the_merged_template(synthesized):
     from_assembly = load_app_template(synthesized.outdir)
     assert from_assembly == json.loads(json.dumps(synthesized.template))
     assert load_app_template(synthesized.template_path) == from_assembly
+
+
+def test_one_stack_of_several_is_refused_with_a_hint(synthesized):
+    with pytest.raises(ValueError, match="pass the cloud assembly directory"):
+        load_app_template(synthesized.stacks[1].template_path)
