@@ -20,7 +20,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
-
 from constructs import Construct
 
 from infra import nag
@@ -88,7 +87,8 @@ class LedgerSecrets(Construct):
     """The ledger's stateful part, built in the data stack: the writer's chain signing key.
 
     A real chain (``chain_rpc_url`` not ``eth-tester://``) needs the key of the account that owns
-    the AnchorRegistry; the in-process chain of dev and the twin needs none (``signing_key`` None).
+    the AnchorRegistry (hex), created empty here and filled by ops with a funded key; the
+    in-process chain of dev and the twin needs none (``signing_key`` None).
     Built under the construct id ``Ledger`` so the secret keeps the logical id it had when the
     ledger domain's construct created it in the single pre-split stack.
     """
