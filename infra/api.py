@@ -79,6 +79,21 @@ def cors_origin_header(origins: Iterable[str]) -> str:
     return f"'{origins[0]}'" if len(origins) == 1 else "method.request.header.Origin"
 
 
+def needs_preflight(route: Route) -> bool:
+    """Whether a browser sends a CORS preflight (OPTIONS) before calling ``route``.
+
+    Every route of this API may be called by the web app (the stage's ``cors_origins``), except
+    that the browser preflights only non-simple requests: a private route carries the
+    ``Authorization`` header, and every non-GET route of ours sends a JSON body
+    (``Content-Type: application/json``), so both need an OPTIONS method on their resource. A public
+    GET (``/health``, ``/openapi.json``) is a simple request: the browser sends it directly and reads
+    the handler's own ``Access-Control-Allow-Origin``, so no preflight method is created for it.
+    Neither is one created on the root or on a path segment that has no route of its own (e.g.
+    ``/fpos/{fpo_id}/members``): API Gateway answers OPTIONS there like any unknown method (404).
+    """
+    return not route.public or route.method not in ("GET", "HEAD")
+
+
 class Api(Construct):
     """The REST API, its stage settings, its authorizer and its gateway responses."""
 
@@ -109,12 +124,12 @@ class Api(Construct):
                 metrics_enabled=True,
                 tracing_enabled=True,
             ),
-            default_cors_preflight_options=apigw.CorsOptions(
-                allow_origins=list(config.cors_origins),
-                allow_methods=apigw.Cors.ALL_METHODS,
-                allow_headers=ALLOWED_HEADERS,
-                max_age=Duration.minutes(10),
-            ),
+        )
+        self._cors = apigw.CorsOptions(
+            allow_origins=list(config.cors_origins),
+            allow_methods=apigw.Cors.ALL_METHODS,
+            allow_headers=ALLOWED_HEADERS,
+            max_age=Duration.minutes(10),
         )
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
             self, "Authorizer",
@@ -123,6 +138,7 @@ class Api(Construct):
         )
         self._routes: dict[tuple[str, str], str] = {}
         self._preflights: set[str] = set()
+        self._preflight_paths: set[str] = set()
         self._add_gateway_responses(config)
         self._acknowledge_api_findings()
 
@@ -131,8 +147,15 @@ class Api(Construct):
         return self.rest_api.url
 
     def add_routes(self, owner: str, routes: Iterable[Route], handler: lambda_.IFunction) -> None:
-        """One API method per route, proxied to ``handler``; ``owner`` names the domain in errors."""
-        integration = apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False)
+        """One API method per route, proxied to ``handler``; ``owner`` names the domain in errors.
+
+        One invoke permission per function, not per method: ``scope_permission_to_method=False``
+        makes CDK add a single ``AWS::Lambda::Permission`` for the function, whose source is this
+        API's execution ARN with wildcards (``arn:...:execute-api:<region>:<account>:<api id>/*/*/*``:
+        any stage, method and path of this API only), and no test-invoke permissions. The function
+        routes by itself, so a request for a path it does not serve answers its 404.
+        """
+        integration = apigw.LambdaIntegration(handler, proxy=True, scope_permission_to_method=False)
         for route in routes:
             key = (route.method, route.path)
             if key in self._routes:
@@ -153,6 +176,11 @@ class Api(Construct):
             else:
                 resource.add_method(route.method, integration, authorizer=self.authorizer,
                                     authorization_type=apigw.AuthorizationType.COGNITO)
+            if needs_preflight(route) and route.path not in self._preflight_paths:
+                self._preflight_paths.add(route.path)
+                resource.add_cors_preflight(
+                    allow_origins=self._cors.allow_origins, allow_methods=self._cors.allow_methods,
+                    allow_headers=self._cors.allow_headers, max_age=self._cors.max_age)
         self._acknowledge_preflights()
 
     def _acknowledge_preflights(self) -> None:

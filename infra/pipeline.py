@@ -31,6 +31,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from infra import nag
 from infra.domain_constructs.base import Platform
 from infra.domains import Domain
 from infra.function import DomainFunction
@@ -108,10 +109,10 @@ class MrvPipeline(Construct):
         self.state_machine = self._state_machine(platform, ledger_writer)
 
     def _acknowledge_bucket_grants(self, role: iam.IRole, storage) -> None:
-        pipeline, audit = logical_id(storage.pipeline_data), logical_id(storage.audit)
+        pipeline, audit = nag.arn(self, storage.pipeline_data), nag.arn(self, storage.audit)
         for pattern in ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*",
-                        "Action::s3:Abort*", f"Resource::<{pipeline}.Arn>/*", f"Resource::<{audit}.Arn>/reports/*",
-                        f"Resource::<{audit}.Arn>/{APPROVED_PREFIX}"):
+                        "Action::s3:Abort*", f"Resource::{pipeline}/*", f"Resource::{audit}/reports/*",
+                        f"Resource::{audit}/{APPROVED_PREFIX}"):
             Validations.of(role).acknowledge(Acknowledgment(
                 id=f"AwsSolutions-IAM5[{pattern}]",
                 reason="The pipeline's working objects (and its reports under reports/, approved runs under "

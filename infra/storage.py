@@ -10,8 +10,11 @@ issue adds a table with one call and cannot forget PITR, encryption or the remov
 - buckets: all public access blocked, TLS-only (1.2+) bucket policy, versioning, SSE-S3, bucket-owner
   object ownership (no ACLs), server access logs into the log bucket.
 
-``prod`` retains every store when the stack is deleted; ``dev`` destroys them, emptying buckets
-first except the audit bucket (see :meth:`Storage._audit_bucket`).
+``prod`` retains every store when the stack is deleted; ``dev`` destroys them. Buckets are never
+emptied by CloudFormation: S3's auto-delete needs a custom-resource Lambda, and the data stack holds
+no code (docs/stacks.md), so destroying a dev data stack needs its buckets emptied first
+(docs/stacks.md "Destroying a dev stage"; the audit bucket also waits for its one-day Object Lock, see
+:meth:`Storage._audit_bucket`).
 """
 
 from __future__ import annotations
@@ -149,7 +152,7 @@ class Storage(Construct):
 
     # ---- buckets ------------------------------------------------------------------------------
     def _bucket(self, construct_id: str, *, resource_name: str, access_logs: s3.IBucket | None,
-                auto_delete: bool, **props) -> s3.Bucket:
+                **props) -> s3.Bucket:
         bucket = s3.Bucket(
             self, construct_id,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -161,7 +164,6 @@ class Storage(Construct):
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix=f"{resource_name}/" if access_logs else None,
             removal_policy=self._config.cdk_removal_policy,
-            auto_delete_objects=auto_delete and self._config.is_ephemeral,
             **props,
         )
         bucket.node.default_child.add_metadata(METADATA_KEY, resource_name)
@@ -174,7 +176,7 @@ class Storage(Construct):
         stage's log retention, old versions after a week.
         """
         bucket = self._bucket(
-            "AccessLogsBucket", resource_name="access-logs", access_logs=None, auto_delete=True,
+            "AccessLogsBucket", resource_name="access-logs", access_logs=None,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(self._config.log_retention_days),
                                               noncurrent_version_expiration=Duration.days(7))],
         )
@@ -188,7 +190,7 @@ class Storage(Construct):
     def _uploads_bucket(self) -> s3.Bucket:
         """Evidence photos and documents, uploaded by browsers and apps with presigned PUT URLs."""
         return self._bucket(
-            "UploadsBucket", resource_name="uploads", access_logs=self.access_logs, auto_delete=True,
+            "UploadsBucket", resource_name="uploads", access_logs=self.access_logs,
             cors=[s3.CorsRule(
                 # POST: evidence uploads use presigned POST (size and type enforced by S3's policy)
                 allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
@@ -204,7 +206,7 @@ class Storage(Construct):
         """The MRV pipeline's working data: plans, chunk manifests, per-plot rows, per-draw totals,
         findings, samples. Reproducible from the farm data, so old versions expire after 30 days."""
         return self._bucket(
-            "PipelineBucket", resource_name="pipeline-data", access_logs=self.access_logs, auto_delete=True,
+            "PipelineBucket", resource_name="pipeline-data", access_logs=self.access_logs,
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30),
                                               abort_incomplete_multipart_upload_after=Duration.days(7))],
         )
@@ -212,9 +214,7 @@ class Storage(Construct):
     def _audit_bucket(self) -> s3.Bucket:
         """Write-once audit records (Object Lock, default retention per stage).
 
-        No auto-delete even in dev: the auto-delete custom resource cannot remove object versions
-        still under retention (it does not bypass GOVERNANCE, and nothing bypasses COMPLIANCE), so
-        destroying a dev stack leaves this bucket's deletion failing until its objects' one-day
+        Destroying a dev data stack leaves this bucket's deletion failing until its objects' one-day
         retention has passed and the bucket is emptied (``aws s3api delete-object --version-id``
         for each version, or ``--bypass-governance-retention`` by an allowed principal).
         """
@@ -222,6 +222,6 @@ class Storage(Construct):
         retention = (s3.ObjectLockRetention.compliance(days) if self._config.audit_retention_mode == "COMPLIANCE"
                      else s3.ObjectLockRetention.governance(days))
         return self._bucket(
-            "AuditBucket", resource_name="audit", access_logs=self.access_logs, auto_delete=False,
+            "AuditBucket", resource_name="audit", access_logs=self.access_logs,
             object_lock_enabled=True, object_lock_default_retention=retention,
         )

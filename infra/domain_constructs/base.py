@@ -8,7 +8,7 @@ A domain construct (one module per folder of functions/, same name) creates the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from constructs import Construct
 
@@ -18,6 +18,9 @@ from infra.function import DomainFunction, SharedLayers
 from infra.identity import Identity
 from infra.routes import Route
 from infra.storage import Storage
+
+if TYPE_CHECKING:
+    from infra.domain_constructs.ledger import LedgerSecrets
 
 SERVICE_NAME = "agri-mrv"
 METRICS_NAMESPACE = "AgriMrv"
@@ -32,6 +35,7 @@ class Platform:
     layers: SharedLayers
     storage: Storage
     identity: Identity
+    ledger_secrets: "LedgerSecrets"
 
     def base_environment(self) -> dict[str, str]:
         """Variables every function gets (Powertools, stage, CORS for the resolver, version)."""

@@ -8,9 +8,10 @@ that confirms an upload), both under ``evidence/`` only. The pipeline table: rea
 (GetItem, BatchGetItem, Query on it and its index), for an auditor's project assignments.
 """
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_iam as iam
 
+from infra import nag
 from infra.domain_constructs.base import DomainConstruct, Platform
 
 EVIDENCE_PREFIX = "evidence/"
@@ -35,8 +36,7 @@ class FarmersDomain(DomainConstruct):
             resources=[storage.uploads.arn_for_objects(f"{EVIDENCE_PREFIX}*")],
         ))
         Validations.of(self.handler.role).acknowledge(Acknowledgment(
-            id=f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(storage.uploads.node.default_child)}"
-               f".Arn>/{EVIDENCE_PREFIX}*]",
+            id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, storage.uploads)}/{EVIDENCE_PREFIX}*]",
             reason="Evidence objects get generated keys (evidence/<fpo>/<plot>/<upload>.<ext>) issued per upload, "
                    "so the grant is the evidence/ prefix of the uploads bucket, nothing else of it.",
         ))

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
 
+from infra import nag
+from infra.config import StageConfig
 from infra.domain_constructs.base import DomainConstruct, Platform
 from infra.function import DomainFunction
+from infra.storage import METADATA_KEY
 
 ARTIFACT_PREFIX = "ledger/*"
 ANCHOR_SCHEDULE_MINUTES = 15
@@ -45,7 +49,10 @@ class LedgerDomain(DomainConstruct):
             self.writer.add_environment(CHAIN_CONTRACT_ADDRESS=config.chain_contract_address)
         storage.grant_ledger_write(self.writer.role)
         self._artifacts(platform, self.writer.role, "s3:PutObject", "s3:GetObject")
-        self.signing_key = None if config.uses_in_process_chain else self._signing_key(config)
+        self.signing_key = platform.ledger_secrets.signing_key
+        if self.signing_key is not None:
+            self.signing_key.grant_read(self.writer.role)
+            self.writer.add_environment(CHAIN_KEY_SECRET_ARN=self.signing_key.secret_arn)
         events.Rule(self, "AnchorSchedule", description="Anchor pending ledger records (transfers, retirements)",
                     schedule=events.Schedule.rate(Duration.minutes(ANCHOR_SCHEDULE_MINUTES)),
                     targets=[targets.LambdaFunction(self.writer.function,
@@ -66,27 +73,38 @@ class LedgerDomain(DomainConstruct):
         storage = platform.storage
         role.add_to_principal_policy(iam.PolicyStatement(
             actions=list(actions), resources=[storage.audit.arn_for_objects(ARTIFACT_PREFIX)]))
-        stack = Stack.of(self)
         for store, suffix, reason in (
             (storage.audit, ARTIFACT_PREFIX, "Batch artifacts are objects under ledger/ of the audit bucket; "
                                              "their keys are created per batch, so the grant names the prefix."),
             (storage.ledger, "index/*", "Query on the ledger table's own global secondary indexes (by chain, "
                                         "project, farmer, owner, FPO); no other table is reachable."),
         ):
-            lid = stack.resolve(stack.get_logical_id(store.node.default_child))
-            Validations.of(role).acknowledge(Acknowledgment(id=f"AwsSolutions-IAM5[Resource::<{lid}.Arn>/{suffix}]",
+            Validations.of(role).acknowledge(Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, store)}/{suffix}]",
                                                             reason=reason))
 
-    def _signing_key(self, config) -> secretsmanager.Secret:
-        """The chain key (hex) of the writer: created empty here, filled by ops with a funded key."""
+
+class LedgerSecrets(Construct):
+    """The ledger's stateful part, built in the data stack: the writer's chain signing key.
+
+    A real chain (``chain_rpc_url`` not ``eth-tester://``) needs the key of the account that owns
+    the AnchorRegistry (hex), created empty here and filled by ops with a funded key; the
+    in-process chain of dev and the twin needs none (``signing_key`` None).
+    Built under the construct id ``Ledger`` so the secret keeps the logical id it had when the
+    ledger domain's construct created it in the single pre-split stack.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.signing_key: secretsmanager.Secret | None = None
+        if config.uses_in_process_chain:
+            return
         secret = secretsmanager.Secret(
             self, "ChainSigningKey", removal_policy=config.cdk_removal_policy,
             description="agri-mrv ledger writer: private key (hex) of the account that owns the AnchorRegistry")
-        secret.grant_read(self.writer.role)
-        self.writer.add_environment(CHAIN_KEY_SECRET_ARN=secret.secret_arn)
+        nag.element_of(secret).add_metadata(METADATA_KEY, "chain-signing-key")
         Validations.of(secret).acknowledge(Acknowledgment(
             id="AwsSolutions-SMG4",
             reason="An EVM account key cannot be rotated by Secrets Manager: the registry contract's owner is "
                    "fixed at deployment, so a new key means deploying a new registry (a planned migration).",
         ))
-        return secret
+        self.signing_key = secret

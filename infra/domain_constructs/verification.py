@@ -9,6 +9,7 @@ Heartbeat on the MRV state machine) is granted by the stack (``MrvPipeline.grant
 from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_iam as iam
 
+from infra import nag
 from infra.domain_constructs.base import DomainConstruct, Platform
 
 
@@ -23,11 +24,9 @@ class VerificationDomain(DomainConstruct):
         self.handler.role.add_to_principal_policy(iam.PolicyStatement(
             actions=["s3:GetObject"], resources=[storage.pipeline_data.arn_for_objects("runs/*"),
                                                  storage.audit.arn_for_objects("reports/*")]))
-        from infra.pipeline import logical_id
-
         Validations.of(self.handler.role).acknowledge(Acknowledgment(
-            id=f"AwsSolutions-IAM5[Resource::<{logical_id(storage.pipeline_data)}.Arn>/runs/*]",
+            id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, storage.pipeline_data)}/runs/*]",
             reason="Findings and samples are objects under runs/<run id>/ of the pipeline bucket"))
         Validations.of(self.handler.role).acknowledge(Acknowledgment(
-            id=f"AwsSolutions-IAM5[Resource::<{logical_id(storage.audit)}.Arn>/reports/*]",
+            id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, storage.audit)}/reports/*]",
             reason="Report files are objects under reports/<report id>/ of the audit bucket (presigned GET)"))

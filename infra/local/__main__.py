@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto-port", type=int, default=5001, help="moto server port (0 = any free port)")
     parser.add_argument("--chain-port", type=int, default=0, help="in-process chain JSON-RPC port (0 = any free port)")
     parser.add_argument("--stage", default="dev")
-    parser.add_argument("--template", type=Path, help="use this synthesized template instead of synthesizing")
+    parser.add_argument("--template", type=Path,
+                        help="run this instead of synthesizing: a cloud assembly directory (cdk.out: every stack of "
+                             "the app) or a template file (the merged app template infra.synth writes)")
     parser.add_argument("--ready-file", type=Path, help="write the twin's description (JSON) here once ready")
     args = parser.parse_args(argv)
 
@@ -29,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     from infra.local.twin import LocalTwin
 
-    template = json.loads(args.template.read_text()) if args.template else None
+    from infra.local.template import load_app_template
+
+    template = load_app_template(args.template) if args.template else None
     twin = LocalTwin(template=template, stage=args.stage, api_port=args.port, moto_port=args.moto_port,
                      chain_port=args.chain_port)
     stop = threading.Event()

@@ -1,5 +1,9 @@
 """Read what the local twin needs out of the synthesized CloudFormation template.
 
+The app deploys as several stacks (docs/stacks.md): :func:`merge_stacks` joins them into one
+template, their cross-stack references resolved, and :func:`load_app_template` reads a cloud
+assembly or a template file into that form.
+
 The twin never keeps its own list of routes, functions or resources: everything comes from the
 template that `cdk deploy` would deploy. Intrinsic functions are resolved against the physical
 names and ARNs the twin gave each resource.
@@ -7,9 +11,11 @@ names and ARNs the twin gave each resource.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 ACCOUNT_ID = "123456789012"
 
@@ -67,7 +73,7 @@ class Resolver:
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _sub(self, text: str, variables: dict[str, Any]) -> str:
-        def repl(match: re.Match) -> str:
+        def repl(match: re.Match[str]) -> str:
             name = match.group(1)
             if name in variables:
                 return str(variables[name])
@@ -98,17 +104,17 @@ class RouteSpec:
     options_headers: dict[str, str] = field(default_factory=dict)
 
     @property
-    def regex(self) -> re.Pattern:
+    def regex(self) -> re.Pattern[str]:
         pattern = re.sub(r"\\\{([^}+]+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.resource_path))
         pattern = re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", pattern)
         return re.compile(f"^{pattern}$")
 
 
-def resources_of(template: dict, *types: str) -> list[tuple[str, dict]]:
+def resources_of(template: dict[str, Any], *types: str) -> list[tuple[str, dict[str, Any]]]:
     return [(lid, res) for lid, res in template.get("Resources", {}).items() if res.get("Type") in types]
 
 
-def function_specs(template: dict) -> dict[str, FunctionSpec]:
+def function_specs(template: dict[str, Any]) -> dict[str, FunctionSpec]:
     """Our functions: Lambda resources tagged with ``agri:domain`` metadata (CDK helpers are not ours)."""
     specs = {}
     for lid, res in resources_of(template, "AWS::Lambda::Function"):
@@ -124,7 +130,7 @@ def function_specs(template: dict) -> dict[str, FunctionSpec]:
     return specs
 
 
-def _resource_paths(template: dict) -> dict[str, str]:
+def _resource_paths(template: dict[str, Any]) -> dict[str, str]:
     """Logical id of every API Gateway resource -> its full path."""
     raw = dict(resources_of(template, "AWS::ApiGateway::Resource"))
     paths: dict[str, str] = {}
@@ -143,7 +149,7 @@ def _resource_paths(template: dict) -> dict[str, str]:
     return paths
 
 
-def _integration_function(integration: dict) -> str | None:
+def _integration_function(integration: dict[str, Any]) -> str | None:
     """The logical id of the Lambda function behind an AWS_PROXY integration URI."""
     found: list[str] = []
 
@@ -162,7 +168,7 @@ def _integration_function(integration: dict) -> str | None:
     return found[0] if found else None
 
 
-def route_specs(template: dict) -> list[RouteSpec]:
+def route_specs(template: dict[str, Any]) -> list[RouteSpec]:
     paths = _resource_paths(template)
     routes = []
     for _lid, res in resources_of(template, "AWS::ApiGateway::Method"):
@@ -194,7 +200,7 @@ class GatewayResponse:
     headers: dict[str, str]
 
 
-def gateway_responses(template: dict) -> dict[str, GatewayResponse]:
+def gateway_responses(template: dict[str, Any]) -> dict[str, GatewayResponse]:
     out = {}
     for _lid, res in resources_of(template, "AWS::ApiGateway::GatewayResponse"):
         props = res["Properties"]
@@ -207,11 +213,11 @@ def gateway_responses(template: dict) -> dict[str, GatewayResponse]:
     return out
 
 
-def authorizers(template: dict) -> dict[str, dict]:
+def authorizers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {lid: res["Properties"] for lid, res in resources_of(template, "AWS::ApiGateway::Authorizer")}
 
 
-def stage_throttle(template: dict) -> tuple[float | None, int | None]:
+def stage_throttle(template: dict[str, Any]) -> tuple[float | None, int | None]:
     """(rate per second, burst) from the deployment stage's method settings, if any."""
     for _lid, res in resources_of(template, "AWS::ApiGateway::Stage"):
         for setting in res["Properties"].get("MethodSettings", []) or []:
@@ -221,13 +227,145 @@ def stage_throttle(template: dict) -> tuple[float | None, int | None]:
     return None, None
 
 
-def stage_name(template: dict) -> str:
+def stage_name(template: dict[str, Any]) -> str:
     for _lid, res in resources_of(template, "AWS::ApiGateway::Stage"):
-        return res["Properties"].get("StageName", "prod")
+        return str(res["Properties"].get("StageName", "prod"))
     return "prod"
 
 
-def apply_in_order(template: dict, order: list[str], handlers: dict[str, Callable[[str, dict], None]]) -> None:
+def apply_in_order(template: dict[str, Any], order: list[str], handlers: dict[str, Callable[[str, dict[str, Any]], None]]) -> None:
     for rtype in order:
         for lid, res in resources_of(template, rtype):
             handlers[rtype](lid, res)
+
+
+# ---- an app of several stacks -> one template --------------------------------------------------
+CROSS_STACK_INTRINSICS = ("Fn::GetStackOutput", "Fn::ImportValue")
+_UNMERGED_TYPES = ("AWS::CDK::Metadata",)  # CDK's per-stack analytics resource: same logical id in each
+
+
+def _stack_output_ref(arg: Any) -> tuple[str, str]:
+    """(stack name, output name) of a ``Fn::GetStackOutput`` argument."""
+    if isinstance(arg, dict):
+        return str(arg["StackName"]), str(arg["OutputName"])
+    stack, output = arg[0], arg[1]
+    return str(stack), str(output)
+
+
+def merge_stacks(stacks: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One template with the resources and outputs of every stack, cross-stack references resolved.
+
+    ``stacks`` are (stack name, template) in deployment order. A ``Fn::GetStackOutput`` (CDK's weak
+    reference) or ``Fn::ImportValue`` (a strong one, via the producer's ``Export``) is replaced by
+    the producing output's own ``Value``, which refers to the producer's resources by logical id, as
+    CloudFormation resolves it. The result is what the local twin provisions and runs: the same
+    resources as the deployed stacks, nothing added. A reference to an output or export that no
+    stack of the app declares, or a logical id defined by two stacks, fails here rather than as a
+    wrong name at run time. Each resource keeps the name of its stack in ``Metadata["agri:stack"]``.
+    """
+    outputs: dict[tuple[str, str], Any] = {}
+    exports: dict[str, Any] = {}
+    for name, template in stacks:
+        for output_name, output in (template.get("Outputs") or {}).items():
+            outputs[(name, output_name)] = output["Value"]
+            export = (output.get("Export") or {}).get("Name")
+            if isinstance(export, str):
+                exports[export] = output["Value"]
+
+    def resolve(node: Any, stack: str) -> Any:
+        if isinstance(node, list):
+            return [resolve(v, stack) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (key, arg), = node.items()
+            if key == "Fn::GetStackOutput":
+                ref = _stack_output_ref(resolve(arg, stack))
+                if ref not in outputs:
+                    raise ValueError(f"{stack} reads output {ref[1]} of stack {ref[0]}, which the app does not declare")
+                return resolve(outputs[ref], ref[0])
+            if key == "Fn::ImportValue":
+                export = resolve(arg, stack)
+                if not isinstance(export, str) or export not in exports:
+                    raise ValueError(f"{stack} imports {export!r}, which no stack of the app exports")
+                return resolve(exports[export], stack)
+        return {k: resolve(v, stack) for k, v in node.items()}
+
+    merged: dict[str, Any] = {"Resources": {}, "Outputs": {}, "Metadata": {"agri:stacks": [n for n, _ in stacks]}}
+    owner: dict[str, str] = {}
+    for name, template in stacks:
+        for lid, resource in (template.get("Resources") or {}).items():
+            if resource.get("Type") in _UNMERGED_TYPES:
+                continue
+            if lid in owner:
+                raise ValueError(f"logical id {lid} is defined by both {owner[lid]} and {name}")
+            owner[lid] = name
+            copy = resolve(resource, name)
+            copy["Metadata"] = {**(copy.get("Metadata") or {}), "agri:stack": name}
+            merged["Resources"][lid] = copy
+        for output_name, output in (template.get("Outputs") or {}).items():
+            merged["Outputs"].setdefault(output_name, resolve(output, name))
+    return merged
+
+
+def dependency_order(dependencies: Mapping[str, Sequence[str]]) -> list[str]:
+    """Ids ordered so that each comes after the ids it depends on (as ``cdk deploy --all`` deploys
+    stacks); ties keep the mapping's order. Dependencies outside the mapping are ignored."""
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(item: str) -> None:
+        if item in ordered:
+            return
+        if item in visiting:
+            raise ValueError(f"dependency cycle through {item}")
+        visiting.add(item)
+        for dep in dependencies[item]:
+            if dep in dependencies:
+                visit(dep)
+        visiting.discard(item)
+        ordered.append(item)
+
+    for item in dependencies:
+        visit(item)
+    return ordered
+
+
+def assembly_stacks(directory: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(stack name, template) of every stack of a cloud assembly (``cdk.out``), in deployment order."""
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    artifacts = {aid: a for aid, a in (manifest.get("artifacts") or {}).items()
+                 if a.get("type") == "aws:cloudformation:stack"}
+    if not artifacts:
+        raise ValueError(f"{directory} is a cloud assembly without stacks")
+    order = dependency_order({aid: a.get("dependencies") or [] for aid, a in artifacts.items()})
+    out = []
+    for aid in order:
+        props = artifacts[aid].get("properties") or {}
+        template = json.loads((directory / props["templateFile"]).read_text(encoding="utf-8"))
+        out.append((str(props.get("stackName") or artifacts[aid].get("displayName") or aid), template))
+    return out
+
+
+def load_app_template(path: Path) -> dict[str, Any]:
+    """What ``python -m infra.local --template PATH`` runs: a cloud assembly directory (``cdk.out``
+    of ``npx cdk synth``: all its stacks, merged), or a template file: the merged app template that
+    ``infra.synth.synth`` writes beside the assembly, or a single stack that references no other."""
+    if path.is_dir():
+        return merge_stacks(assembly_stacks(path))
+    template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if not _has_cross_stack_reference(template):
+        return template
+    try:
+        return merge_stacks([(path.name.split(".")[0], template)])
+    except ValueError as error:
+        raise ValueError(f"{path} reads another stack's outputs ({error}): pass the cloud assembly directory "
+                         "(e.g. cdk.out) to run every stack of the app") from None
+
+
+def _has_cross_stack_reference(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(k in CROSS_STACK_INTRINSICS or _has_cross_stack_reference(v) for k, v in node.items())
+    if isinstance(node, list):
+        return any(_has_cross_stack_reference(v) for v in node)
+    return False

@@ -1,5 +1,8 @@
 """The local twin: moto's server + our handlers + an HTTP front, all from the synthesized template.
 
+The app has several stacks (docs/stacks.md); the twin runs their merged template: every stack's
+resources with the cross-stack references resolved (infra.local.template.merge_stacks).
+
     python -m infra.local            # what the README's run command starts
 
 Only endpoints differ from AWS: boto3 talks to moto through ``AWS_ENDPOINT_URL``; the HTTP front
@@ -111,7 +114,8 @@ class LocalTwin:
 
     def _stack_name(self) -> str:
         meta = (self.template or {}).get("Metadata", {})
-        return str(meta.get("agri:stack", f"AgriMrv-{self.stage}"))
+        stacks = meta.get("agri:stacks") or [meta.get("agri:stack", f"AgriMrv-{self.stage}")]
+        return str(stacks[0])
 
     def _functions(self) -> dict[str, LocalFunction]:
         specs = function_specs(self.template or {})

@@ -1,4 +1,9 @@
-"""Fixtures of the infrastructure tests (the session's dev synth lives in tests/conftest.py)."""
+"""Fixtures of the infrastructure tests (the session's dev synth lives in tests/conftest.py).
+
+``template`` / ``prod_template`` are the app's merged template (every stack's resources, cross-stack
+references resolved: infra.local.template.merge_stacks), for assertions about the whole app;
+``synthesized.stack(name)`` / ``prod_synthesized`` give each deployed stack's own template.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import pytest
 
 # prod anchors on a real chain, so its synth needs the registry's address (infra/config.py); any will do here.
 PROD_REGISTRY = "0x" + "ab" * 20
+_BUDGET_LINES: list[str] = []  # filled through the budget_report fixture, printed in the terminal summary
 
 
 @pytest.fixture(scope="session")
@@ -14,9 +20,28 @@ def template(synthesized) -> dict:
 
 
 @pytest.fixture(scope="session")
-def prod_template(tmp_path_factory) -> dict:
-    """The prod stack, synthesized without the layers' pip step (only its settings are asserted)."""
+def prod_synthesized(tmp_path_factory):
+    """The prod stacks, synthesized without the layers' pip step (only their settings are asserted)."""
     from infra.synth import synth
 
     return synth("prod", bundle=False, outdir=tmp_path_factory.mktemp("cdk.out.prod"),
-                 context={"chain_contract_address": PROD_REGISTRY}).template
+                 context={"chain_contract_address": PROD_REGISTRY})
+
+
+@pytest.fixture(scope="session")
+def prod_template(prod_synthesized) -> dict:
+    return prod_synthesized.template
+
+
+@pytest.fixture(scope="session")
+def budget_report() -> list[str]:
+    """Lines a test adds here are printed after the run (with or without ``-s``)."""
+    return _BUDGET_LINES
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The resource budget and the other hard limits, as measured by test_stacks.py."""
+    if _BUDGET_LINES:
+        terminalreporter.section("stack budget (CloudFormation and service limits)")
+        for line in _BUDGET_LINES:
+            terminalreporter.write_line(line)

@@ -102,6 +102,33 @@ def test_preflight_methods_allow_the_stage_origins(template):
             assert origin in text
 
 
+def test_preflights_only_where_a_browser_sends_one(template, routes_by_domain):
+    """OPTIONS on every path with a private or non-GET route, and nowhere else: not on the root, not
+    on path segments without routes, not on public GETs (simple requests: no preflight)."""
+    from infra.api import needs_preflight
+
+    routes = [r for rs in routes_by_domain.values() for r in rs]
+    preflighted = {path for (verb, path) in api_methods(template) if verb == "OPTIONS"}
+    assert preflighted == {r.path for r in routes if needs_preflight(r)}
+    assert not preflighted & {"/", "/health", "/openapi.json", "/fpos/{fpo_id}/members"}
+    assert {"/auth/login", "/farmers", "/fpos/{fpo_id}/reports"} <= preflighted
+
+
+def test_one_invoke_permission_per_function_scoped_to_this_api(template, routes_by_domain):
+    """Not one per method, and no test-invoke permission: each API function may be invoked by API
+    Gateway for this REST API only (any stage, method and path of it)."""
+    (api_lid, _), functions = only(template, "AWS::ApiGateway::RestApi"), domain_functions(template)
+    from_api = [p["Properties"] for p in resources(template, "AWS::Lambda::Permission").values()
+                if p["Properties"]["Principal"] == "apigateway.amazonaws.com"]
+    invoked = sorted(p["FunctionName"]["Fn::GetAtt"][0] for p in from_api)
+    assert invoked == sorted(functions[d][0] for d in routes_by_domain)  # one each, API domains only
+    for permission in from_api:
+        assert permission["Action"] == "lambda:InvokeFunction"
+        parts = permission["SourceArn"]["Fn::Join"][1]
+        assert {"Ref": api_lid} in parts and parts[-1] == "/*/*/*", parts
+        assert "test-invoke-stage" not in json.dumps(parts)
+
+
 def test_stage_throttling_logging_tracing(template):
     stage = only(template, "AWS::ApiGateway::Stage")[1]["Properties"]
     assert stage["StageName"] == "dev"
@@ -140,8 +167,10 @@ def test_gateway_errors_use_the_envelope(template, response_type, status, code):
     assert "gatewayresponse.header.Access-Control-Allow-Origin" in props["ResponseParameters"]
 
 
-def test_outputs(template):
-    assert {"ApiUrl", "UserPoolId", "UserPoolClientId"} <= set(template["Outputs"])
-    pool_lid, _ = only(template, "AWS::Cognito::UserPool")
-    assert template["Outputs"]["UserPoolId"]["Value"] == {"Ref": pool_lid}
-    assert re.search(r"execute-api", json.dumps(template["Outputs"]["ApiUrl"]["Value"]))
+def test_outputs(synthesized):
+    """The data stack names the pool and client (as the single stack did); the app stack the API URL."""
+    data, app = (s.template for s in synthesized.stacks)
+    assert {"UserPoolId", "UserPoolClientId"} <= set(data["Outputs"]) and "ApiUrl" not in data["Outputs"]
+    pool_lid, _ = only(data, "AWS::Cognito::UserPool")
+    assert data["Outputs"]["UserPoolId"]["Value"] == {"Ref": pool_lid}
+    assert re.search(r"execute-api", json.dumps(app["Outputs"]["ApiUrl"]["Value"]))

@@ -1,4 +1,4 @@
-"""cdk-nag and cfn-lint on the synthesized template."""
+"""cdk-nag and cfn-lint on the synthesized templates (every stack of the app)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,21 @@ ALLOWED_CFN_LINT_WARNINGS = {"W3005"}
 
 def test_cfn_lint_reports_no_errors(synthesized):
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    result = subprocess.run([str(cfn_lint), "--format", "parseable", str(synthesized.template_path)],
+    paths = [str(stack.template_path) for stack in synthesized.stacks]
+    assert len(paths) == 2
+    result = subprocess.run([str(cfn_lint), "--format", "parseable", *paths],
                             capture_output=True, text=True, check=False)
     # parseable: <file>:<line>:<col>:<end line>:<end col>:<rule>:<message>
-    rules = [line[len(str(synthesized.template_path)) + 1:].split(":")[4]
-             for line in result.stdout.splitlines() if line.strip()]
+    rules = [_rule(line, paths) for line in result.stdout.splitlines() if line.strip()]
     assert not [r for r in rules if r.startswith("E")], result.stdout
     assert set(rules) <= ALLOWED_CFN_LINT_WARNINGS, result.stdout
     assert result.returncode & 2 == 0, result.stdout + result.stderr  # exit-code bit 2: errors
+
+
+def _rule(line: str, paths: list[str]) -> str:
+    path = next(p for p in paths if line.startswith(p + ":"))
+    return line[len(path) + 1:].split(":")[4]
+
 
 def test_no_unacknowledged_nag_findings(synthesized):
     """The synth would have raised; the report it leaves must be empty too."""
