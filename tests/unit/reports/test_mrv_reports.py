@@ -39,15 +39,15 @@ class Shapes:
         return out
 
 
-def build(decision_extra: dict | None = None, shapes: bool = True):
+def build(decision_extra: dict | None = None, shapes: bool = True, farmers: int = 6):
     ctx = pipeline_context(PID, RID, name=NAME)
     ctx.clock = lambda: CLOCK
-    source = Source(farmers=6)
+    source = Source(farmers=farmers)
     centroids = {}
     for i, (fid, seasons) in enumerate(sorted(source.seasons.items())):
         replaced = []
         for k, s in enumerate(seasons):
-            centroid = [79.0 + i * 0.003 + k * 0.0012, 10.0 + (i % 3) * 0.002]
+            centroid = [79.0 + (i % 8) * 0.003 + k * 0.0012, 10.0 + (i // 8) * 0.002 + (i % 3) * 0.0006]
             centroids[s.plot_id] = centroid
             replaced.append(dataclasses.replace(s, village=VILLAGES[i % len(VILLAGES)], centroid=centroid))
         source.seasons[fid] = replaced
