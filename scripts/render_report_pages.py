@@ -1,6 +1,6 @@
-"""Render sample pages of the monitoring and verification PDFs to PNG for the docs.
+"""Render sample pages of the monitoring and verification PDFs and the farmer statement to PNG for the docs.
 
-    .venv/bin/python scripts/render_report_pages.py        # writes docs/images/report-*.png
+    .venv/bin/python scripts/render_report_pages.py        # writes docs/images/report-*.png, statement-*.png
 
 The reports are those of tests/unit/reports/test_mrv_reports.py (a run on in-memory stores with a
 project and villages named in Devanagari, Tamil, Gurmukhi and Kannada); pages are rasterised with
@@ -42,5 +42,20 @@ def main() -> None:
                 print("wrote", target.relative_to(ROOT))
 
 
+def statements() -> None:
+    """The farmer's statement in Hindi and English (tests/unit/reports/test_farmer_statement.py)."""
+    import pymupdf
+
+    from functions.farmers.statement import render
+    from tests.unit.reports.test_farmer_statement import make
+
+    for language in ("hi", "en"):
+        with pymupdf.open(stream=render(make(language)), filetype="pdf") as doc:
+            target = ROOT / "docs" / "images" / f"statement-{language}.png"
+            doc[0].get_pixmap(dpi=80).save(str(target))
+            print("wrote", target.relative_to(ROOT))
+
+
 if __name__ == "__main__":
     main()
+    statements()

@@ -8,20 +8,24 @@ import unicodedata
 from typing import Any
 
 
+ZWSP = "\u200b"  # what the extra glyphs of a shaped cluster map to (agri_common.pdf): no text
+
+
 def text(data: bytes) -> str:
-    """Every page's text as PyMuPDF extracts it, NFC-normalised, whitespace runs collapsed."""
+    """Every page's text as PyMuPDF extracts it, NFC-normalised, whitespace runs collapsed, zero
+    width spaces dropped (a search ignores them; see agri_common.pdf.Document._map_cluster_tails)."""
     import pymupdf
 
     with pymupdf.open(stream=data, filetype="pdf") as doc:
         raw = "\n".join(page.get_text() for page in doc)
-    return " ".join(unicodedata.normalize("NFC", raw).split())
+    return " ".join(unicodedata.normalize("NFC", raw).replace(ZWSP, "").split())
 
 
 def pypdf_text(data: bytes) -> str:
     from pypdf import PdfReader
 
     raw = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(unicodedata.normalize("NFC", raw).split())
+    return " ".join(unicodedata.normalize("NFC", raw).replace(ZWSP, "").split())
 
 
 def fonts(data: bytes) -> dict[str, bool]:

@@ -622,7 +622,20 @@ class Document:
         pdf.cell(20, 4, label)
 
     def output(self) -> bytes:
+        self._map_cluster_tails()
         return bytes(self.pdf.output())
+
+    def _map_cluster_tails(self) -> None:
+        """Give every glyph a ToUnicode entry. HarfBuzz may draw one cluster as several glyphs (a
+        reordered vowel sign: कि is [ि, क]); fpdf2 2.8.9 maps the cluster's text to its first glyph
+        and leaves the others unmapped, so a reader extracts their codes as stray control
+        characters ("कि\x02सान"). Those glyphs map to U+200B ZERO WIDTH SPACE instead: invisible,
+        and no text. Relies on fpdf2's subset map (pinned version; tests/unit/reports checks it)."""
+        for font in self.pdf.fonts.values():
+            subset = getattr(font, "subset", None)
+            for glyph in list(getattr(subset, "_char_id_per_glyph", {}) or {}):
+                if glyph is not None and glyph.unicode == ():
+                    object.__setattr__(glyph, "unicode", (0x200B,))  # only output() reads the map now
 
 
 def _rings(geometry: Mapping[str, Any] | None) -> list[list[tuple[float, float]]]:
