@@ -24,9 +24,11 @@ thousands separators, times in UTC.
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from agri_common import mrv
 from agri_common.pdf import GOLD, GREEN, Document, number, when, yes_no
@@ -36,6 +38,7 @@ from functions.pipeline import core
 SOURCES = ("CH4", "N2O", "CO2")
 ANNEX_ROWS = 3000  # plot-season rows printed in the annex (about 60 pages); more are counted, not printed
 MAP_SHAPES = 3000  # plots whose stored geometry is drawn; beyond it every plot is a dot and the sample is drawn
+MAP_POINTS = 20000  # plots drawn as dots at most; beyond it an even, deterministic share of them (by plot id hash)
 NOT_RECORDED = "not recorded"
 
 
@@ -77,6 +80,54 @@ class Auditor:
 
 
 @dataclass
+class RowDigest:
+    """What the reports need of a run's per-plot rows, gathered in one pass in bounded memory (a
+    run may hold a million plot-seasons: the task never holds them all)."""
+
+    annex: list[dict[str, Any]]  # the first ANNEX_ROWS rows by (plot id, season)
+    count: int  # plot-season rows
+    plots: int  # distinct plots (a plot's rows are consecutive: sources.FarmSeasonSource loads plot by plot)
+    points: dict[str, list[float]]  # plot id -> centroid: every plot, or the 1/stride share (see point_stride)
+    point_stride: int  # 1: every plot; k: the plots whose stable id hash is divisible by k
+    plot_ids: list[str] | None  # every plot id while there are at most MAP_SHAPES, else None
+
+
+def _stable_hash(plot_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(plot_id.encode(), digest_size=8).digest(), "big")
+
+
+def digest_rows(rows: Iterable[dict[str, Any]]) -> RowDigest:
+    state: dict[str, Any] = {"count": 0, "plots": 0, "last": None, "stride": 1}
+    points: dict[str, list[float]] = {}
+    ids: set[str] | None = set()
+
+    def tap() -> Iterator[dict[str, Any]]:
+        nonlocal ids
+        for row in rows:
+            state["count"] += 1
+            pid = row["plot_id"]
+            if pid != state["last"]:
+                state["plots"] += 1
+                state["last"] = pid
+            if ids is not None:
+                ids.add(pid)
+                if len(ids) > MAP_SHAPES:
+                    ids = None
+            centroid = row.get("centroid")
+            if centroid and _stable_hash(pid) % state["stride"] == 0:
+                points[pid] = centroid
+                while len(points) > MAP_POINTS:
+                    state["stride"] *= 2
+                    for key in [k for k in points if _stable_hash(k) % state["stride"]]:
+                        del points[key]
+            yield row
+
+    annex = heapq.nsmallest(ANNEX_ROWS, tap(), key=lambda r: (r["plot_id"], r["season_key"]))
+    return RowDigest(annex=annex, count=state["count"], plots=state["plots"], points=points,
+                     point_stride=state["stride"], plot_ids=sorted(ids) if ids is not None else None)
+
+
+@dataclass
 class ReportInput:
     kind: str  # monitoring | verification
     report_id: str
@@ -86,7 +137,7 @@ class ReportInput:
     summary: dict[str, Any]
     findings: list[dict[str, Any]]
     sample: dict[str, Any]
-    rows: list[dict[str, Any]]
+    rows: RowDigest
     draws: Any  # numpy array of the net's Monte Carlo draws
     shapes: dict[str, dict[str, Any]] = field(default_factory=dict)
     shapes_note: str = ""
@@ -105,16 +156,15 @@ def auditor_of(ctx: core.Context, project_id: str, decision: Mapping[str, Any]) 
     return Auditor(user_id=user_id, name=name, username=username)
 
 
-def load_shapes(source: PlotShapes | None, rows: Sequence[Mapping[str, Any]],
+def load_shapes(source: PlotShapes | None, rows: RowDigest,
                 sample: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], str]:
     """Geometries to draw: every plot up to ``MAP_SHAPES``, else the sampled plots only."""
-    plot_ids = sorted({r["plot_id"] for r in rows})
     sampled = sorted({p["plot_id"] for p in sample.get("plots", [])})
     if source is None:
         return {}, "plot geometries were not available to this step: each plot is drawn as a dot at its centroid"
-    if len(plot_ids) <= MAP_SHAPES:
-        return source.shapes(plot_ids), ""
-    return source.shapes(sampled), (f"{len(plot_ids):,} plots: more than {MAP_SHAPES:,}, so the plots are drawn as dots at "
+    if rows.plot_ids is not None:
+        return source.shapes(rows.plot_ids), ""
+    return source.shapes(sampled), (f"{rows.plots:,} plots: more than {MAP_SHAPES:,}, so the plots are drawn as dots at "
                                     "their centroids and the sampled plots with their stored boundaries")
 
 
@@ -330,42 +380,45 @@ def _template_label(decision: Mapping[str, Any]) -> str:
 
 def _map(doc: Document, data: ReportInput) -> None:
     sampled = {p["plot_id"] for p in data.sample.get("plots", [])}
-    points = {r["plot_id"]: r.get("centroid") for r in data.rows if r.get("centroid")}
+    points: dict[str, Any] = dict(data.rows.points)
     points.update({p["plot_id"]: p.get("centroid") for p in data.sample.get("plots", []) if p.get("centroid")})
     shapes = {pid: s["geometry"] for pid, s in data.shapes.items() if s.get("geometry")}
     heading = "8. Map of the plots" if data.kind == "verification" else "5. Map of the plots"
     doc.ensure_space(150)
     doc.heading(heading)
     drawn = doc.plot_map(shapes, {k: v for k, v in points.items() if v is not None}, sampled,
-                         caption=f"{len(points):,} plots, {len(sampled):,} sampled for the field visit "
+                         caption=f"{data.rows.plots:,} plots, {len(sampled):,} sampled for the field visit "
                                  "(boundaries as stored; lon/lat, north up)")
     notes = [f"{drawn['polygons']:,} plot(s) drawn from their stored boundaries, {drawn['points']:,} as a dot at the "
              "centroid (no stored boundary)."]
     if data.shapes_note:
         notes.append(data.shapes_note + ".")
+    if data.rows.point_stride > 1:
+        notes.append(f"More than {MAP_POINTS:,} plots: 1 in {data.rows.point_stride} of the plots without a drawn "
+                     "boundary is shown as a dot (chosen by a hash of the plot id); every sampled plot is shown.")
     doc.note(" ".join(notes))
 
 
 def _annex(doc: Document, data: ReportInput) -> None:
     project = data.project
-    rows = sorted(data.rows, key=lambda r: (r["plot_id"], r["season_key"]))
+    rows = data.rows.annex  # sorted by plot and season
     doc.pdf.add_page()
-    doc.heading(f"Annex: every plot-season ({len(rows):,})")
+    doc.heading(f"Annex: every plot-season ({data.rows.count:,})")
     ci = ((data.summary["total"]["net"].get("mc") or {}).get("ci") or {}).get("90")
     project_ci = f" (the project's net has a 90 % interval of {number(ci[0])} to {number(ci[1])} t CO2e)" if ci else ""
     doc.note("Values in t CO2e; net = baseline \u2212 project + removals. Practice: the crop and the season's water "
              f"regime; for rice the baseline is the project's baseline regime ({project.baseline_water_regime}). "
              "Per-plot 90 % intervals are not computed: the pipeline runs the Monte Carlo at project level only "
              f"(engine setting per_plot_mc = never), so each row is a point estimate{project_ci}.")
-    shown = rows[:ANNEX_ROWS]
+    shown = rows
     doc.grid(["Plot", "Season", "Farmer", "Village", "Area ha", "Practice", "Baseline", "Project", "Removals", "Net"],
              [[_plot_label(r["plot_id"], data.shapes), r["season_key"], r.get("farmer_id"), r.get("village"),
                number(r.get("area_ha")), _practice(r), number(r.get("emissions_baseline")),
                number(r.get("emissions_project")), number(r.get("removals")), number(r.get("net"))] for r in shown],
              widths=(15, 9, 14, 10, 6, 14, 8, 8, 8, 8), align=("L", "L", "L", "L", "R", "L", "R", "R", "R", "R"),
              size=6, empty="No plot-season was computed in this run.")
-    if len(rows) > len(shown):
-        doc.note(f"{len(rows) - len(shown):,} more plot-season rows are not printed here (the first {len(shown):,} by "
+    if data.rows.count > len(shown):
+        doc.note(f"{data.rows.count - len(shown):,} more plot-season rows are not printed here (the first {len(shown):,} by "
                  "plot id are); every row is in the run's stored results.")
 
 

@@ -118,7 +118,7 @@ def report_input(ctx: core.Context, run: core.RunInput, kind: str, rid: str, pro
                  decision: dict[str, Any] | None, chunk_count: int) -> report_pdf.ReportInput:
     from functions.pipeline.aggregate import iter_rows
 
-    rows = list(iter_rows(ctx, run, chunk_count))
+    rows = report_pdf.digest_rows(iter_rows(ctx, run, chunk_count))
     shapes, note = report_pdf.load_shapes(plot_shapes(ctx), rows, sample)
     return report_pdf.ReportInput(
         kind=kind, report_id=rid, generated_at=ctx.clock(), project=project, run=run, summary=summary,

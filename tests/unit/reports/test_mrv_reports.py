@@ -213,3 +213,33 @@ def test_an_old_decision_without_names_and_questions_says_so():
 def test_when_and_number_render_the_stored_values():
     assert when(CLOCK) == "2026-11-27 09:15 UTC"
     assert number(-0.0004) == "0.000"
+
+
+def test_rows_are_digested_in_one_pass_with_bounded_memory(monkeypatch):
+    """A million plot-seasons never sit in the task's memory: the annex keeps the first rows by
+    plot, the map an even, deterministic share of the plots, the shapes list stops at its cap."""
+    monkeypatch.setattr(report_pdf, "ANNEX_ROWS", 5)
+    monkeypatch.setattr(report_pdf, "MAP_POINTS", 40)
+    monkeypatch.setattr(report_pdf, "MAP_SHAPES", 50)
+    rows = [{"plot_id": f"P{p:04d}", "season_key": season, "centroid": [79 + p / 1000, 10.0]}
+            for p in reversed(range(300)) for season in ("2025-kharif", "2025-rabi")]
+    consumed = []
+
+    def stream():
+        for r in rows:
+            consumed.append(1)
+            yield r
+
+    digest = report_pdf.digest_rows(stream())
+    assert len(consumed) == 600 and digest.count == 600 and digest.plots == 300
+    assert [(r["plot_id"], r["season_key"]) for r in digest.annex] == [
+        ("P0000", "2025-kharif"), ("P0000", "2025-rabi"), ("P0001", "2025-kharif"), ("P0001", "2025-rabi"),
+        ("P0002", "2025-kharif")]
+    assert digest.plot_ids is None  # 300 plots > 50: the sample's boundaries only
+    assert digest.point_stride > 1 and 0 < len(digest.points) <= 40
+    assert all(report_pdf._stable_hash(pid) % digest.point_stride == 0 for pid in digest.points)
+    again = report_pdf.digest_rows(iter(rows))
+    assert again.points == digest.points  # deterministic
+
+    small = report_pdf.digest_rows(iter(rows[:20]))
+    assert small.point_stride == 1 and len(small.points) == 10 and small.plot_ids == sorted({r["plot_id"] for r in rows[:20]})
