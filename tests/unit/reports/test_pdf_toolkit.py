@@ -16,7 +16,7 @@ from tests.unit.reports import pdfread
 
 ROOT = Path(__file__).resolve().parents[3]
 MIXED = {"Latin": "Rampur", "Devanagari": "रामपुर", "Gurmukhi": "ਰਾਮਪੁਰ", "Tamil": "இராம்பூர்", "Telugu": "రాంపూర్",
-         "Bengali": "রামপুর", "Kannada": "ರಾಮಪುರ"}
+         "Bengali": "রামপুর", "Kannada": "ರಾಮಪುರ", "Gujarati": "રામપુર", "Odia": "ରାମପୁର", "Malayalam": "രാംപൂർ"}
 CONJUNCTS = ["क्षेत्र", "श्री", "ਪ੍ਰਧਾਨ", "க்ஷ", "ಕ್ಷೇತ್ರ", "ক্ষমা"]
 # Clusters HarfBuzz draws as several glyphs (a reordered or split vowel sign): fpdf2 2.8.9 maps only
 # the first; the toolkit maps the others to U+200B, so a reader extracts the word and nothing else.
@@ -63,7 +63,7 @@ def test_each_script_uses_its_noto_family_and_every_font_is_embedded():
     assert found and all(found.values()), found  # FontFile2 in every descriptor: nothing left to the viewer
     names = {re.sub(r"^[A-Z]{6}\+", "", n.lstrip("/")) for n in found}  # subset tag stripped
     assert {"NotoSans", "NotoSansGurmukhi", "NotoSansTamil", "NotoSansTelugu", "NotoSansBengali",
-            "NotoSansKannada"} <= names
+            "NotoSansKannada", "NotoSansGujarati", "NotoSansOriya", "NotoSansMalayalam"} <= names
     assert all(re.match(r"/[A-Z]{6}\+", n) for n in found)  # subsets: only the glyphs used
 
 

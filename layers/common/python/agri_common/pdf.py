@@ -49,6 +49,9 @@ FAMILIES: tuple[Family, ...] = (
     Family("NotoSansTelugu", "Telugu", "@expo-google-fonts/noto-sans-telugu", "NotoSansTelugu"),
     Family("NotoSansBengali", "Bengali", "@expo-google-fonts/noto-sans-bengali", "NotoSansBengali"),
     Family("NotoSansKannada", "Kannada", "@expo-google-fonts/noto-sans-kannada", "NotoSansKannada"),
+    Family("NotoSansGujarati", "Gujarati", "@expo-google-fonts/noto-sans-gujarati", "NotoSansGujarati"),
+    Family("NotoSansOriya", "Odia", "@expo-google-fonts/noto-sans-oriya", "NotoSansOriya"),
+    Family("NotoSansMalayalam", "Malayalam", "@expo-google-fonts/noto-sans-malayalam", "NotoSansMalayalam"),
 )
 BODY = FAMILIES[0].name
 STYLES = {"": "400Regular", "B": "700Bold"}
