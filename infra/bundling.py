@@ -129,12 +129,28 @@ def layer_exists(layer_name: str) -> bool:
     return (LAYERS_DIR / layer_name / "python").is_dir()
 
 
+def layer_assets(layer_name: str) -> list[tuple[Path, str]]:
+    """Files a layer takes from ``node_modules`` (pinned npm packages: the export layer's Noto fonts),
+    listed in ``layers/<name>/assets.json`` as ``{"<destination folder>": ["<path under node_modules>"]}``."""
+    import json
+
+    manifest = LAYERS_DIR / layer_name / "assets.json"
+    if not manifest.is_file():
+        return []
+    out = [(ROOT / "node_modules" / path, f"{folder}/{path}")
+           for folder, paths in json.loads(manifest.read_text()).items() for path in paths]
+    missing = [str(src) for src, _ in out if not src.is_file()]
+    if missing:
+        raise FileNotFoundError(f"layer {layer_name}: {', '.join(missing)} missing: run scripts/bootstrap.sh (npm ci)")
+    return out
+
+
 def layer_code(layer_name: str, runtime: lambda_.Runtime, *, install_requirements: bool = True) -> lambda_.Code:
     """The asset of ``layers/<name>``: its pinned requirements and its own package(s) under python/."""
     source = LAYERS_DIR / layer_name
     requirements = source / "requirements.txt"
     use_pip = install_requirements and requirements.is_file()
-    bundler = LocalBundler([(source / "python", "python")],
+    bundler = LocalBundler([(source / "python", "python"), *(layer_assets(layer_name) if use_pip else [])],
                            requirements=requirements if use_pip else None,
                            version=python_version(runtime) if use_pip else None)
     return _code(source, bundler, runtime)

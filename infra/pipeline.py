@@ -57,7 +57,8 @@ TASKS: dict[str, dict] = {
     "sample_draw": {"description": "MRV pipeline: cross-checks and the stratified field sample",
                "layers": ("common", "carbon_engine"), "memory_mb": 1769, "timeout_s": 900},
     "reports": {"description": "MRV pipeline: monitoring and verification reports (PDF, Excel) into the audit bucket",
-                "layers": ("common", "carbon_engine", "export"), "memory_mb": 1769, "timeout_s": 600, "audit": True},
+                "layers": ("common", "carbon_engine", "export"), "memory_mb": 1769, "timeout_s": 600, "audit": True,
+                "farm": True},  # farm: the plots' stored boundaries for the reports' map
     "await_decision": {"description": "MRV pipeline: store the auditor's verification task with its token"},
     "outcome": {"description": "MRV pipeline: record the run's outcome (approved, rejected, corrections, failed)"},
     "approved_run": {"description": "MRV pipeline: store the approved run in the audit bucket for the ledger writer",

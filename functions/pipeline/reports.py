@@ -11,9 +11,9 @@ under Object Lock; the item records the last one).
 
 Stored text (project, village and plot names, finding messages, the auditor's reason and notes)
 is data in every file: each Excel cell goes through ``agri_common.platform.cells.xlsx_append`` (typed as a
-string, never a formula; characters XLSX cannot carry replaced), and each PDF cell is either a
-plain string (drawn as is) or markup-escaped before it becomes a reportlab ``Paragraph``, so a
-``<``, ``&`` or control character can neither break the report nor inject markup into it.
+string, never a formula; characters XLSX cannot carry replaced); the PDF (``report_pdf``, drawn with
+``agri_common.pdf``: fpdf2, HarfBuzz shaping, embedded Noto fonts for every Indian script) draws
+text as text, never as markup, with control characters replaced.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import io
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Protocol
 
 from agri_common import pipeline_table
-from agri_common.platform.cells import text_cell, xlsx_append
+from agri_common.platform.cells import xlsx_append
 from agri_common.single_table import Put
 
-from functions.pipeline import core
+from functions.pipeline import core, report_pdf
 from functions.pipeline.models import MonitoringReportInput, PlannedRunInput, ReportsOutput, VerificationReportInput
 from functions.pipeline.task import task
 
@@ -104,60 +104,34 @@ def xlsx(sheets: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-def pdf_text(value: Any) -> str:
-    """A value as the text of a reportlab ``Paragraph`` (which parses markup): characters a PDF
-    string or XML cannot carry replaced, then ``&``, ``<`` and ``>`` escaped, so it reads as typed."""
-    from xml.sax.saxutils import escape
+def plot_shapes(ctx: core.Context) -> report_pdf.PlotShapes | None:
+    """Where the map's plot boundaries come from: ``ctx.extra["plot_shapes"]`` when given, else the
+    farm table (``FARM_TABLE``), else none (the map draws each plot's centroid)."""
+    import os
 
-    return escape(text_cell(str(value)))
+    if "plot_shapes" in ctx.extra:
+        return ctx.extra["plot_shapes"]  # type: ignore[no-any-return]
+    if not os.environ.get("FARM_TABLE"):
+        return None
+    from agri_common.single_table import DynamoTableStore
+    from agri_common.platform.settings import load_settings
+
+    table = load_settings(core.PipelineSettings).farm_table
+    return report_pdf.FarmPlotShapes(DynamoTableStore(table)) if table else None
 
 
-def pdf(title: str, sheets: dict[str, Any], total: dict[str, Any], draws: NDArray[np.float64]) -> bytes:
-    import numpy as np
-    from reportlab.graphics.charts.barcharts import VerticalBarChart
-    from reportlab.graphics.shapes import Drawing, String
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+def report_input(ctx: core.Context, run: core.RunInput, kind: str, rid: str, project: pipeline_table.ProjectRecord,
+                 summary: dict[str, Any], findings: list[dict[str, Any]], sample: dict[str, Any],
+                 decision: dict[str, Any] | None, chunk_count: int) -> report_pdf.ReportInput:
+    from functions.pipeline.aggregate import iter_rows
 
-    styles = getSampleStyleSheet()
-    story: list[Any] = [Paragraph(pdf_text(title), styles["Title"])]
-
-    def bar(values: list[list[float]], labels: list[str], caption: str, legend: list[str] | None = None) -> Drawing:
-        d = Drawing(440, 200)
-        chart = VerticalBarChart()
-        chart.x, chart.y, chart.width, chart.height = 40, 30, 380, 140
-        chart.data = values
-        chart.categoryAxis.categoryNames = labels
-        chart.categoryAxis.labels.fontSize = 6
-        chart.bars[0].fillColor = colors.HexColor("#4a7c59")
-        if len(values) > 1:
-            chart.bars[1].fillColor = colors.HexColor("#c9a227")
-        d.add(chart)
-        d.add(String(40, 185, caption, fontSize=9))
-        return d
-
-    story.append(bar([[total["gases"][g]["baseline"]["point"] for g in SOURCES],
-                      [total["gases"][g]["project"]["point"] for g in SOURCES]], list(SOURCES),
-                     "Emissions by source, t CO2e (green: baseline, gold: project)"))
-    counts, edges = np.histogram(draws, bins=20)
-    story.append(bar([counts.tolist()], [f"{e:.0f}" for e in edges[:-1]],
-                     f"Monte Carlo distribution of the net (t CO2e), {len(draws)} draws"))
-    for name, rows in sheets.items():
-        story += [Spacer(1, 8), Paragraph(pdf_text(name), styles["Heading2"])]
-        shown = rows[:201]
-        data = [[Paragraph(pdf_text(v), styles["BodyText"]) if isinstance(v, str) and len(v) > 40 else text_cell(str(v))
-                 for v in r] for r in shown]
-        t = Table(data, repeatRows=1)
-        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 7),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8efe9"))]))
-        story.append(t)
-        if len(rows) > len(shown):
-            story.append(Paragraph(f"{len(rows) - len(shown)} more rows in the Excel file.", styles["Italic"]))
-    buf = io.BytesIO()
-    SimpleDocTemplate(buf, pagesize=A4, title=title, invariant=1).build(story)
-    return buf.getvalue()
+    rows = report_pdf.digest_rows(iter_rows(ctx, run, chunk_count))
+    shapes, note = report_pdf.load_shapes(plot_shapes(ctx), rows, sample)
+    return report_pdf.ReportInput(
+        kind=kind, report_id=rid, generated_at=ctx.clock(), project=project, run=run, summary=summary,
+        findings=findings, sample=sample, rows=rows, draws=net_draws(ctx, run, chunk_count), shapes=shapes,
+        shapes_note=note, decision=decision,
+        auditor=report_pdf.auditor_of(ctx, run.project_id, decision) if decision is not None else None)
 
 
 class AuditUploader:
@@ -215,9 +189,9 @@ def _report(run: PlannedRunInput, ctx: core.Context, uploader: Uploader, *, deci
             decision = (task.decision if task else None) or {}
         rid = pipeline_table.report_id(tid, kind)
         sheets = tables(kind, project, run, summary, findings, sample, decision)
-        title = f"{kind.title()} report - {project.name} - {run.period} (attempt {run.attempt})"
         pdf_key, xlsx_key = f"reports/{rid}/{rid}.pdf", f"reports/{rid}/{rid}.xlsx"
-        pdf_sha = uploader.put(pdf_key, pdf(title, sheets, summary["total"], net_draws(ctx, run, count)), "application/pdf")
+        pdf_bytes = report_pdf.render(report_input(ctx, run, kind, rid, project, summary, findings, sample, decision, count))
+        pdf_sha = uploader.put(pdf_key, pdf_bytes, "application/pdf")
         xlsx_sha = uploader.put(xlsx_key, xlsx(sheets), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         record = pipeline_table.ReportRecord(report_id=rid, project_id=run.project_id, run_id=run.run_id, report_kind=kind,
                                   pdf_key=pdf_key, pdf_sha256=pdf_sha, xlsx_key=xlsx_key, xlsx_sha256=xlsx_sha,

@@ -156,15 +156,22 @@ class VerificationService:
     def decide(self, caller: Principal, task_id: str, req: m.DecisionRequest) -> m.DecisionOut:
         require_role(caller, Role.AUDITOR)
         task, project = self._task(caller, task_id)
-        validate_checklist(checklist(project.methodology), req.checklist)
+        template = checklist(project.methodology)
+        validate_checklist(template, req.checklist)
         if task.status == "closed":
             raise ConflictError("The run no longer waits for this decision (it failed or timed out)", code="task_closed")
         if task.status != "pending":
             raise ConflictError("This task has already been decided", code="already_decided")
         decided_at = self.now()
+        # The verification report prints the auditor by name and each item with the question asked
+        # (recorded here: a template may be reworded later).
+        questions = {i["id"]: i["text"] for i in template["items"]}
         decision = {"decision": req.decision, "reason": req.reason, "decided_by": caller.user_id,
+                    "decided_by_name": caller.name, "decided_by_username": caller.username,
                     "decided_at": decided_at, "findings": [f.model_dump() for f in req.findings],
-                    "checklist": {k: v.model_dump() for k, v in req.checklist.items()}}
+                    "checklist": {k: {**v.model_dump(), "question": questions[k]} for k, v in req.checklist.items()},
+                    "checklist_order": [i["id"] for i in template["items"]],
+                    "checklist_template": {k: template.get(k) for k in ("id", "title", "version")}}
         try:
             self.store.transact([Update(task.key(), set={**task.moved_to("decided"), "decision": decision},
                                         expect={"status": "pending"})])

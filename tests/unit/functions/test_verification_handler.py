@@ -231,3 +231,21 @@ def test_an_unassigned_auditor_loses_the_queue_the_task_and_the_decision(env, un
     assert r.status == 404
     assert not sfn.successes and store.items[pipeline_table.task(TID)]["status"] == "pending"
     assert [t["task_id"] for t in call(handler, "GET", "/verification/tasks", claims=ADMIN).body["items"]] == [TID]
+
+
+def test_the_decision_records_the_auditor_by_name_and_each_question_asked(env):
+    """What the verification report prints: the auditor's name (not only a user id) and every
+    checklist item with its question as worded when the auditor answered it."""
+    store, _ = env
+    named = {**AUDITOR, "name": "Asha Verma"}
+    assert decide({"decision": "approve", "checklist": answers("sample_visited")}, claims=named).status == 200
+    decision = store.items[pipeline_table.task(TID)]["decision"]
+    template = checklist("vm0051")
+    assert (decision["decided_by"], decision["decided_by_name"], decision["decided_by_username"]) == \
+        ("aud-1", "Asha Verma", "audrey")
+    assert decision["checklist_order"] == [i["id"] for i in template["items"]]
+    assert decision["checklist_template"] == {k: template[k] for k in ("id", "title", "version")}
+    for item in template["items"]:
+        assert decision["checklist"][item["id"]]["question"] == item["text"]
+    assert decision["checklist"]["sample_visited"] == {"answer": "fail", "note": "pipes missing",
+                                                       "question": template["items"][2]["text"]}

@@ -211,6 +211,7 @@ def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: Facto
         "creditable_net": creditable, "eligible": eligible, "findings": ev["findings"],
         "creditable_basis": basis["net_in_scope"], "net_in_scope": q("net_in_scope"),  # as engine.run: rules start in scope
     })
-    return {"engine_version": __version__, "profile": profile.id, "gwp": {"name": gwp_name, **gwp},
+    return {"engine_version": __version__, "factors_version": lib.version, "factors_sha256": lib.sha256,
+            "profile": profile.id, "gwp": {"name": gwp_name, **gwp},
             "region": req.region, "draws": req.draws, "seed": req.seed, "confidence": levels,
             "plots": totals.plots, "total": total.model_dump(mode="json")}
