@@ -11,7 +11,7 @@ import pytest
 
 from agri_common import pipeline_table
 from agri_common.pdf import number, when
-from functions.pipeline import aggregate, await_decision, core, report_pdf, reports, verify
+from functions.pipeline import aggregate, await_decision, core, report_pdf, reports, sample_draw
 from functions.verification.logic import checklist
 from tests.unit.mrv_fakes import pipeline_context
 from tests.unit.pipeline.test_steps import PID, RID, RUN, Source, Uploader, run_calc
@@ -56,7 +56,7 @@ def build(decision_extra: dict | None = None, shapes: bool = True, farmers: int 
     planned, _ = run_calc(ctx, source)
     state = {**RUN, "plan": planned}
     aggregate.aggregate(state, ctx)
-    state["verify"] = verify.verify(state, ctx)
+    state["verify"] = sample_draw.verify(state, ctx)
     up = Uploader()
     out = reports.reports(state, ctx, up)
     task_id = await_decision.await_decision({**state, "task_token": "t", "reports": out}, ctx)["task_id"]
