@@ -10,8 +10,8 @@ Deterministic keys: a retry overwrites nothing that differs in content semantics
 under Object Lock; the item records the last one).
 
 Stored text (project, village and plot names, finding messages, the auditor's reason and notes)
-is data in every file: each Excel cell goes through ``agri_common.cells.xlsx_append`` (typed as a
-string, never a formula; characters XLSX cannot carry replaced), and each PDF cell is either a
+is data in every file: each Excel cell goes through ``agri_common.sheets`` (text typed as a string,
+never a formula; characters XLSX cannot carry replaced), and each PDF cell is either a
 plain string (drawn as is) or markup-escaped before it becomes a reportlab ``Paragraph``, so a
 ``<``, ``&`` or control character can neither break the report nor inject markup into it.
 """
@@ -24,7 +24,8 @@ import io
 from typing import Any
 
 from agri_common import mrv
-from agri_common.cells import text_cell, xlsx_append
+from agri_common.cells import text_cell
+from agri_common.sheets import Interval, Kind, Sheet, workbook
 from agri_common.farm.store import Put
 
 from functions.pipeline import core
@@ -47,7 +48,7 @@ def tables(kind: str, project: mrv.ProjectRecord, run: core.RunInput, summary: d
                 ["Attempt", run.attempt], ["Period", run.period], ["Methodology profile", summary["profile"]],
                 ["GWP", summary["gwp"]["name"]], ["Plot-seasons", summary["plots"]], ["Monte Carlo draws", summary["draws"]],
                 ["Net (t CO2e, point)", round(total["net"]["point"], 3)],
-                ["Net 90 % CI", " to ".join(f"{v:.3f}" for v in total["net"]["mc"]["ci"]["90"])],
+                ["Net 90 % CI", Interval(*total["net"]["mc"]["ci"]["90"])],  # printed "lower to upper"; two numbers in Excel
                 ["In-scope net (t CO2e, counted by the profile)", round(total["net_in_scope"]["point"], 3)]
                 if total.get("net_in_scope") else ["In-scope net (t CO2e, counted by the profile)", None],
                 ["Creditable basis (t CO2e, profile factor choice)", round(total["creditable_basis"], 3)],
@@ -83,18 +84,19 @@ def tables(kind: str, project: mrv.ProjectRecord, run: core.RunInput, summary: d
     return out
 
 
-def xlsx(sheets: dict) -> bytes:
-    from openpyxl import Workbook
+# Cells that are not plain numbers/text in the workbooks (agri_common.sheets: by header, or by field in
+# a Field/Value sheet): timestamps as dates, coordinates and design parameters at their own precision.
+XLSX_KINDS: dict[str, dict[str, Kind]] = {"Decision": {"Decided at": "datetime"}}
+XLSX_FORMATS = {"Sample plots": {"Lon": "0.000000", "Lat": "0.000000"},
+                "Sample design": {"z": "0.0000", "CV": "0.0000", "E": "0.00", "n0": "0.00", "n (FPC)": "0.00"}}
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name[:31])
-        for row in rows:
-            xlsx_append(ws, row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+
+def xlsx(sheets: dict[str, list[list[Any]]]) -> bytes:
+    """The tables as a workbook, one formatted table per sheet (agri_common.sheets: bold frozen header,
+    autofilter, widths, numbers as numbers, dates as dates, an Interval as lower/upper numbers, text
+    always a string cell)."""
+    return workbook(Sheet(name, rows[0], rows[1:], XLSX_KINDS.get(name, {}), XLSX_FORMATS.get(name, {}))
+                    for name, rows in sheets.items())
 
 
 def pdf_text(value: Any) -> str:

@@ -95,3 +95,15 @@ def test_sheet_names_are_what_excel_accepts():
     book = book_of(*[Sheet(n, ["c"], []) for n in ["a/b:c", "x" * 40, "x" * 40]])
     assert len(book.sheetnames) == 3
     assert book.worksheets[0].auto_filter.ref == "A1:A1"  # an empty table still has its header and filter
+
+
+def test_a_record_sheet_types_each_field_and_formats_override_the_kind():
+    ws = book_of(Sheet("Decision", ["Field", "Value"],
+                       [["Decision", "approve"], ["Decided at", "2025-03-01T00:00:00Z"], ["Reason", "2025-03-01"], ["z", 1.6449]],
+                       kinds={"Decided at": "datetime"}, formats={"z": "0.0000"}))["Decision"]
+    values = {r[0].value: r[1] for r in ws.iter_rows(min_row=2)}
+    assert values["Decided at"].is_date and values["Decided at"].value == datetime(2025, 3, 1)
+    assert values["Reason"].value == "2025-03-01" and values["Reason"].data_type == "s"  # only the named field is a date
+    assert values["z"].number_format == "0.0000" and values["z"].value == 1.6449
+    plots = book_of(Sheet("p", ["Lon", "Lat"], [[77.123456, 28.5]], formats={"Lon": "0.000000"}))["p"]
+    assert plots["A2"].number_format == "0.000000" and plots["B2"].number_format == "#,##0.000"

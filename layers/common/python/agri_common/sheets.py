@@ -56,12 +56,15 @@ class Interval:
 @dataclass
 class Sheet:
     """One table: ``header`` then ``rows``. ``kinds``: the kind of a column, by header (``auto`` when
-    not named). A sheet whose header is ``Field, Value`` is a record shown vertically."""
+    not named); ``formats``: a number format for a column, by header (e.g. ``0.000000`` for
+    coordinates). A sheet whose header is ``Field, Value`` is a record shown vertically: there
+    ``kinds`` and ``formats`` are keyed by the field (the row's label) and apply to its value."""
 
     name: str
     header: Sequence[str]
     rows: Sequence[Sequence[Any]]
     kinds: Mapping[str, Kind] = field(default_factory=dict)
+    formats: Mapping[str, str] = field(default_factory=dict)  # a number format overriding the kind's, by header
 
     @property
     def key_value(self) -> bool:
@@ -216,15 +219,16 @@ def write_sheet(ws: Any, sheet: Sheet) -> None:
     for cell in ws[1]:
         cell.data_type = "s"
         cell.font = bold
-    column_kinds: list[Kind] = [kinds.get(h, "auto") for h in header]
     for values in rows:
-        cells = [typed_cell(v, column_kinds[i] if i < len(column_kinds) else "auto") for i, v in enumerate(values)]
+        keys = [str(values[0]) if sheet.key_value and i == 1 and values else header[i] if i < len(header) else ""
+                for i in range(len(values))]
+        cells = [typed_cell(v, kinds.get(keys[i], "auto")) for i, v in enumerate(values)]
         ws.append([c.value for c in cells])
-        for target, c in zip(ws[ws.max_row], cells):
+        for i, (target, c) in enumerate(zip(ws[ws.max_row], cells)):
             if c.text:
                 target.data_type = "s"
             elif c.number_format:
-                target.number_format = c.number_format
+                target.number_format = sheet.formats.get(keys[i], c.number_format)
         for i, c in enumerate(cells):
             if i < len(widths):
                 widths[i] = max(widths[i], _display_width(c))
