@@ -84,6 +84,8 @@ def test_a_text_column_keeps_numbers_as_text():
     cell = typed_cell(42, "text")
     assert (cell.value, cell.text) == ("42", True)
     assert typed_cell(True, "number").text  # a bool is not a number
+    assert typed_cell(3.0, "integer").number_format == "#,##0"
+    assert typed_cell(2.5, "integer").number_format == "#,##0.000"  # never shown rounded to 3
     aware = datetime(2025, 1, 1, 23, 0, tzinfo=timezone(timedelta(hours=-2)))
     assert typed_cell(aware, "date").value == date(2025, 1, 2)  # the UTC day
 

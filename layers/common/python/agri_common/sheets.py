@@ -95,7 +95,8 @@ def _number(value: Any, kind: Kind) -> Cell | None:
         value = float(value)
     if isinstance(value, float) and not math.isfinite(value):
         return Cell(None)
-    integral = isinstance(value, int) or kind == "integer"
+    # a fraction in an integer column keeps the decimal format: "#,##0" would show 2.5 as 3
+    integral = isinstance(value, int) or (kind == "integer" and float(value).is_integer())
     return Cell(value, FORMATS["integer" if integral else "number"])
 
 
