@@ -4,7 +4,7 @@
 from pydantic.config import JsonDict
 
 PASSWORD = "Khet-Sona-2025!"  # 12+ characters with upper, lower, digit and symbol, as the pool requires
-REGISTER: JsonDict = {"username": "asha.devi", "password": PASSWORD, "name": "Asha Devi", "phone_number": "+919812345678",
+REGISTER: JsonDict = {"username": "asha.devi", "password": PASSWORD, "name": "Asha Devi", "phone_number": "+919988776655",
             "preferred_language": "hi-IN"}
 CONFIRM_REGISTRATION: JsonDict = {"username": "asha.devi", "code": "123456"}
 LOGIN: JsonDict = {"username": "asha.devi", "password": PASSWORD}
