@@ -68,3 +68,18 @@ def test_the_deployed_layout_reads_the_gzipped_copies(tmp_path, monkeypatch):
         assert r["statusCode"] == 200 and r["body"] == "/* bundled copy */"
     finally:
         assets.read.cache_clear()
+
+
+def test_the_page_may_run_only_its_own_script_and_same_origin_files():
+    import base64
+    import hashlib
+    import re
+
+    r = get("/docs")
+    csp = dict(part.strip().split(" ", 1) for part in header(r, "Content-Security-Policy").split(";"))
+    scripts = re.findall(r"<script>(.*?)</script>", r["body"], re.S)
+    assert len(scripts) == 1 and "<script src" not in r["body"]  # the bundle is added by that script, from 'self'
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    assert csp["script-src"] == f"'self' 'sha256-{digest}'"  # no 'unsafe-inline', no other origin
+    assert csp["default-src"] == "'none'" and csp["connect-src"] == "'self'" and csp["frame-ancestors"] == "'none'"
+    assert header(r, "X-Content-Type-Options") == "nosniff"
