@@ -9,7 +9,9 @@ is still named, because CDK requires one, but it is never pulled.
 Assets:
 
 - a function: ``functions/__init__.py`` + ``functions/<domain>/`` (nothing else), so the handler
-  string ``functions.<domain>.handler.lambda_handler`` resolves and the asset stays small;
+  string ``functions.<domain>.handler.lambda_handler`` resolves and the asset stays small; the docs
+  function also gets Swagger UI's files from ``node_modules/swagger-ui-dist`` (gzipped, under
+  ``functions/docs/swagger-ui/``: see :func:`function_extras`);
 - a layer: ``pip install -r layers/<name>/requirements.txt --target python/`` + a copy of
   ``layers/<name>/python/``, i.e. what Lambda mounts at ``/opt/python``.
 
@@ -22,6 +24,7 @@ leaving assets that point at the source folders.)
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import subprocess
 import sys
@@ -83,7 +86,11 @@ class LocalBundler:
             self._pip_install(out / self._pip_target)
         for source, destination in self._copies:
             target = out / destination
-            if source.is_dir():
+            if destination.endswith(".gz") and not source.name.endswith(".gz"):
+                # mtime=0: the same bytes on every synth, so the output hash only moves with the content
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(gzip.compress(source.read_bytes(), compresslevel=9, mtime=0))
+            elif source.is_dir():
                 shutil.copytree(source, target, ignore=_IGNORED, dirs_exist_ok=True)
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -121,8 +128,21 @@ def function_code(domain_name: str, runtime: lambda_.Runtime, entry: str = "hand
     if not (source / f"{entry}.py").is_file():
         raise FileNotFoundError(f"{source}/{entry}.py does not exist")
     bundler = LocalBundler([(FUNCTIONS_DIR / "__init__.py", "functions/__init__.py"),
-                            (source, f"functions/{domain_name}")])
+                            (source, f"functions/{domain_name}"), *function_extras(domain_name)])
     return _code(source, bundler, runtime)
+
+
+def function_extras(domain_name: str) -> list[tuple[Path, str]]:
+    """Files from outside ``functions/<domain>`` that a function's asset carries: for ``docs``, the
+    Swagger UI files its handler serves (``functions/docs/assets.py`` names them), gzipped."""
+    if domain_name != "docs":
+        return []
+    from functions.docs.assets import FILES, SOURCE_DIR
+
+    missing = [name for name in FILES if not (SOURCE_DIR / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{SOURCE_DIR} lacks {missing}: run `npm ci` (swagger-ui-dist is in package.json)")
+    return [(SOURCE_DIR / name, f"functions/docs/swagger-ui/{name}.gz") for name in FILES]
 
 
 def layer_exists(layer_name: str) -> bool:

@@ -36,7 +36,7 @@ class Domain:
 
 API_DOMAINS: tuple[Domain, ...] = (
     Domain("health", "Liveness probe"),
-    Domain("docs", "The OpenAPI document of this API"),
+    Domain("docs", "The OpenAPI document of this API and Swagger UI over it (/docs)"),
     Domain("auth", "Sign-up, login, refresh, logout and password reset over Cognito"),
     Domain("admin", "User administration (admin role only)"),
     Domain("ledger", "Ledger reads, Merkle proofs, credit transfers and retirements (the writer is its second function)",

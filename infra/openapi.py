@@ -149,6 +149,29 @@ def apply_schema_rules(spec: dict) -> None:
                             _string_branch(props[field])["pattern"] = pattern
 
 
+def _body_component(media: dict, schemas: dict) -> dict | None:
+    """The component schema a request body refers to (itself, or the non-null branch of an optional body)."""
+    schema = media.get("schema", {})
+    refs = [schema.get("$ref")] + [branch.get("$ref") for branch in schema.get("anyOf", [])]
+    for ref in refs:
+        if ref and ref.startswith("#/components/schemas/"):
+            return schemas.get(ref.rsplit("/", 1)[1])
+    return None
+
+
+def apply_body_examples(spec: dict) -> None:
+    """Each JSON request body shows its model's first example (``json_schema_extra``) as the media
+    type's ``example``: what Swagger UI's "Try it out" pre-fills (tests/unit/docs/test_examples.py
+    checks every one passes its route's validation)."""
+    schemas = spec["components"]["schemas"]
+    for item in spec["paths"].values():
+        for method in HTTP_METHODS:
+            media = item.get(method, {}).get("requestBody", {}).get("content", {}).get("application/json")
+            component = _body_component(media, schemas) if media else None
+            if media is not None and component and component.get("examples"):
+                media["example"] = component["examples"][0]
+
+
 def generate() -> dict:
     ensure_import_paths()
     from agri_common.platform.errors import ErrorEnvelope
@@ -187,6 +210,7 @@ def generate() -> dict:
         spec["components"]["schemas"][name] = schema
     spec["components"]["schemas"]["ErrorEnvelope"] = envelope
     apply_schema_rules(spec)
+    apply_body_examples(spec)
     return spec
 
 

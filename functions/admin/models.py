@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agri_common.platform.inputs import Input
 
 from agri_common.platform.principal import ROLES_NEEDING_FPO, Role
+from functions.admin import examples
 
 USERNAME = r"^[A-Za-z0-9._@+-]{3,128}$"
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -20,6 +21,7 @@ def _check_fpo(role: Role, fpo_id: str | None) -> None:
 
 
 class CreateUserRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CREATE_USER]})
     username: str = Field(pattern=USERNAME)
     role: Role
     fpo_id: str | None = Field(default=None, pattern=FPO_ID)
@@ -37,6 +39,7 @@ class CreateUserRequest(Input):
 
 
 class ChangeRoleRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHANGE_ROLE]})
     role: Role
     fpo_id: str | None = Field(default=None, pattern=FPO_ID)
 

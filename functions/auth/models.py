@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agri_common.platform.inputs import Input
+from functions.auth import examples
 
 USERNAME = r"^[A-Za-z0-9._@+-]{3,128}$"
 PHONE_E164 = r"^\+[1-9][0-9]{7,14}$"
@@ -24,6 +25,7 @@ class _In(Input):
 
 
 class RegisterRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.REGISTER]})
     username: str = Field(pattern=USERNAME, description="Chosen sign-in name (often the phone number)")
     password: str = Password
     name: str = Field(min_length=1, max_length=200)
@@ -39,16 +41,19 @@ class RegisterRequest(_In):
 
 
 class ConfirmRegistrationRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CONFIRM_REGISTRATION]})
     username: str = Field(pattern=USERNAME)
     code: str = Field(pattern=CODE)
 
 
 class LoginRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.LOGIN]})
     username: str = Field(pattern=USERNAME)
     password: str = Field(min_length=1, max_length=256)
 
 
 class ChallengeRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHALLENGE]})
     challenge_name: Literal["NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA"]
     session: str = Field(min_length=1, max_length=4096)
     username: str = Field(pattern=USERNAME)
@@ -65,18 +70,22 @@ class ChallengeRequest(_In):
 
 
 class RefreshRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.REFRESH]})
     refresh_token: str = Field(min_length=1, max_length=8192)
 
 
 class LogoutRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.LOGOUT]})
     refresh_token: str = Field(min_length=1, max_length=8192)
 
 
 class ForgotPasswordRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.FORGOT_PASSWORD]})
     username: str = Field(pattern=USERNAME)
 
 
 class ConfirmForgotPasswordRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CONFIRM_FORGOT_PASSWORD]})
     username: str = Field(pattern=USERNAME)
     code: str = Field(pattern=CODE)
     new_password: str = Password

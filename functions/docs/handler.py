@@ -1,7 +1,13 @@
-"""GET /openapi.json: the committed OpenAPI document of the whole API (public).
+"""The API's documentation (public): the committed OpenAPI document and Swagger UI over it.
 
-The document sits beside this module (functions/docs/openapi.json) so the deployed asset and the
-source tree hold the same file; `python -m infra.openapi --write` regenerates it from the handlers.
+- ``GET /openapi.json``: the document sits beside this module (functions/docs/openapi.json) so the
+  deployed asset and the source tree hold the same file; ``python -m infra.openapi --write``
+  regenerates it from the handlers.
+- ``GET /docs``: Swagger UI's page; ``GET /docs/<name>``: its two files (functions/docs/assets.py),
+  bundled with this function: no CDN, the same handler on AWS and on the local twin.
+
+The page finds its base from its own address, so it works under an API Gateway stage prefix
+(``/dev/docs``) and at the twin's root alike, and points "Try it out" at that base.
 """
 
 from __future__ import annotations
@@ -11,10 +17,58 @@ from pathlib import Path
 
 from aws_lambda_powertools.event_handler import Response
 
+from agri_common.platform.errors import NotFoundError
 from agri_common.platform.resolver import make_handler, make_resolver
+from functions.docs import assets
 
 app = make_resolver()
 SPEC = Path(__file__).with_name("openapi.json")
+TAGS = ["docs"]
+CACHE = "public, max-age=3600"
+
+# No inline styles; the script only loads the two bundled files and the spec from the same base.
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>agri-mrv API</title></head>
+<body><div id="swagger-ui">Loading the API documentation...</div>
+<script>
+(function () {
+  var base = window.location.pathname.replace(/\\/docs\\/?$/, "");
+  var css = document.createElement("link");
+  css.rel = "stylesheet"; css.href = base + "/docs/swagger-ui.css";
+  document.head.appendChild(css);
+  var js = document.createElement("script");
+  js.src = base + "/docs/swagger-ui-bundle.js";
+  js.onload = function () {
+    fetch(base + "/openapi.json").then(function (r) { return r.json(); }).then(function (spec) {
+      spec.servers = [{url: base || "/", description: "this API"}];
+      window.ui = SwaggerUIBundle({spec: spec, dom_id: "#swagger-ui", deepLinking: true,
+                                   presets: [SwaggerUIBundle.presets.apis], layout: "BaseLayout"});
+    });
+  };
+  document.body.appendChild(js);
+})();
+</script></body></html>
+"""
+
+
+def _script_hash(page: str) -> str:
+    import base64
+    import hashlib
+
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+# The page runs only its own inline script (by hash) and the bundled files; Swagger UI sets inline
+# styles and draws data: images; Try it out calls this same origin.
+PAGE_HEADERS = {
+    "Cache-Control": CACHE,
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": f"default-src 'none'; script-src 'self' {_script_hash(PAGE)}; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+}
 
 
 @lru_cache(maxsize=1)
@@ -22,12 +76,28 @@ def _spec() -> str:
     return SPEC.read_text(encoding="utf-8")
 
 
-@app.get("/openapi.json", tags=["docs"], summary="This API's OpenAPI 3 document",
+@app.get("/openapi.json", tags=TAGS, summary="This API's OpenAPI 3 document",
          responses={200: {"description": "OpenAPI document", "content": {"application/json": {}}}})
-# No return annotation, on purpose: Powertools would validate and document the body against it; the spec is
-# served verbatim (a raw Response).
-def openapi_document():  # type: ignore[no-untyped-def]
+def openapi_document() -> Response[str]:  # the spec, served verbatim
     return Response(status_code=200, content_type="application/json", body=_spec())
+
+
+@app.get("/docs", tags=TAGS, summary="Swagger UI over this API's OpenAPI document (HTML page)",
+         responses={200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}})
+def swagger_page() -> Response[str]:
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=PAGE, headers=PAGE_HEADERS)
+
+
+@app.get("/docs/<name>", tags=TAGS, summary="A file of the Swagger UI page (swagger-ui.css, swagger-ui-bundle.js)",
+         openapi_extensions={"x-errors": [404]},
+         responses={200: {"description": "The file", "content": {media.split(";")[0]: {"schema": {"type": "string"}}
+                                                                 for media in assets.FILES.values()}}})
+def swagger_file(name: str) -> Response[str]:
+    content = assets.read(name)
+    if content is None:
+        raise NotFoundError("No such file")
+    return Response(status_code=200, content_type=assets.FILES[name], body=content.decode("utf-8"),
+                    headers={"Cache-Control": CACHE, "X-Content-Type-Options": "nosniff"})
 
 
 lambda_handler = make_handler(app)

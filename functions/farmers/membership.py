@@ -25,7 +25,7 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agri_common.platform.errors import ConflictError, UnprocessableError
 from agri_common.farm_table import aggregates as agg, keys
@@ -35,6 +35,7 @@ from agri_common.platform.inputs import Input
 from agri_common.platform.principal import Principal, Role, require_role
 
 from functions.farmers.context import FarmContext, caller_label, field_error, not_found
+from functions.farmers import examples
 
 INVITATION_DEFAULT_HOURS = 168
 INVITATION_MAX_HOURS = 720
@@ -42,6 +43,7 @@ INVITATION_MAX_HOURS = 720
 
 # ---- models -------------------------------------------------------------------------------------
 class IssueInvitationRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.ISSUE_INVITATION]})
     expires_in_hours: int = Field(default=INVITATION_DEFAULT_HOURS, ge=1, le=INVITATION_MAX_HOURS,
                                   description="How long the code stays valid (1 hour to 30 days; default 7 days)")
 
@@ -53,6 +55,7 @@ class InvitationOut(BaseModel):
 
 
 class JoinRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.JOIN]})
     invitation_code: str = Field(min_length=8, max_length=40)
 
 

@@ -14,6 +14,7 @@ from agri_common.farm_table.records import MembershipStatus
 from agri_common.season_vocab import AmendmentType, PreseasonWater, SeasonName, WaterRegime
 
 from functions.farmers import geometry
+from functions.farmers import examples
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -65,6 +66,7 @@ class FarmerFields(Input):
 
 
 class RegisterFarmerRequest(FarmerFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.REGISTER_FARMER]})
     fpo_id: str = Field(pattern=FPO_ID)
     consent: ConsentIn
     aadhaar: str | None = Field(default=None, min_length=12, max_length=14,
@@ -89,11 +91,16 @@ def _not_nullable(schema: dict[str, Any]) -> None:
                 del prop["default"]
 
 
+def _patch_schema(schema: dict[str, Any]) -> None:
+    _not_nullable(schema)
+    schema["examples"] = [examples.PATCH_FARMER]
+
+
 class PatchFarmerRequest(PartialUpdate):
     """Only the fields given change; ``null`` is refused (422 naming the field): leave a field out to keep it."""
 
     version: int = Field(ge=1, description="The version this change is based on (409 if stale)")
-    model_config = ConfigDict(json_schema_extra=lambda schema, _: _not_nullable(schema))
+    model_config = ConfigDict(json_schema_extra=lambda schema, _: _patch_schema(schema))
 
     name: Line | None = Field(default=None, min_length=1, max_length=200)
     phone: Line | None = Field(default=None, min_length=10, max_length=20)
@@ -176,6 +183,7 @@ class PlotFeature(Input):
     """A GeoJSON Feature (RFC 7946: WGS84 longitude/latitude) whose geometry is the plot. A ``bbox`` member is
     accepted and ignored; ``properties: null`` reads as no properties; other members are refused."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PLOT]})
     type: Literal["Feature"]
     geometry: PlotGeometry
     properties: PlotProperties = Field(default_factory=PlotProperties)
@@ -190,6 +198,7 @@ class PlotFeature(Input):
 
 
 class PutPlotRequest(PlotFeature):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PUT_PLOT]})
     version: int = Field(ge=1, description="The version this change is based on (409 if stale)")
 
 
@@ -283,6 +292,7 @@ class WaterEvidenceIn(Input):
 class SeasonData(Input):
     """A season's activity data in the carbon engine's vocabulary, with units in the field names."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SEASON]})
     year: int = Field(ge=2000, le=2100, description="Agricultural year the season starts in")
     season: SeasonName
     crop: Line = Field(min_length=1, max_length=50)
@@ -348,6 +358,7 @@ class SeasonData(Input):
 
 
 class FieldDataRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.FIELD_DATA]})
     plot_id: str = Field(pattern=ID)
     season: SeasonData
 
@@ -371,6 +382,7 @@ class SyncRecord(Input):
 class SyncRequest(Input):
     PER_ITEM = frozenset({"records"})  # each record is a SyncRecord, checked as such
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SYNC]})
     records: list[SyncRecord] = Field(min_length=1, max_length=MAX_SYNC_RECORDS)
 
 
@@ -401,6 +413,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 
 
 class UploadRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.UPLOAD]})
     plot_id: str = Field(pattern=ID)
     season_key: str | None = Field(default=None, pattern=r"^[0-9]{4}-(kharif|rabi|zaid)$")
     content_type: ContentType
@@ -436,6 +449,7 @@ MAX_IMPORT_ROWS = 1000
 class FarmerImportRequest(Input):
     PER_ITEM = frozenset({"csv"})
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.FARMER_IMPORT]})
     fpo_id: str = Field(pattern=FPO_ID)
     csv: str = Field(min_length=1, max_length=900_000,
                      description="UTF-8 CSV with a header row; a leading byte-order mark (Excel's \"CSV UTF-8\") is "
@@ -456,6 +470,7 @@ class FarmerImportRequest(Input):
 class PlotImportRequest(Input):
     PER_ITEM = frozenset({"features"})
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PLOT_IMPORT]})
     fpo_id: str = Field(pattern=FPO_ID)
     type: Literal["FeatureCollection"]
     features: list[Any] = Field(min_length=1, max_length=MAX_IMPORT_ROWS,

@@ -7,13 +7,14 @@ from typing import Annotated, Callable, Literal
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from agri_common.platform.clock import utc_iso_seconds_offset
+from agri_common.platform.errors import UnprocessableError
 from agri_common.single_table import DynamoTableStore
 from agri_common.platform.principal import AuditScope, Principal, with_audit_scope
 from agri_common.project_access import assignments_from_env
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.platform.revocation import revocation_store
 from agri_common.platform.settings import BaseSettingsModel, load_settings
+from agri_common.platform.clock import utc_iso_seconds_offset
 from agri_common.farm_table.records import FpoRecord
 
 from functions.fpo import export
@@ -74,24 +75,47 @@ def overview(fpo_id: FpoId, svc: Service, caller: Caller) -> m.Overview:
 
 
 @app.get("/fpos/<fpo_id>/reports", tags=TAGS, security=PRIVATE,
-         summary="Trends by season, a per-village breakdown, carbon per run; ?format=csv|xlsx downloads them",
+         summary="Trends by season, a per-village breakdown, carbon per run; ?format=csv&table=<name> downloads one "
+                 "table as CSV, ?format=zip every table as its own CSV in a zip, ?format=xlsx a workbook (a sheet per table)",
+         description="Tables: " + ", ".join(export.TABLES) + ". `table` is required with `format=csv` (one table per "
+                     "CSV file, so any CSV reader loads it) and refused with any other format (422 "
+                     "`table_required` / `table_not_applicable`).",
          openapi_extensions={"x-errors": [404]},
-         responses={200: {"description": "The reports (JSON), or the file for format=csv|xlsx",
+         responses={200: {"description": "The reports (JSON), or the file for format=csv|zip|xlsx",
                           "content": {"application/json": {"model": m.Reports},
                                       export.CSV_TYPE: {"schema": {"type": "string"}},
+                                      export.ZIP_TYPE: {"schema": {"type": "string", "format": "binary"}},
                                       export.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
-# No return annotation, on purpose: Powertools validates and serialises a response against the route's return
-# annotation, and a file (CSV text, XLSX bytes) must skip that; the responses above give the schema.
 def reports(fpo_id: FpoId, svc: Service, caller: Caller,  # type: ignore[no-untyped-def]
-            format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json"):
+            format: Annotated[Literal["json", "csv", "zip", "xlsx"], Query()] = "json",
+            table: Annotated[export.TableName | None, Query()] = None,
+            ):  # no return annotation: files must skip response validation (schema: responses above)
+    _check_table(format, table)  # before any read: a refusal reads nothing
     data = svc.reports(caller, fpo_id)
     if format == "json":
         return Response(200, "application/json", data.model_dump(mode="json"))
-    filename = f"{fpo_id}-reports.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if format == "csv":
-        return Response(200, export.CSV_TYPE, export.to_csv(data), headers=headers)
-    return Response(200, export.XLSX_TYPE, export.to_xlsx(data), headers=headers)
+    if format == "csv" and table is not None:
+        return Response(200, export.CSV_TYPE, export.to_csv(data, table), headers=_attachment(f"{fpo_id}-{table}.csv"))
+    if format == "zip":
+        return Response(200, export.ZIP_TYPE, export.to_zip(data, fpo_id), headers=_attachment(f"{fpo_id}-reports.zip"))
+    return Response(200, export.XLSX_TYPE, export.to_xlsx(data), headers=_attachment(f"{fpo_id}-reports.xlsx"))
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def _check_table(format: str, table: str | None) -> None:
+    names = ", ".join(export.TABLES)
+    if format == "csv" and table is None:
+        raise UnprocessableError(f"format=csv gives one table per file: name it with table= (one of {names}), "
+                                 "or ask for format=zip (every table, one CSV each)", code="table_required",
+                                 details=[{"field": "query.table", "issue": f"required with format=csv: one of {names}",
+                                          "type": "missing"}])
+    if format != "csv" and table is not None:
+        raise UnprocessableError(f"table= applies to format=csv only (format={format} holds every table)",
+                                 code="table_not_applicable",
+                                 details=[{"field": "query.table", "issue": "only with format=csv", "type": "not_applicable"}])
 
 
 lambda_handler = make_handler(app, revocation=lambda: _revocation())  # looked up per call

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agri_common.platform.inputs import Input
 
 from agri_common.pipeline_table import RunStatus
+from functions.fpo import examples
 
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 class CreateFpoRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CREATE_FPO]})
     fpo_id: str = Field(pattern=FPO_ID)
     name: str = Field(min_length=1, max_length=200)
     state: str = Field(min_length=1, max_length=100)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from agri_common.platform.inputs import Input
+from functions.ledger import examples
 from agri_common.platform.errors import UnprocessableError
 
 SERIAL_PREFIX = "AGM"
@@ -143,6 +144,7 @@ class ApprovedRun(_Input):
 class InlineRun(ApprovedRun):
     """An approved run carried in the request itself (the admin route, a direct writer event)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.INLINE_RUN]})
     farmers: list[FarmerContribution] = Field(min_length=1, max_length=MAX_INLINE_FARMERS)
 
 
@@ -160,6 +162,7 @@ CLIENT_TOKEN = ("Idempotency key (per caller): a retry with the same token and t
 
 
 class TransferCommand(_Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TRANSFER]})
     serial: BlockSerialStr = Field(description="The credit block (as returned by GET /credits/{serial})")
     quantity: int = Field(ge=1, le=10**9, description="How many credits, taken from the start of the block")
     to_ref: str = Field(pattern=OPAQUE_REF, description="The buyer's registry account id (opaque, no names)")
@@ -167,6 +170,7 @@ class TransferCommand(_Input):
 
 
 class RetireCommand(_Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.RETIRE]})
     serial: BlockSerialStr
     quantity: int = Field(ge=1, le=10**9)
     beneficiary_ref: str = Field(pattern=OPAQUE_REF, description="On whose behalf the credits are retired (opaque id)")
@@ -177,6 +181,7 @@ class RetireCommand(_Input):
 class CancelCommand(_Input):
     """Admin only: take credits out of circulation (an issuance error, a reversal)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CANCEL]})
     serial: BlockSerialStr
     quantity: int = Field(ge=1, le=10**9)
     reason: Literal["issuance_error", "reversal", "other"]

@@ -10,8 +10,8 @@ Deterministic keys: a retry overwrites nothing that differs in content semantics
 under Object Lock; the item records the last one).
 
 Stored text (project, village and plot names, finding messages, the auditor's reason and notes)
-is data in every file: each Excel cell goes through ``agri_common.platform.cells.xlsx_append`` (typed as a
-string, never a formula; characters XLSX cannot carry replaced); the PDF (``report_pdf``, drawn with
+is data in every file: each Excel cell goes through ``agri_common.sheets`` (text typed as a string,
+never a formula; characters XLSX cannot carry replaced); the PDF (``report_pdf``, drawn with
 ``agri_common.pdf``: fpdf2, HarfBuzz shaping, embedded Noto fonts for every Indian script) draws
 text as text, never as markup, with control characters replaced.
 """
@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Protocol
 
 from agri_common import pipeline_table
-from agri_common.platform.cells import xlsx_append
+from agri_common.sheets import Interval, Kind, Sheet, workbook
 from agri_common.single_table import Put
 
 from functions.pipeline import core, report_pdf
@@ -54,7 +53,7 @@ def tables(kind: str, project: pipeline_table.ProjectRecord, run: core.RunInput,
                 ["Attempt", run.attempt], ["Period", run.period], ["Methodology profile", summary["profile"]],
                 ["GWP", summary["gwp"]["name"]], ["Plot-seasons", summary["plots"]], ["Monte Carlo draws", summary["draws"]],
                 ["Net (t CO2e, point)", round(total["net"]["point"], 3)],
-                ["Net 90 % CI", " to ".join(f"{v:.3f}" for v in total["net"]["mc"]["ci"]["90"])],
+                ["Net 90 % CI", Interval(*total["net"]["mc"]["ci"]["90"])],  # printed "lower to upper"; two numbers in Excel
                 ["In-scope net (t CO2e, counted by the profile)", round(total["net_in_scope"]["point"], 3)]
                 if total.get("net_in_scope") else ["In-scope net (t CO2e, counted by the profile)", None],
                 ["Creditable basis (t CO2e, profile factor choice)", round(total["creditable_basis"], 3)],
@@ -90,18 +89,19 @@ def tables(kind: str, project: pipeline_table.ProjectRecord, run: core.RunInput,
     return out
 
 
-def xlsx(sheets: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
+# Cells that are not plain numbers/text in the workbooks (agri_common.sheets: by header, or by field in
+# a Field/Value sheet): timestamps as dates, coordinates and design parameters at their own precision.
+XLSX_KINDS: dict[str, dict[str, Kind]] = {"Decision": {"Decided at": "datetime"}}
+XLSX_FORMATS = {"Sample plots": {"Lon": "0.000000", "Lat": "0.000000"},
+                "Sample design": {"z": "0.0000", "CV": "0.0000", "E": "0.00", "n0": "0.00", "n (FPC)": "0.00"}}
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name[:31])
-        for row in rows:
-            xlsx_append(ws, row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+
+def xlsx(sheets: dict[str, list[list[Any]]]) -> bytes:
+    """The tables as a workbook, one formatted table per sheet (agri_common.sheets: bold frozen header,
+    autofilter, widths, numbers as numbers, dates as dates, an Interval as lower/upper numbers, text
+    always a string cell)."""
+    return workbook(Sheet(name, rows[0], rows[1:], XLSX_KINDS.get(name, {}), XLSX_FORMATS.get(name, {}))
+                    for name, rows in sheets.items())
 
 
 def plot_shapes(ctx: core.Context) -> report_pdf.PlotShapes | None:

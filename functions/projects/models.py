@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agri_common import pipeline_table
 from agri_common.platform.inputs import Input
 
 from agri_common.season_vocab import WaterRegime
+from functions.projects import examples
 
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 USERNAME = r"^[\w.@+-]{1,128}$"
@@ -23,6 +24,7 @@ PipelineProfile = Literal["ipcc_tier1", "vm0042_qa3", "vm0051", "ccts_ag04_002"]
 
 
 class CreateProjectRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CREATE_PROJECT]})
     name: str = Field(min_length=3, max_length=200)
     fpo_ids: list[str] = Field(min_length=1, max_length=MAX_PROJECT_FPOS,
                                description="Registered FPOs (one transaction writes the project and 2 items per FPO)")
@@ -55,10 +57,12 @@ class CreateProjectRequest(Input):
 
 
 class AssignAuditorRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.ASSIGN_AUDITOR]})
     username: str = Field(pattern=USERNAME, description="The auditor's username (must hold the auditor role)")
 
 
 class StartRunRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.START_RUN]})
     period: str = Field(pattern=pipeline_table.PERIOD,
                         description="A year (all its seasons) or one season, e.g. 2025-kharif")
 

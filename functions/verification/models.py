@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agri_common.platform.inputs import Input
+from functions.verification import examples
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 SEASON_KEY = r"^\d{4}-(kharif|rabi|zaid)$"
@@ -26,6 +27,7 @@ class AuditorFinding(Input):
 
 
 class DecisionRequest(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DECISION]})
     decision: Literal["approve", "reject", "request_corrections"]
     reason: str | None = Field(default=None, max_length=4000, description="Required to reject or request corrections")
     findings: list[AuditorFinding] = Field(default_factory=list, max_length=500)
@@ -59,6 +61,7 @@ class Observation(Input):
 
 
 class ObservationBatch(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.OBSERVATIONS]})
     observations: list[Observation] = Field(min_length=1, max_length=500)
 
 

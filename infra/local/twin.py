@@ -11,8 +11,6 @@ plays API Gateway. The handlers, the route table and the resource definitions ar
 
 from __future__ import annotations
 
-import json
-import mimetypes
 import os
 import secrets
 import socket
@@ -27,15 +25,8 @@ from infra.local.template import (
 )
 from infra.routes import ROOT, ensure_import_paths
 
-SWAGGER_DIST = ROOT / "node_modules" / "swagger-ui-dist"
 DEMO_FPO = "FPO-DEMO-1"
 DEMO_ROLES = ("farmer", "fpo_manager", "auditor", "admin")
-SWAGGER_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>agri-mrv API</title>
-<link rel="stylesheet" href="/docs/swagger-ui.css"></head><body><div id="swagger-ui"></div>
-<script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/swagger-ui-standalone-preset.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
-presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout"});</script>
-</body></html>"""
 
 
 def free_port() -> int:
@@ -137,7 +128,7 @@ class LocalTwin:
         return verifiers
 
     def _start_http(self) -> None:
-        self._http, self._http_thread = serve(self.front, "127.0.0.1", self.api_port, static=_docs_route)
+        self._http, self._http_thread = serve(self.front, "127.0.0.1", self.api_port)  # /docs: the docs function, as on AWS
 
     def _seed(self, provisioner: Provisioner) -> None:
         """One demo user per role, with a fresh strong password printed at start."""
@@ -213,22 +204,3 @@ class LocalTwin:
                 "region": self.region, "users": [u.__dict__ for u in self.demo_users],
                 "resources": dict(self.resolver.refs) if self.resolver else {},
                 "chain_rpc": self.chain_bridge.url if getattr(self, "chain_bridge", None) else None}
-
-
-def _docs_route(method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
-    """The twin's own pages (Swagger UI under /docs); None hands the request to the API front."""
-    if method == "GET" and (path == "/docs" or path.startswith("/docs/")):
-        return _docs(path)
-    return None
-
-
-def _docs(path: str) -> tuple[int, dict[str, str], bytes]:
-    """Swagger UI from the swagger-ui-dist npm package: no CDN, works offline."""
-    if path in ("/docs", "/docs/"):
-        return 200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_HTML.encode()
-    name = path[len("/docs/"):]
-    target = (SWAGGER_DIST / name).resolve()
-    if SWAGGER_DIST.resolve() not in target.parents or not target.is_file():
-        return 404, {"Content-Type": "application/json"}, json.dumps({"error": {"code": "not_found", "message": "No such file"}}).encode()
-    ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    return 200, {"Content-Type": ctype, "Cache-Control": "max-age=3600"}, target.read_bytes()

@@ -115,8 +115,12 @@ def test_register_farmer_plot_season_and_dashboards(client, tokens):
     assert overview["members"] >= 1 and overview["seasons_reported"] >= 2 and "rice" in overview["area_ha_by_crop"]
     reports = client.call("GET", f"/fpos/{DEMO_FPO}/reports", token=mgr).json()
     assert "Sonepur" in [v["village"] for v in reports["villages"]]
-    csv = client.call("GET", f"/fpos/{DEMO_FPO}/reports?format=csv", token=mgr)
+    csv = client.call("GET", f"/fpos/{DEMO_FPO}/reports?format=csv&table=villages", token=mgr)
     assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv") and "Sonepur" in csv.text
+    assert csv.text.splitlines()[0] == "village,members,plots,area_ha,seasons_reported"
+    bundle = client.call("GET", f"/fpos/{DEMO_FPO}/reports?format=zip", token=mgr, headers={"Accept": "application/zip"})
+    assert bundle.status_code == 200 and bundle.content[:2] == b"PK"  # one CSV per table
+    assert client.call("GET", f"/fpos/{DEMO_FPO}/reports?format=csv", token=mgr).status_code == 422  # table_required
     xlsx = client.call("GET", f"/fpos/{DEMO_FPO}/reports?format=xlsx", token=mgr,
                        headers={"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"  # a zip: the .xlsx container

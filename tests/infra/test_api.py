@@ -16,6 +16,8 @@ from tests.infra.cfn import api_methods, domain_functions, integration_function,
 PUBLIC_ROUTES = {
     ("GET", "/health"),
     ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/{name}"),
     ("POST", "/auth/register"),
     ("POST", "/auth/confirm-registration"),
     ("POST", "/auth/login"),

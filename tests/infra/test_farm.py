@@ -94,6 +94,7 @@ def test_domain_layers_and_binary_reports(template):
     assert layer_of("farmers") == ["common", "geo"] and layer_of("fpo") == ["common", "export"]
     (api,) = resources(template, "AWS::ApiGateway::RestApi").values()
     assert "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in api["Properties"]["BinaryMediaTypes"]
+    assert "application/zip" in api["Properties"]["BinaryMediaTypes"]  # ?format=zip: one CSV per table
 
 
 def test_geo_and_export_layers_ship_wheels_for_the_runtime(synthesized, template):

@@ -181,3 +181,19 @@ def test_common_layer_has_our_package_and_wheels_for_the_runtime(synthesized, te
     binaries = list((python / "pydantic_core").glob("*.so"))
     assert binaries and all(f"cpython-{abi}-x86_64-linux-gnu" in b.name for b in binaries), binaries
     assert not list(python.rglob("__pycache__"))
+
+
+def test_docs_asset_bundles_swagger_ui_gzipped(synthesized, functions):
+    """Swagger UI is served by the docs function on AWS as on the twin: its files ride in the
+    function's own asset (gzipped, so the asset stays small), byte-identical to the pinned npm
+    package once decompressed, and the handler prefers them to node_modules."""
+    import gzip
+
+    from functions.docs import assets
+
+    root = synthesized.asset_path(functions["docs"][0])
+    bundled = root / "functions" / "docs" / assets.BUNDLED_DIR.name
+    assert sorted(p.name for p in bundled.iterdir()) == sorted(f"{name}.gz" for name in assets.FILES)
+    for name in assets.FILES:
+        assert gzip.decompress((bundled / f"{name}.gz").read_bytes()) == (assets.SOURCE_DIR / name).read_bytes()
+    assert (root / "functions" / "docs" / "assets.py").is_file() and (root / "functions" / "docs" / "openapi.json").is_file()

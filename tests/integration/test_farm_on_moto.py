@@ -254,9 +254,10 @@ def test_seasons_field_data_and_aggregates(api):
     rep = api.fpo("GET", f"/fpos/{FPO}/reports", claims=MANAGER, resource="/fpos/{fpo_id}/reports", params={"fpo_id": FPO}).body
     assert [s["season_key"] for s in rep["seasons"]] == ["2025-kharif", "2025-rabi"]
     assert rep["villages"] == [{"village": "Rampur", "members": 1, "plots": 1, "area_ha": ov["area_ha"], "seasons": 2}]
-    csv = api.raw_fpo(f"/fpos/{FPO}/reports", "format=csv", MANAGER)
+    csv = api.raw_fpo(f"/fpos/{FPO}/reports", "format=csv&table=seasons", MANAGER)
     assert csv["statusCode"] == 200 and csv["multiValueHeaders"]["Content-Type"] == ["text/csv; charset=utf-8"]
-    assert "2025-kharif,1," in csv["body"] and "Rampur,1,1," in csv["body"]
+    assert csv["body"].startswith("season,") and "2025-kharif,1," in csv["body"]
+    assert "Rampur,1,1," in api.raw_fpo(f"/fpos/{FPO}/reports", "format=csv&table=villages", MANAGER)["body"]
     xlsx = api.raw_fpo(f"/fpos/{FPO}/reports", "format=xlsx", MANAGER)
     assert xlsx["statusCode"] == 200 and xlsx["isBase64Encoded"] is True
     from io import BytesIO
@@ -265,7 +266,7 @@ def test_seasons_field_data_and_aggregates(api):
     from openpyxl import load_workbook
 
     book = load_workbook(BytesIO(base64.b64decode(xlsx["body"])))
-    assert book.sheetnames == ["seasons", "villages", "carbon"] and book["villages"]["A2"].value == "Rampur"
+    assert book.sheetnames == ["seasons", "villages", "carbon", "carbon_approved"] and book["villages"]["A2"].value == "Rampur"
 
 
 def test_sync_replay_conflict_and_invalid(api):

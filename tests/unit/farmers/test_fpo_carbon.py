@@ -128,8 +128,9 @@ def test_reports_csv_and_excel_carry_the_carbon_rows(world):
     book = load_workbook(io.BytesIO(export.to_xlsx(reports)))
     sheet = [[c.value for c in row] for row in book["carbon"].iter_rows()]
     assert sheet[0][:4] == ["period", "run_id", "project_id", "status"] and "creditable_net_share_t" in sheet[0]
-    assert [row[0] for row in sheet[1:4]] == ["2023-kharif", "2024-kharif", "2025-kharif"]
-    assert sheet[4][0] == "total of 2 approved runs" and sheet[4][sheet[0].index("net_t")] == 15.0
-    rows = list(csv.reader(io.StringIO(export.to_csv(reports))))
-    start = rows.index(["# carbon"])
-    assert rows[start + 2][:4] == ["2023-kharif", OTHER_PROJECT + "_2023_kharif", OTHER_PROJECT, "approved"]
+    assert [row[0] for row in sheet[1:]] == ["2023-kharif", "2024-kharif", "2025-kharif"]  # runs only: one table
+    total = [[c.value for c in row] for row in book["carbon_approved"].iter_rows()]
+    assert total[0][0] == "approved_runs" and total[1][0] == 2 and total[1][total[0].index("net_t")] == 15.0
+    rows = list(csv.reader(io.StringIO(export.to_csv(reports, "carbon"))))
+    assert rows[0] == sheet[0] and len(rows) == 4
+    assert rows[1][:4] == ["2023-kharif", OTHER_PROJECT + "_2023_kharif", OTHER_PROJECT, "approved"]
