@@ -30,14 +30,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "carbon_engine" / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "carbon_engine"))
 
-from carbon_engine import Request, estimate, parse_request
-from carbon_engine.engine import prepare, totals
-from carbon_engine.montecarlo import Draws
-
 # The synthetic project and the naive loop live in the tests (shared with the in-CI comparison,
 # tests/unit/carbon_engine/test_naive_loop.py).
 from ce_naive import naive_net_per_draw, synthetic_request
 
+from carbon_engine import Request, estimate, parse_request
+from carbon_engine.engine import prepare, totals
+from carbon_engine.montecarlo import Draws
 
 # ----------------------------------------------------------------------------- main
 
@@ -48,9 +47,15 @@ def templated_request(n: int, draws: int, k: int, seed: int = 7) -> dict:
     plot would be its own signature (see engine.plot_signatures)."""
     raw = synthetic_request(k, draws, seed=seed)
     drop = ("trees", "agroforestry")
-    templates = [{**p, "tree_inventory_years": None,
-                  "baseline": {a: v for a, v in p["baseline"].items() if a not in drop},
-                  "project": {a: v for a, v in p["project"].items() if a not in drop}} for p in raw["plots"]]
+    templates = [
+        {
+            **p,
+            "tree_inventory_years": None,
+            "baseline": {a: v for a, v in p["baseline"].items() if a not in drop},
+            "project": {a: v for a, v in p["project"].items() if a not in drop},
+        }
+        for p in raw["plots"]
+    ]
     rng = np.random.default_rng(seed + 1)
     areas = np.round(rng.uniform(0.1, 3.0, n), 3)
     raw["plots"] = [{**templates[i % k], "plot_id": f"T{i:06d}", "area_ha": float(areas[i])} for i in range(n)]
@@ -68,14 +73,22 @@ def main() -> None:
     ap.add_argument("--naive-plots", type=int, default=50)
     ap.add_argument("--naive-draws", type=int, default=1_000)
     ap.add_argument("--repeat", type=int, default=3, help="estimate() runs; the best is reported (shared machine)")
-    ap.add_argument("--templates", type=int, default=0,
-                    help="build the plots from this many practice templates (random areas; no area-independent "
-                         "agroforestry/tree blocks): few distinct signatures, so per-plot statistics are computed")
+    ap.add_argument(
+        "--templates",
+        type=int,
+        default=0,
+        help="build the plots from this many practice templates (random areas; no area-independent "
+        "agroforestry/tree blocks): few distinct signatures, so per-plot statistics are computed",
+    )
     ap.add_argument("--per-plot-mc", choices=("auto", "always", "never"), default="auto")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    raw = templated_request(args.plots, args.draws, args.templates) if args.templates else synthetic_request(args.plots, args.draws)
+    raw = (
+        templated_request(args.plots, args.draws, args.templates)
+        if args.templates
+        else synthetic_request(args.plots, args.draws)
+    )
     raw["per_plot_mc"] = args.per_plot_mc
     body = json.dumps(raw)
     t_gen = time.perf_counter() - t0
@@ -98,30 +111,46 @@ def main() -> None:
 
     plot_draws = args.plots * args.draws
     tot = result.total
-    print(f"synthetic project: {args.plots:,} plot-seasons x {args.draws:,} draws (generation {t_gen:.2f} s, JSON {len(body) / 1e6:.0f} MB)")
+    print(
+        f"synthetic project: {args.plots:,} plot-seasons x {args.draws:,} draws (generation {t_gen:.2f} s, JSON {len(body) / 1e6:.0f} MB)"
+    )
     print(f"validate request JSON -> pydantic:      {t_validate:7.3f} s   (parse_request)")
-    print(f"estimate(request) full result:          {t_estimate:7.3f} s   <- target < 5 s "
-          f"(best of {len(runs)}: {', '.join(f'{r:.3f}' for r in runs)})")
+    print(
+        f"estimate(request) full result:          {t_estimate:7.3f} s   <- target < 5 s "
+        f"(best of {len(runs)}: {', '.join(f'{r:.3f}' for r in runs)})"
+    )
     print(f"result -> JSON:                          {t_dump:7.3f} s   ({len(out_json) / 1e6:.0f} MB)")
     print(f"end to end (validate+estimate+dump):     {t_validate + t_estimate + t_dump:7.3f} s")
-    print(f"peak RSS: {rss_peak:,.0f} MB (after building the synthetic input: {rss_before:,.0f} MB)   <- target < 2048 MB")
+    print(
+        f"peak RSS: {rss_peak:,.0f} MB (after building the synthetic input: {rss_before:,.0f} MB)   <- target < 2048 MB"
+    )
     print(f"plot-draws per second (estimate): {plot_draws / t_estimate:,.3e}")
     print(f"per-plot MC stats: {result.plots.mc_note}")
     if result.plots.mc_included:
         m = result.plots.mc["net"]
-        print(f"  plot {result.plots.plot_id[0]}: net {result.plots.point['net'][0]:.4f} t CO2e, 90 % interval "
-              f"{m.ci['90']['low'][0]:.4f} .. {m.ci['90']['high'][0]:.4f} (half-width {m.half_width_pct['90'][0]:.1f} %)")
-    print(f"net point {tot.net.point:,.1f} t CO2e; MC mean {tot.net.mc.mean:,.1f}; 90 % CI {tot.net.mc.ci['90']}; "
-          f"95 % CI {tot.net.mc.ci['95']}; half-width 90 % {tot.net.mc.half_width_pct['90']:.2f} %")
+        print(
+            f"  plot {result.plots.plot_id[0]}: net {result.plots.point['net'][0]:.4f} t CO2e, 90 % interval "
+            f"{m.ci['90']['low'][0]:.4f} .. {m.ci['90']['high'][0]:.4f} (half-width {m.half_width_pct['90'][0]:.1f} %)"
+        )
+    print(
+        f"net point {tot.net.point:,.1f} t CO2e; MC mean {tot.net.mc.mean:,.1f}; 90 % CI {tot.net.mc.ci['90']}; "
+        f"95 % CI {tot.net.mc.ci['95']}; half-width 90 % {tot.net.mc.half_width_pct['90']:.2f} %"
+    )
     for g, r in tot.gases.items():
-        print(f"  {g}: baseline {r.baseline.point:,.1f}  project {r.project.point:,.1f}  reduction {r.reduction.point:,.1f} t CO2e")
-    print(f"  removals {tot.removals.point:,.1f} t CO2; in-scope net ({result.profile.id}: {', '.join(result.profile.counted_components)}) "
-          f"{tot.net_in_scope.point:,.1f}, half-width 90 % {tot.net_in_scope.mc.half_width_pct['90']:.2f} %")
-    print(f"  deductions {[(d.rule, round(d.t_co2e, 1), d.note) for d in tot.deductions]}; eligible {tot.eligible}; "
-          f"creditable {tot.creditable_net:,.1f}")
+        print(
+            f"  {g}: baseline {r.baseline.point:,.1f}  project {r.project.point:,.1f}  reduction {r.reduction.point:,.1f} t CO2e"
+        )
+    print(
+        f"  removals {tot.removals.point:,.1f} t CO2; in-scope net ({result.profile.id}: {', '.join(result.profile.counted_components)}) "
+        f"{tot.net_in_scope.point:,.1f}, half-width 90 % {tot.net_in_scope.mc.half_width_pct['90']:.2f} %"
+    )
+    print(
+        f"  deductions {[(d.rule, round(d.t_co2e, 1), d.note) for d in tot.deductions]}; eligible {tot.eligible}; "
+        f"creditable {tot.creditable_net:,.1f}"
+    )
 
     # naive loop on a subset, same seed and draws
-    sub = Request.model_validate({**raw, "plots": raw["plots"][:args.naive_plots], "draws": args.naive_draws})
+    sub = Request.model_validate({**raw, "plots": raw["plots"][: args.naive_plots], "draws": args.naive_draws})
     prep = prepare(sub)
     draws = Draws.sample(prep.factors, sub.draws, sub.seed, sub.activity_uncertainty)
     engine_net = totals(prep, draws)["net"]
@@ -130,8 +159,10 @@ def main() -> None:
     t_naive = time.perf_counter() - t0
     naive_rate = args.naive_plots * args.naive_draws / t_naive
     rel = np.max(np.abs(naive - engine_net) / np.maximum(np.abs(naive), 1e-12))
-    print(f"naive per-plot Python loop: {args.naive_plots} plots x {args.naive_draws} draws in {t_naive:.2f} s "
-          f"= {naive_rate:,.3e} plot-draws/s")
+    print(
+        f"naive per-plot Python loop: {args.naive_plots} plots x {args.naive_draws} draws in {t_naive:.2f} s "
+        f"= {naive_rate:,.3e} plot-draws/s"
+    )
     print(f"speed-up engine vs naive loop: {plot_draws / t_estimate / naive_rate:,.0f}x   <- goal >= 100x")
     print(f"max relative difference engine vs naive (per-draw net, {args.naive_draws} draws): {rel:.3e}")
     assert math.isfinite(rel) and rel < 1e-9, "engine and naive loop disagree"

@@ -46,23 +46,25 @@ _TIMED_IMPORT = (
 
 def lambda_like_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
-    env.update({
-        "PYTHONPATH": os.pathsep.join(str(p) for p in (ROOT, *LAYER_PATHS)),
-        "PYTHONDONTWRITEBYTECODE": "0",
-        "AWS_LAMBDA_FUNCTION_NAME": "cold-start-bench",  # Powertools Tracer: behave as on Lambda
-        # X-Ray SDK: on Lambda (LAMBDA_TASK_ROOT set) it samples locally; elsewhere it builds a
-        # botocore X-Ray client at import, ~130 ms that Lambda never pays.
-        "LAMBDA_TASK_ROOT": str(ROOT),
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.14",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "agri-mrv",
-        "POWERTOOLS_METRICS_NAMESPACE": "AgriMrv",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "STAGE": "bench",
-        "CORS_ORIGINS": "http://localhost:3000",
-        "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as infra/domain_constructs/base.py sets on every function
-    })
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join(str(p) for p in (ROOT, *LAYER_PATHS)),
+            "PYTHONDONTWRITEBYTECODE": "0",
+            "AWS_LAMBDA_FUNCTION_NAME": "cold-start-bench",  # Powertools Tracer: behave as on Lambda
+            # X-Ray SDK: on Lambda (LAMBDA_TASK_ROOT set) it samples locally; elsewhere it builds a
+            # botocore X-Ray client at import, ~130 ms that Lambda never pays.
+            "LAMBDA_TASK_ROOT": str(ROOT),
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.14",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_SERVICE_NAME": "agri-mrv",
+            "POWERTOOLS_METRICS_NAMESPACE": "AgriMrv",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "STAGE": "bench",
+            "CORS_ORIGINS": "http://localhost:3000",
+            "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as infra/domain_constructs/base.py sets on every function
+        }
+    )
     return env
 
 
@@ -70,16 +72,23 @@ def import_times_ms(domain: Domain, reps: int, env: dict[str, str]) -> list[floa
     code = _TIMED_IMPORT.format(module=domain.module)
     times = []
     for _ in range(reps + 1):  # the first run warms the file cache and writes .pyc; discarded
-        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+        )
         times.append(float(out.stdout.strip().splitlines()[-1]))
     return times[1:]
 
 
 def slowest_imports(domain: Domain, env: dict[str, str], top: int = 3) -> list[tuple[str, float]]:
     """Top-level packages by total self import time (ms), from one ``-X importtime`` run."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {domain.module}"],
-                         env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {domain.module}"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     totals: dict[str, float] = {}
     for line in out.stderr.splitlines():
         # "import time: <self us> | <cumulative us> | <indent><module>"
@@ -118,8 +127,10 @@ def asset_sizes() -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]
             domain = res.get("Metadata", {}).get("agri:domain")
             if domain:
                 functions[domain] = tree_size(result.asset_path(lid))
-                uses[domain] = [result.template["Resources"][ref["Ref"]]["Metadata"]["agri:layer"]
-                                for ref in res["Properties"].get("Layers", [])]
+                uses[domain] = [
+                    result.template["Resources"][ref["Ref"]]["Metadata"]["agri:layer"]
+                    for ref in res["Properties"].get("Layers", [])
+                ]
     return functions, layers, uses
 
 
@@ -133,9 +144,13 @@ def main() -> None:
     functions, layers, uses = ({}, {}, {}) if args.no_assets else asset_sizes()
     flags: list[str] = []
 
-    print(f"Handler import time (median of {args.reps} fresh interpreters, Python {sys.version.split()[0]}) "
-          "and function asset size")
-    print(f"{'function':<10} {'median':>9} {'min':>9} {'max':>9} {'unzipped':>12} {'zipped':>12}  heaviest packages (ms)")
+    print(
+        f"Handler import time (median of {args.reps} fresh interpreters, Python {sys.version.split()[0]}) "
+        "and function asset size"
+    )
+    print(
+        f"{'function':<10} {'median':>9} {'min':>9} {'max':>9} {'unzipped':>12} {'zipped':>12}  heaviest packages (ms)"
+    )
     for domain in API_DOMAINS:
         times = import_times_ms(domain, args.reps, env)
         median = statistics.median(times)
@@ -158,8 +173,14 @@ def main() -> None:
             users = ", ".join(d for d, names in uses.items() if name in names) or "-"
             print(f"{name:<14} {fmt_bytes(unzipped):>12} {fmt_bytes(zipped):>12}  {users}")
 
-    print("\n" + ("FLAGS:\n  " + "\n  ".join(flags) if flags else "No flags: every import under 250 ms, "
-                  "every function asset under 1 MiB."))
+    print(
+        "\n"
+        + (
+            "FLAGS:\n  " + "\n  ".join(flags)
+            if flags
+            else "No flags: every import under 250 ms, every function asset under 1 MiB."
+        )
+    )
 
 
 if __name__ == "__main__":

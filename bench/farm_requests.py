@@ -37,8 +37,16 @@ CONSENT = {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"}
 
 
 def _claims(role: str, fpo: str | None) -> dict:
-    c = {"sub": f"bench-{role}", "cognito:username": f"bench-{role}", "cognito:groups": role, "token_use": "id",
-         "iat": str(int(time.time())), "exp": str(int(time.time()) + 3600), "jti": "j", "origin_jti": f"o-{role}"}
+    c = {
+        "sub": f"bench-{role}",
+        "cognito:username": f"bench-{role}",
+        "cognito:groups": role,
+        "token_use": "id",
+        "iat": str(int(time.time())),
+        "exp": str(int(time.time()) + 3600),
+        "jti": "j",
+        "origin_jti": f"o-{role}",
+    }
     if fpo:
         c["custom:fpo_id"] = fpo
     return c
@@ -48,17 +56,28 @@ def _invoke(module, method, resource, path, body=None, claims=None, params=None,
     from infra.local.front import proxy_event
     from infra.local.lambdas import LambdaContext
 
-    event = proxy_event(resource, method, path, query=query, body=json.dumps(body).encode() if body else b"",
-                        headers={"content-type": "application/json"}, params=params, claims=claims)
+    event = proxy_event(
+        resource,
+        method,
+        path,
+        query=query,
+        body=json.dumps(body).encode() if body else b"",
+        headers={"content-type": "application/json"},
+        params=params,
+        claims=claims,
+    )
     resp = module.lambda_handler(event, LambdaContext("bench", 1024, "arn:aws:lambda:x:1:function:bench", "r", 29))
-    return resp["statusCode"], (json.loads(resp["body"]) if resp.get("body") and not resp.get("isBase64Encoded")
-                                and resp["body"][:1] in "{[" else None)
+    return resp["statusCode"], (
+        json.loads(resp["body"])
+        if resp.get("body") and not resp.get("isBase64Encoded") and resp["body"][:1] in "{["
+        else None
+    )
 
 
 def seed(fpo_id: str, n: int) -> None:
-    from agri_common.platform.aws import dynamodb_table
     from agri_common.farm_table import aggregates as agg
     from agri_common.farm_table.records import Consent, FarmerRecord
+    from agri_common.platform.aws import dynamodb_table
     from agri_common.single_table import DynamoTableStore, to_dynamo
 
     table = dynamodb_table(os.environ["FARM_TABLE"])
@@ -67,16 +86,28 @@ def seed(fpo_id: str, n: int) -> None:
         for i in range(n):
             village = f"Village {i % 40}"
             villages[village] = villages.get(village, 0) + 1
-            batch.put_item(Item=to_dynamo(FarmerRecord(
-                farmer_id=f"F-{fpo_id}-{i}", fpo_id=fpo_id, name=f"Farmer {i}", phone=f"+9197{i:08d}", village=village,
-                district="Patiala", state="Punjab", preferred_language="pa",
-                consent=Consent(given=True, version="v1", at=CONSENT["at"]), created_by="bench",
-                created_at="2025-06-01T00:00:00+00:00").to_item()))
+            batch.put_item(
+                Item=to_dynamo(
+                    FarmerRecord(
+                        farmer_id=f"F-{fpo_id}-{i}",
+                        fpo_id=fpo_id,
+                        name=f"Farmer {i}",
+                        phone=f"+9197{i:08d}",
+                        village=village,
+                        district="Patiala",
+                        state="Punjab",
+                        preferred_language="pa",
+                        consent=Consent(given=True, version="v1", at=CONSENT["at"]),
+                        created_by="bench",
+                        created_at="2025-06-01T00:00:00+00:00",
+                    ).to_item()
+                )
+            )
     store = DynamoTableStore(os.environ["FARM_TABLE"])
     store.transact([agg.fpo_totals(fpo_id, {"members": n})])
     ops = [agg.village_totals(fpo_id, v, {"members": c}) for v, c in villages.items()]
     for i in range(0, len(ops), 100):
-        store.transact(ops[i:i + 100])
+        store.transact(ops[i : i + 100])
 
 
 def count_requests(sizes: list[int]) -> None:
@@ -89,7 +120,9 @@ def count_requests(sizes: list[int]) -> None:
     from infra.local.template import Resolver, function_specs
     from infra.synth import synth
 
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "ap-south-1"})
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "ap-south-1"}
+    )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     synthesized = synth("dev", bundle=False, outdir=ROOT / ".local" / "cdk.out.bench")
     moto_ext.install()
@@ -118,21 +151,89 @@ def count_requests(sizes: list[int]) -> None:
             manager = _claims("fpo_manager", fpo_id)
             lon = 75.0 + sizes.index(n) * 0.1
             steps = [
-                ("GET /fpos/{id}/overview", lambda: _invoke(fpo, "GET", "/fpos/{fpo_id}/overview", f"/fpos/{fpo_id}/overview",
-                                                            claims=manager, params={"fpo_id": fpo_id})),
-                ("GET /fpos/{id}/reports", lambda: _invoke(fpo, "GET", "/fpos/{fpo_id}/reports", f"/fpos/{fpo_id}/reports",
-                                                           claims=manager, params={"fpo_id": fpo_id})),
-                ("GET /farmers?limit=25", lambda: _invoke(farmers, "GET", "/farmers", "/farmers", claims=manager, query="limit=25")),
-                ("GET /farmers/{id}", lambda: _invoke(farmers, "GET", "/farmers/{farmer_id}", f"/farmers/F-{fpo_id}-0",
-                                                      claims=manager, params={"farmer_id": f"F-{fpo_id}-0"})),
-                ("POST /farmers", lambda: _invoke(farmers, "POST", "/farmers", "/farmers", {
-                    "name": "New", "phone": "9812345678", "village": "Village 1", "district": "Patiala", "state": "Punjab",
-                    "fpo_id": fpo_id, "consent": CONSENT}, manager)),
-                ("POST /farmers/{id}/plots", lambda: _invoke(
-                    farmers, "POST", "/farmers/{farmer_id}/plots", f"/farmers/F-{fpo_id}-0/plots",
-                    {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
-                        [lon, 28.0], [lon + 0.001, 28.0], [lon + 0.001, 28.001], [lon, 28.001], [lon, 28.0]]]}},
-                    manager, params={"farmer_id": f"F-{fpo_id}-0"})),
+                (
+                    "GET /fpos/{id}/overview",
+                    lambda: _invoke(
+                        fpo,
+                        "GET",
+                        "/fpos/{fpo_id}/overview",
+                        f"/fpos/{fpo_id}/overview",
+                        claims=manager,
+                        params={"fpo_id": fpo_id},
+                    ),
+                ),
+                (
+                    "GET /fpos/{id}/reports",
+                    lambda: _invoke(
+                        fpo,
+                        "GET",
+                        "/fpos/{fpo_id}/reports",
+                        f"/fpos/{fpo_id}/reports",
+                        claims=manager,
+                        params={"fpo_id": fpo_id},
+                    ),
+                ),
+                (
+                    "GET /farmers?limit=25",
+                    lambda: _invoke(farmers, "GET", "/farmers", "/farmers", claims=manager, query="limit=25"),
+                ),
+                (
+                    "GET /farmers/{id}",
+                    lambda: _invoke(
+                        farmers,
+                        "GET",
+                        "/farmers/{farmer_id}",
+                        f"/farmers/F-{fpo_id}-0",
+                        claims=manager,
+                        params={"farmer_id": f"F-{fpo_id}-0"},
+                    ),
+                ),
+                (
+                    "POST /farmers",
+                    lambda: _invoke(
+                        farmers,
+                        "POST",
+                        "/farmers",
+                        "/farmers",
+                        {
+                            "name": "New",
+                            "phone": "9812345678",
+                            "village": "Village 1",
+                            "district": "Patiala",
+                            "state": "Punjab",
+                            "fpo_id": fpo_id,
+                            "consent": CONSENT,
+                        },
+                        manager,
+                    ),
+                ),
+                (
+                    "POST /farmers/{id}/plots",
+                    lambda: _invoke(
+                        farmers,
+                        "POST",
+                        "/farmers/{farmer_id}/plots",
+                        f"/farmers/F-{fpo_id}-0/plots",
+                        {
+                            "type": "Feature",
+                            "properties": {},
+                            "geometry": {
+                                "type": "Polygon",
+                                "coordinates": [
+                                    [
+                                        [lon, 28.0],
+                                        [lon + 0.001, 28.0],
+                                        [lon + 0.001, 28.001],
+                                        [lon, 28.001],
+                                        [lon, 28.0],
+                                    ]
+                                ],
+                            },
+                        },
+                        manager,
+                        params={"farmer_id": f"F-{fpo_id}-0"},
+                    ),
+                ),
             ]
             plot_id = None
             for name, step in steps:
@@ -141,15 +242,41 @@ def count_requests(sizes: list[int]) -> None:
                 if name.startswith("POST /farmers/{id}/plots"):
                     plot_id = body["plot_id"]
                 rows.setdefault(name, {})[n] = f"{len(calls)} ({status})"
-            season = {"year": 2025, "season": "kharif", "crop": "rice", "sowing_date": "2025-06-20",
-                      "harvest_date": "2025-10-20", "cultivation_days": 110, "water_regime": "single_drainage",
-                      "preseason_water": "non_flooded_lt_180"}
+            season = {
+                "year": 2025,
+                "season": "kharif",
+                "crop": "rice",
+                "sowing_date": "2025-06-20",
+                "harvest_date": "2025-10-20",
+                "cultivation_days": 110,
+                "water_regime": "single_drainage",
+                "preseason_water": "non_flooded_lt_180",
+            }
             for name, step in (
-                ("GET /plots/{id}", lambda: _invoke(farmers, "GET", "/plots/{plot_id}", f"/plots/{plot_id}",
-                                                    claims=manager, params={"plot_id": plot_id})),
-                ("POST /plots/{id}/seasons", lambda: _invoke(farmers, "POST", "/plots/{plot_id}/seasons",
-                                                             f"/plots/{plot_id}/seasons", season, manager,
-                                                             params={"plot_id": plot_id}))):
+                (
+                    "GET /plots/{id}",
+                    lambda: _invoke(
+                        farmers,
+                        "GET",
+                        "/plots/{plot_id}",
+                        f"/plots/{plot_id}",
+                        claims=manager,
+                        params={"plot_id": plot_id},
+                    ),
+                ),
+                (
+                    "POST /plots/{id}/seasons",
+                    lambda: _invoke(
+                        farmers,
+                        "POST",
+                        "/plots/{plot_id}/seasons",
+                        f"/plots/{plot_id}/seasons",
+                        season,
+                        manager,
+                        params={"plot_id": plot_id},
+                    ),
+                ),
+            ):
                 calls.clear()
                 status, _ = step()
                 rows.setdefault(name, {})[n] = f"{len(calls)} ({status})"
@@ -171,16 +298,28 @@ def time_sync(records: int) -> None:
     try:
         manager = next(u for u in twin.demo_users if u.role == "fpo_manager")
         http = requests.Session()
-        token = http.post(f"{twin.base_url}/auth/login", json={"username": manager.username, "password": manager.password},
-                          timeout=30).json()["tokens"]["id_token"]
+        token = http.post(
+            f"{twin.base_url}/auth/login", json={"username": manager.username, "password": manager.password}, timeout=30
+        ).json()["tokens"]["id_token"]
         headers = {"Authorization": token}
 
         def farmer(i: int, prefix: str) -> dict:
-            return {"name": f"Farmer {i}", "phone": f"9{prefix}{i:08d}"[:10], "village": f"Village {i % 20}",
-                    "district": "Patiala", "state": "Punjab", "fpo_id": "FPO-DEMO-1", "consent": CONSENT}
+            return {
+                "name": f"Farmer {i}",
+                "phone": f"9{prefix}{i:08d}"[:10],
+                "village": f"Village {i % 20}",
+                "district": "Patiala",
+                "state": "Punjab",
+                "fpo_id": "FPO-DEMO-1",
+                "consent": CONSENT,
+            }
 
-        batch = {"records": [{"client_id": f"bench-{i:06d}", "entity": "farmer", "action": "create",
-                              "data": farmer(i, "1")} for i in range(records)]}
+        batch = {
+            "records": [
+                {"client_id": f"bench-{i:06d}", "entity": "farmer", "action": "create", "data": farmer(i, "1")}
+                for i in range(records)
+            ]
+        }
         t0 = time.perf_counter()
         r = http.post(f"{twin.base_url}/sync", json=batch, headers=headers, timeout=600)
         sync_s = time.perf_counter() - t0
@@ -194,13 +333,17 @@ def time_sync(records: int) -> None:
         naive_s = time.perf_counter() - t0
         print(f"\nPOST /sync, {records} farmer creates, against the local twin (moto server)")
         print(f"  first batch : {sync_s:6.2f} s  {records / sync_s:7.1f} records/s  (applied {applied})")
-        print(f"  replay      : {replay_s:6.2f} s  {records / replay_s:7.1f} records/s  (duplicate {replay.get('duplicate')})")
+        print(
+            f"  replay      : {replay_s:6.2f} s  {records / replay_s:7.1f} records/s  (duplicate {replay.get('duplicate')})"
+        )
         print(f"  naive       : {naive_s:6.2f} s  {records / naive_s:7.1f} records/s  ({records} x POST /farmers)")
         print(f"  sync vs naive: {naive_s / sync_s:4.2f}x")
-        print("  note: the twin's moto keeps an item-level undo log per TransactWriteItems (infra/local/moto_ext;\n"
-              "  stock moto deep-copies the table per item); the naive figure is mostly the HTTP round trip of the\n"
-              "  twin's API front. On DynamoDB a farmer create costs one transaction (the FPO is read once per\n"
-              "  batch; receipts 100 per request).")
+        print(
+            "  note: the twin's moto keeps an item-level undo log per TransactWriteItems (infra/local/moto_ext;\n"
+            "  stock moto deep-copies the table per item); the naive figure is mostly the HTTP round trip of the\n"
+            "  twin's API front. On DynamoDB a farmer create costs one transaction (the FPO is read once per\n"
+            "  batch; receipts 100 per request)."
+        )
     finally:
         twin.stop()
 

@@ -38,22 +38,35 @@ def _table(name: str) -> None:
 
     attrs = {"pk", "sk", "g_seq", *(a for _, a in LEDGER_INDEXES)}
     boto3.client("dynamodb").create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
-        GlobalSecondaryIndexes=[{"IndexName": n, "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": a, "KeyType": "HASH"},
-                                               {"AttributeName": "g_seq", "KeyType": "RANGE"}]}
-                                for n, a in LEDGER_INDEXES])
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": n,
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [{"AttributeName": a, "KeyType": "HASH"}, {"AttributeName": "g_seq", "KeyType": "RANGE"}],
+            }
+            for n, a in LEDGER_INDEXES
+        ],
+    )
 
 
 def _run(n: int, run_id: str):
     from functions.ledger import models as m
 
-    return m.ApprovedRun(project_id="BENCH", run_id=run_id, vintage=2025, methodology_profile="awd-rice-v1", gwp="AR5",
-                         approved_by="bench", approved_at="2026-01-01T00:00:00Z", creditable_net_t=Decimal(n * 3),
-                         farmers=[{"farmer_id": f"F{i}", "owner_user_id": f"u{i}", "fpo_id": "FPO-1", "net_t": "3"}
-                                  for i in range(n)])
+    return m.ApprovedRun(
+        project_id="BENCH",
+        run_id=run_id,
+        vintage=2025,
+        methodology_profile="awd-rice-v1",
+        gwp="AR5",
+        approved_by="bench",
+        approved_at="2026-01-01T00:00:00Z",
+        creditable_net_t=Decimal(n * 3),
+        farmers=[{"farmer_id": f"F{i}", "owner_user_id": f"u{i}", "fpo_id": "FPO-1", "net_t": "3"} for i in range(n)],
+    )
 
 
 def bench_appends(records: int, logic_records: int) -> None:
@@ -62,8 +75,8 @@ def bench_appends(records: int, logic_records: int) -> None:
     from moto import mock_aws
 
     from functions.ledger import appending
-    from functions.ledger.writer import LedgerWriter
     from functions.ledger.dal import DynamoLedgerStore
+    from functions.ledger.writer import LedgerWriter
     from tests.unit.ledger_fakes import FakeLedgerStore
 
     class NoArtifacts:
@@ -85,9 +98,11 @@ def bench_appends(records: int, logic_records: int) -> None:
 
     stock = DynamoDBBackend.transact_write_items
     results = {}
-    for label, chunk, impl in (("chunked, twin moto", appending.APPEND_CHUNK, moto_ext.transact_write_items),
-                               ("naive, twin moto", 1, moto_ext.transact_write_items),
-                               ("chunked, stock moto", appending.APPEND_CHUNK, stock)):
+    for label, chunk, impl in (
+        ("chunked, twin moto", appending.APPEND_CHUNK, moto_ext.transact_write_items),
+        ("naive, twin moto", 1, moto_ext.transact_write_items),
+        ("chunked, stock moto", appending.APPEND_CHUNK, stock),
+    ):
         appending.APPEND_CHUNK, saved = chunk, appending.APPEND_CHUNK
         DynamoDBBackend.transact_write_items = impl
         try:
@@ -97,11 +112,15 @@ def bench_appends(records: int, logic_records: int) -> None:
         finally:
             appending.APPEND_CHUNK = saved
             DynamoDBBackend.transact_write_items = stock
-        print(f"   moto in-process, {records} records, {chunk:>2} record(s) per transaction ({label}): "
-              f"{results[label]:7.1f} records/s")
-    print(f"   chunked / naive on the twin's moto: {results['chunked, twin moto'] / results['naive, twin moto']:.1f}x; "
-          f"twin moto / stock moto (chunked): {results['chunked, twin moto'] / results['chunked, stock moto']:.0f}x "
-          "(stock moto deep-copies the table per transaction item, so its figure falls as the table grows)")
+        print(
+            f"   moto in-process, {records} records, {chunk:>2} record(s) per transaction ({label}): "
+            f"{results[label]:7.1f} records/s"
+        )
+    print(
+        f"   chunked / naive on the twin's moto: {results['chunked, twin moto'] / results['naive, twin moto']:.1f}x; "
+        f"twin moto / stock moto (chunked): {results['chunked, twin moto'] / results['chunked, stock moto']:.0f}x "
+        "(stock moto deep-copies the table per transaction item, so its figure falls as the table grows)"
+    )
 
 
 def bench_proofs(proofs: int) -> None:
@@ -124,9 +143,11 @@ def bench_proofs(proofs: int) -> None:
                 assert root_from_proof(hashes[i], path) == root
         verify = (time.perf_counter() - start) / (max(1, proofs // len(picks)) * len(picks))
         steps = max(len(p) for p in paths)
-        print(f"   {n:>7} records: root in {build * 1000:8.1f} ms; proof {steps} steps = {steps * 32} bytes of hashes "
-              f"(JSON as served: ~{len(str(paths[0]))} chars); build one proof {make * 1000:.1f} ms; "
-              f"verify {verify * 1e6:.1f} us")
+        print(
+            f"   {n:>7} records: root in {build * 1000:8.1f} ms; proof {steps} steps = {steps * 32} bytes of hashes "
+            f"(JSON as served: ~{len(str(paths[0]))} chars); build one proof {make * 1000:.1f} ms; "
+            f"verify {verify * 1e6:.1f} us"
+        )
 
 
 def bench_gas() -> None:
@@ -148,12 +169,16 @@ def bench_gas() -> None:
         tx = client.send_anchor(batch_key(f"bench-{records}"), root, records)
         gas = gas_of[records] = client.receipt(tx).gas_used
         credits = records * credits_per_record
-        print(f"   one anchor for a batch of {records:>6} records ({credits} credits): {gas} gas "
-              f"= {gas / records:10.2f} gas/record, {gas / credits:9.2f} gas/credit")
+        print(
+            f"   one anchor for a batch of {records:>6} records ({credits} credits): {gas} gas "
+            f"= {gas / records:10.2f} gas/record, {gas / credits:9.2f} gas/credit"
+        )
     naive = client.receipt(client.send_anchor(batch_key("naive-1"), "11" * 32, 1)).gas_used
-    print(f"   naive baseline, one anchor per record: {naive} gas/record; one anchor per batch uses "
-          f"{naive * 1000 / gas_of[1_000]:.0f}x less gas for 1,000 records, {naive * 100_000 / gas_of[100_000]:.0f}x "
-          "for 100,000 (the writer batches at most 10,000 records)")
+    print(
+        f"   naive baseline, one anchor per record: {naive} gas/record; one anchor per batch uses "
+        f"{naive * 1000 / gas_of[1_000]:.0f}x less gas for 1,000 records, {naive * 100_000 / gas_of[100_000]:.0f}x "
+        "for 100,000 (the writer batches at most 10,000 records)"
+    )
 
 
 def main() -> None:

@@ -32,15 +32,34 @@ ROWS = [  # (label, project regime, N kg/ha, profile)
 
 
 def season(regime: str, n: float) -> dict:
-    return {"crop": "rice", "cultivation_days": 112, "water_regime": regime, "preseason_water": "non_flooded_lt_180",
-            "synthetic_n_kg_per_ha": n}
+    return {
+        "crop": "rice",
+        "cultivation_days": 112,
+        "water_regime": regime,
+        "preseason_water": "non_flooded_lt_180",
+        "synthetic_n_kg_per_ha": n,
+    }
 
 
 def project_request(regime: str, n: float, profile: str, plots: int, area: float, draws: int) -> dict:
-    return {"gwp": "AR5", "profile": profile, "region": "south_asia", "climate": "wet", "draws": draws, "seed": 42,
-            "per_plot_mc": "never",
-            "plots": [{"plot_id": f"P{i:04d}", "area_ha": area, "baseline": season("continuously_flooded", n),
-                       "project": season(regime, n)} for i in range(plots)]}
+    return {
+        "gwp": "AR5",
+        "profile": profile,
+        "region": "south_asia",
+        "climate": "wet",
+        "draws": draws,
+        "seed": 42,
+        "per_plot_mc": "never",
+        "plots": [
+            {
+                "plot_id": f"P{i:04d}",
+                "area_ha": area,
+                "baseline": season("continuously_flooded", n),
+                "project": season(regime, n),
+            }
+            for i in range(plots)
+        ],
+    }
 
 
 def main() -> None:
@@ -50,7 +69,9 @@ def main() -> None:
     ap.add_argument("--area", type=float, default=0.4)
     ap.add_argument("--worked", action="store_true", help="print each profile's deductions for CF -> AWD, no N")
     args = ap.parse_args()
-    print(f"{args.plots} plots x {args.area} ha ({args.plots * args.area:g} ha), South Asia, wet, AR5, {args.draws:,} draws")
+    print(
+        f"{args.plots} plots x {args.area} ha ({args.plots * args.area:g} ha), South Asia, wet, AR5, {args.draws:,} draws"
+    )
     print("| project | profile | in-scope net | basis | 90 % half-width | creditable |")
     print("| --- | --- | --- | --- | --- | --- |")
     for label, regime, n, profile in ROWS:
@@ -63,8 +84,10 @@ def main() -> None:
         for profile in ("ipcc_tier1", "vm0051", "vm0042_qa3", "ccts_ag04_002"):
             r = estimate(project_request("multiple_drainage", 0, profile, args.plots, args.area, args.draws))
             t = r.total
-            print(f"\n{profile} (CF -> AWD, no N, {args.plots * args.area:g} ha): inventory net {t.net.point:.2f}; "
-                  f"in-scope net {t.net_in_scope.point:.2f}; basis {t.creditable_basis:.2f} t CO2e")
+            print(
+                f"\n{profile} (CF -> AWD, no N, {args.plots * args.area:g} ha): inventory net {t.net.point:.2f}; "
+                f"in-scope net {t.net_in_scope.point:.2f}; basis {t.creditable_basis:.2f} t CO2e"
+            )
             for d in t.deductions:
                 print(f"  - {d.rule}: {d.t_co2e:.2f} t CO2e ({d.equation}; section {d.section}; {d.status})")
             for f in t.findings:

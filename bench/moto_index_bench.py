@@ -40,8 +40,9 @@ def implementation(accelerated: bool):
 
     names = [(Table, n) for n in ("query", "all_items", "put_item", "delete_item")] + [(DynamoDBBackend, "update_item")]
     saved = {(cls, n): cls.__dict__[n] for cls, n in names}
-    patches = moto_ext.index_query_patches() if accelerated else [
-        (cls, n, moto_ext._moto_method(cls, n)) for cls, n in names]
+    patches = (
+        moto_ext.index_query_patches() if accelerated else [(cls, n, moto_ext._moto_method(cls, n)) for cls, n in names]
+    )
     for cls, n, f in patches:
         setattr(cls, n, f)
     try:
@@ -56,15 +57,32 @@ def seed(client, items: int, per_key: int) -> None:
     from moto.dynamodb.models import dynamodb_backends
 
     client.create_table(
-        TableName=T, BillingMode="PAY_PER_REQUEST",
+        TableName=T,
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gpk", "gsk")],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[{"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
-            {"AttributeName": "gpk", "KeyType": "HASH"}, {"AttributeName": "gsk", "KeyType": "RANGE"}]}])
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [
+                    {"AttributeName": "gpk", "KeyType": "HASH"},
+                    {"AttributeName": "gsk", "KeyType": "RANGE"},
+                ],
+            }
+        ],
+    )
     table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["ap-south-1"].get_table(T)
     for i in range(items):
-        table.put_item({"pk": {"S": f"P#{i // 3:07d}"}, "sk": {"S": f"S#{i % 3}"}, "gpk": {"S": f"F#{i // per_key:07d}"},
-                        "gsk": {"S": f"P#{i:07d}"}, "area": {"N": str(i % 97)}})
+        table.put_item(
+            {
+                "pk": {"S": f"P#{i // 3:07d}"},
+                "sk": {"S": f"S#{i % 3}"},
+                "gpk": {"S": f"F#{i // per_key:07d}"},
+                "gsk": {"S": f"P#{i:07d}"},
+                "area": {"N": str(i % 97)},
+            }
+        )
 
 
 def timed(run, queries: int) -> float:
@@ -80,7 +98,9 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--per-key", type=int, default=20)
     a = p.parse_args()
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "ap-south-1"})
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "ap-south-1"}
+    )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     import boto3
     from moto import mock_aws
@@ -94,23 +114,35 @@ def main() -> None:
 
         def gsi(q: int) -> None:
             h = random.Random(q).randrange(keys)
-            r = client.query(TableName=T, IndexName="gsi1", KeyConditionExpression="gpk = :h",
-                             ExpressionAttributeValues={":h": {"S": f"F#{h:07d}"}})
+            r = client.query(
+                TableName=T,
+                IndexName="gsi1",
+                KeyConditionExpression="gpk = :h",
+                ExpressionAttributeValues={":h": {"S": f"F#{h:07d}"}},
+            )
             assert r["Count"] == min(a.per_key, a.items - h * a.per_key), r["Count"]
 
         def table(q: int) -> None:
-            r = client.query(TableName=T, KeyConditionExpression="pk = :p",
-                             ExpressionAttributeValues={":p": {"S": f"P#{random.Random(q).randrange(partitions):07d}"}})
+            r = client.query(
+                TableName=T,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": f"P#{random.Random(q).randrange(partitions):07d}"}},
+            )
             assert r["Count"] >= 1
 
         def write_then_gsi(q: int) -> None:
-            client.put_item(TableName=T, Item={"pk": {"S": f"W#{q}"}, "sk": {"S": "S#0"}, "gpk": {"S": "F#write"},
-                                               "gsk": {"S": f"{q:07d}"}})
+            client.put_item(
+                TableName=T,
+                Item={"pk": {"S": f"W#{q}"}, "sk": {"S": "S#0"}, "gpk": {"S": "F#write"}, "gsk": {"S": f"{q:07d}"}},
+            )
             gsi(q)
 
         print(f"{'':<34}{'stock moto':>12}{'twin':>12}{'ratio':>9}")
-        for label, run in ((f"{a.queries} GSI queries", gsi), (f"{a.queries} table queries", table),
-                           (f"{a.queries} x (put + GSI query)", write_then_gsi)):
+        for label, run in (
+            (f"{a.queries} GSI queries", gsi),
+            (f"{a.queries} table queries", table),
+            (f"{a.queries} x (put + GSI query)", write_then_gsi),
+        ):
             with implementation(False):
                 stock = timed(run, a.queries)
             with implementation(True):

@@ -64,11 +64,20 @@ def synthetic_source(farmers: int, plots: int) -> None:
                 for p in range(plots):
                     area = round(rng.uniform(0.3, 2.0), 3)
                     for season in ("kharif", "rabi", "zaid"):
-                        out.append(PlotSeason(
-                            plot_id=f"P{fid[1:]}{p}", season_key=f"2025-{season}", farmer_id=fid, fpo_id="FPO-DEMO-1",
-                            owner_user_id=f"user-{fid}", village=f"village-{f % 40}", area_ha=area,
-                            declared_area_ha=area * (1.6 if f % 37 == 5 else 1.0), centroid=[79.1, 10.8],
-                            activity=season_activity(rng, 2025, season, REGIMES[(f + p) % 3])))
+                        out.append(
+                            PlotSeason(
+                                plot_id=f"P{fid[1:]}{p}",
+                                season_key=f"2025-{season}",
+                                farmer_id=fid,
+                                fpo_id="FPO-DEMO-1",
+                                owner_user_id=f"user-{fid}",
+                                village=f"village-{f % 40}",
+                                area_ha=area,
+                                declared_area_ha=area * (1.6 if f % 37 == 5 else 1.0),
+                                centroid=[79.1, 10.8],
+                                activity=season_activity(rng, 2025, season, REGIMES[(f + p) % 3]),
+                            )
+                        )
             return out
 
     plan.FarmSeasonSource = SyntheticSource
@@ -99,8 +108,9 @@ def report_issuance(twin, run: dict) -> None:
     sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{twin.moto_port}", region_name=twin.region)
     events, token = [], None
     while True:
-        page = sfn.get_execution_history(executionArn=run["execution_arn"], maxResults=1000,
-                                         **({"nextToken": token} if token else {}))
+        page = sfn.get_execution_history(
+            executionArn=run["execution_arn"], maxResults=1000, **({"nextToken": token} if token else {})
+        )
         events += page["events"]
         if not (token := page.get("nextToken")):
             break
@@ -114,27 +124,49 @@ def report_issuance(twin, run: dict) -> None:
                 spans.append((e["timestamp"] - entered).total_seconds())
     ledger = (run.get("outcome") or {}).get("ledger") or {}
     if spans:
-        print(f"ledger writer: {ledger.get('farmers')} farmers in {len(spans)} page(s) of {ISSUE_PAGE}: "
-              f"{sum(spans):.1f} s in IssueCredits (pages {min(spans):.1f}-{max(spans):.1f} s; the last one anchors "
-              f"{len(ledger.get('batches') or [])} batch(es)); {ledger.get('farmers', 0) / max(sum(spans), 1e-9):.0f} farmers/s")
+        print(
+            f"ledger writer: {ledger.get('farmers')} farmers in {len(spans)} page(s) of {ISSUE_PAGE}: "
+            f"{sum(spans):.1f} s in IssueCredits (pages {min(spans):.1f}-{max(spans):.1f} s; the last one anchors "
+            f"{len(ledger.get('batches') or [])} batch(es)); {ledger.get('farmers', 0) / max(sum(spans), 1e-9):.0f} farmers/s"
+        )
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--plot-seasons", type=int, default=100_000)
     p.add_argument("--draws", type=int, default=2000)
-    p.add_argument("--chunk-farmers", type=int, default=238,
-                   help="farmers per chunk (synthetic: x 21 plot-seasons = ~5,000 per chunk)")
-    p.add_argument("--plots-per-farmer", type=int, default=7,
-                   help="synthetic source: plots per farmer (x 3 seasons): 7 gives ~4,760 farmers for 100k "
-                        "plot-seasons (the writer issues them in pages of ISSUE_PAGE farmers)")
-    p.add_argument("--source", choices=("farm", "synthetic"), default="synthetic",
-                   help="farm: seed the farm table and read it (the farm data's store); synthetic: an in-memory "
-                        "ProjectSeasonSource (no farm-table reads)")
-    p.add_argument("--profile", choices=sorted(METHODOLOGY), default="vm0051",
-                   help="the project's engine profile (vm0042_qa3 adds the conservative choice and its second Map)")
-    p.add_argument("--ledger-timeout", type=float, default=900,
-                   help="after approving, wait this long for the ledger step (0: stop at the auditor task)")
+    p.add_argument(
+        "--chunk-farmers",
+        type=int,
+        default=238,
+        help="farmers per chunk (synthetic: x 21 plot-seasons = ~5,000 per chunk)",
+    )
+    p.add_argument(
+        "--plots-per-farmer",
+        type=int,
+        default=7,
+        help="synthetic source: plots per farmer (x 3 seasons): 7 gives ~4,760 farmers for 100k "
+        "plot-seasons (the writer issues them in pages of ISSUE_PAGE farmers)",
+    )
+    p.add_argument(
+        "--source",
+        choices=("farm", "synthetic"),
+        default="synthetic",
+        help="farm: seed the farm table and read it (the farm data's store); synthetic: an in-memory "
+        "ProjectSeasonSource (no farm-table reads)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=sorted(METHODOLOGY),
+        default="vm0051",
+        help="the project's engine profile (vm0042_qa3 adds the conservative choice and its second Map)",
+    )
+    p.add_argument(
+        "--ledger-timeout",
+        type=float,
+        default=900,
+        help="after approving, wait this long for the ledger step (0: stop at the auditor task)",
+    )
     a = p.parse_args()
 
     from infra.routes import ensure_import_paths
@@ -164,34 +196,55 @@ def main() -> None:
 
         if a.source == "farm":
             farmers = a.plot_seasons // 6
-            farm_lid = next(k for k, v in template["Resources"].items()
-                            if (v.get("Metadata") or {}).get("agri:resource") == "farm")
+            farm_lid = next(
+                k for k, v in template["Resources"].items() if (v.get("Metadata") or {}).get("agri:resource") == "farm"
+            )
             t = time.perf_counter()
-            items = farm_items("FPO-DEMO-1", farmers=farmers, plots_per_farmer=2,
-                               seasons=["2025-kharif", "2025-rabi", "2025-zaid"])
+            items = farm_items(
+                "FPO-DEMO-1", farmers=farmers, plots_per_farmer=2, seasons=["2025-kharif", "2025-rabi", "2025-zaid"]
+            )
             seed(DynamoTableStore(twin.resolver.ref(farm_lid)), items)
             n_seasons = sum(1 for i in items if i["kind"] == "season")
             del items
-            print(f"seeded {farmers:,} farmers, {2 * farmers:,} plots, {n_seasons:,} plot-seasons "
-                  f"in {time.perf_counter() - t:.1f} s (farm table, read by FarmSeasonSource)")
+            print(
+                f"seeded {farmers:,} farmers, {2 * farmers:,} plots, {n_seasons:,} plot-seasons "
+                f"in {time.perf_counter() - t:.1f} s (farm table, read by FarmSeasonSource)"
+            )
         else:
             farmers = a.plot_seasons // (3 * a.plots_per_farmer)
             synthetic_source(farmers, a.plots_per_farmer)
-            print(f"season source: synthetic, {farmers:,} farmers x {a.plots_per_farmer} plots x 3 seasons = "
-                  f"{3 * a.plots_per_farmer * farmers:,} plot-seasons (in memory; farm-table reads not included)")
+            print(
+                f"season source: synthetic, {farmers:,} farmers x {a.plots_per_farmer} plots x 3 seasons = "
+                f"{3 * a.plots_per_farmer * farmers:,} plot-seasons (in memory; farm-table reads not included)"
+            )
 
         base = twin.base_url
-        tokens = {u.role: requests.post(f"{base}/auth/login", json={"username": u.username, "password": u.password},
-                                        timeout=30).json()["tokens"]["id_token"] for u in twin.demo_users}
+        tokens = {
+            u.role: requests.post(
+                f"{base}/auth/login", json={"username": u.username, "password": u.password}, timeout=30
+            ).json()["tokens"]["id_token"]
+            for u in twin.demo_users
+        }
 
         def api(method, path, role, body=None):
             r = requests.request(method, base + path, json=body, headers={"Authorization": tokens[role]}, timeout=120)
             r.raise_for_status()
             return r.json()
 
-        pid = api("POST", "/projects", "admin", {"name": "Bench", "fpo_ids": ["FPO-DEMO-1"], "methodology": METHODOLOGY[a.profile],
-                                                 "profile": a.profile, "crediting_start": "2024-06-01",
-                                                 "crediting_end": "2030-05-31", "draws": a.draws})["project_id"]
+        pid = api(
+            "POST",
+            "/projects",
+            "admin",
+            {
+                "name": "Bench",
+                "fpo_ids": ["FPO-DEMO-1"],
+                "methodology": METHODOLOGY[a.profile],
+                "profile": a.profile,
+                "crediting_start": "2024-06-01",
+                "crediting_end": "2030-05-31",
+                "draws": a.draws,
+            },
+        )["project_id"]
         api("POST", f"/projects/{pid}/auditors", "admin", {"username": "demo-auditor"})
         t_start = time.perf_counter()
         rid = api("POST", f"/projects/{pid}/runs", "admin", {"period": "2025"})["run_id"]
@@ -204,9 +257,13 @@ def main() -> None:
             time.sleep(1)
         t_wait = time.perf_counter()
         assert run["status"] == "awaiting_auditor", run
-        print(f"\nrun {rid}: {run['summary']['plots']:,} plot-seasons, {a.draws} draws, {run['summary']['farmers']:,} farmers")
-        print(f"net {run['summary']['net_t']:,.1f} t CO2e, 90 % CI {run['summary']['net_ci90']}, "
-              f"creditable {run['summary']['creditable_net_t']:,.1f} t")
+        print(
+            f"\nrun {rid}: {run['summary']['plots']:,} plot-seasons, {a.draws} draws, {run['summary']['farmers']:,} farmers"
+        )
+        print(
+            f"net {run['summary']['net_t']:,.1f} t CO2e, 90 % CI {run['summary']['net_ci90']}, "
+            f"creditable {run['summary']['creditable_net_t']:,.1f} t"
+        )
         report_steps(run)
         print(f"start -> auditor task: {t_wait - t_start:.1f} s")
         print(f"peak RSS so far (twin + moto + handlers, one process): {peak_mb():.0f} MB")
@@ -216,14 +273,23 @@ def main() -> None:
 
         answers = {i["id"]: {"answer": "pass"} for i in checklist(METHODOLOGY[a.profile])["items"]}
         t_decide = time.perf_counter()
-        api("POST", f"/verification/tasks/{run['task_id']}/decision", "auditor", {"decision": "approve", "checklist": answers})
+        api(
+            "POST",
+            f"/verification/tasks/{run['task_id']}/decision",
+            "auditor",
+            {"decision": "approve", "checklist": answers},
+        )
         while (run := api("GET", f"/projects/{pid}/runs/{rid}", "admin"))["status"] == "awaiting_auditor":
             if time.perf_counter() - t_decide > a.ledger_timeout:
-                print(f"\nledger step not finished after {a.ledger_timeout} s (the ledger writer on moto; RSS {peak_mb():.0f} MB)")
+                print(
+                    f"\nledger step not finished after {a.ledger_timeout} s (the ledger writer on moto; RSS {peak_mb():.0f} MB)"
+                )
                 return
             time.sleep(0.5)
-        print(f"\ndecision -> {run['status']} (approved run stored, credits issued in pages, anchored): "
-              f"{time.perf_counter() - t_decide:.1f} s")
+        print(
+            f"\ndecision -> {run['status']} (approved run stored, credits issued in pages, anchored): "
+            f"{time.perf_counter() - t_decide:.1f} s"
+        )
         report_steps(run)
         report_issuance(twin, run)
         print(f"peak RSS (twin + moto + handlers, one process): {peak_mb():.0f} MB")

@@ -13,7 +13,7 @@ header, so a browser client reads every error the same way.
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_apigateway as apigw
@@ -65,8 +65,10 @@ ACCESS_LOG_FIELDS = {
 
 def error_template(code: str) -> str:
     """The VTL body of a gateway response (``messageString`` is already a quoted JSON string)."""
-    return ('{"error": {"code": "%s", "message": $context.error.messageString, '
-            '"request_id": "$context.requestId"}}' % code)
+    return (
+        '{"error": {"code": "' + code + '", "message": $context.error.messageString, '
+        '"request_id": "$context.requestId"}}'
+    )
 
 
 def cors_origin_header(origins: Iterable[str]) -> str:
@@ -98,13 +100,16 @@ def needs_preflight(route: Route) -> bool:
 class Api(Construct):
     """The REST API, its stage settings, its authorizer and its gateway responses."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
-                 user_pool: cognito.IUserPool) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, user_pool: cognito.IUserPool
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=config.log_retention,
-                                         removal_policy=config.cdk_removal_policy)
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=config.log_retention, removal_policy=config.cdk_removal_policy
+        )
         self.rest_api = apigw.RestApi(
-            self, "RestApi",
+            self,
+            "RestApi",
             description=f"agri-mrv API ({config.name})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Lambda answers these with base64 bodies (isBase64Encoded); API Gateway returns bytes
@@ -133,7 +138,8 @@ class Api(Construct):
             max_age=Duration.minutes(10),
         )
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
-            self, "Authorizer",
+            self,
+            "Authorizer",
             cognito_user_pools=[user_pool],
             identity_source=apigw.IdentitySource.header("Authorization"),
         )
@@ -164,24 +170,33 @@ class Api(Construct):
             self._routes[key] = owner
             resource = self.rest_api.root.resource_for_path(route.path)
             if route.public:
-                method = resource.add_method(route.method, integration,
-                                             authorization_type=apigw.AuthorizationType.NONE)
+                method = resource.add_method(route.method, integration, authorization_type=apigw.AuthorizationType.NONE)
                 Validations.of(method).acknowledge(
-                    Acknowledgment(id="AwsSolutions-APIG4",
-                                   reason=f"{route.method} {route.path} is public by design: its handler "
-                                          "declares no security (sign-up/login/recovery, health, docs); "
-                                          "the infra tests pin the public set to an allow-list."),
-                    Acknowledgment(id="AwsSolutions-COG4",
-                                   reason=f"{route.method} {route.path} is public by design (see APIG4)."),
+                    Acknowledgment(
+                        id="AwsSolutions-APIG4",
+                        reason=f"{route.method} {route.path} is public by design: its handler "
+                        "declares no security (sign-up/login/recovery, health, docs); "
+                        "the infra tests pin the public set to an allow-list.",
+                    ),
+                    Acknowledgment(
+                        id="AwsSolutions-COG4", reason=f"{route.method} {route.path} is public by design (see APIG4)."
+                    ),
                 )
             else:
-                resource.add_method(route.method, integration, authorizer=self.authorizer,
-                                    authorization_type=apigw.AuthorizationType.COGNITO)
+                resource.add_method(
+                    route.method,
+                    integration,
+                    authorizer=self.authorizer,
+                    authorization_type=apigw.AuthorizationType.COGNITO,
+                )
             if needs_preflight(route) and route.path not in self._preflight_paths:
                 self._preflight_paths.add(route.path)
                 resource.add_cors_preflight(
-                    allow_origins=self._cors.allow_origins, allow_methods=self._cors.allow_methods,
-                    allow_headers=self._cors.allow_headers, max_age=self._cors.max_age)
+                    allow_origins=self._cors.allow_origins,
+                    allow_methods=self._cors.allow_methods,
+                    allow_headers=self._cors.allow_headers,
+                    max_age=self._cors.max_age,
+                )
         self._acknowledge_preflights()
 
     def _acknowledge_preflights(self) -> None:
@@ -191,16 +206,16 @@ class Api(Construct):
                 continue
             self._preflights.add(method.node.path)
             Validations.of(method).acknowledge(
-                Acknowledgment(id="AwsSolutions-APIG4",
-                               reason="CORS preflight: browsers send no Authorization header on OPTIONS, and "
-                                      "this mock integration only returns CORS headers."),
-                Acknowledgment(id="AwsSolutions-COG4",
-                               reason="CORS preflight must be unauthenticated (see APIG4)."),
+                Acknowledgment(
+                    id="AwsSolutions-APIG4",
+                    reason="CORS preflight: browsers send no Authorization header on OPTIONS, and "
+                    "this mock integration only returns CORS headers.",
+                ),
+                Acknowledgment(id="AwsSolutions-COG4", reason="CORS preflight must be unauthenticated (see APIG4)."),
             )
 
     def _add_gateway_responses(self, config: StageConfig) -> None:
-        headers = {"Access-Control-Allow-Origin": cors_origin_header(config.cors_origins),
-                   "Vary": "'Origin'"}
+        headers = {"Access-Control-Allow-Origin": cors_origin_header(config.cors_origins), "Vary": "'Origin'"}
         for response_type, status, code in GATEWAY_ERRORS:
             self.rest_api.add_gateway_response(
                 code.title().replace("_", "") + "Response",
@@ -212,17 +227,23 @@ class Api(Construct):
 
     def _acknowledge_api_findings(self) -> None:
         Validations.of(self.rest_api).acknowledge(
-            Acknowledgment(id="AwsSolutions-APIG2",
-                           reason="Request validation happens in the handlers (Powertools + pydantic), which "
-                                  "answer 422 with field-level details in the team's error envelope; API "
-                                  "Gateway models would duplicate the schemas and answer with a bare message."),
-            Acknowledgment(id="AwsSolutions-APIG3",
-                           reason="No WAF web ACL for the pilot (about USD 5/month + per-rule and per-request "
-                                  "fees); stage throttling and Cognito bound abuse. A documented limit, to "
-                                  "revisit before public launch."),
+            Acknowledgment(
+                id="AwsSolutions-APIG2",
+                reason="Request validation happens in the handlers (Powertools + pydantic), which "
+                "answer 422 with field-level details in the team's error envelope; API "
+                "Gateway models would duplicate the schemas and answer with a bare message.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-APIG3",
+                reason="No WAF web ACL for the pilot (about USD 5/month + per-rule and per-request "
+                "fees); stage throttling and Cognito bound abuse. A documented limit, to "
+                "revisit before public launch.",
+            ),
         )
         Validations.of(self.rest_api.node.find_child("CloudWatchRole")).acknowledge(
-            Acknowledgment(id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-                           reason="The account-level role API Gateway assumes for execution logs; AWS documents "
-                                  "this managed policy for it, and API Gateway chooses the log group names."),
+            Acknowledgment(
+                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+                reason="The account-level role API Gateway assumes for execution logs; AWS documents "
+                "this managed policy for it, and API Gateway chooses the log group names.",
+            ),
         )

@@ -49,8 +49,12 @@ class DataStack(Stack):
 
     def __init__(self, scope: Construct, settings: AppSettings) -> None:
         config = settings.stage
-        super().__init__(scope, config.stack_name, termination_protection=not config.is_ephemeral,
-                         description=f"agri-mrv data: tables, buckets, user pool, secrets ({config.name})")
+        super().__init__(
+            scope,
+            config.stack_name,
+            termination_protection=not config.is_ephemeral,
+            description=f"agri-mrv data: tables, buckets, user pool, secrets ({config.name})",
+        )
         self.storage = Storage(self, "Storage", config=config)
         self.identity = Identity(self, "Identity", config=config)
         # Construct id "Ledger": the secret keeps the logical id it had under the ledger domain's
@@ -68,18 +72,28 @@ class AppStack(Stack):
     """``AgriMrv-<stage>-app``. Attributes: ``layers``, ``api``, ``domains``, ``pipeline``; ``data``
     is the :class:`DataStack` it reads."""
 
-    def __init__(self, scope: Construct, settings: AppSettings, data: DataStack, *,
-                 domains: tuple[Domain, ...] = API_DOMAINS) -> None:
+    def __init__(
+        self, scope: Construct, settings: AppSettings, data: DataStack, *, domains: tuple[Domain, ...] = API_DOMAINS
+    ) -> None:
         config = settings.stage
-        super().__init__(scope, app_stack_name(config),
-                         description=f"agri-mrv serverless backend for agricultural carbon MRV: API, functions, "
-                                     f"pipeline ({config.name})")
+        super().__init__(
+            scope,
+            app_stack_name(config),
+            description=f"agri-mrv serverless backend for agricultural carbon MRV: API, functions, "
+            f"pipeline ({config.name})",
+        )
         self.data = data
         self.add_stack_dependency(data, "reads the data stack's tables, buckets, user pool and secrets")
         self.layers = SharedLayers(self, "Layers", config=config, install_requirements=settings.bundle_layers)
         self.api = Api(self, "Api", config=config, user_pool=data.identity.user_pool)
-        platform = Platform(config=config, app_version=settings.app_version, layers=self.layers,
-                            storage=data.storage, identity=data.identity, ledger_secrets=data.ledger_secrets)
+        platform = Platform(
+            config=config,
+            app_version=settings.app_version,
+            layers=self.layers,
+            storage=data.storage,
+            identity=data.identity,
+            ledger_secrets=data.ledger_secrets,
+        )
 
         self.domains: dict[str, DomainConstruct] = {}
         for domain in domains:
@@ -91,8 +105,12 @@ class AppStack(Stack):
         # The MRV state machine: its task functions, the ledger writer step (the ledger domain's
         # function) and the grants of the API domains that start it and answer its task tokens.
         ledger = self.domains.get("ledger")
-        self.pipeline = MrvPipeline(self, "Pipeline", platform=platform,
-                                    ledger_writer=ledger.writer.function if isinstance(ledger, LedgerDomain) else None)
+        self.pipeline = MrvPipeline(
+            self,
+            "Pipeline",
+            platform=platform,
+            ledger_writer=ledger.writer.function if isinstance(ledger, LedgerDomain) else None,
+        )
         if "projects" in self.domains:
             self.pipeline.grant_start(self.domains["projects"].handler)
         if "verification" in self.domains:

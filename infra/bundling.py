@@ -28,8 +28,9 @@ import gzip
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
@@ -56,10 +57,24 @@ def pip_install_command(requirements: Path, target: Path, version: str) -> list[
     """The pip command that fetches Lambda-compatible wheels (binary only: no compiler needed)."""
     platforms = [arg for platform in PIP_PLATFORMS for arg in ("--platform", platform)]
     return [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input",
-        *platforms, "--only-binary=:all:", "--implementation", "cp", "--python-version", version,
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-input",
+        *platforms,
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        version,
         "--no-compile",  # .pyc for the host's Python would be dead weight for the runtime's
-        "--target", str(target), "-r", str(requirements),
+        "--target",
+        str(target),
+        "-r",
+        str(requirements),
     ]
 
 
@@ -71,8 +86,14 @@ class LocalBundler:
     with a less helpful message.
     """
 
-    def __init__(self, copies: Sequence[tuple[Path, str]], *, requirements: Path | None = None,
-                 pip_target: str = "python", version: str | None = None):
+    def __init__(
+        self,
+        copies: Sequence[tuple[Path, str]],
+        *,
+        requirements: Path | None = None,
+        pip_target: str = "python",
+        version: str | None = None,
+    ):
         if requirements is not None and version is None:
             raise ValueError("a Python version is required to install requirements")
         self._copies = tuple(copies)
@@ -127,8 +148,13 @@ def function_code(domain_name: str, runtime: lambda_.Runtime, entry: str = "hand
     source = FUNCTIONS_DIR / domain_name
     if not (source / f"{entry}.py").is_file():
         raise FileNotFoundError(f"{source}/{entry}.py does not exist")
-    bundler = LocalBundler([(FUNCTIONS_DIR / "__init__.py", "functions/__init__.py"),
-                            (source, f"functions/{domain_name}"), *function_extras(domain_name)])
+    bundler = LocalBundler(
+        [
+            (FUNCTIONS_DIR / "__init__.py", "functions/__init__.py"),
+            (source, f"functions/{domain_name}"),
+            *function_extras(domain_name),
+        ]
+    )
     return _code(source, bundler, runtime)
 
 
@@ -157,8 +183,11 @@ def layer_assets(layer_name: str) -> list[tuple[Path, str]]:
     manifest = LAYERS_DIR / layer_name / "assets.json"
     if not manifest.is_file():
         return []
-    out = [(ROOT / "node_modules" / path, f"{folder}/{path}")
-           for folder, paths in json.loads(manifest.read_text()).items() for path in paths]
+    out = [
+        (ROOT / "node_modules" / path, f"{folder}/{path}")
+        for folder, paths in json.loads(manifest.read_text()).items()
+        for path in paths
+    ]
     missing = [str(src) for src, _ in out if not src.is_file()]
     if missing:
         raise FileNotFoundError(f"layer {layer_name}: {', '.join(missing)} missing: run scripts/bootstrap.sh (npm ci)")
@@ -170,7 +199,9 @@ def layer_code(layer_name: str, runtime: lambda_.Runtime, *, install_requirement
     source = LAYERS_DIR / layer_name
     requirements = source / "requirements.txt"
     use_pip = install_requirements and requirements.is_file()
-    bundler = LocalBundler([(source / "python", "python"), *(layer_assets(layer_name) if use_pip else [])],
-                           requirements=requirements if use_pip else None,
-                           version=python_version(runtime) if use_pip else None)
+    bundler = LocalBundler(
+        [(source / "python", "python"), *(layer_assets(layer_name) if use_pip else [])],
+        requirements=requirements if use_pip else None,
+        version=python_version(runtime) if use_pip else None,
+    )
     return _code(source, bundler, runtime)

@@ -29,13 +29,27 @@ STACK_PREFIX = "AgriMrv"
 
 # CloudWatch Logs accepts only these retention periods (days); anything else fails at deploy time.
 _LOG_RETENTION: dict[int, RetentionDays] = {
-    1: RetentionDays.ONE_DAY, 3: RetentionDays.THREE_DAYS, 5: RetentionDays.FIVE_DAYS,
-    7: RetentionDays.ONE_WEEK, 14: RetentionDays.TWO_WEEKS, 30: RetentionDays.ONE_MONTH,
-    60: RetentionDays.TWO_MONTHS, 90: RetentionDays.THREE_MONTHS, 120: RetentionDays.FOUR_MONTHS,
-    150: RetentionDays.FIVE_MONTHS, 180: RetentionDays.SIX_MONTHS, 365: RetentionDays.ONE_YEAR,
-    400: RetentionDays.THIRTEEN_MONTHS, 545: RetentionDays.EIGHTEEN_MONTHS, 731: RetentionDays.TWO_YEARS,
-    1096: RetentionDays.THREE_YEARS, 1827: RetentionDays.FIVE_YEARS, 2192: RetentionDays.SIX_YEARS,
-    2557: RetentionDays.SEVEN_YEARS, 2922: RetentionDays.EIGHT_YEARS, 3288: RetentionDays.NINE_YEARS,
+    1: RetentionDays.ONE_DAY,
+    3: RetentionDays.THREE_DAYS,
+    5: RetentionDays.FIVE_DAYS,
+    7: RetentionDays.ONE_WEEK,
+    14: RetentionDays.TWO_WEEKS,
+    30: RetentionDays.ONE_MONTH,
+    60: RetentionDays.TWO_MONTHS,
+    90: RetentionDays.THREE_MONTHS,
+    120: RetentionDays.FOUR_MONTHS,
+    150: RetentionDays.FIVE_MONTHS,
+    180: RetentionDays.SIX_MONTHS,
+    365: RetentionDays.ONE_YEAR,
+    400: RetentionDays.THIRTEEN_MONTHS,
+    545: RetentionDays.EIGHTEEN_MONTHS,
+    731: RetentionDays.TWO_YEARS,
+    1096: RetentionDays.THREE_YEARS,
+    1827: RetentionDays.FIVE_YEARS,
+    2192: RetentionDays.SIX_YEARS,
+    2557: RetentionDays.SEVEN_YEARS,
+    2922: RetentionDays.EIGHT_YEARS,
+    3288: RetentionDays.NINE_YEARS,
     3653: RetentionDays.TEN_YEARS,
 }
 
@@ -73,7 +87,8 @@ class StageConfig(BaseModel):
             raise ValueError(
                 f"stage {self.name!r} anchors on the chain at {self.chain_rpc_url} but has no chain_contract_address: "
                 f"deploy the AnchorRegistry on that chain once (docs/deploying.md, 'The registry contract'), then set "
-                f"context.stages.{self.name}.chain_contract_address in cdk.json or pass -c chain_contract_address=0x...")
+                f"context.stages.{self.name}.chain_contract_address in cdk.json or pass -c chain_contract_address=0x..."
+            )
         return self
 
     @property

@@ -39,13 +39,27 @@ API_DOMAINS: tuple[Domain, ...] = (
     Domain("docs", "The OpenAPI document of this API and Swagger UI over it (/docs)"),
     Domain("auth", "Sign-up, login, refresh, logout and password reset over Cognito"),
     Domain("admin", "User administration (admin role only)"),
-    Domain("ledger", "Ledger reads, Merkle proofs, credit transfers and retirements (the writer is its second function)",
-           timeout_s=29),
-    Domain("farmers", "Farmers, plots, seasons, offline sync, evidence uploads and bulk import",
-           layers=("common", "geo"), memory_mb=1024, timeout_s=29),
-    Domain("fpo", "FPOs, their dashboards (overview, reports) and exports",
-           layers=("common", "export"), memory_mb=512, timeout_s=29),
+    Domain(
+        "ledger",
+        "Ledger reads, Merkle proofs, credit transfers and retirements (the writer is its second function)",
+        timeout_s=29,
+    ),
+    Domain(
+        "farmers",
+        "Farmers, plots, seasons, offline sync, evidence uploads and bulk import",
+        layers=("common", "geo"),
+        memory_mb=1024,
+        timeout_s=29,
+    ),
+    Domain(
+        "fpo",
+        "FPOs, their dashboards (overview, reports) and exports",
+        layers=("common", "export"),
+        memory_mb=512,
+        timeout_s=29,
+    ),
     Domain("projects", "Carbon projects, auditor assignment and MRV monitoring runs (start, status)", timeout_s=29),
-    Domain("verification", "Auditor queue, verification tasks and decisions, samples, reports, observations",
-           timeout_s=29),
+    Domain(
+        "verification", "Auditor queue, verification tasks and decisions, samples, reports, observations", timeout_s=29
+    ),
 )

@@ -12,7 +12,7 @@ without parsing logical ids.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_iam as iam
@@ -39,15 +39,17 @@ class SharedLayers(Construct):
     the synth (:meth:`for_domain`), because its function would fail at import time instead.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
-                 install_requirements: bool = True) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, install_requirements: bool = True
+    ) -> None:
         super().__init__(scope, construct_id)
         self.layers: dict[str, lambda_.LayerVersion] = {}
         for folder in sorted(p for p in LAYERS_DIR.iterdir() if p.is_dir()):
             if not layer_exists(folder.name):
                 continue
             layer = lambda_.LayerVersion(
-                self, "".join(part.title() for part in folder.name.split("_")),
+                self,
+                "".join(part.title() for part in folder.name.split("_")),
                 code=layer_code(folder.name, RUNTIME, install_requirements=install_requirements),
                 compatible_runtimes=[RUNTIME],
                 compatible_architectures=[ARCHITECTURE],
@@ -60,7 +62,9 @@ class SharedLayers(Construct):
     def for_domain(self, domain: Domain) -> list[lambda_.ILayerVersion]:
         missing = [name for name in domain.layers if name not in self.layers]
         if missing:
-            raise ValueError(f"Domain {domain.name!r} needs layer(s) {missing}, but layers/<name>/python does not exist")
+            raise ValueError(
+                f"Domain {domain.name!r} needs layer(s) {missing}, but layers/<name>/python does not exist"
+            )
         return [self.layers[name] for name in domain.layers]
 
 
@@ -70,20 +74,31 @@ class DomainFunction(Construct):
     Attributes: ``function``, ``role``, ``log_group``.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, domain: Domain, config: StageConfig,
-                 layers: Sequence[lambda_.ILayerVersion], environment: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        domain: Domain,
+        config: StageConfig,
+        layers: Sequence[lambda_.ILayerVersion],
+        environment: Mapping[str, str],
+    ) -> None:
         super().__init__(scope, construct_id)
         self.domain = domain
         self.log_group = logs.LogGroup(
-            self, "LogGroup", retention=config.log_retention, removal_policy=config.cdk_removal_policy)
+            self, "LogGroup", retention=config.log_retention, removal_policy=config.cdk_removal_policy
+        )
         self.role = iam.Role(
-            self, "Role",
+            self,
+            "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"agri-mrv {domain.label} function: own log group, X-Ray, and its domain construct's grants",
         )
         self.log_group.grant_write(self.role)
         self.function = lambda_.Function(
-            self, "Function",
+            self,
+            "Function",
             description=domain.description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
@@ -98,12 +113,14 @@ class DomainFunction(Construct):
             environment=dict(environment),
         )
         self.function.node.default_child.add_metadata(DOMAIN_METADATA_KEY, domain.label)
-        Validations.of(self.role).acknowledge(Acknowledgment(
-            id="AwsSolutions-IAM5[Resource::*]",
-            reason="Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
-                   "resource-level permissions, so AWS requires Resource '*'. Every other statement of "
-                   "this role names its resource (the infra tests enforce it).",
-        ))
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+                "resource-level permissions, so AWS requires Resource '*'. Every other statement of "
+                "this role names its resource (the infra tests enforce it).",
+            )
+        )
 
     def add_environment(self, **variables: str) -> None:
         for key, value in variables.items():

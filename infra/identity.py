@@ -43,9 +43,12 @@ class Identity(Construct):
         self.user_pool = self._user_pool(config)
         self.groups = {
             role: cognito.CfnUserPoolGroup(
-                self, f"{role.name.title().replace('_', '')}Group",
-                user_pool_id=self.user_pool.user_pool_id, group_name=role.value,
-                precedence=precedence, description=description,
+                self,
+                f"{role.name.title().replace('_', '')}Group",
+                user_pool_id=self.user_pool.user_pool_id,
+                group_name=role.value,
+                precedence=precedence,
+                description=description,
             )
             for role, (precedence, description) in GROUP_PRECEDENCE.items()
         }
@@ -53,7 +56,8 @@ class Identity(Construct):
 
     def _user_pool(self, config: StageConfig) -> cognito.UserPool:
         pool = cognito.UserPool(
-            self, "UserPool",
+            self,
+            "UserPool",
             self_sign_up_enabled=True,
             sign_in_aliases=cognito.SignInAliases(username=True),
             sign_in_case_sensitive=False,
@@ -67,8 +71,12 @@ class Identity(Construct):
             ),
             custom_attributes={FPO_ATTRIBUTE: cognito.StringAttribute(min_len=1, max_len=64, mutable=True)},
             password_policy=cognito.PasswordPolicy(
-                min_length=12, require_lowercase=True, require_uppercase=True, require_digits=True,
-                require_symbols=True, temp_password_validity=Duration.days(3),
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
             ),
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
@@ -80,28 +88,31 @@ class Identity(Construct):
             Acknowledgment(
                 id="AwsSolutions-COG2",
                 reason="MFA is OPTIONAL with TOTP offered: many farmers use basic phones that cannot run an "
-                       "authenticator app, and SMS MFA is excluded (cost, SIM-swap risk). Admin accounts are "
-                       "expected to enrol TOTP.",
+                "authenticator app, and SMS MFA is excluded (cost, SIM-swap risk). Admin accounts are "
+                "expected to enrol TOTP.",
             ),
             Acknowledgment(
                 id="AwsSolutions-COG8",
                 reason="Essentials tier for the pilot: the Plus tier (threat protection) is billed per monthly "
-                       "active user; stage throttling, the password policy and revocation cover the pilot. A "
-                       "documented limit, to revisit before public launch.",
+                "active user; stage throttling, the password policy and revocation cover the pilot. A "
+                "documented limit, to revisit before public launch.",
             ),
         )
-        Validations.of(pool.node.find_child("smsRole")).acknowledge(Acknowledgment(
-            id="AwsSolutions-IAM5[Resource::*]",
-            reason="The role Cognito assumes to text verification and recovery codes (phone is auto-verified): "
-                   "SMS goes to phone numbers, which have no ARN, so sns:Publish needs Resource '*'. Only "
-                   "Cognito can assume it (sts:ExternalId condition).",
-        ))
+        Validations.of(pool.node.find_child("smsRole")).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="The role Cognito assumes to text verification and recovery codes (phone is auto-verified): "
+                "SMS goes to phone numbers, which have no ARN, so sns:Publish needs Resource '*'. Only "
+                "Cognito can assume it (sts:ExternalId condition).",
+            )
+        )
         return pool
 
     def _client(self) -> cognito.UserPoolClient:
         """One public client (no secret: it ships in browsers and apps) for the auth function's flows."""
-        read = dict(fullname=True, email=True, email_verified=True, phone_number=True,
-                    phone_number_verified=True, locale=True)
+        read = dict(
+            fullname=True, email=True, email_verified=True, phone_number=True, phone_number_verified=True, locale=True
+        )
         write = dict(fullname=True, email=True, phone_number=True, locale=True)
         return self.user_pool.add_client(
             "AppClient",

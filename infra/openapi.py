@@ -21,7 +21,7 @@ SPEC_PATH = ROOT / "functions" / "docs" / "openapi.json"
 ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 DESCRIPTIONS = {
     400: "Malformed request: body not valid JSON (malformed_json) or not UTF-8 (invalid_encoding), bad "
-         "pagination token (invalid_next_token), wrong or expired code",
+    "pagination token (invalid_next_token), wrong or expired code",
     401: "Missing, invalid, expired or revoked token; on the public sign-in routes, wrong credentials",
     403: "Authenticated, but the role or ownership does not allow it (or the account is not confirmed)",
     404: "Not found (also for records the caller may not see)",
@@ -86,18 +86,30 @@ def _geometry_schema() -> dict:
     west, south, east, north = india_outline().bounds
     lon_min, lat_min = math.floor(west * 10) / 10, math.floor(south * 10) / 10
     lon_max, lat_max = math.ceil(east * 10) / 10, math.ceil(north * 10) / 10
-    position = {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"},
-                "prefixItems": [{"type": "number", "minimum": lon_min, "maximum": lon_max},
-                                {"type": "number", "minimum": lat_min, "maximum": lat_max}]}
+    position = {
+        "type": "array",
+        "minItems": 2,
+        "maxItems": 3,
+        "items": {"type": "number"},
+        "prefixItems": [
+            {"type": "number", "minimum": lon_min, "maximum": lon_max},
+            {"type": "number", "minimum": lat_min, "maximum": lat_max},
+        ],
+    }
     polygon = {"type": "array", "minItems": 1, "items": {"type": "array", "minItems": 4, "items": position}}
     return {
-        "type": "object", "required": ["type", "coordinates"],
+        "type": "object",
+        "required": ["type", "coordinates"],
         "description": "GeoJSON Polygon or MultiPolygon (RFC 7946), [longitude, latitude] positions in India; "
-                       "rings closed (first position = last), not self-intersecting",
+        "rings closed (first position = last), not self-intersecting",
         "oneOf": [
             {"properties": {"type": {"const": "Polygon"}, "coordinates": polygon}},
-            {"properties": {"type": {"const": "MultiPolygon"},
-                            "coordinates": {"type": "array", "minItems": 1, "items": polygon}}},
+            {
+                "properties": {
+                    "type": {"const": "MultiPolygon"},
+                    "coordinates": {"type": "array", "minItems": 1, "items": polygon},
+                }
+            },
         ],
     }
 
@@ -177,9 +189,17 @@ def generate() -> dict:
     from agri_common.platform.errors import ErrorEnvelope
     from agri_common.platform.resolver import API_TITLE, API_VERSION, openapi_json
 
-    spec: dict = {"openapi": "3.1.0", "info": {"title": API_TITLE, "version": API_VERSION,
-                  "description": "agri-mrv: agricultural carbon MRV for smallholder farmers and FPOs in India."},
-                  "paths": {}, "components": {"schemas": {}, "securitySchemes": {}}, "tags": []}
+    spec: dict = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": API_TITLE,
+            "version": API_VERSION,
+            "description": "agri-mrv: agricultural carbon MRV for smallholder farmers and FPOs in India.",
+        },
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {}},
+        "tags": [],
+    }
     for domain in API_DOMAINS:
         part = json.loads(openapi_json(resolver_for(domain.module)))
         for path, item in part.get("paths", {}).items():

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYER_PATHS = (ROOT / "layers" / "common" / "python", ROOT / "layers" / "carbon_engine" / "python",
-               ROOT / "layers" / "chain" / "python")
+LAYER_PATHS = (
+    ROOT / "layers" / "common" / "python",
+    ROOT / "layers" / "carbon_engine" / "python",
+    ROOT / "layers" / "chain" / "python",
+)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -43,8 +46,14 @@ def routes_from_schema(schema: dict) -> list[Route]:
         for method in HTTP_METHODS:
             op = item.get(method)
             if op is not None:
-                routes.append(Route(path=path, method=method.upper(), public=not op.get("security"),
-                                    operation_id=op.get("operationId", "")))
+                routes.append(
+                    Route(
+                        path=path,
+                        method=method.upper(),
+                        public=not op.get("security"),
+                        operation_id=op.get("operationId", ""),
+                    )
+                )
     return sorted(routes)
 
 

@@ -29,8 +29,13 @@ from constructs import Construct
 from infra.config import StageConfig
 
 METADATA_KEY = "agri:resource"
-LEDGER_INDEXES = (("by_chain", "g_chain"), ("by_project", "g_project"), ("by_farmer", "g_farmer"),
-                  ("by_owner", "g_owner"), ("by_fpo", "g_fpo"))  # lets the local twin find stores by role, not by logical id
+LEDGER_INDEXES = (
+    ("by_chain", "g_chain"),
+    ("by_project", "g_project"),
+    ("by_farmer", "g_farmer"),
+    ("by_owner", "g_owner"),
+    ("by_fpo", "g_fpo"),
+)  # lets the local twin find stores by role, not by logical id
 
 
 class Storage(Construct):
@@ -42,26 +47,49 @@ class Storage(Construct):
         self.access_logs = self._access_log_bucket()
         self.uploads = self._uploads_bucket()
         self.audit = self._audit_bucket()
-        self.revocation = self.table("RevocationTable", partition_key="pk", ttl_attribute="expires_at",
-                                     resource_name="revocation")
+        self.revocation = self.table(
+            "RevocationTable", partition_key="pk", ttl_attribute="expires_at", resource_name="revocation"
+        )
         # Farmers, plots, seasons, FPOs and their maintained aggregates (docs/table-design.md).
-        self.farm = self.table("FarmTable", partition_key="pk", sort_key="sk", resource_name="farm",
-                               indexes=(("gsi1", "gsi1pk", "gsi1sk"),))
+        self.farm = self.table(
+            "FarmTable",
+            partition_key="pk",
+            sort_key="sk",
+            resource_name="farm",
+            indexes=(("gsi1", "gsi1pk", "gsi1sk"),),
+        )
         self.aadhaar_hmac_secret = self._aadhaar_hmac_secret()
         # The append-only ledger (functions/ledger/dal.py): records, head, credit blocks, batches.
         # Every index sorts by the zero-padded seq, so lists come newest first without a Scan.
-        self.ledger = self.table("LedgerTable", partition_key="pk", sort_key="sk", resource_name="ledger",
-                                 indexes=tuple((name, attr, "g_seq") for name, attr in LEDGER_INDEXES))
+        self.ledger = self.table(
+            "LedgerTable",
+            partition_key="pk",
+            sort_key="sk",
+            resource_name="ledger",
+            indexes=tuple((name, attr, "g_seq") for name, attr in LEDGER_INDEXES),
+        )
         # MRV pipeline: projects, auditor assignment, runs, steps, tasks, samples, reports,
         # observations (agri_common/pipeline_table.py; docs/table-design.md "Pipeline table").
-        self.pipeline = self.table("PipelineTable", partition_key="pk", sort_key="sk", resource_name="pipeline",
-                                   indexes=(("gsi1", "gsi1pk", "gsi1sk"),))
+        self.pipeline = self.table(
+            "PipelineTable",
+            partition_key="pk",
+            sort_key="sk",
+            resource_name="pipeline",
+            indexes=(("gsi1", "gsi1pk", "gsi1sk"),),
+        )
         self.pipeline_data = self._pipeline_bucket()
 
     # ---- tables -------------------------------------------------------------------------------
-    def table(self, construct_id: str, *, partition_key: str, sort_key: str | None = None,
-              ttl_attribute: str | None = None, resource_name: str,
-              indexes: tuple[tuple[str, str, str], ...] = ()) -> dynamodb.Table:
+    def table(
+        self,
+        construct_id: str,
+        *,
+        partition_key: str,
+        sort_key: str | None = None,
+        ttl_attribute: str | None = None,
+        resource_name: str,
+        indexes: tuple[tuple[str, str, str], ...] = (),
+    ) -> dynamodb.Table:
         """A table with the team's baseline; keys are strings (ids, composite ``kind#id`` keys).
 
         ``indexes``: ``(name, partition_key, sort_key)`` global secondary indexes, projecting all
@@ -69,13 +97,15 @@ class Storage(Construct):
         """
         retained = not self._config.is_ephemeral
         table = dynamodb.Table(
-            self, construct_id,
+            self,
+            construct_id,
             partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING) if sort_key else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True),
+                point_in_time_recovery_enabled=True
+            ),
             time_to_live_attribute=ttl_attribute,
             deletion_protection=retained,
             removal_policy=self._config.cdk_removal_policy,
@@ -85,7 +115,8 @@ class Storage(Construct):
                 index_name=name,
                 partition_key=dynamodb.Attribute(name=pk, type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name=sk, type=dynamodb.AttributeType.STRING),
-                projection_type=dynamodb.ProjectionType.ALL)
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
         table.node.default_child.add_metadata(METADATA_KEY, resource_name)
         return table
 
@@ -96,25 +127,31 @@ class Storage(Construct):
         losing it makes every stored hash useless for deduplication.
         """
         secret = secretsmanager.Secret(
-            self, "AadhaarHmacSecret",
+            self,
+            "AadhaarHmacSecret",
             description="agri-mrv: HMAC key for Aadhaar deduplication hashes (farmers domain)",
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
             removal_policy=self._config.cdk_removal_policy,
         )
         secret.node.default_child.add_metadata(METADATA_KEY, "aadhaar-hmac")
-        Validations.of(secret).acknowledge(Acknowledgment(
-            id="AwsSolutions-SMG4",
-            reason="Rotating this HMAC key would silently break duplicate detection: every stored Aadhaar "
-                   "hash would have to be recomputed, which needs the numbers we deliberately never store. "
-                   "A key change is a planned re-enrolment, not an automatic rotation.",
-        ))
+        Validations.of(secret).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SMG4",
+                reason="Rotating this HMAC key would silently break duplicate detection: every stored Aadhaar "
+                "hash would have to be recomputed, which needs the numbers we deliberately never store. "
+                "A key change is a planned re-enrolment, not an automatic rotation.",
+            )
+        )
         return secret
 
     def grant_farm(self, grantee: iam.IGrantable, *actions: str) -> None:
         """``actions`` on the farm table and its one index by name (``table.grant`` would add
         ``index/*``, a wildcard): never Scan, which no request path may use."""
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            actions=list(actions), resources=[self.farm.table_arn, f"{self.farm.table_arn}/index/gsi1"]))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(actions), resources=[self.farm.table_arn, f"{self.farm.table_arn}/index/gsi1"]
+            )
+        )
 
     def grant_farm_read(self, grantee: iam.IGrantable) -> None:
         """Reads of the farm table and its index: GetItem/BatchGetItem/Query."""
@@ -122,8 +159,11 @@ class Storage(Construct):
 
     def grant_pipeline(self, grantee: iam.IGrantable, *actions: str) -> None:
         """``actions`` on the pipeline table and its one index by name (no ``index/*``, no Scan)."""
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            actions=list(actions), resources=[self.pipeline.table_arn, f"{self.pipeline.table_arn}/index/gsi1"]))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(actions), resources=[self.pipeline.table_arn, f"{self.pipeline.table_arn}/index/gsi1"]
+            )
+        )
 
     def grant_pipeline_read(self, grantee: iam.IGrantable) -> None:
         self.grant_pipeline(grantee, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
@@ -139,8 +179,15 @@ class Storage(Construct):
     def grant_ledger_write(self, grantee: iam.IGrantable) -> None:
         """The ledger writer, and only it: reads plus the items of its transactions (no DeleteItem:
         the ledger is append-only; credit blocks change by conditional Put)."""
-        self.ledger.grant(grantee, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
-                          "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
+        self.ledger.grant(
+            grantee,
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
+        )
 
     def grant_revocation_check(self, grantee: iam.IGrantable) -> None:
         """What every private route does per request: look its token's keys up (BatchGetItem)."""
@@ -151,10 +198,10 @@ class Storage(Construct):
         self.revocation.grant(grantee, "dynamodb:PutItem")
 
     # ---- buckets ------------------------------------------------------------------------------
-    def _bucket(self, construct_id: str, *, resource_name: str, access_logs: s3.IBucket | None,
-                **props) -> s3.Bucket:
+    def _bucket(self, construct_id: str, *, resource_name: str, access_logs: s3.IBucket | None, **props) -> s3.Bucket:
         bucket = s3.Bucket(
-            self, construct_id,
+            self,
+            construct_id,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             minimum_tls_version=1.2,
@@ -176,29 +223,41 @@ class Storage(Construct):
         stage's log retention, old versions after a week.
         """
         bucket = self._bucket(
-            "AccessLogsBucket", resource_name="access-logs", access_logs=None,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(self._config.log_retention_days),
-                                              noncurrent_version_expiration=Duration.days(7))],
+            "AccessLogsBucket",
+            resource_name="access-logs",
+            access_logs=None,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(self._config.log_retention_days),
+                    noncurrent_version_expiration=Duration.days(7),
+                )
+            ],
         )
-        Validations.of(bucket).acknowledge(Acknowledgment(
-            id="AwsSolutions-S1",
-            reason="This is the server-access-log bucket itself: logging it into itself would loop, and "
-                   "logging it elsewhere needs yet another bucket with the same problem.",
-        ))
+        Validations.of(bucket).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="This is the server-access-log bucket itself: logging it into itself would loop, and "
+                "logging it elsewhere needs yet another bucket with the same problem.",
+            )
+        )
         return bucket
 
     def _uploads_bucket(self) -> s3.Bucket:
         """Evidence photos and documents, uploaded by browsers and apps with presigned PUT URLs."""
         return self._bucket(
-            "UploadsBucket", resource_name="uploads", access_logs=self.access_logs,
-            cors=[s3.CorsRule(
-                # POST: evidence uploads use presigned POST (size and type enforced by S3's policy)
-                allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
-                allowed_origins=list(self._config.cors_origins),
-                allowed_headers=["Content-Type", "Content-MD5", "x-amz-*"],
-                exposed_headers=["ETag"],
-                max_age=600,
-            )],
+            "UploadsBucket",
+            resource_name="uploads",
+            access_logs=self.access_logs,
+            cors=[
+                s3.CorsRule(
+                    # POST: evidence uploads use presigned POST (size and type enforced by S3's policy)
+                    allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                    allowed_origins=list(self._config.cors_origins),
+                    allowed_headers=["Content-Type", "Content-MD5", "x-amz-*"],
+                    exposed_headers=["ETag"],
+                    max_age=600,
+                )
+            ],
             lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
         )
 
@@ -206,9 +265,15 @@ class Storage(Construct):
         """The MRV pipeline's working data: plans, chunk manifests, per-plot rows, per-draw totals,
         findings, samples. Reproducible from the farm data, so old versions expire after 30 days."""
         return self._bucket(
-            "PipelineBucket", resource_name="pipeline-data", access_logs=self.access_logs,
-            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30),
-                                              abort_incomplete_multipart_upload_after=Duration.days(7))],
+            "PipelineBucket",
+            resource_name="pipeline-data",
+            access_logs=self.access_logs,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=Duration.days(30),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
         )
 
     def _audit_bucket(self) -> s3.Bucket:
@@ -219,9 +284,15 @@ class Storage(Construct):
         for each version, or ``--bypass-governance-retention`` by an allowed principal).
         """
         days = Duration.days(self._config.audit_retention_days)
-        retention = (s3.ObjectLockRetention.compliance(days) if self._config.audit_retention_mode == "COMPLIANCE"
-                     else s3.ObjectLockRetention.governance(days))
+        retention = (
+            s3.ObjectLockRetention.compliance(days)
+            if self._config.audit_retention_mode == "COMPLIANCE"
+            else s3.ObjectLockRetention.governance(days)
+        )
         return self._bucket(
-            "AuditBucket", resource_name="audit", access_logs=self.access_logs,
-            object_lock_enabled=True, object_lock_default_retention=retention,
+            "AuditBucket",
+            resource_name="audit",
+            access_logs=self.access_logs,
+            object_lock_enabled=True,
+            object_lock_default_retention=retention,
         )

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = ROOT / "cdk.json"
@@ -105,8 +106,9 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | Path | 
     return app
 
 
-def synth(stage: str = "dev", *, bundle: bool = True, outdir: str | Path = "cdk.out",
-          context: Mapping[str, Any] | None = None) -> Synthesized:
+def synth(
+    stage: str = "dev", *, bundle: bool = True, outdir: str | Path = "cdk.out", context: Mapping[str, Any] | None = None
+) -> Synthesized:
     """Synthesize the stage's stacks into ``outdir`` (relative paths: from the repo root).
 
     ``bundle=False`` skips the layers' pip step (context ``bundle_layers=false``): same template,
@@ -117,15 +119,19 @@ def synth(stage: str = "dev", *, bundle: bool = True, outdir: str | Path = "cdk.
     app = build_app({**dict(context or {}), "stage": stage, "bundle_layers": bundle}, outdir=out)
     assembly = app.synth()
     directory = Path(assembly.directory)
-    stacks = tuple(StackTemplate(name=artifact.stack_name, template=artifact.template,
-                                 template_path=directory / artifact.template_file)
-                   for artifact in deployment_order(assembly.stacks))
+    stacks = tuple(
+        StackTemplate(
+            name=artifact.stack_name, template=artifact.template, template_path=directory / artifact.template_file
+        )
+        for artifact in deployment_order(assembly.stacks)
+    )
     stack_name = f"AgriMrv-{stage}"
     merged = merge_stacks([(s.name, s.template) for s in stacks])
     merged_path = directory / f"{stack_name}{MERGED_TEMPLATE_SUFFIX}"
     merged_path.write_text(json.dumps(merged, indent=1), encoding="utf-8")
-    return Synthesized(template=merged, template_path=merged_path, outdir=directory, stack_name=stack_name,
-                       stacks=stacks)
+    return Synthesized(
+        template=merged, template_path=merged_path, outdir=directory, stack_name=stack_name, stacks=stacks
+    )
 
 
 def deployment_order(artifacts: Sequence[Any]) -> list[Any]:

@@ -33,12 +33,35 @@ SIMPLIFY = 0.02
 BUFFER = 0.05
 PRECISION = 3  # decimal places kept (about 100 m): far below the buffer
 
-CLAIM = Polygon([  # (lon, lat), clockwise from the south-west of Pakistan-administered Kashmir
-    (73.55, 32.95), (73.45, 33.3), (73.4, 34.2), (73.5, 34.6), (73.95, 35.1), (73.7, 35.3), (73.0, 35.6),
-    (72.5, 36.0), (72.5, 36.6), (73.5, 37.0), (74.4, 37.1), (75.0, 37.1), (76.0, 36.95), (77.0, 36.6),
-    (78.0, 36.4), (79.0, 36.05), (80.3, 35.7), (80.3, 35.0), (79.5, 34.3), (79.0, 33.9), (78.3, 32.6),
-    (76.5, 32.3), (74.6, 32.75), (74.1, 32.85), (73.55, 32.95),
-])
+CLAIM = Polygon(
+    [  # (lon, lat), clockwise from the south-west of Pakistan-administered Kashmir
+        (73.55, 32.95),
+        (73.45, 33.3),
+        (73.4, 34.2),
+        (73.5, 34.6),
+        (73.95, 35.1),
+        (73.7, 35.3),
+        (73.0, 35.6),
+        (72.5, 36.0),
+        (72.5, 36.6),
+        (73.5, 37.0),
+        (74.4, 37.1),
+        (75.0, 37.1),
+        (76.0, 36.95),
+        (77.0, 36.6),
+        (78.0, 36.4),
+        (79.0, 36.05),
+        (80.3, 35.7),
+        (80.3, 35.0),
+        (79.5, 34.3),
+        (79.0, 33.9),
+        (78.3, 32.6),
+        (76.5, 32.3),
+        (74.6, 32.75),
+        (74.1, 32.85),
+        (73.55, 32.95),
+    ]
+)
 
 
 def countries(path: str) -> dict[str, object]:
@@ -82,13 +105,18 @@ def build(path: str) -> dict:
     if outline.geom_type == "Polygon":
         outline = MultiPolygon([outline])
     rounded = json.loads(json.dumps(mapping(outline)), parse_float=lambda s: round(float(s), PRECISION))
-    return {"type": "Feature",
-            "properties": {"name": "India (administered and claimed), simplified and buffered",
-                           "source": "Natural Earth 1:10m Admin 0 - Countries (public domain), via the npm package "
-                                     "world-atlas 2.0.2; derived by scripts/build_india_boundary.py",
-                           "licence": "public domain (Natural Earth terms of use)",
-                           "simplify_deg": SIMPLIFY, "buffer_deg": BUFFER},
-            "geometry": rounded}
+    return {
+        "type": "Feature",
+        "properties": {
+            "name": "India (administered and claimed), simplified and buffered",
+            "source": "Natural Earth 1:10m Admin 0 - Countries (public domain), via the npm package "
+            "world-atlas 2.0.2; derived by scripts/build_india_boundary.py",
+            "licence": "public domain (Natural Earth terms of use)",
+            "simplify_deg": SIMPLIFY,
+            "buffer_deg": BUFFER,
+        },
+        "geometry": rounded,
+    }
 
 
 if __name__ == "__main__":

@@ -2,6 +2,12 @@
 
 from pydantic.config import JsonDict
 
-CREATE_USER: JsonDict = {"username": "ravi.kumar", "role": "fpo_manager", "fpo_id": "FPO-DEMO-1", "name": "Ravi Kumar",
-               "email": "ravi.kumar@example.org", "phone_number": "+919876543210"}
+CREATE_USER: JsonDict = {
+    "username": "ravi.kumar",
+    "role": "fpo_manager",
+    "fpo_id": "FPO-DEMO-1",
+    "name": "Ravi Kumar",
+    "email": "ravi.kumar@example.org",
+    "phone_number": "+919876543210",
+}
 CHANGE_ROLE: JsonDict = {"role": "auditor"}

@@ -12,7 +12,6 @@ from agri_common.platform.principal import Principal, Role
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.platform.revocation import revocation_store
 from agri_common.platform.settings import BaseSettingsModel, load_settings
-
 from functions.admin import models as m
 from functions.admin.logic import AdminService
 
@@ -41,8 +40,14 @@ Service = Annotated[AdminService, Depends(get_service)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-@app.post("/admin/users", status_code=201, tags=TAGS, security=PRIVATE, summary="Create a user with a role",
-          openapi_extensions={"x-errors": [409]})
+@app.post(
+    "/admin/users",
+    status_code=201,
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Create a user with a role",
+    openapi_extensions={"x-errors": [409]},
+)
 def create_user(body: m.CreateUserRequest, svc: Service, caller: Caller) -> m.UserOut:
     return svc.create_user(body)
 
@@ -63,8 +68,13 @@ def get_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
     return svc.get_user(username)
 
 
-@app.post("/admin/users/<username>/disable", tags=TAGS, security=PRIVATE, summary="Disable a user and revoke their tokens",
-          openapi_extensions={"x-errors": [409]})
+@app.post(
+    "/admin/users/<username>/disable",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Disable a user and revoke their tokens",
+    openapi_extensions={"x-errors": [409]},
+)
 def disable_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
     return svc.set_enabled(caller, username, False)
 
@@ -74,8 +84,13 @@ def enable_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
     return svc.set_enabled(caller, username, True)
 
 
-@app.put("/admin/users/<username>/role", tags=TAGS, security=PRIVATE, summary="Change a user's role (and FPO)",
-          openapi_extensions={"x-errors": [409]})
+@app.put(
+    "/admin/users/<username>/role",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Change a user's role (and FPO)",
+    openapi_extensions={"x-errors": [409]},
+)
 def change_role(username: Username, body: m.ChangeRoleRequest, svc: Service, caller: Caller) -> m.UserOut:
     return svc.change_role(caller, username, body)
 

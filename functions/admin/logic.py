@@ -10,20 +10,23 @@ from agri_common.platform.observability import logger
 from agri_common.platform.pagination import check_opaque_position, page_position, page_token
 from agri_common.platform.principal import FPO_CLAIM, ROLES_NEEDING_FPO, Principal, Role
 from agri_common.platform.revocation import RevocationStore
-
 from functions.admin import models as m
 
 ROLE_GROUPS = frozenset(r.value for r in Role)
 
 
 class AdminIdentityProvider(Protocol):
-    def admin_create_user(self, username: str, attributes: dict[str, str], temporary_password: str | None) -> IdpUser: ...
+    def admin_create_user(
+        self, username: str, attributes: dict[str, str], temporary_password: str | None
+    ) -> IdpUser: ...
     def admin_get_user(self, username: str) -> IdpUser: ...
     def admin_delete_user(self, username: str) -> None: ...
     def add_to_group(self, username: str, group: str) -> None: ...
     def remove_from_group(self, username: str, group: str) -> None: ...
     def groups_for_user(self, username: str) -> list[str]: ...
-    def list_users(self, limit: int, token: str | None, group: str | None = None) -> tuple[list[IdpUser], str | None]: ...
+    def list_users(
+        self, limit: int, token: str | None, group: str | None = None
+    ) -> tuple[list[IdpUser], str | None]: ...
     def set_enabled(self, username: str, enabled: bool) -> None: ...
     def update_attributes(self, username: str, attributes: dict[str, str]) -> None: ...
     def global_sign_out(self, username: str) -> None: ...
@@ -36,9 +39,18 @@ def _single_role(groups: list[str]) -> Role | None:
 
 def _out(user: IdpUser, role: Role | None) -> m.UserOut:
     a = user.attributes
-    return m.UserOut(username=user.username, user_id=user.user_id or a.get("sub"), role=role, fpo_id=a.get(FPO_CLAIM),
-                     name=a.get("name"), email=a.get("email"), phone_number=a.get("phone_number"),
-                     enabled=user.enabled, status=user.status, created_at=user.created_at)
+    return m.UserOut(
+        username=user.username,
+        user_id=user.user_id or a.get("sub"),
+        role=role,
+        fpo_id=a.get(FPO_CLAIM),
+        name=a.get("name"),
+        email=a.get("email"),
+        phone_number=a.get("phone_number"),
+        enabled=user.enabled,
+        status=user.status,
+        created_at=user.created_at,
+    )
 
 
 class AdminService:

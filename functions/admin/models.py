@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agri_common.platform.inputs import Input
-
 from agri_common.platform.principal import ROLES_NEEDING_FPO, Role
 from functions.admin import examples
 
@@ -29,11 +28,14 @@ class CreateUserRequest(Input):
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     phone_number: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{7,14}$")
     temporary_password: str | None = Field(
-        default=None, min_length=12, max_length=256,
-        description="If omitted, Cognito generates one and sends the invitation itself")
+        default=None,
+        min_length=12,
+        max_length=256,
+        description="If omitted, Cognito generates one and sends the invitation itself",
+    )
 
     @model_validator(mode="after")
-    def _fpo(self) -> "CreateUserRequest":
+    def _fpo(self) -> CreateUserRequest:
         _check_fpo(self.role, self.fpo_id)
         return self
 
@@ -44,7 +46,7 @@ class ChangeRoleRequest(Input):
     fpo_id: str | None = Field(default=None, pattern=FPO_ID)
 
     @model_validator(mode="after")
-    def _fpo(self) -> "ChangeRoleRequest":
+    def _fpo(self) -> ChangeRoleRequest:
         _check_fpo(self.role, self.fpo_id)
         return self
 

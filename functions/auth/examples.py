@@ -4,12 +4,21 @@
 from pydantic.config import JsonDict
 
 PASSWORD = "Khet-Sona-2025!"  # 12+ characters with upper, lower, digit and symbol, as the pool requires
-REGISTER: JsonDict = {"username": "asha.devi", "password": PASSWORD, "name": "Asha Devi", "phone_number": "+919988776655",
-            "preferred_language": "hi-IN"}
+REGISTER: JsonDict = {
+    "username": "asha.devi",
+    "password": PASSWORD,
+    "name": "Asha Devi",
+    "phone_number": "+919988776655",
+    "preferred_language": "hi-IN",
+}
 CONFIRM_REGISTRATION: JsonDict = {"username": "asha.devi", "code": "123456"}
 LOGIN: JsonDict = {"username": "asha.devi", "password": PASSWORD}
-CHALLENGE: JsonDict = {"challenge_name": "NEW_PASSWORD_REQUIRED", "session": "AYABeD-session-from-the-login-answer",
-             "username": "asha.devi", "new_password": "Naya-Khet-2025!"}
+CHALLENGE: JsonDict = {
+    "challenge_name": "NEW_PASSWORD_REQUIRED",
+    "session": "AYABeD-session-from-the-login-answer",
+    "username": "asha.devi",
+    "new_password": "Naya-Khet-2025!",
+}
 REFRESH: JsonDict = {"refresh_token": "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.the-refresh-token-from-login"}
 LOGOUT: JsonDict = REFRESH
 FORGOT_PASSWORD: JsonDict = {"username": "asha.devi"}

@@ -11,7 +11,6 @@ from agri_common.platform.principal import Principal
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.platform.revocation import revocation_store
 from agri_common.platform.settings import BaseSettingsModel, load_settings
-
 from functions.auth import models as m
 from functions.auth.logic import AuthService
 
@@ -65,7 +64,9 @@ def refresh(body: m.RefreshRequest, svc: Service) -> m.TokensOut:
     return svc.refresh(body)
 
 
-@app.post("/auth/logout", tags=TAGS, security=PRIVATE, summary="Revoke the refresh token; the current tokens stop working")
+@app.post(
+    "/auth/logout", tags=TAGS, security=PRIVATE, summary="Revoke the refresh token; the current tokens stop working"
+)
 def logout(body: m.LogoutRequest, svc: Service, caller: Caller) -> m.Accepted:
     return svc.logout(caller, body)
 

@@ -9,7 +9,6 @@ from agri_common.platform.identity import Challenge, Tokens
 from agri_common.platform.observability import logger
 from agri_common.platform.principal import Principal, Role
 from agri_common.platform.revocation import RevocationStore
-
 from functions.auth import models as m
 
 SELF_SIGN_UP_ROLE = Role.FARMER  # the server, never the client, picks the group
@@ -94,6 +93,12 @@ class AuthService:
 
     @staticmethod
     def me(principal: Principal) -> m.MeResponse:
-        return m.MeResponse(user_id=principal.user_id, username=principal.username, role=principal.role.value,
-                            fpo_id=principal.fpo_id, email=principal.email, name=principal.name,
-                            token_expires_at=principal.expires_at)
+        return m.MeResponse(
+            user_id=principal.user_id,
+            username=principal.username,
+            role=principal.role.value,
+            fpo_id=principal.fpo_id,
+            email=principal.email,
+            name=principal.name,
+            token_expires_at=principal.expires_at,
+        )

@@ -17,7 +17,9 @@ USERNAME = r"^[A-Za-z0-9._@+-]{3,128}$"
 PHONE_E164 = r"^\+[1-9][0-9]{7,14}$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 CODE = r"^[A-Za-z0-9:-]{4,64}$"
-Password = Field(min_length=12, max_length=256, description="At least 12 characters with upper, lower, digit and symbol")
+Password = Field(
+    min_length=12, max_length=256, description="At least 12 characters with upper, lower, digit and symbol"
+)
 
 
 class _In(Input):
@@ -31,10 +33,12 @@ class RegisterRequest(_In):
     name: str = Field(min_length=1, max_length=200)
     phone_number: str | None = Field(default=None, pattern=PHONE_E164, description="E.164, e.g. +919812345678")
     email: str | None = Field(default=None, pattern=EMAIL, max_length=254)
-    preferred_language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="BCP 47, e.g. hi-IN")
+    preferred_language: str | None = Field(
+        default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="BCP 47, e.g. hi-IN"
+    )
 
     @model_validator(mode="after")
-    def _contact(self) -> "RegisterRequest":
+    def _contact(self) -> RegisterRequest:
         if not self.phone_number and not self.email:
             raise ValueError("phone_number or email is required to receive the confirmation code")
         return self
@@ -61,7 +65,7 @@ class ChallengeRequest(_In):
     totp_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
     @model_validator(mode="after")
-    def _answer(self) -> "ChallengeRequest":
+    def _answer(self) -> ChallengeRequest:
         if self.challenge_name == "NEW_PASSWORD_REQUIRED" and not self.new_password:
             raise ValueError("new_password is required for NEW_PASSWORD_REQUIRED")
         if self.challenge_name == "SOFTWARE_TOKEN_MFA" and not self.totp_code:

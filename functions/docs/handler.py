@@ -66,8 +66,8 @@ PAGE_HEADERS = {
     "Cache-Control": CACHE,
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": f"default-src 'none'; script-src 'self' {_script_hash(PAGE)}; style-src 'self' 'unsafe-inline'; "
-                               "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; "
-                               "form-action 'none'; frame-ancestors 'none'",
+    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
 }
 
 
@@ -76,28 +76,48 @@ def _spec() -> str:
     return SPEC.read_text(encoding="utf-8")
 
 
-@app.get("/openapi.json", tags=TAGS, summary="This API's OpenAPI 3 document",
-         responses={200: {"description": "OpenAPI document", "content": {"application/json": {}}}})
+@app.get(
+    "/openapi.json",
+    tags=TAGS,
+    summary="This API's OpenAPI 3 document",
+    responses={200: {"description": "OpenAPI document", "content": {"application/json": {}}}},
+)
 def openapi_document() -> Response[str]:  # the spec, served verbatim
     return Response(status_code=200, content_type="application/json", body=_spec())
 
 
-@app.get("/docs", tags=TAGS, summary="Swagger UI over this API's OpenAPI document (HTML page)",
-         responses={200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}})
+@app.get(
+    "/docs",
+    tags=TAGS,
+    summary="Swagger UI over this API's OpenAPI document (HTML page)",
+    responses={200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+)
 def swagger_page() -> Response[str]:
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=PAGE, headers=PAGE_HEADERS)
 
 
-@app.get("/docs/<name>", tags=TAGS, summary="A file of the Swagger UI page (swagger-ui.css, swagger-ui-bundle.js)",
-         openapi_extensions={"x-errors": [404]},
-         responses={200: {"description": "The file", "content": {media.split(";")[0]: {"schema": {"type": "string"}}
-                                                                 for media in assets.FILES.values()}}})
+@app.get(
+    "/docs/<name>",
+    tags=TAGS,
+    summary="A file of the Swagger UI page (swagger-ui.css, swagger-ui-bundle.js)",
+    openapi_extensions={"x-errors": [404]},
+    responses={
+        200: {
+            "description": "The file",
+            "content": {media.split(";")[0]: {"schema": {"type": "string"}} for media in assets.FILES.values()},
+        }
+    },
+)
 def swagger_file(name: str) -> Response[str]:
     content = assets.read(name)
     if content is None:
         raise NotFoundError("No such file")
-    return Response(status_code=200, content_type=assets.FILES[name], body=content.decode("utf-8"),
-                    headers={"Cache-Control": CACHE, "X-Content-Type-Options": "nosniff"})
+    return Response(
+        status_code=200,
+        content_type=assets.FILES[name],
+        body=content.decode("utf-8"),
+        headers={"Cache-Control": CACHE, "X-Content-Type-Options": "nosniff"},
+    )
 
 
 lambda_handler = make_handler(app)

@@ -6,15 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.farm_table import keys
 from agri_common.farm_table.records import FpoRecord, SyncReceipt
 from agri_common.platform.clock import utc_iso_seconds_offset
-from agri_common.single_table import TableStore, Put, Txn
+from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.platform.principal import Principal
+from agri_common.single_table import Put, TableStore, Txn
 
 
 def derived_id(prefix: str, *parts: str) -> str:
@@ -28,7 +29,9 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:20]}"
 
 
-def field_error(field: str, issue: str, type_: str = "value_error", message: str = "The request is invalid") -> UnprocessableError:
+def field_error(
+    field: str, issue: str, type_: str = "value_error", message: str = "The request is invalid"
+) -> UnprocessableError:
     return UnprocessableError(message, details=[{"field": field, "issue": issue, "type": type_}])
 
 
@@ -38,10 +41,18 @@ class VersionConflict(ConflictError):
     code = "version_conflict"
 
     def __init__(self, what: str, current: dict[str, Any]):
-        super().__init__(f"The {what} has changed since the version you based this on",
-                         details=[{"field": "body.version", "issue": f"current version is {current.get('version')}",
-                                   "type": "stale_version", "current_version": current.get("version"),
-                                   "current": current}])
+        super().__init__(
+            f"The {what} has changed since the version you based this on",
+            details=[
+                {
+                    "field": "body.version",
+                    "issue": f"current version is {current.get('version')}",
+                    "type": "stale_version",
+                    "current_version": current.get("version"),
+                    "current": current,
+                }
+            ],
+        )
         self.current = current
 
 
@@ -58,8 +69,18 @@ class Receipt:
     content_hash: str
 
     def op(self, entity: str, record_id: str, version: int, now: str) -> Put:
-        return Put(SyncReceipt(user_id=self.user_id, client_id=self.client_id, entity=entity, id=record_id, version=version,
-                               content_hash=self.content_hash, created_at=now).to_item(), if_absent=True)
+        return Put(
+            SyncReceipt(
+                user_id=self.user_id,
+                client_id=self.client_id,
+                entity=entity,
+                id=record_id,
+                version=version,
+                content_hash=self.content_hash,
+                created_at=now,
+            ).to_item(),
+            if_absent=True,
+        )
 
 
 def content_hash(value: Any) -> str:
@@ -91,8 +112,9 @@ class FarmContext:
             self._fpos[fpo_id] = FpoRecord.from_item(self.store.get(keys.fpo(fpo_id)))
         record = self._fpos[fpo_id]
         if record is None:
-            raise field_error(field_name, f"FPO {fpo_id} does not exist (an admin creates it with POST /fpos)",
-                              "unknown_fpo")
+            raise field_error(
+                field_name, f"FPO {fpo_id} does not exist (an admin creates it with POST /fpos)", "unknown_fpo"
+            )
         return record
 
     @staticmethod

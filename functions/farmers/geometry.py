@@ -76,16 +76,28 @@ def _check_positions(geometry: dict[str, Any], field: str) -> list[Any]:
             if not isinstance(ring, list) or len(ring) < 4:
                 raise _invalid(where, "A ring needs at least 4 positions (a closed triangle)")
             if len(positions) + len(ring) > MAX_VERTICES:
-                raise _invalid(f"{field}.coordinates", f"The plot has more than {MAX_VERTICES} positions; simplify "
-                                                       "its outline (a few metres' tolerance is plenty)", "geometry_too_large")
+                raise _invalid(
+                    f"{field}.coordinates",
+                    f"The plot has more than {MAX_VERTICES} positions; simplify "
+                    "its outline (a few metres' tolerance is plenty)",
+                    "geometry_too_large",
+                )
             for i, pos in enumerate(ring):
-                if (not isinstance(pos, list) or len(pos) not in (2, 3)
-                        or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in pos)):
+                if (
+                    not isinstance(pos, list)
+                    or len(pos) not in (2, 3)
+                    or not all(
+                        isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in pos
+                    )
+                ):
                     raise _invalid(f"{where}.{i}", "A position is [longitude, latitude] in decimal degrees")
                 lon, lat = pos[0], pos[1]
                 if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                    raise _invalid(f"{where}.{i}", "Coordinates out of range (longitude first, then latitude)",
-                                   "coordinates_out_of_range")
+                    raise _invalid(
+                        f"{where}.{i}",
+                        "Coordinates out of range (longitude first, then latitude)",
+                        "coordinates_out_of_range",
+                    )
                 positions.append((f"{where}.{i}", lon, lat))
             if ring[0][:2] != ring[-1][:2]:
                 raise _invalid(where, "The ring is not closed (first and last positions differ)", "ring_not_closed")
@@ -126,8 +138,12 @@ def check_size(geometry: dict[str, Any], field: str = "body.geometry") -> str:
     text = json.dumps(geometry, separators=(",", ":"))
     size = len(text.encode())
     if size > MAX_GEOMETRY_BYTES:
-        raise _invalid(field, f"The geometry is {size} bytes as JSON; at most {MAX_GEOMETRY_BYTES} are accepted "
-                              "(fewer positions, or 7 decimal places: about 1 cm)", "geometry_too_large")
+        raise _invalid(
+            field,
+            f"The geometry is {size} bytes as JSON; at most {MAX_GEOMETRY_BYTES} are accepted "
+            "(fewer positions, or 7 decimal places: about 1 cm)",
+            "geometry_too_large",
+        )
     return text
 
 
@@ -174,20 +190,32 @@ def parse_plot(geometry: dict[str, Any], field: str = "body.geometry") -> PlotSh
     except (ValueError, TypeError, AttributeError) as exc:
         raise _invalid(field, f"Unreadable geometry: {exc}") from exc
     if not shape.is_valid:
-        raise _invalid(field, f"Self-intersecting or otherwise invalid polygon: {explain_validity(shape)}",
-                       "self_intersection")
+        raise _invalid(
+            field, f"Self-intersecting or otherwise invalid polygon: {explain_validity(shape)}", "self_intersection"
+        )
     area = geodesic_area_ha(shape)
     if not MIN_AREA_HA <= area <= MAX_AREA_HA:
-        raise _invalid(field, f"The computed area {area:.4f} ha is outside {MIN_AREA_HA}..{MAX_AREA_HA} ha",
-                       "area_out_of_range")
+        raise _invalid(
+            field, f"The computed area {area:.4f} ha is outside {MIN_AREA_HA}..{MAX_AREA_HA} ha", "area_out_of_range"
+        )
     c = shape.centroid
     bbox = tuple(shape.bounds)
     cells = cells_for_bbox(bbox, CELL_PRECISION)
     if len(cells) > MAX_CELLS:
-        raise _invalid(field, f"The plot's bounding box spans {len(cells)} geohash cells (max {MAX_CELLS}); "
-                              "split it into smaller plots", "plot_too_spread")
-    return PlotShape(geometry=geometry, area_ha=round(area, 4), centroid=(round(c.x, 7), round(c.y, 7)),
-                     geohash=encode_geohash(c.y, c.x, CENTROID_PRECISION), cells=cells, bbox=bbox, shape=shape)
+        raise _invalid(
+            field,
+            f"The plot's bounding box spans {len(cells)} geohash cells (max {MAX_CELLS}); split it into smaller plots",
+            "plot_too_spread",
+        )
+    return PlotShape(
+        geometry=geometry,
+        area_ha=round(area, 4),
+        centroid=(round(c.x, 7), round(c.y, 7)),
+        geohash=encode_geohash(c.y, c.x, CENTROID_PRECISION),
+        cells=cells,
+        bbox=bbox,
+        shape=shape,
+    )
 
 
 def shape_of(geometry: dict[str, Any]) -> Any:

@@ -7,20 +7,20 @@ caller may not see); auditors read the data of the FPOs of the projects they are
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Annotated, Callable
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agri_common.farm_table.records import MembershipStatus
-from agri_common.single_table import DynamoTableStore
 from agri_common.platform.principal import AuditScope, Principal, with_audit_scope
-from agri_common.project_access import assignments_from_env
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.platform.revocation import revocation_store
 from agri_common.platform.settings import BaseSettingsModel, load_settings
-
+from agri_common.project_access import assignments_from_env
+from agri_common.single_table import DynamoTableStore
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, OverlapPolicy
 from functions.farmers.logic import FarmerService, farmer_out
@@ -29,7 +29,7 @@ from functions.farmers.logic_plots import PlotService
 from functions.farmers.logic_seasons import SeasonService, season_out
 from functions.farmers.logic_sync import SyncService
 from functions.farmers.logic_uploads import S3UploadBucket, UploadService
-from functions.farmers.membership import IssueInvitationRequest, InvitationOut, JoinRequest, MembershipService
+from functions.farmers.membership import InvitationOut, IssueInvitationRequest, JoinRequest, MembershipService
 
 app = make_resolver()
 Id = Annotated[str, Path(pattern=m.ID)]
@@ -59,8 +59,11 @@ def _aadhaar_key() -> bytes:
 
 def get_context() -> FarmContext:
     s = load_settings(FarmersSettings)
-    return FarmContext(store=DynamoTableStore(s.farm_table), aadhaar_key=_aadhaar_key,
-                       overlap=OverlapPolicy(max_fraction_of_smaller=s.overlap_max_fraction, max_ha=s.overlap_max_ha))
+    return FarmContext(
+        store=DynamoTableStore(s.farm_table),
+        aadhaar_key=_aadhaar_key,
+        overlap=OverlapPolicy(max_fraction_of_smaller=s.overlap_max_fraction, max_ha=s.overlap_max_ha),
+    )
 
 
 def get_uploads_objects() -> S3UploadBucket:
@@ -80,106 +83,180 @@ Caller = Annotated[Principal, Depends(get_principal)]
 
 
 # ---- farmers ------------------------------------------------------------------------------------
-@app.post("/farmers", status_code=201, tags=["farmers"], security=PRIVATE, summary="Register a farmer",
-          openapi_extensions={"x-errors": [404, 409]})
+@app.post(
+    "/farmers",
+    status_code=201,
+    tags=["farmers"],
+    security=PRIVATE,
+    summary="Register a farmer",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def register_farmer(body: m.RegisterFarmerRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(FarmerService(ctx).register(caller, body), caller)
 
 
-@app.get("/farmers", tags=["farmers"], security=PRIVATE, summary="List farmers (one FPO, optionally one village)",
-         openapi_extensions={"x-errors": [404]})
+@app.get(
+    "/farmers",
+    tags=["farmers"],
+    security=PRIVATE,
+    summary="List farmers (one FPO, optionally one village)",
+    openapi_extensions={"x-errors": [404]},
+)
 def list_farmers(
-    ctx: Ctx, caller: Caller,
+    ctx: Ctx,
+    caller: Caller,
     fpo_id: Annotated[str | None, Query(pattern=m.FPO_ID)] = None,
     village: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^#\x00-\x1f\x7f-\x9f]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     next_token: Annotated[str | None, Query(max_length=4096)] = None,
-    status: Annotated[MembershipStatus | None,
-                      Query(description="Membership: approved members, pending requests, rejected ones or removed "
-                                        "members (default: all, members first; auditors see members only)")] = None,
+    status: Annotated[
+        MembershipStatus | None,
+        Query(
+            description="Membership: approved members, pending requests, rejected ones or removed "
+            "members (default: all, members first; auditors see members only)"
+        ),
+    ] = None,
 ) -> m.FarmerPage:
     return FarmerService(ctx).list(caller, fpo_id, village, limit, next_token, status)
 
 
-@app.get("/farmers/<farmer_id>", tags=["farmers"], security=PRIVATE, summary="One farmer",
-         openapi_extensions={"x-errors": [404]})
+@app.get(
+    "/farmers/<farmer_id>",
+    tags=["farmers"],
+    security=PRIVATE,
+    summary="One farmer",
+    openapi_extensions={"x-errors": [404]},
+)
 def get_farmer(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(FarmerService(ctx).get(caller, farmer_id), caller)
 
 
-@app.patch("/farmers/<farmer_id>", tags=["farmers"], security=PRIVATE,
-           summary="Change a farmer's profile (optimistic concurrency on version)", openapi_extensions={"x-errors": [404, 409]})
+@app.patch(
+    "/farmers/<farmer_id>",
+    tags=["farmers"],
+    security=PRIVATE,
+    summary="Change a farmer's profile (optimistic concurrency on version)",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def patch_farmer(farmer_id: Id, body: m.PatchFarmerRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(FarmerService(ctx).patch(caller, farmer_id, body), caller)
 
 
 # ---- FPO membership (docs/decisions/0007) --------------------------------------------------------
-@app.post("/fpos/<fpo_id>/members/<farmer_id>/approve", tags=["membership"], security=PRIVATE,
-          summary="Approve a membership request (the FPO's manager, an admin): the farmer and their data count "
-                  "from now on", openapi_extensions={"x-errors": [404, 409]})
+@app.post(
+    "/fpos/<fpo_id>/members/<farmer_id>/approve",
+    tags=["membership"],
+    security=PRIVATE,
+    summary="Approve a membership request (the FPO's manager, an admin): the farmer and their data count from now on",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def approve_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).approve(caller, fpo_id, farmer_id), caller)
 
 
-@app.post("/fpos/<fpo_id>/members/<farmer_id>/reject", tags=["membership"], security=PRIVATE,
-          summary="Reject a membership request (the FPO's manager, an admin)", openapi_extensions={"x-errors": [404, 409]})
+@app.post(
+    "/fpos/<fpo_id>/members/<farmer_id>/reject",
+    tags=["membership"],
+    security=PRIVATE,
+    summary="Reject a membership request (the FPO's manager, an admin)",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def reject_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).reject(caller, fpo_id, farmer_id), caller)
 
 
-@app.post("/fpos/<fpo_id>/members/<farmer_id>/remove", tags=["membership"], security=PRIVATE,
-          summary="Remove an approved member (the FPO's manager, an admin): their data leaves the FPO's totals at once "
-                  "and future MRV runs; past runs and credits stay", openapi_extensions={"x-errors": [404, 409]})
+@app.post(
+    "/fpos/<fpo_id>/members/<farmer_id>/remove",
+    tags=["membership"],
+    security=PRIVATE,
+    summary="Remove an approved member (the FPO's manager, an admin): their data leaves the FPO's totals at once "
+    "and future MRV runs; past runs and credits stay",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def remove_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).remove(caller, fpo_id, farmer_id), caller)
 
 
-@app.post("/farmers/<farmer_id>/membership-request", tags=["membership"], security=PRIVATE,
-          summary="A rejected or removed farmer asks to join the FPO again (one pending request at a time)",
-          openapi_extensions={"x-errors": [404, 409]})
+@app.post(
+    "/farmers/<farmer_id>/membership-request",
+    tags=["membership"],
+    security=PRIVATE,
+    summary="A rejected or removed farmer asks to join the FPO again (one pending request at a time)",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def request_membership(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).request_again(caller, farmer_id), caller)
 
 
-@app.post("/fpos/<fpo_id>/invitations", status_code=201, tags=["membership"], security=PRIVATE,
-          summary="Issue a single-use invitation code to join the FPO (the FPO's manager, an admin)",
-          openapi_extensions={"x-errors": [404]})
-def issue_invitation(fpo_id: FpoId, ctx: Ctx, caller: Caller,
-                     body: IssueInvitationRequest | None = None) -> InvitationOut:
+@app.post(
+    "/fpos/<fpo_id>/invitations",
+    status_code=201,
+    tags=["membership"],
+    security=PRIVATE,
+    summary="Issue a single-use invitation code to join the FPO (the FPO's manager, an admin)",
+    openapi_extensions={"x-errors": [404]},
+)
+def issue_invitation(
+    fpo_id: FpoId, ctx: Ctx, caller: Caller, body: IssueInvitationRequest | None = None
+) -> InvitationOut:
     return MembershipService(ctx).issue_invitation(caller, fpo_id, body or IssueInvitationRequest())
 
 
-@app.post("/farmers/<farmer_id>/join", tags=["membership"], security=PRIVATE,
-          summary="A farmer's pending (or rejected, or removed) profile joins its FPO with an invitation code from the "
-                  "FPO's manager",
-          openapi_extensions={"x-errors": [404, 409]})
+@app.post(
+    "/farmers/<farmer_id>/join",
+    tags=["membership"],
+    security=PRIVATE,
+    summary="A farmer's pending (or rejected, or removed) profile joins its FPO with an invitation code from the "
+    "FPO's manager",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def join_fpo(farmer_id: Id, body: JoinRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).join(caller, farmer_id, body), caller)
 
 
 # ---- plots --------------------------------------------------------------------------------------
-@app.post("/farmers/<farmer_id>/plots", status_code=201, tags=["plots"], security=PRIVATE,
-          summary="Add a plot (GeoJSON Feature); 409 if it overlaps other plots", openapi_extensions={"x-errors": [404, 409]})
+@app.post(
+    "/farmers/<farmer_id>/plots",
+    status_code=201,
+    tags=["plots"],
+    security=PRIVATE,
+    summary="Add a plot (GeoJSON Feature); 409 if it overlaps other plots",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def create_plot(farmer_id: Id, body: m.PlotFeature, ctx: Ctx, caller: Caller) -> m.PlotOut:
     svc = PlotService(ctx)
     return svc.get(caller, svc.create(caller, farmer_id, body).plot_id)
 
 
-@app.get("/farmers/<farmer_id>/plots", tags=["plots"], security=PRIVATE, summary="A farmer's plots",
-         openapi_extensions={"x-errors": [404]})
+@app.get(
+    "/farmers/<farmer_id>/plots",
+    tags=["plots"],
+    security=PRIVATE,
+    summary="A farmer's plots",
+    openapi_extensions={"x-errors": [404]},
+)
 def list_plots(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.PlotList:
     return PlotService(ctx).list_for_farmer(caller, farmer_id)
 
 
-@app.get("/plots/<plot_id>", tags=["plots"], security=PRIVATE, summary="A plot with its seasons and evidence",
-         openapi_extensions={"x-errors": [404]})
+@app.get(
+    "/plots/<plot_id>",
+    tags=["plots"],
+    security=PRIVATE,
+    summary="A plot with its seasons and evidence",
+    openapi_extensions={"x-errors": [404]},
+)
 def get_plot(plot_id: Id, ctx: Ctx, caller: Caller) -> m.PlotOut:
     return PlotService(ctx).get(caller, plot_id)
 
 
-@app.put("/plots/<plot_id>", tags=["plots"], security=PRIVATE,
-         summary="Replace a plot's geometry and properties (optimistic concurrency on version)",
-         openapi_extensions={"x-errors": [404, 409]})
+@app.put(
+    "/plots/<plot_id>",
+    tags=["plots"],
+    security=PRIVATE,
+    summary="Replace a plot's geometry and properties (optimistic concurrency on version)",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def put_plot(plot_id: Id, body: m.PutPlotRequest, ctx: Ctx, caller: Caller) -> m.PlotOut:
     svc = PlotService(ctx)
     svc.replace(caller, plot_id, body, body.version)
@@ -187,15 +264,26 @@ def put_plot(plot_id: Id, body: m.PutPlotRequest, ctx: Ctx, caller: Caller) -> m
 
 
 # ---- seasons ------------------------------------------------------------------------------------
-@app.post("/plots/<plot_id>/seasons", status_code=201, tags=["seasons"], security=PRIVATE,
-          summary="Record a season's activity data", openapi_extensions={"x-errors": [404, 409]})
+@app.post(
+    "/plots/<plot_id>/seasons",
+    status_code=201,
+    tags=["seasons"],
+    security=PRIVATE,
+    summary="Record a season's activity data",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def create_season(plot_id: Id, body: m.SeasonData, ctx: Ctx, caller: Caller) -> m.SeasonOut:
     return season_out(SeasonService(ctx).create(caller, plot_id, body))
 
 
-@app.post("/farmers/field-data", status_code=201, tags=["seasons"], security=PRIVATE,
-          summary="Submit a plot's season data in one call (same rules as POST /plots/{plot_id}/seasons)",
-          openapi_extensions={"x-errors": [404, 409]})
+@app.post(
+    "/farmers/field-data",
+    status_code=201,
+    tags=["seasons"],
+    security=PRIVATE,
+    summary="Submit a plot's season data in one call (same rules as POST /plots/{plot_id}/seasons)",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def field_data(body: m.FieldDataRequest, ctx: Ctx, caller: Caller) -> m.SeasonOut:
     return season_out(SeasonService(ctx).field_data(caller, body))
 
@@ -206,26 +294,42 @@ def sync(body: m.SyncRequest, ctx: Ctx, caller: Caller) -> m.SyncResponse:
     return SyncService(ctx).apply(caller, body)
 
 
-@app.post("/uploads", status_code=201, tags=["evidence"], security=PRIVATE,
-          summary="Presigned S3 POST for a photo or PDF attached to a plot or season", openapi_extensions={"x-errors": [404]})
+@app.post(
+    "/uploads",
+    status_code=201,
+    tags=["evidence"],
+    security=PRIVATE,
+    summary="Presigned S3 POST for a photo or PDF attached to a plot or season",
+    openapi_extensions={"x-errors": [404]},
+)
 def create_upload(body: m.UploadRequest, ctx: Ctx, objects: Objects, caller: Caller) -> m.UploadOut:
     return UploadService(ctx, objects).issue(caller, body)
 
 
-@app.post("/uploads/<upload_id>/complete", tags=["evidence"], security=PRIVATE,
-          summary="Confirm an upload (HEAD of the object) and mark the evidence stored",
-          openapi_extensions={"x-errors": [404, 409]})
+@app.post(
+    "/uploads/<upload_id>/complete",
+    tags=["evidence"],
+    security=PRIVATE,
+    summary="Confirm an upload (HEAD of the object) and mark the evidence stored",
+    openapi_extensions={"x-errors": [404, 409]},
+)
 def complete_upload(upload_id: Id, ctx: Ctx, objects: Objects, caller: Caller) -> m.EvidenceOut:
     return UploadService(ctx, objects).complete(caller, upload_id)
 
 
-@app.post("/imports/farmers", tags=["imports"], security=PRIVATE, summary="Import farmers from CSV (admin, FPO manager)")
+@app.post(
+    "/imports/farmers", tags=["imports"], security=PRIVATE, summary="Import farmers from CSV (admin, FPO manager)"
+)
 def import_farmers(body: m.FarmerImportRequest, ctx: Ctx, caller: Caller) -> m.ImportReport:
     return ImportService(ctx).farmers_csv(caller, body)
 
 
-@app.post("/imports/plots", tags=["imports"], security=PRIVATE,
-          summary="Import plots from a GeoJSON FeatureCollection (admin, FPO manager)")
+@app.post(
+    "/imports/plots",
+    tags=["imports"],
+    security=PRIVATE,
+    summary="Import plots from a GeoJSON FeatureCollection (admin, FPO manager)",
+)
 def import_plots(body: m.PlotImportRequest, ctx: Ctx, caller: Caller) -> m.ImportReport:
     return ImportService(ctx).plots_geojson(caller, body)
 

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from agri_common.platform.errors import AppError, ForbiddenError, validation_details
 from agri_common.platform.principal import Principal, Role, require_role
-
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, derived_id, field_error
 from functions.farmers.logic import FarmerService
@@ -36,12 +35,17 @@ def _row_result(row: int, exc: Exception, prefix: str) -> m.ImportRow:
     assert isinstance(exc, AppError)
     if exc.code in DUPLICATE_CODES:
         return m.ImportRow(row=row, status="duplicate")
-    return m.ImportRow(row=row, status="rejected", errors=[{"field": prefix, "type": exc.code, "issue": exc.message},
-                                                           *(exc.details or [])])
+    return m.ImportRow(
+        row=row,
+        status="rejected",
+        errors=[{"field": prefix, "type": exc.code, "issue": exc.message}, *(exc.details or [])],
+    )
 
 
 def _report(rows: list[m.ImportRow]) -> m.ImportReport:
-    return m.ImportReport(rows=rows, **{s: sum(1 for r in rows if r.status == s) for s in ("accepted", "duplicate", "rejected")})
+    return m.ImportReport(
+        rows=rows, **{s: sum(1 for r in rows if r.status == s) for s in ("accepted", "duplicate", "rejected")}
+    )
 
 
 class ImportService:
@@ -72,26 +76,42 @@ class ImportService:
         results = []
         for number, row in enumerate(rows, start=2):  # row 1 is the header
             if isinstance(row, csv.Error):  # this record only: the reader goes on with the next line
-                results.append(m.ImportRow(row=number, status="rejected", errors=[
-                    {"field": f"row.{number}", "type": "csv_unreadable", "issue": f"The row cannot be read as CSV: {row}"}]))
+                results.append(
+                    m.ImportRow(
+                        row=number,
+                        status="rejected",
+                        errors=[
+                            {
+                                "field": f"row.{number}",
+                                "type": "csv_unreadable",
+                                "issue": f"The row cannot be read as CSV: {row}",
+                            }
+                        ],
+                    )
+                )
             else:
                 results.append(self._farmer_row(caller, req, number, row))
         return _report(results)
 
-    def _farmer_row(self, caller: Principal, req: m.FarmerImportRequest, number: int, row: dict[str, Any]) -> m.ImportRow:
+    def _farmer_row(
+        self, caller: Principal, req: m.FarmerImportRequest, number: int, row: dict[str, Any]
+    ) -> m.ImportRow:
         def cell(name: str) -> str | None:
             value = (row.get(name) or "").strip()
             return value or None
 
         try:
             if (cell("consent_given") or "").lower() not in ("yes", "true", "1", "y"):
-                raise field_error(f"row.{number}.consent_given", "Consent to data use must be recorded as yes",
-                                  "consent_missing")
+                raise field_error(
+                    f"row.{number}.consent_given", "Consent to data use must be recorded as yes", "consent_missing"
+                )
             body: dict[str, Any] = {k: cell(k) for k in FARMER_COLUMNS}
             for k in ("preferred_language", "aadhaar", "external_id"):
                 if cell(k):
                     body[k] = cell(k)
-            body.update(fpo_id=req.fpo_id, consent={"given": True, "version": req.consent_version, "at": cell("consent_at")})
+            body.update(
+                fpo_id=req.fpo_id, consent={"given": True, "version": req.consent_version, "at": cell("consent_at")}
+            )
             parsed = m.RegisterFarmerRequest.model_validate(body)
             identity = parsed.external_id or parsed.phone
             record = self.farmers.register(caller, parsed, farmer_id=derived_id("F", req.fpo_id, identity))
@@ -118,8 +138,11 @@ class ImportService:
             farmer_external = props.pop("farmer_external_id", None)
             for name, value in (("farmer_id", farmer_id), ("farmer_external_id", farmer_external)):
                 if value is not None and not (isinstance(value, str) and re.fullmatch(m.ID, value)):
-                    raise field_error(f"{where}.properties.{name}", "an id of 1-64 letters, digits, '_' or '-'",
-                                      "string_pattern_mismatch")
+                    raise field_error(
+                        f"{where}.properties.{name}",
+                        "an id of 1-64 letters, digits, '_' or '-'",
+                        "string_pattern_mismatch",
+                    )
             if not farmer_id and farmer_external:
                 farmer_id = derived_id("F", fpo_id, farmer_external)
             if not farmer_id:
@@ -127,11 +150,16 @@ class ImportService:
             parsed = m.PlotFeature.model_validate({**feature, "properties": props})
             identity = parsed.properties.external_id or parsed.id
             if identity is None:
-                raise field_error(f"{where}.properties.external_id", "give external_id (or a Feature id) so that "
-                                  "re-imports are recognised", "missing")
+                raise field_error(
+                    f"{where}.properties.external_id",
+                    "give external_id (or a Feature id) so that re-imports are recognised",
+                    "missing",
+                )
             farmer = self.farmers.load(farmer_id)
             if farmer is None or farmer.fpo_id != fpo_id:
-                raise field_error(f"{where}.properties.farmer_id", f"No farmer {farmer_id} in FPO {fpo_id}", "unknown_farmer")
+                raise field_error(
+                    f"{where}.properties.farmer_id", f"No farmer {farmer_id} in FPO {fpo_id}", "unknown_farmer"
+                )
             record = self.plots.create(caller, farmer.farmer_id, parsed, plot_id=derived_id("P", fpo_id, str(identity)))
             return m.ImportRow(row=index, status="accepted", id=record.plot_id)
         except (ValidationError, AppError) as exc:

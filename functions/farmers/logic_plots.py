@@ -11,15 +11,15 @@ the write's transaction, so two overlapping plots written at the same time canno
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from agri_common.platform.errors import ConflictError
 from agri_common.farm_table import aggregates as agg
 from agri_common.farm_table import keys
 from agri_common.farm_table.records import FarmerRecord, GeoMember, PlotRecord
-from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
+from agri_common.platform.errors import ConflictError
 from agri_common.platform.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
-
+from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
 from functions.farmers import geometry, membership
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, Receipt, VersionConflict, field_error, new_id, not_found
@@ -32,20 +32,44 @@ def mismatch(declared: float | None, computed: float) -> bool:
     return declared is not None and abs(declared - computed) > AREA_MISMATCH * computed
 
 
-def plot_out(caller: Principal, record: PlotRecord, seasons: Sequence[m.SeasonOut] = (),
-             evidence: Sequence[m.EvidenceOut] = (), hidden: frozenset[str] = frozenset()) -> m.PlotOut:
+def plot_out(
+    caller: Principal,
+    record: PlotRecord,
+    seasons: Sequence[m.SeasonOut] = (),
+    evidence: Sequence[m.EvidenceOut] = (),
+    hidden: frozenset[str] = frozenset(),
+) -> m.PlotOut:
     """``hidden``: overlapping plots whose id the caller may not learn although their FPO is visible
     (an auditor and a non-member's plot)."""
-    overlaps = [m.OverlapOut(plot_id=pid if pid not in hidden and can_access(
-                                 caller, Owned(owner_user_id=info.get("owner_user_id"), fpo_id=info.get("fpo_id")))
-                             else None, overlap_ha=info["overlap_ha"])
-                for pid, info in sorted(record.overlaps.items())]
-    return m.PlotOut(plot_id=record.plot_id, farmer_id=record.farmer_id, fpo_id=record.fpo_id, name=record.name,
-                     external_id=record.external_id, geometry=record.geometry, area_ha=record.area_ha,
-                     declared_area_ha=record.declared_area_ha, area_mismatch=record.area_mismatch,
-                     centroid=record.centroid, geohash=record.geohash, overlaps=overlaps, version=record.version,
-                     seasons=list(seasons), evidence=list(evidence), created_at=record.created_at,
-                     updated_at=record.updated_at)
+    overlaps = [
+        m.OverlapOut(
+            plot_id=pid
+            if pid not in hidden
+            and can_access(caller, Owned(owner_user_id=info.get("owner_user_id"), fpo_id=info.get("fpo_id")))
+            else None,
+            overlap_ha=info["overlap_ha"],
+        )
+        for pid, info in sorted(record.overlaps.items())
+    ]
+    return m.PlotOut(
+        plot_id=record.plot_id,
+        farmer_id=record.farmer_id,
+        fpo_id=record.fpo_id,
+        name=record.name,
+        external_id=record.external_id,
+        geometry=record.geometry,
+        area_ha=record.area_ha,
+        declared_area_ha=record.declared_area_ha,
+        area_mismatch=record.area_mismatch,
+        centroid=record.centroid,
+        geohash=record.geohash,
+        overlaps=overlaps,
+        version=record.version,
+        seasons=list(seasons),
+        evidence=list(evidence),
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
 
 
 class OverlapRefused(ConflictError):
@@ -81,8 +105,10 @@ class PlotService:
         a plot whose farmer cannot be read counts (the old rule). One BatchGetItem."""
         if not plots:
             return set()
-        farmers = {f["farmer_id"]: FarmerRecord.from_item(f) for f in self.ctx.store.batch_get(
-            [keys.farmer(fid) for fid in sorted({p["farmer_id"] for p in plots})])}
+        farmers = {
+            f["farmer_id"]: FarmerRecord.from_item(f)
+            for f in self.ctx.store.batch_get([keys.farmer(fid) for fid in sorted({p["farmer_id"] for p in plots})])
+        }
         return {p["plot_id"] for p in plots if p["farmer_id"] not in farmers or farmers[p["farmer_id"]].counted}
 
     def _hidden_overlaps(self, caller: Principal, record: PlotRecord) -> frozenset[str]:
@@ -106,20 +132,35 @@ class PlotService:
         record = self._ensure_visible(caller, PlotRecord.from_item(meta))
         from agri_common.farm_table.records import EvidenceRecord, SeasonRecord
 
-        return plot_out(caller, record, [season_out(SeasonRecord.from_item(i)) for i in by_kind.get("season", [])],
-                        [evidence_out(EvidenceRecord.from_item(i)) for i in by_kind.get("evidence", [])],
-                        self._hidden_overlaps(caller, record))
+        return plot_out(
+            caller,
+            record,
+            [season_out(SeasonRecord.from_item(i)) for i in by_kind.get("season", [])],
+            [evidence_out(EvidenceRecord.from_item(i)) for i in by_kind.get("evidence", [])],
+            self._hidden_overlaps(caller, record),
+        )
 
     def list_for_farmer(self, caller: Principal, farmer_id: str) -> m.PlotList:
         self.farmers.get(caller, farmer_id)
         items, _ = self.ctx.store.query(keys.farmer_plots_index(farmer_id), index=True)
-        return m.PlotList(items=[m.PlotSummary(plot_id=i["plot_id"], name=i.get("name"), area_ha=i["area_ha"],
-                                               centroid=i["centroid"], season_count=i.get("season_count", 0),
-                                               version=i["version"]) for i in items])
+        return m.PlotList(
+            items=[
+                m.PlotSummary(
+                    plot_id=i["plot_id"],
+                    name=i.get("name"),
+                    area_ha=i["area_ha"],
+                    centroid=i["centroid"],
+                    season_count=i.get("season_count", 0),
+                    version=i["version"],
+                )
+                for i in items
+            ]
+        )
 
     # ---- overlap ----------------------------------------------------------------------------------
-    def _overlaps(self, shape: geometry.PlotShape,
-                  exclude: str | None) -> tuple[list[tuple[dict[str, Any], float]], dict[str, int]]:
+    def _overlaps(
+        self, shape: geometry.PlotShape, exclude: str | None
+    ) -> tuple[list[tuple[dict[str, Any], float]], dict[str, int]]:
         """(overlapping plots with their overlap in ha, the version of each cell's lock)."""
         locks: dict[str, int] = {}
         candidates: dict[str, dict[str, Any]] = {}
@@ -144,7 +185,9 @@ class PlotService:
         policy = self.ctx.overlap
         return overlap > policy.max_ha or overlap > policy.max_fraction_of_smaller * min(area_ha, other_area_ha)
 
-    def _refuse_or_flag(self, caller: Principal, shape: geometry.PlotShape, found: list[tuple[dict[str, Any], float]]) -> None:
+    def _refuse_or_flag(
+        self, caller: Principal, shape: geometry.PlotShape, found: list[tuple[dict[str, Any], float]]
+    ) -> None:
         """Refuse an overlap beyond the policy with an approved member's plot only: a non-member's
         plot (a pending request, possibly fake) never blocks anyone; it is flagged on both plots
         and its farmer's approval is refused while it stands (:meth:`approval_overlaps`)."""
@@ -153,14 +196,25 @@ class PlotService:
         counted = self.counted_plots([plot for plot, _ in beyond])
         refused = [(plot, area) for plot, area in beyond if plot["plot_id"] in counted]
         if refused:
-            visible = sorted(p["plot_id"] for p, _ in refused
-                             if can_access(caller, Owned(owner_user_id=p.get("owner_user_id"), fpo_id=p.get("fpo_id"))))
+            visible = sorted(
+                p["plot_id"]
+                for p, _ in refused
+                if can_access(caller, Owned(owner_user_id=p.get("owner_user_id"), fpo_id=p.get("fpo_id")))
+            )
             raise OverlapRefused(
                 f"The plot overlaps {len(refused)} existing plot(s) beyond the allowed "
                 f"{policy.max_ha} ha / {policy.max_fraction_of_smaller:.0%} of the smaller plot",
-                details=[{"field": "body.geometry", "issue": "overlaps existing plots", "type": "plot_overlap",
-                          "overlapping_plot_ids": visible, "hidden_overlapping_plots": len(refused) - len(visible),
-                          "overlap_ha": [round(a, 4) for _, a in refused]}])
+                details=[
+                    {
+                        "field": "body.geometry",
+                        "issue": "overlaps existing plots",
+                        "type": "plot_overlap",
+                        "overlapping_plot_ids": visible,
+                        "hidden_overlapping_plots": len(refused) - len(visible),
+                        "overlap_ha": [round(a, 4) for _, a in refused],
+                    }
+                ],
+            )
 
     def approval_overlaps(self, caller: Principal, farmer: FarmerRecord, txn: Txn) -> None:
         """Before ``farmer`` becomes a member (approval, invitation code): refuse with 409
@@ -175,9 +229,18 @@ class PlotService:
         for raw in sorted(items, key=lambda i: i["plot_id"]):
             plot = PlotRecord.from_item(raw)
             shape = geometry.shape_of(plot.geometry)
-            found, cell_locks = self._overlaps(geometry.PlotShape(
-                geometry=plot.geometry, area_ha=plot.area_ha, centroid=tuple(plot.centroid), geohash=plot.geohash,
-                cells=tuple(plot.cells), bbox=tuple(shape.bounds), shape=shape), exclude=plot.plot_id)
+            found, cell_locks = self._overlaps(
+                geometry.PlotShape(
+                    geometry=plot.geometry,
+                    area_ha=plot.area_ha,
+                    centroid=tuple(plot.centroid),
+                    geohash=plot.geohash,
+                    cells=tuple(plot.cells),
+                    bbox=tuple(shape.bounds),
+                    shape=shape,
+                ),
+                exclude=plot.plot_id,
+            )
             locks.update(cell_locks)
             beyond = [(o, a) for o, a in found if self._beyond_policy(plot.area_ha, a, o["area_ha"])]
             counted = self.counted_plots([o for o, _ in beyond if o["plot_id"] not in own]) | own
@@ -187,35 +250,76 @@ class PlotService:
             raise OverlapRefused(
                 f"{len({c[0] for c in clashes})} of the farmer's plot(s) overlap members' plots beyond the allowed "
                 f"{policy.max_ha} ha / {policy.max_fraction_of_smaller:.0%} of the smaller plot: correct the outlines "
-                "(PUT /plots/{plot_id}) or reject the request", details=[
-                    {"field": "plot_id", "issue": "overlaps a member's plot", "type": "plot_overlap", "plot_id": pid,
-                     "overlapping_plot_id": o["plot_id"] if can_access(caller, Owned(
-                         owner_user_id=o.get("owner_user_id"), fpo_id=o.get("fpo_id"))) else None,
-                     "overlap_ha": round(a, 4)} for pid, o, a in clashes])
+                "(PUT /plots/{plot_id}) or reject the request",
+                details=[
+                    {
+                        "field": "plot_id",
+                        "issue": "overlaps a member's plot",
+                        "type": "plot_overlap",
+                        "plot_id": pid,
+                        "overlapping_plot_id": o["plot_id"]
+                        if can_access(caller, Owned(owner_user_id=o.get("owner_user_id"), fpo_id=o.get("fpo_id")))
+                        else None,
+                        "overlap_ha": round(a, 4),
+                    }
+                    for pid, o, a in clashes
+                ],
+            )
         for cell, version in sorted(locks.items()):
             txn.add(Update(keys.geo_lock(cell), add={"version": 1}, expect={"version": version}), race=True)
 
-    def _cell_ops(self, txn: Txn, record: PlotRecord, shape: geometry.PlotShape, locks: dict[str, int],
-                  old_cells: tuple[str, ...] = ()) -> None:
+    def _cell_ops(
+        self,
+        txn: Txn,
+        record: PlotRecord,
+        shape: geometry.PlotShape,
+        locks: dict[str, int],
+        old_cells: tuple[str, ...] = (),
+    ) -> None:
         for cell in shape.cells:
             txn.add(Update(keys.geo_lock(cell), add={"version": 1}, expect={"version": locks[cell]}), race=True)
             if cell not in old_cells:
-                txn.add(Put(GeoMember(cell=cell, plot_id=record.plot_id, bbox=list(shape.bbox), fpo_id=record.fpo_id,
-                                      owner_user_id=record.owner_user_id).to_item()))
+                txn.add(
+                    Put(
+                        GeoMember(
+                            cell=cell,
+                            plot_id=record.plot_id,
+                            bbox=list(shape.bbox),
+                            fpo_id=record.fpo_id,
+                            owner_user_id=record.owner_user_id,
+                        ).to_item()
+                    )
+                )
         for cell in old_cells:
             if cell not in shape.cells:
                 txn.add(Delete(keys.geo_member(cell, record.plot_id)))
 
     @staticmethod
-    def _flags(record: PlotRecord, found: list[tuple[dict[str, Any], float]],
-               previous: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[Update]]:
+    def _flags(
+        record: PlotRecord, found: list[tuple[dict[str, Any], float]], previous: dict[str, Any]
+    ) -> tuple[dict[str, dict[str, Any]], list[Update]]:
         """The plot's own overlap flags, and the updates that flag (or unflag) the other plots."""
         flags: dict[str, dict[str, Any]] = {}
         ops: list[Update] = []
         for plot, area in found:
-            flags[plot["plot_id"]] = {"overlap_ha": area, "fpo_id": plot["fpo_id"], "owner_user_id": plot.get("owner_user_id")}
-            ops.append(Update(keys.plot(plot["plot_id"]), set={f"overlaps.{record.plot_id}": {
-                "overlap_ha": area, "fpo_id": record.fpo_id, "owner_user_id": record.owner_user_id}}, if_exists=True))
+            flags[plot["plot_id"]] = {
+                "overlap_ha": area,
+                "fpo_id": plot["fpo_id"],
+                "owner_user_id": plot.get("owner_user_id"),
+            }
+            ops.append(
+                Update(
+                    keys.plot(plot["plot_id"]),
+                    set={
+                        f"overlaps.{record.plot_id}": {
+                            "overlap_ha": area,
+                            "fpo_id": record.fpo_id,
+                            "owner_user_id": record.owner_user_id,
+                        }
+                    },
+                    if_exists=True,
+                )
+            )
         for stale in sorted(set(previous) - set(flags)):
             ops.append(Update(keys.plot(stale), remove=(f"overlaps.{record.plot_id}",), if_exists=True))
         return flags, ops
@@ -223,12 +327,23 @@ class PlotService:
     @staticmethod
     def _check_size(txn: Txn) -> None:
         if len(txn.ops) > MAX_TRANSACTION_OPS:
-            raise field_error("body.geometry", "The plot touches too many cells and neighbouring plots to be written "
-                              "atomically; split it into smaller plots", "plot_too_spread")
+            raise field_error(
+                "body.geometry",
+                "The plot touches too many cells and neighbouring plots to be written "
+                "atomically; split it into smaller plots",
+                "plot_too_spread",
+            )
 
     # ---- create -----------------------------------------------------------------------------------
-    def create(self, caller: Principal, farmer_id: str, feature: m.PlotFeature, *, plot_id: str | None = None,
-               receipt: Receipt | None = None) -> PlotRecord:
+    def create(
+        self,
+        caller: Principal,
+        farmer_id: str,
+        feature: m.PlotFeature,
+        *,
+        plot_id: str | None = None,
+        receipt: Receipt | None = None,
+    ) -> PlotRecord:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
         shape = geometry.parse_plot(feature.geometry.model_dump())
         plot_id = plot_id or new_id("P")
@@ -240,20 +355,38 @@ class PlotService:
             self._refuse_or_flag(caller, shape, found)
             now = self.ctx.clock()
             record = PlotRecord(
-                plot_id=plot_id, farmer_id=farmer.farmer_id, fpo_id=farmer.fpo_id, owner_user_id=farmer.owner_user_id,
-                name=props.name, geometry_json=json.dumps(shape.geometry, separators=(",", ":")),
-                area_ha=shape.area_ha, declared_area_ha=props.declared_area_ha,
-                area_mismatch=mismatch(props.declared_area_ha, shape.area_ha), centroid=list(shape.centroid),
-                geohash=shape.geohash, cells=list(shape.cells), external_id=props.external_id, created_at=now)
+                plot_id=plot_id,
+                farmer_id=farmer.farmer_id,
+                fpo_id=farmer.fpo_id,
+                owner_user_id=farmer.owner_user_id,
+                name=props.name,
+                geometry_json=json.dumps(shape.geometry, separators=(",", ":")),
+                area_ha=shape.area_ha,
+                declared_area_ha=props.declared_area_ha,
+                area_mismatch=mismatch(props.declared_area_ha, shape.area_ha),
+                centroid=list(shape.centroid),
+                geohash=shape.geohash,
+                cells=list(shape.cells),
+                external_id=props.external_id,
+                created_at=now,
+            )
             record.overlaps, flag_ops = self._flags(record, found, {})
             txn = Txn()
-            txn.add(Put(record.to_item(), if_absent=True),
-                    on_fail=ConflictError(f"Plot {plot_id} already exists", code="plot_exists"))
+            txn.add(
+                Put(record.to_item(), if_absent=True),
+                on_fail=ConflictError(f"Plot {plot_id} already exists", code="plot_exists"),
+            )
             for op in flag_ops:
                 txn.add(op)
             self._cell_ops(txn, record, shape, locks)
-            txn.add(Update(farmer.key(), add={"plot_count": 1, "area_ha": shape.area_ha},
-                           expect={"version": farmer.version, "plot_count": farmer.plot_count}), race=True)
+            txn.add(
+                Update(
+                    farmer.key(),
+                    add={"plot_count": 1, "area_ha": shape.area_ha},
+                    expect={"version": farmer.version, "plot_count": farmer.plot_count},
+                ),
+                race=True,
+            )
             first = 1 if farmer.plot_count == 0 else 0
             txn.add(agg.fpo_totals(farmer.fpo_id, {"plots": 1, "area_ha": shape.area_ha, "farmers_with_plots": first}))
             txn.add(agg.village_totals(farmer.fpo_id, farmer.village, {"plots": 1, "area_ha": shape.area_ha}))
@@ -266,8 +399,9 @@ class PlotService:
         return created
 
     # ---- replace ------------------------------------------------------------------------------------
-    def replace(self, caller: Principal, plot_id: str, feature: m.PlotFeature, version: int, *,
-                receipt: Receipt | None = None) -> PlotRecord:
+    def replace(
+        self, caller: Principal, plot_id: str, feature: m.PlotFeature, version: int, *, receipt: Receipt | None = None
+    ) -> PlotRecord:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
         shape = geometry.parse_plot(feature.geometry.model_dump())
         props = feature.properties
@@ -281,19 +415,32 @@ class PlotService:
             self._refuse_or_flag(caller, shape, found)
             now = self.ctx.clock()
             flags, flag_ops = self._flags(current, found, current.overlaps)
-            changes = {"name": props.name, "geometry_json": json.dumps(shape.geometry, separators=(",", ":")),
-                       "area_ha": shape.area_ha, "declared_area_ha": props.declared_area_ha,
-                       "area_mismatch": mismatch(props.declared_area_ha, shape.area_ha),
-                       "centroid": list(shape.centroid), "geohash": shape.geohash, "cells": list(shape.cells),
-                       "overlaps": flags, "updated_at": now}
+            changes = {
+                "name": props.name,
+                "geometry_json": json.dumps(shape.geometry, separators=(",", ":")),
+                "area_ha": shape.area_ha,
+                "declared_area_ha": props.declared_area_ha,
+                "area_mismatch": mismatch(props.declared_area_ha, shape.area_ha),
+                "centroid": list(shape.centroid),
+                "geohash": shape.geohash,
+                "cells": list(shape.cells),
+                "overlaps": flags,
+                "updated_at": now,
+            }
             if props.external_id:
                 changes["external_id"] = props.external_id
             updated = current.model_copy(update={**changes, "version": current.version + 1})
             sets = {k: v for k, v in changes.items() if v is not None}
             removes = tuple(k for k, v in changes.items() if v is None)
             txn = Txn()
-            txn.add(Update(current.key(), set=sets, remove=removes, add={"version": 1}, expect={"version": current.version}),
-                    on_fail=lambda: VersionConflict("plot", plot_out(caller, self.get_record(caller, plot_id)).model_dump(mode="json")))
+            txn.add(
+                Update(
+                    current.key(), set=sets, remove=removes, add={"version": 1}, expect={"version": current.version}
+                ),
+                on_fail=lambda: VersionConflict(
+                    "plot", plot_out(caller, self.get_record(caller, plot_id)).model_dump(mode="json")
+                ),
+            )
             for op in flag_ops:
                 txn.add(op)
             self._cell_ops(txn, updated, shape, locks, old_cells=tuple(current.cells))

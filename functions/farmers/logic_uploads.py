@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Protocol, TypedDict
 
-from agri_common.platform.errors import ConflictError
-from agri_common.farm_table import aggregates as agg, keys
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
 from agri_common.farm_table.records import EvidenceRecord, FarmerRecord
-from agri_common.single_table import Put, Txn, Update, commit
+from agri_common.platform.errors import ConflictError
 from agri_common.platform.principal import Principal, Role, ensure_can_access, require_role
-
+from agri_common.single_table import Put, Txn, Update, commit
 from functions.farmers import membership
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, field_error, new_id, not_found
@@ -58,20 +58,38 @@ class UploadService:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
         plot = self.plots.get_record(caller, req.plot_id)
         if req.season_key and self.ctx.store.get(keys.season(plot.plot_id, req.season_key)) is None:
-            raise field_error("body.season_key", f"Season {req.season_key} is not recorded for this plot", "unknown_season")
+            raise field_error(
+                "body.season_key", f"Season {req.season_key} is not recorded for this plot", "unknown_season"
+            )
         upload_id = new_id("U")
         object_key = f"evidence/{plot.fpo_id}/{plot.plot_id}/{upload_id}.{m.UPLOAD_TYPES[req.content_type]}"
         now = self.ctx.clock()
-        record = EvidenceRecord(upload_id=upload_id, plot_id=plot.plot_id, season_key=req.season_key,
-                                fpo_id=plot.fpo_id, owner_user_id=plot.owner_user_id, object_key=object_key,
-                                content_type=req.content_type, max_bytes=req.size_bytes, description=req.description,
-                                latitude=req.latitude, longitude=req.longitude,
-                                captured_at=req.captured_at.isoformat() if req.captured_at else None,
-                                uploaded_by=caller.user_id, created_at=now)
+        record = EvidenceRecord(
+            upload_id=upload_id,
+            plot_id=plot.plot_id,
+            season_key=req.season_key,
+            fpo_id=plot.fpo_id,
+            owner_user_id=plot.owner_user_id,
+            object_key=object_key,
+            content_type=req.content_type,
+            max_bytes=req.size_bytes,
+            description=req.description,
+            latitude=req.latitude,
+            longitude=req.longitude,
+            captured_at=req.captured_at.isoformat() if req.captured_at else None,
+            uploaded_by=caller.user_id,
+            created_at=now,
+        )
         self.ctx.store.transact(Txn().add(Put(record.to_item(), if_absent=True)).ops)
         post = self.objects.presigned_post(object_key, req.content_type, req.size_bytes, PRESIGN_SECONDS)
-        return m.UploadOut(upload_id=upload_id, object_key=object_key, url=post["url"], fields=post["fields"],
-                           expires_in_s=PRESIGN_SECONDS, evidence=evidence_out(record))
+        return m.UploadOut(
+            upload_id=upload_id,
+            object_key=object_key,
+            url=post["url"],
+            fields=post["fields"],
+            expires_in_s=PRESIGN_SECONDS,
+            evidence=evidence_out(record),
+        )
 
     def _farmer(self, plot_id: str) -> FarmerRecord:
         """Whose evidence it is: a non-member's stored evidence moves no FPO totals until approval."""
@@ -97,12 +115,20 @@ class UploadService:
 
         def build() -> tuple[Txn, EvidenceRecord]:
             txn = Txn()
-            txn.add(Update(record.key(), set={"status": "stored", "size_bytes": head["content_length"],
-                                              "updated_at": self.ctx.clock()},
-                           expect={"status": "pending"}, if_exists=True), race=True)
+            txn.add(
+                Update(
+                    record.key(),
+                    set={"status": "stored", "size_bytes": head["content_length"], "updated_at": self.ctx.clock()},
+                    expect={"status": "pending"},
+                    if_exists=True,
+                ),
+                race=True,
+            )
             txn.add(Update(keys.plot(record.plot_id), add={"evidence_count": 1}, if_exists=True))
             txn.add(agg.fpo_totals(record.fpo_id, {"evidence_files": 1}))
-            return membership.gate(txn, self._farmer(record.plot_id)), record.model_copy(update={"status": "stored", "size_bytes": head["content_length"]})
+            return membership.gate(txn, self._farmer(record.plot_id)), record.model_copy(
+                update={"status": "stored", "size_bytes": head["content_length"]}
+            )
 
         try:
             # 2 attempts: a lost membership guard (the farmer approved meanwhile) is rebuilt and counted;
@@ -125,9 +151,12 @@ class S3UploadBucket:
         from agri_common.platform.aws import client
 
         post: PresignedPost = client("s3").generate_presigned_post(
-            Bucket=self.bucket, Key=key, Fields={"Content-Type": content_type},
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
             Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
-            ExpiresIn=expires_in)
+            ExpiresIn=expires_in,
+        )
         return post
 
     def head(self, key: str) -> ObjectHead | None:

@@ -27,15 +27,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import (
+    AadhaarClaim,
+    EvidenceRecord,
+    FarmerRecord,
+    InvitationRecord,
+    MembershipStatus,
+    PlotRecord,
+    SeasonRecord,
+)
 from agri_common.platform.errors import ConflictError, UnprocessableError
-from agri_common.farm_table import aggregates as agg, keys
-from agri_common.farm_table.records import AadhaarClaim, EvidenceRecord, FarmerRecord, InvitationRecord, PlotRecord, SeasonRecord, MembershipStatus
-from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit, Op
 from agri_common.platform.inputs import Input
 from agri_common.platform.principal import Principal, Role, require_role
-
-from functions.farmers.context import FarmContext, caller_label, field_error, not_found
+from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Op, Put, Txn, Update, commit
 from functions.farmers import examples
+from functions.farmers.context import FarmContext, caller_label, field_error, not_found
 
 INVITATION_DEFAULT_HOURS = 168
 INVITATION_MAX_HOURS = 720
@@ -44,8 +52,12 @@ INVITATION_MAX_HOURS = 720
 # ---- models -------------------------------------------------------------------------------------
 class IssueInvitationRequest(Input):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.ISSUE_INVITATION]})
-    expires_in_hours: int = Field(default=INVITATION_DEFAULT_HOURS, ge=1, le=INVITATION_MAX_HOURS,
-                                  description="How long the code stays valid (1 hour to 30 days; default 7 days)")
+    expires_in_hours: int = Field(
+        default=INVITATION_DEFAULT_HOURS,
+        ge=1,
+        le=INVITATION_MAX_HOURS,
+        description="How long the code stays valid (1 hour to 30 days; default 7 days)",
+    )
 
 
 class InvitationOut(BaseModel):
@@ -63,7 +75,7 @@ class JoinRequest(Input):
 def new_code() -> str:
     """80 random bits as 16 base32 characters in groups of 4 (no 0/1/8/9 to misread)."""
     raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
 def code_hash(code: str) -> str:
@@ -73,8 +85,9 @@ def code_hash(code: str) -> str:
 
 def invalid_invitation(field: str = "body.invitation_code") -> UnprocessableError:
     # one answer for unknown, expired, used or another FPO's code: the code is the secret
-    return field_error(field, "The invitation code is not valid for this FPO (unknown, expired or already used)",
-                       "invalid_invitation")
+    return field_error(
+        field, "The invitation code is not valid for this FPO (unknown, expired or already used)", "invalid_invitation"
+    )
 
 
 def redeem_op(ctx: FarmContext, code: str, fpo_id: str, farmer_id: str, now: str) -> tuple[Update, object]:
@@ -83,8 +96,9 @@ def redeem_op(ctx: FarmContext, code: str, fpo_id: str, farmer_id: str, now: str
     item = ctx.store.get(key)
     if item is None or item.get("fpo_id") != fpo_id or item.get("uses", 0) or item.get("expires_at", "") <= now:
         raise invalid_invitation()
-    return Update(key, add={"uses": 1}, set={"used_by_farmer": farmer_id, "used_at": now},
-                  expect={"uses": 0}, if_exists=True), invalid_invitation()
+    return Update(
+        key, add={"uses": 1}, set={"used_by_farmer": farmer_id, "used_at": now}, expect={"uses": 0}, if_exists=True
+    ), invalid_invitation()
 
 
 # ---- the gate on every write of a farmer's data --------------------------------------------------
@@ -130,8 +144,9 @@ def gate(txn: Txn, farmer: FarmerRecord) -> Txn:
         ops.append(op)
     if not merged:
         races.add(len(ops))
-        ops.append(Update(farmer.key(), add={"pending_writes": 1}, expect={"membership": farmer.membership},
-                          if_exists=True))
+        ops.append(
+            Update(farmer.key(), add={"pending_writes": 1}, expect={"membership": farmer.membership}, if_exists=True)
+        )
     txn.ops, txn.races, txn.errors = ops, races, errors
     return txn
 
@@ -139,8 +154,13 @@ def gate(txn: Txn, farmer: FarmerRecord) -> Txn:
 # ---- what an approved farmer adds to the FPO's totals -------------------------------------------
 def _season_deltas(season: SeasonRecord) -> dict[str, float]:
     a = season.activity
-    return agg.season_deltas(a["crop"], a.get("water_regime"), season.area_ha, a.get("synthetic_n_kg_per_ha", 0),
-                             a.get("water_regime_evidence") is not None)
+    return agg.season_deltas(
+        a["crop"],
+        a.get("water_regime"),
+        season.area_ha,
+        a.get("synthetic_n_kg_per_ha", 0),
+        a.get("water_regime_evidence") is not None,
+    )
 
 
 def farmer_plots(ctx: FarmContext, farmer: FarmerRecord) -> list[dict[str, Any]]:
@@ -158,8 +178,9 @@ def farmer_plots(ctx: FarmContext, farmer: FarmerRecord) -> list[dict[str, Any]]
         if not start:
             break
     if len(items) != farmer.plot_count:
-        raise ConflictError("The farmer's newest plots are still being indexed; try again in a moment",
-                            code="index_lagging")
+        raise ConflictError(
+            "The farmer's newest plots are still being indexed; try again in a moment", code="index_lagging"
+        )
     return items
 
 
@@ -175,10 +196,19 @@ def contribution(ctx: FarmContext, farmer: FarmerRecord, sign: int = 1) -> list[
         plot = PlotRecord.from_item(raw)
         items, _ = ctx.store.query(keys.plot_partition(plot.plot_id))
         seasons = [SeasonRecord.from_item(i) for i in items if i["sk"].startswith(keys.SEASON_PREFIX)]
-        stored = [i for i in items if i["sk"].startswith(keys.EVIDENCE_PREFIX)
-                  and EvidenceRecord.from_item(i).status == "stored"]
-        fpo.append({"plots": 1, "area_ha": plot.area_ha, "plots_with_seasons": 1 if seasons else 0,
-                    "evidence_files": len(stored)})
+        stored = [
+            i
+            for i in items
+            if i["sk"].startswith(keys.EVIDENCE_PREFIX) and EvidenceRecord.from_item(i).status == "stored"
+        ]
+        fpo.append(
+            {
+                "plots": 1,
+                "area_ha": plot.area_ha,
+                "plots_with_seasons": 1 if seasons else 0,
+                "evidence_files": len(stored),
+            }
+        )
         village["plots"] += 1
         village["area_ha"] += plot.area_ha
         village["seasons"] += len(seasons)
@@ -188,12 +218,17 @@ def contribution(ctx: FarmContext, farmer: FarmerRecord, sign: int = 1) -> list[
             by_season.setdefault(season.season_key, []).append(deltas)
     if plots:
         fpo.append({"farmers_with_plots": 1})
+
     def signed(deltas: dict[str, float]) -> dict[str, float]:
         return {k: sign * v for k, v in deltas.items()}
 
-    ops = [agg.fpo_totals(farmer.fpo_id, signed(agg.merge(*fpo))),
-           agg.village_totals(farmer.fpo_id, farmer.village, signed(village))]
-    ops += [agg.season_totals(farmer.fpo_id, key, signed(agg.merge(*parts))) for key, parts in sorted(by_season.items())]
+    ops = [
+        agg.fpo_totals(farmer.fpo_id, signed(agg.merge(*fpo))),
+        agg.village_totals(farmer.fpo_id, farmer.village, signed(village)),
+    ]
+    ops += [
+        agg.season_totals(farmer.fpo_id, key, signed(agg.merge(*parts))) for key, parts in sorted(by_season.items())
+    ]
     return [op for op in ops if op is not None]
 
 
@@ -210,32 +245,49 @@ class MembershipService:
         """The farmer of ``fpo_id``; another FPO's manager gets exactly the answer of a missing one."""
         self._authorise(caller, fpo_id)
         record: FarmerRecord | None = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
-        if (record is None or record.fpo_id != fpo_id
-                or (caller.role is Role.FPO_MANAGER and caller.fpo_id != fpo_id)):
+        if record is None or record.fpo_id != fpo_id or (caller.role is Role.FPO_MANAGER and caller.fpo_id != fpo_id):
             raise not_found("farmer")
         return record
 
     @staticmethod
     def _pending(record: FarmerRecord, *also: str) -> None:
         if record.member_status not in ("pending", *also):
-            raise ConflictError(f"This membership request was already decided: {record.member_status}",
-                                code="membership_decided")
+            raise ConflictError(
+                f"This membership request was already decided: {record.member_status}", code="membership_decided"
+            )
 
     def _decide(self, record: FarmerRecord, status: MembershipStatus, by: str, now: str) -> tuple[Update, FarmerRecord]:
         """A decision changes the profile, so it moves its version: an edit based on the version
         before it gets an honest 409 (the current version is newer) and re-reads, never a 409
         naming the version the client already holds."""
-        updated = record.model_copy(update={"membership": status, "membership_decided_by": by,
-                                            "membership_decided_at": now, "version": record.version + 1,
-                                            "aadhaar_duplicate": False
-                                            if status == "approved" else record.aadhaar_duplicate})
-        sets: dict[str, Any] = {"membership": status, "membership_decided_by": by, "membership_decided_at": now,
-                                **updated.index()}
+        updated = record.model_copy(
+            update={
+                "membership": status,
+                "membership_decided_by": by,
+                "membership_decided_at": now,
+                "version": record.version + 1,
+                "aadhaar_duplicate": False if status == "approved" else record.aadhaar_duplicate,
+            }
+        )
+        sets: dict[str, Any] = {
+            "membership": status,
+            "membership_decided_by": by,
+            "membership_decided_at": now,
+            **updated.index(),
+        }
         if status == "approved":
             sets["aadhaar_duplicate"] = False
-        op = Update(record.key(), set=sets, add={"version": 1},
-                    expect={"membership": record.member_status, "pending_writes": record.pending_writes,
-                            "version": record.version}, if_exists=True)
+        op = Update(
+            record.key(),
+            set=sets,
+            add={"version": 1},
+            expect={
+                "membership": record.member_status,
+                "pending_writes": record.pending_writes,
+                "version": record.version,
+            },
+            if_exists=True,
+        )
         return op, updated
 
     def _approval(self, caller: Principal, record: FarmerRecord, by: str, now: str, txn: Txn) -> FarmerRecord:
@@ -244,9 +296,16 @@ class MembershipService:
         op, updated = self._decide(record, "approved", by, now)
         txn.add(op, race=True)
         if record.aadhaar_duplicate and record.aadhaar_hmac:  # the clash may be resolved by now: take the link
-            txn.add(Put(AadhaarClaim(aadhaar_hmac=record.aadhaar_hmac, farmer_id=record.farmer_id).to_item(), if_absent=True),
-                    on_fail=ConflictError("Another profile holds this Aadhaar number: reject one of the two first "
-                                          "(an admin resolves a clash across FPOs)", code="aadhaar_duplicate"))
+            txn.add(
+                Put(
+                    AadhaarClaim(aadhaar_hmac=record.aadhaar_hmac, farmer_id=record.farmer_id).to_item(), if_absent=True
+                ),
+                on_fail=ConflictError(
+                    "Another profile holds this Aadhaar number: reject one of the two first "
+                    "(an admin resolves a clash across FPOs)",
+                    code="aadhaar_duplicate",
+                ),
+            )
         for op in contribution(self.ctx, record):
             txn.add(op)
         PlotService(self.ctx).approval_overlaps(caller, record, txn)  # 409 while a plot overlaps a member's
@@ -256,9 +315,11 @@ class MembershipService:
     @staticmethod
     def _fits(txn: Txn) -> None:
         if len(txn.ops) > MAX_TRANSACTION_OPS:
-            raise ConflictError("The farmer's plots and seasons are too many to change their membership in one "
-                                "transaction; an admin can split the work (contact support)",
-                                code="membership_too_large")
+            raise ConflictError(
+                "The farmer's plots and seasons are too many to change their membership in one "
+                "transaction; an admin can split the work (contact support)",
+                code="membership_too_large",
+            )
 
     def approve(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
         def build() -> tuple[Txn, FarmerRecord]:
@@ -273,6 +334,7 @@ class MembershipService:
     def reject(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
         """A request never counted, so no totals move; its Aadhaar link (if it held one) is released
         so the real holder can be registered."""
+
         def build() -> tuple[Txn, FarmerRecord]:
             record = self._farmer(caller, fpo_id, farmer_id)
             self._pending(record)
@@ -292,10 +354,17 @@ class MembershipService:
         if self.ctx.store.get(keys.fpo(fpo_id)) is None:
             raise not_found("FPO")
         now = self.ctx.clock()
-        expires = (dt.datetime.fromisoformat(now) + dt.timedelta(hours=req.expires_in_hours)).isoformat(timespec="seconds")
+        expires = (dt.datetime.fromisoformat(now) + dt.timedelta(hours=req.expires_in_hours)).isoformat(
+            timespec="seconds"
+        )
         code = new_code()
-        invitation = InvitationRecord(code_hash=code_hash(code), fpo_id=fpo_id, expires_at=expires,
-                                      created_by=caller_label(caller), created_at=now)
+        invitation = InvitationRecord(
+            code_hash=code_hash(code),
+            fpo_id=fpo_id,
+            expires_at=expires,
+            created_by=caller_label(caller),
+            created_at=now,
+        )
         self.ctx.store.transact(Txn().add(Put(invitation.to_item(), if_absent=True)).ops)
         return InvitationOut(code=code, fpo_id=fpo_id, expires_at=expires)
 
@@ -318,7 +387,9 @@ class MembershipService:
             spend, error = redeem_op(self.ctx, req.invitation_code, record.fpo_id, farmer_id, now)
             txn = Txn().add(spend, on_fail=error)
             if record.member_status != "pending":  # a rejection released the Aadhaar link: take it back if free
-                record = record.model_copy(update={"aadhaar_duplicate": record.aadhaar_duplicate or self._link_lost(record)})
+                record = record.model_copy(
+                    update={"aadhaar_duplicate": record.aadhaar_duplicate or self._link_lost(record)}
+                )
             return txn, self._approval(caller, record, "invitation:" + caller_label(caller), now, txn)
 
         joined: FarmerRecord = commit(self.ctx.store, build)
@@ -342,8 +413,9 @@ class MembershipService:
         def build() -> tuple[Txn, FarmerRecord]:
             record = self._own(caller, farmer_id)
             if record.member_status == "pending":
-                raise ConflictError("Your membership request is waiting for the FPO's decision",
-                                    code="membership_pending")
+                raise ConflictError(
+                    "Your membership request is waiting for the FPO's decision", code="membership_pending"
+                )
             if record.member_status == "approved":
                 raise ConflictError("You are a member of the FPO already", code="membership_decided")
             txn = Txn()
@@ -354,14 +426,30 @@ class MembershipService:
                     txn.add(Put(claim.to_item(), if_absent=True), race=True)
                 else:
                     duplicate = True
-            updated = record.model_copy(update={"membership": "pending", "membership_decided_by": None,
-                                                "membership_decided_at": None, "aadhaar_duplicate": duplicate,
-                                                "version": record.version + 1})
-            txn.add(Update(record.key(), set={"membership": "pending", "aadhaar_duplicate": duplicate, **updated.index()},
-                           remove=("membership_decided_by", "membership_decided_at"), add={"version": 1},
-                           expect={"membership": record.member_status, "pending_writes": record.pending_writes,
-                                   "version": record.version},
-                           if_exists=True), race=True)
+            updated = record.model_copy(
+                update={
+                    "membership": "pending",
+                    "membership_decided_by": None,
+                    "membership_decided_at": None,
+                    "aadhaar_duplicate": duplicate,
+                    "version": record.version + 1,
+                }
+            )
+            txn.add(
+                Update(
+                    record.key(),
+                    set={"membership": "pending", "aadhaar_duplicate": duplicate, **updated.index()},
+                    remove=("membership_decided_by", "membership_decided_at"),
+                    add={"version": 1},
+                    expect={
+                        "membership": record.member_status,
+                        "pending_writes": record.pending_writes,
+                        "version": record.version,
+                    },
+                    if_exists=True,
+                ),
+                race=True,
+            )
             return txn, updated
 
         requested: FarmerRecord = commit(self.ctx.store, build)
@@ -378,19 +466,41 @@ class MembershipService:
         def build() -> tuple[Txn, FarmerRecord]:
             record = self._farmer(caller, fpo_id, farmer_id)
             if record.member_status != "approved":
-                raise ConflictError(f"Only an approved member can be removed (this profile is {record.member_status})",
-                                    code="not_a_member")
+                raise ConflictError(
+                    f"Only an approved member can be removed (this profile is {record.member_status})",
+                    code="not_a_member",
+                )
             now = self.ctx.clock()
             by = caller_label(caller)
-            updated = record.model_copy(update={"membership": "removed", "membership_decided_by": by,
-                                                "membership_decided_at": now, "version": record.version + 1,
-                                                "member_epoch": record.member_epoch + 1})
-            txn = Txn().add(Update(record.key(), set={"membership": "removed", "membership_decided_by": by,
-                                                      "membership_decided_at": now, "updated_at": now,
-                                                      **updated.index()},
-                                   add={"version": 1, "member_epoch": 1},
-                                   expect={"version": record.version, "member_epoch": record.member_epoch,
-                                           "member_writes": record.member_writes}, if_exists=True), race=True)
+            updated = record.model_copy(
+                update={
+                    "membership": "removed",
+                    "membership_decided_by": by,
+                    "membership_decided_at": now,
+                    "version": record.version + 1,
+                    "member_epoch": record.member_epoch + 1,
+                }
+            )
+            txn = Txn().add(
+                Update(
+                    record.key(),
+                    set={
+                        "membership": "removed",
+                        "membership_decided_by": by,
+                        "membership_decided_at": now,
+                        "updated_at": now,
+                        **updated.index(),
+                    },
+                    add={"version": 1, "member_epoch": 1},
+                    expect={
+                        "version": record.version,
+                        "member_epoch": record.member_epoch,
+                        "member_writes": record.member_writes,
+                    },
+                    if_exists=True,
+                ),
+                race=True,
+            )
             for op in contribution(self.ctx, record, sign=-1):
                 txn.add(op)
             self._fits(txn)
@@ -398,7 +508,6 @@ class MembershipService:
 
         removed: FarmerRecord = commit(self.ctx.store, build)
         return removed
-
 
 
 # ---- migration of profiles from before this rule --------------------------------------------------
@@ -427,10 +536,19 @@ def migrate_fpo(ctx: FarmContext, fpo_id: str) -> dict[str, int]:
                 if fresh is None:  # profiles are never deleted: a missing one is the 404 of a farmer not seen
                     raise not_found("farmer")
                 updated = fresh.model_copy(update={"membership": status})
-                txn = Txn().add(Update(fresh.key(), set={"membership": status, **updated.index()},
-                                       expect={"membership": 0, "version": fresh.version,  # 0: absent
-                                               "plot_count": fresh.plot_count, "season_count": fresh.season_count}),
-                                race=True)
+                txn = Txn().add(
+                    Update(
+                        fresh.key(),
+                        set={"membership": status, **updated.index()},
+                        expect={
+                            "membership": 0,
+                            "version": fresh.version,  # 0: absent
+                            "plot_count": fresh.plot_count,
+                            "season_count": fresh.season_count,
+                        },
+                    ),
+                    race=True,
+                )
                 if status == "pending":
                     for op in contribution(ctx, fresh, sign=-1):
                         txn.add(op)

@@ -15,7 +15,6 @@ import sys
 
 def main(argv: list[str]) -> int:
     from agri_common.single_table import DynamoTableStore
-
     from functions.farmers.context import FarmContext
     from functions.farmers.membership import migrate_fpo
 

@@ -8,13 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agri_common.platform.inputs import Input, Line, PartialUpdate
-
 from agri_common.farm_table.records import MembershipStatus
+from agri_common.platform.inputs import Input, Line, PartialUpdate
 from agri_common.season_vocab import AmendmentType, PreseasonWater, SeasonName, WaterRegime
-
-from functions.farmers import geometry
-from functions.farmers import examples
+from functions.farmers import examples, geometry
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -46,7 +43,7 @@ class ConsentIn(Input):
     def _aware(cls, v: dt.datetime) -> dt.datetime:
         if v.tzinfo is None:
             raise ValueError("the consent timestamp needs a timezone (e.g. 2025-06-01T10:00:00+05:30)")
-        if v > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5):
+        if v > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
             raise ValueError("the consent timestamp is in the future")
         return v
 
@@ -69,13 +66,21 @@ class RegisterFarmerRequest(FarmerFields):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.REGISTER_FARMER]})
     fpo_id: str = Field(pattern=FPO_ID)
     consent: ConsentIn
-    aadhaar: str | None = Field(default=None, min_length=12, max_length=14,
-                                description="Optional; validated (Verhoeff), then only the last 4 digits and a keyed hash are kept")
+    aadhaar: str | None = Field(
+        default=None,
+        min_length=12,
+        max_length=14,
+        description="Optional; validated (Verhoeff), then only the last 4 digits and a keyed hash are kept",
+    )
     external_id: str | None = Field(default=None, pattern=ID, description="The FPO's own id for the farmer (imports)")
-    invitation_code: str | None = Field(default=None, min_length=8, max_length=40,
-                                        description="A farmer joining themselves: a single-use code from the FPO's "
-                                                    "manager makes the profile an approved member at once (otherwise "
-                                                    "it is a membership request until the manager approves it)")
+    invitation_code: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=40,
+        description="A farmer joining themselves: a single-use code from the FPO's "
+        "manager makes the profile an approved member at once (otherwise "
+        "it is a membership request until the manager approves it)",
+    )
 
 
 def _not_nullable(schema: dict[str, Any]) -> None:
@@ -137,13 +142,16 @@ class FarmerOut(BaseModel):
     external_id: str | None = None
     membership: MembershipStatus = Field(
         description="pending: a membership request (not counted in the FPO's totals or MRV runs) until the FPO's "
-                    "manager approves it; rejected: a refused request; removed: a former member (no longer counted). "
-                    "A rejected or removed farmer may ask again (POST /farmers/{farmer_id}/membership-request)")
+        "manager approves it; rejected: a refused request; removed: a former member (no longer counted). "
+        "A rejected or removed farmer may ask again (POST /farmers/{farmer_id}/membership-request)"
+    )
     membership_decided_by: str | None = None
     membership_decided_at: str | None = None
     aadhaar_duplicate: bool | None = Field(
-        default=None, description="FPO managers and admins only: the Aadhaar number was already registered, so it "
-                                  "was not linked; approving takes the link if it is free by then")
+        default=None,
+        description="FPO managers and admins only: the Aadhaar number was already registered, so it "
+        "was not linked; approving takes the link if it is free by then",
+    )
     plot_count: int
     area_ha: float
     version: int
@@ -172,11 +180,14 @@ class PlotGeometry(Input):
     accepted and ignored (the server computes the extent); any other member (``crs``...) is refused."""
 
     type: Literal["Polygon", "MultiPolygon"]
-    coordinates: list[Any] = Field(description="Polygon: rings of positions; MultiPolygon: polygons of rings. "
-                                               f"At most {geometry.MAX_VERTICES} positions and "
-                                               f"{geometry.MAX_GEOMETRY_BYTES} bytes of JSON in all")
-    bbox: list[float] | None = Field(default=None, min_length=4, max_length=6, exclude=True,
-                                     description="Accepted and ignored (not stored)")
+    coordinates: list[Any] = Field(
+        description="Polygon: rings of positions; MultiPolygon: polygons of rings. "
+        f"At most {geometry.MAX_VERTICES} positions and "
+        f"{geometry.MAX_GEOMETRY_BYTES} bytes of JSON in all"
+    )
+    bbox: list[float] | None = Field(
+        default=None, min_length=4, max_length=6, exclude=True, description="Accepted and ignored (not stored)"
+    )
 
 
 class PlotFeature(Input):
@@ -188,8 +199,9 @@ class PlotFeature(Input):
     geometry: PlotGeometry
     properties: PlotProperties = Field(default_factory=PlotProperties)
     id: Annotated[Line, Field(min_length=1, max_length=100)] | int | None = None
-    bbox: list[float] | None = Field(default=None, min_length=4, max_length=6, exclude=True,
-                                     description="Accepted and ignored (not stored)")
+    bbox: list[float] | None = Field(
+        default=None, min_length=4, max_length=6, exclude=True, description="Accepted and ignored (not stored)"
+    )
 
     @field_validator("properties", mode="before")
     @classmethod
@@ -277,10 +289,13 @@ class TreeGroupIn(Input):
     height_m: float = Field(gt=0, le=100)
     wood_density_g_per_cm3: float = Field(gt=0.05, le=1.5)
     planted_year: int | None = Field(
-        default=None, ge=1900, le=2100,
+        default=None,
+        ge=1900,
+        le=2100,
         description="Year the group was planted. Trees planted before the project's crediting start are "
-                    "counted in the baseline too (no removal credited without an earlier inventory); "
-                    "without it, the MRV run assumes project planting and asks the auditor for evidence")
+        "counted in the baseline too (no removal credited without an earlier inventory); "
+        "without it, the MRV run assumes project planting and asks the auditor for evidence",
+    )
 
 
 class WaterEvidenceIn(Input):
@@ -298,8 +313,9 @@ class SeasonData(Input):
     crop: Line = Field(min_length=1, max_length=50)
     sowing_date: dt.date
     harvest_date: dt.date
-    cultivation_days: int | None = Field(default=None, gt=0, le=365,
-                                         description="Days of cultivation (rice: the flooded/cropping period)")
+    cultivation_days: int | None = Field(
+        default=None, gt=0, le=365, description="Days of cultivation (rice: the flooded/cropping period)"
+    )
     water_regime: WaterRegime | None = None
     water_regime_evidence: WaterEvidenceIn | None = None
     preseason_water: PreseasonWater | None = None
@@ -312,10 +328,13 @@ class SeasonData(Input):
     residue_fate: Literal["incorporated", "removed", "burnt", "mulched", "grazed"] = "incorporated"
     residue_burnt_t_dm_per_ha: float = Field(default=0, ge=0, le=50)
     yield_t_per_ha: float | None = Field(
-        default=None, ge=0, le=MAX_YIELD_T_PER_HA,
+        default=None,
+        ge=0,
+        le=MAX_YIELD_T_PER_HA,
         description="Grain yield of the harvested product in t/ha, fresh weight as the farmer reports it (rice: "
-                    "paddy, not milled rice). Not used by the carbon engine; the MRV cross-checks compare it with "
-                    "the crop's regional range")
+        "paddy, not milled rice). Not used by the carbon engine; the MRV cross-checks compare it with "
+        "the crop's regional range",
+    )
     trees: list[TreeGroupIn] = Field(default_factory=list, max_length=100)
 
     @field_validator("crop")
@@ -328,14 +347,16 @@ class SeasonData(Input):
         return crop_key(v)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "SeasonData":
+    def _consistent(self) -> SeasonData:
         span = (self.harvest_date - self.sowing_date).days
         if span <= 0:
             raise ValueError("harvest_date must be after sowing_date")
         if span > 366:
             raise ValueError("a season cannot last more than a year (sowing_date to harvest_date)")
         if self.cultivation_days is not None and self.cultivation_days > span + 1:
-            raise ValueError(f"cultivation_days ({self.cultivation_days}) exceeds the {span + 1} days from sowing to harvest")
+            raise ValueError(
+                f"cultivation_days ({self.cultivation_days}) exceeds the {span + 1} days from sowing to harvest"
+            )
         if self.sowing_date.year not in (self.year, self.year + 1):
             raise ValueError("sowing_date must fall in the season's year (or the next, for rabi)")
         if self.crop == "rice":
@@ -373,9 +394,14 @@ class SyncRecord(Input):
     client_id: str = Field(pattern=CLIENT_ID, description="Generated by the client once per change; replays reuse it")
     entity: Literal["farmer", "plot", "season"]
     action: Literal["create", "update"]
-    id: str | None = Field(default=None, pattern=ID,
-                           description="farmer_id / plot_id for updates (season: the plot_id), or the parent for creates")
-    base_version: int | None = Field(default=None, ge=1, description="Version the offline change was based on (updates)")
+    id: str | None = Field(
+        default=None,
+        pattern=ID,
+        description="farmer_id / plot_id for updates (season: the plot_id), or the parent for creates",
+    )
+    base_version: int | None = Field(
+        default=None, ge=1, description="Version the offline change was based on (updates)"
+    )
     data: dict[str, Any]
 
 
@@ -392,7 +418,10 @@ class SyncResult(BaseModel):
     entity: str
     id: str | None = None
     version: int | None = None
-    current: dict[str, Any] | None = Field(default=None, description="conflict on a stale base_version: the server's current content (a reused client_id with other content is a conflict with the error idempotency_conflict and no current)")
+    current: dict[str, Any] | None = Field(
+        default=None,
+        description="conflict on a stale base_version: the server's current content (a reused client_id with other content is a conflict with the error idempotency_conflict and no current)",
+    )
     errors: list[dict[str, Any]] | None = None
 
 
@@ -405,8 +434,13 @@ class SyncResponse(BaseModel):
 
 
 # ---- uploads ------------------------------------------------------------------------------------
-UPLOAD_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/heic": "heic",
-                "application/pdf": "pdf"}
+UPLOAD_TYPES = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "application/pdf": "pdf",
+}
 ContentType = Literal["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"]
 MAX_UPLOAD_BYTES = {"application/pdf": 20 * 1024 * 1024}
 DEFAULT_MAX_UPLOAD_BYTES = 15 * 1024 * 1024
@@ -424,7 +458,7 @@ class UploadRequest(Input):
     captured_at: dt.datetime | None = None
 
     @model_validator(mode="after")
-    def _limits(self) -> "UploadRequest":
+    def _limits(self) -> UploadRequest:
         limit = MAX_UPLOAD_BYTES.get(self.content_type, DEFAULT_MAX_UPLOAD_BYTES)
         if self.size_bytes > limit:
             raise ValueError(f"{self.content_type} uploads are limited to {limit} bytes")
@@ -451,10 +485,13 @@ class FarmerImportRequest(Input):
 
     model_config = ConfigDict(json_schema_extra={"examples": [examples.FARMER_IMPORT]})
     fpo_id: str = Field(pattern=FPO_ID)
-    csv: str = Field(min_length=1, max_length=900_000,
-                     description="UTF-8 CSV with a header row; a leading byte-order mark (Excel's \"CSV UTF-8\") is "
-                                 "ignored. A row the CSV reader cannot read (a field over 131,072 characters) is "
-                                 "rejected in the report; the other rows import")
+    csv: str = Field(
+        min_length=1,
+        max_length=900_000,
+        description='UTF-8 CSV with a header row; a leading byte-order mark (Excel\'s "CSV UTF-8") is '
+        "ignored. A row the CSV reader cannot read (a field over 131,072 characters) is "
+        "rejected in the report; the other rows import",
+    )
     consent_version: Line = Field(min_length=1, max_length=32)
 
     @model_validator(mode="before")
@@ -473,10 +510,13 @@ class PlotImportRequest(Input):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.PLOT_IMPORT]})
     fpo_id: str = Field(pattern=FPO_ID)
     type: Literal["FeatureCollection"]
-    features: list[Any] = Field(min_length=1, max_length=MAX_IMPORT_ROWS,
-                                description="GeoJSON Features (see PlotFeature), each with properties.farmer_id or "
-                                            "farmer_external_id and an external_id or Feature id. Each one is checked "
-                                            "on its own: a feature that is not a valid plot is rejected in the report")
+    features: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_IMPORT_ROWS,
+        description="GeoJSON Features (see PlotFeature), each with properties.farmer_id or "
+        "farmer_external_id and an external_id or Feature id. Each one is checked "
+        "on its own: a feature that is not a valid plot is rejected in the report",
+    )
 
 
 class ImportRow(BaseModel):

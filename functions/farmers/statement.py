@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ LABELS = Path(__file__).with_name("statement_labels")
 DEFAULT_LANGUAGE = "en"
 
 
-@lru_cache(maxsize=None)
+@cache
 def labels(language: str) -> dict[str, Any]:
     """The labels of ``language`` (an ISO 639-1 code such as ``hi``), else English."""
     path = LABELS / f"{language}.json"
@@ -84,27 +84,53 @@ def render(statement: Statement) -> bytes:
 
     t = labels(statement.language)
     moment = datetime.fromisoformat(statement.generated_at.replace("Z", "+00:00"))
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     title = f"{t['title']} \u2014 {statement.farmer_name}"
-    doc = Document(title=title, created_at=moment, footer=statement.statement_id,
-                   language=statement.language if statement.language in languages() else DEFAULT_LANGUAGE)
+    doc = Document(
+        title=title,
+        created_at=moment,
+        footer=statement.statement_id,
+        language=statement.language if statement.language in languages() else DEFAULT_LANGUAGE,
+    )
     doc.title(title, t["subtitle"].format(project=statement.project_name, period=statement.period))
-    doc.key_values([
-        (t["farmer"], statement.farmer_name), (t["farmer_id"], statement.farmer_id), (t["village"], statement.village),
-        (t["fpo"], statement.fpo_id), (t["project"], f"{statement.project_name} ({statement.project_id})"),
-        (t["run"], statement.run_id),
-        (t["approved_at"], when(statement.approved_at) if statement.approved_at else t["not_approved"]),
-        (t["generated_at"], when(statement.generated_at)),
-    ], widths=(30, 70))
+    doc.key_values(
+        [
+            (t["farmer"], statement.farmer_name),
+            (t["farmer_id"], statement.farmer_id),
+            (t["village"], statement.village),
+            (t["fpo"], statement.fpo_id),
+            (t["project"], f"{statement.project_name} ({statement.project_id})"),
+            (t["run"], statement.run_id),
+            (t["approved_at"], when(statement.approved_at) if statement.approved_at else t["not_approved"]),
+            (t["generated_at"], when(statement.generated_at)),
+        ],
+        widths=(30, 70),
+    )
     doc.heading(t["your_plots"])
-    doc.grid([t["plot"], t["season"], t["area_ha"], t["before"], t["now"], t["tonnes_col"]],
-             [[f"{p.name} ({p.plot_id})" if p.name else p.plot_id, p.season_key, number(p.area_ha, 2),
-               _practice(t, p, p.baseline_regime), _change(t, p), number(p.net_t)] for p in statement.plots],
-             widths=(22, 11, 9, 22, 24, 10), align=("L", "L", "R", "L", "L", "R"), empty=t["no_plots"], size=8)
+    doc.grid(
+        [t["plot"], t["season"], t["area_ha"], t["before"], t["now"], t["tonnes_col"]],
+        [
+            [
+                f"{p.name} ({p.plot_id})" if p.name else p.plot_id,
+                p.season_key,
+                number(p.area_ha, 2),
+                _practice(t, p, p.baseline_regime),
+                _change(t, p),
+                number(p.net_t),
+            ]
+            for p in statement.plots
+        ],
+        widths=(22, 11, 9, 22, 24, 10),
+        align=("L", "L", "R", "L", "L", "R"),
+        empty=t["no_plots"],
+        size=8,
+    )
     count = sum(c.count for c in statement.credits)
     doc.heading(t["your_result"])
-    result = [(t["tonnes"], t["tonnes_unit"].format(value=number(statement.tonnes))),
-              (t["credits"], t["credits_unit"].format(value=number(count)) if count else t["no_credits"])]
+    result = [
+        (t["tonnes"], t["tonnes_unit"].format(value=number(statement.tonnes))),
+        (t["credits"], t["credits_unit"].format(value=number(count)) if count else t["no_credits"]),
+    ]
     if statement.credits:
         result.append((t["serials"], "\n".join(_range(c) for c in statement.credits)))
     doc.key_values(result, widths=(40, 60))

@@ -28,11 +28,15 @@ class PipelineCarbonRuns:
     def runs(self, fpo_id: str) -> tuple[list[tuple[pipeline_table.FpoRunRecord, pipeline_table.RunStatus]], bool]:
         pk, _ = pipeline_table.fpo_run(fpo_id, "", "")
         # newest periods first, so a truncated list drops the oldest runs; shown oldest first
-        items, _ = self.store.query(pk, prefix=pipeline_table.FPO_RUN_PREFIX, limit=MAX_CARBON_RUNS + 1, newest_first=True)
+        items, _ = self.store.query(
+            pk, prefix=pipeline_table.FPO_RUN_PREFIX, limit=MAX_CARBON_RUNS + 1, newest_first=True
+        )
         records = [pipeline_table.FpoRunRecord.from_item(i) for i in reversed(items[:MAX_CARBON_RUNS])]
         if not records:
             return [], False
-        runs = {(i["project_id"], i["run_id"]): i
-                for i in self.store.batch_get([pipeline_table.run(r.project_id, r.run_id) for r in records])}
+        runs = {
+            (i["project_id"], i["run_id"]): i
+            for i in self.store.batch_get([pipeline_table.run(r.project_id, r.run_id) for r in records])
+        }
         found = [(r, runs[(r.project_id, r.run_id)]["status"]) for r in records if (r.project_id, r.run_id) in runs]
         return found, len(items) > MAX_CARBON_RUNS

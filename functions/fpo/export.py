@@ -21,7 +21,6 @@ from typing import Any, Literal, get_args
 
 from agri_common.platform.cells import csv_row
 from agri_common.sheets import Kind, Sheet, workbook
-
 from functions.fpo import models as m
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -51,15 +50,30 @@ def _numbers(header: list[str], integers: set[str]) -> dict[str, Kind]:
 def tables(r: m.Reports) -> list[Table]:
     crops = sorted({c for s in r.seasons for c in s.area_ha_by_crop})
     regimes = sorted({w for s in r.seasons for w in s.area_ha_by_water_regime})
-    header = ["season", "seasons_reported", "synthetic_n_kg", *[f"area_ha_{c}" for c in crops],
-              *[f"area_ha_{w}" for w in regimes]]
-    seasons = [[s.season_key, s.seasons, s.synthetic_n_kg, *[s.area_ha_by_crop.get(c, 0) for c in crops],
-                *[s.area_ha_by_water_regime.get(w, 0) for w in regimes]] for s in r.seasons]
+    header = [
+        "season",
+        "seasons_reported",
+        "synthetic_n_kg",
+        *[f"area_ha_{c}" for c in crops],
+        *[f"area_ha_{w}" for w in regimes],
+    ]
+    seasons = [
+        [
+            s.season_key,
+            s.seasons,
+            s.synthetic_n_kg,
+            *[s.area_ha_by_crop.get(c, 0) for c in crops],
+            *[s.area_ha_by_water_regime.get(w, 0) for w in regimes],
+        ]
+        for s in r.seasons
+    ]
     village_header = ["village", "members", "plots", "area_ha", "seasons_reported"]
     villages = [[v.village, v.members, v.plots, v.area_ha, v.seasons] for v in r.villages]
     counts = {"seasons_reported", "members", "plots", "plot_seasons", "farmers", "approved_runs"}
-    out = [Table("seasons", header, seasons, _numbers(header, counts)),
-           Table("villages", village_header, villages, _numbers(village_header, counts))]
+    out = [
+        Table("seasons", header, seasons, _numbers(header, counts)),
+        Table("villages", village_header, villages, _numbers(village_header, counts)),
+    ]
     return out + _carbon(r.carbon, counts)
 
 
@@ -68,13 +82,26 @@ def _carbon(c: m.Carbon, counts: set[str]) -> list[Table]:
     across runs: the same farmers and plots recur in every run)."""
     figures = list(m.CARBON_FIGURES)
     header = ["period", "run_id", "project_id", "status", "plot_seasons", "farmers", "area_ha", *figures]
-    rows = [[r.period, r.run_id, r.project_id, r.status, r.plot_seasons, r.farmers, r.area_ha,
-             *[getattr(r, f) for f in figures]] for r in c.runs]
+    rows = [
+        [
+            r.period,
+            r.run_id,
+            r.project_id,
+            r.status,
+            r.plot_seasons,
+            r.farmers,
+            r.area_ha,
+            *[getattr(r, f) for f in figures],
+        ]
+        for r in c.runs
+    ]
     a = c.approved
     total_header = ["approved_runs", "plot_seasons", *figures, "runs_truncated"]
     total = [[a.runs, a.plot_seasons, *[getattr(a, f) for f in figures], c.runs_truncated]]
-    return [Table("carbon", header, rows, _numbers(header, counts)),
-            Table("carbon_approved", total_header, total, _numbers(total_header, counts))]
+    return [
+        Table("carbon", header, rows, _numbers(header, counts)),
+        Table("carbon_approved", total_header, total, _numbers(total_header, counts)),
+    ]
 
 
 def _table(r: m.Reports, name: str) -> Table:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Callable, Literal
+from collections.abc import Callable
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.clock import utc_iso_seconds_offset
 from agri_common.platform.errors import UnprocessableError
-from agri_common.single_table import DynamoTableStore
 from agri_common.platform.principal import AuditScope, Principal, with_audit_scope
-from agri_common.project_access import assignments_from_env
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.platform.revocation import revocation_store
 from agri_common.platform.settings import BaseSettingsModel, load_settings
-from agri_common.platform.clock import utc_iso_seconds_offset
-from agri_common.farm_table.records import FpoRecord
-
+from agri_common.project_access import assignments_from_env
+from agri_common.single_table import DynamoTableStore
 from functions.fpo import export
 from functions.fpo import models as m
 from functions.fpo.dal import PipelineCarbonRuns
@@ -37,7 +37,9 @@ _revocation = revocation_store  # looked up per call by make_handler: tests swap
 
 def get_service() -> FpoService:
     s = load_settings(FpoSettings)
-    return FpoService(DynamoTableStore(s.farm_table), utc_iso_seconds_offset, PipelineCarbonRuns(DynamoTableStore(s.pipeline_table)))
+    return FpoService(
+        DynamoTableStore(s.farm_table), utc_iso_seconds_offset, PipelineCarbonRuns(DynamoTableStore(s.pipeline_table))
+    )
 
 
 get_assignments = assignments_from_env
@@ -55,8 +57,14 @@ def _out(record: FpoRecord) -> m.FpoOut:
     return m.FpoOut.model_validate(record.model_dump())
 
 
-@app.post("/fpos", status_code=201, tags=TAGS, security=PRIVATE, summary="Create an FPO (admin)",
-          openapi_extensions={"x-errors": [409]})
+@app.post(
+    "/fpos",
+    status_code=201,
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Create an FPO (admin)",
+    openapi_extensions={"x-errors": [409]},
+)
 def create_fpo(body: m.CreateFpoRequest, svc: Service, caller: Caller) -> m.FpoOut:
     return _out(svc.create(caller, body))
 
@@ -66,30 +74,47 @@ def get_fpo(fpo_id: FpoId, svc: Service, caller: Caller) -> m.FpoOut:
     return _out(svc.get(caller, fpo_id))
 
 
-@app.get("/fpos/<fpo_id>/overview", tags=TAGS, security=PRIVATE,
-         summary="Members, plots, area by crop and water regime, seasons, completeness (maintained on write); "
-                 "carbon per monitoring run",
-         openapi_extensions={"x-errors": [404]})
+@app.get(
+    "/fpos/<fpo_id>/overview",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Members, plots, area by crop and water regime, seasons, completeness (maintained on write); "
+    "carbon per monitoring run",
+    openapi_extensions={"x-errors": [404]},
+)
 def overview(fpo_id: FpoId, svc: Service, caller: Caller) -> m.Overview:
     return svc.overview(caller, fpo_id)
 
 
-@app.get("/fpos/<fpo_id>/reports", tags=TAGS, security=PRIVATE,
-         summary="Trends by season, a per-village breakdown, carbon per run; ?format=csv&table=<name> downloads one "
-                 "table as CSV, ?format=zip every table as its own CSV in a zip, ?format=xlsx a workbook (a sheet per table)",
-         description="Tables: " + ", ".join(export.TABLES) + ". `table` is required with `format=csv` (one table per "
-                     "CSV file, so any CSV reader loads it) and refused with any other format (422 "
-                     "`table_required` / `table_not_applicable`).",
-         openapi_extensions={"x-errors": [404]},
-         responses={200: {"description": "The reports (JSON), or the file for format=csv|zip|xlsx",
-                          "content": {"application/json": {"model": m.Reports},
-                                      export.CSV_TYPE: {"schema": {"type": "string"}},
-                                      export.ZIP_TYPE: {"schema": {"type": "string", "format": "binary"}},
-                                      export.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
-def reports(fpo_id: FpoId, svc: Service, caller: Caller,  # type: ignore[no-untyped-def]
-            format: Annotated[Literal["json", "csv", "zip", "xlsx"], Query()] = "json",
-            table: Annotated[export.TableName | None, Query()] = None,
-            ):  # no return annotation: files must skip response validation (schema: responses above)
+@app.get(
+    "/fpos/<fpo_id>/reports",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Trends by season, a per-village breakdown, carbon per run; ?format=csv&table=<name> downloads one "
+    "table as CSV, ?format=zip every table as its own CSV in a zip, ?format=xlsx a workbook (a sheet per table)",
+    description="Tables: " + ", ".join(export.TABLES) + ". `table` is required with `format=csv` (one table per "
+    "CSV file, so any CSV reader loads it) and refused with any other format (422 "
+    "`table_required` / `table_not_applicable`).",
+    openapi_extensions={"x-errors": [404]},
+    responses={
+        200: {
+            "description": "The reports (JSON), or the file for format=csv|zip|xlsx",
+            "content": {
+                "application/json": {"model": m.Reports},
+                export.CSV_TYPE: {"schema": {"type": "string"}},
+                export.ZIP_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                export.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+def reports(  # type: ignore[no-untyped-def]
+    fpo_id: FpoId,
+    svc: Service,
+    caller: Caller,
+    format: Annotated[Literal["json", "csv", "zip", "xlsx"], Query()] = "json",
+    table: Annotated[export.TableName | None, Query()] = None,
+):  # no return annotation: files must skip response validation (schema: responses above)
     _check_table(format, table)  # before any read: a refusal reads nothing
     data = svc.reports(caller, fpo_id)
     if format == "json":
@@ -108,14 +133,18 @@ def _attachment(filename: str) -> dict[str, str]:
 def _check_table(format: str, table: str | None) -> None:
     names = ", ".join(export.TABLES)
     if format == "csv" and table is None:
-        raise UnprocessableError(f"format=csv gives one table per file: name it with table= (one of {names}), "
-                                 "or ask for format=zip (every table, one CSV each)", code="table_required",
-                                 details=[{"field": "query.table", "issue": f"required with format=csv: one of {names}",
-                                          "type": "missing"}])
+        raise UnprocessableError(
+            f"format=csv gives one table per file: name it with table= (one of {names}), "
+            "or ask for format=zip (every table, one CSV each)",
+            code="table_required",
+            details=[{"field": "query.table", "issue": f"required with format=csv: one of {names}", "type": "missing"}],
+        )
     if format != "csv" and table is not None:
-        raise UnprocessableError(f"table= applies to format=csv only (format={format} holds every table)",
-                                 code="table_not_applicable",
-                                 details=[{"field": "query.table", "issue": "only with format=csv", "type": "not_applicable"}])
+        raise UnprocessableError(
+            f"table= applies to format=csv only (format={format} holds every table)",
+            code="table_not_applicable",
+            details=[{"field": "query.table", "issue": "only with format=csv", "type": "not_applicable"}],
+        )
 
 
 lambda_handler = make_handler(app, revocation=lambda: _revocation())  # looked up per call

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agri_common.platform.errors import ConflictError, NotFoundError
-from agri_common.farm_table import aggregates as agg, keys
-from agri_common.farm_table.records import FpoRecord
-from agri_common.single_table import TableStore, Put, Txn, commit
-from agri_common.platform.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
 from agri_common import pipeline_table
-
+from agri_common.farm_table import aggregates as agg
+from agri_common.farm_table import keys
+from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.errors import ConflictError, NotFoundError
+from agri_common.platform.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
+from agri_common.single_table import Put, TableStore, Txn, commit
 from functions.fpo import models as m
 from functions.fpo.dal import CarbonRuns
 
@@ -52,8 +52,10 @@ class FpoService:
 
         def build() -> tuple[Txn, FpoRecord]:
             txn = Txn()
-            txn.add(Put(record.to_item(), if_absent=True),
-                    on_fail=ConflictError(f"FPO {req.fpo_id} already exists", code="fpo_exists"))
+            txn.add(
+                Put(record.to_item(), if_absent=True),
+                on_fail=ConflictError(f"FPO {req.fpo_id} already exists", code="fpo_exists"),
+            )
             return txn, record
 
         created: FpoRecord = commit(self.store, build)
@@ -77,8 +79,11 @@ class FpoService:
             runs = [(r, s) for r, s in runs if can_access(caller, Owned(fpo_id=fpo_id, project_id=r.project_id))]
         rows = [m.CarbonRun(**r.model_dump(), status=status) for r, status in runs]
         approved = [r for r in rows if r.status == "approved"]
-        totals = m.CarbonTotals(runs=len(approved), plot_seasons=sum(r.plot_seasons for r in approved),
-                                **{f: round(sum(getattr(r, f) for r in approved), 6) for f in m.CARBON_FIGURES})
+        totals = m.CarbonTotals(
+            runs=len(approved),
+            plot_seasons=sum(r.plot_seasons for r in approved),
+            **{f: round(sum(getattr(r, f) for r in approved), 6) for f in m.CARBON_FIGURES},
+        )
         return m.Carbon(runs=rows, approved=totals, runs_truncated=truncated)
 
     def get(self, caller: Principal, fpo_id: str) -> FpoRecord:
@@ -89,17 +94,23 @@ class FpoService:
         record = self._visible(caller, fpo_id, FpoRecord.from_item(items.get(keys.META)))
         t = agg.read_totals(items.get(keys.AGG))
         return m.Overview(
-            fpo=m.FpoOut.model_validate(record.model_dump()), members=t["members"], plots=t["plots"],
-            area_ha=round(t["area_ha"], 4), seasons_reported=t["seasons"],
-            area_ha_by_crop=_rounded(t.get("crop_area_ha", {})), seasons_by_crop=dict(sorted(t.get("crop_seasons", {}).items())),
+            fpo=m.FpoOut.model_validate(record.model_dump()),
+            members=t["members"],
+            plots=t["plots"],
+            area_ha=round(t["area_ha"], 4),
+            seasons_reported=t["seasons"],
+            area_ha_by_crop=_rounded(t.get("crop_area_ha", {})),
+            seasons_by_crop=dict(sorted(t.get("crop_seasons", {}).items())),
             area_ha_by_water_regime=_rounded(t.get("water_area_ha", {})),
             seasons_by_water_regime=dict(sorted(t.get("water_seasons", {}).items())),
             evidence_files=t["evidence_files"],
             completeness=m.Completeness(
                 farmers_with_plots=_share(t["farmers_with_plots"], t["members"]),
                 plots_with_seasons=_share(t["plots_with_seasons"], t["plots"]),
-                seasons_with_water_evidence=_share(t["seasons_with_water_evidence"], t["seasons"])),
-            carbon=self.carbon(caller, fpo_id))
+                seasons_with_water_evidence=_share(t["seasons_with_water_evidence"], t["seasons"]),
+            ),
+            carbon=self.carbon(caller, fpo_id),
+        )
 
     def reports(self, caller: Principal, fpo_id: str) -> m.Reports:
         self.get(caller, fpo_id)
@@ -108,13 +119,25 @@ class FpoService:
         for item in items:
             t = agg.read_totals(item)
             if item["sk"].startswith(keys.SEASON_AGG_PREFIX):
-                seasons.append(m.SeasonTrend(season_key=item["season_key"], seasons=t["seasons"],
-                                             area_ha_by_crop=_rounded(t.get("crop_area_ha", {})),
-                                             area_ha_by_water_regime=_rounded(t.get("water_area_ha", {})),
-                                             synthetic_n_kg=round(t["synthetic_n_kg"], 2)))
+                seasons.append(
+                    m.SeasonTrend(
+                        season_key=item["season_key"],
+                        seasons=t["seasons"],
+                        area_ha_by_crop=_rounded(t.get("crop_area_ha", {})),
+                        area_ha_by_water_regime=_rounded(t.get("water_area_ha", {})),
+                        synthetic_n_kg=round(t["synthetic_n_kg"], 2),
+                    )
+                )
             elif item["sk"].startswith(keys.VILLAGE_AGG_PREFIX):
-                villages.append(m.VillageRow(village=item["village"], members=t["members"], plots=t["plots"],
-                                             area_ha=round(t["area_ha"], 4), seasons=t["seasons"]))
+                villages.append(
+                    m.VillageRow(
+                        village=item["village"],
+                        members=t["members"],
+                        plots=t["plots"],
+                        area_ha=round(t["area_ha"], 4),
+                        seasons=t["seasons"],
+                    )
+                )
         seasons.sort(key=lambda s: s.season_key)
         villages.sort(key=lambda v: v.village.casefold())
         return m.Reports(fpo_id=fpo_id, seasons=seasons, villages=villages, carbon=self.carbon(caller, fpo_id))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agri_common.platform.inputs import Input
-
 from agri_common.pipeline_table import RunStatus
+from agri_common.platform.inputs import Input
 from functions.fpo import examples
 
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"

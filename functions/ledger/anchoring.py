@@ -13,15 +13,23 @@ and the batch moves on to the next id (``<batch_id>.r<n>``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from agri_common.ledger_crypto import (
-    GENESIS_HASH, HASH_SCHEME, MANIFEST_KIND, MANIFEST_NAME, LedgerIntegrityError, batch_key, canonical_json,
-    merkle_root, sha256_hex, verify_chain,
+    GENESIS_HASH,
+    HASH_SCHEME,
+    MANIFEST_KIND,
+    MANIFEST_NAME,
+    LedgerIntegrityError,
+    batch_key,
+    canonical_json,
+    merkle_root,
+    sha256_hex,
+    verify_chain,
 )
 from agri_common.platform.observability import logger, metrics
-
 from functions.ledger import models as m
 from functions.ledger.ports import ArtifactStore, Chain, LedgerStore, OnChainAnchor
 
@@ -46,14 +54,22 @@ class RetryPolicy:
     sleep: Callable[[float], None] = _no_sleep
 
     def delay(self, attempt: int) -> float:
-        return float(min(self.base_delay_s * (2 ** attempt), self.max_delay_s))
+        return float(min(self.base_delay_s * (2**attempt), self.max_delay_s))
 
 
 class Anchorer:
     """The writer's anchoring: batches the unanchored records and anchors each batch's root."""
 
-    def __init__(self, store: LedgerStore, artifacts: ArtifactStore, chain: Callable[[], Chain], *,
-                 now: Callable[[], str], retry: RetryPolicy = RetryPolicy(), max_batch: int = MAX_BATCH_RECORDS):
+    def __init__(
+        self,
+        store: LedgerStore,
+        artifacts: ArtifactStore,
+        chain: Callable[[], Chain],
+        *,
+        now: Callable[[], str],
+        retry: RetryPolicy = RetryPolicy(),
+        max_batch: int = MAX_BATCH_RECORDS,
+    ):
         self.store = store
         self.artifacts = artifacts
         self._chain_factory = chain
@@ -83,8 +99,9 @@ class Anchorer:
                 if head_seq < next_seq:
                     break
                 to_seq = min(head_seq, next_seq + self.max_batch - 1)
-                batch = m.Batch(batch_id=f"{next_seq:012d}-{to_seq:012d}", from_seq=next_seq, to_seq=to_seq,
-                                created_at=self.now())
+                batch = m.Batch(
+                    batch_id=f"{next_seq:012d}-{to_seq:012d}", from_seq=next_seq, to_seq=to_seq, created_at=self.now()
+                )
                 if not self.store.create_batch(batch, expected_next_seq=next_seq):
                     continue  # another writer created it: pick it up on the next turn
             batch = self._anchor_batch(batch)
@@ -97,14 +114,21 @@ class Anchorer:
         records = self.store.records_by_seq(batch.from_seq, batch.to_seq)
         bodies = [r.body for r in records]
         if len(bodies) != batch.record_count:
-            raise LedgerIntegrityError(f"batch {batch.batch_id} expects {batch.record_count} records, found {len(bodies)}")
-        verify_chain(bodies, start_prev_hash=bodies[0]["prev_hash"] if batch.from_seq > 1 else GENESIS_HASH,
-                     start_seq=batch.from_seq)
+            raise LedgerIntegrityError(
+                f"batch {batch.batch_id} expects {batch.record_count} records, found {len(bodies)}"
+            )
+        verify_chain(
+            bodies,
+            start_prev_hash=bodies[0]["prev_hash"] if batch.from_seq > 1 else GENESIS_HASH,
+            start_seq=batch.from_seq,
+        )
         root = merkle_root([b["record_hash"] for b in bodies])
         if batch.artifact_sha256 is None:
             batch = self._write_artifact(batch, root, bodies)
         elif batch.root != root:
-            raise LedgerIntegrityError(f"batch {batch.batch_id}: stored records hash to {root}, the batch says {batch.root}")
+            raise LedgerIntegrityError(
+                f"batch {batch.batch_id}: stored records hash to {root}, the batch says {batch.root}"
+            )
         for attempt in range(self.retry.rpc_attempts):
             try:
                 return self._anchor_on_chain(batch, root, bodies)
@@ -113,8 +137,10 @@ class Anchorer:
 
                 if not isinstance(exc, ChainUnavailable):
                     raise
-                logger.warning("chain unavailable; batch stays pending",
-                               extra={"batch_id": batch.batch_id, "attempt": attempt + 1, "error": str(exc)})
+                logger.warning(
+                    "chain unavailable; batch stays pending",
+                    extra={"batch_id": batch.batch_id, "attempt": attempt + 1, "error": str(exc)},
+                )
                 batch = self.store.get_batch(batch.from_seq) or batch
                 self.retry.sleep(self.retry.delay(attempt))
         return batch
@@ -122,8 +148,14 @@ class Anchorer:
     def _write_artifact(self, batch: m.Batch, root: str, bodies: list[dict[str, Any]]) -> m.Batch:
         """The batch file (every record, the root, and once re-keyed its anchor id and the conflicts
         that moved it) in the audit bucket; a rewrite adds an object version (Object Lock)."""
-        doc: dict[str, Any] = {"scheme": HASH_SCHEME, "batch_id": batch.batch_id, "from_seq": batch.from_seq,
-                               "to_seq": batch.to_seq, "root": root, "records": bodies}
+        doc: dict[str, Any] = {
+            "scheme": HASH_SCHEME,
+            "batch_id": batch.batch_id,
+            "from_seq": batch.from_seq,
+            "to_seq": batch.to_seq,
+            "root": root,
+            "records": bodies,
+        }
         if batch.key_id != batch.batch_id:
             doc.update(anchor_id=batch.key_id, conflicts=[c.model_dump(mode="json") for c in batch.conflicts])
         artifact = canonical_json(doc)
@@ -141,8 +173,10 @@ class Anchorer:
                 return self._settle(batch, on_chain)
             batch = self._conflict(batch, root, bodies, on_chain)
         else:
-            logger.error("anchor conflict: every id tried holds a foreign root; the batch stays in conflict",
-                         extra={"batch_id": batch.batch_id, "anchor_id": batch.key_id})
+            logger.error(
+                "anchor conflict: every id tried holds a foreign root; the batch stays in conflict",
+                extra={"batch_id": batch.batch_id, "anchor_id": batch.key_id},
+            )
             return batch
         key = batch_key(batch.key_id)
         tx_hash = batch.tx_hash
@@ -150,8 +184,9 @@ class Anchorer:
             # Never sent, or dropped by the node: (re)send. The contract refuses a second root for
             # the same batch key, so even a duplicate that slipped through cannot anchor twice.
             tx_hash = chain.send_anchor(key, root, batch.record_count)
-            batch = self.store.update_batch(batch, tx_hash=tx_hash, contract_address=chain.contract_address,
-                                            chain_id=chain.chain_id)
+            batch = self.store.update_batch(
+                batch, tx_hash=tx_hash, contract_address=chain.contract_address, chain_id=chain.chain_id
+            )
         for poll in range(self.retry.receipt_polls):
             receipt = chain.receipt(tx_hash)
             if receipt is not None:
@@ -164,24 +199,43 @@ class Anchorer:
                     return self._conflict(batch, root, bodies, on_chain)
                 return self.store.update_batch(batch, tx_hash=None)  # failed: resend on the next run
             self.retry.sleep(self.retry.delay(poll))
-        logger.warning("anchor transaction not mined yet; batch stays pending",
-                       extra={"batch_id": batch.batch_id, "tx_hash": batch.tx_hash})
+        logger.warning(
+            "anchor transaction not mined yet; batch stays pending",
+            extra={"batch_id": batch.batch_id, "tx_hash": batch.tx_hash},
+        )
         return batch
 
     def _conflict(self, batch: m.Batch, root: str, bodies: list[dict[str, Any]], on_chain: OnChainAnchor) -> m.Batch:
         """A foreign root holds this batch's key on chain (the contract refuses ours forever): record
         what is there, mark the batch ``conflict``, raise it (error log, metric, ``GET /ledger/batches``)
         and move the batch to the next id, ``<batch_id>.r<n>``; its artifact is rewritten to name it."""
-        conflict = m.AnchorConflict(anchor_id=batch.key_id, root=on_chain.root, record_count=on_chain.record_count,
-                                    block_number=on_chain.block_number, detected_at=self.now())
+        conflict = m.AnchorConflict(
+            anchor_id=batch.key_id,
+            root=on_chain.root,
+            record_count=on_chain.record_count,
+            block_number=on_chain.block_number,
+            detected_at=self.now(),
+        )
         conflicts = [*batch.conflicts, conflict]
         next_id = f"{batch.batch_id}.r{len(conflicts)}"
-        logger.error("anchor conflict: a foreign root is on chain under this batch's key; anchoring under the next id",
-                     extra={"batch_id": batch.batch_id, "anchor_id": conflict.anchor_id, "root_on_chain": on_chain.root,
-                            "our_root": root, "next_anchor_id": next_id})
+        logger.error(
+            "anchor conflict: a foreign root is on chain under this batch's key; anchoring under the next id",
+            extra={
+                "batch_id": batch.batch_id,
+                "anchor_id": conflict.anchor_id,
+                "root_on_chain": on_chain.root,
+                "our_root": root,
+                "next_anchor_id": next_id,
+            },
+        )
         metrics.add_metric(name="LedgerAnchorConflicts", unit="Count", value=1)
-        batch = self.store.update_batch(batch, status="conflict", anchor_id=next_id, tx_hash=None,
-                                        conflicts=[c.model_dump(mode="json") for c in conflicts])
+        batch = self.store.update_batch(
+            batch,
+            status="conflict",
+            anchor_id=next_id,
+            tx_hash=None,
+            conflicts=[c.model_dump(mode="json") for c in conflicts],
+        )
         return self._write_artifact(batch, root, bodies)
 
     def _settle(self, batch: m.Batch, on_chain: OnChainAnchor) -> m.Batch:
@@ -194,9 +248,15 @@ class Anchorer:
         return self._mark_anchored(batch, tx, on_chain.block_number, chain)
 
     def _mark_anchored(self, batch: m.Batch, tx_hash: str | None, block_number: int, chain: Chain) -> m.Batch:
-        batch = self.store.update_batch(batch, status="anchored", tx_hash=tx_hash, block_number=block_number,
-                                        contract_address=chain.contract_address, chain_id=chain.chain_id,
-                                        anchored_at=self.now())
+        batch = self.store.update_batch(
+            batch,
+            status="anchored",
+            tx_hash=tx_hash,
+            block_number=block_number,
+            contract_address=chain.contract_address,
+            chain_id=chain.chain_id,
+            anchored_at=self.now(),
+        )
         self._write_manifest(batch)  # before the cursor moves on: manifests follow the batches in order
         self.store.close_batch(batch)
         return batch
@@ -208,12 +268,22 @@ class Anchorer:
         key = f"{ARTIFACT_PREFIX}{MANIFEST_NAME}"
         try:
             current = json.loads(self.artifacts.get(key))["head"]["to_seq"]
-        except Exception:  # noqa: BLE001 - none yet (or unreadable): this one replaces it
+        except Exception:
             current = 0
         if current > batch.to_seq:
             return
-        head = {"batch_id": batch.batch_id, "anchor_id": batch.key_id, "from_seq": batch.from_seq, "to_seq": batch.to_seq,
-                "root": batch.root, "artifact_sha256": batch.artifact_sha256, "chain_id": batch.chain_id,
-                "contract_address": batch.contract_address, "tx_hash": batch.tx_hash, "block_number": batch.block_number}
-        self.artifacts.put(key, canonical_json({"scheme": HASH_SCHEME, "kind": MANIFEST_KIND, "head": head,
-                                                "written_at": self.now()}))
+        head = {
+            "batch_id": batch.batch_id,
+            "anchor_id": batch.key_id,
+            "from_seq": batch.from_seq,
+            "to_seq": batch.to_seq,
+            "root": batch.root,
+            "artifact_sha256": batch.artifact_sha256,
+            "chain_id": batch.chain_id,
+            "contract_address": batch.contract_address,
+            "tx_hash": batch.tx_hash,
+            "block_number": batch.block_number,
+        }
+        self.artifacts.put(
+            key, canonical_json({"scheme": HASH_SCHEME, "kind": MANIFEST_KIND, "head": head, "written_at": self.now()})
+        )

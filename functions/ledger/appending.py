@@ -9,12 +9,12 @@ concurrent writers cannot both extend the same head (one transaction fails and r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
-from agri_common.platform.errors import DependencyError
 from agri_common.ledger_crypto import seal
-
+from agri_common.platform.errors import DependencyError
 from functions.ledger import models as m
 from functions.ledger.ports import Append, HeadMoved, LedgerStore
 
@@ -42,7 +42,7 @@ def append_drafts(store: LedgerStore, drafts: Sequence[Draft]) -> int:
     :class:`HeadMoved` (at most :data:`HEAD_RETRIES` times). :class:`RecordExists` and
     :class:`BlockChanged` go to the caller. Returns how many records were stored."""
     for start in range(0, len(drafts), APPEND_CHUNK):
-        chunk = drafts[start:start + APPEND_CHUNK]
+        chunk = drafts[start : start + APPEND_CHUNK]
         for _attempt in range(HEAD_RETRIES):
             seq, prev = store.head()
             entries = []
@@ -50,8 +50,13 @@ def append_drafts(store: LedgerStore, drafts: Sequence[Draft]) -> int:
                 seq += 1
                 sealed = seal({**draft.body, "seq": seq, "prev_hash": prev})
                 prev = sealed["record_hash"]
-                record = m.StoredRecord(body=sealed, owner_user_id=draft.owner_user_id, fpo_id=draft.fpo_id,
-                                        request_sha256=draft.request_sha256, answer=draft.answer)
+                record = m.StoredRecord(
+                    body=sealed,
+                    owner_user_id=draft.owner_user_id,
+                    fpo_id=draft.fpo_id,
+                    request_sha256=draft.request_sha256,
+                    answer=draft.answer,
+                )
                 entries.append(Append(record, draft.blocks, draft.salt, absent=draft.absent))
             try:
                 store.append(entries, expected_seq=seq - len(entries))

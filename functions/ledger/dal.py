@@ -4,12 +4,12 @@ behind the interfaces of ports.py. The items and their keys are built in items.p
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from agri_common.platform.aws import batch_get_responses
 from agri_common.platform.errors import AppError, DependencyError
 from agri_common.platform.pagination import check_start_key
-
 from functions.ledger import items
 from functions.ledger import models as m
 from functions.ledger.ports import Append, BlockChanged, HeadMoved, RecordExists
@@ -56,28 +56,60 @@ class DynamoLedgerStore:
         last = entries[-1].record.body
         if expected_seq == 0:
             head_item = self._ser(items.head_item(last["seq"], last["record_hash"]))
-            head_op = {"Put": {"TableName": self.table_name, "Item": head_item,
-                               "ConditionExpression": "attribute_not_exists(pk)"}}
+            head_op = {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": head_item,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
         else:
-            head_op = {"Update": {"TableName": self.table_name, "Key": self._ser(dict(items.HEAD)),
-                                  "UpdateExpression": "SET #s = :new, #h = :hash", "ConditionExpression": "#s = :expected",
-                                  "ExpressionAttributeNames": {"#s": "seq", "#h": "hash"},
-                                  "ExpressionAttributeValues": self._ser({":new": last["seq"], ":hash": last["record_hash"],
-                                                                          ":expected": expected_seq})}}
+            head_op = {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": self._ser(dict(items.HEAD)),
+                    "UpdateExpression": "SET #s = :new, #h = :hash",
+                    "ConditionExpression": "#s = :expected",
+                    "ExpressionAttributeNames": {"#s": "seq", "#h": "hash"},
+                    "ExpressionAttributeValues": self._ser(
+                        {":new": last["seq"], ":hash": last["record_hash"], ":expected": expected_seq}
+                    ),
+                }
+            }
         ops, kinds = [head_op], ["head"]
         for entry in entries:
-            ops.append({"Put": {"TableName": self.table_name, "Item": self._ser(items.record_item(entry.record)),
-                                "ConditionExpression": "attribute_not_exists(pk)"}})
+            ops.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": self._ser(items.record_item(entry.record)),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
             kinds.append("record")
             if entry.salt is not None:  # the farmer's first record: their salt, only if still new
                 farmer_id, salt = entry.salt
-                ops.append({"Put": {"TableName": self.table_name,
-                                    "Item": self._ser(items.salt_item(farmer_id, salt)),
-                                    "ConditionExpression": "attribute_not_exists(pk)"}})
+                ops.append(
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": self._ser(items.salt_item(farmer_id, salt)),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    }
+                )
                 kinds.append("salt")
             for record_id in entry.absent:  # the same client token used by another kind of move
-                ops.append({"ConditionCheck": {"TableName": self.table_name, "Key": self._ser(dict(items.record_key(record_id))),
-                                               "ConditionExpression": "attribute_not_exists(pk)"}})
+                ops.append(
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table_name,
+                            "Key": self._ser(dict(items.record_key(record_id))),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    }
+                )
                 kinds.append("record")
             for block, expected_version in entry.blocks:
                 put: dict[str, Any] = {"TableName": self.table_name, "Item": self._ser(items.block_item(block))}
@@ -112,7 +144,7 @@ class DynamoLedgerStore:
         out: dict[str, m.StoredRecord] = {}
         ids = list(dict.fromkeys(record_ids))
         for start in range(0, len(ids), 100):
-            keys = [items.record_key(i) for i in ids[start:start + 100]]
+            keys = [items.record_key(i) for i in ids[start : start + 100]]
             request = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
             for resp in batch_get_responses(self._table.meta.client, request):  # bounded re-asks (503)
                 for item in resp.get("Responses", {}).get(self.table_name, []):
@@ -125,9 +157,11 @@ class DynamoLedgerStore:
 
         records: list[m.StoredRecord] = []
         name, attr = items.INDEXES["chain"]
-        kwargs: dict[str, Any] = {"IndexName": name,
-                                  "KeyConditionExpression": Key(attr).eq(items.CHAIN_PARTITION)
-                                  & Key(items.SEQ_ATTR).between(items.seq_sort(from_seq), items.seq_sort(to_seq))}
+        kwargs: dict[str, Any] = {
+            "IndexName": name,
+            "KeyConditionExpression": Key(attr).eq(items.CHAIN_PARTITION)
+            & Key(items.SEQ_ATTR).between(items.seq_sort(from_seq), items.seq_sort(to_seq)),
+        }
         while True:
             resp = self._table.query(**kwargs)
             records.extend(items.record_from_item(i) for i in resp.get("Items", []))
@@ -135,13 +169,18 @@ class DynamoLedgerStore:
                 return sorted(records, key=lambda r: r.seq)
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    def query_records(self, index: str, value: str, limit: int, cursor: Any,
-                      filters: dict[str, str]) -> tuple[list[m.StoredRecord], Any]:
+    def query_records(
+        self, index: str, value: str, limit: int, cursor: Any, filters: dict[str, str]
+    ) -> tuple[list[m.StoredRecord], Any]:
         from boto3.dynamodb.conditions import Attr, Key
 
         name, attr = items.INDEXES[index]
-        kwargs: dict[str, Any] = {"IndexName": name, "KeyConditionExpression": Key(attr).eq(value),
-                                  "ScanIndexForward": False, "Limit": limit}
+        kwargs: dict[str, Any] = {
+            "IndexName": name,
+            "KeyConditionExpression": Key(attr).eq(value),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
         condition = None
         for key, wanted in filters.items():
             clause = Attr(items.FILTER_ATTRS[key]).eq(wanted)
@@ -149,8 +188,9 @@ class DynamoLedgerStore:
         if condition is not None:
             kwargs["FilterExpression"] = condition
         if cursor:
-            kwargs["ExclusiveStartKey"] = check_start_key(cursor, attrs={"pk", "sk", attr, items.SEQ_ATTR},
-                                                      partition=(attr, value))
+            kwargs["ExclusiveStartKey"] = check_start_key(
+                cursor, attrs={"pk", "sk", attr, items.SEQ_ATTR}, partition=(attr, value)
+            )
         resp = self._table.query(**kwargs)
         return [items.record_from_item(i) for i in resp.get("Items", [])], items.plain(resp.get("LastEvaluatedKey"))
 
@@ -174,8 +214,9 @@ class DynamoLedgerStore:
         ids = list(dict.fromkeys(farmer_ids))
         client = self._table.meta.client
         for start in range(0, len(ids), 100):
-            request = {self.table_name: {"Keys": [items.salt_key(i) for i in ids[start:start + 100]],
-                                         "ConsistentRead": True}}
+            request = {
+                self.table_name: {"Keys": [items.salt_key(i) for i in ids[start : start + 100]], "ConsistentRead": True}
+            }
             for resp in batch_get_responses(client, request):  # bounded re-asks (503)
                 for item in resp.get("Responses", {}).get(self.table_name, []):
                     farmer_id, salt = items.salt_from_item(item)
@@ -189,8 +230,12 @@ class DynamoLedgerStore:
         from boto3.dynamodb.conditions import Key
 
         resp = self._table.query(
-            KeyConditionExpression=Key("pk").eq(items.block_partition(series)) & Key("sk").lte(items.block_sort(serial_number)),
-            ScanIndexForward=False, Limit=1, ConsistentRead=True)
+            KeyConditionExpression=Key("pk").eq(items.block_partition(series))
+            & Key("sk").lte(items.block_sort(serial_number)),
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
         found = resp.get("Items", [])
         block = items.block_from_item(found[0]) if found else None
         return block if block is not None and block.end >= serial_number else None
@@ -199,8 +244,11 @@ class DynamoLedgerStore:
         """The blocks of ``series`` that start within ``start..end``, in serial order."""
         from boto3.dynamodb.conditions import Key
 
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(items.block_partition(series)) & Key("sk").between(
-            items.block_sort(start), items.block_sort(end)), "ConsistentRead": True}
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(items.block_partition(series))
+            & Key("sk").between(items.block_sort(start), items.block_sort(end)),
+            "ConsistentRead": True,
+        }
         out: list[m.CreditBlock] = []
         while True:
             resp = self._table.query(**kwargs)
@@ -220,15 +268,25 @@ class DynamoLedgerStore:
 
         condition = "#n = :e" if expected_next_seq > 1 else "attribute_not_exists(pk) OR #n = :e"
         ops = [
-            {"Put": {"TableName": self.table_name,
-                     "Item": self._ser(items.batch_item(batch)),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Update": {"TableName": self.table_name, "Key": self._ser(dict(items.CURSOR)),
-                        "UpdateExpression": "SET #n = :next, #p = :pending",
-                        "ConditionExpression": f"({condition}) AND attribute_not_exists(#p)",
-                        "ExpressionAttributeNames": {"#n": "next_seq", "#p": "pending"},
-                        "ExpressionAttributeValues": self._ser({":next": batch.to_seq + 1, ":pending": batch.from_seq,
-                                                                ":e": expected_next_seq})}},
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": self._ser(items.batch_item(batch)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": self._ser(dict(items.CURSOR)),
+                    "UpdateExpression": "SET #n = :next, #p = :pending",
+                    "ConditionExpression": f"({condition}) AND attribute_not_exists(#p)",
+                    "ExpressionAttributeNames": {"#n": "next_seq", "#p": "pending"},
+                    "ExpressionAttributeValues": self._ser(
+                        {":next": batch.to_seq + 1, ":pending": batch.from_seq, ":e": expected_next_seq}
+                    ),
+                }
+            },
         ]
         try:
             self._client.transact_write_items(TransactItems=ops)
@@ -251,8 +309,12 @@ class DynamoLedgerStore:
             expression += "SET " + ", ".join(f"#{k} = :{k}" for k in sets)
         if removes:
             expression += " REMOVE " + ", ".join(f"#{k}" for k in removes)
-        kwargs: dict[str, Any] = {"Key": items.batch_item_key(batch.from_seq), "UpdateExpression": expression.strip(),
-                                  "ExpressionAttributeNames": names, "ReturnValues": "ALL_NEW"}
+        kwargs: dict[str, Any] = {
+            "Key": items.batch_item_key(batch.from_seq),
+            "UpdateExpression": expression.strip(),
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_NEW",
+        }
         if sets:
             kwargs["ExpressionAttributeValues"] = {f":{k}": v for k, v in sets.items()}
         return items.batch_from_item(self._table.update_item(**kwargs)["Attributes"])
@@ -261,9 +323,13 @@ class DynamoLedgerStore:
         from botocore.exceptions import ClientError
 
         try:
-            self._table.update_item(Key=items.CURSOR, UpdateExpression="REMOVE #p", ConditionExpression="#p = :b",
-                                    ExpressionAttributeNames={"#p": "pending"},
-                                    ExpressionAttributeValues={":b": batch.from_seq})
+            self._table.update_item(
+                Key=items.CURSOR,
+                UpdateExpression="REMOVE #p",
+                ConditionExpression="#p = :b",
+                ExpressionAttributeNames={"#p": "pending"},
+                ExpressionAttributeValues={":b": batch.from_seq},
+            )
         except ClientError as exc:  # already closed by a concurrent run: nothing to do
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise dependency_error(exc, "batch close") from exc
@@ -271,20 +337,26 @@ class DynamoLedgerStore:
     def find_batch(self, seq: int) -> m.Batch | None:
         from boto3.dynamodb.conditions import Key
 
-        resp = self._table.query(KeyConditionExpression=Key("pk").eq(items.BATCH_PARTITION) & Key("sk").lte(items.seq_sort(seq)),
-                                 ScanIndexForward=False, Limit=1)
+        resp = self._table.query(
+            KeyConditionExpression=Key("pk").eq(items.BATCH_PARTITION) & Key("sk").lte(items.seq_sort(seq)),
+            ScanIndexForward=False,
+            Limit=1,
+        )
         found = resp.get("Items", [])
         batch = items.batch_from_item(found[0]) if found else None
         return batch if batch is not None and batch.to_seq >= seq else None
 
-
-    def list_batches(self, limit: int, cursor: Any, *, status: str | None,
-                     conflicts_only: bool) -> tuple[list[m.Batch], Any]:
+    def list_batches(
+        self, limit: int, cursor: Any, *, status: str | None, conflicts_only: bool
+    ) -> tuple[list[m.Batch], Any]:
         """Newest first; filtered (a filter applies to each page of ``limit`` items read)."""
         from boto3.dynamodb.conditions import Attr, Key
 
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(items.BATCH_PARTITION), "ScanIndexForward": False,
-                                  "Limit": limit}
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(items.BATCH_PARTITION),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
         condition = None
         if status:
             condition = Attr("status").eq(status)
@@ -294,7 +366,9 @@ class DynamoLedgerStore:
         if condition is not None:
             kwargs["FilterExpression"] = condition
         if cursor:
-            kwargs["ExclusiveStartKey"] = check_start_key(cursor, attrs={"pk", "sk"}, partition=("pk", items.BATCH_PARTITION))
+            kwargs["ExclusiveStartKey"] = check_start_key(
+                cursor, attrs={"pk", "sk"}, partition=("pk", items.BATCH_PARTITION)
+            )
         resp = self._table.query(**kwargs)
         return [items.batch_from_item(i) for i in resp.get("Items", [])], items.plain(resp.get("LastEvaluatedKey"))
 
@@ -308,8 +382,9 @@ class S3ArtifactStore:
     def put(self, key: str, data: bytes) -> None:
         from agri_common.platform.aws import client
 
-        client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json",
-                                ChecksumAlgorithm="SHA256")
+        client("s3").put_object(
+            Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", ChecksumAlgorithm="SHA256"
+        )
 
     def get(self, key: str) -> bytes:
         from agri_common.platform.aws import client

@@ -4,18 +4,18 @@ ledger table; it may only invoke the writer)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Callable, Literal
+from collections.abc import Callable
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agri_common.platform.pagination import page_position, page_token
 from agri_common.platform.principal import AuditScope, Principal, Role, require_role, with_audit_scope
-from agri_common.project_access import assignments_from_env
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.platform.revocation import revocation_store
 from agri_common.platform.settings import BaseSettingsModel, load_settings
-
+from agri_common.project_access import assignments_from_env
 from functions.ledger import models as m
 from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
 from functions.ledger.issuance import IssueRequests
@@ -70,8 +70,12 @@ def get_record(record_id: RecordId, reader: Reader, caller: Caller) -> m.RecordO
     return reader.get_record(caller, record_id)
 
 
-@app.get("/ledger/records", tags=TAGS, security=PRIVATE,
-         summary="Ledger records, newest first: by project, farmer reference or serial (scoped by role)")
+@app.get(
+    "/ledger/records",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Ledger records, newest first: by project, farmer reference or serial (scoped by role)",
+)
 def list_records(
     reader: Reader,
     caller: Caller,
@@ -83,20 +87,30 @@ def list_records(
 ) -> m.RecordPage:
     query = [caller.user_id, project_id, farmer_ref, serial]
     cursor = page_position(next_token, query)  # its key is checked by the store (query_records)
-    items, nxt = reader.list_records(caller, project_id=project_id, farmer_ref=farmer_ref, serial=serial, limit=limit,
-                                  cursor=cursor)
+    items, nxt = reader.list_records(
+        caller, project_id=project_id, farmer_ref=farmer_ref, serial=serial, limit=limit, cursor=cursor
+    )
     return m.RecordPage(items=items, next_token=page_token(query, nxt))
 
 
-@app.get("/ledger/proofs/<record_id>", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
-         summary="A record with its hash, Merkle proof, root and anchoring transaction (for the verifier)")
+@app.get(
+    "/ledger/proofs/<record_id>",
+    tags=TAGS,
+    security=PRIVATE,
+    openapi_extensions={"x-errors": [409]},
+    summary="A record with its hash, Merkle proof, root and anchoring transaction (for the verifier)",
+)
 def get_proof(record_id: RecordId, reader: Reader, caller: Caller) -> m.ProofOut:
     return reader.proof(caller, record_id)
 
 
-@app.get("/ledger/batches", tags=TAGS, security=PRIVATE,
-         summary="Anchoring batches, newest first (admin): status, anchor id, transaction, and the foreign roots "
-                 "met on chain (conflicts)")
+@app.get(
+    "/ledger/batches",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Anchoring batches, newest first (admin): status, anchor id, transaction, and the foreign roots "
+    "met on chain (conflicts)",
+)
 def list_batches(
     reader: Reader,
     caller: Caller,
@@ -117,29 +131,49 @@ def get_credit(serial: Serial, reader: Reader, caller: Caller) -> m.CreditOut:
     return reader.get_credit(caller, serial)
 
 
-@app.post("/credits/transfer", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
-          summary="Transfer credits to a buyer (admin or the credit owner); a partial transfer splits the block")
+@app.post(
+    "/credits/transfer",
+    tags=TAGS,
+    security=PRIVATE,
+    openapi_extensions={"x-errors": [409]},
+    summary="Transfer credits to a buyer (admin or the credit owner); a partial transfer splits the block",
+)
 def transfer(body: m.TransferCommand, moves: Moves, caller: Caller) -> m.WriterResult:
     require_role(caller, Role.ADMIN, Role.FARMER)
     return moves.transfer(caller, body)
 
 
-@app.post("/credits/retire", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
-          summary="Retire credits for a beneficiary (admin or the credit owner)")
+@app.post(
+    "/credits/retire",
+    tags=TAGS,
+    security=PRIVATE,
+    openapi_extensions={"x-errors": [409]},
+    summary="Retire credits for a beneficiary (admin or the credit owner)",
+)
 def retire(body: m.RetireCommand, moves: Moves, caller: Caller) -> m.WriterResult:
     require_role(caller, Role.ADMIN, Role.FARMER)
     return moves.retire(caller, body)
 
 
-@app.post("/credits/cancel", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
-          summary="Cancel credits (admin): an issuance error or a reversal, recorded in the ledger")
+@app.post(
+    "/credits/cancel",
+    tags=TAGS,
+    security=PRIVATE,
+    openapi_extensions={"x-errors": [409]},
+    summary="Cancel credits (admin): an issuance error or a reversal, recorded in the ledger",
+)
 def cancel(body: m.CancelCommand, moves: Moves, caller: Caller) -> m.WriterResult:
     require_role(caller, Role.ADMIN)
     return moves.cancel(caller, body)
 
 
-@app.post("/ledger/issuances", tags=TAGS, security=PRIVATE, openapi_extensions={"x-errors": [409]},
-          summary="Issue credits for a manually approved run, or re-drive the pipeline's ledger step (admin)")
+@app.post(
+    "/ledger/issuances",
+    tags=TAGS,
+    security=PRIVATE,
+    openapi_extensions={"x-errors": [409]},
+    summary="Issue credits for a manually approved run, or re-drive the pipeline's ledger step (admin)",
+)
 def issue(body: m.InlineRun, issuances: Issuances, caller: Caller) -> m.WriterResult:
     require_role(caller, Role.ADMIN)
     return issuances.issue(body)

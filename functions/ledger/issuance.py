@@ -8,14 +8,14 @@ in any order) finds its records and appends only what is missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, localcontext
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.ledger_crypto import HASH_SCHEME, canonical_json, farmer_ref, new_salt, sha256_hex
+from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.platform.observability import logger
-
 from functions.ledger import models as m
 from functions.ledger.appending import Draft, append_drafts
 from functions.ledger.ports import ArtifactStore, LedgerStore, RecordExists, WriterGateway
@@ -47,6 +47,7 @@ def claim_hash(run: m.ApprovedRun) -> str:
     records keep the approval they were written under); different figures conflict. Tonnes are
     written as ``m.dec`` writes them in records ("10", never "10.000000"), so equal figures hash equal
     whatever their notation."""
+
     def plain(value: Any) -> Any:
         if isinstance(value, Decimal):
             return m.dec(value)
@@ -78,7 +79,7 @@ class Split:
     weight_sum: Decimal
 
     @classmethod
-    def of(cls, run: m.ApprovedRun) -> "Split":
+    def of(cls, run: m.ApprovedRun) -> Split:
         total = int(run.creditable_net_t.to_integral_value(rounding=ROUND_FLOOR))
         weights = [f.net_t for f in run.farmers]
         counts = split_credits(total, weights)
@@ -106,7 +107,7 @@ class Issuer:
             return self._loaded[1]
         try:
             data = self.artifacts.get(ref.key)
-        except Exception as exc:  # noqa: BLE001 - the store's not-found is the caller's mistake, the rest is not
+        except Exception as exc:
             if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 raise NotFoundError(f"approved run {ref.key} not found", code="run_not_found") from exc
             raise
@@ -119,13 +120,15 @@ class Issuer:
         try:
             run = m.ApprovedRun.model_validate_json(data)
         except ValidationError as exc:
-            raise UnprocessableError("The stored approved run is invalid",
-                                     details=validation_details([dict(e) for e in exc.errors()])) from exc
+            raise UnprocessableError(
+                "The stored approved run is invalid", details=validation_details([dict(e) for e in exc.errors()])
+            ) from exc
         self._loaded = ((ref.key, ref.sha256), run)
         return run
 
-    def issue(self, run: m.ApprovedRun, *, first: int = 0, page: int | None = None,
-              with_credits: bool = True) -> m.WriterResult:
+    def issue(
+        self, run: m.ApprovedRun, *, first: int = 0, page: int | None = None, with_credits: bool = True
+    ) -> m.WriterResult:
         """Issue the run's credits: every farmer's block, or (``page``) the farmers from index
         ``first`` on. Every page uses the split over *all* farmers (:class:`Split`, computed once
         per run object), so pages (and their retries, in any order) yield exactly the records a
@@ -138,20 +141,33 @@ class Issuer:
             split = self._split = Split.of(run)
         claimed = self.store.claim_run(series_id, split.input_hash)
         if claimed != split.input_hash and claimed != legacy_claim_hash(run):
-            raise ConflictError(f"Run {run.run_id} of project {run.project_id} was already issued with different content",
-                                code="run_conflict")
+            raise ConflictError(
+                f"Run {run.run_id} of project {run.project_id} was already issued with different content",
+                code="run_conflict",
+            )
         total, weight_sum = split.total, split.weight_sum
         run_fields = {
-            "scheme": HASH_SCHEME, "kind": "issuance", "project_id": run.project_id, "vintage": run.vintage,
-            "run_id": run.run_id, "series": series_id, "methodology_profile": run.methodology_profile, "gwp": run.gwp,
-            "approved_by": run.approved_by, "approved_at": run.approved_at,
+            "scheme": HASH_SCHEME,
+            "kind": "issuance",
+            "project_id": run.project_id,
+            "vintage": run.vintage,
+            "run_id": run.run_id,
+            "series": series_id,
+            "methodology_profile": run.methodology_profile,
+            "gwp": run.gwp,
+            "approved_by": run.approved_by,
+            "approved_at": run.approved_at,
             "deductions_t": {k: m.dec(v) for k, v in sorted(run.deductions.items())},
-            "run_creditable_net_t": m.dec(run.creditable_net_t), "run_issued": total,
+            "run_creditable_net_t": m.dec(run.creditable_net_t),
+            "run_issued": total,
             "run_fraction_carried_t": m.dec(run.creditable_net_t - total),
         }
         end = len(run.farmers) if page is None else min(len(run.farmers), first + page)
-        wanted = [(index, run.farmers[index - 1], split.starts[index - 1], split.starts[index - 1] + count - 1)
-                  for index, count in enumerate(split.counts[first:end], start=first + 1) if count]
+        wanted = [
+            (index, run.farmers[index - 1], split.starts[index - 1], split.starts[index - 1] + count - 1)
+            for index, count in enumerate(split.counts[first:end], start=first + 1)
+            if count
+        ]
         ids = [f"{series_id}:F{index:05d}" for index, *_ in wanted]
         existing = self.store.get_records(ids)
         salts = self.store.salts([w[1].farmer_id for w, record_id in zip(wanted, ids) if record_id not in existing])
@@ -166,19 +182,39 @@ class Issuer:
                     salt = new_salt()
                     new = (farmer.farmer_id, salt)
                 ref = farmer_ref(salt, farmer.farmer_id)
-            block = m.CreditBlock(series=series_id, start=start, end=stop, status="active", holder_ref=ref,
-                                  owner_user_id=farmer.owner_user_id, fpo_id=farmer.fpo_id, project_id=run.project_id,
-                                  vintage=run.vintage, record_ids=[record_id])
+            block = m.CreditBlock(
+                series=series_id,
+                start=start,
+                end=stop,
+                status="active",
+                holder_ref=ref,
+                owner_user_id=farmer.owner_user_id,
+                fpo_id=farmer.fpo_id,
+                project_id=run.project_id,
+                vintage=run.vintage,
+                record_ids=[record_id],
+            )
             blocks_out.append(block)
             if record_id in existing:
                 continue
             with localcontext() as ctx:
                 ctx.prec = 40
                 share = (Decimal(total) * farmer.net_t / weight_sum).quantize(Decimal("0.000001"))
-            body = {**run_fields, "record_id": record_id, "farmer_index": index, "farmer_ref": ref,
-                    "fpo_id": farmer.fpo_id, "contribution_t": m.dec(farmer.net_t), "share_exact": m.dec(share),
-                    "serial_start": m.unit_serial(series_id, start), "serial_end": m.unit_serial(series_id, stop),
-                    "start": start, "end": stop, "quantity": stop - start + 1, "recorded_at": self.now()}
+            body = {
+                **run_fields,
+                "record_id": record_id,
+                "farmer_index": index,
+                "farmer_ref": ref,
+                "fpo_id": farmer.fpo_id,
+                "contribution_t": m.dec(farmer.net_t),
+                "share_exact": m.dec(share),
+                "serial_start": m.unit_serial(series_id, start),
+                "serial_end": m.unit_serial(series_id, stop),
+                "start": start,
+                "end": stop,
+                "quantity": stop - start + 1,
+                "recorded_at": self.now(),
+            }
             drafts.append(Draft(body, farmer.owner_user_id, farmer.fpo_id, [(block, None)], salt=new))
         try:
             created = append_drafts(self.store, drafts)
@@ -187,18 +223,29 @@ class Issuer:
             return self.issue(run, first=first, page=page)
         credits: list[m.CreditOut] = []
         if with_credits:
-            issued_before = [(start, stop) for (_i, _f, start, stop), record_id in zip(wanted, ids) if record_id in existing]
-            current = self.store.blocks_between(series_id, min(s for s, _ in issued_before),
-                                                max(e for _, e in issued_before)) if issued_before else []
+            issued_before = [
+                (start, stop) for (_i, _f, start, stop), record_id in zip(wanted, ids) if record_id in existing
+            ]
+            current = (
+                self.store.blocks_between(series_id, min(s for s, _ in issued_before), max(e for _, e in issued_before))
+                if issued_before
+                else []
+            )
             for (_i, _f, start, stop), record_id, block in zip(wanted, ids, blocks_out):
                 if record_id in existing:
                     credits.extend(m.CreditOut.of(b) for b in current if start <= b.start <= stop)
                 else:
                     credits.append(m.CreditOut.of(block))
-        return m.WriterResult(command="issue", record_ids=ids, created=created,
-                              credits=credits, farmers=len(run.farmers), credits_total=total,
-                              credits_in_page=sum(b.end - b.start + 1 for b in blocks_out),
-                              next_farmer=end if end < len(run.farmers) else None)
+        return m.WriterResult(
+            command="issue",
+            record_ids=ids,
+            created=created,
+            credits=credits,
+            farmers=len(run.farmers),
+            credits_total=total,
+            credits_in_page=sum(b.end - b.start + 1 for b in blocks_out),
+            next_farmer=end if end < len(run.farmers) else None,
+        )
 
 
 class IssueRequests:

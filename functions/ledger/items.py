@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any, TypedDict
 
 from agri_common.ledger_crypto import canonical_json
-
 from functions.ledger import models as m
 
 
@@ -66,9 +65,19 @@ def record_key(record_id: str) -> ItemKey:
 def record_item(record: m.StoredRecord) -> dict[str, Any]:
     body = record.body
     item: dict[str, Any] = {
-        **record_key(body["record_id"]), "body": canonical_json(body).decode("utf-8"), "seq": record.seq,
-        SEQ_ATTR: seq_sort(record.seq), "kind": body["kind"], "g_chain": CHAIN_PARTITION, "g_project": body["project_id"]}
-    for attr, value in (("g_farmer", body.get("farmer_ref")), ("g_owner", record.owner_user_id), ("g_fpo", record.fpo_id)):
+        **record_key(body["record_id"]),
+        "body": canonical_json(body).decode("utf-8"),
+        "seq": record.seq,
+        SEQ_ATTR: seq_sort(record.seq),
+        "kind": body["kind"],
+        "g_chain": CHAIN_PARTITION,
+        "g_project": body["project_id"],
+    }
+    for attr, value in (
+        ("g_farmer", body.get("farmer_ref")),
+        ("g_owner", record.owner_user_id),
+        ("g_fpo", record.fpo_id),
+    ):
         if value:
             item[attr] = value
     if record.request_sha256:
@@ -79,9 +88,13 @@ def record_item(record: m.StoredRecord) -> dict[str, Any]:
 
 
 def record_from_item(item: dict[str, Any]) -> m.StoredRecord:
-    return m.StoredRecord(body=json.loads(item["body"]), owner_user_id=item.get("g_owner"), fpo_id=item.get("g_fpo"),
-                          request_sha256=item.get("request_sha256"),
-                          answer=json.loads(item["answer"]) if item.get("answer") else None)
+    return m.StoredRecord(
+        body=json.loads(item["body"]),
+        owner_user_id=item.get("g_owner"),
+        fpo_id=item.get("g_fpo"),
+        request_sha256=item.get("request_sha256"),
+        answer=json.loads(item["answer"]) if item.get("answer") else None,
+    )
 
 
 # ---- farmers' salts and issued runs' claims --------------------------------------------------------

@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from agri_common.platform.errors import UnprocessableError
 from agri_common.platform.inputs import Input
 from functions.ledger import examples
-from agri_common.platform.errors import UnprocessableError
 
 SERIAL_PREFIX = "AGM"
 SERIAL_DIGITS = 9
@@ -25,7 +25,9 @@ PART = r"[A-Za-z0-9_]{1,32}"
 OPAQUE_REF = r"^[A-Za-z0-9_.:-]{1,64}$"  # buyer / beneficiary account ids: opaque, never names
 # ASCII digits only ([0-9], never \d: other scripts' digits would parse to the same numbers)
 UNIT_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-([0-9]{{4}})-({PART})-([0-9]{{{SERIAL_DIGITS}}})$"
-BLOCK_SERIAL = rf"^{SERIAL_PREFIX}-({PART})-([0-9]{{4}})-({PART})-([0-9]{{{SERIAL_DIGITS}}})-([0-9]{{{SERIAL_DIGITS}}})$"
+BLOCK_SERIAL = (
+    rf"^{SERIAL_PREFIX}-({PART})-([0-9]{{4}})-({PART})-([0-9]{{{SERIAL_DIGITS}}})-([0-9]{{{SERIAL_DIGITS}}})$"
+)
 ANY_SERIAL = rf"({UNIT_SERIAL[1:-1]}|{BLOCK_SERIAL[1:-1]})"
 RECORD_ID = r"^[A-Za-z0-9_:.-]{1,160}$"
 RecordKind = Literal["issuance", "transfer", "retirement", "cancellation"]
@@ -62,8 +64,10 @@ def parse_serial(serial: str) -> tuple[str, int, int]:
     elif m := re.fullmatch(UNIT_SERIAL[1:-1], serial):
         start = end = int(m.group(4))
     else:
-        raise InvalidSerial(f"not a serial: expected {SERIAL_PREFIX}-<project>-<vintage>-<run>-<n> or "
-                            f"...-<start>-<end>, each number {SERIAL_DIGITS} digits")
+        raise InvalidSerial(
+            f"not a serial: expected {SERIAL_PREFIX}-<project>-<vintage>-<run>-<n> or "
+            f"...-<start>-<end>, each number {SERIAL_DIGITS} digits"
+        )
     if start < 1:
         raise InvalidSerial("serial numbers start at 1")
     if start > end:
@@ -78,8 +82,9 @@ def serial_field(serial: str, field: str) -> tuple[str, int, int]:
     try:
         return parse_serial(serial)
     except ValueError as exc:
-        raise UnprocessableError("The request is invalid", details=[
-            {"field": field, "issue": str(exc), "type": "value_error"}]) from None
+        raise UnprocessableError(
+            "The request is invalid", details=[{"field": field, "issue": str(exc), "type": "value_error"}]
+        ) from None
 
 
 def _checked_serial(value: str) -> str:
@@ -105,7 +110,9 @@ class _Input(Input):
 
 
 class FarmerContribution(_Input):
-    farmer_id: str = Field(min_length=1, max_length=128, description="Internal farmer id; only its salted hash is recorded")
+    farmer_id: str = Field(
+        min_length=1, max_length=128, description="Internal farmer id; only its salted hash is recorded"
+    )
     owner_user_id: str = Field(min_length=1, max_length=128, description="Cognito sub of the farmer: owns the credits")
     fpo_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     net_t: Tonnes = Field(description="The farmer's net contribution (tCO2e) to the run")
@@ -127,12 +134,13 @@ class ApprovedRun(_Input):
     approved_by: str = Field(min_length=1, max_length=128, description="User id (sub) of the approver")
     approved_at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
     deductions: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")], Tonnes] = Field(
-        default_factory=dict, max_length=20, description="Deductions applied by the methodology profile (tCO2e)")
+        default_factory=dict, max_length=20, description="Deductions applied by the methodology profile (tCO2e)"
+    )
     creditable_net_t: Tonnes = Field(description="Net tCO2e after deductions; whole tonnes become credits")
     farmers: list[FarmerContribution] = Field(min_length=1, max_length=MAX_RUN_FARMERS)
 
     @model_validator(mode="after")
-    def _farmers(self) -> "ApprovedRun":
+    def _farmers(self) -> ApprovedRun:
         ids = [f.farmer_id for f in self.farmers]
         if len(set(ids)) != len(ids):
             raise ValueError("each farmer appears once per run")
@@ -156,9 +164,11 @@ class RunRef(_Input):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-CLIENT_TOKEN = ("Idempotency key (per caller): a retry with the same token and the same body changes nothing and "
-                "answers exactly what the first call answered; the same token with any other body, or on another "
-                "of transfer/retire/cancel, is a 409 idempotency_conflict")
+CLIENT_TOKEN = (
+    "Idempotency key (per caller): a retry with the same token and the same body changes nothing and "
+    "answers exactly what the first call answered; the same token with any other body, or on another "
+    "of transfer/retire/cancel, is a 409 idempotency_conflict"
+)
 
 
 class TransferCommand(_Input):
@@ -203,16 +213,19 @@ class WriterEvent(BaseModel):
     command: Literal["issue", "transfer", "retire", "cancel", "anchor"]
     run: ApprovedRun | None = None
     run_ref: RunRef | None = None
-    from_farmer: int = Field(0, ge=0, le=MAX_RUN_FARMERS,
-                             description="With run_ref: the first farmer (0-based) of this page of the issuance")
+    from_farmer: int = Field(
+        0, ge=0, le=MAX_RUN_FARMERS, description="With run_ref: the first farmer (0-based) of this page of the issuance"
+    )
     transfer: TransferCommand | None = None
     retire: RetireCommand | None = None
     cancel: CancelCommand | None = None
     actor: Actor | None = None
 
     @model_validator(mode="after")
-    def _payload(self) -> "WriterEvent":
-        need = {"issue": "run", "transfer": "transfer", "retire": "retire", "cancel": "cancel", "anchor": None}[self.command]
+    def _payload(self) -> WriterEvent:
+        need = {"issue": "run", "transfer": "transfer", "retire": "retire", "cancel": "cancel", "anchor": None}[
+            self.command
+        ]
         if need == "run":
             if (self.run is None) == (self.run_ref is None):
                 raise ValueError("command issue needs either run or run_ref")
@@ -322,7 +335,9 @@ class StoredRecord(BaseModel):
 
 # ---- outputs ------------------------------------------------------------------------------------
 class RecordOut(BaseModel):
-    record: dict[str, Any] = Field(description="The hashed record exactly as stored (canonical JSON hashes to record_hash)")
+    record: dict[str, Any] = Field(
+        description="The hashed record exactly as stored (canonical JSON hashes to record_hash)"
+    )
     batch_id: str | None = None
     anchored: bool = False
 
@@ -346,10 +361,20 @@ class CreditOut(BaseModel):
     record_ids: list[str] = Field(description="The ledger records of this block, oldest first")
 
     @classmethod
-    def of(cls, block: CreditBlock) -> "CreditOut":
-        return cls(serial=block.serial, series=block.series, start=block.start, end=block.end,
-                   quantity=block.quantity, status=block.status, holder_ref=block.holder_ref, fpo_id=block.fpo_id,
-                   project_id=block.project_id, vintage=block.vintage, record_ids=block.record_ids)
+    def of(cls, block: CreditBlock) -> CreditOut:
+        return cls(
+            serial=block.serial,
+            series=block.series,
+            start=block.start,
+            end=block.end,
+            quantity=block.quantity,
+            status=block.status,
+            holder_ref=block.holder_ref,
+            fpo_id=block.fpo_id,
+            project_id=block.project_id,
+            vintage=block.vintage,
+            record_ids=block.record_ids,
+        )
 
 
 class AnchorOut(BaseModel):
@@ -394,5 +419,6 @@ class WriterResult(BaseModel):
     farmers: int | None = Field(None, description="Issuance: farmers in the run")
     credits_total: int | None = Field(None, description="Issuance: credits of the whole run (all pages)")
     credits_in_page: int | None = Field(None, description="Issuance: credits held by this page's farmers")
-    next_farmer: int | None = Field(None, description="Issuance by reference: the next page's from_farmer, "
-                                                      "null once every farmer is issued")
+    next_farmer: int | None = Field(
+        None, description="Issuance by reference: the next page's from_farmer, null once every farmer is issued"
+    )

@@ -9,8 +9,9 @@ anchoring, queries).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from functions.ledger import models as m
 
@@ -32,7 +33,9 @@ class Append:
     """One record to append, with the credit-block writes that must commit with it."""
 
     record: m.StoredRecord
-    blocks: list[tuple[m.CreditBlock, int | None]] = field(default_factory=list)  # (block, expected version or None = new)
+    blocks: list[tuple[m.CreditBlock, int | None]] = field(
+        default_factory=list
+    )  # (block, expected version or None = new)
     salt: tuple[str, str] | None = None  # (farmer id, salt): the farmer's first record stores their salt with it
     absent: list[str] = field(default_factory=list)  # record ids that must not exist (same client token, other kind)
 
@@ -45,8 +48,9 @@ class LedgerStore(Protocol):
     def get_record(self, record_id: str) -> m.StoredRecord | None: ...
     def get_records(self, record_ids: Sequence[str]) -> dict[str, m.StoredRecord]: ...
     def records_by_seq(self, from_seq: int, to_seq: int) -> list[m.StoredRecord]: ...
-    def query_records(self, index: str, value: str, limit: int, cursor: Any,
-                      filters: dict[str, str]) -> tuple[list[m.StoredRecord], Any]: ...
+    def query_records(
+        self, index: str, value: str, limit: int, cursor: Any, filters: dict[str, str]
+    ) -> tuple[list[m.StoredRecord], Any]: ...
     def salts(self, farmer_ids: Sequence[str]) -> dict[str, str]: ...
     def claim_run(self, run_key: str, input_hash: str) -> str: ...
     def find_block(self, series: str, serial_number: int) -> m.CreditBlock | None: ...
@@ -57,8 +61,9 @@ class LedgerStore(Protocol):
     def update_batch(self, batch: m.Batch, **changes: Any) -> m.Batch: ...
     def close_batch(self, batch: m.Batch) -> None: ...
     def find_batch(self, seq: int) -> m.Batch | None: ...
-    def list_batches(self, limit: int, cursor: Any, *, status: str | None,
-                     conflicts_only: bool) -> tuple[list[m.Batch], Any]: ...
+    def list_batches(
+        self, limit: int, cursor: Any, *, status: str | None, conflicts_only: bool
+    ) -> tuple[list[m.Batch], Any]: ...
 
 
 class ArtifactStore(Protocol):

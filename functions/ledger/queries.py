@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agri_common.platform.errors import ConflictError, DependencyError, UnprocessableError
 from agri_common.ledger_crypto import HASH_SCHEME, batch_key, merkle_proof, merkle_root, record_hash, sha256_hex
+from agri_common.platform.errors import ConflictError, DependencyError, UnprocessableError
 from agri_common.platform.principal import Owned, Principal, can_access, ensure_can_access, list_scope
-
 from functions.ledger import models as m
 from functions.ledger.ports import ArtifactStore, LedgerStore
 
@@ -55,14 +54,25 @@ class LedgerReader:
 
     def _out(self, record: m.StoredRecord) -> m.RecordOut:
         batch = self.store.find_batch(record.seq)
-        return m.RecordOut(record=record.body, batch_id=batch.batch_id if batch else None,
-                           anchored=bool(batch and batch.status == "anchored"))
+        return m.RecordOut(
+            record=record.body,
+            batch_id=batch.batch_id if batch else None,
+            anchored=bool(batch and batch.status == "anchored"),
+        )
 
     def get_record(self, principal: Principal, record_id: str) -> m.RecordOut:
         return self._out(visible_record(self.store, principal, record_id))
 
-    def list_records(self, principal: Principal, *, project_id: str | None, farmer_ref: str | None,
-                     serial: str | None, limit: int, cursor: Any) -> tuple[list[m.RecordOut], Any]:
+    def list_records(
+        self,
+        principal: Principal,
+        *,
+        project_id: str | None,
+        farmer_ref: str | None,
+        serial: str | None,
+        limit: int,
+        cursor: Any,
+    ) -> tuple[list[m.RecordOut], Any]:
         scope = list_scope(principal)
         if serial is not None:
             series_id, start, end = m.serial_field(serial, "query.serial")
@@ -77,9 +87,16 @@ class LedgerReader:
         value: str | None
         if scope.auditor_id is not None:  # the records of their projects, one project at a time
             if project_id is None and len(scope.project_ids) > 1:
-                raise UnprocessableError("Your assignments cover several projects: give project_id", details=[{
-                    "field": "query.project_id", "issue": f"one of {', '.join(sorted(scope.project_ids))}",
-                    "type": "missing"}])
+                raise UnprocessableError(
+                    "Your assignments cover several projects: give project_id",
+                    details=[
+                        {
+                            "field": "query.project_id",
+                            "issue": f"one of {', '.join(sorted(scope.project_ids))}",
+                            "type": "missing",
+                        }
+                    ],
+                )
             project_id = project_id or next(iter(scope.project_ids), None)
             if project_id is None or project_id not in scope.project_ids:
                 return [], None
@@ -118,16 +135,31 @@ class LedgerReader:
         index = record.seq - batch.from_seq
         if hashes[index] != record.body["record_hash"] or merkle_root(hashes) != batch.root:
             raise DependencyError("The stored record does not match its anchored batch", code="integrity_error")
-        anchor = m.AnchorOut(batch_id=batch.batch_id, anchor_id=batch.key_id, batch_key=batch_key(batch.key_id).hex(),
-                             root=batch.root, conflicts=batch.conflicts,
-                             record_count=batch.record_count, tx_hash=batch.tx_hash or "",
-                             block_number=batch.block_number or 0, contract_address=batch.contract_address or "",
-                             chain_id=batch.chain_id or 0, artifact_key=batch.artifact_key,
-                             artifact_sha256=batch.artifact_sha256)
-        return m.ProofOut(scheme=HASH_SCHEME, record=record.body, record_hash=record_hash(record.body),
-                          leaf_index=index, proof=merkle_proof(hashes, index), anchor=anchor)
+        anchor = m.AnchorOut(
+            batch_id=batch.batch_id,
+            anchor_id=batch.key_id,
+            batch_key=batch_key(batch.key_id).hex(),
+            root=batch.root,
+            conflicts=batch.conflicts,
+            record_count=batch.record_count,
+            tx_hash=batch.tx_hash or "",
+            block_number=batch.block_number or 0,
+            contract_address=batch.contract_address or "",
+            chain_id=batch.chain_id or 0,
+            artifact_key=batch.artifact_key,
+            artifact_sha256=batch.artifact_sha256,
+        )
+        return m.ProofOut(
+            scheme=HASH_SCHEME,
+            record=record.body,
+            record_hash=record_hash(record.body),
+            leaf_index=index,
+            proof=merkle_proof(hashes, index),
+            anchor=anchor,
+        )
 
-    def list_batches(self, *, limit: int, cursor: Any, status: str | None,
-                     conflicts_only: bool) -> tuple[list[m.Batch], Any]:
+    def list_batches(
+        self, *, limit: int, cursor: Any, status: str | None, conflicts_only: bool
+    ) -> tuple[list[m.Batch], Any]:
         """Batches newest first (admin): anchoring state, and the foreign roots met on chain."""
         return self.store.list_batches(limit, cursor, status=status, conflicts_only=conflicts_only)

@@ -9,10 +9,11 @@ No boto3 and no web3 here: data, artifacts and the chain come in through the int
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
+
 from agri_common.platform.errors import UnprocessableError
 from agri_common.platform.observability import logger, metrics
-
 from functions.ledger import issuance
 from functions.ledger import models as m
 from functions.ledger.anchoring import MAX_BATCH_RECORDS, Anchorer, RetryPolicy
@@ -33,8 +34,16 @@ def _given(value: T | None, name: str) -> T:
 class LedgerWriter:
     """Runs the writer's commands: :attr:`issuer` issues, :attr:`mover` moves, :attr:`anchorer` anchors."""
 
-    def __init__(self, store: LedgerStore, artifacts: ArtifactStore, chain: Callable[[], Chain], *,
-                 now: Callable[[], str], retry: RetryPolicy = RetryPolicy(), max_batch: int = MAX_BATCH_RECORDS):
+    def __init__(
+        self,
+        store: LedgerStore,
+        artifacts: ArtifactStore,
+        chain: Callable[[], Chain],
+        *,
+        now: Callable[[], str],
+        retry: RetryPolicy = RetryPolicy(),
+        max_batch: int = MAX_BATCH_RECORDS,
+    ):
         self.store = store
         self.issuer = Issuer(store, artifacts, now=now)
         self.mover = Mover(store, now=now)
@@ -74,7 +83,7 @@ class LedgerWriter:
         anchoring schedule retries it, and fails loudly there)."""
         try:
             return self.anchorer.anchor(), False
-        except Exception:  # noqa: BLE001 - logged with its traceback and counted; the schedule re-raises it
+        except Exception:
             logger.exception("anchoring after an issuance failed; the records are stored and stay pending")
             metrics.add_metric(name="LedgerAnchorFailures", unit="Count", value=1)
             _next_seq, pending = self.store.batch_cursor()

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from agri_common.platform.errors import AppError, DependencyError
-
 from functions.ledger import models as m
 from functions.ledger.dal import dependency_error
 
@@ -25,8 +24,11 @@ class LambdaWriterGateway:
         from agri_common.platform.aws import client
 
         try:
-            resp = client("lambda").invoke(FunctionName=self.function_name, InvocationType="RequestResponse",
-                                           Payload=event.model_dump_json(exclude_none=True).encode())
+            resp = client("lambda").invoke(
+                FunctionName=self.function_name,
+                InvocationType="RequestResponse",
+                Payload=event.model_dump_json(exclude_none=True).encode(),
+            )
         except (BotoCoreError, ClientError) as exc:
             raise dependency_error(exc, "ledger writer") from exc
         payload = json.loads(resp["Payload"].read() or b"{}")

@@ -28,7 +28,6 @@ from agri_common.platform.clock import utc_iso_seconds_z
 from agri_common.platform.errors import AppError, validation_details
 from agri_common.platform.observability import logger, metrics
 from agri_common.platform.settings import BaseSettingsModel, load_settings
-
 from functions.ledger import models as m
 from functions.ledger.anchoring import RetryPolicy
 from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
@@ -62,20 +61,34 @@ def _chain() -> Chain:
 @lru_cache(maxsize=1)
 def get_writer() -> LedgerWriter:
     s = load_settings(WriterSettings)
-    return LedgerWriter(DynamoLedgerStore(s.ledger_table), S3ArtifactStore(s.audit_bucket), _chain, now=utc_iso_seconds_z,
-                        retry=RetryPolicy(receipt_polls=s.anchor_receipt_polls, sleep=time.sleep))
+    return LedgerWriter(
+        DynamoLedgerStore(s.ledger_table),
+        S3ArtifactStore(s.audit_bucket),
+        _chain,
+        now=utc_iso_seconds_z,
+        retry=RetryPolicy(receipt_polls=s.anchor_receipt_polls, sleep=time.sleep),
+    )
 
 
 def _error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"ok": False, "result": None, "next_farmer": None,
-            "error": {"status": status, "code": code, "message": message, "details": details}}
+    return {
+        "ok": False,
+        "result": None,
+        "next_farmer": None,
+        "error": {"status": status, "code": code, "message": message, "details": details},
+    }
 
 
 def handle(event: dict[str, Any], writer: LedgerWriter) -> dict[str, Any]:
     try:
         command = m.WriterEvent.model_validate(event)
     except ValidationError as exc:
-        return _error(422, "validation_error", "The writer command is invalid", validation_details([dict(e) for e in exc.errors()]))
+        return _error(
+            422,
+            "validation_error",
+            "The writer command is invalid",
+            validation_details([dict(e) for e in exc.errors()]),
+        )
     try:
         result = writer.handle(command)
     except AppError as exc:

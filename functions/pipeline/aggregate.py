@@ -13,21 +13,25 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import reduce
-from typing import Any, Iterator
+from typing import Any
 
 from agri_common import pipeline_table
 from agri_common.single_table import MAX_TRANSACTION_OPS, Check, Put, Update, iter_chunks
-
 from functions.pipeline import core
 from functions.pipeline.approved_run import tonnes
 from functions.pipeline.calculate import engine_settings, run_seed
 from functions.pipeline.models import AggregateInput, AggregateOutput, ChooseInput, ChooseOutput
 from functions.pipeline.task import task
 
-FPO_SUMS = {"emissions_baseline_t": "emissions_baseline", "emissions_project_t": "emissions_project",
-            "removals_t": "removals", "net_t": "net"}  # FpoRunRecord field -> per-plot row field (t CO2e)
+FPO_SUMS = {
+    "emissions_baseline_t": "emissions_baseline",
+    "emissions_project_t": "emissions_project",
+    "removals_t": "removals",
+    "net_t": "net",
+}  # FpoRunRecord field -> per-plot row field (t CO2e)
 
 
 def iter_rows(ctx: core.Context, run: core.RunInput, chunk_count: int) -> Iterator[dict[str, Any]]:
@@ -66,16 +70,31 @@ def choose(run: ChooseInput, ctx: core.Context) -> ChooseOutput:
         indexes = [i for i in range(count) if ctx.objects.exists(core.sensitivity_key(run, i))]
         if not indexes:
             raise ValueError("no computable plot-season in this run")
-        total = reduce(operator.add, (Sensitivity.from_json(ctx.get_json(core.sensitivity_key(run, i))) for i in indexes))
+        total = reduce(
+            operator.add, (Sensitivity.from_json(ctx.get_json(core.sensitivity_key(run, i))) for i in indexes)
+        )
         chosen = choose_conservative(total)
         digest = hashlib.sha256(core.dumps(chosen)).hexdigest()[:16]
-        ctx.put_json(core.choice_key(run), {"chosen": chosen, "digest": digest, "chunks": indexes,
-                                            "sensitivity": total.to_json()})
+        ctx.put_json(
+            core.choice_key(run),
+            {"chosen": chosen, "digest": digest, "chunks": indexes, "sensitivity": total.to_json()},
+        )
         detail.update(factors_at_bound=len(chosen), chunks=len(indexes), digest=digest)
     # pass 2's record: aggregate closes it (a failing chunk leaves it running, so the outcome names it)
-    ctx.store.transact([Put(pipeline_table.StepRecord(run_id=run.run_id, step="conservative_basis", attempt=run.attempt,
-                                           status="running", started_at=ctx.clock(),
-                                           detail={"chunks": len(indexes), "digest": digest}).to_item())])
+    ctx.store.transact(
+        [
+            Put(
+                pipeline_table.StepRecord(
+                    run_id=run.run_id,
+                    step="conservative_basis",
+                    attempt=run.attempt,
+                    status="running",
+                    started_at=ctx.clock(),
+                    detail={"chunks": len(indexes), "digest": digest},
+                ).to_item()
+            )
+        ]
+    )
     return ChooseOutput(chunks=indexes)
 
 
@@ -95,8 +114,11 @@ def aggregate(run: AggregateInput, ctx: core.Context) -> AggregateOutput:
     close_step(ctx, run, "calculate")
     with ctx.step(run, "aggregate") as detail:
         project = ctx.project(run)
-        parts = [ChunkTotals.from_npz(ctx.objects.get(core.chunk_key(run, i, "totals.npz")))
-                 for i in range(count) if ctx.objects.exists(core.chunk_key(run, i, "totals.npz"))]
+        parts = [
+            ChunkTotals.from_npz(ctx.objects.get(core.chunk_key(run, i, "totals.npz")))
+            for i in range(count)
+            if ctx.objects.exists(core.chunk_key(run, i, "totals.npz"))
+        ]
         if not parts:
             raise ValueError("no computable plot-season in this run")
         settings = engine_settings(project, run_seed(run.run_id))
@@ -110,8 +132,15 @@ def aggregate(run: AggregateInput, ctx: core.Context) -> AggregateOutput:
         farmers: dict[str, dict[str, Any]] = {}
         fpos = {fpo_id: fpo_sums() for fpo_id in project.fpo_ids}  # every FPO: a rerun leaves none stale
         for row in iter_rows(ctx, run, count):
-            f = farmers.setdefault(row["farmer_id"], {"farmer_id": row["farmer_id"], "owner_user_id": row["owner_user_id"],
-                                                      "fpo_id": row["fpo_id"], "net_t": 0.0})
+            f = farmers.setdefault(
+                row["farmer_id"],
+                {
+                    "farmer_id": row["farmer_id"],
+                    "owner_user_id": row["owner_user_id"],
+                    "fpo_id": row["fpo_id"],
+                    "net_t": 0.0,
+                },
+            )
             f["net_t"] += row["net"]
             sums = fpos.setdefault(row["fpo_id"], fpo_sums())
             sums["plot_seasons"] += 1
@@ -121,12 +150,19 @@ def aggregate(run: AggregateInput, ctx: core.Context) -> AggregateOutput:
         ctx.put_json(core.summary_key(run), summary)
         ctx.put_json(core.contributions_key(run), sorted(farmers.values(), key=lambda f: f["farmer_id"]))
         total = summary["total"]
-        brief = {"plots": summary["plots"], "net_t": total["net"]["point"], "net_ci90": total["net"]["mc"]["ci"]["90"],
-                 "net_half_width_pct_90": total["net"]["mc"]["half_width_pct"]["90"],
-                 "net_in_scope_t": total["net_in_scope"]["point"], "creditable_basis_t": total["creditable_basis"],
-                 "creditable_net_t": total["creditable_net"], "eligible": total["eligible"],
-                 "methodology_findings": [f["id"] for f in total.get("findings", [])],
-                 "deductions_t": {d["rule"]: d["t_co2e"] for d in total["deductions"]}, "farmers": len(farmers)}
+        brief = {
+            "plots": summary["plots"],
+            "net_t": total["net"]["point"],
+            "net_ci90": total["net"]["mc"]["ci"]["90"],
+            "net_half_width_pct_90": total["net"]["mc"]["half_width_pct"]["90"],
+            "net_in_scope_t": total["net_in_scope"]["point"],
+            "creditable_basis_t": total["creditable_basis"],
+            "creditable_net_t": total["creditable_net"],
+            "eligible": total["eligible"],
+            "methodology_findings": [f["id"] for f in total.get("findings", [])],
+            "deductions_t": {d["rule"]: d["t_co2e"] for d in total["deductions"]},
+            "farmers": len(farmers),
+        }
         write_fpo_shares(ctx, run, fpo_shares(run, fpos, farmers, total["creditable_net"]))
         ctx.set_run(run, summary=brief)
         detail.update(brief, fpos=len(fpos))
@@ -137,8 +173,9 @@ def fpo_sums() -> dict[str, Any]:
     return {"plot_seasons": 0, "area_ha": 0.0, **{name: 0.0 for name in FPO_SUMS}}
 
 
-def fpo_shares(run: core.RunInput, fpos: dict[str, dict[str, Any]], farmers: dict[str, dict[str, Any]],
-               creditable_net: float) -> list[pipeline_table.FpoRunRecord]:
+def fpo_shares(
+    run: core.RunInput, fpos: dict[str, dict[str, Any]], farmers: dict[str, dict[str, Any]], creditable_net: float
+) -> list[pipeline_table.FpoRunRecord]:
     """Each FPO's sums, and its share of the creditable net on the ledger's basis: the ledger splits
     a run's credits over farmers pro rata to ``tonnes(net_t)`` (non-negative, 6 decimals), so an
     FPO's share is the creditable net times its farmers' weights over all farmers' weights."""
@@ -149,12 +186,21 @@ def fpo_shares(run: core.RunInput, fpos: dict[str, dict[str, Any]], farmers: dic
         members[f["fpo_id"]] += 1
     whole = sum(weights.values(), Decimal(0))
     creditable = Decimal(tonnes(creditable_net))
-    return [pipeline_table.FpoRunRecord(
-        fpo_id=fpo_id, project_id=run.project_id, run_id=run.run_id, period=run.period, attempt=run.attempt,
-        generation=run.generation, plot_seasons=sums["plot_seasons"], farmers=members[fpo_id],
-        **{name: round(sums[name], 6) for name in ("area_ha", *FPO_SUMS)},
-        creditable_net_share_t=round(float(creditable * weights[fpo_id] / whole), 6) if whole else 0.0)
-        for fpo_id, sums in sorted(fpos.items())]
+    return [
+        pipeline_table.FpoRunRecord(
+            fpo_id=fpo_id,
+            project_id=run.project_id,
+            run_id=run.run_id,
+            period=run.period,
+            attempt=run.attempt,
+            generation=run.generation,
+            plot_seasons=sums["plot_seasons"],
+            farmers=members[fpo_id],
+            **{name: round(sums[name], 6) for name in ("area_ha", *FPO_SUMS)},
+            creditable_net_share_t=round(float(creditable * weights[fpo_id] / whole), 6) if whole else 0.0,
+        )
+        for fpo_id, sums in sorted(fpos.items())
+    ]
 
 
 def write_fpo_shares(ctx: core.Context, run: core.RunInput, records: list[pipeline_table.FpoRunRecord]) -> None:

@@ -15,12 +15,12 @@ Idempotent: the JSON is canonical and built from stored results, so a retry writ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Callable
+from typing import Any
 
 from agri_common import pipeline_table
 from agri_common.ledger_crypto import canonical_json, sha256_hex
-
 from functions.pipeline import core
 from functions.pipeline.models import ApprovedRunOutput, RunInput, RunRef
 from functions.pipeline.task import task
@@ -35,13 +35,26 @@ def approved_run(ctx: core.Context, run: RunInput, decision: dict[str, Any]) -> 
     project = ctx.project(run)
     totals = ctx.get_json(core.summary_key(run))["total"]
     contributions = ctx.get_json(core.contributions_key(run))
-    return {"project_id": project.project_id, "run_id": run.run_id, "vintage": int(run.period[:4]),
-            "methodology_profile": project.profile, "gwp": project.gwp, "approved_by": decision["decided_by"],
-            "approved_at": decision["decided_at"][:19] + "Z",
-            "deductions": {d["rule"]: tonnes(d["t_co2e"]) for d in totals["deductions"]},
-            "creditable_net_t": tonnes(totals["creditable_net"]),
-            "farmers": [{"farmer_id": f["farmer_id"], "owner_user_id": f["owner_user_id"] or f["farmer_id"],
-                         "fpo_id": f["fpo_id"], "net_t": tonnes(f["net_t"])} for f in contributions]}
+    return {
+        "project_id": project.project_id,
+        "run_id": run.run_id,
+        "vintage": int(run.period[:4]),
+        "methodology_profile": project.profile,
+        "gwp": project.gwp,
+        "approved_by": decision["decided_by"],
+        "approved_at": decision["decided_at"][:19] + "Z",
+        "deductions": {d["rule"]: tonnes(d["t_co2e"]) for d in totals["deductions"]},
+        "creditable_net_t": tonnes(totals["creditable_net"]),
+        "farmers": [
+            {
+                "farmer_id": f["farmer_id"],
+                "owner_user_id": f["owner_user_id"] or f["farmer_id"],
+                "fpo_id": f["fpo_id"],
+                "net_t": tonnes(f["net_t"]),
+            }
+            for f in contributions
+        ],
+    }
 
 
 def approved_key(run: RunInput) -> str:
@@ -52,7 +65,9 @@ def approved_key(run: RunInput) -> str:
 def prepare(run: RunInput, ctx: core.Context, put_artifact: Callable[[str, bytes], None]) -> ApprovedRunOutput:
     """Store the approved run for the writer; return the first page's writer input."""
     with ctx.step(run, "ledger") as detail:
-        task = pipeline_table.TaskRecord.from_item(ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt))))
+        task = pipeline_table.TaskRecord.from_item(
+            ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt)))
+        )
         if task is None or not task.decision or task.decision.get("decision") != "approve":
             raise ValueError("no approval recorded for this run attempt")
         approved = approved_run(ctx, run, task.decision)
@@ -60,15 +75,18 @@ def prepare(run: RunInput, ctx: core.Context, put_artifact: Callable[[str, bytes
         key = approved_key(run)
         put_artifact(key, data)
         detail.update(run_ref=key, farmers=len(approved["farmers"]), creditable_net_t=approved["creditable_net_t"])
-    return ApprovedRunOutput(run_ref=RunRef(key=key, sha256=sha256_hex(data)), from_farmer=0, farmers=len(approved["farmers"]))
+    return ApprovedRunOutput(
+        run_ref=RunRef(key=key, sha256=sha256_hex(data)), from_farmer=0, farmers=len(approved["farmers"])
+    )
 
 
 def audit_uploader(bucket: str) -> Callable[[str, bytes], None]:
     def put(key: str, data: bytes) -> None:
         from agri_common.platform.aws import client
 
-        client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/json",
-                                ChecksumAlgorithm="SHA256")
+        client("s3").put_object(
+            Bucket=bucket, Key=key, Body=data, ContentType="application/json", ChecksumAlgorithm="SHA256"
+        )
 
     return put
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from agri_common import pipeline_table
 from agri_common.single_table import Put, Update, WriteConflict
-
 from functions.pipeline import core
 from functions.pipeline.models import AwaitInput, AwaitOutput
 from functions.pipeline.task import task
@@ -24,11 +23,21 @@ def await_decision(run: AwaitInput, ctx: core.Context) -> AwaitOutput:
     with ctx.step(run, "await_decision") as detail:
         project = ctx.project(run)
         tid = pipeline_table.task_id(run.run_id, run.attempt)
-        task = pipeline_table.TaskRecord(task_id=tid, project_id=run.project_id, run_id=run.run_id, attempt=run.attempt,
-                              status="pending", task_token=token, methodology=project.methodology,
-                              findings_key=run.verify.findings_key, sample_key=run.verify.sample_key,
-                              finding_counts=run.verify.counts.model_dump(), summary=run.summary,
-                              report_ids=list(run.reports.report_ids if run.reports else []), created_at=ctx.clock())
+        task = pipeline_table.TaskRecord(
+            task_id=tid,
+            project_id=run.project_id,
+            run_id=run.run_id,
+            attempt=run.attempt,
+            status="pending",
+            task_token=token,
+            methodology=project.methodology,
+            findings_key=run.verify.findings_key,
+            sample_key=run.verify.sample_key,
+            finding_counts=run.verify.counts.model_dump(),
+            summary=run.summary,
+            report_ids=list(run.reports.report_ids if run.reports else []),
+            created_at=ctx.clock(),
+        )
         try:
             ctx.store.transact([Put(task.to_item(), if_absent=True)])
         except WriteConflict:

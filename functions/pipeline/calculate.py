@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from agri_common import pipeline_table
 from agri_common.single_table import Put, Update, WriteConflict
-
 from functions.pipeline import core, crosschecks
 from functions.pipeline.models import ChunkInput, ChunkOutput
 from functions.pipeline.sources import FarmSeasonSource, PlotSeason, ProjectSeasonSource
@@ -25,9 +25,20 @@ from functions.pipeline.task import task
 # the remote-sensing observations of a chunk's plot-seasons, by (plot_id, season_key)
 ObservationLoader = Callable[[list[PlotSeason]], dict[tuple[str, str], dict[str, Any]]]
 
-ENGINE_SEASON_FIELDS = ("crop", "cultivation_days", "water_regime", "preseason_water", "organic_amendments",
-                        "synthetic_n_kg_per_ha", "organic_n_kg_per_ha", "urea_kg_per_ha", "limestone_kg_per_ha",
-                        "dolomite_kg_per_ha", "residue_burnt_t_dm_per_ha", "residue_n_kg_per_ha")
+ENGINE_SEASON_FIELDS = (
+    "crop",
+    "cultivation_days",
+    "water_regime",
+    "preseason_water",
+    "organic_amendments",
+    "synthetic_n_kg_per_ha",
+    "organic_n_kg_per_ha",
+    "urea_kg_per_ha",
+    "limestone_kg_per_ha",
+    "dolomite_kg_per_ha",
+    "residue_burnt_t_dm_per_ha",
+    "residue_n_kg_per_ha",
+)
 
 
 def engine_plot(ps: PlotSeason, project: pipeline_table.ProjectRecord, count_trees: bool = True) -> dict[str, Any]:
@@ -51,11 +62,27 @@ def engine_plot(ps: PlotSeason, project: pipeline_table.ProjectRecord, count_tre
     baseline = dict(season)
     if season.get("crop") == "rice":
         baseline["water_regime"] = project.baseline_water_regime
-    plot = {"plot_id": f"{ps.plot_id}#{ps.season_key}", "field_id": ps.plot_id, "area_ha": ps.area_ha,
-            "baseline": baseline, "project": season}
+    plot = {
+        "plot_id": f"{ps.plot_id}#{ps.season_key}",
+        "field_id": ps.plot_id,
+        "area_ha": ps.area_ha,
+        "baseline": baseline,
+        "project": season,
+    }
     if a.get("trees") and count_trees:
-        groups = [({"species": t["species"], "count": t["count"], "dbh_cm": t["dbh_cm"], "height_m": t["height_m"],
-                    "wood_density": t["wood_density_g_per_cm3"]}, t.get("planted_year")) for t in a["trees"]]
+        groups = [
+            (
+                {
+                    "species": t["species"],
+                    "count": t["count"],
+                    "dbh_cm": t["dbh_cm"],
+                    "height_m": t["height_m"],
+                    "wood_density": t["wood_density_g_per_cm3"],
+                },
+                t.get("planted_year"),
+            )
+            for t in a["trees"]
+        ]
         start_year = int(project.crediting_start[:4])
         season["trees"] = [g for g, _ in groups]
         baseline["trees"] = [g for g, planted in groups if planted is not None and planted < start_year]
@@ -78,14 +105,24 @@ def tree_seasons(seasons: list[PlotSeason]) -> set[tuple[str, str]]:
     latest: dict[str, tuple[str, str]] = {}
     for ps in seasons:
         if ps.activity.get("trees"):
-            latest[ps.plot_id] = max(latest.get(ps.plot_id, ("", "")), (str(ps.activity.get("harvest_date", "")), ps.season_key))
+            latest[ps.plot_id] = max(
+                latest.get(ps.plot_id, ("", "")), (str(ps.activity.get("harvest_date", "")), ps.season_key)
+            )
     return {(plot_id, key) for plot_id, (_, key) in latest.items()}
 
 
 def engine_settings(project: pipeline_table.ProjectRecord, seed: int) -> dict[str, Any]:
-    return {"gwp": project.gwp, "profile": project.profile, "region": project.region, "climate": project.climate,
-            "draws": project.draws, "seed": seed, "confidence": sorted({0.9, 0.95, project.confidence}),
-            "buffer_fraction": project.buffer_fraction, "per_plot_mc": "never"}
+    return {
+        "gwp": project.gwp,
+        "profile": project.profile,
+        "region": project.region,
+        "climate": project.climate,
+        "draws": project.draws,
+        "seed": seed,
+        "confidence": sorted({0.9, 0.95, project.confidence}),
+        "buffer_fraction": project.buffer_fraction,
+        "per_plot_mc": "never",
+    }
 
 
 def run_seed(run_id: str) -> int:
@@ -96,8 +133,9 @@ def run_seed(run_id: str) -> int:
 
 
 @task("calculate", ChunkInput)
-def calculate(run: ChunkInput, ctx: core.Context, source: ProjectSeasonSource,
-              observations: ObservationLoader | None = None) -> ChunkOutput:
+def calculate(
+    run: ChunkInput, ctx: core.Context, source: ProjectSeasonSource, observations: ObservationLoader | None = None
+) -> ChunkOutput:
     from pydantic import ValidationError
 
     from carbon_engine import chunk_totals
@@ -115,14 +153,27 @@ def calculate(run: ChunkInput, ctx: core.Context, source: ProjectSeasonSource,
     findings, plots, kept = [], [], []
     counted_trees = tree_seasons(seasons)  # a farmer's plots, hence all seasons of a plot, are in one chunk
     for ps in seasons:
-        row = {"plot_id": ps.plot_id, "season_key": ps.season_key, "fpo_id": ps.fpo_id, "area_ha": ps.area_ha,
-               "crediting_start": project.crediting_start,
-               "declared_area_ha": ps.declared_area_ha, "overlaps": ps.overlaps, "activity": ps.activity}
+        row = {
+            "plot_id": ps.plot_id,
+            "season_key": ps.season_key,
+            "fpo_id": ps.fpo_id,
+            "area_ha": ps.area_ha,
+            "crediting_start": project.crediting_start,
+            "declared_area_ha": ps.declared_area_ha,
+            "overlaps": ps.overlaps,
+            "activity": ps.activity,
+        }
         count_trees = (ps.plot_id, ps.season_key) in counted_trees
         if ps.activity.get("trees") and not count_trees:
-            findings.append(crosschecks.finding("trees_counted_once", "info", row,
-                                                "tree inventory not counted: stock changes are annual, the plot's "
-                                                "latest inventory in the period is counted"))
+            findings.append(
+                crosschecks.finding(
+                    "trees_counted_once",
+                    "info",
+                    row,
+                    "tree inventory not counted: stock changes are annual, the plot's "
+                    "latest inventory in the period is counted",
+                )
+            )
         try:
             plots.append(Plot.model_validate(engine_plot(ps, project, count_trees)))
             kept.append(ps)
@@ -137,23 +188,64 @@ def calculate(run: ChunkInput, ctx: core.Context, source: ProjectSeasonSource,
         ctx.objects.put(core.chunk_key(run, index, "totals.npz"), totals.to_npz())
         if totals.sensitivity is not None:
             ctx.put_json(core.sensitivity_key(run, index), totals.sensitivity.to_json())
-            ctx.objects.put(core.engine_request_key(run, index), gzip.compress(core.dumps(request), mtime=0), "application/gzip")
+            ctx.objects.put(
+                core.engine_request_key(run, index), gzip.compress(core.dumps(request), mtime=0), "application/gzip"
+            )
         for i, ps in enumerate(kept):
-            rows_out.append(json.dumps({
-                "plot_id": ps.plot_id, "season_key": ps.season_key, "farmer_id": ps.farmer_id, "fpo_id": ps.fpo_id,
-                "owner_user_id": ps.owner_user_id, "village": ps.village,
-                "water_regime": ps.activity.get("water_regime"), "crop": ps.activity.get("crop"),
-                "area_ha": ps.area_ha, "declared_area_ha": ps.declared_area_ha, "centroid": ps.centroid,
-                **{k: per_plot[k][i] for k in ("net", "reductions", "removals", "emissions_baseline", "emissions_project",
-                                               "CH4_reduction", "N2O_reduction", "CO2_reduction")},
-            }, separators=(",", ":")))
-    ctx.objects.put(core.chunk_key(run, index, "rows.jsonl"), ("\n".join(rows_out) + "\n").encode() if rows_out else b"",
-                    "application/x-ndjson")
+            rows_out.append(
+                json.dumps(
+                    {
+                        "plot_id": ps.plot_id,
+                        "season_key": ps.season_key,
+                        "farmer_id": ps.farmer_id,
+                        "fpo_id": ps.fpo_id,
+                        "owner_user_id": ps.owner_user_id,
+                        "village": ps.village,
+                        "water_regime": ps.activity.get("water_regime"),
+                        "crop": ps.activity.get("crop"),
+                        "area_ha": ps.area_ha,
+                        "declared_area_ha": ps.declared_area_ha,
+                        "centroid": ps.centroid,
+                        **{
+                            k: per_plot[k][i]
+                            for k in (
+                                "net",
+                                "reductions",
+                                "removals",
+                                "emissions_baseline",
+                                "emissions_project",
+                                "CH4_reduction",
+                                "N2O_reduction",
+                                "CO2_reduction",
+                            )
+                        },
+                    },
+                    separators=(",", ":"),
+                )
+            )
+    ctx.objects.put(
+        core.chunk_key(run, index, "rows.jsonl"),
+        ("\n".join(rows_out) + "\n").encode() if rows_out else b"",
+        "application/x-ndjson",
+    )
     ctx.put_json(core.chunk_key(run, index, "findings.json"), findings)
     try:
-        ctx.store.transact([Put(pipeline_table.ChunkMarker(run_id=run.run_id, generation=run.generation, chunk_index=index,
-                                                rows=len(rows_out), findings=len(findings), has_totals=bool(plots),
-                                                at=ctx.clock()).to_item(), if_absent=True)])
+        ctx.store.transact(
+            [
+                Put(
+                    pipeline_table.ChunkMarker(
+                        run_id=run.run_id,
+                        generation=run.generation,
+                        chunk_index=index,
+                        rows=len(rows_out),
+                        findings=len(findings),
+                        has_totals=bool(plots),
+                        at=ctx.clock(),
+                    ).to_item(),
+                    if_absent=True,
+                )
+            ]
+        )
     except WriteConflict:
         return ChunkOutput(index=index, reused=True)  # a concurrent retry stored the same deterministic objects first
     count_chunk(ctx, run, "chunks_done")
@@ -164,7 +256,9 @@ def count_chunk(ctx: core.Context, run: core.RunInput, counter: str) -> None:
     """Progress of the calculate step. A late chunk of an older attempt (its execution already
     failed) finds a newer attempt's record and leaves it alone."""
     try:
-        ctx.store.transact([Update(pipeline_table.step(run.run_id, "calculate"), add={counter: 1}, expect={"attempt": run.attempt})])
+        ctx.store.transact(
+            [Update(pipeline_table.step(run.run_id, "calculate"), add={counter: 1}, expect={"attempt": run.attempt})]
+        )
     except WriteConflict:
         pass
 

@@ -15,16 +15,16 @@ the stored plan and chunk results.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 from agri_common import pipeline_table
 from agri_common.platform.clock import utc_iso_micros_z
-from agri_common.single_table import Put, Update
 from agri_common.platform.settings import BaseSettingsModel, load_settings
-
+from agri_common.single_table import Put, Update
 from functions.pipeline.models import RunInput as RunInput  # every task's run fields (re-exported)
 
 
@@ -147,7 +147,9 @@ class Context:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def project(self, run: RunInput) -> pipeline_table.ProjectRecord:
-        record: pipeline_table.ProjectRecord | None = pipeline_table.ProjectRecord.from_item(self.store.get(pipeline_table.project(run.project_id)))
+        record: pipeline_table.ProjectRecord | None = pipeline_table.ProjectRecord.from_item(
+            self.store.get(pipeline_table.project(run.project_id))
+        )
         if record is None:
             raise ValueError(f"project {run.project_id} not found")
         return record
@@ -162,23 +164,44 @@ class Context:
     def step(self, run: RunInput, name: str, **detail: Any) -> Iterator[dict[str, Any]]:
         """Record the step as running, then succeeded with ``detail`` (or failed with the cause)."""
         started = self.clock()
-        record = pipeline_table.StepRecord(run_id=run.run_id, step=name, attempt=run.attempt, status="running", started_at=started,
-                                detail=detail)
+        record = pipeline_table.StepRecord(
+            run_id=run.run_id, step=name, attempt=run.attempt, status="running", started_at=started, detail=detail
+        )
         self.store.transact([Put(record.to_item())])
         out: dict[str, Any] = dict(detail)
         try:
             yield out
         except Exception as exc:
-            self.store.transact([Update(record.key(), set={"status": "failed", "finished_at": self.clock(),
-                                                           "detail": {**out, "cause": f"{type(exc).__name__}: {exc}"[:1000]}})])
+            self.store.transact(
+                [
+                    Update(
+                        record.key(),
+                        set={
+                            "status": "failed",
+                            "finished_at": self.clock(),
+                            "detail": {**out, "cause": f"{type(exc).__name__}: {exc}"[:1000]},
+                        },
+                    )
+                ]
+            )
             raise  # logged (with its traceback) and counted by the task decorator (functions/pipeline/task.py)
-        self.store.transact([Update(record.key(), set={"status": "succeeded", "finished_at": self.clock(), "detail": out})])
+        self.store.transact(
+            [Update(record.key(), set={"status": "succeeded", "finished_at": self.clock(), "detail": out})]
+        )
 
     def set_run(self, run: RunInput, **values: Any) -> None:
         """Update the run item, only while it is still this attempt (a late retry of an old
         attempt cannot overwrite a newer one)."""
-        self.store.transact([Update(pipeline_table.run(run.project_id, run.run_id), set={**values, "updated_at": self.clock()},
-                                    expect={"attempt": run.attempt}, if_exists=True)])
+        self.store.transact(
+            [
+                Update(
+                    pipeline_table.run(run.project_id, run.run_id),
+                    set={**values, "updated_at": self.clock()},
+                    expect={"attempt": run.attempt},
+                    if_exists=True,
+                )
+            ]
+        )
 
 
 def audit_bucket() -> str:

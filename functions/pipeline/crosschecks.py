@@ -19,9 +19,10 @@ A finding is ``{"check", "severity" (info | warning | critical), "plot_id", "sea
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 AREA_WARNING, AREA_CRITICAL = 0.10, 0.50
 MAX_CONTINUOUS_FLOODED_DAYS = 40  # an AWD field dries at least every ~2-3 weeks; > 40 days flooded contradicts it
@@ -36,9 +37,15 @@ def ranges() -> dict[str, Any]:
 
 
 def finding(check: str, severity: str, row: dict[str, Any], message: str, value: Any = None) -> dict[str, Any]:
-    return {"check": check, "severity": severity, "plot_id": row["plot_id"], "season_key": row["season_key"],
-            "fpo_id": row.get("fpo_id"),
-            "message": message, "value": value}
+    return {
+        "check": check,
+        "severity": severity,
+        "plot_id": row["plot_id"],
+        "season_key": row["season_key"],
+        "fpo_id": row.get("fpo_id"),
+        "message": message,
+        "value": value,
+    }
 
 
 def area_check(row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -49,12 +56,18 @@ def area_check(row: dict[str, Any]) -> list[dict[str, Any]]:
     if rel <= AREA_WARNING:
         return []
     severity = "critical" if rel > AREA_CRITICAL else "warning"
-    return [finding("area_mismatch", severity, row, f"declared {declared:.3f} ha vs computed {computed:.3f} ha ({rel:.0%})", rel)]
+    return [
+        finding(
+            "area_mismatch", severity, row, f"declared {declared:.3f} ha vs computed {computed:.3f} ha ({rel:.0%})", rel
+        )
+    ]
 
 
 def overlap_check(row: dict[str, Any]) -> list[dict[str, Any]]:
-    return [finding("overlap", "warning", row, f"overlaps plot {other} by {info.get('overlap_ha', 0):.4f} ha", other)
-            for other, info in sorted((row.get("overlaps") or {}).items())]
+    return [
+        finding("overlap", "warning", row, f"overlaps plot {other} by {info.get('overlap_ha', 0):.4f} ha", other)
+        for other, info in sorted((row.get("overlaps") or {}).items())
+    ]
 
 
 def _range(row: dict[str, Any], name: str, value: float | None, limits: dict[str, Any]) -> list[dict[str, Any]]:
@@ -63,7 +76,11 @@ def _range(row: dict[str, Any], name: str, value: float | None, limits: dict[str
     if value > limits.get("critical_high", float("inf")) or value < limits.get("critical_low", float("-inf")):
         return [finding("activity_range", "critical", row, f"{name} = {value} is implausible", value)]
     if value > limits["high"] or value < limits["low"]:
-        return [finding("activity_range", "warning", row, f"{name} = {value} outside {limits['low']}-{limits['high']}", value)]
+        return [
+            finding(
+                "activity_range", "warning", row, f"{name} = {value} outside {limits['low']}-{limits['high']}", value
+            )
+        ]
     return []
 
 
@@ -99,14 +116,24 @@ def tree_check(row: dict[str, Any]) -> list[dict[str, Any]]:
     declared planted since then (the year is the farmer's word). Only groups declared planted
     before the crediting start, which sit in the baseline and earn nothing, need none."""
     start_year = int(str(row.get("crediting_start") or "0")[:4] or 0)
-    trees = [t for t in (row.get("activity") or {}).get("trees") or []
-             if t.get("planted_year") is None or t["planted_year"] >= start_year]
+    trees = [
+        t
+        for t in (row.get("activity") or {}).get("trees") or []
+        if t.get("planted_year") is None or t["planted_year"] >= start_year
+    ]
     if not trees:
         return []
     count = sum(int(t.get("count") or 0) for t in trees)
-    return [finding("tree_planting_unverified", "warning", row,
-                    f"removals count {count} tree(s) as planted by the project since its crediting start: check "
-                    "planting evidence (dates, photos, nursery receipts)", count)]
+    return [
+        finding(
+            "tree_planting_unverified",
+            "warning",
+            row,
+            f"removals count {count} tree(s) as planted by the project since its crediting start: check "
+            "planting evidence (dates, photos, nursery receipts)",
+            count,
+        )
+    ]
 
 
 def yield_check(row: dict[str, Any], by_crop: dict[str, Any]) -> list[dict[str, Any]]:
@@ -127,13 +154,22 @@ def regime_check(row: dict[str, Any], observations: dict[str, dict[str, Any]]) -
     for source, obs in sorted(observations.items()):
         days = obs.get("max_continuous_flooded_days")
         if regime in DRAINAGE and days is not None and days > MAX_CONTINUOUS_FLOODED_DAYS:
-            out.append(finding("regime_vs_observation", "critical", row,
-                               f"{regime} claimed but {source} observed {days} continuous flooded days "
-                               f"(> {MAX_CONTINUOUS_FLOODED_DAYS})", days))
+            out.append(
+                finding(
+                    "regime_vs_observation",
+                    "critical",
+                    row,
+                    f"{regime} claimed but {source} observed {days} continuous flooded days "
+                    f"(> {MAX_CONTINUOUS_FLOODED_DAYS})",
+                    days,
+                )
+            )
     return out
 
 
-def row_checks(row: dict[str, Any], region: str, observations: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def row_checks(
+    row: dict[str, Any], region: str, observations: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     return area_check(row) + overlap_check(row) + activity_check(row, region) + regime_check(row, observations or {})
 
 
@@ -156,7 +192,13 @@ def stratum_outliers(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         z = 0.6745 * (x - med) / mad
         for m, zi, xi in zip(members, z, x):
             if abs(zi) > ROBUST_Z:
-                out.append(finding("stratum_outlier", "warning", m,
-                                   f"net {xi:.3f} t CO2e/ha vs stratum median {med:.3f} ({village}, {regime}): robust z {zi:.1f}",
-                                   float(zi)))
+                out.append(
+                    finding(
+                        "stratum_outlier",
+                        "warning",
+                        m,
+                        f"net {xi:.3f} t CO2e/ha vs stratum median {med:.3f} ({village}, {regime}): robust z {zi:.1f}",
+                        float(zi),
+                    )
+                )
     return out

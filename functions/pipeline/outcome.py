@@ -10,14 +10,15 @@ import json
 from typing import Any, Literal
 
 from agri_common import pipeline_table
-from agri_common.single_table import Update, Put
-
+from agri_common.single_table import Put, Update
 from functions.pipeline import core
 from functions.pipeline.models import OutcomeInput, OutcomeOutput, TaskError
 from functions.pipeline.task import task
 
 AUDITOR_ERRORS: dict[str, Literal["rejected", "corrections_requested"]] = {
-    "Rejected": "rejected", "CorrectionsRequested": "corrections_requested"}
+    "Rejected": "rejected",
+    "CorrectionsRequested": "corrections_requested",
+}
 
 
 def _cause(error: TaskError | None) -> dict[str, Any]:
@@ -38,12 +39,23 @@ def record_outcome(run: OutcomeInput, ctx: core.Context) -> OutcomeOutput:
     if run.issued is not None and error is None:
         answer = run.issued.body or run.issued.model_dump()  # the writer's last answer: {"ok", "result", "error"}
         if not answer.get("ok"):
-            ctx.store.transact([Update(pipeline_table.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock()})])
-            ctx.set_run(run, status="failed", error={"step": "ledger", "error": "LedgerRefused", "cause": answer.get("error")})
+            ctx.store.transact(
+                [
+                    Update(
+                        pipeline_table.step(run.run_id, "ledger"), set={"status": "failed", "finished_at": ctx.clock()}
+                    )
+                ]
+            )
+            ctx.set_run(
+                run, status="failed", error={"step": "ledger", "error": "LedgerRefused", "cause": answer.get("error")}
+            )
             return OutcomeOutput(status="failed", step="ledger")
         result = answer.get("result") or {}
-        ctx.set_run(run, status="approved", outcome={"decision": "approved", "ledger": result,
-                                                     "decided_by": (run.decision or {}).get("decided_by")})
+        ctx.set_run(
+            run,
+            status="approved",
+            outcome={"decision": "approved", "ledger": result, "decided_by": (run.decision or {}).get("decided_by")},
+        )
         return OutcomeOutput(status="approved")
     info = _cause(error)
     if info["error"] in AUDITOR_ERRORS:
@@ -52,11 +64,20 @@ def record_outcome(run: OutcomeInput, ctx: core.Context) -> OutcomeOutput:
             detail.update(status=status)
         # The decision itself is read from the task item: the token's error cause is only a copy
         # (and moto's emulator drops the cause of SendTaskFailure).
-        task_record = pipeline_table.TaskRecord.from_item(ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt))))
+        task_record = pipeline_table.TaskRecord.from_item(
+            ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt)))
+        )
         decision = (task_record.decision if task_record else None) or {}
-        ctx.set_run(run, status=status, outcome={"decision": status, "reason": decision.get("reason") or info["cause"],
-                                                 "decided_by": decision.get("decided_by"),
-                                                 "decided_at": decision.get("decided_at")})
+        ctx.set_run(
+            run,
+            status=status,
+            outcome={
+                "decision": status,
+                "reason": decision.get("reason") or info["cause"],
+                "decided_by": decision.get("decided_by"),
+                "decided_at": decision.get("decided_at"),
+            },
+        )
         return OutcomeOutput(status=status)
     return OutcomeOutput(status="failed", step=record_failure(ctx, run, info))
 
@@ -72,14 +93,19 @@ def record_failure(ctx: core.Context, run: OutcomeInput, info: dict[str, Any]) -
     steps, _ = ctx.store.query(pipeline_table.step(run.run_id, "")[0], prefix=pipeline_table.STEP_PREFIX)
     running = [s for s in steps if s.get("attempt") == run.attempt and s.get("status") in ("running", "failed")]
     # the step that started last is the one that failed (or was cut off): no later step starts after it
-    failed_step = max(running, key=lambda s: (s.get("started_at") or "", s["status"] == "failed"))["step"] if running else "unknown"
+    failed_step = (
+        max(running, key=lambda s: (s.get("started_at") or "", s["status"] == "failed"))["step"]
+        if running
+        else "unknown"
+    )
     closed = close_pending_task(ctx, run)  # a failed run leaves nothing in the auditors' queue
     if named:
         failed_step = named
     elif closed:
         failed_step = "await_decision"  # the wait lapsed (heartbeat / timeout) or its token was failed
-    elif run.ledger is not None and (run.issued is None or "next_farmer" not in run.issued.model_fields_set
-                                     or run.issued.next_farmer is not None):
+    elif run.ledger is not None and (
+        run.issued is None or "next_farmer" not in run.issued.model_fields_set or run.issued.next_farmer is not None
+    ):
         # the approved run was stored (the state holds its reference) and pages remained (none
         # answered yet, or a numeric next_farmer), then a page failed after its retries: the ledger
         # step (closed when the run was stored) failed. After the last page it did not.
@@ -87,15 +113,27 @@ def record_failure(ctx: core.Context, run: OutcomeInput, info: dict[str, Any]) -
 
     for s in running:
         if s["status"] == "running":
-            ctx.store.transact([Update(pipeline_table.step(run.run_id, s["step"]), set={"status": "failed", "finished_at": ctx.clock(),
-                                                                             "detail": {**s.get("detail", {}), "cause": info}})])
+            ctx.store.transact(
+                [
+                    Update(
+                        pipeline_table.step(run.run_id, s["step"]),
+                        set={
+                            "status": "failed",
+                            "finished_at": ctx.clock(),
+                            "detail": {**s.get("detail", {}), "cause": info},
+                        },
+                    )
+                ]
+            )
     if failed_step != "unknown":
         mark_failed(ctx, run, failed_step, next((s for s in steps if s["step"] == failed_step), None), info)
     ctx.set_run(run, status="failed", error={"step": failed_step, **info})
     return failed_step
 
 
-def mark_failed(ctx: core.Context, run: core.RunInput, step: str, item: dict[str, Any] | None, info: dict[str, Any]) -> None:
+def mark_failed(
+    ctx: core.Context, run: core.RunInput, step: str, item: dict[str, Any] | None, info: dict[str, Any]
+) -> None:
     """The failed step's record ends failed in this attempt, with the cause: written when the step
     failed before writing it (or the record is an earlier attempt's); a record this attempt closed
     as succeeded (the ledger step, closed when the approved run was stored, then a page of the
@@ -103,11 +141,30 @@ def mark_failed(ctx: core.Context, run: core.RunInput, step: str, item: dict[str
     itself failed, or that was running (failed above), keeps its own cause."""
     if item is None or item.get("attempt") != run.attempt:
         now = ctx.clock()
-        ctx.store.transact([Put(pipeline_table.StepRecord(run_id=run.run_id, step=step, attempt=run.attempt, status="failed",
-                                               started_at=now, finished_at=now, detail={"cause": info}).to_item())])
+        ctx.store.transact(
+            [
+                Put(
+                    pipeline_table.StepRecord(
+                        run_id=run.run_id,
+                        step=step,
+                        attempt=run.attempt,
+                        status="failed",
+                        started_at=now,
+                        finished_at=now,
+                        detail={"cause": info},
+                    ).to_item()
+                )
+            ]
+        )
     elif item.get("status") == "succeeded":
-        ctx.store.transact([Update(pipeline_table.step(run.run_id, step), set={"status": "failed", "finished_at": ctx.clock(),
-                                                                    "detail.cause": info})])
+        ctx.store.transact(
+            [
+                Update(
+                    pipeline_table.step(run.run_id, step),
+                    set={"status": "failed", "finished_at": ctx.clock(), "detail.cause": info},
+                )
+            ]
+        )
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -118,12 +175,13 @@ def close_pending_task(ctx: core.Context, run: core.RunInput) -> bool:
     """Take a still-pending verification task of this attempt out of the auditors' queue."""
     from agri_common.single_table import WriteConflict
 
-    task = pipeline_table.TaskRecord.from_item(ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt))))
+    task = pipeline_table.TaskRecord.from_item(
+        ctx.store.get(pipeline_table.task(pipeline_table.task_id(run.run_id, run.attempt)))
+    )
     if task is None or task.status != "pending":
         return False
     try:
-        ctx.store.transact([Update(task.key(), set=task.moved_to("closed"),
-                                   expect={"status": "pending"})])
+        ctx.store.transact([Update(task.key(), set=task.moved_to("closed"), expect={"status": "pending"})])
     except WriteConflict:
         return False  # decided meanwhile
     return True

@@ -10,7 +10,6 @@ from typing import Any
 
 from agri_common import pipeline_table
 from agri_common.single_table import Put
-
 from functions.pipeline import core
 from functions.pipeline.models import PlanOutput, RunInput
 from functions.pipeline.sources import FarmSeasonSource, ProjectSeasonSource
@@ -21,8 +20,20 @@ from functions.pipeline.task import task
 def plan(run: RunInput, ctx: core.Context, source: ProjectSeasonSource, chunk_units: int) -> PlanOutput:
     out = _plan(run, ctx, source, chunk_units)
     # The calculate step's record: each chunk adds to its counters; aggregate closes it.
-    ctx.store.transact([Put(pipeline_table.StepRecord(run_id=run.run_id, step="calculate", attempt=run.attempt, status="running",
-                                           started_at=ctx.clock(), detail={"chunks": out.chunk_count}).to_item())])
+    ctx.store.transact(
+        [
+            Put(
+                pipeline_table.StepRecord(
+                    run_id=run.run_id,
+                    step="calculate",
+                    attempt=run.attempt,
+                    status="running",
+                    started_at=ctx.clock(),
+                    detail={"chunks": out.chunk_count},
+                ).to_item()
+            )
+        ]
+    )
     return out
 
 
@@ -37,7 +48,7 @@ def _plan(run: RunInput, ctx: core.Context, source: ProjectSeasonSource, chunk_u
         units = list(source.plan_units(project.fpo_ids))
         if not units:
             raise ValueError(f"no farmers in FPOs {project.fpo_ids}: nothing to calculate")
-        groups = [units[i:i + chunk_units] for i in range(0, len(units), chunk_units)]
+        groups = [units[i : i + chunk_units] for i in range(0, len(units), chunk_units)]
         for index, group in enumerate(groups):
             ctx.put_json(core.manifest_key(run, index), {"index": index, "units": group, "period": run.period})
         ctx.put_json(key, {"chunk_count": len(groups), "units": len(units), "chunk_units": chunk_units})
@@ -46,8 +57,8 @@ def _plan(run: RunInput, ctx: core.Context, source: ProjectSeasonSource, chunk_u
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from agri_common.single_table import DynamoTableStore
     from agri_common.platform.settings import load_settings
+    from agri_common.single_table import DynamoTableStore
 
     s = load_settings(core.PipelineSettings)
     return plan(event, core.default_context(), FarmSeasonSource(DynamoTableStore(core.farm_table())), s.chunk_units)

@@ -7,7 +7,6 @@ from typing import Any
 
 from agri_common import pipeline_table
 from agri_common.single_table import Put
-
 from functions.pipeline import core, crosschecks, sampling
 from functions.pipeline.aggregate import iter_rows
 from functions.pipeline.models import FindingCounts, PlannedRunInput, VerifyOutput
@@ -35,13 +34,29 @@ def verify(run: PlannedRunInput, ctx: core.Context) -> VerifyOutput:
         sample.update(run_id=run.run_id, generation=run.generation)
         ctx.put_json(core.findings_key(run), findings)
         ctx.put_json(core.sample_key(run), sample)
-        ctx.store.transact([Put(pipeline_table.SampleRecord(
-            run_id=run.run_id, project_id=run.project_id, generation=run.generation, seed=sample["seed"], size=sample["size"],
-            strata=sample["strata"], object_key=core.sample_key(run), selected=len(sample["plots"]),
-            created_at=ctx.clock()).to_item())])
+        ctx.store.transact(
+            [
+                Put(
+                    pipeline_table.SampleRecord(
+                        run_id=run.run_id,
+                        project_id=run.project_id,
+                        generation=run.generation,
+                        seed=sample["seed"],
+                        size=sample["size"],
+                        strata=sample["strata"],
+                        object_key=core.sample_key(run),
+                        selected=len(sample["plots"]),
+                        created_at=ctx.clock(),
+                    ).to_item()
+                )
+            ]
+        )
         detail.update(findings=counts, sample_size=len(sample["plots"]), seed=sample["seed"])
-    return VerifyOutput(findings_key=core.findings_key(run), sample_key=core.sample_key(run),
-                        counts=FindingCounts.model_validate(counts))
+    return VerifyOutput(
+        findings_key=core.findings_key(run),
+        sample_key=core.sample_key(run),
+        counts=FindingCounts.model_validate(counts),
+    )
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -22,17 +22,25 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Iterable
 from statistics import NormalDist
-from typing import Any, Iterable
+from typing import Any
 
 
 def sample_size(cv: float, n_population: int, confidence: float, precision: float) -> dict[str, Any]:
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     n0 = (z * cv / precision) ** 2
     n = n0 / (1 + (n0 - 1) / n_population) if n_population > 0 and n0 > 0 else 0.0
-    return {"z": z, "cv": cv, "precision": precision, "confidence": confidence, "n0": n0,
-            "n_fpc": n, "n": min(n_population, max(1, math.ceil(n))) if n_population else 0,
-            "formula": "n0 = (z*CV/E)^2; n = n0 / (1 + (n0-1)/N)"}
+    return {
+        "z": z,
+        "cv": cv,
+        "precision": precision,
+        "confidence": confidence,
+        "n0": n0,
+        "n_fpc": n,
+        "n": min(n_population, max(1, math.ceil(n))) if n_population else 0,
+        "formula": "n0 = (z*CV/E)^2; n = n0 / (1 + (n0-1)/N)",
+    }
 
 
 def draw_sample(rows: Iterable[dict[str, Any]], seed: int, confidence: float, precision: float) -> dict[str, Any]:
@@ -49,27 +57,52 @@ def draw_sample(rows: Iterable[dict[str, Any]], seed: int, confidence: float, pr
     total_area = sum(r["area_ha"] for r in rows) or 1.0
     rng = np.random.Generator(np.random.PCG64(seed))
     out_strata, selected = [], []
-    for (village, regime) in sorted(strata):
+    for village, regime in sorted(strata):
         members = sorted(strata[(village, regime)], key=lambda r: (r["plot_id"], r["season_key"]))
         area = sum(r["area_ha"] for r in members)
         n_h = min(len(members), max(1, round(size["n"] * area / total_area)))
         picks = sorted(int(i) for i in rng.choice(len(members), size=n_h, replace=False))
-        out_strata.append({"village": village, "water_regime": regime, "population": len(members),
-                           "area_ha": area, "allocated": n_h,
-                           "fpo_ids": sorted({m["fpo_id"] for m in members if m.get("fpo_id")})})
+        out_strata.append(
+            {
+                "village": village,
+                "water_regime": regime,
+                "population": len(members),
+                "area_ha": area,
+                "allocated": n_h,
+                "fpo_ids": sorted({m["fpo_id"] for m in members if m.get("fpo_id")}),
+            }
+        )
         for i in picks:
             m = members[i]
-            selected.append({"plot_id": m["plot_id"], "season_key": m["season_key"], "village": village,
-                             "water_regime": regime, "area_ha": m["area_ha"], "centroid": m.get("centroid"),
-                             "farmer_id": m.get("farmer_id"), "fpo_id": m.get("fpo_id")})
-    return {"seed": seed, "generator": "numpy PCG64", "allocation": "proportional to area, min 1 per stratum",
-            "strata_key": ["village", "water_regime"], "size": size, "strata": out_strata, "plots": selected,
-            "population": len(rows)}
+            selected.append(
+                {
+                    "plot_id": m["plot_id"],
+                    "season_key": m["season_key"],
+                    "village": village,
+                    "water_regime": regime,
+                    "area_ha": m["area_ha"],
+                    "centroid": m.get("centroid"),
+                    "farmer_id": m.get("farmer_id"),
+                    "fpo_id": m.get("fpo_id"),
+                }
+            )
+    return {
+        "seed": seed,
+        "generator": "numpy PCG64",
+        "allocation": "proportional to area, min 1 per stratum",
+        "strata_key": ["village", "water_regime"],
+        "size": size,
+        "strata": out_strata,
+        "plots": selected,
+        "population": len(rows),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Recompute a run's field-visit sample from its rows and seed")
-    p.add_argument("--rows", required=True, help="JSON lines of the run's per-plot rows (the chunks' rows.jsonl, concatenated)")
+    p.add_argument(
+        "--rows", required=True, help="JSON lines of the run's per-plot rows (the chunks' rows.jsonl, concatenated)"
+    )
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--confidence", type=float, default=0.9)
     p.add_argument("--precision", type=float, default=0.1)

@@ -10,8 +10,9 @@ farmer keeps the plan step cheap for 1,000,000 plot-seasons; a chunk of 2,000 fa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 
 @dataclass
@@ -67,8 +68,11 @@ class FarmSeasonSource:
         from agri_common.farm_table import keys
         from agri_common.farm_table.records import FarmerRecord, PlotRecord, SeasonRecord
 
-        farmers = {f["farmer_id"]: FarmerRecord.from_item(f)
-                   for f in self.store.batch_get([keys.farmer(u) for u in units]) if f.get("kind") == "farmer"}
+        farmers = {
+            f["farmer_id"]: FarmerRecord.from_item(f)
+            for f in self.store.batch_get([keys.farmer(u) for u in units])
+            if f.get("kind") == "farmer"
+        }
         out: list[PlotSeason] = []
         for farmer_id in units:
             farmer = farmers.get(farmer_id)
@@ -80,11 +84,21 @@ class FarmSeasonSource:
                 seasons, _ = self.store.query(keys.plot_partition(plot.plot_id), prefix=f"{keys.SEASON_PREFIX}{period}")
                 for s in seasons:
                     season = SeasonRecord.from_item(s)
-                    out.append(PlotSeason(plot_id=plot.plot_id, season_key=season.season_key, farmer_id=farmer_id,
-                                          fpo_id=plot.fpo_id, owner_user_id=plot.owner_user_id, village=farmer.village,
-                                          area_ha=plot.area_ha, declared_area_ha=plot.declared_area_ha,
-                                          centroid=list(plot.centroid), overlaps=dict(plot.overlaps),
-                                          activity=dict(season.activity)))
+                    out.append(
+                        PlotSeason(
+                            plot_id=plot.plot_id,
+                            season_key=season.season_key,
+                            farmer_id=farmer_id,
+                            fpo_id=plot.fpo_id,
+                            owner_user_id=plot.owner_user_id,
+                            village=farmer.village,
+                            area_ha=plot.area_ha,
+                            declared_area_ha=plot.declared_area_ha,
+                            centroid=list(plot.centroid),
+                            overlaps=dict(plot.overlaps),
+                            activity=dict(season.activity),
+                        )
+                    )
         return self._members_overlaps_only(out, farmers)
 
     def _members_overlaps_only(self, rows: list[PlotSeason], farmers: dict[str, Any]) -> list[PlotSeason]:
@@ -101,8 +115,17 @@ class FarmSeasonSource:
         owner = {p["plot_id"]: p["farmer_id"] for p in self.store.batch_get([keys.plot(pid) for pid in others])}
         unknown = sorted({fid for fid in owner.values() if fid not in farmers})
         counted = {fid for fid, f in farmers.items() if f.counted}
-        counted |= {f["farmer_id"] for f in self.store.batch_get([keys.farmer(fid) for fid in unknown])
-                    if FarmerRecord.from_item(f).counted} if unknown else set()
+        counted |= (
+            {
+                f["farmer_id"]
+                for f in self.store.batch_get([keys.farmer(fid) for fid in unknown])
+                if FarmerRecord.from_item(f).counted
+            }
+            if unknown
+            else set()
+        )
         for row in rows:  # a flag whose plot cannot be read stays (conservative)
-            row.overlaps = {pid: info for pid, info in row.overlaps.items() if pid not in owner or owner[pid] in counted}
+            row.overlaps = {
+                pid: info for pid, info in row.overlaps.items() if pid not in owner or owner[pid] in counted
+            }
         return rows

@@ -28,13 +28,13 @@ also covers what no code inside the Lambda sees: a timeout, an out-of-memory kil
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Concatenate, Mapping, ParamSpec, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pydantic import BaseModel, ValidationError
 
 from agri_common.platform.observability import NAMESPACE, SERVICE, logger, tracer
-
 from functions.pipeline.models import RunInput
 
 In = TypeVar("In", bound=RunInput)
@@ -50,24 +50,34 @@ class InvalidTaskInput(ValueError):
 
     def __init__(self, step: str, exc: ValidationError) -> None:
         self.step = step
-        self.errors = [{"field": ".".join(str(p) for p in e["loc"]) or "(payload)", "problem": e["msg"]}
-                       for e in exc.errors(include_url=False, include_input=False)]
+        self.errors = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(payload)", "problem": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
         fields = "; ".join(f"{e['field']}: {e['problem']}" for e in self.errors[:10])
         super().__init__(f"step {step}: invalid task input ({fields})")
 
 
 def emit(name: str, step: str) -> None:
     """One metric, flushed now (its ``step`` dimension must not stay on the process's other metrics)."""
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE,
-                       default_dimensions={"service": SERVICE, "step": step}):
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE, "step": step},
+    ):
         pass
 
 
-def task(step: str, model: type[In]) -> Callable[[Callable[Concatenate[In, P], Out]],
-                                                  Callable[Concatenate[Mapping[str, Any] | In, P], dict[str, Any]]]:
+def task(
+    step: str, model: type[In]
+) -> Callable[[Callable[Concatenate[In, P], Out]], Callable[Concatenate[Mapping[str, Any] | In, P], dict[str, Any]]]:
     """Make ``fn(run: model, ...) -> BaseModel`` a pipeline task named ``step`` (see the module doc)."""
 
-    def decorate(fn: Callable[Concatenate[In, P], Out]) -> Callable[Concatenate[Mapping[str, Any] | In, P], dict[str, Any]]:
+    def decorate(
+        fn: Callable[Concatenate[In, P], Out],
+    ) -> Callable[Concatenate[Mapping[str, Any] | In, P], dict[str, Any]]:
         @functools.wraps(fn)
         def run_task(event: Mapping[str, Any] | In, /, *args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
             run_id = event.run_id if isinstance(event, RunInput) else _text(event, "run_id")

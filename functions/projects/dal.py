@@ -3,7 +3,7 @@ and the farm table (read only) for the FPOs a project names."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from agri_common.platform.errors import NotFoundError
 from agri_common.platform.identity import CognitoIdentityProvider

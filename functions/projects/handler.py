@@ -13,13 +13,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from agri_common import pipeline_table
 from agri_common.platform.clock import utc_iso_micros_z
-from agri_common.single_table import DynamoTableStore
 from agri_common.platform.principal import Principal, Role
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.platform.revocation import revocation_store
 from agri_common.platform.settings import BaseSettingsModel, load_settings
 from agri_common.platform.workflow import StepFunctionsWorkflow
-
+from agri_common.single_table import DynamoTableStore
 from functions.projects import models as m
 from functions.projects.dal import CognitoAuditorDirectory, FarmFpoDirectory
 from functions.projects.logic import ProjectService
@@ -43,8 +42,13 @@ _revocation = revocation_store  # looked up per call by make_handler: tests swap
 
 def get_service() -> ProjectService:
     s = load_settings(ProjectsSettings)
-    return ProjectService(DynamoTableStore(s.pipeline_table), CognitoAuditorDirectory(s.user_pool_id),
-                          StepFunctionsWorkflow(s.state_machine_arn), FarmFpoDirectory(s.farm_table), now=utc_iso_micros_z)
+    return ProjectService(
+        DynamoTableStore(s.pipeline_table),
+        CognitoAuditorDirectory(s.user_pool_id),
+        StepFunctionsWorkflow(s.state_machine_arn),
+        FarmFpoDirectory(s.farm_table),
+        now=utc_iso_micros_z,
+    )
 
 
 def get_principal() -> Principal:
@@ -55,8 +59,14 @@ Service = Annotated[ProjectService, Depends(get_service)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-@app.post("/projects", status_code=201, tags=TAGS, security=PRIVATE, summary="Create a carbon project (admin)",
-           openapi_extensions={"x-errors": [409]})
+@app.post(
+    "/projects",
+    status_code=201,
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Create a carbon project (admin)",
+    openapi_extensions={"x-errors": [409]},
+)
 def create_project(body: m.CreateProjectRequest, svc: Service, caller: Caller) -> m.ProjectOut:
     return svc.create(caller, body)
 
@@ -71,23 +81,34 @@ def get_project(project_id: ProjectId, svc: Service, caller: Caller) -> m.Projec
     return svc.get(caller, project_id)
 
 
-@app.post("/projects/<project_id>/auditors", tags=TAGS, security=PRIVATE, summary="Assign an auditor (admin; idempotent)")
+@app.post(
+    "/projects/<project_id>/auditors", tags=TAGS, security=PRIVATE, summary="Assign an auditor (admin; idempotent)"
+)
 def assign_auditor(project_id: ProjectId, body: m.AssignAuditorRequest, svc: Service, caller: Caller) -> m.ProjectOut:
     return svc.assign_auditor(caller, project_id, body)
 
 
-@app.delete("/projects/<project_id>/auditors/<username_or_id>", tags=TAGS, security=PRIVATE,
-            summary="Unassign an auditor (admin; idempotent: 200 with the project as it is when the auditor is "
-                    "not assigned, 404 when the project does not exist)")
+@app.delete(
+    "/projects/<project_id>/auditors/<username_or_id>",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Unassign an auditor (admin; idempotent: 200 with the project as it is when the auditor is "
+    "not assigned, 404 when the project does not exist)",
+)
 def unassign_auditor(project_id: ProjectId, username_or_id: AuditorRef, svc: Service, caller: Caller) -> m.ProjectOut:
     """The auditor loses the project's tasks, samples, reports, farm data and ledger records with
     their next request (every domain checks the project item, not a cached scope)."""
     return svc.unassign_auditor(caller, project_id, username_or_id)
 
 
-@app.post("/projects/<project_id>/runs", status_code=202, tags=TAGS, security=PRIVATE,
-          summary="Start a monitoring run for a period (admin or the project's FPO manager)",
-          openapi_extensions={"x-errors": [409]})
+@app.post(
+    "/projects/<project_id>/runs",
+    status_code=202,
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Start a monitoring run for a period (admin or the project's FPO manager)",
+    openapi_extensions={"x-errors": [409]},
+)
 def start_run(project_id: ProjectId, body: m.StartRunRequest, svc: Service, caller: Caller) -> m.RunOut:
     return svc.start_run(caller, project_id, body)
 
@@ -97,11 +118,14 @@ def list_runs(project_id: ProjectId, svc: Service, caller: Caller) -> m.RunList:
     return svc.list_runs(caller, project_id)
 
 
-@app.get("/projects/<project_id>/runs/<run_id>", tags=TAGS, security=PRIVATE,
-         summary="A run: status, each step, and its Step Functions execution")
+@app.get(
+    "/projects/<project_id>/runs/<run_id>",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="A run: status, each step, and its Step Functions execution",
+)
 def get_run(project_id: ProjectId, run_id: RunId, svc: Service, caller: Caller) -> m.RunOut:
     return svc.get_run(caller, project_id, run_id)
 
 
-lambda_handler = make_handler(app, roles=[Role.ADMIN, Role.FPO_MANAGER, Role.AUDITOR],
-                              revocation=lambda: _revocation())
+lambda_handler = make_handler(app, roles=[Role.ADMIN, Role.FPO_MANAGER, Role.AUDITOR], revocation=lambda: _revocation())

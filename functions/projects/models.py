@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agri_common import pipeline_table
 from agri_common.platform.inputs import Input
-
 from agri_common.season_vocab import WaterRegime
 from functions.projects import examples
 
@@ -26,8 +25,11 @@ PipelineProfile = Literal["ipcc_tier1", "vm0042_qa3", "vm0051", "ccts_ag04_002"]
 class CreateProjectRequest(Input):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.CREATE_PROJECT]})
     name: str = Field(min_length=3, max_length=200)
-    fpo_ids: list[str] = Field(min_length=1, max_length=MAX_PROJECT_FPOS,
-                               description="Registered FPOs (one transaction writes the project and 2 items per FPO)")
+    fpo_ids: list[str] = Field(
+        min_length=1,
+        max_length=MAX_PROJECT_FPOS,
+        description="Registered FPOs (one transaction writes the project and 2 items per FPO)",
+    )
     methodology: Methodology = Field(description="Checklist template the auditor fills in")
     profile: PipelineProfile = Field(description="Carbon-engine methodology profile (deductions)")
     gwp: Literal["AR5", "AR6"] = "AR5"
@@ -37,13 +39,14 @@ class CreateProjectRequest(Input):
     crediting_end: dt.date
     buffer_fraction: float | None = Field(default=None, ge=0, lt=1, description="Non-permanence buffer share")
     baseline_water_regime: WaterRegime = Field(
-        default="continuously_flooded", description="Baseline scenario regime of rice seasons (the practice replaced)")
+        default="continuously_flooded", description="Baseline scenario regime of rice seasons (the practice replaced)"
+    )
     draws: int = Field(default=2000, ge=100, le=20000, description="Monte Carlo draws")
     confidence: float = Field(default=0.9, ge=0.8, le=0.99, description="Confidence of the sampling size formula")
     target_precision: float = Field(default=0.1, gt=0, le=0.5, description="Relative precision E of the sample size")
 
     @model_validator(mode="after")
-    def _period(self) -> "CreateProjectRequest":
+    def _period(self) -> CreateProjectRequest:
         if self.crediting_end <= self.crediting_start:
             raise ValueError("crediting_end must be after crediting_start")
         if len(set(self.fpo_ids)) != len(self.fpo_ids):
@@ -63,8 +66,9 @@ class AssignAuditorRequest(Input):
 
 class StartRunRequest(Input):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.START_RUN]})
-    period: str = Field(pattern=pipeline_table.PERIOD,
-                        description="A year (all its seasons) or one season, e.g. 2025-kharif")
+    period: str = Field(
+        pattern=pipeline_table.PERIOD, description="A year (all its seasons) or one season, e.g. 2025-kharif"
+    )
 
 
 class ProjectOut(BaseModel):

@@ -23,6 +23,7 @@ class S3Presigner:
     def url(self, key: str, expires_in: int) -> str:
         from agri_common.platform.aws import client
 
-        url: str = client("s3").generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                       ExpiresIn=expires_in)
+        url: str = client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+        )
         return url

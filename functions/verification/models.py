@@ -16,7 +16,9 @@ SEASON_KEY = r"^\d{4}-(kharif|rabi|zaid)$"
 
 class ChecklistAnswer(Input):
     answer: Literal["pass", "fail", "not_applicable"]
-    note: str | None = Field(default=None, max_length=2000, description="Required when the answer is fail (the deviation)")
+    note: str | None = Field(
+        default=None, max_length=2000, description="Required when the answer is fail (the deviation)"
+    )
 
 
 class AuditorFinding(Input):
@@ -34,7 +36,7 @@ class DecisionRequest(Input):
     checklist: dict[str, ChecklistAnswer] = Field(description="Every item of the methodology's checklist, answered")
 
     @model_validator(mode="after")
-    def _reason(self) -> "DecisionRequest":
+    def _reason(self) -> DecisionRequest:
         if self.decision != "approve" and not self.reason:
             raise ValueError("a reason is required to reject or request corrections")
         return self
@@ -51,7 +53,7 @@ class Observation(Input):
     method: str = Field(min_length=2, max_length=200)
 
     @model_validator(mode="after")
-    def _dates(self) -> "Observation":
+    def _dates(self) -> Observation:
         span = (self.end_date - self.start_date).days + 1
         if span <= 0:
             raise ValueError("end_date must not be before start_date")

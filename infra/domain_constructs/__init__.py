@@ -13,9 +13,9 @@ from infra.domain_constructs.docs import DocsDomain
 from infra.domain_constructs.farmers import FarmersDomain
 from infra.domain_constructs.fpo import FpoDomain
 from infra.domain_constructs.health import HealthDomain
+from infra.domain_constructs.ledger import LedgerDomain
 from infra.domain_constructs.projects import ProjectsDomain
 from infra.domain_constructs.verification import VerificationDomain
-from infra.domain_constructs.ledger import LedgerDomain
 from infra.domains import Domain
 
 DOMAIN_CONSTRUCTS: dict[str, type[DomainConstruct]] = {
@@ -37,7 +37,8 @@ def construct_for(domain: Domain) -> type[DomainConstruct]:
     except KeyError:
         raise ValueError(
             f"functions/{domain.name} has no construct: add infra/domain_constructs/{domain.name}.py "
-            "declaring its grants, and register it in DOMAIN_CONSTRUCTS") from None
+            "declaring its grants, and register it in DOMAIN_CONSTRUCTS"
+        ) from None
 
 
 __all__ = ["DOMAIN_CONSTRUCTS", "DomainConstruct", "Platform", "construct_for"]

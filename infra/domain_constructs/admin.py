@@ -6,11 +6,23 @@ changing their role revokes the tokens they already hold.
 
 from infra.domain_constructs.base import DomainConstruct, Platform
 
-COGNITO_ACTIONS = tuple(f"cognito-idp:{action}" for action in (
-    "AdminCreateUser", "AdminGetUser", "AdminDeleteUser", "ListUsers", "ListUsersInGroup",
-    "AdminListGroupsForUser", "AdminAddUserToGroup", "AdminRemoveUserFromGroup", "AdminDisableUser",
-    "AdminEnableUser", "AdminUpdateUserAttributes", "AdminUserGlobalSignOut",
-))
+COGNITO_ACTIONS = tuple(
+    f"cognito-idp:{action}"
+    for action in (
+        "AdminCreateUser",
+        "AdminGetUser",
+        "AdminDeleteUser",
+        "ListUsers",
+        "ListUsersInGroup",
+        "AdminListGroupsForUser",
+        "AdminAddUserToGroup",
+        "AdminRemoveUserFromGroup",
+        "AdminDisableUser",
+        "AdminEnableUser",
+        "AdminUpdateUserAttributes",
+        "AdminUserGlobalSignOut",
+    )
+)
 
 
 class AdminDomain(DomainConstruct):

@@ -15,7 +15,8 @@ COGNITO_ACTIONS = ("cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDeleteUs
 class AuthDomain(DomainConstruct):
     def grant(self, platform: Platform) -> None:
         identity = platform.identity
-        self.handler.add_environment(USER_POOL_ID=identity.user_pool.user_pool_id,
-                                     USER_POOL_CLIENT_ID=identity.client.user_pool_client_id)
+        self.handler.add_environment(
+            USER_POOL_ID=identity.user_pool.user_pool_id, USER_POOL_CLIENT_ID=identity.client.user_pool_client_id
+        )
         self.use_revocation(platform, write=True)
         identity.user_pool.grant(self.handler.role, *COGNITO_ACTIONS)

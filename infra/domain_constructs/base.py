@@ -7,8 +7,9 @@ A domain construct (one module per folder of functions/, same name) creates the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from constructs import Construct
 
@@ -35,7 +36,7 @@ class Platform:
     layers: SharedLayers
     storage: Storage
     identity: Identity
-    ledger_secrets: "LedgerSecrets"
+    ledger_secrets: LedgerSecrets
 
     def base_environment(self) -> dict[str, str]:
         """Variables every function gets (Powertools, stage, CORS for the resolver, version)."""
@@ -64,8 +65,12 @@ class DomainConstruct(Construct):
         self.domain = domain
         self.routes = tuple(routes)
         self.handler = DomainFunction(
-            self, "Handler", domain=domain, config=platform.config,
-            layers=platform.layers.for_domain(domain), environment=platform.base_environment(),
+            self,
+            "Handler",
+            domain=domain,
+            config=platform.config,
+            layers=platform.layers.for_domain(domain),
+            environment=platform.base_environment(),
         )
         if self.has_private_routes:
             self.use_revocation(platform, write=False)

@@ -26,17 +26,28 @@ class FarmersDomain(DomainConstruct):
             UPLOADS_BUCKET=storage.uploads.bucket_name,
             AADHAAR_HMAC_SECRET_ARN=storage.aadhaar_hmac_secret.secret_arn,
         )
-        storage.grant_farm(self.handler.role, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-                           "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                           "dynamodb:ConditionCheckItem")
+        storage.grant_farm(
+            self.handler.role,
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+        )
         storage.grant_pipeline_read(self.handler.role)  # auditors: their project assignments
         storage.aadhaar_hmac_secret.grant_read(self.handler.role)
-        self.handler.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["s3:PutObject", "s3:GetObject"],
-            resources=[storage.uploads.arn_for_objects(f"{EVIDENCE_PREFIX}*")],
-        ))
-        Validations.of(self.handler.role).acknowledge(Acknowledgment(
-            id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, storage.uploads)}/{EVIDENCE_PREFIX}*]",
-            reason="Evidence objects get generated keys (evidence/<fpo>/<plot>/<upload>.<ext>) issued per upload, "
-                   "so the grant is the evidence/ prefix of the uploads bucket, nothing else of it.",
-        ))
+        self.handler.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[storage.uploads.arn_for_objects(f"{EVIDENCE_PREFIX}*")],
+            )
+        )
+        Validations.of(self.handler.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, storage.uploads)}/{EVIDENCE_PREFIX}*]",
+                reason="Evidence objects get generated keys (evidence/<fpo>/<plot>/<upload>.<ext>) issued per upload, "
+                "so the grant is the evidence/ prefix of the uploads bucket, nothing else of it.",
+            )
+        )

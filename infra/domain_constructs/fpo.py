@@ -14,6 +14,7 @@ class FpoDomain(DomainConstruct):
     def grant(self, platform: Platform) -> None:
         storage = platform.storage
         self.handler.add_environment(FARM_TABLE=storage.farm.table_name, PIPELINE_TABLE=storage.pipeline.table_name)
-        storage.grant_farm(self.handler.role, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-                           "dynamodb:PutItem")
+        storage.grant_farm(
+            self.handler.role, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem"
+        )
         storage.grant_pipeline_read(self.handler.role)  # auditors' assignments; carbon per run (Query, BatchGetItem)

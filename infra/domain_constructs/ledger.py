@@ -38,13 +38,27 @@ class LedgerDomain(DomainConstruct):
         storage, config = platform.storage, platform.config
         writer_domain = dataclasses.replace(
             # 900 s: the last page of a large issuance anchors every pending batch (10,000 records each)
-            self.domain, entry="writer_handler", layers=("common", "chain"), memory_mb=1024, timeout_s=900,
-            description="Ledger writer: issues credits, appends hash-chained records, anchors Merkle roots on chain")
-        self.writer = DomainFunction(self, "Writer", domain=writer_domain, config=config,
-                                     layers=platform.layers.for_domain(writer_domain),
-                                     environment=platform.base_environment())
-        self.writer.add_environment(LEDGER_TABLE=storage.ledger.table_name, AUDIT_BUCKET=storage.audit.bucket_name,
-                                    CHAIN_RPC_URL=config.chain_rpc_url, ANCHOR_RECEIPT_POLLS=ANCHOR_RECEIPT_POLLS)
+            self.domain,
+            entry="writer_handler",
+            layers=("common", "chain"),
+            memory_mb=1024,
+            timeout_s=900,
+            description="Ledger writer: issues credits, appends hash-chained records, anchors Merkle roots on chain",
+        )
+        self.writer = DomainFunction(
+            self,
+            "Writer",
+            domain=writer_domain,
+            config=config,
+            layers=platform.layers.for_domain(writer_domain),
+            environment=platform.base_environment(),
+        )
+        self.writer.add_environment(
+            LEDGER_TABLE=storage.ledger.table_name,
+            AUDIT_BUCKET=storage.audit.bucket_name,
+            CHAIN_RPC_URL=config.chain_rpc_url,
+            ANCHOR_RECEIPT_POLLS=ANCHOR_RECEIPT_POLLS,
+        )
         if config.chain_contract_address:
             self.writer.add_environment(CHAIN_CONTRACT_ADDRESS=config.chain_contract_address)
         storage.grant_ledger_write(self.writer.role)
@@ -53,34 +67,55 @@ class LedgerDomain(DomainConstruct):
         if self.signing_key is not None:
             self.signing_key.grant_read(self.writer.role)
             self.writer.add_environment(CHAIN_KEY_SECRET_ARN=self.signing_key.secret_arn)
-        events.Rule(self, "AnchorSchedule", description="Anchor pending ledger records (transfers, retirements)",
-                    schedule=events.Schedule.rate(Duration.minutes(ANCHOR_SCHEDULE_MINUTES)),
-                    targets=[targets.LambdaFunction(self.writer.function,
-                                                    event=events.RuleTargetInput.from_object({"command": "anchor"}))])
+        events.Rule(
+            self,
+            "AnchorSchedule",
+            description="Anchor pending ledger records (transfers, retirements)",
+            schedule=events.Schedule.rate(Duration.minutes(ANCHOR_SCHEDULE_MINUTES)),
+            targets=[
+                targets.LambdaFunction(
+                    self.writer.function, event=events.RuleTargetInput.from_object({"command": "anchor"})
+                )
+            ],
+        )
 
-        self.handler.add_environment(LEDGER_TABLE=storage.ledger.table_name, AUDIT_BUCKET=storage.audit.bucket_name,
-                                     LEDGER_WRITER_FUNCTION=self.writer.function.function_name,
-                                     PIPELINE_TABLE=storage.pipeline.table_name)
+        self.handler.add_environment(
+            LEDGER_TABLE=storage.ledger.table_name,
+            AUDIT_BUCKET=storage.audit.bucket_name,
+            LEDGER_WRITER_FUNCTION=self.writer.function.function_name,
+            PIPELINE_TABLE=storage.pipeline.table_name,
+        )
         storage.grant_ledger_read(self.handler.role)
         storage.grant_pipeline_read(self.handler.role)  # auditors: their project assignments
         self._artifacts(platform, self.handler.role, "s3:GetObject")
-        self.handler.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["lambda:InvokeFunction"], resources=[self.writer.function.function_arn]))
+        self.handler.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.writer.function.function_arn])
+        )
 
     def _artifacts(self, platform: Platform, role: iam.IRole, *actions: str) -> None:
         """Object actions under ``ledger/`` of the audit bucket only, and the index ARNs of Query:
         both are prefix wildcards that cdk-nag reports, acknowledged here with the reason."""
         storage = platform.storage
-        role.add_to_principal_policy(iam.PolicyStatement(
-            actions=list(actions), resources=[storage.audit.arn_for_objects(ARTIFACT_PREFIX)]))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(actions), resources=[storage.audit.arn_for_objects(ARTIFACT_PREFIX)])
+        )
         for store, suffix, reason in (
-            (storage.audit, ARTIFACT_PREFIX, "Batch artifacts are objects under ledger/ of the audit bucket; "
-                                             "their keys are created per batch, so the grant names the prefix."),
-            (storage.ledger, "index/*", "Query on the ledger table's own global secondary indexes (by chain, "
-                                        "project, farmer, owner, FPO); no other table is reachable."),
+            (
+                storage.audit,
+                ARTIFACT_PREFIX,
+                "Batch artifacts are objects under ledger/ of the audit bucket; "
+                "their keys are created per batch, so the grant names the prefix.",
+            ),
+            (
+                storage.ledger,
+                "index/*",
+                "Query on the ledger table's own global secondary indexes (by chain, "
+                "project, farmer, owner, FPO); no other table is reachable.",
+            ),
         ):
-            Validations.of(role).acknowledge(Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, store)}/{suffix}]",
-                                                            reason=reason))
+            Validations.of(role).acknowledge(
+                Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, store)}/{suffix}]", reason=reason)
+            )
 
 
 class LedgerSecrets(Construct):
@@ -99,12 +134,17 @@ class LedgerSecrets(Construct):
         if config.uses_in_process_chain:
             return
         secret = secretsmanager.Secret(
-            self, "ChainSigningKey", removal_policy=config.cdk_removal_policy,
-            description="agri-mrv ledger writer: private key (hex) of the account that owns the AnchorRegistry")
+            self,
+            "ChainSigningKey",
+            removal_policy=config.cdk_removal_policy,
+            description="agri-mrv ledger writer: private key (hex) of the account that owns the AnchorRegistry",
+        )
         nag.element_of(secret).add_metadata(METADATA_KEY, "chain-signing-key")
-        Validations.of(secret).acknowledge(Acknowledgment(
-            id="AwsSolutions-SMG4",
-            reason="An EVM account key cannot be rotated by Secrets Manager: the registry contract's owner is "
-                   "fixed at deployment, so a new key means deploying a new registry (a planned migration).",
-        ))
+        Validations.of(secret).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SMG4",
+                reason="An EVM account key cannot be rotated by Secrets Manager: the registry contract's owner is "
+                "fixed at deployment, so a new key means deploying a new registry (a planned migration).",
+            )
+        )
         self.signing_key = secret

@@ -13,10 +13,15 @@ from infra.domain_constructs.base import DomainConstruct, Platform
 class ProjectsDomain(DomainConstruct):
     def grant(self, platform: Platform) -> None:
         storage = platform.storage
-        self.handler.add_environment(PIPELINE_TABLE=storage.pipeline.table_name, FARM_TABLE=storage.farm.table_name,
-                                     USER_POOL_ID=platform.identity.user_pool.user_pool_id)
+        self.handler.add_environment(
+            PIPELINE_TABLE=storage.pipeline.table_name,
+            FARM_TABLE=storage.farm.table_name,
+            USER_POOL_ID=platform.identity.user_pool.user_pool_id,
+        )
         storage.grant_farm(self.handler.role, "dynamodb:BatchGetItem")  # a new project's FPOs must exist
         storage.grant_pipeline_read(self.handler.role)
         storage.grant_pipeline_write(self.handler.role)
         storage.grant_pipeline(self.handler.role, "dynamodb:DeleteItem")  # unassigning an auditor
-        platform.identity.user_pool.grant(self.handler.role, "cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser")
+        platform.identity.user_pool.grant(
+            self.handler.role, "cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"
+        )

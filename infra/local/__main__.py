@@ -19,9 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto-port", type=int, default=5001, help="moto server port (0 = any free port)")
     parser.add_argument("--chain-port", type=int, default=0, help="in-process chain JSON-RPC port (0 = any free port)")
     parser.add_argument("--stage", default="dev")
-    parser.add_argument("--template", type=Path,
-                        help="run this instead of synthesizing: a cloud assembly directory (cdk.out: every stack of "
-                             "the app) or a template file (the merged app template infra.synth writes)")
+    parser.add_argument(
+        "--template",
+        type=Path,
+        help="run this instead of synthesizing: a cloud assembly directory (cdk.out: every stack of "
+        "the app) or a template file (the merged app template infra.synth writes)",
+    )
     parser.add_argument("--ready-file", type=Path, help="write the twin's description (JSON) here once ready")
     args = parser.parse_args(argv)
 
@@ -29,13 +32,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # Powertools warns on every invocation that published no metric; noise in a console session.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+    from infra.local.template import load_app_template
     from infra.local.twin import LocalTwin
 
-    from infra.local.template import load_app_template
-
     template = load_app_template(args.template) if args.template else None
-    twin = LocalTwin(template=template, stage=args.stage, api_port=args.port, moto_port=args.moto_port,
-                     chain_port=args.chain_port)
+    twin = LocalTwin(
+        template=template, stage=args.stage, api_port=args.port, moto_port=args.moto_port, chain_port=args.chain_port
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -46,10 +49,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  Chain    {info['chain_rpc']}  (in-process EVM, JSON-RPC: python -m ledger_verify ... --rpc this URL)")
     print("  Demo users (password changes at every start):")
     for user in info["users"]:
-        print(f"    {user['role']:<12} {user['username']:<18} {user['password']}" + (f"  fpo={user['fpo_id']}" if user["fpo_id"] else ""))
-    print("  Try: curl -s -X POST {0}/auth/login -H 'content-type: application/json' "
-          "-d '{{\"username\":\"{1}\",\"password\":\"{2}\"}}'".format(info["api"], info["users"][0]["username"], info["users"][0]["password"])
-          if info["users"] else "")
+        print(
+            f"    {user['role']:<12} {user['username']:<18} {user['password']}"
+            + (f"  fpo={user['fpo_id']}" if user["fpo_id"] else "")
+        )
+    print(
+        "  Try: curl -s -X POST {}/auth/login -H 'content-type: application/json' "
+        '-d \'{{"username":"{}","password":"{}"}}\''.format(
+            info["api"], info["users"][0]["username"], info["users"][0]["password"]
+        )
+        if info["users"]
+        else ""
+    )
     print("Press Ctrl-C to stop.", flush=True)
     if args.ready_file:
         args.ready_file.write_text(json.dumps(info))

@@ -56,7 +56,7 @@ class ChainBridge:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "ChainBridge":
+    def start(self) -> ChainBridge:
         from agri_chain import in_process_rpc
 
         rpc = in_process_rpc()
@@ -64,14 +64,17 @@ class ChainBridge:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 try:
                     request = json.loads(raw)
                     body = [_forward(rpc, c) for c in request] if isinstance(request, list) else _forward(rpc, request)
                     status = 200
                 except ValueError:
-                    body, status = {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "parse error"}}, 400
+                    body, status = (
+                        {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "parse error"}},
+                        400,
+                    )
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -16,19 +16,27 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from infra.local.lambdas import LocalFunction
 from infra.local.template import GatewayResponse, RouteSpec
 
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway REST limit
-DEFAULT_STATUS = {"UNAUTHORIZED": 401, "ACCESS_DENIED": 403, "MISSING_AUTHENTICATION_TOKEN": 403,
-                  "THROTTLED": 429, "REQUEST_TOO_LARGE": 413, "INTEGRATION_FAILURE": 502, "DEFAULT_4XX": 400,
-                  "DEFAULT_5XX": 502}
+DEFAULT_STATUS = {
+    "UNAUTHORIZED": 401,
+    "ACCESS_DENIED": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "THROTTLED": 429,
+    "REQUEST_TOO_LARGE": 413,
+    "INTEGRATION_FAILURE": 502,
+    "DEFAULT_4XX": 400,
+    "DEFAULT_5XX": 502,
+}
 TIME_CLAIMS = ("iat", "exp", "auth_time")
 
 
@@ -47,8 +55,14 @@ class CognitoVerifier:
         jwt = self._jwt
         try:
             key = self._jwks.get_signing_key_from_jwt(token)
-            claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=self.audiences, issuer=self.issuer,
-                                options={"require": ["exp", "iat", "sub", "aud", "iss"]})
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                audience=self.audiences,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            )
         except jwt.PyJWTError:
             return None
         return claims if claims.get("token_use") == "id" else None
@@ -60,7 +74,7 @@ def rest_authorizer_claims(claims: dict[str, Any]) -> dict[str, str]:
         if isinstance(value, list):
             out[key] = ",".join(str(v) for v in value)
         elif key in TIME_CLAIMS and isinstance(value, (int, float)):
-            out[key] = datetime.fromtimestamp(value, tz=timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
+            out[key] = datetime.fromtimestamp(value, tz=UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
         else:
             out[key] = str(value)
     return out
@@ -93,9 +107,20 @@ class HttpResponse:
     body: bytes
 
 
-def proxy_event(resource_path: str, method: str, path: str, *, query: str = "", headers: dict[str, str] | None = None,
-                body: bytes = b"", params: dict[str, str] | None = None, claims: dict[str, str] | None = None,
-                request_id: str | None = None, source_ip: str = "127.0.0.1", stage: str = "dev") -> dict:
+def proxy_event(
+    resource_path: str,
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    params: dict[str, str] | None = None,
+    claims: dict[str, str] | None = None,
+    request_id: str | None = None,
+    source_ip: str = "127.0.0.1",
+    stage: str = "dev",
+) -> dict:
     """An API Gateway REST (v1) Lambda proxy event, as API Gateway builds it."""
     headers = headers or {}
     request_id = request_id or str(uuid.uuid4())
@@ -105,27 +130,45 @@ def proxy_event(resource_path: str, method: str, path: str, *, query: str = "", 
     except UnicodeDecodeError:
         text, is_b64 = (base64.b64encode(body).decode(), True)
     context: dict[str, Any] = {
-        "resourcePath": resource_path, "httpMethod": method, "path": f"/{stage}{path}",
-        "stage": stage, "requestId": request_id, "requestTimeEpoch": int(time.time() * 1000),
-        "accountId": "123456789012", "apiId": "local", "protocol": "HTTP/1.1",
+        "resourcePath": resource_path,
+        "httpMethod": method,
+        "path": f"/{stage}{path}",
+        "stage": stage,
+        "requestId": request_id,
+        "requestTimeEpoch": int(time.time() * 1000),
+        "accountId": "123456789012",
+        "apiId": "local",
+        "protocol": "HTTP/1.1",
         "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", headers.get("user-agent"))},
     }
     if claims is not None:
         context["authorizer"] = {"claims": claims}
     return {
-        "resource": resource_path, "path": path, "httpMethod": method,
-        "headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "resource": resource_path,
+        "path": path,
+        "httpMethod": method,
+        "headers": dict(headers),
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
         "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": params or None, "stageVariables": None, "requestContext": context,
-        "body": text if body else None, "isBase64Encoded": is_b64,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": context,
+        "body": text if body else None,
+        "isBase64Encoded": is_b64,
     }
 
 
 class ApiFront:
-    def __init__(self, routes: list[RouteSpec], functions: dict[str, LocalFunction],
-                 verifiers: dict[str, CognitoVerifier], responses: dict[str, GatewayResponse],
-                 throttle: TokenBucket, stage: str):
+    def __init__(
+        self,
+        routes: list[RouteSpec],
+        functions: dict[str, LocalFunction],
+        verifiers: dict[str, CognitoVerifier],
+        responses: dict[str, GatewayResponse],
+        throttle: TokenBucket,
+        stage: str,
+    ):
         self.routes = routes
         self.functions = functions
         self.verifiers = verifiers
@@ -143,8 +186,11 @@ class ApiFront:
         else:
             status = chosen.status or status
             headers.update(chosen.headers)
-            body = (chosen.template.replace("$context.error.messageString", json.dumps(message))
-                    .replace("$context.error.message", message).replace("$context.requestId", request_id))
+            body = (
+                chosen.template.replace("$context.error.messageString", json.dumps(message))
+                .replace("$context.error.message", message)
+                .replace("$context.requestId", request_id)
+            )
         return HttpResponse(status, headers, body.encode())
 
     def match(self, method: str, path: str) -> tuple[RouteSpec | None, dict[str, str], bool]:
@@ -158,7 +204,9 @@ class ApiFront:
                     return route, m.groupdict(), True
         return None, {}, path_exists
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1") -> HttpResponse:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
+    ) -> HttpResponse:
         request_id = str(uuid.uuid4())
         path, _, query = raw_path.partition("?")
         if not self.throttle.take():
@@ -181,8 +229,19 @@ class ApiFront:
             if verified is None:
                 return self.gateway_error("UNAUTHORIZED", "Unauthorized", request_id)
             claims = rest_authorizer_claims(verified)
-        event = proxy_event(route.resource_path, method, path, query=query, headers=headers, body=body, params=params,
-                            claims=claims, request_id=request_id, source_ip=source_ip, stage=self.stage)
+        event = proxy_event(
+            route.resource_path,
+            method,
+            path,
+            query=query,
+            headers=headers,
+            body=body,
+            params=params,
+            claims=claims,
+            request_id=request_id,
+            source_ip=source_ip,
+            stage=self.stage,
+        )
         function = self.functions.get(route.function_logical_id or "")
         if function is None:
             return self.gateway_error("DEFAULT_5XX", "Internal server error", request_id)
@@ -283,8 +342,9 @@ class FrontHandler(BaseHTTPRequestHandler):
         found = self.server.static(self.command, path) if self.server.static else None
         if found is None:
             try:
-                resp = self.server.front.handle(self.command, self.path, dict(self.headers.items()), body,
-                                                self.client_address[0])
+                resp = self.server.front.handle(
+                    self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
+                )
             except Exception:  # a defect of the twin itself: answer as API Gateway's 5XX would
                 traceback.print_exc()
                 resp = self.server.front.gateway_error("DEFAULT_5XX", "Internal server error", str(uuid.uuid4()))

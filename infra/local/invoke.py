@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _targets: dict[str, Callable[[dict], Any]] = {}
 
@@ -39,7 +40,7 @@ def install() -> None:
 
 
 def _routed(original: Callable[..., Any]) -> Callable[..., Any]:
-    def invoke(self, function_name, qualifier, body, headers, response_headers):  # noqa: ANN001 - moto's signature
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
         target = _targets.get(function_name) or _targets.get(str(function_name).rsplit(":", 1)[-1])
         if target is None:
             return original(self, function_name, qualifier, body, headers, response_headers)
@@ -48,8 +49,13 @@ def _routed(original: Callable[..., Any]) -> Callable[..., Any]:
             result = target(event)
         except Exception as exc:  # what Lambda reports for an unhandled error
             response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__,
-                               "stackTrace": traceback.format_exc().splitlines()}).encode()
+            return json.dumps(
+                {
+                    "errorMessage": str(exc),
+                    "errorType": type(exc).__name__,
+                    "stackTrace": traceback.format_exc().splitlines(),
+                }
+            ).encode()
         return json.dumps(result).encode()
 
     return invoke

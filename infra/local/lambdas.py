@@ -10,8 +10,9 @@ import importlib
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from infra.local.template import ACCOUNT_ID, FunctionSpec
 
@@ -52,9 +53,13 @@ class LocalFunction:
     def invoke(self, event: dict) -> Any:
         with self._lock:
             handler = self._load()
-            context = LambdaContext(function_name=self.name, memory_limit_in_mb=self.spec.memory_mb,
-                                    invoked_function_arn=self.arn, aws_request_id=str(uuid.uuid4()),
-                                    timeout_s=self.spec.timeout_s)
+            context = LambdaContext(
+                function_name=self.name,
+                memory_limit_in_mb=self.spec.memory_mb,
+                invoked_function_arn=self.arn,
+                aws_request_id=str(uuid.uuid4()),
+                timeout_s=self.spec.timeout_s,
+            )
             return handler(event, context)
 
 
@@ -65,7 +70,9 @@ def merged_environment(functions: dict[str, dict[str, Any]]) -> dict[str, str]:
         for key, value in env.items():
             text = str(value)
             if key in merged and merged[key] != text:
-                raise ValueError(f"Functions disagree on {key} ({merged[key]!r} vs {text!r} in {fname}); "
-                                 "the local twin runs them in one process")
+                raise ValueError(
+                    f"Functions disagree on {key} ({merged[key]!r} vs {text!r} in {fname}); "
+                    "the local twin runs them in one process"
+                )
             merged[key] = text
     return merged

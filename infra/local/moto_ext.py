@@ -51,13 +51,17 @@ def _install_fast_transactions() -> None:
     DynamoDBBackend._agri_fast_transactions = True
 
 
-def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:  # noqa: ANN001 - moto's backend
+def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:
     """moto's ``DynamoDBBackend.transact_write_items`` with an item-level undo log."""
-    from moto.dynamodb.exceptions import (
-        ConditionalCheckFailed, MockValidationException, MultipleTransactionsException,
-        TooManyTransactionsException, TransactionCanceledException, TransactWriteSingleOpException,
-    )
     from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
@@ -110,25 +114,41 @@ def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:  #
                     raise ConditionalCheckFailed(item=original_item)
             if op_type != "ConditionCheck":
                 hash_key, range_key = self.get_keys_value(table, key)
-                undo.append((table, hash_key, range_key if table.range_key_attr is not None else None,
-                             copy.deepcopy(current)))
+                undo.append(
+                    (table, hash_key, range_key if table.range_key_attr is not None else None, copy.deepcopy(current))
+                )
             if op_type == "Put":
-                self.put_item(table_name, op["Item"], condition_expression=condition,
-                              expression_attribute_names=names, expression_attribute_values=values)
+                self.put_item(
+                    table_name,
+                    op["Item"],
+                    condition_expression=condition,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
             elif op_type == "Delete":
-                self.delete_item(table_name, key, condition_expression=condition,
-                                 expression_attribute_names=names, expression_attribute_values=values)
+                self.delete_item(
+                    table_name,
+                    key,
+                    condition_expression=condition,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
             elif op_type == "Update":
-                self.update_item(table_name, key, update_expression=op["UpdateExpression"],
-                                 condition_expression=condition, expression_attribute_names=names,
-                                 expression_attribute_values=values)
+                self.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    condition_expression=condition,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
             errors.append((None, None, None))
         except (MultipleTransactionsException, MockValidationException):
             rollback()
             raise
         except ConditionalCheckFailed as exc:
             errors.append(("ConditionalCheckFailed", str(exc.message), original_item))
-        except Exception as exc:  # noqa: BLE001 - moto reports every other failure as a cancellation reason
+        except Exception as exc:
             errors.append((type(exc).__name__, str(exc), original_item))
     if any(code is not None for code, _, _ in errors):
         rollback()
@@ -172,40 +192,67 @@ def index_query_patches() -> list[tuple[type, str, Any]]:
         return replacement
 
     def touching_table(original: Any) -> Any:
-        def method(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001 - moto's Table
+        def method(self, *args: Any, **kwargs: Any) -> Any:
             try:
                 return original(self, *args, **kwargs)
             finally:
                 _touch(self)
+
         return wrap(original, method)
 
     def touching_backend(original: Any) -> Any:
-        def method(self, table_name: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001 - moto's backend
+        def method(self, table_name: str, *args: Any, **kwargs: Any) -> Any:
             try:
                 return original(self, table_name, *args, **kwargs)
             finally:  # also after a failure: an update may have edited the item before failing
                 try:
                     _touch(self.get_table(table_name))
-                except Exception:  # noqa: BLE001 - no such table: moto has reported it already
+                except Exception:
                     pass
+
         return wrap(original, method)
 
     moto_all_items, moto_query = _moto_method(Table, "all_items"), _moto_method(Table, "query")
 
-    def all_items(self) -> list[Any]:  # noqa: ANN001 - moto's Table
+    def all_items(self) -> list[Any]:
         restricted = getattr(_restricted, "value", None)
         if restricted is not None and restricted[0] is self:
             return list(restricted[1])
         return moto_all_items(self)
 
-    def query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,  # noqa: ANN001
-              projection_expressions, index_name=None, consistent_read=False, filter_expression=None,
-              hash_key_conditions=None, range_key_conditions=None, **filter_kwargs):
+    def query(
+        self,
+        hash_key,
+        range_comparison,
+        range_objs,
+        limit,
+        exclusive_start_key,
+        scan_index_forward,
+        projection_expressions,
+        index_name=None,
+        consistent_read=False,
+        filter_expression=None,
+        hash_key_conditions=None,
+        range_key_conditions=None,
+        **filter_kwargs,
+    ):
         candidates = _candidates(self, moto_all_items, hash_key, index_name, hash_key_conditions)
-        args = (self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,
-                projection_expressions, index_name, consistent_read, filter_expression)
-        kwargs = dict(hash_key_conditions=hash_key_conditions, range_key_conditions=range_key_conditions,
-                      **filter_kwargs)
+        args = (
+            self,
+            hash_key,
+            range_comparison,
+            range_objs,
+            limit,
+            exclusive_start_key,
+            scan_index_forward,
+            projection_expressions,
+            index_name,
+            consistent_read,
+            filter_expression,
+        )
+        kwargs = dict(
+            hash_key_conditions=hash_key_conditions, range_key_conditions=range_key_conditions, **filter_kwargs
+        )
         if candidates is None:
             return moto_query(*args, **kwargs)
         previous, _restricted.value = getattr(_restricted, "value", None), (self, candidates)
@@ -215,14 +262,22 @@ def index_query_patches() -> list[tuple[type, str, Any]]:
             _restricted.value = previous
 
     patches = [(Table, "all_items", wrap(moto_all_items, all_items)), (Table, "query", wrap(moto_query, query))]
-    for cls, name, touching in ((Table, "put_item", touching_table), (Table, "delete_item", touching_table),
-                                (DynamoDBBackend, "update_item", touching_backend)):
+    for cls, name, touching in (
+        (Table, "put_item", touching_table),
+        (Table, "delete_item", touching_table),
+        (DynamoDBBackend, "update_item", touching_backend),
+    ):
         patches.append((cls, name, touching(_moto_method(cls, name))))
     return patches
 
 
-def _candidates(table: Any, moto_all_items: Any, hash_key: Any, index_name: str | None,
-                hash_key_conditions: list[tuple[str, Any]] | None) -> list[Any] | None:
+def _candidates(
+    table: Any,
+    moto_all_items: Any,
+    hash_key: Any,
+    index_name: str | None,
+    hash_key_conditions: list[tuple[str, Any]] | None,
+) -> list[Any] | None:
     """A superset, in moto's all_items order, of the items moto's query would keep; None: let moto walk."""
     if not index_name:
         if hash_key is None:
@@ -274,7 +329,7 @@ def _install_revoke_token() -> None:
     if getattr(CognitoIdpResponse, "_agri_revoke_token", False):
         return
 
-    def revoke_token(self):  # noqa: ANN001 - moto's response signature
+    def revoke_token(self):
         token, client_id = self._get_param("Token"), self._get_param("ClientId")
         for account in cognitoidp_backends.values():
             for backend in account.values():
@@ -288,7 +343,6 @@ def _install_revoke_token() -> None:
     CognitoIdpResponse._agri_revoke_token = True
 
 
-
 def _install_user_existence_errors() -> None:
     from moto.cognitoidp.exceptions import CodeMismatchException
     from moto.cognitoidp.models import CognitoIdpBackend
@@ -296,7 +350,7 @@ def _install_user_existence_errors() -> None:
     if getattr(CognitoIdpBackend, "_agri_user_existence", False):
         return
 
-    def hides_unknown_users(self, client_id: str, username: str) -> bool:  # noqa: ANN001 - moto's backend
+    def hides_unknown_users(self, client_id: str, username: str) -> bool:
         for pool in self.user_pools.values():
             client = pool.clients.get(client_id)
             if client is not None:
@@ -305,10 +359,11 @@ def _install_user_existence_errors() -> None:
         return False
 
     def guarded(original: Any) -> Any:
-        def method(self, client_id: str, username: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
+        def method(self, client_id: str, username: str, *args: Any, **kwargs: Any) -> Any:
             if hides_unknown_users(self, client_id, username):
                 raise CodeMismatchException("Invalid verification code provided, please try again.")
             return original(self, client_id, username, *args, **kwargs)
+
         return method
 
     CognitoIdpBackend.confirm_sign_up = guarded(CognitoIdpBackend.confirm_sign_up)

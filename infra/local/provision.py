@@ -14,14 +14,47 @@ import boto3
 
 from infra.local.template import ACCOUNT_ID, Resolver, resources_of
 
-TABLE_KEYS = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification")
-POOL_KEYS = ("Policies", "Schema", "AutoVerifiedAttributes", "AliasAttributes", "UsernameAttributes",
-             "MfaConfiguration", "AdminCreateUserConfig", "AccountRecoverySetting", "UsernameConfiguration",
-             "VerificationMessageTemplate", "DeletionProtection", "UserAttributeUpdateSettings")
-CLIENT_KEYS = ("ClientName", "ExplicitAuthFlows", "GenerateSecret", "RefreshTokenValidity", "AccessTokenValidity",
-               "IdTokenValidity", "TokenValidityUnits", "ReadAttributes", "WriteAttributes", "EnableTokenRevocation",
-               "PreventUserExistenceErrors", "SupportedIdentityProviders", "AllowedOAuthFlows", "AllowedOAuthScopes",
-               "AllowedOAuthFlowsUserPoolClient", "CallbackURLs", "LogoutURLs", "AuthSessionValidity")
+TABLE_KEYS = (
+    "KeySchema",
+    "AttributeDefinitions",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "StreamSpecification",
+)
+POOL_KEYS = (
+    "Policies",
+    "Schema",
+    "AutoVerifiedAttributes",
+    "AliasAttributes",
+    "UsernameAttributes",
+    "MfaConfiguration",
+    "AdminCreateUserConfig",
+    "AccountRecoverySetting",
+    "UsernameConfiguration",
+    "VerificationMessageTemplate",
+    "DeletionProtection",
+    "UserAttributeUpdateSettings",
+)
+CLIENT_KEYS = (
+    "ClientName",
+    "ExplicitAuthFlows",
+    "GenerateSecret",
+    "RefreshTokenValidity",
+    "AccessTokenValidity",
+    "IdTokenValidity",
+    "TokenValidityUnits",
+    "ReadAttributes",
+    "WriteAttributes",
+    "EnableTokenRevocation",
+    "PreventUserExistenceErrors",
+    "SupportedIdentityProviders",
+    "AllowedOAuthFlows",
+    "AllowedOAuthScopes",
+    "AllowedOAuthFlowsUserPoolClient",
+    "CallbackURLs",
+    "LogoutURLs",
+    "AuthSessionValidity",
+)
 
 
 def _physical(stack: str, logical_id: str, limit: int = 63) -> str:
@@ -66,7 +99,11 @@ class Provisioner:
 
     def table(self, lid: str, props: dict) -> None:
         name = props.get("TableName") or _physical(self.r.stack_name, lid, 255)
-        kwargs: dict[str, Any] = {"TableName": name, "BillingMode": "PAY_PER_REQUEST", **_pick(props, TABLE_KEYS, self.r)}
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "BillingMode": "PAY_PER_REQUEST",
+            **_pick(props, TABLE_KEYS, self.r),
+        }
         for gsi in kwargs.get("GlobalSecondaryIndexes", []):
             gsi.pop("ContributorInsightsSpecification", None)
         if "StreamSpecification" in kwargs:
@@ -75,9 +112,14 @@ class Provisioner:
         desc = ddb.create_table(**kwargs)["TableDescription"]
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
-            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]})
+            ddb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
+            )
         self.r.refs[lid] = name
-        self.r.attrs[lid] = {"Arn": desc["TableArn"], "StreamArn": desc.get("LatestStreamArn", f"{desc['TableArn']}/stream/local")}
+        self.r.attrs[lid] = {
+            "Arn": desc["TableArn"],
+            "StreamArn": desc.get("LatestStreamArn", f"{desc['TableArn']}/stream/local"),
+        }
 
     def bucket(self, lid: str, props: dict) -> None:
         name = (props.get("BucketName") or _physical(self.r.stack_name, lid)).lower()
@@ -92,31 +134,43 @@ class Provisioner:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         lock = props.get("ObjectLockConfiguration")
         if lock and lock.get("Rule"):
-            s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": lock["Rule"]})
+            s3.put_object_lock_configuration(
+                Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": lock["Rule"]}
+            )
         if props.get("PublicAccessBlockConfiguration"):
-            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+            )
         cors = props.get("CorsConfiguration")
         if cors:
             rename = {"ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds", "Id": "ID"}  # CFN vs S3 API names
             rules = [{rename.get(k, k): v for k, v in rule.items()} for rule in self.r.resolve(cors["CorsRules"])]
             s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
         self.r.refs[lid] = name
-        self.r.attrs[lid] = {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com",
-                             "RegionalDomainName": f"{name}.s3.{self.r.region}.amazonaws.com"}
+        self.r.attrs[lid] = {
+            "Arn": f"arn:aws:s3:::{name}",
+            "DomainName": f"{name}.s3.amazonaws.com",
+            "RegionalDomainName": f"{name}.s3.{self.r.region}.amazonaws.com",
+        }
 
     def state_machine(self, lid: str, props: dict) -> None:
         """The very definition CDK synthesized, with its intrinsics resolved to local names/ARNs."""
         import json
 
         definition = props.get("DefinitionString")
-        definition = self.r.resolve(definition) if definition is not None else json.dumps(self.r.resolve(props["Definition"]))
+        definition = (
+            self.r.resolve(definition) if definition is not None else json.dumps(self.r.resolve(props["Definition"]))
+        )
         subs = {k: self.r.resolve(v) for k, v in (props.get("DefinitionSubstitutions") or {}).items()}
         for key, value in subs.items():
             definition = definition.replace("${" + key + "}", str(value))
         name = props.get("StateMachineName") or _physical(self.r.stack_name, lid, 80)
         arn = boto3.client("stepfunctions").create_state_machine(
-            name=name, definition=definition, roleArn=self.r.resolve(props["RoleArn"]),
-            type=props.get("StateMachineType", "STANDARD"))["stateMachineArn"]
+            name=name,
+            definition=definition,
+            roleArn=self.r.resolve(props["RoleArn"]),
+            type=props.get("StateMachineType", "STANDARD"),
+        )["stateMachineArn"]
         self.r.refs[lid] = arn
         self.r.attrs[lid] = {"Arn": arn, "Name": name}
 
@@ -130,7 +184,11 @@ class Provisioner:
         value = props.get("SecretString")
         gen = props.get("GenerateSecretString")
         if value is None and gen is not None:
-            alphabet = string.ascii_letters + string.digits + ("" if gen.get("ExcludePunctuation") else "!#$%&()*+,-.:;<=>?[]^_{|}~")
+            alphabet = (
+                string.ascii_letters
+                + string.digits
+                + ("" if gen.get("ExcludePunctuation") else "!#$%&()*+,-.:;<=>?[]^_{|}~")
+            )
             alphabet = "".join(c for c in alphabet if c not in gen.get("ExcludeCharacters", ""))
             generated = "".join(pysecrets.choice(alphabet) for _ in range(int(gen.get("PasswordLength", 32))))
             if gen.get("SecretStringTemplate") and gen.get("GenerateStringKey"):
@@ -145,14 +203,25 @@ class Provisioner:
 
     def user_pool(self, lid: str, props: dict) -> None:
         idp = boto3.client("cognito-idp")
-        kwargs = {"PoolName": props.get("UserPoolName") or _physical(self.r.stack_name, lid, 128), **_pick(props, POOL_KEYS, self.r)}
-        if kwargs.get("MfaConfiguration") and kwargs["MfaConfiguration"] != "OFF" and "SOFTWARE_TOKEN_MFA" not in props.get("EnabledMfas", ["SOFTWARE_TOKEN_MFA"]):
+        kwargs = {
+            "PoolName": props.get("UserPoolName") or _physical(self.r.stack_name, lid, 128),
+            **_pick(props, POOL_KEYS, self.r),
+        }
+        if (
+            kwargs.get("MfaConfiguration")
+            and kwargs["MfaConfiguration"] != "OFF"
+            and "SOFTWARE_TOKEN_MFA" not in props.get("EnabledMfas", ["SOFTWARE_TOKEN_MFA"])
+        ):
             kwargs["MfaConfiguration"] = "OFF"
         pool = idp.create_user_pool(**kwargs)["UserPool"]
         self.user_pools[lid] = pool["Id"]
         self.r.refs[lid] = pool["Id"]
-        self.r.attrs[lid] = {"Arn": pool["Arn"], "ProviderName": f"cognito-idp.{self.r.region}.amazonaws.com/{pool['Id']}",
-                             "ProviderURL": f"https://cognito-idp.{self.r.region}.amazonaws.com/{pool['Id']}", "UserPoolId": pool["Id"]}
+        self.r.attrs[lid] = {
+            "Arn": pool["Arn"],
+            "ProviderName": f"cognito-idp.{self.r.region}.amazonaws.com/{pool['Id']}",
+            "ProviderURL": f"https://cognito-idp.{self.r.region}.amazonaws.com/{pool['Id']}",
+            "UserPoolId": pool["Id"],
+        }
 
     def group(self, lid: str, props: dict) -> None:
         kwargs = {"UserPoolId": self.r.resolve(props["UserPoolId"]), "GroupName": props["GroupName"]}
@@ -164,7 +233,11 @@ class Provisioner:
 
     def client(self, lid: str, props: dict) -> None:
         pool_id = self.r.resolve(props["UserPoolId"])
-        kwargs = {"UserPoolId": pool_id, "ClientName": props.get("ClientName") or lid, **_pick(props, CLIENT_KEYS, self.r)}
+        kwargs = {
+            "UserPoolId": pool_id,
+            "ClientName": props.get("ClientName") or lid,
+            **_pick(props, CLIENT_KEYS, self.r),
+        }
         client = boto3.client("cognito-idp").create_user_pool_client(**kwargs)["UserPoolClient"]
         self.clients.setdefault(pool_id, []).append(client["ClientId"])
         self.r.refs[lid] = client["ClientId"]

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 ACCOUNT_ID = "123456789012"
 
@@ -31,8 +32,12 @@ class Resolver:
 
     def pseudo(self, name: str) -> Any:
         return {
-            "AWS::Region": self.region, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": self.stack_name, "AWS::NoValue": None,
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": self.stack_name,
+            "AWS::NoValue": None,
         }.get(name)
 
     def ref(self, logical_id: str) -> Any:
@@ -52,7 +57,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -123,9 +128,12 @@ def function_specs(template: dict[str, Any]) -> dict[str, FunctionSpec]:
             continue
         props = res["Properties"]
         specs[lid] = FunctionSpec(
-            logical_id=lid, domain=domain, handler=props["Handler"],
+            logical_id=lid,
+            domain=domain,
+            handler=props["Handler"],
             environment=(props.get("Environment") or {}).get("Variables", {}),
-            memory_mb=int(props.get("MemorySize", 128)), timeout_s=int(props.get("Timeout", 3)),
+            memory_mb=int(props.get("MemorySize", 128)),
+            timeout_s=int(props.get("Timeout", 3)),
         )
     return specs
 
@@ -186,9 +194,15 @@ def route_specs(template: dict[str, Any]) -> list[RouteSpec]:
                 for key, value in (resp.get("ResponseParameters") or {}).items():
                     if isinstance(value, str):
                         options_headers[key.rsplit(".", 1)[-1]] = value.strip("'")
-        routes.append(RouteSpec(method=method, resource_path=path, authorizer_logical_id=authorizer,
-                                function_logical_id=_integration_function(integration) if method != "OPTIONS" else None,
-                                options_headers=options_headers))
+        routes.append(
+            RouteSpec(
+                method=method,
+                resource_path=path,
+                authorizer_logical_id=authorizer,
+                function_logical_id=_integration_function(integration) if method != "OPTIONS" else None,
+                options_headers=options_headers,
+            )
+        )
     # Static segments win over parameters, as in API Gateway.
     return sorted(routes, key=lambda r: (r.resource_path.count("{"), -len(r.resource_path)))
 
@@ -205,11 +219,16 @@ def gateway_responses(template: dict[str, Any]) -> dict[str, GatewayResponse]:
     for _lid, res in resources_of(template, "AWS::ApiGateway::GatewayResponse"):
         props = res["Properties"]
         templates = props.get("ResponseTemplates") or {}
-        headers = {k.rsplit(".", 1)[-1]: str(v).strip("'") for k, v in (props.get("ResponseParameters") or {}).items()
-                   if isinstance(v, str)}
+        headers = {
+            k.rsplit(".", 1)[-1]: str(v).strip("'")
+            for k, v in (props.get("ResponseParameters") or {}).items()
+            if isinstance(v, str)
+        }
         out[props["ResponseType"]] = GatewayResponse(
             status=int(props["StatusCode"]) if props.get("StatusCode") else None,
-            template=templates.get("application/json"), headers=headers)
+            template=templates.get("application/json"),
+            headers=headers,
+        )
     return out
 
 
@@ -233,7 +252,9 @@ def stage_name(template: dict[str, Any]) -> str:
     return "prod"
 
 
-def apply_in_order(template: dict[str, Any], order: list[str], handlers: dict[str, Callable[[str, dict[str, Any]], None]]) -> None:
+def apply_in_order(
+    template: dict[str, Any], order: list[str], handlers: dict[str, Callable[[str, dict[str, Any]], None]]
+) -> None:
     for rtype in order:
         for lid, res in resources_of(template, rtype):
             handlers[rtype](lid, res)
@@ -278,7 +299,7 @@ def merge_stacks(stacks: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if key == "Fn::GetStackOutput":
                 ref = _stack_output_ref(resolve(arg, stack))
                 if ref not in outputs:
@@ -334,8 +355,9 @@ def dependency_order(dependencies: Mapping[str, Sequence[str]]) -> list[str]:
 def assembly_stacks(directory: Path) -> list[tuple[str, dict[str, Any]]]:
     """(stack name, template) of every stack of a cloud assembly (``cdk.out``), in deployment order."""
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    artifacts = {aid: a for aid, a in (manifest.get("artifacts") or {}).items()
-                 if a.get("type") == "aws:cloudformation:stack"}
+    artifacts = {
+        aid: a for aid, a in (manifest.get("artifacts") or {}).items() if a.get("type") == "aws:cloudformation:stack"
+    }
     if not artifacts:
         raise ValueError(f"{directory} is a cloud assembly without stacks")
     order = dependency_order({aid: a.get("dependencies") or [] for aid, a in artifacts.items()})
@@ -359,8 +381,10 @@ def load_app_template(path: Path) -> dict[str, Any]:
     try:
         return merge_stacks([(path.name.split(".")[0], template)])
     except ValueError as error:
-        raise ValueError(f"{path} reads another stack's outputs ({error}): pass the cloud assembly directory "
-                         "(e.g. cdk.out) to run every stack of the app") from None
+        raise ValueError(
+            f"{path} reads another stack's outputs ({error}): pass the cloud assembly directory "
+            "(e.g. cdk.out) to run every stack of the app"
+        ) from None
 
 
 def _has_cross_stack_reference(node: Any) -> bool:

@@ -21,7 +21,13 @@ from infra.local.front import ApiFront, CognitoVerifier, TokenBucket, serve
 from infra.local.lambdas import LocalFunction, merged_environment
 from infra.local.provision import Provisioner
 from infra.local.template import (
-    Resolver, authorizers, function_specs, gateway_responses, route_specs, stage_name, stage_throttle,
+    Resolver,
+    authorizers,
+    function_specs,
+    gateway_responses,
+    route_specs,
+    stage_name,
+    stage_throttle,
 )
 from infra.routes import ROOT, ensure_import_paths
 
@@ -55,7 +61,7 @@ class LocalTwin:
     demo_users: list[DemoUser] = field(default_factory=list)
     resolver: Resolver | None = None
 
-    def start(self) -> "LocalTwin":
+    def start(self) -> LocalTwin:
         ensure_import_paths()
         self.moto_port = self.moto_port or free_port()
         self.api_port = self.api_port or free_port()
@@ -71,9 +77,14 @@ class LocalTwin:
         self.functions = self._functions()
         self._serve_invokes()
         self._start_chain_bridge()
-        self.front = ApiFront(route_specs(self.template), self.functions, self._verifiers(provisioner),
-                              gateway_responses(self.template), TokenBucket(*stage_throttle(self.template)),
-                              stage_name(self.template))
+        self.front = ApiFront(
+            route_specs(self.template),
+            self.functions,
+            self._verifiers(provisioner),
+            gateway_responses(self.template),
+            TokenBucket(*stage_throttle(self.template)),
+            stage_name(self.template),
+        )
         self._start_http()
         if self.seed_users:
             self._seed(provisioner)
@@ -82,10 +93,16 @@ class LocalTwin:
 
     # ---- setup ------------------------------------------------------------------------------------
     def _environment(self) -> None:
-        os.environ.update({
-            "AWS_ENDPOINT_URL": self.moto_url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region, "MOTO_PORT": str(self.moto_port),
-        })
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.moto_url,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+                "MOTO_PORT": str(self.moto_port),
+            }
+        )
         os.environ.pop("AWS_PROFILE", None)
 
     def _start_moto(self) -> None:
@@ -100,8 +117,11 @@ class LocalTwin:
         self._moto.start()
         import requests
 
-        requests.post(f"{self.moto_url}/moto-api/config", timeout=10,
-                      json={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        requests.post(
+            f"{self.moto_url}/moto-api/config",
+            timeout=10,
+            json={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
+        )
 
     def _stack_name(self) -> str:
         meta = (self.template or {}).get("Metadata", {})
@@ -124,11 +144,14 @@ class LocalTwin:
             verifiers[lid] = CognitoVerifier(
                 jwks_url=f"{self.moto_url}/{pool_id}/.well-known/jwks.json",
                 issuer=f"https://cognito-idp.{self.region}.amazonaws.com/{pool_id}",
-                audiences=provisioner.clients.get(pool_id, []))
+                audiences=provisioner.clients.get(pool_id, []),
+            )
         return verifiers
 
     def _start_http(self) -> None:
-        self._http, self._http_thread = serve(self.front, "127.0.0.1", self.api_port)  # /docs: the docs function, as on AWS
+        self._http, self._http_thread = serve(
+            self.front, "127.0.0.1", self.api_port
+        )  # /docs: the docs function, as on AWS
 
     def _seed(self, provisioner: Provisioner) -> None:
         """One demo user per role, with a fresh strong password printed at start."""
@@ -143,7 +166,9 @@ class LocalTwin:
                 attrs = [{"Name": "name", "Value": f"Demo {role}"}]
                 if fpo:
                     attrs.append({"Name": "custom:fpo_id", "Value": fpo})
-                idp.admin_create_user(UserPoolId=pool_id, Username=username, UserAttributes=attrs, MessageAction="SUPPRESS")
+                idp.admin_create_user(
+                    UserPoolId=pool_id, Username=username, UserAttributes=attrs, MessageAction="SUPPRESS"
+                )
                 idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
                 idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=role)
                 self.demo_users.append(DemoUser(username, password, role, fpo))
@@ -157,11 +182,19 @@ class LocalTwin:
         if admin is None or not any(r.resource_path == "/fpos" and r.method == "POST" for r in self.front.routes):
             return
         headers = {"Content-Type": "application/json"}
-        login = self.front.handle("POST", "/auth/login", headers, _json.dumps(
-            {"username": admin.username, "password": admin.password}).encode())
+        login = self.front.handle(
+            "POST",
+            "/auth/login",
+            headers,
+            _json.dumps({"username": admin.username, "password": admin.password}).encode(),
+        )
         token = _json.loads(login.body)["tokens"]["id_token"]
-        created = self.front.handle("POST", "/fpos", {**headers, "Authorization": token}, _json.dumps(
-            {"fpo_id": DEMO_FPO, "name": "Demo Farmer Producer Company", "state": "Punjab"}).encode())
+        created = self.front.handle(
+            "POST",
+            "/fpos",
+            {**headers, "Authorization": token},
+            _json.dumps({"fpo_id": DEMO_FPO, "name": "Demo Farmer Producer Company", "state": "Punjab"}).encode(),
+        )
         if created.status != 201:
             raise RuntimeError(f"seeding {DEMO_FPO} failed: {created.status} {created.body!r}")
 
@@ -200,7 +233,12 @@ class LocalTwin:
             self._moto.stop()
 
     def describe(self) -> dict:
-        return {"api": self.base_url, "docs": f"{self.base_url}/docs", "moto": self.moto_url,
-                "region": self.region, "users": [u.__dict__ for u in self.demo_users],
-                "resources": dict(self.resolver.refs) if self.resolver else {},
-                "chain_rpc": self.chain_bridge.url if getattr(self, "chain_bridge", None) else None}
+        return {
+            "api": self.base_url,
+            "docs": f"{self.base_url}/docs",
+            "moto": self.moto_url,
+            "region": self.region,
+            "users": [u.__dict__ for u in self.demo_users],
+            "resources": dict(self.resolver.refs) if self.resolver else {},
+            "chain_rpc": self.chain_bridge.url if getattr(self, "chain_bridge", None) else None,
+        }

@@ -21,7 +21,9 @@ class Client:
         self.base = base
         self.http = requests.Session()
 
-    def call(self, method: str, path: str, body=None, token: str | None = None, raw: str | bytes | None = None, headers=None):
+    def call(
+        self, method: str, path: str, body=None, token: str | None = None, raw: str | bytes | None = None, headers=None
+    ):
         h = {"Content-Type": "application/json", **(headers or {})}
         if token:
             h["Authorization"] = token
@@ -39,9 +41,24 @@ def start_twin(template_path: Path, tmp: Path) -> tuple[subprocess.Popen, dict]:
     ready = tmp / "ready.json"
     log = open(tmp / "twin.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--port", "0", "--moto-port", "0", "--template", str(template_path),
-         "--ready-file", str(ready)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "--port",
+            "0",
+            "--moto-port",
+            "0",
+            "--template",
+            str(template_path),
+            "--ready-file",
+            str(ready),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     deadline = time.monotonic() + 120
     while not ready.exists():
         if proc.poll() is not None or time.monotonic() > deadline:

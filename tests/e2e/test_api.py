@@ -15,8 +15,11 @@ def unique(prefix: str) -> str:
 
 
 def register_and_confirm(client, username: str) -> None:
-    r = client.call("POST", "/auth/register", {"username": username, "password": PASSWORD, "name": "Ravi Kumar",
-                                               "phone_number": "+919812345678"})
+    r = client.call(
+        "POST",
+        "/auth/register",
+        {"username": username, "password": PASSWORD, "name": "Ravi Kumar", "phone_number": "+919812345678"},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["role"] == "farmer"
     r = client.call("POST", "/auth/confirm-registration", {"username": username, "code": "123456"})
@@ -50,16 +53,35 @@ def test_register_login_me_refresh_logout_then_old_token_refused(client):
 def test_admin_creates_an_auditor_who_sets_a_password_and_signs_in(client, users):
     admin = client.login(users["admin"]["username"], users["admin"]["password"])
     username = unique("aud")
-    r = client.call("POST", "/admin/users", {"username": username, "role": "auditor", "name": "Audrey",
-                                             "email": f"{username}@example.org", "temporary_password": "Temp-Passw0rd!x"},
-                    token=admin["id_token"])
+    r = client.call(
+        "POST",
+        "/admin/users",
+        {
+            "username": username,
+            "role": "auditor",
+            "name": "Audrey",
+            "email": f"{username}@example.org",
+            "temporary_password": "Temp-Passw0rd!x",
+        },
+        token=admin["id_token"],
+    )
     assert r.status_code == 201, r.text
     assert r.json()["role"] == "auditor"
 
     first = client.call("POST", "/auth/login", {"username": username, "password": "Temp-Passw0rd!x"})
-    assert first.status_code == 200 and first.json()["challenge"]["challenge_name"] == "NEW_PASSWORD_REQUIRED", first.text
-    done = client.call("POST", "/auth/challenge", {"challenge_name": "NEW_PASSWORD_REQUIRED", "username": username,
-                                                   "session": first.json()["challenge"]["session"], "new_password": PASSWORD})
+    assert first.status_code == 200 and first.json()["challenge"]["challenge_name"] == "NEW_PASSWORD_REQUIRED", (
+        first.text
+    )
+    done = client.call(
+        "POST",
+        "/auth/challenge",
+        {
+            "challenge_name": "NEW_PASSWORD_REQUIRED",
+            "username": username,
+            "session": first.json()["challenge"]["session"],
+            "new_password": PASSWORD,
+        },
+    )
     assert done.status_code == 200, done.text
     me = client.call("GET", "/auth/me", token=done.json()["tokens"]["id_token"])
     assert me.json()["role"] == "auditor"
@@ -71,7 +93,9 @@ def test_admin_creates_an_auditor_who_sets_a_password_and_signs_in(client, users
 def test_every_non_admin_role_gets_403_on_admin_routes(client, users):
     for role in ("farmer", "fpo_manager", "auditor"):
         token = client.login(users[role]["username"], users[role]["password"])["id_token"]
-        r = client.call("POST", "/admin/users", {"username": unique("x"), "role": "admin", "name": "Mallory"}, token=token)
+        r = client.call(
+            "POST", "/admin/users", {"username": unique("x"), "role": "admin", "name": "Mallory"}, token=token
+        )
         assert r.status_code == 403, (role, r.text)
         assert r.json()["error"]["code"] == "role_forbidden"
         assert client.call("GET", "/admin/users", token=token).status_code == 403
@@ -93,15 +117,21 @@ def test_no_token_or_a_forged_token_is_401_with_the_envelope(client, users):
 
 def test_malformed_body_is_422_naming_the_field_and_bad_json_is_400(client, users):
     admin = client.login(users["admin"]["username"], users["admin"]["password"])
-    r = client.call("POST", "/admin/users", {"username": unique("u"), "role": "farmer", "name": "No FPO", "email": "nope"},
-                    token=admin["id_token"])
+    r = client.call(
+        "POST",
+        "/admin/users",
+        {"username": unique("u"), "role": "farmer", "name": "No FPO", "email": "nope"},
+        token=admin["id_token"],
+    )
     assert r.status_code == 422
     fields = [d["field"] for d in r.json()["error"]["details"]]
     assert "body.email" in fields
-    r = client.call("POST", "/auth/login", raw="{\"username\": ")
+    r = client.call("POST", "/auth/login", raw='{"username": ')
     assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
     r = client.call("POST", "/auth/login", {"username": 42})
-    assert r.status_code == 422 and {"body.username", "body.password"} <= {d["field"] for d in r.json()["error"]["details"]}
+    assert r.status_code == 422 and {"body.username", "body.password"} <= {
+        d["field"] for d in r.json()["error"]["details"]
+    }
 
 
 def test_bodies_that_are_not_utf8_json_objects_are_4xx_with_the_envelope_on_every_domain(client, users):
@@ -132,17 +162,33 @@ def test_unknown_route_is_404_with_the_envelope(client):
 def test_role_change_cuts_off_old_tokens(client, users):
     admin = client.login(users["admin"]["username"], users["admin"]["password"])["id_token"]
     username = unique("fa")
-    assert client.call("POST", "/admin/users", {"username": username, "role": "farmer", "fpo_id": "FPO-2", "name": "F",
-                                                "temporary_password": PASSWORD}, token=admin).status_code == 201
+    assert (
+        client.call(
+            "POST",
+            "/admin/users",
+            {"username": username, "role": "farmer", "fpo_id": "FPO-2", "name": "F", "temporary_password": PASSWORD},
+            token=admin,
+        ).status_code
+        == 201
+    )
     first = client.call("POST", "/auth/login", {"username": username, "password": PASSWORD}).json()
-    tokens = client.call("POST", "/auth/challenge", {"challenge_name": "NEW_PASSWORD_REQUIRED", "username": username,
-                                                     "session": first["challenge"]["session"],
-                                                     "new_password": PASSWORD + "x"}).json()["tokens"]
+    tokens = client.call(
+        "POST",
+        "/auth/challenge",
+        {
+            "challenge_name": "NEW_PASSWORD_REQUIRED",
+            "username": username,
+            "session": first["challenge"]["session"],
+            "new_password": PASSWORD + "x",
+        },
+    ).json()["tokens"]
     assert client.call("GET", "/auth/me", token=tokens["id_token"]).json()["role"] == "farmer"
     import time
 
     time.sleep(1.1)  # tokens are stamped in whole seconds; the cut-off covers the second of the change
-    changed = client.call("PUT", f"/admin/users/{username}/role", {"role": "fpo_manager", "fpo_id": "FPO-2"}, token=admin)
+    changed = client.call(
+        "PUT", f"/admin/users/{username}/role", {"role": "fpo_manager", "fpo_id": "FPO-2"}, token=admin
+    )
     assert changed.status_code == 200, changed.text
     assert client.call("GET", "/auth/me", token=tokens["id_token"]).status_code == 401
     time.sleep(1.1)
@@ -170,7 +216,11 @@ def test_password_reset(client):
     assert client.call("POST", "/auth/forgot-password", {"username": username}).status_code == 202
     assert client.call("POST", "/auth/forgot-password", {"username": "nobody-here"}).status_code == 202
     # moto accepts any code that does not start with its own prefix (it cannot send SMS or email)
-    r = client.call("POST", "/auth/confirm-forgot-password", {"username": username, "code": "654321", "new_password": "N3w-Passw0rd!!"})
+    r = client.call(
+        "POST",
+        "/auth/confirm-forgot-password",
+        {"username": username, "code": "654321", "new_password": "N3w-Passw0rd!!"},
+    )
     assert r.status_code == 200, r.text
     client.login(username, "N3w-Passw0rd!!")
 
@@ -187,7 +237,10 @@ def test_health_docs_and_spec_are_public(client):
 
 
 def test_cors_preflight(client):
-    r = client.http.options(client.base + "/auth/login", headers={"Origin": "http://localhost:3000",
-                                                                   "Access-Control-Request-Method": "POST"}, timeout=10)
+    r = client.http.options(
+        client.base + "/auth/login",
+        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
     assert r.status_code in (200, 204)
     assert r.headers.get("Access-Control-Allow-Methods")

@@ -19,12 +19,29 @@ pytestmark = pytest.mark.e2e
 def new_auditor(client: Client, admin: str) -> str:
     """An auditor created through the admin routes (first login included), assigned to nothing."""
     username = unique("aud")
-    r = client.call("POST", "/admin/users", {"username": username, "role": "auditor", "name": "Unassigned Auditor",
-                                             "temporary_password": "Temp-Passw0rd!x"}, token=admin)
+    r = client.call(
+        "POST",
+        "/admin/users",
+        {
+            "username": username,
+            "role": "auditor",
+            "name": "Unassigned Auditor",
+            "temporary_password": "Temp-Passw0rd!x",
+        },
+        token=admin,
+    )
     assert r.status_code == 201, r.text
     first = client.call("POST", "/auth/login", {"username": username, "password": "Temp-Passw0rd!x"}).json()
-    done = client.call("POST", "/auth/challenge", {"challenge_name": "NEW_PASSWORD_REQUIRED", "username": username,
-                                                   "session": first["challenge"]["session"], "new_password": PASSWORD})
+    done = client.call(
+        "POST",
+        "/auth/challenge",
+        {
+            "challenge_name": "NEW_PASSWORD_REQUIRED",
+            "username": username,
+            "session": first["challenge"]["session"],
+            "new_password": PASSWORD,
+        },
+    )
     return done.json()["tokens"]["id_token"]
 
 
@@ -54,19 +71,38 @@ def test_an_assigned_auditor_reads_the_project_fpo_and_ledger_others_do_not(twin
     plot_id = r.json()["plot_id"]
 
     # the admin creates a project over the demo FPO and assigns the demo auditor (projects routes)
-    r = client.call("POST", "/projects", {"name": "Auditor access e2e", "fpo_ids": [DEMO_FPO], "methodology": "vm0051",
-                                          "profile": "vm0051", "gwp": "AR5", "crediting_start": "2025-06-01",
-                                          "crediting_end": "2030-05-31"}, token=admin)
+    r = client.call(
+        "POST",
+        "/projects",
+        {
+            "name": "Auditor access e2e",
+            "fpo_ids": [DEMO_FPO],
+            "methodology": "vm0051",
+            "profile": "vm0051",
+            "gwp": "AR5",
+            "crediting_start": "2025-06-01",
+            "crediting_end": "2030-05-31",
+        },
+        token=admin,
+    )
     assert r.status_code == 201, r.text
     pid = r.json()["project_id"]
     r = client.call("POST", f"/projects/{pid}/auditors", {"username": "demo-auditor"}, token=admin)
     assert r.status_code == 200, r.text
 
     # ledger records of that project (a manually approved run)
-    run = {"project_id": pid, "run_id": "E2E_" + uuid.uuid4().hex[:8], "vintage": 2025, "methodology_profile": "vm0051",
-           "gwp": "AR5", "approved_by": "demo-auditor", "approved_at": "2026-01-01T00:00:00Z", "deductions": {},
-           "creditable_net_t": "5", "farmers": [{"farmer_id": fid, "owner_user_id": "nobody", "fpo_id": DEMO_FPO,
-                                                 "net_t": "5"}]}
+    run = {
+        "project_id": pid,
+        "run_id": "E2E_" + uuid.uuid4().hex[:8],
+        "vintage": 2025,
+        "methodology_profile": "vm0051",
+        "gwp": "AR5",
+        "approved_by": "demo-auditor",
+        "approved_at": "2026-01-01T00:00:00Z",
+        "deductions": {},
+        "creditable_net_t": "5",
+        "farmers": [{"farmer_id": fid, "owner_user_id": "nobody", "fpo_id": DEMO_FPO, "net_t": "5"}],
+    }
     r = client.call("POST", "/ledger/issuances", run, token=admin)
     assert r.status_code == 200, r.text
     record_id, serial = r.json()["record_ids"][0], r.json()["credits"][0]["serial"]
@@ -86,8 +122,13 @@ def test_an_assigned_auditor_reads_the_project_fpo_and_ledger_others_do_not(twin
     assert client.call("GET", f"/credits/{serial}", token=auditor).status_code == 200
 
     # an auditor assigned to nothing: 404 for the same ids, empty lists
-    for path in (f"/farmers/{fid}", f"/plots/{plot_id}", f"/fpos/{DEMO_FPO}/overview", f"/ledger/records/{record_id}",
-                 f"/credits/{serial}"):
+    for path in (
+        f"/farmers/{fid}",
+        f"/plots/{plot_id}",
+        f"/fpos/{DEMO_FPO}/overview",
+        f"/ledger/records/{record_id}",
+        f"/credits/{serial}",
+    ):
         r = client.call("GET", path, token=stranger)
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", (path, r.text)
     assert listed_farmers(client, stranger) == []
@@ -95,9 +136,14 @@ def test_an_assigned_auditor_reads_the_project_fpo_and_ledger_others_do_not(twin
     # ... answered exactly like ids that do not exist (status, code and message: no existence oracle),
     # on the projects and verification routes too; the queue agrees with the task route
     missing_pid = "prj_00000000" if pid != "prj_00000000" else "prj_ffffffff"
-    for route in ("/projects/{}", "/projects/{}/runs", "/projects/{}/runs/{}_2025_kharif",
-                  "/verification/samples/{}_2025_kharif", "/verification/tasks/{}_2025_kharif_a1",
-                  "/verification/reports/{}_2025_kharif_a1_mon"):
+    for route in (
+        "/projects/{}",
+        "/projects/{}/runs",
+        "/projects/{}/runs/{}_2025_kharif",
+        "/verification/samples/{}_2025_kharif",
+        "/verification/tasks/{}_2025_kharif_a1",
+        "/verification/reports/{}_2025_kharif_a1_mon",
+    ):
         foreign = client.call("GET", route.format(pid, pid), token=stranger)
         missing = client.call("GET", route.format(missing_pid, missing_pid), token=stranger)
         assert foreign.status_code == missing.status_code == 404, (route, foreign.text)
@@ -113,7 +159,11 @@ def test_an_assigned_auditor_reads_the_project_fpo_and_ledger_others_do_not(twin
     r = client.call("PATCH", f"/farmers/{fid}", {"version": 1, "name": "Changed"}, token=auditor)
     assert r.status_code == 403 and r.json()["error"]["code"] == "role_forbidden"
     assert client.call("POST", f"/plots/{plot_id}/seasons", RICE, token=auditor).status_code == 403
-    r = client.call("POST", "/credits/transfer", {"serial": serial, "quantity": 1, "to_ref": "B",
-                                                  "client_token": "token-e2e-aud"}, token=auditor)
+    r = client.call(
+        "POST",
+        "/credits/transfer",
+        {"serial": serial, "quantity": 1, "to_ref": "B", "client_token": "token-e2e-aud"},
+        token=auditor,
+    )
     assert r.status_code == 403
     assert client.call("GET", f"/farmers/{fid}", token=mgr).json()["version"] == 1

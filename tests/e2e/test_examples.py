@@ -18,16 +18,33 @@ from tests.e2e.conftest import Client
 pytestmark = pytest.mark.e2e
 SPEC = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
 # who tries each route out (public routes: nobody); anything else: the admin
-ROLE = {"/farmers": "fpo_manager", "/farmers/{farmer_id}": "fpo_manager", "/farmers/{farmer_id}/plots": "fpo_manager",
-        "/plots/{plot_id}": "fpo_manager", "/plots/{plot_id}/seasons": "fpo_manager", "/fpos/{fpo_id}/invitations": "fpo_manager",
-        "/farmers/field-data": "fpo_manager", "/sync": "fpo_manager", "/uploads": "fpo_manager", "/imports/farmers": "fpo_manager",
-        "/imports/plots": "fpo_manager", "/farmers/{farmer_id}/join": "farmer", "/verification/observations": "auditor",
-        "/verification/tasks/{task_id}/decision": "auditor"}
+ROLE = {
+    "/farmers": "fpo_manager",
+    "/farmers/{farmer_id}": "fpo_manager",
+    "/farmers/{farmer_id}/plots": "fpo_manager",
+    "/plots/{plot_id}": "fpo_manager",
+    "/plots/{plot_id}/seasons": "fpo_manager",
+    "/fpos/{fpo_id}/invitations": "fpo_manager",
+    "/farmers/field-data": "fpo_manager",
+    "/sync": "fpo_manager",
+    "/uploads": "fpo_manager",
+    "/imports/farmers": "fpo_manager",
+    "/imports/plots": "fpo_manager",
+    "/farmers/{farmer_id}/join": "farmer",
+    "/verification/observations": "auditor",
+    "/verification/tasks/{task_id}/decision": "auditor",
+}
 # the examples that must succeed outright, in this order (later ones use the ids the earlier ones created)
-MUST_SUCCEED = [("POST", "/farmers", 201), ("PATCH", "/farmers/{farmer_id}", 200), ("POST", "/farmers/{farmer_id}/plots", 201),
-                ("PUT", "/plots/{plot_id}", 200), ("POST", "/plots/{plot_id}/seasons", 201),
-                ("POST", "/fpos/{fpo_id}/invitations", 201), ("POST", "/admin/users", 201),
-                ("PUT", "/admin/users/{username}/role", 200)]
+MUST_SUCCEED = [
+    ("POST", "/farmers", 201),
+    ("PATCH", "/farmers/{farmer_id}", 200),
+    ("POST", "/farmers/{farmer_id}/plots", 201),
+    ("PUT", "/plots/{plot_id}", 200),
+    ("POST", "/plots/{plot_id}/seasons", 201),
+    ("POST", "/fpos/{fpo_id}/invitations", 201),
+    ("POST", "/admin/users", 201),
+    ("PUT", "/admin/users/{username}/role", 200),
+]
 LAST = {("POST", "/auth/logout")}  # it revokes the caller's session
 # moto answers an unknown challenge session with ResourceNotFoundException (Cognito: NotAuthorizedException,
 # a 401 here), which the shared identity mapping reads as a provider failure: a twin-only 503, reported
@@ -35,7 +52,12 @@ KNOWN_TWIN_DIVERGENCES = {("POST", "/auth/challenge"): (503, "Identity provider 
 
 
 def operations() -> list[tuple[str, str, dict]]:
-    ops = [(m.upper(), p, item[m]) for p, item in SPEC["paths"].items() for m in HTTP_METHODS if "requestBody" in item.get(m, {})]
+    ops = [
+        (m.upper(), p, item[m])
+        for p, item in SPEC["paths"].items()
+        for m in HTTP_METHODS
+        if "requestBody" in item.get(m, {})
+    ]
     first = {(m, p): i for i, (m, p, _) in enumerate(MUST_SUCCEED)}
     return sorted(ops, key=lambda o: (o[:2] in LAST, first.get(o[:2], len(first)), o[1], o[0]))
 
@@ -48,8 +70,14 @@ def tokens(twin) -> dict[str, str]:
 
 def test_every_example_is_accepted_by_the_deployed_handlers(twin, tokens):
     client = Client(twin["api"])
-    ids = {"fpo_id": "FPO-DEMO-1", "username": "ravi.kumar", "project_id": "prj_0000abcd",
-           "task_id": "prj_0000abcd_2025_kharif_a1", "farmer_id": "F-EXAMPLE", "plot_id": "P-EXAMPLE"}
+    ids = {
+        "fpo_id": "FPO-DEMO-1",
+        "username": "ravi.kumar",
+        "project_id": "prj_0000abcd",
+        "task_id": "prj_0000abcd_2025_kharif_a1",
+        "farmer_id": "F-EXAMPLE",
+        "plot_id": "P-EXAMPLE",
+    }
     seen: dict[tuple[str, str], int] = {}
     failures: list[tuple[str, str, int, str]] = []
     for method, path, op in operations():

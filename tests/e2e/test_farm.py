@@ -17,8 +17,14 @@ CONSENT = {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"}
 
 
 def square(lon: float, lat: float, size: float = 0.001) -> dict:
-    return {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
-        [lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]]}}
+    return {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
+        },
+    }
 
 
 def somewhere() -> tuple[float, float]:
@@ -29,14 +35,32 @@ def somewhere() -> tuple[float, float]:
 
 def farmer_body(**extra) -> dict:
     phone = "9" + "".join(random.choice("0123456789") for _ in range(9))
-    return {"name": "Ravi Kumar", "phone": phone, "village": "Rampur", "district": "Patiala", "state": "Punjab",
-            "fpo_id": DEMO_FPO, "preferred_language": "pa", "consent": CONSENT, **extra}
+    return {
+        "name": "Ravi Kumar",
+        "phone": phone,
+        "village": "Rampur",
+        "district": "Patiala",
+        "state": "Punjab",
+        "fpo_id": DEMO_FPO,
+        "preferred_language": "pa",
+        "consent": CONSENT,
+        **extra,
+    }
 
 
-RICE = {"year": 2025, "season": "kharif", "crop": "rice", "sowing_date": "2025-06-20", "harvest_date": "2025-10-20",
-        "cultivation_days": 110, "water_regime": "multiple_drainage", "preseason_water": "non_flooded_lt_180",
-        "synthetic_n_kg_per_ha": 120, "urea_kg_per_ha": 250,
-        "water_regime_evidence": {"method": "awd_pipe_readings", "description": "AWD pipe, 3 dry-downs"}}
+RICE = {
+    "year": 2025,
+    "season": "kharif",
+    "crop": "rice",
+    "sowing_date": "2025-06-20",
+    "harvest_date": "2025-10-20",
+    "cultivation_days": 110,
+    "water_regime": "multiple_drainage",
+    "preseason_water": "non_flooded_lt_180",
+    "synthetic_n_kg_per_ha": 120,
+    "urea_kg_per_ha": 250,
+    "water_regime_evidence": {"method": "awd_pipe_readings", "description": "AWD pipe, 3 dry-downs"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +74,37 @@ def other_manager(twin, tokens) -> str:
     """A manager of another FPO (created through the admin routes, first login included)."""
     client = Client(twin["api"])
     other_fpo = unique("FPO-E2E-")
-    assert client.call("POST", "/fpos", {"fpo_id": other_fpo, "name": "Other FPO", "state": "Bihar"},
-                       token=tokens["admin"]).status_code == 201
+    assert (
+        client.call(
+            "POST", "/fpos", {"fpo_id": other_fpo, "name": "Other FPO", "state": "Bihar"}, token=tokens["admin"]
+        ).status_code
+        == 201
+    )
     username = unique("mgr")
-    r = client.call("POST", "/admin/users", {"username": username, "role": "fpo_manager", "fpo_id": other_fpo,
-                                             "name": "Other Manager", "temporary_password": "Temp-Passw0rd!x"},
-                    token=tokens["admin"])
+    r = client.call(
+        "POST",
+        "/admin/users",
+        {
+            "username": username,
+            "role": "fpo_manager",
+            "fpo_id": other_fpo,
+            "name": "Other Manager",
+            "temporary_password": "Temp-Passw0rd!x",
+        },
+        token=tokens["admin"],
+    )
     assert r.status_code == 201, r.text
     first = client.call("POST", "/auth/login", {"username": username, "password": "Temp-Passw0rd!x"}).json()
-    done = client.call("POST", "/auth/challenge", {"challenge_name": "NEW_PASSWORD_REQUIRED", "username": username,
-                                                   "session": first["challenge"]["session"], "new_password": PASSWORD})
+    done = client.call(
+        "POST",
+        "/auth/challenge",
+        {
+            "challenge_name": "NEW_PASSWORD_REQUIRED",
+            "username": username,
+            "session": first["challenge"]["session"],
+            "new_password": PASSWORD,
+        },
+    )
     return done.json()["tokens"]["id_token"]
 
 
@@ -69,8 +114,12 @@ def test_demo_fpo_exists_and_fpos_are_admin_only(client, tokens):
     again = client.call("POST", "/fpos", {"fpo_id": DEMO_FPO, "name": "x", "state": "y"}, token=tokens["admin"])
     assert again.status_code == 409
     for role in ("farmer", "fpo_manager", "auditor"):
-        assert client.call("POST", "/fpos", {"fpo_id": unique("F"), "name": "x", "state": "y"},
-                           token=tokens[role]).status_code == 403
+        assert (
+            client.call(
+                "POST", "/fpos", {"fpo_id": unique("F"), "name": "x", "state": "y"}, token=tokens[role]
+            ).status_code
+            == 403
+        )
 
 
 def test_register_farmer_plot_season_and_dashboards(client, tokens):
@@ -100,13 +149,26 @@ def test_register_farmer_plot_season_and_dashboards(client, tokens):
 
     season = client.call("POST", f"/plots/{pid}/seasons", RICE, token=mgr)
     assert season.status_code == 201, season.text
-    rabi = {**RICE, "season": "rabi", "crop": "wheat", "water_regime": None, "preseason_water": None,
-            "water_regime_evidence": None, "sowing_date": "2025-11-10", "harvest_date": "2026-04-05",
-            "cultivation_days": 140, "urea_kg_per_ha": 200}
+    rabi = {
+        **RICE,
+        "season": "rabi",
+        "crop": "wheat",
+        "water_regime": None,
+        "preseason_water": None,
+        "water_regime_evidence": None,
+        "sowing_date": "2025-11-10",
+        "harvest_date": "2026-04-05",
+        "cultivation_days": 140,
+        "urea_kg_per_ha": 200,
+    }
     fd = client.call("POST", "/farmers/field-data", {"plot_id": pid, "season": rabi}, token=mgr)
     assert fd.status_code == 201, fd.text
-    impossible = client.call("POST", f"/plots/{pid}/seasons", {**RICE, "year": 2024, "sowing_date": "2024-06-20",
-                                                                "harvest_date": "2024-06-01"}, token=mgr)
+    impossible = client.call(
+        "POST",
+        f"/plots/{pid}/seasons",
+        {**RICE, "year": 2024, "sowing_date": "2024-06-20", "harvest_date": "2024-06-01"},
+        token=mgr,
+    )
     assert impossible.status_code == 422 and impossible.json()["error"]["details"][0]["field"] == "body"
     shown = client.call("GET", f"/plots/{pid}", token=mgr).json()
     assert [s["season_key"] for s in shown["seasons"]] == ["2025-kharif", "2025-rabi"]
@@ -118,11 +180,17 @@ def test_register_farmer_plot_season_and_dashboards(client, tokens):
     csv = client.call("GET", f"/fpos/{DEMO_FPO}/reports?format=csv&table=villages", token=mgr)
     assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv") and "Sonepur" in csv.text
     assert csv.text.splitlines()[0] == "village,members,plots,area_ha,seasons_reported"
-    bundle = client.call("GET", f"/fpos/{DEMO_FPO}/reports?format=zip", token=mgr, headers={"Accept": "application/zip"})
+    bundle = client.call(
+        "GET", f"/fpos/{DEMO_FPO}/reports?format=zip", token=mgr, headers={"Accept": "application/zip"}
+    )
     assert bundle.status_code == 200 and bundle.content[:2] == b"PK"  # one CSV per table
     assert client.call("GET", f"/fpos/{DEMO_FPO}/reports?format=csv", token=mgr).status_code == 422  # table_required
-    xlsx = client.call("GET", f"/fpos/{DEMO_FPO}/reports?format=xlsx", token=mgr,
-                       headers={"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    xlsx = client.call(
+        "GET",
+        f"/fpos/{DEMO_FPO}/reports?format=xlsx",
+        token=mgr,
+        headers={"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    )
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"  # a zip: the .xlsx container
 
 
@@ -153,7 +221,10 @@ def test_access_rules_over_http(client, tokens, other_manager):
         assert client.call("PATCH", f"/farmers/{fid}", {"version": 1, "name": "x"}, token=token).status_code == 404
         assert client.call("POST", f"/plots/{pid}/seasons", RICE, token=token).status_code == 404
     # auditors never write farm data: 403 for the role, whatever the id (so nothing can be probed)
-    for path, body in ((f"/farmers/{fid}", {"version": 1, "name": "x"}), ("/farmers/F-nope", {"version": 1, "name": "x"})):
+    for path, body in (
+        (f"/farmers/{fid}", {"version": 1, "name": "x"}),
+        ("/farmers/F-nope", {"version": 1, "name": "x"}),
+    ):
         r = client.call("PATCH", path, body, token=auditor)
         assert r.status_code == 403 and r.json()["error"]["code"] == "role_forbidden"
     assert client.call("GET", f"/fpos/{DEMO_FPO}/overview", token=other_manager).status_code == 404
@@ -176,8 +247,12 @@ def test_farmer_self_registers_once_and_manages_own_plot(client, tokens):
     plot = client.call("POST", f"/farmers/{fid}/plots", square(lon, lat), token=farmer)
     assert plot.status_code == 201
     assert client.call("GET", f"/plots/{plot.json()['plot_id']}", token=tokens["fpo_manager"]).status_code == 200
-    upload = client.call("POST", "/uploads", {"plot_id": plot.json()["plot_id"], "content_type": "application/pdf",
-                                              "size_bytes": 2048}, token=farmer)
+    upload = client.call(
+        "POST",
+        "/uploads",
+        {"plot_id": plot.json()["plot_id"], "content_type": "application/pdf", "size_bytes": 2048},
+        token=farmer,
+    )
     assert upload.status_code == 201 and upload.json()["evidence"]["status"] == "pending"
     assert client.call("POST", f"/uploads/{upload.json()['upload_id']}/complete", token=farmer).status_code == 409
 
@@ -185,15 +260,27 @@ def test_farmer_self_registers_once_and_manages_own_plot(client, tokens):
 def test_sync_batch_replays_and_conflicts(client, tokens):
     mgr = tokens["fpo_manager"]
     lon, lat = somewhere()
-    records = [{"client_id": f"c-{uuid.uuid4().hex}", "entity": "farmer", "action": "create", "data": farmer_body()}
-               for _ in range(3)]
+    records = [
+        {"client_id": f"c-{uuid.uuid4().hex}", "entity": "farmer", "action": "create", "data": farmer_body()}
+        for _ in range(3)
+    ]
     first = client.call("POST", "/sync", {"records": records}, token=mgr).json()
     assert first["applied"] == 3
     fid = first["results"][0]["id"]
-    plot = {"client_id": f"c-{uuid.uuid4().hex}", "entity": "plot", "action": "create", "id": fid,
-            "data": square(lon, lat)}
-    season_for = lambda pid: {"client_id": f"c-{uuid.uuid4().hex}", "entity": "season", "action": "create",  # noqa: E731
-                              "id": pid, "data": RICE}
+    plot = {
+        "client_id": f"c-{uuid.uuid4().hex}",
+        "entity": "plot",
+        "action": "create",
+        "id": fid,
+        "data": square(lon, lat),
+    }
+    season_for = lambda pid: {
+        "client_id": f"c-{uuid.uuid4().hex}",
+        "entity": "season",
+        "action": "create",
+        "id": pid,
+        "data": RICE,
+    }
     applied = client.call("POST", "/sync", {"records": [plot]}, token=mgr).json()["results"][0]
     assert applied["status"] == "applied"
     season = season_for(applied["id"])
@@ -202,8 +289,14 @@ def test_sync_batch_replays_and_conflicts(client, tokens):
         again = client.call("POST", "/sync", batch, token=mgr).json()
         statuses = [r["status"] for r in again["results"]]
         assert statuses[:4] == ["duplicate"] * 4 and statuses[4] in ("applied", "duplicate")
-    update = {"client_id": f"c-{uuid.uuid4().hex}", "entity": "farmer", "action": "update", "id": fid,
-              "base_version": 1, "data": {"name": "Updated offline"}}
+    update = {
+        "client_id": f"c-{uuid.uuid4().hex}",
+        "entity": "farmer",
+        "action": "update",
+        "id": fid,
+        "base_version": 1,
+        "data": {"name": "Updated offline"},
+    }
     competing = {**update, "client_id": f"c-{uuid.uuid4().hex}", "data": {"name": "Other phone"}}
     result = client.call("POST", "/sync", {"records": [update, competing]}, token=mgr).json()["results"]
     assert [r["status"] for r in result] == ["applied", "conflict"]
@@ -215,16 +308,21 @@ def test_sync_batch_replays_and_conflicts(client, tokens):
 def test_imports_report_rows_and_are_idempotent(client, tokens):
     mgr = tokens["fpo_manager"]
     ext = unique("E")
-    csv = ("name,phone,village,district,state,external_id,consent_given,consent_at\n"
-           f"Asha,98{random.randint(10_000_000, 99_999_999)},Rampur,Patiala,Punjab,{ext},yes,2025-06-01T10:00:00+05:30\n"
-           "Nope,12,Rampur,Patiala,Punjab,X,yes,2025-06-01T10:00:00+05:30\n")
+    csv = (
+        "name,phone,village,district,state,external_id,consent_given,consent_at\n"
+        f"Asha,98{random.randint(10_000_000, 99_999_999)},Rampur,Patiala,Punjab,{ext},yes,2025-06-01T10:00:00+05:30\n"
+        "Nope,12,Rampur,Patiala,Punjab,X,yes,2025-06-01T10:00:00+05:30\n"
+    )
     body = {"fpo_id": DEMO_FPO, "csv": csv, "consent_version": "v1"}
     first = client.call("POST", "/imports/farmers", body, token=mgr).json()
     assert (first["accepted"], first["rejected"]) == (1, 1)
     assert client.call("POST", "/imports/farmers", body, token=mgr).json()["duplicate"] == 1
     lon, lat = somewhere()
-    fc = {"fpo_id": DEMO_FPO, "type": "FeatureCollection",
-          "features": [{**square(lon, lat), "properties": {"farmer_external_id": ext, "external_id": unique("P")}}]}
+    fc = {
+        "fpo_id": DEMO_FPO,
+        "type": "FeatureCollection",
+        "features": [{**square(lon, lat), "properties": {"farmer_external_id": ext, "external_id": unique("P")}}],
+    }
     assert client.call("POST", "/imports/plots", fc, token=mgr).json()["accepted"] == 1
     assert client.call("POST", "/imports/plots", fc, token=mgr).json()["duplicate"] == 1
     assert client.call("POST", "/imports/farmers", body, token=tokens["farmer"]).status_code == 403
@@ -246,15 +344,19 @@ def test_input_hardening_over_http(client, tokens):
     tibet = client.call("POST", f"/farmers/{fid}/plots", square(90.0, 30.0), token=mgr)
     assert tibet.status_code == 422 and tibet.json()["error"]["details"][0]["type"] == "outside_india", tibet.text
     lon, lat = somewhere()
-    ring = [[lon + 0.002 * math.cos(2 * math.pi * i / 22_000), lat + 0.002 * math.sin(2 * math.pi * i / 22_000)]
-            for i in range(22_000)]
+    ring = [
+        [lon + 0.002 * math.cos(2 * math.pi * i / 22_000), lat + 0.002 * math.sin(2 * math.pi * i / 22_000)]
+        for i in range(22_000)
+    ]
     huge = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring + [ring[0]]]}}
     r = client.call("POST", f"/farmers/{fid}/plots", huge, token=mgr)
     assert r.status_code in (413, 422), r.text
     assert client.call("GET", f"/farmers/{fid}/plots", token=mgr).json()["items"] == []
 
-    csv = ("\ufeffname,phone,village,district,state,external_id,consent_given,consent_at\n"
-           f"Asha,98{random.randint(10_000_000, 99_999_999)},Rampur,Patiala,Punjab,{unique('E')},yes,"
-           "2025-06-01T10:00:00+05:30\n")
+    csv = (
+        "\ufeffname,phone,village,district,state,external_id,consent_given,consent_at\n"
+        f"Asha,98{random.randint(10_000_000, 99_999_999)},Rampur,Patiala,Punjab,{unique('E')},yes,"
+        "2025-06-01T10:00:00+05:30\n"
+    )
     r = client.call("POST", "/imports/farmers", {"fpo_id": DEMO_FPO, "csv": csv, "consent_version": "v1"}, token=mgr)
     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text

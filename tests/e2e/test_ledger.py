@@ -34,11 +34,21 @@ def issued(twin):
     farmer = client.login("demo-farmer", users["farmer"]["password"])["id_token"]
     farmer_id = client.call("GET", "/auth/me", token=farmer).json()["user_id"]
     run_id = "E2E_" + uuid.uuid4().hex[:8]
-    run = {"project_id": "PDEMO", "run_id": run_id, "vintage": 2025, "methodology_profile": "awd-rice-v1", "gwp": "AR5",
-           "approved_by": "demo-auditor", "approved_at": "2026-01-01T00:00:00Z", "deductions": {"buffer": "2.5"},
-           "creditable_net_t": "12.9",
-           "farmers": [{"farmer_id": "FARMER-DEMO-1", "owner_user_id": farmer_id, "fpo_id": "FPO-DEMO-1", "net_t": "9"},
-                       {"farmer_id": "FARMER-DEMO-2", "owner_user_id": "someone-else", "fpo_id": "FPO-OTHER", "net_t": "4"}]}
+    run = {
+        "project_id": "PDEMO",
+        "run_id": run_id,
+        "vintage": 2025,
+        "methodology_profile": "awd-rice-v1",
+        "gwp": "AR5",
+        "approved_by": "demo-auditor",
+        "approved_at": "2026-01-01T00:00:00Z",
+        "deductions": {"buffer": "2.5"},
+        "creditable_net_t": "12.9",
+        "farmers": [
+            {"farmer_id": "FARMER-DEMO-1", "owner_user_id": farmer_id, "fpo_id": "FPO-DEMO-1", "net_t": "9"},
+            {"farmer_id": "FARMER-DEMO-2", "owner_user_id": "someone-else", "fpo_id": "FPO-OTHER", "net_t": "4"},
+        ],
+    }
     r = client.call("POST", "/ledger/issuances", run, token=admin)
     assert r.status_code == 200, r.text
     return {"client": client, "admin": admin, "farmer": farmer, "result": r.json(), "run": run}
@@ -66,15 +76,20 @@ def test_roles_see_what_they_may(issued, users):
     auditor = client.login("demo-auditor", users["auditor"]["password"])["id_token"]
     # auditors read only the projects they are assigned to, and none of them is PDEMO
     assert client.call("GET", "/ledger/records?project_id=PDEMO", token=auditor).json()["items"] == []
-    forbidden = client.call("POST", "/credits/transfer", {"serial": serial, "quantity": 1, "to_ref": "B",
-                                                          "client_token": "token-e2e-1"}, token=manager)
+    forbidden = client.call(
+        "POST",
+        "/credits/transfer",
+        {"serial": serial, "quantity": 1, "to_ref": "B", "client_token": "token-e2e-1"},
+        token=manager,
+    )
     assert forbidden.status_code == 403
 
 
 def test_verify_a_credit_from_its_serial_with_the_cli(issued, twin):
     serial = issued["result"]["credits"][0]["serial"]
-    done = _verifier("credit", "--api", twin["api"], "--serial", serial, "--token", issued["farmer"],
-                     "--rpc", twin["chain_rpc"])
+    done = _verifier(
+        "credit", "--api", twin["api"], "--serial", serial, "--token", issued["farmer"], "--rpc", twin["chain_rpc"]
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)["report"]
     assert report[0]["checked_on_chain"] is True and report[0]["record_id"] == issued["result"]["record_ids"][0]
@@ -114,4 +129,6 @@ def test_farmer_transfers_part_of_their_credits(issued):
     reused = client.call("POST", "/credits/transfer", {**body, "quantity": 3}, token=issued["farmer"])
     assert reused.status_code == 409 and reused.json()["error"]["code"] == "idempotency_conflict"
     rid = r.json()["record_ids"][0]
-    assert client.call("GET", f"/ledger/proofs/{rid}", token=issued["farmer"]).status_code == 409  # anchored in the next batch
+    assert (
+        client.call("GET", f"/ledger/proofs/{rid}", token=issued["farmer"]).status_code == 409
+    )  # anchored in the next batch

@@ -32,12 +32,30 @@ def demo_manager(twin) -> str:
 
 def new_manager(client: Client, admin: str, fpo_id: str) -> str:
     username = unique("mgr")
-    r = client.call("POST", "/admin/users", {"username": username, "role": "fpo_manager", "fpo_id": fpo_id,
-                                             "name": "FPO Manager", "temporary_password": "Temp-Passw0rd!x"}, token=admin)
+    r = client.call(
+        "POST",
+        "/admin/users",
+        {
+            "username": username,
+            "role": "fpo_manager",
+            "fpo_id": fpo_id,
+            "name": "FPO Manager",
+            "temporary_password": "Temp-Passw0rd!x",
+        },
+        token=admin,
+    )
     assert r.status_code == 201, r.text
     first = client.call("POST", "/auth/login", {"username": username, "password": "Temp-Passw0rd!x"}).json()
-    done = client.call("POST", "/auth/challenge", {"challenge_name": "NEW_PASSWORD_REQUIRED", "username": username,
-                                                   "session": first["challenge"]["session"], "new_password": PASSWORD})
+    done = client.call(
+        "POST",
+        "/auth/challenge",
+        {
+            "challenge_name": "NEW_PASSWORD_REQUIRED",
+            "username": username,
+            "session": first["challenge"]["session"],
+            "new_password": PASSWORD,
+        },
+    )
     return done.json()["tokens"]["id_token"]
 
 
@@ -63,21 +81,35 @@ def wait_run(client: Client, admin: str, pid: str, run_id: str) -> dict:
 
 def test_a_self_registered_farmer_counts_only_once_the_fpos_manager_approves(client, admin, demo_manager):
     fpo_id = unique("FPO-M-")
-    assert client.call("POST", "/fpos", {"fpo_id": fpo_id, "name": "Consent FPO", "state": "Punjab"},
-                       token=admin).status_code == 201
+    assert (
+        client.call(
+            "POST", "/fpos", {"fpo_id": fpo_id, "name": "Consent FPO", "state": "Punjab"}, token=admin
+        ).status_code
+        == 201
+    )
     manager = new_manager(client, admin, fpo_id)
     farmer = new_farmer(client)
 
     # 1. the farmer registers themselves: a pending request; they still add their plot and season
-    body = {"name": "Ravi Kumar", "phone": "9812345678", "village": "Rampur", "district": "Patiala", "state": "Punjab",
-            "fpo_id": fpo_id, "consent": CONSENT, "aadhaar": aadhaar()}
+    body = {
+        "name": "Ravi Kumar",
+        "phone": "9812345678",
+        "village": "Rampur",
+        "district": "Patiala",
+        "state": "Punjab",
+        "fpo_id": fpo_id,
+        "consent": CONSENT,
+        "aadhaar": aadhaar(),
+    }
     r = client.call("POST", "/farmers", body, token=farmer)
     assert r.status_code == 201, r.text
     me = r.json()
     assert me["membership"] == "pending" and me["aadhaar_duplicate"] is None
     plot = client.call("POST", f"/farmers/{me['farmer_id']}/plots", square(*somewhere()), token=farmer)
     assert plot.status_code == 201, plot.text
-    season = client.call("POST", "/farmers/field-data", {"plot_id": plot.json()["plot_id"], "season": RICE}, token=farmer)
+    season = client.call(
+        "POST", "/farmers/field-data", {"plot_id": plot.json()["plot_id"], "season": RICE}, token=farmer
+    )
     assert season.status_code == 201, season.text
     assert client.call("GET", f"/farmers/{me['farmer_id']}", token=farmer).json()["membership"] == "pending"
 
@@ -87,9 +119,20 @@ def test_a_self_registered_farmer_counts_only_once_the_fpos_manager_approves(cli
     assert [f["farmer_id"] for f in pending] == [me["farmer_id"]]
 
     # 2. invisible to the MRV run: the plan finds no member
-    project = client.call("POST", "/projects", {
-        "name": "Consent AWD", "fpo_ids": [fpo_id], "methodology": "vm0051", "profile": "vm0051", "gwp": "AR5",
-        "crediting_start": "2025-06-01", "crediting_end": "2030-05-31"}, token=admin)
+    project = client.call(
+        "POST",
+        "/projects",
+        {
+            "name": "Consent AWD",
+            "fpo_ids": [fpo_id],
+            "methodology": "vm0051",
+            "profile": "vm0051",
+            "gwp": "AR5",
+            "crediting_start": "2025-06-01",
+            "crediting_end": "2030-05-31",
+        },
+        token=admin,
+    )
     assert project.status_code == 201, project.text
     pid = project.json()["project_id"]
     started = client.call("POST", f"/projects/{pid}/runs", {"period": "2025-kharif"}, token=admin)
@@ -103,8 +146,10 @@ def test_a_self_registered_farmer_counts_only_once_the_fpos_manager_approves(cli
     other = client.call("POST", path, token=demo_manager)
     missing = client.call("POST", f"/fpos/{fpo_id}/members/F-{unique('x')}/approve", token=manager)
     assert other.status_code == missing.status_code == 404
-    assert (other.json()["error"]["code"], other.json()["error"]["message"]) == \
-        (missing.json()["error"]["code"], missing.json()["error"]["message"])
+    assert (other.json()["error"]["code"], other.json()["error"]["message"]) == (
+        missing.json()["error"]["code"],
+        missing.json()["error"]["message"],
+    )
     assert client.call("POST", path, token=farmer).status_code == 403
 
     # 4. the FPO's manager approves: counted in the totals and in the run
@@ -125,8 +170,16 @@ def test_a_farmer_with_an_invitation_code_joins_at_once(client, admin, demo_mana
     code = client.call("POST", "/fpos/FPO-DEMO-1/invitations", {"expires_in_hours": 24}, token=demo_manager)
     assert code.status_code == 201, code.text
     farmer = new_farmer(client)
-    body = {"name": "Sita Devi", "phone": "9812345679", "village": "Nabha", "district": "Patiala", "state": "Punjab",
-            "fpo_id": "FPO-DEMO-1", "consent": CONSENT, "invitation_code": code.json()["code"]}
+    body = {
+        "name": "Sita Devi",
+        "phone": "9812345679",
+        "village": "Nabha",
+        "district": "Patiala",
+        "state": "Punjab",
+        "fpo_id": "FPO-DEMO-1",
+        "consent": CONSENT,
+        "invitation_code": code.json()["code"],
+    }
     r = client.call("POST", "/farmers", body, token=farmer)
     assert r.status_code == 201 and r.json()["membership"] == "approved", r.text
     reuse = client.call("POST", "/farmers", {**body, "phone": "9812345670"}, token=new_farmer(client))
@@ -136,8 +189,16 @@ def test_a_farmer_with_an_invitation_code_joins_at_once(client, admin, demo_mana
 def test_a_removed_member_leaves_the_totals_and_may_ask_again(client, admin, demo_manager):
     code = client.call("POST", "/fpos/FPO-DEMO-1/invitations", {}, token=demo_manager).json()["code"]
     farmer = new_farmer(client)
-    body = {"name": "Gita Rani", "phone": "9812345671", "village": "Nabha", "district": "Patiala", "state": "Punjab",
-            "fpo_id": "FPO-DEMO-1", "consent": CONSENT, "invitation_code": code}
+    body = {
+        "name": "Gita Rani",
+        "phone": "9812345671",
+        "village": "Nabha",
+        "district": "Patiala",
+        "state": "Punjab",
+        "fpo_id": "FPO-DEMO-1",
+        "consent": CONSENT,
+        "invitation_code": code,
+    }
     me = client.call("POST", "/farmers", body, token=farmer).json()
     assert me["membership"] == "approved", me
     plot = client.call("POST", f"/farmers/{me['farmer_id']}/plots", square(*somewhere()), token=farmer)

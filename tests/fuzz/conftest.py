@@ -53,15 +53,22 @@ class Findings:
         self.requests[key] = self.requests.get(key, 0) + 1
 
     def record(self, role: str, case, group) -> None:
-        failures = [{"check": type(f).__name__, "title": f.title, "message": f.message.splitlines()[0] if f.message else ""}
-                    for f in group.exceptions]
+        failures = [
+            {"check": type(f).__name__, "title": f.title, "message": f.message.splitlines()[0] if f.message else ""}
+            for f in group.exceptions
+        ]
         status = None
         try:
             status = group.exceptions[0].status_code  # not every failure kind carries one
         except AttributeError:
             pass
-        line = {"role": role, "operation": f"{case.operation.method.upper()} {case.operation.path}",
-                "failures": failures, "status": status, "curl": case.as_curl_command()}
+        line = {
+            "role": role,
+            "operation": f"{case.operation.method.upper()} {case.operation.path}",
+            "failures": failures,
+            "status": status,
+            "curl": case.as_curl_command(),
+        }
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
 
@@ -71,12 +78,18 @@ def fuzz_findings(tmp_path_factory):
     import os
     from pathlib import Path
 
-    target = Path(os.environ["AGRI_FUZZ_REPORT"]) if os.environ.get("AGRI_FUZZ_REPORT") else tmp_path_factory.mktemp("fuzz") / "findings.jsonl"
+    target = (
+        Path(os.environ["AGRI_FUZZ_REPORT"])
+        if os.environ.get("AGRI_FUZZ_REPORT")
+        else tmp_path_factory.mktemp("fuzz") / "findings.jsonl"
+    )
     findings = Findings(target)
     yield findings
     total = sum(findings.requests.values())
     failing = len(target.read_text().splitlines())
-    print(f"\nfuzz: {total} generated requests over {len(findings.requests)} operation x role pairs; "
-          f"{failing} failing, listed in {target}")
+    print(
+        f"\nfuzz: {total} generated requests over {len(findings.requests)} operation x role pairs; "
+        f"{failing} failing, listed in {target}"
+    )
     if failing and os.environ.get("AGRI_FUZZ_KEEP_GOING") == "1":
         pytest.fail(f"{failing} failing requests (AGRI_FUZZ_KEEP_GOING=1), listed in {target}", pytrace=False)

@@ -45,34 +45,45 @@ pytestmark = [
 
 
 def fuzz_config() -> SchemathesisConfig:
-    return SchemathesisConfig.from_dict({
-        "seed": SEED,
-        "color": False,
-        # Hypothesis' health checks judge generation speed and filtering (the phone pattern within
-        # its length bounds filters many candidates; the shared machine is slow): they would make the
-        # run fail on the machine's load, not on the API's behaviour.
-        "suppress-health-check": ["all"],
-        "request-timeout": 60,
-        # Failures are reported unshrunk: shrinking replays a failing operation tens of times.
-        "generation": {"mode": "all", "max-examples": EXAMPLES, "deterministic": True, "database": "none",
-                       "no-shrink": True},
-        "output": {"sanitization": {"enabled": False}},  # the report shows the exact request (demo data only)
-        # The coverage phase (every boundary and negation of every field, deterministically) sends
-        # hundreds of requests to the large bodies and took most of a 17-minute run: off, so the
-        # run stays bounded by EXAMPLES per operation. Stateful links are not declared.
-        "phases": {"examples": {"enabled": True}, "coverage": {"enabled": False}, "fuzzing": {"enabled": True},
-                   "stateful": {"enabled": False}},
-        "checks": {
-            # API Gateway (REST) answers a method a resource does not have with its
-            # MISSING_AUTHENTICATION_TOKEN gateway response (404 route_not_found here), never 405.
-            "unsupported_method": {"enabled": False},
-            # Schema-valid data may still be refused by rules JSON Schema cannot state: a checksum
-            # (Aadhaar's Verhoeff digit), an order between two fields (sowing before harvest,
-            # crediting start before end), a rule that depends on the caller's role. So 400 and
-            # 422 are allowed here; AGRI_FUZZ_STRICT=1 lists every such refusal (to tighten the spec).
-            "positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES},
-        },
-    })
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": SEED,
+            "color": False,
+            # Hypothesis' health checks judge generation speed and filtering (the phone pattern within
+            # its length bounds filters many candidates; the shared machine is slow): they would make the
+            # run fail on the machine's load, not on the API's behaviour.
+            "suppress-health-check": ["all"],
+            "request-timeout": 60,
+            # Failures are reported unshrunk: shrinking replays a failing operation tens of times.
+            "generation": {
+                "mode": "all",
+                "max-examples": EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+                "no-shrink": True,
+            },
+            "output": {"sanitization": {"enabled": False}},  # the report shows the exact request (demo data only)
+            # The coverage phase (every boundary and negation of every field, deterministically) sends
+            # hundreds of requests to the large bodies and took most of a 17-minute run: off, so the
+            # run stays bounded by EXAMPLES per operation. Stateful links are not declared.
+            "phases": {
+                "examples": {"enabled": True},
+                "coverage": {"enabled": False},
+                "fuzzing": {"enabled": True},
+                "stateful": {"enabled": False},
+            },
+            "checks": {
+                # API Gateway (REST) answers a method a resource does not have with its
+                # MISSING_AUTHENTICATION_TOKEN gateway response (404 route_not_found here), never 405.
+                "unsupported_method": {"enabled": False},
+                # Schema-valid data may still be refused by rules JSON Schema cannot state: a checksum
+                # (Aadhaar's Verhoeff digit), an order between two fields (sowing before harvest,
+                # crediting start before end), a rule that depends on the caller's role. So 400 and
+                # 422 are allowed here; AGRI_FUZZ_STRICT=1 lists every such refusal (to tighten the spec).
+                "positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES},
+            },
+        }
+    )
 
 
 class Tokens:
@@ -87,8 +98,11 @@ class Tokens:
         with self._lock:
             if role not in self._tokens:
                 user = self.users[role]
-                r = requests.post(f"{self.base_url}/auth/login", timeout=60,
-                                  json={"username": user["username"], "password": user["password"]})
+                r = requests.post(
+                    f"{self.base_url}/auth/login",
+                    timeout=60,
+                    json={"username": user["username"], "password": user["password"]},
+                )
                 assert r.status_code == 200, f"login as {role}: {r.status_code} {r.text}"
                 self._tokens[role] = r.json()["tokens"]["id_token"]
             return self._tokens[role]
@@ -122,8 +136,9 @@ def _fuzz_as(role: str):
         fuzz_findings.sent(role, case)
         response = None
         try:
-            response = case.call_and_validate(base_url=fuzz_twin["api"], session=http,
-                                              headers={"Authorization": tokens.get(role)})
+            response = case.call_and_validate(
+                base_url=fuzz_twin["api"], session=http, headers={"Authorization": tokens.get(role)}
+            )
         except FailureGroup as group:
             fuzz_findings.record(role, case, group)
             if not KEEP_GOING:

@@ -24,8 +24,12 @@ def prod_synthesized(tmp_path_factory):
     """The prod stacks, synthesized without the layers' pip step (only their settings are asserted)."""
     from infra.synth import synth
 
-    return synth("prod", bundle=False, outdir=tmp_path_factory.mktemp("cdk.out.prod"),
-                 context={"chain_contract_address": PROD_REGISTRY})
+    return synth(
+        "prod",
+        bundle=False,
+        outdir=tmp_path_factory.mktemp("cdk.out.prod"),
+        context={"chain_contract_address": PROD_REGISTRY},
+    )
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ import pytest
 
 from infra.domains import API_DOMAINS
 from infra.routes import load_routes
-
 from tests.infra.cfn import api_methods, domain_functions, integration_function, only, resources
 
 # Every route reachable without a token. Adding a public route means adding it here, on purpose.
@@ -120,8 +119,11 @@ def test_one_invoke_permission_per_function_scoped_to_this_api(template, routes_
     """Not one per method, and no test-invoke permission: each API function may be invoked by API
     Gateway for this REST API only (any stage, method and path of it)."""
     (api_lid, _), functions = only(template, "AWS::ApiGateway::RestApi"), domain_functions(template)
-    from_api = [p["Properties"] for p in resources(template, "AWS::Lambda::Permission").values()
-                if p["Properties"]["Principal"] == "apigateway.amazonaws.com"]
+    from_api = [
+        p["Properties"]
+        for p in resources(template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    ]
     invoked = sorted(p["FunctionName"]["Fn::GetAtt"][0] for p in from_api)
     assert invoked == sorted(functions[d][0] for d in routes_by_domain)  # one each, API domains only
     for permission in from_api:
@@ -148,23 +150,30 @@ def test_stage_throttling_logging_tracing(template):
     only(template, "AWS::ApiGateway::Account")  # execution logs need the account's CloudWatch role
 
 
-@pytest.mark.parametrize("response_type,status,code", [
-    ("UNAUTHORIZED", "401", "unauthorized"),
-    ("ACCESS_DENIED", "403", "forbidden"),
-    ("MISSING_AUTHENTICATION_TOKEN", "404", "route_not_found"),
-    ("THROTTLED", "429", "too_many_requests"),
-    ("REQUEST_TOO_LARGE", "413", "payload_too_large"),
-    ("DEFAULT_4XX", None, "bad_request"),
-    ("DEFAULT_5XX", None, "internal_error"),
-])
+@pytest.mark.parametrize(
+    "response_type,status,code",
+    [
+        ("UNAUTHORIZED", "401", "unauthorized"),
+        ("ACCESS_DENIED", "403", "forbidden"),
+        ("MISSING_AUTHENTICATION_TOKEN", "404", "route_not_found"),
+        ("THROTTLED", "429", "too_many_requests"),
+        ("REQUEST_TOO_LARGE", "413", "payload_too_large"),
+        ("DEFAULT_4XX", None, "bad_request"),
+        ("DEFAULT_5XX", None, "internal_error"),
+    ],
+)
 def test_gateway_errors_use_the_envelope(template, response_type, status, code):
-    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
     props = responses[response_type]
     assert props.get("StatusCode") == status
     body = props["ResponseTemplates"]["application/json"]
     # Render the VTL variables as API Gateway would, then parse: the body must be valid JSON.
-    rendered = json.loads(body.replace("$context.error.messageString", '"Unauthorized"')
-                          .replace("$context.requestId", "req-1"))
+    rendered = json.loads(
+        body.replace("$context.error.messageString", '"Unauthorized"').replace("$context.requestId", "req-1")
+    )
     assert rendered == {"error": {"code": code, "message": "Unauthorized", "request_id": "req-1"}}
     assert "gatewayresponse.header.Access-Control-Allow-Origin" in props["ResponseParameters"]
 

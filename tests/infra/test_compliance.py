@@ -18,8 +18,9 @@ def test_cfn_lint_reports_no_errors(synthesized):
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     paths = [str(stack.template_path) for stack in synthesized.stacks]
     assert len(paths) == 2
-    result = subprocess.run([str(cfn_lint), "--format", "parseable", *paths],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "parseable", *paths], capture_output=True, text=True, check=False
+    )
     # parseable: <file>:<line>:<col>:<end line>:<end col>:<rule>:<message>
     rules = [_rule(line, paths) for line in result.stdout.splitlines() if line.strip()]
     assert not [r for r in rules if r.startswith("E")], result.stdout
@@ -29,7 +30,7 @@ def test_cfn_lint_reports_no_errors(synthesized):
 
 def _rule(line: str, paths: list[str]) -> str:
     path = next(p for p in paths if line.startswith(p + ":"))
-    return line[len(path) + 1:].split(":")[4]
+    return line[len(path) + 1 :].split(":")[4]
 
 
 def test_no_unacknowledged_nag_findings(synthesized):
@@ -37,6 +38,7 @@ def test_no_unacknowledged_nag_findings(synthesized):
     report = json.loads((synthesized.outdir / "validation-report.json").read_text())
     violations = [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])]
     assert not violations, json.dumps(violations, indent=1)[:4000]
+
 
 def test_nag_fails_the_synth_on_a_finding(tmp_path):
     """The checks are really wired into build_app: an unencrypted, unlogged bucket breaks the synth."""

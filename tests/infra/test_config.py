@@ -9,9 +9,15 @@ from pydantic import ValidationError
 from infra.config import StageConfig, settings_from_context
 from infra.synth import cdk_json_context
 
-VALID = dict(cors_origins=["https://app.example"], throttle_rate_limit=10, throttle_burst_limit=20,
-             log_retention_days=30, removal_policy="retain", audit_retention_mode="COMPLIANCE",
-             audit_retention_days=2557)
+VALID = dict(
+    cors_origins=["https://app.example"],
+    throttle_rate_limit=10,
+    throttle_burst_limit=20,
+    log_retention_days=30,
+    removal_policy="retain",
+    audit_retention_mode="COMPLIANCE",
+    audit_retention_days=2557,
+)
 
 
 # Any well-formed address: the prod stage of cdk.json names a real chain, whose registry ops deploy first.
@@ -45,7 +51,9 @@ def test_dev_destroys():
     assert dev.cdk_removal_policy == RemovalPolicy.DESTROY and dev.is_ephemeral
 
 
-@pytest.mark.parametrize("value,expected", [("false", False), ("0", False), (False, False), ("true", True), (True, True)])
+@pytest.mark.parametrize(
+    "value,expected", [("false", False), ("0", False), (False, False), ("true", True), (True, True)]
+)
 def test_bundle_layers_from_cli_strings(value, expected):
     assert _settings(bundle_layers=value).bundle_layers is expected
 
@@ -55,21 +63,25 @@ def test_unknown_stage_fails():
         _settings(stage="qa")
 
 
-@pytest.mark.parametrize("override", [
-    {"log_retention_days": 31},  # CloudWatch has no 31-day retention
-    {"cors_origins": ["https://app.example/"]},
-    {"cors_origins": []},
-    {"removal_policy": "snapshot"},
-    {"audit_retention_mode": "LEGAL_HOLD"},
-    {"throttle_rate_limit": 0},
-    {"unexpected": 1},
-])
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"log_retention_days": 31},  # CloudWatch has no 31-day retention
+        {"cors_origins": ["https://app.example/"]},
+        {"cors_origins": []},
+        {"removal_policy": "snapshot"},
+        {"audit_retention_mode": "LEGAL_HOLD"},
+        {"throttle_rate_limit": 0},
+        {"unexpected": 1},
+    ],
+)
 def test_invalid_stage_config_is_rejected(override):
     with pytest.raises(ValidationError):
         StageConfig.model_validate({"name": "dev", **VALID, **override})
 
 
 # ---- a real chain needs its registry's address ----------------------------------------------------------
+
 
 def test_prod_without_a_registry_address_fails_with_a_clear_message():
     """cdk.json's prod names a JSON-RPC URL and no contract: the synth must stop, not deploy a writer
@@ -93,7 +105,9 @@ def test_synth_of_prod_without_a_registry_address_fails():
 def test_any_json_rpc_url_needs_a_contract_address(rpc):
     with pytest.raises(ValidationError, match="chain_contract_address"):
         StageConfig.model_validate({"name": "qa", **VALID, "chain_rpc_url": rpc})
-    stage = StageConfig.model_validate({"name": "qa", **VALID, "chain_rpc_url": rpc, "chain_contract_address": REGISTRY})
+    stage = StageConfig.model_validate(
+        {"name": "qa", **VALID, "chain_rpc_url": rpc, "chain_contract_address": REGISTRY}
+    )
     assert stage.chain_contract_address == REGISTRY and not stage.uses_in_process_chain
 
 

@@ -12,8 +12,9 @@ READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 
 
 def _by_metadata(template, rtype, name):
-    (found,) = [(lid, r) for lid, r in resources(template, rtype).items()
-                if r.get("Metadata", {}).get("agri:resource") == name]
+    (found,) = [
+        (lid, r) for lid, r in resources(template, rtype).items() if r.get("Metadata", {}).get("agri:resource") == name
+    ]
     return found
 
 
@@ -24,10 +25,16 @@ def _statements(template, name):
 def test_farm_table_keys_and_index(template):
     _, table = _by_metadata(template, "AWS::DynamoDB::Table", "farm")
     props = table["Properties"]
-    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
     (gsi,) = props["GlobalSecondaryIndexes"]
     assert gsi["IndexName"] == "gsi1" and gsi["Projection"] == {"ProjectionType": "ALL"}
-    assert gsi["KeySchema"] == [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}]
+    assert gsi["KeySchema"] == [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+    ]
 
 
 def test_farmers_grants(template):
@@ -36,11 +43,19 @@ def test_farmers_grants(template):
     statements = _statements(template, "farmers")
     granted = actions(statements)
     assert {a for a in granted if a.startswith("dynamodb:")} == {
-        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    }
     assert {a for a in granted if a.startswith("s3:")} == {"s3:PutObject", "s3:GetObject"}
-    assert {a for a in granted if a.startswith("secretsmanager:")} <= {"secretsmanager:GetSecretValue",
-                                                                       "secretsmanager:DescribeSecret"}
+    assert {a for a in granted if a.startswith("secretsmanager:")} <= {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    }
     for statement in statements:
         acts = as_list(statement["Action"])
         if any(a.startswith("secretsmanager:") for a in acts):
@@ -58,7 +73,11 @@ def test_farmers_grants(template):
 def test_fpo_grants_are_reads_and_put(template):
     granted = actions(_statements(template, "fpo"))
     assert {a for a in granted if a.startswith("dynamodb:")} == {
-        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+    }
     assert not any(a.startswith(("s3:", "secretsmanager:")) for a in granted)
 
 
@@ -72,7 +91,8 @@ def test_auditor_scoped_domains_only_read_the_pipeline_table(template, name):
     for statement in on_pipeline:  # (CDK may merge it with another table's reads: same actions)
         assert [r for r in as_list(statement["Resource"]) if pipeline_lid in str(r)] == [
             {"Fn::GetAtt": [pipeline_lid, "Arn"]},
-            {"Fn::Join": ["", [{"Fn::GetAtt": [pipeline_lid, "Arn"]}, "/index/gsi1"]]}], name
+            {"Fn::Join": ["", [{"Fn::GetAtt": [pipeline_lid, "Arn"]}, "/index/gsi1"]]},
+        ], name
     env = domain_functions(template)[name][1]["Properties"]["Environment"]["Variables"]
     assert env["PIPELINE_TABLE"] == {"Ref": pipeline_lid}, name
 
@@ -89,8 +109,10 @@ def test_secret_is_generated_and_never_in_the_template(template):
 
 def test_domain_layers_and_binary_reports(template):
     functions = domain_functions(template)
-    layer_of = lambda name: [template["Resources"][ref["Ref"]]["Metadata"]["agri:layer"]  # noqa: E731
-                             for ref in functions[name][1]["Properties"]["Layers"]]
+    layer_of = lambda name: [
+        template["Resources"][ref["Ref"]]["Metadata"]["agri:layer"]
+        for ref in functions[name][1]["Properties"]["Layers"]
+    ]
     assert layer_of("farmers") == ["common", "geo"] and layer_of("fpo") == ["common", "export"]
     (api,) = resources(template, "AWS::ApiGateway::RestApi").values()
     assert "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in api["Properties"]["BinaryMediaTypes"]
@@ -99,8 +121,11 @@ def test_domain_layers_and_binary_reports(template):
 
 def test_geo_and_export_layers_ship_wheels_for_the_runtime(synthesized, template):
     for layer, package in (("geo", "shapely"), ("geo", "pyproj"), ("export", "openpyxl")):
-        (lid,) = [lid for lid, r in resources(template, "AWS::Lambda::LayerVersion").items()
-                  if r["Metadata"]["agri:layer"] == layer]
+        (lid,) = [
+            lid
+            for lid, r in resources(template, "AWS::Lambda::LayerVersion").items()
+            if r["Metadata"]["agri:layer"] == layer
+        ]
         python = synthesized.asset_path(lid) / "python"
         assert (python / package).is_dir(), (layer, package)
         if package != "openpyxl":

@@ -10,9 +10,15 @@ import pytest
 
 from infra.domains import API_DOMAINS
 from infra.function import RUNTIME
-
 from tests.infra.cfn import (
-    actions, all_identity_statements, as_list, domain_functions, only, resources, role_of, role_statements,
+    actions,
+    all_identity_statements,
+    as_list,
+    domain_functions,
+    only,
+    resources,
+    role_of,
+    role_statements,
 )
 
 MAX_ASSET_BYTES = 1024 * 1024
@@ -23,18 +29,48 @@ WILDCARD_RESOURCE_ALLOWED = (
     frozenset({"sns:Publish"}),  # Cognito's SMS role: texts go to phone numbers, which have no ARN
     # The MRV state machine's role (CDK's logging + tracing): CloudWatch Logs vended log delivery and
     # X-Ray sampling offer no resource-level permissions.
-    frozenset({"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
-               "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
-               "logs:PutResourcePolicy", "logs:UpdateLogDelivery", "xray:GetSamplingRules",
-               "xray:GetSamplingTargets", *XRAY}),
+    frozenset(
+        {
+            "logs:CreateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:DescribeLogGroups",
+            "logs:DescribeResourcePolicies",
+            "logs:GetLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:UpdateLogDelivery",
+            "xray:GetSamplingRules",
+            "xray:GetSamplingTargets",
+            *XRAY,
+        }
+    ),
 )
 AUTH_COGNITO = {"cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDeleteUser"}
-ADMIN_COGNITO = {f"cognito-idp:{a}" for a in (
-    "AdminCreateUser", "AdminGetUser", "AdminDeleteUser", "ListUsers", "ListUsersInGroup", "AdminListGroupsForUser",
-    "AdminAddUserToGroup", "AdminRemoveUserFromGroup", "AdminDisableUser", "AdminEnableUser",
-    "AdminUpdateUserAttributes", "AdminUserGlobalSignOut")}
-BASE_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE",
-            "CORS_ORIGINS", "APP_VERSION"}
+ADMIN_COGNITO = {
+    f"cognito-idp:{a}"
+    for a in (
+        "AdminCreateUser",
+        "AdminGetUser",
+        "AdminDeleteUser",
+        "ListUsers",
+        "ListUsersInGroup",
+        "AdminListGroupsForUser",
+        "AdminAddUserToGroup",
+        "AdminRemoveUserFromGroup",
+        "AdminDisableUser",
+        "AdminEnableUser",
+        "AdminUpdateUserAttributes",
+        "AdminUserGlobalSignOut",
+    )
+}
+BASE_ENV = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+    "STAGE",
+    "CORS_ORIGINS",
+    "APP_VERSION",
+}
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +154,21 @@ def test_cognito_actions_are_scoped_to_the_pool(template, pool_arn):
 def test_auth_permissions(template, functions):
     granted = actions(_statements(template, functions, "auth"))
     assert {a for a in granted if a.startswith("cognito-idp:")} == AUTH_COGNITO
-    assert {a for a in granted if a.startswith("dynamodb:")} == {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"}
+    assert {a for a in granted if a.startswith("dynamodb:")} == {
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+    }
 
 
 def test_admin_permissions(template, functions):
     granted = actions(_statements(template, functions, "admin"))
     assert {a for a in granted if a.startswith("cognito-idp:")} == ADMIN_COGNITO
-    assert {a for a in granted if a.startswith("dynamodb:")} == {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"}
+    assert {a for a in granted if a.startswith("dynamodb:")} == {
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+    }
 
 
 @pytest.mark.parametrize("name", ["health", "docs"])
@@ -135,8 +179,11 @@ def test_public_only_functions_have_no_data_access(template, functions, name):
 
 
 def test_environment_references_resources_not_names(template, functions):
-    (table_lid,) = [lid for lid, t in resources(template, "AWS::DynamoDB::Table").items()
-                    if t.get("Metadata", {}).get("agri:resource") == "revocation"]
+    (table_lid,) = [
+        lid
+        for lid, t in resources(template, "AWS::DynamoDB::Table").items()
+        if t.get("Metadata", {}).get("agri:resource") == "revocation"
+    ]
     pool_lid = only(template, "AWS::Cognito::UserPool")[0]
     client_lid = only(template, "AWS::Cognito::UserPoolClient")[0]
     env = {name: f["Properties"]["Environment"]["Variables"] for name, (_, f) in functions.items()}
@@ -172,8 +219,11 @@ def test_function_asset_holds_only_its_domain_and_is_small(synthesized, function
 
 
 def test_common_layer_has_our_package_and_wheels_for_the_runtime(synthesized, template):
-    (lid,) = [lid for lid, r in resources(template, "AWS::Lambda::LayerVersion").items()
-              if r["Metadata"]["agri:layer"] == "common"]
+    (lid,) = [
+        lid
+        for lid, r in resources(template, "AWS::Lambda::LayerVersion").items()
+        if r["Metadata"]["agri:layer"] == "common"
+    ]
     python = synthesized.asset_path(lid) / "python"
     assert (python / "agri_common" / "platform" / "resolver.py").is_file()
     assert (python / "aws_lambda_powertools").is_dir()
@@ -196,4 +246,6 @@ def test_docs_asset_bundles_swagger_ui_gzipped(synthesized, functions):
     assert sorted(p.name for p in bundled.iterdir()) == sorted(f"{name}.gz" for name in assets.FILES)
     for name in assets.FILES:
         assert gzip.decompress((bundled / f"{name}.gz").read_bytes()) == (assets.SOURCE_DIR / name).read_bytes()
-    assert (root / "functions" / "docs" / "assets.py").is_file() and (root / "functions" / "docs" / "openapi.json").is_file()
+    assert (root / "functions" / "docs" / "assets.py").is_file() and (
+        root / "functions" / "docs" / "openapi.json"
+    ).is_file()

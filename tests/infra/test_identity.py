@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from agri_common.platform.principal import Role
-
 from tests.infra.cfn import only, resources
 
 
 def test_one_group_per_role_with_distinct_precedence(template):
-    groups = {g["Properties"]["GroupName"]: g["Properties"] for g in resources(template, "AWS::Cognito::UserPoolGroup").values()}
+    groups = {
+        g["Properties"]["GroupName"]: g["Properties"]
+        for g in resources(template, "AWS::Cognito::UserPoolGroup").values()
+    }
     assert set(groups) == {"farmer", "fpo_manager", "auditor", "admin"} == {r.value for r in Role}
     precedences = [g["Precedence"] for g in groups.values()]
     assert len(set(precedences)) == len(precedences)
@@ -27,12 +29,18 @@ def test_pool_has_mutable_fpo_attribute(template):
 def test_pool_password_policy_and_sign_in(template):
     props = only(template, "AWS::Cognito::UserPool")[1]["Properties"]
     assert props["Policies"]["PasswordPolicy"] == {
-        "MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True, "RequireNumbers": True,
-        "RequireSymbols": True, "TemporaryPasswordValidityDays": 3,
+        "MinimumLength": 12,
+        "RequireLowercase": True,
+        "RequireUppercase": True,
+        "RequireNumbers": True,
+        "RequireSymbols": True,
+        "TemporaryPasswordValidityDays": 3,
     }
     assert props["UsernameConfiguration"] == {"CaseSensitive": False}
     assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False  # self sign-up
-    recovery = [m["Name"] for m in sorted(props["AccountRecoverySetting"]["RecoveryMechanisms"], key=lambda m: m["Priority"])]
+    recovery = [
+        m["Name"] for m in sorted(props["AccountRecoverySetting"]["RecoveryMechanisms"], key=lambda m: m["Priority"])
+    ]
     assert recovery == ["verified_email", "verified_phone_number"]
 
 
@@ -45,7 +53,11 @@ def test_mfa_optional_totp_only(template):
 def test_client_tokens_and_flows(template):
     client = only(template, "AWS::Cognito::UserPoolClient")[1]["Properties"]
     assert client["GenerateSecret"] is False
-    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert set(client["ExplicitAuthFlows"]) == {
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_USER_SRP_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    }
     assert client["EnableTokenRevocation"] is True
     assert client["PreventUserExistenceErrors"] == "ENABLED"
     units = client["TokenValidityUnits"]

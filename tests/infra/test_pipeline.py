@@ -27,23 +27,48 @@ def definition(machine):
 def test_states_and_order(definition):
     s = definition["States"]
     assert definition["StartAt"] == "Plan"
-    assert [s["Plan"]["Next"], s["CalculateChunks"]["Next"], s["ChooseFactors"]["Next"], s["ConservativeChunks"]["Next"],
-            s["Aggregate"]["Next"], s["Verify"]["Next"],
-            s["Reports"]["Next"], s["AwaitAuditor"]["Next"], s["VerificationReport"]["Next"], s["Ledger"]["Next"],
-            s["IssueCredits"]["Next"], s["MoreFarmers?"]["Default"]] == [
-        "CalculateChunks", "ChooseFactors", "ConservativeChunks", "Aggregate", "Verify", "Reports", "AwaitAuditor", "VerificationReport", "Ledger",
-        "IssueCredits", "MoreFarmers?", "RecordApproved"]
+    assert [
+        s["Plan"]["Next"],
+        s["CalculateChunks"]["Next"],
+        s["ChooseFactors"]["Next"],
+        s["ConservativeChunks"]["Next"],
+        s["Aggregate"]["Next"],
+        s["Verify"]["Next"],
+        s["Reports"]["Next"],
+        s["AwaitAuditor"]["Next"],
+        s["VerificationReport"]["Next"],
+        s["Ledger"]["Next"],
+        s["IssueCredits"]["Next"],
+        s["MoreFarmers?"]["Default"],
+    ] == [
+        "CalculateChunks",
+        "ChooseFactors",
+        "ConservativeChunks",
+        "Aggregate",
+        "Verify",
+        "Reports",
+        "AwaitAuditor",
+        "VerificationReport",
+        "Ledger",
+        "IssueCredits",
+        "MoreFarmers?",
+        "RecordApproved",
+    ]
     assert s["VerificationReportDeclined"]["Next"] == "RecordDecision"
     assert s["VerificationReport"]["Parameters"]["Payload"]["phase"] == "decided"
 
 
-@pytest.mark.parametrize("state, items", [("CalculateChunks", "$.plan.chunks"), ("ConservativeChunks", "$.conservative.chunks")])
+@pytest.mark.parametrize(
+    "state, items", [("CalculateChunks", "$.plan.chunks"), ("ConservativeChunks", "$.conservative.chunks")]
+)
 def test_map_over_chunk_indexes_with_bounded_concurrency(definition, state, items):
     m = definition["States"][state]
     assert m["Type"] == "Map" and m["ItemsPath"] == items and 1 <= m["MaxConcurrency"] <= 40
     assert m["ItemSelector"]["index.$"] == "$$.Map.Item.Value"
     assert m["ResultPath"] is None  # chunk results stay in S3, not in the state
-    assert (["States.ALL"], "RecordFailure") in [(c["ErrorEquals"], definition["States"][c["Next"]]["Next"]) for c in m["Catch"]]
+    assert (["States.ALL"], "RecordFailure") in [
+        (c["ErrorEquals"], definition["States"][c["Next"]]["Next"]) for c in m["Catch"]
+    ]
 
 
 def test_conservative_choice_runs_in_the_aggregate_function_and_pass_2_in_its_own(definition, template):
@@ -51,7 +76,9 @@ def test_conservative_choice_runs_in_the_aggregate_function_and_pass_2_in_its_ow
     s = definition["States"]
     choose = s["ChooseFactors"]
     assert choose["Parameters"]["FunctionName"] == f"<{functions['pipeline-aggregate'][0]}>"
-    assert choose["Parameters"]["Payload"]["phase"] == "choose" and choose["Parameters"]["Payload"]["plan.$"] == "$.plan"
+    assert (
+        choose["Parameters"]["Payload"]["phase"] == "choose" and choose["Parameters"]["Payload"]["plan.$"] == "$.plan"
+    )
     assert choose["ResultSelector"] == {"chunks.$": "$.Payload.chunks"}
     inner = s["ConservativeChunks"]["ItemProcessor"]["States"]["ConservativeChunk"]
     assert inner["Parameters"]["FunctionName"] == f"<{functions['pipeline-basis'][0]}>"
@@ -87,11 +114,21 @@ def test_every_failure_path_names_the_run_step_of_the_state_that_failed(definiti
             assert target["Type"] == "Pass" and target["ResultPath"] == "$.error.step", name
             named[name] = target["Result"]
     assert set(named.values()) <= set(STEPS)
-    assert named == {"Plan": "plan", "CalculateChunks": "calculate", "ChooseFactors": "conservative_choice",
-                     "ConservativeChunks": "conservative_basis", "Aggregate": "aggregate", "Verify": "verify",
-                     "Reports": "reports", "AwaitAuditor": "await_decision", "VerificationReport": "verification_report",
-                     "VerificationReportDeclined": "verification_report", "Ledger": "ledger", "IssueCredits": "ledger",
-                     "RecordApproved": "outcome"}
+    assert named == {
+        "Plan": "plan",
+        "CalculateChunks": "calculate",
+        "ChooseFactors": "conservative_choice",
+        "ConservativeChunks": "conservative_basis",
+        "Aggregate": "aggregate",
+        "Verify": "verify",
+        "Reports": "reports",
+        "AwaitAuditor": "await_decision",
+        "VerificationReport": "verification_report",
+        "VerificationReportDeclined": "verification_report",
+        "Ledger": "ledger",
+        "IssueCredits": "ledger",
+        "RecordApproved": "outcome",
+    }
 
 
 def test_auditor_wait_uses_a_task_token_with_heartbeat_and_timeout(definition):
@@ -100,7 +137,8 @@ def test_auditor_wait_uses_a_task_token_with_heartbeat_and_timeout(definition):
     assert w["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     assert 0 < w["HeartbeatSeconds"] < w["TimeoutSeconds"]
     catches = [(c["ErrorEquals"], c["Next"]) for c in w["Catch"]] + [
-        (c["ErrorEquals"], definition["States"][c["Next"]].get("Next")) for c in w["Catch"]]  # via "<state> failed"
+        (c["ErrorEquals"], definition["States"][c["Next"]].get("Next")) for c in w["Catch"]
+    ]  # via "<state> failed"
     assert (["Rejected", "CorrectionsRequested"], "VerificationReportDeclined") in catches
     assert (["States.ALL"], "RecordFailure") in catches
 
@@ -113,8 +151,11 @@ def test_the_approved_run_goes_to_the_writer_by_reference_in_pages(definition, t
     assert s["Ledger"]["Parameters"]["FunctionName"] == f"<{prepare_lid}>"
     issue = s["IssueCredits"]
     assert issue["Parameters"]["FunctionName"] == f"<{writer_lid}>"  # the state machine invokes the writer itself
-    assert issue["Parameters"]["Payload"] == {"command": "issue", "run_ref.$": "$.ledger.run_ref",
-                                              "from_farmer.$": "$.ledger.from_farmer"}
+    assert issue["Parameters"]["Payload"] == {
+        "command": "issue",
+        "run_ref.$": "$.ledger.run_ref",
+        "from_farmer.$": "$.ledger.from_farmer",
+    }
     assert issue["ResultSelector"]["next_farmer.$"] == "$.Payload.next_farmer"
     assert (["States.ALL"], "RecordFailure") in [(c["ErrorEquals"], s[c["Next"]]["Next"]) for c in issue["Catch"]]
     retried = [e for r in issue["Retry"] for e in r["ErrorEquals"]]
@@ -157,8 +198,11 @@ def _actions(template, fn_name):
 
 
 def test_only_the_farm_reading_tasks_read_the_farm_table(template):
-    farm = next(lid for lid, r in resources(template, "AWS::DynamoDB::Table").items()
-                if r["Metadata"]["agri:resource"] == "farm")
+    farm = next(
+        lid
+        for lid, r in resources(template, "AWS::DynamoDB::Table").items()
+        if r["Metadata"]["agri:resource"] == "farm"
+    )
     functions = domain_functions(template)
     for task, spec in TASKS.items():
         statements = role_statements(template, role_of(functions[f"pipeline-{task}"][1]))
@@ -167,7 +211,9 @@ def test_only_the_farm_reading_tasks_read_the_farm_table(template):
 
 
 def test_task_responses_and_starts_are_granted_to_their_domains_only(template):
-    assert {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"} <= _actions(template, "verification")
+    assert {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"} <= _actions(
+        template, "verification"
+    )
     assert "states:StartExecution" in _actions(template, "projects")
     assert "states:StartExecution" not in _actions(template, "verification")
     assert not any(a.startswith("states:SendTask") for a in _actions(template, "projects"))

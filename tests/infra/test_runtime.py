@@ -15,7 +15,6 @@ import pytest
 
 from infra.bundling import pip_install_command, python_version
 from infra.function import RUNTIME
-
 from tests.infra.cfn import resources
 
 ABI = python_version(RUNTIME).replace(".", "")  # "314"
@@ -24,8 +23,10 @@ EXTENSION = re.compile(r"\.(cpython-(?P<abi>\d+)[^.]*|abi3)\.so$")
 
 
 def _layer_dirs(synthesized, template) -> dict[str, Path]:
-    return {r["Metadata"]["agri:layer"]: synthesized.asset_path(lid) / "python"
-            for lid, r in resources(template, "AWS::Lambda::LayerVersion").items()}
+    return {
+        r["Metadata"]["agri:layer"]: synthesized.asset_path(lid) / "python"
+        for lid, r in resources(template, "AWS::Lambda::LayerVersion").items()
+    }
 
 
 def _wheel_tags(python: Path) -> dict[str, list[str]]:
@@ -56,11 +57,18 @@ def test_the_runtime_is_the_bundling_target():
     assert "--only-binary=:all:" in command  # never a build with the host's compiler and headers
 
 
-@pytest.mark.parametrize("tag,ok", [
-    (f"cp{ABI}-cp{ABI}-manylinux_2_17_x86_64", True), ("py3-none-any", True), ("cp39-abi3-manylinux2014_x86_64", True),
-    ("cp311-cp311-manylinux_2_17_x86_64", False), (f"cp{ABI}-cp{ABI}-macosx_11_0_arm64", False),
-    (f"cp{ABI}-cp{ABI}-manylinux_2_17_aarch64", False), ("cp399-abi3-manylinux2014_x86_64", False),
-])
+@pytest.mark.parametrize(
+    "tag,ok",
+    [
+        (f"cp{ABI}-cp{ABI}-manylinux_2_17_x86_64", True),
+        ("py3-none-any", True),
+        ("cp39-abi3-manylinux2014_x86_64", True),
+        ("cp311-cp311-manylinux_2_17_x86_64", False),
+        (f"cp{ABI}-cp{ABI}-macosx_11_0_arm64", False),
+        (f"cp{ABI}-cp{ABI}-manylinux_2_17_aarch64", False),
+        ("cp399-abi3-manylinux2014_x86_64", False),
+    ],
+)
 def test_tag_reading(tag, ok):
     assert _accepts_runtime(tag) is ok
 

@@ -31,9 +31,15 @@ STATE_MACHINE_DEFINITION_BYTES = 1024 * 1024
 
 # What the data stack may hold: data, identity, secrets (and the role Cognito assumes to send SMS).
 DATA_TYPES = {
-    "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::Cognito::UserPool",
-    "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup", "AWS::SecretsManager::Secret",
-    "AWS::KMS::Key", "AWS::KMS::Alias",
+    "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy",
+    "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolGroup",
+    "AWS::SecretsManager::Secret",
+    "AWS::KMS::Key",
+    "AWS::KMS::Alias",
 }
 PRE_SPLIT = json.loads(Path(__file__).with_name("pre_split_logical_ids.json").read_text(encoding="utf-8"))
 STAGES = ("dev", "prod")
@@ -137,8 +143,10 @@ def test_resource_budget(app, budget_report):
     over = []
     for stack in synthesized.stacks:
         count = len(stack.resources())
-        budget_report.append(f"{stack.name:<18} {count:>4} resources  budget {RESOURCE_BUDGET}  "
-                             f"headroom {RESOURCE_BUDGET - count:>4}  (CloudFormation limit 500: {500 - count} left)")
+        budget_report.append(
+            f"{stack.name:<18} {count:>4} resources  budget {RESOURCE_BUDGET}  "
+            f"headroom {RESOURCE_BUDGET - count:>4}  (CloudFormation limit 500: {500 - count} left)"
+        )
         print(budget_report[-1])
         if count > RESOURCE_BUDGET:
             over.append((stack.name, count))
@@ -150,8 +158,14 @@ def test_resource_budget(app, budget_report):
 # long as what CloudFormation puts there (names it generates, ARNs in the longest partition).
 REF_CHARS = 128
 ATTRIBUTE_CHARS = 200
-PSEUDO = {"AWS::Region": "ap-southeast-2", "AWS::AccountId": "123456789012", "AWS::Partition": "aws-us-gov",
-          "AWS::URLSuffix": "amazonaws.com.cn", "AWS::StackName": "AgriMrv-stage-app", "AWS::NoValue": ""}
+PSEUDO = {
+    "AWS::Region": "ap-southeast-2",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws-us-gov",
+    "AWS::URLSuffix": "amazonaws.com.cn",
+    "AWS::StackName": "AgriMrv-stage-app",
+    "AWS::NoValue": "",
+}
 
 
 def rendered(node: Any) -> Any:
@@ -161,7 +175,7 @@ def rendered(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     if len(node) == 1:
-        (key, arg), = node.items()
+        ((key, arg),) = node.items()
         if key == "Ref":
             return PSEUDO.get(arg, "r" * REF_CHARS)
         if key == "Fn::GetAtt":
@@ -203,10 +217,18 @@ def test_iam_inline_policies_per_role_fit(app, budget_report):
 def test_lambda_environment_and_layers_fit(app, budget_report):
     stage, synthesized = app
     functions = resources(synthesized.template, "AWS::Lambda::Function")
-    env = {lid: compact_size((f["Properties"].get("Environment") or {}).get("Variables", {})) for lid, f in functions.items()}
+    env = {
+        lid: compact_size((f["Properties"].get("Environment") or {}).get("Variables", {}))
+        for lid, f in functions.items()
+    }
     layers = {lid: len(f["Properties"].get("Layers", [])) for lid, f in functions.items()}
-    _record(budget_report, stage, "Lambda environment (bytes)", max(env.items(), key=lambda kv: kv[1]),
-            LAMBDA_ENVIRONMENT_BYTES)
+    _record(
+        budget_report,
+        stage,
+        "Lambda environment (bytes)",
+        max(env.items(), key=lambda kv: kv[1]),
+        LAMBDA_ENVIRONMENT_BYTES,
+    )
     _record(budget_report, stage, "layers per function", max(layers.items(), key=lambda kv: kv[1]), LAYERS_PER_FUNCTION)
     assert max(env.values()) <= LAMBDA_ENVIRONMENT_BYTES
     assert max(layers.values()) <= LAYERS_PER_FUNCTION
@@ -218,8 +240,11 @@ def test_api_gateway_resources_per_rest_api_fit(app, budget_report):
     apis = resources(template, "AWS::ApiGateway::RestApi")
     assert apis
     for api in apis:
-        count = 1 + sum(1 for r in resources(template, "AWS::ApiGateway::Resource").values()
-                        if r["Properties"]["RestApiId"] == {"Ref": api})  # + the root resource
+        count = 1 + sum(
+            1
+            for r in resources(template, "AWS::ApiGateway::Resource").values()
+            if r["Properties"]["RestApiId"] == {"Ref": api}
+        )  # + the root resource
         _record(budget_report, stage, "API Gateway resources per REST API", (api, count), API_RESOURCES_PER_REST_API)
         assert count <= API_RESOURCES_PER_REST_API
 
@@ -243,13 +268,19 @@ def _tree_bytes(root: Path) -> int:
 def test_unzipped_function_plus_layers_fit(synthesized, budget_report):
     """Measured on the bundled dev assembly (the layers' wheels installed): what Lambda unpacks."""
     template = synthesized.template
-    layer_bytes = {lid: _tree_bytes(synthesized.asset_path(lid))
-                   for lid in resources(template, "AWS::Lambda::LayerVersion")}
+    layer_bytes = {
+        lid: _tree_bytes(synthesized.asset_path(lid)) for lid in resources(template, "AWS::Lambda::LayerVersion")
+    }
     sizes = {}
     for name, (lid, function) in domain_functions(template).items():
         own = _tree_bytes(synthesized.asset_path(lid))
         sizes[name] = own + sum(layer_bytes[ref["Ref"]] for ref in function["Properties"].get("Layers", []))
     assert sizes and all(sizes.values())
-    _record(budget_report, "dev", "unzipped function + layers (bytes)", max(sizes.items(), key=lambda kv: kv[1]),
-            UNZIPPED_FUNCTION_BYTES)
+    _record(
+        budget_report,
+        "dev",
+        "unzipped function + layers (bytes)",
+        max(sizes.items(), key=lambda kv: kv[1]),
+        UNZIPPED_FUNCTION_BYTES,
+    )
     assert max(sizes.values()) <= UNZIPPED_FUNCTION_BYTES

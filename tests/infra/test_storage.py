@@ -11,8 +11,11 @@ DATA_TYPES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool
 
 
 def _bucket(template: dict, name: str) -> tuple[str, dict]:
-    found = [(lid, b) for lid, b in resources(template, "AWS::S3::Bucket").items()
-             if b.get("Metadata", {}).get(RESOURCE_KEY) == name]
+    found = [
+        (lid, b)
+        for lid, b in resources(template, "AWS::S3::Bucket").items()
+        if b.get("Metadata", {}).get(RESOURCE_KEY) == name
+    ]
     assert len(found) == 1, name
     return found[0]
 
@@ -28,26 +31,38 @@ def test_tables_have_pitr_sse_and_on_demand(template):
 
 
 def test_revocation_table_keys_and_ttl(template):
-    (table,) = [t["Properties"] for t in resources(template, "AWS::DynamoDB::Table").values()
-                if t.get("Metadata", {}).get(RESOURCE_KEY) == "revocation"]
+    (table,) = [
+        t["Properties"]
+        for t in resources(template, "AWS::DynamoDB::Table").values()
+        if t.get("Metadata", {}).get(RESOURCE_KEY) == "revocation"
+    ]
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert table["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
 def test_every_bucket_is_private_versioned_encrypted_and_tls_only(template):
-    policies = {p["Properties"]["Bucket"]["Ref"]: p["Properties"]["PolicyDocument"]["Statement"]
-                for p in resources(template, "AWS::S3::BucketPolicy").values()}
+    policies = {
+        p["Properties"]["Bucket"]["Ref"]: p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources(template, "AWS::S3::BucketPolicy").values()
+    }
     buckets = resources(template, "AWS::S3::Bucket")
     assert len(buckets) == 4  # access logs, uploads, audit, pipeline-data
     for lid, bucket in buckets.items():
         props = bucket["Properties"]
         assert props["PublicAccessBlockConfiguration"] == {
-            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}, lid
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }, lid
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}, lid
         assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], lid
-        deny_insecure = [s for s in policies[lid] if s["Effect"] == "Deny"
-                         and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]
+        deny_insecure = [
+            s
+            for s in policies[lid]
+            if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        ]
         assert deny_insecure, f"{lid} has no TLS-only statement"
 
 
@@ -100,5 +115,8 @@ def test_prod_retains_data_stores(prod_template, resource_type):
 
 def test_prod_audit_retention_is_compliance_seven_years(prod_template):
     _, audit = _bucket(prod_template, "audit")
-    assert audit["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"] == {"Mode": "COMPLIANCE", "Days": 2557}
+    assert audit["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"] == {
+        "Mode": "COMPLIANCE",
+        "Days": 2557,
+    }
     assert not resources(prod_template, "Custom::S3AutoDeleteObjects")

@@ -21,11 +21,23 @@ DATA = {
 }
 APP = {
     "Resources": {
-        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": {
-            "TABLE": {"Fn::ImportValue": "Data:TableName"},
-            "ARN": {"Fn::GetStackOutput": {"StackName": "Data", "Region": {"Ref": "AWS::Region"},
-                                           "OutputName": "PublishOutputTableArn"}},
-        }}}},
+        "Fn": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Environment": {
+                    "Variables": {
+                        "TABLE": {"Fn::ImportValue": "Data:TableName"},
+                        "ARN": {
+                            "Fn::GetStackOutput": {
+                                "StackName": "Data",
+                                "Region": {"Ref": "AWS::Region"},
+                                "OutputName": "PublishOutputTableArn",
+                            }
+                        },
+                    }
+                }
+            },
+        },
         "CDKMetadata": {"Type": "AWS::CDK::Metadata", "Properties": {"Analytics": "v2:deflate64:y"}},
     },
 }
@@ -41,11 +53,14 @@ def test_merge_resolves_weak_and_strong_references_to_the_producers_values():
     assert merged["Metadata"]["agri:stacks"] == ["Data", "App"]
 
 
-@pytest.mark.parametrize("reference", [
-    {"Fn::ImportValue": "Data:Missing"},
-    {"Fn::GetStackOutput": {"StackName": "Data", "OutputName": "Missing"}},
-    {"Fn::GetStackOutput": {"StackName": "Other", "OutputName": "PublishOutputTableArn"}},
-])
+@pytest.mark.parametrize(
+    "reference",
+    [
+        {"Fn::ImportValue": "Data:Missing"},
+        {"Fn::GetStackOutput": {"StackName": "Data", "OutputName": "Missing"}},
+        {"Fn::GetStackOutput": {"StackName": "Other", "OutputName": "PublishOutputTableArn"}},
+    ],
+)
 def test_merge_refuses_a_reference_nothing_declares(reference):
     app = json.loads(json.dumps(APP))
     app["Resources"]["Fn"]["Properties"]["Environment"]["Variables"]["X"] = reference
@@ -74,8 +89,9 @@ def _has_cross_stack_reference(node) -> bool:
 def test_the_twins_template_is_every_stack_with_references_resolved(synthesized):
     merged = synthesized.template
     assert not _has_cross_stack_reference(merged)
-    expected = {lid for stack in synthesized.stacks for lid, r in stack.resources().items()
-                if r["Type"] != "AWS::CDK::Metadata"}
+    expected = {
+        lid for stack in synthesized.stacks for lid, r in stack.resources().items() if r["Type"] != "AWS::CDK::Metadata"
+    }
     assert set(merged["Resources"]) == expected
     assert _has_cross_stack_reference(synthesized.stacks[1].template)  # there was something to resolve
 

@@ -4,7 +4,6 @@ replay/conflict, aggregates, constant-cost overview, and no Scan on any request 
 
 from __future__ import annotations
 
-
 import pytest
 
 from functions.farmers.aadhaar import verhoeff_check_digit
@@ -22,18 +21,29 @@ CONSENT = {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"}
 
 
 def square(lon: float, lat: float, size: float = 0.001) -> dict:
-    return {"type": "Polygon", "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size],
-                                                [lon, lat + size], [lon, lat]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
+    }
 
 
 def feature(geometry: dict, **props) -> dict:
     return {"type": "Feature", "geometry": geometry, "properties": props}
 
 
-RICE = {"year": 2025, "season": "kharif", "crop": "rice", "sowing_date": "2025-06-20", "harvest_date": "2025-10-20",
-        "cultivation_days": 110, "water_regime": "single_drainage", "preseason_water": "non_flooded_lt_180",
-        "synthetic_n_kg_per_ha": 100, "urea_kg_per_ha": 200,
-        "water_regime_evidence": {"method": "field_visit", "description": "drained once at tillering"}}
+RICE = {
+    "year": 2025,
+    "season": "kharif",
+    "crop": "rice",
+    "sowing_date": "2025-06-20",
+    "harvest_date": "2025-10-20",
+    "cultivation_days": 110,
+    "water_regime": "single_drainage",
+    "preseason_water": "non_flooded_lt_180",
+    "synthetic_n_kg_per_ha": 100,
+    "urea_kg_per_ha": 200,
+    "water_regime_evidence": {"method": "field_visit", "description": "drained once at tillering"},
+}
 
 
 @pytest.fixture(autouse=True)
@@ -79,25 +89,47 @@ def api(aws, function_env):
             from infra.local.front import proxy_event
             from infra.local.lambdas import LambdaContext
 
-            event = proxy_event("/fpos/{fpo_id}/reports", "GET", path, query=query, claims=claims,
-                                params={"fpo_id": path.split("/")[2]})
+            event = proxy_event(
+                "/fpos/{fpo_id}/reports", "GET", path, query=query, claims=claims, params={"fpo_id": path.split("/")[2]}
+            )
             return fpo.lambda_handler(event, LambdaContext("fpo", 128, "arn:aws:lambda:x:1:function:fpo", "r", 10))
 
     api = Api()
     for fpo_id in (FPO, OTHER_FPO):
-        assert api.fpo("POST", "/fpos", {"fpo_id": fpo_id, "name": f"{fpo_id} Producers", "state": "Punjab"}).status == 201
+        assert (
+            api.fpo("POST", "/fpos", {"fpo_id": fpo_id, "name": f"{fpo_id} Producers", "state": "Punjab"}).status == 201
+        )
     return api
 
 
 def register(api, claims=MANAGER, fpo=FPO, phone="9876543210", village="Rampur", **extra):
-    r = api.farmers("POST", "/farmers", {"name": "Ravi", "phone": phone, "village": village, "district": "Patiala",
-                                         "state": "Punjab", "fpo_id": fpo, "consent": CONSENT, **extra}, claims=claims)
+    r = api.farmers(
+        "POST",
+        "/farmers",
+        {
+            "name": "Ravi",
+            "phone": phone,
+            "village": village,
+            "district": "Patiala",
+            "state": "Punjab",
+            "fpo_id": fpo,
+            "consent": CONSENT,
+            **extra,
+        },
+        claims=claims,
+    )
     return r
 
 
 def add_plot(api, farmer_id, geometry, claims=MANAGER, **props):
-    return api.farmers("POST", f"/farmers/{farmer_id}/plots", feature(geometry, **props), claims=claims,
-                       resource="/farmers/{farmer_id}/plots", params={"farmer_id": farmer_id})
+    return api.farmers(
+        "POST",
+        f"/farmers/{farmer_id}/plots",
+        feature(geometry, **props),
+        claims=claims,
+        resource="/farmers/{farmer_id}/plots",
+        params={"farmer_id": farmer_id},
+    )
 
 
 def get(api, path, resource, params, claims):
@@ -114,8 +146,9 @@ def test_register_farmer_with_aadhaar_keeps_only_last4_and_flags_duplicates(api)
     # profile is stored unlinked, flagged for the manager, and is no member until resolved
     again = register(api, phone="9876543211", aadhaar=number)
     assert again.status == 201 and (again.body["membership"], again.body["aadhaar_duplicate"]) == ("pending", True)
-    overview = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview",
-                       params={"fpo_id": FPO})
+    overview = api.fpo(
+        "GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}
+    )
     assert overview.body["members"] == 1
     bad = register(api, phone="9876543212", aadhaar=number[:-1] + str((int(number[-1]) + 1) % 10))
     assert bad.status == 422 and bad.body["error"]["details"][0]["field"] == "body.aadhaar"
@@ -136,17 +169,37 @@ def test_access_rules_answer_404_across_boundaries(api):
     plot = add_plot(api, farmer_id, square(77.0, 28.0), claims=FARMER)
     assert plot.status == 201, plot.body
     plot_id = plot.body["plot_id"]
-    for claims, status in ((FARMER, 200), (MANAGER, 200), (ADMIN, 200), (OTHER_FARMER, 404), (OTHER_MANAGER, 404),
-                           (AUDITOR, 404)):
-        assert get(api, f"/farmers/{farmer_id}", "/farmers/{farmer_id}", {"farmer_id": farmer_id}, claims).status == status
+    for claims, status in (
+        (FARMER, 200),
+        (MANAGER, 200),
+        (ADMIN, 200),
+        (OTHER_FARMER, 404),
+        (OTHER_MANAGER, 404),
+        (AUDITOR, 404),
+    ):
+        assert (
+            get(api, f"/farmers/{farmer_id}", "/farmers/{farmer_id}", {"farmer_id": farmer_id}, claims).status == status
+        )
         assert get(api, f"/plots/{plot_id}", "/plots/{plot_id}", {"plot_id": plot_id}, claims).status == status
     # writes across the boundary are 404 as well
-    patch = api.farmers("PATCH", f"/farmers/{farmer_id}", {"version": 1, "name": "X"}, claims=OTHER_MANAGER,
-                        resource="/farmers/{farmer_id}", params={"farmer_id": farmer_id})
+    patch = api.farmers(
+        "PATCH",
+        f"/farmers/{farmer_id}",
+        {"version": 1, "name": "X"},
+        claims=OTHER_MANAGER,
+        resource="/farmers/{farmer_id}",
+        params={"farmer_id": farmer_id},
+    )
     assert patch.status == 404
     assert add_plot(api, farmer_id, square(77.01, 28.0), claims=OTHER_FARMER).status == 404
-    season = api.farmers("POST", f"/plots/{plot_id}/seasons", RICE, claims=OTHER_MANAGER,
-                         resource="/plots/{plot_id}/seasons", params={"plot_id": plot_id})
+    season = api.farmers(
+        "POST",
+        f"/plots/{plot_id}/seasons",
+        RICE,
+        claims=OTHER_MANAGER,
+        resource="/plots/{plot_id}/seasons",
+        params={"plot_id": plot_id},
+    )
     assert season.status == 404
     # lists are scoped
     assert api.farmers("GET", "/farmers", claims=AUDITOR).body["items"] == []
@@ -158,7 +211,9 @@ def test_access_rules_answer_404_across_boundaries(api):
     assert len(api.farmers("GET", "/farmers", claims=ADMIN, query=f"fpo_id={FPO}").body["items"]) == 1
     # FPO dashboards: own FPO only; auditors none until assignments exist
     for claims, status in ((MANAGER, 200), (ADMIN, 200), (FARMER, 200), (OTHER_MANAGER, 404), (AUDITOR, 404)):
-        r = api.fpo("GET", f"/fpos/{FPO}/overview", claims=claims, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO})
+        r = api.fpo(
+            "GET", f"/fpos/{FPO}/overview", claims=claims, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}
+        )
         assert r.status == status, (claims["cognito:username"], r.body)
     assert api.fpo("POST", "/fpos", {"fpo_id": "X", "name": "x", "state": "y"}, claims=MANAGER).status == 403
 
@@ -168,7 +223,9 @@ def test_list_filters_by_village_and_paginates(api):
         assert register(api, phone=f"98765432{i:02d}", village="Rampur" if i % 2 else "Sonepur").status == 201
     page = api.farmers("GET", "/farmers", claims=MANAGER, query="village=sonepur&limit=2")
     assert len(page.body["items"]) == 2 and page.body["next_token"]
-    rest = api.farmers("GET", "/farmers", claims=MANAGER, query=f"village=sonepur&limit=2&next_token={page.body['next_token']}")
+    rest = api.farmers(
+        "GET", "/farmers", claims=MANAGER, query=f"village=sonepur&limit=2&next_token={page.body['next_token']}"
+    )
     ids = {f["farmer_id"] for f in page.body["items"] + rest.body["items"]}
     assert len(ids) == 3 and all(f["village"] == "Sonepur" for f in page.body["items"] + rest.body["items"])
     wrong = api.farmers("GET", "/farmers", claims=MANAGER, query=f"village=rampur&next_token={page.body['next_token']}")
@@ -181,11 +238,20 @@ def test_list_filters_by_village_and_paginates(api):
     token = decode_token(page.body["next_token"])
     key = token["k"]["k"]  # the position: the list part (members first) and its key
     assert set(key) == {"pk", "sk", "gsi1pk", "gsi1sk"}  # the index's LastEvaluatedKey, as DynamoDB gave it
-    for edited in ({**key, "gsi1pk": f"FPO#{OTHER_FPO}#FARMERS"}, {**key, "gsi1sk": "rampur#x"},
-                   {**key, "extra": "x"}, {**key, "sk": 1}, {"pk": key["pk"], "sk": "META"}):
+    for edited in (
+        {**key, "gsi1pk": f"FPO#{OTHER_FPO}#FARMERS"},
+        {**key, "gsi1sk": "rampur#x"},
+        {**key, "extra": "x"},
+        {**key, "sk": 1},
+        {"pk": key["pk"], "sk": "META"},
+    ):
         position = {**token["k"], "k": edited}
-        r = api.farmers("GET", "/farmers", claims=MANAGER,
-                        query=f"village=sonepur&limit=2&next_token={quote(encode_token({**token, 'k': position}))}")
+        r = api.farmers(
+            "GET",
+            "/farmers",
+            claims=MANAGER,
+            query=f"village=sonepur&limit=2&next_token={quote(encode_token({**token, 'k': position}))}",
+        )
         assert r.status == 400 and r.body["error"]["code"] == "invalid_next_token", (edited, r.body)
 
 
@@ -206,14 +272,24 @@ def test_plot_geometry_area_and_overlap_refusal(api):
     sliver = add_plot(api, b, square(77.00099, 28.0, 0.001), claims=ADMIN)
     assert sliver.status == 201, sliver.body
     assert sliver.body["overlaps"][0]["plot_id"] == first.body["plot_id"]
-    flagged = get(api, f"/plots/{first.body['plot_id']}", "/plots/{plot_id}", {"plot_id": first.body["plot_id"]}, MANAGER)
+    flagged = get(
+        api, f"/plots/{first.body['plot_id']}", "/plots/{plot_id}", {"plot_id": first.body["plot_id"]}, MANAGER
+    )
     assert flagged.body["overlaps"] == [{"plot_id": None, "overlap_ha": sliver.body["overlaps"][0]["overlap_ha"]}]
     # invalid geometries name the field
-    bowtie = {"type": "Polygon", "coordinates": [[[77.1, 28.1], [77.101, 28.101], [77.101, 28.1], [77.1, 28.101], [77.1, 28.1]]]}
-    for geom, kind in ((bowtie, "self_intersection"), (square(2.0, 48.0), "outside_india"),
-                       (square(77.2, 28.2, 0.00001), "area_out_of_range"),
-                       ({"type": "Polygon", "coordinates": [[[77.3, 28.3], [77.301, 28.3], [77.301, 28.301], [77.3, 28.301]]]},
-                        "ring_not_closed")):
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[77.1, 28.1], [77.101, 28.101], [77.101, 28.1], [77.1, 28.101], [77.1, 28.1]]],
+    }
+    for geom, kind in (
+        (bowtie, "self_intersection"),
+        (square(2.0, 48.0), "outside_india"),
+        (square(77.2, 28.2, 0.00001), "area_out_of_range"),
+        (
+            {"type": "Polygon", "coordinates": [[[77.3, 28.3], [77.301, 28.3], [77.301, 28.301], [77.3, 28.301]]]},
+            "ring_not_closed",
+        ),
+    ):
         r = add_plot(api, a, geom)
         assert r.status == 422 and r.body["error"]["details"][0]["type"] == kind, r.body
 
@@ -225,33 +301,63 @@ def test_put_plot_uses_versions(api):
     body = {**feature(square(77.0, 28.0, 0.002), name="North field"), "version": 1}
     ok = api.farmers("PUT", f"/plots/{pid}", body, claims=MANAGER, resource="/plots/{plot_id}", params={"plot_id": pid})
     assert ok.status == 200 and ok.body["version"] == 2 and ok.body["area_ha"] > 4
-    stale = api.farmers("PUT", f"/plots/{pid}", body, claims=MANAGER, resource="/plots/{plot_id}", params={"plot_id": pid})
+    stale = api.farmers(
+        "PUT", f"/plots/{pid}", body, claims=MANAGER, resource="/plots/{plot_id}", params={"plot_id": pid}
+    )
     assert stale.status == 409 and stale.body["error"]["details"][0]["current_version"] == 2
-    overview = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO})
+    overview = api.fpo(
+        "GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}
+    )
     assert overview.body["area_ha"] == ok.body["area_ha"]
 
 
 def test_seasons_field_data_and_aggregates(api):
     a = register(api).body["farmer_id"]
     pid = add_plot(api, a, square(77.0, 28.0)).body["plot_id"]
-    r = api.farmers("POST", f"/plots/{pid}/seasons", RICE, claims=MANAGER, resource="/plots/{plot_id}/seasons",
-                    params={"plot_id": pid})
+    r = api.farmers(
+        "POST",
+        f"/plots/{pid}/seasons",
+        RICE,
+        claims=MANAGER,
+        resource="/plots/{plot_id}/seasons",
+        params={"plot_id": pid},
+    )
     assert r.status == 201, r.body
     again = api.farmers("POST", "/farmers/field-data", {"plot_id": pid, "season": RICE}, claims=MANAGER)
     assert again.status == 409 and again.body["error"]["code"] == "season_exists"
-    wheat = {**RICE, "season": "rabi", "crop": "wheat", "water_regime": None, "preseason_water": None,
-             "sowing_date": "2025-11-15", "harvest_date": "2026-04-01", "cultivation_days": 130,
-             "water_regime_evidence": None}
+    wheat = {
+        **RICE,
+        "season": "rabi",
+        "crop": "wheat",
+        "water_regime": None,
+        "preseason_water": None,
+        "sowing_date": "2025-11-15",
+        "harvest_date": "2026-04-01",
+        "cultivation_days": 130,
+        "water_regime_evidence": None,
+    }
     assert api.farmers("POST", "/farmers/field-data", {"plot_id": pid, "season": wheat}, claims=MANAGER).status == 201
-    bad = api.farmers("POST", "/farmers/field-data", {"plot_id": pid, "season": {**RICE, "year": 2026, "urea_kg_per_ha": 900,
-                                                                                 "cultivation_days": 400}}, claims=MANAGER)
+    bad = api.farmers(
+        "POST",
+        "/farmers/field-data",
+        {"plot_id": pid, "season": {**RICE, "year": 2026, "urea_kg_per_ha": 900, "cultivation_days": 400}},
+        claims=MANAGER,
+    )
     assert bad.status == 422 and {d["field"] for d in bad.body["error"]["details"]} == {"body.season.cultivation_days"}
-    ov = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}).body
+    ov = api.fpo(
+        "GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}
+    ).body
     assert (ov["members"], ov["plots"], ov["seasons_reported"]) == (1, 1, 2)
     assert set(ov["area_ha_by_crop"]) == {"rice", "wheat"} and ov["seasons_by_water_regime"] == {"single_drainage": 1}
-    assert ov["completeness"] == {"farmers_with_plots": 1.0, "plots_with_seasons": 1.0, "seasons_with_water_evidence": 0.5}
+    assert ov["completeness"] == {
+        "farmers_with_plots": 1.0,
+        "plots_with_seasons": 1.0,
+        "seasons_with_water_evidence": 0.5,
+    }
     assert ov["carbon"]["runs"] == [] and ov["carbon"]["approved"]["runs"] == 0  # no run of the pipeline yet
-    rep = api.fpo("GET", f"/fpos/{FPO}/reports", claims=MANAGER, resource="/fpos/{fpo_id}/reports", params={"fpo_id": FPO}).body
+    rep = api.fpo(
+        "GET", f"/fpos/{FPO}/reports", claims=MANAGER, resource="/fpos/{fpo_id}/reports", params={"fpo_id": FPO}
+    ).body
     assert [s["season_key"] for s in rep["seasons"]] == ["2025-kharif", "2025-rabi"]
     assert rep["villages"] == [{"village": "Rampur", "members": 1, "plots": 1, "area_ha": ov["area_ha"], "seasons": 2}]
     csv = api.raw_fpo(f"/fpos/{FPO}/reports", "format=csv&table=seasons", MANAGER)
@@ -260,22 +366,34 @@ def test_seasons_field_data_and_aggregates(api):
     assert "Rampur,1,1," in api.raw_fpo(f"/fpos/{FPO}/reports", "format=csv&table=villages", MANAGER)["body"]
     xlsx = api.raw_fpo(f"/fpos/{FPO}/reports", "format=xlsx", MANAGER)
     assert xlsx["statusCode"] == 200 and xlsx["isBase64Encoded"] is True
-    from io import BytesIO
     import base64
+    from io import BytesIO
 
     from openpyxl import load_workbook
 
     book = load_workbook(BytesIO(base64.b64decode(xlsx["body"])))
-    assert book.sheetnames == ["seasons", "villages", "carbon", "carbon_approved"] and book["villages"]["A2"].value == "Rampur"
+    assert (
+        book.sheetnames == ["seasons", "villages", "carbon", "carbon_approved"]
+        and book["villages"]["A2"].value == "Rampur"
+    )
 
 
 def test_sync_replay_conflict_and_invalid(api):
-    farmer = {"name": "Offline", "phone": "9811111111", "village": "Rampur", "district": "Patiala", "state": "Punjab",
-              "fpo_id": FPO, "consent": CONSENT}
-    batch = {"records": [
-        {"client_id": "c-farmer-0001", "entity": "farmer", "action": "create", "data": farmer},
-        {"client_id": "c-bad-000001", "entity": "farmer", "action": "create", "data": {**farmer, "phone": "123"}},
-    ]}
+    farmer = {
+        "name": "Offline",
+        "phone": "9811111111",
+        "village": "Rampur",
+        "district": "Patiala",
+        "state": "Punjab",
+        "fpo_id": FPO,
+        "consent": CONSENT,
+    }
+    batch = {
+        "records": [
+            {"client_id": "c-farmer-0001", "entity": "farmer", "action": "create", "data": farmer},
+            {"client_id": "c-bad-000001", "entity": "farmer", "action": "create", "data": {**farmer, "phone": "123"}},
+        ]
+    }
     first = api.farmers("POST", "/sync", batch, claims=MANAGER).body
     assert [r["status"] for r in first["results"]] == ["applied", "invalid"]
     assert first["results"][1]["errors"][0]["field"] == "data.phone"
@@ -283,19 +401,35 @@ def test_sync_replay_conflict_and_invalid(api):
     for _ in range(3):
         replay = api.farmers("POST", "/sync", batch, claims=MANAGER).body
         assert [r["status"] for r in replay["results"]] == ["duplicate", "invalid"]
-    ov = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}).body
+    ov = api.fpo(
+        "GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}
+    ).body
     assert ov["members"] == 1  # replays changed nothing
-    update = {"client_id": "c-upd-000001", "entity": "farmer", "action": "update", "id": fid, "base_version": 1,
-              "data": {"name": "Renamed"}}
-    stale = {"client_id": "c-upd-000002", "entity": "farmer", "action": "update", "id": fid, "base_version": 1,
-             "data": {"name": "Other device"}}
+    update = {
+        "client_id": "c-upd-000001",
+        "entity": "farmer",
+        "action": "update",
+        "id": fid,
+        "base_version": 1,
+        "data": {"name": "Renamed"},
+    }
+    stale = {
+        "client_id": "c-upd-000002",
+        "entity": "farmer",
+        "action": "update",
+        "id": fid,
+        "base_version": 1,
+        "data": {"name": "Other device"},
+    }
     reused = {**update, "data": {"name": "Different content"}}
     result = api.farmers("POST", "/sync", {"records": [update, stale]}, claims=MANAGER).body["results"]
     assert [r["status"] for r in result] == ["applied", "conflict"]
     assert result[1]["version"] == 2 and result[1]["current"]["name"] == "Renamed"
     result = api.farmers("POST", "/sync", {"records": [reused]}, claims=MANAGER).body["results"][0]
     assert (result["status"], result["errors"][0]["type"]) == ("conflict", "idempotency_conflict"), result
-    hidden = api.farmers("POST", "/sync", {"records": [{**update, "client_id": "c-other-00001"}]}, claims=OTHER_MANAGER).body
+    hidden = api.farmers(
+        "POST", "/sync", {"records": [{**update, "client_id": "c-other-00001"}]}, claims=OTHER_MANAGER
+    ).body
     assert hidden["results"][0]["status"] == "invalid" and hidden["results"][0]["errors"][0]["type"] == "not_found"
 
 
@@ -304,19 +438,42 @@ def test_uploads_presign_and_complete(api, aws):
 
     a = register(api).body["farmer_id"]
     pid = add_plot(api, a, square(77.0, 28.0)).body["plot_id"]
-    r = api.farmers("POST", "/uploads", {"plot_id": pid, "content_type": "image/jpeg", "size_bytes": 1000,
-                                         "latitude": 28.0005, "longitude": 77.0005}, claims=MANAGER)
+    r = api.farmers(
+        "POST",
+        "/uploads",
+        {"plot_id": pid, "content_type": "image/jpeg", "size_bytes": 1000, "latitude": 28.0005, "longitude": 77.0005},
+        claims=MANAGER,
+    )
     assert r.status == 201, r.body
-    assert r.body["fields"]["Content-Type"] == "image/jpeg" and r.body["object_key"].startswith(f"evidence/{FPO}/{pid}/")
-    assert api.farmers("POST", "/uploads", {"plot_id": pid, "content_type": "text/html", "size_bytes": 10},
-                       claims=MANAGER).status == 422
-    assert api.farmers("POST", "/uploads", {"plot_id": pid, "content_type": "image/png", "size_bytes": 10},
-                       claims=OTHER_MANAGER).status == 404
+    assert r.body["fields"]["Content-Type"] == "image/jpeg" and r.body["object_key"].startswith(
+        f"evidence/{FPO}/{pid}/"
+    )
+    assert (
+        api.farmers(
+            "POST", "/uploads", {"plot_id": pid, "content_type": "text/html", "size_bytes": 10}, claims=MANAGER
+        ).status
+        == 422
+    )
+    assert (
+        api.farmers(
+            "POST", "/uploads", {"plot_id": pid, "content_type": "image/png", "size_bytes": 10}, claims=OTHER_MANAGER
+        ).status
+        == 404
+    )
     uid = r.body["upload_id"]
-    complete = lambda: api.farmers("POST", f"/uploads/{uid}/complete", claims=MANAGER,
-                                   resource="/uploads/{upload_id}/complete", params={"upload_id": uid})
+    complete = lambda: api.farmers(
+        "POST",
+        f"/uploads/{uid}/complete",
+        claims=MANAGER,
+        resource="/uploads/{upload_id}/complete",
+        params={"upload_id": uid},
+    )
     assert complete().status == 409
-    bucket = r.body["url"].rstrip("/").rsplit("/", 1)[-1] if "amazonaws.com/" in r.body["url"] and not r.body["url"].endswith("amazonaws.com/") else None
+    bucket = (
+        r.body["url"].rstrip("/").rsplit("/", 1)[-1]
+        if "amazonaws.com/" in r.body["url"] and not r.body["url"].endswith("amazonaws.com/")
+        else None
+    )
     bucket = bucket or r.body["url"].split("//", 1)[1].split(".", 1)[0]
     boto3.client("s3").put_object(Bucket=bucket, Key=r.body["object_key"], Body=b"x" * 500, ContentType="image/jpeg")
     done = complete()
@@ -326,10 +483,12 @@ def test_uploads_presign_and_complete(api, aws):
 
 
 def test_imports_are_idempotent_and_report_rows(api):
-    csv = ("name,phone,village,district,state,external_id,consent_given,consent_at\n"
-           "Asha,9800000001,Rampur,Patiala,Punjab,E1,yes,2025-06-01T10:00:00+05:30\n"
-           "Bad phone,12,Rampur,Patiala,Punjab,E2,yes,2025-06-01T10:00:00+05:30\n"
-           "No consent,9800000003,Rampur,Patiala,Punjab,E3,no,2025-06-01T10:00:00+05:30\n")
+    csv = (
+        "name,phone,village,district,state,external_id,consent_given,consent_at\n"
+        "Asha,9800000001,Rampur,Patiala,Punjab,E1,yes,2025-06-01T10:00:00+05:30\n"
+        "Bad phone,12,Rampur,Patiala,Punjab,E2,yes,2025-06-01T10:00:00+05:30\n"
+        "No consent,9800000003,Rampur,Patiala,Punjab,E3,no,2025-06-01T10:00:00+05:30\n"
+    )
     body = {"fpo_id": FPO, "csv": csv, "consent_version": "v1"}
     first = api.farmers("POST", "/imports/farmers", body, claims=MANAGER).body
     assert (first["accepted"], first["duplicate"], first["rejected"]) == (1, 0, 2)
@@ -337,14 +496,21 @@ def test_imports_are_idempotent_and_report_rows(api):
     assert (second["accepted"], second["duplicate"], second["rejected"]) == (0, 1, 2)
     assert api.farmers("POST", "/imports/farmers", {**body, "fpo_id": OTHER_FPO}, claims=MANAGER).status == 403
     assert api.farmers("POST", "/imports/farmers", body, claims=FARMER).status == 403
-    plots = {"fpo_id": FPO, "type": "FeatureCollection", "features": [
-        feature(square(77.5, 28.5), farmer_external_id="E1", external_id="P1"),
-        feature(square(77.6, 28.5), farmer_external_id="NOPE", external_id="P2")]}
+    plots = {
+        "fpo_id": FPO,
+        "type": "FeatureCollection",
+        "features": [
+            feature(square(77.5, 28.5), farmer_external_id="E1", external_id="P1"),
+            feature(square(77.6, 28.5), farmer_external_id="NOPE", external_id="P2"),
+        ],
+    }
     r1 = api.farmers("POST", "/imports/plots", plots, claims=MANAGER).body
     assert [row["status"] for row in r1["rows"]] == ["accepted", "rejected"]
     r2 = api.farmers("POST", "/imports/plots", plots, claims=MANAGER).body
     assert [row["status"] for row in r2["rows"]] == ["duplicate", "rejected"]
-    ov = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}).body
+    ov = api.fpo(
+        "GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}
+    ).body
     assert (ov["members"], ov["plots"]) == (1, 1)
 
 
@@ -354,7 +520,9 @@ def _count_requests(api, fn):
     calls: list[str] = []
     import os
 
-    clients = [dynamodb_table(os.environ[t]).meta.client for t in ("FARM_TABLE", "PIPELINE_TABLE")]  # one client a table
+    clients = [
+        dynamodb_table(os.environ[t]).meta.client for t in ("FARM_TABLE", "PIPELINE_TABLE")
+    ]  # one client a table
     hook = lambda model, **_: calls.append(model.name)
     for client in clients:
         client.meta.events.register("before-call.dynamodb", hook)
@@ -371,9 +539,9 @@ def seed_farmers(fpo_id: str, start: int, stop: int) -> None:
     through batch writes: registering hundreds through moto's transactions would be slow."""
     import os
 
-    from agri_common.platform.aws import dynamodb_table
     from agri_common.farm_table import aggregates as agg
     from agri_common.farm_table.records import Consent, FarmerRecord
+    from agri_common.platform.aws import dynamodb_table
     from agri_common.single_table import DynamoTableStore, to_dynamo
 
     table = dynamodb_table(os.environ["FARM_TABLE"])
@@ -382,10 +550,19 @@ def seed_farmers(fpo_id: str, start: int, stop: int) -> None:
         for i in range(start, stop):
             village = f"V{i % 7}"
             villages[village] = villages.get(village, 0) + 1
-            record = FarmerRecord(farmer_id=f"F-seed-{i}", fpo_id=fpo_id, name=f"Farmer {i}", phone=f"+9197{i:08d}",
-                                  village=village, district="Patiala", state="Punjab", preferred_language="pa",
-                                  consent=Consent(given=True, version="v1", at="2025-06-01T10:00:00+05:30"),
-                                  created_by="seed", created_at="2025-06-01T10:00:00+00:00")
+            record = FarmerRecord(
+                farmer_id=f"F-seed-{i}",
+                fpo_id=fpo_id,
+                name=f"Farmer {i}",
+                phone=f"+9197{i:08d}",
+                village=village,
+                district="Patiala",
+                state="Punjab",
+                preferred_language="pa",
+                consent=Consent(given=True, version="v1", at="2025-06-01T10:00:00+05:30"),
+                created_by="seed",
+                created_at="2025-06-01T10:00:00+00:00",
+            )
             batch.put_item(Item=to_dynamo(record.to_item()))
     ops = [agg.fpo_totals(fpo_id, {"members": stop - start})]
     ops += [agg.village_totals(fpo_id, v, {"members": n}) for v, n in villages.items()]
@@ -397,15 +574,34 @@ def test_overview_and_reports_cost_the_same_for_10_and_1000_farmers(api):
     for size, (start, stop) in ((10, (0, 10)), (1000, (10, 1000))):
         seed_farmers(FPO, start, stop)
         counts[size] = (
-            _count_requests(api, lambda: api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER,
-                                                 resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO})),
-            _count_requests(api, lambda: api.fpo("GET", f"/fpos/{FPO}/reports", claims=MANAGER,
-                                                 resource="/fpos/{fpo_id}/reports", params={"fpo_id": FPO})))
+            _count_requests(
+                api,
+                lambda: api.fpo(
+                    "GET",
+                    f"/fpos/{FPO}/overview",
+                    claims=MANAGER,
+                    resource="/fpos/{fpo_id}/overview",
+                    params={"fpo_id": FPO},
+                ),
+            ),
+            _count_requests(
+                api,
+                lambda: api.fpo(
+                    "GET",
+                    f"/fpos/{FPO}/reports",
+                    claims=MANAGER,
+                    resource="/fpos/{fpo_id}/reports",
+                    params={"fpo_id": FPO},
+                ),
+            ),
+        )
     assert counts[10] == counts[1000]
     overview, reports = counts[1000]
     # the farm table, then the carbon section's Query of the pipeline table (no runs: no BatchGetItem of their status)
     assert overview == ["BatchGetItem", "Query"] and reports == ["GetItem", "Query", "Query"]
-    ov = api.fpo("GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}).body
+    ov = api.fpo(
+        "GET", f"/fpos/{FPO}/overview", claims=MANAGER, resource="/fpos/{fpo_id}/overview", params={"fpo_id": FPO}
+    ).body
     assert ov["members"] == 1000
     listed = api.farmers("GET", "/farmers", claims=MANAGER, query="village=V3&limit=100")
     assert len(listed.body["items"]) == len([i for i in range(1000) if i % 7 == 3][:100])
@@ -415,8 +611,8 @@ def test_overview_and_reports_cost_the_same_for_10_and_1000_farmers(api):
 def test_null_patches_are_refused_and_a_farmer_stored_with_nulls_reads_and_is_repaired(api):
     import os
 
-    from agri_common.platform.aws import dynamodb_table
     from agri_common.farm_table import keys
+    from agri_common.platform.aws import dynamodb_table
 
     fid = register(api).body["farmer_id"]
     path, resource, params = f"/farmers/{fid}", "/farmers/{farmer_id}", {"farmer_id": fid}
@@ -427,14 +623,23 @@ def test_null_patches_are_refused_and_a_farmer_stored_with_nulls_reads_and_is_re
     # what the old code stored for {"version": 1, "name": null, "phone": null}
     pk, sk = keys.farmer(fid)
     dynamodb_table(os.environ["FARM_TABLE"]).update_item(
-        Key={"pk": pk, "sk": sk}, UpdateExpression="SET #n = :null, phone = :null",
-        ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":null": None})
+        Key={"pk": pk, "sk": sk},
+        UpdateExpression="SET #n = :null, phone = :null",
+        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeValues={":null": None},
+    )
     r = get(api, path, resource, params, MANAGER)
     assert r.status == 200 and (r.body["name"], r.body["phone"]) == ("", ""), r.body
     listed = api.farmers("GET", "/farmers", claims=MANAGER, query=f"fpo_id={FPO}")
     assert listed.status == 200 and [f["farmer_id"] for f in listed.body["items"]] == [fid]
-    r = api.farmers("PATCH", path, {"version": 1, "name": "Ravi", "phone": "9876543210"}, claims=MANAGER,
-                    resource=resource, params=params)
+    r = api.farmers(
+        "PATCH",
+        path,
+        {"version": 1, "name": "Ravi", "phone": "9876543210"},
+        claims=MANAGER,
+        resource=resource,
+        params=params,
+    )
     assert r.status == 200 and (r.body["name"], r.body["phone"], r.body["version"]) == ("Ravi", "+919876543210", 2)
 
 
@@ -448,8 +653,13 @@ def test_plot_geometry_limits_hold_on_dynamodb(api):
     fid = register(api).body["farmer_id"]
 
     def ring(n, radius=0.005, lon=75.85, lat=30.9):
-        pts = [[round(lon + radius * math.cos(2 * math.pi * i / n), 7), round(lat + radius * math.sin(2 * math.pi * i / n), 7)]
-               for i in range(n)]
+        pts = [
+            [
+                round(lon + radius * math.cos(2 * math.pi * i / n), 7),
+                round(lat + radius * math.sin(2 * math.pi * i / n), 7),
+            ]
+            for i in range(n)
+        ]
         return {"type": "Polygon", "coordinates": [pts + [pts[0]]]}
 
     big = add_plot(api, fid, ring(geometry.MAX_VERTICES - 1))
@@ -464,11 +674,13 @@ def test_plot_geometry_limits_hold_on_dynamodb(api):
 
 
 def test_csv_with_a_bom_and_an_unreadable_row_imports_the_good_rows(api):
-    csv = ("\ufeffname,phone,village,district,state,external_id,consent_given,consent_at\n"
-           "Asha,9800000001,Rampur,Patiala,Punjab,E1,yes,2025-06-01T10:00:00+05:30\n"
-           f"Huge,9800000002,\"{'x' * 140_000}\",Patiala,Punjab,E2,yes,2025-06-01T10:00:00+05:30\n"
-           "Esc,9800000003,Ram\x1bpur,Patiala,Punjab,E3,yes,2025-06-01T10:00:00+05:30\n"
-           "Bina,9800000004,Rampur,Patiala,Punjab,E4,yes,2025-06-01T10:00:00+05:30\n")
+    csv = (
+        "\ufeffname,phone,village,district,state,external_id,consent_given,consent_at\n"
+        "Asha,9800000001,Rampur,Patiala,Punjab,E1,yes,2025-06-01T10:00:00+05:30\n"
+        f'Huge,9800000002,"{"x" * 140_000}",Patiala,Punjab,E2,yes,2025-06-01T10:00:00+05:30\n'
+        "Esc,9800000003,Ram\x1bpur,Patiala,Punjab,E3,yes,2025-06-01T10:00:00+05:30\n"
+        "Bina,9800000004,Rampur,Patiala,Punjab,E4,yes,2025-06-01T10:00:00+05:30\n"
+    )
     r = api.farmers("POST", "/imports/farmers", {"fpo_id": FPO, "csv": csv, "consent_version": "v1"}, claims=MANAGER)
     assert r.status == 200, r.body
     assert [row["status"] for row in r.body["rows"]] == ["accepted", "rejected", "rejected", "accepted"]
@@ -479,37 +691,60 @@ def test_csv_with_a_bom_and_an_unreadable_row_imports_the_good_rows(api):
 def test_a_membership_request_counts_only_once_approved_in_the_same_transaction(api):
     """docs/decisions/0007 on moto: a self-registered farmer's profile, plot, season and village move
     are in no total; the approval adds exactly what the same data of a member from the start adds."""
+
     def flows(claims, fpo, lon):
         fid = register(api, claims=claims, fpo=fpo).body["farmer_id"]
         pid = add_plot(api, fid, square(lon, 28.0), claims=claims).body["plot_id"]
         assert api.farmers("POST", "/farmers/field-data", {"plot_id": pid, "season": RICE}, claims=claims).status == 201
-        moved = api.farmers("PATCH", f"/farmers/{fid}", {"version": 1, "village": "Nabha"}, claims=claims,
-                            resource="/farmers/{farmer_id}", params={"farmer_id": fid})
+        moved = api.farmers(
+            "PATCH",
+            f"/farmers/{fid}",
+            {"version": 1, "village": "Nabha"},
+            claims=claims,
+            resource="/farmers/{farmer_id}",
+            params={"farmer_id": fid},
+        )
         assert moved.status == 200, moved.body
         return fid
 
     def dashboard(fpo):
-        ov = api.fpo("GET", f"/fpos/{fpo}/overview", claims=ADMIN, resource="/fpos/{fpo_id}/overview",
-                     params={"fpo_id": fpo}).body
-        rep = api.fpo("GET", f"/fpos/{fpo}/reports", claims=ADMIN, resource="/fpos/{fpo_id}/reports",
-                      params={"fpo_id": fpo}).body
+        ov = api.fpo(
+            "GET", f"/fpos/{fpo}/overview", claims=ADMIN, resource="/fpos/{fpo_id}/overview", params={"fpo_id": fpo}
+        ).body
+        rep = api.fpo(
+            "GET", f"/fpos/{fpo}/reports", claims=ADMIN, resource="/fpos/{fpo_id}/reports", params={"fpo_id": fpo}
+        ).body
         # a village move leaves the old village's row at zeros (pre-existing): compare the rows that count
-        return ({k: v for k, v in ov.items() if k not in ("fpo", "carbon")}, rep["seasons"],
-                [v for v in rep["villages"] if v["members"] or v["plots"] or v["seasons"]])
+        return (
+            {k: v for k, v in ov.items() if k not in ("fpo", "carbon")},
+            rep["seasons"],
+            [v for v in rep["villages"] if v["members"] or v["plots"] or v["seasons"]],
+        )
 
     pending = flows(FARMER, FPO, 77.0)
     assert register(api, claims=FARMER).body["error"]["code"] == "profile_exists"
     member = flows(OTHER_MANAGER, OTHER_FPO, 77.01)
     ov, seasons, villages = dashboard(FPO)
-    assert (ov["members"], ov["plots"], ov["seasons_reported"], ov["area_ha"], seasons, villages) == (0, 0, 0, 0, [], [])
+    assert (ov["members"], ov["plots"], ov["seasons_reported"], ov["area_ha"], seasons, villages) == (
+        0,
+        0,
+        0,
+        0,
+        [],
+        [],
+    )
     listed = api.farmers("GET", "/farmers", claims=MANAGER, query="status=pending").body["items"]
     assert [(f["farmer_id"], f["membership"]) for f in listed] == [(pending, "pending")]
     assert api.farmers("GET", "/farmers", claims=MANAGER, query="status=approved").body["items"] == []
 
     def approve(claims, farmer_id, fpo=FPO):
-        return api.farmers("POST", f"/fpos/{fpo}/members/{farmer_id}/approve", claims=claims,
-                           resource="/fpos/{fpo_id}/members/{farmer_id}/approve",
-                           params={"fpo_id": fpo, "farmer_id": farmer_id})
+        return api.farmers(
+            "POST",
+            f"/fpos/{fpo}/members/{farmer_id}/approve",
+            claims=claims,
+            resource="/fpos/{fpo_id}/members/{farmer_id}/approve",
+            params={"fpo_id": fpo, "farmer_id": farmer_id},
+        )
 
     assert approve(OTHER_MANAGER, pending).status == 404 and approve(FARMER, pending).status == 403
     ok = approve(MANAGER, pending)
@@ -521,14 +756,19 @@ def test_a_membership_request_counts_only_once_approved_in_the_same_transaction(
 
 
 def _member_route(api, claims, verb, farmer_id, fpo=FPO):
-    return api.farmers("POST", f"/fpos/{fpo}/members/{farmer_id}/{verb}", claims=claims,
-                       resource=f"/fpos/{{fpo_id}}/members/{{farmer_id}}/{verb}",
-                       params={"fpo_id": fpo, "farmer_id": farmer_id})
+    return api.farmers(
+        "POST",
+        f"/fpos/{fpo}/members/{farmer_id}/{verb}",
+        claims=claims,
+        resource=f"/fpos/{{fpo_id}}/members/{{farmer_id}}/{verb}",
+        params={"fpo_id": fpo, "farmer_id": farmer_id},
+    )
 
 
 def _overview(api, fpo=FPO):
-    body = api.fpo("GET", f"/fpos/{fpo}/overview", claims=ADMIN, resource="/fpos/{fpo_id}/overview",
-                   params={"fpo_id": fpo}).body
+    body = api.fpo(
+        "GET", f"/fpos/{fpo}/overview", claims=ADMIN, resource="/fpos/{fpo_id}/overview", params={"fpo_id": fpo}
+    ).body
     return {k: v for k, v in body.items() if k not in ("fpo", "carbon")}
 
 
@@ -545,12 +785,18 @@ def test_a_fake_request_over_a_members_field_blocks_neither_the_member_nor_waits
 
     refused = _member_route(api, MANAGER, "approve", fake)
     assert refused.status == 409 and refused.body["error"]["code"] == "plot_overlap", refused.body
-    assert [(d["plot_id"], d["overlapping_plot_id"]) for d in refused.body["error"]["details"]] == \
-        [(fake_plot.body["plot_id"], real_plot.body["plot_id"])]
+    assert [(d["plot_id"], d["overlapping_plot_id"]) for d in refused.body["error"]["details"]] == [
+        (fake_plot.body["plot_id"], real_plot.body["plot_id"])
+    ]
     assert _overview(api)["plots"] == 1
-    moved = api.farmers("PUT", f"/plots/{fake_plot.body['plot_id']}",
-                        {**feature(square(77.21, 28.0)), "version": 1}, claims=FARMER,
-                        resource="/plots/{plot_id}", params={"plot_id": fake_plot.body["plot_id"]})
+    moved = api.farmers(
+        "PUT",
+        f"/plots/{fake_plot.body['plot_id']}",
+        {**feature(square(77.21, 28.0)), "version": 1},
+        claims=FARMER,
+        resource="/plots/{plot_id}",
+        params={"plot_id": fake_plot.body["plot_id"]},
+    )
     assert moved.status == 200, moved.body
     assert _member_route(api, MANAGER, "approve", fake).status == 200
     assert _overview(api)["plots"] == 2
@@ -560,8 +806,13 @@ def test_removing_a_member_takes_their_totals_out_in_the_same_transaction(api):
     stays = register(api).body["farmer_id"]
     assert add_plot(api, stays, square(77.3, 28.0)).status == 201
     before = _overview(api)
-    invite = api.farmers("POST", f"/fpos/{FPO}/invitations", claims=MANAGER, resource="/fpos/{fpo_id}/invitations",
-                         params={"fpo_id": FPO}).body["code"]
+    invite = api.farmers(
+        "POST",
+        f"/fpos/{FPO}/invitations",
+        claims=MANAGER,
+        resource="/fpos/{fpo_id}/invitations",
+        params={"fpo_id": FPO},
+    ).body["code"]
     leaves = register(api, claims=FARMER, phone="9876500002", invitation_code=invite).body["farmer_id"]
     pid = add_plot(api, leaves, square(77.31, 28.0), claims=FARMER).body["plot_id"]
     assert api.farmers("POST", "/farmers/field-data", {"plot_id": pid, "season": RICE}, claims=FARMER).status == 201
@@ -574,8 +825,13 @@ def test_removing_a_member_takes_their_totals_out_in_the_same_transaction(api):
     assert _overview(api) == before
     listed = api.farmers("GET", "/farmers", claims=MANAGER, query="status=removed").body["items"]
     assert [f["farmer_id"] for f in listed] == [leaves]
-    again = api.farmers("POST", f"/farmers/{leaves}/membership-request", claims=FARMER,
-                        resource="/farmers/{farmer_id}/membership-request", params={"farmer_id": leaves})
+    again = api.farmers(
+        "POST",
+        f"/farmers/{leaves}/membership-request",
+        claims=FARMER,
+        resource="/farmers/{farmer_id}/membership-request",
+        params={"farmer_id": leaves},
+    )
     assert again.status == 200 and again.body["membership"] == "pending", again.body
     assert _member_route(api, MANAGER, "approve", leaves).status == 200
     assert _overview(api) == counted

@@ -66,8 +66,12 @@ def test_admin_user_lifecycle(aws, function_env):
 def test_revocation_table_from_the_template(aws, function_env):
     env = function_env("auth")
     store = DynamoRevocationStore(env["REVOCATION_TABLE"], clock=lambda: 2000)
-    me = principal_from_claims({"sub": "u-1", "cognito:groups": "farmer", "iat": 1999, "origin_jti": "o-1", "jti": "j-1"})
-    other_device = principal_from_claims({"sub": "u-1", "cognito:groups": "farmer", "iat": 2001, "origin_jti": "o-2", "jti": "j-2"})
+    me = principal_from_claims(
+        {"sub": "u-1", "cognito:groups": "farmer", "iat": 1999, "origin_jti": "o-1", "jti": "j-1"}
+    )
+    other_device = principal_from_claims(
+        {"sub": "u-1", "cognito:groups": "farmer", "iat": 2001, "origin_jti": "o-2", "jti": "j-2"}
+    )
     assert not store.is_revoked(me)
     store.revoke_session(me)
     assert store.is_revoked(me) and not store.is_revoked(other_device)

@@ -18,8 +18,8 @@ from agri_chain import ChainUnavailable, connect, reset_in_process_chain
 from agri_common.ledger_crypto import GENESIS_HASH, LedgerIntegrityError, seal
 from agri_common.platform.principal import Principal, Role
 from functions.ledger import models as m
-from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
 from functions.ledger.anchoring import RetryPolicy
+from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
 from functions.ledger.ports import Append, BlockChanged, HeadMoved, RecordExists
 from functions.ledger.queries import LedgerReader
 from functions.ledger.writer import LedgerWriter
@@ -50,10 +50,16 @@ def ledger_env(aws, function_env, synthesized, monkeypatch):
     writer.get_writer.cache_clear()
     invoke.install()
     (lid,) = [lid for lid, s in function_specs(synthesized.template).items() if s.domain == "ledger-writer"]
-    ctx = LambdaContext(function_name=env["LEDGER_WRITER_FUNCTION"], memory_limit_in_mb=512,
-                        invoked_function_arn="arn:aws:lambda:ap-south-1:123456789012:function:w", aws_request_id="r",
-                        timeout_s=60)
-    invoke.register(env["LEDGER_WRITER_FUNCTION"], aws.get_att(lid, "Arn"), lambda event: writer.lambda_handler(event, ctx))
+    ctx = LambdaContext(
+        function_name=env["LEDGER_WRITER_FUNCTION"],
+        memory_limit_in_mb=512,
+        invoked_function_arn="arn:aws:lambda:ap-south-1:123456789012:function:w",
+        aws_request_id="r",
+        timeout_s=60,
+    )
+    invoke.register(
+        env["LEDGER_WRITER_FUNCTION"], aws.get_att(lid, "Arn"), lambda event: writer.lambda_handler(event, ctx)
+    )
     yield env
     invoke.clear()
     writer.get_writer.cache_clear()
@@ -64,7 +70,9 @@ def test_issue_transfer_anchor_and_verify_over_json_rpc(ledger_env):
     from functions.ledger import handler
     from functions.ledger import writer_handler as writer
 
-    ctx = LambdaContext(function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60)
+    ctx = LambdaContext(
+        function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60
+    )
     issued = writer.lambda_handler({"command": "issue", "run": approved_run().model_dump(mode="json")}, ctx)
     assert issued["ok"], issued
     result = m.WriterResult.model_validate(issued["result"])
@@ -72,12 +80,23 @@ def test_issue_transfer_anchor_and_verify_over_json_rpc(ledger_env):
 
     # the API, through its Lambda entry point; the transfer reaches the writer by lambda:Invoke
     serial = result.credits[2].serial
-    r = call(handler, "POST", "/credits/transfer", {"serial": serial, "quantity": 2, "to_ref": "BUYER-1",
-                                                    "client_token": "token-9000"}, claims=OWNER)
+    r = call(
+        handler,
+        "POST",
+        "/credits/transfer",
+        {"serial": serial, "quantity": 2, "to_ref": "BUYER-1", "client_token": "token-9000"},
+        claims=OWNER,
+    )
     assert r.status == 200, r.body
     pending_id = r.body["record_ids"][0]
-    proof = call(handler, "GET", f"/ledger/proofs/{pending_id}", claims=OWNER, resource="/ledger/proofs/{record_id}",
-                 params={"record_id": pending_id})
+    proof = call(
+        handler,
+        "GET",
+        f"/ledger/proofs/{pending_id}",
+        claims=OWNER,
+        resource="/ledger/proofs/{record_id}",
+        params={"record_id": pending_id},
+    )
     assert proof.status == 409
     anchored = writer.lambda_handler({"command": "anchor"}, ctx)
     assert [b["status"] for b in anchored["result"]["batches"]] == ["anchored"]
@@ -85,15 +104,23 @@ def test_issue_transfer_anchor_and_verify_over_json_rpc(ledger_env):
     bridge = ChainBridge(0).start()
     try:
         for rid in [*result.record_ids, pending_id]:
-            p = call(handler, "GET", f"/ledger/proofs/{rid}", claims=claims_for("admin", user="a", fpo=None),
-                     resource="/ledger/proofs/{record_id}", params={"record_id": rid})
+            p = call(
+                handler,
+                "GET",
+                f"/ledger/proofs/{rid}",
+                claims=claims_for("admin", user="a", fpo=None),
+                resource="/ledger/proofs/{record_id}",
+                params={"record_id": rid},
+            )
             assert p.status == 200, p.body
             assert verify_proof(p.body, bridge.url)["checked_on_chain"] is True
             forged = json.loads(json.dumps(p.body))
             forged["record"]["quantity"] += 1
             with pytest.raises(LedgerIntegrityError):
                 verify_proof(forged, bridge.url)
-        credit = call(handler, "GET", f"/credits/{serial}", claims=OWNER, resource="/credits/{serial}", params={"serial": serial})
+        credit = call(
+            handler, "GET", f"/credits/{serial}", claims=OWNER, resource="/credits/{serial}", params={"serial": serial}
+        )
         assert credit.status == 404  # the block split: 6..7 belongs to the buyer, 8..10 to the farmer
     finally:
         bridge.stop()
@@ -114,8 +141,18 @@ def test_appends_are_fork_proof_and_idempotent_on_dynamodb(ledger_env):
         store.append([fork], expected_seq=0)
     with pytest.raises(RecordExists):
         store.append([entry(2, first.record.body["record_hash"], "A")], expected_seq=1)
-    block = m.CreditBlock(series="AGM-P1-2025-R1", start=1, end=5, status="active", holder_ref="h", owner_user_id="u",
-                          fpo_id="FPO-1", project_id="P1", vintage=2025, record_ids=["A"])
+    block = m.CreditBlock(
+        series="AGM-P1-2025-R1",
+        start=1,
+        end=5,
+        status="active",
+        holder_ref="h",
+        owner_user_id="u",
+        fpo_id="FPO-1",
+        project_id="P1",
+        vintage=2025,
+        record_ids=["A"],
+    )
     second = entry(2, first.record.body["record_hash"], "C")
     second.blocks.append((block, 7))  # expects a version that is not stored
     with pytest.raises(BlockChanged):
@@ -135,9 +172,19 @@ def ganache():
     if not GANACHE.exists():
         pytest.fail("ganache is not installed: run npm ci (package.json pins it)")
     port = _free_port()
-    proc = subprocess.Popen([str(GANACHE), "--server.host", "127.0.0.1", "--server.port", str(port),
-                             "--wallet.deterministic", "--logging.quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            str(GANACHE),
+            "--server.host",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--wallet.deterministic",
+            "--logging.quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -160,8 +207,13 @@ def test_anchoring_on_a_real_json_rpc_node_with_an_outage(ledger_env, ganache, t
     contract = deploy_registry(Web3(Web3.HTTPProvider(ganache)), private_key=GANACHE_KEY)
     store, artifacts = DynamoLedgerStore(ledger_env["LEDGER_TABLE"]), S3ArtifactStore(ledger_env["AUDIT_BUCKET"])
     url = {"value": f"http://127.0.0.1:{_free_port()}"}  # nothing listens there: an RPC outage
-    writer = LedgerWriter(store, artifacts, lambda: connect(url["value"], contract_address=contract, private_key=GANACHE_KEY),
-                          now=lambda: NOW, retry=RetryPolicy(rpc_attempts=2))
+    writer = LedgerWriter(
+        store,
+        artifacts,
+        lambda: connect(url["value"], contract_address=contract, private_key=GANACHE_KEY),
+        now=lambda: NOW,
+        retry=RetryPolicy(rpc_attempts=2),
+    )
     result = writer.handle(m.WriterEvent(command="issue", run=approved_run()))
     assert result.pending and result.batches[0].status == "pending" and result.created == 3
 
@@ -169,8 +221,9 @@ def test_anchoring_on_a_real_json_rpc_node_with_an_outage(ledger_env, ganache, t
     done = writer.handle(m.WriterEvent(command="anchor")).batches
     assert [b.status for b in done] == ["anchored"]
     assert writer.handle(m.WriterEvent(command="issue", run=approved_run())).created == 0  # a duplicate invocation
-    receipt = requests.post(ganache, json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt",
-                                           "params": [done[0].tx_hash]}).json()["result"]
+    receipt = requests.post(
+        ganache, json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": [done[0].tx_hash]}
+    ).json()["result"]
     assert int(receipt["status"], 16) == 1
 
     reader = LedgerReader(store, artifacts)
@@ -182,9 +235,13 @@ def test_anchoring_on_a_real_json_rpc_node_with_an_outage(ledger_env, ganache, t
     with pytest.raises(LedgerIntegrityError, match="MANIFEST"):
         verify_export([str(export)], rpc_url=ganache, contract=contract)
     (export / "MANIFEST.json").write_bytes(artifacts.get("ledger/batches/MANIFEST.json"))
-    assert verify_export([str(export)], rpc_url=ganache)["batches_checked_on_chain"] == 1  # contract, chain id: manifest
+    assert (
+        verify_export([str(export)], rpc_url=ganache)["batches_checked_on_chain"] == 1
+    )  # contract, chain id: manifest
     with pytest.raises(ChainUnavailable):
-        connect(f"http://127.0.0.1:{_free_port()}", contract_address=contract, private_key=GANACHE_KEY).anchored(b"\0" * 32)
+        connect(f"http://127.0.0.1:{_free_port()}", contract_address=contract, private_key=GANACHE_KEY).anchored(
+            b"\0" * 32
+        )
     assert shutil.which("node")
 
 
@@ -196,11 +253,19 @@ def test_client_tokens_and_resent_issuances_on_dynamodb(ledger_env):
     from functions.ledger import writer_handler as writer
 
     admin = claims_for("admin", user="admin-1", fpo=None)
-    ctx = LambdaContext(function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60)
+    ctx = LambdaContext(
+        function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60
+    )
     issued = m.WriterResult.model_validate(
-        writer.lambda_handler({"command": "issue", "run": approved_run().model_dump(mode="json")}, ctx)["result"])
-    body = {"serial": issued.credits[2].serial, "quantity": 2, "beneficiary_ref": "ACME", "reason": "voluntary",
-            "client_token": "token-9100"}
+        writer.lambda_handler({"command": "issue", "run": approved_run().model_dump(mode="json")}, ctx)["result"]
+    )
+    body = {
+        "serial": issued.credits[2].serial,
+        "quantity": 2,
+        "beneficiary_ref": "ACME",
+        "reason": "voluntary",
+        "client_token": "token-9100",
+    }
     first = call(handler, "POST", "/credits/retire", body, claims=OWNER)
     assert first.status == 200 and first.body["command"] == "retirement"
     again = call(handler, "POST", "/credits/retire", body, claims=OWNER)
@@ -220,7 +285,11 @@ def test_client_tokens_and_resent_issuances_on_dynamodb(ledger_env):
     resent = call(handler, "POST", "/ledger/issuances", approved_run().model_dump(mode="json"), claims=admin)
     assert resent.status == 200 and resent.body["created"] == 0
     assert [(c["start"], c["end"], c["status"]) for c in resent.body["credits"]] == [
-        (1, 2, "active"), (3, 5, "active"), (6, 7, "retired"), (8, 10, "active")]
+        (1, 2, "active"),
+        (3, 5, "active"),
+        (6, 7, "retired"),
+        (8, 10, "active"),
+    ]
 
 
 def test_a_foreign_root_on_chain_is_stepped_over_and_shown_on_dynamodb_and_s3(ledger_env, tmp_path):
@@ -243,8 +312,9 @@ def test_a_foreign_root_on_chain_is_stepped_over_and_shown_on_dynamodb_and_s3(le
     stored = store.get_batch(1)
     assert stored.status == "anchored" and stored.anchor_id == f"{first_id}.r1"
     assert [(c.anchor_id, c.root, c.record_count) for c in stored.conflicts] == [(first_id, foreign, 3)]
-    listed = call(handler, "GET", "/ledger/batches", claims=claims_for("admin", user="a", fpo=None),
-                  query="conflicts_only=true")
+    listed = call(
+        handler, "GET", "/ledger/batches", claims=claims_for("admin", user="a", fpo=None), query="conflicts_only=true"
+    )
     assert listed.status == 200 and [b["batch_id"] for b in listed.body["items"]] == [first_id]
     assert json.loads(artifacts.get(stored.artifact_key))["anchor_id"] == f"{first_id}.r1"
     assert json.loads(artifacts.get("ledger/batches/MANIFEST.json"))["head"]["batch_id"] == "000000000004-000000000006"
@@ -272,17 +342,34 @@ def test_an_edited_records_token_is_400_on_dynamodb(ledger_env):
     from functions.ledger import handler
     from functions.ledger import writer_handler as writer
 
-    ctx = LambdaContext(function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60)
+    ctx = LambdaContext(
+        function_name="w", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r", timeout_s=60
+    )
     assert writer.lambda_handler({"command": "issue", "run": approved_run().model_dump(mode="json")}, ctx)["ok"]
     admin = claims_for("admin", user="a", fpo=None)
     first = call(handler, "GET", "/ledger/records", claims=admin, query="limit=1")
     assert first.status == 200 and len(first.body["items"]) == 1 and first.body["next_token"], first.body
     token = decode_token(first.body["next_token"])
     assert set(token["k"]) == {"pk", "sk", "g_chain", "g_seq"}  # the chain index's LastEvaluatedKey
-    following = call(handler, "GET", "/ledger/records", claims=admin, query=f"limit=1&next_token={first.body['next_token']}")
-    assert following.status == 200 and following.body["items"][0]["record"]["seq"] < first.body["items"][0]["record"]["seq"]
-    for edited in ({**token["k"], "g_chain": "OTHER"}, {**token["k"], "g_fpo": "FPO-1"}, {**token["k"], "g_seq": 5},
-                   {"pk": token["k"]["pk"], "sk": "R"}, {**token["k"], "sk": {"S": "R"}}):
-        r = call(handler, "GET", "/ledger/records", claims=admin,
-                 query=f"limit=1&next_token={quote(encode_token({**token, 'k': edited}))}")
+    following = call(
+        handler, "GET", "/ledger/records", claims=admin, query=f"limit=1&next_token={first.body['next_token']}"
+    )
+    assert (
+        following.status == 200
+        and following.body["items"][0]["record"]["seq"] < first.body["items"][0]["record"]["seq"]
+    )
+    for edited in (
+        {**token["k"], "g_chain": "OTHER"},
+        {**token["k"], "g_fpo": "FPO-1"},
+        {**token["k"], "g_seq": 5},
+        {"pk": token["k"]["pk"], "sk": "R"},
+        {**token["k"], "sk": {"S": "R"}},
+    ):
+        r = call(
+            handler,
+            "GET",
+            "/ledger/records",
+            claims=admin,
+            query=f"limit=1&next_token={quote(encode_token({**token, 'k': edited}))}",
+        )
         assert r.status == 400 and r.body["error"]["code"] == "invalid_next_token", (edited, r.body)

@@ -36,7 +36,9 @@ def twin(synthesized):
     from agri_common.single_table import DynamoTableStore
 
     farm = DynamoTableStore(twin.resolver.ref(_lid(synthesized.template, "farm")))
-    items = farm_items(FPO, farmers=20, plots_per_farmer=2, seasons=["2024-kharif", "2025-kharif", "2023-kharif", "2022-kharif"])
+    items = farm_items(
+        FPO, farmers=20, plots_per_farmer=2, seasons=["2024-kharif", "2025-kharif", "2023-kharif", "2022-kharif"]
+    )
     seed(farm, items)
     twin.observations = synthetic_observations(items, "2025-kharif")
     yield twin
@@ -48,7 +50,9 @@ def twin(synthesized):
 
 
 def _lid(template: dict, resource: str) -> str:
-    return next(k for k, v in template["Resources"].items() if (v.get("Metadata") or {}).get("agri:resource") == resource)
+    return next(
+        k for k, v in template["Resources"].items() if (v.get("Metadata") or {}).get("agri:resource") == resource
+    )
 
 
 class Api:
@@ -56,12 +60,15 @@ class Api:
         self.base = twin.base_url
         self.tokens = {}
         for u in twin.demo_users:
-            r = requests.post(f"{self.base}/auth/login", json={"username": u.username, "password": u.password}, timeout=30)
+            r = requests.post(
+                f"{self.base}/auth/login", json={"username": u.username, "password": u.password}, timeout=30
+            )
             self.tokens[u.role] = r.json()["tokens"]["id_token"]
 
     def __call__(self, method: str, path: str, role: str, body=None):
-        return requests.request(method, self.base + path, json=body, timeout=60,
-                                headers={"Authorization": self.tokens[role]})
+        return requests.request(
+            method, self.base + path, json=body, timeout=60, headers={"Authorization": self.tokens[role]}
+        )
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +78,21 @@ def api(twin):
 
 @pytest.fixture(scope="module")
 def project(api):
-    r = api("POST", "/projects", "admin", {
-        "name": "Cauvery delta AWD", "fpo_ids": [FPO], "methodology": "vm0051", "profile": "vm0051", "gwp": "AR5",
-        "crediting_start": "2022-06-01", "crediting_end": "2030-05-31", "draws": 500})
+    r = api(
+        "POST",
+        "/projects",
+        "admin",
+        {
+            "name": "Cauvery delta AWD",
+            "fpo_ids": [FPO],
+            "methodology": "vm0051",
+            "profile": "vm0051",
+            "gwp": "AR5",
+            "crediting_start": "2022-06-01",
+            "crediting_end": "2030-05-31",
+            "draws": 500,
+        },
+    )
     assert r.status_code == 201, r.text
     pid = r.json()["project_id"]
     r = api("POST", f"/projects/{pid}/auditors", "admin", {"username": "demo-auditor"})
@@ -115,7 +134,14 @@ def test_start_to_approval_writes_the_ledger(api, project, twin, monkeypatch):
     rid = start(api, pid, "2025-kharif")
     run = wait_status(api, pid, rid, {"awaiting_auditor", "failed"})
     assert run["status"] == "awaiting_auditor", run
-    assert [s["step"] for s in run["steps"]][:6] == ["plan", "calculate", "aggregate", "verify", "reports", "await_decision"]
+    assert [s["step"] for s in run["steps"]][:6] == [
+        "plan",
+        "calculate",
+        "aggregate",
+        "verify",
+        "reports",
+        "await_decision",
+    ]
     assert run["execution_status"] == "RUNNING"
     assert run["summary"]["plots"] == 40 and run["summary"]["farmers"] == 20
 
@@ -128,11 +154,19 @@ def test_start_to_approval_writes_the_ledger(api, project, twin, monkeypatch):
     assert {i["id"] for i in detail["checklist"]["items"]} >= {"sample_visited", "deviations_explained"}
     assert len(detail["report_ids"]) == 2
 
-    r = api("POST", f"/verification/tasks/{task['task_id']}/decision", "auditor",
-            {"decision": "approve", "checklist": checklist("vm0051")})
+    r = api(
+        "POST",
+        f"/verification/tasks/{task['task_id']}/decision",
+        "auditor",
+        {"decision": "approve", "checklist": checklist("vm0051")},
+    )
     assert r.status_code == 200, r.text
-    again = api("POST", f"/verification/tasks/{task['task_id']}/decision", "auditor",
-                {"decision": "approve", "checklist": checklist("vm0051")})
+    again = api(
+        "POST",
+        f"/verification/tasks/{task['task_id']}/decision",
+        "auditor",
+        {"decision": "approve", "checklist": checklist("vm0051")},
+    )
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_decided"
 
     run = wait_status(api, pid, rid, {"approved", "failed"})
@@ -177,8 +211,16 @@ def test_start_to_rejection(api, project):
     rid = start(api, pid, "2024-kharif", role="admin")
     assert wait_status(api, pid, rid, {"awaiting_auditor", "failed"})["status"] == "awaiting_auditor"
     tid = f"{rid}_a1"
-    r = api("POST", f"/verification/tasks/{tid}/decision", "auditor",
-            {"decision": "reject", "reason": "water regime claims not supported", "checklist": checklist("vm0051", "sample_visited")})
+    r = api(
+        "POST",
+        f"/verification/tasks/{tid}/decision",
+        "auditor",
+        {
+            "decision": "reject",
+            "reason": "water regime claims not supported",
+            "checklist": checklist("vm0051", "sample_visited"),
+        },
+    )
     assert r.status_code == 200, r.text
     run = wait_status(api, pid, rid, {"rejected", "failed"})
     assert run["status"] == "rejected", run
@@ -238,14 +280,20 @@ def test_a_failed_auditor_wait_fails_the_run_cleanly(api, project, twin):
     assert wait_status(api, pid, rid, {"awaiting_auditor", "failed"})["status"] == "awaiting_auditor"
     table = twin.resolver.ref(_lid(twin.template, "pipeline"))
     task = DynamoTableStore(table).get(pipeline_table.task(f"{rid}_a1"))
-    boto3.client("stepfunctions").send_task_failure(taskToken=task["task_token"], error="WaitLapsed",
-                                                    cause="no heartbeat")
+    boto3.client("stepfunctions").send_task_failure(
+        taskToken=task["task_token"], error="WaitLapsed", cause="no heartbeat"
+    )
     run = wait_status(api, pid, rid, {"failed"})
     assert run["status"] == "failed" and run["error"]["step"] == "await_decision", run
     assert run["error"]["error"] == "WaitLapsed"
     assert run["execution_status"] == "FAILED"
     assert f"{rid}_a1" not in [t["task_id"] for t in api("GET", "/verification/tasks", "auditor").json()["items"]]
-    late = api("POST", f"/verification/tasks/{rid}_a1/decision", "auditor", {"decision": "approve", "checklist": checklist("vm0051")})
+    late = api(
+        "POST",
+        f"/verification/tasks/{rid}_a1/decision",
+        "auditor",
+        {"decision": "approve", "checklist": checklist("vm0051")},
+    )
     assert late.status_code == 409 and late.json()["error"]["code"] == "task_closed"
     assert start(api, pid, "2022-kharif") == rid  # restartable
 
@@ -260,13 +308,34 @@ def test_vm0042_qa3_runs_both_passes_through_the_state_machine(api, twin, synthe
     assert r.status_code == 201, r.text
     farm = DynamoTableStore(twin.resolver.ref(_lid(synthesized.template, "farm")))
     seed(farm, farm_items("FPO-QA3", farmers=20, plots_per_farmer=2, seasons=["2025-kharif"], seed=11, prefix="Q"))
-    over_demo = api("POST", "/projects", "admin", {
-        "name": "Overlap", "fpo_ids": [FPO], "methodology": "vm0042", "profile": "vm0042_qa3",
-        "crediting_start": "2023-06-01", "crediting_end": "2030-05-31"})
+    over_demo = api(
+        "POST",
+        "/projects",
+        "admin",
+        {
+            "name": "Overlap",
+            "fpo_ids": [FPO],
+            "methodology": "vm0042",
+            "profile": "vm0042_qa3",
+            "crediting_start": "2023-06-01",
+            "crediting_end": "2030-05-31",
+        },
+    )
     assert over_demo.status_code == 409 and over_demo.json()["error"]["code"] == "fpo_in_project"  # no double counting
-    r = api("POST", "/projects", "admin", {
-        "name": "Cauvery delta QA3", "fpo_ids": ["FPO-QA3"], "methodology": "vm0042", "profile": "vm0042_qa3",
-        "crediting_start": "2023-06-01", "crediting_end": "2030-05-31", "draws": 300})
+    r = api(
+        "POST",
+        "/projects",
+        "admin",
+        {
+            "name": "Cauvery delta QA3",
+            "fpo_ids": ["FPO-QA3"],
+            "methodology": "vm0042",
+            "profile": "vm0042_qa3",
+            "crediting_start": "2023-06-01",
+            "crediting_end": "2030-05-31",
+            "draws": 300,
+        },
+    )
     assert r.status_code == 201, r.text
     pid = r.json()["project_id"]
     rid = start(api, pid, "2025-kharif", role="admin")
@@ -305,9 +374,21 @@ def test_villages_named_like_formulas_or_holding_control_characters_do_not_stop_
         if item.get("kind") == "farmer":
             item["village"] = villages[int(item["farmer_id"][1:]) % len(villages)]
     seed(DynamoTableStore(twin.resolver.ref(_lid(synthesized.template, "farm"))), items)
-    r = api("POST", "/projects", "admin", {
-        "name": "=Formula <b>project</b> &", "fpo_ids": ["FPO-FORMULA"], "methodology": "vm0051", "profile": "vm0051",
-        "gwp": "AR5", "crediting_start": "2023-06-01", "crediting_end": "2030-05-31", "draws": 300})
+    r = api(
+        "POST",
+        "/projects",
+        "admin",
+        {
+            "name": "=Formula <b>project</b> &",
+            "fpo_ids": ["FPO-FORMULA"],
+            "methodology": "vm0051",
+            "profile": "vm0051",
+            "gwp": "AR5",
+            "crediting_start": "2023-06-01",
+            "crediting_end": "2030-05-31",
+            "draws": 300,
+        },
+    )
     assert r.status_code == 201, r.text
     pid = r.json()["project_id"]
     assert api("POST", f"/projects/{pid}/auditors", "admin", {"username": "demo-auditor"}).status_code == 200
@@ -315,8 +396,12 @@ def test_villages_named_like_formulas_or_holding_control_characters_do_not_stop_
     run = wait_status(api, pid, rid, {"awaiting_auditor", "failed"})
     assert run["status"] == "awaiting_auditor", run
     tid = run["task_id"]
-    r = api("POST", f"/verification/tasks/{tid}/decision", "auditor",
-            {"decision": "approve", "reason": "=1+1", "checklist": checklist("vm0051")})
+    r = api(
+        "POST",
+        f"/verification/tasks/{tid}/decision",
+        "auditor",
+        {"decision": "approve", "reason": "=1+1", "checklist": checklist("vm0051")},
+    )
     assert r.status_code == 200, r.text
     run = wait_status(api, pid, rid, {"approved", "failed"})
     assert run["status"] == "approved", run
@@ -346,11 +431,25 @@ def test_a_step_that_crashes_before_writing_its_step_record_is_named(api, twin, 
     monkeypatch.setattr(reports, "_report", crash)
     r = api("POST", "/fpos", "admin", {"fpo_id": "FPO-CRASH", "name": "Crash FPO", "state": "Tamil Nadu"})
     assert r.status_code == 201, r.text
-    seed(DynamoTableStore(twin.resolver.ref(_lid(synthesized.template, "farm"))),
-         farm_items("FPO-CRASH", farmers=6, plots_per_farmer=1, seasons=["2025-kharif"], seed=13, prefix="C"))
-    r = api("POST", "/projects", "admin", {
-        "name": "Crash project", "fpo_ids": ["FPO-CRASH"], "methodology": "vm0051", "profile": "vm0051", "gwp": "AR5",
-        "crediting_start": "2023-06-01", "crediting_end": "2030-05-31", "draws": 200})
+    seed(
+        DynamoTableStore(twin.resolver.ref(_lid(synthesized.template, "farm"))),
+        farm_items("FPO-CRASH", farmers=6, plots_per_farmer=1, seasons=["2025-kharif"], seed=13, prefix="C"),
+    )
+    r = api(
+        "POST",
+        "/projects",
+        "admin",
+        {
+            "name": "Crash project",
+            "fpo_ids": ["FPO-CRASH"],
+            "methodology": "vm0051",
+            "profile": "vm0051",
+            "gwp": "AR5",
+            "crediting_start": "2023-06-01",
+            "crediting_end": "2030-05-31",
+            "draws": 200,
+        },
+    )
     assert r.status_code == 201, r.text
     pid = r.json()["project_id"]
     rid = start(api, pid, "2025-kharif", role="admin")

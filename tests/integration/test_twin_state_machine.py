@@ -11,32 +11,55 @@ import pytest
 
 from infra.local.twin import LocalTwin
 
-FN = {"Type": "AWS::Lambda::Function", "Metadata": {"agri:domain": "test"},
-      "Properties": {"Runtime": "python3.14", "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"ZipFile": "x"}}}
+FN = {
+    "Type": "AWS::Lambda::Function",
+    "Metadata": {"agri:domain": "test"},
+    "Properties": {"Runtime": "python3.14", "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"ZipFile": "x"}},
+}
 DEFINITION = {
     "StartAt": "Double",
     "States": {
-        "Double": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                   "Parameters": {"FunctionName": "${DoubleArn}", "Payload.$": "$"}, "OutputPath": "$.Payload", "Next": "Check"},
-        "Check": {"Type": "Choice", "Choices": [{"Variable": "$.value", "NumericGreaterThan": 10, "Next": "Explode"}],
-                  "Default": "Small"},
+        "Double": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "${DoubleArn}", "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "Next": "Check",
+        },
+        "Check": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.value", "NumericGreaterThan": 10, "Next": "Explode"}],
+            "Default": "Small",
+        },
         "Small": {"Type": "Fail", "Error": "TooSmall", "Cause": "value <= 10"},
-        "Explode": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                    "Parameters": {"FunctionName": "${ExplodeArn}", "Payload.$": "$"},
-                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}], "End": True},
+        "Explode": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "${ExplodeArn}", "Payload.$": "$"},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+            "End": True,
+        },
         "Caught": {"Type": "Pass", "End": True},
     },
 }
-TEMPLATE = {"Resources": {
-    "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
-    "DoubleFn": {**FN, "Properties": {**FN["Properties"], "Handler": "tests.integration.sfn_handlers.double"}},
-    "ExplodeFn": {**FN, "Properties": {**FN["Properties"], "Handler": "tests.integration.sfn_handlers.explode"}},
-    "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
-        "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
-        "DefinitionString": {"Fn::Join": ["", [json.dumps(DEFINITION)]]},
-        "DefinitionSubstitutions": {"DoubleArn": {"Fn::GetAtt": ["DoubleFn", "Arn"]},
-                                    "ExplodeArn": {"Fn::GetAtt": ["ExplodeFn", "Arn"]}}}},
-}}
+TEMPLATE = {
+    "Resources": {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "DoubleFn": {**FN, "Properties": {**FN["Properties"], "Handler": "tests.integration.sfn_handlers.double"}},
+        "ExplodeFn": {**FN, "Properties": {**FN["Properties"], "Handler": "tests.integration.sfn_handlers.explode"}},
+        "Machine": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                "DefinitionString": {"Fn::Join": ["", [json.dumps(DEFINITION)]]},
+                "DefinitionSubstitutions": {
+                    "DoubleArn": {"Fn::GetAtt": ["DoubleFn", "Arn"]},
+                    "ExplodeArn": {"Fn::GetAtt": ["ExplodeFn", "Arn"]},
+                },
+            },
+        },
+    }
+}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +78,9 @@ def twin():
 def run(twin, value: int) -> dict:
     sfn = boto3.client("stepfunctions")
     arn = twin.resolver.ref("Machine")
-    execution = sfn.start_execution(stateMachineArn=arn, name=f"t-{value}-{time.time_ns()}", input=json.dumps({"value": value}))["executionArn"]
+    execution = sfn.start_execution(
+        stateMachineArn=arn, name=f"t-{value}-{time.time_ns()}", input=json.dumps({"value": value})
+    )["executionArn"]
     deadline = time.monotonic() + 30
     while True:
         desc = sfn.describe_execution(executionArn=execution)

@@ -29,15 +29,28 @@ class Assignments:
     def __init__(self) -> None:
         self.store = MemoryStore()  # records its DynamoDB requests in .calls
         ids = iter(f"prj_{i:08x}" for i in range(1, 1000))
-        self.projects = ProjectService(self.store, Directory(), FakeStepFunctions(), FakeFpos(), now=lambda: "2025-01-01T00:00:00Z",
-                                       new_id=lambda: next(ids))
+        self.projects = ProjectService(
+            self.store,
+            Directory(),
+            FakeStepFunctions(),
+            FakeFpos(),
+            now=lambda: "2025-01-01T00:00:00Z",
+            new_id=lambda: next(ids),
+        )
 
     def project(self, *fpo_ids: str, crediting: tuple[str, str] = ("2024-06-01", "2030-05-31")) -> str:
         """A project over ``fpo_ids``; an FPO is in one project per crediting period, so a second
         project over the same FPO needs a ``crediting`` period after the first."""
-        req = pm.CreateProjectRequest.model_validate({
-            "name": "Delta AWD", "fpo_ids": list(fpo_ids), "methodology": "vm0051", "profile": "vm0051",
-            "crediting_start": crediting[0], "crediting_end": crediting[1]})
+        req = pm.CreateProjectRequest.model_validate(
+            {
+                "name": "Delta AWD",
+                "fpo_ids": list(fpo_ids),
+                "methodology": "vm0051",
+                "profile": "vm0051",
+                "crediting_start": crediting[0],
+                "crediting_end": crediting[1],
+            }
+        )
         return self.projects.create(ADMIN, req).project_id
 
     def assign(self, project_id: str, username: str = "audrey") -> None:

@@ -72,7 +72,9 @@ class FakeIdp:
         self._maybe_fail("admin_create_user")
         if username in self.users:
             raise ConflictError("taken", code="username_taken")
-        user = IdpUser(username=username, user_id=str(uuid.uuid4()), attributes=dict(attributes), status="FORCE_CHANGE_PASSWORD")
+        user = IdpUser(
+            username=username, user_id=str(uuid.uuid4()), attributes=dict(attributes), status="FORCE_CHANGE_PASSWORD"
+        )
         self.users[username] = user
         self.passwords[username] = temporary_password or "generated"
         return user
@@ -104,7 +106,7 @@ class FakeIdp:
 
             raise invalid_token()
         start = int(token or 0)
-        page = names[start:start + limit]
+        page = names[start : start + limit]
         nxt = str(start + limit) if start + limit < len(names) else None
         return [self.users[n] for n in page], nxt
 

@@ -6,7 +6,8 @@ agri_common.single_table.DynamoTableStore); ``calls`` records the DynamoDB reque
 from __future__ import annotations
 
 import copy
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from agri_common.single_table import Check, Delete, Op, Put, Update, WriteConflict, check_item_sizes, check_query_start
 
@@ -29,9 +30,12 @@ class InMemoryFarmStore:
         self.calls.append("Query")
         start = check_query_start(start, pk, prefix=prefix, index=index)  # as DynamoTableStore does
         pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
-        order = lambda i: (i[sk_name], i["pk"], i["sk"])  # noqa: E731
-        found = sorted((i for i in self.items.values() if i.get(pk_name) == pk and str(i.get(sk_name, "")).startswith(prefix)),
-                       key=order, reverse=newest_first)
+        order = lambda i: (i[sk_name], i["pk"], i["sk"])
+        found = sorted(
+            (i for i in self.items.values() if i.get(pk_name) == pk and str(i.get(sk_name, "")).startswith(prefix)),
+            key=order,
+            reverse=newest_first,
+        )
         if start:
             after = order(start)
             found = [i for i in found if (order(i) < after if newest_first else order(i) > after)]

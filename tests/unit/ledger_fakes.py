@@ -7,12 +7,12 @@ if a record id exists, if a block is not at the expected version, or if the head
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from agri_chain import ChainUnavailable, OnChainAnchor, Receipt
 from agri_common.ledger_crypto import GENESIS_HASH
-
 from functions.ledger import models as m
 from functions.ledger.ports import Append, BlockChanged, HeadMoved, RecordExists
 from functions.ledger.writer import LedgerWriter
@@ -51,7 +51,9 @@ class FakeLedgerStore:
                 current = self.blocks.get((block.series, block.start))
                 if version is None and current is not None:
                     raise BlockChanged()
-                if version is not None and (current is None or current.version != version or current.status != "active"):
+                if version is not None and (
+                    current is None or current.version != version or current.status != "active"
+                ):
                     raise BlockChanged()
         if self.head_item[0] != expected_seq:
             raise HeadMoved()
@@ -72,17 +74,24 @@ class FakeLedgerStore:
         return {i: copy.deepcopy(self.records[i]) for i in record_ids if i in self.records}
 
     def records_by_seq(self, from_seq, to_seq):
-        return sorted((copy.deepcopy(r) for r in self.records.values() if from_seq <= r.seq <= to_seq), key=lambda r: r.seq)
+        return sorted(
+            (copy.deepcopy(r) for r in self.records.values() if from_seq <= r.seq <= to_seq), key=lambda r: r.seq
+        )
 
     def query_records(self, index, value, limit, cursor, filters):
         def key(r: m.StoredRecord) -> Any:
-            return {"chain": "LEDGER", "project_id": r.body["project_id"], "farmer_ref": r.body.get("farmer_ref"),
-                    "owner_user_id": r.owner_user_id, "fpo_id": r.fpo_id}[index]
+            return {
+                "chain": "LEDGER",
+                "project_id": r.body["project_id"],
+                "farmer_ref": r.body.get("farmer_ref"),
+                "owner_user_id": r.owner_user_id,
+                "fpo_id": r.fpo_id,
+            }[index]
 
         rows = sorted((r for r in self.records.values() if key(r) == value), key=lambda r: -r.seq)
         rows = [r for r in rows if all(r.body.get(k) == v for k, v in filters.items())]
         start = 0 if cursor is None else next(i for i, r in enumerate(rows) if r.seq == cursor["seq"]) + 1
-        page = rows[start:start + limit]
+        page = rows[start : start + limit]
         nxt = {"seq": page[-1].seq} if start + limit < len(rows) and page else None
         return [copy.deepcopy(r) for r in page], nxt
 
@@ -97,15 +106,21 @@ class FakeLedgerStore:
         return found[0].model_copy(deep=True) if found else None
 
     def blocks_between(self, series, start, end):
-        return sorted((b.model_copy(deep=True) for (s, first), b in self.blocks.items()
-                       if s == series and start <= first <= end), key=lambda b: b.start)
+        return sorted(
+            (b.model_copy(deep=True) for (s, first), b in self.blocks.items() if s == series and start <= first <= end),
+            key=lambda b: b.start,
+        )
 
     def batch_cursor(self):
         pending = self.cursor["pending"]
         return self.cursor["next_seq"], (str(pending) if pending is not None else None)
 
     def create_batch(self, batch, expected_next_seq):
-        if self.cursor["next_seq"] != expected_next_seq or self.cursor["pending"] is not None or batch.from_seq in self.batches:
+        if (
+            self.cursor["next_seq"] != expected_next_seq
+            or self.cursor["pending"] is not None
+            or batch.from_seq in self.batches
+        ):
             return False
         self.batches[batch.from_seq] = batch.model_copy()
         self.cursor = {"next_seq": batch.to_seq + 1, "pending": batch.from_seq}
@@ -132,7 +147,7 @@ class FakeLedgerStore:
         if cursor is not None and not starts:
             raise invalid_token()  # the DynamoDB store checks the key's shape and partition (check_start_key)
         start = starts[0] if starts else 0
-        page = rows[start:start + limit]
+        page = rows[start : start + limit]
         nxt = {"from_seq": page[-1].from_seq} if start + limit < len(rows) and page else None
         page = [b for b in page if (status is None or b.status == status) and (not conflicts_only or b.conflicts)]
         return [b.model_copy(deep=True) for b in page], nxt

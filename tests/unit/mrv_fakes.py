@@ -8,7 +8,6 @@ from typing import Any
 
 from tests.unit.farm_fakes import InMemoryFarmStore
 
-
 MemoryStore = InMemoryFarmStore  # the pipeline table's services use the farm store's contract
 
 
@@ -61,13 +60,33 @@ def pipeline_context(project_id: str, run_id: str, *, draws: int = 300, **projec
     from functions.pipeline import core
 
     store, objects = MemoryStore(), MemoryObjects()
-    fields = dict(project_id=project_id, name="Delta", fpo_ids=["FPO-1"], methodology="vm0051", profile="vm0051",
-                  gwp="AR5", region="south_asia", climate="wet", crediting_start="2024-06-01", crediting_end="2030-05-31",
-                  draws=draws, created_by="a", created_at="t")
+    fields = dict(
+        project_id=project_id,
+        name="Delta",
+        fpo_ids=["FPO-1"],
+        methodology="vm0051",
+        profile="vm0051",
+        gwp="AR5",
+        region="south_asia",
+        climate="wet",
+        crediting_start="2024-06-01",
+        crediting_end="2030-05-31",
+        draws=draws,
+        created_by="a",
+        created_at="t",
+    )
     record = pipeline_table.ProjectRecord(**{**fields, **project})
     store.items[record.key()] = record.to_item()
-    run = pipeline_table.RunRecord(project_id=project_id, run_id=run_id, period="2025-kharif", status="running", attempt=1,
-                        started_by="a", started_at="t", updated_at="t")
+    run = pipeline_table.RunRecord(
+        project_id=project_id,
+        run_id=run_id,
+        period="2025-kharif",
+        status="running",
+        attempt=1,
+        started_by="a",
+        started_at="t",
+        updated_at="t",
+    )
     store.items[run.key()] = run.to_item()
     return core.Context(store=store, objects=objects, clock=lambda: "2025-01-01T00:00:00Z")
 

@@ -92,9 +92,12 @@ def test_relative_links_resolve(path):
 def test_the_link_checker_finds_broken_links(tmp_path):
     doc = tmp_path / "doc.md"
     (tmp_path / "other.md").write_text("# Other\n\n## Routes and roles\n", encoding="utf-8")
-    doc.write_text("# Doc\n\n[ok](other.md) [anchor](other.md#routes-and-roles) [self](#doc) "
-                   "[web](https://example.org/x) [gone](missing.md) [bad anchor](other.md#nope)\n\n"
-                   "```bash\necho [not a link](nowhere.md)\n```\n", encoding="utf-8")
+    doc.write_text(
+        "# Doc\n\n[ok](other.md) [anchor](other.md#routes-and-roles) [self](#doc) "
+        "[web](https://example.org/x) [gone](missing.md) [bad anchor](other.md#nope)\n\n"
+        "```bash\necho [not a link](nowhere.md)\n```\n",
+        encoding="utf-8",
+    )
     assert _broken(doc) == ["missing.md: no such file", "other.md#nope: no heading #nope"]
 
 

@@ -23,7 +23,9 @@ def test_every_operation_documents_its_errors_with_the_envelope():
                 assert {"401", "403"} <= codes, (method, path)
             if op.get("requestBody"):
                 assert {"400", "422"} <= codes, (method, path)
-                assert op["responses"]["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorEnvelope"}
+                assert op["responses"]["422"]["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/ErrorEnvelope"
+                }
     assert "HTTPValidationError" not in spec["components"]["schemas"]
 
 
@@ -62,8 +64,11 @@ def test_the_cognito_flows_and_declared_conflicts_are_documented():
     assert "404" in responses[("POST", "/auth/confirm-registration")]
     for move in ("transfer", "retire", "cancel"):
         assert "404" in responses[("POST", f"/credits/{move}")]
-    for key in (("POST", "/admin/users"), ("POST", "/admin/users/{username}/disable"),
-                ("PUT", "/admin/users/{username}/role")):
+    for key in (
+        ("POST", "/admin/users"),
+        ("POST", "/admin/users/{username}/disable"),
+        ("PUT", "/admin/users/{username}/role"),
+    ):
         assert "409" in responses[key], key
     assert "415" not in responses[("GET", "/health")] and "401" not in responses[("GET", "/health")]
 
@@ -91,8 +96,10 @@ def test_phone_fields_document_the_pattern_their_validator_accepts():
     assert INDIAN_MOBILE in json.dumps(schemas["PatchFarmerRequest"]["properties"]["phone"])
     rng = random.Random(7)
     samples = ["+91 98123 45678", "09812345678", "919812345678", "5812345678", "9198765432", "0000000000"]
-    samples += [rng.choice(["", "+91", "0", "91 "]) + "".join(rng.choice("0123456789 -") for _ in range(rng.randint(8, 13)))
-                for _ in range(3000)]
+    samples += [
+        rng.choice(["", "+91", "0", "91 "]) + "".join(rng.choice("0123456789 -") for _ in range(rng.randint(8, 13)))
+        for _ in range(3000)
+    ]
     for text in samples:
         try:
             indian_mobile(text)

@@ -20,9 +20,14 @@ def direct(f_sn: float, f_on: float, f_cr: float, factor: float) -> float:
     return float(gen.n2o(el.n2o_n_inputs(f_sn, f_on, f_cr, 0.0, factor)))
 
 
-print(json.dumps({
-    "A": direct(n["F_SN"], 0, 0, val("N_synthetic", "wet")) + direct(0, n["F_ON"], n["F_CR"], val("N_organic", "wet")),
-    "B": direct(n["F_SN"], n["F_ON"], n["F_CR"], val("N_unspec", "dry")),
-    "C": direct(n["F_SN"], n["F_ON"], n["F_CR"], val("rice_cont_flooding", "undefined")),
-    "D": direct(n["F_SN"], n["F_ON"], n["F_CR"], val("rice_drainage", "undefined")),
-}))
+print(
+    json.dumps(
+        {
+            "A": direct(n["F_SN"], 0, 0, val("N_synthetic", "wet"))
+            + direct(0, n["F_ON"], n["F_CR"], val("N_organic", "wet")),
+            "B": direct(n["F_SN"], n["F_ON"], n["F_CR"], val("N_unspec", "dry")),
+            "C": direct(n["F_SN"], n["F_ON"], n["F_CR"], val("rice_cont_flooding", "undefined")),
+            "D": direct(n["F_SN"], n["F_ON"], n["F_CR"], val("rice_drainage", "undefined")),
+        }
+    )
+)

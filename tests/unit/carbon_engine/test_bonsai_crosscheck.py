@@ -26,17 +26,21 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from ce_helpers import request, rice_season
 
 from carbon_engine import estimate
-from ce_helpers import request, rice_season
 
 GWP_N2O = 265.0  # AR5 (the request below uses AR5)
 
 # bonsai_ipcc/data/agriculture/soils/par_ef1.csv (0.5.3), property == "def"
 BONSAI_EF1 = {
-    ("N_synthetic", "wet"): 0.016, ("N_organic", "wet"): 0.006, ("N_unspec", "dry"): 0.005,
-    ("N_organic", "dry"): 0.005, ("rice_cont_flooding", "undefined"): 0.004,
-    ("rice_drainage", "undefined"): 0.005, ("rice_unspec", "undefined"): 0.006,
+    ("N_synthetic", "wet"): 0.016,
+    ("N_organic", "wet"): 0.006,
+    ("N_unspec", "dry"): 0.005,
+    ("N_organic", "dry"): 0.005,
+    ("rice_cont_flooding", "undefined"): 0.004,
+    ("rice_drainage", "undefined"): 0.005,
+    ("rice_unspec", "undefined"): 0.006,
 }
 
 
@@ -62,8 +66,9 @@ def engine_direct_kg_n2o(season: dict, climate: str) -> float:
 
 def bonsai_case(case: str) -> float:
     if case == "A":  # upland / non-rice, wet climate: synthetic and other inputs disaggregated
-        return (bonsai_n2o(bonsai_n2o_n_inputs(F_SN, 0, 0, 0, BONSAI_EF1[("N_synthetic", "wet")]))
-                + bonsai_n2o(bonsai_n2o_n_inputs(0, F_ON, F_CR, 0, BONSAI_EF1[("N_organic", "wet")])))
+        return bonsai_n2o(bonsai_n2o_n_inputs(F_SN, 0, 0, 0, BONSAI_EF1[("N_synthetic", "wet")])) + bonsai_n2o(
+            bonsai_n2o_n_inputs(0, F_ON, F_CR, 0, BONSAI_EF1[("N_organic", "wet")])
+        )
     if case == "B":  # dry climate, all inputs
         return bonsai_n2o(bonsai_n2o_n_inputs(F_SN, F_ON, F_CR, 0, BONSAI_EF1[("N_unspec", "dry")]))
     if case == "C":
@@ -104,9 +109,17 @@ def bonsai_results() -> dict[str, float]:
         if os.environ.get("CI"):
             pytest.fail("CI must run the real bonsai-ipcc cross-check: .venv-crosscheck is missing")
         pytest.skip("run scripts/bootstrap.sh --crosscheck to create .venv-crosscheck with bonsai-ipcc")
-    out = subprocess.run([str(CROSSCHECK_PYTHON), str(Path(__file__).with_name("bonsai_probe.py")),
-                          json.dumps({"F_SN": F_SN, "F_ON": F_ON, "F_CR": F_CR})],
-                         capture_output=True, text=True, check=True, timeout=300)
+    out = subprocess.run(
+        [
+            str(CROSSCHECK_PYTHON),
+            str(Path(__file__).with_name("bonsai_probe.py")),
+            json.dumps({"F_SN": F_SN, "F_ON": F_ON, "F_CR": F_CR}),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -6,27 +6,51 @@ import json
 
 import numpy as np
 import pytest
-
-from carbon_engine import (ChunkTotals, choose_conservative, chunk_basis, chunk_totals, estimate, sum_basis, sum_totals,
-                           summarize_totals)
 from ce_helpers import rice_season
+
+from carbon_engine import (
+    ChunkTotals,
+    choose_conservative,
+    chunk_basis,
+    chunk_totals,
+    estimate,
+    sum_basis,
+    sum_totals,
+    summarize_totals,
+)
 
 
 def _plots(n: int) -> list[dict]:
     out = []
     for i in range(n):
         regime = ("multiple_drainage", "single_drainage", "continuously_flooded")[i % 3]
-        out.append({"plot_id": f"p{i}", "area_ha": 0.5 + (i % 7) * 0.3,
-                    "baseline": rice_season(synthetic_n_kg_per_ha=80 + i % 5, cultivation_days=100 + i % 20),
-                    "project": rice_season(water_regime=regime, synthetic_n_kg_per_ha=80 + i % 5,
-                                           cultivation_days=100 + i % 20,
-                                           organic_amendments=[{"type": "compost", "t_per_ha": 1 + i % 2}])})
+        out.append(
+            {
+                "plot_id": f"p{i}",
+                "area_ha": 0.5 + (i % 7) * 0.3,
+                "baseline": rice_season(synthetic_n_kg_per_ha=80 + i % 5, cultivation_days=100 + i % 20),
+                "project": rice_season(
+                    water_regime=regime,
+                    synthetic_n_kg_per_ha=80 + i % 5,
+                    cultivation_days=100 + i % 20,
+                    organic_amendments=[{"type": "compost", "t_per_ha": 1 + i % 2}],
+                ),
+            }
+        )
     return out
 
 
 def _req(plots, profile="vm0051"):
-    return {"gwp": "AR5", "profile": profile, "region": "south_asia", "climate": "wet", "draws": 500, "seed": 11,
-            "confidence": [0.9, 0.95], "plots": plots}
+    return {
+        "gwp": "AR5",
+        "profile": profile,
+        "region": "south_asia",
+        "climate": "wet",
+        "draws": 500,
+        "seed": 11,
+        "confidence": [0.9, 0.95],
+        "plots": plots,
+    }
 
 
 @pytest.mark.parametrize("profile", ["vm0051", "ipcc_tier1", "ccts_ag04_002"])
@@ -47,7 +71,7 @@ def test_two_chunks_sum_to_the_single_request(profile):
 @pytest.mark.parametrize("profile", ["vm0051", "ccts_ag04_002"])
 def test_summary_of_summed_chunks_equals_estimate(profile):
     plots = _plots(30)
-    parts = [chunk_totals(_req(plots[i:i + 10], profile))[0] for i in range(0, 30, 10)]
+    parts = [chunk_totals(_req(plots[i : i + 10], profile))[0] for i in range(0, 30, 10)]
     settings = {k: v for k, v in _req(plots, profile).items() if k != "plots"}
     summary = summarize_totals(settings, sum_totals(parts))
     reference = estimate(_req(plots, profile)).total
@@ -93,10 +117,19 @@ def _qa3_plots(n: int) -> list[dict]:
     out = []
     for i in range(n):
         regime = ("multiple_drainage", "single_drainage", "continuously_flooded")[i % 3]
-        p = {"plot_id": f"p{i}", "area_ha": 0.5 + (i % 7) * 0.3,
-             "baseline": rice_season(synthetic_n_kg_per_ha=80 + i % 5, urea_kg_per_ha=100, limestone_kg_per_ha=50 * (i % 2)),
-             "project": rice_season(water_regime=regime, synthetic_n_kg_per_ha=70 + i % 5, urea_kg_per_ha=100,
-                                    limestone_kg_per_ha=50 * (i % 2))}
+        p = {
+            "plot_id": f"p{i}",
+            "area_ha": 0.5 + (i % 7) * 0.3,
+            "baseline": rice_season(
+                synthetic_n_kg_per_ha=80 + i % 5, urea_kg_per_ha=100, limestone_kg_per_ha=50 * (i % 2)
+            ),
+            "project": rice_season(
+                water_regime=regime,
+                synthetic_n_kg_per_ha=70 + i % 5,
+                urea_kg_per_ha=100,
+                limestone_kg_per_ha=50 * (i % 2),
+            ),
+        }
         if i % 3 == 0:
             p["soil"] = {"climate_zone": "tropical_moist", "soil_type": "lac"}
             p["baseline"]["soc"] = {"land_use": "paddy_rice", "tillage": "full", "input": "medium"}
@@ -126,7 +159,8 @@ def test_conservative_profile_in_two_passes_equals_the_single_request():
     assert total["net"]["point"] == pytest.approx(reference.net.point, rel=1e-9)
     assert total["net_in_scope"]["mc"]["sd"] == pytest.approx(reference.net_in_scope.mc.sd, rel=1e-9)
     assert [(d["rule"], d["t_co2e"]) for d in total["deductions"]] == [
-        (d.rule, pytest.approx(d.t_co2e, rel=1e-9)) for d in reference.deductions]
+        (d.rule, pytest.approx(d.t_co2e, rel=1e-9)) for d in reference.deductions
+    ]
     d = {x.rule: x.t_co2e for x in reference.deductions}
     assert d["vm0042_eq74_uncertainty"] == 0.0 and d["vm0042_buffer_stock_changes"] > 0  # QA3: no Eq 74 on top
     assert total["creditable_net"] == pytest.approx(reference.creditable_net, rel=1e-9)
@@ -134,10 +168,21 @@ def test_conservative_profile_in_two_passes_equals_the_single_request():
 
 def test_conservative_choice_is_made_over_the_project_not_per_chunk():
     """A chunk whose plots alone would pick the other bound: the project-wide choice still wins."""
-    raise_n = {"plot_id": "up", "area_ha": 1, "baseline": {"crop": "wheat", "synthetic_n_kg_per_ha": 100},
-               "project": {"crop": "wheat", "synthetic_n_kg_per_ha": 150}}
-    lower_n = [{"plot_id": f"down{i}", "area_ha": 1, "baseline": {"crop": "wheat", "synthetic_n_kg_per_ha": 150},
-                "project": {"crop": "wheat", "synthetic_n_kg_per_ha": 100}} for i in range(3)]
+    raise_n = {
+        "plot_id": "up",
+        "area_ha": 1,
+        "baseline": {"crop": "wheat", "synthetic_n_kg_per_ha": 100},
+        "project": {"crop": "wheat", "synthetic_n_kg_per_ha": 150},
+    }
+    lower_n = [
+        {
+            "plot_id": f"down{i}",
+            "area_ha": 1,
+            "baseline": {"crop": "wheat", "synthetic_n_kg_per_ha": 150},
+            "project": {"crop": "wheat", "synthetic_n_kg_per_ha": 100},
+        }
+        for i in range(3)
+    ]
     first = chunk_totals(_req([raise_n], "vm0042_qa3"))[0].sensitivity
     assert choose_conservative(first)["n2o.ef1.synthetic_wet"] == 0.019  # alone: more N, the high bound
     chosen, _, summary = _two_pass([raise_n, *lower_n], [0, 1, 3, 4])
@@ -153,7 +198,9 @@ def test_sensitivity_survives_storage_and_ties_keep_the_default():
     back = ChunkTotals.from_npz(totals.to_npz())
     assert back.sensitivity == totals.sensitivity
     assert Sensitivity.from_json(json.loads(json.dumps(totals.sensitivity.to_json()))) == totals.sensitivity
-    s = Sensitivity({"f": (1.0, 2.0, 3.0)}, low={"f": 10.0 - 1e-12}, high={"f": 10.0 - 1e-12}, default=10.0, scale=100.0)
+    s = Sensitivity(
+        {"f": (1.0, 2.0, 3.0)}, low={"f": 10.0 - 1e-12}, high={"f": 10.0 - 1e-12}, default=10.0, scale=100.0
+    )
     assert choose_conservative(s) == {}  # rounding-level differences are ties: the default stays
     s.low["f"] = 9.99
     assert choose_conservative(s) == {"f": 1.0}
@@ -182,7 +229,7 @@ def _mixed_plots(n: int) -> list[dict]:
 def test_chunks_keep_the_profile_scope(profile):
     """The deductions apply to the in-scope net: summed chunks give the single request's basis and net_in_scope."""
     plots = _mixed_plots(24)
-    parts = [chunk_totals(_req(plots[i:i + 8], profile))[0] for i in range(0, 24, 8)]
+    parts = [chunk_totals(_req(plots[i : i + 8], profile))[0] for i in range(0, 24, 8)]
     whole, _ = chunk_totals(_req(plots, profile))
     summed = sum_totals(parts)
     for metric in ("net", "net_in_scope", "removals", "removals_in_scope"):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ce_helpers import request, rice_season
 
 from carbon_engine.engine import prepare, totals
 from carbon_engine.factors import default_library
 from carbon_engine.models import Request
 from carbon_engine.montecarlo import CORRELATED_GROUPS, Draws, split_quantile, uniforms
-from ce_helpers import request, rice_season
 
 FACTORS = default_library().for_region("south_asia")
 
@@ -31,14 +31,16 @@ def test_reduction_draws_are_the_comonotone_model_exactly():
     # CF -> AWD, 1 ha, 112 d, no amendments: reduction per draw = EF_c x SF_p x (q_CF(u) - q_AWD(u)) x 112 / 1000
     # with u the SF_w group's uniform (SF_p is the same factor in both scenarios)
     n, seed = 20_000, 8
-    req = Request.model_validate(request(baseline=rice_season(), project=rice_season(water_regime="multiple_drainage"),
-                                         draws=n, seed=seed))
+    req = Request.model_validate(
+        request(baseline=rice_season(), project=rice_season(water_regime="multiple_drainage"), draws=n, seed=seed)
+    )
     prep = prepare(req)
     draws = Draws.sample(prep.factors, n, seed)
     red = totals(prep, draws)["CH4_reduction"] / 28.0
     u = uniforms(seed, "group:rice.sf_w", n)
     gap = split_quantile(FACTORS.spec("rice.sf_w.continuously_flooded"), u) - split_quantile(
-        FACTORS.spec("rice.sf_w.multiple_drainage"), u)
+        FACTORS.spec("rice.sf_w.multiple_drainage"), u
+    )
     expected = draws["rice.ef_c"] * draws["rice.sf_p.non_flooded_lt_180"] * gap * 112 / 1000
     np.testing.assert_allclose(red, expected, rtol=1e-12)
 

@@ -11,26 +11,33 @@ from __future__ import annotations
 import copy
 
 import pytest
+from ce_helpers import request
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from carbon_engine import estimate
-from ce_helpers import request
 
 PROFILES = ["ipcc_tier1", "vm0042_qa3", "vm0051", "ccts_ag04_002"]
 IRRIGATED = ["continuously_flooded", "single_drainage", "multiple_drainage"]
 AMEND = ["straw_lt_30d", "straw_gt_30d", "compost", "farmyard_manure", "green_manure"]
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-baselines = st.fixed_dictionaries({
-    "crop": st.just("rice"), "cultivation_days": st.integers(80, 150),
-    "water_regime": st.sampled_from(IRRIGATED), "preseason_water": st.just("non_flooded_lt_180"),
-    "organic_amendments": st.lists(st.fixed_dictionaries({"type": st.sampled_from(AMEND),
-                                                          "t_per_ha": st.floats(0.5, 8)}), max_size=2),
-    "synthetic_n_kg_per_ha": st.floats(0, 200), "organic_n_kg_per_ha": st.floats(0, 40),
-    "limestone_kg_per_ha": st.floats(0, 500), "residue_burnt_t_dm_per_ha": st.floats(0, 5),
-    "residue_n_kg_per_ha": st.floats(0, 40),
-})
+baselines = st.fixed_dictionaries(
+    {
+        "crop": st.just("rice"),
+        "cultivation_days": st.integers(80, 150),
+        "water_regime": st.sampled_from(IRRIGATED),
+        "preseason_water": st.just("non_flooded_lt_180"),
+        "organic_amendments": st.lists(
+            st.fixed_dictionaries({"type": st.sampled_from(AMEND), "t_per_ha": st.floats(0.5, 8)}), max_size=2
+        ),
+        "synthetic_n_kg_per_ha": st.floats(0, 200),
+        "organic_n_kg_per_ha": st.floats(0, 40),
+        "limestone_kg_per_ha": st.floats(0, 500),
+        "residue_burnt_t_dm_per_ha": st.floats(0, 5),
+        "residue_n_kg_per_ha": st.floats(0, 40),
+    }
+)
 fractions = st.floats(0.0, 1.0)
 
 
@@ -45,17 +52,28 @@ def lower_project(b: dict, days: float, n: float, amend: float, lime: float, bur
     p["cultivation_days"] = max(60, int(b["cultivation_days"] * days))
     for k in ("synthetic_n_kg_per_ha", "organic_n_kg_per_ha", "residue_n_kg_per_ha"):
         p[k] = b[k] * n * n_cap
-    p["organic_amendments"] = [{**a, "t_per_ha": a["t_per_ha"] * amend} for a in b["organic_amendments"] if a["t_per_ha"] * amend > 0]
+    p["organic_amendments"] = [
+        {**a, "t_per_ha": a["t_per_ha"] * amend} for a in b["organic_amendments"] if a["t_per_ha"] * amend > 0
+    ]
     p["limestone_kg_per_ha"] = b["limestone_kg_per_ha"] * lime
     p["residue_burnt_t_dm_per_ha"] = b["residue_burnt_t_dm_per_ha"] * burn
     return p
 
 
 @SETTINGS
-@given(b=baselines, profile=st.sampled_from(PROFILES), days=fractions, n=fractions, amend=fractions, lime=fractions,
-       burn=fractions, drain=st.integers(0, 2))
-def test_every_source_lower_gives_a_non_negative_basis_and_creditable_at_most_the_net(b, profile, days, n, amend, lime,
-                                                                                     burn, drain):
+@given(
+    b=baselines,
+    profile=st.sampled_from(PROFILES),
+    days=fractions,
+    n=fractions,
+    amend=fractions,
+    lime=fractions,
+    burn=fractions,
+    drain=st.integers(0, 2),
+)
+def test_every_source_lower_gives_a_non_negative_basis_and_creditable_at_most_the_net(
+    b, profile, days, n, amend, lime, burn, drain
+):
     p = lower_project(b, days, n, amend, lime, burn, drain)
     r = estimate(request(baseline=b, project=p, profile=profile, draws=200))
     for comp, v in r.total.components.items():  # the premise, at default factors

@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 import pytest
+from ce_helpers import request, rice_season
 
 from carbon_engine import estimate
-from ce_helpers import request, rice_season
 
 GWP_CH4, GWP_N2O = 28.0, 265.0
 
@@ -38,16 +38,32 @@ def test_rice_ch4_all_scaling_factors_and_amendments():
     # Tier 2: SF_s 0.9 x SF_r 1.1
     sfo = (1 + 3 * 1.00 + 4 * 0.17 + 2 * 0.45) ** 0.59
     expected_t = 0.85 * 0.71 * 2.41 * sfo * 0.9 * 1.1 * 100 * 1.5 / 1000
-    s = rice_season(cultivation_days=100, water_regime="single_drainage", preseason_water="flooded_gt_30",
-                    sf_soil=0.9, sf_cultivar=1.1,
-                    organic_amendments=[{"type": "straw_lt_30d", "t_per_ha": 3}, {"type": "compost", "t_per_ha": 4},
-                                        {"type": "green_manure", "t_per_ha": 2}])
+    s = rice_season(
+        cultivation_days=100,
+        water_regime="single_drainage",
+        preseason_water="flooded_gt_30",
+        sf_soil=0.9,
+        sf_cultivar=1.1,
+        organic_amendments=[
+            {"type": "straw_lt_30d", "t_per_ha": 3},
+            {"type": "compost", "t_per_ha": 4},
+            {"type": "green_manure", "t_per_ha": 2},
+        ],
+    )
     r = estimate(request(baseline=s, area=1.5))
     assert comp(r, "rice_ch4", "baseline") == pytest.approx(expected_t * GWP_CH4, rel=1e-12)
 
 
-@pytest.mark.parametrize("atype,cfoa", [("straw_lt_30d", 1.00), ("straw_gt_30d", 0.19), ("compost", 0.17),
-                                        ("farmyard_manure", 0.21), ("green_manure", 0.45)])
+@pytest.mark.parametrize(
+    "atype,cfoa",
+    [
+        ("straw_lt_30d", 1.00),
+        ("straw_gt_30d", 0.19),
+        ("compost", 0.17),
+        ("farmyard_manure", 0.21),
+        ("green_manure", 0.45),
+    ],
+)
 def test_sf_o_per_amendment_type(atype, cfoa):
     # Eq 5.3 with one amendment of 5 t/ha: SF_o = (1 + 5 x CFOA)^0.59 relative to no amendment
     with_a = estimate(request(baseline=rice_season(organic_amendments=[{"type": atype, "t_per_ha": 5}])))
@@ -70,23 +86,36 @@ def test_zero_amendments_give_sf_o_exactly_one():
     assert comp(r, "rice_ch4", "baseline") == pytest.approx(0.85 * 112 / 1000 * 28, rel=1e-12)
 
 
-@pytest.mark.parametrize("regime,sf_w", [("continuously_flooded", 1.00), ("single_drainage", 0.71),
-                                         ("multiple_drainage", 0.55), ("rainfed_regular", 0.54),
-                                         ("rainfed_drought_prone", 0.16), ("deep_water", 0.06), ("upland", 0.0)])
+@pytest.mark.parametrize(
+    "regime,sf_w",
+    [
+        ("continuously_flooded", 1.00),
+        ("single_drainage", 0.71),
+        ("multiple_drainage", 0.55),
+        ("rainfed_regular", 0.54),
+        ("rainfed_drought_prone", 0.16),
+        ("deep_water", 0.06),
+        ("upland", 0.0),
+    ],
+)
 def test_water_regime_scaling(regime, sf_w):
     r = estimate(request(baseline=rice_season(water_regime=regime)))
     assert comp(r, "rice_ch4", "baseline") == pytest.approx(0.85 * sf_w * 112 / 1000 * 28, rel=1e-12, abs=0)
 
 
-@pytest.mark.parametrize("status,sf_p", [("non_flooded_lt_180", 1.00), ("non_flooded_gt_180", 0.89),
-                                         ("flooded_gt_30", 2.41), ("non_flooded_gt_365", 0.59)])
+@pytest.mark.parametrize(
+    "status,sf_p",
+    [("non_flooded_lt_180", 1.00), ("non_flooded_gt_180", 0.89), ("flooded_gt_30", 2.41), ("non_flooded_gt_365", 0.59)],
+)
 def test_preseason_scaling(status, sf_p):
     r = estimate(request(baseline=rice_season(preseason_water=status)))
     assert comp(r, "rice_ch4", "baseline") == pytest.approx(0.85 * sf_p * 112 / 1000 * 28, rel=1e-12)
 
 
 def test_upland_rice_has_zero_methane_in_every_draw():
-    r = estimate(request(baseline=rice_season(water_regime="upland"), project=rice_season(water_regime="upland"), draws=300))
+    r = estimate(
+        request(baseline=rice_season(water_regime="upland"), project=rice_season(water_regime="upland"), draws=300)
+    )
     ch4 = r.total.gases["CH4"].baseline
     assert ch4.point == 0.0 and ch4.mc.mean == 0.0 and ch4.mc.ci["95"] == (0.0, 0.0)
 
@@ -125,8 +154,10 @@ def test_n2o_drainage_factor_and_dry_climate_leaching_only_where_irrigated():
     assert comp(r, "n2o_leaching", "baseline") == pytest.approx(0.264 * k, rel=1e-12)
     assert "n2o_leaching_dry_irrigated" in {a.id for a in r.assumptions}
     # rainfed rice and wheat in a dry climate: not irrigated, no leaching
-    for season in (rice_season(water_regime="rainfed_regular", synthetic_n_kg_per_ha=100),
-                   {"crop": "wheat", "synthetic_n_kg_per_ha": 100}):
+    for season in (
+        rice_season(water_regime="rainfed_regular", synthetic_n_kg_per_ha=100),
+        {"crop": "wheat", "synthetic_n_kg_per_ha": 100},
+    ):
         r = estimate(request(baseline=season, project=season, climate="dry"))
         assert "n2o_leaching" not in r.total.components
 
@@ -194,7 +225,10 @@ def test_soc_tier1_stock_change():
     # dSOC = (project - baseline) / 20 yr x 3 ha x 44/12
     soil = {"climate_zone": "tropical_moist", "soil_type": "lac"}
     b = {"crop": "wheat", "soc": {"land_use": "long_term_cultivated"}}
-    p = {"crop": "wheat", "soc": {"land_use": "long_term_cultivated", "tillage": "no_till", "input": "high_without_manure"}}
+    p = {
+        "crop": "wheat",
+        "soc": {"land_use": "long_term_cultivated", "tillage": "no_till", "input": "high_without_manure"},
+    }
     r = estimate(request(baseline=b, project=p, area=3.0, soil=soil))
     expected = (38 * 0.83 * 1.10 * 1.11 - 38 * 0.83 * 1.0 * 1.0) / 20 * 3 * 44 / 12
     assert r.total.removals_by_pool["soc"].point == pytest.approx(expected, rel=1e-12)
@@ -251,7 +285,8 @@ def test_tier2_stock_difference_between_inventories():
     r = estimate(req)
     agb = lambda d, h: 10 * 0.0673 * (0.55 * d**2 * h) ** 0.976 / 1000
     assert r.total.removals_by_pool["biomass"].point == pytest.approx(
-        (agb(22, 9) - agb(20, 8)) * 1.323 * 0.47 * 44 / 12 / 2, rel=1e-12)
+        (agb(22, 9) - agb(20, 8)) * 1.323 * 0.47 * 44 / 12 / 2, rel=1e-12
+    )
     assert "biomass.carbon_fraction (range)" in r.unconfirmed_factors_used
 
 
@@ -276,7 +311,9 @@ def test_tier1_agroforestry_growth_and_maximum_stock():
     old = rice_season(agroforestry={"system": "multistrata", "area_ha": 0.5, "age_years": 21})
     r = estimate(request(project=old))
     left = 65 - 21 * 3.03
-    assert r.total.removals_by_pool["biomass"].point == pytest.approx(0.5 * left * (1 + 0.73 / 3.03) * 44 / 12, rel=1e-12)
+    assert r.total.removals_by_pool["biomass"].point == pytest.approx(
+        0.5 * left * (1 + 0.73 / 3.03) * 44 / 12, rel=1e-12
+    )
     # mature (age 30): no growth
     mature = rice_season(agroforestry={"system": "multistrata", "area_ha": 0.5, "age_years": 30})
     assert estimate(request(project=mature)).total.removals_by_pool["biomass"].point == 0.0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from ce_helpers import request
 
 from carbon_engine import estimate
 from carbon_engine.factors import FactorLibrary, default_library
-from ce_helpers import request
 
 
 def test_every_factor_has_source_status_and_valid_range():
@@ -31,8 +31,17 @@ def test_region_override_without_code_change(tmp_path, monkeypatch):
     # an India state entry inherits IN -> south_asia and overrides EF_c; no code change needed
     doc = json.loads(open(_packaged(), encoding="utf-8").read())
     doc["version"] = "ipcc2019-v1.0.0+test-state"
-    doc["regions"]["IN-XX"] = {"parent": "IN", "overrides": {
-        "rice.ef_c.south_asia": {"value": 1.0, "low": 0.7, "high": 1.4, "source": "hypothetical state study, Table 1"}}}
+    doc["regions"]["IN-XX"] = {
+        "parent": "IN",
+        "overrides": {
+            "rice.ef_c.south_asia": {
+                "value": 1.0,
+                "low": 0.7,
+                "high": 1.4,
+                "source": "hypothetical state study, Table 1",
+            }
+        },
+    }
     path = tmp_path / "factors.json"
     path.write_text(json.dumps(doc))
     lib = FactorLibrary.load(path)

@@ -8,14 +8,18 @@ LAYER = Path(__file__).resolve().parents[3] / "layers" / "carbon_engine" / "pyth
 
 
 def test_request_models_import_without_numpy():
-    code = ("import sys; sys.path.insert(0, %r); import carbon_engine, carbon_engine.models; "
-            "print('numpy' in sys.modules)") % str(LAYER)
+    code = (
+        f"import sys; sys.path.insert(0, {str(LAYER)!r}); import carbon_engine, carbon_engine.models; "
+        "print('numpy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
 
 
 def test_estimate_loads_numpy_when_called():
-    code = ("import sys; sys.path.insert(0, %r); from carbon_engine import estimate; "
-            "from carbon_engine.montecarlo import ACTIVITY_CLASSES; print('numpy' in sys.modules, len(ACTIVITY_CLASSES))") % str(LAYER)
+    code = (
+        f"import sys; sys.path.insert(0, {str(LAYER)!r}); from carbon_engine import estimate; "
+        "from carbon_engine.montecarlo import ACTIVITY_CLASSES; print('numpy' in sys.modules, len(ACTIVITY_CLASSES))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "True 10"

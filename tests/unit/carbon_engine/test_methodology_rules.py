@@ -8,9 +8,9 @@ amendments (SF_o 1), wet climate. CH4 of continuous flooding (SF_w 1.00) -> mult
 from __future__ import annotations
 
 import pytest
+from ce_helpers import request, rice_season
 
 from carbon_engine import estimate
-from ce_helpers import request, rice_season
 
 CH4_AWD_T = 0.85 * (1.00 - 0.55) * 112 / 1000  # t CH4 avoided by AWD on 1 ha
 CH4_SD_T = 0.85 * (1.00 - 0.71) * 112 / 1000  # single drainage
@@ -29,7 +29,9 @@ def test_vm0051_single_drainage_earns_credits_under_the_default_factor_approach(
 
 def test_vm0051_n2o_deduction_is_taken_after_the_15_percent():
     # 100 kg N on CF -> AWD: 0.85 x CH4 - N2O deduction, not 0.85 x (CH4 - N2O deduction)
-    r = vm0051(rice_season(synthetic_n_kg_per_ha=100), rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100))
+    r = vm0051(
+        rice_season(synthetic_n_kg_per_ha=100), rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100)
+    )
     n2o = 100 * 0.002 * N2O * 265
     assert r.total.creditable_net == pytest.approx(0.85 * CH4_AWD_T * 28 - n2o, rel=1e-12)
     assert r.total.creditable_net < 0.85 * (CH4_AWD_T * 28 - n2o)
@@ -90,9 +92,13 @@ def test_ccts_does_not_credit_reduced_fertiliser():
     assert cut.total.net.point > same.total.net.point  # the inventory still shows the N cut
     assert "ccts_ag04_002_no_credit_for_reduced_n" in {f.id for f in cut.total.findings}
     # more N in the project is counted in full
-    more = estimate(request(baseline=rice_season(synthetic_n_kg_per_ha=100),
-                            project=rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=150),
-                            profile="ccts_ag04_002"))
+    more = estimate(
+        request(
+            baseline=rice_season(synthetic_n_kg_per_ha=100),
+            project=rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=150),
+            profile="ccts_ag04_002",
+        )
+    )
     n2o_up = (150 * 0.005 - 100 * 0.003 + 50 * (0.11 * 0.014 + 0.24 * 0.011)) * N2O * 273
     assert more.total.net_in_scope.point == pytest.approx(CH4_AWD_T * 29.8 - n2o_up, rel=1e-12)
 
@@ -104,8 +110,11 @@ def test_vm0042_conservative_choice_uses_one_value_per_physical_factor():
     from carbon_engine.engine import conservative_draws, prepare
     from carbon_engine.models import Request
 
-    req = request(baseline=rice_season(synthetic_n_kg_per_ha=100),
-                  project=rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100), profile="vm0042_qa3")
+    req = request(
+        baseline=rice_season(synthetic_n_kg_per_ha=100),
+        project=rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100),
+        profile="vm0042_qa3",
+    )
     _, chosen = conservative_draws(prepare(Request.model_validate(req)))
     assert chosen["n2o.ef1fr.continuous"] == 0.010 and chosen["n2o.ef1fr.drainage"] == 0.016
     r = estimate(req)
@@ -117,7 +126,8 @@ def test_vm0042_conservative_choice_uses_one_value_per_physical_factor():
 
 def test_every_deduction_names_its_rule_equation_section_and_status():
     for profile in ("vm0042_qa3", "vm0051", "ccts_ag04_002"):
-        r = estimate(request(baseline=rice_season(), project=rice_season(water_regime="multiple_drainage"),
-                             profile=profile))
+        r = estimate(
+            request(baseline=rice_season(), project=rice_season(water_regime="multiple_drainage"), profile=profile)
+        )
         for d in r.total.deductions:
             assert d.rule and d.equation and d.section and d.status in ("confirmed", "secondary", "assumption"), d

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ce_helpers import request, rice_season
 from pydantic import ValidationError
 
 from carbon_engine import estimate
 from carbon_engine.factors import default_library
 from carbon_engine.montecarlo import Draws, sample_factor
-from ce_helpers import request, rice_season
 
 
 def two_plot_request(**kw):
-    req = request(baseline=rice_season(synthetic_n_kg_per_ha=100, organic_amendments=[{"type": "farmyard_manure", "t_per_ha": 4}]),
-                  project=rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100), **kw)
+    req = request(
+        baseline=rice_season(
+            synthetic_n_kg_per_ha=100, organic_amendments=[{"type": "farmyard_manure", "t_per_ha": 4}]
+        ),
+        project=rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100),
+        **kw,
+    )
     second = dict(req["plots"][0], plot_id="p2", area_ha=2.5)
     req["plots"].append(second)
     return req
@@ -45,9 +50,14 @@ def test_factor_stream_does_not_depend_on_other_factors():
 
 
 ASYMMETRIC = [  # (factor, low, value, high) from the factors file; both bounds are 2.5 / 97.5 % quantiles
-    ("n2o.frac_gasf", 0.02, 0.11, 0.33), ("n2o.frac_leach", 0.01, 0.24, 0.73), ("n2o.ef1.aggregated", 0.001, 0.010, 0.018),
-    ("rice.cfoa.straw_gt_30d", 0.11, 0.19, 0.28), ("rice.cfoa.compost", 0.09, 0.17, 0.29), ("rice.ef_c", 0.58, 0.85, 1.26),
-    ("rice.sf_w.continuously_flooded", 0.73, 1.00, 1.27), ("rice.sf_p.flooded_gt_30", 2.13, 2.41, 2.73),
+    ("n2o.frac_gasf", 0.02, 0.11, 0.33),
+    ("n2o.frac_leach", 0.01, 0.24, 0.73),
+    ("n2o.ef1.aggregated", 0.001, 0.010, 0.018),
+    ("rice.cfoa.straw_gt_30d", 0.11, 0.19, 0.28),
+    ("rice.cfoa.compost", 0.09, 0.17, 0.29),
+    ("rice.ef_c", 0.58, 0.85, 1.26),
+    ("rice.sf_w.continuously_flooded", 0.73, 1.00, 1.27),
+    ("rice.sf_p.flooded_gt_30", 2.13, 2.41, 2.73),
 ]
 
 
@@ -59,11 +69,22 @@ def test_sampled_quantiles_reproduce_the_table_bounds(name, low, value, high):
     x = sample_factor(spec, 200_000, 1)
     lo, med, hi = np.quantile(x, [0.025, 0.5, 0.975])
     tol = 0.01 * (high - low)
-    assert lo == pytest.approx(low, abs=tol) and med == pytest.approx(value, abs=tol) and hi == pytest.approx(high, abs=tol)
+    assert (
+        lo == pytest.approx(low, abs=tol)
+        and med == pytest.approx(value, abs=tol)
+        and hi == pytest.approx(high, abs=tol)
+    )
 
 
-@pytest.mark.parametrize("name,value,high", [("n2o.ef1fr.continuous", 0.003, 0.010), ("n2o.ef1fr.drainage", 0.005, 0.016),
-                                            ("n2o.frac_gasm", 0.21, 0.31), ("n2o.ef5", 0.011, 0.020)])
+@pytest.mark.parametrize(
+    "name,value,high",
+    [
+        ("n2o.ef1fr.continuous", 0.003, 0.010),
+        ("n2o.ef1fr.drainage", 0.005, 0.016),
+        ("n2o.frac_gasm", 0.21, 0.31),
+        ("n2o.ef5", 0.011, 0.020),
+    ],
+)
 def test_ranges_starting_at_zero_are_truncated_not_clipped(name, value, high):
     # low = 0.000 is the physical limit: no draw piles up at 0 (clipping put 12 % of EF1FR draws there),
     # the median is the table value and the 97.5 % quantile the table's high
@@ -125,8 +146,9 @@ def test_per_plot_mc_matches_project_and_cap():
     # distinct signatures x draws above the cap: statistics omitted (with a note), point estimates still there
     req = two_plot_request(draws=10_000)
     base = req["plots"][0]
-    req["plots"] = [dict(base, plot_id=f"p{i}", project=dict(base["project"], synthetic_n_kg_per_ha=50 + i))
-                    for i in range(201)]  # 201 distinct signatures: 2,010,000 signature-draws
+    req["plots"] = [
+        dict(base, plot_id=f"p{i}", project=dict(base["project"], synthetic_n_kg_per_ha=50 + i)) for i in range(201)
+    ]  # 201 distinct signatures: 2,010,000 signature-draws
     big = estimate(req)
     assert not big.plots.mc_included and "exceed the cap" in big.plots.mc_note
     assert len(big.plots.point["net"]) == 201
@@ -168,7 +190,10 @@ def test_activity_uncertainty_widens_interval_reproducibly():
 def test_more_draws_narrow_the_monte_carlo_error_of_the_mean():
     # standard error of the MC mean over 8 seeds shrinks roughly as 1/sqrt(draws)
     def spread(draws):
-        means = [estimate(two_plot_request(draws=draws, seed=s, per_plot_mc="never")).total.net.mc.mean for s in range(8)]
+        means = [
+            estimate(two_plot_request(draws=draws, seed=s, per_plot_mc="never")).total.net.mc.mean for s in range(8)
+        ]
         return float(np.std(means, ddof=1))
+
     small, large = spread(250), spread(16_000)
     assert large < small / 3  # expected ratio sqrt(64) = 8

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ce_naive import synthetic_request
 
 from carbon_engine import estimate
 from carbon_engine.engine import per_plot, plot_signatures, prepare
 from carbon_engine.models import Request
 from carbon_engine.montecarlo import Draws, summarize_rows
-from ce_naive import synthetic_request
 
 
 def _templated(n: int, draws: int) -> dict:
@@ -18,17 +18,26 @@ def _templated(n: int, draws: int) -> dict:
     raw = synthetic_request(6, draws, seed=5, profile="vm0051")
     rng = np.random.default_rng(1)
     # area-independent blocks (agroforestry area_ha, tree inventories) would make each area its own signature
-    templates = [{**p, "tree_inventory_years": None,
-                  "baseline": {k: v for k, v in p["baseline"].items() if k not in ("trees", "agroforestry")},
-                  "project": {k: v for k, v in p["project"].items() if k not in ("trees", "agroforestry")}}
-                 for p in raw["plots"]]
-    raw["plots"] = [dict(templates[i % 6], plot_id=f"T{i:04d}", area_ha=float(np.round(rng.uniform(0.1, 3), 3)))
-                    for i in range(n)]
+    templates = [
+        {
+            **p,
+            "tree_inventory_years": None,
+            "baseline": {k: v for k, v in p["baseline"].items() if k not in ("trees", "agroforestry")},
+            "project": {k: v for k, v in p["project"].items() if k not in ("trees", "agroforestry")},
+        }
+        for p in raw["plots"]
+    ]
+    raw["plots"] = [
+        dict(templates[i % 6], plot_id=f"T{i:04d}", area_ha=float(np.round(rng.uniform(0.1, 3), 3))) for i in range(n)
+    ]
     return raw
 
 
-@pytest.mark.parametrize("raw", [_templated(60, 800), synthetic_request(25, 800, seed=3, profile="vm0042_qa3")],
-                         ids=["templated", "all-distinct"])
+@pytest.mark.parametrize(
+    "raw",
+    [_templated(60, 800), synthetic_request(25, 800, seed=3, profile="vm0042_qa3")],
+    ids=["templated", "all-distinct"],
+)
 def test_signature_statistics_equal_each_plots_own(raw):
     req = Request.model_validate({**raw, "per_plot_mc": "always"})
     prep = prepare(req)

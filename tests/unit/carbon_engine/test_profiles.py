@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from ce_helpers import request, rice_season
 
 from carbon_engine import estimate
 from carbon_engine.profiles import VM0051_N2O_KG_PER_KG_N
-from ce_helpers import request, rice_season
 
 BASE = rice_season(synthetic_n_kg_per_ha=100, organic_n_kg_per_ha=20)
 AWD = rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100, organic_n_kg_per_ha=20)
@@ -33,8 +33,12 @@ def test_vm0051_mandatory_n2o_and_flat_deduction():
     assert r.total.net_in_scope.point == pytest.approx(ch4, rel=1e-12)
     assert d["vm0051_uncertainty"] == pytest.approx(0.15 * ch4, rel=1e-12)
     assert r.total.creditable_net == pytest.approx(0.85 * ch4 - n2o, rel=1e-12)
-    assert [x.rule for x in r.total.deductions] == ["vm0051_baseline_gate", "vm0051_default_factor_cap",
-                                                   "vm0051_uncertainty", "vm0051_mandatory_n2o"]
+    assert [x.rule for x in r.total.deductions] == [
+        "vm0051_baseline_gate",
+        "vm0051_default_factor_cap",
+        "vm0051_uncertainty",
+        "vm0051_mandatory_n2o",
+    ]
     assert all(x.equation and x.section and x.status for x in r.total.deductions)
 
 
@@ -69,7 +73,8 @@ def test_vm0042_qa3_counts_no_rice_methane_and_deducts_no_eq74_on_default_factor
     # without a buffer_fraction the 10 % default applies and is reported as an assumption
     r10 = estimate(request(baseline=b, project=p, profile="vm0042_qa3", draws=3000))
     assert {x.rule: x.t_co2e for x in r10.total.deductions}["vm0042_buffer_stock_changes"] == pytest.approx(
-        0.1 * removals, rel=1e-12)
+        0.1 * removals, rel=1e-12
+    )
     assert "vm0042_buffer_default" in {a.id for a in r10.assumptions}
 
 
@@ -104,7 +109,9 @@ def test_vm0051_residue_n_keeps_its_own_regime():
     # L3: the deduction covers synthetic + organic N (120 kg); residue N (30 kg) is modelled with the project
     # regime: project direct N2O - baseline = 30 x (0.005 - 0.003) x 44/28 x 265 / 1000
     b = rice_season(synthetic_n_kg_per_ha=100, organic_n_kg_per_ha=20, residue_n_kg_per_ha=30)
-    p = rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100, organic_n_kg_per_ha=20, residue_n_kg_per_ha=30)
+    p = rice_season(
+        water_regime="multiple_drainage", synthetic_n_kg_per_ha=100, organic_n_kg_per_ha=20, residue_n_kg_per_ha=30
+    )
     r = estimate(request(baseline=b, project=p, profile="vm0051", draws=500))
     c = r.total.components["n2o_direct"]
     assert c["project"] - c["baseline"] == pytest.approx(30 * 0.002 * 44 / 28 * 265 / 1000, rel=1e-9)
@@ -116,13 +123,22 @@ def test_rice_profiles_count_only_their_components():
     # H2: SOC gain, trees (Tier 1 agroforestry), urea cut and less burning are in the inventory net but not in
     # the VM0051 / CCTS creditable net (burning is lower in the project, so not a mandatory VM0051 source).
     soil = {"climate_zone": "tropical_moist", "soil_type": "lac"}
-    b = rice_season(synthetic_n_kg_per_ha=100, urea_kg_per_ha=200, residue_burnt_t_dm_per_ha=4,
-                    soc={"land_use": "long_term_cultivated"})
-    p = rice_season(water_regime="multiple_drainage", synthetic_n_kg_per_ha=100, soc={"land_use": "paddy_rice"},
-                    agroforestry={"system": "default", "age_years": 1})
+    b = rice_season(
+        synthetic_n_kg_per_ha=100,
+        urea_kg_per_ha=200,
+        residue_burnt_t_dm_per_ha=4,
+        soc={"land_use": "long_term_cultivated"},
+    )
+    p = rice_season(
+        water_regime="multiple_drainage",
+        synthetic_n_kg_per_ha=100,
+        soc={"land_use": "paddy_rice"},
+        agroforestry={"system": "default", "age_years": 1},
+    )
     for profile, ch4_gwp, n2o_gwp, counted in (
-            ("vm0051", 28.0, 265.0, {"rice_ch4", "n2o_direct"}),
-            ("ccts_ag04_002", 29.8, 273.0, {"rice_ch4", "n2o_direct", "n2o_volatilisation", "n2o_leaching"})):
+        ("vm0051", 28.0, 265.0, {"rice_ch4", "n2o_direct"}),
+        ("ccts_ag04_002", 29.8, 273.0, {"rice_ch4", "n2o_direct", "n2o_volatilisation", "n2o_leaching"}),
+    ):
         r = estimate(request(baseline=b, project=p, soil=soil, profile=profile, draws=500))
         # in scope: CH4 0.85 x (1.00 - 0.55) x 112 d; N2O 100 kg x (0.005 - 0.003) x 44/28, except that VM0051
         # fixes the project EF1FR at the baseline's (CF -> multiple drainage) and deducts instead
@@ -146,8 +162,11 @@ def test_vcs_profiles_force_ar5():
 
 def test_vm0051_negative_net_is_not_creditable():
     # L1: multiple drainage -> continuous flooding raises CH4: net = -0.85 x (1.00 - 0.55) x 112 / 1000 x 28
-    r = estimate(request(baseline=rice_season(water_regime="multiple_drainage"), project=rice_season(),
-                         profile="vm0051", draws=2000))
+    r = estimate(
+        request(
+            baseline=rice_season(water_regime="multiple_drainage"), project=rice_season(), profile="vm0051", draws=2000
+        )
+    )
     assert r.total.net.point == pytest.approx(-0.85 * 0.45 * 112 / 1000 * 28, rel=1e-12)
     assert r.total.creditable_net == 0.0
     assert "nothing creditable" in " ".join(x.note for x in r.total.deductions)
@@ -159,11 +178,14 @@ def _ctx(net: float, hw90: float | None, draws: list[float], core: float | None 
 
     from carbon_engine.profiles import ProfileContext
 
-    return ProfileContext(basis={"net_in_scope": net, "net_in_scope_core": net if core is None else core,
-                                 "removals_in_scope": 0.0},
-                          mc={"net_in_scope": {"half_width_pct": {"90": hw90}}},
-                          mc_draws={"net_in_scope": np.array(draws)}, gwp={"CH4": 28.0, "N2O": 265.0, "CO2": 1.0},
-                          awd_switch_n_kg=0.0, buffer_fraction=None)
+    return ProfileContext(
+        basis={"net_in_scope": net, "net_in_scope_core": net if core is None else core, "removals_in_scope": 0.0},
+        mc={"net_in_scope": {"half_width_pct": {"90": hw90}}},
+        mc_draws={"net_in_scope": np.array(draws)},
+        gwp={"CH4": 28.0, "N2O": 265.0, "CO2": 1.0},
+        awd_switch_n_kg=0.0,
+        buffer_fraction=None,
+    )
 
 
 def test_vm0051_uncertainty_and_size_cap_rules():
@@ -174,8 +196,9 @@ def test_vm0051_uncertainty_and_size_cap_rules():
         out = vm0051_uncertainty(_ctx(50_000.0, hw, [40_000.0, 60_000.0]), 50_000.0)
         assert out.deduction == pytest.approx(7_500.0, rel=1e-12) and out.eligible
     # the 15 % applies to the soil change only (a counted lime increase of 1,000 t is not reduced by it)
-    assert vm0051_uncertainty(_ctx(49_000.0, 30.0, [1.0, 2.0], core=50_000.0), 49_000.0).deduction == \
-        pytest.approx(7_500.0, rel=1e-12)
+    assert vm0051_uncertainty(_ctx(49_000.0, 30.0, [1.0, 2.0], core=50_000.0), 49_000.0).deduction == pytest.approx(
+        7_500.0, rel=1e-12
+    )
     # 60,000 t CO2e/yr: allowed at the cap, refused above it with a clear note
     ctx = _ctx(60_000.0, 30.0, [1.0, 2.0])
     assert vm0051_size_cap(ctx, 60_000.0).eligible and "vm0051_request_is_one_year" in ctx.assumptions
@@ -185,8 +208,13 @@ def test_vm0051_uncertainty_and_size_cap_rules():
 
 def test_vm0051_above_60000_t_is_not_eligible_with_a_finding():
     # 6 x 10,000 ha of CF -> AWD: 60,000 x 1.19952 t = 71,971 t > 60,000 t CO2e/yr
-    req = request(baseline=rice_season(), project=rice_season(water_regime="multiple_drainage"), area=10_000,
-                  profile="vm0051", draws=200)
+    req = request(
+        baseline=rice_season(),
+        project=rice_season(water_regime="multiple_drainage"),
+        area=10_000,
+        profile="vm0051",
+        draws=200,
+    )
     req["plots"] = [dict(req["plots"][0], plot_id=f"p{i}") for i in range(6)]
     r = estimate(req)
     assert r.total.net_in_scope.point == pytest.approx(60_000 * 0.85 * 0.45 * 112 / 1000 * 28, rel=1e-12)

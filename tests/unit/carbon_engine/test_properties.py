@@ -3,34 +3,46 @@
 from __future__ import annotations
 
 import pytest
+from ce_helpers import request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carbon_engine import estimate
-from ce_helpers import request
 
-REGIMES = ["continuously_flooded", "single_drainage", "multiple_drainage", "rainfed_regular",
-           "rainfed_drought_prone", "deep_water", "upland"]
+REGIMES = [
+    "continuously_flooded",
+    "single_drainage",
+    "multiple_drainage",
+    "rainfed_regular",
+    "rainfed_drought_prone",
+    "deep_water",
+    "upland",
+]
 PRESEASON = ["non_flooded_lt_180", "non_flooded_gt_180", "flooded_gt_30", "non_flooded_gt_365"]
 AMEND = ["straw_lt_30d", "straw_gt_30d", "compost", "farmyard_manure", "green_manure"]
 
-amendments = st.lists(st.fixed_dictionaries({"type": st.sampled_from(AMEND),
-                                             "t_per_ha": st.floats(0.1, 10, allow_nan=False)}), max_size=3)
-seasons = st.fixed_dictionaries({
-    "crop": st.just("rice"),
-    "cultivation_days": st.integers(60, 200),
-    "water_regime": st.sampled_from(REGIMES),
-    "preseason_water": st.sampled_from(PRESEASON),
-    "organic_amendments": amendments,
-    "synthetic_n_kg_per_ha": st.floats(0, 250),
-    "organic_n_kg_per_ha": st.floats(0, 80),
-    "urea_kg_per_ha": st.floats(0, 400),
-    "limestone_kg_per_ha": st.floats(0, 1000),
-    "residue_burnt_t_dm_per_ha": st.floats(0, 6),
-    "residue_n_kg_per_ha": st.floats(0, 50),
-})
+amendments = st.lists(
+    st.fixed_dictionaries({"type": st.sampled_from(AMEND), "t_per_ha": st.floats(0.1, 10, allow_nan=False)}), max_size=3
+)
+seasons = st.fixed_dictionaries(
+    {
+        "crop": st.just("rice"),
+        "cultivation_days": st.integers(60, 200),
+        "water_regime": st.sampled_from(REGIMES),
+        "preseason_water": st.sampled_from(PRESEASON),
+        "organic_amendments": amendments,
+        "synthetic_n_kg_per_ha": st.floats(0, 250),
+        "organic_n_kg_per_ha": st.floats(0, 80),
+        "urea_kg_per_ha": st.floats(0, 400),
+        "limestone_kg_per_ha": st.floats(0, 1000),
+        "residue_burnt_t_dm_per_ha": st.floats(0, 6),
+        "residue_n_kg_per_ha": st.floats(0, 50),
+    }
+)
 # urea N (46 %) is part of the synthetic N: cap urea at synthetic N / 0.46
-seasons = seasons.map(lambda s: {**s, "urea_kg_per_ha": min(s["urea_kg_per_ha"], s["synthetic_n_kg_per_ha"] / 0.46 * 0.999)})
+seasons = seasons.map(
+    lambda s: {**s, "urea_kg_per_ha": min(s["urea_kg_per_ha"], s["synthetic_n_kg_per_ha"] / 0.46 * 0.999)}
+)
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 SCALARS = ["net", "reductions", "removals", "emissions_baseline", "emissions_project"]
@@ -45,8 +57,14 @@ def _all_numbers(r):
 
 
 @SETTINGS
-@given(base=seasons, proj=seasons, area=st.floats(0.05, 20), k=st.floats(0.1, 50),
-       climate=st.sampled_from(["wet", "dry"]), seed=st.integers(0, 2**31))
+@given(
+    base=seasons,
+    proj=seasons,
+    area=st.floats(0.05, 20),
+    k=st.floats(0.1, 50),
+    climate=st.sampled_from(["wet", "dry"]),
+    seed=st.integers(0, 2**31),
+)
 def test_scaling_area_scales_every_result_linearly(base, proj, area, k, climate, seed):
     # the same seed gives the same factor draws, so every statistic (point, mean, median, CI) scales by k
     r1 = estimate(request(baseline=base, project=proj, area=area, climate=climate, seed=seed, draws=100))

@@ -5,33 +5,43 @@ from __future__ import annotations
 import json
 
 import pytest
+from ce_helpers import request, rice_season
 from pydantic import ValidationError
 
 from carbon_engine import Request, estimate
-from ce_helpers import request, rice_season
 
 
 def _locs(exc: ValidationError) -> list[str]:
     return [".".join(str(x) for x in e["loc"]) for e in exc.errors()]
 
 
-@pytest.mark.parametrize("mutate,field", [
-    (lambda r: r["plots"][0].update(area_ha=-1.0), "plots.0.area_ha"),
-    (lambda r: r["plots"][0]["baseline"].update(water_regime="swamp"), "plots.0.baseline.water_regime"),
-    (lambda r: r["plots"][0]["project"].update(cultivation_days=366), "plots.0.project.cultivation_days"),
-    (lambda r: r["plots"][0]["baseline"].update(organic_amendments=[{"type": "compost"}]),
-     "plots.0.baseline.organic_amendments.0.t_per_ha"),
-    (lambda r: r["plots"][0]["baseline"].update(organic_amendments=[{"type": "compost", "t_per_ha": 0}]),
-     "plots.0.baseline.organic_amendments.0.t_per_ha"),
-    (lambda r: r["plots"][0]["baseline"].update(preseason_water="wet"), "plots.0.baseline.preseason_water"),
-    (lambda r: r["plots"][0]["baseline"].update(synthetic_n_kg_per_ha=-5), "plots.0.baseline.synthetic_n_kg_per_ha"),
-    (lambda r: r.update(gwp="AR4"), "gwp"),
-    (lambda r: r.update(profile="gold_standard"), "profile"),
-    (lambda r: r.update(climate="humid"), "climate"),
-    (lambda r: r.update(region="atlantis"), "region"),
-    (lambda r: r.update(draws=1), "draws"),
-    (lambda r: r.update(activity_uncertainty={"rainfall": 0.1}), "activity_uncertainty"),
-])
+@pytest.mark.parametrize(
+    "mutate,field",
+    [
+        (lambda r: r["plots"][0].update(area_ha=-1.0), "plots.0.area_ha"),
+        (lambda r: r["plots"][0]["baseline"].update(water_regime="swamp"), "plots.0.baseline.water_regime"),
+        (lambda r: r["plots"][0]["project"].update(cultivation_days=366), "plots.0.project.cultivation_days"),
+        (
+            lambda r: r["plots"][0]["baseline"].update(organic_amendments=[{"type": "compost"}]),
+            "plots.0.baseline.organic_amendments.0.t_per_ha",
+        ),
+        (
+            lambda r: r["plots"][0]["baseline"].update(organic_amendments=[{"type": "compost", "t_per_ha": 0}]),
+            "plots.0.baseline.organic_amendments.0.t_per_ha",
+        ),
+        (lambda r: r["plots"][0]["baseline"].update(preseason_water="wet"), "plots.0.baseline.preseason_water"),
+        (
+            lambda r: r["plots"][0]["baseline"].update(synthetic_n_kg_per_ha=-5),
+            "plots.0.baseline.synthetic_n_kg_per_ha",
+        ),
+        (lambda r: r.update(gwp="AR4"), "gwp"),
+        (lambda r: r.update(profile="gold_standard"), "profile"),
+        (lambda r: r.update(climate="humid"), "climate"),
+        (lambda r: r.update(region="atlantis"), "region"),
+        (lambda r: r.update(draws=1), "draws"),
+        (lambda r: r.update(activity_uncertainty={"rainfall": 0.1}), "activity_uncertainty"),
+    ],
+)
 def test_invalid_input_names_the_field(mutate, field):
     req = request()
     mutate(req)
@@ -143,8 +153,11 @@ def test_tree_inventory_needs_baseline_and_interval():
 def test_stock_changes_once_per_field():
     # two seasons of one field (field_id F1), both with SOC: the annual SOC change would count twice
     soil = {"climate_zone": "tropical_moist", "soil_type": "lac"}
-    req = request(baseline=rice_season(soc={"land_use": "paddy_rice"}), project=rice_season(soc={"land_use": "paddy_rice"}),
-                  soil=soil)
+    req = request(
+        baseline=rice_season(soc={"land_use": "paddy_rice"}),
+        project=rice_season(soc={"land_use": "paddy_rice"}),
+        soil=soil,
+    )
     first = dict(req["plots"][0], field_id="F1")
     second = dict(first, plot_id="p2")
     req["plots"] = [first, second]

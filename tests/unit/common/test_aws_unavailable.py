@@ -7,15 +7,22 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from botocore.exceptions import (ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
-                                 NoCredentialsError, ParamValidationError, ReadTimeoutError)
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 
-from agri_common.platform.errors import DependencyError, aws_unavailable
 from agri_common.farm_table import keys
 from agri_common.farm_table.records import FpoRecord
 from agri_common.platform.clock import utc_iso_seconds_offset
-from agri_common.single_table import DynamoTableStore, Put, WriteConflict
+from agri_common.platform.errors import DependencyError, aws_unavailable
 from agri_common.platform.revocation import InMemoryRevocationStore
+from agri_common.single_table import DynamoTableStore, Put, WriteConflict
 from functions.farmers import handler as farmers
 from functions.farmers.context import FarmContext
 from functions.fpo import handler as fpo
@@ -23,24 +30,41 @@ from functions.fpo.logic import FpoService
 from tests.unit.assignments import Assignments
 from tests.unit.functions.conftest import call, claims_for
 
-BUSY_CODES = ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-              "InternalServerError", "ServiceUnavailable"]
+BUSY_CODES = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+]
 MANAGER = claims_for("fpo_manager", user="mgr", fpo="FPO-1")
 ADMIN = claims_for("admin", user="adm", fpo=None)
-FARMER = {"name": "Asha", "phone": "+919812345678", "village": "Rampur", "district": "Ludhiana", "state": "Punjab",
-          "fpo_id": "FPO-1", "consent": {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"}}
+FARMER = {
+    "name": "Asha",
+    "phone": "+919812345678",
+    "village": "Rampur",
+    "district": "Ludhiana",
+    "state": "Punjab",
+    "fpo_id": "FPO-1",
+    "consent": {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"},
+}
 
 
-def client_error(code: str, op: str = "GetItem", status: int = 400, reasons: list | None = None,
-                 message: str = "x") -> ClientError:
+def client_error(
+    code: str, op: str = "GetItem", status: int = 400, reasons: list | None = None, message: str = "x"
+) -> ClientError:
     response = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
     if reasons is not None:
         response["CancellationReasons"] = reasons
     return ClientError(response, op)
 
 
-CONNECTION_ERRORS = [EndpointConnectionError(endpoint_url="https://dynamodb"), ConnectTimeoutError(endpoint_url="x"),
-                     ReadTimeoutError(endpoint_url="x"), ConnectionClosedError(endpoint_url="x")]
+CONNECTION_ERRORS = [
+    EndpointConnectionError(endpoint_url="https://dynamodb"),
+    ConnectTimeoutError(endpoint_url="x"),
+    ReadTimeoutError(endpoint_url="x"),
+    ConnectionClosedError(endpoint_url="x"),
+]
 
 
 # ---- the mapping itself --------------------------------------------------------------------------
@@ -60,19 +84,31 @@ def test_connection_errors_are_503(exc):
     assert aws_unavailable(exc).status == 503
 
 
-@pytest.mark.parametrize("exc", [client_error("ValidationException"), client_error("ConditionalCheckFailedException"),
-                                 client_error("ResourceNotFoundException"), NoCredentialsError(),
-                                 ParamValidationError(report="bad"), ValueError("x"), RuntimeError("x")],
-                         ids=lambda e: type(e).__name__ + getattr(e, "operation_name", ""))
+@pytest.mark.parametrize(
+    "exc",
+    [
+        client_error("ValidationException"),
+        client_error("ConditionalCheckFailedException"),
+        client_error("ResourceNotFoundException"),
+        NoCredentialsError(),
+        ParamValidationError(report="bad"),
+        ValueError("x"),
+        RuntimeError("x"),
+    ],
+    ids=lambda e: type(e).__name__ + getattr(e, "operation_name", ""),
+)
 def test_our_own_bugs_are_not_disguised_as_503(exc):
     assert aws_unavailable(exc) is None
 
 
 def test_a_transaction_cancelled_for_throttling_is_503_not_a_condition():
-    throttled = client_error("TransactionCanceledException", "TransactWriteItems",
-                             reasons=[{"Code": "None"}, {"Code": "ThrottlingError"}])
+    throttled = client_error(
+        "TransactionCanceledException", "TransactWriteItems", reasons=[{"Code": "None"}, {"Code": "ThrottlingError"}]
+    )
     assert aws_unavailable(throttled).status == 503
-    failed = client_error("TransactionCanceledException", "TransactWriteItems", reasons=[{"Code": "ConditionalCheckFailed"}])
+    failed = client_error(
+        "TransactionCanceledException", "TransactWriteItems", reasons=[{"Code": "ConditionalCheckFailed"}]
+    )
     assert aws_unavailable(failed) is None
 
 
@@ -123,7 +159,9 @@ class FakeTableStore(DynamoTableStore):
 
 
 def with_fpo(table: FakeTable) -> FakeTable:
-    item = FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()).to_item()
+    item = FpoRecord(
+        fpo_id="FPO-1", name="One", state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()
+    ).to_item()
     table.items[keys.fpo("FPO-1")] = item
     return table
 
@@ -137,7 +175,9 @@ def wire(monkeypatch):
 
     def use(table: FakeTable) -> FakeTable:
         store = FakeTableStore(table)
-        farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")
+        farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(
+            store=store, aadhaar_key=lambda: b"k"
+        )
         fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_iso_seconds_offset)
         return table
 
@@ -151,21 +191,31 @@ def assert_503(r) -> None:
     assert r.body["error"]["code"] == "service_unavailable" and r.body["error"]["request_id"]
 
 
-@pytest.mark.parametrize("exc", [client_error(c) for c in BUSY_CODES] + CONNECTION_ERRORS,
-                         ids=BUSY_CODES + [type(e).__name__ for e in CONNECTION_ERRORS])
+@pytest.mark.parametrize(
+    "exc",
+    [client_error(c) for c in BUSY_CODES] + CONNECTION_ERRORS,
+    ids=BUSY_CODES + [type(e).__name__ for e in CONNECTION_ERRORS],
+)
 def test_a_busy_read_is_503_on_the_farmers_and_fpo_routes(wire, exc):
     wire(FakeTable(fail={"GetItem": exc, "Query": exc}))
-    assert_503(call(farmers, "GET", "/farmers/F-1", claims=MANAGER, resource="/farmers/{farmer_id}",
-                    params={"farmer_id": "F-1"}))
+    assert_503(
+        call(
+            farmers, "GET", "/farmers/F-1", claims=MANAGER, resource="/farmers/{farmer_id}", params={"farmer_id": "F-1"}
+        )
+    )
     assert_503(call(farmers, "GET", "/farmers", claims=MANAGER))
     assert_503(call(fpo, "GET", "/fpos/FPO-1", claims=MANAGER, resource="/fpos/{fpo_id}", params={"fpo_id": "FPO-1"}))
 
 
-@pytest.mark.parametrize("exc", [client_error(c, "TransactWriteItems") for c in BUSY_CODES]
-                         + [client_error("TransactionCanceledException", "TransactWriteItems",
-                                         reasons=[{"Code": "None"}, {"Code": reason}])
-                            for reason in ("ThrottlingError", "ProvisionedThroughputExceeded")],
-                         ids=BUSY_CODES + ["cancelled-ThrottlingError", "cancelled-ProvisionedThroughputExceeded"])
+@pytest.mark.parametrize(
+    "exc",
+    [client_error(c, "TransactWriteItems") for c in BUSY_CODES]
+    + [
+        client_error("TransactionCanceledException", "TransactWriteItems", reasons=[{"Code": "None"}, {"Code": reason}])
+        for reason in ("ThrottlingError", "ProvisionedThroughputExceeded")
+    ],
+    ids=BUSY_CODES + ["cancelled-ThrottlingError", "cancelled-ProvisionedThroughputExceeded"],
+)
 def test_a_busy_write_is_503_not_a_conflict(wire, exc):
     table = wire(with_fpo(FakeTable(fail={"TransactWriteItems": exc})))
     assert_503(call(farmers, "POST", "/farmers", FARMER, claims=MANAGER))
@@ -173,7 +223,9 @@ def test_a_busy_write_is_503_not_a_conflict(wire, exc):
 
 
 def test_a_failed_condition_is_still_a_write_conflict():
-    exc = client_error("TransactionCanceledException", "TransactWriteItems", reasons=[{"Code": "ConditionalCheckFailed"}])
+    exc = client_error(
+        "TransactionCanceledException", "TransactWriteItems", reasons=[{"Code": "ConditionalCheckFailed"}]
+    )
     store = FakeTableStore(FakeTable(fail={"TransactWriteItems": exc}))
     with pytest.raises(WriteConflict) as err:
         store.transact([Put({"pk": "a", "sk": "b"})])
@@ -210,7 +262,9 @@ def test_a_throttled_revocation_check_is_503_before_routing(wire, monkeypatch):
 
 def test_an_unexpected_aws_error_is_still_a_500(wire):
     wire(FakeTable(fail={"GetItem": client_error("ValidationException")}))
-    r = call(farmers, "GET", "/farmers/F-1", claims=MANAGER, resource="/farmers/{farmer_id}", params={"farmer_id": "F-1"})
+    r = call(
+        farmers, "GET", "/farmers/F-1", claims=MANAGER, resource="/farmers/{farmer_id}", params={"farmer_id": "F-1"}
+    )
     assert r.status == 500 and r.body["error"]["code"] == "internal_error"
 
 

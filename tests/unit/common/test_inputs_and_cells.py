@@ -31,8 +31,22 @@ class Patch(PartialUpdate):
     note: str | None = None
 
 
-@pytest.mark.parametrize("text", ["a\x00b", "a\x01", "\x1b[31mred", "x\x7f", "x\x85", "abc\u202e", "a\u2066b",
-                                  "a\u200fb", "a\ufeffb", "a\ud800b", "a\uffffb"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a\x00b",
+        "a\x01",
+        "\x1b[31mred",
+        "x\x7f",
+        "x\x85",
+        "abc\u202e",
+        "a\u2066b",
+        "a\u200fb",
+        "a\ufeffb",
+        "a\ud800b",
+        "a\uffffb",
+    ],
+)
 def test_control_and_bidi_characters_are_refused_naming_the_field(text):
     with pytest.raises(ValidationError) as err:
         Body(name="ok", notes=text)
@@ -40,11 +54,14 @@ def test_control_and_bidi_characters_are_refused_naming_the_field(text):
     assert err.value.errors()[0]["type"] == "text_control_character"
 
 
-@pytest.mark.parametrize("body, loc, where", [
-    ({"name": "ok", "data": {"k": ["fine", "bad\x01"]}}, ("data",), "in k[1]"),
-    ({"name": "ok", "inner": {"value": "x\u202e"}}, ("inner",), "in value"),
-    ({"name": "ok", "data": {"bad\x02key": 1}}, ("data",), "[key]"),
-])
+@pytest.mark.parametrize(
+    "body, loc, where",
+    [
+        ({"name": "ok", "data": {"k": ["fine", "bad\x01"]}}, ("data",), "in k[1]"),
+        ({"name": "ok", "inner": {"value": "x\u202e"}}, ("inner",), "in value"),
+        ({"name": "ok", "data": {"bad\x02key": 1}}, ("data",), "[key]"),
+    ],
+)
 def test_nested_strings_are_checked_too(body, loc, where):
     with pytest.raises(ValidationError) as err:
         Body.model_validate(body)
@@ -69,18 +86,21 @@ def test_partial_update_refuses_explicit_null_unless_nullable():
         Patch.model_validate({"version": 1, "name": None})
     assert err.value.errors()[0]["loc"] == ("name",)
     assert err.value.errors()[0]["type"] == "null_not_allowed"
-    assert Patch.model_validate({"version": 1, "note": None}).model_dump(exclude_unset=True) == {"version": 1, "note": None}
+    assert Patch.model_validate({"version": 1, "note": None}).model_dump(exclude_unset=True) == {
+        "version": 1,
+        "note": None,
+    }
     assert Patch.model_validate({"version": 1}).model_dump(exclude_unset=True) == {"version": 1}
 
 
 def test_xlsx_cells_are_text_never_formulas_and_illegal_characters_do_not_break_the_file():
     book = Workbook()
-    xlsx_append(book.active, ["=HYPERLINK(\"http://x\",\"y\")", "+1", "@SUM(A1)", "a\x01b", 3.5, None, {"k": 1}])
+    xlsx_append(book.active, ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "a\x01b", 3.5, None, {"k": 1}])
     out = io.BytesIO()
     book.save(out)
     cells = list(load_workbook(io.BytesIO(out.getvalue())).active[1])
     assert [c.data_type for c in cells[:4]] == ["s", "s", "s", "s"]
-    assert cells[0].value == "=HYPERLINK(\"http://x\",\"y\")"
+    assert cells[0].value == '=HYPERLINK("http://x","y")'
     assert cells[3].value == "a\ufffdb"
     assert cells[4].value == 3.5 and cells[4].data_type == "n"
 
@@ -103,7 +123,9 @@ def test_numbers_a_store_cannot_hold_are_refused(value):
 
 
 def test_ordinary_numbers_pass():
-    assert Body.model_validate({"name": "ok", "data": {"a": 0.0, "b": -77.5, "c": 10**37, "d": True}}).data["c"] == 10**37
+    assert (
+        Body.model_validate({"name": "ok", "data": {"a": 0.0, "b": -77.5, "c": 10**37, "d": True}}).data["c"] == 10**37
+    )
 
 
 def test_error_paths_name_fields_not_pydantic_schema_internals():

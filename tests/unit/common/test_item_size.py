@@ -10,10 +10,10 @@ from moto import mock_aws
 from pydantic import BaseModel
 
 from agri_common.platform.errors import PayloadTooLargeError
-from agri_common.single_table import MAX_ITEM_BYTES, DynamoTableStore, Put, Update, item_size
 from agri_common.platform.principal import Role
 from agri_common.platform.resolver import PRIVATE, make_handler, make_resolver
 from agri_common.platform.revocation import InMemoryRevocationStore
+from agri_common.single_table import MAX_ITEM_BYTES, DynamoTableStore, Put, Update, item_size
 from tests.unit.common.test_aws_unavailable import FakeTable, FakeTableStore, client_error
 from tests.unit.functions.conftest import call, claims_for
 
@@ -57,19 +57,27 @@ def test_an_update_whose_new_values_alone_exceed_the_limit_is_refused_before_any
     assert table.calls == []
 
 
-@pytest.mark.parametrize("message", ["Item size has exceeded the maximum allowed size",
-                                     "Item size to update has exceeded the maximum allowed size"])
+@pytest.mark.parametrize(
+    "message",
+    ["Item size has exceeded the maximum allowed size", "Item size to update has exceeded the maximum allowed size"],
+)
 def test_dynamodbs_own_size_refusal_is_the_same_413(message):
-    table = FakeTable(fail={"TransactWriteItems": client_error("ValidationException", "TransactWriteItems",
-                                                               message=message)})
+    table = FakeTable(
+        fail={"TransactWriteItems": client_error("ValidationException", "TransactWriteItems", message=message)}
+    )
     with pytest.raises(PayloadTooLargeError) as err:
         FakeTableStore(table).transact([Update(("a", "b"), set={"note": "x" * 1000})])
     assert err.value.code == "item_too_large" and "409,600" in err.value.message
 
 
 def test_other_validation_errors_stay_bugs():
-    table = FakeTable(fail={"TransactWriteItems": client_error("ValidationException", "TransactWriteItems",
-                                                               message="Invalid UpdateExpression")})
+    table = FakeTable(
+        fail={
+            "TransactWriteItems": client_error(
+                "ValidationException", "TransactWriteItems", message="Invalid UpdateExpression"
+            )
+        }
+    )
     with pytest.raises(Exception) as err:
         FakeTableStore(table).transact([Update(("a", "b"), set={"note": "x"})])
     assert not isinstance(err.value, PayloadTooLargeError)
@@ -114,9 +122,14 @@ def moto_store(monkeypatch):
     reset_clients()
     with mock_aws():
         boto3.client("dynamodb").create_table(
-            TableName="farm", BillingMode="PAY_PER_REQUEST",
+            TableName="farm",
+            BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}])
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+        )
         yield DynamoTableStore("farm")
     reset_clients()
 
@@ -147,7 +160,10 @@ def test_a_plot_too_large_to_store_is_refused_by_the_real_route_and_nothing_is_s
     try:
         fid = world.register()["farmer_id"]
         n = 20_000
-        ring = [[75.8 + 0.001 * math.cos(2 * math.pi * i / n), 30.9 + 0.001 * math.sin(2 * math.pi * i / n)] for i in range(n)]
+        ring = [
+            [75.8 + 0.001 * math.cos(2 * math.pi * i / n), 30.9 + 0.001 * math.sin(2 * math.pi * i / n)]
+            for i in range(n)
+        ]
         before = dict(world.store.items)
         r = world.add_plot(fid, {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]}})
         assert (r.status, r.body["error"]["code"]) in ((413, "item_too_large"), (422, "validation_error")), r.body

@@ -11,12 +11,12 @@ from urllib.parse import quote
 
 import pytest
 
-from agri_common.platform.errors import BadRequestError
 from agri_common.farm_table.records import FpoRecord
 from agri_common.platform.clock import utc_iso_seconds_offset
-from agri_common.single_table import Put
+from agri_common.platform.errors import BadRequestError
 from agri_common.platform.pagination import check_start_key, decode_token, encode_token, page_position, page_token
 from agri_common.platform.revocation import InMemoryRevocationStore
+from agri_common.single_table import Put
 from functions.admin import handler as admin
 from functions.admin.logic import AdminService
 from functions.farmers import handler as farmers
@@ -42,6 +42,7 @@ def with_key(**changes):
     def change(value):
         value["k"] = {**value["k"], **changes}
         return value
+
     return change
 
 
@@ -49,6 +50,7 @@ def without_key(attr: str):
     def change(value):
         value["k"] = {k: v for k, v in value["k"].items() if k != attr}
         return value
+
     return change
 
 
@@ -56,6 +58,7 @@ def set_position(position):
     def change(value):
         value["k"] = position
         return value
+
     return change
 
 
@@ -69,9 +72,18 @@ def test_page_position_round_trips_and_refuses_another_query():
     assert err.value.code == "invalid_next_token"
 
 
-@pytest.mark.parametrize("token", ["%%%", "bm90IGpzb24", encode_token([1, 2]), encode_token({"q": 1}),
-                                   encode_token({"q": None, "k": None, "x": 1}), encode_token({"q": None, "k": {}}),
-                                   base64.urlsafe_b64encode(b"[" * 5000).decode()])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "%%%",
+        "bm90IGpzb24",
+        encode_token([1, 2]),
+        encode_token({"q": 1}),
+        encode_token({"q": None, "k": None, "x": 1}),
+        encode_token({"q": None, "k": {}}),
+        base64.urlsafe_b64encode(b"[" * 5000).decode(),
+    ],
+)
 def test_a_token_that_is_not_ours_is_400(token):
     with pytest.raises(BadRequestError) as err:
         page_position(token, None)
@@ -81,24 +93,44 @@ def test_a_token_that_is_not_ours_is_400(token):
 GOOD_KEY = {"pk": "FARMER#F-1", "sk": "META", "gsi1pk": "FPO#FPO-1#FARMERS", "gsi1sk": "rampur#F-1"}
 
 
-@pytest.mark.parametrize("key", [
-    {**GOOD_KEY, "gsi1pk": "FPO#FPO-2#FARMERS"},  # another partition
-    {**GOOD_KEY, "gsi1sk": "sonepur#F-1"},  # outside the village prefix
-    {**GOOD_KEY, "extra": "x"}, {k: v for k, v in GOOD_KEY.items() if k != "sk"},  # not the index's key attributes
-    {**GOOD_KEY, "sk": 5}, {**GOOD_KEY, "sk": {"S": "META"}}, {**GOOD_KEY, "sk": ["META"]}, {**GOOD_KEY, "sk": None},
-    {**GOOD_KEY, "sk": True}, {**GOOD_KEY, "sk": ""}, {**GOOD_KEY, "sk": "x" * 1025},  # not a storable key string
-    {**GOOD_KEY, "sk": "\ud800"}, {**GOOD_KEY, "sk": "M\u202eETA"}, {**GOOD_KEY, "sk": "META\x00"},
-    "FARMER#F-1", ["FARMER#F-1"], 7,
-], ids=lambda k: json.dumps(k, ensure_ascii=True)[:60])
+@pytest.mark.parametrize(
+    "key",
+    [
+        {**GOOD_KEY, "gsi1pk": "FPO#FPO-2#FARMERS"},  # another partition
+        {**GOOD_KEY, "gsi1sk": "sonepur#F-1"},  # outside the village prefix
+        {**GOOD_KEY, "extra": "x"},
+        {k: v for k, v in GOOD_KEY.items() if k != "sk"},  # not the index's key attributes
+        {**GOOD_KEY, "sk": 5},
+        {**GOOD_KEY, "sk": {"S": "META"}},
+        {**GOOD_KEY, "sk": ["META"]},
+        {**GOOD_KEY, "sk": None},
+        {**GOOD_KEY, "sk": True},
+        {**GOOD_KEY, "sk": ""},
+        {**GOOD_KEY, "sk": "x" * 1025},  # not a storable key string
+        {**GOOD_KEY, "sk": "\ud800"},
+        {**GOOD_KEY, "sk": "M\u202eETA"},
+        {**GOOD_KEY, "sk": "META\x00"},
+        "FARMER#F-1",
+        ["FARMER#F-1"],
+        7,
+    ],
+    ids=lambda k: json.dumps(k, ensure_ascii=True)[:60],
+)
 def test_an_edited_start_key_is_400(key):
     with pytest.raises(BadRequestError) as err:
-        check_start_key(key, attrs=GOOD_KEY, partition=("gsi1pk", "FPO#FPO-1#FARMERS"), sort_prefix=("gsi1sk", "rampur#"))
+        check_start_key(
+            key, attrs=GOOD_KEY, partition=("gsi1pk", "FPO#FPO-1#FARMERS"), sort_prefix=("gsi1sk", "rampur#")
+        )
     assert (err.value.status, err.value.code) == (400, "invalid_next_token")
 
 
 def test_the_real_start_key_passes():
-    assert check_start_key(dict(GOOD_KEY), attrs=GOOD_KEY, partition=("gsi1pk", "FPO#FPO-1#FARMERS"),
-                           sort_prefix=("gsi1sk", "rampur#")) == GOOD_KEY
+    assert (
+        check_start_key(
+            dict(GOOD_KEY), attrs=GOOD_KEY, partition=("gsi1pk", "FPO#FPO-1#FARMERS"), sort_prefix=("gsi1sk", "rampur#")
+        )
+        == GOOD_KEY
+    )
 
 
 def test_the_dynamo_farm_store_checks_start_before_querying():
@@ -126,9 +158,17 @@ class FakeLedgerStore(DynamoLedgerStore):
 LEDGER_KEY = {"pk": "REC#r-1", "sk": "R", "g_fpo": "FPO-1", "g_seq": "000000000007"}
 
 
-@pytest.mark.parametrize("cursor", [{**LEDGER_KEY, "g_fpo": "FPO-2"}, {**LEDGER_KEY, "g_project": "P1"},
-                                    {k: v for k, v in LEDGER_KEY.items() if k != "g_seq"}, {**LEDGER_KEY, "g_seq": 7},
-                                    {"seq": 7}, "x"])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        {**LEDGER_KEY, "g_fpo": "FPO-2"},
+        {**LEDGER_KEY, "g_project": "P1"},
+        {k: v for k, v in LEDGER_KEY.items() if k != "g_seq"},
+        {**LEDGER_KEY, "g_seq": 7},
+        {"seq": 7},
+        "x",
+    ],
+)
 def test_the_ledger_store_checks_its_cursor_before_querying(cursor):
     table = FakeTable()
     with pytest.raises(BadRequestError) as err:
@@ -143,16 +183,36 @@ def test_the_ledger_store_checks_its_cursor_before_querying(cursor):
 def farm(monkeypatch):
     store = InMemoryFarmStore()
     for fpo_id in ("FPO-1", "FPO-2"):
-        store.transact([Put(FpoRecord(fpo_id=fpo_id, name="One", state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()).to_item())])
+        store.transact(
+            [
+                Put(
+                    FpoRecord(
+                        fpo_id=fpo_id, name="One", state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()
+                    ).to_item()
+                )
+            ]
+        )
     revocations = InMemoryRevocationStore()
     monkeypatch.setattr(farmers, "_revocation", lambda: revocations)
     farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=store, aadhaar_key=lambda: b"k")
     farmers.app.dependency_overrides[farmers.get_assignments] = Assignments().loader
     for i in range(4):
         for fpo_id, claims in (("FPO-1", MANAGER), ("FPO-2", claims_for("fpo_manager", user="m2", fpo="FPO-2"))):
-            r = call(farmers, "POST", "/farmers", {"name": f"F{i}", "phone": f"+9198123456{i:02d}", "village": "Rampur",
-                                                   "district": "d", "state": "s", "fpo_id": fpo_id, "consent": CONSENT},
-                     claims=claims)
+            r = call(
+                farmers,
+                "POST",
+                "/farmers",
+                {
+                    "name": f"F{i}",
+                    "phone": f"+9198123456{i:02d}",
+                    "village": "Rampur",
+                    "district": "d",
+                    "state": "s",
+                    "fpo_id": fpo_id,
+                    "consent": CONSENT,
+                },
+                claims=claims,
+            )
             assert r.status == 201, r.body
     yield store
     farmers.app.dependency_overrides.clear()
@@ -164,9 +224,11 @@ def list_farmers(query: str):
 
 def in_part(change):
     """A change to the DynamoDB key of a farmers-list position ({"p": list part, "k": key})."""
+
     def wrapped(value):
         value["k"] = {**value["k"], "k": change({"k": value["k"]["k"]})["k"]}
         return value
+
     return wrapped
 
 

@@ -2,29 +2,62 @@ import pytest
 
 from agri_common.platform.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from agri_common.platform.principal import (
-    AuditScope, Owned, Role, can_access, claim_epoch, ensure_can_access, list_scope, parse_groups,
-    principal_from_claims, require_role, with_audit_scope,
+    AuditScope,
+    Owned,
+    Role,
+    can_access,
+    claim_epoch,
+    ensure_can_access,
+    list_scope,
+    parse_groups,
+    principal_from_claims,
+    require_role,
+    with_audit_scope,
 )
 
 
 def claims(**over):
-    base = {"sub": "u-1", "cognito:username": "ravi", "cognito:groups": "farmer", "token_use": "id",
-            "custom:fpo_id": "FPO-1", "jti": "j-1", "origin_jti": "o-1", "iat": "1700000000", "exp": "1700001800"}
+    base = {
+        "sub": "u-1",
+        "cognito:username": "ravi",
+        "cognito:groups": "farmer",
+        "token_use": "id",
+        "custom:fpo_id": "FPO-1",
+        "jti": "j-1",
+        "origin_jti": "o-1",
+        "iat": "1700000000",
+        "exp": "1700001800",
+    }
     base.update(over)
     return {k: v for k, v in base.items() if v is not None}
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (["farmer"], ["farmer"]), ("farmer", ["farmer"]), ("[admin, auditor]", ["admin", "auditor"]),
-    ('["admin","auditor"]', ["admin", "auditor"]), ("admin,auditor", ["admin", "auditor"]), (None, []), ("", []),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (["farmer"], ["farmer"]),
+        ("farmer", ["farmer"]),
+        ("[admin, auditor]", ["admin", "auditor"]),
+        ('["admin","auditor"]', ["admin", "auditor"]),
+        ("admin,auditor", ["admin", "auditor"]),
+        (None, []),
+        ("", []),
+    ],
+)
 def test_groups_arrive_in_every_shape_api_gateway_uses(raw, expected):
     assert parse_groups(raw) == expected
 
 
 def test_principal_from_rest_authorizer_claims():
     p = principal_from_claims(claims())
-    assert (p.user_id, p.username, p.role, p.fpo_id, p.session_id, p.issued_at) == ("u-1", "ravi", Role.FARMER, "FPO-1", "o-1", 1700000000)
+    assert (p.user_id, p.username, p.role, p.fpo_id, p.session_id, p.issued_at) == (
+        "u-1",
+        "ravi",
+        Role.FARMER,
+        "FPO-1",
+        "o-1",
+        1700000000,
+    )
 
 
 def test_rest_authorizer_date_rendering_of_time_claims_is_understood():
@@ -35,11 +68,16 @@ def test_rest_authorizer_date_rendering_of_time_claims_is_understood():
         claim_epoch("yesterday")
 
 
-@pytest.mark.parametrize("bad, error", [
-    ({"sub": None}, UnauthorizedError), ({"token_use": "access"}, UnauthorizedError),
-    ({"cognito:groups": None}, ForbiddenError), ({"cognito:groups": "admin,farmer"}, ForbiddenError),
-    ({"cognito:groups": "superuser"}, ForbiddenError),
-])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        ({"sub": None}, UnauthorizedError),
+        ({"token_use": "access"}, UnauthorizedError),
+        ({"cognito:groups": None}, ForbiddenError),
+        ({"cognito:groups": "admin,farmer"}, ForbiddenError),
+        ({"cognito:groups": "superuser"}, ForbiddenError),
+    ],
+)
 def test_claims_without_exactly_one_known_role_are_refused(bad, error):
     with pytest.raises(error):
         principal_from_claims(claims(**bad))
@@ -57,12 +95,18 @@ def who(role, user="u-1", fpo="FPO-1"):
 RECORD = Owned(owner_user_id="u-1", fpo_id="FPO-1", assigned_auditors=frozenset({"aud-1"}))
 
 
-@pytest.mark.parametrize("principal, allowed", [
-    (who("farmer"), True), (who("farmer", user="u-2"), False),
-    (who("fpo_manager", user="m-1"), True), (who("fpo_manager", user="m-2", fpo="FPO-2"), False),
-    (who("auditor", user="aud-1", fpo=None), True), (who("auditor", user="aud-2", fpo=None), False),
-    (who("admin", user="a-1", fpo=None), True),
-])
+@pytest.mark.parametrize(
+    "principal, allowed",
+    [
+        (who("farmer"), True),
+        (who("farmer", user="u-2"), False),
+        (who("fpo_manager", user="m-1"), True),
+        (who("fpo_manager", user="m-2", fpo="FPO-2"), False),
+        (who("auditor", user="aud-1", fpo=None), True),
+        (who("auditor", user="aud-2", fpo=None), False),
+        (who("admin", user="a-1", fpo=None), True),
+    ],
+)
 def test_ownership_policy_for_every_role(principal, allowed):
     assert can_access(principal, RECORD) is allowed
 
@@ -94,7 +138,8 @@ def test_list_scope_per_role():
 # ---- auditors: what they are assigned to ------------------------------------------------------------
 def audited(projects=(), fpos=(), user="aud-1"):
     return who("auditor", user=user, fpo=None).model_copy(
-        update={"audit": AuditScope(project_ids=frozenset(projects), fpo_ids=frozenset(fpos))})
+        update={"audit": AuditScope(project_ids=frozenset(projects), fpo_ids=frozenset(fpos))}
+    )
 
 
 def test_an_auditor_reads_farm_records_of_their_projects_fpos_only():
@@ -119,7 +164,8 @@ def test_an_auditor_reads_project_records_through_the_project_never_the_fpo():
 def test_other_roles_ignore_an_audit_scope():
     farm = Owned(owner_user_id="u-9", fpo_id="FPO-1", project_id="prj_1")
     manager = who("fpo_manager", user="m-2", fpo="FPO-2").model_copy(
-        update={"audit": AuditScope(project_ids=frozenset({"prj_1"}), fpo_ids=frozenset({"FPO-1"}))})
+        update={"audit": AuditScope(project_ids=frozenset({"prj_1"}), fpo_ids=frozenset({"FPO-1"}))}
+    )
     assert not can_access(manager, farm)
 
 

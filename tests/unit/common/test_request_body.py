@@ -43,20 +43,39 @@ def ping() -> dict:
     return {"pong": True}
 
 
-sample = SimpleNamespace(lambda_handler=make_handler(app, roles=[Role.ADMIN], revocation=lambda: InMemoryRevocationStore()))
+sample = SimpleNamespace(
+    lambda_handler=make_handler(app, roles=[Role.ADMIN], revocation=lambda: InMemoryRevocationStore())
+)
 ADMIN = claims_for("admin", fpo=None)
 MANAGER = claims_for("fpo_manager", user="mgr", fpo="FPO-1")
-FARMER = {"name": "Asha", "phone": "+919812345678", "village": "Rampur", "district": "Ludhiana", "state": "Punjab",
-          "fpo_id": "FPO-1", "consent": {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"}}
+FARMER = {
+    "name": "Asha",
+    "phone": "+919812345678",
+    "village": "Rampur",
+    "district": "Ludhiana",
+    "state": "Punjab",
+    "fpo_id": "FPO-1",
+    "consent": {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"},
+}
 LOGIN = {"username": "ravi", "password": "Str0ng-Passw0rd!"}
 
 
-def send(module, path: str, body: bytes | str | None, *, content_type: str | None = "application/json",
-         claims=None, base64_encoded: bool | None = None, method: str = "POST"):
+def send(
+    module,
+    path: str,
+    body: bytes | str | None,
+    *,
+    content_type: str | None = "application/json",
+    claims=None,
+    base64_encoded: bool | None = None,
+    method: str = "POST",
+):
     """A raw request: the body exactly as given, the Content-Type header only if given."""
     headers = {"Content-Type": content_type} if content_type is not None else {}
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else (body or b"")
-    event = proxy_event(path, method, path, headers=headers, body=raw if not isinstance(body, str) else b"", claims=claims)
+    event = proxy_event(
+        path, method, path, headers=headers, body=raw if not isinstance(body, str) else b"", claims=claims
+    )
     if isinstance(body, str):  # a text body exactly as given (even one UTF-8 cannot encode)
         event["body"], event["isBase64Encoded"] = body, False
     if base64_encoded is not None:
@@ -102,18 +121,38 @@ def test_a_json_object_passes():
     assert r.status == 200 and r.body == {"name": "a", "count": 2}
 
 
-@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json;charset=UTF-8",
-                                          'application/json; charset="utf-8"', "APPLICATION/JSON",
-                                          "application/merge-patch+json", "application/vnd.agri+json; charset=utf-8"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF-8",
+        'application/json; charset="utf-8"',
+        "APPLICATION/JSON",
+        "application/merge-patch+json",
+        "application/vnd.agri+json; charset=utf-8",
+    ],
+)
 def test_json_media_types_are_accepted(content_type):
     r = send(sample, "/things", b'{"name": "a"}', content_type=content_type, claims=ADMIN)
     assert r.status == 200, r.body
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data",
-                                          "multipart/form-data; boundary=x", "application/x-www-form-urlencoded",
-                                          "application/json; charset=latin-1", "application/jsonx", "application/+json",
-                                          "text/json", "", None])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/xml",
+        "multipart/form-data",
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+        "application/json; charset=latin-1",
+        "application/jsonx",
+        "application/+json",
+        "text/json",
+        "",
+        None,
+    ],
+)
 def test_a_body_of_another_media_type_is_415(content_type):
     seen.clear()
     r = send(sample, "/things", b'{"name": "a"}', content_type=content_type, claims=ADMIN)
@@ -179,21 +218,31 @@ def test_a_very_deep_body_is_refused_before_parsing_even_with_a_raised_recursion
     import subprocess
     import sys
 
-    code = ("import sys; sys.setrecursionlimit(10**7)\n"
-            "from agri_common.platform.body import parse_json\n"
-            "from agri_common.platform.errors import AppError\n"
-            "try:\n    parse_json('[' * 1_000_000 + ']' * 1_000_000)\n"
-            "except AppError as e:\n    print(e.status, e.code)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": "layers/common/python"})
+    code = (
+        "import sys; sys.setrecursionlimit(10**7)\n"
+        "from agri_common.platform.body import parse_json\n"
+        "from agri_common.platform.errors import AppError\n"
+        "try:\n    parse_json('[' * 1_000_000 + ']' * 1_000_000)\n"
+        "except AppError as e:\n    print(e.status, e.code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": "layers/common/python"},
+    )
     assert (done.returncode, done.stdout.strip()) == (0, "400 malformed_json"), done.stderr[-2000:]
 
 
-@pytest.mark.parametrize("text, deep", [
-    ('{"a": "' + "[" * 100 + '"}', False),                       # brackets inside a string do not count
-    ('{"a": "\\\\", "b": ' + "[" * 70 + "]" * 70 + "}", True),   # an escaped backslash ends no string early
-    ('{"a": "\\"' + "[" * 70 + '"}', False),                      # an escaped quote does not end the string
-])
+@pytest.mark.parametrize(
+    "text, deep",
+    [
+        ('{"a": "' + "[" * 100 + '"}', False),  # brackets inside a string do not count
+        ('{"a": "\\\\", "b": ' + "[" * 70 + "]" * 70 + "}", True),  # an escaped backslash ends no string early
+        ('{"a": "\\"' + "[" * 70 + '"}', False),  # an escaped quote does not end the string
+    ],
+)
 def test_the_depth_scan_reads_strings_as_json_does(text, deep):
     from agri_common.platform.body import _deeper_than
 
@@ -207,21 +256,33 @@ def test_nesting_up_to_the_limit_is_parsed():
     assert error(r) == (422, "validation_error")  # parsed, then refused by the model (name is a string)
 
 
-@pytest.mark.parametrize("body, kind", [('[{"name": "a"}, {"name": "b"}]', "an array"), ('"x"', "a string"),
-                                        ("3", "a number"), ("true", "a boolean"), ("null", "null")])
+@pytest.mark.parametrize(
+    "body, kind",
+    [
+        ('[{"name": "a"}, {"name": "b"}]', "an array"),
+        ('"x"', "a string"),
+        ("3", "a number"),
+        ("true", "a boolean"),
+        ("null", "null"),
+    ],
+)
 def test_a_top_level_value_that_is_not_an_object_is_422_naming_body(body, kind):
     seen.clear()
     r = send(sample, "/things", body.encode(), claims=ADMIN)
     assert error(r) == (422, "validation_error")
-    assert r.body["error"]["details"] == [{"field": "body", "issue": f"The body must be a JSON object, not {kind}",
-                                           "type": "object_expected"}]
+    assert r.body["error"]["details"] == [
+        {"field": "body", "issue": f"The body must be a JSON object, not {kind}", "type": "object_expected"}
+    ]
     assert seen == []
 
 
 def test_a_route_without_a_body_still_refuses_a_bad_one():
     assert error(send(sample, "/ping", b"[1]", claims=ADMIN)) == (422, "validation_error")
     assert error(send(sample, "/ping", b"{x", claims=ADMIN)) == (400, "malformed_json")
-    assert error(send(sample, "/ping", b"{}", content_type="text/plain", claims=ADMIN)) == (415, "unsupported_media_type")
+    assert error(send(sample, "/ping", b"{}", content_type="text/plain", claims=ADMIN)) == (
+        415,
+        "unsupported_media_type",
+    )
 
 
 def test_the_role_check_still_comes_before_the_body():
@@ -230,8 +291,14 @@ def test_the_role_check_still_comes_before_the_body():
 
 
 def test_a_resolver_used_without_make_handler_applies_the_same_json_rule():
-    event = proxy_event("/things", "POST", "/things", headers={"Content-Type": "application/json"},
-                        body=b'[{"name": "a"}]', claims=ADMIN)
+    event = proxy_event(
+        "/things",
+        "POST",
+        "/things",
+        headers={"Content-Type": "application/json"},
+        body=b'[{"name": "a"}]',
+        claims=ADMIN,
+    )
     resp = app.resolve(event, LambdaContext("t", 128, "arn", "r", 10))
     assert resp["statusCode"] == 422
 
@@ -273,6 +340,11 @@ def test_an_array_of_farmers_is_not_taken_as_its_first_element(farm):
 
 
 def test_login_accepts_base64_and_charset(login):
-    r = send(auth, "/auth/login", json.dumps(LOGIN).encode(), content_type="application/json; charset=utf-8",
-             base64_encoded=True)
+    r = send(
+        auth,
+        "/auth/login",
+        json.dumps(LOGIN).encode(),
+        content_type="application/json; charset=utf-8",
+        base64_encoded=True,
+    )
     assert r.status == 200, r.body

@@ -31,8 +31,9 @@ def create_thing(body: Thing) -> dict:
 
 
 class Module:
-    lambda_handler = staticmethod(make_handler(app, roles=[Role.ADMIN, Role.FPO_MANAGER], revocation=lambda: store,
-                                               max_body_bytes=200))
+    lambda_handler = staticmethod(
+        make_handler(app, roles=[Role.ADMIN, Role.FPO_MANAGER], revocation=lambda: store, max_body_bytes=200)
+    )
 
 
 ADMIN = claims_for("admin", fpo=None)
@@ -66,7 +67,11 @@ def test_oversize_body_is_413():
 
 def test_domain_error_maps_to_status_and_code():
     r = call(Module, "POST", "/things", {"name": "dup", "count": 1}, claims=ADMIN)
-    assert r.status == 409 and r.body["error"] == {"code": "thing_exists", "message": "exists", "request_id": r.body["error"]["request_id"]}
+    assert r.status == 409 and r.body["error"] == {
+        "code": "thing_exists",
+        "message": "exists",
+        "request_id": r.body["error"]["request_id"],
+    }
 
 
 def test_unexpected_error_is_500_without_internals():
@@ -97,7 +102,9 @@ def test_health_is_public_and_says_ok():
     assert r.status == 200 and r.body["status"] == "ok"
 
 
-@pytest.mark.parametrize("origin, expected", [("https://app.example.org", "https://app.example.org"), ("https://evil.example", None)])
+@pytest.mark.parametrize(
+    "origin, expected", [("https://app.example.org", "https://app.example.org"), ("https://evil.example", None)]
+)
 def test_cors_only_for_configured_origins(monkeypatch, origin, expected):
     monkeypatch.setenv("CORS_ORIGINS", "https://app.example.org,https://m.example.org")
     local = make_resolver()
@@ -111,6 +118,8 @@ def test_cors_only_for_configured_origins(monkeypatch, origin, expected):
 
     event = proxy_event("/x", "GET", "/x", headers={"origin": origin})
     resp = make_handler(local)(event, LambdaContext("t", 128, "arn", "r", 3))
-    got = (resp.get("multiValueHeaders") or {}).get("Access-Control-Allow-Origin") or (resp.get("headers") or {}).get("Access-Control-Allow-Origin")
+    got = (resp.get("multiValueHeaders") or {}).get("Access-Control-Allow-Origin") or (resp.get("headers") or {}).get(
+        "Access-Control-Allow-Origin"
+    )
     got = got[0] if isinstance(got, list) else got
     assert got == expected

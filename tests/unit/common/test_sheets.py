@@ -19,8 +19,13 @@ def book_of(*sheets: Sheet):
 
 
 def test_a_sheet_has_a_bold_frozen_header_an_autofilter_and_fitted_widths():
-    ws = book_of(Sheet("villages", ["village", "members", "area_ha"],
-                       [["Rampur", 3, 1.5], ["A much longer village name indeed", 12000, 10.25]]))["villages"]
+    ws = book_of(
+        Sheet(
+            "villages",
+            ["village", "members", "area_ha"],
+            [["Rampur", 3, 1.5], ["A much longer village name indeed", 12000, 10.25]],
+        )
+    )["villages"]
     assert [c.value for c in ws[1]] == ["village", "members", "area_ha"]
     assert all(c.font.bold for c in ws[1]) and not ws["A2"].font.bold
     assert ws.freeze_panes == "A2"
@@ -42,9 +47,14 @@ def test_numbers_are_numbers_with_formats():
 
 
 def test_dates_are_dates_and_timestamps_are_utc():
-    ws = book_of(Sheet("s", ["day", "at", "text_day"],
-                       [[date(2025, 6, 1), "2025-03-01T05:30:00+05:30", "2025-06-01"]],
-                       kinds={"at": "datetime"}))["s"]
+    ws = book_of(
+        Sheet(
+            "s",
+            ["day", "at", "text_day"],
+            [[date(2025, 6, 1), "2025-03-01T05:30:00+05:30", "2025-06-01"]],
+            kinds={"at": "datetime"},
+        )
+    )["s"]
     day, at, text_day = ws[2]
     assert day.is_date and day.value == datetime(2025, 6, 1) and day.number_format == "yyyy-mm-dd"
     assert at.is_date and at.value == datetime(2025, 3, 1, 0, 0) and at.number_format == "yyyy-mm-dd hh:mm:ss"
@@ -52,8 +62,10 @@ def test_dates_are_dates_and_timestamps_are_utc():
 
 
 def test_an_interval_is_two_numeric_columns_or_two_rows_in_a_record():
-    book = book_of(Sheet("t", ["plot", "net 90 % CI"], [["P1", Interval(1.0, 2.5)], ["P2", None]]),
-                   Sheet("r", ["Field", "Value"], [["Net 90 % CI", Interval(-0.5, 3.0)], ["Draws", 1000]]))
+    book = book_of(
+        Sheet("t", ["plot", "net 90 % CI"], [["P1", Interval(1.0, 2.5)], ["P2", None]]),
+        Sheet("r", ["Field", "Value"], [["Net 90 % CI", Interval(-0.5, 3.0)], ["Draws", 1000]]),
+    )
     t = [[c.value for c in row] for row in book["t"].iter_rows()]
     assert t == [["plot", "net 90 % CI lower", "net 90 % CI upper"], ["P1", 1.0, 2.5], ["P2", None, None]]
     assert book["t"]["B2"].data_type == "n" and book["t"].auto_filter.ref == "A1:C3"
@@ -70,8 +82,14 @@ def test_text_that_looks_like_a_formula_stays_text_in_every_kind_of_column(kind,
 
 
 def test_what_a_column_cannot_hold_is_kept_as_text_or_left_empty():
-    ws = book_of(Sheet("s", ["n", "d", "bad", "inf", "obj"], [["about 3", "not a date", "bad\x01text", float("inf"), {"a": 1}]],
-                       kinds={"n": "number", "d": "date"}))["s"]
+    ws = book_of(
+        Sheet(
+            "s",
+            ["n", "d", "bad", "inf", "obj"],
+            [["about 3", "not a date", "bad\x01text", float("inf"), {"a": 1}]],
+            kinds={"n": "number", "d": "date"},
+        )
+    )["s"]
     n, d, bad, inf, obj = ws[2]
     assert (n.value, n.data_type) == ("about 3", "s")
     assert (d.value, d.data_type) == ("not a date", "s")
@@ -100,12 +118,20 @@ def test_sheet_names_are_what_excel_accepts():
 
 
 def test_a_record_sheet_types_each_field_and_formats_override_the_kind():
-    ws = book_of(Sheet("Decision", ["Field", "Value"],
-                       [["Decision", "approve"], ["Decided at", "2025-03-01T00:00:00Z"], ["Reason", "2025-03-01"], ["z", 1.6449]],
-                       kinds={"Decided at": "datetime"}, formats={"z": "0.0000"}))["Decision"]
+    ws = book_of(
+        Sheet(
+            "Decision",
+            ["Field", "Value"],
+            [["Decision", "approve"], ["Decided at", "2025-03-01T00:00:00Z"], ["Reason", "2025-03-01"], ["z", 1.6449]],
+            kinds={"Decided at": "datetime"},
+            formats={"z": "0.0000"},
+        )
+    )["Decision"]
     values = {r[0].value: r[1] for r in ws.iter_rows(min_row=2)}
     assert values["Decided at"].is_date and values["Decided at"].value == datetime(2025, 3, 1)
-    assert values["Reason"].value == "2025-03-01" and values["Reason"].data_type == "s"  # only the named field is a date
+    assert (
+        values["Reason"].value == "2025-03-01" and values["Reason"].data_type == "s"
+    )  # only the named field is a date
     assert values["z"].number_format == "0.0000" and values["z"].value == 1.6449
     plots = book_of(Sheet("p", ["Lon", "Lat"], [[77.123456, 28.5]], formats={"Lon": "0.000000"}))["p"]
     assert plots["A2"].number_format == "0.000000" and plots["B2"].number_format == "#,##0.000"

@@ -16,8 +16,13 @@ from infra.openapi import SPEC_PATH
 
 
 def get(path: str, resource: str | None = None) -> dict:
-    ctx = LambdaContext(function_name="docs", memory_limit_in_mb=128, invoked_function_arn="arn:aws:lambda:x:1:function:docs",
-                        aws_request_id="req-1", timeout_s=10)
+    ctx = LambdaContext(
+        function_name="docs",
+        memory_limit_in_mb=128,
+        invoked_function_arn="arn:aws:lambda:x:1:function:docs",
+        aws_request_id="req-1",
+        timeout_s=10,
+    )
     return docs.lambda_handler(proxy_event(resource or path, "GET", path, body=b""), ctx)
 
 

@@ -41,8 +41,9 @@ def _example(method: str, path: str) -> dict:
 
 
 def test_every_route_with_a_body_is_covered():
-    in_spec = sorted((m.upper(), p) for p, item in SPEC["paths"].items() for m in HTTP_METHODS
-                     if "requestBody" in item.get(m, {}))
+    in_spec = sorted(
+        (m.upper(), p) for p, item in SPEC["paths"].items() for m in HTTP_METHODS if "requestBody" in item.get(m, {})
+    )
     assert sorted((m, p) for m, p, _ in ROUTES) == in_spec and len(in_spec) >= 30
 
 
@@ -71,8 +72,9 @@ def test_the_examples_come_from_the_models():
         (param,) = route.dependant.body_params
         model = next(t for t in (param.type_, *getattr(param.type_, "__args__", ())) if hasattr(t, "model_json_schema"))
         assert model.model_json_schema()["examples"][0] == _example(method, path), (method, path)
-        assert spec["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]["example"] == \
-            _example(method, path)
+        assert spec["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]["example"] == _example(
+            method, path
+        )
 
 
 def test_a_broken_example_would_be_caught():
@@ -82,5 +84,9 @@ def test_a_broken_example_would_be_caught():
     _, errors = _request_body_to_args(required_params=route.dependant.body_params, received_body=bad)
     assert [e["loc"] for e in errors] == [("body", "phone")]
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.Draft202012Validator({**SPEC["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"],
-                                         "components": SPEC["components"]}).validate(bad)
+        jsonschema.Draft202012Validator(
+            {
+                **SPEC["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"],
+                "components": SPEC["components"],
+            }
+        ).validate(bad)

@@ -9,8 +9,8 @@ import pytest
 
 from agri_common.farm_table.records import FpoRecord
 from agri_common.platform.clock import utc_iso_seconds_offset
-from agri_common.single_table import Put
 from agri_common.platform.revocation import InMemoryRevocationStore
+from agri_common.single_table import Put
 from functions.farmers import handler as farmers
 from functions.farmers.context import FarmContext
 from functions.fpo import handler as fpo
@@ -24,19 +24,41 @@ MANAGER_2 = claims_for("fpo_manager", user="mgr2", fpo="FPO-2")
 AUDREY = claims_for("auditor", user="aud-1", username="audrey", fpo=None)  # assigned in the fixture
 OTTO = claims_for("auditor", user="aud-2", username="otto", fpo=None)  # never assigned
 CONSENT = {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"}
-RICE = {"year": 2025, "season": "kharif", "crop": "rice", "sowing_date": "2025-06-20", "harvest_date": "2025-10-20",
-        "cultivation_days": 110, "water_regime": "multiple_drainage", "preseason_water": "non_flooded_lt_180",
-        "synthetic_n_kg_per_ha": 120, "urea_kg_per_ha": 250}
+RICE = {
+    "year": 2025,
+    "season": "kharif",
+    "crop": "rice",
+    "sowing_date": "2025-06-20",
+    "harvest_date": "2025-10-20",
+    "cultivation_days": 110,
+    "water_regime": "multiple_drainage",
+    "preseason_water": "non_flooded_lt_180",
+    "synthetic_n_kg_per_ha": 120,
+    "urea_kg_per_ha": 250,
+}
 
 
 def square(lon, lat, size=0.001):
-    return {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
-        [lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]]}}
+    return {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
+        },
+    }
 
 
 def farmer_body(fpo_id):
-    return {"name": "Ravi", "phone": "9876543210", "village": "Rampur", "district": "Patiala", "state": "Punjab",
-            "fpo_id": fpo_id, "consent": CONSENT}
+    return {
+        "name": "Ravi",
+        "phone": "9876543210",
+        "village": "Rampur",
+        "district": "Patiala",
+        "state": "Punjab",
+        "fpo_id": fpo_id,
+        "consent": CONSENT,
+    }
 
 
 class Objects:
@@ -64,8 +86,9 @@ def plot(pid, claims):
 
 
 def dashboard(kind, fpo_id, claims):
-    path, resource = (f"/fpos/{fpo_id}", "/fpos/{fpo_id}") if kind == "fpo" else (
-        f"/fpos/{fpo_id}/{kind}", "/fpos/{fpo_id}/" + kind)
+    path, resource = (
+        (f"/fpos/{fpo_id}", "/fpos/{fpo_id}") if kind == "fpo" else (f"/fpos/{fpo_id}/{kind}", "/fpos/{fpo_id}/" + kind)
+    )
     return get(fpo, path, claims, resource, {"fpo_id": fpo_id})
 
 
@@ -79,8 +102,15 @@ def listed(claims, query=""):
 def world(monkeypatch):
     store = InMemoryFarmStore()
     for fpo_id in ("FPO-1", "FPO-2"):
-        store.transact([Put(FpoRecord(fpo_id=fpo_id, name=fpo_id, state="Punjab", created_by="a",
-                                      created_at=utc_iso_seconds_offset()).to_item())])
+        store.transact(
+            [
+                Put(
+                    FpoRecord(
+                        fpo_id=fpo_id, name=fpo_id, state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()
+                    ).to_item()
+                )
+            ]
+        )
     revocations = InMemoryRevocationStore()
     assignments = Assignments()
     for module in (farmers, fpo):
@@ -95,15 +125,34 @@ def world(monkeypatch):
         r = call(farmers, "POST", "/farmers", farmer_body(fpo_id), claims=claims)
         assert r.status == 201, r.body
         ids[name] = r.body["farmer_id"]
-        r = call(farmers, "POST", f"/farmers/{ids[name]}/plots", square(lon, 30.9), claims=claims,
-                 resource="/farmers/{farmer_id}/plots", params={"farmer_id": ids[name]})
+        r = call(
+            farmers,
+            "POST",
+            f"/farmers/{ids[name]}/plots",
+            square(lon, 30.9),
+            claims=claims,
+            resource="/farmers/{farmer_id}/plots",
+            params={"farmer_id": ids[name]},
+        )
         assert r.status == 201, r.body
         ids["p" + name[1]] = r.body["plot_id"]
-    r = call(farmers, "POST", f"/plots/{ids['p1']}/seasons", RICE, claims=MANAGER, resource="/plots/{plot_id}/seasons",
-             params={"plot_id": ids["p1"]})
+    r = call(
+        farmers,
+        "POST",
+        f"/plots/{ids['p1']}/seasons",
+        RICE,
+        claims=MANAGER,
+        resource="/plots/{plot_id}/seasons",
+        params={"plot_id": ids["p1"]},
+    )
     assert r.status == 201, r.body
-    r = call(farmers, "POST", "/uploads", {"plot_id": ids["p1"], "content_type": "application/pdf", "size_bytes": 100},
-             claims=MANAGER)
+    r = call(
+        farmers,
+        "POST",
+        "/uploads",
+        {"plot_id": ids["p1"], "content_type": "application/pdf", "size_bytes": 100},
+        claims=MANAGER,
+    )
     assert r.status == 201, r.body
     ids["upload"] = r.body["upload_id"]
 
@@ -134,17 +183,28 @@ def test_an_assigned_auditor_reads_farmers_plots_seasons_and_dashboards_of_the_p
 
 def test_an_assigned_auditor_sees_nothing_outside_the_project_fpos(world):
     ids = world["ids"]
-    for r in (farmer(ids["f2"], AUDREY), plots_of(ids["f2"], AUDREY), plot(ids["p2"], AUDREY),
-              dashboard("fpo", "FPO-2", AUDREY), dashboard("overview", "FPO-2", AUDREY),
-              dashboard("reports", "FPO-2", AUDREY)):
+    for r in (
+        farmer(ids["f2"], AUDREY),
+        plots_of(ids["f2"], AUDREY),
+        plot(ids["p2"], AUDREY),
+        dashboard("fpo", "FPO-2", AUDREY),
+        dashboard("overview", "FPO-2", AUDREY),
+        dashboard("reports", "FPO-2", AUDREY),
+    ):
         assert r.status == 404 and r.body["error"]["code"] == "not_found", r.body
     assert listed(AUDREY, "fpo_id=FPO-2") == []
 
 
 def test_an_unassigned_auditor_gets_404_for_the_same_ids_and_empty_lists(world):
     ids = world["ids"]
-    for r in (farmer(ids["f1"], OTTO), plots_of(ids["f1"], OTTO), plot(ids["p1"], OTTO),
-              dashboard("fpo", "FPO-1", OTTO), dashboard("overview", "FPO-1", OTTO), dashboard("reports", "FPO-1", OTTO)):
+    for r in (
+        farmer(ids["f1"], OTTO),
+        plots_of(ids["f1"], OTTO),
+        plot(ids["p1"], OTTO),
+        dashboard("fpo", "FPO-1", OTTO),
+        dashboard("overview", "FPO-1", OTTO),
+        dashboard("reports", "FPO-1", OTTO),
+    ):
         assert r.status == 404 and r.body["error"]["code"] == "not_found", r.body
     assert listed(OTTO) == [] and listed(OTTO, "fpo_id=FPO-1") == []
 
@@ -159,13 +219,50 @@ def test_an_assigned_auditor_still_cannot_write(world):
         ("POST", f"/farmers/{f1}/plots", "/farmers/{farmer_id}/plots", {"farmer_id": f1}, square(75.95, 30.9)),
         ("PUT", f"/plots/{p1}", "/plots/{plot_id}", {"plot_id": p1}, {**square(75.85, 30.9), "version": 1}),
         ("POST", f"/plots/{p1}/seasons", "/plots/{plot_id}/seasons", {"plot_id": p1}, {**RICE, "season": "rabi"}),
-        ("POST", "/farmers/field-data", "/farmers/field-data", None, {"plot_id": p1, "season": {**RICE, "season": "zaid"}}),
+        (
+            "POST",
+            "/farmers/field-data",
+            "/farmers/field-data",
+            None,
+            {"plot_id": p1, "season": {**RICE, "season": "zaid"}},
+        ),
         ("POST", "/uploads", "/uploads", None, {"plot_id": p1, "content_type": "application/pdf", "size_bytes": 10}),
-        ("POST", f"/uploads/{ids['upload']}/complete", "/uploads/{upload_id}/complete", {"upload_id": ids["upload"]}, None),
-        ("POST", "/sync", "/sync", None, {"records": [{"client_id": "client-0001", "entity": "farmer", "action": "update",
-                                                      "id": f1, "base_version": 1, "data": {"name": "Changed"}}]}),
-        ("POST", "/imports/farmers", "/imports/farmers", None,
-         {"fpo_id": "FPO-1", "csv": "name,phone,village,district,state\nA,9876543210,v,d,s\n", "consent_version": "v1"}),
+        (
+            "POST",
+            f"/uploads/{ids['upload']}/complete",
+            "/uploads/{upload_id}/complete",
+            {"upload_id": ids["upload"]},
+            None,
+        ),
+        (
+            "POST",
+            "/sync",
+            "/sync",
+            None,
+            {
+                "records": [
+                    {
+                        "client_id": "client-0001",
+                        "entity": "farmer",
+                        "action": "update",
+                        "id": f1,
+                        "base_version": 1,
+                        "data": {"name": "Changed"},
+                    }
+                ]
+            },
+        ),
+        (
+            "POST",
+            "/imports/farmers",
+            "/imports/farmers",
+            None,
+            {
+                "fpo_id": "FPO-1",
+                "csv": "name,phone,village,district,state\nA,9876543210,v,d,s\n",
+                "consent_version": "v1",
+            },
+        ),
     ]
     for method, path, resource, params, body in writes:
         r = call(farmers, method, path, body, claims=AUDREY, resource=resource, params=params)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agri_common.platform.errors import UnprocessableError
 from agri_common import season_vocab as vocab
+from agri_common.platform.errors import UnprocessableError
 from functions.farmers import aadhaar, geometry
 from functions.farmers import models as m
 
@@ -24,11 +24,11 @@ def test_verhoeff_catches_single_digit_errors_and_adjacent_swaps():
     for i in range(12):
         for d in "0123456789":
             if d != good[i]:
-                wrong = good[:i] + d + good[i + 1:]
+                wrong = good[:i] + d + good[i + 1 :]
                 assert not aadhaar.verhoeff_valid(wrong)
     for i in range(11):
         if good[i] != good[i + 1]:
-            assert not aadhaar.verhoeff_valid(good[:i] + good[i + 1] + good[i] + good[i + 2:])
+            assert not aadhaar.verhoeff_valid(good[:i] + good[i + 1] + good[i] + good[i + 2 :])
 
 
 @pytest.mark.parametrize("raw", ["12345678901", "1234567890123", "abcd56789012", "023456789012", "123456789012"])
@@ -58,8 +58,10 @@ def test_cells_cover_the_bbox_corners():
 
 
 def square(lon, lat, size=0.001):
-    return {"type": "Polygon", "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size],
-                                                [lon, lat + size], [lon, lat]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
+    }
 
 
 def test_geodesic_area_of_a_known_square():
@@ -78,19 +80,33 @@ def test_orientation_holes_and_multipolygons():
     hole = square(77.0004, 28.0004, 0.0002)["coordinates"][0]
     with_hole = {"type": "Polygon", "coordinates": [ring, list(reversed(hole))]}
     assert geometry.parse_plot(with_hole).area_ha < geometry.parse_plot(square(77.0, 28.0)).area_ha
-    multi = {"type": "MultiPolygon", "coordinates": [square(77.0, 28.0)["coordinates"], square(77.01, 28.0)["coordinates"]]}
-    assert geometry.parse_plot(multi).area_ha == pytest.approx(2 * geometry.parse_plot(square(77.0, 28.0)).area_ha, rel=1e-3)
+    multi = {
+        "type": "MultiPolygon",
+        "coordinates": [square(77.0, 28.0)["coordinates"], square(77.01, 28.0)["coordinates"]],
+    }
+    assert geometry.parse_plot(multi).area_ha == pytest.approx(
+        2 * geometry.parse_plot(square(77.0, 28.0)).area_ha, rel=1e-3
+    )
 
 
-@pytest.mark.parametrize("geom, kind", [
-    ({"type": "Point", "coordinates": [77, 28]}, "geometry_invalid"),
-    (square(200.0, 28.0), "coordinates_out_of_range"),
-    (square(-0.1, 51.5), "outside_india"),
-    ({"type": "Polygon", "coordinates": [[[77, 28], [77.001, 28], [77.001, 28.001], [77, 28.001]]]}, "ring_not_closed"),
-    ({"type": "Polygon", "coordinates": [[[77, 28], [77.001, 28.001], [77.001, 28], [77, 28.001], [77, 28]]]}, "self_intersection"),
-    (square(77.0, 28.0, 0.00005), "area_out_of_range"),
-    (square(77.0, 28.0, 0.3), "area_out_of_range"),
-])
+@pytest.mark.parametrize(
+    "geom, kind",
+    [
+        ({"type": "Point", "coordinates": [77, 28]}, "geometry_invalid"),
+        (square(200.0, 28.0), "coordinates_out_of_range"),
+        (square(-0.1, 51.5), "outside_india"),
+        (
+            {"type": "Polygon", "coordinates": [[[77, 28], [77.001, 28], [77.001, 28.001], [77, 28.001]]]},
+            "ring_not_closed",
+        ),
+        (
+            {"type": "Polygon", "coordinates": [[[77, 28], [77.001, 28.001], [77.001, 28], [77, 28.001], [77, 28]]]},
+            "self_intersection",
+        ),
+        (square(77.0, 28.0, 0.00005), "area_out_of_range"),
+        (square(77.0, 28.0, 0.3), "area_out_of_range"),
+    ],
+)
 def test_invalid_geometries_name_the_problem(geom, kind):
     with pytest.raises(UnprocessableError) as err:
         geometry.parse_plot(geom)
@@ -112,12 +128,17 @@ def test_the_season_vocabulary_is_the_carbon_engines():
     assert vocab.PRESEASON_STATUSES == engine.PRESEASON_STATUSES
     assert vocab.AMENDMENT_TYPES == engine.AMENDMENT_TYPES
     assert vocab.CROP_SYNONYMS == engine.CROP_SYNONYMS
-    for ours, theirs in ((vocab.WaterRegime, engine.WaterRegime), (vocab.PreseasonWater, engine.PreseasonWater),
-                         (vocab.AmendmentType, engine.AmendmentType)):
+    for ours, theirs in (
+        (vocab.WaterRegime, engine.WaterRegime),
+        (vocab.PreseasonWater, engine.PreseasonWater),
+        (vocab.AmendmentType, engine.AmendmentType),
+    ):
         assert ours.__args__ == theirs.__args__
 
 
-@pytest.mark.parametrize("crop", [" Paddy ", "DHAN", "Oryza  sativa", "wheat", "Maize", "wild rice", "paddy straw", "ragi"])
+@pytest.mark.parametrize(
+    "crop", [" Paddy ", "DHAN", "Oryza  sativa", "wheat", "Maize", "wild rice", "paddy straw", "ragi"]
+)
 def test_crop_names_are_read_as_the_engine_reads_them(crop):
     """vocab.crop_key mirrors the engine's Season crop validator (the farmers function has no engine layer)."""
     from carbon_engine.models import Season
@@ -139,9 +160,18 @@ def test_crop_names_are_read_as_the_engine_reads_them(crop):
     assert ours(crop) == engine_reads(crop)
 
 
-RICE = {"year": 2025, "season": "kharif", "crop": "Rice", "sowing_date": "2025-06-20", "harvest_date": "2025-10-20",
-        "cultivation_days": 110, "water_regime": "single_drainage", "preseason_water": "non_flooded_lt_180",
-        "synthetic_n_kg_per_ha": 100, "urea_kg_per_ha": 200}
+RICE = {
+    "year": 2025,
+    "season": "kharif",
+    "crop": "Rice",
+    "sowing_date": "2025-06-20",
+    "harvest_date": "2025-10-20",
+    "cultivation_days": 110,
+    "water_regime": "single_drainage",
+    "preseason_water": "non_flooded_lt_180",
+    "synthetic_n_kg_per_ha": 100,
+    "urea_kg_per_ha": 200,
+}
 
 
 def test_paddy_is_stored_as_rice_and_must_carry_the_rice_fields():
@@ -157,7 +187,9 @@ def test_paddy_is_stored_as_rice_and_must_carry_the_rice_fields():
 
 def test_a_tree_group_cannot_be_planted_after_the_harvest():
     tree = {"species": "Tectona grandis", "count": 5, "dbh_cm": 10, "height_m": 6, "wood_density_g_per_cm3": 0.6}
-    assert m.SeasonData.model_validate({**RICE, "trees": [{**tree, "planted_year": 2019}]}).trees[0].planted_year == 2019
+    assert (
+        m.SeasonData.model_validate({**RICE, "trees": [{**tree, "planted_year": 2019}]}).trees[0].planted_year == 2019
+    )
     with pytest.raises(ValidationError, match="planted_year"):
         m.SeasonData.model_validate({**RICE, "trees": [{**tree, "planted_year": 2026}]})  # harvest 2025-10-20
 
@@ -167,32 +199,46 @@ def test_a_valid_rice_season():
     assert season.crop == "rice" and season.season_key == "2025-kharif"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"harvest_date": "2025-06-01"}, "after sowing_date"),
-    ({"cultivation_days": 200}, "exceeds"),
-    ({"water_regime": None}, "water_regime is required"),
-    ({"crop": "wheat"}, "upland"),
-    ({"urea_kg_per_ha": 300}, "more nitrogen"),
-    ({"residue_fate": "burnt"}, "residue_burnt_t_dm_per_ha"),
-    ({"sowing_date": "2023-06-20", "harvest_date": "2023-10-20"}, "season's year"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"harvest_date": "2025-06-01"}, "after sowing_date"),
+        ({"cultivation_days": 200}, "exceeds"),
+        ({"water_regime": None}, "water_regime is required"),
+        ({"crop": "wheat"}, "upland"),
+        ({"urea_kg_per_ha": 300}, "more nitrogen"),
+        ({"residue_fate": "burnt"}, "residue_burnt_t_dm_per_ha"),
+        ({"sowing_date": "2023-06-20", "harvest_date": "2023-10-20"}, "season's year"),
+    ],
+)
 def test_impossible_seasons_are_refused(change, message):
     with pytest.raises(ValidationError) as err:
         m.SeasonData.model_validate({**RICE, **change})
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize("field, value", [("synthetic_n_kg_per_ha", -1), ("cultivation_days", 0), ("limestone_kg_per_ha", 60000),
-                                          ("water_regime", "swamp"), ("unknown_field", 1),
-                                          ("yield_t_per_ha", -0.1), ("yield_t_per_ha", 30.5)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("synthetic_n_kg_per_ha", -1),
+        ("cultivation_days", 0),
+        ("limestone_kg_per_ha", 60000),
+        ("water_regime", "swamp"),
+        ("unknown_field", 1),
+        ("yield_t_per_ha", -0.1),
+        ("yield_t_per_ha", 30.5),
+    ],
+)
 def test_field_level_errors(field, value):
     with pytest.raises(ValidationError) as err:
         m.SeasonData.model_validate({**RICE, field: value})
     assert err.value.errors()[0]["loc"] == (field,)
 
 
-@pytest.mark.parametrize("raw, stored", [("9876543210", "+919876543210"), ("+91 98765 43210", "+919876543210"),
-                                         ("09876543210", "+919876543210")])
+@pytest.mark.parametrize(
+    "raw, stored",
+    [("9876543210", "+919876543210"), ("+91 98765 43210", "+919876543210"), ("09876543210", "+919876543210")],
+)
 def test_phone_numbers_are_normalised(raw, stored):
     assert m.indian_mobile(raw) == stored
 
@@ -202,4 +248,6 @@ def test_upload_limits():
         m.UploadRequest.model_validate({"plot_id": "P-1", "content_type": "image/jpeg", "size_bytes": 16 * 1024 * 1024})
     with pytest.raises(ValidationError):
         m.UploadRequest.model_validate({"plot_id": "P-1", "content_type": "text/plain", "size_bytes": 10})
-    assert m.UploadRequest.model_validate({"plot_id": "P-1", "content_type": "application/pdf", "size_bytes": 19_000_000})
+    assert m.UploadRequest.model_validate(
+        {"plot_id": "P-1", "content_type": "application/pdf", "size_bytes": 19_000_000}
+    )

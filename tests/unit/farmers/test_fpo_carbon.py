@@ -11,11 +11,11 @@ import pytest
 from agri_common import pipeline_table
 from agri_common.farm_table.records import FpoRecord
 from agri_common.platform.clock import utc_iso_seconds_offset
-from agri_common.single_table import Put
 from agri_common.platform.revocation import InMemoryRevocationStore
+from agri_common.single_table import Put
 from functions.fpo import dal, export
-from functions.fpo import models as m
 from functions.fpo import handler as fpo
+from functions.fpo import models as m
 from functions.fpo.logic import FpoService
 from tests.unit.assignments import Assignments
 from tests.unit.farm_fakes import InMemoryFarmStore
@@ -30,42 +30,80 @@ OTHER_PROJECT = "prj_000000ff"  # another project over FPO-1 (e.g. an earlier cr
 
 
 def share(project_id, period, net, *, fpo_id="FPO-1", plot_seasons=10):
-    return pipeline_table.FpoRunRecord(fpo_id=fpo_id, project_id=project_id, run_id=pipeline_table.run_id(project_id, period), period=period,
-                            attempt=1, generation=1, plot_seasons=plot_seasons, farmers=5, area_ha=7.5,
-                            emissions_baseline_t=net + 4.0, emissions_project_t=4.0, removals_t=0.0, net_t=net,
-                            creditable_net_share_t=round(net * 0.8, 6))
+    return pipeline_table.FpoRunRecord(
+        fpo_id=fpo_id,
+        project_id=project_id,
+        run_id=pipeline_table.run_id(project_id, period),
+        period=period,
+        attempt=1,
+        generation=1,
+        plot_seasons=plot_seasons,
+        farmers=5,
+        area_ha=7.5,
+        emissions_baseline_t=net + 4.0,
+        emissions_project_t=4.0,
+        removals_t=0.0,
+        net_t=net,
+        creditable_net_share_t=round(net * 0.8, 6),
+    )
 
 
 @pytest.fixture
 def world(monkeypatch):
     farm = InMemoryFarmStore()
     for fpo_id in ("FPO-1", "FPO-2"):
-        farm.transact([Put(FpoRecord(fpo_id=fpo_id, name=fpo_id, state="Punjab", created_by="a",
-                                     created_at=utc_iso_seconds_offset()).to_item())])
+        farm.transact(
+            [
+                Put(
+                    FpoRecord(
+                        fpo_id=fpo_id, name=fpo_id, state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()
+                    ).to_item()
+                )
+            ]
+        )
     assignments = Assignments()
     project = assignments.project("FPO-1")
     assignments.assign(project, "audrey")
     pipeline = InMemoryFarmStore()
-    runs = [(share(project, "2024-kharif", 10.0), "approved"),
-            (share(project, "2025-kharif", 20.0), "awaiting_auditor"),
-            (share(OTHER_PROJECT, "2023-kharif", 5.0, plot_seasons=3), "approved"),
-            (share(project, "2024-kharif", 99.0, fpo_id="FPO-2"), "approved")]
+    runs = [
+        (share(project, "2024-kharif", 10.0), "approved"),
+        (share(project, "2025-kharif", 20.0), "awaiting_auditor"),
+        (share(OTHER_PROJECT, "2023-kharif", 5.0, plot_seasons=3), "approved"),
+        (share(project, "2024-kharif", 99.0, fpo_id="FPO-2"), "approved"),
+    ]
     for record, status in runs:
         pipeline.items[record.key()] = record.to_item()
-        run = pipeline_table.RunRecord(project_id=record.project_id, run_id=record.run_id, period=record.period, status=status,
-                            attempt=1, started_by="a", started_at="t", updated_at="t")
+        run = pipeline_table.RunRecord(
+            project_id=record.project_id,
+            run_id=record.run_id,
+            period=record.period,
+            status=status,
+            attempt=1,
+            started_by="a",
+            started_at="t",
+            updated_at="t",
+        )
         pipeline.items[run.key()] = run.to_item()
     revocations = InMemoryRevocationStore()
     monkeypatch.setattr(fpo, "_revocation", lambda: revocations)
-    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(farm, utc_iso_seconds_offset, dal.PipelineCarbonRuns(pipeline))
+    fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(
+        farm, utc_iso_seconds_offset, dal.PipelineCarbonRuns(pipeline)
+    )
     fpo.app.dependency_overrides[fpo.get_assignments] = assignments.loader
     yield {"pipeline": pipeline, "project": project}
     fpo.app.dependency_overrides.clear()
 
 
 def get(kind, claims, fpo_id="FPO-1", query=""):
-    return call(fpo, "GET", f"/fpos/{fpo_id}/{kind}", claims=claims, resource="/fpos/{fpo_id}/" + kind,
-                params={"fpo_id": fpo_id}, query=query)
+    return call(
+        fpo,
+        "GET",
+        f"/fpos/{fpo_id}/{kind}",
+        claims=claims,
+        resource="/fpos/{fpo_id}/" + kind,
+        params={"fpo_id": fpo_id},
+        query=query,
+    )
 
 
 def test_the_overview_lists_the_fpos_runs_with_their_status_and_totals_approved_ones(world):
@@ -74,13 +112,22 @@ def test_the_overview_lists_the_fpos_runs_with_their_status_and_totals_approved_
     assert r.status == 200, r.body
     carbon = r.body["carbon"]
     assert [(c["period"], c["status"]) for c in carbon["runs"]] == [
-        ("2023-kharif", "approved"), ("2024-kharif", "approved"), ("2025-kharif", "awaiting_auditor")]
+        ("2023-kharif", "approved"),
+        ("2024-kharif", "approved"),
+        ("2025-kharif", "awaiting_auditor"),
+    ]
     run = carbon["runs"][1]
     assert run["project_id"] == world["project"] and run["run_id"] == f"{world['project']}_2024_kharif"
     assert (run["net_t"], run["emissions_baseline_t"], run["farmers"], run["area_ha"]) == (10.0, 14.0, 5, 7.5)
-    assert carbon["approved"] == {"runs": 2, "plot_seasons": 13, "emissions_baseline_t": 23.0,
-                                  "emissions_project_t": 8.0, "removals_t": 0.0, "net_t": 15.0,
-                                  "creditable_net_share_t": 12.0}
+    assert carbon["approved"] == {
+        "runs": 2,
+        "plot_seasons": 13,
+        "emissions_baseline_t": 23.0,
+        "emissions_project_t": 8.0,
+        "removals_t": 0.0,
+        "net_t": 15.0,
+        "creditable_net_share_t": 12.0,
+    }
     assert carbon["runs_truncated"] is False
     assert world["pipeline"].calls == ["Query", "BatchGetItem"]  # constant cost: the items, then their runs' status
 

@@ -50,12 +50,26 @@ def test_patch_refuses_an_explicit_null_naming_the_field_and_stores_nothing(worl
 
 def test_sync_reports_a_null_update_invalid_and_applies_the_rest(world, farmer):
     fid = farmer["farmer_id"]
-    r = world.sync([
-        {"client_id": "client-0001", "entity": "farmer", "action": "update", "id": fid, "base_version": 1,
-         "data": {"name": None}},
-        {"client_id": "client-0002", "entity": "farmer", "action": "update", "id": fid, "base_version": 1,
-         "data": {"village": "Sonepur"}},
-    ])
+    r = world.sync(
+        [
+            {
+                "client_id": "client-0001",
+                "entity": "farmer",
+                "action": "update",
+                "id": fid,
+                "base_version": 1,
+                "data": {"name": None},
+            },
+            {
+                "client_id": "client-0002",
+                "entity": "farmer",
+                "action": "update",
+                "id": fid,
+                "base_version": 1,
+                "data": {"village": "Sonepur"},
+            },
+        ]
+    )
     assert r.status == 200, r.body
     first, second = r.body["results"]
     assert first["status"] == "invalid" and [e["field"] for e in first["errors"]] == ["data.name"]
@@ -126,12 +140,23 @@ def test_season_text_refuses_control_characters_and_line_breaks(world, plot, bad
 
 
 def test_sync_reports_a_record_with_a_control_character_invalid_and_applies_the_others(world):
-    r = world.sync([
-        {"client_id": "client-0001", "entity": "farmer", "action": "create", "data": farmer_body(name="Ra\x1bvi")},
-        {"client_id": "client-0002", "entity": "farmer", "action": "create",
-         "data": farmer_body(phone="9876543211", village="Kot\u202e")},
-        {"client_id": "client-0003", "entity": "farmer", "action": "create", "data": farmer_body(phone="9876543212")},
-    ])
+    r = world.sync(
+        [
+            {"client_id": "client-0001", "entity": "farmer", "action": "create", "data": farmer_body(name="Ra\x1bvi")},
+            {
+                "client_id": "client-0002",
+                "entity": "farmer",
+                "action": "create",
+                "data": farmer_body(phone="9876543211", village="Kot\u202e"),
+            },
+            {
+                "client_id": "client-0003",
+                "entity": "farmer",
+                "action": "create",
+                "data": farmer_body(phone="9876543212"),
+            },
+        ]
+    )
     assert r.status == 200, r.body
     statuses = [(x["status"], [e["field"] for e in x.get("errors") or []]) for x in r.body["results"]]
     assert statuses == [("invalid", ["data.name"]), ("invalid", ["data.village"]), ("applied", [])]
@@ -142,29 +167,40 @@ CSV_HEADER = "name,phone,village,district,state,consent_given,consent_at\n"
 
 
 def test_csv_import_reports_a_row_with_a_control_character_and_imports_the_others(world):
-    csv_text = (CSV_HEADER + "Ravi,9876543210,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
-                "Sita,9876543211,Ram\x1b[2Jpur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
-                "\"Gita\nDevi\",9876543212,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
-                "Mohan,9876543213,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n")
+    csv_text = (
+        CSV_HEADER + "Ravi,9876543210,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
+        "Sita,9876543211,Ram\x1b[2Jpur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
+        '"Gita\nDevi",9876543212,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n'
+        "Mohan,9876543213,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
+    )
     r = world.import_farmers(csv_text)
     assert r.status == 200, r.body
     rows = [(x["row"], x["status"], [e["field"] for e in x.get("errors") or []]) for x in r.body["rows"]]
-    assert rows == [(2, "accepted", []), (3, "rejected", ["row.3.village"]), (4, "rejected", ["row.4.name"]),
-                    (5, "accepted", [])]
+    assert rows == [
+        (2, "accepted", []),
+        (3, "rejected", ["row.3.village"]),
+        (4, "rejected", ["row.4.name"]),
+        (5, "accepted", []),
+    ]
     assert sorted(f["name"] for f in world.list_farmers().body["items"]) == ["Mohan", "Ravi"]
 
 
 def test_plot_import_reports_a_feature_with_a_control_character_and_imports_the_others(world, farmer):
     fid = farmer["farmer_id"]
-    r = world.import_plots([
-        feature(lon=75.85, properties={"farmer_id": fid, "external_id": "p1"}),
-        feature(lon=75.86, properties={"farmer_id": fid, "external_id": "p2", "name": "North\u202efield"}),
-        feature(lon=75.87, properties={"farmer_id": fid, "external_id": "p3", "name": "South\nfield"}),
-    ])
+    r = world.import_plots(
+        [
+            feature(lon=75.85, properties={"farmer_id": fid, "external_id": "p1"}),
+            feature(lon=75.86, properties={"farmer_id": fid, "external_id": "p2", "name": "North\u202efield"}),
+            feature(lon=75.87, properties={"farmer_id": fid, "external_id": "p3", "name": "South\nfield"}),
+        ]
+    )
     assert r.status == 200, r.body
     rows = [(x["status"], where(None, x.get("errors") or [])) for x in r.body["rows"]]
-    assert rows == [("accepted", []), ("rejected", ["features.1.properties.name"]),
-                    ("rejected", ["features.2.properties.name"])]
+    assert rows == [
+        ("accepted", []),
+        ("rejected", ["features.1.properties.name"]),
+        ("rejected", ["features.2.properties.name"]),
+    ]
     assert len(world.list_plots(fid).body["items"]) == 1
 
 
@@ -176,24 +212,32 @@ def test_list_filter_refuses_control_characters_in_the_village(world, farmer):
 # ---- 3. CSV: byte-order mark, over-long fields, unreadable rows -------------------------------------
 def test_a_csv_with_a_utf8_byte_order_mark_imports(world):
     """Excel's "CSV UTF-8" starts with U+FEFF; before, the header's first column was "\\ufeffname"."""
-    r = world.import_farmers("\ufeff" + CSV_HEADER + "Ravi,9876543210,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n")
+    r = world.import_farmers(
+        "\ufeff" + CSV_HEADER + "Ravi,9876543210,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
+    )
     assert r.status == 200 and r.body["accepted"] == 1, r.body
     assert [f["name"] for f in world.list_farmers().body["items"]] == ["Ravi"]
 
 
 def test_a_byte_order_mark_inside_a_row_rejects_that_row(world):
-    r = world.import_farmers(CSV_HEADER + "Ra\ufeffvi,9876543210,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
-                                          "Sita,9876543211,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n")
+    r = world.import_farmers(
+        CSV_HEADER + "Ra\ufeffvi,9876543210,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
+        "Sita,9876543211,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
+    )
     assert r.status == 200, r.body
     assert [(x["status"], [e["field"] for e in x.get("errors") or []]) for x in r.body["rows"]] == [
-        ("rejected", ["row.2.name"]), ("accepted", [])]
+        ("rejected", ["row.2.name"]),
+        ("accepted", []),
+    ]
 
 
 def test_a_field_over_the_csv_readers_limit_rejects_its_row_not_the_file(world):
     huge = "x" * 140_000  # csv.field_size_limit() is 131,072: _csv.Error, a 500 before
-    r = world.import_farmers(CSV_HEADER + "Ravi,9876543210,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
-                                          f"Sita,9876543211,\"{huge}\",Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
-                                          "Mohan,9876543213,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n")
+    r = world.import_farmers(
+        CSV_HEADER + "Ravi,9876543210,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
+        f'Sita,9876543211,"{huge}",Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n'
+        "Mohan,9876543213,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
+    )
     assert r.status == 200, r.body
     rows = [(x["row"], x["status"], [e["type"] for e in x.get("errors") or []]) for x in r.body["rows"]]
     assert rows == [(2, "accepted", []), (3, "rejected", ["csv_unreadable"]), (4, "accepted", [])]
@@ -208,30 +252,53 @@ def test_an_unreadable_header_is_a_422(world):
 
 
 def test_nul_in_a_csv_row_rejects_that_row(world):
-    r = world.import_farmers(CSV_HEADER + "Ra\x00vi,9876543210,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
-                                          "Sita,9876543211,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n")
+    r = world.import_farmers(
+        CSV_HEADER + "Ra\x00vi,9876543210,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
+        "Sita,9876543211,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30\n"
+    )
     assert r.status == 200, r.body
     assert [x["status"] for x in r.body["rows"]] == ["rejected", "accepted"]
 
 
 # ---- 4. GeoJSON import: odd feature shapes ------------------------------------------------------------
-@pytest.mark.parametrize("odd", [
-    "a feature", 7, None, [1, 2], True,
-    {"type": "Feature", "properties": "farmer", "geometry": polygon(75.9, 30.9)},
-    {"type": "Feature", "properties": ["farmer"], "geometry": polygon(75.9, 30.9)},
-    {"type": "Feature", "properties": 3.5, "geometry": polygon(75.9, 30.9)},
-    {"type": "Feature", "properties": {"farmer_id": ["F-1"], "external_id": "x"}, "geometry": polygon(75.9, 30.9)},
-    {"type": "Feature", "properties": {"farmer_id": "F" * 3000, "external_id": "x"}, "geometry": polygon(75.9, 30.9)},
-    {"type": "Feature", "properties": {"farmer_external_id": {"a": 1}, "external_id": "x"}, "geometry": polygon(75.9, 30.9)},
-    {"type": "Feature", "properties": {"farmer_id": "F-1", "external_id": "x"}, "geometry": None},
-    {"type": "Feature", "properties": {"farmer_id": "F-1", "external_id": "x"}, "geometry": "POLYGON((1 2))"},
-    {"type": "Feature", "properties": {"farmer_id": "F-1", "external_id": "x"}},
-    {"type": "Feature", "properties": {"farmer_id": "F-1", "external_id": "x"},
-     "geometry": {"type": "Polygon", "coordinates": "[[1,2]]"}},
-    {"type": "Feature", "properties": {"farmer_id": "F-1", "external_id": "x"},
-     "geometry": {"type": "Polygon", "coordinates": [[[75.9, 30.9, 1, 2]] * 4]}},
-    {"type": "Feature", "properties": {"farmer_id": "F-1", "id": {"nested": []}}, "geometry": polygon(75.9, 30.9)},
-])
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "a feature",
+        7,
+        None,
+        [1, 2],
+        True,
+        {"type": "Feature", "properties": "farmer", "geometry": polygon(75.9, 30.9)},
+        {"type": "Feature", "properties": ["farmer"], "geometry": polygon(75.9, 30.9)},
+        {"type": "Feature", "properties": 3.5, "geometry": polygon(75.9, 30.9)},
+        {"type": "Feature", "properties": {"farmer_id": ["F-1"], "external_id": "x"}, "geometry": polygon(75.9, 30.9)},
+        {
+            "type": "Feature",
+            "properties": {"farmer_id": "F" * 3000, "external_id": "x"},
+            "geometry": polygon(75.9, 30.9),
+        },
+        {
+            "type": "Feature",
+            "properties": {"farmer_external_id": {"a": 1}, "external_id": "x"},
+            "geometry": polygon(75.9, 30.9),
+        },
+        {"type": "Feature", "properties": {"farmer_id": "F-1", "external_id": "x"}, "geometry": None},
+        {"type": "Feature", "properties": {"farmer_id": "F-1", "external_id": "x"}, "geometry": "POLYGON((1 2))"},
+        {"type": "Feature", "properties": {"farmer_id": "F-1", "external_id": "x"}},
+        {
+            "type": "Feature",
+            "properties": {"farmer_id": "F-1", "external_id": "x"},
+            "geometry": {"type": "Polygon", "coordinates": "[[1,2]]"},
+        },
+        {
+            "type": "Feature",
+            "properties": {"farmer_id": "F-1", "external_id": "x"},
+            "geometry": {"type": "Polygon", "coordinates": [[[75.9, 30.9, 1, 2]] * 4]},
+        },
+        {"type": "Feature", "properties": {"farmer_id": "F-1", "id": {"nested": []}}, "geometry": polygon(75.9, 30.9)},
+    ],
+)
 def test_an_odd_feature_is_rejected_in_the_report_and_the_others_import(world, farmer, odd):
     fid = farmer["farmer_id"]
     r = world.import_plots([odd, feature(lon=75.85, properties={"farmer_id": fid, "external_id": "good"})])
@@ -287,14 +354,17 @@ def test_a_bbox_is_accepted_and_not_stored(world, farmer):
     assert "bbox" not in world.store.items[keys.plot(r.body["plot_id"])]["geometry_json"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"geometry": {**polygon(75.85, 30.9), "bbox": "[NaN, 1, 2, 3]"}}, "body.geometry.bbox"),
-    ({"geometry": {**polygon(75.85, 30.9), "bbox": [1, 2, 3]}}, "body.geometry.bbox"),
-    ({"geometry": {**polygon(75.85, 30.9), "crs": {"type": "name"}}}, "body.geometry.crs"),
-    ({"geometry": {**polygon(75.85, 30.9), "type": "Point"}}, "body.geometry.type"),
-    ({"geometry": {**polygon(75.85, 30.9), "type": "GeometryCollection"}}, "body.geometry.type"),
-    ({"foo": 1}, "body.foo"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"geometry": {**polygon(75.85, 30.9), "bbox": "[NaN, 1, 2, 3]"}}, "body.geometry.bbox"),
+        ({"geometry": {**polygon(75.85, 30.9), "bbox": [1, 2, 3]}}, "body.geometry.bbox"),
+        ({"geometry": {**polygon(75.85, 30.9), "crs": {"type": "name"}}}, "body.geometry.crs"),
+        ({"geometry": {**polygon(75.85, 30.9), "type": "Point"}}, "body.geometry.type"),
+        ({"geometry": {**polygon(75.85, 30.9), "type": "GeometryCollection"}}, "body.geometry.type"),
+        ({"foo": 1}, "body.foo"),
+    ],
+)
 def test_unknown_geometry_members_and_types_are_refused(world, farmer, body, field):
     before = world.snapshot()
     r = world.add_plot(farmer["farmer_id"], {**feature(), **body})
@@ -318,14 +388,37 @@ def test_the_openapi_document_shows_the_geometry_types_and_limits():
     assert all("null" not in json.dumps(prop) for prop in patch.values()), patch  # null is a 422 there
 
 
-INSIDE = {"Delhi": (77.21, 28.61), "Chennai": (80.27, 13.08), "Srinagar": (74.80, 34.08), "Leh": (77.58, 34.16),
-          "Tawang": (91.86, 27.59), "Port Blair": (92.73, 11.62), "Kavaratti": (72.64, 10.57),
-          "Campbell Bay": (93.93, 7.0), "Kanyakumari": (77.54, 8.08), "Attari": (74.58, 31.6),
-          "Petrapole": (88.88, 23.03), "Siachen": (77.1, 35.4), "Aksai Chin (claimed)": (79.5, 35.2),
-          "Gilgit (claimed)": (74.31, 35.92), "Muzaffarabad (claimed)": (73.47, 34.37)}
-OUTSIDE = {"Lhasa": (91.11, 29.65), "Tibet": (90.0, 30.0), "Kathmandu": (85.32, 27.72), "Dhaka": (90.41, 23.81),
-           "Lahore": (74.34, 31.55), "Colombo": (79.86, 6.93), "Islamabad": (73.05, 33.68), "Thimphu": (89.64, 27.47),
-           "Jaffna": (80.01, 9.66), "Karachi": (67.0, 24.86), "Shiquanhe": (80.1, 32.5), "Male": (73.51, 4.18)}
+INSIDE = {
+    "Delhi": (77.21, 28.61),
+    "Chennai": (80.27, 13.08),
+    "Srinagar": (74.80, 34.08),
+    "Leh": (77.58, 34.16),
+    "Tawang": (91.86, 27.59),
+    "Port Blair": (92.73, 11.62),
+    "Kavaratti": (72.64, 10.57),
+    "Campbell Bay": (93.93, 7.0),
+    "Kanyakumari": (77.54, 8.08),
+    "Attari": (74.58, 31.6),
+    "Petrapole": (88.88, 23.03),
+    "Siachen": (77.1, 35.4),
+    "Aksai Chin (claimed)": (79.5, 35.2),
+    "Gilgit (claimed)": (74.31, 35.92),
+    "Muzaffarabad (claimed)": (73.47, 34.37),
+}
+OUTSIDE = {
+    "Lhasa": (91.11, 29.65),
+    "Tibet": (90.0, 30.0),
+    "Kathmandu": (85.32, 27.72),
+    "Dhaka": (90.41, 23.81),
+    "Lahore": (74.34, 31.55),
+    "Colombo": (79.86, 6.93),
+    "Islamabad": (73.05, 33.68),
+    "Thimphu": (89.64, 27.47),
+    "Jaffna": (80.01, 9.66),
+    "Karachi": (67.0, 24.86),
+    "Shiquanhe": (80.1, 32.5),
+    "Male": (73.51, 4.18),
+}
 
 
 @pytest.mark.parametrize("place", INSIDE)

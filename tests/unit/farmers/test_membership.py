@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from agri_common.platform.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from agri_common.farm_table import aggregates as agg
 from agri_common.farm_table import keys
 from agri_common.farm_table.records import FarmerRecord, FpoRecord
-from agri_common.single_table import Put
+from agri_common.platform.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from agri_common.platform.principal import Principal, Role
+from agri_common.single_table import Put
 from functions.farmers import models as m
 from functions.farmers.aadhaar import verhoeff_check_digit
 from functions.farmers.context import FarmContext
@@ -53,27 +53,74 @@ class RacingStore(InMemoryFarmStore):
 def ctx():
     store = RacingStore()
     for fpo_id in ("FPO-1", "FPO-2"):
-        store.transact([Put(FpoRecord(fpo_id=fpo_id, name=fpo_id, state="Punjab", created_by="adm",
-                                      created_at="2025-01-01T00:00:00+00:00").to_item())])
+        store.transact(
+            [
+                Put(
+                    FpoRecord(
+                        fpo_id=fpo_id,
+                        name=fpo_id,
+                        state="Punjab",
+                        created_by="adm",
+                        created_at="2025-01-01T00:00:00+00:00",
+                    ).to_item()
+                )
+            ]
+        )
     return FarmContext(store=store, aadhaar_key=lambda: b"test-key")
 
 
 def body(fpo_id="FPO-1", **extra):
-    return m.RegisterFarmerRequest.model_validate({"name": "Ravi", "phone": "9876543210", "village": "Rampur",
-                                                   "district": "Patiala", "state": "Punjab", "fpo_id": fpo_id,
-                                                   "consent": CONSENT, **extra})
+    return m.RegisterFarmerRequest.model_validate(
+        {
+            "name": "Ravi",
+            "phone": "9876543210",
+            "village": "Rampur",
+            "district": "Patiala",
+            "state": "Punjab",
+            "fpo_id": fpo_id,
+            "consent": CONSENT,
+            **extra,
+        }
+    )
 
 
 def square(lon, lat, size=0.001):
-    return m.PlotFeature.model_validate({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[
-        [lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]]}})
+    return m.PlotFeature.model_validate(
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+                ],
+            },
+        }
+    )
 
 
-RICE = {"year": 2025, "season": "kharif", "crop": "rice", "sowing_date": "2025-06-20", "harvest_date": "2025-10-20",
-        "cultivation_days": 110, "water_regime": "single_drainage", "preseason_water": "non_flooded_lt_180",
-        "synthetic_n_kg_per_ha": 100, "yield_t_per_ha": 5}
-WHEAT = {**RICE, "season": "rabi", "crop": "wheat", "water_regime": None, "preseason_water": None, "cultivation_days": None,
-         "sowing_date": "2025-11-10", "harvest_date": "2026-04-10", "yield_t_per_ha": 4}
+RICE = {
+    "year": 2025,
+    "season": "kharif",
+    "crop": "rice",
+    "sowing_date": "2025-06-20",
+    "harvest_date": "2025-10-20",
+    "cultivation_days": 110,
+    "water_regime": "single_drainage",
+    "preseason_water": "non_flooded_lt_180",
+    "synthetic_n_kg_per_ha": 100,
+    "yield_t_per_ha": 5,
+}
+WHEAT = {
+    **RICE,
+    "season": "rabi",
+    "crop": "wheat",
+    "water_regime": None,
+    "preseason_water": None,
+    "cultivation_days": None,
+    "sowing_date": "2025-11-10",
+    "harvest_date": "2026-04-10",
+    "yield_t_per_ha": 4,
+}
 
 
 def season(key="2025-kharif"):
@@ -101,7 +148,9 @@ def test_a_self_registered_profile_is_a_request_that_counts_nowhere(ctx):
     assert patched.village == "Nabha" and FarmerService(ctx).get(me, record.farmer_id).plot_count == 1
     assert fpo_items(ctx, "FPO-1") == {}  # no member, plot, season, village or season total moved
     assert list(FarmSeasonSource(ctx.store).plan_units(["FPO-1"])) == []  # invisible to the MRV run
-    assert [f.farmer_id for f in FarmerService(ctx).list(MGR1, None, None, 25, None, "pending").items] == [record.farmer_id]
+    assert [f.farmer_id for f in FarmerService(ctx).list(MGR1, None, None, 25, None, "pending").items] == [
+        record.farmer_id
+    ]
     assert FarmerService(ctx).list(MGR1, None, None, 25, None, "approved").items == []
 
 
@@ -141,10 +190,13 @@ def every_kind_of_write(ctx, caller, farmer_id, lon):
 
     plot = with_data(ctx, caller, farmer_id, lon)
     PlotService(ctx).replace(caller, plot.plot_id, square(lon, 30.0, 0.002), 1)
-    SeasonService(ctx).update(caller, plot.plot_id, m.SeasonData.model_validate({**RICE, "synthetic_n_kg_per_ha": 60,
-                                                                                "urea_kg_per_ha": 0}), 1)
+    SeasonService(ctx).update(
+        caller, plot.plot_id, m.SeasonData.model_validate({**RICE, "synthetic_n_kg_per_ha": 60, "urea_kg_per_ha": 0}), 1
+    )
     uploads = UploadService(ctx, Objects())
-    issued = uploads.issue(caller, m.UploadRequest(plot_id=plot.plot_id, content_type="application/pdf", size_bytes=100))
+    issued = uploads.issue(
+        caller, m.UploadRequest(plot_id=plot.plot_id, content_type="application/pdf", size_bytes=100)
+    )
     uploads.complete(caller, issued.upload_id)
     version = FarmerService(ctx).load(farmer_id).version
     FarmerService(ctx).patch(caller, farmer_id, m.PatchFarmerRequest(version=version, village="Nabha"))
@@ -194,8 +246,13 @@ def test_only_the_fpos_manager_or_an_admin_decides_and_others_learn_nothing(ctx)
     me = farmer_account(1)
     farmer_id = FarmerService(ctx).register(me, body()).farmer_id
     errors = []
-    for caller, fpo_id, fid in ((MGR2, "FPO-1", farmer_id), (MGR2, "FPO-2", farmer_id), (MGR1, "FPO-1", "F-missing"),
-                                (MGR1, "FPO-2", farmer_id), (ADMIN, "FPO-2", farmer_id)):
+    for caller, fpo_id, fid in (
+        (MGR2, "FPO-1", farmer_id),
+        (MGR2, "FPO-2", farmer_id),
+        (MGR1, "FPO-1", "F-missing"),
+        (MGR1, "FPO-2", farmer_id),
+        (ADMIN, "FPO-2", farmer_id),
+    ):
         with pytest.raises(NotFoundError) as err:
             MembershipService(ctx).approve(caller, fpo_id, fid)
         errors.append((err.value.status, err.value.code, str(err.value)))
@@ -263,8 +320,13 @@ def test_a_probing_account_cannot_tell_a_registered_aadhaar_number_from_a_fresh_
     for n, number in ((1, taken), (2, fresh), (3, taken[:4] + " " + taken[4:])):
         prober = farmer_account(n)
         record = FarmerService(ctx).register(prober, body(aadhaar=number))
-        answers.append((record, _visible(farmer_out(record, prober)), _visible(farmer_out(FarmerService(ctx).get(
-            prober, record.farmer_id), prober))))
+        answers.append(
+            (
+                record,
+                _visible(farmer_out(record, prober)),
+                _visible(farmer_out(FarmerService(ctx).get(prober, record.farmer_id), prober)),
+            )
+        )
     # the same answer (status, body) on registration and on reading the profile back
     assert answers[0][1] == {**answers[1][1], "aadhaar_last4": taken[-4:]} and answers[0][2] == answers[0][1]
     assert answers[1][2] == answers[1][1] and answers[0][1]["aadhaar_duplicate"] is None  # not shown to the farmer
@@ -327,48 +389,97 @@ def api(monkeypatch, ctx):
 def test_membership_routes_over_the_handler(api, ctx):
     from tests.unit.functions.conftest import call, claims_for
 
-    me, mgr1, mgr2 = (claims_for("farmer", user="f1", fpo=None), claims_for("fpo_manager", user="m1", fpo="FPO-1"),
-                      claims_for("fpo_manager", user="m2", fpo="FPO-2"))
+    me, mgr1, mgr2 = (
+        claims_for("farmer", user="f1", fpo=None),
+        claims_for("fpo_manager", user="m1", fpo="FPO-1"),
+        claims_for("fpo_manager", user="m2", fpo="FPO-2"),
+    )
     r = call(api, "POST", "/farmers", {**body().model_dump(mode="json", exclude_none=True)}, claims=me)
     assert r.status == 201 and r.body["membership"] == "pending" and r.body["aadhaar_duplicate"] is None
     fid = r.body["farmer_id"]
     listed = call(api, "GET", "/farmers", claims=mgr1, query="status=pending")
-    assert [f["farmer_id"] for f in listed.body["items"]] == [fid] and listed.body["items"][0]["aadhaar_duplicate"] is False
+    assert [f["farmer_id"] for f in listed.body["items"]] == [fid] and listed.body["items"][0][
+        "aadhaar_duplicate"
+    ] is False
     assert call(api, "GET", "/farmers", claims=mgr1, query="status=nonsense").status == 422
 
     def decide(claims, fpo_id, farmer_id, verb="approve"):
-        return call(api, "POST", f"/fpos/{fpo_id}/members/{farmer_id}/{verb}", claims=claims,
-                    resource=f"/fpos/{{fpo_id}}/members/{{farmer_id}}/{verb}", params={"fpo_id": fpo_id, "farmer_id": farmer_id})
+        return call(
+            api,
+            "POST",
+            f"/fpos/{fpo_id}/members/{farmer_id}/{verb}",
+            claims=claims,
+            resource=f"/fpos/{{fpo_id}}/members/{{farmer_id}}/{verb}",
+            params={"fpo_id": fpo_id, "farmer_id": farmer_id},
+        )
 
     other, missing = decide(mgr2, "FPO-1", fid), decide(mgr1, "FPO-1", "F-nobody")
     assert other.status == missing.status == 404
-    assert {k: v for k, v in other.body["error"].items() if k != "request_id"} == \
-        {k: v for k, v in missing.body["error"].items() if k != "request_id"}
+    assert {k: v for k, v in other.body["error"].items() if k != "request_id"} == {
+        k: v for k, v in missing.body["error"].items() if k != "request_id"
+    }
     assert decide(me, "FPO-1", fid).status == 403  # never themselves
     ok = decide(mgr1, "FPO-1", fid)
     assert ok.status == 200 and ok.body["membership"] == "approved"
     again = decide(mgr1, "FPO-1", fid, "reject")
     assert again.status == 409 and again.body["error"]["code"] == "membership_decided"
 
-    inv = call(api, "POST", "/fpos/FPO-1/invitations", claims=mgr1, resource="/fpos/{fpo_id}/invitations",
-               params={"fpo_id": "FPO-1"})
+    inv = call(
+        api,
+        "POST",
+        "/fpos/FPO-1/invitations",
+        claims=mgr1,
+        resource="/fpos/{fpo_id}/invitations",
+        params={"fpo_id": "FPO-1"},
+    )
     assert inv.status == 201 and set(inv.body) == {"code", "fpo_id", "expires_at"}
-    assert call(api, "POST", "/fpos/FPO-1/invitations", {"expires_in_hours": 0}, claims=mgr1,
-                resource="/fpos/{fpo_id}/invitations", params={"fpo_id": "FPO-1"}).status == 422
-    assert call(api, "POST", "/fpos/FPO-1/invitations", {}, claims=mgr2, resource="/fpos/{fpo_id}/invitations",
-                params={"fpo_id": "FPO-1"}).status == 404
+    assert (
+        call(
+            api,
+            "POST",
+            "/fpos/FPO-1/invitations",
+            {"expires_in_hours": 0},
+            claims=mgr1,
+            resource="/fpos/{fpo_id}/invitations",
+            params={"fpo_id": "FPO-1"},
+        ).status
+        == 422
+    )
+    assert (
+        call(
+            api,
+            "POST",
+            "/fpos/FPO-1/invitations",
+            {},
+            claims=mgr2,
+            resource="/fpos/{fpo_id}/invitations",
+            params={"fpo_id": "FPO-1"},
+        ).status
+        == 404
+    )
     two = claims_for("farmer", user="f2", fpo=None)
-    joined = call(api, "POST", "/farmers", {**body(phone="9876543219").model_dump(mode="json", exclude_none=True),
-                                            "invitation_code": inv.body["code"]}, claims=two)
+    joined = call(
+        api,
+        "POST",
+        "/farmers",
+        {**body(phone="9876543219").model_dump(mode="json", exclude_none=True), "invitation_code": inv.body["code"]},
+        claims=two,
+    )
     assert joined.status == 201 and joined.body["membership"] == "approved"
-    reuse = call(api, "POST", "/farmers", {**body(phone="9876543218").model_dump(mode="json", exclude_none=True),
-                                           "invitation_code": inv.body["code"]}, claims=claims_for("farmer", user="f3", fpo=None))
+    reuse = call(
+        api,
+        "POST",
+        "/farmers",
+        {**body(phone="9876543218").model_dump(mode="json", exclude_none=True), "invitation_code": inv.body["code"]},
+        claims=claims_for("farmer", user="f3", fpo=None),
+    )
     assert reuse.status == 422 and reuse.body["error"]["details"][0]["type"] == "invalid_invitation"
 
 
 def _rounded(items: dict) -> dict:
     def r(v):
         return {k: r(x) for k, x in v.items()} if isinstance(v, dict) else round(v, 6) if isinstance(v, float) else v
+
     return r(items)
 
 
@@ -429,8 +540,19 @@ class LaggingIndexStore(RacingStore):
 
 def test_an_approval_that_reads_a_lagging_plot_index_is_a_409_to_retry_and_moves_nothing():
     store = LaggingIndexStore()
-    store.transact([Put(FpoRecord(fpo_id="FPO-1", name="FPO-1", state="Punjab", created_by="adm",
-                                  created_at="2025-01-01T00:00:00+00:00").to_item())])
+    store.transact(
+        [
+            Put(
+                FpoRecord(
+                    fpo_id="FPO-1",
+                    name="FPO-1",
+                    state="Punjab",
+                    created_by="adm",
+                    created_at="2025-01-01T00:00:00+00:00",
+                ).to_item()
+            )
+        ]
+    )
     ctx = FarmContext(store=store, aadhaar_key=lambda: b"test-key")
     me = farmer_account(1)
     pending = FarmerService(ctx).register(me, body())

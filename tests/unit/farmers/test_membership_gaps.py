@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from agri_common.platform.errors import ConflictError, ForbiddenError, NotFoundError
 from agri_common.farm_table import keys
+from agri_common.platform.errors import ConflictError, ForbiddenError, NotFoundError
 from agri_common.platform.principal import AuditScope, Principal, Role
 from functions.farmers import models as m
 from functions.farmers.logic import FarmerService
@@ -19,13 +19,28 @@ from functions.pipeline.sources import FarmSeasonSource
 from tests.unit.farmers import test_auditor_access as access
 from tests.unit.farmers.test_auditor_access import world  # noqa: F401 (fixture)
 from tests.unit.farmers.test_membership import (  # noqa: F401 (ctx: fixture)
-    MGR1, MGR2, ADMIN, _rounded, aadhaar_number, body, ctx, every_kind_of_write, farmer_account, fpo_items, season,
-    square, with_data,
+    ADMIN,
+    MGR1,
+    MGR2,
+    _rounded,
+    aadhaar_number,
+    body,
+    ctx,
+    every_kind_of_write,
+    farmer_account,
+    fpo_items,
+    season,
+    square,
+    with_data,
 )
 from tests.unit.functions.conftest import call
 
-AUDITOR = Principal(user_id="aud", username="aud", role=Role.AUDITOR,
-                    audit=AuditScope(project_ids=frozenset({"prj"}), fpo_ids=frozenset({"FPO-1"})))
+AUDITOR = Principal(
+    user_id="aud",
+    username="aud",
+    role=Role.AUDITOR,
+    audit=AuditScope(project_ids=frozenset({"prj"}), fpo_ids=frozenset({"FPO-1"})),
+)
 
 
 def refusal(fn, *args):
@@ -83,16 +98,26 @@ def test_auditor_reads_over_the_routes_answer_like_missing_records(world):
     r = call(access.farmers, "POST", "/farmers", access.farmer_body("FPO-1") | {"phone": "9876500099"}, claims=me)
     assert r.status == 201 and r.body["membership"] == "pending"
     fid = r.body["farmer_id"]
-    r = call(access.farmers, "POST", f"/farmers/{fid}/plots", access.square(75.95, 30.9), claims=me,
-             resource="/farmers/{farmer_id}/plots", params={"farmer_id": fid})
+    r = call(
+        access.farmers,
+        "POST",
+        f"/farmers/{fid}/plots",
+        access.square(75.95, 30.9),
+        claims=me,
+        resource="/farmers/{farmer_id}/plots",
+        params={"farmer_id": fid},
+    )
     assert r.status == 201
     pid = r.body["plot_id"]
 
     def envelope(response):
         return response.status, {k: v for k, v in response.body["error"].items() if k != "request_id"}
 
-    for read, hidden, missing in ((access.farmer, fid, "F-nobody"), (access.plots_of, fid, "F-nobody"),
-                                  (access.plot, pid, "P-nobody")):
+    for read, hidden, missing in (
+        (access.farmer, fid, "F-nobody"),
+        (access.plots_of, fid, "F-nobody"),
+        (access.plot, pid, "P-nobody"),
+    ):
         assert envelope(read(hidden, access.AUDREY)) == envelope(read(missing, access.AUDREY))
         assert envelope(read(hidden, access.AUDREY))[0] == 404
     assert access.farmer(ids["f1"], access.AUDREY).status == 200  # the member, as before
@@ -233,8 +258,9 @@ def test_removal_takes_the_members_totals_out_and_the_member_out_of_future_runs(
 
     removed = MembershipService(ctx).remove(MGR1, "FPO-1", leaves)
     assert (removed.membership, removed.membership_decided_by) == ("removed", "fpo_manager:mgr1")
-    nonzero = lambda items: {k: {n: v for n, v in t.items() if v} for k, t in _rounded(items).items()
-                             if any(t.values())}
+    nonzero = lambda items: {
+        k: {n: v for n, v in t.items() if v} for k, t in _rounded(items).items() if any(t.values())
+    }
     assert nonzero(fpo_items(ctx, "FPO-1")) == nonzero(before)
     assert FarmSeasonSource(ctx.store).plan_units(["FPO-1"]) == [stays]
     assert [f.farmer_id for f in FarmerService(ctx).list(MGR1, None, None, 25, None, "removed").items] == [leaves]
@@ -248,9 +274,11 @@ def test_removal_takes_the_members_totals_out_and_the_member_out_of_future_runs(
 
 def test_only_the_fpos_manager_or_an_admin_removes_and_others_learn_nothing(ctx):
     fid = FarmerService(ctx).register(MGR1, body()).farmer_id
-    answers = {refusal(MembershipService(ctx).remove, MGR2, "FPO-1", fid),
-               refusal(MembershipService(ctx).remove, MGR1, "FPO-1", "F-nobody"),
-               refusal(MembershipService(ctx).remove, ADMIN, "FPO-2", fid)}
+    answers = {
+        refusal(MembershipService(ctx).remove, MGR2, "FPO-1", fid),
+        refusal(MembershipService(ctx).remove, MGR1, "FPO-1", "F-nobody"),
+        refusal(MembershipService(ctx).remove, ADMIN, "FPO-2", fid),
+    }
     assert len(answers) == 1
     for caller in (farmer_account(1), AUDITOR):
         with pytest.raises(ForbiddenError):
@@ -275,8 +303,12 @@ def test_writes_racing_a_removal_are_counted_exactly_once(ctx):
     other = FarmerService(ctx).register(MGR1, body(phone="9876500019")).farmer_id
     other_plot = with_data(ctx, MGR1, other, 77.0)
     ctx.store.before = lambda: MembershipService(ctx).remove(MGR1, "FPO-1", other)
-    SeasonService(ctx).update(MGR1, other_plot.plot_id, m.SeasonData.model_validate(
-        {**season().model_dump(mode="json"), "synthetic_n_kg_per_ha": 60}), 1)
+    SeasonService(ctx).update(
+        MGR1,
+        other_plot.plot_id,
+        m.SeasonData.model_validate({**season().model_dump(mode="json"), "synthetic_n_kg_per_ha": 60}),
+        1,
+    )
     totals = fpo_items(ctx, "FPO-1")["AGG"]
     assert (totals["members"], totals["plots"], totals["seasons"]) == (0, 0, 0)
     assert all(abs(v) < 1e-9 for v in totals.values())
@@ -301,18 +333,32 @@ from tests.unit.farmers.test_membership import api  # noqa: E402,F401 (fixture)
 def test_remove_and_request_again_over_the_handler(api, ctx):
     from tests.unit.functions.conftest import claims_for
 
-    me, mgr1, mgr2 = (claims_for("farmer", user="f1", fpo=None), claims_for("fpo_manager", user="m1", fpo="FPO-1"),
-                      claims_for("fpo_manager", user="m2", fpo="FPO-2"))
+    me, mgr1, mgr2 = (
+        claims_for("farmer", user="f1", fpo=None),
+        claims_for("fpo_manager", user="m1", fpo="FPO-1"),
+        claims_for("fpo_manager", user="m2", fpo="FPO-2"),
+    )
     fid = call(api, "POST", "/farmers", body().model_dump(mode="json", exclude_none=True), claims=me).body["farmer_id"]
 
     def member(claims, verb, fpo_id="FPO-1", farmer_id=fid):
-        return call(api, "POST", f"/fpos/{fpo_id}/members/{farmer_id}/{verb}", claims=claims,
-                    resource=f"/fpos/{{fpo_id}}/members/{{farmer_id}}/{verb}",
-                    params={"fpo_id": fpo_id, "farmer_id": farmer_id})
+        return call(
+            api,
+            "POST",
+            f"/fpos/{fpo_id}/members/{farmer_id}/{verb}",
+            claims=claims,
+            resource=f"/fpos/{{fpo_id}}/members/{{farmer_id}}/{verb}",
+            params={"fpo_id": fpo_id, "farmer_id": farmer_id},
+        )
 
     def ask(claims, farmer_id=fid):
-        return call(api, "POST", f"/farmers/{farmer_id}/membership-request", claims=claims,
-                    resource="/farmers/{farmer_id}/membership-request", params={"farmer_id": farmer_id})
+        return call(
+            api,
+            "POST",
+            f"/farmers/{farmer_id}/membership-request",
+            claims=claims,
+            resource="/farmers/{farmer_id}/membership-request",
+            params={"farmer_id": farmer_id},
+        )
 
     assert (ask(me).status, ask(me).body["error"]["code"]) == (409, "membership_pending")
     assert member(mgr1, "reject").body["membership"] == "rejected"

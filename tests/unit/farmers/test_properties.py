@@ -18,17 +18,44 @@ from tests.unit.farmers.world import CONSENT, WHEAT, World, farmer_body, feature
 
 # CI runs a fixed, deterministic sample; FARM_PROPERTY_EXAMPLES=500 explores a fresh random one.
 EXAMPLES = int(os.environ.get("FARM_PROPERTY_EXAMPLES", "0"))
-SETTINGS = settings(max_examples=EXAMPLES or 40, deadline=None, derandomize=not EXAMPLES, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=EXAMPLES or 40,
+    deadline=None,
+    derandomize=not EXAMPLES,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 TEXT = st.text(st.characters(exclude_categories=()), max_size=12) | st.sampled_from(
-    ["", " ", "\x00", "\x1b[2J", "\u202e", "\ud800", "\ufeff", "a\nb", "Rampur", "#", "9876543210", "F-1", "x" * 300,
-     "2025-06-01T10:00:00+05:30", "Polygon", "Feature", "rice"])
-NUMBERS = (st.integers(min_value=-(10 ** 40), max_value=10 ** 40) | st.floats(allow_nan=True, allow_infinity=True)
-           | st.sampled_from([0, 1, -1, 1e-308, 1e300, 2 ** 63, 0.5, 90, 180, 77.2, 28.6]))
+    [
+        "",
+        " ",
+        "\x00",
+        "\x1b[2J",
+        "\u202e",
+        "\ud800",
+        "\ufeff",
+        "a\nb",
+        "Rampur",
+        "#",
+        "9876543210",
+        "F-1",
+        "x" * 300,
+        "2025-06-01T10:00:00+05:30",
+        "Polygon",
+        "Feature",
+        "rice",
+    ]
+)
+NUMBERS = (
+    st.integers(min_value=-(10**40), max_value=10**40)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from([0, 1, -1, 1e-308, 1e300, 2**63, 0.5, 90, 180, 77.2, 28.6])
+)
 SCALARS = st.none() | st.booleans() | NUMBERS | TEXT
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
-                    max_leaves=10)
+JSON = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4), max_leaves=10
+)
 
 
 def paths(value, prefix=()):
@@ -116,16 +143,36 @@ def test_register_farmer(world, data):
 @given(data=st.data())
 def test_patch_farmer(world, data):
     current = world.get_farmer(world.fid).body["version"]
-    body = data.draw(bodies({"version": current, "name": "Ravi K", "phone": "9876543210", "village": "Kot",
-                             "district": "D", "state": "S", "preferred_language": "hi", "consent": CONSENT}))
+    body = data.draw(
+        bodies(
+            {
+                "version": current,
+                "name": "Ravi K",
+                "phone": "9876543210",
+                "village": "Kot",
+                "district": "D",
+                "state": "S",
+                "preferred_language": "hi",
+                "consent": CONSENT,
+            }
+        )
+    )
     check(world, lambda: world.patch_farmer(world.fid, body))
 
 
 @SETTINGS
 @given(data=st.data())
 def test_create_plot(world, data):
-    body = data.draw(bodies(feature(lon=75.95, properties={"name": "North", "declared_area_ha": 1.1, "external_id": "p"},
-                                    id="f-1", bbox=[75.95, 30.9, 75.951, 30.901])))
+    body = data.draw(
+        bodies(
+            feature(
+                lon=75.95,
+                properties={"name": "North", "declared_area_ha": 1.1, "external_id": "p"},
+                id="f-1",
+                bbox=[75.95, 30.9, 75.951, 30.901],
+            )
+        )
+    )
     check(world, lambda: world.add_plot(world.fid, body))
 
 
@@ -138,11 +185,22 @@ def test_put_plot(world, data):
 
 
 TREE = {"species": "neem", "count": 3, "dbh_cm": 20, "height_m": 8, "wood_density_g_per_cm3": 0.6, "planted_year": 2020}
-RICE = {"year": 2024, "season": "kharif", "crop": "rice", "sowing_date": "2024-06-20", "harvest_date": "2024-10-20",
-        "cultivation_days": 110, "water_regime": "multiple_drainage", "preseason_water": "non_flooded_lt_180",
-        "water_regime_evidence": {"method": "photos", "description": "AWD pipe", "upload_ids": ["U-1"]},
-        "organic_amendments": [{"type": "straw", "t_per_ha": 2}], "synthetic_n_kg_per_ha": 120,
-        "urea_kg_per_ha": 250, "trees": [TREE], "yield_t_per_ha": 5}
+RICE = {
+    "year": 2024,
+    "season": "kharif",
+    "crop": "rice",
+    "sowing_date": "2024-06-20",
+    "harvest_date": "2024-10-20",
+    "cultivation_days": 110,
+    "water_regime": "multiple_drainage",
+    "preseason_water": "non_flooded_lt_180",
+    "water_regime_evidence": {"method": "photos", "description": "AWD pipe", "upload_ids": ["U-1"]},
+    "organic_amendments": [{"type": "straw", "t_per_ha": 2}],
+    "synthetic_n_kg_per_ha": 120,
+    "urea_kg_per_ha": 250,
+    "trees": [TREE],
+    "yield_t_per_ha": 5,
+}
 
 
 @SETTINGS
@@ -162,33 +220,78 @@ def test_field_data(world, data):
 @SETTINGS
 @given(data=st.data())
 def test_sync(world, data):
-    record = data.draw(st.sampled_from([
-        {"client_id": "client-0001", "entity": "farmer", "action": "create", "data": farmer_body(phone="9876500000")},
-        {"client_id": "client-0002", "entity": "farmer", "action": "update", "id": world.fid, "base_version": 1,
-         "data": {"name": "Ravi K"}},
-        {"client_id": "client-0003", "entity": "plot", "action": "create", "id": world.fid, "data": feature(lon=76.0)},
-        {"client_id": "client-0004", "entity": "plot", "action": "update", "id": world.pid, "base_version": 1,
-         "data": feature()},
-        {"client_id": "client-0005", "entity": "season", "action": "create", "id": world.pid, "data": RICE},
-        {"client_id": "client-0006", "entity": "season", "action": "update", "id": world.pid, "base_version": 1,
-         "data": WHEAT},
-    ]))
+    record = data.draw(
+        st.sampled_from(
+            [
+                {
+                    "client_id": "client-0001",
+                    "entity": "farmer",
+                    "action": "create",
+                    "data": farmer_body(phone="9876500000"),
+                },
+                {
+                    "client_id": "client-0002",
+                    "entity": "farmer",
+                    "action": "update",
+                    "id": world.fid,
+                    "base_version": 1,
+                    "data": {"name": "Ravi K"},
+                },
+                {
+                    "client_id": "client-0003",
+                    "entity": "plot",
+                    "action": "create",
+                    "id": world.fid,
+                    "data": feature(lon=76.0),
+                },
+                {
+                    "client_id": "client-0004",
+                    "entity": "plot",
+                    "action": "update",
+                    "id": world.pid,
+                    "base_version": 1,
+                    "data": feature(),
+                },
+                {"client_id": "client-0005", "entity": "season", "action": "create", "id": world.pid, "data": RICE},
+                {
+                    "client_id": "client-0006",
+                    "entity": "season",
+                    "action": "update",
+                    "id": world.pid,
+                    "base_version": 1,
+                    "data": WHEAT,
+                },
+            ]
+        )
+    )
     body = data.draw(bodies({"records": [record]}))
-    check(world, lambda: world.request("POST", "/sync", body),
-          applied=lambda r: r.body["applied"] > 0)
+    check(world, lambda: world.request("POST", "/sync", body), applied=lambda r: r.body["applied"] > 0)
 
 
 @SETTINGS
 @given(data=st.data())
 def test_create_upload(world, data):
-    body = data.draw(bodies({"plot_id": world.pid, "season_key": "2025-rabi", "content_type": "image/jpeg",
-                             "size_bytes": 1000, "description": "bund\nnorth side", "latitude": 30.9,
-                             "longitude": 75.85, "captured_at": "2025-12-01T10:00:00+05:30"}))
+    body = data.draw(
+        bodies(
+            {
+                "plot_id": world.pid,
+                "season_key": "2025-rabi",
+                "content_type": "image/jpeg",
+                "size_bytes": 1000,
+                "description": "bund\nnorth side",
+                "latitude": 30.9,
+                "longitude": 75.85,
+                "captured_at": "2025-12-01T10:00:00+05:30",
+            }
+        )
+    )
     check(world, lambda: world.request("POST", "/uploads", body))
 
 
-CSV = ("name,phone,village,district,state,consent_given,consent_at,external_id\n"
-       "Sita,9876543211,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30,s-1\n")
+CSV = (
+    "name,phone,village,district,state,consent_given,consent_at,external_id\n"
+    "Sita,9876543211,Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30,s-1\n"
+)
 
 
 @SETTINGS
@@ -199,8 +302,7 @@ def test_import_farmers(world, data, cell):
     row[data.draw(st.integers(0, len(row) - 1))] = cell
     text = data.draw(st.sampled_from([CSV, "\n".join([lines[0], ",".join(row), ""]), "\ufeff" + CSV]))
     body = data.draw(bodies({"fpo_id": "FPO-1", "csv": text, "consent_version": "v1"}))
-    check(world, lambda: world.request("POST", "/imports/farmers", body),
-          applied=lambda r: r.body["accepted"] > 0)
+    check(world, lambda: world.request("POST", "/imports/farmers", body), applied=lambda r: r.body["accepted"] > 0)
 
 
 @SETTINGS
@@ -208,8 +310,7 @@ def test_import_farmers(world, data, cell):
 def test_import_plots(world, data):
     good = feature(lon=76.05, properties={"farmer_id": world.fid, "external_id": "imp-1", "name": "East"})
     body = data.draw(bodies({"fpo_id": "FPO-1", "type": "FeatureCollection", "features": [good]}))
-    check(world, lambda: world.request("POST", "/imports/plots", body),
-          applied=lambda r: r.body["accepted"] > 0)
+    check(world, lambda: world.request("POST", "/imports/plots", body), applied=lambda r: r.body["accepted"] > 0)
 
 
 @SETTINGS
@@ -225,8 +326,12 @@ IDS = TEXT | st.sampled_from(["F-1", "P-1", "U-1", "a" * 65, "..", "%00", "F-1#x
 
 
 @SETTINGS
-@given(fid=IDS, pid=IDS, uid=IDS, query=st.dictionaries(st.sampled_from(["fpo_id", "village", "limit", "next_token"]),
-                                                       TEXT, max_size=4))
+@given(
+    fid=IDS,
+    pid=IDS,
+    uid=IDS,
+    query=st.dictionaries(st.sampled_from(["fpo_id", "village", "limit", "next_token"]), TEXT, max_size=4),
+)
 def test_reads_and_complete_upload(world, fid, pid, uid, query):
     qs = "&".join(f"{k}={quote(v.encode('utf-8', 'surrogatepass'))}" for k, v in query.items())
     read = {"applied": lambda r: False}  # a read never writes, whatever it answers
@@ -235,14 +340,38 @@ def test_reads_and_complete_upload(world, fid, pid, uid, query):
     check(world, lambda: world.list_plots(fid), **read)
     check(world, lambda: world.get_plot(pid), **read)
     for real in (world.fid, world.pid):
-        check(world, lambda: world.get_farmer(real), **read)
-        check(world, lambda: world.get_plot(real), **read)
-    check(world, lambda: world.request("POST", f"/uploads/{uid}/complete", resource="/uploads/{upload_id}/complete",
-                                       params={"upload_id": uid}))
+        check(world, lambda real=real: world.get_farmer(real), **read)
+        check(world, lambda real=real: world.get_plot(real), **read)
+    check(
+        world,
+        lambda: world.request(
+            "POST", f"/uploads/{uid}/complete", resource="/uploads/{upload_id}/complete", params={"upload_id": uid}
+        ),
+    )
 
 
-CSV_PIECES = st.sampled_from([",", '"', "\n", "\r\n", "\r", "\x00", "\ufeff", "\t", "\x1b", " ", "Ravi", "9876543210",
-                              "yes", "2025-06-01T10:00:00+05:30", "Rampur", '""', "\u202e", "x" * 200])
+CSV_PIECES = st.sampled_from(
+    [
+        ",",
+        '"',
+        "\n",
+        "\r\n",
+        "\r",
+        "\x00",
+        "\ufeff",
+        "\t",
+        "\x1b",
+        " ",
+        "Ravi",
+        "9876543210",
+        "yes",
+        "2025-06-01T10:00:00+05:30",
+        "Rampur",
+        '""',
+        "\u202e",
+        "x" * 200,
+    ]
+)
 
 
 @SETTINGS

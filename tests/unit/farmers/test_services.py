@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from agri_common.platform.errors import ConflictError
 from agri_common.farm_table import keys
 from agri_common.farm_table.records import FpoRecord
-from agri_common.single_table import DynamoTableStore, Put, Txn, Update, WriteConflict, commit
+from agri_common.platform.errors import ConflictError
 from agri_common.platform.principal import Principal, Role
+from agri_common.single_table import DynamoTableStore, Put, Txn, Update, WriteConflict, commit
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext
 from functions.farmers.logic import FarmerService
@@ -23,20 +24,40 @@ CONSENT = {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"}
 @pytest.fixture
 def ctx():
     store = InMemoryFarmStore()
-    fpo = FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="admin", created_at="2025-01-01T00:00:00+00:00")
+    fpo = FpoRecord(
+        fpo_id="FPO-1", name="One", state="Punjab", created_by="admin", created_at="2025-01-01T00:00:00+00:00"
+    )
     store.transact([Put(fpo.to_item())])
     return FarmContext(store=store, aadhaar_key=lambda: b"test-key")
 
 
 def farmer(**extra):
-    return m.RegisterFarmerRequest.model_validate({"name": "Ravi", "phone": "9876543210", "village": "Rampur",
-                                                   "district": "Patiala", "state": "Punjab", "fpo_id": "FPO-1",
-                                                   "consent": CONSENT, **extra})
+    return m.RegisterFarmerRequest.model_validate(
+        {
+            "name": "Ravi",
+            "phone": "9876543210",
+            "village": "Rampur",
+            "district": "Patiala",
+            "state": "Punjab",
+            "fpo_id": "FPO-1",
+            "consent": CONSENT,
+            **extra,
+        }
+    )
 
 
 def square(lon, lat, size=0.001):
-    return m.PlotFeature.model_validate({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[
-        [lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]]}})
+    return m.PlotFeature.model_validate(
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+                ],
+            },
+        }
+    )
 
 
 def totals(ctx):
@@ -57,8 +78,13 @@ def test_commit_retries_a_lost_race_and_maps_known_failures():
     assert commit(store, build) == 2
     store.transact([Put({"pk": "B", "sk": "1"})])
     with pytest.raises(ConflictError) as err:
-        commit(store, lambda: (Txn().add(Put({"pk": "B", "sk": "1"}, if_absent=True),
-                                         on_fail=ConflictError("dup", code="dup")), None))
+        commit(
+            store,
+            lambda: (
+                Txn().add(Put({"pk": "B", "sk": "1"}, if_absent=True), on_fail=ConflictError("dup", code="dup")),
+                None,
+            ),
+        )
     assert err.value.code == "dup"
     with pytest.raises(WriteConflict):  # an unexpected failed condition is not swallowed
         commit(store, lambda: (Txn().add(Put({"pk": "B", "sk": "1"}, if_absent=True)), None))
@@ -74,10 +100,23 @@ def test_commit_gives_up_with_409_after_repeated_races():
 
 def test_dynamo_expressions_use_placeholders_and_conditions():
     store = DynamoTableStore("T")
-    op = store._op(Update(("P", "S"), add={"crop_area_ha:rice": 1.5}, set={"overlaps.P-1": {"overlap_ha": 0.01}},
-                          remove=("overlaps.P-2",), expect={"version": 3, "plot_count": 0}))["Update"]
+    op = store._op(
+        Update(
+            ("P", "S"),
+            add={"crop_area_ha:rice": 1.5},
+            set={"overlaps.P-1": {"overlap_ha": 0.01}},
+            remove=("overlaps.P-2",),
+            expect={"version": 3, "plot_count": 0},
+        )
+    )["Update"]
     assert op["UpdateExpression"].startswith("SET #n0.#n1 = :v0 ADD #n2 :v1 REMOVE #n3.#n4")
-    assert set(op["ExpressionAttributeNames"].values()) >= {"overlaps", "P-1", "crop_area_ha:rice", "version", "plot_count"}
+    assert set(op["ExpressionAttributeNames"].values()) >= {
+        "overlaps",
+        "P-1",
+        "crop_area_ha:rice",
+        "version",
+        "plot_count",
+    }
     assert "attribute_not_exists" in op["ConditionExpression"]  # an expected 0 also accepts "absent"
     put = store._op(Put({"pk": "P", "sk": "S", "a": 0.1}, if_absent=True))["Put"]
     assert put["ConditionExpression"] == "attribute_not_exists(#n0)" and str(put["Item"]["a"]) == "0.1"
@@ -130,10 +169,18 @@ def test_concurrent_plot_in_the_same_cell_is_detected_by_the_cell_lock(ctx):
 
 def test_sync_is_idempotent_per_client_id(ctx):
     sync = SyncService(ctx)
-    data = {"name": "Ravi", "phone": "9876543210", "village": "Rampur", "district": "Patiala", "state": "Punjab",
-            "fpo_id": "FPO-1", "consent": CONSENT}
-    batch = m.SyncRequest.model_validate({"records": [{"client_id": "client-0001", "entity": "farmer", "action": "create",
-                                                       "data": data}]})
+    data = {
+        "name": "Ravi",
+        "phone": "9876543210",
+        "village": "Rampur",
+        "district": "Patiala",
+        "state": "Punjab",
+        "fpo_id": "FPO-1",
+        "consent": CONSENT,
+    }
+    batch = m.SyncRequest.model_validate(
+        {"records": [{"client_id": "client-0001", "entity": "farmer", "action": "create", "data": data}]}
+    )
     assert sync.apply(MANAGER, batch).applied == 1
     for _ in range(5):
         again = sync.apply(MANAGER, batch)
@@ -145,9 +192,13 @@ def test_sync_is_idempotent_per_client_id(ctx):
 
 def test_sync_records_fail_alone(ctx):
     sync = SyncService(ctx)
-    records = [{"client_id": f"client-{i:04d}", "entity": "season", "action": "create", "id": "P-missing",
-                "data": {"nope": 1}} for i in range(3)]
-    records.append({"client_id": "client-upd1", "entity": "farmer", "action": "update", "id": "F-x", "data": {"name": "x"}})
+    records = [
+        {"client_id": f"client-{i:04d}", "entity": "season", "action": "create", "id": "P-missing", "data": {"nope": 1}}
+        for i in range(3)
+    ]
+    records.append(
+        {"client_id": "client-upd1", "entity": "farmer", "action": "update", "id": "F-x", "data": {"name": "x"}}
+    )
     result = sync.apply(MANAGER, m.SyncRequest.model_validate({"records": records}))
     assert result.invalid == 4
     assert result.results[-1].errors[0]["field"] == "base_version"
@@ -156,7 +207,7 @@ def test_sync_records_fail_alone(ctx):
 
 def test_sync_batch_size_is_capped():
     rec = {"client_id": "client-0001", "entity": "farmer", "action": "create", "data": {}}
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="at most 500"):
         m.SyncRequest.model_validate({"records": [rec] * 501})
 
 

@@ -9,8 +9,8 @@ import math
 
 from agri_common.farm_table.records import FpoRecord
 from agri_common.platform.clock import utc_iso_seconds_offset
-from agri_common.single_table import Put
 from agri_common.platform.revocation import InMemoryRevocationStore
+from agri_common.single_table import Put
 from functions.farmers import handler as farmers
 from functions.farmers.context import FarmContext
 from tests.unit.assignments import Assignments
@@ -23,13 +23,23 @@ WHEAT = {"year": 2025, "season": "rabi", "crop": "wheat", "sowing_date": "2025-1
 
 
 def farmer_body(**extra):
-    return {"name": "Ravi", "phone": "9876543210", "village": "Rampur", "district": "Patiala", "state": "Punjab",
-            "fpo_id": "FPO-1", "consent": CONSENT, **extra}
+    return {
+        "name": "Ravi",
+        "phone": "9876543210",
+        "village": "Rampur",
+        "district": "Patiala",
+        "state": "Punjab",
+        "fpo_id": "FPO-1",
+        "consent": CONSENT,
+        **extra,
+    }
 
 
 def polygon(lon, lat, size=0.001):
-    return {"type": "Polygon", "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size],
-                                                [lon, lat + size], [lon, lat]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
+    }
 
 
 def feature(lon=75.85, lat=30.9, size=0.001, **extra):
@@ -38,8 +48,11 @@ def feature(lon=75.85, lat=30.9, size=0.001, **extra):
 
 def circle(lon, lat, n, radius_deg=0.002, digits=None, altitude=None):
     """A closed ring of ``n`` distinct positions (n + 1 with the closing one)."""
-    ring = [[lon + radius_deg * math.cos(2 * math.pi * i / n), lat + radius_deg * math.sin(2 * math.pi * i / n)]
-            + ([altitude] if altitude is not None else []) for i in range(n)]
+    ring = [
+        [lon + radius_deg * math.cos(2 * math.pi * i / n), lat + radius_deg * math.sin(2 * math.pi * i / n)]
+        + ([altitude] if altitude is not None else [])
+        for i in range(n)
+    ]
     if digits is not None:
         ring = [[round(c, digits) for c in position] for position in ring]
     return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
@@ -58,12 +71,20 @@ class World:
 
     def __init__(self, monkeypatch):
         self.store = InMemoryFarmStore()
-        self.store.transact([Put(FpoRecord(fpo_id="FPO-1", name="One", state="Punjab", created_by="a",
-                                           created_at=utc_iso_seconds_offset()).to_item())])
+        self.store.transact(
+            [
+                Put(
+                    FpoRecord(
+                        fpo_id="FPO-1", name="One", state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()
+                    ).to_item()
+                )
+            ]
+        )
         revocations = InMemoryRevocationStore()
         monkeypatch.setattr(farmers, "_revocation", lambda: revocations)
-        farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(store=self.store,
-                                                                                    aadhaar_key=lambda: b"k")
+        farmers.app.dependency_overrides[farmers.get_context] = lambda: FarmContext(
+            store=self.store, aadhaar_key=lambda: b"k"
+        )
         farmers.app.dependency_overrides[farmers.get_assignments] = Assignments().loader
         farmers.app.dependency_overrides[farmers.get_uploads_objects] = Objects
 
@@ -100,8 +121,9 @@ class World:
         return self.request("POST", f"/farmers/{fid}/plots", body, "/farmers/{farmer_id}/plots", {"farmer_id": fid})
 
     def list_plots(self, fid):
-        return self.request("GET", f"/farmers/{fid}/plots", resource="/farmers/{farmer_id}/plots",
-                            params={"farmer_id": fid})
+        return self.request(
+            "GET", f"/farmers/{fid}/plots", resource="/farmers/{farmer_id}/plots", params={"farmer_id": fid}
+        )
 
     def get_plot(self, pid):
         return self.request("GET", f"/plots/{pid}", resource="/plots/{plot_id}", params={"plot_id": pid})
@@ -116,12 +138,14 @@ class World:
         return self.request("POST", "/sync", {"records": records})
 
     def import_farmers(self, csv_text, **extra):
-        return self.request("POST", "/imports/farmers", {"fpo_id": "FPO-1", "csv": csv_text, "consent_version": "v1",
-                                                         **extra})
+        return self.request(
+            "POST", "/imports/farmers", {"fpo_id": "FPO-1", "csv": csv_text, "consent_version": "v1", **extra}
+        )
 
     def import_plots(self, features):
-        return self.request("POST", "/imports/plots", {"fpo_id": "FPO-1", "type": "FeatureCollection",
-                                                       "features": features})
+        return self.request(
+            "POST", "/imports/plots", {"fpo_id": "FPO-1", "type": "FeatureCollection", "features": features}
+        )
 
 
 def fields(response) -> list[str]:

@@ -19,7 +19,13 @@ def create(body, claims=ADMIN):
     return call(handler, "POST", "/admin/users", body, claims=claims)
 
 
-AUDITOR = {"username": "audrey", "role": "auditor", "name": "Audrey", "email": "a@example.org", "temporary_password": "Temp-Passw0rd!x"}
+AUDITOR = {
+    "username": "audrey",
+    "role": "auditor",
+    "name": "Audrey",
+    "email": "a@example.org",
+    "temporary_password": "Temp-Passw0rd!x",
+}
 
 
 def test_admin_creates_an_auditor(idp):
@@ -32,22 +38,36 @@ def test_admin_creates_an_auditor(idp):
 @pytest.mark.parametrize("role", ["farmer", "fpo_manager", "auditor"])
 def test_every_other_role_is_refused_on_every_admin_route(role, idp):
     caller = claims_for(role)
-    for method, path, body in [("POST", "/admin/users", AUDITOR), ("GET", "/admin/users", None),
-                               ("GET", "/admin/users/x", None), ("POST", "/admin/users/x/disable", None),
-                               ("PUT", "/admin/users/x/role", {"role": "admin"})]:
-        r = call(handler, method, path, body, claims=caller, resource=path.replace("/x", "/{username}"),
-                 params={"username": "x"} if "/x" in path else None)
+    for method, path, body in [
+        ("POST", "/admin/users", AUDITOR),
+        ("GET", "/admin/users", None),
+        ("GET", "/admin/users/x", None),
+        ("POST", "/admin/users/x/disable", None),
+        ("PUT", "/admin/users/x/role", {"role": "admin"}),
+    ]:
+        r = call(
+            handler,
+            method,
+            path,
+            body,
+            claims=caller,
+            resource=path.replace("/x", "/{username}"),
+            params={"username": "x"} if "/x" in path else None,
+        )
         assert r.status == 403, (method, path)
         assert r.body["error"]["code"] == "role_forbidden"
     assert idp.users == {}
 
 
-@pytest.mark.parametrize("body, field", [
-    ({**AUDITOR, "role": "farmer"}, "body"),  # farmer needs fpo_id
-    ({**AUDITOR, "fpo_id": "FPO-1"}, "body"),  # auditor must not have one
-    ({**AUDITOR, "role": "superuser"}, "body.role"),
-    ({k: v for k, v in AUDITOR.items() if k != "username"}, "body.username"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({**AUDITOR, "role": "farmer"}, "body"),  # farmer needs fpo_id
+        ({**AUDITOR, "fpo_id": "FPO-1"}, "body"),  # auditor must not have one
+        ({**AUDITOR, "role": "superuser"}, "body.role"),
+        ({k: v for k, v in AUDITOR.items() if k != "username"}, "body.username"),
+    ],
+)
 def test_role_and_fpo_rules_are_validated(body, field):
     r = create(body)
     assert r.status == 422
@@ -80,19 +100,38 @@ def test_limit_out_of_range_is_422():
 def test_disable_revokes_tokens_and_enable_restores(idp, revocations):
     create(AUDITOR)
     user_id = idp.users["audrey"].user_id
-    r = call(handler, "POST", "/admin/users/audrey/disable", claims=ADMIN, resource="/admin/users/{username}/disable",
-             params={"username": "audrey"})
+    r = call(
+        handler,
+        "POST",
+        "/admin/users/audrey/disable",
+        claims=ADMIN,
+        resource="/admin/users/{username}/disable",
+        params={"username": "audrey"},
+    )
     assert r.status == 200 and r.body["enabled"] is False
     assert f"user#{user_id}" in revocations.items and "audrey" in idp.signed_out
-    r = call(handler, "POST", "/admin/users/audrey/enable", claims=ADMIN, resource="/admin/users/{username}/enable",
-             params={"username": "audrey"})
+    r = call(
+        handler,
+        "POST",
+        "/admin/users/audrey/enable",
+        claims=ADMIN,
+        resource="/admin/users/{username}/enable",
+        params={"username": "audrey"},
+    )
     assert r.body["enabled"] is True
 
 
 def test_change_role_moves_groups_sets_fpo_and_revokes_old_tokens(idp, revocations):
     create(AUDITOR)
-    r = call(handler, "PUT", "/admin/users/audrey/role", {"role": "fpo_manager", "fpo_id": "FPO-7"}, claims=ADMIN,
-             resource="/admin/users/{username}/role", params={"username": "audrey"})
+    r = call(
+        handler,
+        "PUT",
+        "/admin/users/audrey/role",
+        {"role": "fpo_manager", "fpo_id": "FPO-7"},
+        claims=ADMIN,
+        resource="/admin/users/{username}/role",
+        params={"username": "audrey"},
+    )
     assert r.status == 200, r.body
     assert idp.groups["audrey"] == {"fpo_manager"}
     assert r.body["role"] == "fpo_manager" and r.body["fpo_id"] == "FPO-7"
@@ -100,11 +139,24 @@ def test_change_role_moves_groups_sets_fpo_and_revokes_old_tokens(idp, revocatio
 
 
 def test_admin_cannot_lock_themselves_out():
-    r = call(handler, "POST", "/admin/users/root-admin/disable", claims=ADMIN, resource="/admin/users/{username}/disable",
-             params={"username": "root-admin"})
+    r = call(
+        handler,
+        "POST",
+        "/admin/users/root-admin/disable",
+        claims=ADMIN,
+        resource="/admin/users/{username}/disable",
+        params={"username": "root-admin"},
+    )
     assert r.status == 409 and r.body["error"]["code"] == "cannot_modify_self"
 
 
 def test_unknown_user_is_404():
-    r = call(handler, "GET", "/admin/users/ghost", claims=ADMIN, resource="/admin/users/{username}", params={"username": "ghost"})
+    r = call(
+        handler,
+        "GET",
+        "/admin/users/ghost",
+        claims=ADMIN,
+        resource="/admin/users/{username}",
+        params={"username": "ghost"},
+    )
     assert r.status == 404 and r.body["error"]["code"] == "user_not_found"

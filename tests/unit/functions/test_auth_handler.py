@@ -45,12 +45,15 @@ def test_register_twice_is_a_conflict(idp):
     assert r.status == 409 and r.body["error"]["code"] == "username_taken"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({**GOOD, "password": "short"}, "body.password"),
-    ({k: v for k, v in GOOD.items() if k != "name"}, "body.name"),
-    ({**GOOD, "phone_number": "98123"}, "body.phone_number"),
-    ({**GOOD, "username": "a b"}, "body.username"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({**GOOD, "password": "short"}, "body.password"),
+        ({k: v for k, v in GOOD.items() if k != "name"}, "body.name"),
+        ({**GOOD, "phone_number": "98123"}, "body.phone_number"),
+        ({**GOOD, "username": "a b"}, "body.username"),
+    ],
+)
 def test_bad_fields_are_named(body, field):
     r = call(handler, "POST", "/auth/register", body)
     assert r.status == 422
@@ -64,14 +67,30 @@ def test_login_then_challenge_for_a_new_password(idp):
     r = call(handler, "POST", "/auth/login", {"username": "asha", "password": "Temp-Passw0rd!x"})
     assert r.status == 200 and r.body["tokens"] is None
     session = r.body["challenge"]["session"]
-    r = call(handler, "POST", "/auth/challenge", {"challenge_name": "NEW_PASSWORD_REQUIRED", "session": session,
-                                                  "username": "asha", "new_password": "New-Passw0rd!xyz"})
+    r = call(
+        handler,
+        "POST",
+        "/auth/challenge",
+        {
+            "challenge_name": "NEW_PASSWORD_REQUIRED",
+            "session": session,
+            "username": "asha",
+            "new_password": "New-Passw0rd!xyz",
+        },
+    )
     assert r.status == 200 and r.body["tokens"]["id_token"] == "id2"
-    assert ("challenge", "NEW_PASSWORD_REQUIRED", session, {"USERNAME": "asha", "NEW_PASSWORD": "New-Passw0rd!xyz"}) in idp.calls
+    assert (
+        "challenge",
+        "NEW_PASSWORD_REQUIRED",
+        session,
+        {"USERNAME": "asha", "NEW_PASSWORD": "New-Passw0rd!xyz"},
+    ) in idp.calls
 
 
 def test_challenge_needs_its_answer():
-    r = call(handler, "POST", "/auth/challenge", {"challenge_name": "SOFTWARE_TOKEN_MFA", "session": "s", "username": "asha"})
+    r = call(
+        handler, "POST", "/auth/challenge", {"challenge_name": "SOFTWARE_TOKEN_MFA", "session": "s", "username": "asha"}
+    )
     assert r.status == 422
 
 
@@ -101,7 +120,12 @@ def test_logout_revokes_refresh_token_and_session_then_old_token_is_refused(idp,
 def test_me_reports_role_and_fpo():
     r = call(handler, "GET", "/auth/me", claims=claims_for("fpo_manager", user="m-1", username="meena"))
     assert r.status == 200
-    assert (r.body["user_id"], r.body["username"], r.body["role"], r.body["fpo_id"]) == ("m-1", "meena", "fpo_manager", "FPO-1")
+    assert (r.body["user_id"], r.body["username"], r.body["role"], r.body["fpo_id"]) == (
+        "m-1",
+        "meena",
+        "fpo_manager",
+        "FPO-1",
+    )
 
 
 def test_me_without_claims_is_401():

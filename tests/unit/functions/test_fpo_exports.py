@@ -16,14 +16,10 @@ from openpyxl import load_workbook
 
 from agri_common.farm_table import keys
 from agri_common.farm_table.records import FpoRecord
-from agri_common.single_table import Put
-from agri_common.platform.revocation import InMemoryRevocationStore
-from functions.fpo import export
-from agri_common.farm_table import keys
-from agri_common.farm_table.records import FpoRecord
 from agri_common.platform.clock import utc_iso_seconds_offset
-from agri_common.single_table import Put
 from agri_common.platform.revocation import InMemoryRevocationStore
+from agri_common.single_table import Put
+from functions.fpo import export
 from functions.fpo import handler as fpo
 from functions.fpo import models as m
 from functions.fpo.logic import FpoService
@@ -41,12 +37,26 @@ STORED = {v: v.replace("\x01", "\ufffd") for v in VILLAGES}  # what a file can c
 @pytest.fixture
 def farm(monkeypatch):
     store = InMemoryFarmStore()
-    store.transact([Put(FpoRecord(fpo_id="FPO-1", name="=cmd()", state="Punjab", created_by="a",
-                                  created_at=utc_iso_seconds_offset()).to_item())])
+    store.transact(
+        [
+            Put(
+                FpoRecord(
+                    fpo_id="FPO-1", name="=cmd()", state="Punjab", created_by="a", created_at=utc_iso_seconds_offset()
+                ).to_item()
+            )
+        ]
+    )
     for i, village in enumerate(VILLAGES):  # bypassing every input check, as an old record would
         pk, sk = keys.fpo_village_agg("FPO-1", village)
-        store.items[(pk, sk)] = {"pk": pk, "sk": sk, "village": village, "members": i + 1, "plots": 2, "area_ha": 1.5,
-                                 "seasons": 1}
+        store.items[(pk, sk)] = {
+            "pk": pk,
+            "sk": sk,
+            "village": village,
+            "members": i + 1,
+            "plots": 2,
+            "area_ha": 1.5,
+            "seasons": 1,
+        }
     monkeypatch.setattr(fpo, "_revocation", lambda: InMemoryRevocationStore())
     fpo.app.dependency_overrides[fpo.get_service] = lambda: FpoService(store, utc_iso_seconds_offset)
     fpo.app.dependency_overrides[fpo.get_assignments] = Assignments().loader
@@ -56,10 +66,23 @@ def farm(monkeypatch):
 
 def download(fmt: str, table: str | None = None) -> dict:
     query = f"format={fmt}" + (f"&table={table}" if table else "")
-    event = proxy_event("/fpos/{fpo_id}/reports", "GET", "/fpos/FPO-1/reports", query=query, body=b"",
-                        headers={}, params={"fpo_id": "FPO-1"}, claims=MANAGER)
-    ctx = LambdaContext(function_name="test", memory_limit_in_mb=128, invoked_function_arn="arn:aws:lambda:x:1:function:test",
-                        aws_request_id="req-1", timeout_s=10)
+    event = proxy_event(
+        "/fpos/{fpo_id}/reports",
+        "GET",
+        "/fpos/FPO-1/reports",
+        query=query,
+        body=b"",
+        headers={},
+        params={"fpo_id": "FPO-1"},
+        claims=MANAGER,
+    )
+    ctx = LambdaContext(
+        function_name="test",
+        memory_limit_in_mb=128,
+        invoked_function_arn="arn:aws:lambda:x:1:function:test",
+        aws_request_id="req-1",
+        timeout_s=10,
+    )
     return fpo.lambda_handler(event, ctx)
 
 
@@ -88,16 +111,31 @@ def test_the_csv_download_prefixes_every_formula_trigger(farm):
 
 
 def test_the_json_report_keeps_the_text_as_stored(farm):
-    event = proxy_event("/fpos/{fpo_id}/reports", "GET", "/fpos/FPO-1/reports", body=b"", headers={},
-                        params={"fpo_id": "FPO-1"}, claims=MANAGER)
-    resp = fpo.lambda_handler(event, LambdaContext(function_name="t", memory_limit_in_mb=128,
-                                                   invoked_function_arn="arn:aws:lambda:x:1:function:t",
-                                                   aws_request_id="r", timeout_s=10))
+    event = proxy_event(
+        "/fpos/{fpo_id}/reports",
+        "GET",
+        "/fpos/FPO-1/reports",
+        body=b"",
+        headers={},
+        params={"fpo_id": "FPO-1"},
+        claims=MANAGER,
+    )
+    resp = fpo.lambda_handler(
+        event,
+        LambdaContext(
+            function_name="t",
+            memory_limit_in_mb=128,
+            invoked_function_arn="arn:aws:lambda:x:1:function:t",
+            aws_request_id="r",
+            timeout_s=10,
+        ),
+    )
     assert resp["statusCode"] == 200
     assert {v["village"] for v in json.loads(resp["body"])["villages"]} == set(VILLAGES)
 
 
 # ---- one table per file (issue #15 part 4) ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("table", export.TABLES)
 def test_each_table_is_its_own_csv_file_that_a_csv_reader_loads(farm, table):
@@ -111,8 +149,14 @@ def test_each_table_is_its_own_csv_file_that_a_csv_reader_loads(farm, table):
     if table == "villages":
         assert len(rows) == len(VILLAGES) and {r["members"] for r in rows} == {str(i + 1) for i in range(len(VILLAGES))}
     if table == "carbon_approved":
-        assert rows == [{"approved_runs": "0", "plot_seasons": "0", **{f: "0.0" for f in m.CARBON_FIGURES},
-                         "runs_truncated": "false"}]
+        assert rows == [
+            {
+                "approved_runs": "0",
+                "plot_seasons": "0",
+                **{f: "0.0" for f in m.CARBON_FIGURES},
+                "runs_truncated": "false",
+            }
+        ]
 
 
 def test_the_zip_holds_every_table_as_its_own_csv(farm):
@@ -125,20 +169,38 @@ def test_the_zip_holds_every_table_as_its_own_csv(farm):
     assert base64.b64decode(download("zip")["body"]) == base64.b64decode(resp["body"])  # same reports, same bytes
 
 
-@pytest.mark.parametrize("query, code", [
-    ("format=csv", "table_required"),
-    ("format=xlsx&table=villages", "table_not_applicable"),
-    ("format=zip&table=carbon", "table_not_applicable"),
-    ("table=villages", "table_not_applicable"),  # json holds every table
-    ("format=csv&table=members", "validation_error"),  # no such table
-    ("format=csv&table=", "validation_error"),
-])
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("format=csv", "table_required"),
+        ("format=xlsx&table=villages", "table_not_applicable"),
+        ("format=zip&table=carbon", "table_not_applicable"),
+        ("table=villages", "table_not_applicable"),  # json holds every table
+        ("format=csv&table=members", "validation_error"),  # no such table
+        ("format=csv&table=", "validation_error"),
+    ],
+)
 def test_a_table_request_that_cannot_be_answered_is_a_clear_422(farm, query, code):
-    event = proxy_event("/fpos/{fpo_id}/reports", "GET", "/fpos/FPO-1/reports", query=query, body=b"",
-                        headers={}, params={"fpo_id": "FPO-1"}, claims=MANAGER)
-    resp = fpo.lambda_handler(event, LambdaContext(function_name="t", memory_limit_in_mb=128,
-                                                   invoked_function_arn="arn:aws:lambda:x:1:function:t",
-                                                   aws_request_id="r", timeout_s=10))
+    event = proxy_event(
+        "/fpos/{fpo_id}/reports",
+        "GET",
+        "/fpos/FPO-1/reports",
+        query=query,
+        body=b"",
+        headers={},
+        params={"fpo_id": "FPO-1"},
+        claims=MANAGER,
+    )
+    resp = fpo.lambda_handler(
+        event,
+        LambdaContext(
+            function_name="t",
+            memory_limit_in_mb=128,
+            invoked_function_arn="arn:aws:lambda:x:1:function:t",
+            aws_request_id="r",
+            timeout_s=10,
+        ),
+    )
     assert resp["statusCode"] == 422, resp
     error = json.loads(resp["body"])["error"]
     assert error["code"] == code and [d["field"] for d in error["details"]] == ["query.table"]
@@ -147,11 +209,26 @@ def test_a_table_request_that_cannot_be_answered_is_a_clear_422(farm, query, cod
 def test_an_fpo_the_caller_may_not_see_answers_404_whatever_the_table_query(farm):
     other = claims_for("fpo_manager", user="mgr2", fpo="FPO-2")
     for query in ("format=csv&table=villages", "format=zip"):
-        event = proxy_event("/fpos/{fpo_id}/reports", "GET", "/fpos/FPO-1/reports", query=query, body=b"",
-                            headers={}, params={"fpo_id": "FPO-1"}, claims=other)
-        resp = fpo.lambda_handler(event, LambdaContext(function_name="t", memory_limit_in_mb=128,
-                                                       invoked_function_arn="arn:aws:lambda:x:1:function:t",
-                                                       aws_request_id="r", timeout_s=10))
+        event = proxy_event(
+            "/fpos/{fpo_id}/reports",
+            "GET",
+            "/fpos/FPO-1/reports",
+            query=query,
+            body=b"",
+            headers={},
+            params={"fpo_id": "FPO-1"},
+            claims=other,
+        )
+        resp = fpo.lambda_handler(
+            event,
+            LambdaContext(
+                function_name="t",
+                memory_limit_in_mb=128,
+                invoked_function_arn="arn:aws:lambda:x:1:function:t",
+                aws_request_id="r",
+                timeout_s=10,
+            ),
+        )
         assert resp["statusCode"] == 404, resp
 
 

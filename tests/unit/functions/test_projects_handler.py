@@ -15,8 +15,14 @@ OTHER_MANAGER = claims_for("fpo_manager", user="m-2", username="mgr2", fpo="FPO-
 AUDITOR = claims_for("auditor", user="aud-1", username="audrey", fpo=None)
 OTHER_AUDITOR = claims_for("auditor", user="aud-2", username="otto", fpo=None)
 FARMER = claims_for("farmer", user="f-1", username="farmer", fpo="FPO-1")
-BODY = {"name": "Delta AWD", "fpo_ids": ["FPO-1", "FPO-2"], "methodology": "vm0051", "profile": "vm0051",
-        "crediting_start": "2024-06-01", "crediting_end": "2030-05-31"}
+BODY = {
+    "name": "Delta AWD",
+    "fpo_ids": ["FPO-1", "FPO-2"],
+    "methodology": "vm0051",
+    "profile": "vm0051",
+    "crediting_start": "2024-06-01",
+    "crediting_end": "2030-05-31",
+}
 
 
 class Directory:
@@ -31,7 +37,13 @@ def env(revocations, monkeypatch):
     store, sfn = MemoryStore(), FakeStepFunctions()
     ids = iter(f"prj_{i:08x}" for i in range(1, 100))
     handler.app.dependency_overrides[handler.get_service] = lambda: ProjectService(
-        store, Directory(), sfn, FakeFpos({"FPO-1", "FPO-2", "FPO-3"}), now=lambda: "2025-01-01T00:00:00Z", new_id=lambda: next(ids))
+        store,
+        Directory(),
+        sfn,
+        FakeFpos({"FPO-1", "FPO-2", "FPO-3"}),
+        now=lambda: "2025-01-01T00:00:00Z",
+        new_id=lambda: next(ids),
+    )
     monkeypatch.setattr(handler, "_revocation", lambda: revocations)
     yield store, sfn
     handler.app.dependency_overrides.clear()
@@ -46,17 +58,30 @@ def path(method, p, resource, params, claims, body=None):
 
 
 def assign(pid, username="audrey", claims=ADMIN):
-    return path("POST", f"/projects/{pid}/auditors", "/projects/{project_id}/auditors", {"project_id": pid}, claims,
-                {"username": username})
+    return path(
+        "POST",
+        f"/projects/{pid}/auditors",
+        "/projects/{project_id}/auditors",
+        {"project_id": pid},
+        claims,
+        {"username": username},
+    )
 
 
 def unassign(pid, who="audrey", claims=ADMIN):
-    return path("DELETE", f"/projects/{pid}/auditors/{who}", "/projects/{project_id}/auditors/{username_or_id}",
-                {"project_id": pid, "username_or_id": who}, claims)
+    return path(
+        "DELETE",
+        f"/projects/{pid}/auditors/{who}",
+        "/projects/{project_id}/auditors/{username_or_id}",
+        {"project_id": pid, "username_or_id": who},
+        claims,
+    )
 
 
 def start(pid, claims=MANAGER, period="2025-kharif"):
-    return path("POST", f"/projects/{pid}/runs", "/projects/{project_id}/runs", {"project_id": pid}, claims, {"period": period})
+    return path(
+        "POST", f"/projects/{pid}/runs", "/projects/{project_id}/runs", {"project_id": pid}, claims, {"period": period}
+    )
 
 
 def get(pid, claims):
@@ -115,14 +140,17 @@ def test_invalid_body_is_422_with_fields(env):
 def test_a_project_names_registered_fpos_only(env):
     r = project(body={**BODY, "fpo_ids": ["FPO-1", "FPO-NOPE"]})
     assert r.status == 422 and r.body["error"]["code"] == "unknown_fpo"
-    assert r.body["error"]["details"] == [{"field": "body.fpo_ids", "issue": "not a registered FPO: FPO-NOPE",
-                                           "type": "unknown_fpo"}]
+    assert r.body["error"]["details"] == [
+        {"field": "body.fpo_ids", "issue": "not a registered FPO: FPO-NOPE", "type": "unknown_fpo"}
+    ]
     assert env[0].items == {}  # nothing written
 
 
 def test_an_fpo_is_in_one_project_per_crediting_period(env):
     first = project().body["project_id"]
-    r = project(body={**BODY, "fpo_ids": ["FPO-3", "FPO-2"], "crediting_start": "2030-05-31", "crediting_end": "2031-05-31"})
+    r = project(
+        body={**BODY, "fpo_ids": ["FPO-3", "FPO-2"], "crediting_start": "2030-05-31", "crediting_end": "2031-05-31"}
+    )
     assert r.status == 409 and r.body["error"]["code"] == "fpo_in_project"  # one day of overlap is enough
     assert first in r.body["error"]["message"] and r.body["error"]["details"][0]["issue"] == f"FPO-2 in {first}"
     adjacent = project(body={**BODY, "crediting_start": "2030-06-01", "crediting_end": "2036-05-31"})
@@ -148,9 +176,18 @@ def test_a_membership_item_without_its_project_list_falls_back_to_the_index(env)
         store.items[(f"FPO#{fpo}", "PROJECTS")].pop("projects")
     r = project(body={**BODY, "fpo_ids": ["FPO-2"]})
     assert r.status == 409 and first in r.body["error"]["message"]
-    assert project(body={**BODY, "fpo_ids": ["FPO-2"], "crediting_start": "2031-01-01", "crediting_end": "2035-12-31"}).status == 201
-    assert sorted(store.items[("FPO#FPO-2", "PROJECTS")]["projects"]) == sorted([first, *[
-        i["project_id"] for i in store.items.values() if i.get("kind") == "project" and i["project_id"] != first]])
+    assert (
+        project(
+            body={**BODY, "fpo_ids": ["FPO-2"], "crediting_start": "2031-01-01", "crediting_end": "2035-12-31"}
+        ).status
+        == 201
+    )
+    assert sorted(store.items[("FPO#FPO-2", "PROJECTS")]["projects"]) == sorted(
+        [
+            first,
+            *[i["project_id"] for i in store.items.values() if i.get("kind") == "project" and i["project_id"] != first],
+        ]
+    )
 
 
 def test_a_project_names_at_most_49_fpos(env):
@@ -228,14 +265,32 @@ def test_run_status_shows_steps_and_execution(env):
     store, _ = env
     pid = project().body["project_id"]
     rid = start(pid).body["run_id"]
-    store.items[(f"RUN#{rid}", "STEP#plan")] = {"pk": f"RUN#{rid}", "sk": "STEP#plan", "run_id": rid, "step": "plan",
-                                                 "attempt": 1, "status": "succeeded", "started_at": "t", "detail": {"chunks": 3}}
-    r = path("GET", f"/projects/{pid}/runs/{rid}", "/projects/{project_id}/runs/{run_id}",
-             {"project_id": pid, "run_id": rid}, MANAGER)
+    store.items[(f"RUN#{rid}", "STEP#plan")] = {
+        "pk": f"RUN#{rid}",
+        "sk": "STEP#plan",
+        "run_id": rid,
+        "step": "plan",
+        "attempt": 1,
+        "status": "succeeded",
+        "started_at": "t",
+        "detail": {"chunks": 3},
+    }
+    r = path(
+        "GET",
+        f"/projects/{pid}/runs/{rid}",
+        "/projects/{project_id}/runs/{run_id}",
+        {"project_id": pid, "run_id": rid},
+        MANAGER,
+    )
     assert r.status == 200, r.body
     assert r.body["execution_status"] == "RUNNING" and r.body["steps"][0]["detail"] == {"chunks": 3}
-    r = path("GET", f"/projects/{pid}/runs/{rid}", "/projects/{project_id}/runs/{run_id}",
-             {"project_id": pid, "run_id": rid}, OTHER_MANAGER)
+    r = path(
+        "GET",
+        f"/projects/{pid}/runs/{rid}",
+        "/projects/{project_id}/runs/{run_id}",
+        {"project_id": pid, "run_id": rid},
+        OTHER_MANAGER,
+    )
     assert r.status == 404
 
 

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from agri_common import pipeline_table
+from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.verification import handler
 from functions.verification.logic import VerificationService, checklist
-from agri_common.platform.revocation import InMemoryRevocationStore
 from tests.unit.functions.conftest import call, claims_for
 from tests.unit.mrv_fakes import FakeStepFunctions, MemoryObjects, MemoryStore
 
@@ -33,39 +33,105 @@ class Presigner:
 @pytest.fixture
 def env(revocations, monkeypatch):
     store, objects, sfn = MemoryStore(), MemoryObjects(), FakeStepFunctions()
-    project = pipeline_table.ProjectRecord(project_id=PID, name="Delta", fpo_ids=["FPO-1"], methodology="vm0051", profile="vm0051",
-                                gwp="AR5", region="south_asia", climate="wet", crediting_start="2024-06-01",
-                                crediting_end="2030-05-31", auditors=["aud-1"], created_by="a-1", created_at="t0")
+    project = pipeline_table.ProjectRecord(
+        project_id=PID,
+        name="Delta",
+        fpo_ids=["FPO-1"],
+        methodology="vm0051",
+        profile="vm0051",
+        gwp="AR5",
+        region="south_asia",
+        climate="wet",
+        crediting_start="2024-06-01",
+        crediting_end="2030-05-31",
+        auditors=["aud-1"],
+        created_by="a-1",
+        created_at="t0",
+    )
     store.items[project.key()] = project.to_item()
     pk, sk = pipeline_table.project_fpo(PID, "FPO-1")  # as the projects domain writes it: the FPO's projects on gsi1
-    store.items[(pk, sk)] = {"pk": pk, "sk": sk, "kind": "project_fpo", "project_id": PID, "fpo_id": "FPO-1",
-                             "gsi1pk": pipeline_table.fpo_projects_index("FPO-1"), "gsi1sk": PID}
-    store.items[pipeline_table.project_auditor(PID, "aud-1")] = {"pk": f"PROJECT#{PID}", "sk": "AUDITOR#aud-1", "project_id": PID,
-                                                     "gsi1pk": pipeline_table.auditor_projects_index("aud-1"), "gsi1sk": PID}
-    run = pipeline_table.RunRecord(project_id=PID, run_id=RID, period="2025-kharif", status="awaiting_auditor", attempt=1,
-                        started_by="m-1", started_at="t0", updated_at="t0", task_id=TID)
+    store.items[(pk, sk)] = {
+        "pk": pk,
+        "sk": sk,
+        "kind": "project_fpo",
+        "project_id": PID,
+        "fpo_id": "FPO-1",
+        "gsi1pk": pipeline_table.fpo_projects_index("FPO-1"),
+        "gsi1sk": PID,
+    }
+    store.items[pipeline_table.project_auditor(PID, "aud-1")] = {
+        "pk": f"PROJECT#{PID}",
+        "sk": "AUDITOR#aud-1",
+        "project_id": PID,
+        "gsi1pk": pipeline_table.auditor_projects_index("aud-1"),
+        "gsi1sk": PID,
+    }
+    run = pipeline_table.RunRecord(
+        project_id=PID,
+        run_id=RID,
+        period="2025-kharif",
+        status="awaiting_auditor",
+        attempt=1,
+        started_by="m-1",
+        started_at="t0",
+        updated_at="t0",
+        task_id=TID,
+    )
     store.items[run.key()] = run.to_item()
-    task = pipeline_table.TaskRecord(task_id=TID, project_id=PID, run_id=RID, attempt=1, status="pending", task_token="tok-1",
-                          methodology="vm0051", findings_key=f"{PREFIX}/findings.json", sample_key=f"{PREFIX}/sample.json",
-                          finding_counts={"critical": 1}, created_at="t1", report_ids=[f"{TID}_mon"])
+    task = pipeline_table.TaskRecord(
+        task_id=TID,
+        project_id=PID,
+        run_id=RID,
+        attempt=1,
+        status="pending",
+        task_token="tok-1",
+        methodology="vm0051",
+        findings_key=f"{PREFIX}/findings.json",
+        sample_key=f"{PREFIX}/sample.json",
+        finding_counts={"critical": 1},
+        created_at="t1",
+        report_ids=[f"{TID}_mon"],
+    )
     store.items[task.key()] = task.to_item()
     objects.put(f"{PREFIX}/findings.json", json.dumps([{"check": "area_mismatch", "severity": "critical"}]).encode())
-    objects.put(f"{PREFIX}/sample.json", json.dumps({"seed": 5, "plots": [{"plot_id": "P1", "centroid": [79.1, 10.8]}]}).encode())
-    report = pipeline_table.ReportRecord(report_id=f"{TID}_mon", project_id=PID, run_id=RID, report_kind="monitoring",
-                              pdf_key="reports/x.pdf", pdf_sha256="ab" * 32, xlsx_key="reports/x.xlsx", xlsx_sha256="cd" * 32,
-                              created_at="t2")
+    objects.put(
+        f"{PREFIX}/sample.json",
+        json.dumps({"seed": 5, "plots": [{"plot_id": "P1", "centroid": [79.1, 10.8]}]}).encode(),
+    )
+    report = pipeline_table.ReportRecord(
+        report_id=f"{TID}_mon",
+        project_id=PID,
+        run_id=RID,
+        report_kind="monitoring",
+        pdf_key="reports/x.pdf",
+        pdf_sha256="ab" * 32,
+        xlsx_key="reports/x.xlsx",
+        xlsx_sha256="cd" * 32,
+        created_at="t2",
+    )
     store.items[report.key()] = report.to_item()
-    store.items[pipeline_table.sample(RID)] = {"pk": f"RUN#{RID}", "sk": "SAMPLE", "object_key": f"{PREFIX}/sample.json"}
+    store.items[pipeline_table.sample(RID)] = {
+        "pk": f"RUN#{RID}",
+        "sk": "SAMPLE",
+        "object_key": f"{PREFIX}/sample.json",
+    }
     handler.app.dependency_overrides[handler.get_service] = lambda: VerificationService(
-        store, objects, Presigner(), sfn, now=lambda: "2025-03-01T10:00:00.000000Z")
+        store, objects, Presigner(), sfn, now=lambda: "2025-03-01T10:00:00.000000Z"
+    )
     monkeypatch.setattr(handler, "_revocation", lambda: revocations)
     yield store, sfn
     handler.app.dependency_overrides.clear()
 
 
 def get_task(claims, tid=TID):
-    return call(handler, "GET", f"/verification/tasks/{tid}", claims=claims, resource="/verification/tasks/{task_id}",
-                params={"task_id": tid})
+    return call(
+        handler,
+        "GET",
+        f"/verification/tasks/{tid}",
+        claims=claims,
+        resource="/verification/tasks/{task_id}",
+        params={"task_id": tid},
+    )
 
 
 def answers(fail=None, note=True):
@@ -76,8 +142,15 @@ def answers(fail=None, note=True):
 
 
 def decide(body, claims=AUDITOR, tid=TID):
-    return call(handler, "POST", f"/verification/tasks/{tid}/decision", body, claims=claims,
-                resource="/verification/tasks/{task_id}/decision", params={"task_id": tid})
+    return call(
+        handler,
+        "POST",
+        f"/verification/tasks/{tid}/decision",
+        body,
+        claims=claims,
+        resource="/verification/tasks/{task_id}/decision",
+        params={"task_id": tid},
+    )
 
 
 def test_queue_holds_the_assigned_auditors_pending_tasks(env):
@@ -104,17 +177,22 @@ def test_approve_once_resumes_the_execution_with_a_small_output(env):
     assert r.status == 200, r.body
     assert sfn.successes == [("tok-1", {"task_id": TID, "decided_by": "aud-1"})]
     decision = store.items[pipeline_table.task(TID)]["decision"]
-    assert decision["decision"] == "approve" and set(decision["checklist"]) == {i["id"] for i in checklist("vm0051")["items"]}
+    assert decision["decision"] == "approve" and set(decision["checklist"]) == {
+        i["id"] for i in checklist("vm0051")["items"]
+    }
     again = decide({"decision": "approve", "checklist": answers()})
     assert again.status == 409 and again.body["error"]["code"] == "already_decided"
     assert len(sfn.successes) == 1
     assert store.items[pipeline_table.task(TID)]["status"] == "decided"
 
 
-@pytest.mark.parametrize("decision", [
-    {"decision": "approve", "checklist": answers()},
-    {"decision": "reject", "reason": "wrong areas", "checklist": answers("areas_verified")},
-])
+@pytest.mark.parametrize(
+    "decision",
+    [
+        {"decision": "approve", "checklist": answers()},
+        {"decision": "reject", "reason": "wrong areas", "checklist": answers("areas_verified")},
+    ],
+)
 def test_a_decided_task_leaves_the_queue(env, decision):
     """Through the real code path: the decision moves the task's queue entry (its index sort key)
     out of the pending ones, for every role that reads the queue, and the task still opens."""
@@ -152,24 +230,56 @@ def test_checklist_must_be_complete_and_failures_explained(env):
 
 
 def test_samples_and_reports_follow_project_access(env):
-    r = call(handler, "GET", f"/verification/samples/{RID}", claims=MANAGER, resource="/verification/samples/{run_id}",
-             params={"run_id": RID})
+    r = call(
+        handler,
+        "GET",
+        f"/verification/samples/{RID}",
+        claims=MANAGER,
+        resource="/verification/samples/{run_id}",
+        params={"run_id": RID},
+    )
     assert r.status == 200 and r.body["sample"]["seed"] == 5
-    r = call(handler, "GET", f"/verification/samples/{RID}", claims=OTHER_MANAGER, resource="/verification/samples/{run_id}",
-             params={"run_id": RID})
+    r = call(
+        handler,
+        "GET",
+        f"/verification/samples/{RID}",
+        claims=OTHER_MANAGER,
+        resource="/verification/samples/{run_id}",
+        params={"run_id": RID},
+    )
     assert r.status == 404
     rid = f"{TID}_mon"
-    r = call(handler, "GET", f"/verification/reports/{rid}", claims=AUDITOR, resource="/verification/reports/{report_id}",
-             params={"report_id": rid})
+    r = call(
+        handler,
+        "GET",
+        f"/verification/reports/{rid}",
+        claims=AUDITOR,
+        resource="/verification/reports/{report_id}",
+        params={"report_id": rid},
+    )
     assert r.status == 200 and {f["format"] for f in r.body["files"]} == {"pdf", "xlsx"}
     assert r.body["files"][0]["sha256"] == "ab" * 32 and "X-Amz-Expires=300" in r.body["files"][0]["url"]
-    r = call(handler, "GET", f"/verification/reports/{rid}", claims=OTHER_AUDITOR, resource="/verification/reports/{report_id}",
-             params={"report_id": rid})
+    r = call(
+        handler,
+        "GET",
+        f"/verification/reports/{rid}",
+        claims=OTHER_AUDITOR,
+        resource="/verification/reports/{report_id}",
+        params={"report_id": rid},
+    )
     assert r.status == 404
 
 
-OBS = {"plot_id": "P1", "season_key": "2025-kharif", "source": "synthetic", "start_date": "2025-06-20",
-       "end_date": "2025-10-20", "flooded_days": 90, "max_continuous_flooded_days": 60, "method": "test feed"}
+OBS = {
+    "plot_id": "P1",
+    "season_key": "2025-kharif",
+    "source": "synthetic",
+    "start_date": "2025-06-20",
+    "end_date": "2025-10-20",
+    "flooded_days": 90,
+    "max_continuous_flooded_days": 60,
+    "method": "test feed",
+}
 
 
 def test_observations_are_admin_only_and_idempotent(env):
@@ -181,8 +291,13 @@ def test_observations_are_admin_only_and_idempotent(env):
     call(handler, "POST", "/verification/observations", body, claims=ADMIN)
     item = store.items[pipeline_table.observation("P1", "2025-kharif")]
     assert set(k for k in item if k.startswith("src_")) == {"src_synthetic", "src_sentinel1_sar"}
-    bad = call(handler, "POST", "/verification/observations",
-               {"observations": [{**OBS, "max_continuous_flooded_days": 120}]}, claims=ADMIN)
+    bad = call(
+        handler,
+        "POST",
+        "/verification/observations",
+        {"observations": [{**OBS, "max_continuous_flooded_days": 120}]},
+        claims=ADMIN,
+    )
     assert bad.status == 422
 
 
@@ -203,14 +318,20 @@ def unassign(env, monkeypatch):
 
     store, _ = env
     projects.app.dependency_overrides[projects.get_service] = lambda: ProjectService(
-        store, None, FakeStepFunctions(), FakeFpos(), now=lambda: "2025-03-01T10:00:00.000000Z")
+        store, None, FakeStepFunctions(), FakeFpos(), now=lambda: "2025-03-01T10:00:00.000000Z"
+    )
     monkeypatch.setattr(projects, "_revocation", lambda: InMemoryRevocationStore())
 
     def run(user_id="aud-1", index_lags=False):
         lagging = dict(store.items[pipeline_table.project_auditor(PID, user_id)])
-        r = call(projects, "DELETE", f"/projects/{PID}/auditors/{user_id}", claims=ADMIN,
-                 resource="/projects/{project_id}/auditors/{username_or_id}",
-                 params={"project_id": PID, "username_or_id": user_id})
+        r = call(
+            projects,
+            "DELETE",
+            f"/projects/{PID}/auditors/{user_id}",
+            claims=ADMIN,
+            resource="/projects/{project_id}/auditors/{username_or_id}",
+            params={"project_id": PID, "username_or_id": user_id},
+        )
         assert r.status == 200 and user_id not in r.body["auditors"]
         if index_lags:  # the auditor's index may still list the deleted assignment for a moment
             store.items[pipeline_table.project_auditor(PID, user_id)] = lagging
@@ -241,11 +362,17 @@ def test_the_decision_records_the_auditor_by_name_and_each_question_asked(env):
     assert decide({"decision": "approve", "checklist": answers("sample_visited")}, claims=named).status == 200
     decision = store.items[pipeline_table.task(TID)]["decision"]
     template = checklist("vm0051")
-    assert (decision["decided_by"], decision["decided_by_name"], decision["decided_by_username"]) == \
-        ("aud-1", "Asha Verma", "audrey")
+    assert (decision["decided_by"], decision["decided_by_name"], decision["decided_by_username"]) == (
+        "aud-1",
+        "Asha Verma",
+        "audrey",
+    )
     assert decision["checklist_order"] == [i["id"] for i in template["items"]]
     assert decision["checklist_template"] == {k: template[k] for k in ("id", "title", "version")}
     for item in template["items"]:
         assert decision["checklist"][item["id"]]["question"] == item["text"]
-    assert decision["checklist"]["sample_visited"] == {"answer": "fail", "note": "pipes missing",
-                                                       "question": template["items"][2]["text"]}
+    assert decision["checklist"]["sample_visited"] == {
+        "answer": "fail",
+        "note": "pipes missing",
+        "question": template["items"][2]["text"],
+    }

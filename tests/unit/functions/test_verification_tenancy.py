@@ -39,42 +39,107 @@ MISSING_RID = f"{MISSING_PID}_2025_kharif"
 MISSING_TID = f"{MISSING_RID}_a1"
 
 FINDINGS = [
-    {"check": "area_mismatch", "severity": "critical", "plot_id": "P1", "season_key": "2025-kharif", "fpo_id": "FPO-1",
-     "message": "declared 2 ha vs computed 1 ha", "value": 1.0},
-    {"check": "overlap", "severity": "warning", "plot_id": "P2", "season_key": "2025-kharif", "fpo_id": "FPO-2",
-     "message": "overlaps plot P9", "value": "P9"},
+    {
+        "check": "area_mismatch",
+        "severity": "critical",
+        "plot_id": "P1",
+        "season_key": "2025-kharif",
+        "fpo_id": "FPO-1",
+        "message": "declared 2 ha vs computed 1 ha",
+        "value": 1.0,
+    },
+    {
+        "check": "overlap",
+        "severity": "warning",
+        "plot_id": "P2",
+        "season_key": "2025-kharif",
+        "fpo_id": "FPO-2",
+        "message": "overlaps plot P9",
+        "value": "P9",
+    },
 ]
 SAMPLE = {
-    "seed": 5, "population": 40, "size": {"n": 3},
-    "strata": [{"village": "Rampur", "water_regime": "awd", "population": 25, "area_ha": 30.0, "allocated": 2,
-                "fpo_ids": ["FPO-1", "FPO-2"]},
-               {"village": "Sitapur", "water_regime": "awd", "population": 15, "area_ha": 12.0, "allocated": 1,
-                "fpo_ids": ["FPO-2"]}],
-    "plots": [{"plot_id": "P1", "farmer_id": "F1", "fpo_id": "FPO-1", "village": "Rampur", "centroid": [79.1, 10.8]},
-              {"plot_id": "P2", "farmer_id": "F2", "fpo_id": "FPO-2", "village": "Rampur", "centroid": [79.2, 10.9]},
-              {"plot_id": "P3", "farmer_id": "F3", "fpo_id": "FPO-2", "village": "Sitapur", "centroid": [79.3, 11.0]}],
+    "seed": 5,
+    "population": 40,
+    "size": {"n": 3},
+    "strata": [
+        {
+            "village": "Rampur",
+            "water_regime": "awd",
+            "population": 25,
+            "area_ha": 30.0,
+            "allocated": 2,
+            "fpo_ids": ["FPO-1", "FPO-2"],
+        },
+        {
+            "village": "Sitapur",
+            "water_regime": "awd",
+            "population": 15,
+            "area_ha": 12.0,
+            "allocated": 1,
+            "fpo_ids": ["FPO-2"],
+        },
+    ],
+    "plots": [
+        {"plot_id": "P1", "farmer_id": "F1", "fpo_id": "FPO-1", "village": "Rampur", "centroid": [79.1, 10.8]},
+        {"plot_id": "P2", "farmer_id": "F2", "fpo_id": "FPO-2", "village": "Rampur", "centroid": [79.2, 10.9]},
+        {"plot_id": "P3", "farmer_id": "F3", "fpo_id": "FPO-2", "village": "Sitapur", "centroid": [79.3, 11.0]},
+    ],
 }
-DECISION = {"decision": "request_corrections", "reason": "areas", "decided_by": "aud-1", "decided_at": "t3",
-            "checklist": {}, "findings": [
-                {"severity": "warning", "plot_id": "P1", "season_key": None, "message": "P1 boundary off"},
-                {"severity": "warning", "plot_id": "P3", "season_key": None, "message": "P3 not reachable"},
-                {"severity": "info", "plot_id": None, "season_key": None, "message": "whole run: late data"}]}
+DECISION = {
+    "decision": "request_corrections",
+    "reason": "areas",
+    "decided_by": "aud-1",
+    "decided_at": "t3",
+    "checklist": {},
+    "findings": [
+        {"severity": "warning", "plot_id": "P1", "season_key": None, "message": "P1 boundary off"},
+        {"severity": "warning", "plot_id": "P3", "season_key": None, "message": "P3 not reachable"},
+        {"severity": "info", "plot_id": None, "season_key": None, "message": "whole run: late data"},
+    ],
+}
 
 
-def project_items(store: MemoryStore, pid: str, fpo_ids: list[str], auditors: list[str]) -> pipeline_table.ProjectRecord:
+def project_items(
+    store: MemoryStore, pid: str, fpo_ids: list[str], auditors: list[str]
+) -> pipeline_table.ProjectRecord:
     """A project as the projects domain stores it: the item, its FPOs and auditors on gsi1."""
-    project = pipeline_table.ProjectRecord(project_id=pid, name="Delta", fpo_ids=fpo_ids, methodology="vm0051", profile="vm0051",
-                                gwp="AR5", region="south_asia", climate="wet", crediting_start="2024-06-01",
-                                crediting_end="2030-05-31", auditors=auditors, created_by="a-1", created_at="t0")
+    project = pipeline_table.ProjectRecord(
+        project_id=pid,
+        name="Delta",
+        fpo_ids=fpo_ids,
+        methodology="vm0051",
+        profile="vm0051",
+        gwp="AR5",
+        region="south_asia",
+        climate="wet",
+        crediting_start="2024-06-01",
+        crediting_end="2030-05-31",
+        auditors=auditors,
+        created_by="a-1",
+        created_at="t0",
+    )
     store.items[project.key()] = project.to_item()
     for fpo in fpo_ids:
         pk, sk = pipeline_table.project_fpo(pid, fpo)
-        store.items[(pk, sk)] = {"pk": pk, "sk": sk, "kind": "project_fpo", "project_id": pid, "fpo_id": fpo,
-                                 "gsi1pk": pipeline_table.fpo_projects_index(fpo), "gsi1sk": pid}
+        store.items[(pk, sk)] = {
+            "pk": pk,
+            "sk": sk,
+            "kind": "project_fpo",
+            "project_id": pid,
+            "fpo_id": fpo,
+            "gsi1pk": pipeline_table.fpo_projects_index(fpo),
+            "gsi1sk": pid,
+        }
     for user in auditors:
         pk, sk = pipeline_table.project_auditor(pid, user)
-        store.items[(pk, sk)] = {"pk": pk, "sk": sk, "project_id": pid, "gsi1pk": pipeline_table.auditor_projects_index(user),
-                                 "gsi1sk": pid}
+        store.items[(pk, sk)] = {
+            "pk": pk,
+            "sk": sk,
+            "project_id": pid,
+            "gsi1pk": pipeline_table.auditor_projects_index(user),
+            "gsi1sk": pid,
+        }
     return project
 
 
@@ -82,29 +147,62 @@ def project_items(store: MemoryStore, pid: str, fpo_ids: list[str], auditors: li
 def world(monkeypatch):
     store, objects, sfn = MemoryStore(), MemoryObjects(), FakeStepFunctions()
     project_items(store, PID, ["FPO-1", "FPO-2"], ["aud-1"])
-    run = pipeline_table.RunRecord(project_id=PID, run_id=RID, period="2025-kharif", status="awaiting_auditor", attempt=1,
-                        started_by="m-1", started_at="t0", updated_at="t0", task_id=TID)
+    run = pipeline_table.RunRecord(
+        project_id=PID,
+        run_id=RID,
+        period="2025-kharif",
+        status="awaiting_auditor",
+        attempt=1,
+        started_by="m-1",
+        started_at="t0",
+        updated_at="t0",
+        task_id=TID,
+    )
     store.items[run.key()] = run.to_item()
-    task = pipeline_table.TaskRecord(task_id=TID, project_id=PID, run_id=RID, attempt=1, status="pending", task_token="tok-1",
-                          methodology="vm0051", findings_key=f"{PREFIX}/findings.json", sample_key=f"{PREFIX}/sample.json",
-                          finding_counts={"critical": 1, "warning": 1}, created_at="t1",
-                          report_ids=[f"{TID}_mon", f"{TID}_ver"])
+    task = pipeline_table.TaskRecord(
+        task_id=TID,
+        project_id=PID,
+        run_id=RID,
+        attempt=1,
+        status="pending",
+        task_token="tok-1",
+        methodology="vm0051",
+        findings_key=f"{PREFIX}/findings.json",
+        sample_key=f"{PREFIX}/sample.json",
+        finding_counts={"critical": 1, "warning": 1},
+        created_at="t1",
+        report_ids=[f"{TID}_mon", f"{TID}_ver"],
+    )
     store.items[task.key()] = task.to_item()
     objects.put(f"{PREFIX}/findings.json", json.dumps(FINDINGS).encode())
     objects.put(f"{PREFIX}/sample.json", json.dumps(SAMPLE).encode())
-    store.items[pipeline_table.sample(RID)] = {"pk": f"RUN#{RID}", "sk": "SAMPLE", "object_key": f"{PREFIX}/sample.json"}
+    store.items[pipeline_table.sample(RID)] = {
+        "pk": f"RUN#{RID}",
+        "sk": "SAMPLE",
+        "object_key": f"{PREFIX}/sample.json",
+    }
     for kind in ("monitoring", "verification"):
         rid = pipeline_table.report_id(TID, kind)
-        report = pipeline_table.ReportRecord(report_id=rid, project_id=PID, run_id=RID, report_kind=kind, pdf_key=f"reports/{rid}.pdf",
-                                  pdf_sha256="ab" * 32, xlsx_key=f"reports/{rid}.xlsx", xlsx_sha256="cd" * 32,
-                                  created_at="t2")
+        report = pipeline_table.ReportRecord(
+            report_id=rid,
+            project_id=PID,
+            run_id=RID,
+            report_kind=kind,
+            pdf_key=f"reports/{rid}.pdf",
+            pdf_sha256="ab" * 32,
+            xlsx_key=f"reports/{rid}.xlsx",
+            xlsx_sha256="cd" * 32,
+            created_at="t2",
+        )
         store.items[report.key()] = report.to_item()
     revocations = InMemoryRevocationStore()
     handler.app.dependency_overrides[handler.get_service] = lambda: VerificationService(
-        store, objects, Presigner(), sfn, now=lambda: "2025-03-01T10:00:00.000000Z")
+        store, objects, Presigner(), sfn, now=lambda: "2025-03-01T10:00:00.000000Z"
+    )
     monkeypatch.setattr(handler, "_revocation", lambda: revocations)
     projects.app.dependency_overrides[projects.get_service] = lambda: ProjectService(
-        store, None, FakeStepFunctions(), FakeFpos(), now=lambda: "2025-03-01T10:00:00.000000Z")
+        store, None, FakeStepFunctions(), FakeFpos(), now=lambda: "2025-03-01T10:00:00.000000Z"
+    )
     monkeypatch.setattr(projects, "_revocation", lambda: revocations)
     yield store
     handler.app.dependency_overrides.clear()
@@ -129,7 +227,9 @@ def sample(claims, rid=RID):
 
 
 def report(claims, report_id):
-    return get(f"/verification/reports/{report_id}", "/verification/reports/{report_id}", {"report_id": report_id}, claims)
+    return get(
+        f"/verification/reports/{report_id}", "/verification/reports/{report_id}", {"report_id": report_id}, claims
+    )
 
 
 def queue(claims):
@@ -137,10 +237,13 @@ def queue(claims):
 
 
 # ---- D2: rows scoped to the caller's FPO --------------------------------------------------------------
-@pytest.mark.parametrize("claims,fpo,plots,villages", [
-    (MANAGER_1, "FPO-1", ["P1"], ["Rampur"]),
-    (MANAGER_2, "FPO-2", ["P2", "P3"], ["Rampur", "Sitapur"]),
-])
+@pytest.mark.parametrize(
+    "claims,fpo,plots,villages",
+    [
+        (MANAGER_1, "FPO-1", ["P1"], ["Rampur"]),
+        (MANAGER_2, "FPO-2", ["P2", "P3"], ["Rampur", "Sitapur"]),
+    ],
+)
 def test_each_manager_reads_their_own_fpos_rows_only(world, claims, fpo, plots, villages):
     detail = task(claims)
     assert detail.status == 200, detail.body
@@ -166,19 +269,30 @@ def test_the_projects_auditor_and_admins_read_every_row(world, claims):
 
 def test_the_auditors_plot_findings_are_scoped_like_the_rows(world):
     world.items[pipeline_table.task(TID)].update(status="decided", decision=DECISION)
-    assert [f["message"] for f in task(MANAGER_1).body["decision"]["findings"]] == ["P1 boundary off", "whole run: late data"]
-    assert [f["message"] for f in task(MANAGER_2).body["decision"]["findings"]] == ["P3 not reachable", "whole run: late data"]
+    assert [f["message"] for f in task(MANAGER_1).body["decision"]["findings"]] == [
+        "P1 boundary off",
+        "whole run: late data",
+    ]
+    assert [f["message"] for f in task(MANAGER_2).body["decision"]["findings"]] == [
+        "P3 not reachable",
+        "whole run: late data",
+    ]
     assert task(AUDITOR).body["decision"]["findings"] == DECISION["findings"]
     assert task(MANAGER_1).body["decision"]["reason"] == "areas"  # what to correct: the project's
 
 
 def test_rows_stored_before_they_named_their_fpo_are_hidden_from_managers_of_a_multi_fpo_project(world):
-    old = {**SAMPLE, "plots": [{k: v for k, v in p.items() if k != "fpo_id"} for p in SAMPLE["plots"]],
-           "strata": [{k: v for k, v in s.items() if k != "fpo_ids"} for s in SAMPLE["strata"]]}
+    old = {
+        **SAMPLE,
+        "plots": [{k: v for k, v in p.items() if k != "fpo_id"} for p in SAMPLE["plots"]],
+        "strata": [{k: v for k, v in s.items() if k != "fpo_ids"} for s in SAMPLE["strata"]],
+    }
     world_objects = handler.app.dependency_overrides[handler.get_service]().objects
     world_objects.put(f"{PREFIX}/sample.json", json.dumps(old).encode())
-    world_objects.put(f"{PREFIX}/findings.json", json.dumps([{k: v for k, v in f.items() if k != "fpo_id"}
-                                                            for f in FINDINGS]).encode())
+    world_objects.put(
+        f"{PREFIX}/findings.json",
+        json.dumps([{k: v for k, v in f.items() if k != "fpo_id"} for f in FINDINGS]).encode(),
+    )
     mine = task(MANAGER_1).body
     assert mine["sample"]["plots"] == [] and mine["sample"]["strata"] == [] and mine["findings"] == []
     assert len(task(AUDITOR).body["sample"]["plots"]) == 3
@@ -195,9 +309,18 @@ def test_the_verification_report_holds_every_fpos_rows_so_only_readers_of_all_of
 
 
 # ---- D3: the queue and the task agree for every role ---------------------------------------------------
-@pytest.mark.parametrize("claims,reads", [
-    (FARMER, None), (MANAGER_1, True), (MANAGER_2, True), (STRANGER, False), (AUDITOR, True), (UNASSIGNED, False),
-    (ADMIN, True)])
+@pytest.mark.parametrize(
+    "claims,reads",
+    [
+        (FARMER, None),
+        (MANAGER_1, True),
+        (MANAGER_2, True),
+        (STRANGER, False),
+        (AUDITOR, True),
+        (UNASSIGNED, False),
+        (ADMIN, True),
+    ],
+)
 def test_the_queue_lists_exactly_the_tasks_the_caller_may_open(world, claims, reads):
     listed, opened = queue(claims), task(claims)
     if reads is None:  # farmers have no verification route
@@ -240,18 +363,39 @@ def test_the_decision_route_answers_a_foreign_task_like_a_missing_one(world):
     body = {"decision": "approve", "checklist": CHECKLIST()}
 
     def decide(tid):
-        return get(f"/verification/tasks/{tid}/decision", "/verification/tasks/{task_id}/decision", {"task_id": tid},
-                   UNASSIGNED, method="POST", body=body)
+        return get(
+            f"/verification/tasks/{tid}/decision",
+            "/verification/tasks/{task_id}/decision",
+            {"task_id": tid},
+            UNASSIGNED,
+            method="POST",
+            body=body,
+        )
 
     same(decide(TID), decide(MISSING_TID))
     assert decide(TID).body["error"]["message"] == "Task not found"
     assert world.items[pipeline_table.task(TID)]["status"] == "pending"
     for claims in (STRANGER, MANAGER_1, ADMIN):  # not deciders: refused by role, whatever the id
-        a = get(f"/verification/tasks/{TID}/decision", "/verification/tasks/{task_id}/decision", {"task_id": TID},
-                claims, method="POST", body=body)
-        b = get(f"/verification/tasks/{MISSING_TID}/decision", "/verification/tasks/{task_id}/decision",
-                {"task_id": MISSING_TID}, claims, method="POST", body=body)
-        assert a.status == b.status == 403 and {**a.body["error"], "request_id": None} == {**b.body["error"], "request_id": None}
+        a = get(
+            f"/verification/tasks/{TID}/decision",
+            "/verification/tasks/{task_id}/decision",
+            {"task_id": TID},
+            claims,
+            method="POST",
+            body=body,
+        )
+        b = get(
+            f"/verification/tasks/{MISSING_TID}/decision",
+            "/verification/tasks/{task_id}/decision",
+            {"task_id": MISSING_TID},
+            claims,
+            method="POST",
+            body=body,
+        )
+        assert a.status == b.status == 403 and {**a.body["error"], "request_id": None} == {
+            **b.body["error"],
+            "request_id": None,
+        }
 
 
 def test_a_visible_project_without_the_sample_answers_like_a_foreign_one(world):
@@ -273,21 +417,35 @@ def test_projects_routes_answer_a_foreign_id_like_a_missing_one(world, claims):
         return [
             project_route(claims, f"/projects/{pid}", "/projects/{project_id}", {"project_id": pid}),
             project_route(claims, f"/projects/{pid}/runs", "/projects/{project_id}/runs", {"project_id": pid}),
-            project_route(claims, f"/projects/{pid}/runs/{rid}", "/projects/{project_id}/runs/{run_id}",
-                          {"project_id": pid, "run_id": rid}),
+            project_route(
+                claims,
+                f"/projects/{pid}/runs/{rid}",
+                "/projects/{project_id}/runs/{run_id}",
+                {"project_id": pid, "run_id": rid},
+            ),
         ]
 
     for foreign, missing in zip(routes(PID), routes(MISSING_PID)):
         same(foreign, missing)
         assert foreign.body["error"]["message"] == "Project not found"
     if claims is STRANGER:  # a manager may start runs: of their own projects only
-        start = lambda pid: project_route(claims, f"/projects/{pid}/runs", "/projects/{project_id}/runs",
-                                          {"project_id": pid}, method="POST", body={"period": "2025-rabi"})
+        start = lambda pid: project_route(
+            claims,
+            f"/projects/{pid}/runs",
+            "/projects/{project_id}/runs",
+            {"project_id": pid},
+            method="POST",
+            body={"period": "2025-rabi"},
+        )
         same(start(PID), start(MISSING_PID))
 
 
 def test_a_visible_project_answers_a_missing_run_with_the_runs_404(world):
     rid = pipeline_table.run_id(PID, "2026-kharif")
-    r = project_route(MANAGER_1, f"/projects/{PID}/runs/{rid}", "/projects/{project_id}/runs/{run_id}",
-                      {"project_id": PID, "run_id": rid})
+    r = project_route(
+        MANAGER_1,
+        f"/projects/{PID}/runs/{rid}",
+        "/projects/{project_id}/runs/{run_id}",
+        {"project_id": PID, "run_id": rid},
+    )
     assert r.status == 404 and r.body["error"]["message"] == "Run not found"

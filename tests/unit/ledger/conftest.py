@@ -18,11 +18,21 @@ NOW = "2026-01-01T00:00:00Z"
 
 
 def approved_run(run_id: str = "R1", net: str = "10.7", farmers: int = 3, **overrides) -> m.ApprovedRun:
-    data = dict(project_id="P1", run_id=run_id, vintage=2025, methodology_profile="awd-rice-v1", gwp="AR5",
-                approved_by="auditor-sub-1", approved_at="2026-01-01T00:00:00Z",
-                deductions={"uncertainty": "0.4", "buffer": "1.1"}, creditable_net_t=Decimal(net),
-                farmers=[{"farmer_id": f"FARMER-{i}", "owner_user_id": f"user-{i}", "fpo_id": "FPO-1",
-                          "net_t": str(i + 1)} for i in range(farmers)])
+    data = dict(
+        project_id="P1",
+        run_id=run_id,
+        vintage=2025,
+        methodology_profile="awd-rice-v1",
+        gwp="AR5",
+        approved_by="auditor-sub-1",
+        approved_at="2026-01-01T00:00:00Z",
+        deductions={"uncertainty": "0.4", "buffer": "1.1"},
+        creditable_net_t=Decimal(net),
+        farmers=[
+            {"farmer_id": f"FARMER-{i}", "owner_user_id": f"user-{i}", "fpo_id": "FPO-1", "net_t": str(i + 1)}
+            for i in range(farmers)
+        ],
+    )
     data.update(overrides)
     return m.ApprovedRun.model_validate(data)
 
@@ -33,8 +43,9 @@ class Ledger:
         self.artifacts = FakeArtifacts()
         self.chain = FakeChain()
         self.sleeps: list[float] = []
-        self.writer = LedgerWriter(self.store, self.artifacts, lambda: self.chain, now=lambda: NOW,
-                                   retry=RetryPolicy(sleep=self.sleeps.append))
+        self.writer = LedgerWriter(
+            self.store, self.artifacts, lambda: self.chain, now=lambda: NOW, retry=RetryPolicy(sleep=self.sleeps.append)
+        )
         self.gateway = DirectWriterGateway(self.writer)
         self.reader = LedgerReader(self.store, self.artifacts)
         self.moves = MoveRequests(self.store, self.gateway)

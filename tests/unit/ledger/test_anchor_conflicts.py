@@ -47,7 +47,9 @@ def test_the_ledger_stays_writable_and_later_batches_anchor(ledger):
     occupy(ledger, FIRST)
     ledger.issue()
     second = ledger.issue(approved_run(run_id="R2"))
-    assert [(b.batch_id, b.anchor_id, b.status) for b in second.batches] == [("000000000004-000000000006", None, "anchored")]
+    assert [(b.batch_id, b.anchor_id, b.status) for b in second.batches] == [
+        ("000000000004-000000000006", None, "anchored")
+    ]
 
 
 def test_every_taken_id_is_stepped_over_and_recorded(ledger):
@@ -71,11 +73,14 @@ def test_a_batch_stuck_on_a_foreign_root_is_unblocked(ledger):
     later = ledger.issue(approved_run(run_id="R2"))
     assert later.created == 3 and not later.pending
     assert [(b.batch_id, b.anchor_id, b.status) for b in later.batches] == [
-        (FIRST, f"{FIRST}.r1", "anchored"), ("000000000004-000000000006", None, "anchored")]
+        (FIRST, f"{FIRST}.r1", "anchored"),
+        ("000000000004-000000000006", None, "anchored"),
+    ]
 
 
 def test_a_foreign_root_landing_between_send_and_receipt_leaves_the_batch_in_conflict_until_the_next_run(
-        ledger, monkeypatch):
+    ledger, monkeypatch
+):
     ledger.chain.auto_mine = False
     (pending,) = ledger.issue().batches
     real = ledger.chain.receipt
@@ -91,8 +96,10 @@ def test_a_foreign_root_landing_between_send_and_receipt_leaves_the_batch_in_con
     assert waiting.status == "conflict" and waiting.anchor_id == f"{FIRST}.r1" and waiting.tx_hash is None
     assert waiting.conflicts[0].root == FOREIGN
     assert ledger.store.batches[1].status == "conflict"  # stored: GET /ledger/batches?status=conflict shows it
-    assert [b["status"] for b in call(handler, "GET", "/ledger/batches", claims=ADMIN,
-                                      query="status=conflict").body["items"]] == ["conflict"]
+    assert [
+        b["status"]
+        for b in call(handler, "GET", "/ledger/batches", claims=ADMIN, query="status=conflict").body["items"]
+    ] == ["conflict"]
     ledger.chain.auto_mine = True
     done = ledger.anchor().batches[0]
     assert done.status == "anchored" and done.anchor_id == f"{FIRST}.r1"
@@ -107,8 +114,13 @@ def test_admins_see_conflicts_on_the_batches_route(ledger):
     conflicted = call(handler, "GET", "/ledger/batches", claims=ADMIN, query="conflicts_only=true")
     (item,) = conflicted.body["items"]
     assert item["batch_id"] == FIRST and item["anchor_id"] == f"{FIRST}.r1" and item["status"] == "anchored"
-    assert item["conflicts"][0] == {"anchor_id": FIRST, "root": FOREIGN, "record_count": 3, "block_number": 42,
-                                    "detected_at": "2026-01-01T00:00:00Z"}
+    assert item["conflicts"][0] == {
+        "anchor_id": FIRST,
+        "root": FOREIGN,
+        "record_count": 3,
+        "block_number": 42,
+        "detected_at": "2026-01-01T00:00:00Z",
+    }
     assert call(handler, "GET", "/ledger/batches", claims=ADMIN, query="status=conflict").body["items"] == []
     for claims in (OWNER, MANAGER):
         r = call(handler, "GET", "/ledger/batches", claims=claims)
@@ -123,7 +135,9 @@ def test_batches_route_pages(ledger):
     assert len(page.body["items"]) == 2 and page.body["next_token"]
     rest = call(handler, "GET", "/ledger/batches", claims=ADMIN, query=f"limit=2&next_token={page.body['next_token']}")
     assert [b["from_seq"] for b in rest.body["items"]] == [1] and rest.body["next_token"] is None
-    other = call(handler, "GET", "/ledger/batches", claims=ADMIN, query=f"status=anchored&next_token={page.body['next_token']}")
+    other = call(
+        handler, "GET", "/ledger/batches", claims=ADMIN, query=f"status=anchored&next_token={page.body['next_token']}"
+    )
     assert other.status == 400 and other.body["error"]["code"] == "invalid_next_token"
 
 

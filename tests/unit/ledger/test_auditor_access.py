@@ -68,8 +68,11 @@ def test_an_assigned_auditor_reads_the_records_and_credits_of_their_project(worl
 
 def test_another_project_over_the_same_fpo_stays_hidden(world):
     b, issued = world["b"], world["issued_b"]
-    for r in (record(issued.record_ids[0], AUDREY), proof(issued.record_ids[0], AUDREY),
-              credit(issued.credits[0].serial, AUDREY)):
+    for r in (
+        record(issued.record_ids[0], AUDREY),
+        proof(issued.record_ids[0], AUDREY),
+        credit(issued.credits[0].serial, AUDREY),
+    ):
         assert r.status == 404 and r.body["error"]["code"] == "not_found"
     assert listed(AUDREY, f"project_id={b}") == []
     assert listed(AUDREY, f"serial={issued.credits[0].serial}") == []
@@ -77,7 +80,11 @@ def test_another_project_over_the_same_fpo_stays_hidden(world):
 
 def test_an_unassigned_auditor_gets_404_for_the_same_ids_and_empty_lists(world):
     a, issued = world["a"], world["issued_a"]
-    for r in (record(issued.record_ids[0], OTTO), proof(issued.record_ids[0], OTTO), credit(issued.credits[0].serial, OTTO)):
+    for r in (
+        record(issued.record_ids[0], OTTO),
+        proof(issued.record_ids[0], OTTO),
+        credit(issued.credits[0].serial, OTTO),
+    ):
         assert r.status == 404 and r.body["error"]["code"] == "not_found"
     assert listed(OTTO) == [] and listed(OTTO, f"project_id={a}") == []
     assert listed(OTTO, f"serial={issued.credits[0].serial}") == []
@@ -87,9 +94,20 @@ def test_an_assigned_auditor_still_cannot_move_or_issue_credits(world):
     a, serial, ledger = world["a"], world["issued_a"].credits[0].serial, world["ledger"]
     for path, body in (
         ("/credits/transfer", {"serial": serial, "quantity": 1, "to_ref": "B", "client_token": "token-9000"}),
-        ("/credits/retire", {"serial": serial, "quantity": 1, "beneficiary_ref": "B", "reason": "voluntary",
-                             "client_token": "token-9001"}),
-        ("/credits/cancel", {"serial": serial, "quantity": 1, "reason": "issuance_error", "client_token": "token-9002"}),
+        (
+            "/credits/retire",
+            {
+                "serial": serial,
+                "quantity": 1,
+                "beneficiary_ref": "B",
+                "reason": "voluntary",
+                "client_token": "token-9001",
+            },
+        ),
+        (
+            "/credits/cancel",
+            {"serial": serial, "quantity": 1, "reason": "issuance_error", "client_token": "token-9002"},
+        ),
         ("/ledger/issuances", approved_run(project_id=a, run_id="R9").model_dump(mode="json")),
     ):
         r = call(handler, "POST", path, body, claims=AUDREY)

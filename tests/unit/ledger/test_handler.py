@@ -19,7 +19,6 @@ AUDITOR = claims_for("auditor", user="aud-1", username="audrey", fpo=None)  # as
 pytestmark = pytest.mark.usefixtures("wired_api")
 
 
-
 def get(path, claims, resource=None, params=None, query=""):
     return call(handler, "GET", path, claims=claims, resource=resource or path, params=params, query=query)
 
@@ -46,8 +45,14 @@ def test_owner_manager_and_admin_see_a_record_others_get_404(issued):
 def test_lists_are_scoped_by_role(issued, ledger):
     ledger.issue(approved_run(run_id="R2", farmers=2, net="3"))
     counts = {}
-    for name, claims in (("owner", OWNER), ("manager", MANAGER), ("admin", ADMIN), ("other", OTHER_FARMER),
-                         ("other_manager", OTHER_MANAGER), ("auditor", AUDITOR)):
+    for name, claims in (
+        ("owner", OWNER),
+        ("manager", MANAGER),
+        ("admin", ADMIN),
+        ("other", OTHER_FARMER),
+        ("other_manager", OTHER_MANAGER),
+        ("auditor", AUDITOR),
+    ):
         r = get("/ledger/records", claims)
         assert r.status == 200, r.body
         counts[name] = len(r.body["items"])
@@ -123,10 +128,20 @@ def test_owner_transfers_part_of_a_block(issued, ledger):
 
 def test_a_farmer_who_does_not_own_the_serial_gets_404_on_transfer_and_retire(issued, ledger):
     serial = issued.credits[2].serial
-    t = call(handler, "POST", "/credits/transfer", {"serial": serial, "quantity": 1, "to_ref": "B", "client_token": "token-4000"},
-             claims=OTHER_FARMER)
-    rt = call(handler, "POST", "/credits/retire", {"serial": serial, "quantity": 1, "beneficiary_ref": "B",
-                                                   "reason": "voluntary", "client_token": "token-4001"}, claims=OTHER_FARMER)
+    t = call(
+        handler,
+        "POST",
+        "/credits/transfer",
+        {"serial": serial, "quantity": 1, "to_ref": "B", "client_token": "token-4000"},
+        claims=OTHER_FARMER,
+    )
+    rt = call(
+        handler,
+        "POST",
+        "/credits/retire",
+        {"serial": serial, "quantity": 1, "beneficiary_ref": "B", "reason": "voluntary", "client_token": "token-4001"},
+        claims=OTHER_FARMER,
+    )
     assert (t.status, rt.status) == (404, 404)
     assert ledger.gateway.events == []  # nothing reached the writer
 
@@ -139,21 +154,57 @@ def test_managers_and_auditors_cannot_move_credits(issued, claims):
 
 
 def test_admin_retires_for_a_beneficiary(issued):
-    body = {"serial": issued.credits[0].serial, "quantity": 2, "beneficiary_ref": "ACME-2026", "reason": "compensation",
-            "client_token": "token-6000"}
+    body = {
+        "serial": issued.credits[0].serial,
+        "quantity": 2,
+        "beneficiary_ref": "ACME-2026",
+        "reason": "compensation",
+        "client_token": "token-6000",
+    }
     r = call(handler, "POST", "/credits/retire", body, claims=ADMIN)
     assert r.status == 200 and r.body["credits"][0]["status"] == "retired"
     again = call(handler, "POST", "/credits/retire", {**body, "client_token": "token-6001"}, claims=ADMIN)
     assert again.status == 409 and again.body["error"]["code"] == "credits_not_active"
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"quantity": 1, "to_ref": "B", "client_token": "token-7000"}, "body.serial"),
-    ({"serial": "AGM-P1-2025-R1-000000001-000000002", "quantity": 0, "to_ref": "B", "client_token": "token-7000"}, "body.quantity"),
-    ({"serial": "AGM-P1-2025-R1-000000001-000000002", "quantity": 1, "to_ref": "Ravi Kumar", "client_token": "token-7000"}, "body.to_ref"),
-    ({"serial": "AGM-P1-2025-R1-000000001-000000002", "quantity": 1, "to_ref": "B", "client_token": "x"}, "body.client_token"),
-    ({"serial": "AGM-P1-2025-R1-000000001-000000002", "quantity": 1, "to_ref": "B", "client_token": "token-7000", "x": 1}, "body.x"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"quantity": 1, "to_ref": "B", "client_token": "token-7000"}, "body.serial"),
+        (
+            {
+                "serial": "AGM-P1-2025-R1-000000001-000000002",
+                "quantity": 0,
+                "to_ref": "B",
+                "client_token": "token-7000",
+            },
+            "body.quantity",
+        ),
+        (
+            {
+                "serial": "AGM-P1-2025-R1-000000001-000000002",
+                "quantity": 1,
+                "to_ref": "Ravi Kumar",
+                "client_token": "token-7000",
+            },
+            "body.to_ref",
+        ),
+        (
+            {"serial": "AGM-P1-2025-R1-000000001-000000002", "quantity": 1, "to_ref": "B", "client_token": "x"},
+            "body.client_token",
+        ),
+        (
+            {
+                "serial": "AGM-P1-2025-R1-000000001-000000002",
+                "quantity": 1,
+                "to_ref": "B",
+                "client_token": "token-7000",
+                "x": 1,
+            },
+            "body.x",
+        ),
+    ],
+)
 def test_transfer_validation_names_the_field(body, field):
     r = call(handler, "POST", "/credits/transfer", body, claims=ADMIN)
     assert r.status == 422 and field in [d["field"] for d in r.body["error"]["details"]]
@@ -194,5 +245,7 @@ def test_the_writer_refuses_a_cancellation_by_a_non_admin_actor(issued, ledger):
     from functions.ledger import models as m
 
     with pytest.raises(ForbiddenError):
-        ledger.writer.mover.cancel(m.CancelCommand(serial=issued.credits[0].serial, quantity=1, reason="other",
-                                             client_token="token-8002"), m.Actor(user_id="user-0", is_admin=False))
+        ledger.writer.mover.cancel(
+            m.CancelCommand(serial=issued.credits[0].serial, quantity=1, reason="other", client_token="token-8002"),
+            m.Actor(user_id="user-0", is_admin=False),
+        )

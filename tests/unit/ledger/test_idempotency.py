@@ -14,9 +14,7 @@ from tests.unit.functions.conftest import call
 from tests.unit.ledger.conftest import approved_run
 from tests.unit.ledger.test_handler import ADMIN, OWNER, credit
 
-
 pytestmark = pytest.mark.usefixtures("wired_api")
-
 
 
 def post(route, body, claims=ADMIN):
@@ -26,7 +24,13 @@ def post(route, body, claims=ADMIN):
 def bodies(serial: str, token: str) -> dict[str, dict]:
     return {
         "transfer": {"serial": serial, "quantity": 2, "to_ref": "BUYER-1", "client_token": token},
-        "retire": {"serial": serial, "quantity": 2, "beneficiary_ref": "ACME", "reason": "voluntary", "client_token": token},
+        "retire": {
+            "serial": serial,
+            "quantity": 2,
+            "beneficiary_ref": "ACME",
+            "reason": "voluntary",
+            "client_token": token,
+        },
         "cancel": {"serial": serial, "quantity": 2, "reason": "reversal", "client_token": token},
     }
 
@@ -48,10 +52,16 @@ def test_the_same_token_with_other_content_is_a_409_that_changes_nothing(issued,
     body = bodies(issued.credits[2].serial, "token-1100")[route]
     assert post(route, body).status == 200
     records, blocks = dict(ledger.store.records), dict(ledger.store.blocks)
-    changed = {"quantity": {**body, "quantity": 1},
-               "serial": {**body, "serial": issued.credits[1].serial},
-               "other field": {**body, **{"transfer": {"to_ref": "BUYER-2"}, "retire": {"reason": "compliance"},
-                                           "cancel": {"reason": "other"}}[route]}}[change]
+    changed = {
+        "quantity": {**body, "quantity": 1},
+        "serial": {**body, "serial": issued.credits[1].serial},
+        "other field": {
+            **body,
+            **{"transfer": {"to_ref": "BUYER-2"}, "retire": {"reason": "compliance"}, "cancel": {"reason": "other"}}[
+                route
+            ],
+        },
+    }[change]
     r = post(route, changed)
     assert r.status == 409 and r.body["error"]["code"] == IDEMPOTENCY_CONFLICT, r.body
     assert ledger.store.records == records and ledger.store.blocks == blocks
@@ -86,10 +96,25 @@ def test_the_writer_itself_refuses_a_reused_token_and_replays_a_race(issued, led
     # a retry racing the first: it misses the record on its first look, the append finds it
     real = ledger.store.get_records
     looks = []
-    monkeypatch.setattr(ledger.store, "get_records", lambda ids: looks.append(ids) or ({} if len(looks) == 1 else real(ids)))
-    monkeypatch.setattr(ledger.store, "find_block", lambda series, n: m.CreditBlock(
-        series=series, start=6, end=10, status="active", holder_ref="x", owner_user_id="user-2", fpo_id="FPO-1",
-        project_id="P1", vintage=2025, record_ids=["AGM-P1-2025-R1:F00003"]))
+    monkeypatch.setattr(
+        ledger.store, "get_records", lambda ids: looks.append(ids) or ({} if len(looks) == 1 else real(ids))
+    )
+    monkeypatch.setattr(
+        ledger.store,
+        "find_block",
+        lambda series, n: m.CreditBlock(
+            series=series,
+            start=6,
+            end=10,
+            status="active",
+            holder_ref="x",
+            owner_user_id="user-2",
+            fpo_id="FPO-1",
+            project_id="P1",
+            vintage=2025,
+            record_ids=["AGM-P1-2025-R1:F00003"],
+        ),
+    )
     assert ledger.writer.mover.transfer(cmd, actor) == first
     with pytest.raises(ConflictError):  # and a racing reuse with other content is still a conflict
         looks.clear()
@@ -102,8 +127,9 @@ def test_a_concurrent_use_of_the_token_by_another_kind_of_move_cannot_both_commi
     transfer = m.TransferCommand(serial=issued.credits[2].serial, quantity=1, to_ref="B", client_token="token-1500")
     ledger.writer.mover.transfer(transfer, actor)
     monkeypatch.setattr(ledger.store, "get_records", lambda ids: {})  # both checks miss: only the append can tell
-    cancel = m.CancelCommand(serial=m.block_serial(issued.credits[2].series, 7, 10), quantity=1, reason="other",
-                             client_token="token-1500")
+    cancel = m.CancelCommand(
+        serial=m.block_serial(issued.credits[2].series, 7, 10), quantity=1, reason="other", client_token="token-1500"
+    )
     with pytest.raises(DependencyError):  # the append refused it (the transfer holds the token); retry to learn why
         ledger.writer.mover.cancel(cancel, actor)
     assert len(ledger.store.records) == 4  # the cancellation was not written next to the transfer

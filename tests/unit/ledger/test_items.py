@@ -20,6 +20,7 @@ KEY_SPELLINGS = re.compile(r"""["'](REC#|CREDIT#|SALT#|RUN#|BATCH|HEAD|CURSOR)""
 
 def _as_dynamodb(item: dict) -> dict:
     """Numbers as DynamoDB's resource API returns them."""
+
     def convert(value):
         if isinstance(value, bool) or not isinstance(value, (int, list, dict)):
             return value
@@ -28,6 +29,7 @@ def _as_dynamodb(item: dict) -> dict:
         if isinstance(value, list):
             return [convert(v) for v in value]
         return {k: convert(v) for k, v in value.items()}
+
     return convert(item)
 
 
@@ -44,10 +46,24 @@ def test_the_indexes_are_the_tables():
 
 
 def test_a_record_round_trips():
-    body = seal({"record_id": "TRF:abc", "kind": "transfer", "project_id": "P1", "farmer_ref": "f" * 64, "seq": 7,
-                 "prev_hash": GENESIS_HASH, "quantity": 2})
-    record = m.StoredRecord(body=body, owner_user_id="user-1", fpo_id="FPO-1", request_sha256="a" * 64,
-                            answer={"command": "transfer", "created": 1})
+    body = seal(
+        {
+            "record_id": "TRF:abc",
+            "kind": "transfer",
+            "project_id": "P1",
+            "farmer_ref": "f" * 64,
+            "seq": 7,
+            "prev_hash": GENESIS_HASH,
+            "quantity": 2,
+        }
+    )
+    record = m.StoredRecord(
+        body=body,
+        owner_user_id="user-1",
+        fpo_id="FPO-1",
+        request_sha256="a" * 64,
+        answer={"command": "transfer", "created": 1},
+    )
     item = items.record_item(record)
     assert (item["pk"], item["sk"]) == tuple(items.record_key("TRF:abc").values())
     assert item[items.SEQ_ATTR] == items.seq_sort(7) and item["g_farmer"] == "f" * 64
@@ -55,15 +71,32 @@ def test_a_record_round_trips():
 
 
 def test_a_block_and_a_batch_round_trip():
-    block = m.CreditBlock(series="AGM-P1-2025-R1", start=6, end=9, status="active", holder_ref="h", owner_user_id="u",
-                          fpo_id="FPO-1", project_id="P1", vintage=2025, record_ids=["A", "B"], version=3)
+    block = m.CreditBlock(
+        series="AGM-P1-2025-R1",
+        start=6,
+        end=9,
+        status="active",
+        holder_ref="h",
+        owner_user_id="u",
+        fpo_id="FPO-1",
+        project_id="P1",
+        vintage=2025,
+        record_ids=["A", "B"],
+        version=3,
+    )
     item = items.block_item(block)
     assert (item["pk"], item["sk"]) == (items.block_partition(block.series), items.block_sort(6))
     assert items.block_from_item(_as_dynamodb(item)) == block
-    batch = m.Batch(batch_id="000000000001-000000000004", from_seq=1, to_seq=4, status="anchored", root="0" * 64,
-                    block_number=12, chain_id=1337, conflicts=[m.AnchorConflict(anchor_id="x", root="1" * 64,
-                                                                                record_count=2, block_number=3,
-                                                                                detected_at="t")])
+    batch = m.Batch(
+        batch_id="000000000001-000000000004",
+        from_seq=1,
+        to_seq=4,
+        status="anchored",
+        root="0" * 64,
+        block_number=12,
+        chain_id=1337,
+        conflicts=[m.AnchorConflict(anchor_id="x", root="1" * 64, record_count=2, block_number=3, detected_at="t")],
+    )
     item = items.batch_item(batch)
     assert {k: item[k] for k in ("pk", "sk")} == items.batch_item_key(1)
     assert items.batch_from_item(_as_dynamodb(item)) == batch
@@ -71,8 +104,15 @@ def test_a_block_and_a_batch_round_trip():
 
 def test_salts_and_run_claims():
     assert items.salt_from_item(items.salt_item("FARMER#1", "ab" * 16)) == ("FARMER#1", "ab" * 16)
-    kinds = [items.record_key("x"), items.salt_key("x"), items.run_key("x"), items.batch_item_key(1), items.HEAD,
-             items.CURSOR, {"pk": items.block_partition("x"), "sk": items.block_sort(1)}]
+    kinds = [
+        items.record_key("x"),
+        items.salt_key("x"),
+        items.run_key("x"),
+        items.batch_item_key(1),
+        items.HEAD,
+        items.CURSOR,
+        {"pk": items.block_partition("x"), "sk": items.block_sort(1)},
+    ]
     assert len({(k["pk"], k["sk"]) for k in kinds}) == len(kinds)  # no two kinds share a key
 
 

@@ -22,7 +22,9 @@ def test_floats_are_refused(value):
 
 def test_record_hash_covers_everything_but_the_hash_field():
     record = lc.seal({"record_id": "r", "seq": 1, "prev_hash": lc.GENESIS_HASH, "quantity": 3})
-    expected = hashlib.sha256(b'{"prev_hash":"' + lc.GENESIS_HASH.encode() + b'","quantity":3,"record_id":"r","seq":1}').hexdigest()
+    expected = hashlib.sha256(
+        b'{"prev_hash":"' + lc.GENESIS_HASH.encode() + b'","quantity":3,"record_id":"r","seq":1}'
+    ).hexdigest()
     assert record["record_hash"] == expected == lc.record_hash(record)
     assert lc.record_hash({**record, "record_hash": "x"}) == expected
     assert lc.record_hash({**record, "quantity": 4}) != expected

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.ledger_crypto import canonical_json, sha256_hex, verify_chain
+from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from functions.ledger import issuance
 from functions.ledger import models as m
 from tests.unit.ledger.conftest import Ledger, approved_run
@@ -28,8 +28,10 @@ def page(ledger: Ledger, ref: m.RunRef, first: int) -> m.WriterResult:
 
 def issued(ledger: Ledger) -> dict[str, tuple]:
     """record id -> what a record says about the credits (seq and chaining aside)."""
-    return {r.record_id: (r.body["farmer_ref"], r.body["serial_start"], r.body["serial_end"], r.body["share_exact"])
-            for r in ledger.store.records.values()}
+    return {
+        r.record_id: (r.body["farmer_ref"], r.body["serial_start"], r.body["serial_end"], r.body["share_exact"])
+        for r in ledger.store.records.values()
+    }
 
 
 @pytest.fixture

@@ -38,8 +38,13 @@ pytestmark = pytest.mark.usefixtures("wired_api")
 def moves(serial: str) -> dict[str, dict]:
     return {
         "transfer": {"serial": serial, "quantity": 1, "to_ref": "BUYER-1", "client_token": "token-9000"},
-        "retire": {"serial": serial, "quantity": 1, "beneficiary_ref": "B", "reason": "voluntary",
-                   "client_token": "token-9001"},
+        "retire": {
+            "serial": serial,
+            "quantity": 1,
+            "beneficiary_ref": "B",
+            "reason": "voluntary",
+            "client_token": "token-9001",
+        },
         "cancel": {"serial": serial, "quantity": 1, "reason": "other", "client_token": "token-9002"},
     }
 
@@ -106,11 +111,17 @@ def test_the_writer_refuses_a_bad_serial_in_an_event_as_a_422(ledger):
         assert any(d["field"].endswith("serial") for d in out["error"]["details"])
 
 
-_near = st.builds(lambda a, b, c: f"{SERIES}-{a}-{b}{c}", st.text("0123456789", max_size=11),
-                  st.text("0123456789-", max_size=11), st.sampled_from(["", "\n", " ", "\x00", "/x", "٣"]))
+_near = st.builds(
+    lambda a, b, c: f"{SERIES}-{a}-{b}{c}",
+    st.text("0123456789", max_size=11),
+    st.text("0123456789-", max_size=11),
+    st.sampled_from(["", "\n", " ", "\x00", "/x", "٣"]),
+)
 
 
-_ranges = st.builds(lambda a, b: f"{SERIES}-{a:09d}-{b:09d}", st.integers(0, m.MAX_SERIAL), st.integers(0, m.MAX_SERIAL))
+_ranges = st.builds(
+    lambda a, b: f"{SERIES}-{a:09d}-{b:09d}", st.integers(0, m.MAX_SERIAL), st.integers(0, m.MAX_SERIAL)
+)
 
 
 @SETTINGS
@@ -123,5 +134,7 @@ def test_any_string_as_a_serial_never_answers_5xx(serial):
         assert r.status < 500, (site, serial, r.body)
         assert r.status in (200, 404, 422), (site, serial, r.body)
     for command, body in moves(serial).items():  # and straight into the writer, as an event
-        out = handle({"command": command, command: body, "actor": {"user_id": "admin-1", "is_admin": True}}, ledger.writer)
+        out = handle(
+            {"command": command, command: body, "actor": {"user_id": "admin-1", "is_admin": True}}, ledger.writer
+        )
         assert out["ok"] or out["error"]["status"] in (404, 409, 422), (command, serial, out)

@@ -25,8 +25,10 @@ CONTRACT = "0x00000000000000000000000000000000000000aa"
 def anchored(ledger, monkeypatch, tmp_path):
     """Two runs and a transfer, all anchored; the export written as files; eth_call served by the fake chain."""
     first = ledger.issue()
-    ledger.writer.mover.transfer(m.TransferCommand(serial=first.credits[0].serial, quantity=1, to_ref="BUYER-1",
-                                             client_token="token-1000"), m.Actor(user_id="user-0", is_admin=False))
+    ledger.writer.mover.transfer(
+        m.TransferCommand(serial=first.credits[0].serial, quantity=1, to_ref="BUYER-1", client_token="token-1000"),
+        m.Actor(user_id="user-0", is_admin=False),
+    )
     ledger.issue(approved_run(run_id="R2", net="7"))
 
     ledger.node = {"chain_id": 1337, "code": {CONTRACT: "0x6080604052"}, "down": False}
@@ -85,10 +87,15 @@ def test_changing_any_field_of_any_record_in_the_export_is_detected(anchored):
         original = path.read_bytes()
         for index, record in enumerate(json.loads(original)["records"]):
             for field in record:
+
                 def mutate(doc, index=index, field=field):
                     value = doc["records"][index][field]
-                    doc["records"][index][field] = (value + 1) if isinstance(value, int) else \
-                        ({**value, "x": "1"} if isinstance(value, dict) else str(value) + "0")
+                    doc["records"][index][field] = (
+                        (value + 1)
+                        if isinstance(value, int)
+                        else ({**value, "x": "1"} if isinstance(value, dict) else str(value) + "0")
+                    )
+
                 _rewrite(path, mutate)
                 with pytest.raises(LedgerIntegrityError):
                     ledger_verify.verify_export([str(anchored.export)])
@@ -103,8 +110,11 @@ def test_changing_any_field_of_a_proof_record_is_detected(anchored):
         proof = anchored.reader.proof(ADMIN, record["record_id"]).model_dump(mode="json")
         for field, value in record.items():
             tampered = copy.deepcopy(proof)
-            tampered["record"][field] = (value + 1) if isinstance(value, int) else \
-                ({**value, "x": "1"} if isinstance(value, dict) else str(value) + "0")
+            tampered["record"][field] = (
+                (value + 1)
+                if isinstance(value, int)
+                else ({**value, "x": "1"} if isinstance(value, dict) else str(value) + "0")
+            )
             with pytest.raises(LedgerIntegrityError):
                 ledger_verify.verify_proof(tampered, "http://rpc")
             cases += 1
@@ -157,8 +167,10 @@ def test_reordering_records_is_detected(anchored):
     count = len(json.loads(path.read_bytes())["records"])
     original = path.read_bytes()
     for i in range(count - 1):
+
         def swap(doc, i=i):
             doc["records"][i], doc["records"][i + 1] = doc["records"][i + 1], doc["records"][i]
+
         _rewrite(path, swap)
         with pytest.raises(LedgerIntegrityError):
             ledger_verify.verify_export([str(anchored.export)])

@@ -37,8 +37,17 @@ def test_exit_0_when_verified(anchored, tmp_path, capsys):
     assert '"verified": true' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("case", ["tampered record", "root not on chain", "another registry", "newest batch removed",
-                                  "no manifest", "forged manifest head"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "tampered record",
+        "root not on chain",
+        "another registry",
+        "newest batch removed",
+        "no manifest",
+        "forged manifest head",
+    ],
+)
 def test_exit_1_when_the_evidence_contradicts_itself_or_the_chain(anchored, tmp_path, capsys, case):
     proof = export = None
     if case == "tampered record":
@@ -71,8 +80,9 @@ def test_exit_1_when_the_evidence_contradicts_itself_or_the_chain(anchored, tmp_
     assert "FAILED:" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("case", ["node down", "other chain", "no contract code", "unreadable file", "not JSON",
-                                  "no such export", "usage"])
+@pytest.mark.parametrize(
+    "case", ["node down", "other chain", "no contract code", "unreadable file", "not JSON", "no such export", "usage"]
+)
 def test_exit_2_when_nothing_could_be_proven(anchored, tmp_path, capsys, case):
     proof = proof_file(anchored, tmp_path)
     argv = ["proof", "--proof", proof, "--rpc", "http://rpc"]
@@ -137,7 +147,10 @@ def test_the_manifest_names_the_newest_anchored_batch_and_never_moves_back(ledge
     ledger.issue(approved_run(run_id="R2"))
     manifest = json.loads(ledger.artifacts.objects["ledger/batches/MANIFEST.json"])
     newest = max(ledger.store.batches.values(), key=lambda b: b.to_seq)
-    assert manifest["head"]["batch_id"] == newest.batch_id and manifest["head"]["artifact_sha256"] == newest.artifact_sha256
+    assert (
+        manifest["head"]["batch_id"] == newest.batch_id
+        and manifest["head"]["artifact_sha256"] == newest.artifact_sha256
+    )
     assert manifest["head"]["chain_id"] == 1337 and manifest["head"]["contract_address"] == CONTRACT
     ledger.writer.anchorer._write_manifest(ledger.store.batches[1])  # a late duplicate settling the older batch
     assert json.loads(ledger.artifacts.objects["ledger/batches/MANIFEST.json"])["head"]["batch_id"] == newest.batch_id
@@ -177,15 +190,24 @@ def test_the_verifier_reports_a_conflict_and_checks_it_on_chain(conflicted):
     proof = conflicted.reader.proof(ADMIN, record_id).model_dump(mode="json")
     report = ledger_verify.verify_proof(proof, "http://rpc")
     assert report["checked_on_chain"] and report["anchor_id"] == "000000000001-000000000003.r1"
-    assert report["conflicts"] == [{"batch_id": "000000000001-000000000003", "anchor_id": "000000000001-000000000003",
-                                    "root_on_chain": "ee" * 32, "checked_on_chain": True}]
+    assert report["conflicts"] == [
+        {
+            "batch_id": "000000000001-000000000003",
+            "anchor_id": "000000000001-000000000003",
+            "root_on_chain": "ee" * 32,
+            "checked_on_chain": True,
+        }
+    ]
     export = ledger_verify.verify_export([str(conflicted.export)], "http://rpc")
     assert export["batches_checked_on_chain"] == 2 and [c["anchor_id"] for c in export["conflicts"]] == [
-        "000000000001-000000000003"]
+        "000000000001-000000000003"
+    ]
 
 
-@pytest.mark.parametrize("forgery", ["claimed conflict not on chain", "anchor id skips a conflict",
-                                     "anchor id of another batch", "conflicts dropped"])
+@pytest.mark.parametrize(
+    "forgery",
+    ["claimed conflict not on chain", "anchor id skips a conflict", "anchor id of another batch", "conflicts dropped"],
+)
 def test_a_forged_conflict_or_anchor_id_fails(conflicted, forgery):
     proof = conflicted.reader.proof(ADMIN, _records(conflicted)[0]["record_id"]).model_dump(mode="json")
     anchor = proof["anchor"]

@@ -31,8 +31,9 @@ def _outsider_env() -> dict[str, str]:
 
 
 def _run(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(x) for x in argv], capture_output=True, text=True, env=_outsider_env(), cwd="/",
-                          timeout=60)
+    return subprocess.run(
+        [str(x) for x in argv], capture_output=True, text=True, env=_outsider_env(), cwd="/", timeout=60
+    )
 
 
 def _closed_port() -> int:
@@ -46,7 +47,7 @@ def test_the_outsider_process_cannot_import_our_code():
     assert probe.returncode != 0 and "No module named 'agri_common'" in probe.stderr
 
 
-def test_console_script_on_an_exported_ledger_and_its_exit_statuses(anchored):  # noqa: F811
+def test_console_script_on_an_exported_ledger_and_its_exit_statuses(anchored):
     assert SCRIPT.is_file(), "agri-ledger-verify is not installed in the venv: run scripts/bootstrap.sh"
     export = str(anchored.export)
 
@@ -102,8 +103,15 @@ def test_the_common_layer_no_longer_ships_the_verifier():
 
 # ---- the verifier's hashing scheme == the writer's ------------------------------------------------
 def test_same_constants():
-    for name in ("HASH_SCHEME", "GENESIS_HASH", "HASH_FIELD", "LEAF_PREFIX", "NODE_PREFIX", "MANIFEST_NAME",
-                 "MANIFEST_KIND"):
+    for name in (
+        "HASH_SCHEME",
+        "GENESIS_HASH",
+        "HASH_FIELD",
+        "LEAF_PREFIX",
+        "NODE_PREFIX",
+        "MANIFEST_NAME",
+        "MANIFEST_KIND",
+    ):
         assert getattr(verifier_scheme, name) == getattr(writer_scheme, name), name
 
 
@@ -168,7 +176,9 @@ def test_same_chain_verdicts(damage):
     elif damage == "relinked":  # re-sealed with a foreign link: its own hash is right, the link is not
         records[2] = writer_scheme.seal({**records[2], "prev_hash": "ab" * 32})
     if damage == "none":
-        assert verifier_scheme.verify_chain(records) == writer_scheme.verify_chain(records) == records[-1]["record_hash"]
+        assert (
+            verifier_scheme.verify_chain(records) == writer_scheme.verify_chain(records) == records[-1]["record_hash"]
+        )
         return
     with pytest.raises(writer_scheme.LedgerIntegrityError) as by_writer:
         writer_scheme.verify_chain(records)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.ledger_crypto import GENESIS_HASH, batch_key, verify_chain
+from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from functions.ledger import models as m
 from functions.ledger.issuance import split_credits
 from tests.unit.ledger.conftest import approved_run
@@ -184,23 +184,29 @@ def test_transfer_splits_the_block_and_is_idempotent(ledger):
 def test_retirement_marks_the_credits_retired_and_they_cannot_move_again(ledger):
     credit = ledger.issue().credits[0]
     actor = m.Actor(user_id="user-0", is_admin=False)
-    retire = m.RetireCommand(serial=credit.serial, quantity=2, beneficiary_ref="ACME", reason="voluntary",
-                             client_token="token-0002")
+    retire = m.RetireCommand(
+        serial=credit.serial, quantity=2, beneficiary_ref="ACME", reason="voluntary", client_token="token-0002"
+    )
     retired = ledger.writer.mover.retire(retire, actor).credits[0]
     assert retired.status == "retired" and retired.quantity == 2
     with pytest.raises(ConflictError):
-        ledger.writer.mover.transfer(m.TransferCommand(serial=retired.serial, quantity=1, to_ref="B",
-                                                 client_token="token-0003"), actor)
+        ledger.writer.mover.transfer(
+            m.TransferCommand(serial=retired.serial, quantity=1, to_ref="B", client_token="token-0003"), actor
+        )
 
 
 def test_moving_more_than_the_block_or_someone_elses_credits_fails(ledger):
     credit = ledger.issue().credits[0]
     with pytest.raises(UnprocessableError):
-        ledger.writer.mover.transfer(m.TransferCommand(serial=credit.serial, quantity=3, to_ref="B", client_token="token-0004"),
-                               m.Actor(user_id="user-0", is_admin=False))
+        ledger.writer.mover.transfer(
+            m.TransferCommand(serial=credit.serial, quantity=3, to_ref="B", client_token="token-0004"),
+            m.Actor(user_id="user-0", is_admin=False),
+        )
     with pytest.raises(NotFoundError):
-        ledger.writer.mover.transfer(m.TransferCommand(serial=credit.serial, quantity=1, to_ref="B", client_token="token-0005"),
-                               m.Actor(user_id="user-1", is_admin=False))
+        ledger.writer.mover.transfer(
+            m.TransferCommand(serial=credit.serial, quantity=1, to_ref="B", client_token="token-0005"),
+            m.Actor(user_id="user-1", is_admin=False),
+        )
 
 
 def test_writer_entry_point_answers_domain_errors_as_an_envelope(ledger):
@@ -208,5 +214,9 @@ def test_writer_entry_point_answers_domain_errors_as_an_envelope(ledger):
 
     bad = handle({"command": "issue"}, ledger.writer)
     assert bad["ok"] is False and bad["error"]["status"] == 422
-    assert handle({"command": "anchor"}, ledger.writer) == {"ok": True, "result": m.WriterResult(command="anchor").model_dump(mode="json"),
-                                                            "error": None, "next_farmer": None}
+    assert handle({"command": "anchor"}, ledger.writer) == {
+        "ok": True,
+        "result": m.WriterResult(command="anchor").model_dump(mode="json"),
+        "error": None,
+        "next_farmer": None,
+    }

@@ -50,8 +50,9 @@ def test_each_fpo_gets_its_sums_and_they_add_up_to_the_run(ctx):
     assert [items[f]["plot_seasons"] for f in FPOS] == [10, 10, 0] and [items[f]["farmers"] for f in FPOS] == [5, 5, 0]
     for field, engine in aggregate.FPO_SUMS.items():
         assert sum(items[f][field] for f in FPOS) == pytest.approx(total[engine]["point"], abs=1e-5), field
-    assert sum(items[f]["area_ha"] for f in FPOS) == pytest.approx(sum(
-        ps.area_ha for seasons in Source().seasons.values() for ps in seasons), abs=1e-5)
+    assert sum(items[f]["area_ha"] for f in FPOS) == pytest.approx(
+        sum(ps.area_ha for seasons in Source().seasons.values() for ps in seasons), abs=1e-5
+    )
     assert items["FPO-1"]["net_t"] > 0 and items["FPO-2"]["net_t"] == pytest.approx(0, abs=1e-9)
     assert items["FPO-2"]["emissions_project_t"] > 0  # its emissions count, its net is nil
     # the creditable net goes where the ledger puts the credits: FPO-2's farmers contribute nothing
@@ -75,7 +76,8 @@ def test_the_share_is_pro_rata_to_the_farmers_contributions(ctx):
     assert 0 < fpo2 < 1
     assert items["FPO-2"]["creditable_net_share_t"] == pytest.approx(creditable * fpo2, abs=1e-5)
     assert items["FPO-1"]["creditable_net_share_t"] + items["FPO-2"]["creditable_net_share_t"] == pytest.approx(
-        creditable, abs=1e-5)
+        creditable, abs=1e-5
+    )
 
 
 def test_a_retry_overwrites_the_same_items(ctx):

@@ -15,11 +15,17 @@ from openpyxl import load_workbook
 from agri_common import pipeline_table
 from functions.pipeline import aggregate, await_decision, reports, sample_draw
 from tests.unit.mrv_fakes import pipeline_context
-from tests.unit.reports import pdfread
 from tests.unit.pipeline.test_steps import PID, RID, RUN, Source, Uploader, run_calc
+from tests.unit.reports import pdfread
 
-TRIGGERS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "bad\x01village\x0b",
-            "a village name longer than forty characters <font name=x> & </para>"]
+TRIGGERS = [
+    '=HYPERLINK("http://x","y")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1)",
+    "bad\x01village\x0b",
+    "a village name longer than forty characters <font name=x> & </para>",
+]
 NAME = 'Delta <b>bold</b> & </para> "=1+1"\x02'
 
 
@@ -39,9 +45,13 @@ def decided():
     out = reports.reports(state, ctx, up)
     task_id = await_decision.await_decision({**state, "task_token": "t", "reports": out}, ctx)["task_id"]
     ctx.store.items[pipeline_table.task(task_id)]["decision"] = {
-        "decision": "approve", "reason": "=1+1", "decided_by": "aud-1", "decided_at": "2025-03-01T00:00:00Z",
+        "decision": "approve",
+        "reason": "=1+1",
+        "decided_by": "aud-1",
+        "decided_at": "2025-03-01T00:00:00Z",
         "checklist": {"sample_visited": {"answer": "pass", "note": "@notes <i>x</i> & \x07"}},
-        "findings": [{"severity": "info", "plot_id": None, "season_key": None, "message": "-see =A1"}]}
+        "findings": [{"severity": "info", "plot_id": None, "season_key": None, "message": "-see =A1"}],
+    }
     reports.reports({**state, "phase": "decided"}, ctx, up)
     return ctx, up
 

@@ -15,9 +15,22 @@ from functions.pipeline import core
 from tests.unit.pipeline.test_report_cells import RID, decided  # noqa: F401 - the fixture
 from tests.unit.pipeline.test_steps import RUN
 
-SHEETS = {"mon": ["Overview", "Emissions by gas", "Deductions", "Methodology findings"],
-          "ver": ["Overview", "Emissions by gas", "Deductions", "Methodology findings", "Findings", "Sample strata",
-                  "Sample plots", "Sample design", "Decision", "Checklist", "Auditor findings"]}
+SHEETS = {
+    "mon": ["Overview", "Emissions by gas", "Deductions", "Methodology findings"],
+    "ver": [
+        "Overview",
+        "Emissions by gas",
+        "Deductions",
+        "Methodology findings",
+        "Findings",
+        "Sample strata",
+        "Sample plots",
+        "Sample design",
+        "Decision",
+        "Checklist",
+        "Auditor findings",
+    ],
+}
 
 
 def book(ctx, up, kind):
@@ -25,7 +38,7 @@ def book(ctx, up, kind):
 
 
 @pytest.mark.parametrize("kind", ["mon", "ver"])
-def test_every_sheet_is_one_formatted_table(decided, kind):  # noqa: F811
+def test_every_sheet_is_one_formatted_table(decided, kind):
     ctx, up = decided
     wb = book(ctx, up, kind)
     assert wb.sheetnames == SHEETS[kind]
@@ -36,14 +49,18 @@ def test_every_sheet_is_one_formatted_table(decided, kind):  # noqa: F811
 
 
 @pytest.mark.parametrize("kind", ["mon", "ver"])
-def test_numbers_are_numbers_and_the_interval_is_two_of_them(decided, kind):  # noqa: F811
+def test_numbers_are_numbers_and_the_interval_is_two_of_them(decided, kind):
     ctx, up = decided
     wb = book(ctx, up, kind)
     overview = {r[0].value: r[1] for r in wb["Overview"].iter_rows(min_row=2)}
     summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
     lower, upper = summary["total"]["net"]["mc"]["ci"]["90"]
-    assert overview["Net 90 % CI lower"].value == pytest.approx(lower) and overview["Net 90 % CI lower"].data_type == "n"
-    assert overview["Net 90 % CI upper"].value == pytest.approx(upper) and overview["Net 90 % CI upper"].data_type == "n"
+    assert (
+        overview["Net 90 % CI lower"].value == pytest.approx(lower) and overview["Net 90 % CI lower"].data_type == "n"
+    )
+    assert (
+        overview["Net 90 % CI upper"].value == pytest.approx(upper) and overview["Net 90 % CI upper"].data_type == "n"
+    )
     assert "Net 90 % CI" not in overview  # no text cell "a to b" any more
     assert overview["Monte Carlo draws"].data_type == "n" and overview["Monte Carlo draws"].number_format == "#,##0"
     assert overview["Eligible"].data_type == "b"
@@ -51,7 +68,7 @@ def test_numbers_are_numbers_and_the_interval_is_two_of_them(decided, kind):  # 
     assert gases and all(c.data_type == "n" and c.number_format == "#,##0.000" for row in gases for c in row[1:])
 
 
-def test_the_decision_time_is_a_date_and_coordinates_keep_their_precision(decided):  # noqa: F811
+def test_the_decision_time_is_a_date_and_coordinates_keep_their_precision(decided):
     ctx, up = decided
     wb = book(ctx, up, "ver")
     decision = {r[0].value: r[1] for r in wb["Decision"].iter_rows(min_row=2)}
@@ -60,4 +77,3 @@ def test_the_decision_time_is_a_date_and_coordinates_keep_their_precision(decide
     header = [c.value for c in plots[1]]
     lon = plots.cell(2, header.index("Lon") + 1)
     assert isinstance(lon.value, (int, float)) and lon.data_type == "n" and lon.number_format == "0.000000"
-

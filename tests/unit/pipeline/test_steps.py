@@ -9,7 +9,17 @@ import random
 import pytest
 
 from agri_common import pipeline_table
-from functions.pipeline import aggregate, await_decision, basis, calculate, core, outcome, plan, approved_run, sample_draw
+from functions.pipeline import (
+    aggregate,
+    approved_run,
+    await_decision,
+    basis,
+    calculate,
+    core,
+    outcome,
+    plan,
+    sample_draw,
+)
 from functions.pipeline.sources import PlotSeason
 from tests.unit.mrv_fakes import pipeline_context
 
@@ -25,12 +35,27 @@ class Source:
         self.seasons = {}
         for f in range(farmers):
             fid = f"F{f:03d}"
-            self.seasons[fid] = [PlotSeason(
-                plot_id=f"P{f:03d}{p}", season_key="2025-kharif", farmer_id=fid, fpo_id="FPO-1", owner_user_id=f"u{f}",
-                village=f"v{f % 2}", area_ha=round(rng.uniform(0.5, 2), 3), declared_area_ha=None, centroid=[79.0, 10.0],
-                activity={"crop": "rice", "cultivation_days": 110, "preseason_water": "non_flooded_lt_180",
-                          "water_regime": ("multiple_drainage", "continuously_flooded")[p], "synthetic_n_kg_per_ha": 100})
-                for p in range(2)]
+            self.seasons[fid] = [
+                PlotSeason(
+                    plot_id=f"P{f:03d}{p}",
+                    season_key="2025-kharif",
+                    farmer_id=fid,
+                    fpo_id="FPO-1",
+                    owner_user_id=f"u{f}",
+                    village=f"v{f % 2}",
+                    area_ha=round(rng.uniform(0.5, 2), 3),
+                    declared_area_ha=None,
+                    centroid=[79.0, 10.0],
+                    activity={
+                        "crop": "rice",
+                        "cultivation_days": 110,
+                        "preseason_water": "non_flooded_lt_180",
+                        "water_regime": ("multiple_drainage", "continuously_flooded")[p],
+                        "synthetic_n_kg_per_ha": 100,
+                    },
+                )
+                for p in range(2)
+            ]
         self.loads = 0
 
     def plan_units(self, fpo_ids):
@@ -101,10 +126,13 @@ def test_vm0042_qa3_in_two_passes_equals_one_engine_call(ctx):
     ctx.store.items[pipeline_table.project(PID)]["profile"] = "vm0042_qa3"
     source = Source()
     # rice methane is VM0051's, not VM0042's: the in-scope basis is the trees' removal (positive) and N2O
-    trees = [{"species": "Tectona grandis", "count": 30, "dbh_cm": 14.0, "height_m": 10.0, "wood_density_g_per_cm3": 0.55}]
+    trees = [
+        {"species": "Tectona grandis", "count": 30, "dbh_cm": 14.0, "height_m": 10.0, "wood_density_g_per_cm3": 0.55}
+    ]
     for f, seasons in enumerate(source.seasons.values()):  # no N on the drained plot
-        seasons[0].activity.update(synthetic_n_kg_per_ha=0, cultivation_days=100 + f, trees=trees,
-                                   harvest_date="2025-11-15")
+        seasons[0].activity.update(
+            synthetic_n_kg_per_ha=0, cultivation_days=100 + f, trees=trees, harvest_date="2025-11-15"
+        )
     planned, _ = run_calc(ctx, source)
     state, run = {**RUN, "plan": planned}, core.RunInput(**RUN)
     choice = aggregate.choose(state, ctx)
@@ -124,7 +152,8 @@ def test_vm0042_qa3_in_two_passes_equals_one_engine_call(ctx):
     assert total["creditable_basis"] != pytest.approx(reference.net_in_scope.point, rel=1e-3)  # not the default point
     assert total["net"]["point"] == pytest.approx(reference.net.point, rel=1e-12)
     assert [(d["rule"], d["t_co2e"]) for d in total["deductions"]] == [
-        (d.rule, pytest.approx(d.t_co2e, rel=1e-9)) for d in reference.deductions]
+        (d.rule, pytest.approx(d.t_co2e, rel=1e-9)) for d in reference.deductions
+    ]
     d = {x["rule"]: x["t_co2e"] for x in total["deductions"]}
     assert d["vm0042_eq74_uncertainty"] == 0.0 and d["vm0042_buffer_stock_changes"] > 0  # QA3: no Eq 74 on top
     assert total["creditable_net"] > 0
@@ -162,15 +191,21 @@ def test_verify_then_await_then_outcomes(ctx):
     assert task["task_token"] == "tok-retry" and task["status"] == "pending"
     assert ctx.store.get(pipeline_table.run(PID, RID))["status"] == "awaiting_auditor"
 
-    ctx.store.items[pipeline_table.task(out["task_id"])]["decision"] = {"reason": "claims unsupported", "decided_by": "aud"}
-    assert outcome.record_outcome({**state, "error": {"Error": "Rejected", "Cause": None}}, ctx) == {"status": "rejected"}
+    ctx.store.items[pipeline_table.task(out["task_id"])]["decision"] = {
+        "reason": "claims unsupported",
+        "decided_by": "aud",
+    }
+    assert outcome.record_outcome({**state, "error": {"Error": "Rejected", "Cause": None}}, ctx) == {
+        "status": "rejected"
+    }
     run = ctx.store.get(pipeline_table.run(PID, RID))
     assert run["status"] == "rejected" and run["outcome"]["reason"] == "claims unsupported"
 
 
 def test_failure_outcome_names_the_step_and_cause(ctx):
-    ctx.store.items[pipeline_table.step(RID, "aggregate")] = pipeline_table.StepRecord(run_id=RID, step="aggregate", attempt=1, status="running",
-                                                                  started_at="t").to_item()
+    ctx.store.items[pipeline_table.step(RID, "aggregate")] = pipeline_table.StepRecord(
+        run_id=RID, step="aggregate", attempt=1, status="running", started_at="t"
+    ).to_item()
     cause = json.dumps({"errorType": "ValueError", "errorMessage": "no computable plot-season"})
     assert outcome.record_outcome({**RUN, "error": {"Error": "ValueError", "Cause": cause}}, ctx)["step"] == "aggregate"
     run = ctx.store.get(pipeline_table.run(PID, RID))
@@ -179,21 +214,34 @@ def test_failure_outcome_names_the_step_and_cause(ctx):
 
 
 def test_failure_outcome_names_the_step_that_started_last_not_the_last_by_name(ctx):
-    for step, status, started in (("calculate", "succeeded", "2025-01-01T00:00:01Z"),
-                                  ("verify", "running", "2025-01-01T00:00:05Z"),  # cut off earlier, then retried elsewhere
-                                  ("aggregate", "running", "2025-01-01T00:00:09Z")):
-        ctx.store.items[pipeline_table.step(RID, step)] = pipeline_table.StepRecord(run_id=RID, step=step, attempt=1, status=status,
-                                                              started_at=started).to_item()
+    for step, status, started in (
+        ("calculate", "succeeded", "2025-01-01T00:00:01Z"),
+        ("verify", "running", "2025-01-01T00:00:05Z"),  # cut off earlier, then retried elsewhere
+        ("aggregate", "running", "2025-01-01T00:00:09Z"),
+    ):
+        ctx.store.items[pipeline_table.step(RID, step)] = pipeline_table.StepRecord(
+            run_id=RID, step=step, attempt=1, status=status, started_at=started
+        ).to_item()
     assert outcome.record_outcome({**RUN, "error": {"Error": "States.Timeout"}}, ctx)["step"] == "aggregate"
 
 
 def test_a_writer_page_failing_after_its_retries_fails_the_ledger_step(ctx):
     from functions.pipeline.approved_run import approved_key
 
-    ctx.store.items[pipeline_table.step(RID, "ledger")] = pipeline_table.StepRecord(run_id=RID, step="ledger", attempt=1, status="succeeded",
-                                                              started_at="2025-01-01T00:00:09Z", detail={"farmers": 9}).to_item()
-    state = {**RUN, "ledger": {"run_ref": {"key": approved_key(core.RunInput(**RUN)), "sha256": "0" * 64}, "from_farmer": 4000},
-             "issued": {"ok": True, "next_farmer": 4000}, "error": {"Error": "DependencyError", "Cause": "head kept moving"}}
+    ctx.store.items[pipeline_table.step(RID, "ledger")] = pipeline_table.StepRecord(
+        run_id=RID,
+        step="ledger",
+        attempt=1,
+        status="succeeded",
+        started_at="2025-01-01T00:00:09Z",
+        detail={"farmers": 9},
+    ).to_item()
+    state = {
+        **RUN,
+        "ledger": {"run_ref": {"key": approved_key(core.RunInput(**RUN)), "sha256": "0" * 64}, "from_farmer": 4000},
+        "issued": {"ok": True, "next_farmer": 4000},
+        "error": {"Error": "DependencyError", "Cause": "head kept moving"},
+    }
     assert outcome.record_outcome(state, ctx) == {"status": "failed", "step": "ledger"}
     step = ctx.store.get(pipeline_table.step(RID, "ledger"))
     assert step["status"] == "failed" and step["detail"]["cause"]["error"] == "DependencyError"
@@ -228,12 +276,17 @@ def test_ledger_step_stores_issue_6s_approved_run_and_hands_over_its_reference(c
     with pytest.raises(ValueError, match="no approval"):
         approved_run.prepare(state, ctx, stored.__setitem__)
     assert stored == {}
-    ctx.store.items[pipeline_table.task(task_id)]["decision"] = {"decision": "approve", "decided_by": "aud-1",
-                                                      "decided_at": "2025-03-01T10:00:00.123456Z"}
+    ctx.store.items[pipeline_table.task(task_id)]["decision"] = {
+        "decision": "approve",
+        "decided_by": "aud-1",
+        "decided_at": "2025-03-01T10:00:00.123456Z",
+    }
     out = approved_run.prepare(state, ctx, stored.__setitem__)
     again = approved_run.prepare(state, ctx, stored.__setitem__)  # a retry stores the same bytes
     assert out == again and out["from_farmer"] == 0 and out["farmers"] == 10
-    command = WriterEvent.model_validate({"command": "issue", "run_ref": out["run_ref"]})  # the ledger writer's own input
+    command = WriterEvent.model_validate(
+        {"command": "issue", "run_ref": out["run_ref"]}
+    )  # the ledger writer's own input
     assert command.run_ref.key == f"ledger/approved/{PID}/{RID}/a1.json" and list(stored) == [command.run_ref.key]
     data = stored[command.run_ref.key]
     assert sha256_hex(data) == command.run_ref.sha256
@@ -247,7 +300,8 @@ def test_ledger_step_stores_issue_6s_approved_run_and_hands_over_its_reference(c
     # the writer's last page answers; the outcome records it on the run
     answer = {"ok": True, "result": {"created": 10, "next_farmer": None}, "error": None, "next_farmer": None}
     assert outcome.record_outcome({**state, "issued": {"ok": True, "next_farmer": None, "body": answer}}, ctx) == {
-        "status": "approved"}
+        "status": "approved"
+    }
     assert ctx.store.get(pipeline_table.run(PID, RID))["outcome"]["ledger"]["created"] == 10
 
 
@@ -311,8 +365,13 @@ def test_reports_monitoring_then_verification_with_the_decision(ctx):
     assert brief["methodology_findings"] == [f["id"] for f in summary["total"]["findings"]]
     task_id = await_decision.await_decision({**state, "task_token": "t", "reports": out}, ctx)["task_id"]
     ctx.store.items[pipeline_table.task(task_id)]["decision"] = {
-        "decision": "reject", "reason": "regimes", "decided_by": "aud-1", "decided_at": "2025-03-01T00:00:00Z",
-        "checklist": {"sample_visited": {"answer": "fail", "note": "2 plots unreachable"}}, "findings": []}
+        "decision": "reject",
+        "reason": "regimes",
+        "decided_by": "aud-1",
+        "decided_at": "2025-03-01T00:00:00Z",
+        "checklist": {"sample_visited": {"answer": "fail", "note": "2 plots unreachable"}},
+        "findings": [],
+    }
     reports.reports({**state, "phase": "decided"}, ctx, up)
     ver = ctx.store.get(pipeline_table.report(f"{RID}_a1_ver"))
     book = load_workbook(io.BytesIO(up.objects[ver["xlsx_key"]]))
@@ -339,9 +398,12 @@ def test_a_plot_with_trees_gives_a_removal_not_an_invalid_finding(ctx):
     plot = calculate.engine_plot(tree_plot, project)
     assert plot["field_id"] == tree_plot.plot_id and plot["baseline"]["trees"] == []
     assert plot["tree_inventory_years"] == pytest.approx(506 / 365.25)  # 2024-06-01 (crediting start) to harvest
-    later = calculate.engine_plot(PlotSeason(**{**vars(tree_plot), "activity": {**tree_plot.activity,
-                                                                                  "harvest_date": "2026-10-20"}}), project)
-    assert later["tree_inventory_years"] > plot["tree_inventory_years"]  # same stock, longer growth: smaller annual removal
+    later = calculate.engine_plot(
+        PlotSeason(**{**vars(tree_plot), "activity": {**tree_plot.activity, "harvest_date": "2026-10-20"}}), project
+    )
+    assert (
+        later["tree_inventory_years"] > plot["tree_inventory_years"]
+    )  # same stock, longer growth: smaller annual removal
 
 
 def test_trees_planted_before_the_crediting_start_earn_no_removal(ctx):
@@ -356,8 +418,12 @@ def test_trees_planted_before_the_crediting_start_earn_no_removal(ctx):
     assert [t["species"] for t in plot["baseline"]["trees"]] == ["Tectona grandis"]  # standing before the project
     assert [t["species"] for t in plot["project"]["trees"]] == ["Tectona grandis", "Azadirachta indica"]
     run_calc(ctx, source)
-    rows = {json.loads(r)["plot_id"]: json.loads(r) for i in (0, 1) if ctx.objects.exists(core.chunk_key(core.RunInput(**RUN), i, "rows.jsonl"))
-            for r in ctx.objects.get(core.chunk_key(core.RunInput(**RUN), i, "rows.jsonl")).splitlines()}
+    rows = {
+        json.loads(r)["plot_id"]: json.loads(r)
+        for i in (0, 1)
+        if ctx.objects.exists(core.chunk_key(core.RunInput(**RUN), i, "rows.jsonl"))
+        for r in ctx.objects.get(core.chunk_key(core.RunInput(**RUN), i, "rows.jsonl")).splitlines()
+    }
     assert rows[standing.plot_id]["removals"] == 0  # no earlier inventory: their growth is not credited
     assert rows[mixed.plot_id]["removals"] > 0  # the neem planted in 2024 is
     findings = ctx.get_json(core.chunk_key(core.RunInput(**RUN), 0, "findings.json"))
@@ -372,7 +438,10 @@ def test_a_season_stored_as_paddy_gets_the_rice_baseline(ctx):
     season.activity.update(crop="Paddy")
     plot = calculate.engine_plot(season, ctx.project(core.RunInput(**RUN)))
     assert plot["project"]["crop"] == plot["baseline"]["crop"] == "rice"
-    assert (plot["baseline"]["water_regime"], plot["project"]["water_regime"]) == ("continuously_flooded", "multiple_drainage")
+    assert (plot["baseline"]["water_regime"], plot["project"]["water_regime"]) == (
+        "continuously_flooded",
+        "multiple_drainage",
+    )
 
 
 def test_trees_recorded_in_several_seasons_of_a_plot_count_once(ctx):
@@ -380,8 +449,13 @@ def test_trees_recorded_in_several_seasons_of_a_plot_count_once(ctx):
     inventory and flags the others instead of failing the chunk."""
     source = Source(farmers=1)
     kharif = source.seasons["F000"][0]
-    rabi = PlotSeason(**{**vars(kharif), "season_key": "2025-rabi",
-                         "activity": {**kharif.activity, "trees": TREES, "harvest_date": "2026-03-01"}})
+    rabi = PlotSeason(
+        **{
+            **vars(kharif),
+            "season_key": "2025-rabi",
+            "activity": {**kharif.activity, "trees": TREES, "harvest_date": "2026-03-01"},
+        }
+    )
     kharif.activity.update(trees=TREES, harvest_date="2025-10-20")
     source.seasons["F000"].append(rabi)
     year = {**RUN, "period": "2025"}
@@ -392,4 +466,5 @@ def test_trees_recorded_in_several_seasons_of_a_plot_count_once(ctx):
     assert removals[(kharif.plot_id, "2025-rabi")] > 0 and removals[(kharif.plot_id, "2025-kharif")] == 0
     findings = ctx.get_json(core.chunk_key(core.RunInput(**year), 0, "findings.json"))
     assert [(f["check"], f["season_key"]) for f in findings if f["check"] == "trees_counted_once"] == [
-        ("trees_counted_once", "2025-kharif")]
+        ("trees_counted_once", "2025-kharif")
+    ]

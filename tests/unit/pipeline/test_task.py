@@ -11,12 +11,22 @@ import json
 import pytest
 
 from agri_common import pipeline_table
-from functions.pipeline import aggregate, approved_run, await_decision, basis, calculate, core, outcome, plan, reports, sample_draw
+from functions.pipeline import (
+    aggregate,
+    approved_run,
+    await_decision,
+    basis,
+    calculate,
+    core,
+    outcome,
+    plan,
+    reports,
+    sample_draw,
+)
 from functions.pipeline.models import ChunkInput, ChunkOutput, OutcomeOutput, RunInput
 from functions.pipeline.task import FAILED, SUCCEEDED, InvalidTaskInput, task
 from tests.unit.mrv_fakes import pipeline_context
 from tests.unit.pipeline.test_steps import PID, RID, RUN, Source, Uploader
-
 
 
 @pytest.fixture
@@ -82,14 +92,17 @@ def test_the_log_context_does_not_outlive_the_step(out):
     assert "correlation_id" not in after and "step" not in after and "run_id" not in after
 
 
-@pytest.mark.parametrize("event, field", [
-    ({k: v for k, v in RUN.items() if k != "run_id"}, "run_id"),
-    ({**RUN, "index": "two"}, "index"),
-    ({**RUN, "index": -1}, "index"),
-    ({**RUN, "attempt": None, "index": 1}, "attempt"),
-    (None, "(payload)"),
-    (["not", "a", "state"], "(payload)"),
-])
+@pytest.mark.parametrize(
+    "event, field",
+    [
+        ({k: v for k, v in RUN.items() if k != "run_id"}, "run_id"),
+        ({**RUN, "index": "two"}, "index"),
+        ({**RUN, "index": -1}, "index"),
+        ({**RUN, "attempt": None, "index": 1}, "attempt"),
+        (None, "(payload)"),
+        (["not", "a", "state"], "(payload)"),
+    ],
+)
 def test_a_bad_payload_fails_the_step_by_name_never_with_a_key_error(event, field, out):
     with pytest.raises(InvalidTaskInput) as caught:
         demo(event, None)
@@ -152,8 +165,9 @@ def test_every_task_refuses_a_payload_it_cannot_read_by_name_and_stores_nothing(
 def test_a_step_that_crashed_before_writing_its_record_is_named_from_the_error(ctx):
     """Reports failed before its first write (no step record): the state machine's "Reports failed"
     state put ``step`` into the error; before, the run said ``"unknown"``."""
-    ctx.store.items[pipeline_table.step(RID, "verify")] = pipeline_table.StepRecord(run_id=RID, step="verify", attempt=1, status="succeeded",
-                                                              started_at="t").to_item()
+    ctx.store.items[pipeline_table.step(RID, "verify")] = pipeline_table.StepRecord(
+        run_id=RID, step="verify", attempt=1, status="succeeded", started_at="t"
+    ).to_item()
     cause = json.dumps({"errorType": "KeyError", "errorMessage": "'chunk_count'"})
     error = {"Error": "KeyError", "Cause": cause, "step": "reports"}
     assert outcome.record_outcome({**RUN, "error": error}, ctx) == {"status": "failed", "step": "reports"}
@@ -167,8 +181,9 @@ def test_a_step_that_crashed_before_writing_its_record_is_named_from_the_error(c
 
 def test_the_named_step_wins_over_the_step_records(ctx):
     """A step still running from the calculate Map, then ChooseFactors timed out: the error names it."""
-    ctx.store.items[pipeline_table.step(RID, "calculate")] = pipeline_table.StepRecord(run_id=RID, step="calculate", attempt=1, status="running",
-                                                                 started_at="2025-01-01T00:00:01Z").to_item()
+    ctx.store.items[pipeline_table.step(RID, "calculate")] = pipeline_table.StepRecord(
+        run_id=RID, step="calculate", attempt=1, status="running", started_at="2025-01-01T00:00:01Z"
+    ).to_item()
     error = {"Error": "States.Timeout", "step": "conservative_choice"}
     assert outcome.record_outcome({**RUN, "error": error}, ctx)["step"] == "conservative_choice"
     assert ctx.store.get(pipeline_table.step(RID, "calculate"))["status"] == "failed"
@@ -177,9 +192,13 @@ def test_the_named_step_wins_over_the_step_records(ctx):
 
 def test_a_named_step_recorded_by_an_earlier_attempt_gets_this_attempts_failure(ctx):
     ctx.store.items[pipeline_table.run(PID, RID)]["attempt"] = 2
-    ctx.store.items[pipeline_table.step(RID, "plan")] = pipeline_table.StepRecord(run_id=RID, step="plan", attempt=1, status="succeeded",
-                                                            started_at="t").to_item()
-    assert outcome.record_outcome({**RUN, "attempt": 2, "error": {"Error": "ValueError", "step": "plan"}}, ctx)["step"] == "plan"
+    ctx.store.items[pipeline_table.step(RID, "plan")] = pipeline_table.StepRecord(
+        run_id=RID, step="plan", attempt=1, status="succeeded", started_at="t"
+    ).to_item()
+    assert (
+        outcome.record_outcome({**RUN, "attempt": 2, "error": {"Error": "ValueError", "step": "plan"}}, ctx)["step"]
+        == "plan"
+    )
     step = ctx.store.get(pipeline_table.step(RID, "plan"))
     assert (step["status"], step["attempt"]) == ("failed", 2)
 

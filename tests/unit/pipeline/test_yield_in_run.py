@@ -9,16 +9,34 @@ from tests.unit.mrv_fakes import pipeline_context
 
 PID, RID = "prj_00000001", "prj_00000001_2025_kharif"
 RUN = {"project_id": PID, "run_id": RID, "attempt": 1, "period": "2025-kharif", "generation": 1}
-RICE = {"crop": "rice", "cultivation_days": 110, "preseason_water": "non_flooded_lt_180",
-        "water_regime": "multiple_drainage", "synthetic_n_kg_per_ha": 100}
+RICE = {
+    "crop": "rice",
+    "cultivation_days": 110,
+    "preseason_water": "non_flooded_lt_180",
+    "water_regime": "multiple_drainage",
+    "synthetic_n_kg_per_ha": 100,
+}
 
 
 class Source:
     def __init__(self, yields):
-        self.seasons = {f"F{i}": [PlotSeason(plot_id=f"P{i}", season_key="2025-kharif", farmer_id=f"F{i}", fpo_id="FPO-1",
-                                             owner_user_id=None, village="v", area_ha=1.0, declared_area_ha=None,
-                                             centroid=[79.0, 10.0], activity={**RICE, **extra})]
-                        for i, extra in enumerate(yields)}
+        self.seasons = {
+            f"F{i}": [
+                PlotSeason(
+                    plot_id=f"P{i}",
+                    season_key="2025-kharif",
+                    farmer_id=f"F{i}",
+                    fpo_id="FPO-1",
+                    owner_user_id=None,
+                    village="v",
+                    area_ha=1.0,
+                    declared_area_ha=None,
+                    centroid=[79.0, 10.0],
+                    activity={**RICE, **extra},
+                )
+            ]
+            for i, extra in enumerate(yields)
+        }
 
     def plan_units(self, fpo_ids):
         return sorted(self.seasons)
@@ -37,6 +55,8 @@ def test_yield_reaches_the_crosschecks_and_not_the_engine():
     calculate.calculate({**RUN, "index": 0}, ctx, source)
     findings = ctx.get_json(core.chunk_key(core.RunInput(**RUN), 0, "findings.json"))
     assert sorted((f["plot_id"], f["check"], f["severity"]) for f in findings) == [
-        ("P1", "activity_range", "critical"), ("P2", "missing_activity", "info")]
+        ("P1", "activity_range", "critical"),
+        ("P2", "missing_activity", "info"),
+    ]
     rows = objects.get(core.chunk_key(core.RunInput(**RUN), 0, "rows.jsonl")).decode().splitlines()
     assert len(rows) == 3  # all three seasons were computed: the yield did not make the engine refuse them

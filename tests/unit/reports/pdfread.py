@@ -7,7 +7,6 @@ import io
 import unicodedata
 from typing import Any
 
-
 ZWSP = "\u200b"  # what the extra glyphs of a shaped cluster map to (agri_common.pdf): no text
 
 

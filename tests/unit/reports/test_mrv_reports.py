@@ -34,8 +34,17 @@ class Shapes:
         out = {}
         for i, pid in enumerate(plot_ids):
             x, y = self.centroids[pid]
-            ring = [[x - 4e-4, y - 4e-4], [x + 4e-4, y - 4e-4], [x + 4e-4, y + 4e-4], [x - 4e-4, y + 4e-4], [x - 4e-4, y - 4e-4]]
-            out[pid] = {"geometry": {"type": "Polygon", "coordinates": [ring]}, "name": f"खेत {i}" if i % 2 == 0 else None}
+            ring = [
+                [x - 4e-4, y - 4e-4],
+                [x + 4e-4, y - 4e-4],
+                [x + 4e-4, y + 4e-4],
+                [x - 4e-4, y + 4e-4],
+                [x - 4e-4, y - 4e-4],
+            ]
+            out[pid] = {
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "name": f"खेत {i}" if i % 2 == 0 else None,
+            }
         return out
 
 
@@ -64,23 +73,38 @@ def build(decision_extra: dict | None = None, shapes: bool = True, farmers: int 
     answers = {i["id"]: {"answer": "pass", "note": None, "question": i["text"]} for i in template["items"]}
     answers["sample_visited"] = {"answer": "fail", "note": "२ खेत नहीं पहुँचे", "question": template["items"][2]["text"]}
     ctx.store.items[pipeline_table.task(task_id)]["decision"] = {
-        "decision": "approve", "reason": None, "decided_by": "aud-1", "decided_by_name": "Asha Verma",
-        "decided_by_username": "asha", "decided_at": "2026-11-26T10:00:00Z",
-        "checklist": answers, "checklist_order": [i["id"] for i in template["items"]],
+        "decision": "approve",
+        "reason": None,
+        "decided_by": "aud-1",
+        "decided_by_name": "Asha Verma",
+        "decided_by_username": "asha",
+        "decided_at": "2026-11-26T10:00:00Z",
+        "checklist": answers,
+        "checklist_order": [i["id"] for i in template["items"]],
         "checklist_template": {k: template[k] for k in ("id", "title", "version")},
-        "findings": [], **(decision_extra or {})}
+        "findings": [],
+        **(decision_extra or {}),
+    }
     reports.reports({**state, "phase": "decided"}, ctx, up)
     run = core.RunInput(**RUN)
-    pdfs = {kind: up.objects[ctx.store.get(pipeline_table.report(f"{RID}_a1_{kind}"))["pdf_key"]] for kind in ("mon", "ver")}
+    pdfs = {
+        kind: up.objects[ctx.store.get(pipeline_table.report(f"{RID}_a1_{kind}"))["pdf_key"]] for kind in ("mon", "ver")
+    }
     return ctx, run, pdfs
 
 
 @pytest.fixture(scope="module")
 def built():
     ctx, run, pdfs = build()
-    return {"ctx": ctx, "run": run, "pdfs": pdfs, "text": {k: pdfread.text(v) for k, v in pdfs.items()},
-            "summary": ctx.get_json(core.summary_key(run)), "sample": ctx.get_json(core.sample_key(run)),
-            "rows": list(aggregate.iter_rows(ctx, run, 2))}
+    return {
+        "ctx": ctx,
+        "run": run,
+        "pdfs": pdfs,
+        "text": {k: pdfread.text(v) for k, v in pdfs.items()},
+        "summary": ctx.get_json(core.summary_key(run)),
+        "sample": ctx.get_json(core.sample_key(run)),
+        "rows": list(aggregate.iter_rows(ctx, run, 2)),
+    }
 
 
 @pytest.mark.parametrize("kind", ["mon", "ver"])
@@ -102,10 +126,17 @@ def test_identity_engine_and_monte_carlo_design_are_stated(built, kind):
 
     text, summary = built["text"][kind], built["summary"]
     lib = default_library()
-    for expected in (f"{RID}_a1_{kind}", "Generated at 2026-11-27 09:15 UTC", f"{RID}, attempt 1",
-                     "Crediting period 2024-06-01 to 2030-05-31", f"version {__version__}",
-                     f"{lib.version}; SHA-256 {lib.sha256}", f"seed {summary['seed']}", f"{number(summary['draws'])} draws",
-                     "Monitoring period 2025-kharif"):
+    for expected in (
+        f"{RID}_a1_{kind}",
+        "Generated at 2026-11-27 09:15 UTC",
+        f"{RID}, attempt 1",
+        "Crediting period 2024-06-01 to 2030-05-31",
+        f"version {__version__}",
+        f"{lib.version}; SHA-256 {lib.sha256}",
+        f"seed {summary['seed']}",
+        f"{number(summary['draws'])} draws",
+        "Monitoring period 2025-kharif",
+    ):
         assert expected in text, expected
     assert summary["factors_sha256"] == lib.sha256  # the run recorded what it computed with
     assert pdfread.metadata(built["pdfs"][kind])["/CreationDate"].startswith("D:20261127091500")
@@ -115,9 +146,12 @@ def test_identity_engine_and_monte_carlo_design_are_stated(built, kind):
 def test_the_numbers_are_the_runs(built, kind):
     text, total = built["text"][kind], built["summary"]["total"]
     ci = total["net"]["mc"]["ci"]["90"]
-    for label, value in (("Net (point)", total["net"]["point"]), ("Creditable net", total["creditable_net"]),
-                         ("Baseline emissions", total["emissions_baseline"]["point"]),
-                         ("Project emissions", total["emissions_project"]["point"])):
+    for label, value in (
+        ("Net (point)", total["net"]["point"]),
+        ("Creditable net", total["creditable_net"]),
+        ("Baseline emissions", total["emissions_baseline"]["point"]),
+        ("Project emissions", total["emissions_project"]["point"]),
+    ):
         assert f"{label} {number(value)}" in text, label
     assert f"Net, 90 % interval {number(ci[0])} to {number(ci[1])}" in text
     assert f"Eligible {'Yes' if total['eligible'] else 'No'}" in text
@@ -126,7 +160,10 @@ def test_the_numbers_are_the_runs(built, kind):
         assert "".join(f"{d['rule']} {number(d['t_co2e'])} {d['section']}".split()) in compact, d["rule"]
     for gas in ("CH4", "N2O", "CO2"):
         g = total["gases"][gas]
-        assert f"{gas} {number(g['baseline']['point'])} {number(g['project']['point'])} {number(g['reduction']['point'])}" in text
+        assert (
+            f"{gas} {number(g['baseline']['point'])} {number(g['project']['point'])} {number(g['reduction']['point'])}"
+            in text
+        )
 
 
 @pytest.mark.parametrize("kind", ["mon", "ver"])
@@ -157,8 +194,11 @@ def test_the_annex_lists_every_plot_season_with_its_values(built, kind):
     assert "Per-plot 90 % intervals are not computed" in text
     for r in built["rows"]:
         values = " ".join(number(r[k]) for k in ("emissions_baseline", "emissions_project", "removals", "net"))
-        assert re.search(rf"{r['plot_id']}\)? 2025-kharif {r['farmer_id']} .*? {number(r['area_ha'])} rice, "
-                         rf"[a-z ]+ {re.escape(values)}", text), r["plot_id"]
+        assert re.search(
+            rf"{r['plot_id']}\)? 2025-kharif {r['farmer_id']} .*? {number(r['area_ha'])} rice, "
+            rf"[a-z ]+ {re.escape(values)}",
+            text,
+        ), r["plot_id"]
 
 
 def test_the_map_draws_every_plots_stored_boundary_and_marks_the_sample(built):
@@ -186,7 +226,10 @@ def test_the_sample_design_and_strata_are_the_stored_samples(built):
     text, sample = built["text"]["ver"], built["sample"]
     assert f"Seed {sample['seed']}" in text and f"Population (plot-seasons) {sample['population']}" in text
     for s in sample["strata"]:
-        assert f"{s['village']} {s['water_regime'].replace('_', ' ')} {s['population']} {number(s['area_ha'])} {s['allocated']}" in text
+        assert (
+            f"{s['village']} {s['water_regime'].replace('_', ' ')} {s['population']} {number(s['area_ha'])} {s['allocated']}"
+            in text
+        )
 
 
 def test_the_monitoring_report_holds_no_verification_section(built):
@@ -196,13 +239,24 @@ def test_the_monitoring_report_holds_no_verification_section(built):
 
 
 def test_an_old_decision_without_names_and_questions_says_so():
-    ctx, _, pdfs = build({"decided_by_name": None, "decided_by_username": None, "checklist_template": None,
-                          "checklist": {"sample_visited": {"answer": "pass", "note": None}}, "checklist_order": None,
-                          "findings": [{"severity": "info", "plot_id": None, "season_key": None, "message": "ok"}]},
-                         shapes=False)
+    ctx, _, pdfs = build(
+        {
+            "decided_by_name": None,
+            "decided_by_username": None,
+            "checklist_template": None,
+            "checklist": {"sample_visited": {"answer": "pass", "note": None}},
+            "checklist_order": None,
+            "findings": [{"severity": "info", "plot_id": None, "season_key": None, "message": "ok"}],
+        },
+        shapes=False,
+    )
     text = pdfread.text(pdfs["ver"])
     assert "Auditor name not recorded (user id aud-1)" in text
-    ctx.store.items[pipeline_table.project_auditor(PID, "aud-1")] = {"pk": f"PROJECT#{PID}", "sk": "AUDITOR#aud-1", "username": "asha"}
+    ctx.store.items[pipeline_table.project_auditor(PID, "aud-1")] = {
+        "pk": f"PROJECT#{PID}",
+        "sk": "AUDITOR#aud-1",
+        "username": "asha",
+    }
     assert report_pdf.auditor_of(ctx, PID, {"decided_by": "aud-1"}).label() == "asha"
     assert "question text not recorded with this decision" in text
     assert "info whole run" in text
@@ -221,8 +275,11 @@ def test_rows_are_digested_in_one_pass_with_bounded_memory(monkeypatch):
     monkeypatch.setattr(report_pdf, "ANNEX_ROWS", 5)
     monkeypatch.setattr(report_pdf, "MAP_POINTS", 40)
     monkeypatch.setattr(report_pdf, "MAP_SHAPES", 50)
-    rows = [{"plot_id": f"P{p:04d}", "season_key": season, "centroid": [79 + p / 1000, 10.0]}
-            for p in reversed(range(300)) for season in ("2025-kharif", "2025-rabi")]
+    rows = [
+        {"plot_id": f"P{p:04d}", "season_key": season, "centroid": [79 + p / 1000, 10.0]}
+        for p in reversed(range(300))
+        for season in ("2025-kharif", "2025-rabi")
+    ]
     consumed = []
 
     def stream():
@@ -233,8 +290,12 @@ def test_rows_are_digested_in_one_pass_with_bounded_memory(monkeypatch):
     digest = report_pdf.digest_rows(stream())
     assert len(consumed) == 600 and digest.count == 600 and digest.plots == 300
     assert [(r["plot_id"], r["season_key"]) for r in digest.annex] == [
-        ("P0000", "2025-kharif"), ("P0000", "2025-rabi"), ("P0001", "2025-kharif"), ("P0001", "2025-rabi"),
-        ("P0002", "2025-kharif")]
+        ("P0000", "2025-kharif"),
+        ("P0000", "2025-rabi"),
+        ("P0001", "2025-kharif"),
+        ("P0001", "2025-rabi"),
+        ("P0002", "2025-kharif"),
+    ]
     assert digest.plot_ids is None  # 300 plots > 50: the sample's boundaries only
     assert digest.point_stride > 1 and 0 < len(digest.points) <= 40
     assert all(report_pdf._stable_hash(pid) % digest.point_stride == 0 for pid in digest.points)
@@ -242,4 +303,8 @@ def test_rows_are_digested_in_one_pass_with_bounded_memory(monkeypatch):
     assert again.points == digest.points  # deterministic
 
     small = report_pdf.digest_rows(iter(rows[:20]))
-    assert small.point_stride == 1 and len(small.points) == 10 and small.plot_ids == sorted({r["plot_id"] for r in rows[:20]})
+    assert (
+        small.point_stride == 1
+        and len(small.points) == 10
+        and small.plot_ids == sorted({r["plot_id"] for r in rows[:20]})
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,13 +15,23 @@ from agri_common import pdf
 from tests.unit.reports import pdfread
 
 ROOT = Path(__file__).resolve().parents[3]
-MIXED = {"Latin": "Rampur", "Devanagari": "रामपुर", "Gurmukhi": "ਰਾਮਪੁਰ", "Tamil": "இராம்பூர்", "Telugu": "రాంపూర్",
-         "Bengali": "রামপুর", "Kannada": "ರಾಮಪುರ", "Gujarati": "રામપુર", "Odia": "ରାମପୁର", "Malayalam": "രാംപൂർ"}
+MIXED = {
+    "Latin": "Rampur",
+    "Devanagari": "रामपुर",
+    "Gurmukhi": "ਰਾਮਪੁਰ",
+    "Tamil": "இராம்பூர்",
+    "Telugu": "రాంపూర్",
+    "Bengali": "রামপুর",
+    "Kannada": "ರಾಮಪುರ",
+    "Gujarati": "રામપુર",
+    "Odia": "ରାମପୁର",
+    "Malayalam": "രാംപൂർ",
+}
 CONJUNCTS = ["क्षेत्र", "श्री", "ਪ੍ਰਧਾਨ", "க்ஷ", "ಕ್ಷೇತ್ರ", "ক্ষমা"]
 # Clusters HarfBuzz draws as several glyphs (a reordered or split vowel sign): fpdf2 2.8.9 maps only
 # the first; the toolkit maps the others to U+200B, so a reader extracts the word and nothing else.
 STRAY = ["ख्याति", "శ్రీ", "ক্ষেত্র", "किसान", "कार्बन", "क्रेडिट", "विवरण"]
-MOMENT = datetime(2026, 11, 27, 14, 5, tzinfo=timezone.utc)
+MOMENT = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
 
 
 def document() -> pdf.Document:
@@ -62,8 +72,17 @@ def test_each_script_uses_its_noto_family_and_every_font_is_embedded():
     found = pdfread.fonts(doc.output())
     assert found and all(found.values()), found  # FontFile2 in every descriptor: nothing left to the viewer
     names = {re.sub(r"^[A-Z]{6}\+", "", n.lstrip("/")) for n in found}  # subset tag stripped
-    assert {"NotoSans", "NotoSansGurmukhi", "NotoSansTamil", "NotoSansTelugu", "NotoSansBengali",
-            "NotoSansKannada", "NotoSansGujarati", "NotoSansOriya", "NotoSansMalayalam"} <= names
+    assert {
+        "NotoSans",
+        "NotoSansGurmukhi",
+        "NotoSansTamil",
+        "NotoSansTelugu",
+        "NotoSansBengali",
+        "NotoSansKannada",
+        "NotoSansGujarati",
+        "NotoSansOriya",
+        "NotoSansMalayalam",
+    } <= names
     assert all(re.match(r"/[A-Z]{6}\+", n) for n in found)  # subsets: only the glyphs used
 
 
@@ -92,10 +111,19 @@ def test_creation_date_and_metadata_are_the_documents():
     assert meta["/Title"] == "t"
 
 
-@pytest.mark.parametrize("raw, drawn", [
-    ("a\x01b", "a\ufffdb"), ("x\u202ey", "x\ufffdy"), ("tab\there", "tab here"), (None, "\u2014"),
-    ("中", "\ufffd"), ("क्\u200dष", "क्\u200dष"), (3.5, "3.5"), ("<b>&amp;", "<b>&amp;"),
-])
+@pytest.mark.parametrize(
+    "raw, drawn",
+    [
+        ("a\x01b", "a\ufffdb"),
+        ("x\u202ey", "x\ufffdy"),
+        ("tab\there", "tab here"),
+        (None, "\u2014"),
+        ("中", "\ufffd"),
+        ("क्\u200dष", "क्\u200dष"),
+        (3.5, "3.5"),
+        ("<b>&amp;", "<b>&amp;"),
+    ],
+)
 def test_clean_draws_text_as_data_and_never_nothing(raw, drawn):
     assert pdf.clean(raw) == drawn
 
@@ -107,10 +135,19 @@ def test_markup_and_replaced_characters_are_drawn_as_typed():
     assert '<b>bold</b> & </para> "=1+1"' in text
 
 
-@pytest.mark.parametrize("value, digits, shown", [
-    (-0.0001, 3, "0.000"), (-0.0, 1, "0.0"), (1234.5678, 3, "1,234.568"), (-2.5, 1, "-2.5"), (12, 3, "12"),
-    (None, 3, "\u2014"), (True, 3, "Yes"), (0.777, 3, "0.777"),
-])
+@pytest.mark.parametrize(
+    "value, digits, shown",
+    [
+        (-0.0001, 3, "0.000"),
+        (-0.0, 1, "0.0"),
+        (1234.5678, 3, "1,234.568"),
+        (-2.5, 1, "-2.5"),
+        (12, 3, "12"),
+        (None, 3, "\u2014"),
+        (True, 3, "Yes"),
+        (0.777, 3, "0.777"),
+    ],
+)
 def test_numbers_read_as_people_read_them(value, digits, shown):
     assert pdf.number(value, digits) == shown
 
@@ -150,9 +187,13 @@ def _filled_rects(data: bytes, colour: tuple[int, int, int]) -> list:
     import pymupdf
 
     with pymupdf.open(stream=data, filetype="pdf") as doc:
-        return [d["rect"] for d in doc[0].get_drawings()
-                if d.get("fill") and all(abs(a - b / 255) < 2e-3 for a, b in zip(d["fill"], colour))
-                and d["rect"].width < 200]
+        return [
+            d["rect"]
+            for d in doc[0].get_drawings()
+            if d.get("fill")
+            and all(abs(a - b / 255) < 2e-3 for a, b in zip(d["fill"], colour))
+            and d["rect"].width < 200
+        ]
 
 
 def test_equal_bars_are_drawn_from_zero_not_from_their_own_value():
@@ -189,7 +230,10 @@ def test_histogram_labels_are_distinct():
 
 def test_the_map_draws_stored_boundaries_and_marks_the_sample():
     def square(x: float, y: float) -> dict:
-        return {"type": "Polygon", "coordinates": [[[x, y], [x + 0.001, y], [x + 0.001, y + 0.001], [x, y + 0.001], [x, y]]]}
+        return {
+            "type": "Polygon",
+            "coordinates": [[[x, y], [x + 0.001, y], [x + 0.001, y + 0.001], [x, y + 0.001], [x, y]]],
+        }
 
     shapes = {f"P{i}": square(79 + i * 0.002, 10.0) for i in range(5)}
     shapes["M"] = {"type": "MultiPolygon", "coordinates": [square(79.0, 10.01)["coordinates"]]}

@@ -10,9 +10,20 @@ from infra.local.chain import _encode, _forward
 
 
 def test_results_use_the_json_rpc_encoding():
-    raw = {"blockNumber": 2, "status": 1, "root": b"\x01\xff", "logs": [{"topics": ["0xab"], "removed": False}], "to": None}
-    assert _encode(raw) == {"blockNumber": "0x2", "status": "0x1", "root": "0x01ff",
-                            "logs": [{"topics": ["0xab"], "removed": False}], "to": None}
+    raw = {
+        "blockNumber": 2,
+        "status": 1,
+        "root": b"\x01\xff",
+        "logs": [{"topics": ["0xab"], "removed": False}],
+        "to": None,
+    }
+    assert _encode(raw) == {
+        "blockNumber": "0x2",
+        "status": "0x1",
+        "root": "0x01ff",
+        "logs": [{"topics": ["0xab"], "removed": False}],
+        "to": None,
+    }
 
 
 def test_forward_keeps_the_request_id_and_turns_node_errors_into_rpc_errors():
@@ -33,7 +44,9 @@ def test_invoke_dispatches_registered_functions_and_reports_errors():
     invoke.register("broken", "arn:aws:lambda:ap-south-1:123456789012:function:broken", lambda e: 1 / 0)
     try:
         headers: dict = {}
-        out = LambdaBackend.invoke(None, "arn:aws:lambda:ap-south-1:123456789012:function:writer", None, b'{"a": 1}', {}, headers)
+        out = LambdaBackend.invoke(
+            None, "arn:aws:lambda:ap-south-1:123456789012:function:writer", None, b'{"a": 1}', {}, headers
+        )
         assert json.loads(out) == {"echo": {"a": 1}} and not headers
         err = LambdaBackend.invoke(None, "broken", None, b"{}", {}, headers)
         assert headers["x-amz-function-error"] == "Unhandled" and json.loads(err)["errorType"] == "ZeroDivisionError"

@@ -18,13 +18,23 @@ from tests.unit.twin.test_template import TEMPLATE
 ENVELOPE = '{"error":{"code":"%s","message":$context.error.messageString,"request_id":"$context.requestId"}}'
 # The gateway responses infra/api.py deploys (an unknown route or method is MISSING_AUTHENTICATION_TOKEN).
 RESPONSES = {
-    f"R{n}": {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": {
-        "ResponseType": rtype, **({"StatusCode": status} if status else {}),
-        "ResponseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
-        "ResponseTemplates": {"application/json": ENVELOPE % code}}}
-    for n, (rtype, status, code) in enumerate([
-        ("MISSING_AUTHENTICATION_TOKEN", "404", "route_not_found"), ("REQUEST_TOO_LARGE", "413", "payload_too_large"),
-        ("DEFAULT_4XX", None, "bad_request"), ("DEFAULT_5XX", None, "internal_error")])
+    f"R{n}": {
+        "Type": "AWS::ApiGateway::GatewayResponse",
+        "Properties": {
+            "ResponseType": rtype,
+            **({"StatusCode": status} if status else {}),
+            "ResponseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
+            "ResponseTemplates": {"application/json": ENVELOPE % code},
+        },
+    }
+    for n, (rtype, status, code) in enumerate(
+        [
+            ("MISSING_AUTHENTICATION_TOKEN", "404", "route_not_found"),
+            ("REQUEST_TOO_LARGE", "413", "payload_too_large"),
+            ("DEFAULT_4XX", None, "bad_request"),
+            ("DEFAULT_5XX", None, "internal_error"),
+        ]
+    )
 }
 FULL = {"Resources": {**TEMPLATE["Resources"], **RESPONSES}}
 
@@ -40,15 +50,19 @@ class Recorder:
         sum(i * i for i in range(20_000))
         with self._lock:
             self.events.append(event)
-        return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
-                "body": json.dumps({"path": event["path"], "params": event["pathParameters"], "body": event["body"]})}
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"path": event["path"], "params": event["pathParameters"], "body": event["body"]}),
+        }
 
 
 @pytest.fixture
 def running():
     fn = Recorder()
-    api = ApiFront(route_specs(FULL), {"AdminFn": fn, "MeFn": fn}, {}, gateway_responses(FULL),
-                   TokenBucket(None, None), "dev")
+    api = ApiFront(
+        route_specs(FULL), {"AdminFn": fn, "MeFn": fn}, {}, gateway_responses(FULL), TokenBucket(None, None), "dev"
+    )
     server, thread = serve(api, "127.0.0.1", 0)
     yield server.server_address[1], fn
     server.shutdown()
@@ -160,8 +174,11 @@ def test_a_bad_content_length_is_400_and_an_oversized_one_413_without_reading_it
 
 def test_a_chunked_body_reaches_the_function_whole(running):
     port, fn = running
-    reply = raw_exchange(port, b"GET /admin/users/me HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                               b"Connection: close\r\n\r\n4\r\n{\"a\"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n")
+    reply = raw_exchange(
+        port,
+        b"GET /admin/users/me HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b'Connection: close\r\n\r\n4\r\n{"a"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n',
+    )
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert json.loads(json.loads(body)["body"]) == {"a": 1}

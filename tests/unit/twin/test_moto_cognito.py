@@ -19,10 +19,12 @@ def idp(monkeypatch):
     with mock_aws():
         client = boto3.client("cognito-idp", region_name="ap-south-1")
         pool = client.create_user_pool(PoolName="p")["UserPool"]["Id"]
-        hidden = client.create_user_pool_client(UserPoolId=pool, ClientName="hidden",
-                                                PreventUserExistenceErrors="ENABLED")["UserPoolClient"]["ClientId"]
-        legacy = client.create_user_pool_client(UserPoolId=pool, ClientName="legacy",
-                                                PreventUserExistenceErrors="LEGACY")["UserPoolClient"]["ClientId"]
+        hidden = client.create_user_pool_client(
+            UserPoolId=pool, ClientName="hidden", PreventUserExistenceErrors="ENABLED"
+        )["UserPoolClient"]["ClientId"]
+        legacy = client.create_user_pool_client(
+            UserPoolId=pool, ClientName="legacy", PreventUserExistenceErrors="LEGACY"
+        )["UserPoolClient"]["ClientId"]
         client.sign_up(ClientId=hidden, Username="asha", Password="Str0ng-Passw0rd!")
         yield client, hidden, legacy
 
@@ -35,14 +37,24 @@ def code_of(call) -> str:
 
 def test_unknown_users_look_like_a_wrong_code_when_the_client_hides_them(idp):
     client, hidden, _ = idp
-    assert code_of(lambda: client.confirm_sign_up(ClientId=hidden, Username="nobody", ConfirmationCode="123456")) \
+    assert (
+        code_of(lambda: client.confirm_sign_up(ClientId=hidden, Username="nobody", ConfirmationCode="123456"))
         == "CodeMismatchException"
-    assert code_of(lambda: client.confirm_forgot_password(ClientId=hidden, Username="nobody", ConfirmationCode="123456",
-                                                          Password="Str0ng-Passw0rd!")) == "CodeMismatchException"
+    )
+    assert (
+        code_of(
+            lambda: client.confirm_forgot_password(
+                ClientId=hidden, Username="nobody", ConfirmationCode="123456", Password="Str0ng-Passw0rd!"
+            )
+        )
+        == "CodeMismatchException"
+    )
 
 
 def test_known_users_and_legacy_clients_keep_motos_answers(idp):
     client, hidden, legacy = idp
     client.confirm_sign_up(ClientId=hidden, Username="asha", ConfirmationCode="123456")
-    assert code_of(lambda: client.confirm_sign_up(ClientId=legacy, Username="nobody", ConfirmationCode="1")) \
+    assert (
+        code_of(lambda: client.confirm_sign_up(ClientId=legacy, Username="nobody", ConfirmationCode="1"))
         == "UserNotFoundException"
+    )

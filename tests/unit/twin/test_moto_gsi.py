@@ -40,17 +40,34 @@ def seed_item(i: int) -> dict:
 
 def make_table(client) -> None:
     client.create_table(
-        TableName=T, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": t} for a, t in
-                              (("pk", "S"), ("sk", "S"), ("gpk", "S"), ("gsk", "S"), ("sp", "S"), ("n", "N"))],
+        TableName=T,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": a, "AttributeType": t}
+            for a, t in (("pk", "S"), ("sk", "S"), ("gpk", "S"), ("gsk", "S"), ("sp", "S"), ("n", "N"))
+        ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
-            {"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
-             "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"}, {"AttributeName": "gsk", "KeyType": "RANGE"}]},
-            {"IndexName": "sparse", "Projection": {"ProjectionType": "ALL"},
-             "KeySchema": [{"AttributeName": "sp", "KeyType": "HASH"}]},
-            {"IndexName": "bynum", "Projection": {"ProjectionType": "KEYS_ONLY"},
-             "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}]}])
+            {
+                "IndexName": "gsi1",
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [
+                    {"AttributeName": "gpk", "KeyType": "HASH"},
+                    {"AttributeName": "gsk", "KeyType": "RANGE"},
+                ],
+            },
+            {
+                "IndexName": "sparse",
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [{"AttributeName": "sp", "KeyType": "HASH"}],
+            },
+            {
+                "IndexName": "bynum",
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+                "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+            },
+        ],
+    )
     for i in range(ITEMS):
         client.put_item(TableName=T, Item=seed_item(i))
 
@@ -102,27 +119,38 @@ def pages(client, **params) -> list:
 
 
 def gsi1(value: str, cond: str = "", **values) -> dict:
-    return {"IndexName": "gsi1", "KeyConditionExpression": "gpk = :h" + (f" AND {cond}" if cond else ""),
-            "ExpressionAttributeValues": {":h": s(value), **values}}
+    return {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gpk = :h" + (f" AND {cond}" if cond else ""),
+        "ExpressionAttributeValues": {":h": s(value), **values},
+    }
 
 
 def reads(client) -> list:
     """The queries asked again after every write."""
     return [answer(client, **gsi1(h)) for h in ("G#a", "G#b", "G#c", "G#none")] + [
-        answer(client, IndexName="sparse", KeyConditionExpression="sp = :v",
-               ExpressionAttributeValues={":v": s("yes")}),
-        answer(client, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": s("P#3")})]
+        answer(
+            client, IndexName="sparse", KeyConditionExpression="sp = :v", ExpressionAttributeValues={":v": s("yes")}
+        ),
+        answer(client, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": s("P#3")}),
+    ]
 
 
 def test_hash_values_and_range_conditions(monkeypatch):
     def scenario(client):
         out = [answer(client, **gsi1(h)) for h in ("G#a", "G#b", "G#c", "G#none")]
-        out += [answer(client, **gsi1("G#a", "begins_with(gsk, :p)", **{":p": s("K#0")})),
-                answer(client, **gsi1("G#b", "gsk BETWEEN :lo AND :hi", **{":lo": s("K#03"), ":hi": s("K#08")})),
-                answer(client, **gsi1("G#c", "gsk < :v", **{":v": s("K#05")})),
-                answer(client, **gsi1("G#a", "gsk >= :v", **{":v": s("K#07")})),
-                answer(client, IndexName="bynum", KeyConditionExpression="gpk = :h AND n > :v",
-                       ExpressionAttributeValues={":h": s("G#b"), ":v": n(9)})]
+        out += [
+            answer(client, **gsi1("G#a", "begins_with(gsk, :p)", **{":p": s("K#0")})),
+            answer(client, **gsi1("G#b", "gsk BETWEEN :lo AND :hi", **{":lo": s("K#03"), ":hi": s("K#08")})),
+            answer(client, **gsi1("G#c", "gsk < :v", **{":v": s("K#05")})),
+            answer(client, **gsi1("G#a", "gsk >= :v", **{":v": s("K#07")})),
+            answer(
+                client,
+                IndexName="bynum",
+                KeyConditionExpression="gpk = :h AND n > :v",
+                ExpressionAttributeValues={":h": s("G#b"), ":v": n(9)},
+            ),
+        ]
         return out
 
     out = same_as_moto(monkeypatch, scenario)
@@ -135,13 +163,25 @@ def test_hash_values_and_range_conditions(monkeypatch):
 
 def test_descending_order_limit_and_pagination(monkeypatch):
     def scenario(client):
-        return [pages(client, Limit=4, **gsi1("G#a")),
-                pages(client, Limit=3, ScanIndexForward=False, **gsi1("G#b", "gsk > :v", **{":v": s("K#02")})),
-                pages(client, Limit=5, ScanIndexForward=False, IndexName="bynum", KeyConditionExpression="gpk = :h",
-                      ExpressionAttributeValues={":h": s("G#c")}),
-                pages(client, Limit=2, KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
-                      ExpressionAttributeValues={":p": s("P#4"), ":s": s("S#0")}),
-                answer(client, ScanIndexForward=False, **gsi1("G#a"))]
+        return [
+            pages(client, Limit=4, **gsi1("G#a")),
+            pages(client, Limit=3, ScanIndexForward=False, **gsi1("G#b", "gsk > :v", **{":v": s("K#02")})),
+            pages(
+                client,
+                Limit=5,
+                ScanIndexForward=False,
+                IndexName="bynum",
+                KeyConditionExpression="gpk = :h",
+                ExpressionAttributeValues={":h": s("G#c")},
+            ),
+            pages(
+                client,
+                Limit=2,
+                KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                ExpressionAttributeValues={":p": s("P#4"), ":s": s("S#0")},
+            ),
+            answer(client, ScanIndexForward=False, **gsi1("G#a")),
+        ]
 
     out = same_as_moto(monkeypatch, scenario)
     ascending = [i for page in out[0] for i in page[0]]
@@ -155,16 +195,25 @@ def answer_items_sorted(items: list) -> list:
 
 def test_filters_projections_count_and_sparse_indexes(monkeypatch):
     def scenario(client):
-        return [answer(client, FilterExpression="n > :f", **gsi1("G#a", **{":f": n(8)})),
-                pages(client, Limit=4, FilterExpression="n > :f", **gsi1("G#b", **{":f": n(8)})),
-                answer(client, Select="COUNT", **gsi1("G#c")),
-                answer(client, ProjectionExpression="sk, n", **gsi1("G#c")),
-                answer(client, IndexName="sparse", KeyConditionExpression="sp = :v",
-                       ExpressionAttributeValues={":v": s("yes")}),
-                answer(client, IndexName="sparse", KeyConditionExpression="sp = :v", ScanIndexForward=False,
-                       ExpressionAttributeValues={":v": s("also")}),
-                answer(client, IndexName="nope", KeyConditionExpression="gpk = :h",
-                       ExpressionAttributeValues={":h": s("G#a")})]
+        return [
+            answer(client, FilterExpression="n > :f", **gsi1("G#a", **{":f": n(8)})),
+            pages(client, Limit=4, FilterExpression="n > :f", **gsi1("G#b", **{":f": n(8)})),
+            answer(client, Select="COUNT", **gsi1("G#c")),
+            answer(client, ProjectionExpression="sk, n", **gsi1("G#c")),
+            answer(
+                client, IndexName="sparse", KeyConditionExpression="sp = :v", ExpressionAttributeValues={":v": s("yes")}
+            ),
+            answer(
+                client,
+                IndexName="sparse",
+                KeyConditionExpression="sp = :v",
+                ScanIndexForward=False,
+                ExpressionAttributeValues={":v": s("also")},
+            ),
+            answer(
+                client, IndexName="nope", KeyConditionExpression="gpk = :h", ExpressionAttributeValues={":h": s("G#a")}
+            ),
+        ]
 
     out = same_as_moto(monkeypatch, scenario)
     assert out[0][1] < out[0][2]  # the filter dropped some of the scanned items
@@ -181,34 +230,75 @@ def test_every_write_is_seen_by_the_next_query(monkeypatch):
         out = [reads(client)]
         client.put_item(TableName=T, Item={**key(500), "gpk": s("G#a"), "gsk": s("K#00"), "n": n(1)})
         out.append(reads(client))
-        client.update_item(TableName=T, Key=key(1), UpdateExpression="SET gpk = :b, gsk = :k",  # G#b -> G#a
-                           ExpressionAttributeValues={":b": s("G#a"), ":k": s("K#99")})
+        client.update_item(
+            TableName=T,
+            Key=key(1),
+            UpdateExpression="SET gpk = :b, gsk = :k",  # G#b -> G#a
+            ExpressionAttributeValues={":b": s("G#a"), ":k": s("K#99")},
+        )
         client.update_item(TableName=T, Key=key(13), UpdateExpression="REMOVE gpk")  # leaves gsi1
-        client.update_item(TableName=T, Key=key(3), UpdateExpression="SET sp = :y",  # joins the sparse index
-                           ExpressionAttributeValues={":y": s("yes")})
-        client.update_item(TableName=T, Key=key(600), UpdateExpression="SET gpk = :c, gsk = :k",  # upsert
-                           ExpressionAttributeValues={":c": s("G#c"), ":k": s("K#01")})
+        client.update_item(
+            TableName=T,
+            Key=key(3),
+            UpdateExpression="SET sp = :y",  # joins the sparse index
+            ExpressionAttributeValues={":y": s("yes")},
+        )
+        client.update_item(
+            TableName=T,
+            Key=key(600),
+            UpdateExpression="SET gpk = :c, gsk = :k",  # upsert
+            ExpressionAttributeValues={":c": s("G#c"), ":k": s("K#01")},
+        )
         out.append(reads(client))
         client.delete_item(TableName=T, Key=key(2))
         client.delete_item(TableName=T, Key=key(23))
         out.append(reads(client))
-        client.transact_write_items(TransactItems=[
-            {"Put": {"TableName": T, "Item": {**key(700), "gpk": s("G#b"), "gsk": s("K#05"), "sp": s("yes")}}},
-            {"Delete": {"TableName": T, "Key": key(4)}},
-            {"Update": {"TableName": T, "Key": key(7), "UpdateExpression": "SET gpk = :a",
-                        "ExpressionAttributeValues": {":a": s("G#c")}}}])
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": T, "Item": {**key(700), "gpk": s("G#b"), "gsk": s("K#05"), "sp": s("yes")}}},
+                {"Delete": {"TableName": T, "Key": key(4)}},
+                {
+                    "Update": {
+                        "TableName": T,
+                        "Key": key(7),
+                        "UpdateExpression": "SET gpk = :a",
+                        "ExpressionAttributeValues": {":a": s("G#c")},
+                    }
+                },
+            ]
+        )
         out.append(reads(client))
         with pytest.raises(ClientError):  # cancelled: nothing of it may show
-            client.transact_write_items(TransactItems=[
-                {"Update": {"TableName": T, "Key": key(8), "UpdateExpression": "SET gpk = :a",
-                            "ExpressionAttributeValues": {":a": s("G#a")}}},
-                {"Delete": {"TableName": T, "Key": key(10)}},
-                {"ConditionCheck": {"TableName": T, "Key": key(999), "ConditionExpression": "attribute_exists(pk)"}}])
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": T,
+                            "Key": key(8),
+                            "UpdateExpression": "SET gpk = :a",
+                            "ExpressionAttributeValues": {":a": s("G#a")},
+                        }
+                    },
+                    {"Delete": {"TableName": T, "Key": key(10)}},
+                    {
+                        "ConditionCheck": {
+                            "TableName": T,
+                            "Key": key(999),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                ]
+            )
         out.append(reads(client))
-        client.batch_write_item(RequestItems={T: [
-            {"PutRequest": {"Item": {**key(800), "gpk": s("G#a"), "gsk": s("K#02")}}},
-            {"DeleteRequest": {"Key": key(5)}},
-            {"PutRequest": {"Item": {**key(33), "gpk": s("G#b"), "gsk": s("K#03")}}}]})  # overwrites, moves
+        client.batch_write_item(
+            RequestItems={
+                T: [
+                    {"PutRequest": {"Item": {**key(800), "gpk": s("G#a"), "gsk": s("K#02")}}},
+                    {"DeleteRequest": {"Key": key(5)}},
+                    {"PutRequest": {"Item": {**key(33), "gpk": s("G#b"), "gsk": s("K#03")}}},
+                ]
+            }
+        )  # overwrites, moves
         out.append(reads(client))
         return out
 
@@ -238,11 +328,14 @@ def test_queries_do_not_walk_the_table_until_it_changes(monkeypatch):
             answer(client, **gsi1(h))
             answer(client, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": s("P#1")})
         assert walks == [T]
-        answer(client, IndexName="sparse", KeyConditionExpression="sp = :v",
-               ExpressionAttributeValues={":v": s("yes")})
+        answer(client, IndexName="sparse", KeyConditionExpression="sp = :v", ExpressionAttributeValues={":v": s("yes")})
         assert walks == [T, T]  # another hash-key attribute, another map
-        client.update_item(TableName=T, Key={"pk": s("P#1"), "sk": s("S#001")}, UpdateExpression="SET n = :n",
-                           ExpressionAttributeValues={":n": n(3)})
+        client.update_item(
+            TableName=T,
+            Key={"pk": s("P#1"), "sk": s("S#001")},
+            UpdateExpression="SET n = :n",
+            ExpressionAttributeValues={":n": n(3)},
+        )
         answer(client, **gsi1("G#a"))
         answer(client, **gsi1("G#b"))
         assert walks == [T, T, T]

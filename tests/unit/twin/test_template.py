@@ -15,30 +15,66 @@ def test_intrinsics_resolve_against_provisioned_names():
     r.attrs["Pool"] = {"Arn": "arn:aws:cognito-idp:ap-south-1:123456789012:userpool/ap-south-1_abc"}
     assert r.resolve({"Ref": "Table"}) == "agri-table"
     assert r.resolve({"Fn::GetAtt": ["Pool", "Arn"]}).endswith("userpool/ap-south-1_abc")
-    assert r.resolve({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":x:", {"Ref": "AWS::Region"}]]}) == "arn:aws:x:ap-south-1"
+    assert (
+        r.resolve({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":x:", {"Ref": "AWS::Region"}]]})
+        == "arn:aws:x:ap-south-1"
+    )
     assert r.resolve({"Fn::Sub": "${Table}/${AWS::AccountId}/${Pool.Arn}"}).startswith("agri-table/123456789012/arn:")
     assert r.resolve({"Fn::Select": [1, {"Fn::Split": ["/", "a/b/c"]}]}) == "b"
     with pytest.raises(KeyError):
         r.resolve({"Fn::GetAtt": ["Missing", "Arn"]})
 
 
-TEMPLATE = {"Resources": {
-    "Admin": {"Type": "AWS::ApiGateway::Resource", "Properties": {"ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]}, "PathPart": "admin"}},
-    "Users": {"Type": "AWS::ApiGateway::Resource", "Properties": {"ParentId": {"Ref": "Admin"}, "PathPart": "users"}},
-    "User": {"Type": "AWS::ApiGateway::Resource", "Properties": {"ParentId": {"Ref": "Users"}, "PathPart": "{username}"}},
-    "Me": {"Type": "AWS::ApiGateway::Resource", "Properties": {"ParentId": {"Ref": "Users"}, "PathPart": "me"}},
-    "GetUser": {"Type": "AWS::ApiGateway::Method", "Properties": {
-        "HttpMethod": "GET", "ResourceId": {"Ref": "User"}, "AuthorizationType": "COGNITO_USER_POOLS",
-        "AuthorizerId": {"Ref": "Authz"},
-        "Integration": {"Type": "AWS_PROXY", "Uri": {"Fn::Join": ["", ["arn:", {"Fn::GetAtt": ["AdminFn", "Arn"]}, "/invocations"]]}}}},
-    "GetMe": {"Type": "AWS::ApiGateway::Method", "Properties": {
-        "HttpMethod": "GET", "ResourceId": {"Ref": "Me"}, "AuthorizationType": "NONE",
-        "Integration": {"Type": "AWS_PROXY", "Uri": {"Fn::Join": ["", [{"Fn::GetAtt": ["MeFn", "Arn"]}]]}}}},
-    "Unauth": {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": {
-        "ResponseType": "UNAUTHORIZED", "StatusCode": "401",
-        "ResponseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
-        "ResponseTemplates": {"application/json": '{"error":{"code":"unauthorized","message":$context.error.messageString,"request_id":"$context.requestId"}}'}}},
-}}
+TEMPLATE = {
+    "Resources": {
+        "Admin": {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {"ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]}, "PathPart": "admin"},
+        },
+        "Users": {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {"ParentId": {"Ref": "Admin"}, "PathPart": "users"},
+        },
+        "User": {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {"ParentId": {"Ref": "Users"}, "PathPart": "{username}"},
+        },
+        "Me": {"Type": "AWS::ApiGateway::Resource", "Properties": {"ParentId": {"Ref": "Users"}, "PathPart": "me"}},
+        "GetUser": {
+            "Type": "AWS::ApiGateway::Method",
+            "Properties": {
+                "HttpMethod": "GET",
+                "ResourceId": {"Ref": "User"},
+                "AuthorizationType": "COGNITO_USER_POOLS",
+                "AuthorizerId": {"Ref": "Authz"},
+                "Integration": {
+                    "Type": "AWS_PROXY",
+                    "Uri": {"Fn::Join": ["", ["arn:", {"Fn::GetAtt": ["AdminFn", "Arn"]}, "/invocations"]]},
+                },
+            },
+        },
+        "GetMe": {
+            "Type": "AWS::ApiGateway::Method",
+            "Properties": {
+                "HttpMethod": "GET",
+                "ResourceId": {"Ref": "Me"},
+                "AuthorizationType": "NONE",
+                "Integration": {"Type": "AWS_PROXY", "Uri": {"Fn::Join": ["", [{"Fn::GetAtt": ["MeFn", "Arn"]}]]}},
+            },
+        },
+        "Unauth": {
+            "Type": "AWS::ApiGateway::GatewayResponse",
+            "Properties": {
+                "ResponseType": "UNAUTHORIZED",
+                "StatusCode": "401",
+                "ResponseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
+                "ResponseTemplates": {
+                    "application/json": '{"error":{"code":"unauthorized","message":$context.error.messageString,"request_id":"$context.requestId"}}'
+                },
+            },
+        },
+    }
+}
 
 
 def test_routes_come_from_the_resource_tree_with_their_authorizer_and_function():
@@ -61,7 +97,9 @@ def test_gateway_errors_render_the_template_envelope():
     front = ApiFront([], {}, {}, gateway_responses(TEMPLATE), TokenBucket(None, None), "dev")
     resp = front.gateway_error("UNAUTHORIZED", "Unauthorized", "req-9")
     assert resp.status == 401 and resp.headers["Access-Control-Allow-Origin"] == "*"
-    assert json.loads(resp.body) == {"error": {"code": "unauthorized", "message": "Unauthorized", "request_id": "req-9"}}
+    assert json.loads(resp.body) == {
+        "error": {"code": "unauthorized", "message": "Unauthorized", "request_id": "req-9"}
+    }
 
 
 def test_private_route_without_token_never_reaches_the_function():
@@ -72,8 +110,14 @@ def test_private_route_without_token_never_reaches_the_function():
             calls.append(event)
             return {"statusCode": 200, "body": "{}"}
 
-    front = ApiFront(route_specs(TEMPLATE), {"AdminFn": Fn(), "MeFn": Fn()}, {}, gateway_responses(TEMPLATE),
-                     TokenBucket(None, None), "dev")
+    front = ApiFront(
+        route_specs(TEMPLATE),
+        {"AdminFn": Fn(), "MeFn": Fn()},
+        {},
+        gateway_responses(TEMPLATE),
+        TokenBucket(None, None),
+        "dev",
+    )
     assert front.handle("GET", "/admin/users/asha", {}, b"").status == 401
     assert calls == []
     assert front.handle("GET", "/admin/users/me?x=1", {}, b"").status == 200
@@ -112,11 +156,27 @@ def test_secrets_are_provisioned_with_generated_values(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    template = {"Resources": {"Key": {"Type": "AWS::SecretsManager::Secret", "Properties": {
-        "GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True,
-                                 "SecretStringTemplate": "{\"kind\":\"hmac\"}", "GenerateStringKey": "key"}}}}}
+    template = {
+        "Resources": {
+            "Key": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "GenerateSecretString": {
+                        "PasswordLength": 40,
+                        "ExcludePunctuation": True,
+                        "SecretStringTemplate": '{"kind":"hmac"}',
+                        "GenerateStringKey": "key",
+                    }
+                },
+            }
+        }
+    }
     with mock_aws():
         r = Resolver("ap-south-1", "AgriMrv-dev")
         Provisioner(template, r).run()
-        value = json.loads(boto3.client("secretsmanager", region_name="ap-south-1").get_secret_value(SecretId=r.ref("Key"))["SecretString"])
+        value = json.loads(
+            boto3.client("secretsmanager", region_name="ap-south-1").get_secret_value(SecretId=r.ref("Key"))[
+                "SecretString"
+            ]
+        )
     assert value["kind"] == "hmac" and len(value["key"]) == 40 and value["key"].isalnum()

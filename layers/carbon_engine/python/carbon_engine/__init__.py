@@ -9,11 +9,14 @@ Pure Python on NumPy and pydantic; no cloud SDK imports. See README.md beside th
 
 from __future__ import annotations
 
-__version__ = "1.1.0"  # 1.1: methodology rules (docs/methodologies.md), correlated factor groups, per-signature plot statistics
+__version__ = (
+    "1.1.0"  # 1.1: methodology rules (docs/methodologies.md), correlated factor groups, per-signature plot statistics
+)
 
 import gc
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .factors import FactorLibrary, default_library
 from .models import PER_PLOT_MC_CAP, Plot, Request, Result, Season
@@ -61,8 +64,16 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-_CHUNKED = ("chunk_totals", "sum_totals", "summarize_totals", "ChunkTotals", "choose_conservative", "chunk_basis",
-            "sum_basis", "Sensitivity")
+_CHUNKED = (
+    "chunk_totals",
+    "sum_totals",
+    "summarize_totals",
+    "ChunkTotals",
+    "choose_conservative",
+    "chunk_basis",
+    "sum_basis",
+    "Sensitivity",
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -76,6 +87,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["estimate", "parse_request", "Request", "Result", "Plot", "Season", "FactorLibrary", "PER_PLOT_MC_CAP",
-           "__version__"]
+__all__ = [
+    "estimate",
+    "parse_request",
+    "Request",
+    "Result",
+    "Plot",
+    "Season",
+    "FactorLibrary",
+    "PER_PLOT_MC_CAP",
+    "__version__",
+]
 __all__ += _CHUNKED  # the chunked API, loaded lazily by __getattr__

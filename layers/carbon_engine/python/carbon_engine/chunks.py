@@ -25,8 +25,9 @@ so pass 1's draw totals are final. A single request is the one-chunk case of the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,12 @@ from .factors import FactorLibrary, default_library
 from .models import Request
 
 ChunkRequest = Request | Mapping[str, Any]
-_PLACEHOLDER_PLOT = {"plot_id": "settings-only", "area_ha": 1, "baseline": {"crop": "wheat"}, "project": {"crop": "wheat"}}
+_PLACEHOLDER_PLOT = {
+    "plot_id": "settings-only",
+    "area_ha": 1,
+    "baseline": {"crop": "wheat"},
+    "project": {"crop": "wheat"},
+}
 
 
 @dataclass
@@ -58,7 +64,7 @@ class ChunkTotals:
     sensitivity: Sensitivity | None = None
     gates: dict[str, float] = field(default_factory=dict)
 
-    def __add__(self, other: "ChunkTotals") -> "ChunkTotals":
+    def __add__(self, other: ChunkTotals) -> ChunkTotals:
         comps = {k: dict(v) for k, v in self.components.items()}
         for name, scen in other.components.items():
             target = comps.setdefault(name, {"baseline": 0.0, "project": 0.0})
@@ -67,9 +73,12 @@ class ChunkTotals:
         return ChunkTotals(
             point={k: self.point[k] + other.point[k] for k in self.point},
             draws={k: self.draws[k] + other.draws[k] for k in self.draws},
-            components=comps, awd_switch_n_kg=self.awd_switch_n_kg + other.awd_switch_n_kg,
-            plots=self.plots + other.plots, sensitivity=_add_optional(self.sensitivity, other.sensitivity),
-            gates={k: self.gates.get(k, 0.0) + other.gates.get(k, 0.0) for k in {*self.gates, *other.gates}})
+            components=comps,
+            awd_switch_n_kg=self.awd_switch_n_kg + other.awd_switch_n_kg,
+            plots=self.plots + other.plots,
+            sensitivity=_add_optional(self.sensitivity, other.sensitivity),
+            gates={k: self.gates.get(k, 0.0) + other.gates.get(k, 0.0) for k in {*self.gates, *other.gates}},
+        )
 
     # ---- storage: one compressed .npz per chunk (a few hundred KB at 10,000 draws) -----------
     def to_npz(self) -> bytes:
@@ -77,26 +86,40 @@ class ChunkTotals:
         import json
 
         buf = io.BytesIO()
-        meta = {"point": self.point, "components": self.components, "awd_switch_n_kg": self.awd_switch_n_kg,
-                "plots": self.plots, "sensitivity": self.sensitivity.to_json() if self.sensitivity else None,
-                "gates": self.gates}
+        meta = {
+            "point": self.point,
+            "components": self.components,
+            "awd_switch_n_kg": self.awd_switch_n_kg,
+            "plots": self.plots,
+            "sensitivity": self.sensitivity.to_json() if self.sensitivity else None,
+            "gates": self.gates,
+        }
         # numpy's stub checks a **dict of arrays against the allow_pickle: bool keyword too
-        np.savez_compressed(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                            **{f"draws.{k}": v for k, v in self.draws.items()})  # type: ignore[arg-type]
+        np.savez_compressed(
+            buf,
+            __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+            **{f"draws.{k}": v for k, v in self.draws.items()},  # type: ignore[arg-type]
+        )
         return buf.getvalue()
 
     @classmethod
-    def from_npz(cls, data: bytes) -> "ChunkTotals":
+    def from_npz(cls, data: bytes) -> ChunkTotals:
         import io
         import json
 
         with np.load(io.BytesIO(data)) as z:
             meta = json.loads(bytes(z["__meta__"]).decode())
-            draws = {k[len("draws."):]: z[k].copy() for k in z.files if k.startswith("draws.")}
+            draws = {k[len("draws.") :]: z[k].copy() for k in z.files if k.startswith("draws.")}
         sens = meta.get("sensitivity")
-        return cls(point=meta["point"], draws=draws, components=meta["components"],
-                   awd_switch_n_kg=meta["awd_switch_n_kg"], plots=meta["plots"],
-                   sensitivity=Sensitivity.from_json(sens) if sens else None, gates=dict(meta.get("gates", {})))
+        return cls(
+            point=meta["point"],
+            draws=draws,
+            components=meta["components"],
+            awd_switch_n_kg=meta["awd_switch_n_kg"],
+            plots=meta["plots"],
+            sensitivity=Sensitivity.from_json(sens) if sens else None,
+            gates=dict(meta.get("gates", {})),
+        )
 
 
 def _add_optional(a: Sensitivity | None, b: Sensitivity | None) -> Sensitivity | None:
@@ -111,14 +134,25 @@ def _request(request: ChunkRequest) -> Request:
     return request if isinstance(request, Request) else Request.model_validate(request)
 
 
-def chunk_totals(request: ChunkRequest, library: FactorLibrary | None = None) -> tuple[ChunkTotals, dict[str, list[float]]]:
+def chunk_totals(
+    request: ChunkRequest, library: FactorLibrary | None = None
+) -> tuple[ChunkTotals, dict[str, list[float]]]:
     """Totals of the request's plots per metric (point and per draw), and the per-plot point rows.
 
     Per-plot rows are columnar (``rows[metric][i]`` for ``request.plots[i]``), before deductions.
     For a conservative profile the totals carry pass 1 of the choice (``sensitivity``).
     """
-    from .engine import (aggregate, awd_switch_n_kg, component_points, gate_counts, per_plot, prepare, sensitivity,
-                         term_totals, totals)
+    from .engine import (
+        aggregate,
+        awd_switch_n_kg,
+        component_points,
+        gate_counts,
+        per_plot,
+        prepare,
+        sensitivity,
+        term_totals,
+        totals,
+    )
     from .montecarlo import Draws
 
     with gc_paused():
@@ -130,14 +164,21 @@ def chunk_totals(request: ChunkRequest, library: FactorLibrary | None = None) ->
         dmc = Draws.sample(prep.factors, req.draws, req.seed, req.activity_uncertainty)
         draws = {k: np.asarray(v, dtype=np.float64) for k, v in totals(prep, dmc).items()}
         rows = {k: v[:, 0].tolist() for k, v in per_plot(prep, d0, slice(None)).items()}
-        out = ChunkTotals(point=point, draws=draws, components=component_points(prep, values0),
-                          awd_switch_n_kg=awd_switch_n_kg(prep.plots), plots=prep.plots.n,
-                          sensitivity=sensitivity(prep) if prep.profile.factor_choice == "conservative" else None,
-                          gates=gate_counts(prep.plots))
+        out = ChunkTotals(
+            point=point,
+            draws=draws,
+            components=component_points(prep, values0),
+            awd_switch_n_kg=awd_switch_n_kg(prep.plots),
+            plots=prep.plots.n,
+            sensitivity=sensitivity(prep) if prep.profile.factor_choice == "conservative" else None,
+            gates=gate_counts(prep.plots),
+        )
     return out, rows
 
 
-def chunk_basis(request: ChunkRequest, chosen: Mapping[str, float], library: FactorLibrary | None = None) -> dict[str, float]:
+def chunk_basis(
+    request: ChunkRequest, chosen: Mapping[str, float], library: FactorLibrary | None = None
+) -> dict[str, float]:
     """Pass 2 of the conservative choice: the chunk's metrics (t CO2e) with the chosen factors (from
     :func:`choose_conservative` over the whole project), others at defaults. Additive over chunks."""
     from .engine import prepare, totals
@@ -166,8 +207,12 @@ def sum_totals(parts: Iterable[ChunkTotals]) -> ChunkTotals:
     return total
 
 
-def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: FactorLibrary | None = None,
-                     basis: Mapping[str, float] | None = None) -> dict[str, Any]:
+def summarize_totals(
+    settings: ChunkRequest,
+    totals: ChunkTotals,
+    library: FactorLibrary | None = None,
+    basis: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
     """The project summary (the shape of ``Result.total`` plus the run settings) from summed totals.
 
     ``settings``: the request-level fields used for every chunk (``plots`` may be omitted; only
@@ -184,34 +229,63 @@ def summarize_totals(settings: ChunkRequest, totals: ChunkTotals, library: Facto
     lib = library or default_library()
     profile = PROFILES[req.profile]
     if (profile.factor_choice == "conservative") != (basis is not None):
-        raise ValueError(f"profile {profile.id} ({profile.factor_choice} factor choice): the basis at the chosen "
-                         "factors (pass 2) is required for a conservative profile and only for one")
+        raise ValueError(
+            f"profile {profile.id} ({profile.factor_choice} factor choice): the basis at the chosen "
+            "factors (pass 2) is required for a conservative profile and only for one"
+        )
     gwp_name = profile.gwp_override or req.gwp
     gwp = {g: float(lib.gwp[gwp_name][g]) for g in ("CH4", "N2O", "CO2")}
     levels = req.confidence
     point = dict(totals.point)
     basis = dict(basis) if basis is not None else point
-    ev = evaluate(profile, point=point, basis=basis, draws=dict(totals.draws), components=totals.components, gwp=gwp,
-                  awd_switch_n_kg=totals.awd_switch_n_kg, buffer_fraction=req.buffer_fraction, gates=totals.gates,
-                  levels=levels)
+    ev = evaluate(
+        profile,
+        point=point,
+        basis=basis,
+        draws=dict(totals.draws),
+        components=totals.components,
+        gwp=gwp,
+        awd_switch_n_kg=totals.awd_switch_n_kg,
+        buffer_fraction=req.buffer_fraction,
+        gates=totals.gates,
+        levels=levels,
+    )
     mc, outcomes, creditable, eligible = ev["mc"], ev["outcomes"], ev["creditable"], ev["eligible"]
 
     def q(k: str) -> Estimate:
         return {"point": point[k], "mc": mc[k]}
 
-    total = TotalResult.model_validate({
-        "gases": {g: {"baseline": q(f"{g}_baseline"), "project": q(f"{g}_project"), "reduction": q(f"{g}_reduction")}
-                  for g in ("CH4", "N2O", "CO2")},
-        "components": totals.components,
-        "emissions_baseline": q("emissions_baseline"), "emissions_project": q("emissions_project"),
-        "reductions": q("reductions"), "removals": q("removals"),
-        "removals_by_pool": {p: q(f"removals_{p}") for p in ("soc", "biomass")},
-        "net": q("net"),
-        "deductions": deduction_rows(outcomes),
-        "creditable_net": creditable, "eligible": eligible, "findings": ev["findings"],
-        "creditable_basis": basis["net_in_scope"], "net_in_scope": q("net_in_scope"),  # as engine.run: rules start in scope
-    })
-    return {"engine_version": __version__, "factors_version": lib.version, "factors_sha256": lib.sha256,
-            "profile": profile.id, "gwp": {"name": gwp_name, **gwp},
-            "region": req.region, "draws": req.draws, "seed": req.seed, "confidence": levels,
-            "plots": totals.plots, "total": total.model_dump(mode="json")}
+    total = TotalResult.model_validate(
+        {
+            "gases": {
+                g: {"baseline": q(f"{g}_baseline"), "project": q(f"{g}_project"), "reduction": q(f"{g}_reduction")}
+                for g in ("CH4", "N2O", "CO2")
+            },
+            "components": totals.components,
+            "emissions_baseline": q("emissions_baseline"),
+            "emissions_project": q("emissions_project"),
+            "reductions": q("reductions"),
+            "removals": q("removals"),
+            "removals_by_pool": {p: q(f"removals_{p}") for p in ("soc", "biomass")},
+            "net": q("net"),
+            "deductions": deduction_rows(outcomes),
+            "creditable_net": creditable,
+            "eligible": eligible,
+            "findings": ev["findings"],
+            "creditable_basis": basis["net_in_scope"],
+            "net_in_scope": q("net_in_scope"),  # as engine.run: rules start in scope
+        }
+    )
+    return {
+        "engine_version": __version__,
+        "factors_version": lib.version,
+        "factors_sha256": lib.sha256,
+        "profile": profile.id,
+        "gwp": {"name": gwp_name, **gwp},
+        "region": req.region,
+        "draws": req.draws,
+        "seed": req.seed,
+        "confidence": levels,
+        "plots": totals.plots,
+        "total": total.model_dump(mode="json"),
+    }

@@ -8,8 +8,9 @@ factor bound). Per-plot values use the same factor rows, gathered by each plot's
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -72,8 +73,12 @@ def capped_baseline_n2o_terms(plots: PlotArrays, ctx: MethodContext, terms: list
     from .methods import n2o
 
     b, p = plots.baseline, plots.project
-    capped = replace(b, synthetic_n=np.minimum(b.synthetic_n, p.synthetic_n), organic_n=np.minimum(b.organic_n, p.organic_n),
-                     residue_n=np.minimum(b.residue_n, p.residue_n))
+    capped = replace(
+        b,
+        synthetic_n=np.minimum(b.synthetic_n, p.synthetic_n),
+        organic_n=np.minimum(b.organic_n, p.organic_n),
+        residue_n=np.minimum(b.residue_n, p.residue_n),
+    )
     for t in terms:
         if t.scenario == "baseline" and t.gas == "N2O" and t.component.startswith("n2o_"):
             t.counted = False
@@ -206,8 +211,9 @@ def plot_signatures(prep: Prepared) -> tuple[IntArray, IntArray]:
     return rep, inverse
 
 
-def per_plot_mc(prep: Prepared, draws: Draws, levels: Sequence[float],
-                signatures: tuple[IntArray, IntArray] | None = None) -> dict[str, RowsSummary]:
+def per_plot_mc(
+    prep: Prepared, draws: Draws, levels: Sequence[float], signatures: tuple[IntArray, IntArray] | None = None
+) -> dict[str, RowsSummary]:
     """Per-plot Monte Carlo statistics over all draws, computed once per distinct signature
     (:func:`plot_signatures`, in chunks to bound memory) and mapped back to the plots by area: the
     mean, median and interval bounds scale with the area (> 0), the half-width in % does not."""
@@ -217,7 +223,7 @@ def per_plot_mc(prep: Prepared, draws: Draws, levels: Sequence[float],
     step = max(1, CHUNK_CELLS // max(draws.n, 1))
     parts: list[dict[str, dict[str, FloatArray]]] = []
     for start in range(0, len(rep), step):
-        sel = rep[start:start + step]
+        sel = rep[start : start + step]
         vals = [t.per_plot(draws, tab, sel) for t, tab in zip(prep.terms, tables)]
         agg = aggregate(prep.terms, vals, prep.gwp)
         per_ha = {k: agg[k] / area[sel, None] for k in PLOT_MC_METRICS}
@@ -234,7 +240,9 @@ def _row_stats(x: FloatArray, levels: Sequence[float]) -> dict[str, FloatArray]:
     return {"mean": x.mean(axis=1), "quant": np.quantile(x, [0.5, *qs], axis=1)}
 
 
-def _plot_stats(stats: dict[str, FloatArray], inverse: IntArray, area: FloatArray, levels: Sequence[float]) -> RowsSummary:
+def _plot_stats(
+    stats: dict[str, FloatArray], inverse: IntArray, area: FloatArray, levels: Sequence[float]
+) -> RowsSummary:
     return rows_summary(stats["mean"][inverse] * area, stats["quant"][:, inverse] * area, list(levels))
 
 
@@ -272,19 +280,30 @@ class Sensitivity:
         if not self.units:  # no groups given: every factor is its own unit
             self.units = {n: [n] for n in sorted(self.candidates)}
 
-    def __add__(self, other: "Sensitivity") -> "Sensitivity":
+    def __add__(self, other: Sensitivity) -> Sensitivity:
         if self.candidates != other.candidates or self.units != other.units:
             raise ValueError("sensitivities of different factor sets (region or factors file) cannot be summed")
-        return Sensitivity(self.candidates, {k: v + other.low[k] for k, v in self.low.items()},
-                           {k: v + other.high[k] for k, v in self.high.items()},
-                           self.default + other.default, self.scale + other.scale, self.units)
+        return Sensitivity(
+            self.candidates,
+            {k: v + other.low[k] for k, v in self.low.items()},
+            {k: v + other.high[k] for k, v in self.high.items()},
+            self.default + other.default,
+            self.scale + other.scale,
+            self.units,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"candidates": {k: list(v) for k, v in self.candidates.items()}, "low": self.low, "high": self.high,
-                "default": self.default, "scale": self.scale, "units": self.units}
+        return {
+            "candidates": {k: list(v) for k, v in self.candidates.items()},
+            "low": self.low,
+            "high": self.high,
+            "default": self.default,
+            "scale": self.scale,
+            "units": self.units,
+        }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Sensitivity":
+    def from_json(cls, data: Mapping[str, Any]) -> Sensitivity:
         cands = {k: tuple(v) for k, v in data["candidates"].items()}
         units = {k: list(v) for k, v in data.get("units", {n: [n] for n in cands}).items()}
         return cls(cands, dict(data["low"]), dict(data["high"]), float(data["default"]), float(data["scale"]), units)
@@ -314,11 +333,20 @@ def sensitivity(prep: Prepared) -> Sensitivity:
     net = totals(prep, Draws(prep.factors, 2 * m, cols))["net_in_scope"]
     values0 = term_totals(prep.terms, Draws.defaults(prep.factors))
     default = float(aggregate(prep.terms, values0, prep.gwp)["net_in_scope"][0])
-    scale = sum(abs(float(v[0])) * (prep.gwp[t.gas] if t.kind == "emission" else 1.0) for t, v in zip(prep.terms, values0))
-    cands = {n: (s.range[0], s.value, s.range[1]) for unit in names for n in units[unit] for s in (prep.factors.specs[n],)}
-    return Sensitivity(candidates=cands, low={u: float(net[2 * i]) for i, u in enumerate(names)},
-                       high={u: float(net[2 * i + 1]) for i, u in enumerate(names)}, default=default, scale=scale,
-                       units=units)
+    scale = sum(
+        abs(float(v[0])) * (prep.gwp[t.gas] if t.kind == "emission" else 1.0) for t, v in zip(prep.terms, values0)
+    )
+    cands = {
+        n: (s.range[0], s.value, s.range[1]) for unit in names for n in units[unit] for s in (prep.factors.specs[n],)
+    }
+    return Sensitivity(
+        candidates=cands,
+        low={u: float(net[2 * i]) for i, u in enumerate(names)},
+        high={u: float(net[2 * i + 1]) for i, u in enumerate(names)},
+        default=default,
+        scale=scale,
+        units=units,
+    )
 
 
 def choose_conservative(sens: Sensitivity) -> dict[str, float]:
@@ -356,9 +384,11 @@ def gate_counts(plots: PlotArrays) -> dict[str, float]:
     bad = b.is_rice & np.isin(b.water_regime, [WATER_REGIMES.index(w) for w in VM0051_EXCLUDED_BASELINES])
     p = plots.project
     less_n = (b.synthetic_n > p.synthetic_n) | (b.organic_n > p.organic_n) | (b.residue_n > p.residue_n)
-    return {"vm0051_excluded_baseline_plots": float(np.count_nonzero(bad)),
-            "vm0051_excluded_baseline_ha": float(np.sum(plots.area[bad])),
-            "baseline_n_above_project_plots": float(np.count_nonzero(less_n))}
+    return {
+        "vm0051_excluded_baseline_plots": float(np.count_nonzero(bad)),
+        "vm0051_excluded_baseline_ha": float(np.sum(plots.area[bad])),
+        "baseline_n_above_project_plots": float(np.count_nonzero(less_n)),
+    }
 
 
 def awd_switch_n_kg(plots: PlotArrays) -> float:
@@ -378,8 +408,10 @@ def per_plot_mc_note(request: Request, n_signatures: int | None = None) -> tuple
         return False, "per-plot Monte Carlo statistics not requested (per_plot_mc='never')"
     if request.per_plot_mc == "always" or cells <= PER_PLOT_MC_CAP:
         return True, f"per-plot Monte Carlo statistics included, exact over all draws ({what})"
-    return False, (f"per-plot Monte Carlo statistics omitted: {what} = {cells:,} signature-draws exceed the cap of "
-                   f"{PER_PLOT_MC_CAP:,} (set per_plot_mc='always' to force); project statistics are exact")
+    return False, (
+        f"per-plot Monte Carlo statistics omitted: {what} = {cells:,} signature-draws exceed the cap of "
+        f"{PER_PLOT_MC_CAP:,} (set per_plot_mc='always' to force); project statistics are exact"
+    )
 
 
 def run(prep: Prepared) -> dict[str, Any]:
@@ -398,9 +430,18 @@ def run(prep: Prepared) -> dict[str, Any]:
     else:
         basis = point
     components = component_points(prep, values0)
-    ev = evaluate(prep.profile, point=point, basis=basis, draws=mc_draws, components=components, gwp=prep.gwp,
-                  awd_switch_n_kg=awd_switch_n_kg(prep.plots), buffer_fraction=req.buffer_fraction,
-                  gates=gate_counts(prep.plots), levels=levels)
+    ev = evaluate(
+        prep.profile,
+        point=point,
+        basis=basis,
+        draws=mc_draws,
+        components=components,
+        gwp=prep.gwp,
+        awd_switch_n_kg=awd_switch_n_kg(prep.plots),
+        buffer_fraction=req.buffer_fraction,
+        gates=gate_counts(prep.plots),
+        levels=levels,
+    )
     mc, outcomes, creditable, eligible = ev["mc"], ev["outcomes"], ev["creditable"], ev["eligible"]
     assumption_ids = request_assumptions(prep) + ev["assumptions"]
 
@@ -413,35 +454,60 @@ def run(prep: Prepared) -> dict[str, Any]:
         return {"point": point[k], "mc": mc[k]}
 
     notes = list(prep.profile.notes)
-    if prep.profile.expected_gwp and prep.gwp_name != prep.profile.expected_gwp:  # pragma: no cover (no profile sets it now)
-        notes.append(f"{prep.profile.id} expects {prep.profile.expected_gwp} GWPs (VCS Standard); request used {prep.gwp_name}")
+    if (
+        prep.profile.expected_gwp and prep.gwp_name != prep.profile.expected_gwp
+    ):  # pragma: no cover (no profile sets it now)
+        notes.append(
+            f"{prep.profile.id} expects {prep.profile.expected_gwp} GWPs (VCS Standard); request used {prep.gwp_name}"
+        )
     if prep.profile.gwp_override and req.gwp != prep.profile.gwp_override:
         notes.append(f"request gwp {req.gwp} replaced by {prep.profile.gwp_override} as the methodology requires")
     return {
         "engine_version": __version__,
         "factors_version": prep.factors.version,
         "factors_file": "",
-        "profile": {"id": prep.profile.id, "title": prep.profile.title, "source": prep.profile.source,
-                    "factor_choice": prep.profile.factor_choice, "notes": notes,
-                    "counted_components": list(prep.profile.counted), "scope_source": prep.profile.scope_source,
-                    "scope_status": prep.profile.scope_status},
+        "profile": {
+            "id": prep.profile.id,
+            "title": prep.profile.title,
+            "source": prep.profile.source,
+            "factor_choice": prep.profile.factor_choice,
+            "notes": notes,
+            "counted_components": list(prep.profile.counted),
+            "scope_source": prep.profile.scope_source,
+            "scope_status": prep.profile.scope_status,
+        },
         "gwp": {"name": prep.gwp_name, **prep.gwp},
-        "region": req.region, "climate": req.climate, "draws": req.draws, "seed": req.seed,
+        "region": req.region,
+        "climate": req.climate,
+        "draws": req.draws,
+        "seed": req.seed,
         "confidence": levels,
         "total": {
-            "gases": {g: {"baseline": q(f"{g}_baseline"), "project": q(f"{g}_project"), "reduction": q(f"{g}_reduction")}
-                      for g in GASES},
+            "gases": {
+                g: {"baseline": q(f"{g}_baseline"), "project": q(f"{g}_project"), "reduction": q(f"{g}_reduction")}
+                for g in GASES
+            },
             "components": components,
-            "emissions_baseline": q("emissions_baseline"), "emissions_project": q("emissions_project"),
-            "reductions": q("reductions"), "removals": q("removals"),
+            "emissions_baseline": q("emissions_baseline"),
+            "emissions_project": q("emissions_project"),
+            "reductions": q("reductions"),
+            "removals": q("removals"),
             "removals_by_pool": {p: q(f"removals_{p}") for p in POOLS},
             "net": q("net"),
             "deductions": deduction_rows(outcomes),
-            "creditable_net": creditable, "eligible": eligible, "creditable_basis": basis["net_in_scope"],
-            "net_in_scope": q("net_in_scope"), "findings": ev["findings"],
+            "creditable_net": creditable,
+            "eligible": eligible,
+            "creditable_basis": basis["net_in_scope"],
+            "net_in_scope": q("net_in_scope"),
+            "findings": ev["findings"],
         },
-        "plots": {"plot_id": prep.plots.plot_id, "point": {k: v[:, 0].tolist() for k, v in plot_point.items()},
-                  "mc_included": include_mc, "mc_note": mc_note, "mc": plot_mc},
+        "plots": {
+            "plot_id": prep.plots.plot_id,
+            "point": {k: v[:, 0].tolist() for k, v in plot_point.items()},
+            "mc_included": include_mc,
+            "mc_note": mc_note,
+            "mc": plot_mc,
+        },
         "unconfirmed_factors_used": used_unconfirmed(prep),
         "assumptions": describe(assumption_ids),
         "numpy_version": np.__version__,

@@ -6,14 +6,15 @@ method then works on whole vectors.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Iterable
 
 import numpy as np
 
 from .arrays import BoolArray, FloatArray, IntArray
-from .models import AMENDMENT_TYPES, PRESEASON_STATUSES, WATER_REGIMES as _WATER_REGIMES, Request, Season
+from .models import AMENDMENT_TYPES, PRESEASON_STATUSES, Request, Season
+from .models import WATER_REGIMES as _WATER_REGIMES
 
 WATER_REGIMES = list(_WATER_REGIMES)
 PRESEASON = list(PRESEASON_STATUSES)
@@ -25,9 +26,21 @@ TILLAGE = ["full", "reduced", "no_till"]
 INPUTS = ["low", "medium", "high_without_manure", "high_with_manure"]
 AF_SYSTEMS = ["default", "multistrata", "alley_cropping", "silvoarable", "hedgerow", "silvopasture"]
 AF_ZONES = ["tropical_moist", "tropical_wet", "tropical_dry"]
-_IDX: dict[str, dict[str | None, int]] = {name: {v: i for i, v in enumerate(vals)} for name, vals in {
-    "wr": WATER_REGIMES, "pp": PRESEASON, "am": AMENDMENTS, "lu": LAND_USES, "mg": TILLAGE, "fi": INPUTS,
-    "zone": SOC_ZONES, "soil": SOIL_TYPES, "af": AF_SYSTEMS, "afz": AF_ZONES}.items()}
+_IDX: dict[str, dict[str | None, int]] = {
+    name: {v: i for i, v in enumerate(vals)}
+    for name, vals in {
+        "wr": WATER_REGIMES,
+        "pp": PRESEASON,
+        "am": AMENDMENTS,
+        "lu": LAND_USES,
+        "mg": TILLAGE,
+        "fi": INPUTS,
+        "zone": SOC_ZONES,
+        "soil": SOIL_TYPES,
+        "af": AF_SYSTEMS,
+        "afz": AF_ZONES,
+    }.items()
+}
 
 
 @dataclass
@@ -96,10 +109,28 @@ def _i(values: Iterable[int]) -> IntArray:
     return np.fromiter(values, dtype=np.int64)
 
 
-NUMERIC = ("synthetic_n_kg_per_ha", "organic_n_kg_per_ha", "residue_n_kg_per_ha", "urea_kg_per_ha",
-           "limestone_kg_per_ha", "dolomite_kg_per_ha", "residue_burnt_t_dm_per_ha")
-_FIELDS = ("crop", "cultivation_days", "water_regime", "preseason_water", "organic_amendments",
-           "sf_soil", "sf_cultivar", "soc", "agroforestry", "trees", *NUMERIC)
+NUMERIC = (
+    "synthetic_n_kg_per_ha",
+    "organic_n_kg_per_ha",
+    "residue_n_kg_per_ha",
+    "urea_kg_per_ha",
+    "limestone_kg_per_ha",
+    "dolomite_kg_per_ha",
+    "residue_burnt_t_dm_per_ha",
+)
+_FIELDS = (
+    "crop",
+    "cultivation_days",
+    "water_regime",
+    "preseason_water",
+    "organic_amendments",
+    "sf_soil",
+    "sf_cultivar",
+    "soc",
+    "agroforestry",
+    "trees",
+    *NUMERIC,
+)
 _WR = {**_IDX["wr"], None: _IDX["wr"]["upland"]}  # no water regime: upland
 _PP = {**_IDX["pp"], None: 0}
 
@@ -139,11 +170,21 @@ def season_arrays(seasons: list[Season], area: FloatArray) -> SeasonArrays:
         preseason=_i(_PP[x] for x in preseason),
         roa=roa,
         sf_soil_cultivar=_f((a or 1.0) * (b or 1.0) for a, b in zip(sf_soil, sf_cultivar)),
-        synthetic_n=num[0], organic_n=num[1], residue_n=num[2], urea=num[3],
-        limestone=num[4], dolomite=num[5], residue_burnt=num[6],
+        synthetic_n=num[0],
+        organic_n=num[1],
+        residue_n=num[2],
+        urea=num[3],
+        limestone=num[4],
+        dolomite=num[5],
+        residue_burnt=num[6],
         burn_crop=_i(0 if c == "rice" else 1 if c == "wheat" else 2 for c in crop),
-        soc_lu=soc_idx[0], soc_mg=soc_idx[1], soc_fi=soc_idx[2],
-        af_system=af_sys, af_zone=af_zone, af_area=af_area, af_age=af_age,
+        soc_lu=soc_idx[0],
+        soc_mg=soc_idx[1],
+        soc_fi=soc_idx[2],
+        af_system=af_sys,
+        af_zone=af_zone,
+        af_area=af_area,
+        af_age=af_age,
         tree_plot=tree_arr[:, 0].astype(np.int64),
         tree_count=tree_arr[:, 1].copy(),
         tree_dbh=tree_arr[:, 2].copy(),

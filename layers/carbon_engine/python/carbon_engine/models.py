@@ -6,7 +6,7 @@ the engine never returns a number for it.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -14,8 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 # not in montecarlo.py, so that the request vocabulary imports without NumPy (API handlers that only
 # validate seasons use it at cold start).
 ACTIVITY_CLASSES = (
-    "area", "cultivation_days", "amendments", "synthetic_n", "organic_n", "residue_n",
-    "urea", "lime", "residue_burnt", "trees",
+    "area",
+    "cultivation_days",
+    "amendments",
+    "synthetic_n",
+    "organic_n",
+    "residue_n",
+    "urea",
+    "lime",
+    "residue_burnt",
+    "trees",
 )
 
 PER_PLOT_MC_CAP = 2_000_000
@@ -24,13 +32,27 @@ PER_PLOT_MC_HARD_MAX = 50_000_000
 """Even with per_plot_mc="always", plots x draws above this is refused (memory)."""
 
 
-WATER_REGIMES = ("continuously_flooded", "single_drainage", "multiple_drainage", "rainfed_regular",
-                 "rainfed_drought_prone", "deep_water", "upland")
+WATER_REGIMES = (
+    "continuously_flooded",
+    "single_drainage",
+    "multiple_drainage",
+    "rainfed_regular",
+    "rainfed_drought_prone",
+    "deep_water",
+    "upland",
+)
 PRESEASON_STATUSES = ("non_flooded_lt_180", "non_flooded_gt_180", "flooded_gt_30", "non_flooded_gt_365")
 AMENDMENT_TYPES = ("straw_lt_30d", "straw_gt_30d", "compost", "farmyard_manure", "green_manure")
 
-WaterRegime = Literal["continuously_flooded", "single_drainage", "multiple_drainage", "rainfed_regular",
-                      "rainfed_drought_prone", "deep_water", "upland"]
+WaterRegime = Literal[
+    "continuously_flooded",
+    "single_drainage",
+    "multiple_drainage",
+    "rainfed_regular",
+    "rainfed_drought_prone",
+    "deep_water",
+    "upland",
+]
 """2019 Refinement Vol. 4 Table 5.12 water regimes during cultivation."""
 PreseasonWater = Literal["non_flooded_lt_180", "non_flooded_gt_180", "flooded_gt_30", "non_flooded_gt_365"]
 """2019 Refinement Vol. 4 Table 5.13 pre-season water status."""
@@ -63,10 +85,22 @@ UREA_N_FRACTION = 0.46
 """Urea is 46 % N: urea N is part of synthetic N, so synthetic N >= 0.46 x urea mass."""
 
 CROP_SYNONYMS = {
-    "rice": "rice", "paddy": "rice", "paddy rice": "rice", "paddy_rice": "rice", "rice paddy": "rice",
-    "rice_paddy": "rice", "padi": "rice", "dhan": "rice", "oryza sativa": "rice", "oryza_sativa": "rice",
-    "lowland rice": "rice", "irrigated rice": "rice", "rainfed rice": "rice", "upland rice": "rice",
-    "wheat": "wheat", "triticum aestivum": "wheat",
+    "rice": "rice",
+    "paddy": "rice",
+    "paddy rice": "rice",
+    "paddy_rice": "rice",
+    "rice paddy": "rice",
+    "rice_paddy": "rice",
+    "padi": "rice",
+    "dhan": "rice",
+    "oryza sativa": "rice",
+    "oryza_sativa": "rice",
+    "lowland rice": "rice",
+    "irrigated rice": "rice",
+    "rainfed rice": "rice",
+    "upland rice": "rice",
+    "wheat": "wheat",
+    "triticum aestivum": "wheat",
 }
 """Known crop names (lower case) -> the engine's crop key. Other names are non-rice crops, except
 names mentioning rice or paddy that are not listed here: those are rejected (ambiguous)."""
@@ -87,17 +121,19 @@ class Agroforestry(Strict):
 
     system: Literal["default", "multistrata", "alley_cropping", "silvoarable", "hedgerow", "silvopasture"] = "default"
     zone: Literal["tropical_moist", "tropical_wet", "tropical_dry"] = "tropical_moist"
-    area_ha: Optional[float] = Field(default=None, ge=0, description="area under the system; default: plot area")
-    age_years: float = Field(default=0, ge=0, description="age at the start of the year; growth stops at the maximum stock")
+    area_ha: float | None = Field(default=None, ge=0, description="area under the system; default: plot area")
+    age_years: float = Field(
+        default=0, ge=0, description="age at the start of the year; growth stops at the maximum stock"
+    )
 
 
 class Season(Strict):
     """One cropping season of a plot (baseline or project)."""
 
     crop: str = Field(default="rice", min_length=1)
-    cultivation_days: Optional[int] = Field(default=None, gt=0, le=365)
-    water_regime: Optional[WaterRegime] = None
-    preseason_water: Optional[PreseasonWater] = None
+    cultivation_days: int | None = Field(default=None, gt=0, le=365)
+    water_regime: WaterRegime | None = None
+    preseason_water: PreseasonWater | None = None
     organic_amendments: list[Amendment] = Field(default_factory=list)
     synthetic_n_kg_per_ha: float = Field(default=0, ge=0, le=2000)
     organic_n_kg_per_ha: float = Field(default=0, ge=0, le=2000)
@@ -106,13 +142,15 @@ class Season(Strict):
     dolomite_kg_per_ha: float = Field(default=0, ge=0, le=50000)
     residue_burnt_t_dm_per_ha: float = Field(default=0, ge=0, le=50)
     residue_n_kg_per_ha: float = Field(default=0, ge=0, le=1000)
-    sf_soil: Optional[float] = Field(default=None, gt=0, le=10, description="Tier 2 soil scaling factor (Eq 5.2)")
-    sf_cultivar: Optional[float] = Field(default=None, gt=0, le=10, description="Tier 2 cultivar scaling factor (Eq 5.2)")
-    soc: Optional[SocManagement] = None
-    agroforestry: Optional[Agroforestry] = None
-    trees: Optional[list[TreeGroup]] = Field(
-        default=None, description="Tier 2 tree inventory of this scenario (baseline: t1, project: t2); "
-                                  "[] = inventoried, no trees; None = no inventory")
+    sf_soil: float | None = Field(default=None, gt=0, le=10, description="Tier 2 soil scaling factor (Eq 5.2)")
+    sf_cultivar: float | None = Field(default=None, gt=0, le=10, description="Tier 2 cultivar scaling factor (Eq 5.2)")
+    soc: SocManagement | None = None
+    agroforestry: Agroforestry | None = None
+    trees: list[TreeGroup] | None = Field(
+        default=None,
+        description="Tier 2 tree inventory of this scenario (baseline: t1, project: t2); "
+        "[] = inventoried, no trees; None = no inventory",
+    )
 
     @field_validator("crop")
     @classmethod
@@ -125,7 +163,7 @@ class Season(Strict):
         return name
 
     @model_validator(mode="after")
-    def _rice_fields(self) -> "Season":
+    def _rice_fields(self) -> Season:
         if self.is_rice:
             for name in ("cultivation_days", "water_regime", "preseason_water"):
                 if getattr(self, name) is None:
@@ -135,8 +173,10 @@ class Season(Strict):
         if self.agroforestry is not None and self.trees:
             raise ValueError("give either agroforestry (Tier 1) or trees (Tier 2), not both")
         if UREA_N_FRACTION * self.urea_kg_per_ha > self.synthetic_n_kg_per_ha * (1 + 1e-9) + 1e-9:
-            raise ValueError(f"synthetic_n_kg_per_ha ({self.synthetic_n_kg_per_ha:g}) must include the urea N: "
-                             f"at least {UREA_N_FRACTION} x urea_kg_per_ha = {UREA_N_FRACTION * self.urea_kg_per_ha:g}")
+            raise ValueError(
+                f"synthetic_n_kg_per_ha ({self.synthetic_n_kg_per_ha:g}) must include the urea N: "
+                f"at least {UREA_N_FRACTION} x urea_kg_per_ha = {UREA_N_FRACTION * self.urea_kg_per_ha:g}"
+            )
         return self
 
     @property
@@ -168,28 +208,41 @@ class Plot(Strict):
     area_ha: float = Field(gt=0, le=10_000)
     baseline: Season
     project: Season
-    soil: Optional[Soil] = None
-    field_id: Optional[str] = Field(default=None, min_length=1,
-                                    description="physical field of this record (default: plot_id); seasons of one field share it")
-    tree_inventory_years: Optional[float] = Field(
-        default=None, gt=0, le=100, description="years between the baseline (t1) and project (t2) tree inventories (Eq 2.8)")
+    soil: Soil | None = None
+    field_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="physical field of this record (default: plot_id); seasons of one field share it",
+    )
+    tree_inventory_years: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="years between the baseline (t1) and project (t2) tree inventories (Eq 2.8)",
+    )
 
     @model_validator(mode="after")
-    def _soc_pairs(self) -> "Plot":
+    def _soc_pairs(self) -> Plot:
         has = (self.baseline.soc is not None, self.project.soc is not None)
         if any(has) and not (all(has) and self.soil is not None):
             raise ValueError("SOC needs soil on the plot and soc on both baseline and project")
         for name in ("baseline", "project"):
             af = getattr(self, name).agroforestry
             if af is not None and af.area_ha is not None and af.area_ha > self.area_ha:
-                raise ValueError(f"{name}.agroforestry.area_ha ({af.area_ha:g}) exceeds the plot area_ha ({self.area_ha:g})")
+                raise ValueError(
+                    f"{name}.agroforestry.area_ha ({af.area_ha:g}) exceeds the plot area_ha ({self.area_ha:g})"
+                )
         b, p = self.baseline.trees, self.project.trees
         if b or p:
             if b is None or p is None:
-                raise ValueError("a Tier 2 tree inventory needs both baseline.trees (t1) and project.trees (t2); "
-                                 "give [] for an inventory with no trees")
+                raise ValueError(
+                    "a Tier 2 tree inventory needs both baseline.trees (t1) and project.trees (t2); "
+                    "give [] for an inventory with no trees"
+                )
             if self.tree_inventory_years is None:
-                raise ValueError("tree_inventory_years (interval between the t1 and t2 inventories) is required with trees")
+                raise ValueError(
+                    "tree_inventory_years (interval between the t1 and t2 inventories) is required with trees"
+                )
         return self
 
     @property
@@ -198,8 +251,11 @@ class Plot(Strict):
 
     @property
     def has_stock_change(self) -> bool:
-        return (self.soil is not None and self.baseline.soc is not None) or self.baseline.has_stock_change \
+        return (
+            (self.soil is not None and self.baseline.soc is not None)
+            or self.baseline.has_stock_change
             or self.project.has_stock_change
+        )
 
 
 class Request(Strict):
@@ -214,7 +270,9 @@ class Request(Strict):
 
     gwp: Literal["AR5", "AR6"] = "AR6"
     profile: Literal["ipcc_tier1", "vm0042_qa3", "vm0051", "ccts_ag04_002"] = "ipcc_tier1"
-    region: str = Field(default="south_asia", min_length=1, description="a region key of the factors file (checked there)")
+    region: str = Field(
+        default="south_asia", min_length=1, description="a region key of the factors file (checked there)"
+    )
     climate: Literal["wet", "dry"] = "wet"
     draws: int = Field(default=10_000, ge=2, le=1_000_000)
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
@@ -222,7 +280,7 @@ class Request(Strict):
     plots: list[Plot] = Field(min_length=1)
     per_plot_mc: Literal["auto", "always", "never"] = "auto"
     activity_uncertainty: dict[str, float] = Field(default_factory=dict)
-    buffer_fraction: Optional[float] = Field(default=None, ge=0, lt=1)
+    buffer_fraction: float | None = Field(default=None, ge=0, lt=1)
     root_shoot_ecozone: Literal[
         "rainforest", "moist_deciduous", "dry_forest", "shrubland", "mountain", "planted_moist_deciduous", "planted_dry"
     ] = "moist_deciduous"
@@ -250,7 +308,7 @@ class Request(Strict):
         return v
 
     @model_validator(mode="after")
-    def _limits(self) -> "Request":
+    def _limits(self) -> Request:
         ids = [p.plot_id for p in self.plots]
         if len(set(ids)) != len(ids):
             raise ValueError("plot_id values must be unique")
@@ -259,8 +317,10 @@ class Request(Strict):
             if p.has_stock_change:
                 key = p.field_key
                 if key in seen:
-                    raise ValueError(f"field {key!r}: stock-change inputs (soc, agroforestry, trees) on both {seen[key]!r} "
-                                     f"and {p.plot_id!r}; stock changes are annual, give them on one record per field")
+                    raise ValueError(
+                        f"field {key!r}: stock-change inputs (soc, agroforestry, trees) on both {seen[key]!r} "
+                        f"and {p.plot_id!r}; stock changes are annual, give them on one record per field"
+                    )
                 seen[key] = p.plot_id
         if self.per_plot_mc == "always" and len(self.plots) * self.draws > PER_PLOT_MC_HARD_MAX:
             raise ValueError(f"per_plot_mc='always' needs plots x draws <= {PER_PLOT_MC_HARD_MAX}")
@@ -281,7 +341,7 @@ class Stats(BaseModel):
     median: float
     sd: float
     ci: dict[str, tuple[float, float]]
-    half_width_pct: dict[str, Optional[float]]
+    half_width_pct: dict[str, float | None]
 
 
 class Quantity(BaseModel):
@@ -328,8 +388,11 @@ class TotalResult(BaseModel):
     creditable_net: float
     eligible: bool
     creditable_basis: float = Field(description="in-scope net the deductions apply to (profile factor choice)")
-    net_in_scope: Optional[Quantity] = Field(default=None, description="net over the profile's creditable scope (counted "
-                                             "components, mandatory conditional sources, scope caps)")
+    net_in_scope: Quantity | None = Field(
+        default=None,
+        description="net over the profile's creditable scope (counted "
+        "components, mandatory conditional sources, scope caps)",
+    )
     findings: list[Finding] = Field(default_factory=list, description="scope decisions and eligibility refusals")
 
 
@@ -337,7 +400,7 @@ class PlotMcStats(BaseModel):
     mean: list[float]
     median: list[float]
     ci: dict[str, dict[str, list[float]]]
-    half_width_pct: dict[str, list[Optional[float]]]
+    half_width_pct: dict[str, list[float | None]]
 
 
 class PlotTable(BaseModel):
@@ -347,7 +410,7 @@ class PlotTable(BaseModel):
     point: dict[str, list[float]]
     mc_included: bool
     mc_note: str
-    mc: Optional[dict[str, PlotMcStats]] = None
+    mc: dict[str, PlotMcStats] | None = None
 
     def row(self, plot_id: str) -> dict[str, float]:
         """Point estimates of one plot as a dict."""
@@ -363,7 +426,9 @@ class ProfileInfo(BaseModel):
     notes: list[str] = Field(default_factory=list)
     counted_components: list[str] = Field(default_factory=list, description="components in the creditable net")
     scope_source: str = ""
-    scope_status: str = Field(default="", description="T / U: whether the component list was checked against the methodology text")
+    scope_status: str = Field(
+        default="", description="T / U: whether the component list was checked against the methodology text"
+    )
 
 
 class Assumption(BaseModel):
@@ -386,7 +451,11 @@ class Result(BaseModel):
     confidence: list[float]
     total: TotalResult
     plots: PlotTable
-    unconfirmed_factors_used: list[str] = Field(description="factors whose value or range is unconfirmed [U] (range: 'name (range)')")
+    unconfirmed_factors_used: list[str] = Field(
+        description="factors whose value or range is unconfirmed [U] (range: 'name (range)')"
+    )
     assumptions: list[Assumption] = Field(default_factory=list)
     factors_sha256: str = Field(default="", description="SHA-256 of the factors file content")
-    numpy_version: str = Field(default="", description="NumPy version (random streams are not promised stable across versions)")
+    numpy_version: str = Field(
+        default="", description="NumPy version (random streams are not promised stable across versions)"
+    )

@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Iterable, Mapping, TypedDict
+from collections.abc import Iterable, Mapping
+from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -50,10 +51,20 @@ TAIL = 0.025  # probability below low (and above high) in the table's 95 % range
 from .models import ACTIVITY_CLASSES  # noqa: E402,F401  (defined with the request vocabulary)
 
 CORRELATED_GROUPS: dict[str, tuple[str, ...]] = {
-    "rice.sf_w": ("rice.sf_w.continuously_flooded", "rice.sf_w.single_drainage", "rice.sf_w.multiple_drainage",
-                  "rice.sf_w.rainfed_regular", "rice.sf_w.rainfed_drought_prone", "rice.sf_w.deep_water"),
-    "rice.sf_p": ("rice.sf_p.non_flooded_lt_180", "rice.sf_p.non_flooded_gt_180", "rice.sf_p.flooded_gt_30",
-                  "rice.sf_p.non_flooded_gt_365"),
+    "rice.sf_w": (
+        "rice.sf_w.continuously_flooded",
+        "rice.sf_w.single_drainage",
+        "rice.sf_w.multiple_drainage",
+        "rice.sf_w.rainfed_regular",
+        "rice.sf_w.rainfed_drought_prone",
+        "rice.sf_w.deep_water",
+    ),
+    "rice.sf_p": (
+        "rice.sf_p.non_flooded_lt_180",
+        "rice.sf_p.non_flooded_gt_180",
+        "rice.sf_p.flooded_gt_30",
+        "rice.sf_p.non_flooded_gt_365",
+    ),
     "n2o.ef1fr": ("n2o.ef1fr.continuous", "n2o.ef1fr.drainage"),
 }
 """Ratio / sibling factors drawn comonotonically: every member of a group is drawn from the *group's*
@@ -96,18 +107,17 @@ class Draws:
         self._columns: dict[str, FloatArray] = dict(columns or {})
 
     @classmethod
-    def defaults(cls, factors: RegionFactors) -> "Draws":
+    def defaults(cls, factors: RegionFactors) -> Draws:
         return cls(factors, 1)
 
     @classmethod
-    def at(cls, factors: RegionFactors, values: Mapping[str, FloatArray | float], n: int) -> "Draws":
+    def at(cls, factors: RegionFactors, values: Mapping[str, FloatArray | float], n: int) -> Draws:
         """Draws whose columns are given explicitly (others at their defaults)."""
         cols = {factors.resolve(k): np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for k, v in values.items()}
         return cls(factors, n, cols)
 
     @classmethod
-    def sample(cls, factors: RegionFactors, n: int, seed: int,
-               activity_sd: Mapping[str, float] | None = None) -> "Draws":
+    def sample(cls, factors: RegionFactors, n: int, seed: int, activity_sd: Mapping[str, float] | None = None) -> Draws:
         """Draw every uncertain factor of the region (and activity multipliers) ``n`` times."""
         cols: dict[str, FloatArray] = {}
         group_u: dict[str, FloatArray] = {}
@@ -176,8 +186,11 @@ def split_quantile(spec: FactorSpec, u: FloatArray) -> FloatArray:
     below = u < 0.5
     x[below] = m + s_lo * ndtri(_truncate(u[below], m, lo, s_lo, zlo, lower=True)) if s_lo > 0 else m
     above = ~below
-    x[above] = m - s_hi * ndtri(_truncate(1.0 - u[above], -m, -hi, s_hi, None if zhi is None else -zhi, lower=True)) \
-        if s_hi > 0 else m
+    x[above] = (
+        m - s_hi * ndtri(_truncate(1.0 - u[above], -m, -hi, s_hi, None if zhi is None else -zhi, lower=True))
+        if s_hi > 0
+        else m
+    )
     return np.exp(x) if spec.distribution == "lognormal" else x
 
 
@@ -197,13 +210,24 @@ def _truncate(u: FloatArray, m: float, low: float, sd: float, limit: float | Non
 
 
 # Acklam's rational approximation of the standard-normal quantile (relative error < 1.2e-9).
-_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
-      -3.066479806614716e+01, 2.506628277459239e+00)
-_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
-      -1.328068155288572e+01)
-_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
-      4.374664141464968e+00, 2.938163982698783e+00)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+_A = (
+    -3.969683028665376e01,
+    2.209460984245205e02,
+    -2.759285104469687e02,
+    1.383577518672690e02,
+    -3.066479806614716e01,
+    2.506628277459239e00,
+)
+_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01, -1.328068155288572e01)
+_C = (
+    -7.784894002430293e-03,
+    -3.223964580411365e-01,
+    -2.400758277161838e00,
+    -2.549732539343734e00,
+    4.374664141464968e00,
+    2.938163982698783e00,
+)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
 _P_LOW = 0.02425
 
 
@@ -216,12 +240,17 @@ def ndtri(p: FloatArray) -> FloatArray:
     mid = ~(lo | hi)
     q = p[mid] - 0.5
     r = q * q
-    out[mid] = ((((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q
-                / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0))
+    out[mid] = (
+        (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5])
+        * q
+        / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0)
+    )
     for sel, sign, pp in ((lo, 1.0, p[lo]), (hi, -1.0, 1.0 - p[hi])):
         q = np.sqrt(-2.0 * np.log(pp))
-        out[sel] = sign * ((((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
-                           / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0))
+        out[sel] = sign * (
+            (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
+            / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0)
+        )
     return out
 
 
@@ -269,8 +298,13 @@ def summarize(x: npt.ArrayLike, levels: Iterable[float]) -> Summary:
     qs = [q for lv in levels for q in ((1 - lv) / 2, (1 + lv) / 2)]
     quant = np.quantile(x, [0.5, *qs])
     mean = float(x.mean())
-    out: Summary = {"mean": mean, "median": float(quant[0]), "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
-                    "ci": {}, "half_width_pct": {}}
+    out: Summary = {
+        "mean": mean,
+        "median": float(quant[0]),
+        "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
+        "ci": {},
+        "half_width_pct": {},
+    }
     for i, lv in enumerate(levels):
         lo, hi = float(quant[1 + 2 * i]), float(quant[2 + 2 * i])
         key = level_key(lv)

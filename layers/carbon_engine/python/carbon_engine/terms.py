@@ -18,8 +18,9 @@ growth method) are evaluated exactly per distinct key, so nothing is approximate
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -77,7 +78,9 @@ class Term:
     multipliers: tuple[str, ...] = ()
     pool: str | None = None
     counted: bool = True  # in the profile's creditable scope (set by engine.prepare)
-    inventory: bool = True  # False: a scope-only term (profiles.Profile.baseline_n_capped), not in the inventory metrics
+    inventory: bool = (
+        True  # False: a scope-only term (profiles.Profile.baseline_n_capped), not in the inventory metrics
+    )
     scope_group: str | None = None  # a conditional source of the profile (profiles.CONDITIONAL_SOURCES), if any
     _weights: FloatArray | None = field(default=None, repr=False)
 
@@ -86,8 +89,9 @@ class Term:
         """Activity summed per key (cached): w[k] = sum of activity over plots with key k."""
         if self._weights is None:
             # bincount with weights is float64 (numpy's stub says intp whatever the weights)
-            self._weights = np.asarray(np.bincount(self.key, weights=self.activity, minlength=self.rows.n_keys),
-                                       dtype=np.float64)
+            self._weights = np.asarray(
+                np.bincount(self.key, weights=self.activity, minlength=self.rows.n_keys), dtype=np.float64
+            )
         return self._weights
 
     def total(self, draws: Draws) -> FloatArray:
@@ -113,7 +117,7 @@ def chunked_weighted_sum(rows: Rows, draws: Draws, w: FloatArray) -> FloatArray:
     out = np.zeros(draws.n)
     step = max(1, CHUNK_CELLS // max(draws.n, 1))
     for start in range(0, len(nz), step):
-        sel = nz[start:start + step]
+        sel = nz[start : start + step]
         out += w[sel] @ rows(draws, sel)
     return out
 

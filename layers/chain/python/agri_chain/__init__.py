@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -75,7 +76,7 @@ def in_process_provider() -> Any:
         return _in_process["provider"]
 
 
-def _in_process_client() -> "ChainClient":
+def _in_process_client() -> ChainClient:
     with _lock:
         if "client" not in _in_process:
             from web3 import Web3
@@ -107,8 +108,9 @@ def deploy_registry(w3: Any, *, sender: str | None = None, private_key: str | No
     factory = w3.eth.contract(abi=build["abi"], bytecode=build["bytecode"])
     if private_key:
         account = w3.eth.account.from_key(private_key)
-        tx = factory.constructor().build_transaction({"from": account.address,
-                                                      "nonce": w3.eth.get_transaction_count(account.address, "pending")})
+        tx = factory.constructor().build_transaction(
+            {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending")}
+        )
         signed = account.sign_transaction(tx)
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
     else:
@@ -148,8 +150,9 @@ class ChainClient:
         def send() -> Any:
             if self._account is None:
                 return call.transact({"from": self.sender})
-            tx = call.build_transaction({"from": self.sender,
-                                         "nonce": self.w3.eth.get_transaction_count(self.sender, "pending")})
+            tx = call.build_transaction(
+                {"from": self.sender, "nonce": self.w3.eth.get_transaction_count(self.sender, "pending")}
+            )
             return self.w3.eth.send_raw_transaction(self._account.sign_transaction(tx).raw_transaction)
 
         return "0x" + bytes(self._rpc(send)).hex()
@@ -167,8 +170,12 @@ class ChainClient:
         raw = self._rpc(get)
         if raw is None:
             return None
-        return Receipt(tx_hash=tx_hash, block_number=int(raw["blockNumber"]), status=int(raw["status"]),
-                       gas_used=int(raw["gasUsed"]))
+        return Receipt(
+            tx_hash=tx_hash,
+            block_number=int(raw["blockNumber"]),
+            status=int(raw["status"]),
+            gas_used=int(raw["gasUsed"]),
+        )
 
     def transaction_known(self, tx_hash: str) -> bool:
         """Whether the node still knows the transaction (pending or mined); False if it was dropped."""
@@ -188,21 +195,28 @@ class ChainClient:
 
     def anchor_transaction(self, batch_key: bytes, block_number: int) -> str | None:
         """The hash of the transaction that anchored ``batch_key`` (from its event), if found."""
-        logs = self._rpc(self.contract.events.RootAnchored().get_logs, from_block=block_number, to_block=block_number,
-                         argument_filters={"batchId": batch_key})
+        logs = self._rpc(
+            self.contract.events.RootAnchored().get_logs,
+            from_block=block_number,
+            to_block=block_number,
+            argument_filters={"batchId": batch_key},
+        )
         return ("0x" + bytes(logs[0]["transactionHash"]).hex()) if logs else None
 
 
-def connect(rpc_url: str, *, contract_address: str | None = None, private_key: str | None = None,
-            timeout_s: float = 10.0) -> ChainClient:
+def connect(
+    rpc_url: str, *, contract_address: str | None = None, private_key: str | None = None, timeout_s: float = 10.0
+) -> ChainClient:
     """The client for ``rpc_url`` (see the module docstring for the two kinds of URL)."""
     if rpc_url == IN_PROCESS_URL:
         return _in_process_client()
     if not rpc_url.startswith(("http://", "https://")):
         raise ValueError(f"Unsupported CHAIN_RPC_URL {rpc_url!r}: use {IN_PROCESS_URL} or an http(s) JSON-RPC URL")
     if not contract_address:
-        raise ValueError("CHAIN_CONTRACT_ADDRESS is not configured: deploy the registry (agri_chain.deploy_registry) "
-                         "and set chain_contract_address in cdk.json")
+        raise ValueError(
+            "CHAIN_CONTRACT_ADDRESS is not configured: deploy the registry (agri_chain.deploy_registry) "
+            "and set chain_contract_address in cdk.json"
+        )
     if not private_key:
         raise ValueError("No signing key: the writer reads it from Secrets Manager (CHAIN_KEY_SECRET_ARN)")
     from web3 import Web3

@@ -33,7 +33,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 HASH_SCHEME = "agri-mrv-ledger-v1"
 GENESIS_HASH = "0" * 64
@@ -51,7 +52,7 @@ def is_anchor_id(batch_id: str, anchor_id: str) -> bool:
     if anchor_id == batch_id:
         return True
     prefix = f"{batch_id}.r"
-    rest = anchor_id[len(prefix):] if anchor_id.startswith(prefix) else ""
+    rest = anchor_id[len(prefix) :] if anchor_id.startswith(prefix) else ""
     return rest.isascii() and rest.isdigit() and not rest.startswith("0")
 
 
@@ -163,13 +164,16 @@ def verify_record(record: Mapping[str, Any]) -> str:
     """Recompute a record's hash; raise if it differs from the stored one. Returns the hash."""
     computed = record_hash(record)
     if record.get(HASH_FIELD) != computed:
-        raise LedgerIntegrityError(f"record {record.get('record_id')!r} (seq {record.get('seq')}): stored hash "
-                                   f"{record.get(HASH_FIELD)} but its content hashes to {computed}")
+        raise LedgerIntegrityError(
+            f"record {record.get('record_id')!r} (seq {record.get('seq')}): stored hash "
+            f"{record.get(HASH_FIELD)} but its content hashes to {computed}"
+        )
     return computed
 
 
-def verify_chain(records: Sequence[Mapping[str, Any]], *, start_prev_hash: str = GENESIS_HASH,
-                 start_seq: int = 1) -> str:
+def verify_chain(
+    records: Sequence[Mapping[str, Any]], *, start_prev_hash: str = GENESIS_HASH, start_seq: int = 1
+) -> str:
     """Check hashes, contiguous seq numbers and ``prev_hash`` links, in the order given.
 
     Returns the hash of the last record (the head). A deleted record leaves a seq gap and a broken
@@ -179,10 +183,14 @@ def verify_chain(records: Sequence[Mapping[str, Any]], *, start_prev_hash: str =
     for record in records:
         current = verify_record(record)
         if record.get("seq") != expected_seq:
-            raise LedgerIntegrityError(f"expected seq {expected_seq}, found {record.get('seq')} "
-                                       f"(record {record.get('record_id')!r}): a record is missing or out of order")
+            raise LedgerIntegrityError(
+                f"expected seq {expected_seq}, found {record.get('seq')} "
+                f"(record {record.get('record_id')!r}): a record is missing or out of order"
+            )
         if record.get("prev_hash") != prev:
-            raise LedgerIntegrityError(f"record {record.get('record_id')!r} (seq {expected_seq}) links to "
-                                       f"{record.get('prev_hash')}, but the previous record hashes to {prev}")
+            raise LedgerIntegrityError(
+                f"record {record.get('record_id')!r} (seq {expected_seq}) links to "
+                f"{record.get('prev_hash')}, but the previous record hashes to {prev}"
+            )
         prev, expected_seq = current, expected_seq + 1
     return prev

@@ -21,11 +21,12 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -92,11 +93,13 @@ def font_root() -> Path:
     for root in font_roots():
         if (root / probe).is_file():
             return root
-    raise FontsMissing(f"{probe} not found under {', '.join(str(r) for r in font_roots())}: "
-                       "run scripts/bootstrap.sh (npm ci) or bundle the export layer")
+    raise FontsMissing(
+        f"{probe} not found under {', '.join(str(r) for r in font_roots())}: "
+        "run scripts/bootstrap.sh (npm ci) or bundle the export layer"
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def cmap(family: str) -> frozenset[int]:
     """The code points a family has glyphs for (its regular weight; the bold covers the same)."""
     from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # fontTools ships no py.typed
@@ -167,8 +170,8 @@ def when(value: str | None) -> str:
     except ValueError:
         return one_line(value)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def nice_step(span: float, target: int) -> float:
@@ -244,10 +247,11 @@ class Document:
     ``created_at``: the document's creation date (the report's generation time, so the bytes depend
     only on the inputs). ``footer``: text printed on every page beside the page number."""
 
-    def __init__(self, *, title: str, created_at: datetime, footer: str, author: str = "agri-mrv",
-                 language: str = "en") -> None:
+    def __init__(
+        self, *, title: str, created_at: datetime, footer: str, author: str = "agri-mrv", language: str = "en"
+    ) -> None:
         pdf = _fpdf_class()(orientation="P", unit="mm", format="A4")
-        setattr(pdf, "footer_text", one_line(footer))  # the footer's text (a class attribute of _Pdf)
+        pdf.footer_text = one_line(footer)  # type: ignore[attr-defined]  # a class attribute of _Pdf (built lazily)
         self.pdf = pdf
         self._fallbacks: list[str] = []  # the script families registered so far (on first use: a
         # registered font is subset and embedded even when unused, which costs time and bytes)
@@ -334,9 +338,17 @@ class Document:
         """A two-column table: labels in bold, values as given (cleaned)."""
         self.grid(None, [[k, v] for k, v in rows], widths=widths, bold_first=True)
 
-    def grid(self, head: Sequence[Any] | None, rows: Sequence[Sequence[Any]], *, widths: Sequence[float] | None = None,
-             empty: str = "None.", align: Sequence[str] | None = None, bold_first: bool = False,
-             size: float = 8) -> None:
+    def grid(
+        self,
+        head: Sequence[Any] | None,
+        rows: Sequence[Sequence[Any]],
+        *,
+        widths: Sequence[float] | None = None,
+        empty: str = "None.",
+        align: Sequence[str] | None = None,
+        bold_first: bool = False,
+        size: float = 8,
+    ) -> None:
         """A table with an optional header row (repeated on each page it spans). ``rows`` empty:
         ``empty`` is printed instead of a bare header. ``widths``: relative column widths;
         ``align``: per column "L" / "R" / "C" (numbers right). Cells wrap at word boundaries.
@@ -400,8 +412,15 @@ class Document:
         self.pdf.set_text_shaping(any(ord(ch) >= 0x0300 for ch in text))
 
     # ---- charts -------------------------------------------------------------------------------
-    def bar_chart(self, categories: Sequence[str], series: Sequence[tuple[str, Sequence[float], tuple[int, int, int]]],
-                  *, caption: str, unit: str, height: float = 62) -> None:
+    def bar_chart(
+        self,
+        categories: Sequence[str],
+        series: Sequence[tuple[str, Sequence[float], tuple[int, int, int]]],
+        *,
+        caption: str,
+        unit: str,
+        height: float = 62,
+    ) -> None:
         """Grouped vertical bars on an axis that starts at 0 (and includes every value), each bar
         labelled with its value; tick labels are distinct."""
         pdf = self.pdf
@@ -445,8 +464,16 @@ class Document:
         pdf.set_xy(pdf.l_margin, y0 + h / 2 - 2)
         self._legend(series, y0 + h + 6, unit)
 
-    def histogram(self, counts: Sequence[int], edges: Sequence[float], *, caption: str, unit: str,
-                  marks: Sequence[tuple[str, float]] = (), height: float = 62) -> None:
+    def histogram(
+        self,
+        counts: Sequence[int],
+        edges: Sequence[float],
+        *,
+        caption: str,
+        unit: str,
+        marks: Sequence[tuple[str, float]] = (),
+        height: float = 62,
+    ) -> None:
         """Bin counts from 0 on the vertical axis (integer ticks, distinct), labelled positions of the
         value axis at nice values (distinct, no ``-0``), and ``marks`` (name, value) as dashed lines."""
         pdf = self.pdf
@@ -514,8 +541,9 @@ class Document:
         if self.pdf.will_page_break(height):
             self.pdf.add_page()
 
-    def _legend(self, series: Sequence[tuple[str, Sequence[float], tuple[int, int, int]]], y: float,
-                unit: str | None) -> None:
+    def _legend(
+        self, series: Sequence[tuple[str, Sequence[float], tuple[int, int, int]]], y: float, unit: str | None
+    ) -> None:
         pdf = self.pdf
         x = pdf.l_margin + 18
         pdf.set_font(BODY, "", 7)
@@ -532,8 +560,15 @@ class Document:
         pdf.set_y(y + 7)
 
     # ---- map ----------------------------------------------------------------------------------
-    def plot_map(self, shapes: Mapping[str, Mapping[str, Any]], points: Mapping[str, Sequence[float]],
-                 marked: Iterable[str], *, caption: str, height: float = 120) -> dict[str, int]:
+    def plot_map(
+        self,
+        shapes: Mapping[str, Mapping[str, Any]],
+        points: Mapping[str, Sequence[float]],
+        marked: Iterable[str],
+        *,
+        caption: str,
+        height: float = 120,
+    ) -> dict[str, int]:
         """The plots as vector paths (``shapes``: plot id -> GeoJSON Polygon/MultiPolygon geometry,
         lon/lat) or, where no geometry is given, a dot at ``points[plot_id]`` ([lon, lat]); ``marked``
         plots (the field sample) filled orange with a heavier outline. Equirectangular projection
@@ -543,8 +578,11 @@ class Document:
         marked = set(marked)
         rings: dict[str, list[list[tuple[float, float]]]] = {pid: _rings(g) for pid, g in shapes.items()}
         rings = {pid: r for pid, r in rings.items() if r}
-        dots = {pid: (float(p[0]), float(p[1])) for pid, p in points.items()
-                if pid not in rings and p is not None and len(p) >= 2}
+        dots = {
+            pid: (float(p[0]), float(p[1]))
+            for pid, p in points.items()
+            if pid not in rings and p is not None and len(p) >= 2
+        }
         lons = [x for rs in rings.values() for ring in rs for x, _ in ring] + [p[0] for p in dots.values()]
         lats = [y for rs in rings.values() for ring in rs for _, y in ring] + [p[1] for p in dots.values()]
         if pdf.will_page_break(height + 16):
@@ -604,8 +642,11 @@ class Document:
         pdf.set_draw_color(0, 0, 0)
         pdf.set_line_width(0.2)
         pdf.set_y(y_top + box_h + 1.5)
-        self._legend([("plot (sampled for the field visit)", [], ORANGE), ("plot (not sampled)", [], (205, 222, 208))],
-                     pdf.get_y(), None)
+        self._legend(
+            [("plot (sampled for the field visit)", [], ORANGE), ("plot (not sampled)", [], (205, 222, 208))],
+            pdf.get_y(),
+            None,
+        )
         return drawn
 
     def _scale_bar(self, x: float, y: float, scale: float, lat0: float) -> None:

@@ -20,9 +20,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from agri_common.platform.principal import Owned, Principal
 from agri_common.single_table import Key as Key  # re-exported: the pipeline table's keys
 from agri_common.single_table import Stored
-from agri_common.platform.principal import Owned, Principal
 
 META = "META"
 
@@ -41,8 +41,19 @@ REPORT_KINDS = {"mon": "monitoring", "ver": "verification"}
 
 RunStatus = Literal["running", "awaiting_auditor", "approved", "rejected", "corrections_requested", "failed"]
 RESTARTABLE = frozenset({"failed", "corrections_requested"})
-STEPS = ("plan", "calculate", "conservative_choice", "conservative_basis", "aggregate", "verify", "reports",
-         "await_decision", "verification_report", "ledger", "outcome")  # the order a run's steps are shown in
+STEPS = (
+    "plan",
+    "calculate",
+    "conservative_choice",
+    "conservative_basis",
+    "aggregate",
+    "verify",
+    "reports",
+    "await_decision",
+    "verification_report",
+    "ledger",
+    "outcome",
+)  # the order a run's steps are shown in
 
 
 # ---- ids -----------------------------------------------------------------------------------------
@@ -284,8 +295,10 @@ class TaskRecord(Stored):
         return task(self.task_id)
 
     def index(self) -> dict[str, str]:
-        return {"gsi1pk": project_tasks_index(self.project_id),
-                "gsi1sk": f"{task_queue_prefix(self.status)}{self.created_at}#{self.task_id}"}
+        return {
+            "gsi1pk": project_tasks_index(self.project_id),
+            "gsi1sk": f"{task_queue_prefix(self.status)}{self.created_at}#{self.task_id}",
+        }
 
     def moved_to(self, status: TaskStatus) -> dict[str, Any]:
         """The attributes a status change sets: the status and the index sort key that follows it

@@ -14,7 +14,8 @@ index (``Storage.grant_pipeline_read``).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from agri_common import pipeline_table
 from agri_common.platform.errors import NotFoundError
@@ -54,16 +55,17 @@ def auditor_scope(store: Any, user_id: str) -> AuditScope:
     live = auditor_projects(store, user_id)
     if not live:
         return AuditScope()
-    return AuditScope(project_ids=frozenset(p.project_id for p in live),
-                      fpo_ids=frozenset(f for p in live for f in p.fpo_ids))
+    return AuditScope(
+        project_ids=frozenset(p.project_id for p in live), fpo_ids=frozenset(f for p in live for f in p.fpo_ids)
+    )
 
 
 def assignments_from_env() -> Callable[[str], AuditScope]:
     """The Powertools dependency of the API domains that scope auditors: how an auditor's
     assignments are read (the pipeline table, ``$PIPELINE_TABLE``); called for auditors only.
     Tests override it per app (``app.dependency_overrides[handler.get_assignments]``)."""
-    from agri_common.single_table import DynamoTableStore
     from agri_common.platform.settings import load_settings
+    from agri_common.single_table import DynamoTableStore
 
     table = load_settings(AssignmentSettings).pipeline_table
     return lambda user_id: auditor_scope(DynamoTableStore(table), user_id)
@@ -88,7 +90,9 @@ def project_visible(caller: Principal, project: pipeline_table.ProjectRecord | N
     return project is not None and can_access(caller, project.owned_for(caller))
 
 
-def visible_project(caller: Principal, project: pipeline_table.ProjectRecord | None, kind: str) -> pipeline_table.ProjectRecord:
+def visible_project(
+    caller: Principal, project: pipeline_table.ProjectRecord | None, kind: str
+) -> pipeline_table.ProjectRecord:
     """The project, when the caller may see it; else the not-found error of the record asked for."""
     if not project_visible(caller, project):
         raise not_found(kind)
@@ -104,7 +108,14 @@ def visible_projects(store: Any, caller: Principal) -> list[pipeline_table.Proje
         found = [pipeline_table.ProjectRecord.from_item(i) for i in items]
     elif caller.role is Role.FPO_MANAGER and caller.fpo_id:
         ids = fpo_project_ids(store, caller.fpo_id)
-        found = [pipeline_table.ProjectRecord.from_item(i) for i in store.batch_get([pipeline_table.project(i) for i in ids])] if ids else []
+        found = (
+            [
+                pipeline_table.ProjectRecord.from_item(i)
+                for i in store.batch_get([pipeline_table.project(i) for i in ids])
+            ]
+            if ids
+            else []
+        )
     elif caller.role is Role.AUDITOR:
         found = auditor_projects(store, caller.user_id)
     else:
@@ -119,10 +130,17 @@ def row_fpo(project: pipeline_table.ProjectRecord, row: dict[str, Any]) -> str |
     return row.get("fpo_id") or (project.fpo_ids[0] if len(project.fpo_ids) == 1 else None)
 
 
-def rows_visible(caller: Principal, project: pipeline_table.ProjectRecord, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def rows_visible(
+    caller: Principal, project: pipeline_table.ProjectRecord, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The rows of a visible project (sample plots, findings: farmer and plot ids, villages,
     centroids) the caller may read: admin and the project's auditors all of them, an FPO manager
     their own FPO's only (a project can cover several FPOs)."""
     auditors = frozenset(project.auditors)
-    return [r for r in rows
-            if can_access(caller, Owned(fpo_id=row_fpo(project, r), project_id=project.project_id, assigned_auditors=auditors))]
+    return [
+        r
+        for r in rows
+        if can_access(
+            caller, Owned(fpo_id=row_fpo(project, r), project_id=project.project_id, assigned_auditors=auditors)
+        )
+    ]

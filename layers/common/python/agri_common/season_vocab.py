@@ -10,13 +10,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-WATER_REGIMES = ("continuously_flooded", "single_drainage", "multiple_drainage", "rainfed_regular",
-                 "rainfed_drought_prone", "deep_water", "upland")
+WATER_REGIMES = (
+    "continuously_flooded",
+    "single_drainage",
+    "multiple_drainage",
+    "rainfed_regular",
+    "rainfed_drought_prone",
+    "deep_water",
+    "upland",
+)
 PRESEASON_STATUSES = ("non_flooded_lt_180", "non_flooded_gt_180", "flooded_gt_30", "non_flooded_gt_365")
 AMENDMENT_TYPES = ("straw_lt_30d", "straw_gt_30d", "compost", "farmyard_manure", "green_manure")
 
-WaterRegime = Literal["continuously_flooded", "single_drainage", "multiple_drainage", "rainfed_regular",
-                      "rainfed_drought_prone", "deep_water", "upland"]
+WaterRegime = Literal[
+    "continuously_flooded",
+    "single_drainage",
+    "multiple_drainage",
+    "rainfed_regular",
+    "rainfed_drought_prone",
+    "deep_water",
+    "upland",
+]
 PreseasonWater = Literal["non_flooded_lt_180", "non_flooded_gt_180", "flooded_gt_30", "non_flooded_gt_365"]
 AmendmentType = Literal["straw_lt_30d", "straw_gt_30d", "compost", "farmyard_manure", "green_manure"]
 
@@ -24,10 +38,22 @@ SEASON_NAMES = ("kharif", "rabi", "zaid")
 SeasonName = Literal["kharif", "rabi", "zaid"]
 
 CROP_SYNONYMS = {
-    "rice": "rice", "paddy": "rice", "paddy rice": "rice", "paddy_rice": "rice", "rice paddy": "rice",
-    "rice_paddy": "rice", "padi": "rice", "dhan": "rice", "oryza sativa": "rice", "oryza_sativa": "rice",
-    "lowland rice": "rice", "irrigated rice": "rice", "rainfed rice": "rice", "upland rice": "rice",
-    "wheat": "wheat", "triticum aestivum": "wheat",
+    "rice": "rice",
+    "paddy": "rice",
+    "paddy rice": "rice",
+    "paddy_rice": "rice",
+    "rice paddy": "rice",
+    "rice_paddy": "rice",
+    "padi": "rice",
+    "dhan": "rice",
+    "oryza sativa": "rice",
+    "oryza_sativa": "rice",
+    "lowland rice": "rice",
+    "irrigated rice": "rice",
+    "rainfed rice": "rice",
+    "upland rice": "rice",
+    "wheat": "wheat",
+    "triticum aestivum": "wheat",
 }
 
 

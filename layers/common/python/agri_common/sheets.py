@@ -26,16 +26,21 @@ from __future__ import annotations
 import io
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from agri_common.platform.cells import text_cell
 
 Kind = Literal["auto", "text", "integer", "number", "date", "datetime"]
-FORMATS: dict[str, str] = {"integer": "#,##0", "number": "#,##0.000", "date": "yyyy-mm-dd",
-                           "datetime": "yyyy-mm-dd hh:mm:ss"}
+FORMATS: dict[str, str] = {
+    "integer": "#,##0",
+    "number": "#,##0.000",
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm:ss",
+}
 MIN_WIDTH, MAX_WIDTH = 8, 60
 KEY_VALUE_HEADER = ("Field", "Value")
 _SHEET_NAME_ILLEGAL = re.compile(r"[\[\]:*?/\\]")
@@ -105,22 +110,28 @@ def _as_datetime(value: Any) -> datetime | date | None:
         return value
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")) if "T" in value or " " in value.strip() \
+            return (
+                datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+                if "T" in value or " " in value.strip()
                 else date.fromisoformat(value.strip())
+            )
         except ValueError:
             return None
     return None
 
 
 def _utc_naive(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo is not None else value
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
 
 
 def _when(value: Any, kind: Kind) -> Cell | None:
     """A date or timestamp as a date cell; None if ``value`` is none (text is parsed only for
     ``date``/``datetime`` columns: ``auto`` never guesses)."""
-    parsed = _as_datetime(value) if kind in ("date", "datetime") else (
-        value if isinstance(value, (datetime, date)) else None)
+    parsed = (
+        _as_datetime(value)
+        if kind in ("date", "datetime")
+        else (value if isinstance(value, (datetime, date)) else None)
+    )
     if parsed is None:
         return None
     if isinstance(parsed, datetime):
@@ -166,12 +177,12 @@ def _expand_intervals(sheet: Sheet) -> tuple[list[str], list[list[Any]], dict[st
     for i in reversed(range(len(header))):
         if any(i < len(r) and isinstance(r[i], Interval) for r in rows):
             name = header[i]
-            header[i:i + 1] = [f"{name} lower", f"{name} upper"]
+            header[i : i + 1] = [f"{name} lower", f"{name} upper"]
             kinds.update({f"{name} lower": "number", f"{name} upper": "number"})
             for r in rows:
                 if i < len(r):
                     v = r[i]
-                    r[i:i + 1] = [v.lower, v.upper] if isinstance(v, Interval) else [v, v]
+                    r[i : i + 1] = [v.lower, v.upper] if isinstance(v, Interval) else [v, v]
     return header, rows, kinds
 
 
@@ -202,7 +213,7 @@ def sheet_names(names: Iterable[str]) -> list[str]:
         while name.lower() in seen:
             n += 1
             suffix = f" ({n})"
-            name = base[:31 - len(suffix)] + suffix
+            name = base[: 31 - len(suffix)] + suffix
         seen.add(name.lower())
         out.append(name)
     return out
@@ -221,8 +232,10 @@ def write_sheet(ws: Any, sheet: Sheet) -> None:
         cell.data_type = "s"
         cell.font = bold
     for values in rows:
-        keys = [str(values[0]) if sheet.key_value and i == 1 and values else header[i] if i < len(header) else ""
-                for i in range(len(values))]
+        keys = [
+            str(values[0]) if sheet.key_value and i == 1 and values else header[i] if i < len(header) else ""
+            for i in range(len(values))
+        ]
         cells = [typed_cell(v, kinds.get(keys[i], "auto")) for i, v in enumerate(values)]
         ws.append([c.value for c in cells])
         for i, (target, c) in enumerate(zip(ws[ws.max_row], cells)):

@@ -20,12 +20,12 @@ would refuse as too large (400 KB) is refused *before* writing: 413 ``item_too_l
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Sequence, TypeVar, overload
+from typing import Any, ClassVar, Protocol, Self, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict
-from typing_extensions import Self
 
 from agri_common.platform.aws import DynamoTable
 
@@ -52,7 +52,13 @@ class Stored(BaseModel):
 
     def to_item(self) -> dict[str, Any]:
         pk, sk = self.key()
-        return {"pk": pk, "sk": sk, "kind": self.kind, **self.index(), **self.model_dump(mode="json", exclude_none=True)}
+        return {
+            "pk": pk,
+            "sk": sk,
+            "kind": self.kind,
+            **self.index(),
+            **self.model_dump(mode="json", exclude_none=True),
+        }
 
     @overload
     @classmethod
@@ -125,8 +131,16 @@ class TableStore(Protocol):
 
     def batch_get(self, keys: Sequence[Key]) -> list[dict[str, Any]]: ...
 
-    def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
-              start: dict[str, Any] | None = None, newest_first: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+    def query(
+        self,
+        pk: str,
+        *,
+        prefix: str = "",
+        index: bool = False,
+        limit: int | None = None,
+        start: dict[str, Any] | None = None,
+        newest_first: bool = False,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
 
     def transact(self, ops: Sequence[Op]) -> None: ...
 
@@ -187,7 +201,7 @@ def item_size(item: Mapping[str, Any]) -> int:
     return sum(len(name.encode("utf-8", "surrogatepass")) + attribute_size(value) for name, value in item.items())
 
 
-def _written_size(op: "Op") -> int:
+def _written_size(op: Op) -> int:
     """What ``op`` certainly writes: the whole item of a Put; for an Update, its key and the values it
     sets or adds (the stored item's other attributes come on top: DynamoDB's own refusal of the
     grown item is mapped to the same error, see :meth:`DynamoTableStore.transact`)."""
@@ -203,13 +217,19 @@ def _written_size(op: "Op") -> int:
 def item_too_large(size: int | None) -> Exception:
     from agri_common.platform.errors import PayloadTooLargeError
 
-    issue = (f"this record would take {size:,} bytes; a stored record holds at most {MAX_ITEM_BYTES:,} bytes (400 KB)"
-             if size is not None else f"this record would exceed {MAX_ITEM_BYTES:,} bytes (400 KB), the most a stored record holds")
-    return PayloadTooLargeError(f"The record is too large to store: at most {MAX_ITEM_BYTES:,} bytes (400 KB)",
-                                code="item_too_large", details=[{"field": "body", "issue": issue, "type": "item_too_large"}])
+    issue = (
+        f"this record would take {size:,} bytes; a stored record holds at most {MAX_ITEM_BYTES:,} bytes (400 KB)"
+        if size is not None
+        else f"this record would exceed {MAX_ITEM_BYTES:,} bytes (400 KB), the most a stored record holds"
+    )
+    return PayloadTooLargeError(
+        f"The record is too large to store: at most {MAX_ITEM_BYTES:,} bytes (400 KB)",
+        code="item_too_large",
+        details=[{"field": "body", "issue": issue, "type": "item_too_large"}],
+    )
 
 
-def check_item_sizes(ops: Sequence["Op"]) -> None:
+def check_item_sizes(ops: Sequence[Op]) -> None:
     """413 ``item_too_large`` before anything is written if one operation exceeds the item limit."""
     for op in ops:
         size = _written_size(op)
@@ -224,8 +244,11 @@ def _size_refusal(exc: Exception) -> bool:
     """DynamoDB's own refusal of an item over 400 KB (ValidationException, or a transaction reason)."""
     response = getattr(exc, "response", None) or {}
     messages = [str((response.get("Error") or {}).get("Message") or "")]
-    messages += [str((r or {}).get("Message") or "") for r in response.get("CancellationReasons") or []
-                 if (r or {}).get("Code") == "ValidationError"]
+    messages += [
+        str((r or {}).get("Message") or "")
+        for r in response.get("CancellationReasons") or []
+        if (r or {}).get("Code") == "ValidationError"
+    ]
     return any("item size" in m.lower() and "maximum allowed size" in m.lower() for m in messages)
 
 
@@ -274,8 +297,12 @@ def check_query_start(start: Any, pk: str, *, prefix: str = "", index: bool = Fa
     from agri_common.platform.pagination import check_start_key
 
     pk_name, sk_name = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
-    return check_start_key(start, attrs={"pk", "sk", pk_name, sk_name}, partition=(pk_name, pk),
-                           sort_prefix=(sk_name, prefix) if prefix else None)
+    return check_start_key(
+        start,
+        attrs={"pk", "sk", pk_name, sk_name},
+        partition=(pk_name, pk),
+        sort_prefix=(sk_name, prefix) if prefix else None,
+    )
 
 
 class DynamoTableStore(DynamoTable):
@@ -292,14 +319,26 @@ class DynamoTableStore(DynamoTable):
         unique = list(dict.fromkeys(keys))
         found: list[dict[str, Any]] = []
         for start in range(0, len(unique), 100):
-            request = {self.table_name: {"Keys": [{"pk": pk, "sk": sk} for pk, sk in unique[start:start + 100]],
-                                         "ConsistentRead": True}}
+            request = {
+                self.table_name: {
+                    "Keys": [{"pk": pk, "sk": sk} for pk, sk in unique[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
             for resp in batch_get_responses(client, request):  # unprocessed keys re-asked, bounded (503)
                 found.extend(from_dynamo(item) for item in resp["Responses"].get(self.table_name, []))
         return found
 
-    def query(self, pk: str, *, prefix: str = "", index: bool = False, limit: int | None = None,
-              start: dict[str, Any] | None = None, newest_first: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    def query(
+        self,
+        pk: str,
+        *,
+        prefix: str = "",
+        index: bool = False,
+        limit: int | None = None,
+        start: dict[str, Any] | None = None,
+        newest_first: bool = False,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """Items of one partition in sort-key order (``newest_first``: descending)."""
         from boto3.dynamodb.conditions import Key as K
 
@@ -350,7 +389,9 @@ class DynamoTableStore(DynamoTable):
             reasons = exc.response.get("CancellationReasons") or []
             if any(str((r or {}).get("Code")) not in _RACE_OR_CONDITION for r in reasons):
                 raise  # e.g. a ValidationError reason: a bug of ours, not a race to retry
-            raise WriteConflict([i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]) from exc
+            raise WriteConflict(
+                [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+            ) from exc
 
     def _op(self, op: Op) -> dict[str, Any]:
         e = _Expr()
@@ -364,8 +405,9 @@ class DynamoTableStore(DynamoTable):
             return {"Delete": {"TableName": self.table_name, "Key": key}}
         if isinstance(op, Check):
             condition = " AND ".join([f"attribute_exists({e.name('pk')})", *e.expect(op.expect)])
-            return {"ConditionCheck": e.attach({"TableName": self.table_name, "Key": key,
-                                                "ConditionExpression": condition})}
+            return {
+                "ConditionCheck": e.attach({"TableName": self.table_name, "Key": key, "ConditionExpression": condition})
+            }
         clauses = []
         if op.set:
             clauses.append("SET " + ", ".join(f"{e.name(k)} = {e.value(v)}" for k, v in op.set.items()))
@@ -395,7 +437,7 @@ class Txn:
         self.races: set[int] = set()
         self.errors: dict[int, Any] = {}
 
-    def add(self, op: Op | None, *, race: bool = False, on_fail: Any = None) -> "Txn":
+    def add(self, op: Op | None, *, race: bool = False, on_fail: Any = None) -> Txn:
         if op is not None:
             if race:
                 self.races.add(len(self.ops))

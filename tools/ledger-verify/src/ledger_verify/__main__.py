@@ -25,24 +25,43 @@ EPILOG = """exit status (every command):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="agri-ledger-verify", description="Verify agri-mrv ledger records",
-                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="agri-ledger-verify",
+        description="Verify agri-mrv ledger records",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("proof", help="one record's proof, against the chain", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "proof",
+        help="one record's proof, against the chain",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--proof", required=True, help="proof JSON file, or the URL of GET /ledger/proofs/{record_id}")
     p.add_argument("--token", help="ID token, when --proof is an API URL")
     p.add_argument("--rpc", help="JSON-RPC URL of the chain (omit to check only hashes and the Merkle path)")
     p.add_argument("--artifact", help="the batch file from the audit bucket, to check it too")
-    c = sub.add_parser("chain", help="the whole hash chain from an export of batch files", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c = sub.add_parser(
+        "chain",
+        help="the whole hash chain from an export of batch files",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     c.add_argument("--export", nargs="+", required=True, help="batch files (and MANIFEST.json) or folders of them")
     c.add_argument("--rpc")
     c.add_argument("--contract", help="registry contract address (default: the manifest's)")
-    c.add_argument("--allow-no-manifest", action="store_true",
-                   help="check an export without MANIFEST.json (then a lost newest batch cannot be noticed)")
-    k = sub.add_parser("credit", help="every record of a credit, from its serial, through the API", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument(
+        "--allow-no-manifest",
+        action="store_true",
+        help="check an export without MANIFEST.json (then a lost newest batch cannot be noticed)",
+    )
+    k = sub.add_parser(
+        "credit",
+        help="every record of a credit, from its serial, through the API",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     k.add_argument("--api", required=True)
     k.add_argument("--serial", required=True)
     k.add_argument("--token", required=True)

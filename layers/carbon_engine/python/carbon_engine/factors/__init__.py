@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 DEFAULT_FILE = "ipcc2019.v1.json"
 ENV_VAR = "CARBON_ENGINE_FACTORS"
@@ -61,7 +62,7 @@ class FactorSpec:
         return self.low, self.high
 
     @classmethod
-    def from_json(cls, name: str, raw: Mapping[str, Any]) -> "FactorSpec":
+    def from_json(cls, name: str, raw: Mapping[str, Any]) -> FactorSpec:
         dist = raw.get("distribution", "constant")
         if dist not in DISTRIBUTIONS:
             raise ValueError(f"factor {name}: unknown distribution {dist!r}")
@@ -100,14 +101,16 @@ class FactorLibrary:
     sha256: str = ""  # of the file's bytes (or of the canonical JSON when built from a dict)
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any], path: str = "", sha256: str | None = None) -> "FactorLibrary":
+    def from_dict(cls, doc: Mapping[str, Any], path: str = "", sha256: str | None = None) -> FactorLibrary:
         factors = {n: FactorSpec.from_json(n, raw) for n, raw in doc["factors"].items()}
         if sha256 is None:
             sha256 = hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()
-        return cls(version=doc["version"], factors=factors, regions=doc["regions"], gwp=doc["gwp"], path=path, sha256=sha256)
+        return cls(
+            version=doc["version"], factors=factors, regions=doc["regions"], gwp=doc["gwp"], path=path, sha256=sha256
+        )
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None) -> "FactorLibrary":
+    def load(cls, path: str | os.PathLike[str] | None = None) -> FactorLibrary:
         """Load a factors file; default: $CARBON_ENGINE_FACTORS or the packaged file."""
         path = path or os.environ.get(ENV_VAR)
         if path:
@@ -130,7 +133,7 @@ class FactorLibrary:
             current = self.regions[current].get("parent")
         return chain
 
-    def for_region(self, region: str) -> "RegionFactors":
+    def for_region(self, region: str) -> RegionFactors:
         """Factors with the region's aliases and overrides applied (child wins over parent)."""
         aliases: dict[str, str] = {}
         specs = dict(self.factors)
@@ -148,9 +151,16 @@ class FactorLibrary:
 
 def _spec_to_json(spec: FactorSpec) -> dict[str, Any]:
     return {
-        "value": spec.value, "low": spec.low, "high": spec.high, "distribution": spec.distribution,
-        "unit": spec.unit, "source": spec.source, "status": spec.status,
-        "bounds": list(spec.bounds), "note": spec.note, "range_status": spec.range_status,
+        "value": spec.value,
+        "low": spec.low,
+        "high": spec.high,
+        "distribution": spec.distribution,
+        "unit": spec.unit,
+        "source": spec.source,
+        "status": spec.status,
+        "bounds": list(spec.bounds),
+        "note": spec.note,
+        "range_status": spec.range_status,
     }
 
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import input_error
 from ..arrays import FloatArray, IntArray
+from ..errors import input_error
 from ..inputs import AF_SYSTEMS, AF_ZONES, PlotArrays
 from ..montecarlo import Draws, activity_name
 from ..terms import SumProductRows, Term, unique_keys
@@ -66,8 +66,9 @@ def _growth_terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[
     if not active.any():
         return []
     region = ctx.factors.alias("biomass.growth_region")
-    table, key = unique_keys(np.where(active, s.af_system, 0), np.where(active, s.af_zone, 0),
-                             np.where(active, s.af_age * 1000, 0).round())
+    table, key = unique_keys(
+        np.where(active, s.af_system, 0), np.where(active, s.af_zone, 0), np.where(active, s.af_age * 1000, 0).round()
+    )
     names: list[tuple[str, str, str | None, str]] = []
     age = table[:, 2] / 1000.0
     cf = ctx.factors.spec("biomass.carbon_fraction").value
@@ -76,16 +77,31 @@ def _growth_terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[
         g = f"biomass.ag_growth.{region}.{zone}.{system}"
         if region is None or not ctx.factors.has(g):
             p = int(np.flatnonzero(active & (key == k))[0])
-            raise input_error(("plots", p, scenario, "agroforestry"),
-                              f"no Tier 1 growth rate for system {system!r}, zone {zone!r} in region {ctx.factors.region!r}")
+            raise input_error(
+                ("plots", p, scenario, "agroforestry"),
+                f"no Tier 1 growth rate for system {system!r}, zone {zone!r} in region {ctx.factors.region!r}",
+            )
         bg = f"biomass.bg_growth.{region}.{zone}.{system}"
         cmax = f"biomass.max_agb_c.tropical.{system}"
         stock_dm = min(age[k] * ctx.factors.spec(g).value, ctx.factors.spec(cmax).value) / cf
         rs_class = "gt125" if stock_dm > RS_THRESHOLD_T_PER_HA else "le125"
-        names.append((g, cmax, bg if ctx.factors.has(bg) else None, f"biomass.root_shoot.{ctx.root_shoot_ecozone}.{rs_class}"))
+        names.append(
+            (g, cmax, bg if ctx.factors.has(bg) else None, f"biomass.root_shoot.{ctx.root_shoot_ecozone}.{rs_class}")
+        )
     activity = np.where(active, s.af_area, 0.0)
-    return [Term("biomass_tier1", "CO2", scenario, "removal", activity, key, GrowthRows(names, age),
-                 ("activity.area",), pool="biomass")]
+    return [
+        Term(
+            "biomass_tier1",
+            "CO2",
+            scenario,
+            "removal",
+            activity,
+            key,
+            GrowthRows(names, age),
+            ("activity.area",),
+            pool="biomass",
+        )
+    ]
 
 
 def chave2014_agb_kg(rho: FloatArray, dbh_cm: FloatArray, height_m: FloatArray, a: float, b: float) -> FloatArray:
@@ -98,18 +114,42 @@ def _inventory_terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> li
     if s.tree_plot.size == 0:
         return []
     f = ctx.factors
-    agb = chave2014_agb_kg(s.tree_density, s.tree_dbh, s.tree_height,
-                           f.spec("biomass.chave2014.a").value, f.spec("biomass.chave2014.b").value)
+    agb = chave2014_agb_kg(
+        s.tree_density,
+        s.tree_dbh,
+        s.tree_height,
+        f.spec("biomass.chave2014.a").value,
+        f.spec("biomass.chave2014.b").value,
+    )
     agb_t = np.bincount(s.tree_plot, weights=s.tree_count * agb, minlength=plots.n) * KG_TO_T
     key = (agb_t / plots.area > RS_THRESHOLD_T_PER_HA).astype(np.int64)
     per_year = agb_t / plots.tree_years  # stock / (t2 - t1): both inventories enter with the same interval
     eco = ctx.root_shoot_ecozone
-    rows = SumProductRows([
-        [(C_TO_CO2, ("biomass.carbon_fraction",)), (C_TO_CO2, ("biomass.carbon_fraction", f"biomass.root_shoot.{eco}.le125"))],
-        [(C_TO_CO2, ("biomass.carbon_fraction",)), (C_TO_CO2, ("biomass.carbon_fraction", f"biomass.root_shoot.{eco}.gt125"))],
-    ])
-    return [Term("biomass_tier2", "CO2", scenario, "removal", per_year, key, rows,
-                 (activity_name("trees", scenario),), pool="biomass")]
+    rows = SumProductRows(
+        [
+            [
+                (C_TO_CO2, ("biomass.carbon_fraction",)),
+                (C_TO_CO2, ("biomass.carbon_fraction", f"biomass.root_shoot.{eco}.le125")),
+            ],
+            [
+                (C_TO_CO2, ("biomass.carbon_fraction",)),
+                (C_TO_CO2, ("biomass.carbon_fraction", f"biomass.root_shoot.{eco}.gt125")),
+            ],
+        ]
+    )
+    return [
+        Term(
+            "biomass_tier2",
+            "CO2",
+            scenario,
+            "removal",
+            per_year,
+            key,
+            rows,
+            (activity_name("trees", scenario),),
+            pool="biomass",
+        )
+    ]
 
 
 def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:

@@ -26,8 +26,24 @@ def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
     dm = s.area * s.residue_burnt
     mult = ("activity.area", activity_name("residue_burnt", scenario))
     return [
-        Term("burning_ch4", "CH4", scenario, "emission", dm, key,
-             SumProductRows([[(G_PER_KG_TO_T, (cf, "burning.gef_ch4"))] for cf in CF_KEYS]), mult),
-        Term("burning_n2o", "N2O", scenario, "emission", dm, key,
-             SumProductRows([[(G_PER_KG_TO_T, (cf, "burning.gef_n2o"))] for cf in CF_KEYS]), mult),
+        Term(
+            "burning_ch4",
+            "CH4",
+            scenario,
+            "emission",
+            dm,
+            key,
+            SumProductRows([[(G_PER_KG_TO_T, (cf, "burning.gef_ch4"))] for cf in CF_KEYS]),
+            mult,
+        ),
+        Term(
+            "burning_n2o",
+            "N2O",
+            scenario,
+            "emission",
+            dm,
+            key,
+            SumProductRows([[(G_PER_KG_TO_T, (cf, "burning.gef_n2o"))] for cf in CF_KEYS]),
+            mult,
+        ),
     ]

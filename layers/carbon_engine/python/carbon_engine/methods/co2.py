@@ -22,9 +22,21 @@ def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
     s = plots.season(scenario)
     key = np.zeros(plots.n, dtype=np.int64)
     out = []
-    for component, rate, factor, cls in (("co2_urea", s.urea, "co2.urea_c", "urea"),
-                                        ("co2_lime", s.limestone, "co2.limestone_c", "lime"),
-                                        ("co2_lime", s.dolomite, "co2.dolomite_c", "lime")):
-        out.append(Term(component, "CO2", scenario, "emission", s.area * rate * KG_TO_T, key,
-                        SumProductRows([[(C_TO_CO2, (factor,))]]), ("activity.area", activity_name(cls, scenario))))
+    for component, rate, factor, cls in (
+        ("co2_urea", s.urea, "co2.urea_c", "urea"),
+        ("co2_lime", s.limestone, "co2.limestone_c", "lime"),
+        ("co2_lime", s.dolomite, "co2.dolomite_c", "lime"),
+    ):
+        out.append(
+            Term(
+                component,
+                "CO2",
+                scenario,
+                "emission",
+                s.area * rate * KG_TO_T,
+                key,
+                SumProductRows([[(C_TO_CO2, (factor,))]]),
+                ("activity.area", activity_name(cls, scenario)),
+            )
+        )
     return out

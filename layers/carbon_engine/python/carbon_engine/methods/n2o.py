@@ -62,23 +62,58 @@ def ef1_key(regime: IntArray, is_rice: BoolArray, source: str, climate: str) -> 
 
 def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
     s = plots.season(scenario)
-    inputs = (("synthetic_n", s.synthetic_n, "synthetic", s.n2o_regime), ("organic_n", s.organic_n, "other", s.n2o_regime),
-              ("residue_n", s.residue_n, "other", s.water_regime))
+    inputs = (
+        ("synthetic_n", s.synthetic_n, "synthetic", s.n2o_regime),
+        ("organic_n", s.organic_n, "other", s.n2o_regime),
+        ("residue_n", s.residue_n, "other", s.water_regime),
+    )
     direct = SumProductRows([[(COEF, (k,))] for k in EF1_KEYS])
     out = []
     zero_key = np.zeros(plots.n, dtype=np.int64)
     for cls, rate, source, regime in inputs:
-        out.append(Term("n2o_direct", "N2O", scenario, "emission", s.area * rate,
-                        ef1_key(regime, s.is_rice, source, ctx.climate), direct,
-                        ("activity.area", activity_name(cls, scenario))))
+        out.append(
+            Term(
+                "n2o_direct",
+                "N2O",
+                scenario,
+                "emission",
+                s.area * rate,
+                ef1_key(regime, s.is_rice, source, ctx.climate),
+                direct,
+                ("activity.area", activity_name(cls, scenario)),
+            )
+        )
     ef4 = f"n2o.ef4.{ctx.climate}"
-    for cls, rate, frac in (("synthetic_n", s.synthetic_n, "n2o.frac_gasf"), ("organic_n", s.organic_n, "n2o.frac_gasm")):
-        out.append(Term("n2o_volatilisation", "N2O", scenario, "emission", s.area * rate, zero_key,
-                        SumProductRows([[(COEF, (frac, ef4))]]), ("activity.area", activity_name(cls, scenario))))
+    for cls, rate, frac in (
+        ("synthetic_n", s.synthetic_n, "n2o.frac_gasf"),
+        ("organic_n", s.organic_n, "n2o.frac_gasm"),
+    ):
+        out.append(
+            Term(
+                "n2o_volatilisation",
+                "N2O",
+                scenario,
+                "emission",
+                s.area * rate,
+                zero_key,
+                SumProductRows([[(COEF, (frac, ef4))]]),
+                ("activity.area", activity_name(cls, scenario)),
+            )
+        )
     leach_on = leaching_mask(s, ctx.climate)
     if leach_on.any():
         leach = SumProductRows([[(COEF, ("n2o.frac_leach", "n2o.ef5"))]])
         for cls, rate, _, _ in inputs:
-            out.append(Term("n2o_leaching", "N2O", scenario, "emission", np.where(leach_on, s.area * rate, 0.0), zero_key,
-                            leach, ("activity.area", activity_name(cls, scenario))))
+            out.append(
+                Term(
+                    "n2o_leaching",
+                    "N2O",
+                    scenario,
+                    "emission",
+                    np.where(leach_on, s.area * rate, 0.0),
+                    zero_key,
+                    leach,
+                    ("activity.area", activity_name(cls, scenario)),
+                )
+            )
     return out

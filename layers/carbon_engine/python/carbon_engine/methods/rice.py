@@ -46,7 +46,9 @@ class RiceRows:
         return draws["rice.ef_c"] * KG_TO_T * sf_w[regime] * sf_p[preseason]
 
     def __call__(self, draws: Draws, sel: IntArray) -> FloatArray:
-        return self._scale(draws, self.regime[sel], self.preseason[sel]) * sf_o(draws, self.roa[self.amendment[sel]], self.scenario)
+        return self._scale(draws, self.regime[sel], self.preseason[sel]) * sf_o(
+            draws, self.roa[self.amendment[sel]], self.scenario
+        )
 
     def weighted_sum(self, draws: Draws, w: FloatArray) -> FloatArray:
         """sum_k w[k] x row[k] without forming K x D rows: SF_o once per distinct amendment mix
@@ -88,8 +90,18 @@ def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
     table, key = unique_keys(s.water_regime, s.preseason, amend_key)
     rows = RiceRows(table[:, 0], table[:, 1], table[:, 2], roa_table, scenario)
     activity = np.where(active, s.area * s.days * s.sf_soil_cultivar, 0.0)
-    return [Term("rice_ch4", "CH4", scenario, "emission", activity, key, rows,
-                 ("activity.area", activity_name("cultivation_days", scenario)))]
+    return [
+        Term(
+            "rice_ch4",
+            "CH4",
+            scenario,
+            "emission",
+            activity,
+            key,
+            rows,
+            ("activity.area", activity_name("cultivation_days", scenario)),
+        )
+    ]
 
 
 def _amend_keys(roa: FloatArray) -> tuple[FloatArray, IntArray]:

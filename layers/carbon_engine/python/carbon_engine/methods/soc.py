@@ -42,11 +42,17 @@ def terms(plots: PlotArrays, scenario: str, ctx: MethodContext) -> list[Term]:
         col = climate_column(zone)
         if LAND_USES[lu] == "paddy_rice":
             mg, fi = TILLAGE.index("full"), INPUTS.index("medium")  # F_MG = F_I = 1 (constant factors)
-        names = (f"soc.ref.{zone}.{SOIL_TYPES[soil_i]}", f"soc.f_lu.{LAND_USES[lu]}.{col}",
-                 f"soc.f_mg.{TILLAGE[mg]}.{col}", f"soc.f_i.{INPUTS[fi]}.{col}")
+        names = (
+            f"soc.ref.{zone}.{SOIL_TYPES[soil_i]}",
+            f"soc.f_lu.{LAND_USES[lu]}.{col}",
+            f"soc.f_mg.{TILLAGE[mg]}.{col}",
+            f"soc.f_i.{INPUTS[fi]}.{col}",
+        )
         keys.append([(coef, names)])
     activity = np.where(active, s.area, 0.0)
-    return [Term("soc", "CO2", scenario, "removal", activity, key, SumProductRows(keys), ("activity.area",), pool="soc")]
+    return [
+        Term("soc", "CO2", scenario, "removal", activity, key, SumProductRows(keys), ("activity.area",), pool="soc")
+    ]
 
 
 def paddy_management_ignored(plots: PlotArrays) -> bool:

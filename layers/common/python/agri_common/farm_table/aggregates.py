@@ -17,14 +17,24 @@ nested map would have to exist first. Reading the overview is one GetItem whatev
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from agri_common.farm_table import keys
 from agri_common.single_table import Update
 
 GROUP_SEPARATOR = ":"
-COUNTERS = ("members", "plots", "area_ha", "seasons", "farmers_with_plots", "plots_with_seasons",
-            "seasons_with_water_evidence", "evidence_files", "synthetic_n_kg")
+COUNTERS = (
+    "members",
+    "plots",
+    "area_ha",
+    "seasons",
+    "farmers_with_plots",
+    "plots_with_seasons",
+    "seasons_with_water_evidence",
+    "evidence_files",
+    "synthetic_n_kg",
+)
 
 
 def _clean(deltas: Mapping[str, float]) -> dict[str, float]:
@@ -50,12 +60,21 @@ def grouped(name: str, value: str) -> str:
     return f"{name}{GROUP_SEPARATOR}{value}"
 
 
-def season_deltas(crop: str, water_regime: str | None, area_ha: float, synthetic_n_kg_per_ha: float,
-                  water_evidence: bool, sign: int = 1) -> dict[str, float]:
+def season_deltas(
+    crop: str,
+    water_regime: str | None,
+    area_ha: float,
+    synthetic_n_kg_per_ha: float,
+    water_evidence: bool,
+    sign: int = 1,
+) -> dict[str, float]:
     """What one season record adds to the FPO and season totals (``sign=-1`` removes it)."""
-    deltas: dict[str, float] = {"seasons": sign, grouped("crop_area_ha", crop): sign * area_ha,
-                                grouped("crop_seasons", crop): sign,
-                                "synthetic_n_kg": sign * synthetic_n_kg_per_ha * area_ha}
+    deltas: dict[str, float] = {
+        "seasons": sign,
+        grouped("crop_area_ha", crop): sign * area_ha,
+        grouped("crop_seasons", crop): sign,
+        "synthetic_n_kg": sign * synthetic_n_kg_per_ha * area_ha,
+    }
     if water_regime:
         deltas[grouped("water_area_ha", water_regime)] = sign * area_ha
         deltas[grouped("water_seasons", water_regime)] = sign

@@ -13,8 +13,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from agri_common.farm_table import keys
-from agri_common.single_table import Stored
 from agri_common.platform.principal import Owned
+from agri_common.single_table import Stored
 
 
 class Record(Stored):

@@ -7,8 +7,9 @@ the local twin without this code knowing.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, Iterator
+from collections.abc import Iterator
+from functools import cache, lru_cache
+from typing import Any
 
 BATCH_GET_ROUNDS = 6  # BatchGetItem rounds for keys DynamoDB leaves unprocessed (throttled), with backoff
 
@@ -21,7 +22,7 @@ def _traced() -> None:
     tracer.patch(("botocore",))
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     import boto3
     from botocore.config import Config
@@ -30,7 +31,7 @@ def client(service: str) -> Any:
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 4}))
 
 
-@lru_cache(maxsize=None)
+@cache
 def dynamodb_table(name: str) -> Any:
     import boto3
 
@@ -72,7 +73,9 @@ def reset_clients() -> None:
     dynamodb_table.cache_clear()
 
 
-def batch_get_responses(client: Any, request_items: dict[str, Any], *, rounds: int = BATCH_GET_ROUNDS) -> Iterator[dict[str, Any]]:
+def batch_get_responses(
+    client: Any, request_items: dict[str, Any], *, rounds: int = BATCH_GET_ROUNDS
+) -> Iterator[dict[str, Any]]:
     """Every BatchGetItem response for ``request_items``, re-asking for the keys DynamoDB left
     unprocessed (it does so when throttled) with exponential backoff; after ``rounds`` rounds with
     keys still unprocessed, a 503 ``service_unavailable`` instead of spinning until the timeout."""
@@ -86,7 +89,7 @@ def batch_get_responses(client: Any, request_items: dict[str, Any], *, rounds: i
         if not pending:
             return
         if round_ < rounds - 1:
-            time.sleep(min(0.05 * 2 ** round_, 0.8))
+            time.sleep(min(0.05 * 2**round_, 0.8))
     from agri_common.platform.errors import SERVICE_UNAVAILABLE_MESSAGE, DependencyError
 
     raise DependencyError(SERVICE_UNAVAILABLE_MESSAGE)

@@ -28,7 +28,8 @@ import base64
 import binascii
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from agri_common.platform.errors import BadRequestError, UnprocessableError, UnsupportedMediaTypeError
 
@@ -61,13 +62,16 @@ def body_bytes(event: Mapping[str, Any]) -> bytes:
         try:
             return base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise BadRequestError("The request body is marked base64 but is not valid base64",
-                                  code="invalid_encoding") from exc
+            raise BadRequestError(
+                "The request body is marked base64 but is not valid base64", code="invalid_encoding"
+            ) from exc
     try:
         return raw.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise BadRequestError(f"The request body is not UTF-8 text (unencodable character at position {exc.start})",
-                              code="invalid_encoding") from exc
+        raise BadRequestError(
+            f"The request body is not UTF-8 text (unencodable character at position {exc.start})",
+            code="invalid_encoding",
+        ) from exc
 
 
 def body_text(event: Mapping[str, Any], data: bytes | None = None) -> str:
@@ -79,8 +83,10 @@ def body_text(event: Mapping[str, Any], data: bytes | None = None) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadRequestError(f"The request body is not UTF-8 text (invalid byte at position {exc.start}); "
-                              "send UTF-8 JSON", code="invalid_encoding") from exc
+        raise BadRequestError(
+            f"The request body is not UTF-8 text (invalid byte at position {exc.start}); send UTF-8 JSON",
+            code="invalid_encoding",
+        ) from exc
 
 
 def check_media_type(content_type: str | None) -> None:
@@ -138,18 +144,25 @@ def parse_json(text: str) -> Any:
     """``text`` as JSON, or a 400 ``malformed_json`` (syntax, integer too long, nesting too deep)."""
     too_deep = f"The request body nests arrays/objects deeper than {MAX_JSON_DEPTH} levels (the limit)"
     if _deeper_than(text, MAX_JSON_DEPTH):
-        raise _malformed(too_deep, [{"field": "body", "issue": f"at most {MAX_JSON_DEPTH} levels", "type": "json_too_deep"}])
+        raise _malformed(
+            too_deep, [{"field": "body", "issue": f"at most {MAX_JSON_DEPTH} levels", "type": "json_too_deep"}]
+        )
     try:
         value = json.loads(text)
     except RecursionError as exc:
-        raise _malformed(too_deep, [{"field": "body", "issue": f"at most {MAX_JSON_DEPTH} levels",
-                                     "type": "json_too_deep"}]) from exc
+        raise _malformed(
+            too_deep, [{"field": "body", "issue": f"at most {MAX_JSON_DEPTH} levels", "type": "json_too_deep"}]
+        ) from exc
     except json.JSONDecodeError as exc:
-        raise _malformed("The request body is not valid JSON", [{
-            "field": "body", "issue": f"{exc.msg} at line {exc.lineno} column {exc.colno}", "type": "json_invalid"}]) from exc
+        raise _malformed(
+            "The request body is not valid JSON",
+            [{"field": "body", "issue": f"{exc.msg} at line {exc.lineno} column {exc.colno}", "type": "json_invalid"}],
+        ) from exc
     except ValueError as exc:  # e.g. an integer over the 4,300-digit conversion limit
-        raise _malformed("The request body holds a number JSON parsing refuses (too many digits)", [{
-            "field": "body", "issue": "a number with too many digits", "type": "json_number_too_long"}]) from exc
+        raise _malformed(
+            "The request body holds a number JSON parsing refuses (too many digits)",
+            [{"field": "body", "issue": "a number with too many digits", "type": "json_number_too_long"}],
+        ) from exc
     return value
 
 
@@ -158,8 +171,12 @@ def parse_object(text: str) -> dict[str, Any]:
     value = parse_json(text)
     if not isinstance(value, dict):
         kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
-        raise UnprocessableError("The request is invalid", details=[{
-            "field": "body", "issue": f"The body must be a JSON object, not {kind}", "type": "object_expected"}])
+        raise UnprocessableError(
+            "The request is invalid",
+            details=[
+                {"field": "body", "issue": f"The body must be a JSON object, not {kind}", "type": "object_expected"}
+            ],
+        )
     return value
 
 

@@ -15,7 +15,8 @@ these helpers so that a cell is always data, never a formula, and never breaks t
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 # XML 1.0 cannot carry these (openpyxl's ILLEGAL_CHARACTERS_RE plus lone surrogates and non-characters)
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

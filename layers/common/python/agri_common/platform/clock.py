@@ -13,7 +13,7 @@ import datetime as dt
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def utc_iso_micros_z() -> str:

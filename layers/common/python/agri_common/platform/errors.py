@@ -73,16 +73,36 @@ class DependencyError(AppError):
 # ---- AWS throttling and unavailability: one mapping for every domain ---------------------------
 # Error codes AWS services answer when they are busy (throttled) or failing on their side. Not the
 # caller's fault and not a bug of ours: 503 ``service_unavailable`` (retry later), never a 500.
-AWS_THROTTLING_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "ThrottledException",
-    "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "TooManyRequestsException",
-    "SlowDown", "LimitExceededException", "BandwidthLimitExceeded", "EC2ThrottledException",
-})
-AWS_UNAVAILABLE_CODES = frozenset({
-    "InternalServerError", "InternalServerErrorException", "InternalFailure", "InternalError",
-    "ServiceUnavailable", "ServiceUnavailableException", "ServiceException", "RequestTimeout",
-    "RequestTimeoutException", "PriorRequestNotComplete",
-})
+AWS_THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "SlowDown",
+        "LimitExceededException",
+        "BandwidthLimitExceeded",
+        "EC2ThrottledException",
+    }
+)
+AWS_UNAVAILABLE_CODES = frozenset(
+    {
+        "InternalServerError",
+        "InternalServerErrorException",
+        "InternalFailure",
+        "InternalError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ServiceException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+    }
+)
 # Reasons of a cancelled DynamoDB transaction that mean "busy", not "your condition failed".
 AWS_TRANSACTION_BUSY_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 SERVICE_UNAVAILABLE_MESSAGE = "A service this request depends on is busy or unavailable; retry shortly"
@@ -110,12 +130,15 @@ def aws_unavailable(exc: BaseException) -> DependencyError | None:
 
     code = aws_error_code(exc)
     if code:
-        response: dict[str, Any] = getattr(exc, "response")
+        response: dict[str, Any] = getattr(exc, "response", {})  # a botocore ClientError (it has a code)
         status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         reasons = {str((r or {}).get("Code")) for r in (response.get("CancellationReasons") or [])}
-        busy = (code in AWS_THROTTLING_CODES or code in AWS_UNAVAILABLE_CODES
-                or (isinstance(status, int) and 500 <= status <= 599)
-                or (code == "TransactionCanceledException" and bool(reasons & AWS_TRANSACTION_BUSY_REASONS)))
+        busy = (
+            code in AWS_THROTTLING_CODES
+            or code in AWS_UNAVAILABLE_CODES
+            or (isinstance(status, int) and 500 <= status <= 599)
+            or (code == "TransactionCanceledException" and bool(reasons & AWS_TRANSACTION_BUSY_REASONS))
+        )
         return DependencyError(SERVICE_UNAVAILABLE_MESSAGE) if busy else None
     botocore = sys.modules.get("botocore.exceptions")
     if botocore is not None and isinstance(exc, (botocore.ConnectionError, botocore.HTTPClientError)):
@@ -123,7 +146,9 @@ def aws_unavailable(exc: BaseException) -> DependencyError | None:
     return None
 
 
-def envelope(code: str, message: str, request_id: str | None, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def envelope(
+    code: str, message: str, request_id: str | None, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
     if details:
         body["details"] = details
@@ -140,7 +165,9 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     details = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p != "" and not _SCHEMA_TAG.match(str(p))]
-        details.append({"field": ".".join(loc) or "body", "issue": err.get("msg", "invalid"), "type": err.get("type", "invalid")})
+        details.append(
+            {"field": ".".join(loc) or "body", "issue": err.get("msg", "invalid"), "type": err.get("type", "invalid")}
+        )
     return details
 
 

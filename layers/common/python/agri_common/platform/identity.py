@@ -54,7 +54,8 @@ def _map_error(exc: Exception, overrides: dict[str, AppError] | None = None) -> 
     table: dict[str, AppError] = {
         "UsernameExistsException": ConflictError("That username is already registered", code="username_taken"),
         "InvalidPasswordException": UnprocessableError(
-            "The password does not meet the policy", details=[{"field": "body.password", "issue": message, "type": "password_policy"}]
+            "The password does not meet the policy",
+            details=[{"field": "body.password", "issue": message, "type": "password_policy"}],
         ),
         "NotAuthorizedException": UnauthorizedError("Not authorized", code="not_authorized"),
         "UserNotFoundException": NotFoundError("User not found", code="user_not_found"),
@@ -105,7 +106,10 @@ class CognitoIdentityProvider:
     # ---- user-facing flows (app client) -------------------------------------------------------
     def sign_up(self, username: str, password: str, attributes: dict[str, str]) -> str:
         resp = self._call(
-            "sign_up", ClientId=self.client_id, Username=username, Password=password,
+            "sign_up",
+            ClientId=self.client_id,
+            Username=username,
+            Password=password,
             UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
         )
         sub: str = resp["UserSub"]
@@ -117,16 +121,22 @@ class CognitoIdentityProvider:
     def login(self, username: str, password: str) -> Tokens | Challenge:
         invalid = UnauthorizedError("Wrong username or password", code="invalid_credentials")
         resp = self._call(
-            "initiate_auth", {"NotAuthorizedException": invalid, "UserNotFoundException": invalid},
-            ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
+            "initiate_auth",
+            {"NotAuthorizedException": invalid, "UserNotFoundException": invalid},
+            ClientId=self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": username, "PASSWORD": password},
         )
         return self._auth_outcome(resp)
 
     def respond_to_challenge(self, name: str, session: str, responses: dict[str, str]) -> Tokens | Challenge:
         resp = self._call(
-            "respond_to_auth_challenge", {"NotAuthorizedException": UnauthorizedError("Challenge failed", code="challenge_failed")},
-            ClientId=self.client_id, ChallengeName=name, Session=session, ChallengeResponses=responses,
+            "respond_to_auth_challenge",
+            {"NotAuthorizedException": UnauthorizedError("Challenge failed", code="challenge_failed")},
+            ClientId=self.client_id,
+            ChallengeName=name,
+            Session=session,
+            ChallengeResponses=responses,
         )
         return self._auth_outcome(resp)
 
@@ -134,13 +144,23 @@ class CognitoIdentityProvider:
     def _auth_outcome(resp: dict[str, Any]) -> Tokens | Challenge:
         if "AuthenticationResult" in resp and resp["AuthenticationResult"]:
             return _tokens(resp["AuthenticationResult"])
-        return Challenge(challenge_name=resp["ChallengeName"], session=resp["Session"],
-                         parameters=resp.get("ChallengeParameters") or {})
+        return Challenge(
+            challenge_name=resp["ChallengeName"],
+            session=resp["Session"],
+            parameters=resp.get("ChallengeParameters") or {},
+        )
 
     def refresh(self, refresh_token: str) -> Tokens:
         resp = self._call(
-            "initiate_auth", {"NotAuthorizedException": UnauthorizedError("The refresh token is invalid or revoked", code="invalid_refresh_token")},
-            ClientId=self.client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": refresh_token},
+            "initiate_auth",
+            {
+                "NotAuthorizedException": UnauthorizedError(
+                    "The refresh token is invalid or revoked", code="invalid_refresh_token"
+                )
+            },
+            ClientId=self.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
         )
         return _tokens(resp["AuthenticationResult"], refresh_token)
 
@@ -151,13 +171,21 @@ class CognitoIdentityProvider:
         self._call("forgot_password", ClientId=self.client_id, Username=username)
 
     def confirm_forgot_password(self, username: str, code: str, new_password: str) -> None:
-        self._call("confirm_forgot_password", ClientId=self.client_id, Username=username,
-                   ConfirmationCode=code, Password=new_password)
+        self._call(
+            "confirm_forgot_password",
+            ClientId=self.client_id,
+            Username=username,
+            ConfirmationCode=code,
+            Password=new_password,
+        )
 
     # ---- administration (user pool) -----------------------------------------------------------
     def admin_create_user(self, username: str, attributes: dict[str, str], temporary_password: str | None) -> IdpUser:
-        kwargs: dict[str, Any] = {"UserPoolId": self.user_pool_id, "Username": username,
-                                  "UserAttributes": [{"Name": k, "Value": v} for k, v in attributes.items()]}
+        kwargs: dict[str, Any] = {
+            "UserPoolId": self.user_pool_id,
+            "Username": username,
+            "UserAttributes": [{"Name": k, "Value": v} for k, v in attributes.items()],
+        }
         if temporary_password:
             kwargs["TemporaryPassword"] = temporary_password
         resp = self._call("admin_create_user", **kwargs)
@@ -165,9 +193,14 @@ class CognitoIdentityProvider:
 
     def admin_get_user(self, username: str) -> IdpUser:
         resp = self._call("admin_get_user", UserPoolId=self.user_pool_id, Username=username)
-        return IdpUser(username=resp["Username"], enabled=resp.get("Enabled", True), status=resp.get("UserStatus"),
-                       attributes=_attrs(resp.get("UserAttributes")), user_id=_attrs(resp.get("UserAttributes")).get("sub"),
-                       created_at=str(resp.get("UserCreateDate")) if resp.get("UserCreateDate") else None)
+        return IdpUser(
+            username=resp["Username"],
+            enabled=resp.get("Enabled", True),
+            status=resp.get("UserStatus"),
+            attributes=_attrs(resp.get("UserAttributes")),
+            user_id=_attrs(resp.get("UserAttributes")).get("sub"),
+            created_at=str(resp.get("UserCreateDate")) if resp.get("UserCreateDate") else None,
+        )
 
     def admin_delete_user(self, username: str) -> None:
         self._call("admin_delete_user", UserPoolId=self.user_pool_id, Username=username)
@@ -188,7 +221,8 @@ class CognitoIdentityProvider:
         from agri_common.platform.pagination import invalid_token
 
         refused: dict[str, AppError] | None = (
-            {"InvalidParameterException": invalid_token(), "InvalidToken": invalid_token()} if token else None)
+            {"InvalidParameterException": invalid_token(), "InvalidToken": invalid_token()} if token else None
+        )
         if group:
             kwargs: dict[str, Any] = {"UserPoolId": self.user_pool_id, "GroupName": group, "Limit": limit}
             if token:
@@ -202,11 +236,17 @@ class CognitoIdentityProvider:
         return [self._user(u) for u in resp.get("Users", [])], resp.get("PaginationToken")
 
     def set_enabled(self, username: str, enabled: bool) -> None:
-        self._call("admin_enable_user" if enabled else "admin_disable_user", UserPoolId=self.user_pool_id, Username=username)
+        self._call(
+            "admin_enable_user" if enabled else "admin_disable_user", UserPoolId=self.user_pool_id, Username=username
+        )
 
     def update_attributes(self, username: str, attributes: dict[str, str]) -> None:
-        self._call("admin_update_user_attributes", UserPoolId=self.user_pool_id, Username=username,
-                   UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()])
+        self._call(
+            "admin_update_user_attributes",
+            UserPoolId=self.user_pool_id,
+            Username=username,
+            UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
+        )
 
     def global_sign_out(self, username: str) -> None:
         self._call("admin_user_global_sign_out", UserPoolId=self.user_pool_id, Username=username)
@@ -215,6 +255,11 @@ class CognitoIdentityProvider:
     def _user(raw: dict[str, Any]) -> IdpUser:
         attrs = _attrs(raw.get("Attributes"))
         created = raw.get("UserCreateDate")
-        return IdpUser(username=raw["Username"], user_id=attrs.get("sub"), enabled=raw.get("Enabled", True),
-                       status=raw.get("UserStatus"), attributes=attrs, created_at=str(created) if created else None)
-
+        return IdpUser(
+            username=raw["Username"],
+            user_id=attrs.get("sub"),
+            enabled=raw.get("Enabled", True),
+            status=raw.get("UserStatus"),
+            attributes=attrs,
+            created_at=str(created) if created else None,
+        )

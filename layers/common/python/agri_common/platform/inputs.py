@@ -86,21 +86,23 @@ def _no_forbidden(value: Any) -> Any:
         sub, problem = found
         where = f" in {sub.lstrip('.')}" if sub else ""
         if not problem.startswith("U+"):
-            raise PydanticCustomError("number_out_of_range", "This value is {problem}{where}",
-                                      {"problem": problem, "where": where})
+            raise PydanticCustomError(
+                "number_out_of_range", "This value is {problem}{where}", {"problem": problem, "where": where}
+            )
         raise PydanticCustomError(
             "text_control_character",
             "Text may not contain control or bidirectional formatting characters ({problem}{where})",
-            {"problem": problem, "where": where})
+            {"problem": problem, "where": where},
+        )
     return value
 
 
 def _single_line(value: str) -> str:
     problem = forbidden_character(value, single_line=True)
     if problem:
-        raise PydanticCustomError("text_line_break",
-                                  "This text must be one line without control characters ({problem})",
-                                  {"problem": problem})
+        raise PydanticCustomError(
+            "text_line_break", "This text must be one line without control characters ({problem})", {"problem": problem}
+        )
     return value
 
 
@@ -133,6 +135,7 @@ class PartialUpdate(Input):
     @classmethod
     def _no_null(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None and info.field_name not in cls.NULLABLE:
-            raise PydanticCustomError("null_not_allowed",
-                                      "This field may not be null; leave it out to keep the current value")
+            raise PydanticCustomError(
+                "null_not_allowed", "This field may not be null; leave it out to keep the current value"
+            )
         return value

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from agri_common.platform.errors import BadRequestError
 
@@ -81,8 +82,9 @@ def _key_value_ok(value: Any) -> bool:
     return size <= MAX_KEY_VALUE_BYTES and forbidden_character(value) is None
 
 
-def check_start_key(key: Any, *, attrs: Iterable[str], partition: tuple[str, str],
-                    sort_prefix: tuple[str, str] | None = None) -> dict[str, Any] | None:
+def check_start_key(
+    key: Any, *, attrs: Iterable[str], partition: tuple[str, str], sort_prefix: tuple[str, str] | None = None
+) -> dict[str, Any] | None:
     """``key`` as the ExclusiveStartKey of a query on the partition ``partition`` = (attribute,
     value) whose items carry exactly the key attributes ``attrs`` (table key + index key), and,
     for a ``begins_with`` query, ``sort_prefix`` = (sort attribute, prefix). 400 otherwise."""
@@ -101,7 +103,11 @@ def check_start_key(key: Any, *, attrs: Iterable[str], partition: tuple[str, str
 
 def check_opaque_position(position: Any, *, max_length: int = 4096) -> str:
     """Another service's pagination token: a non-empty printable ASCII string of bounded length."""
-    if not isinstance(position, str) or not 0 < len(position) <= max_length or not position.isascii() \
-            or not position.isprintable():
+    if (
+        not isinstance(position, str)
+        or not 0 < len(position) <= max_length
+        or not position.isascii()
+        or not position.isprintable()
+    ):
         raise invalid_token()
     return position

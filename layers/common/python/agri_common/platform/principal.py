@@ -9,9 +9,10 @@ console mistake can never widen someone's access silently.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -94,7 +95,7 @@ def claim_epoch(value: Any) -> int:
     if text.lstrip("-").isdigit():
         return int(text)
     try:
-        return int(datetime.strptime(text, "%a %b %d %H:%M:%S UTC %Y").replace(tzinfo=timezone.utc).timestamp())
+        return int(datetime.strptime(text, "%a %b %d %H:%M:%S UTC %Y").replace(tzinfo=UTC).timestamp())
     except ValueError as exc:
         raise UnauthorizedError("Unreadable token time claim") from exc
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
 from re import Match
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
@@ -27,8 +28,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 
 from agri_common.platform.body import parse_object, read_body
-from agri_common.platform.errors import (AppError, PayloadTooLargeError, UnauthorizedError, aws_error_code, aws_unavailable,
-                                envelope, validation_details)
+from agri_common.platform.errors import (
+    AppError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+    aws_error_code,
+    aws_unavailable,
+    envelope,
+    validation_details,
+)
 from agri_common.platform.observability import logger, metrics, tracer
 from agri_common.platform.principal import Principal, Role, principal_from_claims, require_role
 
@@ -45,8 +53,12 @@ def _cors_origins() -> list[str]:
 
 def _cors_config() -> CORSConfig:
     origins = _cors_origins()
-    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:] or None, max_age=600,
-                      allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:] or None,
+        max_age=600,
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+    )
 
 
 def _request_id(event: dict[str, Any] | None) -> str | None:
@@ -55,10 +67,12 @@ def _request_id(event: dict[str, Any] | None) -> str | None:
     return (event.get("requestContext") or {}).get("requestId")
 
 
-def error_response(status: int, code: str, message: str, request_id: str | None,
-                   details: list[dict[str, Any]] | None = None) -> Response[str]:
-    return Response(status_code=status, content_type=_CONTENT_TYPE,
-                    body=json.dumps(envelope(code, message, request_id, details)))
+def error_response(
+    status: int, code: str, message: str, request_id: str | None, details: list[dict[str, Any]] | None = None
+) -> Response[str]:
+    return Response(
+        status_code=status, content_type=_CONTENT_TYPE, body=json.dumps(envelope(code, message, request_id, details))
+    )
 
 
 API_TITLE = "agri-mrv API"
@@ -68,9 +82,15 @@ API_VERSION = "0.1.0"
 def security_schemes() -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
-    return {SECURITY_SCHEME: APIKey.model_validate({
-        "name": "Authorization", "in": APIKeyIn.header,
-        "description": "The Cognito ID token from /auth/login, sent as is (no 'Bearer' prefix)"})}
+    return {
+        SECURITY_SCHEME: APIKey.model_validate(
+            {
+                "name": "Authorization",
+                "in": APIKeyIn.header,
+                "description": "The Cognito ID token from /auth/login, sent as is (no 'Bearer' prefix)",
+            }
+        )
+    }
 
 
 def openapi_json(app: APIGatewayRestResolver) -> str:
@@ -113,8 +133,9 @@ def make_resolver() -> APIGatewayRestResolver:
     def _validation(exc: RequestValidationError) -> Response[str]:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
-            return error_response(400, "malformed_json", "The request body is not valid JSON", rid(),
-                                  validation_details(errors))
+            return error_response(
+                400, "malformed_json", "The request body is not valid JSON", rid(), validation_details(errors)
+            )
         return error_response(422, "validation_error", "The request is invalid", rid(), validation_details(errors))
 
     def _app_error(exc: AppError) -> Response[str]:
@@ -160,15 +181,19 @@ def current_principal(app: APIGatewayRestResolver) -> Principal:
 def _pre_route_error(event: dict[str, Any], exc: AppError) -> dict[str, Any]:
     """A response for errors raised before routing, with the same envelope and CORS headers."""
     headers = {"Content-Type": _CONTENT_TYPE}
-    origin = ((event.get("headers") or {}).get("origin") or (event.get("headers") or {}).get("Origin"))
+    origin = (event.get("headers") or {}).get("origin") or (event.get("headers") or {}).get("Origin")
     allowed = _cors_origins()
     if "*" in allowed:
         headers["Access-Control-Allow-Origin"] = "*"
     elif origin in allowed:
         headers["Access-Control-Allow-Origin"] = origin
         headers["Vary"] = "Origin"
-    return {"statusCode": exc.status, "headers": headers, "isBase64Encoded": False,
-            "body": json.dumps(envelope(exc.code, exc.message, _request_id(event), exc.details))}
+    return {
+        "statusCode": exc.status,
+        "headers": headers,
+        "isBase64Encoded": False,
+        "body": json.dumps(envelope(exc.code, exc.message, _request_id(event), exc.details)),
+    }
 
 
 def make_handler(

@@ -13,8 +13,9 @@ day is ample).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from agri_common.platform.aws import DynamoTable
 from agri_common.platform.principal import Principal
@@ -95,7 +96,9 @@ class DynamoRevocationStore(DynamoTable):
         )
         items = {}
         for raw in resp.get("Responses", {}).get(self.table_name, []):
-            items[raw["pk"]["S"]] = {"revoked_before": int(raw["revoked_before"]["N"]) if "revoked_before" in raw else 0}
+            items[raw["pk"]["S"]] = {
+                "revoked_before": int(raw["revoked_before"]["N"]) if "revoked_before" in raw else 0
+            }
         return _revoked_by(items, principal)
 
 

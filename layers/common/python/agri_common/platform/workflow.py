@@ -38,7 +38,9 @@ class StepFunctionsWorkflow:
             raise _map(exc) from exc
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
-        arn: str = self._call("start_execution", stateMachineArn=self.arn, name=name, input=json.dumps(payload))["executionArn"]
+        arn: str = self._call("start_execution", stateMachineArn=self.arn, name=name, input=json.dumps(payload))[
+            "executionArn"
+        ]
         return arn
 
     def describe(self, execution_arn: str) -> dict[str, Any]:
