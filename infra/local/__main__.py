@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command's options (the container image's CMD is checked against them: tests/infra/test_dockerfile.py)."""
     parser = argparse.ArgumentParser(prog="python -m infra.local", description="Run agri-mrv locally on moto")
     parser.add_argument(
         "--host",
@@ -32,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         "the app) or a template file (the merged app template infra.synth writes)",
     )
     parser.add_argument("--ready-file", type=Path, help="write the twin's description (JSON) here once ready")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     import warnings
 
