@@ -14,10 +14,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.infra.dockerfile import ROOT, copies, simple_commands, stages
 from tests.unit.twin.test_listen_host import outward_address
+
+pytestmark = pytest.mark.e2e
 
 
 def lay_out_runtime(app: Path) -> tuple[list[str], list[str], dict[str, str]]:

@@ -126,7 +126,8 @@ def test_every_program_the_image_runs_exists(image):
             if words[0] == "bash" and len(words) > 1:
                 assert (ROOT / words[1]).is_file(), f"line {run.line}: {words[1]} is not in the repository"
             else:
-                assert shutil.which(words[0]), f"line {run.line}: {words[0]} is not a program"
+                path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])  # useradd: sbin
+                assert shutil.which(words[0], path=path), f"line {run.line}: {words[0]} is not a program"
     # CMD and HEALTHCHECK run the venv's python, which the bootstrap makes at .venv in the builder's WORKDIR.
     assert re.search(r"-m venv \.venv$", BOOTSTRAP.read_text(), flags=re.MULTILINE)
     assert (ROOT / ".venv" / "bin" / "python").exists()
