@@ -4,8 +4,9 @@
 # checkout cannot drift. Not built in CI (no Docker engine there): tests/infra/test_dockerfile.py lints
 # this file with hadolint and checks it against scripts/bootstrap.sh and scripts/run.sh.
 #
-# Base images: official slim images, pinned by version and by the digest recorded for that tag in
-# docker-library/repo-info (python 2026-08-25, node 2026-03-25: Node 20's last release, 20.20.2).
+# Base images: official slim images, pinned by version and by digest, as docker-library/repo-info recorded
+# them (python:3.11.16-slim-trixie on 2026-08-25; node:20-trixie-slim on 2026-03-25, then Node 20.20.2, the
+# version our machines run). Not pulled from here (no registry access for images): a digest wins over its tag.
 # Debian trixie for both, so the node binary copied below runs on the libraries it was built for.
 
 FROM node:20.20.2-trixie-slim@sha256:2460bc3dca7ee791604d2dfa4219675d57520607f86c9f5896ab9444a41bad20 AS node
