@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
 from agri_common.farm_table import keys
 from agri_common.platform.errors import AppError, validation_details
+from agri_common.platform.inputs import refuse_forbidden
 from agri_common.platform.principal import Principal, Role, require_role
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, Receipt, ReceiptExists, VersionConflict, content_hash, derived_id
@@ -87,8 +89,14 @@ class SyncService:
         return m.SyncResponse(results=results, **counts)
 
     def _one(self, caller: Principal, record: m.SyncRecord, receipt_item: dict[str, Any] | None) -> m.SyncResult:
-        digest = content_hash(record.model_dump(mode="json"))
         base: _Named = {"client_id": record.client_id, "entity": record.entity}
+        try:
+            refuse_forbidden(record.data)  # the text hygiene SyncRecord leaves to each record (PER_ITEM)
+        except PydanticCustomError as exc:  # before hashing: a lone surrogate cannot even be serialised
+            return m.SyncResult(
+                **base, status="invalid", errors=[{"field": "data", "type": exc.type, "issue": str(exc)}]
+            )
+        digest = content_hash(record.model_dump(mode="json"))
         if receipt_item is not None:
             return self._replayed(base, receipt_item, digest)
         receipt = Receipt(caller.user_id, record.client_id, digest)

@@ -1,4 +1,4 @@
-"""python -m infra.local [--port 8000] [--moto-port 5001] [--template PATH] [--ready-file PATH]
+"""python -m infra.local [--host 127.0.0.1] [--port 8000] [--moto-port 5001] [--template PATH] [--ready-file PATH]
 
 Starts the local twin in the foreground; Ctrl-C (or SIGTERM) stops everything it started.
 """
@@ -13,8 +13,15 @@ import threading
 from pathlib import Path
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command's options (the container image's CMD is checked against them: tests/infra/test_dockerfile.py)."""
     parser = argparse.ArgumentParser(prog="python -m infra.local", description="Run agri-mrv locally on moto")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the API front listens on (0.0.0.0 = every interface, as in the container image; "
+        "moto and the chain stay on loopback)",
+    )
     parser.add_argument("--port", type=int, default=8000, help="API port (0 = any free port)")
     parser.add_argument("--moto-port", type=int, default=5001, help="moto server port (0 = any free port)")
     parser.add_argument("--chain-port", type=int, default=0, help="in-process chain JSON-RPC port (0 = any free port)")
@@ -26,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         "the app) or a template file (the merged app template infra.synth writes)",
     )
     parser.add_argument("--ready-file", type=Path, help="write the twin's description (JSON) here once ready")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     import warnings
 
@@ -37,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
 
     template = load_app_template(args.template) if args.template else None
     twin = LocalTwin(
-        template=template, stage=args.stage, api_port=args.port, moto_port=args.moto_port, chain_port=args.chain_port
+        template=template,
+        stage=args.stage,
+        host=args.host,
+        api_port=args.port,
+        moto_port=args.moto_port,
+        chain_port=args.chain_port,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

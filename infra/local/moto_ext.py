@@ -4,6 +4,10 @@
   sets it), AWS answers ConfirmSignUp and ConfirmForgotPassword for an unknown user with
   CodeMismatchException, as for a wrong code. moto answers UserNotFoundException and
   ResourceNotFoundException (which our API would report as a 404 and a 503).
+- Cognito RespondToAuthChallenge with a session Cognito does not know (expired, made up): AWS
+  answers NotAuthorizedException ("Invalid session for the user"); moto answers
+  ResourceNotFoundException, which our API rightly reports as a 503 (on AWS it means the pool or
+  client is gone). Here an unknown session is a NotAuthorizedException, as on AWS.
 - Cognito RevokeToken: AWS invalidates the refresh token and the tokens minted from it. Here the
   refresh token is marked revoked exactly as moto's own GlobalSignOut does, so REFRESH_TOKEN_AUTH
   with it fails with NotAuthorizedException afterwards.
@@ -37,6 +41,7 @@ from typing import Any
 def install() -> None:
     _install_revoke_token()
     _install_user_existence_errors()
+    _install_session_errors()
     _install_fast_transactions()
     _install_index_queries()
 
@@ -341,6 +346,28 @@ def _install_revoke_token() -> None:
 
     CognitoIdpResponse.revoke_token = revoke_token
     CognitoIdpResponse._agri_revoke_token = True
+
+
+def _install_session_errors() -> None:
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    if getattr(CognitoIdpBackend, "_agri_session_errors", False):
+        return
+    original = CognitoIdpBackend.respond_to_auth_challenge
+
+    def respond_to_auth_challenge(
+        self: Any, session: str, client_id: str, challenge_name: str, challenge_responses: dict[str, str]
+    ) -> Any:
+        known = (
+            challenge_responses.get("PASSWORD_CLAIM_SECRET_BLOCK") if challenge_name == "PASSWORD_VERIFIER" else session
+        )
+        if known not in self.sessions:
+            raise NotAuthorizedError("Invalid session for the user.")
+        return original(self, session, client_id, challenge_name, challenge_responses)
+
+    CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge
+    CognitoIdpBackend._agri_session_errors = True
 
 
 def _install_user_existence_errors() -> None:

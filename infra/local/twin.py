@@ -33,6 +33,7 @@ from infra.routes import ROOT, ensure_import_paths
 
 DEMO_FPO = "FPO-DEMO-1"
 DEMO_ROLES = ("farmer", "fpo_manager", "auditor", "admin")
+WILDCARD_HOSTS = ("0.0.0.0", "")  # listen on every IPv4 interface
 
 
 def free_port() -> int:
@@ -53,6 +54,7 @@ class DemoUser:
 class LocalTwin:
     template: dict | None = None
     stage: str = "dev"
+    host: str = "127.0.0.1"  # the API front's address; 0.0.0.0 in a container (moto and the chain stay on loopback)
     api_port: int = 0
     moto_port: int = 0
     region: str = "ap-south-1"
@@ -149,9 +151,7 @@ class LocalTwin:
         return verifiers
 
     def _start_http(self) -> None:
-        self._http, self._http_thread = serve(
-            self.front, "127.0.0.1", self.api_port
-        )  # /docs: the docs function, as on AWS
+        self._http, self._http_thread = serve(self.front, self.host, self.api_port)  # /docs: the docs function
 
     def _seed(self, provisioner: Provisioner) -> None:
         """One demo user per role, with a fresh strong password printed at start."""
@@ -205,7 +205,9 @@ class LocalTwin:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        """Where a client on this machine reaches the API: loopback when the front listens on every interface."""
+        host = "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+        return f"http://{host}:{self.api_port}"
 
     def _serve_invokes(self) -> None:
         """lambda:Invoke of a template function (e.g. API -> ledger writer) runs our handler in-process."""

@@ -46,9 +46,6 @@ MUST_SUCCEED = [
     ("PUT", "/admin/users/{username}/role", 200),
 ]
 LAST = {("POST", "/auth/logout")}  # it revokes the caller's session
-# moto answers an unknown challenge session with ResourceNotFoundException (Cognito: NotAuthorizedException,
-# a 401 here), which the shared identity mapping reads as a provider failure: a twin-only 503, reported
-KNOWN_TWIN_DIVERGENCES = {("POST", "/auth/challenge"): (503, "Identity provider error: ResourceNotFoundException")}
 
 
 def operations() -> list[tuple[str, str, dict]]:
@@ -88,9 +85,6 @@ def test_every_example_is_accepted_by_the_deployed_handlers(twin, tokens):
         seen[(method, path)] = r.status_code
         if r.status_code >= 400:
             assert set(r.json()["error"]) >= {"code", "message"}, r.text
-        known = KNOWN_TWIN_DIVERGENCES.get((method, path))
-        if known and (r.status_code, r.json()["error"]["message"]) == known:
-            continue
         if r.status_code == 422 or r.status_code >= 500:
             failures.append((method, path, r.status_code, r.text[:300]))
         if (method, path) == ("POST", "/farmers"):

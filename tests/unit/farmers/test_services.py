@@ -205,6 +205,31 @@ def test_sync_records_fail_alone(ctx):
     assert not any(k[0].startswith("SYNC#") for k in ctx.store.items)  # nothing applied, no receipt either
 
 
+def test_a_sync_record_whose_text_cannot_be_stored_is_invalid_alone(ctx):
+    """A lone surrogate (JSON "\\ud800") inside a record's data cannot even be hashed for the receipt:
+    that record is reported invalid, the batch's other records apply, nothing of it is stored."""
+    sync = SyncService(ctx)
+    good = {
+        "name": "Ravi",
+        "phone": "9876543210",
+        "village": "Rampur",
+        "district": "Patiala",
+        "state": "Punjab",
+        "fpo_id": "FPO-1",
+        "consent": CONSENT,
+    }
+    records = [
+        {"client_id": "client-bad1", "entity": "farmer", "action": "create", "data": {**good, "name": "\ud800"}},
+        {"client_id": "client-bad2", "entity": "farmer", "action": "create", "data": {**good, "village": "a\u202eb"}},
+        {"client_id": "client-good", "entity": "farmer", "action": "create", "data": good},
+    ]
+    result = sync.apply(MANAGER, m.SyncRequest.model_validate({"records": records}))
+    assert [r.status for r in result.results] == ["invalid", "invalid", "applied"], result
+    assert {r.errors[0]["type"] for r in result.results[:2]} == {"text_control_character"}
+    receipts = [k for k in ctx.store.items if k[0].startswith("SYNC#")]
+    assert len(receipts) == 1  # the good record's only
+
+
 def test_sync_batch_size_is_capped():
     rec = {"client_id": "client-0001", "entity": "farmer", "action": "create", "data": {}}
     with pytest.raises(ValidationError, match="at most 500"):

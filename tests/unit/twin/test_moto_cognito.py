@@ -58,3 +58,36 @@ def test_known_users_and_legacy_clients_keep_motos_answers(idp):
         code_of(lambda: client.confirm_sign_up(ClientId=legacy, Username="nobody", ConfirmationCode="1"))
         == "UserNotFoundException"
     )
+
+
+def test_an_unknown_challenge_session_is_not_authorized_as_on_aws(idp):
+    """AWS answers a made-up or expired session with NotAuthorizedException (our API: 401
+    challenge_failed); moto's ResourceNotFoundException would read as a provider outage (503)."""
+    client, hidden, _ = idp
+    respond = lambda: client.respond_to_auth_challenge(
+        ClientId=hidden,
+        ChallengeName="NEW_PASSWORD_REQUIRED",
+        Session="made-up-session-" + "x" * 20,
+        ChallengeResponses={"USERNAME": "asha", "NEW_PASSWORD": "Str0ng-Passw0rd!2"},
+    )
+    assert code_of(respond) == "NotAuthorizedException"
+
+
+def test_a_known_challenge_session_still_answers_the_challenge(idp):
+    client, hidden, _ = idp
+    pool = client.list_user_pools(MaxResults=1)["UserPools"][0]["Id"]
+    client.admin_create_user(UserPoolId=pool, Username="ravi", TemporaryPassword="Temp-Passw0rd!1")
+    first = client.admin_initiate_auth(
+        UserPoolId=pool,
+        ClientId=hidden,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "ravi", "PASSWORD": "Temp-Passw0rd!1"},
+    )
+    assert first["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    tokens = client.respond_to_auth_challenge(
+        ClientId=hidden,
+        ChallengeName="NEW_PASSWORD_REQUIRED",
+        Session=first["Session"],
+        ChallengeResponses={"USERNAME": "ravi", "NEW_PASSWORD": "Str0ng-Passw0rd!2"},
+    )
+    assert tokens["AuthenticationResult"]["IdToken"]

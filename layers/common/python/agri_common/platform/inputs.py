@@ -80,7 +80,9 @@ def _walk(value: Any, path: str = "") -> tuple[str, str] | None:
     return None
 
 
-def _no_forbidden(value: Any) -> Any:
+def refuse_forbidden(value: Any) -> Any:
+    """``value`` unchanged, or a ``PydanticCustomError`` naming the first string or number an ``Input``
+    refuses: for the parts a model leaves to each item (``PER_ITEM``), checked where the item is."""
     found = _walk(value)
     if found:
         sub, problem = found
@@ -123,7 +125,7 @@ class Input(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _hygiene(cls, value: Any, info: ValidationInfo) -> Any:
-        return value if info.field_name in cls.PER_ITEM else _no_forbidden(value)
+        return value if info.field_name in cls.PER_ITEM else refuse_forbidden(value)
 
 
 class PartialUpdate(Input):
