@@ -11,7 +11,6 @@ import pytest
 
 # prod anchors on a real chain, so its synth needs the registry's address (infra/config.py); any will do here.
 PROD_REGISTRY = "0x" + "ab" * 20
-_BUDGET_LINES: list[str] = []  # filled through the budget_report fixture, printed in the terminal summary
 
 
 @pytest.fixture(scope="session")
@@ -37,15 +36,36 @@ def prod_template(prod_synthesized) -> dict:
     return prod_synthesized.template
 
 
-@pytest.fixture(scope="session")
-def budget_report() -> list[str]:
-    """Lines a test adds here are printed after the run (with or without ``-s``)."""
-    return _BUDGET_LINES
+class _BudgetLines(list):
+    """Lines a test appends here travel with its report (``user_properties``), so the terminal summary
+    prints them under xdist too, where the tests run in worker processes."""
+
+    def __init__(self, record_property) -> None:
+        super().__init__()
+        self._record = record_property
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        self._record("budget", line)
+
+
+@pytest.fixture
+def budget_report(record_property) -> list[str]:
+    """Lines a test adds here are printed after the run (with or without ``-s``, with or without ``-n``)."""
+    return _BudgetLines(record_property)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
     """The resource budget and the other hard limits, as measured by test_stacks.py."""
-    if _BUDGET_LINES:
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if name == "budget"
+    ]
+    if lines:
         terminalreporter.section("stack budget (CloudFormation and service limits)")
-        for line in _BUDGET_LINES:
+        for line in lines:
             terminalreporter.write_line(line)
