@@ -1,4 +1,4 @@
-"""A farmer's credit statement for one approved run (issue #15 part 3): who may have it, in which
+"""A farmer's credit statement for one approved run: who may have it, in which
 language, and the figures that fill it (rendered by :mod:`functions.farmers.statement`).
 
 Who: the farmer themself (their account owns the profile), the manager of their FPO while the farmer

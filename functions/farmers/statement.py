@@ -1,4 +1,4 @@
-"""A farmer's credit statement: one page in the farmer's preferred language (issue #15 part 3).
+"""A farmer's credit statement: one page in the farmer's preferred language.
 
 What it says: who (farmer, village, FPO), which project run and when it was approved, each plot
 with its season, area, what changed in practice (the project's baseline water regime before, the
