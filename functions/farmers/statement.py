@@ -130,7 +130,12 @@ def render(statement: Statement) -> bytes:
     doc.heading(t["your_result"])
     result = [
         (t["tonnes"], t["tonnes_unit"].format(value=number(statement.tonnes))),
-        (t["credits"], t["credits_unit"].format(value=number(count)) if count else t["no_credits"]),
+        (
+            t["credits"],
+            t["credits_unit_one" if count == 1 else "credits_unit"].format(value=number(count))
+            if count
+            else t["no_credits"],
+        ),
     ]
     if statement.credits:
         result.append((t["serials"], "\n".join(_range(c) for c in statement.credits)))

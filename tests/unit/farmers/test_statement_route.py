@@ -286,6 +286,11 @@ def test_the_farmer_keeps_their_statement_after_leaving_the_fpo(world):
     assert "P-9" in text and "0.500" in text
 
 
+def test_one_credit_is_singular(world):
+    text = pdfread.text(pdf_of(get("F-sita", ADMIN, f"run_id={world.run_id}")))  # no Tamil statement: English
+    assert "1 credit (1 credit = 1 tonne CO2e)" in text and "1 credits" not in text
+
+
 def test_a_run_that_is_missing_unapproved_elsewhere_or_without_the_farmer_is_one_404(world):
     answers = {
         run_id: error(get(farmer_id, FARMER if farmer_id == "F-ravi" else ADMIN, f"run_id={run_id}"))
