@@ -28,6 +28,7 @@ from infra.routes import Route
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZIP_MEDIA_TYPE = "application/zip"
+PDF_MEDIA_TYPE = "application/pdf"
 
 # (gateway response type, status code or None to keep API Gateway's, stable error code)
 GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str | None, str], ...] = (
@@ -113,8 +114,9 @@ class Api(Construct):
             description=f"agri-mrv API ({config.name})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Lambda answers these with base64 bodies (isBase64Encoded); API Gateway returns bytes
-            # when the client's Accept header matches (the fpo domain's Excel reports and zips of CSVs).
-            binary_media_types=[XLSX_MEDIA_TYPE, ZIP_MEDIA_TYPE],
+            # when the client's Accept header matches (the fpo domain's Excel reports and zips of CSVs,
+            # the farmers domain's credit statements).
+            binary_media_types=[XLSX_MEDIA_TYPE, ZIP_MEDIA_TYPE, PDF_MEDIA_TYPE],
             # Execution logs need the account-level API Gateway role; retained on delete because
             # it is shared by every REST API of the account and region.
             cloud_watch_role=True,

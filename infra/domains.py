@@ -46,8 +46,8 @@ API_DOMAINS: tuple[Domain, ...] = (
     ),
     Domain(
         "farmers",
-        "Farmers, plots, seasons, offline sync, evidence uploads and bulk import",
-        layers=("common", "geo"),
+        "Farmers, plots, seasons, offline sync, evidence uploads, bulk import and credit statements (PDF)",
+        layers=("common", "export", "geo"),
         memory_mb=1024,
         timeout_s=29,
     ),

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from agri_common import pipeline_table
 from agri_common.farm_table.records import MembershipStatus
 from agri_common.platform.principal import AuditScope, Principal, with_audit_scope
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
@@ -27,9 +28,12 @@ from functions.farmers.logic import FarmerService, farmer_out
 from functions.farmers.logic_imports import ImportService
 from functions.farmers.logic_plots import PlotService
 from functions.farmers.logic_seasons import SeasonService, season_out
+from functions.farmers.logic_statement import StatementService
 from functions.farmers.logic_sync import SyncService
 from functions.farmers.logic_uploads import S3UploadBucket, UploadService
 from functions.farmers.membership import InvitationOut, IssueInvitationRequest, JoinRequest, MembershipService
+from functions.farmers.statement import languages as statement_languages
+from functions.farmers.statement_reads import DynamoLedgerReads, LedgerReads, PipelineRunReads, RunReads, S3Objects
 
 app = make_resolver()
 Id = Annotated[str, Path(pattern=m.ID)]
@@ -42,6 +46,10 @@ class FarmersSettings(BaseSettingsModel):
     aadhaar_hmac_secret_arn: str
     overlap_max_fraction: float = 0.05
     overlap_max_ha: float = 0.05
+    # the credit statement's reads (read-only grants: infra/domain_constructs/farmers.py)
+    pipeline_table: str | None = None
+    pipeline_bucket: str | None = None
+    ledger_table: str | None = None
 
 
 _revocation = revocation_store  # looked up per call by make_handler: tests swap it
@@ -77,7 +85,27 @@ def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(ge
     return with_audit_scope(current_principal(app), assignments)
 
 
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise RuntimeError(f"{name} is not set: the farmers function cannot read credit statements")
+    return value
+
+
+def get_run_reads() -> RunReads:
+    s = load_settings(FarmersSettings)
+    return PipelineRunReads(
+        DynamoTableStore(_required(s.pipeline_table, "PIPELINE_TABLE")),
+        S3Objects(_required(s.pipeline_bucket, "PIPELINE_BUCKET")),
+    )
+
+
+def get_ledger_reads() -> LedgerReads:
+    return DynamoLedgerReads(_required(load_settings(FarmersSettings).ledger_table, "LEDGER_TABLE"))
+
+
 Ctx = Annotated[FarmContext, Depends(get_context)]
+Runs = Annotated[RunReads, Depends(get_run_reads)]
+Ledger = Annotated[LedgerReads, Depends(get_ledger_reads)]
 Objects = Annotated[S3UploadBucket, Depends(get_uploads_objects)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
@@ -140,6 +168,51 @@ def get_farmer(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
 )
 def patch_farmer(farmer_id: Id, body: m.PatchFarmerRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(FarmerService(ctx).patch(caller, farmer_id, body), caller)
+
+
+@app.get(
+    "/farmers/<farmer_id>/statement",
+    tags=["farmers"],
+    security=PRIVATE,
+    summary="A farmer's credit statement for one approved run: one page (PDF) in their language (the farmer, "
+    "their FPO's manager, admins)",
+    description="Their plots in the run (what changed in practice, tonnes), their credits and serial numbers, "
+    "and how anyone can check them. Language: the farmer's preferred language when the statement exists in it, "
+    "else `lang`, else English (languages: " + ", ".join(statement_languages()) + "). 404 `not_found` for a "
+    "farmer the caller may not see (another farmer, another FPO's manager, auditors) exactly as for a missing "
+    "one; 404 `statement_run_not_found` when `run_id` is not an approved run that counted this farmer.",
+    openapi_extensions={"x-errors": [404]},
+    responses={
+        200: {
+            "description": "The statement (PDF, one page)",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+def farmer_statement(  # type: ignore[no-untyped-def]
+    farmer_id: Id,
+    run_id: Annotated[str, Query(pattern=pipeline_table.RUN_ID, description="An approved monitoring run")],
+    ctx: Ctx,
+    runs: Runs,
+    ledger: Ledger,
+    caller: Caller,
+    lang: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z]{2,3}$",
+            description="Language when the farmer's preferred one has no statement (one of "
+            + ", ".join(statement_languages())
+            + "; 422 `unknown_language` otherwise)",
+        ),
+    ] = None,
+):  # no return annotation: a file must skip response validation (schema: responses above)
+    pdf = StatementService(ctx, runs, ledger).pdf(caller, farmer_id, run_id, lang)
+    return Response(
+        200,
+        "application/pdf",
+        pdf,
+        headers={"Content-Disposition": f'attachment; filename="statement-{farmer_id}-{run_id}.pdf"'},
+    )
 
 
 # ---- FPO membership (docs/decisions/0007) --------------------------------------------------------

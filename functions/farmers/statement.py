@@ -9,9 +9,9 @@ Labels are data: ``statement_labels/<language>.json`` (same keys as ``en.json``;
 it), so a language is one more file. An unknown language falls back to English. Drawn with
 ``agri_common.pdf`` (shaped Indian scripts, embedded fonts).
 
-NOT DONE YET (see docs/reports.md): the route ``GET /farmers/{farmer_id}/statement?run_id=`` and
-the reads that fill :class:`Statement` (the run's rows and contributions from the pipeline bucket,
-the farmer's credit blocks from the ledger table); this module renders what it is given.
+The route is ``GET /farmers/{farmer_id}/statement?run_id=`` (handler.py); who may have it and the
+reads that fill :class:`Statement` are in logic_statement.py and statement_reads.py; this module
+renders what it is given.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ class Statement:
     tonnes: float  # the farmer's share of the run's net (the ledger's weight), t CO2e
     plots: list[StatementPlot] = field(default_factory=list)
     credits: list[CreditRange] = field(default_factory=list)
+    fpo_name: str | None = None
 
 
 def render(statement: Statement) -> bytes:
@@ -98,7 +99,7 @@ def render(statement: Statement) -> bytes:
             (t["farmer"], statement.farmer_name),
             (t["farmer_id"], statement.farmer_id),
             (t["village"], statement.village),
-            (t["fpo"], statement.fpo_id),
+            (t["fpo"], f"{statement.fpo_name} ({statement.fpo_id})" if statement.fpo_name else statement.fpo_id),
             (t["project"], f"{statement.project_name} ({statement.project_id})"),
             (t["run"], statement.run_id),
             (t["approved_at"], when(statement.approved_at) if statement.approved_at else t["not_approved"]),
@@ -129,7 +130,12 @@ def render(statement: Statement) -> bytes:
     doc.heading(t["your_result"])
     result = [
         (t["tonnes"], t["tonnes_unit"].format(value=number(statement.tonnes))),
-        (t["credits"], t["credits_unit"].format(value=number(count)) if count else t["no_credits"]),
+        (
+            t["credits"],
+            t["credits_unit_one" if count == 1 else "credits_unit"].format(value=number(count))
+            if count
+            else t["no_credits"],
+        ),
     ]
     if statement.credits:
         result.append((t["serials"], "\n".join(_range(c) for c in statement.credits)))

@@ -1,5 +1,7 @@
 """Items of the ledger table: the one place that builds their keys and turns models into items and
-back. dal.py reads and writes them; nothing else spells a ``pk``/``sk``.
+back. dal.py reads and writes them; nothing else spells a ``pk``/``sk``. The keys and index names
+that another domain reads (a farmer's salt and records, for the farmers domain's credit statement)
+are spelled in ``agri_common.ledger_table`` and re-exported here.
 
 Items (``pk``, ``sk``):
 
@@ -19,16 +21,17 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any
 
 from agri_common.ledger_crypto import canonical_json
+from agri_common.ledger_table import BODY_ATTR, KIND_ATTR, SALT_ATTR
+from agri_common.ledger_table import FILTER_ATTRS as FILTER_ATTRS  # shared with the readers of other domains
+from agri_common.ledger_table import INDEXES as INDEXES
+from agri_common.ledger_table import SALT_PREFIX as SALT_PREFIX
+from agri_common.ledger_table import SEQ_ATTR as SEQ_ATTR
+from agri_common.ledger_table import ItemKey as ItemKey
+from agri_common.ledger_table import salt_key as salt_key
 from functions.ledger import models as m
-
-
-class ItemKey(TypedDict):
-    pk: str
-    sk: str
-
 
 # ---- the chain's head and the batch cursor (one item each) ------------------------------------------
 HEAD = ItemKey(pk="HEAD", sk="HEAD")
@@ -42,15 +45,6 @@ def head_item(seq: int, record_hash: str) -> dict[str, Any]:
 # ---- records and their indexes ------------------------------------------------------------------
 CHAIN_PARTITION = "LEDGER"
 SEQ_DIGITS = 12
-INDEXES = {  # logical list -> (GSI name, partition attribute); every index sorts by SEQ_ATTR
-    "chain": ("by_chain", "g_chain"),
-    "project_id": ("by_project", "g_project"),
-    "farmer_ref": ("by_farmer", "g_farmer"),
-    "owner_user_id": ("by_owner", "g_owner"),
-    "fpo_id": ("by_fpo", "g_fpo"),
-}
-FILTER_ATTRS = {"project_id": "g_project", "farmer_ref": "g_farmer"}
-SEQ_ATTR = "g_seq"
 
 
 def seq_sort(seq: int) -> str:
@@ -66,10 +60,10 @@ def record_item(record: m.StoredRecord) -> dict[str, Any]:
     body = record.body
     item: dict[str, Any] = {
         **record_key(body["record_id"]),
-        "body": canonical_json(body).decode("utf-8"),
+        BODY_ATTR: canonical_json(body).decode("utf-8"),
         "seq": record.seq,
         SEQ_ATTR: seq_sort(record.seq),
-        "kind": body["kind"],
+        KIND_ATTR: body["kind"],
         "g_chain": CHAIN_PARTITION,
         "g_project": body["project_id"],
     }
@@ -89,7 +83,7 @@ def record_item(record: m.StoredRecord) -> dict[str, Any]:
 
 def record_from_item(item: dict[str, Any]) -> m.StoredRecord:
     return m.StoredRecord(
-        body=json.loads(item["body"]),
+        body=json.loads(item[BODY_ATTR]),
         owner_user_id=item.get("g_owner"),
         fpo_id=item.get("g_fpo"),
         request_sha256=item.get("request_sha256"),
@@ -98,20 +92,13 @@ def record_from_item(item: dict[str, Any]) -> m.StoredRecord:
 
 
 # ---- farmers' salts and issued runs' claims --------------------------------------------------------
-SALT_PREFIX = "SALT#"
-
-
-def salt_key(farmer_id: str) -> ItemKey:
-    return ItemKey(pk=f"{SALT_PREFIX}{farmer_id}", sk="S")
-
-
 def salt_item(farmer_id: str, salt: str) -> dict[str, Any]:
-    return {**salt_key(farmer_id), "salt": salt}
+    return {**salt_key(farmer_id), SALT_ATTR: salt}
 
 
 def salt_from_item(item: dict[str, Any]) -> tuple[str, str]:
     """(farmer id, salt) of a salt item."""
-    return str(item["pk"]).removeprefix(SALT_PREFIX), str(item["salt"])
+    return str(item["pk"]).removeprefix(SALT_PREFIX), str(item[SALT_ATTR])
 
 
 def run_key(series: str) -> ItemKey:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import reduce
 from typing import Any
 
-from agri_common import pipeline_table
+from agri_common import pipeline_objects, pipeline_table
 from agri_common.single_table import MAX_TRANSACTION_OPS, Check, Put, Update, iter_chunks
 from functions.pipeline import core
 from functions.pipeline.approved_run import tonnes
@@ -36,7 +36,7 @@ FPO_SUMS = {
 
 def iter_rows(ctx: core.Context, run: core.RunInput, chunk_count: int) -> Iterator[dict[str, Any]]:
     for index in range(chunk_count):
-        for line in ctx.objects.get(core.chunk_key(run, index, "rows.jsonl")).decode().splitlines():
+        for line in ctx.objects.get(core.chunk_key(run, index, pipeline_objects.ROWS)).decode().splitlines():
             if line:
                 yield json.loads(line)
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from agri_common import pipeline_table
+from agri_common import pipeline_objects, pipeline_table
 from agri_common.single_table import Put, Update, WriteConflict
 from functions.pipeline import core, crosschecks
 from functions.pipeline.models import ChunkInput, ChunkOutput
@@ -224,7 +224,7 @@ def calculate(
                 )
             )
     ctx.objects.put(
-        core.chunk_key(run, index, "rows.jsonl"),
+        core.chunk_key(run, index, pipeline_objects.ROWS),
         ("\n".join(rows_out) + "\n").encode() if rows_out else b"",
         "application/x-ndjson",
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
-from agri_common import pipeline_table
+from agri_common import pipeline_objects, pipeline_table
 from agri_common.platform.clock import utc_iso_micros_z
 from agri_common.platform.settings import BaseSettingsModel, load_settings
 from agri_common.single_table import Put, Update
@@ -74,20 +74,21 @@ class S3Objects:
 
 
 # ---- object keys (deterministic: a retry overwrites the same object with the same bytes) ---------
+# (the keys other domains read are spelled in agri_common.pipeline_objects)
 def prefix(run: RunInput) -> str:
-    return f"runs/{run.run_id}/g{run.generation}"
+    return pipeline_objects.run_prefix(run.run_id, run.generation)
 
 
 def plan_key(run: RunInput) -> str:
-    return f"{prefix(run)}/plan.json"
+    return pipeline_objects.plan_key(run.run_id, run.generation)
 
 
 def manifest_key(run: RunInput, index: int) -> str:
-    return f"{prefix(run)}/manifests/{index:06d}.json"
+    return pipeline_objects.manifest_key(run.run_id, run.generation, index)
 
 
 def chunk_key(run: RunInput, index: int, name: str) -> str:
-    return f"{prefix(run)}/chunks/{index:06d}/{name}"
+    return pipeline_objects.chunk_key(run.run_id, run.generation, index, name)
 
 
 def sensitivity_key(run: RunInput, index: int) -> str:

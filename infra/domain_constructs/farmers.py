@@ -5,7 +5,11 @@ writes of TransactWriteItems (PutItem, UpdateItem, DeleteItem for a plot's old g
 ConditionCheckItem); never Scan. The Aadhaar HMAC key: GetSecretValue on that one secret. The
 uploads bucket: PutObject (the presigned POST is signed with this role) and GetObject (the HEAD
 that confirms an upload), both under ``evidence/`` only. The pipeline table: reads only
-(GetItem, BatchGetItem, Query on it and its index), for an auditor's project assignments.
+(GetItem, BatchGetItem, Query on it and its index), for an auditor's project assignments and a
+credit statement's run. A farmer's credit statement also reads (never writes): GetObject of a run's
+plan, chunk manifests and chunk rows in the pipeline bucket (those three key patterns only), and
+the ledger table's farmer salts (GetItem on the table) and records by farmer reference (Query on
+the ``by_farmer`` index only); the export layer carries the PDF toolkit and its fonts.
 """
 
 from aws_cdk import Acknowledgment, Validations
@@ -13,8 +17,18 @@ from aws_cdk import aws_iam as iam
 
 from infra import nag
 from infra.domain_constructs.base import DomainConstruct, Platform
+from infra.routes import ensure_import_paths
+
+ensure_import_paths()
+from agri_common import ledger_table, pipeline_objects  # noqa: E402  (the layer is on sys.path only now)
 
 EVIDENCE_PREFIX = "evidence/"
+# what a credit statement reads of a run in the pipeline bucket (agri_common.pipeline_objects)
+STATEMENT_OBJECTS = (
+    pipeline_objects.plan_key("*", 0).replace("/g0/", "/*/"),
+    pipeline_objects.manifest_key("*", 0, 0).replace("/g0/", "/*/").replace("000000.json", "*.json"),
+    pipeline_objects.chunk_key("*", 0, 0, pipeline_objects.ROWS).replace("/g0/", "/*/").replace("/000000/", "/*/"),
+)
 
 
 class FarmersDomain(DomainConstruct):
@@ -25,6 +39,8 @@ class FarmersDomain(DomainConstruct):
             PIPELINE_TABLE=storage.pipeline.table_name,
             UPLOADS_BUCKET=storage.uploads.bucket_name,
             AADHAAR_HMAC_SECRET_ARN=storage.aadhaar_hmac_secret.secret_arn,
+            PIPELINE_BUCKET=storage.pipeline_data.bucket_name,
+            LEDGER_TABLE=storage.ledger.table_name,
         )
         storage.grant_farm(
             self.handler.role,
@@ -36,7 +52,8 @@ class FarmersDomain(DomainConstruct):
             "dynamodb:DeleteItem",
             "dynamodb:ConditionCheckItem",
         )
-        storage.grant_pipeline_read(self.handler.role)  # auditors: their project assignments
+        storage.grant_pipeline_read(self.handler.role)  # auditors: their project assignments; statements: the run
+        self.grant_statement_reads(platform)
         storage.aadhaar_hmac_secret.grant_read(self.handler.role)
         self.handler.role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -51,3 +68,29 @@ class FarmersDomain(DomainConstruct):
                 "so the grant is the evidence/ prefix of the uploads bucket, nothing else of it.",
             )
         )
+
+    def grant_statement_reads(self, platform: Platform) -> None:
+        """A credit statement's reads outside the farm and pipeline tables (module docstring)."""
+        storage = platform.storage
+        index, _ = ledger_table.INDEXES["farmer_ref"]
+        role = self.handler.role
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[storage.ledger.table_arn])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{storage.ledger.table_arn}/index/{index}"])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[storage.pipeline_data.arn_for_objects(pattern) for pattern in STATEMENT_OBJECTS],
+            )
+        )
+        for pattern in STATEMENT_OBJECTS:
+            Validations.of(role).acknowledge(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, storage.pipeline_data)}/{pattern}]",
+                    reason="A credit statement reads one run's plan, chunk manifests and one chunk's rows: "
+                    "runs/<run id>/g<generation>/..., named per request; only these three key patterns",
+                )
+            )

@@ -56,11 +56,12 @@ def test_farmers_grants(template):
         "secretsmanager:GetSecretValue",
         "secretsmanager:DescribeSecret",
     }
+    uploads_lid, _ = _by_metadata(template, "AWS::S3::Bucket", "uploads")
     for statement in statements:
         acts = as_list(statement["Action"])
         if any(a.startswith("secretsmanager:") for a in acts):
             assert statement["Resource"] == {"Ref": secret_lid}
-        if any(a.startswith("s3:") for a in acts):
+        if any(a.startswith("s3:") for a in acts) and uploads_lid in str(statement["Resource"]):
             (resource,) = as_list(statement["Resource"])
             assert resource["Fn::Join"][1][-1] == "/evidence/*"
         if any(a.startswith("dynamodb:") and a not in READS for a in acts):  # writes: the farm table only
@@ -68,6 +69,30 @@ def test_farmers_grants(template):
                 assert table_lid in str(res) or "Revocation" in str(res)
     env = domain_functions(template)["farmers"][1]["Properties"]["Environment"]["Variables"]
     assert env["FARM_TABLE"] == {"Ref": table_lid} and env["AADHAAR_HMAC_SECRET_ARN"] == {"Ref": secret_lid}
+
+
+def test_the_credit_statement_reads_only_the_ledger_salts_farmer_index_and_run_objects(template):
+    """Exactly what the statement added: GetItem on the ledger table (a farmer's salt), Query on its
+    by_farmer index (their records), GetObject of a run's plan, manifests and chunk rows in the
+    pipeline bucket. Nothing else of the ledger table or the pipeline bucket, and no write."""
+    ledger_lid, _ = _by_metadata(template, "AWS::DynamoDB::Table", "ledger")
+    bucket_lid, _ = _by_metadata(template, "AWS::S3::Bucket", "pipeline-data")
+    statements = _statements(template, "farmers")
+    on_ledger = [s for s in statements if ledger_lid in str(s.get("Resource"))]
+    granted = sorted((a, str(r)) for s in on_ledger for a in as_list(s["Action"]) for r in as_list(s["Resource"]))
+    table_arn = {"Fn::GetAtt": [ledger_lid, "Arn"]}
+    assert granted == sorted(
+        [
+            ("dynamodb:GetItem", str(table_arn)),
+            ("dynamodb:Query", str({"Fn::Join": ["", [table_arn, "/index/by_farmer"]]})),
+        ]
+    )
+    on_bucket = [s for s in statements if bucket_lid in str(s.get("Resource"))]
+    assert actions(on_bucket) == {"s3:GetObject"}
+    suffixes = sorted(r["Fn::Join"][1][-1] for s in on_bucket for r in as_list(s["Resource"]))
+    assert suffixes == ["/runs/*/*/chunks/*/rows.jsonl", "/runs/*/*/manifests/*.json", "/runs/*/*/plan.json"]
+    env = domain_functions(template)["farmers"][1]["Properties"]["Environment"]["Variables"]
+    assert env["LEDGER_TABLE"] == {"Ref": ledger_lid} and env["PIPELINE_BUCKET"] == {"Ref": bucket_lid}
 
 
 def test_fpo_grants_are_reads_and_put(template):
@@ -113,10 +138,12 @@ def test_domain_layers_and_binary_reports(template):
         template["Resources"][ref["Ref"]]["Metadata"]["agri:layer"]
         for ref in functions[name][1]["Properties"]["Layers"]
     ]
-    assert layer_of("farmers") == ["common", "geo"] and layer_of("fpo") == ["common", "export"]
+    assert layer_of("farmers") == ["common", "export", "geo"]  # export: the credit statement's PDF toolkit and fonts
+    assert layer_of("fpo") == ["common", "export"]
     (api,) = resources(template, "AWS::ApiGateway::RestApi").values()
     assert "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in api["Properties"]["BinaryMediaTypes"]
     assert "application/zip" in api["Properties"]["BinaryMediaTypes"]  # ?format=zip: one CSV per table
+    assert "application/pdf" in api["Properties"]["BinaryMediaTypes"]  # a farmer's credit statement
 
 
 def test_geo_and_export_layers_ship_wheels_for_the_runtime(synthesized, template):

@@ -1,4 +1,4 @@
-"""A farmer's credit statement (renderer only; the route is not built yet): one page in the
+"""A farmer's credit statement (the renderer; the route: tests/unit/farmers/test_statement_route.py): one page in the
 farmer's language, labels as data, the numbers and serials that went in, how to verify."""
 
 from __future__ import annotations
