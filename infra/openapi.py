@@ -173,7 +173,7 @@ def _body_component(media: dict, schemas: dict) -> dict | None:
 
 def apply_body_examples(spec: dict) -> None:
     """Each JSON request body shows its model's first example (``json_schema_extra``) as the media
-    type's ``example``: what Swagger UI's "Try it out" pre-fills (tests/unit/docs/test_examples.py
+    type's ``example``: what Swagger UI's "Try it out" pre-fills (tests/unit/test_examples.py
     checks every one passes its route's validation)."""
     schemas = spec["components"]["schemas"]
     for item in spec["paths"].values():

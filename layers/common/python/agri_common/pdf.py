@@ -674,7 +674,7 @@ class Document:
         reordered vowel sign: कि is [ि, क]); fpdf2 2.8.9 maps the cluster's text to its first glyph
         and leaves the others unmapped, so a reader extracts their codes as stray control
         characters ("कि\x02सान"). Those glyphs map to U+200B ZERO WIDTH SPACE instead: invisible,
-        and no text. Relies on fpdf2's subset map (pinned version; tests/unit/reports checks it)."""
+        and no text. Relies on fpdf2's subset map (pinned version; tests/unit/layers/common/test_pdf_toolkit.py checks it)."""
         for font in self.pdf.fonts.values():
             subset = getattr(font, "subset", None)
             for glyph in list(getattr(subset, "_char_id_per_glyph", {}) or {}):
