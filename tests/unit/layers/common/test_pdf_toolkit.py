@@ -279,7 +279,7 @@ def test_fonts_are_found_in_a_layer_folder(tmp_path, monkeypatch):
 
 
 def test_missing_fonts_fail_with_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setattr(pdf, "font_roots", lambda: [tmp_path])
+    monkeypatch.setattr(pdf.fonts, "font_roots", lambda: [tmp_path])
     pdf.font_root.cache_clear()
     try:
         with pytest.raises(pdf.FontsMissing, match="npm ci"):
