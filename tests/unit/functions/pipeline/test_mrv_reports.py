@@ -11,7 +11,7 @@ import pytest
 
 from agri_common import pipeline_table
 from agri_common.pdf import number, when
-from functions.pipeline import aggregate, await_decision, core, report_pdf, reports, sample_draw
+from functions.pipeline import aggregate, await_decision, core, report_data, reports, sample_draw
 from functions.verification.logic import checklist
 from tests.unit import pdfread
 from tests.unit.fakes.mrv import pipeline_context
@@ -257,7 +257,7 @@ def test_an_old_decision_without_names_and_questions_says_so():
         "sk": "AUDITOR#aud-1",
         "username": "asha",
     }
-    assert report_pdf.auditor_of(ctx, PID, {"decided_by": "aud-1"}).label() == "asha"
+    assert report_data.auditor_of(ctx, PID, {"decided_by": "aud-1"}).label() == "asha"
     assert "question text not recorded with this decision" in text
     assert "info whole run" in text
     assert "0 plot(s) drawn from their stored boundaries, 12 as a dot" in text
@@ -272,9 +272,9 @@ def test_when_and_number_render_the_stored_values():
 def test_rows_are_digested_in_one_pass_with_bounded_memory(monkeypatch):
     """A million plot-seasons never sit in the task's memory: the annex keeps the first rows by
     plot, the map an even, deterministic share of the plots, the shapes list stops at its cap."""
-    monkeypatch.setattr(report_pdf, "ANNEX_ROWS", 5)
-    monkeypatch.setattr(report_pdf, "MAP_POINTS", 40)
-    monkeypatch.setattr(report_pdf, "MAP_SHAPES", 50)
+    monkeypatch.setattr(report_data, "ANNEX_ROWS", 5)
+    monkeypatch.setattr(report_data, "MAP_POINTS", 40)
+    monkeypatch.setattr(report_data, "MAP_SHAPES", 50)
     rows = [
         {"plot_id": f"P{p:04d}", "season_key": season, "centroid": [79 + p / 1000, 10.0]}
         for p in reversed(range(300))
@@ -287,7 +287,7 @@ def test_rows_are_digested_in_one_pass_with_bounded_memory(monkeypatch):
             consumed.append(1)
             yield r
 
-    digest = report_pdf.digest_rows(stream())
+    digest = report_data.digest_rows(stream())
     assert len(consumed) == 600 and digest.count == 600 and digest.plots == 300
     assert [(r["plot_id"], r["season_key"]) for r in digest.annex] == [
         ("P0000", "2025-kharif"),
@@ -298,11 +298,11 @@ def test_rows_are_digested_in_one_pass_with_bounded_memory(monkeypatch):
     ]
     assert digest.plot_ids is None  # 300 plots > 50: the sample's boundaries only
     assert digest.point_stride > 1 and 0 < len(digest.points) <= 40
-    assert all(report_pdf._stable_hash(pid) % digest.point_stride == 0 for pid in digest.points)
-    again = report_pdf.digest_rows(iter(rows))
+    assert all(report_data._stable_hash(pid) % digest.point_stride == 0 for pid in digest.points)
+    again = report_data.digest_rows(iter(rows))
     assert again.points == digest.points  # deterministic
 
-    small = report_pdf.digest_rows(iter(rows[:20]))
+    small = report_data.digest_rows(iter(rows[:20]))
     assert (
         small.point_stride == 1
         and len(small.points) == 10
