@@ -136,7 +136,12 @@ def _model_classes() -> dict[str, type]:
         except ModuleNotFoundError:
             continue
         for obj in vars(module).values():
-            if inspect.isclass(obj) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__:
+            # the domain's own models, also those its models module re-exports (functions.farmers.request_models)
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, BaseModel)
+                and obj.__module__.startswith(f"functions.{domain.name}.")
+            ):
                 found[obj.__name__] = obj
     return found
 
