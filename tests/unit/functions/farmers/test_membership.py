@@ -484,7 +484,7 @@ def _rounded(items: dict) -> dict:
 
 
 def test_the_migration_turns_old_self_registrations_into_requests_and_takes_them_out_of_the_totals(ctx):
-    from functions.farmers.membership import migrate_fpo
+    from functions.farmers.migrate_membership import migrate_fpo
 
     def legacy(farmer_id, created_by):  # a profile as stored before membership existed
         item = ctx.store.items[keys.farmer(farmer_id)]
