@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agri_common.dynamo_values import from_dynamo
 from agri_common.platform.aws import batch_get_responses
 from agri_common.platform.errors import AppError, DependencyError
 from agri_common.platform.pagination import check_start_key
-from agri_common.single_table import from_dynamo
 from functions.ledger import items
 from functions.ledger import models as m
 from functions.ledger.ports import Append, BlockChanged, HeadMoved, RecordExists

@@ -52,7 +52,7 @@ def claim_hash(run: m.ApprovedRun) -> str:
 
 def _decimals_as_record_text(value: Any) -> Any:
     """Every Decimal of a model dump as the text records hold (``m.dec``). Not a DynamoDB converter
-    (``agri_common.single_table.from_dynamo`` makes numbers of stored Decimals): this makes the
+    (``agri_common.dynamo_values.from_dynamo`` makes numbers of stored Decimals): this makes the
     hashed text of tonnes, which must not depend on a float's notation."""
     if isinstance(value, Decimal):
         return m.dec(value)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
+from agri_common.dynamo_values import from_dynamo
 from agri_common.ledger_crypto import canonical_json
-from agri_common.single_table import from_dynamo
 from functions.ledger import models as m
 
 
