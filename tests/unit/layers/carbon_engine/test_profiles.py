@@ -1,4 +1,4 @@
-"""Methodology profiles: factor choice, deductions and eligibility (cited in profiles.py)."""
+"""Methodology profiles: factor choice, deductions and eligibility (cited in profiles/rules.py and profiles/table.py)."""
 
 from __future__ import annotations
 
