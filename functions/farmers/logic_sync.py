@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from agri_common.farm_table import keys
 from agri_common.platform.errors import AppError, validation_details
+from agri_common.platform.inputs import forbidden_value
 from agri_common.platform.principal import Principal, Role, require_role
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, Receipt, ReceiptExists, VersionConflict, content_hash, derived_id
@@ -87,8 +88,16 @@ class SyncService:
         return m.SyncResponse(results=results, **counts)
 
     def _one(self, caller: Principal, record: m.SyncRecord, receipt_item: dict[str, Any] | None) -> m.SyncResult:
-        digest = content_hash(record.model_dump(mode="json"))
         base: _Named = {"client_id": record.client_id, "entity": record.entity}
+        forbidden = forbidden_value(record.data)  # before the hash: a lone surrogate cannot be encoded
+        if forbidden:
+            sub, problem = forbidden
+            kind = "text_control_character" if problem.startswith("U+") else "number_out_of_range"
+            issue = f"may not hold {problem}"
+            return m.SyncResult(
+                **base, status="invalid", errors=[{"field": f"data{sub}", "type": kind, "issue": issue}]
+            )
+        digest = content_hash(record.model_dump(mode="json"))
         if receipt_item is not None:
             return self._replayed(base, receipt_item, digest)
         receipt = Receipt(caller.user_id, record.client_id, digest)

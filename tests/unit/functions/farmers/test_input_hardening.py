@@ -173,6 +173,40 @@ def test_sync_reports_a_record_with_a_control_character_invalid_and_applies_the_
     assert [f["phone"] for f in world.list_farmers().body["items"]] == ["+919876543212"]
 
 
+def test_sync_reports_a_record_with_a_lone_surrogate_invalid_never_a_500(world):
+    """A sync record's data is checked by its entity's model after the record's content hash; a lone
+    surrogate (JSON "\\ud800"), as a value or as a key at any depth, could not be hashed: the record is
+    reported invalid by name and stores nothing, the others apply."""
+    before = world.snapshot()
+    r = world.sync(
+        [
+            {
+                "client_id": "client-0001",
+                "entity": "farmer",
+                "action": "create",
+                "data": farmer_body(name="Ra\ud800vi"),
+            },
+            {
+                "client_id": "client-0002",
+                "entity": "plot",
+                "action": "create",
+                "id": "F-1",
+                "data": {
+                    "type": "Feature",
+                    "properties": {},
+                    "geometry": {"type": "Polygon", "coordinates": [{"\udfff": None}]},
+                },
+            },
+        ]
+    )
+    assert r.status == 200, r.body
+    statuses = [(x["status"], [e["field"] for e in x.get("errors") or []]) for x in r.body["results"]]
+    assert statuses == [("invalid", ["data.name"]), ("invalid", ["data.geometry.coordinates[0][key]"])]
+    assert world.snapshot() == before
+    r = world.sync([{"client_id": "client-0003", "entity": "farmer", "action": "create", "data": farmer_body()}])
+    assert [x["status"] for x in r.body["results"]] == ["applied"]
+
+
 CSV_HEADER = "name,phone,village,district,state,consent_given,consent_at\n"
 
 
