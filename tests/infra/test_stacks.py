@@ -1,4 +1,4 @@
-"""The app's stacks, split by lifecycle (issue #13), and the limits nothing local enforces.
+"""The app's stacks, split by lifecycle, and the limits nothing local enforces.
 
 - the data stack (``AgriMrv-<stage>``) holds the stateful resources and no code; every stateful
   resource of the single pre-split stack keeps its logical id (pre_split_logical_ids.json);

@@ -1,5 +1,5 @@
-"""Every request body in the OpenAPI document carries an example that passes validation (issue #15
-part 5: Swagger UI's "Try it out" on POST /farmers got a 422 on the phone number).
+"""Every request body in the OpenAPI document carries an example that passes validation (Swagger UI's
+"Try it out" on POST /farmers once got a 422 on the phone number).
 
 Each example is checked three ways: by the request model itself (pydantic, with its validators:
 phone numbers, dates, geometry shape, cross-field rules), by the route's own body parser (what the

@@ -134,7 +134,7 @@ def test_the_json_report_keeps_the_text_as_stored(farm):
     assert {v["village"] for v in json.loads(resp["body"])["villages"]} == set(VILLAGES)
 
 
-# ---- one table per file (issue #15 part 4) ------------------------------------------------------------
+# ---- one table per file -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("table", export.TABLES)

@@ -1,4 +1,4 @@
-"""The MRV reports' workbooks are made for work (issue #15 part 4): each sheet one table under a bold,
+"""The MRV reports' workbooks are made for work: each sheet one table under a bold,
 frozen, filterable header, numbers as numbers, the auditor's decision time as a date, the net's 90 %
 interval as two numbers that equal the run summary's."""
 
