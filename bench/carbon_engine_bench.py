@@ -6,7 +6,7 @@
 1. Builds a synthetic project of ``--plots`` plot-seasons (baseline + project season each;
    rice with every water regime, pre-season status, quantised organic-amendment rates, N,
    urea, lime, burning, SOC on 30 % of plots, Tier 1 agroforestry on 5 %, tree inventories
-   (t1 and t2) on 5 %); profile vm0051 (tests/unit/carbon_engine/ce_naive.py).
+   (t1 and t2) on 5 %); profile vm0051 (tests/unit/layers/carbon_engine/ce_naive.py).
 2. Times ``estimate()`` for the full result (point estimates per plot, project totals with 90 %
    and 95 % intervals, per-gas breakdown) with ``--draws`` Monte Carlo draws; prints wall time,
    peak RSS, plot-draws per second.
@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "carbon_engine" / "python"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "carbon_engine"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "layers" / "carbon_engine"))
 
 # The synthetic project and the naive loop live in the tests (shared with the in-CI comparison,
-# tests/unit/carbon_engine/test_naive_loop.py).
+# tests/unit/layers/carbon_engine/test_naive_loop.py).
 from ce_naive import naive_net_per_draw, synthetic_request
 
 from carbon_engine import Request, estimate, parse_request

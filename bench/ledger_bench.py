@@ -77,7 +77,7 @@ def bench_appends(records: int, logic_records: int) -> None:
     from functions.ledger import appending
     from functions.ledger.dal import DynamoLedgerStore
     from functions.ledger.writer import LedgerWriter
-    from tests.unit.ledger_fakes import FakeLedgerStore
+    from tests.unit.functions.ledger.fakes import FakeLedgerStore
 
     class NoArtifacts:
         def put(self, key, data): ...

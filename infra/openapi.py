@@ -136,7 +136,12 @@ def _model_classes() -> dict[str, type]:
         except ModuleNotFoundError:
             continue
         for obj in vars(module).values():
-            if inspect.isclass(obj) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__:
+            # the domain's own models, also those its models module re-exports (functions.farmers.request_models)
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, BaseModel)
+                and obj.__module__.startswith(f"functions.{domain.name}.")
+            ):
                 found[obj.__name__] = obj
     return found
 
@@ -173,7 +178,7 @@ def _body_component(media: dict, schemas: dict) -> dict | None:
 
 def apply_body_examples(spec: dict) -> None:
     """Each JSON request body shows its model's first example (``json_schema_extra``) as the media
-    type's ``example``: what Swagger UI's "Try it out" pre-fills (tests/unit/docs/test_examples.py
+    type's ``example``: what Swagger UI's "Try it out" pre-fills (tests/unit/test_examples.py
     checks every one passes its route's validation)."""
     schemas = spec["components"]["schemas"]
     for item in spec["paths"].values():

@@ -36,8 +36,14 @@ from infra.domain_constructs.base import Platform
 from infra.domains import Domain
 from infra.function import DomainFunction
 
+# Error types (a Lambda's ``errorType``: the exception's class name) every task state retries: AWS
+# errors as botocore raises them, and ``DependencyError``, which the shared code raises for AWS
+# throttling or unavailability it has to tell apart (a DynamoDB transaction cancelled because it was
+# throttled, keys a BatchGetItem kept unprocessed, a failing Step Functions call:
+# agri_common.platform.errors.aws_unavailable). Every DependencyError means "busy, not our fault".
 TRANSIENT_ERRORS = [
     "ClientError",
+    "DependencyError",
     "EndpointConnectionError",
     "ConnectionError",
     "ReadTimeoutError",
@@ -190,7 +196,10 @@ class MrvPipeline(Construct):
         selector: dict | None = None,
         payload: sfn.TaskInput | None = None,
         fn: lambda_.IFunction | None = None,
+        patient: list[str] | None = None,
     ) -> tasks.LambdaInvoke:
+        """A Lambda task that retries ``TRANSIENT_ERRORS``; ``patient``: error types retried longer, by a
+        retrier listed first (Step Functions uses the first retrier whose errors match)."""
         task = tasks.LambdaInvoke(
             self,
             state,
@@ -200,6 +209,8 @@ class MrvPipeline(Construct):
             result_selector=selector,
             result_path=result_path,
         )
+        if patient:
+            task.add_retry(errors=patient, interval=Duration.seconds(5), max_attempts=6, backoff_rate=2.0)
         task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2.0)
         return task
 
@@ -435,11 +446,11 @@ class MrvPipeline(Construct):
                     )
                 ),
                 selector={"ok.$": "$.Payload.ok", "next_farmer.$": "$.Payload.next_farmer", "body.$": "$.Payload"},
+                # the writer raises its transient (5xx) errors for a page: retry them longer than a plain task
+                patient=["DependencyError"],
             ),
             "ledger",
         )
-        # the writer raises its transient (5xx) errors for a page: retry them longer than a plain task
-        issue.add_retry(errors=["DependencyError"], interval=Duration.seconds(5), max_attempts=6, backoff_rate=2.0)
         next_page = sfn.Pass(
             self,
             "NextPage",

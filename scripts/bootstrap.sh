@@ -22,7 +22,7 @@ fi
 
 if [ "${1:-}" = "--crosscheck" ]; then
   # bonsai-ipcc (independent IPCC implementation) pins numpy<2: it gets its own venv, used only by
-  # tests/unit/carbon_engine/test_bonsai_crosscheck.py through a subprocess.
+  # tests/unit/layers/carbon_engine/test_bonsai_crosscheck.py through a subprocess.
   want=$(stamp requirements-crosscheck.txt)
   if [ "$(cat .venv-crosscheck/.requirements.sha 2>/dev/null)" != "$want" ]; then
     echo "==> installing the bonsai-ipcc cross-check venv (about a minute the first time)"

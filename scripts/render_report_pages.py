@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/render_report_pages.py        # writes docs/images/report-*.png, statement-*.png
 
-The reports are those of tests/unit/reports/test_mrv_reports.py (a run on in-memory stores with a
+The reports are those of tests/unit/functions/pipeline/test_mrv_reports.py (a run on in-memory stores with a
 project and villages named in Devanagari, Tamil, Gurmukhi and Kannada); pages are rasterised with
 PyMuPDF (a test dependency). Prints every page's number and first words, so the pages picked below
 can be checked.
@@ -24,7 +24,7 @@ PAGES = {"mon": ["1. Report"], "ver": ["7. Auditor's decision", "Map of the plot
 def main() -> None:
     import pymupdf
 
-    from tests.unit.reports.test_mrv_reports import build
+    from tests.unit.functions.pipeline.test_mrv_reports import build
 
     _, _, pdfs = build(farmers=40)  # 80 plots: the sample is a part of them
     out = ROOT / "docs" / "images"
@@ -43,11 +43,11 @@ def main() -> None:
 
 
 def statements() -> None:
-    """The farmer's statement in Hindi and English (tests/unit/reports/test_farmer_statement.py)."""
+    """The farmer's statement in Hindi and English (tests/unit/functions/farmers/test_farmer_statement.py)."""
     import pymupdf
 
     from functions.farmers.statement import render
-    from tests.unit.reports.test_farmer_statement import make
+    from tests.unit.functions.farmers.test_farmer_statement import make
 
     for language in ("hi", "en"):
         with pymupdf.open(stream=render(make(language)), filetype="pdf") as doc:

@@ -1,5 +1,5 @@
 """Request examples of the auth routes (in the OpenAPI document through each model's
-``json_schema_extra``; tests/unit/docs/test_examples.py validates each against its model and route)."""
+``json_schema_extra``; tests/unit/test_examples.py validates each against its model and route)."""
 
 from pydantic.config import JsonDict
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agri_common.dynamo_values import from_dynamo
 from agri_common.platform.aws import batch_get_responses
 from agri_common.platform.errors import AppError, DependencyError
 from agri_common.platform.pagination import check_start_key
@@ -192,7 +193,7 @@ class DynamoLedgerStore:
                 cursor, attrs={"pk", "sk", attr, items.SEQ_ATTR}, partition=(attr, value)
             )
         resp = self._table.query(**kwargs)
-        return [items.record_from_item(i) for i in resp.get("Items", [])], items.plain(resp.get("LastEvaluatedKey"))
+        return [items.record_from_item(i) for i in resp.get("Items", [])], from_dynamo(resp.get("LastEvaluatedKey"))
 
     # ---- reference data -----------------------------------------------------------------------
     def _put_once(self, key: items.ItemKey, attr: str, value: str) -> str:
@@ -370,7 +371,7 @@ class DynamoLedgerStore:
                 cursor, attrs={"pk", "sk"}, partition=("pk", items.BATCH_PARTITION)
             )
         resp = self._table.query(**kwargs)
-        return [items.batch_from_item(i) for i in resp.get("Items", [])], items.plain(resp.get("LastEvaluatedKey"))
+        return [items.batch_from_item(i) for i in resp.get("Items", [])], from_dynamo(resp.get("LastEvaluatedKey"))
 
 
 class S3ArtifactStore:

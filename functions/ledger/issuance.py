@@ -47,17 +47,20 @@ def claim_hash(run: m.ApprovedRun) -> str:
     records keep the approval they were written under); different figures conflict. Tonnes are
     written as ``m.dec`` writes them in records ("10", never "10.000000"), so equal figures hash equal
     whatever their notation."""
+    return sha256_hex(canonical_json(_decimals_as_record_text(run.model_dump(exclude={"approved_by", "approved_at"}))))
 
-    def plain(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return m.dec(value)
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        return value
 
-    return sha256_hex(canonical_json(plain(run.model_dump(exclude={"approved_by", "approved_at"}))))
+def _decimals_as_record_text(value: Any) -> Any:
+    """Every Decimal of a model dump as the text records hold (``m.dec``). Not a DynamoDB converter
+    (``agri_common.dynamo_values.from_dynamo`` makes numbers of stored Decimals): this makes the
+    hashed text of tonnes, which must not depend on a float's notation."""
+    if isinstance(value, Decimal):
+        return m.dec(value)
+    if isinstance(value, dict):
+        return {k: _decimals_as_record_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals_as_record_text(v) for v in value]
+    return value
 
 
 def legacy_claim_hash(run: m.ApprovedRun) -> str:

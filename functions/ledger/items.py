@@ -20,9 +20,9 @@ Items (``pk``, ``sk``):
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
+from agri_common.dynamo_values import from_dynamo
 from agri_common.ledger_crypto import canonical_json
 from agri_common.ledger_table import BODY_ATTR, KIND_ATTR, SALT_ATTR
 from agri_common.ledger_table import FILTER_ATTRS as FILTER_ATTRS  # shared with the readers of other domains
@@ -138,18 +138,7 @@ def batch_from_item(item: dict[str, Any]) -> m.Batch:
     return m.Batch.model_validate(_attributes(item))
 
 
-# ---- numbers ------------------------------------------------------------------------------------------
-def plain(value: Any) -> Any:
-    """DynamoDB's Decimals back to ints (every number we store is an integer)."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
-
-
 def _attributes(item: dict[str, Any]) -> dict[str, Any]:
-    """An item's attributes without its key, numbers as ints."""
-    return {k: v for k, v in plain(item).items() if k not in ("pk", "sk")}
+    """An item's attributes without its key, DynamoDB's Decimals back to numbers (every number a block or
+    batch stores is an integer, so each comes back an int)."""
+    return {k: v for k, v in from_dynamo(item).items() if k not in ("pk", "sk")}

@@ -42,8 +42,9 @@ class ObjectStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
 
-class S3Objects:
-    """Objects of one bucket (the pipeline's working data)."""
+class S3PipelineBucket:
+    """:class:`ObjectStore` on the pipeline bucket: the runs' working data (plans, chunk inputs and results,
+    findings, reports)."""
 
     def __init__(self, bucket: str):
         self.bucket = bucket
@@ -226,4 +227,4 @@ def default_context() -> Context:
     from agri_common.single_table import DynamoTableStore
 
     s = load_settings(PipelineSettings)
-    return Context(store=DynamoTableStore(s.pipeline_table), objects=S3Objects(s.pipeline_bucket))
+    return Context(store=DynamoTableStore(s.pipeline_table), objects=S3PipelineBucket(s.pipeline_bucket))

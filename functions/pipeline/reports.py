@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from agri_common import pipeline_table
 from agri_common.sheets import Interval, Kind, Sheet, workbook
 from agri_common.single_table import Put
-from functions.pipeline import core, report_pdf
+from functions.pipeline import core, report_data, report_pdf
 from functions.pipeline.models import MonitoringReportInput, PlannedRunInput, ReportsOutput, VerificationReportInput
 from functions.pipeline.task import task
 
@@ -173,7 +173,7 @@ def xlsx(sheets: dict[str, list[list[Any]]]) -> bytes:
     )
 
 
-def plot_shapes(ctx: core.Context) -> report_pdf.PlotShapes | None:
+def plot_shapes(ctx: core.Context) -> report_data.PlotShapes | None:
     """Where the map's plot boundaries come from: ``ctx.extra["plot_shapes"]`` when given, else the
     farm table (``FARM_TABLE``), else none (the map draws each plot's centroid)."""
     import os
@@ -186,7 +186,7 @@ def plot_shapes(ctx: core.Context) -> report_pdf.PlotShapes | None:
     from agri_common.single_table import DynamoTableStore
 
     table = load_settings(core.PipelineSettings).farm_table
-    return report_pdf.FarmPlotShapes(DynamoTableStore(table)) if table else None
+    return report_data.FarmPlotShapes(DynamoTableStore(table)) if table else None
 
 
 def report_input(
@@ -200,12 +200,12 @@ def report_input(
     sample: dict[str, Any],
     decision: dict[str, Any] | None,
     chunk_count: int,
-) -> report_pdf.ReportInput:
+) -> report_data.ReportInput:
     from functions.pipeline.aggregate import iter_rows
 
-    rows = report_pdf.digest_rows(iter_rows(ctx, run, chunk_count))
-    shapes, note = report_pdf.load_shapes(plot_shapes(ctx), rows, sample)
-    return report_pdf.ReportInput(
+    rows = report_data.digest_rows(iter_rows(ctx, run, chunk_count))
+    shapes, note = report_data.load_shapes(plot_shapes(ctx), rows, sample)
+    return report_data.ReportInput(
         kind=kind,
         report_id=rid,
         generated_at=ctx.clock(),
@@ -219,7 +219,7 @@ def report_input(
         shapes=shapes,
         shapes_note=note,
         decision=decision,
-        auditor=report_pdf.auditor_of(ctx, run.project_id, decision) if decision is not None else None,
+        auditor=report_data.auditor_of(ctx, run.project_id, decision) if decision is not None else None,
     )
 
 

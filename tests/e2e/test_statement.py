@@ -11,7 +11,7 @@ from tests.e2e.conftest import Client
 from tests.e2e.test_api import unique
 from tests.e2e.test_farm import CONSENT, RICE, somewhere, square
 from tests.e2e.test_membership import new_farmer, new_manager
-from tests.unit.reports import pdfread
+from tests.unit import pdfread
 
 
 def wait_status(client: Client, admin: str, pid: str, run_id: str, done: set[str]) -> dict:

@@ -222,3 +222,48 @@ def test_task_responses_and_starts_are_granted_to_their_domains_only(template):
     assert "dynamodb:DeleteItem" not in _actions(template, "verification")
     for task in TASKS:
         assert not any(a.startswith("states:") for a in _actions(template, f"pipeline-{task}"))
+
+
+def _task_states(states: dict):
+    """Every Task state, also those inside a Map's item processor or a Parallel's branches."""
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            yield name, state
+        inner = state.get("ItemProcessor") or state.get("Iterator")
+        for sub in ([inner] if inner else []) + state.get("Branches", []):
+            yield from _task_states(sub["States"])
+
+
+def _retrier(state: dict, error: str) -> dict | None:
+    """The retrier Step Functions applies to ``error``: the first whose ErrorEquals names it (or States.ALL)."""
+    return next(
+        (r for r in state.get("Retry", []) if error in r["ErrorEquals"] or "States.ALL" in r["ErrorEquals"]), None
+    )
+
+
+def test_a_throttled_transaction_in_a_task_is_retried_by_every_task_state(definition):
+    """A real task on the real store, whose DynamoDB transaction is cancelled because it was throttled:
+    the error type the Lambda reports (the exception's class name) is one every task state retries
+    with backoff; the ledger writer's page retries it longer (its own retrier comes first)."""
+    from agri_common.platform.errors import DependencyError
+    from functions.pipeline import core, outcome
+    from tests.unit.fakes.mrv import MemoryObjects
+    from tests.unit.layers.common.test_aws_unavailable import FakeTable, FakeTableStore, client_error
+
+    throttled = client_error(
+        "TransactionCanceledException", "TransactWriteItems", reasons=[{"Code": "None"}, {"Code": "ThrottlingError"}]
+    )
+    table = FakeTable(fail={"TransactWriteItems": throttled})
+    ctx = core.Context(store=FakeTableStore(table), objects=MemoryObjects())
+    approved = {"project_id": "P1", "run_id": "R1", "attempt": 1, "period": "2025-kharif"}
+    with pytest.raises(DependencyError) as err:
+        outcome.record_outcome({**approved, "issued": {"ok": True, "body": {"ok": True, "result": {}}}}, ctx)
+    assert table.calls == ["TransactWriteItems"]
+    error_type = type(err.value).__name__  # Lambda's errorType, what a Retry's ErrorEquals matches
+
+    states = list(_task_states(definition["States"]))
+    assert len(states) >= 10
+    for name, state in states:
+        retrier = _retrier(state, error_type)
+        assert retrier is not None and retrier["MaxAttempts"] >= 2 and retrier["BackoffRate"] > 1, name
+    assert _retrier(definition["States"]["IssueCredits"], error_type)["MaxAttempts"] == 6

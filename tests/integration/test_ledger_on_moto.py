@@ -29,7 +29,7 @@ from infra.local.lambdas import LambdaContext
 from infra.local.template import function_specs
 from ledger_verify import LedgerIntegrityError, verify_export, verify_proof
 from tests.unit.functions.conftest import call, claims_for
-from tests.unit.ledger.conftest import NOW, approved_run
+from tests.unit.functions.ledger.conftest import NOW, approved_run
 
 ROOT = Path(__file__).resolve().parents[2]
 GANACHE = ROOT / "node_modules" / ".bin" / "ganache"

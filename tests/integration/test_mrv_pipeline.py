@@ -300,7 +300,7 @@ def test_a_failed_auditor_wait_fails_the_run_cleanly(api, project, twin):
 
 def test_vm0042_qa3_runs_both_passes_through_the_state_machine(api, twin, synthesized):
     """Conservative factors: ChooseFactors then a second Map (pass 2 per chunk); the summary's
-    basis is the single engine request's (the equivalence itself: tests/unit/pipeline/test_steps.py).
+    basis is the single engine request's (the equivalence itself: tests/unit/functions/pipeline/test_steps.py).
     Its own FPO: the demo FPO is already in a project for the same crediting period."""
     from agri_common.single_table import DynamoTableStore
 

@@ -10,7 +10,7 @@ import pytest
 from agri_common.platform.revocation import InMemoryRevocationStore
 from infra.local.front import proxy_event
 from infra.local.lambdas import LambdaContext
-from tests.unit.fakes import FakeIdp
+from tests.unit.fakes.idp import FakeIdp
 
 
 def claims_for(

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import __version__, gc_paused
 from .arrays import FloatArray
-from .engine import Sensitivity, choose_conservative  # noqa: F401  (choose_conservative: re-exported, used between the passes)
+from .conservative import Sensitivity, choose_conservative  # noqa: F401  (choose_conservative: re-exported, used between the passes)
 from .factors import FactorLibrary, default_library
 from .models import Request
 
@@ -142,17 +142,8 @@ def chunk_totals(
     Per-plot rows are columnar (``rows[metric][i]`` for ``request.plots[i]``), before deductions.
     For a conservative profile the totals carry pass 1 of the choice (``sensitivity``).
     """
-    from .engine import (
-        aggregate,
-        awd_switch_n_kg,
-        component_points,
-        gate_counts,
-        per_plot,
-        prepare,
-        sensitivity,
-        term_totals,
-        totals,
-    )
+    from .conservative import awd_switch_n_kg, gate_counts, sensitivity
+    from .evaluation import aggregate, component_points, per_plot, prepare, term_totals, totals
     from .montecarlo import Draws
 
     with gc_paused():
@@ -181,7 +172,7 @@ def chunk_basis(
 ) -> dict[str, float]:
     """Pass 2 of the conservative choice: the chunk's metrics (t CO2e) with the chosen factors (from
     :func:`choose_conservative` over the whole project), others at defaults. Additive over chunks."""
-    from .engine import prepare, totals
+    from .evaluation import prepare, totals
     from .montecarlo import Draws
 
     with gc_paused():

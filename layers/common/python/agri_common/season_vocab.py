@@ -2,7 +2,7 @@
 
 ``carbon_engine.models`` itself imports without NumPy, but it ships in the carbon_engine layer
 (NumPy included, ~54 MB), which the farmers function does not attach; so the literals are repeated
-here and ``tests/unit/farmers/test_domain_rules.py::test_the_season_vocabulary_is_the_carbon_engines``
+here and ``tests/unit/functions/farmers/test_domain_rules.py::test_the_season_vocabulary_is_the_carbon_engines``
 fails if the two ever differ (``test_crop_names_are_read_as_the_engine_reads_them`` for crop names).
 """
 

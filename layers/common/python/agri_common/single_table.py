@@ -22,18 +22,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, ClassVar, Protocol, Self, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict
 
+from agri_common.dynamo_values import MAX_ITEM_BYTES as MAX_ITEM_BYTES
+from agri_common.dynamo_values import attribute_size as attribute_size
+from agri_common.dynamo_values import from_dynamo as from_dynamo
+from agri_common.dynamo_values import item_size as item_size
+from agri_common.dynamo_values import item_too_large as item_too_large
+from agri_common.dynamo_values import size_refusal
+from agri_common.dynamo_values import to_dynamo as to_dynamo
 from agri_common.platform.aws import DynamoTable
 
 Key = tuple[str, str]  # (pk, sk): both tables' base keys
 INDEX = "gsi1"  # both tables' one global index (gsi1pk, gsi1sk)
 T = TypeVar("T")
 MAX_TRANSACTION_OPS = 100  # DynamoDB's limit per TransactWriteItems
-MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (names and values), 409,600 bytes
 
 
 class Stored(BaseModel):
@@ -145,62 +150,7 @@ class TableStore(Protocol):
     def transact(self, ops: Sequence[Op]) -> None: ...
 
 
-# ---- DynamoDB -----------------------------------------------------------------------------------
-def to_dynamo(value: Any) -> Any:
-    """Floats become Decimal (DynamoDB numbers); containers are converted recursively."""
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {k: to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_dynamo(v) for v in value]
-    return value
-
-
-def from_dynamo(value: Any) -> Any:
-    """Decimal back to int or float; string sets to sorted lists (JSON-friendly)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [from_dynamo(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(from_dynamo(v) for v in value)
-    return value
-
-
-# ---- item size (DynamoDB's accounting: names + values) ----------------------------------------
-def _number_size(value: Any) -> int:
-    digits = Decimal(str(value)).normalize().as_tuple().digits
-    return min(21, (len(digits) + 1) // 2 + 1)
-
-
-def attribute_size(value: Any) -> int:
-    """Bytes DynamoDB counts for one value: strings and binary by length, numbers about one byte per
-    two significant digits plus one, 3 bytes per list or map plus one per element, 1 for bool/null."""
-    if isinstance(value, str):
-        return len(value.encode("utf-8", "surrogatepass"))
-    if isinstance(value, bool) or value is None:
-        return 1
-    if isinstance(value, (int, float, Decimal)):
-        return _number_size(value)
-    if isinstance(value, (bytes, bytearray)):
-        return len(value)
-    if isinstance(value, Mapping):
-        return 3 + sum(len(str(k).encode("utf-8", "surrogatepass")) + attribute_size(v) + 1 for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return 3 + sum(attribute_size(v) + 1 for v in value)
-    if isinstance(value, (set, frozenset)):
-        return sum(attribute_size(v) for v in value)
-    return len(str(value).encode("utf-8", "surrogatepass"))
-
-
-def item_size(item: Mapping[str, Any]) -> int:
-    """The size DynamoDB gives ``item`` (attribute names and values), in bytes."""
-    return sum(len(name.encode("utf-8", "surrogatepass")) + attribute_size(value) for name, value in item.items())
-
-
+# ---- item size (counted by agri_common.dynamo_values) -------------------------------------------
 def _written_size(op: Op) -> int:
     """What ``op`` certainly writes: the whole item of a Put; for an Update, its key and the values it
     sets or adds (the stored item's other attributes come on top: DynamoDB's own refusal of the
@@ -214,21 +164,6 @@ def _written_size(op: Op) -> int:
     return 0
 
 
-def item_too_large(size: int | None) -> Exception:
-    from agri_common.platform.errors import PayloadTooLargeError
-
-    issue = (
-        f"this record would take {size:,} bytes; a stored record holds at most {MAX_ITEM_BYTES:,} bytes (400 KB)"
-        if size is not None
-        else f"this record would exceed {MAX_ITEM_BYTES:,} bytes (400 KB), the most a stored record holds"
-    )
-    return PayloadTooLargeError(
-        f"The record is too large to store: at most {MAX_ITEM_BYTES:,} bytes (400 KB)",
-        code="item_too_large",
-        details=[{"field": "body", "issue": issue, "type": "item_too_large"}],
-    )
-
-
 def check_item_sizes(ops: Sequence[Op]) -> None:
     """413 ``item_too_large`` before anything is written if one operation exceeds the item limit."""
     for op in ops:
@@ -238,18 +173,6 @@ def check_item_sizes(ops: Sequence[Op]) -> None:
 
 
 _RACE_OR_CONDITION = frozenset({"None", "ConditionalCheckFailed", "TransactionConflict"})
-
-
-def _size_refusal(exc: Exception) -> bool:
-    """DynamoDB's own refusal of an item over 400 KB (ValidationException, or a transaction reason)."""
-    response = getattr(exc, "response", None) or {}
-    messages = [str((response.get("Error") or {}).get("Message") or "")]
-    messages += [
-        str((r or {}).get("Message") or "")
-        for r in response.get("CancellationReasons") or []
-        if (r or {}).get("Code") == "ValidationError"
-    ]
-    return any("item size" in m.lower() and "maximum allowed size" in m.lower() for m in messages)
 
 
 class _Expr:
@@ -381,7 +304,7 @@ class DynamoTableStore(DynamoTable):
         try:
             client.transact_write_items(TransactItems=[self._op(op) for op in ops])
         except ClientError as exc:
-            if _size_refusal(exc):
+            if size_refusal(exc):
                 raise item_too_large(None) from exc
             if aws_error_code(exc) != "TransactionCanceledException":
                 raise
