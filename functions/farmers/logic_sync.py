@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from agri_common.farm_table import keys
 from agri_common.platform.errors import AppError, validation_details
+from agri_common.platform.inputs import forbidden_value
 from agri_common.platform.principal import Principal, Role, require_role
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, Receipt, ReceiptExists, VersionConflict, content_hash, derived_id
@@ -88,10 +89,15 @@ class SyncService:
 
     def _one(self, caller: Principal, record: m.SyncRecord, receipt_item: dict[str, Any] | None) -> m.SyncResult:
         base: _Named = {"client_id": record.client_id, "entity": record.entity}
-        # Python mode: the hash's JSON escapes what it cannot encode, so a record whose data holds a lone
-        # surrogate is hashed (the same digest as before for every other record) and then refused by its
-        # entity's model, field by field, like any other invalid text.
-        digest = content_hash(record.model_dump())
+        forbidden = forbidden_value(record.data)  # before the hash: a lone surrogate cannot be encoded
+        if forbidden:
+            sub, problem = forbidden
+            kind = "text_control_character" if problem.startswith("U+") else "number_out_of_range"
+            issue = f"may not hold {problem}"
+            return m.SyncResult(
+                **base, status="invalid", errors=[{"field": f"data{sub}", "type": kind, "issue": issue}]
+            )
+        digest = content_hash(record.model_dump(mode="json"))
         if receipt_item is not None:
             return self._replayed(base, receipt_item, digest)
         receipt = Receipt(caller.user_id, record.client_id, digest)

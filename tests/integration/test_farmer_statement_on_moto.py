@@ -15,7 +15,7 @@ from functions.ledger import models as m
 from functions.ledger.dal import DynamoLedgerStore, S3ArtifactStore
 from functions.ledger.issuance import Issuer
 from infra.domain_constructs.farmers import STATEMENT_OBJECTS
-from tests.unit.ledger.conftest import NOW, approved_run
+from tests.unit.functions.ledger.conftest import NOW, approved_run
 
 
 def test_the_credits_issued_to_a_farmer_by_one_run_are_read_by_their_salted_reference(function_env):

@@ -80,6 +80,13 @@ def _walk(value: Any, path: str = "") -> tuple[str, str] | None:
     return None
 
 
+def forbidden_value(value: Any) -> tuple[str, str] | None:
+    """(sub-path, problem) of the first string (or key) or number inside ``value`` that no body may hold,
+    or None: the check :class:`Input` applies, for a ``PER_ITEM`` field whose own model checks it
+    later but whose raw value is used first (hashed, stored as received)."""
+    return _walk(value)
+
+
 def _no_forbidden(value: Any) -> Any:
     found = _walk(value)
     if found:
