@@ -241,23 +241,29 @@ class MrvPipeline(Construct):
             ),
             "plan",
         )
-        chunks = sfn.Map(
-            self,
-            "CalculateChunks",
-            items_path="$.plan.chunks",
-            max_concurrency=MAP_CONCURRENCY,
-            item_selector={**run_fields, "index.$": "$$.Map.Item.Value"},
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        chunks.item_processor(
-            self._invoke(
-                "calculate",
-                "CalculateChunk",
-                result_path=None,
-                selector={"index.$": "$.Payload.index", "reused.$": "$.Payload.reused"},
+
+        def chunk_map(map_id: str, items_path: str, domain: str, task_id: str, step: str) -> sfn.Map:
+            """One task per chunk index (at most MAP_CONCURRENCY at once), its results discarded."""
+            each = sfn.Map(
+                self,
+                map_id,
+                items_path=items_path,
+                max_concurrency=MAP_CONCURRENCY,
+                item_selector={**run_fields, "index.$": "$$.Map.Item.Value"},
+                result_path=sfn.JsonPath.DISCARD,
             )
-        )
-        guarded(chunks, "calculate")
+            each.item_processor(
+                self._invoke(
+                    domain,
+                    task_id,
+                    result_path=None,
+                    selector={"index.$": "$.Payload.index", "reused.$": "$.Payload.reused"},
+                )
+            )
+            guarded(each, step)
+            return each
+
+        chunks = chunk_map("CalculateChunks", "$.plan.chunks", "calculate", "CalculateChunk", "calculate")
         # VM0042 conservative factors (carbon_engine/chunks.py): the aggregate function chooses once over the
         # chunks' pass-1 sensitivities; pass 2 re-evaluates each chunk at the choice. Other profiles: no items.
         choose = guarded(
@@ -270,23 +276,9 @@ class MrvPipeline(Construct):
             ),
             "conservative_choice",
         )
-        conservative = sfn.Map(
-            self,
-            "ConservativeChunks",
-            items_path="$.conservative.chunks",
-            max_concurrency=MAP_CONCURRENCY,
-            item_selector={**run_fields, "index.$": "$$.Map.Item.Value"},
-            result_path=sfn.JsonPath.DISCARD,
+        conservative = chunk_map(
+            "ConservativeChunks", "$.conservative.chunks", "basis", "ConservativeChunk", "conservative_basis"
         )
-        conservative.item_processor(
-            self._invoke(
-                "basis",
-                "ConservativeChunk",
-                result_path=None,
-                selector={"index.$": "$.Payload.index", "reused.$": "$.Payload.reused"},
-            )
-        )
-        guarded(conservative, "conservative_basis")
         aggregate = guarded(
             self._invoke(
                 "aggregate",
