@@ -24,3 +24,20 @@ def synthesized(tmp_path_factory):
     from infra.synth import synth
 
     return synth("dev", bundle=True, outdir=tmp_path_factory.mktemp("cdk.out"))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The resource budget and the other hard limits, as measured by tests/infra/test_stacks.py (here, in
+    the root conftest: under xdist only the controller prints a summary, and it loads only this one)."""
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if name == "budget"
+    ]
+    if lines:
+        terminalreporter.section("stack budget (CloudFormation and service limits)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -53,19 +53,3 @@ class _BudgetLines(list):
 def budget_report(record_property) -> list[str]:
     """Lines a test adds here are printed after the run (with or without ``-s``, with or without ``-n``)."""
     return _BudgetLines(record_property)
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    """The resource budget and the other hard limits, as measured by test_stacks.py."""
-    lines = [
-        value
-        for reports in terminalreporter.stats.values()
-        for report in reports
-        if getattr(report, "when", None) == "call"
-        for name, value in getattr(report, "user_properties", [])
-        if name == "budget"
-    ]
-    if lines:
-        terminalreporter.section("stack budget (CloudFormation and service limits)")
-        for line in lines:
-            terminalreporter.write_line(line)
