@@ -64,8 +64,8 @@ def farm(monkeypatch):
     fpo.app.dependency_overrides.clear()
 
 
-def download(fmt: str, table: str | None = None) -> dict:
-    query = f"format={fmt}" + (f"&table={table}" if table else "")
+def get_reports(query: str | None, claims: dict = MANAGER) -> dict:
+    """GET /fpos/FPO-1/reports?<query> through the deployed handler."""
     event = proxy_event(
         "/fpos/{fpo_id}/reports",
         "GET",
@@ -74,7 +74,7 @@ def download(fmt: str, table: str | None = None) -> dict:
         body=b"",
         headers={},
         params={"fpo_id": "FPO-1"},
-        claims=MANAGER,
+        claims=claims,
     )
     ctx = LambdaContext(
         function_name="test",
@@ -84,6 +84,10 @@ def download(fmt: str, table: str | None = None) -> dict:
         timeout_s=10,
     )
     return fpo.lambda_handler(event, ctx)
+
+
+def download(fmt: str, table: str | None = None) -> dict:
+    return get_reports(f"format={fmt}" + (f"&table={table}" if table else ""))
 
 
 def test_the_excel_download_types_every_text_cell_as_a_string_with_the_exact_text(farm):
@@ -111,25 +115,7 @@ def test_the_csv_download_prefixes_every_formula_trigger(farm):
 
 
 def test_the_json_report_keeps_the_text_as_stored(farm):
-    event = proxy_event(
-        "/fpos/{fpo_id}/reports",
-        "GET",
-        "/fpos/FPO-1/reports",
-        body=b"",
-        headers={},
-        params={"fpo_id": "FPO-1"},
-        claims=MANAGER,
-    )
-    resp = fpo.lambda_handler(
-        event,
-        LambdaContext(
-            function_name="t",
-            memory_limit_in_mb=128,
-            invoked_function_arn="arn:aws:lambda:x:1:function:t",
-            aws_request_id="r",
-            timeout_s=10,
-        ),
-    )
+    resp = get_reports(None)
     assert resp["statusCode"] == 200
     assert {v["village"] for v in json.loads(resp["body"])["villages"]} == set(VILLAGES)
 
@@ -181,26 +167,7 @@ def test_the_zip_holds_every_table_as_its_own_csv(farm):
     ],
 )
 def test_a_table_request_that_cannot_be_answered_is_a_clear_422(farm, query, code):
-    event = proxy_event(
-        "/fpos/{fpo_id}/reports",
-        "GET",
-        "/fpos/FPO-1/reports",
-        query=query,
-        body=b"",
-        headers={},
-        params={"fpo_id": "FPO-1"},
-        claims=MANAGER,
-    )
-    resp = fpo.lambda_handler(
-        event,
-        LambdaContext(
-            function_name="t",
-            memory_limit_in_mb=128,
-            invoked_function_arn="arn:aws:lambda:x:1:function:t",
-            aws_request_id="r",
-            timeout_s=10,
-        ),
-    )
+    resp = get_reports(query)
     assert resp["statusCode"] == 422, resp
     error = json.loads(resp["body"])["error"]
     assert error["code"] == code and [d["field"] for d in error["details"]] == ["query.table"]
@@ -209,26 +176,7 @@ def test_a_table_request_that_cannot_be_answered_is_a_clear_422(farm, query, cod
 def test_an_fpo_the_caller_may_not_see_answers_404_whatever_the_table_query(farm):
     other = claims_for("fpo_manager", user="mgr2", fpo="FPO-2")
     for query in ("format=csv&table=villages", "format=zip"):
-        event = proxy_event(
-            "/fpos/{fpo_id}/reports",
-            "GET",
-            "/fpos/FPO-1/reports",
-            query=query,
-            body=b"",
-            headers={},
-            params={"fpo_id": "FPO-1"},
-            claims=other,
-        )
-        resp = fpo.lambda_handler(
-            event,
-            LambdaContext(
-                function_name="t",
-                memory_limit_in_mb=128,
-                invoked_function_arn="arn:aws:lambda:x:1:function:t",
-                aws_request_id="r",
-                timeout_s=10,
-            ),
-        )
+        resp = get_reports(query, other)
         assert resp["statusCode"] == 404, resp
 
 
