@@ -252,11 +252,10 @@ def test_an_old_decision_without_names_and_questions_says_so():
     )
     text = pdfread.text(pdfs["ver"])
     assert "Auditor name not recorded (user id aud-1)" in text
-    ctx.store.items[pipeline_table.project_auditor(PID, "aud-1")] = {
-        "pk": f"PROJECT#{PID}",
-        "sk": "AUDITOR#aud-1",
-        "username": "asha",
-    }
+    assignment = pipeline_table.AuditorAssignmentRecord(
+        project_id=PID, user_id="aud-1", username="asha", assigned_by="a-1", assigned_at="t0"
+    )
+    ctx.store.items[assignment.key()] = assignment.to_item()
     assert report_data.auditor_of(ctx, PID, {"decided_by": "aud-1"}).label() == "asha"
     assert "question text not recorded with this decision" in text
     assert "info whole run" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agri_common import pipeline_table
 from functions.projects import handler
 from functions.projects.logic import ProjectService
 from tests.unit.fakes.mrv import FakeFpos, FakeStepFunctions, MemoryStore
@@ -265,16 +266,10 @@ def test_run_status_shows_steps_and_execution(env):
     store, _ = env
     pid = project().body["project_id"]
     rid = start(pid).body["run_id"]
-    store.items[(f"RUN#{rid}", "STEP#plan")] = {
-        "pk": f"RUN#{rid}",
-        "sk": "STEP#plan",
-        "run_id": rid,
-        "step": "plan",
-        "attempt": 1,
-        "status": "succeeded",
-        "started_at": "t",
-        "detail": {"chunks": 3},
-    }
+    step = pipeline_table.StepRecord(
+        run_id=rid, step="plan", attempt=1, status="succeeded", started_at="t", detail={"chunks": 3}
+    )
+    store.items[step.key()] = step.to_item()
     r = path(
         "GET",
         f"/projects/{pid}/runs/{rid}",

@@ -49,23 +49,14 @@ def env(revocations, monkeypatch):
         created_at="t0",
     )
     store.items[project.key()] = project.to_item()
-    pk, sk = pipeline_table.project_fpo(PID, "FPO-1")  # as the projects domain writes it: the FPO's projects on gsi1
-    store.items[(pk, sk)] = {
-        "pk": pk,
-        "sk": sk,
-        "kind": "project_fpo",
-        "project_id": PID,
-        "fpo_id": "FPO-1",
-        "gsi1pk": pipeline_table.fpo_projects_index("FPO-1"),
-        "gsi1sk": PID,
-    }
-    store.items[pipeline_table.project_auditor(PID, "aud-1")] = {
-        "pk": f"PROJECT#{PID}",
-        "sk": "AUDITOR#aud-1",
-        "project_id": PID,
-        "gsi1pk": pipeline_table.auditor_projects_index("aud-1"),
-        "gsi1sk": PID,
-    }
+    # as the projects domain writes them: the FPO's projects and the auditor's projects on gsi1
+    for record in (
+        pipeline_table.ProjectFpoRecord(project_id=PID, fpo_id="FPO-1"),
+        pipeline_table.AuditorAssignmentRecord(
+            project_id=PID, user_id="aud-1", username="aud-1", assigned_by="a-1", assigned_at="t0"
+        ),
+    ):
+        store.items[record.key()] = record.to_item()
     run = pipeline_table.RunRecord(
         project_id=PID,
         run_id=RID,
@@ -110,11 +101,8 @@ def env(revocations, monkeypatch):
         created_at="t2",
     )
     store.items[report.key()] = report.to_item()
-    store.items[pipeline_table.sample(RID)] = {
-        "pk": f"RUN#{RID}",
-        "sk": "SAMPLE",
-        "object_key": f"{PREFIX}/sample.json",
-    }
+    pk, sk = pipeline_table.sample(RID)  # only what the handler reads of the sample item
+    store.items[(pk, sk)] = {"pk": pk, "sk": sk, "object_key": f"{PREFIX}/sample.json"}
     handler.app.dependency_overrides[handler.get_service] = lambda: VerificationService(
         store, objects, Presigner(), sfn, now=lambda: "2025-03-01T10:00:00.000000Z"
     )

@@ -120,26 +120,17 @@ def project_items(
         created_at="t0",
     )
     store.items[project.key()] = project.to_item()
-    for fpo in fpo_ids:
-        pk, sk = pipeline_table.project_fpo(pid, fpo)
-        store.items[(pk, sk)] = {
-            "pk": pk,
-            "sk": sk,
-            "kind": "project_fpo",
-            "project_id": pid,
-            "fpo_id": fpo,
-            "gsi1pk": pipeline_table.fpo_projects_index(fpo),
-            "gsi1sk": pid,
-        }
-    for user in auditors:
-        pk, sk = pipeline_table.project_auditor(pid, user)
-        store.items[(pk, sk)] = {
-            "pk": pk,
-            "sk": sk,
-            "project_id": pid,
-            "gsi1pk": pipeline_table.auditor_projects_index(user),
-            "gsi1sk": pid,
-        }
+    links: list[pipeline_table.ProjectFpoRecord | pipeline_table.AuditorAssignmentRecord] = [
+        pipeline_table.ProjectFpoRecord(project_id=pid, fpo_id=fpo) for fpo in fpo_ids
+    ]
+    links += [
+        pipeline_table.AuditorAssignmentRecord(
+            project_id=pid, user_id=user, username=user, assigned_by="a-1", assigned_at="t0"
+        )
+        for user in auditors
+    ]
+    for record in links:
+        store.items[record.key()] = record.to_item()
     return project
 
 
@@ -176,11 +167,8 @@ def world(monkeypatch):
     store.items[task.key()] = task.to_item()
     objects.put(f"{PREFIX}/findings.json", json.dumps(FINDINGS).encode())
     objects.put(f"{PREFIX}/sample.json", json.dumps(SAMPLE).encode())
-    store.items[pipeline_table.sample(RID)] = {
-        "pk": f"RUN#{RID}",
-        "sk": "SAMPLE",
-        "object_key": f"{PREFIX}/sample.json",
-    }
+    pk, sk = pipeline_table.sample(RID)  # only what the handler reads of the sample item
+    store.items[(pk, sk)] = {"pk": pk, "sk": sk, "object_key": f"{PREFIX}/sample.json"}
     for kind in ("monitoring", "verification"):
         rid = pipeline_table.report_id(TID, kind)
         report = pipeline_table.ReportRecord(
