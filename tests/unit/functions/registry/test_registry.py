@@ -231,3 +231,30 @@ def test_a_project_without_ledger_records_answers_404_like_an_unknown_one(regist
 def test_malformed_project_ids_are_422(registry, project_id):
     r = project(project_id)
     assert r.status == 422 and r.body["error"]["details"][0]["field"] == "path.project_id"
+
+
+def test_a_cancelled_credit_shows_the_reason_and_the_project_counts_it(registry):
+    block = registry.issue().credits[0]
+    cmd = lm.CancelCommand(serial=block.serial, quantity=block.quantity, reason="reversal", client_token="tok-cancel-1")
+    registry.writer.handle(lm.WriterEvent(command="cancel", cancel=cmd, actor=ADMIN))
+    body = credit(block.serial).body
+    assert body["status"] == "cancelled" and body["retirement"] is None
+    assert body["cancellation"]["reason"] == "reversal"
+    assert [p["kind"] for p in body["proof"]["records"]] == ["issuance", "cancellation"]
+    totals = project("P1").body
+    assert (totals["issued"], totals["cancelled"], totals["outstanding"]) == (10, block.quantity, 10 - block.quantity)
+    assert_no_personal_data(body, registry)
+
+
+def test_a_transferred_credit_hides_the_buyer_and_the_farmer(registry):
+    block = registry.issue().credits[0]
+    cmd = lm.TransferCommand(
+        serial=block.serial, quantity=block.quantity, to_ref="BUYER-ACC-7", client_token="tok-move-1"
+    )
+    registry.writer.handle(lm.WriterEvent(command="transfer", transfer=cmd, actor=ADMIN))
+    body = credit(block.serial).body
+    assert body["status"] == "active"
+    assert [p["kind"] for p in body["proof"]["records"]] == ["issuance", "transfer"]
+    assert "BUYER-ACC-7" not in str(body)  # the holder is not published, a farmer or a buyer
+    assert_no_personal_data(body, registry)
+    assert project("P1").body["issued"] == 10  # a transfer changes no total
