@@ -25,7 +25,7 @@ from constructs import Construct
 from infra.config import StageConfig
 from infra.routes import Route
 
-ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
+ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key"]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZIP_MEDIA_TYPE = "application/zip"
 PDF_MEDIA_TYPE = "application/pdf"
@@ -37,6 +37,9 @@ GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str | None, str], ...] = (
     # A REST API answers unknown paths/methods with MISSING_AUTHENTICATION_TOKEN (403 by default).
     (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "route_not_found"),
     (apigw.ResponseType.THROTTLED, "429", "too_many_requests"),
+    # API-key routes (the registry view): no, unknown or revoked key; the key's usage plan quota used up.
+    (apigw.ResponseType.INVALID_API_KEY, "403", "invalid_api_key"),
+    (apigw.ResponseType.QUOTA_EXCEEDED, "429", "quota_exceeded"),
     (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "payload_too_large"),
     (apigw.ResponseType.DEFAULT_4_XX, None, "bad_request"),
     (apigw.ResponseType.DEFAULT_5_XX, None, "internal_error"),
@@ -94,8 +97,9 @@ def needs_preflight(route: Route) -> bool:
     the handler's own ``Access-Control-Allow-Origin``, so no preflight method is created for it.
     Neither is one created on the root or on a path segment that has no route of its own (e.g.
     ``/fpos/{fpo_id}/members``): API Gateway answers OPTIONS there like any unknown method (404).
+    A route that requires an API key is preflighted too: its ``x-api-key`` header is not a simple one.
     """
-    return not route.public or route.method not in ("GET", "HEAD")
+    return not route.public or route.api_key or route.method not in ("GET", "HEAD")
 
 
 class Api(Construct):
@@ -148,8 +152,26 @@ class Api(Construct):
         self._routes: dict[tuple[str, str], str] = {}
         self._preflights: set[str] = set()
         self._preflight_paths: set[str] = set()
+        self.usage_plans = self._add_usage_plans(config)
         self._add_gateway_responses(config)
         self._acknowledge_api_findings()
+
+    def _add_usage_plans(self, config: StageConfig) -> dict[str, apigw.UsagePlan]:
+        """One usage plan per tier of ``config.api_plans``, on this API's stage: every integrator key
+        (``POST /admin/api-keys``) joins one, which throttles it and caps its requests per period
+        (API Gateway answers 429 past either). Keys exist only at run time; none is in the template."""
+        plans = {}
+        for name, plan in sorted(config.api_plans.items()):
+            plans[name] = apigw.UsagePlan(
+                self,
+                f"Plan{name.title()}",
+                name=f"agri-mrv-{config.name}-{name}",
+                description=plan.description or f"Integrator keys, tier {name}",
+                throttle=apigw.ThrottleSettings(rate_limit=plan.rate_limit, burst_limit=plan.burst_limit),
+                quota=apigw.QuotaSettings(limit=plan.quota_limit, period=apigw.Period(plan.quota_period)),
+                api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+            )
+        return plans
 
     @property
     def url(self) -> str:
@@ -171,7 +193,22 @@ class Api(Construct):
                 raise ValueError(f"{route.method} {route.path} is declared by both {self._routes[key]} and {owner}")
             self._routes[key] = owner
             resource = self.rest_api.root.resource_for_path(route.path)
-            if route.public:
+            if route.public and route.api_key:
+                method = resource.add_method(
+                    route.method, integration, authorization_type=apigw.AuthorizationType.NONE, api_key_required=True
+                )
+                Validations.of(method).acknowledge(
+                    Acknowledgment(
+                        id="AwsSolutions-APIG4",
+                        reason=f"{route.method} {route.path} is the public registry view: no account, but an "
+                        "API key is required (apiKeyRequired) and metered by its usage plan (docs/decisions/0016).",
+                    ),
+                    Acknowledgment(
+                        id="AwsSolutions-COG4",
+                        reason=f"{route.method} {route.path} is authorized by API key, not Cognito (see APIG4).",
+                    ),
+                )
+            elif route.public:
                 method = resource.add_method(route.method, integration, authorization_type=apigw.AuthorizationType.NONE)
                 Validations.of(method).acknowledge(
                     Acknowledgment(

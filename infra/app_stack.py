@@ -23,6 +23,7 @@ from constructs import Construct
 from infra.api import Api
 from infra.config import AppSettings, StageConfig
 from infra.domain_constructs import DomainConstruct, Platform, construct_for
+from infra.domain_constructs.admin import AdminDomain
 from infra.domain_constructs.ledger import LedgerDomain, LedgerSecrets
 from infra.domains import API_DOMAINS, Domain
 from infra.function import SharedLayers
@@ -101,6 +102,9 @@ class AppStack(Stack):
             construct = construct_for(domain)(self, domain=domain, platform=platform, routes=routes)
             self.api.add_routes(domain.name, routes, construct.handler.function)
             self.domains[domain.name] = construct
+        admin = self.domains.get("admin")
+        if isinstance(admin, AdminDomain):  # integrator API keys on this API's usage plans
+            admin.manage_api_keys(self.api.usage_plans)
 
         # The MRV state machine: its task functions, the ledger writer step (the ledger domain's
         # function) and the grants of the API domains that start it and answer its task tokens.

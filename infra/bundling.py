@@ -158,11 +158,19 @@ def function_code(domain_name: str, runtime: lambda_.Runtime, entry: str = "hand
     return _code(source, bundler, runtime)
 
 
+# Domains whose code reads another domain's data through that domain's own read paths: the other
+# domain's folder travels in the asset too (the public registry view reads the ledger with
+# functions/ledger's store and reader; copying them would let the two drift).
+SHARED_CODE: dict[str, tuple[str, ...]] = {"registry": ("ledger",)}
+
+
 def function_extras(domain_name: str) -> list[tuple[Path, str]]:
-    """Files from outside ``functions/<domain>`` that a function's asset carries: for ``docs``, the
-    Swagger UI files its handler serves (``functions/docs/assets.py`` names them), gzipped."""
+    """Files from outside ``functions/<domain>`` that a function's asset carries: the folders of
+    :data:`SHARED_CODE`; for ``docs``, the Swagger UI files its handler serves
+    (``functions/docs/assets.py`` names them), gzipped."""
+    shared = [(FUNCTIONS_DIR / name, f"functions/{name}") for name in SHARED_CODE.get(domain_name, ())]
     if domain_name != "docs":
-        return []
+        return shared
     from functions.docs.assets import FILES, SOURCE_DIR
 
     missing = [name for name in FILES if not (SOURCE_DIR / name).is_file()]

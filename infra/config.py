@@ -18,6 +18,7 @@ Context keys read here (``-c key=value`` overrides them):
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from aws_cdk import RemovalPolicy
@@ -55,6 +56,29 @@ _LOG_RETENTION: dict[int, RetentionDays] = {
 }
 
 
+class ApiPlan(BaseModel):
+    """One usage plan for integrator API keys (the public registry view): throttle and quota per key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rate_limit: float = Field(gt=0)
+    """Steady-state requests per second of one key."""
+    burst_limit: int = Field(gt=0)
+    quota_limit: int = Field(gt=0)
+    """Requests one key may make per ``quota_period``; API Gateway answers 429 past it."""
+    quota_period: Literal["DAY", "WEEK", "MONTH"] = "DAY"
+    description: str = Field(default="", max_length=200)
+
+
+# Tiers of integrator keys: a self-serve-sized trial and the standard plan of a registry or buyer.
+DEFAULT_API_PLANS: dict[str, ApiPlan] = {
+    "trial": ApiPlan(rate_limit=1, burst_limit=5, quota_limit=1_000, description="Evaluation: 1,000 requests a day"),
+    "standard": ApiPlan(
+        rate_limit=10, burst_limit=20, quota_limit=50_000, description="Registries, buyers: 50,000 requests a day"
+    ),
+}
+
+
 class StageConfig(BaseModel):
     """The settings of one deployment stage (dev, prod)."""
 
@@ -79,6 +103,17 @@ class StageConfig(BaseModel):
     the local twin and tests only) or a JSON-RPC URL (Polygon, Ethereum...). prod sets it explicitly."""
     chain_contract_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
     """The AnchorRegistry on that chain (deploy once); unused for the in-process chain, which deploys its own."""
+    api_plans: dict[str, ApiPlan] = Field(default_factory=lambda: dict(DEFAULT_API_PLANS), min_length=1)
+    """Usage plans of integrator API keys by tier name (``POST /admin/api-keys`` picks one); each plan's
+    throttle must stay within the stage's (API Gateway applies the stricter)."""
+
+    @field_validator("api_plans")
+    @classmethod
+    def _plan_names(cls, value: dict[str, ApiPlan]) -> dict[str, ApiPlan]:
+        for name in value:
+            if not re.fullmatch(r"[a-z][a-z0-9]{1,15}", name):
+                raise ValueError(f"plan name {name!r}: lower-case letters and digits, 2-16, starting with a letter")
+        return value
 
     @model_validator(mode="after")
     def _real_chain_has_a_registry(self) -> StageConfig:

@@ -60,6 +60,11 @@ API_DOMAINS: tuple[Domain, ...] = (
     ),
     Domain("projects", "Carbon projects, auditor assignment and MRV monitoring runs (start, status)", timeout_s=29),
     Domain(
+        "registry",
+        "Public registry view of credits and projects, for integrators with an API key (no account)",
+        timeout_s=29,
+    ),
+    Domain(
         "verification", "Auditor queue, verification tasks and decisions, samples, reports, observations", timeout_s=29
     ),
 )

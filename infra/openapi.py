@@ -15,7 +15,7 @@ import json
 import sys
 
 from infra.domains import API_DOMAINS
-from infra.routes import HTTP_METHODS, ROOT, ensure_import_paths, resolver_for
+from infra.routes import API_KEY_SCHEME, COGNITO_SCHEME, HTTP_METHODS, ROOT, ensure_import_paths, resolver_for
 
 SPEC_PATH = ROOT / "functions" / "docs" / "openapi.json"
 ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
@@ -35,8 +35,20 @@ DESCRIPTIONS = {
 }
 
 
-def _error_response(status: int) -> dict:
-    return {"description": DESCRIPTIONS[status], "content": {"application/json": {"schema": ENVELOPE_REF}}}
+# What API Gateway answers on a route that requires an integrator API key (the registry view).
+API_KEY_DESCRIPTIONS = {
+    403: "Missing, unknown or revoked API key (x-api-key): invalid_api_key",
+    429: "Throttled (too_many_requests), or the key's usage plan quota is used up (quota_exceeded)",
+}
+
+
+def _error_response(status: int, descriptions: dict[int, str] | None = None) -> dict:
+    description = (descriptions or {}).get(status, DESCRIPTIONS[status])
+    return {"description": description, "content": {"application/json": {"schema": ENVELOPE_REF}}}
+
+
+def _schemes(op: dict) -> set[str]:
+    return {name for requirement in op.get("security") or [] for name in requirement}
 
 
 def _errors_for(op: dict) -> list[int]:
@@ -44,7 +56,7 @@ def _errors_for(op: dict) -> list[int]:
     Gateway and the authorizer answer them, whatever the route), plus its own ``x-errors``."""
     params = op.get("parameters", [])
     body = bool(op.get("requestBody"))
-    private = bool(op.get("security"))
+    private = COGNITO_SCHEME in _schemes(op)
     statuses = {413, 429, 500, 503}  # oversized request, throttling, unexpected and dependency failures
     if body or params:
         statuses |= {400, 422}  # malformed_json / invalid_encoding; a field or parameter that fails validation
@@ -58,7 +70,9 @@ def _errors_for(op: dict) -> list[int]:
             # A private route looks up the ids it is given (path or body): unknown, or not visible to
             # the caller, answers the same 404.
             statuses.add(404)
-    elif body:
+    if API_KEY_SCHEME in _schemes(op):
+        statuses.add(403)  # API Gateway: no, unknown or revoked key
+    elif not private and body:
         # The public routes with a body are the Cognito flows (sign-up, login, codes, refresh): the
         # identity provider refuses a wrong or expired code (400), wrong credentials (401), an
         # unconfirmed account (403), an unknown user (404) and a name or alias already taken (409).
@@ -216,8 +230,9 @@ def generate() -> dict:
                     op = item[method]
                     responses = op.setdefault("responses", {})
                     responses.pop("422", None)
+                    descriptions = API_KEY_DESCRIPTIONS if API_KEY_SCHEME in _schemes(op) else None
                     for status in _errors_for(op):
-                        responses.setdefault(str(status), _error_response(status))
+                        responses.setdefault(str(status), _error_response(status, descriptions))
                     target[method] = op
         comps = part.get("components", {})
         for name, schema in comps.get("schemas", {}).items():

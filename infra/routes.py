@@ -1,7 +1,10 @@
 """Read the route table from the handlers themselves (their Powertools resolver).
 
-A route is private when its OpenAPI operation declares ``security`` (``agri_common.platform.resolver.PRIVATE``);
-otherwise it is public and API Gateway puts no authorizer in front of it.
+A route is private when its OpenAPI operation declares the Cognito security scheme
+(``agri_common.platform.resolver.PRIVATE``); otherwise it is public and API Gateway puts no
+authorizer in front of it. A public route that declares the API key scheme
+(``agri_common.platform.resolver.API_KEY``) gets ``apiKeyRequired``: API Gateway refuses it without a
+valid key and meters it with the key's usage plan.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ LAYER_PATHS = (
     ROOT / "layers" / "chain" / "python",
 )
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+COGNITO_SCHEME = "CognitoUserPool"  # agri_common.platform.resolver.SECURITY_SCHEME (not imported: no layer path yet)
+API_KEY_SCHEME = "ApiKey"  # agri_common.platform.resolver.API_KEY_SCHEME
 
 
 def ensure_import_paths() -> None:
@@ -31,8 +36,13 @@ def ensure_import_paths() -> None:
 class Route:
     path: str
     method: str  # upper case
-    public: bool
+    public: bool  # no Cognito authorizer
     operation_id: str = ""
+    api_key: bool = False  # API Gateway requires an API key (x-api-key) and meters it
+
+    def __post_init__(self) -> None:
+        if self.api_key and not self.public:
+            raise ValueError(f"{self.method} {self.path}: a route takes a Cognito token or an API key, not both")
 
 
 def resolver_for(module: str):
@@ -46,12 +56,17 @@ def routes_from_schema(schema: dict) -> list[Route]:
         for method in HTTP_METHODS:
             op = item.get(method)
             if op is not None:
+                schemes = {name for requirement in op.get("security") or [] for name in requirement}
+                unknown = schemes - {COGNITO_SCHEME, API_KEY_SCHEME}
+                if unknown:
+                    raise ValueError(f"{method.upper()} {path} declares unknown security schemes {sorted(unknown)}")
                 routes.append(
                     Route(
                         path=path,
                         method=method.upper(),
-                        public=not op.get("security"),
+                        public=COGNITO_SCHEME not in schemes,
                         operation_id=op.get("operationId", ""),
+                        api_key=API_KEY_SCHEME in schemes,
                     )
                 )
     return sorted(routes)

@@ -11,3 +11,9 @@ CREATE_USER: JsonDict = {
     "phone_number": "+919876543210",
 }
 CHANGE_ROLE: JsonDict = {"role": "auditor"}
+CREATE_API_KEY: JsonDict = {
+    "name": "verra-registry-sync",
+    "owner": "Example Carbon Registry",
+    "contact": "integrations@registry.example",
+    "plan": "standard",
+}

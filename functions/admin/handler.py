@@ -13,15 +13,21 @@ from agri_common.platform.resolver import PRIVATE, current_principal, make_handl
 from agri_common.platform.revocation import revocation_store
 from agri_common.platform.settings import BaseSettingsModel, load_settings
 from functions.admin import models as m
+from functions.admin.api_keys import ApiKeyService, parse_plans
 from functions.admin.logic import AdminService
 
 app = make_resolver()
 TAGS = ["admin"]
 Username = Annotated[str, Path(pattern=m.USERNAME)]
+KeyId = Annotated[str, Path(pattern=m.API_KEY_ID)]
 
 
 class AdminSettings(BaseSettingsModel):
     user_pool_id: str
+
+
+class ApiKeySettings(BaseSettingsModel):
+    usage_plans: str  # name=plan-id,... (infra/domain_constructs/admin.py)
 
 
 _revocation = revocation_store  # looked up per call by make_handler: tests swap it
@@ -32,11 +38,18 @@ def get_service() -> AdminService:
     return AdminService(CognitoIdentityProvider(s.user_pool_id, client_id=""), _revocation())
 
 
+def get_api_keys() -> ApiKeyService:
+    from functions.admin.gateway import ApiGatewayKeys
+
+    return ApiKeyService(ApiGatewayKeys(), parse_plans(load_settings(ApiKeySettings).usage_plans))
+
+
 def get_principal() -> Principal:
     return current_principal(app)
 
 
 Service = Annotated[AdminService, Depends(get_service)]
+ApiKeys = Annotated[ApiKeyService, Depends(get_api_keys)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
@@ -93,6 +106,33 @@ def enable_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
 )
 def change_role(username: Username, body: m.ChangeRoleRequest, svc: Service, caller: Caller) -> m.UserOut:
     return svc.change_role(caller, username, body)
+
+
+@app.post(
+    "/admin/api-keys",
+    status_code=201,
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Create an integrator API key on a usage plan (the public registry view); its value is shown once",
+    openapi_extensions={"x-errors": [409]},
+)
+def create_api_key(body: m.CreateApiKeyRequest, keys: ApiKeys, caller: Caller) -> m.CreatedApiKey:
+    return keys.create(caller, body)
+
+
+@app.get("/admin/api-keys", tags=TAGS, security=PRIVATE, summary="Integrator API keys of this API (never their values)")
+def list_api_keys(keys: ApiKeys, caller: Caller) -> m.ApiKeyList:
+    return keys.list()
+
+
+@app.delete(
+    "/admin/api-keys/<key_id>",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Revoke (delete) an integrator API key; answers the key as it was, disabled",
+)
+def delete_api_key(key_id: KeyId, keys: ApiKeys, caller: Caller) -> m.ApiKeyOut:
+    return keys.delete(key_id)
 
 
 lambda_handler = make_handler(app, roles=[Role.ADMIN], revocation=lambda: _revocation())  # looked up per call

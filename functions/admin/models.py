@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agri_common.platform.inputs import Input
+from agri_common.platform.inputs import Input, Line
 from agri_common.platform.principal import ROLES_NEEDING_FPO, Role
 from functions.admin import examples
 
@@ -67,3 +67,43 @@ class UserOut(BaseModel):
 class UserPage(BaseModel):
     items: list[UserOut]
     next_token: str | None = Field(default=None, description="Pass back as ?next_token= for the next page")
+
+
+# ---- integrator API keys (the public registry view) ------------------------------------------------
+API_KEY_ID = r"^[A-Za-z0-9]{1,64}$"
+PLAN_NAME = r"^[a-z][a-z0-9]{1,15}$"
+
+
+class CreateApiKeyRequest(Input):
+    """An integrator's key: who holds it and which usage plan meters it. The key's value is answered
+    once, by this call; nothing can show it again (create another and delete this one)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CREATE_API_KEY]})
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$",
+        description="The key's name, unique among this API's keys (e.g. the integrator's slug)",
+    )
+    owner: Line = Field(min_length=1, max_length=120, description="The integrator (organisation)")
+    contact: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, description="Who to write to about the key"
+    )
+    plan: str = Field(pattern=PLAN_NAME, description="A usage plan of this stage (trial, standard...)")
+
+
+class ApiKeyOut(BaseModel):
+    key_id: str
+    name: str
+    owner: str | None = None
+    contact: str | None = None
+    plan: str
+    enabled: bool
+    created_at: str | None = None
+    created_by: str | None = Field(None, description="Username of the admin who created it")
+
+
+class CreatedApiKey(ApiKeyOut):
+    value: str = Field(description="The key to send as x-api-key. Shown once: store it now")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]

@@ -33,13 +33,21 @@ def visible_record(store: LedgerStore, principal: Principal, record_id: str) -> 
     return record
 
 
-def visible_block(store: LedgerStore, principal: Principal, serial: str, field: str) -> m.CreditBlock:
-    """The credit block that is exactly the range ``serial`` names (or holds a unit serial), or 404
-    if there is none or the caller may not see it; a malformed serial is a 422 naming ``field``."""
+def block_holding(store: LedgerStore, serial: str, field: str) -> m.CreditBlock | None:
+    """The credit block holding the range ``serial`` names (or a unit serial), None if no one block
+    holds it; a malformed serial is a 422 naming ``field``. No access rule: callers apply theirs
+    (:func:`visible_block` for account holders, the public registry view its own fields)."""
     series_id, start, end = m.serial_field(serial, field)
     block = store.find_block(series_id, start)
     if block is not None and block.end < end:
-        block = None  # the range asked for is not one block
+        return None  # the range asked for is not one block
+    return block
+
+
+def visible_block(store: LedgerStore, principal: Principal, serial: str, field: str) -> m.CreditBlock:
+    """The credit block that is exactly the range ``serial`` names (or holds a unit serial), or 404
+    if there is none or the caller may not see it; a malformed serial is a 422 naming ``field``."""
+    block = block_holding(store, serial, field)
     ensure_can_access(principal, owned(block) if block else None, what="credit")
     assert block is not None  # ensure_can_access refused a missing one
     return block
@@ -122,8 +130,14 @@ class LedgerReader:
         return m.CreditOut.of(visible_block(self.store, principal, serial, "path.serial"))
 
     def proof(self, principal: Principal, record_id: str) -> m.ProofOut:
-        record = visible_record(self.store, principal, record_id)
-        batch = self.store.find_batch(record.seq)
+        return self.anchored_proof(visible_record(self.store, principal, record_id))
+
+    def anchored_proof(self, record: m.StoredRecord, batch: m.Batch | None = None) -> m.ProofOut:
+        """The Merkle proof of a record the caller may see (or whose body the caller will not show):
+        its hash, its path to the batch root, checked against the batch artifact, and the anchor.
+        ``batch``: the record's batch when the caller already found it. 409 ``not_anchored`` while
+        its batch is pending."""
+        batch = batch if batch is not None else self.store.find_batch(record.seq)
         if batch is None or batch.status != "anchored":
             raise ConflictError("The record is not anchored yet; its batch is pending", code="not_anchored")
         if batch.artifact_key is None or batch.artifact_sha256 is None or batch.root is None:

@@ -15,6 +15,7 @@ from infra.domain_constructs.fpo import FpoDomain
 from infra.domain_constructs.health import HealthDomain
 from infra.domain_constructs.ledger import LedgerDomain
 from infra.domain_constructs.projects import ProjectsDomain
+from infra.domain_constructs.registry import RegistryDomain
 from infra.domain_constructs.verification import VerificationDomain
 from infra.domains import Domain
 
@@ -25,6 +26,7 @@ DOMAIN_CONSTRUCTS: dict[str, type[DomainConstruct]] = {
     "admin": AdminDomain,
     "ledger": LedgerDomain,
     "projects": ProjectsDomain,
+    "registry": RegistryDomain,
     "verification": VerificationDomain,
     "farmers": FarmersDomain,
     "fpo": FpoDomain,

@@ -93,29 +93,34 @@ class LedgerDomain(DomainConstruct):
         )
 
     def _artifacts(self, platform: Platform, role: iam.IRole, *actions: str) -> None:
-        """Object actions under ``ledger/`` of the audit bucket only, and the index ARNs of Query:
-        both are prefix wildcards that cdk-nag reports, acknowledged here with the reason."""
-        storage = platform.storage
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=list(actions), resources=[storage.audit.arn_for_objects(ARTIFACT_PREFIX)])
+        grant_artifacts(self, platform, role, *actions)
+
+
+def grant_artifacts(scope: Construct, platform: Platform, role: iam.IRole, *actions: str) -> None:
+    """Object actions under ``ledger/`` of the audit bucket only, and the index ARNs of Query:
+    both are prefix wildcards that cdk-nag reports, acknowledged here with the reason. Shared with
+    the registry domain, which reads the ledger through the ledger's own read paths."""
+    storage = platform.storage
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(actions), resources=[storage.audit.arn_for_objects(ARTIFACT_PREFIX)])
+    )
+    for store, suffix, reason in (
+        (
+            storage.audit,
+            ARTIFACT_PREFIX,
+            "Batch artifacts are objects under ledger/ of the audit bucket; "
+            "their keys are created per batch, so the grant names the prefix.",
+        ),
+        (
+            storage.ledger,
+            "index/*",
+            "Query on the ledger table's own global secondary indexes (by chain, "
+            "project, farmer, owner, FPO); no other table is reachable.",
+        ),
+    ):
+        Validations.of(role).acknowledge(
+            Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{nag.arn(scope, store)}/{suffix}]", reason=reason)
         )
-        for store, suffix, reason in (
-            (
-                storage.audit,
-                ARTIFACT_PREFIX,
-                "Batch artifacts are objects under ledger/ of the audit bucket; "
-                "their keys are created per batch, so the grant names the prefix.",
-            ),
-            (
-                storage.ledger,
-                "index/*",
-                "Query on the ledger table's own global secondary indexes (by chain, "
-                "project, farmer, owner, FPO); no other table is reachable.",
-            ),
-        ):
-            Validations.of(role).acknowledge(
-                Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, store)}/{suffix}]", reason=reason)
-            )
 
 
 class LedgerSecrets(Construct):

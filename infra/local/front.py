@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 from infra.local.lambdas import LocalFunction
@@ -32,12 +32,25 @@ DEFAULT_STATUS = {
     "ACCESS_DENIED": 403,
     "MISSING_AUTHENTICATION_TOKEN": 403,
     "THROTTLED": 429,
+    "INVALID_API_KEY": 403,
+    "QUOTA_EXCEEDED": 429,
     "REQUEST_TOO_LARGE": 413,
     "INTEGRATION_FAILURE": 502,
     "DEFAULT_4XX": 400,
     "DEFAULT_5XX": 502,
 }
 TIME_CLAIMS = ("iat", "exp", "auth_time")
+API_KEY_MESSAGES = {
+    "INVALID_API_KEY": "Forbidden",
+    "THROTTLED": "Too Many Requests",
+    "QUOTA_EXCEEDED": "Limit Exceeded",
+}
+
+
+class ApiKeyCheck(Protocol):
+    """infra/local/api_keys.ApiKeyGate: None lets a request through, else the gateway response type."""
+
+    def check(self, headers: dict[str, str]) -> str | None: ...
 
 
 class CognitoVerifier:
@@ -81,17 +94,18 @@ def rest_authorizer_claims(claims: dict[str, Any]) -> dict[str, str]:
 
 
 class TokenBucket:
-    def __init__(self, rate: float | None, burst: int | None):
+    def __init__(self, rate: float | None, burst: int | None, clock: Callable[[], float] = time.monotonic):
         self.rate, self.capacity = rate, burst
+        self.clock = clock
         self.tokens = float(burst or 0)
-        self.updated = time.monotonic()
+        self.updated = clock()
         self._lock = threading.Lock()
 
     def take(self) -> bool:
         if self.rate is None or self.capacity is None:
             return True
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
             self.updated = now
             if self.tokens >= 1:
@@ -168,6 +182,7 @@ class ApiFront:
         responses: dict[str, GatewayResponse],
         throttle: TokenBucket,
         stage: str,
+        api_keys: ApiKeyCheck | None = None,
     ):
         self.routes = routes
         self.functions = functions
@@ -175,6 +190,7 @@ class ApiFront:
         self.responses = responses
         self.throttle = throttle
         self.stage = stage
+        self.api_keys = api_keys  # infra/local/api_keys.py: keys and usage plans (None: every key refused)
 
     # ---- API Gateway's own answers ---------------------------------------------------------------
     def gateway_error(self, rtype: str, message: str, request_id: str) -> HttpResponse:
@@ -221,6 +237,10 @@ class ApiFront:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id)
         if method == "OPTIONS" and route.function_logical_id is None:
             return HttpResponse(204, dict(route.options_headers), b"")
+        if route.api_key_required:
+            refused = self.api_keys.check(headers) if self.api_keys is not None else "INVALID_API_KEY"
+            if refused is not None:
+                return self.gateway_error(refused, API_KEY_MESSAGES[refused], request_id)
         claims = None
         if route.authorizer_logical_id:
             token = next((v for k, v in headers.items() if k.lower() == "authorization"), "")

@@ -1,8 +1,10 @@
 """Create the template's data resources in moto, and record their names/ARNs for intrinsics.
 
 Only what the handlers talk to is provisioned: DynamoDB tables, S3 buckets, the Cognito pool with
-its groups and clients. IAM, logs and API Gateway resources are not emulated by moto's data plane
-(the HTTP front plays API Gateway; IAM is verified on the template by the infrastructure tests).
+its groups and clients, and API Gateway's usage plans (the admin function adds integrator keys to
+them; infra/local/api_keys.py enforces them). IAM, logs and the other API Gateway resources are not
+emulated by moto's data plane (the HTTP front plays API Gateway; IAM is verified on the template by
+the infrastructure tests).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class Provisioner:
         self.r = resolver
         self.user_pools: dict[str, str] = {}  # logical id -> pool id
         self.clients: dict[str, list[str]] = {}  # pool id -> client ids
+        self.usage_plans: dict[str, str] = {}  # logical id -> usage plan id (in moto)
 
     def run(self) -> None:
         for lid, res in resources_of(self.template, "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"):
@@ -96,6 +99,26 @@ class Provisioner:
             self.r.attrs[lid] = {"Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "RoleId": name}
         for lid, res in resources_of(self.template, "AWS::StepFunctions::StateMachine"):
             self.state_machine(lid, res["Properties"])
+        for lid, res in resources_of(self.template, "AWS::ApiGateway::UsagePlan"):
+            self.usage_plan(lid, res.get("Properties", {}))
+
+    def usage_plan(self, lid: str, props: dict) -> None:
+        """The plan's name, throttle and quota (its API stage is the twin's front, not a moto API)."""
+        kwargs: dict[str, Any] = {"name": props.get("UsagePlanName") or _physical(self.r.stack_name, lid, 128)}
+        if props.get("Description"):
+            kwargs["description"] = props["Description"]
+        throttle, quota = props.get("Throttle") or {}, props.get("Quota") or {}
+        if throttle:
+            kwargs["throttle"] = {
+                k: v
+                for k, v in (("rateLimit", throttle.get("RateLimit")), ("burstLimit", throttle.get("BurstLimit")))
+                if v is not None
+            }
+        if quota:
+            kwargs["quota"] = {"limit": int(quota["Limit"]), "period": quota.get("Period", "DAY")}
+        plan_id = boto3.client("apigateway").create_usage_plan(**kwargs)["id"]
+        self.usage_plans[lid] = plan_id
+        self.r.refs[lid] = plan_id
 
     def table(self, lid: str, props: dict) -> None:
         name = props.get("TableName") or _physical(self.r.stack_name, lid, 255)

@@ -107,6 +107,7 @@ class RouteSpec:
     function_logical_id: str | None
     authorizer_logical_id: str | None  # a Cognito authorizer, or None for public routes
     options_headers: dict[str, str] = field(default_factory=dict)
+    api_key_required: bool = False  # ApiKeyRequired: an API key of a usage plan (infra/local/api_keys.py)
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -201,6 +202,7 @@ def route_specs(template: dict[str, Any]) -> list[RouteSpec]:
                 authorizer_logical_id=authorizer,
                 function_logical_id=_integration_function(integration) if method != "OPTIONS" else None,
                 options_headers=options_headers,
+                api_key_required=bool(props.get("ApiKeyRequired")),
             )
         )
     # Static segments win over parameters, as in API Gateway.

@@ -17,6 +17,7 @@ import socket
 from dataclasses import dataclass, field
 
 from infra.local import moto_ext
+from infra.local.api_keys import ApiKeyGate, MotoKeyLookup, usage_plans
 from infra.local.front import ApiFront, CognitoVerifier, TokenBucket, serve
 from infra.local.lambdas import LocalFunction, merged_environment
 from infra.local.provision import Provisioner
@@ -86,6 +87,7 @@ class LocalTwin:
             gateway_responses(self.template),
             TokenBucket(*stage_throttle(self.template)),
             stage_name(self.template),
+            api_keys=self._api_keys(provisioner),
         )
         self._start_http()
         if self.seed_users:
@@ -149,6 +151,11 @@ class LocalTwin:
                 audiences=provisioner.clients.get(pool_id, []),
             )
         return verifiers
+
+    def _api_keys(self, provisioner: Provisioner) -> ApiKeyGate:
+        """Keys and usage plans enforced as API Gateway does (infra/local/api_keys.py)."""
+        plans = {provisioner.usage_plans[p.logical_id]: p for p in usage_plans(self.template or {})}
+        return ApiKeyGate(plans, MotoKeyLookup(sorted(plans)))
 
     def _start_http(self) -> None:
         self._http, self._http_thread = serve(self.front, self.host, self.api_port)  # /docs: the docs function

@@ -24,6 +24,9 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/refresh"),
     ("POST", "/auth/forgot-password"),
     ("POST", "/auth/confirm-forgot-password"),
+    # The public registry view: no token, but API Gateway requires an API key (tests/infra/test_registry.py).
+    ("GET", "/registry/credits/{serial}"),
+    ("GET", "/registry/projects/{project_id}"),
 }
 
 

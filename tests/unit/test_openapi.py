@@ -19,8 +19,10 @@ def test_every_operation_documents_its_errors_with_the_envelope():
                 continue
             codes = set(op["responses"])
             assert {"429", "500"} <= codes, (method, path)
-            if op.get("security"):
+            if {"CognitoUserPool": []} in op.get("security", []):
                 assert {"401", "403"} <= codes, (method, path)
+            if {"ApiKey": []} in op.get("security", []):
+                assert {"403", "429"} <= codes and "401" not in codes, (method, path)
             if op.get("requestBody"):
                 assert {"400", "422"} <= codes, (method, path)
                 assert op["responses"]["422"]["content"]["application/json"]["schema"] == {
@@ -35,6 +37,26 @@ def test_private_operations_name_the_cognito_scheme():
     assert scheme["in"] == "header" and scheme["name"] == "Authorization"
     assert spec["paths"]["/auth/me"]["get"]["security"] == [{"CognitoUserPool": []}]
     assert "security" not in spec["paths"]["/auth/login"]["post"]
+
+
+def test_registry_operations_require_an_api_key_and_document_its_refusals():
+    spec = json.loads(SPEC_PATH.read_text())
+    scheme = spec["components"]["securitySchemes"]["ApiKey"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "x-api-key")
+    registry = [(m, p, op) for m, p, op in _operations(spec) if p.startswith("/registry/")]
+    assert {(m, p) for m, p, _ in registry} == {
+        ("get", "/registry/credits/{serial}"),
+        ("get", "/registry/projects/{project_id}"),
+    }
+    for method, path, op in registry:
+        assert op["security"] == [{"ApiKey": []}], (method, path)
+        assert "invalid_api_key" in op["responses"]["403"]["description"]
+        assert "quota_exceeded" in op["responses"]["429"]["description"]
+        assert "404" in op["responses"] and "401" not in op["responses"]
+    for path, item in spec["paths"].items():  # no other operation takes an API key
+        for method in HTTP_METHODS:
+            if method in item and not path.startswith("/registry/"):
+                assert {"ApiKey": []} not in item[method].get("security", []), (method, path)
 
 
 def _operations(spec):
@@ -53,7 +75,9 @@ def test_the_shared_request_path_statuses_are_documented_by_rule():
             assert {"400", "415", "422"} <= codes, (method, path)  # malformed/invalid encoding, media type
         if any(p["in"] == "query" and p["name"] == "next_token" for p in op.get("parameters", [])):
             assert "400" in codes, (method, path)  # invalid_next_token
-        if op.get("security") and (op.get("requestBody") or any(p["in"] == "path" for p in op.get("parameters", []))):
+        if {"CognitoUserPool": []} in op.get("security", []) and (
+            op.get("requestBody") or any(p["in"] == "path" for p in op.get("parameters", []))
+        ):
             assert "404" in codes, (method, path)  # an id the caller may not see
 
 

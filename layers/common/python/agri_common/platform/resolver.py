@@ -11,6 +11,9 @@
 - ``PRIVATE``: the OpenAPI security requirement a private route declares. A route without it is
   public: API Gateway gets no authorizer for it (see infra/routes.py), so it is a deliberate choice,
   and the infrastructure tests compare the public set with an explicit allow-list.
+- ``API_KEY``: the security requirement of a route open to integrators without an account (the
+  public registry view): no authorizer, but API Gateway requires an API key (``x-api-key``) and
+  meters it with the key's usage plan (docs/decisions/0016-integrator-api-keys-and-registry.md).
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ from agri_common.platform.principal import Principal, Role, principal_from_claim
 
 SECURITY_SCHEME = "CognitoUserPool"
 PRIVATE: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
+API_KEY_SCHEME = "ApiKey"
+API_KEY_HEADER = "x-api-key"
+API_KEY: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 _CONTENT_TYPE = "application/json"
 
@@ -57,7 +63,7 @@ def _cors_config() -> CORSConfig:
         allow_origin=origins[0],
         extra_origins=origins[1:] or None,
         max_age=600,
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key"],
     )
 
 
@@ -89,7 +95,15 @@ def security_schemes() -> dict[str, Any]:
                 "in": APIKeyIn.header,
                 "description": "The Cognito ID token from /auth/login, sent as is (no 'Bearer' prefix)",
             }
-        )
+        ),
+        API_KEY_SCHEME: APIKey.model_validate(
+            {
+                "name": API_KEY_HEADER,
+                "in": APIKeyIn.header,
+                "description": "An integrator API key (POST /admin/api-keys), metered by its usage plan "
+                "(throttle and quota per key)",
+            }
+        ),
     }
 
 
