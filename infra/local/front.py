@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from infra.local.content import BinaryMediaTypes
 from infra.local.lambdas import LocalFunction
 from infra.local.template import GatewayResponse, RouteSpec
 
@@ -34,6 +35,7 @@ DEFAULT_STATUS = {
     "THROTTLED": 429,
     "REQUEST_TOO_LARGE": 413,
     "INTEGRATION_FAILURE": 502,
+    "API_CONFIGURATION_ERROR": 500,
     "DEFAULT_4XX": 400,
     "DEFAULT_5XX": 502,
 }
@@ -120,15 +122,24 @@ def proxy_event(
     request_id: str | None = None,
     source_ip: str = "127.0.0.1",
     stage: str = "dev",
+    binary: BinaryMediaTypes | None = None,
 ) -> dict:
-    """An API Gateway REST (v1) Lambda proxy event, as API Gateway builds it."""
+    """An API Gateway REST (v1) Lambda proxy event, as API Gateway builds it.
+
+    ``binary``: the API's binary media types, which decide the body's encoding as API Gateway does
+    (infra/local/content.py; the front always passes them). Without them (tests building an event by
+    hand) a UTF-8 body is passed as text and any other as base64."""
     headers = headers or {}
     request_id = request_id or str(uuid.uuid4())
     multi_query = parse_qs(query, keep_blank_values=True)
-    try:
-        text, is_b64 = (body.decode("utf-8"), False)
-    except UnicodeDecodeError:
-        text, is_b64 = (base64.b64encode(body).decode(), True)
+    text: str | None
+    if binary is not None:
+        text, is_b64 = binary.proxy_request_body(headers, body)
+    else:
+        try:
+            text, is_b64 = (body.decode("utf-8"), False)
+        except UnicodeDecodeError:
+            text, is_b64 = (base64.b64encode(body).decode(), True)
     context: dict[str, Any] = {
         "resourcePath": resource_path,
         "httpMethod": method,
@@ -155,7 +166,7 @@ def proxy_event(
         "stageVariables": None,
         "requestContext": context,
         "body": text if body else None,
-        "isBase64Encoded": is_b64,
+        "isBase64Encoded": is_b64 if body else False,
     }
 
 
@@ -168,7 +179,9 @@ class ApiFront:
         responses: dict[str, GatewayResponse],
         throttle: TokenBucket,
         stage: str,
+        binary: BinaryMediaTypes | None = None,
     ):
+        self.binary = binary or BinaryMediaTypes()  # the template's binaryMediaTypes (content.py)
         self.routes = routes
         self.functions = functions
         self.verifiers = verifiers
@@ -220,6 +233,8 @@ class ApiFront:
         if route is None:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id)
         if method == "OPTIONS" and route.function_logical_id is None:
+            if self.binary.mock_refuses(headers, route.content_handling):  # content.py: as on AWS
+                return self.gateway_error("API_CONFIGURATION_ERROR", "Internal server error", request_id)
             return HttpResponse(204, dict(route.options_headers), b"")
         claims = None
         if route.authorizer_logical_id:
@@ -241,6 +256,7 @@ class ApiFront:
             request_id=request_id,
             source_ip=source_ip,
             stage=self.stage,
+            binary=self.binary,
         )
         function = self.functions.get(route.function_logical_id or "")
         if function is None:
@@ -252,17 +268,19 @@ class ApiFront:
 
             traceback.print_exc()
             return self.gateway_error("DEFAULT_5XX", "Internal server error", request_id)
-        return self.to_http(result, request_id)
+        return self.to_http(result, request_id, headers)
 
-    def to_http(self, result: Any, request_id: str) -> HttpResponse:
+    def to_http(self, result: Any, request_id: str, request_headers: dict[str, str] | None = None) -> HttpResponse:
         if not isinstance(result, dict) or "statusCode" not in result:
             return self.gateway_error("DEFAULT_5XX", "Internal server error", request_id)  # malformed proxy response
         headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
         for key, values in (result.get("multiValueHeaders") or {}).items():
             headers[key] = ",".join(str(v) for v in values)
         headers.setdefault("x-amzn-RequestId", request_id)
-        body = result.get("body") or ""
-        raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        try:  # bytes only when the request's first Accept type is binary for the API (content.py)
+            raw = self.binary.proxy_response_body(result, request_headers or {})
+        except ValueError:
+            return self.gateway_error("DEFAULT_5XX", "Internal server error", request_id)  # malformed proxy response
         return HttpResponse(int(result["statusCode"]), headers, raw)
 
 

@@ -107,6 +107,7 @@ class RouteSpec:
     function_logical_id: str | None
     authorizer_logical_id: str | None  # a Cognito authorizer, or None for public routes
     options_headers: dict[str, str] = field(default_factory=dict)
+    content_handling: str | None = None  # the integration's ContentHandling (our CORS preflight mocks)
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -201,6 +202,7 @@ def route_specs(template: dict[str, Any]) -> list[RouteSpec]:
                 authorizer_logical_id=authorizer,
                 function_logical_id=_integration_function(integration) if method != "OPTIONS" else None,
                 options_headers=options_headers,
+                content_handling=integration.get("ContentHandling"),
             )
         )
     # Static segments win over parameters, as in API Gateway.

@@ -17,6 +17,7 @@ import socket
 from dataclasses import dataclass, field
 
 from infra.local import moto_ext
+from infra.local.content import BinaryMediaTypes
 from infra.local.front import ApiFront, CognitoVerifier, TokenBucket, serve
 from infra.local.lambdas import LocalFunction, merged_environment
 from infra.local.provision import Provisioner
@@ -86,6 +87,7 @@ class LocalTwin:
             gateway_responses(self.template),
             TokenBucket(*stage_throttle(self.template)),
             stage_name(self.template),
+            binary=BinaryMediaTypes.from_template(self.template),
         )
         self._start_http()
         if self.seed_users:
