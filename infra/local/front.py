@@ -123,12 +123,14 @@ def proxy_event(
     source_ip: str = "127.0.0.1",
     stage: str = "dev",
     binary: BinaryMediaTypes | None = None,
+    request_path: str | None = None,
 ) -> dict:
     """An API Gateway REST (v1) Lambda proxy event, as API Gateway builds it.
 
     ``binary``: the API's binary media types, which decide the body's encoding as API Gateway does
     (infra/local/content.py; the front always passes them). Without them (tests building an event by
-    hand) a UTF-8 body is passed as text and any other as base64."""
+    hand) a UTF-8 body is passed as text and any other as base64. ``request_path``: the path the
+    client sent (``requestContext.path``; by default the stage prefix and ``path``, as on AWS)."""
     headers = headers or {}
     request_id = request_id or str(uuid.uuid4())
     multi_query = parse_qs(query, keep_blank_values=True)
@@ -143,7 +145,7 @@ def proxy_event(
     context: dict[str, Any] = {
         "resourcePath": resource_path,
         "httpMethod": method,
-        "path": f"/{stage}{path}",
+        "path": request_path or f"/{stage}{path}",
         "stage": stage,
         "requestId": request_id,
         "requestTimeEpoch": int(time.time() * 1000),
@@ -221,7 +223,10 @@ class ApiFront:
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
     ) -> HttpResponse:
         request_id = str(uuid.uuid4())
-        path, _, query = raw_path.partition("?")
+        sent_path, _, query = raw_path.partition("?")
+        # Served at the root and under the stage prefix (/dev/health), as the execute-api URL is.
+        prefix = f"/{self.stage}"
+        path = (sent_path[len(prefix) :] or "/") if sent_path.split("/", 2)[1:2] == [self.stage] else sent_path
         if not self.throttle.take():
             return self.gateway_error("THROTTLED", "Too Many Requests", request_id)
         if len(body) > MAX_PAYLOAD:
@@ -257,6 +262,7 @@ class ApiFront:
             source_ip=source_ip,
             stage=self.stage,
             binary=self.binary,
+            request_path=sent_path,
         )
         function = self.functions.get(route.function_logical_id or "")
         if function is None:
