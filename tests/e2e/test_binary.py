@@ -12,6 +12,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
+import shutil
+import subprocess
 import zipfile
 
 import pytest
@@ -152,3 +155,24 @@ def test_try_it_out_calls_the_server_the_document_names(twin, stage, server):
         timeout=10,
     )
     assert r.status_code == 200 and r.json()["tokens"]["id_token"], r.text
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium on this machine (Debian package chromium)")
+def test_swagger_ui_renders_in_a_browser_under_the_stage(twin, tmp_path):
+    """Headless Chromium loads /dev/docs as a browser does (its own Accept headers, the page's CSP, the
+    two files, the document): Swagger UI renders every operation with the stage as its server."""
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path}"]
+        + ["--virtual-time-budget=20000", "--dump-dom", twin["api"] + "/dev/docs"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert '<option value="/dev"' in dom  # the server Try it out calls
+    spec = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    rendered = set(re.findall(r'class="opblock-summary-path" data-path="([^"]+)"', dom))
+    assert rendered == set(spec["paths"])
