@@ -26,9 +26,12 @@ from infra.config import StageConfig
 from infra.routes import Route
 
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key"]
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ZIP_MEDIA_TYPE = "application/zip"
-PDF_MEDIA_TYPE = "application/pdf"
+# Every media type is binary (decision 0019): API Gateway returns a function's base64 body as bytes
+# only when the request's *first* Accept type matches one of these, and a browser's plain link
+# (``text/html,...``) or curl (``*/*``) never names application/pdf first. So every request body also
+# reaches the functions base64-encoded (agri_common.platform.body decodes it), and the CORS preflight
+# mocks convert to text (:func:`preflight_as_text`).
+BINARY_MEDIA_TYPES = ["*/*"]
 
 # (gateway response type, status code or None to keep API Gateway's, stable error code)
 GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str | None, str], ...] = (
@@ -102,6 +105,22 @@ def needs_preflight(route: Route) -> bool:
     return not route.public or route.api_key or route.method not in ("GET", "HEAD")
 
 
+def preflight_as_text(method: apigw.Method) -> None:
+    """``ContentHandling: CONVERT_TO_TEXT`` on a CORS preflight's mock integration and its response.
+
+    With ``*/*`` binary, every request is binary to API Gateway (no Content-Type counts as
+    application/json), and a MOCK integration cannot apply its request template to a binary payload:
+    every OPTIONS would answer 500 (API_CONFIGURATION_ERROR, "Unable to transform request"; reported
+    in aws/chalice#1310, aws/serverless-application-model#553). CDK's ``add_cors_preflight`` has no
+    option for it, hence the override on the synthesized method. The twin refuses a preflight
+    without it, as AWS does (infra/local/content.py)."""
+    cfn = method.node.default_child
+    if not isinstance(cfn, apigw.CfnMethod):
+        raise TypeError(f"{method.node.path} has no CfnMethod")
+    cfn.add_property_override("Integration.ContentHandling", "CONVERT_TO_TEXT")
+    cfn.add_property_override("Integration.IntegrationResponses.0.ContentHandling", "CONVERT_TO_TEXT")
+
+
 class Api(Construct):
     """The REST API, its stage settings, its authorizer and its gateway responses."""
 
@@ -117,10 +136,9 @@ class Api(Construct):
             "RestApi",
             description=f"agri-mrv API ({config.name})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Lambda answers these with base64 bodies (isBase64Encoded); API Gateway returns bytes
-            # when the client's Accept header matches (the fpo domain's Excel reports and zips of CSVs,
-            # the farmers domain's credit statements).
-            binary_media_types=[XLSX_MEDIA_TYPE, ZIP_MEDIA_TYPE, PDF_MEDIA_TYPE],
+            # The fpo domain's Excel reports and zips of CSVs and the farmers domain's credit
+            # statements leave Lambda base64-encoded (isBase64Encoded); see BINARY_MEDIA_TYPES.
+            binary_media_types=BINARY_MEDIA_TYPES,
             # Execution logs need the account-level API Gateway role; retained on delete because
             # it is shared by every REST API of the account and region.
             cloud_watch_role=True,
@@ -239,11 +257,13 @@ class Api(Construct):
         self._acknowledge_preflights()
 
     def _acknowledge_preflights(self) -> None:
-        """CORS preflight (OPTIONS, a mock integration) is unauthenticated by the CORS protocol."""
+        """CORS preflight (OPTIONS, a mock integration) is unauthenticated by the CORS protocol, and
+        converts its payload to text (:func:`preflight_as_text`)."""
         for method in self.rest_api.methods:
             if method.http_method != "OPTIONS" or method.node.path in self._preflights:
                 continue
             self._preflights.add(method.node.path)
+            preflight_as_text(method)
             Validations.of(method).acknowledge(
                 Acknowledgment(
                     id="AwsSolutions-APIG4",

@@ -2,7 +2,9 @@
 
 - ``GET /openapi.json``: the document sits beside this module (functions/docs/openapi.json) so the
   deployed asset and the source tree hold the same file; ``python -m infra.openapi --write``
-  regenerates it from the handlers.
+  regenerates it from the handlers. It is served with ``servers`` naming the base it was requested
+  under (``/dev`` for ``https://<api>/dev/openapi.json``, ``/`` at the twin's root), so a tool that
+  imports it (Postman, an OpenAPI client generator, Swagger UI) calls the stage, not the host's root.
 - ``GET /docs``: Swagger UI's page; ``GET /docs/<name>``: its two files (functions/docs/assets.py),
   bundled with this function: no CDN, the same handler on AWS and on the local twin.
 
@@ -12,8 +14,10 @@ The page finds its base from its own address, so it works under an API Gateway s
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -72,8 +76,24 @@ PAGE_HEADERS = {
 
 
 @lru_cache(maxsize=1)
-def _spec() -> str:
-    return SPEC.read_text(encoding="utf-8")
+def _spec() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SPEC.read_text(encoding="utf-8"))
+    return loaded
+
+
+def request_base(event: dict[str, Any]) -> str:
+    """The prefix the client's path had before the API's own path: ``/dev`` on AWS's execute-api URL
+    (``requestContext.path`` is ``/dev/openapi.json``, ``path`` is ``/openapi.json``), a custom
+    domain's base path, '' at the twin's root."""
+    sent = str((event.get("requestContext") or {}).get("path") or "")
+    own = str(event.get("path") or "")
+    return sent[: -len(own)] if own and sent.endswith(own) else ""
+
+
+@lru_cache(maxsize=8)
+def _served_spec(base: str) -> str:
+    spec = {**_spec(), "servers": [{"url": base or "/", "description": "this API"}]}
+    return json.dumps(spec, separators=(",", ":"))
 
 
 @app.get(
@@ -82,8 +102,10 @@ def _spec() -> str:
     summary="This API's OpenAPI 3 document",
     responses={200: {"description": "OpenAPI document", "content": {"application/json": {}}}},
 )
-def openapi_document() -> Response[str]:  # the spec, served verbatim
-    return Response(status_code=200, content_type="application/json", body=_spec())
+def openapi_document() -> Response[str]:  # the committed spec, with the base it was requested under
+    return Response(
+        status_code=200, content_type="application/json", body=_served_spec(request_base(app.current_event.raw_event))
+    )
 
 
 @app.get(

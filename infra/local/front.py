@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
+from infra.local.content import BinaryMediaTypes
 from infra.local.lambdas import LocalFunction
 from infra.local.template import GatewayResponse, RouteSpec
 
@@ -36,6 +37,7 @@ DEFAULT_STATUS = {
     "QUOTA_EXCEEDED": 429,
     "REQUEST_TOO_LARGE": 413,
     "INTEGRATION_FAILURE": 502,
+    "API_CONFIGURATION_ERROR": 500,
     "DEFAULT_4XX": 400,
     "DEFAULT_5XX": 502,
 }
@@ -134,19 +136,30 @@ def proxy_event(
     request_id: str | None = None,
     source_ip: str = "127.0.0.1",
     stage: str = "dev",
+    binary: BinaryMediaTypes | None = None,
+    request_path: str | None = None,
 ) -> dict:
-    """An API Gateway REST (v1) Lambda proxy event, as API Gateway builds it."""
+    """An API Gateway REST (v1) Lambda proxy event, as API Gateway builds it.
+
+    ``binary``: the API's binary media types, which decide the body's encoding as API Gateway does
+    (infra/local/content.py; the front always passes them). Without them (tests building an event by
+    hand) a UTF-8 body is passed as text and any other as base64. ``request_path``: the path the
+    client sent (``requestContext.path``; by default the stage prefix and ``path``, as on AWS)."""
     headers = headers or {}
     request_id = request_id or str(uuid.uuid4())
     multi_query = parse_qs(query, keep_blank_values=True)
-    try:
-        text, is_b64 = (body.decode("utf-8"), False)
-    except UnicodeDecodeError:
-        text, is_b64 = (base64.b64encode(body).decode(), True)
+    text: str | None
+    if binary is not None:
+        text, is_b64 = binary.proxy_request_body(headers, body)
+    else:
+        try:
+            text, is_b64 = (body.decode("utf-8"), False)
+        except UnicodeDecodeError:
+            text, is_b64 = (base64.b64encode(body).decode(), True)
     context: dict[str, Any] = {
         "resourcePath": resource_path,
         "httpMethod": method,
-        "path": f"/{stage}{path}",
+        "path": request_path or f"/{stage}{path}",
         "stage": stage,
         "requestId": request_id,
         "requestTimeEpoch": int(time.time() * 1000),
@@ -169,7 +182,7 @@ def proxy_event(
         "stageVariables": None,
         "requestContext": context,
         "body": text if body else None,
-        "isBase64Encoded": is_b64,
+        "isBase64Encoded": is_b64 if body else False,
     }
 
 
@@ -183,7 +196,9 @@ class ApiFront:
         throttle: TokenBucket,
         stage: str,
         api_keys: ApiKeyCheck | None = None,
+        binary: BinaryMediaTypes | None = None,
     ):
+        self.binary = binary or BinaryMediaTypes()  # the template's binaryMediaTypes (content.py)
         self.routes = routes
         self.functions = functions
         self.verifiers = verifiers
@@ -224,7 +239,10 @@ class ApiFront:
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
     ) -> HttpResponse:
         request_id = str(uuid.uuid4())
-        path, _, query = raw_path.partition("?")
+        sent_path, _, query = raw_path.partition("?")
+        # Served at the root and under the stage prefix (/dev/health), as the execute-api URL is.
+        prefix = f"/{self.stage}"
+        path = (sent_path[len(prefix) :] or "/") if sent_path.split("/", 2)[1:2] == [self.stage] else sent_path
         if not self.throttle.take():
             return self.gateway_error("THROTTLED", "Too Many Requests", request_id)
         if len(body) > MAX_PAYLOAD:
@@ -236,6 +254,8 @@ class ApiFront:
         if route is None:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id)
         if method == "OPTIONS" and route.function_logical_id is None:
+            if self.binary.mock_refuses(headers, route.content_handling):  # content.py: as on AWS
+                return self.gateway_error("API_CONFIGURATION_ERROR", "Internal server error", request_id)
             return HttpResponse(204, dict(route.options_headers), b"")
         if route.api_key_required:
             refused = self.api_keys.check(headers) if self.api_keys is not None else "INVALID_API_KEY"
@@ -261,6 +281,8 @@ class ApiFront:
             request_id=request_id,
             source_ip=source_ip,
             stage=self.stage,
+            binary=self.binary,
+            request_path=sent_path,
         )
         function = self.functions.get(route.function_logical_id or "")
         if function is None:
@@ -272,17 +294,19 @@ class ApiFront:
 
             traceback.print_exc()
             return self.gateway_error("DEFAULT_5XX", "Internal server error", request_id)
-        return self.to_http(result, request_id)
+        return self.to_http(result, request_id, headers)
 
-    def to_http(self, result: Any, request_id: str) -> HttpResponse:
+    def to_http(self, result: Any, request_id: str, request_headers: dict[str, str] | None = None) -> HttpResponse:
         if not isinstance(result, dict) or "statusCode" not in result:
             return self.gateway_error("DEFAULT_5XX", "Internal server error", request_id)  # malformed proxy response
         headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
         for key, values in (result.get("multiValueHeaders") or {}).items():
             headers[key] = ",".join(str(v) for v in values)
         headers.setdefault("x-amzn-RequestId", request_id)
-        body = result.get("body") or ""
-        raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        try:  # bytes only when the request's first Accept type is binary for the API (content.py)
+            raw = self.binary.proxy_response_body(result, request_headers or {})
+        except ValueError:
+            return self.gateway_error("DEFAULT_5XX", "Internal server error", request_id)  # malformed proxy response
         return HttpResponse(int(result["statusCode"]), headers, raw)
 
 

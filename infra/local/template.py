@@ -108,6 +108,7 @@ class RouteSpec:
     authorizer_logical_id: str | None  # a Cognito authorizer, or None for public routes
     options_headers: dict[str, str] = field(default_factory=dict)
     api_key_required: bool = False  # ApiKeyRequired: an API key of a usage plan (infra/local/api_keys.py)
+    content_handling: str | None = None  # the integration's ContentHandling (our CORS preflight mocks)
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -203,6 +204,7 @@ def route_specs(template: dict[str, Any]) -> list[RouteSpec]:
                 function_logical_id=_integration_function(integration) if method != "OPTIONS" else None,
                 options_headers=options_headers,
                 api_key_required=bool(props.get("ApiKeyRequired")),
+                content_handling=integration.get("ContentHandling"),
             )
         )
     # Static segments win over parameters, as in API Gateway.

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from infra.local import moto_ext
 from infra.local.api_keys import ApiKeyGate, MotoKeyLookup, usage_plans
+from infra.local.content import BinaryMediaTypes
 from infra.local.front import ApiFront, CognitoVerifier, TokenBucket, serve
 from infra.local.lambdas import LocalFunction, merged_environment
 from infra.local.provision import Provisioner
@@ -88,6 +89,7 @@ class LocalTwin:
             TokenBucket(*stage_throttle(self.template)),
             stage_name(self.template),
             api_keys=self._api_keys(provisioner),
+            binary=BinaryMediaTypes.from_template(self.template),
         )
         self._start_http()
         if self.seed_users:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+import requests
+
 from tests.e2e.conftest import Client
 from tests.e2e.test_api import unique
 from tests.e2e.test_farm import CONSENT, RICE, somewhere, square
@@ -116,6 +118,14 @@ def test_the_farmer_downloads_the_statement_of_an_approved_run(twin):
     assert plot_id in compact and run_id in compact
     assert issued["serial_start"] in compact  # the serials the ledger issued to them
     assert f"{issued['quantity']} क्रेडिट" in text
+
+    # a browser's plain link and curl's */* get the PDF's bytes too (binaryMediaTypes */*: decision 0019)
+    for accept in ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "*/*"):
+        linked = requests.get(
+            twin["api"] + "/dev" + path, headers={"Authorization": farmer, "Accept": accept}, timeout=60
+        )
+        assert linked.status_code == 200 and linked.content.startswith(b"%PDF-"), linked.content[:20]
+        assert "रामेश्वर प्रसाद" in pdfread.text(linked.content)
 
     by_manager = client.call("GET", path, token=manager, headers=pdf)  # the FPO's manager: the same statement
     assert by_manager.status_code == 200 and issued["serial_start"] in "".join(pdfread.text(by_manager.content).split())

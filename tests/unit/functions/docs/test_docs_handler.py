@@ -15,7 +15,8 @@ from infra.local.lambdas import LambdaContext
 from infra.openapi import SPEC_PATH
 
 
-def get(path: str, resource: str | None = None) -> dict:
+def get(path: str, resource: str | None = None, sent: str | None = None) -> dict:
+    """The docs function's answer; ``sent``: the path the client used (default: under the /dev stage)."""
     ctx = LambdaContext(
         function_name="docs",
         memory_limit_in_mb=128,
@@ -23,16 +24,31 @@ def get(path: str, resource: str | None = None) -> dict:
         aws_request_id="req-1",
         timeout_s=10,
     )
-    return docs.lambda_handler(proxy_event(resource or path, "GET", path, body=b""), ctx)
+    return docs.lambda_handler(proxy_event(resource or path, "GET", path, body=b"", request_path=sent), ctx)
 
 
 def header(r: dict, name: str) -> str:
     return r["multiValueHeaders"][name][0]
 
 
-def test_the_spec_is_served_verbatim():
-    r = get("/openapi.json")
-    assert r["statusCode"] == 200 and r["body"] == SPEC_PATH.read_text(encoding="utf-8")
+@pytest.mark.parametrize(
+    ("sent", "server"),
+    [
+        (None, "/dev"),  # https://<api>.execute-api.<region>.amazonaws.com/dev/openapi.json
+        ("/prod/openapi.json", "/prod"),
+        ("/openapi.json", "/"),  # the twin's root, or a custom domain mapped at its root
+        ("/v1/openapi.json", "/v1"),  # a custom domain's base path
+    ],
+)
+def test_the_committed_spec_is_served_with_the_base_it_was_requested_under(sent, server):
+    """A relative server: a tool that imports the document calls the stage it came from, never the
+    host's root (where API Gateway answers 403 for every path)."""
+    r = get("/openapi.json", sent=sent)
+    assert r["statusCode"] == 200
+    served = json.loads(r["body"])
+    assert served.pop("servers") == [{"url": server, "description": "this API"}]
+    assert served == json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    assert "servers" not in json.loads(SPEC_PATH.read_text(encoding="utf-8"))  # the committed file has none
 
 
 def test_the_page_loads_only_bundled_files_and_the_spec_from_its_own_base():

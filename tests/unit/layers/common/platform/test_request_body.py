@@ -348,3 +348,69 @@ def test_login_accepts_base64_and_charset(login):
         base64_encoded=True,
     )
     assert r.status == 200, r.body
+
+
+# ---- every body base64-encoded (binaryMediaTypes */*: decision 0019) ----------------------------------
+# API Gateway passes a body whose Content-Type is a binary media type base64-encoded; with */* that is
+# every body. Each rule must answer the same for the same bytes, sent as text or as base64.
+ACCEPTED = ["application/json", "application/json; charset=utf-8", "application/merge-patch+json", "APPLICATION/JSON"]
+REFUSED = [
+    "text/plain",
+    "multipart/form-data; boundary=x",
+    "application/x-www-form-urlencoded",
+    "application/json; charset=latin-1",
+    None,
+]
+
+
+@pytest.mark.parametrize("base64_encoded", [False, True])
+@pytest.mark.parametrize("content_type", ACCEPTED)
+def test_an_accepted_body_parses_the_same_as_text_or_base64(content_type, base64_encoded):
+    raw = json.dumps({"name": "अमर ਸਿੰਘ", "count": 3}, ensure_ascii=False).encode()
+    r = send(sample, "/things", raw, content_type=content_type, base64_encoded=base64_encoded, claims=ADMIN)
+    assert r.status == 200 and r.body == {"name": "अमर ਸਿੰਘ", "count": 3}
+
+
+@pytest.mark.parametrize("base64_encoded", [False, True])
+@pytest.mark.parametrize("content_type", REFUSED)
+def test_form_multipart_and_other_types_are_415_as_text_or_base64(content_type, base64_encoded):
+    seen.clear()
+    raw = b"--x\r\nContent-Disposition: form-data; name=name\r\n\r\na\r\n--x--" if content_type else b'{"name": "a"}'
+    r = send(sample, "/things", raw, content_type=content_type, base64_encoded=base64_encoded, claims=ADMIN)
+    assert error(r) == (415, "unsupported_media_type") and seen == []
+
+
+def test_an_empty_base64_body_is_no_body():
+    """API Gateway sends an empty body as null or ""; marked base64 it is still nothing to refuse."""
+    r = send(sample, "/ping", b"", content_type=None, base64_encoded=True, claims=ADMIN)
+    assert r.status == 200 and r.body == {"pong": True}
+
+
+@pytest.mark.parametrize("name, raw, content_type, expected", BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
+def test_create_farmer_refuses_each_bad_base64_body_and_stores_nothing(farm, name, raw, content_type, expected):
+    before = farm_items(farm)
+    r = send(farmers, "/farmers", raw, content_type=content_type, claims=MANAGER, base64_encoded=True)
+    assert error(r) == expected
+    assert farm_items(farm) == before
+
+
+def test_a_base64_farmer_is_created_once(farm):
+    r = send(farmers, "/farmers", json.dumps(FARMER).encode(), claims=MANAGER, base64_encoded=True)
+    assert r.status == 201, r.body
+    assert r.body["name"] == FARMER["name"]
+
+
+@pytest.mark.parametrize("extra", [0, 1, 2])  # every base64 padding: none, "==", "="
+def test_the_size_limit_counts_decoded_bytes_exactly(extra):
+    """A body of exactly the limit passes the size check as text and as base64; one byte more is 413."""
+    from agri_common.platform.resolver import DEFAULT_MAX_BODY_BYTES
+
+    for size, refused in ((DEFAULT_MAX_BODY_BYTES - extra, False), (DEFAULT_MAX_BODY_BYTES + 1 + extra, True)):
+        raw = b'{"name": "' + b"a" * (size - 12) + b'"}'
+        assert len(raw) == size
+        for base64_encoded in (False, True):
+            r = send(sample, "/things", raw, base64_encoded=base64_encoded, claims=ADMIN)
+            if refused:
+                assert error(r) == (413, "payload_too_large"), (size, base64_encoded)
+            else:
+                assert r.status == 200, (size, base64_encoded, r.body)
