@@ -8,7 +8,9 @@ phone of their profile). In it:
 - ``N#<notification_id>``: an in-app notification (the inbox), on the index
   ``NOTIFY#<recipient>#UNREAD`` until it is read;
 - ``D#<notification_id>``: a delivery without an in-app item (in-app switched off, or no account):
-  what was sent, and each channel's status.
+  what was sent, and each channel's status;
+- ``E#<hash of the event id>``: the receipt of an event, naming the notification it became: written
+  with it, on a condition, so a redelivered event is never told twice.
 
 ``notification_id`` is ``n<occurred_at digits>-<hash of event id and recipient>``: it sorts by
 time (newest first is a descending Query) and is the same on every redelivery of the event, so
@@ -59,6 +61,12 @@ def notification_key(recipient: str, notification_id: str, *, in_app: bool = Tru
     return partition(recipient), f"{INBOX if in_app else DELIVERY_ONLY}{notification_id}"
 
 
+def event_marker_key(recipient: str, event_id: str) -> Key:
+    """The recipient's receipt of an event: which notification it became (idempotent delivery even
+    when a retried producer stamps the same event with another time)."""
+    return partition(recipient), f"E#{hashlib.sha256(event_id.encode()).hexdigest()[:32]}"
+
+
 def notification_id(event_id: str, occurred_at: str, recipient: str) -> str:
     digits = re.sub(r"[^0-9]", "", occurred_at)[:20].ljust(8, "0")
     digest = hashlib.sha256(f"{event_id}\n{recipient}".encode()).hexdigest()[:16]
@@ -104,6 +112,17 @@ class NotificationRecord(Stored):
         return {"gsi1pk": unread_index(self.recipient), "gsi1sk": self.notification_id}
 
 
+class EventMarker(Stored):
+    kind: ClassVar[str] = "notify_event"
+    recipient: str = Field(exclude=True)
+    event_id: str
+    notification_id: str
+    in_app: bool
+
+    def key(self) -> Key:
+        return event_marker_key(self.recipient, self.event_id)
+
+
 class NotificationStore:
     def __init__(self, store: TableStore):
         self.store = store
@@ -123,12 +142,23 @@ class NotificationStore:
     def add(self, record: NotificationRecord) -> NotificationRecord:
         """Store ``record`` unless this event was already told to this recipient; the stored one
         either way (a redelivery continues with the channels still to send)."""
+        marker = EventMarker(
+            recipient=record.recipient,
+            event_id=record.event_id,
+            notification_id=record.notification_id,
+            in_app=record.in_app,
+        )
         try:
-            self.store.transact([Put(record.to_item(), if_absent=True)])
+            self.store.transact([Put(marker.to_item(), if_absent=True), Put(record.to_item(), if_absent=True)])
             return record
         except WriteConflict:
-            existing = self.get(record.recipient, record.notification_id, in_app=record.in_app)
-            if existing is None:  # pragma: no cover - a conflict on a key that is not there
+            item = self.store.get(marker.key())
+            if item is None:  # the record's own key was taken: the same event and recipient, told before
+                existing = self.get(record.recipient, record.notification_id, in_app=record.in_app)
+            else:
+                first = EventMarker.model_validate({**item, "recipient": record.recipient})
+                existing = self.get(record.recipient, first.notification_id, in_app=first.in_app)
+            if existing is None:
                 raise
             return existing
 

@@ -15,6 +15,7 @@ about (``run_approved:<run_id>:a<attempt>``), never from a clock or a random val
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
@@ -41,6 +42,12 @@ SQS_BATCH = 10  # SendMessageBatch's limit
 Scalar = str | int | float | bool
 
 
+def _now() -> str:
+    from agri_common.platform.clock import utc_iso_micros_z
+
+    return utc_iso_micros_z()
+
+
 class NotificationEvent(BaseModel):
     """What happened, and about what: the delivery function resolves who is told from these ids."""
 
@@ -48,7 +55,7 @@ class NotificationEvent(BaseModel):
 
     kind: EventKind
     event_id: str = Field(min_length=1, max_length=300, pattern=r"^[A-Za-z0-9_.:@+-]+$")
-    occurred_at: str = Field(description="UTC ISO-8601 of the action (the notifications sort by it)")
+    occurred_at: str = Field(default_factory=_now, description="UTC ISO-8601 of the action (notifications sort by it)")
     project_id: str | None = None
     run_id: str | None = None
     task_id: str | None = None
@@ -58,12 +65,16 @@ class NotificationEvent(BaseModel):
     values: dict[str, Scalar] = Field(default_factory=dict, description="Placeholders of the templates")
 
 
+class NotWired(RuntimeError):
+    """The function has no queue (a test or a tool running producer code): nothing to log but a line."""
+
+
 def _sqs_send(bodies: Sequence[str]) -> None:
     from agri_common.platform.aws import client
 
     url = os.environ.get(QUEUE_ENV)
     if not url:
-        raise RuntimeError(f"{QUEUE_ENV} is not set: this function is not wired to the notification queue")
+        raise NotWired(f"{QUEUE_ENV} is not set: this function is not wired to the notification queue")
     sqs = client("sqs")
     for start in range(0, len(bodies), SQS_BATCH):
         chunk = bodies[start : start + SQS_BATCH]
@@ -103,9 +114,11 @@ def notify_all(events: Iterable[NotificationEvent]) -> bool:
         try:
             from agri_common.platform.observability import logger, metrics
 
-            logger.exception(
-                "notification not enqueued", extra={"event_ids": [e.event_id for e in batch][:20], "count": len(batch)}
-            )
+            extra = {"event_ids": [e.event_id for e in batch][:20], "count": len(batch)}
+            if isinstance(sys.exc_info()[1], NotWired):
+                logger.warning("notification not enqueued: no queue configured", extra=extra)
+            else:
+                logger.exception("notification not enqueued", extra=extra)
             metrics.add_metric(name="NotificationsNotEnqueued", unit="Count", value=len(batch))
         except Exception:  # logging itself failed: still never the producer's problem
             pass

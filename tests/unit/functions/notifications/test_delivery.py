@@ -177,8 +177,8 @@ def test_erase_user_and_farmer_remove_their_partitions(world):
     )
     world.d.deliver(event("run_awaiting_auditor", project_id=PID, run_id="r1"))
     world.d.deliver(event("credits_issued", farmer_id="F-NOACC"))
-    assert erase_user("aud-1", store=world.store) == 2
-    assert erase_farmer("F-NOACC", store=world.store) == 1
+    assert erase_user("aud-1", store=world.store) == 3  # preferences, the notification, its event receipt
+    assert erase_farmer("F-NOACC", store=world.store) == 2
     assert not [k for k in world.farm.items if k[0].startswith(("NOTIFY#u.aud-1", "NOTIFY#f.F-NOACC"))]
     assert world.store.preferences("u.aud-1") is None
 
@@ -208,3 +208,10 @@ def test_notify_never_raises_when_the_queue_fails():
 def test_notify_without_a_queue_configured_does_not_raise(monkeypatch):
     monkeypatch.delenv(port.QUEUE_ENV, raising=False)
     assert port.notify(event("run_failed")) is False
+
+
+def test_a_retried_producer_stamping_another_time_is_still_told_once(world):
+    first = event("run_awaiting_auditor", project_id=PID, run_id="r1")
+    world.d.deliver(first)
+    world.d.deliver(first.model_copy(update={"occurred_at": "2026-11-27T11:30:00.000000Z"}))
+    assert len(inbox(world, "aud-1")) == 1 and len(world.sms.sent) == 1
