@@ -79,6 +79,9 @@ class StageConfig(BaseModel):
     the local twin and tests only) or a JSON-RPC URL (Polygon, Ethereum...). prod sets it explicitly."""
     chain_contract_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
     """The AnchorRegistry on that chain (deploy once); unused for the in-process chain, which deploys its own."""
+    notification_email_sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    """The From address of notification emails: an identity verified in SES (ops verify it once). Without
+    one, notifications are not emailed (in-app and SMS only) and the delivery role gets no SES permission."""
 
     @model_validator(mode="after")
     def _real_chain_has_a_registry(self) -> StageConfig:
