@@ -100,9 +100,13 @@ class NotificationDelivery(Construct):
             sources.SqsEventSource(self.queue, batch_size=BATCH_SIZE, report_batch_item_failures=True)
         )
         # SMS: a publish to a phone number has no resource ARN; deny every topic so only texts remain.
-        fn.role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
+        # (own Sids: CDK would merge the Allow into the X-Ray statement, which is Resource '*' too)
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(sid="SmsToPhoneNumbers", actions=["sns:Publish"], resources=["*"])
+        )
         fn.role.add_to_principal_policy(
             iam.PolicyStatement(
+                sid="NoTopics",
                 effect=iam.Effect.DENY,
                 actions=["sns:Publish"],
                 resources=[Stack.of(self).format_arn(service="sns", resource="*")],
