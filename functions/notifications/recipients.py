@@ -5,7 +5,7 @@
 | run_awaiting_auditor, auditor_heartbeat_lapsing | the project's assigned auditors |
 | run_approved, run_sent_back | admins and the managers of the project's FPOs |
 | run_failed, anchoring_stuck, anchoring_conflict | admins |
-| credits_issued, membership_approved, membership_rejected | the farmer (their account, else their profile's phone) |
+| credits_issued, membership_approved, membership_rejected | the farmer: their account (in-app, email) and their profile's phone (SMS) |
 | membership_requested | the managers of the FPO |
 | credits_transferred, credits_retired | the accounts the event names (the credits' owner) |
 
@@ -161,7 +161,7 @@ class Recipients:
                 return Contact(
                     recipient=contact.recipient,
                     user_id=contact.user_id,
-                    phone=contact.phone or record.phone,
+                    phone=record.phone or contact.phone,  # the profile's phone: consented at registration
                     email=contact.email,
                     language=record.preferred_language,
                 )

@@ -13,7 +13,6 @@ from agri_common.notify import NotificationEvent
 from functions.farmers.logic import FarmerService
 from functions.farmers.membership import MembershipService
 from functions.ledger import handler as ledger_handler
-from functions.ledger import writer as ledger_writer
 from functions.pipeline import outcome
 from tests.unit.functions.conftest import call
 from tests.unit.functions.farmers.test_membership import MGR1, body, ctx, farmer_account  # noqa: F401  # ctx: fixture
@@ -27,7 +26,9 @@ from tests.unit.functions.pipeline.test_steps import ctx as pipeline_ctx  # noqa
 @pytest.fixture
 def sent():
     events: list[NotificationEvent] = []
-    previous = port.use_transport(lambda bodies: events.extend(NotificationEvent.model_validate_json(b) for b in bodies))
+    previous = port.use_transport(
+        lambda bodies: events.extend(NotificationEvent.model_validate_json(b) for b in bodies)
+    )
     yield events
     port.use_transport(previous)
 
