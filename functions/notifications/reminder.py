@@ -4,10 +4,9 @@ sent to the project's auditors through the notification port.
 
 One reminder per task per window: the event id is ``heartbeat:<task_id>:<window start>``, so the
 hourly runs inside the window enqueue the same event again and delivery tells each auditor once.
-The window starts when the task was stored (``created_at``): the heartbeat an auditor's opening of
-the task sends is not recorded on the task, so a task being worked on may still get its reminder
-(early, never late). The lapse is the state machine's heartbeat (infra/pipeline.py ``HEARTBEAT``;
-a test holds the two equal).
+The window starts at the task's last heartbeat (``heartbeat_at``, recorded by the verification
+routes when an auditor's opening of the task sends one), else when the task was stored. The lapse
+is the state machine's heartbeat (infra/pipeline.py ``HEARTBEAT``; a test holds the two equal).
 """
 
 from __future__ import annotations
@@ -46,13 +45,14 @@ def due_reminders(store: TableStore, now: datetime) -> list[NotificationEvent]:
             store, pipeline_table.project_tasks_index(project_id), prefix=pipeline_table.task_queue_prefix("pending")
         )
         for task in (pipeline_table.TaskRecord.from_item(i) for i in pending):
-            lapses = _parse(task.created_at) + HEARTBEAT
+            started = task.heartbeat_at or task.created_at  # the last heartbeat, else the task's creation
+            lapses = _parse(started) + HEARTBEAT
             if not now < lapses <= now + REMIND_WITHIN:
                 continue
             events.append(
                 NotificationEvent(
                     kind="auditor_heartbeat_lapsing",
-                    event_id=f"heartbeat:{task.task_id}:{task.created_at}",
+                    event_id=f"heartbeat:{task.task_id}:{started}",  # one reminder per heartbeat window
                     occurred_at=now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                     project_id=project_id,
                     run_id=task.run_id,

@@ -140,8 +140,9 @@ def test_reminders_for_tasks_whose_heartbeat_lapses_within_the_window():
     pipeline = InMemoryFarmStore()
     now = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
-    def task(run, age, status="pending"):
+    def task(run, age, status="pending", heartbeat_age=None):
         created = (now - age).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        beat = (now - heartbeat_age).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if heartbeat_age else None
         return pipeline_table.TaskRecord(
             task_id=pipeline_table.task_id(run, 1),
             project_id="prj_0000abcd",
@@ -153,6 +154,7 @@ def test_reminders_for_tasks_whose_heartbeat_lapses_within_the_window():
             findings_key="f",
             sample_key="s",
             created_at=created,
+            heartbeat_at=beat,
         )
 
     project = pipeline_table.ProjectRecord(
@@ -176,6 +178,12 @@ def test_reminders_for_tasks_whose_heartbeat_lapses_within_the_window():
             Put(task("prj_0000abcd_2025_rabi", timedelta(days=1)).to_item()),  # lapses in 6 days
             Put(task("prj_0000abcd_2024_kharif", HEARTBEAT - timedelta(hours=1), "decided").to_item()),
             Put(task("prj_0000abcd_2024_rabi", HEARTBEAT + timedelta(hours=1)).to_item()),  # lapsed already
+            # as old as the first, but an auditor opened it two days ago: its heartbeat lapses in 5 days
+            Put(
+                task(
+                    "prj_0000abcd_2023_kharif", HEARTBEAT - timedelta(hours=5), heartbeat_age=timedelta(days=2)
+                ).to_item()
+            ),
         ]
     )
     (event,) = due_reminders(pipeline, now)
