@@ -198,3 +198,31 @@ def test_the_reminders_heartbeat_is_the_state_machines():
     from infra.pipeline import HEARTBEAT as STATE_MACHINE_HEARTBEAT
 
     assert HEARTBEAT.total_seconds() == STATE_MACHINE_HEARTBEAT.to_seconds()
+
+
+def test_the_reminder_function_enqueues_what_is_due(monkeypatch):
+    from agri_common import notify as port
+    from functions.notifications import reminder_handler
+    from infra.local.lambdas import LambdaContext
+
+    due = [
+        port.NotificationEvent(kind="auditor_heartbeat_lapsing", event_id="heartbeat:t1:x", task_id="t1"),
+        port.NotificationEvent(kind="auditor_heartbeat_lapsing", event_id="heartbeat:t2:x", task_id="t2"),
+    ]
+    monkeypatch.setattr(reminder_handler, "_store", lambda: "store")
+    monkeypatch.setattr(reminder_handler, "due_reminders", lambda store, now: due if store == "store" else [])
+    bodies: list[str] = []
+    previous = port.use_transport(bodies.extend)
+    try:
+        ctx = LambdaContext(
+            function_name="reminder",
+            memory_limit_in_mb=256,
+            invoked_function_arn="arn:x",
+            aws_request_id="r",
+            timeout_s=60,
+        )
+        out = reminder_handler.lambda_handler({"source": "aws.events"}, ctx)
+    finally:
+        port.use_transport(previous)
+    assert out == {"reminders": 2, "enqueued": True}
+    assert [port.NotificationEvent.model_validate_json(b).task_id for b in bodies] == ["t1", "t2"]
