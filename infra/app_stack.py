@@ -25,6 +25,7 @@ from infra.config import AppSettings, StageConfig
 from infra.domain_constructs import DomainConstruct, Platform, construct_for
 from infra.domain_constructs.admin import AdminDomain
 from infra.domain_constructs.ledger import LedgerDomain, LedgerSecrets
+from infra.domain_constructs.notifications import NotificationsDomain
 from infra.domains import API_DOMAINS, Domain
 from infra.function import SharedLayers
 from infra.identity import Identity
@@ -33,6 +34,7 @@ from infra.routes import load_routes
 from infra.storage import Storage
 
 APP_STACK_SUFFIX = "-app"
+NOTIFYING_TASKS = ("await_decision", "outcome")  # the pipeline tasks that hand events to the notification port
 
 
 def app_stack_name(config: StageConfig) -> str:
@@ -119,6 +121,18 @@ class AppStack(Stack):
             self.pipeline.grant_start(self.domains["projects"].handler)
         if "verification" in self.domains:
             self.pipeline.grant_task_response(self.domains["verification"].handler)
+
+        # Notification producers: each may only enqueue (docs/decisions/0014).
+        notifications = self.domains.get("notifications")
+        if isinstance(notifications, NotificationsDomain):
+            producers = [self.pipeline.functions[t].function for t in NOTIFYING_TASKS]
+            for name in ("farmers", "ledger"):
+                if name in self.domains:
+                    producers.append(self.domains[name].handler.function)
+            if isinstance(ledger, LedgerDomain):
+                producers.append(ledger.writer.function)
+            for function in producers:
+                notifications.delivery.grant_enqueue(function)
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API stage")
 

@@ -115,6 +115,10 @@ class StageConfig(BaseModel):
                 raise ValueError(f"plan name {name!r}: lower-case letters and digits, 2-16, starting with a letter")
         return value
 
+    notification_email_sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    """The From address of notification emails: an identity verified in SES (ops verify it once). Without
+    one, notifications are not emailed (in-app and SMS only) and the delivery role gets no SES permission."""
+
     @model_validator(mode="after")
     def _real_chain_has_a_registry(self) -> StageConfig:
         """A JSON-RPC chain without the registry's address would deploy a writer that can never anchor

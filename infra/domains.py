@@ -67,4 +67,8 @@ API_DOMAINS: tuple[Domain, ...] = (
     Domain(
         "verification", "Auditor queue, verification tasks and decisions, samples, reports, observations", timeout_s=29
     ),
+    Domain(
+        "notifications",
+        "My notifications (in-app list, mark read) and preferences (the delivery function is its second function)",
+    ),
 )

@@ -144,6 +144,8 @@ class FarmerService:
             return txn, record
 
         registered: FarmerRecord = commit(self.ctx.store, build)
+        if registered.member_status == "pending":  # a farmer's own registration asks the FPO to admit them
+            membership.tell(registered, "membership_requested")
         return registered
 
     # ---- read -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import base64
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +33,7 @@ from agri_common.farm_table.records import (
     InvitationRecord,
     MembershipStatus,
 )
+from agri_common.notify import NotificationEvent, notify
 from agri_common.platform.errors import ConflictError, UnprocessableError
 from agri_common.platform.inputs import Input
 from agri_common.platform.principal import Principal, Role, require_role
@@ -100,6 +101,22 @@ def redeem_op(ctx: FarmContext, code: str, fpo_id: str, farmer_id: str, now: str
 
 
 # ---- the service ----------------------------------------------------------------------------------
+def tell(
+    record: FarmerRecord, kind: Literal["membership_requested", "membership_approved", "membership_rejected"]
+) -> None:
+    """Hand a membership change to the notification port: a request to the FPO's managers, a
+    decision to the farmer (never fails the action; one event per profile version)."""
+    notify(
+        NotificationEvent(
+            kind=kind,
+            event_id=f"{kind}:{record.farmer_id}:v{record.version}",
+            fpo_id=record.fpo_id,
+            farmer_id=record.farmer_id,
+            values={"farmer_name": record.name} if kind == "membership_requested" else {},
+        )
+    )
+
+
 class MembershipService:
     def __init__(self, ctx: FarmContext):
         self.ctx = ctx
@@ -196,6 +213,7 @@ class MembershipService:
             return txn, self._approval(caller, record, caller_label(caller), self.ctx.clock(), txn)
 
         approved: FarmerRecord = commit(self.ctx.store, build)
+        tell(approved, "membership_approved")
         return approved
 
     def reject(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:
@@ -212,6 +230,7 @@ class MembershipService:
             return txn, updated
 
         rejected: FarmerRecord = commit(self.ctx.store, build)
+        tell(rejected, "membership_rejected")
         return rejected
 
     def issue_invitation(self, caller: Principal, fpo_id: str, req: IssueInvitationRequest) -> InvitationOut:
@@ -320,6 +339,7 @@ class MembershipService:
             return txn, updated
 
         requested: FarmerRecord = commit(self.ctx.store, build)
+        tell(requested, "membership_requested")
         return requested
 
     def remove(self, caller: Principal, fpo_id: str, farmer_id: str) -> FarmerRecord:

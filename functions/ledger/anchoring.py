@@ -29,6 +29,7 @@ from agri_common.ledger_crypto import (
     sha256_hex,
     verify_chain,
 )
+from agri_common.notify import NotificationEvent, notify
 from agri_common.platform.observability import logger, metrics
 from functions.ledger import models as m
 from functions.ledger.ports import ArtifactStore, Chain, LedgerStore, OnChainAnchor
@@ -229,6 +230,13 @@ class Anchorer:
             },
         )
         metrics.add_metric(name="LedgerAnchorConflicts", unit="Count", value=1)
+        notify(
+            NotificationEvent(
+                kind="anchoring_conflict",
+                event_id=f"anchoring_conflict:{conflict.anchor_id}",
+                values={"batch_id": batch.batch_id, "next_anchor_id": next_id},
+            )
+        )
         batch = self.store.update_batch(
             batch,
             status="conflict",

@@ -14,6 +14,7 @@ from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Any
 
 from agri_common.ledger_crypto import HASH_SCHEME, canonical_json, farmer_ref, new_salt, sha256_hex
+from agri_common.notify import NotificationEvent, notify_all
 from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
 from agri_common.platform.observability import logger
 from functions.ledger import models as m
@@ -224,6 +225,19 @@ class Issuer:
         except RecordExists:  # a concurrent duplicate invocation (or a run sharing a new farmer) got there first
             logger.info("issuance raced with another writer", extra={"series": series_id})
             return self.issue(run, first=first, page=page)
+        notify_all(
+            NotificationEvent(
+                kind="credits_issued",
+                event_id=f"credits_issued:{d.body['record_id']}",
+                project_id=run.project_id,
+                run_id=run.run_id,
+                fpo_id=d.body["fpo_id"],
+                farmer_id=farmer.farmer_id,
+                values={"quantity": d.body["quantity"], "vintage": run.vintage},
+            )
+            for d in drafts
+            for farmer in run.farmers[d.body["farmer_index"] - 1 : d.body["farmer_index"]]
+        )
         credits: list[m.CreditOut] = []
         if with_credits:
             issued_before = [

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from agri_common.ledger_crypto import HASH_SCHEME, canonical_json, sha256_hex
+from agri_common.notify import NotificationEvent, notify
 from agri_common.platform.errors import (
     ConflictError,
     DependencyError,
@@ -229,7 +230,19 @@ class MoveRequests:
         block = visible_block(self.store, principal, cmd.serial, "body.serial")
         if not actor.is_admin and block.owner_user_id != principal.user_id:
             raise NotFoundError("credit not found")
-        return self.writer.submit(event(actor))
+        answer = self.writer.submit(event(actor))
+        if kind != "cancellation" and block.owner_user_id:
+            notify(
+                NotificationEvent(
+                    kind="credits_transferred" if kind == "transfer" else "credits_retired",
+                    event_id=f"credits_{kind}:{answer.record_ids[-1] if answer.record_ids else cmd.client_token}",
+                    project_id=block.project_id,
+                    fpo_id=block.fpo_id,
+                    user_ids=(block.owner_user_id,),
+                    values={"quantity": cmd.quantity, "serial": cmd.serial},
+                )
+            )
+        return answer
 
     def transfer(self, principal: Principal, cmd: m.TransferCommand) -> m.WriterResult:
         return self._submit(

@@ -10,8 +10,10 @@ No boto3 and no web3 here: data, artifacts and the chain come in through the int
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
+from agri_common.notify import NotificationEvent, notify_all
 from agri_common.platform.errors import UnprocessableError
 from agri_common.platform.observability import logger, metrics
 from functions.ledger import issuance
@@ -22,6 +24,9 @@ from functions.ledger.moves import Mover
 from functions.ledger.ports import ArtifactStore, Chain, LedgerStore
 
 T = TypeVar("T")
+
+
+STUCK_AFTER = timedelta(hours=1)
 
 
 def _given(value: T | None, name: str) -> T:
@@ -45,6 +50,7 @@ class LedgerWriter:
         max_batch: int = MAX_BATCH_RECORDS,
     ):
         self.store = store
+        self.now = now
         self.issuer = Issuer(store, artifacts, now=now)
         self.mover = Mover(store, now=now)
         self.anchorer = Anchorer(store, artifacts, chain, now=now, retry=retry, max_batch=max_batch)
@@ -74,7 +80,24 @@ class LedgerWriter:
             else:
                 result.batches, failed = self._anchor_after_write()
             result.pending = failed or any(b.status != "anchored" for b in result.batches)
+            self._tell_stuck(result.batches)
         return result
+
+    def _tell_stuck(self, batches: list[m.Batch]) -> None:
+        """Admins are told (once per batch) of a batch still not anchored :data:`STUCK_AFTER` after
+        it was created; a conflict is told where it is detected (anchoring.py)."""
+        now = datetime.fromisoformat(self.now().replace("Z", "+00:00"))
+        notify_all(
+            NotificationEvent(
+                kind="anchoring_stuck",
+                event_id=f"anchoring_stuck:{b.batch_id}",
+                values={"batch_id": b.batch_id, "status": b.status},
+            )
+            for b in batches
+            if b.status != "anchored"
+            and b.created_at
+            and now - datetime.fromisoformat(b.created_at.replace("Z", "+00:00")) > STUCK_AFTER
+        )
 
     def _anchor_after_write(self) -> tuple[list[m.Batch], bool]:
         """Anchoring after an issuance: its records are committed whatever happens here, so a failure

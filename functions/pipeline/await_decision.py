@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from agri_common import pipeline_table
+from agri_common.notify import NotificationEvent, notify
 from agri_common.single_table import Put, Update, WriteConflict
 from functions.pipeline import core
 from functions.pipeline.models import AwaitInput, AwaitOutput
@@ -47,6 +48,15 @@ def await_decision(run: AwaitInput, ctx: core.Context) -> AwaitOutput:
             ctx.store.transact([Update(task.key(), set={"summary": run_item.summary})])
         ctx.set_run(run, status="awaiting_auditor", task_id=tid)
         detail.update(task_id=tid)
+    notify(
+        NotificationEvent(
+            kind="run_awaiting_auditor",
+            event_id=f"run_awaiting_auditor:{tid}",
+            project_id=run.project_id,
+            run_id=run.run_id,
+            task_id=tid,
+        )
+    )
     return AwaitOutput(task_id=tid)
 
 

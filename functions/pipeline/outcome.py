@@ -10,6 +10,7 @@ import json
 from typing import Any, Literal
 
 from agri_common import pipeline_table
+from agri_common.notify import NotificationEvent, Scalar, notify
 from agri_common.single_table import Put, Update
 from functions.pipeline import core
 from functions.pipeline.models import OutcomeInput, OutcomeOutput, TaskError
@@ -49,6 +50,7 @@ def record_outcome(run: OutcomeInput, ctx: core.Context) -> OutcomeOutput:
             ctx.set_run(
                 run, status="failed", error={"step": "ledger", "error": "LedgerRefused", "cause": answer.get("error")}
             )
+            _tell(run, "run_failed", step="ledger")
             return OutcomeOutput(status="failed", step="ledger")
         result = answer.get("result") or {}
         ctx.set_run(
@@ -56,6 +58,7 @@ def record_outcome(run: OutcomeInput, ctx: core.Context) -> OutcomeOutput:
             status="approved",
             outcome={"decision": "approved", "ledger": result, "decided_by": (run.decision or {}).get("decided_by")},
         )
+        _tell(run, "run_approved")
         return OutcomeOutput(status="approved")
     info = _cause(error)
     if info["error"] in AUDITOR_ERRORS:
@@ -78,8 +81,24 @@ def record_outcome(run: OutcomeInput, ctx: core.Context) -> OutcomeOutput:
                 "decided_at": decision.get("decided_at"),
             },
         )
+        _tell(run, "run_sent_back", decision=status, reason=str(decision.get("reason") or "-"))
         return OutcomeOutput(status=status)
-    return OutcomeOutput(status="failed", step=record_failure(ctx, run, info))
+    step = record_failure(ctx, run, info)
+    _tell(run, "run_failed", step=step)
+    return OutcomeOutput(status="failed", step=step)
+
+
+def _tell(run: OutcomeInput, kind: Literal["run_approved", "run_failed", "run_sent_back"], **values: Scalar) -> None:
+    """Hand the outcome to the notification port (never fails the task; one event per attempt)."""
+    notify(
+        NotificationEvent(
+            kind=kind,
+            event_id=f"{kind}:{run.run_id}:a{run.attempt}",
+            project_id=run.project_id,
+            run_id=run.run_id,
+            values=values,
+        )
+    )
 
 
 def record_failure(ctx: core.Context, run: OutcomeInput, info: dict[str, Any]) -> str:

@@ -160,6 +160,15 @@ class VerificationService:
     def _summary(t: pipeline_table.TaskRecord) -> m.TaskSummary:
         return m.TaskSummary(**t.model_dump(include=set(m.TaskSummary.model_fields)))
 
+    def _heartbeat_sent(self, task: pipeline_table.TaskRecord) -> None:
+        """When the heartbeat was sent: the auditor reminder (functions/notifications) counts from it."""
+        from agri_common.single_table import Update, WriteConflict
+
+        try:
+            self.store.transact([Update(task.key(), set={"heartbeat_at": self.now()}, expect={"status": "pending"})])
+        except WriteConflict:
+            pass  # decided or closed meanwhile: no reminder is due anyway
+
     def get_task(self, caller: Principal, task_id: str) -> m.TaskDetail:
         task, project = self._task(caller, task_id)
         if task.status == "pending" and caller.role is Role.AUDITOR:
@@ -167,6 +176,8 @@ class VerificationService:
                 self.workflow.heartbeat(task.task_token)
             except ConflictError:
                 logger.info("heartbeat refused: the execution no longer waits", extra={"task_id": task_id})
+            else:
+                self._heartbeat_sent(task)
         findings = json.loads(self.objects.get(task.findings_key))
         sample = json.loads(self.objects.get(task.sample_key))
         decision = scoped_decision(caller, project, task.decision, findings + sample.get("plots", []))

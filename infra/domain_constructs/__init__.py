@@ -14,6 +14,7 @@ from infra.domain_constructs.farmers import FarmersDomain
 from infra.domain_constructs.fpo import FpoDomain
 from infra.domain_constructs.health import HealthDomain
 from infra.domain_constructs.ledger import LedgerDomain
+from infra.domain_constructs.notifications import NotificationsDomain
 from infra.domain_constructs.projects import ProjectsDomain
 from infra.domain_constructs.registry import RegistryDomain
 from infra.domain_constructs.verification import VerificationDomain
@@ -30,6 +31,7 @@ DOMAIN_CONSTRUCTS: dict[str, type[DomainConstruct]] = {
     "verification": VerificationDomain,
     "farmers": FarmersDomain,
     "fpo": FpoDomain,
+    "notifications": NotificationsDomain,
 }
 
 

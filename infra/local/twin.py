@@ -78,7 +78,12 @@ class LocalTwin:
         self.resolver = Resolver(self.region, self._stack_name())
         provisioner = Provisioner(self.template, self.resolver)
         provisioner.run()
+        from infra.local.queues import LocalQueues
+
+        self.queues = LocalQueues(self.template, self.resolver).provision()  # before the functions' environment
         self.functions = self._functions()
+        self.queues.verify_email_senders(dict(os.environ))
+        self.queues.start({lid: f.invoke for lid, f in self.functions.items()})  # SQS event source mappings
         self._serve_invokes()
         self._start_chain_bridge()
         self.front = ApiFront(
@@ -119,6 +124,9 @@ class LocalTwin:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 
         moto_ext.install()
+        from infra.local import outbox
+
+        outbox.install()  # GET <moto>/moto-api/agri/sent-messages: the SMS and email the twin "sent"
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         import requests
@@ -235,6 +243,8 @@ class LocalTwin:
             self.chain_bridge = ChainBridge(self.chain_port).start()
 
     def stop(self) -> None:
+        if getattr(self, "queues", None):
+            self.queues.stop()
         if getattr(self, "chain_bridge", None):
             self.chain_bridge.stop()
         if getattr(self, "_http", None):

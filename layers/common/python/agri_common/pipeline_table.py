@@ -290,6 +290,7 @@ class TaskRecord(Stored):
     report_ids: list[str] = Field(default_factory=list)
     created_at: str
     decision: dict[str, Any] | None = None
+    heartbeat_at: str | None = None  # the last heartbeat an auditor's opening of the task sent (the reminder's clock)
 
     def key(self) -> Key:
         return task(self.task_id)

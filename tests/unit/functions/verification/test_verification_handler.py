@@ -155,6 +155,8 @@ def test_task_detail_and_heartbeat(env):
     assert r.status == 200, r.body
     assert r.body["sample"]["plots"][0]["centroid"] == [79.1, 10.8] and r.body["checklist"]["id"] == "vm0051"
     assert sfn.heartbeats == ["tok-1"]
+    store, _ = env
+    assert store.items[pipeline_table.task(TID)]["heartbeat_at"]  # the auditor reminder counts from it
     assert get_task(OTHER_AUDITOR).status == 404
     assert get_task(ADMIN).status == 200 and sfn.heartbeats == ["tok-1"]  # admins read, no heartbeat
 
