@@ -112,7 +112,12 @@ class MembershipService:
         """The farmer of ``fpo_id``; another FPO's manager gets exactly the answer of a missing one."""
         self._authorise(caller, fpo_id)
         record: FarmerRecord | None = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
-        if record is None or record.fpo_id != fpo_id or (caller.role is Role.FPO_MANAGER and caller.fpo_id != fpo_id):
+        if (
+            record is None
+            or record.erased
+            or record.fpo_id != fpo_id
+            or (caller.role is Role.FPO_MANAGER and caller.fpo_id != fpo_id)
+        ):
             raise not_found("farmer")
         return record
 
@@ -239,7 +244,7 @@ class MembershipService:
         """The caller's own profile (a farmer); anyone else's answers like a missing one."""
         require_role(caller, Role.FARMER)
         record: FarmerRecord | None = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
-        if record is None or record.owner_user_id != caller.user_id:
+        if record is None or record.erased or record.owner_user_id != caller.user_id:
             raise not_found("farmer")
         return record
 
