@@ -349,3 +349,44 @@ def test_a_run_reading_an_erased_farmer_skips_them_and_does_not_fail(world):
     rows = source.load(units, "2025")
     assert {r.farmer_id for r in rows} == {kept.farmer_id}
     assert list(source.plan_units(["FPO-1"])) == [kept.farmer_id]
+
+
+def test_an_imported_farmers_id_does_not_give_their_phone_number_back(world):
+    """The id outlives an erasure (plots, runs, reports): derived from the phone number without a key, it
+    could be reversed by hashing every 10-digit number; keyed, it cannot. Re-imports stay idempotent, and
+    a farmer imported under the old unkeyed id keeps it."""
+    from functions.farmers.context import derived_id
+    from functions.farmers.logic_imports import ImportService
+
+    def import_csv(*rows):
+        header = "name,phone,village,district,state,consent_given,consent_at"
+        text = "\n".join([header, *[f"{n},{p},Rampur,Patiala,Punjab,yes,2025-06-01T10:00:00+05:30" for n, p in rows]])
+        req = m.FarmerImportRequest.model_validate({"fpo_id": "FPO-1", "csv": text, "consent_version": "v1"})
+        return ImportService(world.ctx).farmers_csv(MANAGER, req)
+
+    first = import_csv(("Ravi", "9876543210"))
+    (row,) = first.rows
+    assert row.status == "accepted"
+    assert row.id != derived_id("F", "FPO-1", "+919876543210") and row.id != derived_id("F", "FPO-1", "9876543210")
+    assert [r.status for r in import_csv(("Ravi", "9876543210")).rows] == ["duplicate"]
+    # a farmer imported before ids were keyed: the re-import finds them under their old id
+    legacy = derived_id("F", "FPO-1", "+919876500001")
+    old = FarmerService(world.ctx).register(
+        MANAGER,
+        m.RegisterFarmerRequest.model_validate(
+            {
+                "name": "Old",
+                "phone": "9876500001",
+                "village": "Rampur",
+                "district": "Patiala",
+                "state": "Punjab",
+                "fpo_id": "FPO-1",
+                "consent": {"given": True, "version": "v1", "at": "2025-06-01T10:00:00+05:30"},
+            }
+        ),
+        farmer_id=legacy,
+    )
+    assert old.phone == "+919876500001"
+    assert [r.status for r in import_csv(("Old", "9876500001")).rows] == ["duplicate"]
+    farmers = [i for i in world.ctx.store.items.values() if i.get("kind") == "farmer"]
+    assert sorted(f["farmer_id"] for f in farmers) == sorted([row.id, legacy])
