@@ -4,6 +4,7 @@ sync receipt hook. One object, built per request by the handler (tests build it 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,15 @@ def derived_id(prefix: str, *parts: str) -> str:
     """A deterministic id: the same inputs (an import row, a sync client id) give the same id,
     which is what makes replays and re-imports idempotent."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+    return f"{prefix}-{digest}"
+
+
+def keyed_id(prefix: str, key: bytes, *parts: str) -> str:
+    """A deterministic id from personal input (an imported farmer's phone number): keyed, so the id cannot
+    be reversed to the input by trying every number, as an unkeyed hash of a 10-digit phone number can
+    (docs/decisions/0017: an erased farmer's id stays on their plots, runs and reports)."""
+    purpose = hmac.new(key, b"agri-mrv farmer id", hashlib.sha256).digest()  # never the Aadhaar hash's own key
+    digest = hmac.new(purpose, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()[:20]
     return f"{prefix}-{digest}"
 
 

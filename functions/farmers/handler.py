@@ -24,6 +24,16 @@ from agri_common.project_access import assignments_from_env
 from agri_common.single_table import DynamoTableStore
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, OverlapPolicy
+from functions.farmers.erasure import (
+    AccountEraser,
+    Eraser,
+    ErasureService,
+    EvidenceEraser,
+    LedgerSaltEraser,
+    NotificationsEraser,
+    PlotEraser,
+)
+from functions.farmers.erasure_stores import CognitoAccounts, DynamoLedgerSalts, FarmTableNotifications, S3EvidenceFiles
 from functions.farmers.logic import FarmerService, farmer_out
 from functions.farmers.logic_imports import ImportService
 from functions.farmers.logic_plots import PlotService
@@ -50,6 +60,8 @@ class FarmersSettings(BaseSettingsModel):
     pipeline_table: str | None = None
     pipeline_bucket: str | None = None
     ledger_table: str | None = None
+    # the erasure's account step (infra/domain_constructs/farmers.py: ListUsers, sign-out, delete only)
+    user_pool_id: str | None = None
 
 
 _revocation = revocation_store  # looked up per call by make_handler: tests swap it
@@ -103,7 +115,20 @@ def get_ledger_reads() -> LedgerReads:
     return DynamoLedgerReads(_required(load_settings(FarmersSettings).ledger_table, "LEDGER_TABLE"))
 
 
+def get_erasers(ctx: Annotated[FarmContext, Depends(get_context)]) -> list[Eraser]:
+    """The stores an erasure goes through, in order (docs/decisions/0017): a new store adds its eraser here."""
+    s = load_settings(FarmersSettings)
+    return [
+        EvidenceEraser(ctx, S3EvidenceFiles(s.uploads_bucket)),
+        PlotEraser(ctx),
+        LedgerSaltEraser(DynamoLedgerSalts(_required(s.ledger_table, "LEDGER_TABLE"))),
+        NotificationsEraser(FarmTableNotifications(ctx.store)),
+        AccountEraser(CognitoAccounts(_required(s.user_pool_id, "USER_POOL_ID"), _revocation())),
+    ]
+
+
 Ctx = Annotated[FarmContext, Depends(get_context)]
+Erasers = Annotated[list[Eraser], Depends(get_erasers)]
 Runs = Annotated[RunReads, Depends(get_run_reads)]
 Ledger = Annotated[LedgerReads, Depends(get_ledger_reads)]
 Objects = Annotated[S3UploadBucket, Depends(get_uploads_objects)]
@@ -213,6 +238,25 @@ def farmer_statement(  # type: ignore[no-untyped-def]
         pdf,
         headers={"Content-Disposition": f'attachment; filename="statement-{farmer_id}-{run_id}.pdf"'},
     )
+
+
+@app.post(
+    "/farmers/<farmer_id>/erasure",
+    tags=["farmers"],
+    security=PRIVATE,
+    summary="Erase a farmer's personal data and withdraw their consent (the farmer themself, or an admin on "
+    "their behalf)",
+    description="Name, phone, Aadhaar (last digits and keyed hash), evidence files, plot names and the farmer's "
+    "account are deleted; plots and seasons stay without identity (they back issued credits); the ledger salt "
+    "is deleted, so no ledger record can be linked to the farmer again while every record still verifies. "
+    "The profile becomes a tombstone (farmer id, when, who asked, what was erased) and reads as missing "
+    "from then on. `status` `in_progress` with `remaining` stores: a store failed, the same request resumes. "
+    "A repeated request answers the same tombstone. 404 `not_found` for anyone else (an FPO manager, an "
+    "auditor, another farmer) exactly as for a missing farmer (docs/decisions/0017).",
+    openapi_extensions={"x-errors": [404, 409]},
+)
+def erase_farmer(farmer_id: Id, ctx: Ctx, erasers: Erasers, caller: Caller) -> m.ErasureOut:
+    return ErasureService(ctx, erasers).erase(caller, farmer_id)
 
 
 # ---- FPO membership (docs/decisions/0007) --------------------------------------------------------

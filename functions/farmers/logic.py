@@ -150,12 +150,14 @@ class FarmerService:
 
     # ---- read -----------------------------------------------------------------------------------
     def load(self, farmer_id: str) -> FarmerRecord | None:
+        """The farmer, or None when missing or erased: an erasure tombstone (docs/decisions/0017) is
+        no profile to read, edit, add data to or issue a statement of (only the erasure route reads it)."""
         record: FarmerRecord | None = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
-        return record
+        return None if record is None or record.erased else record
 
     def load_existing(self, farmer_id: str) -> FarmerRecord:
         """The farmer a stored plot or season names: every one was written under its farmer, and profiles
-        are never deleted (a missing one answers 404, like a farmer the caller may not see)."""
+        are never deleted (an erased or missing one answers 404, like a farmer the caller may not see)."""
         record = self.load(farmer_id)
         if record is None:
             raise not_found("farmer")

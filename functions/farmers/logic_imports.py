@@ -4,7 +4,9 @@ Rows are validated and written one by one through the same services as the singl
 rules, same aggregates, one transaction per row), and the report says for every row: accepted,
 duplicate (already imported) or rejected with the reasons. Ids are derived from the FPO and the
 row's own identity (farmers: ``external_id``, else the phone number; plots: ``external_id`` or
-the Feature's ``id``), so importing the same file again changes nothing and reports duplicates.
+the Feature's ``id``), so importing the same file again changes nothing and reports duplicates. A
+phone number derives the id through a keyed hash (``context.keyed_id``): an unkeyed one could be
+reversed to the number by trying every number, and an erased farmer's id stays (docs/decisions/0017).
 Caps: 1,000 rows per request and a body within API Gateway/Lambda's limits (about 900 KB of CSV).
 """
 
@@ -17,10 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agri_common.farm_table import keys
 from agri_common.platform.errors import AppError, ForbiddenError, validation_details
 from agri_common.platform.principal import Principal, Role, require_role
 from functions.farmers import models as m
-from functions.farmers.context import FarmContext, derived_id, field_error
+from functions.farmers.context import FarmContext, derived_id, field_error, keyed_id
 from functions.farmers.logic import FarmerService
 from functions.farmers.logic_plots import PlotService
 
@@ -113,11 +116,24 @@ class ImportService:
                 fpo_id=req.fpo_id, consent={"given": True, "version": req.consent_version, "at": cell("consent_at")}
             )
             parsed = m.RegisterFarmerRequest.model_validate(body)
-            identity = parsed.external_id or parsed.phone
-            record = self.farmers.register(caller, parsed, farmer_id=derived_id("F", req.fpo_id, identity))
+            farmer_id = (
+                derived_id("F", req.fpo_id, parsed.external_id)  # plot imports find the farmer by it
+                if parsed.external_id
+                else self._phone_farmer_id(req.fpo_id, parsed.phone)
+            )
+            record = self.farmers.register(caller, parsed, farmer_id=farmer_id)
             return m.ImportRow(row=number, status="accepted", id=record.farmer_id)
         except (ValidationError, AppError) as exc:
             return _row_result(number, exc, f"row.{number}")
+
+    def _phone_farmer_id(self, fpo_id: str, phone: str) -> str:
+        """The id of a farmer imported without an external id: keyed on the phone number (the id outlives
+        an erasure, so it must not give the number back). A farmer imported before ids were keyed keeps
+        the old unkeyed id, so a re-import of them is still recognised (one GetItem)."""
+        legacy = derived_id("F", fpo_id, phone)
+        if self.ctx.store.get(keys.farmer(legacy)) is not None:
+            return legacy
+        return keyed_id("F", self.ctx.aadhaar_key(), fpo_id, phone)
 
     def plots_geojson(self, caller: Principal, req: m.PlotImportRequest) -> m.ImportReport:
         self._authorise(caller, req.fpo_id)

@@ -112,7 +112,8 @@ def tell(
             event_id=f"{kind}:{record.farmer_id}:v{record.version}",
             fpo_id=record.fpo_id,
             farmer_id=record.farmer_id,
-            values={"farmer_name": record.name} if kind == "membership_requested" else {},
+            # no name: a manager's inbox outlives the farmer's erasure (docs/decisions/0017), the id is enough
+            values={},
         )
     )
 
@@ -129,7 +130,12 @@ class MembershipService:
         """The farmer of ``fpo_id``; another FPO's manager gets exactly the answer of a missing one."""
         self._authorise(caller, fpo_id)
         record: FarmerRecord | None = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
-        if record is None or record.fpo_id != fpo_id or (caller.role is Role.FPO_MANAGER and caller.fpo_id != fpo_id):
+        if (
+            record is None
+            or record.erased
+            or record.fpo_id != fpo_id
+            or (caller.role is Role.FPO_MANAGER and caller.fpo_id != fpo_id)
+        ):
             raise not_found("farmer")
         return record
 
@@ -258,7 +264,7 @@ class MembershipService:
         """The caller's own profile (a farmer); anyone else's answers like a missing one."""
         require_role(caller, Role.FARMER)
         record: FarmerRecord | None = FarmerRecord.from_item(self.ctx.store.get(keys.farmer(farmer_id)))
-        if record is None or record.owner_user_id != caller.user_id:
+        if record is None or record.erased or record.owner_user_id != caller.user_id:
             raise not_found("farmer")
         return record
 

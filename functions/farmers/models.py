@@ -40,6 +40,7 @@ from functions.farmers.request_models import (
 )
 from functions.farmers.response_models import (
     ConsentOut,
+    ErasureOut,
     EvidenceOut,
     FarmerOut,
     FarmerPage,
@@ -56,6 +57,7 @@ from functions.farmers.response_models import (
 )
 
 __all__ = [
+    "ErasureOut",
     "ID",
     "FPO_ID",
     "CLIENT_ID",

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agri_common.farm_table.records import MembershipStatus
+from agri_common.farm_table.records import ErasureStatus, MembershipStatus
 
 
 class ConsentOut(BaseModel):
@@ -160,3 +160,16 @@ class ImportReport(BaseModel):
     duplicate: int
     rejected: int
     rows: list[ImportRow]
+
+
+class ErasureOut(BaseModel):
+    """An erasure's tombstone (docs/decisions/0017): no personal value, only what happened."""
+
+    farmer_id: str
+    status: ErasureStatus = Field(description="`complete`, or `in_progress` while `remaining` lists stores to erase")
+    requested_at: str
+    requested_by: str = Field(description="`farmer:self`, or `admin:<admin user id>`")
+    consent_withdrawn_at: str
+    completed_at: str | None = None
+    erased: list[str] = Field(description="Stores erased: evidence, plots, ledger_salt, account")
+    remaining: list[str] = Field(description="Stores not erased yet: the same request again resumes")

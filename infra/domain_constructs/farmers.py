@@ -10,6 +10,12 @@ credit statement's run. A farmer's credit statement also reads (never writes): G
 plan, chunk manifests and chunk rows in the pipeline bucket (those three key patterns only), and
 the ledger table's farmer salts (GetItem on the table) and records by farmer reference (Query on
 the ``by_farmer`` index only); the export layer carries the PDF toolkit and its fonts.
+
+A farmer's erasure (docs/decisions/0017) adds only: listing and deleting object versions under
+``evidence/`` of the uploads bucket (ListBucketVersions with an ``s3:prefix`` condition), DeleteItem on
+the ledger table limited to ``SALT#`` partition keys (``dynamodb:LeadingKeys``: no record, block or
+batch can be deleted), PutItem on the revocation table (the farmer's tokens), and ListUsers,
+AdminUserGlobalSignOut, AdminDeleteUser on the user pool (the farmer's account).
 """
 
 from aws_cdk import Acknowledgment, Validations
@@ -23,6 +29,7 @@ ensure_import_paths()
 from agri_common import ledger_table, pipeline_objects  # noqa: E402  (the layer is on sys.path only now)
 
 EVIDENCE_PREFIX = "evidence/"
+ERASURE_COGNITO_ACTIONS = tuple(f"cognito-idp:{a}" for a in ("ListUsers", "AdminUserGlobalSignOut", "AdminDeleteUser"))
 # what a credit statement reads of a run in the pipeline bucket (agri_common.pipeline_objects)
 STATEMENT_OBJECTS = (
     pipeline_objects.plan_key("*", 0).replace("/g0/", "/*/"),
@@ -54,6 +61,7 @@ class FarmersDomain(DomainConstruct):
         )
         storage.grant_pipeline_read(self.handler.role)  # auditors: their project assignments; statements: the run
         self.grant_statement_reads(platform)
+        self.grant_erasure(platform)
         storage.aadhaar_hmac_secret.grant_read(self.handler.role)
         self.handler.role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -66,6 +74,33 @@ class FarmersDomain(DomainConstruct):
                 id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, storage.uploads)}/{EVIDENCE_PREFIX}*]",
                 reason="Evidence objects get generated keys (evidence/<fpo>/<plot>/<upload>.<ext>) issued per upload, "
                 "so the grant is the evidence/ prefix of the uploads bucket, nothing else of it.",
+            )
+        )
+
+    def grant_erasure(self, platform: Platform) -> None:
+        """What an erasure deletes outside the farm table (module docstring), and nothing more."""
+        storage, role = platform.storage, self.handler.role
+        self.handler.add_environment(USER_POOL_ID=platform.identity.user_pool.user_pool_id)
+        self.use_revocation(platform, write=True)
+        platform.identity.user_pool.grant(role, *ERASURE_COGNITO_ACTIONS)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucketVersions"],
+                resources=[storage.uploads.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{EVIDENCE_PREFIX}*"]}},
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[storage.uploads.arn_for_objects(f"{EVIDENCE_PREFIX}*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:DeleteItem"],
+                resources=[storage.ledger.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{ledger_table.SALT_PREFIX}*"]}},
             )
         )
 

@@ -9,6 +9,7 @@ from tests.infra.cfn import actions, as_list, domain_functions, resources, role_
 
 SCAN = "dynamodb:Scan"
 READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+SALTS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SALT#*"]}}
 
 
 def _by_metadata(template, rtype, name):
@@ -51,7 +52,13 @@ def test_farmers_grants(template):
         "dynamodb:DeleteItem",
         "dynamodb:ConditionCheckItem",
     }
-    assert {a for a in granted if a.startswith("s3:")} == {"s3:PutObject", "s3:GetObject"}
+    assert {a for a in granted if a.startswith("s3:")} == {
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:ListBucketVersions",  # an erasure: every version under evidence/ (test below)
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+    }
     assert {a for a in granted if a.startswith("secretsmanager:")} <= {
         "secretsmanager:GetSecretValue",
         "secretsmanager:DescribeSecret",
@@ -63,8 +70,14 @@ def test_farmers_grants(template):
             assert statement["Resource"] == {"Ref": secret_lid}
         if any(a.startswith("s3:") for a in acts) and uploads_lid in str(statement["Resource"]):
             (resource,) = as_list(statement["Resource"])
-            assert resource["Fn::Join"][1][-1] == "/evidence/*"
+            if acts == ["s3:ListBucketVersions"]:  # the bucket, listed under evidence/ only
+                assert resource == {"Fn::GetAtt": [uploads_lid, "Arn"]}
+                assert statement["Condition"] == {"StringLike": {"s3:prefix": ["evidence/*"]}}
+            else:
+                assert resource["Fn::Join"][1][-1] == "/evidence/*"
         if any(a.startswith("dynamodb:") and a not in READS for a in acts):  # writes: the farm table only
+            if statement.get("Condition") == SALTS_ONLY:
+                continue  # an erasure's ledger salt (test below)
             for res in as_list(statement["Resource"]):
                 assert table_lid in str(res) or "Revocation" in str(res)
     env = domain_functions(template)["farmers"][1]["Properties"]["Environment"]["Variables"]
@@ -78,7 +91,7 @@ def test_the_credit_statement_reads_only_the_ledger_salts_farmer_index_and_run_o
     ledger_lid, _ = _by_metadata(template, "AWS::DynamoDB::Table", "ledger")
     bucket_lid, _ = _by_metadata(template, "AWS::S3::Bucket", "pipeline-data")
     statements = _statements(template, "farmers")
-    on_ledger = [s for s in statements if ledger_lid in str(s.get("Resource"))]
+    on_ledger = [s for s in statements if ledger_lid in str(s.get("Resource")) and s.get("Condition") != SALTS_ONLY]
     granted = sorted((a, str(r)) for s in on_ledger for a in as_list(s["Action"]) for r in as_list(s["Resource"]))
     table_arn = {"Fn::GetAtt": [ledger_lid, "Arn"]}
     assert granted == sorted(
@@ -93,6 +106,27 @@ def test_the_credit_statement_reads_only_the_ledger_salts_farmer_index_and_run_o
     assert suffixes == ["/runs/*/*/chunks/*/rows.jsonl", "/runs/*/*/manifests/*.json", "/runs/*/*/plan.json"]
     env = domain_functions(template)["farmers"][1]["Properties"]["Environment"]["Variables"]
     assert env["LEDGER_TABLE"] == {"Ref": ledger_lid} and env["PIPELINE_BUCKET"] == {"Ref": bucket_lid}
+
+
+def test_an_erasure_deletes_only_salts_evidence_versions_and_the_account(template):
+    """docs/decisions/0017: DeleteItem on the ledger table only for ``SALT#`` partition keys (no record,
+    block or batch), evidence versions only, three Cognito actions on the pool, the revocation write."""
+    ledger_lid, _ = _by_metadata(template, "AWS::DynamoDB::Table", "ledger")
+    statements = _statements(template, "farmers")
+    (salts,) = [s for s in statements if s.get("Condition") == SALTS_ONLY]
+    assert as_list(salts["Action"]) == ["dynamodb:DeleteItem"]
+    assert salts["Resource"] == {"Fn::GetAtt": [ledger_lid, "Arn"]}
+    deletes = [s for s in statements if {"s3:DeleteObject", "s3:DeleteObjectVersion"} & set(as_list(s["Action"]))]
+    assert [r["Fn::Join"][1][-1] for s in deletes for r in as_list(s["Resource"])] == ["/evidence/*"]
+    cognito = {a for a in actions(statements) if a.startswith("cognito-idp:")}
+    assert cognito == {"cognito-idp:ListUsers", "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:AdminDeleteUser"}
+    for statement in statements:
+        if any(a.startswith("cognito-idp:") for a in as_list(statement["Action"])):
+            assert "UserPool" in str(statement["Resource"]) and "*" not in str(statement["Resource"])
+    revocation = [s for s in statements if "Revocation" in str(s["Resource"]) and "dynamodb:PutItem" in s["Action"]]
+    assert revocation
+    env = domain_functions(template)["farmers"][1]["Properties"]["Environment"]["Variables"]
+    assert "USER_POOL_ID" in env and "REVOCATION_TABLE" in env
 
 
 def test_fpo_grants_are_reads_and_put(template):

@@ -46,6 +46,9 @@ def _mentions(value, lid: str) -> bool:
     return lid in json.dumps(value)
 
 
+SALTS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SALT#*"]}}  # an erasure's one ledger write
+
+
 def _statements_on(template, role_lid, resource_lid):
     return [s for s in role_statements(template, role_lid) if _mentions(s.get("Resource"), resource_lid)]
 
@@ -70,6 +73,8 @@ def test_only_the_writer_role_may_write_the_ledger_table(template, fns):
     writer_role = role_of(fns["ledger-writer"][1])
     writers = set()
     for owner, statement in all_identity_statements(template):
+        if statement.get("Condition") == SALTS_ONLY and as_list(statement["Action"]) == ["dynamodb:DeleteItem"]:
+            continue  # an erasure's crypto-shredding: a farmer's salt, no record (tests/infra/test_farm.py)
         if _mentions(statement.get("Resource"), table) and WRITE_ACTIONS & set(as_list(statement["Action"])):
             policy = template["Resources"][owner]
             roles = (
@@ -131,7 +136,9 @@ def test_ledger_table_has_its_indexes_and_only_the_statement_reads_it_besides_th
     for label, (_, function) in fns.items():
         on_ledger = _statements_on(template, role_of(function), _ledger_table(template))
         if label == "farmers":  # a credit statement: a farmer's salt and records (exactly: tests/infra/test_farm.py)
-            assert actions(on_ledger) == {"dynamodb:GetItem", "dynamodb:Query"}
+            reads = [st for st in on_ledger if st.get("Condition") != SALTS_ONLY]
+            assert actions(reads) == {"dynamodb:GetItem", "dynamodb:Query"}
+            assert actions([st for st in on_ledger if st.get("Condition") == SALTS_ONLY]) == {"dynamodb:DeleteItem"}
         elif role_of(function) not in allowed:
             assert not on_ledger, label
 

@@ -41,7 +41,7 @@ def test_a_missing_value_renders_a_dash_not_an_error():
 
 def test_values_are_plain_single_line_text_and_bounded():
     evil = "Ravi\u202e\u0007\nKumar" + "x" * 500
-    r = t.render("membership_requested", "en", {"farmer_name": evil, "farmer_id": "F1", "fpo_id": "FPO-1"})
+    r = t.render("run_sent_back", "en", {"reason": evil, "run_id": "R1", "project_id": "P1", "decision": "reject"})
     assert "\u202e" not in r.body and "\u0007" not in r.body and "\n" not in r.body
     assert "Ravi Kumar" in r.body
     assert len(t.plain(evil)) == t.MAX_VALUE_CHARS

@@ -42,6 +42,24 @@ class Consent(BaseModel):
     at: str
 
 
+ErasureStatus = Literal["in_progress", "complete"]
+
+
+class Erasure(BaseModel):
+    """The tombstone of an erased farmer (docs/decisions/0017): no personal value, only what happened.
+
+    ``requested_by`` is a role label (``farmer:self`` or ``admin:<admin user id>``), never the farmer's
+    account id; ``remaining`` lists the stores still to erase while ``status`` is ``in_progress``."""
+
+    status: ErasureStatus
+    requested_at: str
+    requested_by: str
+    consent_withdrawn_at: str
+    completed_at: str | None = None
+    erased: list[str] = Field(default_factory=list)
+    remaining: list[str] = Field(default_factory=list)
+
+
 MembershipStatus = Literal["pending", "approved", "rejected", "removed"]
 """The one spelling of the membership statuses (typing caches ``Literal[...] | None`` by the set of its
 values, so two spellings in another order would make the OpenAPI enum order depend on import order)."""
@@ -75,6 +93,12 @@ class FarmerRecord(Record):
     member_writes: int = 0  # bumped by every write of a member's data: removal expects it unchanged
     member_epoch: int = 0  # bumped by removal: a member's write expects it unchanged (else it is rebuilt, uncounted)
     aadhaar_duplicate: bool = False  # the number was already registered: not linked, for the FPO to resolve
+    erasure: Erasure | None = None  # set when the farmer's personal data is erased: the profile is a tombstone
+
+    @property
+    def erased(self) -> bool:
+        """Whether the profile is an erasure tombstone (in progress or complete): no read or write of it."""
+        return self.erasure is not None
 
     @property
     def member_status(self) -> str:
@@ -82,8 +106,9 @@ class FarmerRecord(Record):
 
     @property
     def counted(self) -> bool:
-        """Whether the FPO's totals, dashboards and MRV runs count this farmer and their data."""
-        return self.member_status == "approved"
+        """Whether the FPO's totals, dashboards and MRV runs count this farmer and their data (never an
+        erased farmer: consent is withdrawn)."""
+        return self.member_status == "approved" and self.erasure is None
 
     @model_validator(mode="before")
     @classmethod
