@@ -122,7 +122,7 @@ def test_api_reads_the_ledger_and_may_only_invoke_the_writer(template, fns):
     assert fns["ledger"][1]["Properties"]["Environment"]["Variables"]["LEDGER_WRITER_FUNCTION"] == {"Ref": writer_lid}
 
 
-def test_ledger_table_has_its_indexes_and_only_the_statement_reads_it_besides_the_ledger(template, fns):
+def test_ledger_table_has_its_indexes_and_only_the_statement_and_registry_read_it_besides_the_ledger(template, fns):
     table = template["Resources"][_ledger_table(template)]["Properties"]
     indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in table["GlobalSecondaryIndexes"]}
     assert indexes == {
@@ -139,6 +139,8 @@ def test_ledger_table_has_its_indexes_and_only_the_statement_reads_it_besides_th
             reads = [st for st in on_ledger if st.get("Condition") != SALTS_ONLY]
             assert actions(reads) == {"dynamodb:GetItem", "dynamodb:Query"}
             assert actions([st for st in on_ledger if st.get("Condition") == SALTS_ONLY]) == {"dynamodb:DeleteItem"}
+        elif label == "registry":  # the public view reads (exactly: tests/infra/test_registry.py)
+            assert actions(on_ledger) <= {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"}
         elif role_of(function) not in allowed:
             assert not on_ledger, label
 
