@@ -40,9 +40,16 @@ ACTIVITY_CLASSES = (
 )
 
 PER_PLOT_MC_CAP = 2_000_000
-"""Per-plot Monte Carlo statistics are computed when plots x draws <= this cap ("auto")."""
-PER_PLOT_MC_HARD_MAX = 50_000_000
-"""Even with per_plot_mc="always", plots x draws above this is refused (memory)."""
+"""Per-plot Monte Carlo statistics are exact over all draws when distinct plot signatures x draws <= this
+cap ("auto"); above it they come from the first ``PER_PLOT_QUANTILE_DRAWS`` draws."""
+PER_PLOT_MC_EXACT_MAX = 50_000_000
+"""The exact limit of per_plot_mc="always" (signatures x draws; above it the sampled method)."""
+PER_PLOT_QUANTILE_DRAWS = 500
+"""Draws per plot behind per-plot statistics above the exact cap (the first M of the request's draws;
+docs/decisions/0018: Monte Carlo error of a 5 % bound +-0.97 percentage points of probability, 1 sd)."""
+PER_PLOT_SAMPLED_CAP = 10_000_000
+"""per_plot_mc="auto" computes the sampled statistics when signatures x ``PER_PLOT_QUANTILE_DRAWS`` <= this
+(20,000 distinct plots); above it they are omitted unless "always" or "sampled" asks for them."""
 
 
 WATER_REGIMES = (
@@ -274,9 +281,13 @@ class Plot(Strict):
 class Request(Strict):
     """An estimation request.
 
-    ``per_plot_mc``: "auto" gives per-plot Monte Carlo statistics only when
-    plots x draws <= ``PER_PLOT_MC_CAP`` (2,000,000); "always" forces them (refused above
-    ``PER_PLOT_MC_HARD_MAX``); "never" skips them. Per-plot point estimates are always given.
+    ``per_plot_mc``: "auto" gives per-plot Monte Carlo statistics exact over all draws when distinct
+    plot signatures x draws <= ``PER_PLOT_MC_CAP`` (2,000,000), over the first
+    ``PER_PLOT_QUANTILE_DRAWS`` (500) draws up to ``PER_PLOT_SAMPLED_CAP`` (20,000 distinct plots), and
+    omits them above; "always" always gives them (exact up to ``PER_PLOT_MC_EXACT_MAX``, sampled above);
+    "sampled" always uses the first 500 draws (figures independent of how plots are grouped into
+    requests: the pipeline's chunks use it); "never" skips them. Per-plot point estimates are always given;
+    project statistics always use every draw.
     ``activity_uncertainty``: relative sd per activity class (see ``montecarlo``).
     ``buffer_fraction``: non-permanence buffer on stock changes (profiles that use one).
     """
@@ -291,7 +302,7 @@ class Request(Strict):
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     confidence: list[float] = Field(default_factory=lambda: [0.90, 0.95], min_length=1)
     plots: list[Plot] = Field(min_length=1)
-    per_plot_mc: Literal["auto", "always", "never"] = "auto"
+    per_plot_mc: Literal["auto", "always", "sampled", "never"] = "auto"
     activity_uncertainty: dict[str, float] = Field(default_factory=dict)
     buffer_fraction: float | None = Field(default=None, ge=0, lt=1)
     root_shoot_ecozone: Literal[
@@ -335,10 +346,4 @@ class Request(Strict):
                         f"and {p.plot_id!r}; stock changes are annual, give them on one record per field"
                     )
                 seen[key] = p.plot_id
-        if self.per_plot_mc == "always" and len(self.plots) * self.draws > PER_PLOT_MC_HARD_MAX:
-            raise ValueError(f"per_plot_mc='always' needs plots x draws <= {PER_PLOT_MC_HARD_MAX}")
         return self
-
-    def wants_per_plot_mc(self) -> bool:
-        cells = len(self.plots) * self.draws
-        return self.per_plot_mc == "always" or (self.per_plot_mc == "auto" and cells <= PER_PLOT_MC_CAP)
