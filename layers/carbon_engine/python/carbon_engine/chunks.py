@@ -170,7 +170,7 @@ def chunk_totals(
             awd_switch_n_kg=awd_switch_n_kg(prep.plots),
             plots=prep.plots.n,
             sensitivity=sensitivity(prep) if prep.profile.factor_choice == "conservative" else None,
-            gates=gate_counts(prep.plots),
+            gates=gate_counts(prep.plots, "rice.ef_c" in prep.request.country_factors),
         )
     return out, rows
 

@@ -107,7 +107,7 @@ def run(prep: Prepared) -> dict[str, Any]:
         gwp=prep.gwp,
         awd_switch_n_kg=awd_switch_n_kg(prep.plots),
         buffer_fraction=req.buffer_fraction,
-        gates=gate_counts(prep.plots),
+        gates=gate_counts(prep.plots, "rice.ef_c" in prep.request.country_factors),
         levels=levels,
     )
     mc, outcomes, creditable, eligible = ev["mc"], ev["outcomes"], ev["creditable"], ev["eligible"]

@@ -48,10 +48,12 @@ def prepare(request: Request, library: FactorLibrary | None = None) -> Prepared:
         factors = lib.for_region(request.region)
     except KeyError:
         raise input_error(("region",), f"unknown region {request.region!r}", request.region) from None
+    if request.country_factors:
+        factors = with_country_factors(factors, request)
     profile = PROFILES[request.profile]
     gwp_name = profile.gwp_override or request.gwp
     gwp = {g: float(lib.gwp[gwp_name][g]) for g in GASES}
-    plots = plot_arrays(request, profile.n2o_regime_from_baseline)
+    plots = plot_arrays(request, profile.n2o_regime_from_baseline, profile.baseline_straw_default_t_per_ha)
     ctx = MethodContext(factors=factors, climate=request.climate, root_shoot_ecozone=request.root_shoot_ecozone)
     terms = all_terms(plots, ctx)
     if profile.baseline_n_capped:
@@ -61,6 +63,28 @@ def prepare(request: Request, library: FactorLibrary | None = None) -> Prepared:
         t.counted = t.counted and t.component in profile.counted
         t.scope_group = conditional.get(t.component)
     return Prepared(request, factors, profile, gwp_name, gwp, plots, terms)
+
+
+def with_country_factors(factors: RegionFactors, request: Request) -> RegionFactors:
+    """The region's factors with the request's country-specific (Tier 2) values and ranges in place (the
+    distribution and physical bounds stay the table's); ``source`` says where each came from."""
+    from dataclasses import replace
+
+    specs = dict(factors.specs)
+    for name, cf in request.country_factors.items():
+        resolved = factors.resolve(name)
+        base = factors.spec(resolved)
+        specs[resolved] = replace(
+            base,
+            value=cf.value,
+            low=cf.low,
+            high=cf.high,
+            source=f"country-specific (request): {cf.source}",
+            status="T",
+            range_status=None,
+            note="Tier 2 value given by the request",
+        )
+    return replace(factors, specs=specs)
 
 
 def capped_baseline_n2o_terms(plots: PlotArrays, ctx: MethodContext, terms: list[Term]) -> list[Term]:

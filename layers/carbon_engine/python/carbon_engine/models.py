@@ -155,6 +155,12 @@ class Season(Strict):
     water_regime: WaterRegime | None = None
     preseason_water: PreseasonWater | None = None
     organic_amendments: list[Amendment] = Field(default_factory=list)
+    organic_amendments_unknown: bool = Field(
+        default=False,
+        description="baseline only: the baseline's organic amendments are not known ([] means none). VM0051 "
+        "then applies its default of 5 t/ha straw incorporated < 30 days before cultivation (section 8.2.3 "
+        "footnote 16, secondary reading); the other profiles count none, with a finding",
+    )
     synthetic_n_kg_per_ha: float = Field(default=0, ge=0, le=2000)
     organic_n_kg_per_ha: float = Field(default=0, ge=0, le=2000)
     urea_kg_per_ha: float = Field(default=0, ge=0, le=5000)
@@ -192,6 +198,8 @@ class Season(Strict):
             raise ValueError("water_regime must be upland (or omitted) for a non-rice crop")
         if self.agroforestry is not None and self.trees:
             raise ValueError("give either agroforestry (Tier 1) or trees (Tier 2), not both")
+        if self.organic_amendments_unknown and self.organic_amendments:
+            raise ValueError("give organic_amendments or organic_amendments_unknown, not both")
         if UREA_N_FRACTION * self.urea_kg_per_ha > self.synthetic_n_kg_per_ha * (1 + 1e-9) + 1e-9:
             raise ValueError(
                 f"synthetic_n_kg_per_ha ({self.synthetic_n_kg_per_ha:g}) must include the urea N: "
@@ -243,6 +251,11 @@ class Plot(Strict):
 
     @model_validator(mode="after")
     def _soc_pairs(self) -> Plot:
+        if self.project.organic_amendments_unknown:
+            raise ValueError(
+                "project.organic_amendments_unknown: the project's amendments are monitored, give them "
+                "(organic_amendments_unknown applies to the baseline only)"
+            )
         has = (self.baseline.soc is not None, self.project.soc is not None)
         if any(has) and not (all(has) and self.soil is not None):
             raise ValueError("SOC needs soil on the plot and soc on both baseline and project")
@@ -278,6 +291,30 @@ class Plot(Strict):
         )
 
 
+COUNTRY_FACTOR_NAMES = (
+    "rice.ef_c",
+    *(f"rice.sf_w.{w}" for w in WATER_REGIMES if w != "upland"),
+    *(f"rice.sf_p.{p}" for p in PRESEASON_STATUSES),
+)
+"""Factors a request may replace with country-specific (Tier 2) values: the rice CH4 baseline emission
+factor and the water-regime / pre-season scaling factors (2019 Refinement Eq 5.2)."""
+
+
+class CountryFactor(Strict):
+    """A country-specific (Tier 2) factor value with its 95 % range and where it comes from."""
+
+    value: float = Field(gt=0, le=1000)
+    low: float = Field(ge=0, le=1000)
+    high: float = Field(gt=0, le=1000)
+    source: str = Field(min_length=1, max_length=300, description="the publication or national inventory it is from")
+
+    @model_validator(mode="after")
+    def _range(self) -> CountryFactor:
+        if not self.low <= self.value <= self.high:
+            raise ValueError("a country-specific factor needs low <= value <= high (its 95 % range)")
+        return self
+
+
 class Request(Strict):
     """An estimation request.
 
@@ -303,6 +340,11 @@ class Request(Strict):
     confidence: list[float] = Field(default_factory=lambda: [0.90, 0.95], min_length=1)
     plots: list[Plot] = Field(min_length=1)
     per_plot_mc: Literal["auto", "always", "sampled", "never"] = "auto"
+    country_factors: dict[str, CountryFactor] = Field(
+        default_factory=dict,
+        description="country-specific (Tier 2) replacements of rice.ef_c, rice.sf_w.<regime>, rice.sf_p.<status> "
+        "(value, 95 % low/high, source); VM0051 requires them above 60,000 t CO2e/yr",
+    )
     activity_uncertainty: dict[str, float] = Field(default_factory=dict)
     buffer_fraction: float | None = Field(default=None, ge=0, lt=1)
     root_shoot_ecozone: Literal[
@@ -320,6 +362,14 @@ class Request(Strict):
         if any(not 0.5 <= x < 1 for x in levels):
             raise ValueError("confidence levels must be in [0.5, 1) (or percentages)")
         return sorted(set(levels) | {0.90, 0.95})
+
+    @field_validator("country_factors")
+    @classmethod
+    def _country(cls, v: dict[str, CountryFactor]) -> dict[str, CountryFactor]:
+        for k in v:
+            if k not in COUNTRY_FACTOR_NAMES:
+                raise ValueError(f"unknown country-specific factor {k!r}; expected one of {COUNTRY_FACTOR_NAMES}")
+        return v
 
     @field_validator("activity_uncertainty")
     @classmethod
