@@ -395,12 +395,13 @@ def _rows_stats(
     rows: npt.NDArray[np.bool_] | None,
 ) -> None:
     """Mean and quantiles (NumPy's default linear interpolation) of each row of ``x`` (only ``rows``, when
-    given), written into ``mean[out]`` / ``quant[:, out]``."""
+    given), written into ``mean[out]`` / ``quant[:, out]``. Sorts ``x`` in place (without ``rows``)."""
     if rows is not None:
-        x = x[rows]
+        x = x[rows]  # a copy
     m = x.shape[1]
-    srt = np.sort(x, axis=1)
     mu = x.mean(axis=1, dtype=np.float64)
+    x.sort(axis=1)  # in place: the callers pass work arrays they do not read again
+    srt = x
     q = np.empty((len(qs), x.shape[0]))
     for i, p in enumerate(qs):
         h = (m - 1) * p
