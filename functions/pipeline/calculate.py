@@ -121,7 +121,7 @@ def engine_settings(project: pipeline_table.ProjectRecord, seed: int) -> dict[st
         "seed": seed,
         "confidence": sorted({0.9, 0.95, project.confidence}),
         "buffer_fraction": project.buffer_fraction,
-        "per_plot_mc": "never",
+        "per_plot_mc": "sampled",  # each plot's net 90 % interval, the same whatever its chunk (engine README)
     }
 
 
@@ -219,6 +219,7 @@ def calculate(
                                 "CO2_reduction",
                             )
                         },
+                        **{k: per_plot[k][i] for k in ("net_ci90_low", "net_ci90_high") if k in per_plot},
                     },
                     separators=(",", ":"),
                 )

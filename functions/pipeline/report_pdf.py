@@ -13,9 +13,10 @@ The verification report adds the cross-check findings, the sample design with it
 plots, and the auditor's decision: decision, reason, the auditor by name, time, every checklist
 item with its question in full, answer and note, and the auditor's own findings.
 
-Per-plot intervals: the pipeline runs the Monte Carlo at project level only (the engine setting
-``per_plot_mc="never"``, see calculate.engine_settings), so the annex prints per-plot point values
-and says so; the project's interval is in the results.
+Per-plot intervals: each chunk asks the engine for per-plot statistics with ``per_plot_mc="sampled"``
+(calculate.engine_settings): every plot-season row stores its net 90 % interval (``net_ci90_low``,
+``net_ci90_high``) over the first 500 of the run's draws (decision 0018), and the annex prints them.
+Rows stored by an earlier engine have none: the annex prints a dash and says how many.
 
 Text is drawn through ``agri_common.pdf`` (every Indian script shaped, fonts embedded; any stored
 text is data, never markup). Values print as people read them: no ``None``/``True``, numbers with
@@ -381,15 +382,46 @@ def _annex(doc: Document, data: ReportInput) -> None:
     doc.heading(f"Annex: every plot-season ({data.rows.count:,})")
     ci = ((data.summary["total"]["net"].get("mc") or {}).get("ci") or {}).get("90")
     project_ci = f" (the project's net has a 90 % interval of {number(ci[0])} to {number(ci[1])} t CO2e)" if ci else ""
+    from carbon_engine.models import PER_PLOT_QUANTILE_DRAWS
+
+    missing = sum(1 for r in rows if r.get("net_ci90_low") is None)
+    draws = data.summary.get("draws")
+    m = min(PER_PLOT_QUANTILE_DRAWS, int(draws)) if isinstance(draws, int) else PER_PLOT_QUANTILE_DRAWS
     doc.note(
         "Values in t CO2e; net = baseline \u2212 project + removals. Practice: the crop and the season's water "
         f"regime; for rice the baseline is the project's baseline regime ({project.baseline_water_regime}). "
-        "Per-plot 90 % intervals are not computed: the pipeline runs the Monte Carlo at project level only "
-        f"(engine setting per_plot_mc = never), so each row is a point estimate{project_ci}."
+        "Net 90 % low / high: the plot-season's own 90 % Monte Carlo interval of its net, "
+        + (
+            f"over all {m:,} of the run's draws (the project's factor draws)"
+            if m == draws
+            else f"from the first {m:,} of the run's {number(draws)} draws (the project's factor draws; decision 0018: "
+            f"the Monte Carlo error of each bound's 5 % / 95 % level is {100 * (0.0475 / m) ** 0.5:.2f} percentage "
+            "points, 1 sd)"
+        )
+        + "; the project's own interval uses every "
+        f"draw{project_ci}."
+        + (
+            f" {missing:,} printed row(s) were stored without a per-plot interval (an earlier engine): shown as \u2014."
+            if missing
+            else ""
+        )
     )
     shown = rows
     doc.grid(
-        ["Plot", "Season", "Farmer", "Village", "Area ha", "Practice", "Baseline", "Project", "Removals", "Net"],
+        [
+            "Plot",
+            "Season",
+            "Farmer",
+            "Village",
+            "Area ha",
+            "Practice",
+            "Baseline",
+            "Project",
+            "Removals",
+            "Net",
+            "Net 90 % low",
+            "Net 90 % high",
+        ],
         [
             [
                 _plot_label(r["plot_id"], data.shapes),
@@ -402,11 +434,13 @@ def _annex(doc: Document, data: ReportInput) -> None:
                 number(r.get("emissions_project")),
                 number(r.get("removals")),
                 number(r.get("net")),
+                number(r.get("net_ci90_low")),
+                number(r.get("net_ci90_high")),
             ]
             for r in shown
         ],
-        widths=(15, 9, 14, 10, 6, 14, 8, 8, 8, 8),
-        align=("L", "L", "L", "L", "R", "L", "R", "R", "R", "R"),
+        widths=(14, 8, 12, 9, 5, 12, 7, 7, 7, 7, 6, 6),
+        align=("L", "L", "L", "L", "R", "L", "R", "R", "R", "R", "R", "R"),
         size=6,
         empty="No plot-season was computed in this run.",
     )

@@ -57,7 +57,10 @@ def tables(
     findings: list[Any],
     sample: dict[str, Any],
     decision: dict[str, Any] | None = None,
+    annex: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """The workbook's sheets. ``annex``: the plot-season rows the PDF's annex prints (the same rows, the same
+    numbers; each net 90 % interval as two numeric columns)."""
     total = summary["total"]
     overview = [
         ["Field", "Value"],
@@ -151,7 +154,51 @@ def tables(
             [f.get("severity"), f.get("plot_id"), f.get("season_key"), f.get("message")]
             for f in decision.get("findings") or []
         ]
+    if annex is not None:
+        out["Plot-seasons"] = [ANNEX_HEADER] + [
+            [
+                r["plot_id"],
+                r["season_key"],
+                r.get("farmer_id"),
+                r.get("village"),
+                r.get("crop"),
+                r.get("water_regime"),
+                *(_tonnes(r.get(k)) for k in ANNEX_NUMBERS),
+            ]
+            for r in annex
+        ]
     return out
+
+
+ANNEX_NUMBERS = (
+    "area_ha",
+    "emissions_baseline",
+    "emissions_project",
+    "removals",
+    "net",
+    "net_ci90_low",
+    "net_ci90_high",
+)
+ANNEX_HEADER = [
+    "Plot",
+    "Season",
+    "Farmer",
+    "Village",
+    "Crop",
+    "Water regime",
+    "Area ha",
+    "Baseline t CO2e",
+    "Project t CO2e",
+    "Removals t CO2e",
+    "Net t CO2e",
+    "Net 90 % low t CO2e",
+    "Net 90 % high t CO2e",
+]
+
+
+def _tonnes(value: Any) -> float | None:
+    """A stored per-plot figure to three places (the PDF prints the same rounding); None stays empty."""
+    return None if value is None else round(float(value), 3)
 
 
 # Cells that are not plain numbers/text in the workbooks (agri_common.sheets: by header, or by field in
@@ -283,11 +330,10 @@ def _report(run: PlannedRunInput, ctx: core.Context, uploader: Uploader, *, deci
             task = pipeline_table.TaskRecord.from_item(ctx.store.get(pipeline_table.task(tid)))
             decision = (task.decision if task else None) or {}
         rid = pipeline_table.report_id(tid, kind)
-        sheets = tables(kind, project, run, summary, findings, sample, decision)
+        data = report_input(ctx, run, kind, rid, project, summary, findings, sample, decision, count)
+        sheets = tables(kind, project, run, summary, findings, sample, decision, annex=data.rows.annex)
         pdf_key, xlsx_key = f"reports/{rid}/{rid}.pdf", f"reports/{rid}/{rid}.xlsx"
-        pdf_bytes = report_pdf.render(
-            report_input(ctx, run, kind, rid, project, summary, findings, sample, decision, count)
-        )
+        pdf_bytes = report_pdf.render(data)
         pdf_sha = uploader.put(pdf_key, pdf_bytes, "application/pdf")
         xlsx_sha = uploader.put(
             xlsx_key, xlsx(sheets), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

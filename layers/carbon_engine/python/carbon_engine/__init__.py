@@ -10,7 +10,7 @@ Pure Python on NumPy and pydantic; no cloud SDK imports. See README.md beside th
 from __future__ import annotations
 
 __version__ = (
-    "1.1.0"  # 1.1: methodology rules (docs/methodologies.md), correlated factor groups, per-signature plot statistics
+    "1.2.0"  # 1.2: per-plot statistics at any scale (first 500 draws), VM0051 straw default, country factors (0018)
 )
 
 import gc

@@ -25,6 +25,9 @@ ASSUMPTIONS: dict[str, str] = {
     "Non-Permanence Risk Tool result",
     "vm0051_request_is_one_year": "VM0051: the request is taken to be one year of the whole project for the "
     "60,000 t CO2e/yr flat-deduction limit",
+    "vm0051_country_factors_flat_15": "VM0051 above 60,000 t CO2e/yr with a country-specific EF_c: the flat 15 % "
+    "uncertainty deduction is still taken (the secondary readings differ on what replaces it: Eq 38 or the "
+    "country-specific factors themselves)",
     "vm0051_n2o_applied_n_only": "VM0051 mandatory N2O deduction on synthetic + organic N applied; residue N keeps "
     "its modelled EF1FR by the project regime",
     "profile_scope": "the profile's counted components are the engine's reading of the methodology scope; the "

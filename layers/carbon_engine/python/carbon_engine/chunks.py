@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +35,10 @@ from . import __version__, gc_paused
 from .arrays import FloatArray
 from .conservative import Sensitivity, choose_conservative  # noqa: F401  (choose_conservative: re-exported, used between the passes)
 from .factors import FactorLibrary, default_library
+
+if TYPE_CHECKING:
+    from .evaluation import Prepared
+    from .montecarlo import Draws
 from .models import Request
 
 ChunkRequest = Request | Mapping[str, Any]
@@ -140,6 +144,9 @@ def chunk_totals(
     """Totals of the request's plots per metric (point and per draw), and the per-plot point rows.
 
     Per-plot rows are columnar (``rows[metric][i]`` for ``request.plots[i]``), before deductions.
+    Unless the request's ``per_plot_mc`` is "never", the rows also carry each plot's net 90 % interval
+    (``net_ci90_low``, ``net_ci90_high``; t CO2e) computed as ``estimate()`` would (the pipeline asks for
+    "sampled": the first ``PER_PLOT_QUANTILE_DRAWS`` draws, so a plot's interval does not depend on its chunk).
     For a conservative profile the totals carry pass 1 of the choice (``sensitivity``).
     """
     from .conservative import awd_switch_n_kg, gate_counts, sensitivity
@@ -155,6 +162,7 @@ def chunk_totals(
         dmc = Draws.sample(prep.factors, req.draws, req.seed, req.activity_uncertainty)
         draws = {k: np.asarray(v, dtype=np.float64) for k, v in totals(prep, dmc).items()}
         rows = {k: v[:, 0].tolist() for k, v in per_plot(prep, d0, slice(None)).items()}
+        rows.update(_net_interval_rows(prep, dmc))
         out = ChunkTotals(
             point=point,
             draws=draws,
@@ -162,9 +170,31 @@ def chunk_totals(
             awd_switch_n_kg=awd_switch_n_kg(prep.plots),
             plots=prep.plots.n,
             sensitivity=sensitivity(prep) if prep.profile.factor_choice == "conservative" else None,
-            gates=gate_counts(prep.plots),
+            gates=gate_counts(prep.plots, "rice.ef_c" in prep.request.country_factors),
         )
     return out, rows
+
+
+def _net_interval_rows(prep: Prepared, dmc: Draws) -> dict[str, list[float]]:
+    """Each plot's net 90 % interval (t CO2e) by the request's ``per_plot_mc`` (engine.per_plot_mc_note)."""
+    from .engine import per_plot_mc_note
+    from .evaluation import per_plot_mc, per_plot_mc_sampled, plot_signatures
+    from .models import PER_PLOT_QUANTILE_DRAWS
+
+    req = prep.request
+    if req.per_plot_mc == "never":
+        return {}
+    signatures = plot_signatures(prep)
+    method, _ = per_plot_mc_note(req, len(signatures[0]))
+    levels = sorted(set(req.confidence) | {0.9})
+    if method == "exact":
+        stats = per_plot_mc(prep, dmc, levels, signatures)
+    elif method == "sampled":
+        stats = per_plot_mc_sampled(prep, dmc, levels, PER_PLOT_QUANTILE_DRAWS, signatures)
+    else:
+        return {}
+    ci = stats["net"]["ci"]["90"]
+    return {"net_ci90_low": ci["low"], "net_ci90_high": ci["high"]}
 
 
 def chunk_basis(

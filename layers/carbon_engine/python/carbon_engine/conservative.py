@@ -141,7 +141,7 @@ def conservative_draws(prep: Prepared) -> tuple[Draws, dict[str, float]]:
     return Draws.at(prep.factors, chosen, 1), chosen
 
 
-def gate_counts(plots: PlotArrays) -> dict[str, float]:
+def gate_counts(plots: PlotArrays, country_ef_c: bool = False) -> dict[str, float]:
     """Additive plot-level counts the eligibility rules need: rice plots whose baseline is rainfed or
     deep water (VM0051 applies to irrigated rice), number and area (ha)."""
     from .profiles import VM0051_EXCLUDED_BASELINES
@@ -154,6 +154,10 @@ def gate_counts(plots: PlotArrays) -> dict[str, float]:
         "vm0051_excluded_baseline_plots": float(np.count_nonzero(bad)),
         "vm0051_excluded_baseline_ha": float(np.sum(plots.area[bad])),
         "baseline_n_above_project_plots": float(np.count_nonzero(less_n)),
+        "baseline_amendments_unknown_plots": float(np.count_nonzero(b.amendments_unknown)),
+        "baseline_amendments_unknown_ha": float(np.sum(plots.area[b.amendments_unknown])),
+        # plots computed with a country-specific rice EF_c (request.country_factors): VM0051 above 60,000 t/yr
+        "country_ef_c_plots": float(np.count_nonzero(b.is_rice | plots.project.is_rice)) if country_ef_c else 0.0,
     }
 
 

@@ -29,6 +29,7 @@ from .evaluation import (
     aggregate,
     component_points,
     per_plot_mc,
+    per_plot_mc_sampled,
     plot_signatures,
     term_totals,
     totals,
@@ -37,24 +38,47 @@ from .evaluation import per_plot as per_plot
 from .evaluation import prepare as prepare
 from .factors import RegionFactors
 from .inputs import WATER_REGIMES
-from .models import PER_PLOT_MC_CAP, Request
+from .models import PER_PLOT_MC_CAP, PER_PLOT_MC_EXACT_MAX, PER_PLOT_QUANTILE_DRAWS, PER_PLOT_SAMPLED_CAP, Request
 from .montecarlo import Draws, Estimate
 from .profiles import deduction_rows, evaluate
 
 
-def per_plot_mc_note(request: Request, n_signatures: int | None = None) -> tuple[bool, str]:
-    """Whether per-plot statistics are computed: ``always``, or ``auto`` when the distinct plot
-    signatures (:func:`plot_signatures`) x draws fit ``PER_PLOT_MC_CAP`` (the work is per signature)."""
+def per_plot_mc_note(request: Request, n_signatures: int | None = None) -> tuple[str | None, str]:
+    """How per-plot statistics are computed: ``"exact"`` (over all draws, once per distinct signature,
+    :func:`plot_signatures`), ``"sampled"`` (over the first ``PER_PLOT_QUANTILE_DRAWS`` draws,
+    :func:`per_plot_mc_sampled`) or None (omitted), with the note the result carries.
+
+    ``auto``: exact when signatures x draws <= ``PER_PLOT_MC_CAP``; sampled when signatures x M <=
+    ``PER_PLOT_SAMPLED_CAP``; omitted above. ``always``: exact up to ``PER_PLOT_MC_EXACT_MAX``, sampled above.
+    ``sampled``: always the first-M method (its figures do not depend on how plots are split into requests:
+    the pipeline's chunks use it). ``never``: none."""
     sig = len(request.plots) if n_signatures is None else n_signatures
     cells = sig * request.draws
+    m = min(PER_PLOT_QUANTILE_DRAWS, request.draws)
     what = f"{len(request.plots):,} plots in {sig:,} distinct factor/activity signatures x {request.draws:,} draws"
-    if request.per_plot_mc == "never":
-        return False, "per-plot Monte Carlo statistics not requested (per_plot_mc='never')"
-    if request.per_plot_mc == "always" or cells <= PER_PLOT_MC_CAP:
-        return True, f"per-plot Monte Carlo statistics included, exact over all draws ({what})"
-    return False, (
-        f"per-plot Monte Carlo statistics omitted: {what} = {cells:,} signature-draws exceed the cap of "
-        f"{PER_PLOT_MC_CAP:,} (set per_plot_mc='always' to force); project statistics are exact"
+    mode = request.per_plot_mc
+    if mode == "never":
+        return None, "per-plot Monte Carlo statistics not requested (per_plot_mc='never')"
+    exact_cap = PER_PLOT_MC_EXACT_MAX if mode == "always" else PER_PLOT_MC_CAP
+    if mode != "sampled" and (cells <= exact_cap or request.draws <= m):
+        return "exact", f"per-plot Monte Carlo statistics included, exact over all draws ({what})"
+    if mode == "auto" and sig * m > PER_PLOT_SAMPLED_CAP:
+        return None, (
+            f"per-plot Monte Carlo statistics omitted: {what}; {sig:,} signatures x {m:,} draws exceed the cap of "
+            f"{PER_PLOT_SAMPLED_CAP:,} (set per_plot_mc='sampled' or 'always' to compute them over the first "
+            f"{m:,} draws); project statistics are exact"
+        )
+    if request.draws <= m:
+        return "sampled", (
+            f"per-plot Monte Carlo statistics included over all {request.draws:,} draws ({what}; per_plot_mc='sampled' "
+            f"uses the first {PER_PLOT_QUANTILE_DRAWS:,}, float32 work arrays)"
+        )
+    why = "per_plot_mc='sampled'" if mode == "sampled" else f"{cells:,} signature-draws > {exact_cap:,}"
+    return "sampled", (
+        f"per-plot Monte Carlo statistics included over the first {m:,} of {request.draws:,} draws ({what}; {why}): "
+        f"each plot's mean, median and interval bounds from those draws (Monte Carlo error of a 5 %/95 % bound: "
+        f"+-{100 * (0.05 * 0.95 / m) ** 0.5:.2f} percentage points of probability, 1 sd); project statistics use "
+        f"every draw"
     )
 
 
@@ -83,7 +107,7 @@ def run(prep: Prepared) -> dict[str, Any]:
         gwp=prep.gwp,
         awd_switch_n_kg=awd_switch_n_kg(prep.plots),
         buffer_fraction=req.buffer_fraction,
-        gates=gate_counts(prep.plots),
+        gates=gate_counts(prep.plots, "rice.ef_c" in prep.request.country_factors),
         levels=levels,
     )
     mc, outcomes, creditable, eligible = ev["mc"], ev["outcomes"], ev["creditable"], ev["eligible"]
@@ -91,8 +115,15 @@ def run(prep: Prepared) -> dict[str, Any]:
 
     plot_point = per_plot(prep, d0, slice(None))
     signatures = plot_signatures(prep) if req.per_plot_mc != "never" else None
-    include_mc, mc_note = per_plot_mc_note(req, None if signatures is None else len(signatures[0]))
-    plot_mc = per_plot_mc(prep, dmc, levels, signatures) if include_mc else None
+    method, mc_note = per_plot_mc_note(req, None if signatures is None else len(signatures[0]))
+    plot_mc = (
+        per_plot_mc(prep, dmc, levels, signatures)
+        if method == "exact"
+        else per_plot_mc_sampled(prep, dmc, levels, PER_PLOT_QUANTILE_DRAWS, signatures)
+        if method == "sampled"
+        else None
+    )
+    include_mc = plot_mc is not None
 
     def q(k: str) -> Estimate:
         return {"point": point[k], "mc": mc[k]}

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from .arrays import FloatArray, IntArray
 from .errors import input_error
@@ -47,10 +48,12 @@ def prepare(request: Request, library: FactorLibrary | None = None) -> Prepared:
         factors = lib.for_region(request.region)
     except KeyError:
         raise input_error(("region",), f"unknown region {request.region!r}", request.region) from None
+    if request.country_factors:
+        factors = with_country_factors(factors, request)
     profile = PROFILES[request.profile]
     gwp_name = profile.gwp_override or request.gwp
     gwp = {g: float(lib.gwp[gwp_name][g]) for g in GASES}
-    plots = plot_arrays(request, profile.n2o_regime_from_baseline)
+    plots = plot_arrays(request, profile.n2o_regime_from_baseline, profile.baseline_straw_default_t_per_ha)
     ctx = MethodContext(factors=factors, climate=request.climate, root_shoot_ecozone=request.root_shoot_ecozone)
     terms = all_terms(plots, ctx)
     if profile.baseline_n_capped:
@@ -60,6 +63,28 @@ def prepare(request: Request, library: FactorLibrary | None = None) -> Prepared:
         t.counted = t.counted and t.component in profile.counted
         t.scope_group = conditional.get(t.component)
     return Prepared(request, factors, profile, gwp_name, gwp, plots, terms)
+
+
+def with_country_factors(factors: RegionFactors, request: Request) -> RegionFactors:
+    """The region's factors with the request's country-specific (Tier 2) values and ranges in place (the
+    distribution and physical bounds stay the table's); ``source`` says where each came from."""
+    from dataclasses import replace
+
+    specs = dict(factors.specs)
+    for name, cf in request.country_factors.items():
+        resolved = factors.resolve(name)
+        base = factors.spec(resolved)
+        specs[resolved] = replace(
+            base,
+            value=cf.value,
+            low=cf.low,
+            high=cf.high,
+            source=f"country-specific (request): {cf.source}",
+            status="T",
+            range_status=None,
+            note="Tier 2 value given by the request",
+        )
+    return replace(factors, specs=specs)
 
 
 def capped_baseline_n2o_terms(plots: PlotArrays, ctx: MethodContext, terms: list[Term]) -> list[Term]:
@@ -242,3 +267,151 @@ def _plot_stats(
     stats: dict[str, FloatArray], inverse: IntArray, area: FloatArray, levels: Sequence[float]
 ) -> RowsSummary:
     return rows_summary(stats["mean"][inverse] * area, stats["quant"][:, inverse] * area, list(levels))
+
+
+SMALL_TABLE_KEYS = 16
+"""Terms with at most this many keys enter the sampled per-plot evaluation as one matrix product (one
+basis row per distinct factor row); larger tables (rice amendment mixes, SOC, Tier 1 growth) are gathered."""
+
+
+def _plot_metric_coefficients(prep: Prepared) -> list[tuple[float, float, float]]:
+    """Per term, its coefficient in (reductions, removals, net_in_scope) per plot, as :func:`aggregate`
+    combines them (t CO2e per t of the term's gas; ``net`` = reductions + removals)."""
+    out = []
+    for t in prep.terms:
+        if t.kind == "emission":
+            s = prep.gwp[t.gas] * (1.0 if t.scenario == "baseline" else -1.0)
+            out.append((s if t.inventory else 0.0, 0.0, s if t.counted else 0.0))
+        else:
+            s = 1.0 if t.scenario == "project" else -1.0
+            out.append((0.0, s, s if t.counted else 0.0))
+    return out
+
+
+def per_plot_mc_sampled(
+    prep: Prepared,
+    draws: Draws,
+    levels: Sequence[float],
+    m: int,
+    signatures: tuple[IntArray, IntArray] | None = None,
+) -> dict[str, RowsSummary]:
+    """Per-plot Monte Carlo statistics over the first ``m`` draws (``Draws.head``), for any number of
+    distinct plots. The project totals keep every draw; each plot's mean, median and interval bounds
+    come from the first ``m`` draws (an i.i.d. subsample: the Monte Carlo error this adds is stated in
+    the engine README and decision 0018 and bounded against the all-draws statistics in
+    tests/unit/layers/carbon_engine/test_per_plot_sampled.py).
+
+    Each plot's per-draw value is a linear combination of factor rows (``activity[p] x rows[key[p], d]``):
+    terms with few keys become one (plots x basis) @ (basis x m) product (one basis row per distinct
+    factor row), terms with many keys are gathered, in float32 work arrays (relative rounding ~1e-7 of
+    the largest term); quantiles by one float32 sort per row (NumPy's SIMD sort: several times faster
+    than a multi-kth partition). Plots without a removal term have ``reductions`` = ``net`` and
+    ``removals`` = 0, and ``net_in_scope`` = ``net`` when the profile counts every term: those rows are
+    not sorted twice. Computed per signature (per hectare), mapped back by area."""
+    rep, inverse = signatures or plot_signatures(prep)
+    sub = draws.head(m)
+    area = prep.plots.area
+    coefs = _plot_metric_coefficients(prep)
+    basis: dict[bytes, int] = {}
+    basis_rows: list[npt.NDArray[np.float32]] = []
+    small: list[tuple[Term, tuple[float, float, float], IntArray]] = []  # term, coefficients, key -> basis row
+    large: list[tuple[Term, tuple[float, float, float], npt.NDArray[np.float32]]] = []  # term, coefs, (K, m)
+    for t, c in zip(prep.terms, coefs):
+        if not any(c) or not t.activity[rep].any():
+            continue
+        table = (t.table(sub) * sub.product(t.multipliers)).astype(np.float32)
+        if t.rows.n_keys <= SMALL_TABLE_KEYS:
+            col = np.empty(t.rows.n_keys, dtype=np.int64)
+            for k in range(t.rows.n_keys):
+                row = np.ascontiguousarray(table[k])
+                col[k] = basis.setdefault(row.tobytes(), len(basis))
+                if col[k] == len(basis_rows):
+                    basis_rows.append(row)
+            small.append((t, c, col))
+        else:
+            large.append((t, c, table))
+    b = np.stack(basis_rows) if basis_rows else np.zeros((0, sub.n), dtype=np.float32)
+    scope_is_net = all(c[2] == c[0] + c[1] for c in coefs)
+    removal_terms = [t for t, c in zip(prep.terms, coefs) if c[1]]
+    step = max(1, CHUNK_CELLS // max(sub.n, 1))
+    qs = [0.5, *(q for lv in levels for q in ((1 - lv) / 2, (1 + lv) / 2))]
+    n_rep = len(rep)
+    mean = {k: np.zeros(n_rep) for k in PLOT_MC_METRICS}
+    quant = {k: np.zeros((len(qs), n_rep)) for k in PLOT_MC_METRICS}
+    for start in range(0, n_rep, step):
+        sel = rep[start : start + step]
+        out = slice(start, start + len(sel))
+        rows = np.arange(len(sel))
+        inv_area = 1.0 / area[sel]
+        has_rem = np.zeros(len(sel), dtype=bool)
+        for t in removal_terms:
+            has_rem |= t.activity[sel] != 0
+        # the metrics each term enters: reductions (0), removals (1, only rows with a removal term), in-scope (2)
+        used = [0] + ([1] if has_rem.any() else []) + ([] if scope_is_net else [2])
+        coef = np.zeros((3, len(sel), len(b)), dtype=np.float32)
+        for t, c, col in small:
+            a = t.activity[sel] * inv_area
+            j = col[t.key[sel]]
+            for i in used:
+                if c[i]:
+                    coef[i, rows, j] += c[i] * a
+        x = np.zeros((3, len(sel), sub.n), dtype=np.float32)  # per hectare: reductions, removals, net_in_scope
+        for i in used:
+            np.matmul(coef[i], b, out=x[i])
+        for t, c, table in large:
+            a = t.activity[sel] * inv_area
+            nz = np.flatnonzero(a)
+            if nz.size == 0:
+                continue
+            dense = nz.size == len(sel)
+            v = table[t.key[sel] if dense else t.key[sel][nz]]
+            v *= a[nz, None].astype(np.float32)
+            for i in used:
+                if c[i]:
+                    if dense:
+                        x[i] += v if c[i] == 1.0 else np.float32(c[i]) * v
+                    else:
+                        x[i, nz] += np.float32(c[i]) * v
+        net = x[0] + x[1]
+        _rows_stats(net, qs, mean["net"], quant["net"], out, None)
+        if scope_is_net:
+            mean["net_in_scope"][out], quant["net_in_scope"][:, out] = mean["net"][out], quant["net"][:, out]
+        else:
+            _rows_stats(x[2], qs, mean["net_in_scope"], quant["net_in_scope"], out, None)
+        # no removal term: reductions = net, removals = 0 (rows with one are computed)
+        mean["reductions"][out], quant["reductions"][:, out] = mean["net"][out], quant["net"][:, out]
+        if has_rem.any():
+            _rows_stats(x[0], qs, mean["reductions"], quant["reductions"], out, has_rem)
+            _rows_stats(x[1], qs, mean["removals"], quant["removals"], out, has_rem)
+    return {k: _plot_stats({"mean": mean[k], "quant": quant[k]}, inverse, area, levels) for k in PLOT_MC_METRICS}
+
+
+def _rows_stats(
+    x: npt.NDArray[np.float32],
+    qs: Sequence[float],
+    mean: FloatArray,
+    quant: FloatArray,
+    out: slice,
+    rows: npt.NDArray[np.bool_] | None,
+) -> None:
+    """Mean and quantiles (NumPy's default linear interpolation) of each row of ``x`` (only ``rows``, when
+    given), written into ``mean[out]`` / ``quant[:, out]``. Sorts ``x`` in place (without ``rows``)."""
+    if rows is not None:
+        x = x[rows]  # a copy
+    m = x.shape[1]
+    mu = x.mean(axis=1, dtype=np.float64)
+    x.sort(axis=1)  # in place: the callers pass work arrays they do not read again
+    srt = x
+    q = np.empty((len(qs), x.shape[0]))
+    for i, p in enumerate(qs):
+        h = (m - 1) * p
+        lo = int(np.floor(h))
+        hi = min(lo + 1, m - 1)
+        g = h - lo
+        a, b = srt[:, lo].astype(np.float64), srt[:, hi].astype(np.float64)
+        q[i] = a + g * (b - a)
+    idx = np.arange(out.start, out.stop)
+    if rows is not None:
+        idx = idx[rows]
+    mean[idx] = mu
+    quant[:, idx] = q

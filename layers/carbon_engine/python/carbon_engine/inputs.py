@@ -54,6 +54,7 @@ class SeasonArrays:
     n2o_regime: IntArray  # regime that selects EF1FR for synthetic + organic N (may be the baseline's, see plot_arrays)
     preseason: IntArray
     roa: FloatArray  # (N, 5) t/ha per AMENDMENTS
+    amendments_unknown: BoolArray  # rice seasons whose organic amendments are not known (baseline only)
     sf_soil_cultivar: FloatArray
     synthetic_n: FloatArray
     organic_n: FloatArray
@@ -129,6 +130,7 @@ _FIELDS = (
     "soc",
     "agroforestry",
     "trees",
+    "organic_amendments_unknown",
     *NUMERIC,
 )
 _WR = {**_IDX["wr"], None: _IDX["wr"]["upland"]}  # no water regime: upland
@@ -140,8 +142,8 @@ def season_arrays(seasons: list[Season], area: FloatArray) -> SeasonArrays:
     then column-wise work; optional blocks are visited only where present)."""
     n = len(seasons)
     cols = list(zip(*map(attrgetter(*_FIELDS), seasons))) if n else [()] * len(_FIELDS)
-    crop, days, regime, preseason, amendments, sf_soil, sf_cultivar, soc, af, trees = cols[:10]
-    num = np.array(cols[10:], dtype=np.float64).reshape(len(NUMERIC), n)
+    crop, days, regime, preseason, amendments, sf_soil, sf_cultivar, soc, af, trees, unknown = cols[:11]
+    num = np.array(cols[11:], dtype=np.float64).reshape(len(NUMERIC), n)
     rice = np.fromiter((c == "rice" for c in crop), dtype=bool, count=n)
     wr = _i(_WR[w] for w in regime)
     roa = np.zeros((n, len(AMENDMENTS)))
@@ -169,6 +171,7 @@ def season_arrays(seasons: list[Season], area: FloatArray) -> SeasonArrays:
         n2o_regime=wr.copy(),
         preseason=_i(_PP[x] for x in preseason),
         roa=roa,
+        amendments_unknown=np.fromiter(unknown, dtype=bool, count=n) & rice,
         sf_soil_cultivar=_f((a or 1.0) * (b or 1.0) for a, b in zip(sf_soil, sf_cultivar)),
         synthetic_n=num[0],
         organic_n=num[1],
@@ -201,19 +204,30 @@ def awd_switch_mask(base: SeasonArrays, proj: SeasonArrays) -> BoolArray:
     return mask  # (ndarray == int is typed Any by numpy's stubs: the annotation states the dtype)
 
 
-def plot_arrays(request: Request, n2o_regime_from_baseline: bool = False) -> PlotArrays:
+BASELINE_STRAW_TYPE = "straw_lt_30d"
+"""The amendment VM0051's baseline default stands for: straw incorporated shortly (< 30 days) before cultivation."""
+
+
+def plot_arrays(
+    request: Request, n2o_regime_from_baseline: bool = False, baseline_straw_default: float = 0.0
+) -> PlotArrays:
     """Columnar view of the request.
 
     ``n2o_regime_from_baseline`` (VM0051): on plots moved from continuous flooding to single or
     multiple drainage, the project's EF1FR for synthetic and organic N is selected by the baseline
     regime, because the mandatory deduction (0.00314 kg N2O per kg of that N) replaces the modelled
     change. Every other transition, and residue N, keeps its own regime (the change is modelled).
+
+    ``baseline_straw_default`` (VM0051: 5 t/ha): rice baselines whose organic amendments are unknown get this
+    much straw incorporated < 30 days before cultivation (``BASELINE_STRAW_TYPE``); 0: they count none.
     """
     plots = request.plots
     area = _f(map(attrgetter("area_ha"), plots))
     base = season_arrays([p.baseline for p in plots], area)
     proj = season_arrays([p.project for p in plots], area)
     switch = awd_switch_mask(base, proj)
+    if baseline_straw_default:
+        base.roa[base.amendments_unknown, _IDX["am"][BASELINE_STRAW_TYPE]] = baseline_straw_default
     if n2o_regime_from_baseline:
         proj.n2o_regime = np.where(switch, base.water_regime, proj.water_regime)
     return PlotArrays(

@@ -40,9 +40,16 @@ ACTIVITY_CLASSES = (
 )
 
 PER_PLOT_MC_CAP = 2_000_000
-"""Per-plot Monte Carlo statistics are computed when plots x draws <= this cap ("auto")."""
-PER_PLOT_MC_HARD_MAX = 50_000_000
-"""Even with per_plot_mc="always", plots x draws above this is refused (memory)."""
+"""Per-plot Monte Carlo statistics are exact over all draws when distinct plot signatures x draws <= this
+cap ("auto"); above it they come from the first ``PER_PLOT_QUANTILE_DRAWS`` draws."""
+PER_PLOT_MC_EXACT_MAX = 50_000_000
+"""The exact limit of per_plot_mc="always" (signatures x draws; above it the sampled method)."""
+PER_PLOT_QUANTILE_DRAWS = 500
+"""Draws per plot behind per-plot statistics above the exact cap (the first M of the request's draws;
+docs/decisions/0018: Monte Carlo error of a 5 % bound +-0.97 percentage points of probability, 1 sd)."""
+PER_PLOT_SAMPLED_CAP = 10_000_000
+"""per_plot_mc="auto" computes the sampled statistics when signatures x ``PER_PLOT_QUANTILE_DRAWS`` <= this
+(20,000 distinct plots); above it they are omitted unless "always" or "sampled" asks for them."""
 
 
 WATER_REGIMES = (
@@ -148,6 +155,12 @@ class Season(Strict):
     water_regime: WaterRegime | None = None
     preseason_water: PreseasonWater | None = None
     organic_amendments: list[Amendment] = Field(default_factory=list)
+    organic_amendments_unknown: bool = Field(
+        default=False,
+        description="baseline only: the baseline's organic amendments are not known ([] means none). VM0051 "
+        "then applies its default of 5 t/ha straw incorporated < 30 days before cultivation (section 8.2.3 "
+        "footnote 16, secondary reading); the other profiles count none, with a finding",
+    )
     synthetic_n_kg_per_ha: float = Field(default=0, ge=0, le=2000)
     organic_n_kg_per_ha: float = Field(default=0, ge=0, le=2000)
     urea_kg_per_ha: float = Field(default=0, ge=0, le=5000)
@@ -185,6 +198,8 @@ class Season(Strict):
             raise ValueError("water_regime must be upland (or omitted) for a non-rice crop")
         if self.agroforestry is not None and self.trees:
             raise ValueError("give either agroforestry (Tier 1) or trees (Tier 2), not both")
+        if self.organic_amendments_unknown and self.organic_amendments:
+            raise ValueError("give organic_amendments or organic_amendments_unknown, not both")
         if UREA_N_FRACTION * self.urea_kg_per_ha > self.synthetic_n_kg_per_ha * (1 + 1e-9) + 1e-9:
             raise ValueError(
                 f"synthetic_n_kg_per_ha ({self.synthetic_n_kg_per_ha:g}) must include the urea N: "
@@ -236,6 +251,11 @@ class Plot(Strict):
 
     @model_validator(mode="after")
     def _soc_pairs(self) -> Plot:
+        if self.project.organic_amendments_unknown:
+            raise ValueError(
+                "project.organic_amendments_unknown: the project's amendments are monitored, give them "
+                "(organic_amendments_unknown applies to the baseline only)"
+            )
         has = (self.baseline.soc is not None, self.project.soc is not None)
         if any(has) and not (all(has) and self.soil is not None):
             raise ValueError("SOC needs soil on the plot and soc on both baseline and project")
@@ -271,12 +291,40 @@ class Plot(Strict):
         )
 
 
+COUNTRY_FACTOR_NAMES = (
+    "rice.ef_c",
+    *(f"rice.sf_w.{w}" for w in WATER_REGIMES if w != "upland"),
+    *(f"rice.sf_p.{p}" for p in PRESEASON_STATUSES),
+)
+"""Factors a request may replace with country-specific (Tier 2) values: the rice CH4 baseline emission
+factor and the water-regime / pre-season scaling factors (2019 Refinement Eq 5.2)."""
+
+
+class CountryFactor(Strict):
+    """A country-specific (Tier 2) factor value with its 95 % range and where it comes from."""
+
+    value: float = Field(gt=0, le=1000)
+    low: float = Field(ge=0, le=1000)
+    high: float = Field(gt=0, le=1000)
+    source: str = Field(min_length=1, max_length=300, description="the publication or national inventory it is from")
+
+    @model_validator(mode="after")
+    def _range(self) -> CountryFactor:
+        if not self.low <= self.value <= self.high:
+            raise ValueError("a country-specific factor needs low <= value <= high (its 95 % range)")
+        return self
+
+
 class Request(Strict):
     """An estimation request.
 
-    ``per_plot_mc``: "auto" gives per-plot Monte Carlo statistics only when
-    plots x draws <= ``PER_PLOT_MC_CAP`` (2,000,000); "always" forces them (refused above
-    ``PER_PLOT_MC_HARD_MAX``); "never" skips them. Per-plot point estimates are always given.
+    ``per_plot_mc``: "auto" gives per-plot Monte Carlo statistics exact over all draws when distinct
+    plot signatures x draws <= ``PER_PLOT_MC_CAP`` (2,000,000), over the first
+    ``PER_PLOT_QUANTILE_DRAWS`` (500) draws up to ``PER_PLOT_SAMPLED_CAP`` (20,000 distinct plots), and
+    omits them above; "always" always gives them (exact up to ``PER_PLOT_MC_EXACT_MAX``, sampled above);
+    "sampled" always uses the first 500 draws (figures independent of how plots are grouped into
+    requests: the pipeline's chunks use it); "never" skips them. Per-plot point estimates are always given;
+    project statistics always use every draw.
     ``activity_uncertainty``: relative sd per activity class (see ``montecarlo``).
     ``buffer_fraction``: non-permanence buffer on stock changes (profiles that use one).
     """
@@ -291,7 +339,12 @@ class Request(Strict):
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     confidence: list[float] = Field(default_factory=lambda: [0.90, 0.95], min_length=1)
     plots: list[Plot] = Field(min_length=1)
-    per_plot_mc: Literal["auto", "always", "never"] = "auto"
+    per_plot_mc: Literal["auto", "always", "sampled", "never"] = "auto"
+    country_factors: dict[str, CountryFactor] = Field(
+        default_factory=dict,
+        description="country-specific (Tier 2) replacements of rice.ef_c, rice.sf_w.<regime>, rice.sf_p.<status> "
+        "(value, 95 % low/high, source); VM0051 requires them above 60,000 t CO2e/yr",
+    )
     activity_uncertainty: dict[str, float] = Field(default_factory=dict)
     buffer_fraction: float | None = Field(default=None, ge=0, lt=1)
     root_shoot_ecozone: Literal[
@@ -309,6 +362,14 @@ class Request(Strict):
         if any(not 0.5 <= x < 1 for x in levels):
             raise ValueError("confidence levels must be in [0.5, 1) (or percentages)")
         return sorted(set(levels) | {0.90, 0.95})
+
+    @field_validator("country_factors")
+    @classmethod
+    def _country(cls, v: dict[str, CountryFactor]) -> dict[str, CountryFactor]:
+        for k in v:
+            if k not in COUNTRY_FACTOR_NAMES:
+                raise ValueError(f"unknown country-specific factor {k!r}; expected one of {COUNTRY_FACTOR_NAMES}")
+        return v
 
     @field_validator("activity_uncertainty")
     @classmethod
@@ -335,10 +396,4 @@ class Request(Strict):
                         f"and {p.plot_id!r}; stock changes are annual, give them on one record per field"
                     )
                 seen[key] = p.plot_id
-        if self.per_plot_mc == "always" and len(self.plots) * self.draws > PER_PLOT_MC_HARD_MAX:
-            raise ValueError(f"per_plot_mc='always' needs plots x draws <= {PER_PLOT_MC_HARD_MAX}")
         return self
-
-    def wants_per_plot_mc(self) -> bool:
-        cells = len(self.plots) * self.draws
-        return self.per_plot_mc == "always" or (self.per_plot_mc == "auto" and cells <= PER_PLOT_MC_CAP)

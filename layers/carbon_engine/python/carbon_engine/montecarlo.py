@@ -137,6 +137,13 @@ class Draws:
                     cols[col] = sample_activity(col, sd, n, seed)
         return cls(factors, n, cols)
 
+    def head(self, m: int) -> Draws:
+        """The first ``m`` draws (every column cut to its first ``m`` values): an i.i.d. subsample, since
+        every stream is drawn independently per draw. Per-plot quantiles above the exact cap use it."""
+        if m >= self.n:
+            return self
+        return Draws(self.factors, m, {k: v[:m] for k, v in self._columns.items()})
+
     def __getitem__(self, name: str) -> FloatArray:
         if name.startswith("activity."):
             col = self._columns.get(name)

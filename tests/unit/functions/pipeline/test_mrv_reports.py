@@ -191,9 +191,13 @@ def test_no_python_values_leak_into_the_report(built, kind):
 def test_the_annex_lists_every_plot_season_with_its_values(built, kind):
     text = built["text"][kind]
     assert f"Annex: every plot-season ({len(built['rows'])})" in text
-    assert "Per-plot 90 % intervals are not computed" in text
+    draws = built["summary"]["draws"]  # <= 500: the per-plot intervals use every draw
+    assert f"Net 90 % low / high: the plot-season's own 90 % Monte Carlo interval of its net, over all {draws}" in text
+    assert "stored without a per-plot interval" not in text
     for r in built["rows"]:
-        values = " ".join(number(r[k]) for k in ("emissions_baseline", "emissions_project", "removals", "net"))
+        keys = ("emissions_baseline", "emissions_project", "removals", "net", "net_ci90_low", "net_ci90_high")
+        assert r["net_ci90_low"] <= r["net_ci90_high"]
+        values = " ".join(number(r[k]) for k in keys)
         assert re.search(
             rf"{r['plot_id']}\)? 2025-kharif {r['farmer_id']} .*? {number(r['area_ha'])} rice, "
             rf"[a-z ]+ {re.escape(values)}",

@@ -16,7 +16,7 @@ from tests.unit.functions.pipeline.test_report_cells import RID, decided  # noqa
 from tests.unit.functions.pipeline.test_steps import RUN
 
 SHEETS = {
-    "mon": ["Overview", "Emissions by gas", "Deductions", "Methodology findings"],
+    "mon": ["Overview", "Emissions by gas", "Deductions", "Methodology findings", "Plot-seasons"],
     "ver": [
         "Overview",
         "Emissions by gas",
@@ -29,6 +29,7 @@ SHEETS = {
         "Decision",
         "Checklist",
         "Auditor findings",
+        "Plot-seasons",
     ],
 }
 
@@ -77,3 +78,29 @@ def test_the_decision_time_is_a_date_and_coordinates_keep_their_precision(decide
     header = [c.value for c in plots[1]]
     lon = plots.cell(2, header.index("Lon") + 1)
     assert isinstance(lon.value, (int, float)) and lon.data_type == "n" and lon.number_format == "0.000000"
+
+
+@pytest.mark.parametrize("kind", ["mon", "ver"])
+def test_plot_seasons_carry_each_net_90_interval_as_two_numbers_equal_to_the_stored_rows(decided, kind):
+    from agri_common import pipeline_objects
+    from functions.pipeline import aggregate
+
+    ctx, up = decided
+    ws = book(ctx, up, kind)["Plot-seasons"]
+    header = [c.value for c in ws[1]]
+    assert header[-2:] == ["Net 90 % low t CO2e", "Net 90 % high t CO2e"]
+    run = core.RunInput(**RUN)
+    count = 0
+    while ctx.objects.exists(core.chunk_key(run, count, pipeline_objects.ROWS)):
+        count += 1
+    stored = {(r["plot_id"], r["season_key"]): r for r in aggregate.iter_rows(ctx, run, count)}
+    sheet_rows = list(ws.iter_rows(min_row=2))
+    assert len(sheet_rows) == len(stored) > 0
+    for row in sheet_rows:
+        r = stored[(row[0].value, row[1].value)]
+        low, high = row[-2], row[-1]
+        assert low.data_type == "n" and high.data_type == "n"
+        assert low.value == pytest.approx(round(r["net_ci90_low"], 3)) and high.value == pytest.approx(
+            round(r["net_ci90_high"], 3)
+        )
+        assert row[header.index("Net t CO2e")].value == pytest.approx(round(r["net"], 3))

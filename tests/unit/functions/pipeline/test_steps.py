@@ -105,8 +105,19 @@ def test_aggregate_equals_one_engine_call_over_all_plots(ctx):
     summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
     project = ctx.project(core.RunInput(**RUN))
     plots = [calculate.engine_plot(ps, project) for u in sorted(source.seasons) for ps in source.seasons[u]]
-    reference = estimate({**calculate.engine_settings(project, calculate.run_seed(RID)), "plots": plots}).total
+    result = estimate({**calculate.engine_settings(project, calculate.run_seed(RID)), "plots": plots})
+    reference = result.total
     assert summary["plots"] == 20
+    # each stored row's net 90 % interval is the one-call per-plot interval (chunks of 4 farmers: the method
+    # "sampled" does not depend on the chunk); a plot whose practice did not change has a net of 0 in every draw
+    rows = {f"{r['plot_id']}#{r['season_key']}": r for r in aggregate.iter_rows(ctx, core.RunInput(**RUN), 3)}
+    ci = result.plots.mc["net"].ci["90"]
+    assert result.plots.mc_included and "over all 300 draws" in result.plots.mc_note
+    for i, pid in enumerate(result.plots.plot_id):
+        assert rows[pid]["net_ci90_low"] == pytest.approx(ci["low"][i], rel=1e-12)
+        assert rows[pid]["net_ci90_high"] == pytest.approx(ci["high"][i], rel=1e-12)
+        changed = rows[pid]["water_regime"] != "continuously_flooded"
+        assert (rows[pid]["net_ci90_high"] - rows[pid]["net_ci90_low"] > 1e-9) == changed  # float32 rounding: ~1e-16 t
     assert summary["total"]["net"]["point"] == pytest.approx(reference.net.point, rel=1e-12)
     assert summary["total"]["net"]["mc"]["ci"]["90"][1] == pytest.approx(reference.net.mc.ci["90"][1], rel=1e-9)
     assert summary["total"]["creditable_net"] == pytest.approx(reference.creditable_net, rel=1e-9)

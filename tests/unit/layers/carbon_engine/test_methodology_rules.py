@@ -131,3 +131,92 @@ def test_every_deduction_names_its_rule_equation_section_and_status():
         )
         for d in r.total.deductions:
             assert d.rule and d.equation and d.section and d.status in ("confirmed", "secondary", "assumption"), d
+
+
+STRAW_5T_SF_O = (1 + 5 * 1.0) ** 0.59  # Eq 5.3: 5 t/ha straw < 30 d (CFOA 1.0), exponent 0.59
+
+
+def test_vm0051_unknown_baseline_amendments_take_the_5_t_straw_default():
+    # baseline CF, amendments unknown -> 5 t/ha straw: SF_o 6^0.59 = 2.8805; the project (AWD) keeps 5 t/ha straw
+    straw = [{"type": "straw_lt_30d", "t_per_ha": 5}]
+    r = vm0051(
+        rice_season(organic_amendments_unknown=True),
+        rice_season(water_regime="multiple_drainage", organic_amendments=straw),
+    )
+    ch4 = 0.85 * (1.00 - 0.55) * STRAW_5T_SF_O * 112 / 1000
+    assert r.total.creditable_net == pytest.approx(0.85 * ch4 * 28, rel=1e-12)
+    assert r.total.gases["CH4"].baseline.point == pytest.approx(0.85 * 1.00 * STRAW_5T_SF_O * 112 / 1000 * 28)
+    found = {f.id: f.text for f in r.total.findings}
+    assert "1 rice plot(s) (1 ha)" in found["vm0051_baseline_straw_default"]
+    # the project applying none: the baseline's default straw methane is part of the reduction
+    r = vm0051(rice_season(organic_amendments_unknown=True), rice_season(water_regime="multiple_drainage"))
+    ch4 = 0.85 * (1.00 * STRAW_5T_SF_O - 0.55) * 112 / 1000
+    assert r.total.creditable_net == pytest.approx(0.85 * ch4 * 28, rel=1e-12)
+
+
+def test_unknown_baseline_amendments_count_none_outside_vm0051_and_an_empty_list_still_means_none():
+    awd = rice_season(water_regime="multiple_drainage")
+    unknown = estimate(request(baseline=rice_season(organic_amendments_unknown=True), project=awd, draws=200))
+    none = estimate(request(baseline=rice_season(), project=awd, draws=200))
+    assert unknown.total.net.point == none.total.net.point == pytest.approx(CH4_AWD_T * 28, rel=1e-12)
+    assert "baseline_amendments_unknown_as_none" in {f.id for f in unknown.total.findings}
+    assert not any("amendments_unknown" in f.id or "straw_default" in f.id for f in none.total.findings)
+    plain = vm0051(rice_season(), awd)  # existing requests (no flag): no default
+    assert plain.total.creditable_net == pytest.approx(0.85 * CH4_AWD_T * 28, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "baseline, project, message",
+    [
+        (rice_season(), rice_season(organic_amendments_unknown=True), "applies to the baseline only"),
+        (
+            rice_season(organic_amendments_unknown=True, organic_amendments=[{"type": "compost", "t_per_ha": 1}]),
+            rice_season(),
+            "not both",
+        ),
+    ],
+)
+def test_unknown_amendments_are_refused_on_the_project_and_beside_a_list(baseline, project, message):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=message):
+        estimate(request(baseline=baseline, project=project, profile="vm0051"))
+
+
+def _big_awd(area_ha: float, plots: int, **kw):
+    """CF -> AWD on ``plots`` plots of ``area_ha`` each, no N, vm0051."""
+    req = request(baseline=rice_season(), project=rice_season(water_regime="multiple_drainage"), area=area_ha)
+    req["plots"] = [dict(req["plots"][0], plot_id=f"p{i}") for i in range(plots)]
+    return estimate({**req, "profile": "vm0051", "draws": 200, **kw})
+
+
+def test_vm0051_above_60000_t_needs_country_specific_factors_and_accepts_them():
+    # 60 plots x 1,000 ha: 60,000 ha x 0.85 x 0.45 x 112 / 1000 x 28 = 71,971.2 t CO2e in-scope > 60,000
+    r = _big_awd(1000, 60)
+    assert r.total.net_in_scope.point == pytest.approx(60_000 * CH4_AWD_T * 28, rel=1e-12)
+    assert not r.total.eligible and r.total.creditable_net == 0
+    cap = next(d for d in r.total.deductions if d.rule == "vm0051_default_factor_cap")
+    assert "country_factors" in cap.note
+    # a country EF_c of 1.20 kg CH4/ha/d (0.80-1.60): 60,000 ha x 1.20 x 0.45 x 112 / 1000 x 28 = 101,606.4 t
+    ef = {"rice.ef_c": {"value": 1.2, "low": 0.8, "high": 1.6, "source": "national inventory (test)"}}
+    r = _big_awd(1000, 60, country_factors=ef)
+    in_scope = 60_000 * 1.2 * 0.45 * 112 / 1000 * 28
+    assert r.total.eligible and r.total.net_in_scope.point == pytest.approx(in_scope, rel=1e-12)
+    assert r.total.creditable_net == pytest.approx(0.85 * in_scope, rel=1e-12)
+    assert "vm0051_country_factors_flat_15" in {a.id for a in r.assumptions}
+    # the country range is what the Monte Carlo draws: 95 % of EF_c draws in 0.8-1.6 (split normal)
+    assert r.total.gases["CH4"].baseline.mc.median == pytest.approx(60_000 * 1.2 * 112 / 1000 * 28, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    "factors, message",
+    [
+        ({"n2o.ef1": {"value": 0.01, "low": 0.0, "high": 0.02, "source": "x"}}, "unknown country-specific factor"),
+        ({"rice.ef_c": {"value": 1.0, "low": 1.1, "high": 1.6, "source": "x"}}, "low <= value <= high"),
+    ],
+)
+def test_country_factors_outside_the_list_or_out_of_their_range_are_refused(factors, message):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=message):
+        _big_awd(1, 1, country_factors=factors)

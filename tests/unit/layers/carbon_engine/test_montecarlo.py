@@ -143,15 +143,17 @@ def test_per_plot_mc_matches_project_and_cap():
     assert r.plots.mc_included
     # means are linear: the per-plot MC means add up to the project MC mean
     assert sum(r.plots.mc["net"].mean) == pytest.approx(r.total.net.mc.mean, rel=1e-10)
-    # distinct signatures x draws above the cap: statistics omitted (with a note), point estimates still there
+    # distinct signatures x draws above the cap: statistics over the first 2,000 draws (with a note)
     req = two_plot_request(draws=10_000)
     base = req["plots"][0]
     req["plots"] = [
         dict(base, plot_id=f"p{i}", project=dict(base["project"], synthetic_n_kg_per_ha=50 + i)) for i in range(201)
     ]  # 201 distinct signatures: 2,010,000 signature-draws
     big = estimate(req)
-    assert not big.plots.mc_included and "exceed the cap" in big.plots.mc_note
-    assert len(big.plots.point["net"]) == 201
+    assert big.plots.mc_included and "over the first 500 of 10,000 draws" in big.plots.mc_note
+    assert len(big.plots.point["net"]) == 201 and len(big.plots.mc["net"].ci["90"]["low"]) == 201
+    # "always" keeps them exact up to PER_PLOT_MC_EXACT_MAX
+    assert "exact over all draws" in estimate(dict(req, per_plot_mc="always")).plots.mc_note
     # the same 201 plots with one practice (areas differ): one signature, statistics included at any plot count
     req["plots"] = [dict(base, plot_id=f"p{i}", area_ha=0.1 + i / 100) for i in range(201)]
     same = estimate(req)

@@ -121,5 +121,6 @@ class Profile:
     baseline_n_capped: bool = (
         False  # in-scope baseline N2O uses min(baseline N, project N) per plot: no credit for less N
     )
+    baseline_straw_default_t_per_ha: float = 0.0  # rice baselines with unknown amendments (VM0051: 5 t/ha straw)
     scope_source: str = ""
     scope_status: str = "U"  # "U": the list is the engine's reading, not checked against the methodology text

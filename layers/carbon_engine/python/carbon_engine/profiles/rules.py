@@ -63,7 +63,8 @@ def scope_findings(
                     "text": f"rice methane ({rice.get('baseline', 0.0) - rice.get('project', 0.0):.6g} t CO2e reduction "
                     "in the inventory) is not counted: VM0051 (Improved Management in Rice Production "
                     "Systems) covers methane from flooded rice and VM0042 soil carbon and non-rice "
-                    "sources; credit rice methane under the vm0051 profile",
+                    "sources (VM0051 v1.1 section 4, applicability; VM0042 v2.2 section 4 - a secondary reading, the "
+                    "primary texts were not reachable, decision 0018); credit rice methane under the vm0051 profile",
                 }
             )
     for src in profile.conditional:
@@ -73,6 +74,29 @@ def scope_findings(
                     "id": f"{profile.id}_{src}_mandatory",
                     "status": "secondary",
                     "text": f"{src}: the project raises it by more than 5 %, so it is counted (mandatory source)",
+                }
+            )
+    unknown = int(gates.get("baseline_amendments_unknown_plots", 0))
+    if unknown:
+        ha = gates.get("baseline_amendments_unknown_ha", 0.0)
+        if profile.baseline_straw_default_t_per_ha:
+            out.append(
+                {
+                    "id": f"{profile.id}_baseline_straw_default",
+                    "status": "secondary",
+                    "text": f"{unknown} rice plot(s) ({ha:.6g} ha) have unknown baseline organic amendments: the "
+                    f"baseline counts {profile.baseline_straw_default_t_per_ha:g} t/ha straw incorporated < 30 days "
+                    "before cultivation (VM0051 section 8.2.3 footnote 16, secondary reading)",
+                }
+            )
+        else:
+            out.append(
+                {
+                    "id": "baseline_amendments_unknown_as_none",
+                    "status": "assumption",
+                    "text": f"{unknown} rice plot(s) ({ha:.6g} ha) have unknown baseline organic amendments: "
+                    f"{profile.id} has no default for them, so the baseline counts none (conservative where the "
+                    "project adds none)",
                 }
             )
     if profile.baseline_n_capped and gates.get("baseline_n_above_project_plots", 0):
@@ -161,12 +185,19 @@ def vm0051_size_cap(ctx: ProfileContext, remaining: float) -> RuleOutcome:
         section="8.6.3",
         status="secondary",
     )
+    if net > VM0051_FLAT_CAP_T_PER_YR and ctx.gates.get("country_ef_c_plots", 0):
+        ctx.assumptions.append("vm0051_country_factors_flat_15")
+        return replace(
+            common,
+            note=f"in-scope net {net:,.1f} t CO2e/yr > 60,000 with a country-specific (Tier 2) rice EF_c given by "
+            "the request: accepted (the default-factor limit does not apply); the flat 15 % is still deducted",
+        )
     if net > VM0051_FLAT_CAP_T_PER_YR:
         return replace(
             common,
             note=f"in-scope net {net:,.1f} t CO2e/yr > 60,000: the default-factor flat deduction is "
-            "not allowed; the Eq 38 uncertainty assessment or country-specific factors are "
-            "required, which this engine does not provide",
+            "not allowed; country-specific (Tier 2) factors are required: give request.country_factors "
+            "['rice.ef_c'] (value, 95 % low/high, source); the Eq 38 uncertainty assessment is not provided",
             eligible=False,
         )
     return replace(common, note=f"in-scope net {net:,.1f} t CO2e/yr <= 60,000: default-factor approach allowed")

@@ -55,6 +55,7 @@ PROFILES: dict[str, Profile] = {
         factor_choice="default",
         rules=(vm0051_baseline_gate, vm0051_size_cap, vm0051_uncertainty, vm0051_n2o),
         n2o_regime_from_baseline=True,
+        baseline_straw_default_t_per_ha=5.0,
         gwp_override="AR5",
         notes=(
             "on plots moved from continuous flooding to single/multiple drainage the project EF1FR for synthetic and "
