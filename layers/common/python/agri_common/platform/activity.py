@@ -11,7 +11,7 @@ Written once, here, for everyone (docs/decisions/0013-activity-log.md):
 - a handler or logic function may add what only it knows with :func:`note` (target, FPO, project,
   changed fields); everything else is derived: the target id from the route's ``<kind>_id`` path
   parameter or the response's ``<kind>_id``, the FPO and project from path parameters, the body's
-  top-level ``fpo_id``/``project_id``, or the caller's own FPO; the diff from the body's field names.
+  top-level ``fpo_id``/``project_id``, or an FPO manager's own FPO; the diff from the body's field names.
 
 Never lost: :func:`begin_request` first appends an *intent* (the event with outcome ``interrupted``)
 keyed by the deadline after which the function cannot be running any more; :func:`finish_request`
@@ -276,7 +276,8 @@ def begin_request(app: Any, event: Mapping[str, Any], context: Any) -> Recording
         actor_role=role,
         target_kind=target_kind if target_id else None,
         target_id=target_id,
-        fpo_id=params.get("fpo_id") or (actor_fpo if role in ("fpo_manager", "farmer") else None),
+        # a manager acts for their FPO; a farmer's FPO claim is not membership (decision 0007): not used
+        fpo_id=params.get("fpo_id") or (actor_fpo if role == "fpo_manager" else None),
         project_id=params.get("project_id"),
         request_id=request_id,
     )
@@ -315,6 +316,11 @@ def finish_request(recording: Recording | None, response: Mapping[str, Any] | No
             created = payload.get(f"{kind}_id")
             if isinstance(created, str) and created:
                 n.target = (kind, created)
+        t_kind, t_id = n.target or (ev.target_kind, ev.target_id)
+        if t_kind == "fpo" and t_id and not n.fpo_id and not ev.fpo_id:  # an FPO's own events are the FPO's
+            n.fpo_id = t_id
+        if t_kind == "project" and t_id and not n.project_id and not ev.project_id:
+            n.project_id = t_id
         if not n.fpo_id and not ev.fpo_id and isinstance(body.get("fpo_id"), str):
             n.fpo_id = body["fpo_id"]
         if not n.project_id and not ev.project_id and isinstance(body.get("project_id"), str):
