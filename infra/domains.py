@@ -62,4 +62,10 @@ API_DOMAINS: tuple[Domain, ...] = (
     Domain(
         "verification", "Auditor queue, verification tasks and decisions, samples, reports, observations", timeout_s=29
     ),
+    Domain(
+        "activity",
+        "The activity log (audit trail) as each role may read it (the sweeper and the daily export are its other "
+        "functions)",
+        timeout_s=29,
+    ),
 )
