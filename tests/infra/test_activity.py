@@ -78,12 +78,23 @@ def test_no_role_may_update_or_delete_an_activity_event(template):
 
 
 def test_every_writing_function_may_append_and_knows_the_table(template):
-    """Each function with a mutating route, each pipeline task, and the sweeper append events."""
+    """Each function with a mutating route, each pipeline task, the ledger writer and the sweeper append events."""
     lid, _ = _table(template)
     writers = {
         name
         for name in domain_functions(template)
-        if name in {"admin", "auth", "farmers", "fpo", "ledger", "projects", "verification", "activity-sweeper"}
+        if name
+        in {
+            "admin",
+            "auth",
+            "farmers",
+            "fpo",
+            "ledger",
+            "ledger-writer",
+            "projects",
+            "verification",
+            "activity-sweeper",
+        }
         or name.startswith("pipeline")
     }
     assert len(writers) >= 15

@@ -342,16 +342,22 @@ PIPELINE_BUDGET_MS = 900_000  # Lambda's longest timeout: a step cannot outlive 
 
 
 def begin_step(step: str, *, run_id: str | None, project_id: str | None) -> Recording:
+    """A pipeline step run: action ``pipeline.<step>``, target the run."""
+    return begin_system(f"pipeline.{step}", target=("run", run_id) if run_id else None, project_id=project_id)
+
+
+def begin_system(action: str, *, target: tuple[str, str] | None, project_id: str | None = None) -> Recording:
+    """A step or scheduled job of ours (actor ``pipeline``), with a fresh event id per run."""
     ev = ActivityEvent(
         event_id=str(uuid.uuid4()),
         at=stamp(_now()),
         source="pipeline",
-        action=f"pipeline.{step}",
+        action=action,
         actor_id=PIPELINE_ACTOR,
         actor_role="system",
-        target_kind="run" if run_id else None,
-        target_id=run_id,
+        target_kind=target[0] if target else None,
+        target_id=target[1] if target else None,
         project_id=project_id,
-        request_id=run_id,
+        request_id=target[1] if target and target[0] == "run" else None,
     )
     return begin(ev, budget_ms=PIPELINE_BUDGET_MS)
