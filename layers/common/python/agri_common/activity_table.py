@@ -210,8 +210,12 @@ class DynamoActivityStore:
         from agri_common.dynamo_values import from_dynamo
 
         cond = K(INDEXES[index]).eq(value)
-        high, low = before or "\uffff", after or ""
-        cond = cond & K(SORT).between(low, high)
+        if before and after:  # one range condition per Query: BETWEEN is inclusive, the bounds are dropped below
+            cond = cond & K(SORT).between(after, before)
+        elif before:
+            cond = cond & K(SORT).lt(before)
+        elif after:
+            cond = cond & K(SORT).gt(after)
         kwargs: dict[str, Any] = {
             "IndexName": index,
             "KeyConditionExpression": cond,
