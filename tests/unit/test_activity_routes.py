@@ -114,3 +114,23 @@ def test_reads_write_no_event(aws, activity_log, monkeypatch):
     event = proxy_event("/projects", "GET", "/projects", claims=claims_for("farmer"))
     handler.lambda_handler(event, LambdaContext("t", 128, "arn", "r", timeout_s=10))
     assert activity_log.all() == [] and activity_log.intent_items == {}
+
+
+def test_a_route_without_an_action_is_still_recorded_never_refused(activity_log):
+    """CI refuses such a route (above); at run time, a route merged without one still answers and is
+    still logged, under ``unnamed.<method>``."""
+    from agri_common.platform.resolver import make_handler, make_resolver
+
+    app = make_resolver()
+
+    @app.post("/things")
+    def create() -> dict:
+        return {"thing_id": "T-1"}
+
+    ctx = LambdaContext("t", 128, "arn:aws:lambda:x:1:function:t", "r", timeout_s=10)
+    r = make_handler(app)(
+        proxy_event("/things", "POST", "/things", body=b"{}", headers={"content-type": "application/json"}), ctx
+    )
+    assert r["statusCode"] == 200
+    [event] = activity_log.all()
+    assert (event.action, event.outcome, event.actor_id) == ("unnamed.post", "ok", "anonymous")

@@ -234,8 +234,11 @@ def route_spec(app: Any, method: str, path: str) -> tuple[dict[str, str], dict[s
         match = route.rule.match(path)
         if match:
             spec = (route.openapi_extensions or {}).get(EXTENSION)
-            if not spec:
-                raise RuntimeError(f"{method} {route.path} declares no activity action (audited(...))")
+            if not spec:  # CI refuses this (tests/unit/test_activity_routes.py); at run time it is still logged
+                from agri_common.platform.observability import logger
+
+                logger.warning("mutating route without an activity action", extra={"route": f"{method} {route.path}"})
+                spec = {"action": f"unnamed.{method.lower()}", "target": "unnamed"}
             return dict(spec), {k: unquote(v) for k, v in match.groupdict().items()}
     return None
 
