@@ -71,4 +71,10 @@ API_DOMAINS: tuple[Domain, ...] = (
         "notifications",
         "My notifications (in-app list, mark read) and preferences (the delivery function is its second function)",
     ),
+    Domain(
+        "activity",
+        "The activity log (audit trail) as each role may read it (the sweeper and the daily export are its other "
+        "functions)",
+        timeout_s=29,
+    ),
 )

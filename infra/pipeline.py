@@ -141,6 +141,8 @@ class MrvPipeline(Construct):
                 PIPELINE_BUCKET=storage.pipeline_data.bucket_name,
                 CHUNK_UNITS=CHUNK_UNITS,
             )
+            fn.add_environment(ACTIVITY_TABLE=storage.activity.table_name)  # one event per step (@task)
+            storage.grant_activity_append(fn.role)
             storage.grant_pipeline_read(fn.role)
             storage.grant_pipeline_write(fn.role)
             storage.pipeline_data.grant_read_write(fn.role)

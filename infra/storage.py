@@ -27,6 +27,11 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.routes import ensure_import_paths
+
+ensure_import_paths()
+from agri_common.activity_table import INDEXES as ACTIVITY_INDEXES  # noqa: E402  (one owner of the keys)
+from agri_common.activity_table import SORT as ACTIVITY_SORT  # noqa: E402
 
 METADATA_KEY = "agri:resource"
 LEDGER_INDEXES = (
@@ -78,6 +83,16 @@ class Storage(Construct):
             indexes=(("gsi1", "gsi1pk", "gsi1sk"),),
         )
         self.pipeline_data = self._pipeline_bucket()
+        # The activity log (agri_common/activity_table.py): append-only events, one index per way it is
+        # read (actor, target, FPO, project, day), each sorted by time; intents expire by TTL.
+        self.activity = self.table(
+            "ActivityTable",
+            partition_key="pk",
+            sort_key="sk",
+            ttl_attribute="expires_at",
+            resource_name="activity",
+            indexes=tuple((name, attr, ACTIVITY_SORT) for name, attr in ACTIVITY_INDEXES.items()),
+        )
 
     # ---- tables -------------------------------------------------------------------------------
     def table(
@@ -187,6 +202,25 @@ class Storage(Construct):
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:ConditionCheckItem",
+        )
+
+    def grant_activity_append(self, grantee: iam.IGrantable) -> None:
+        """What every audited function does: conditional PutItem of intents and events. Never
+        UpdateItem or DeleteItem: the log is append-only (tests/infra/test_activity.py)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[self.activity.table_arn])
+        )
+
+    def grant_activity_read(self, grantee: iam.IGrantable) -> None:
+        """Query on the table and its indexes by name (no ``index/*``, no Scan), BatchGetItem (the sweeper)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:GetItem"],
+                resources=[
+                    self.activity.table_arn,
+                    *(f"{self.activity.table_arn}/index/{name}" for name in ACTIVITY_INDEXES),
+                ],
+            )
         )
 
     def grant_revocation_check(self, grantee: iam.IGrantable) -> None:

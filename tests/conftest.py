@@ -19,6 +19,31 @@ from infra.routes import ensure_import_paths
 ensure_import_paths()  # repo root and layers/*/python importable, as /opt/python is on Lambda
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _activity_log_for_session_fixtures():
+    """Fixtures wider than a test (a pipeline run shared by a module) write their events here."""
+    from agri_common.activity_table import InMemoryActivityStore
+    from agri_common.platform import activity
+
+    activity.use_store(InMemoryActivityStore())
+    yield
+    activity.use_store(None)
+
+
+@pytest.fixture(autouse=True)
+def activity_log(_activity_log_for_session_fixtures):
+    """Every test's activity events, in memory: the hook in make_handler and @task writes one per
+    mutating request or step (agri_common.platform.activity). A test of the DynamoDB store installs
+    its own with ``activity.use_store``."""
+    from agri_common.activity_table import InMemoryActivityStore
+    from agri_common.platform import activity
+
+    store = InMemoryActivityStore()
+    activity.use_store(store)
+    yield store
+    activity.use_store(InMemoryActivityStore())
+
+
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory):
     from infra.synth import synth

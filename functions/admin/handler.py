@@ -7,6 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from agri_common.platform.activity import audited
 from agri_common.platform.identity import CognitoIdentityProvider
 from agri_common.platform.principal import Principal, Role
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
@@ -59,7 +60,7 @@ Caller = Annotated[Principal, Depends(get_principal)]
     tags=TAGS,
     security=PRIVATE,
     summary="Create a user with a role",
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("user.create", errors=[409]),
 )
 def create_user(body: m.CreateUserRequest, svc: Service, caller: Caller) -> m.UserOut:
     return svc.create_user(body)
@@ -86,13 +87,19 @@ def get_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
     tags=TAGS,
     security=PRIVATE,
     summary="Disable a user and revoke their tokens",
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("user.disable", errors=[409]),
 )
 def disable_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
     return svc.set_enabled(caller, username, False)
 
 
-@app.post("/admin/users/<username>/enable", tags=TAGS, security=PRIVATE, summary="Re-enable a user")
+@app.post(
+    "/admin/users/<username>/enable",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Re-enable a user",
+    openapi_extensions=audited("user.enable"),
+)
 def enable_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
     return svc.set_enabled(caller, username, True)
 
@@ -102,7 +109,7 @@ def enable_user(username: Username, svc: Service, caller: Caller) -> m.UserOut:
     tags=TAGS,
     security=PRIVATE,
     summary="Change a user's role (and FPO)",
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("user.change_role", errors=[409]),
 )
 def change_role(username: Username, body: m.ChangeRoleRequest, svc: Service, caller: Caller) -> m.UserOut:
     return svc.change_role(caller, username, body)
@@ -114,7 +121,7 @@ def change_role(username: Username, body: m.ChangeRoleRequest, svc: Service, cal
     tags=TAGS,
     security=PRIVATE,
     summary="Create an integrator API key on a usage plan (the public registry view); its value is shown once",
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("api_key.create", target="key", errors=[409]),
 )
 def create_api_key(body: m.CreateApiKeyRequest, keys: ApiKeys, caller: Caller) -> m.CreatedApiKey:
     return keys.create(caller, body)
@@ -130,6 +137,7 @@ def list_api_keys(keys: ApiKeys, caller: Caller) -> m.ApiKeyList:
     tags=TAGS,
     security=PRIVATE,
     summary="Revoke (delete) an integrator API key; answers the key as it was, disabled",
+    openapi_extensions=audited("api_key.revoke", target="key"),
 )
 def delete_api_key(key_id: KeyId, keys: ApiKeys, caller: Caller) -> m.ApiKeyOut:
     return keys.delete(key_id)

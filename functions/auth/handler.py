@@ -6,6 +6,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
 
+from agri_common.platform.activity import audited
 from agri_common.platform.identity import CognitoIdentityProvider
 from agri_common.platform.principal import Principal
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
@@ -39,44 +40,82 @@ Service = Annotated[AuthService, Depends(get_service)]
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-@app.post("/auth/register", status_code=201, tags=TAGS, summary="Farmer self sign-up (role farmer, set by the server)")
+@app.post(
+    "/auth/register",
+    status_code=201,
+    tags=TAGS,
+    summary="Farmer self sign-up (role farmer, set by the server)",
+    openapi_extensions=audited("user.register"),
+)
 def register(body: m.RegisterRequest, svc: Service) -> m.RegisterResponse:
     return svc.register(body)
 
 
-@app.post("/auth/confirm-registration", tags=TAGS, summary="Confirm sign-up with the code sent by SMS or email")
+@app.post(
+    "/auth/confirm-registration",
+    tags=TAGS,
+    summary="Confirm sign-up with the code sent by SMS or email",
+    openapi_extensions=audited("user.confirm_registration"),
+)
 def confirm_registration(body: m.ConfirmRegistrationRequest, svc: Service) -> m.Accepted:
     return svc.confirm_registration(body)
 
 
-@app.post("/auth/login", tags=TAGS, summary="Log in with username and password")
+@app.post(
+    "/auth/login", tags=TAGS, summary="Log in with username and password", openapi_extensions=audited("session.login")
+)
 def login(body: m.LoginRequest, svc: Service) -> m.LoginResponse:
     return svc.login(body)
 
 
-@app.post("/auth/challenge", tags=TAGS, summary="Answer a login challenge (new password, TOTP code)")
+@app.post(
+    "/auth/challenge",
+    tags=TAGS,
+    summary="Answer a login challenge (new password, TOTP code)",
+    openapi_extensions=audited("session.challenge"),
+)
 def challenge(body: m.ChallengeRequest, svc: Service) -> m.LoginResponse:
     return svc.challenge(body)
 
 
-@app.post("/auth/refresh", tags=TAGS, summary="Exchange a refresh token for new ID and access tokens")
+@app.post(
+    "/auth/refresh",
+    tags=TAGS,
+    summary="Exchange a refresh token for new ID and access tokens",
+    openapi_extensions=audited("session.refresh"),
+)
 def refresh(body: m.RefreshRequest, svc: Service) -> m.TokensOut:
     return svc.refresh(body)
 
 
 @app.post(
-    "/auth/logout", tags=TAGS, security=PRIVATE, summary="Revoke the refresh token; the current tokens stop working"
+    "/auth/logout",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Revoke the refresh token; the current tokens stop working",
+    openapi_extensions=audited("session.logout"),
 )
 def logout(body: m.LogoutRequest, svc: Service, caller: Caller) -> m.Accepted:
     return svc.logout(caller, body)
 
 
-@app.post("/auth/forgot-password", status_code=202, tags=TAGS, summary="Send a password-reset code")
+@app.post(
+    "/auth/forgot-password",
+    status_code=202,
+    tags=TAGS,
+    summary="Send a password-reset code",
+    openapi_extensions=audited("user.request_password_reset"),
+)
 def forgot_password(body: m.ForgotPasswordRequest, svc: Service) -> m.Accepted:
     return svc.forgot_password(body)
 
 
-@app.post("/auth/confirm-forgot-password", tags=TAGS, summary="Set a new password with the reset code")
+@app.post(
+    "/auth/confirm-forgot-password",
+    tags=TAGS,
+    summary="Set a new password with the reset code",
+    openapi_extensions=audited("user.confirm_password_reset"),
+)
 def confirm_forgot_password(body: m.ConfirmForgotPasswordRequest, svc: Service) -> m.Accepted:
     return svc.confirm_forgot_password(body)
 

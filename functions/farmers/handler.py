@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agri_common import pipeline_table
 from agri_common.farm_table.records import MembershipStatus
+from agri_common.platform.activity import audited
 from agri_common.platform.principal import AuditScope, Principal, with_audit_scope
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
 from agri_common.platform.revocation import revocation_store
@@ -142,7 +143,7 @@ Caller = Annotated[Principal, Depends(get_principal)]
     tags=["farmers"],
     security=PRIVATE,
     summary="Register a farmer",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("farmer.register", errors=[404, 409]),
 )
 def register_farmer(body: m.RegisterFarmerRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(FarmerService(ctx).register(caller, body), caller)
@@ -189,7 +190,7 @@ def get_farmer(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     tags=["farmers"],
     security=PRIVATE,
     summary="Change a farmer's profile (optimistic concurrency on version)",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("farmer.update", errors=[404, 409]),
 )
 def patch_farmer(farmer_id: Id, body: m.PatchFarmerRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(FarmerService(ctx).patch(caller, farmer_id, body), caller)
@@ -253,7 +254,7 @@ def farmer_statement(  # type: ignore[no-untyped-def]
     "from then on. `status` `in_progress` with `remaining` stores: a store failed, the same request resumes. "
     "A repeated request answers the same tombstone. 404 `not_found` for anyone else (an FPO manager, an "
     "auditor, another farmer) exactly as for a missing farmer (docs/decisions/0017).",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("farmer.erase", errors=[404, 409]),
 )
 def erase_farmer(farmer_id: Id, ctx: Ctx, erasers: Erasers, caller: Caller) -> m.ErasureOut:
     return ErasureService(ctx, erasers).erase(caller, farmer_id)
@@ -265,7 +266,7 @@ def erase_farmer(farmer_id: Id, ctx: Ctx, erasers: Erasers, caller: Caller) -> m
     tags=["membership"],
     security=PRIVATE,
     summary="Approve a membership request (the FPO's manager, an admin): the farmer and their data count from now on",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("membership.approve", target="farmer", errors=[404, 409]),
 )
 def approve_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).approve(caller, fpo_id, farmer_id), caller)
@@ -276,7 +277,7 @@ def approve_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.
     tags=["membership"],
     security=PRIVATE,
     summary="Reject a membership request (the FPO's manager, an admin)",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("membership.reject", target="farmer", errors=[404, 409]),
 )
 def reject_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).reject(caller, fpo_id, farmer_id), caller)
@@ -288,7 +289,7 @@ def reject_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.F
     security=PRIVATE,
     summary="Remove an approved member (the FPO's manager, an admin): their data leaves the FPO's totals at once "
     "and future MRV runs; past runs and credits stay",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("membership.remove", target="farmer", errors=[404, 409]),
 )
 def remove_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).remove(caller, fpo_id, farmer_id), caller)
@@ -299,7 +300,7 @@ def remove_member(fpo_id: FpoId, farmer_id: Id, ctx: Ctx, caller: Caller) -> m.F
     tags=["membership"],
     security=PRIVATE,
     summary="A rejected or removed farmer asks to join the FPO again (one pending request at a time)",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("membership.request", target="farmer", errors=[404, 409]),
 )
 def request_membership(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).request_again(caller, farmer_id), caller)
@@ -311,7 +312,7 @@ def request_membership(farmer_id: Id, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     tags=["membership"],
     security=PRIVATE,
     summary="Issue a single-use invitation code to join the FPO (the FPO's manager, an admin)",
-    openapi_extensions={"x-errors": [404]},
+    openapi_extensions=audited("membership.invite", target="fpo", errors=[404]),
 )
 def issue_invitation(
     fpo_id: FpoId, ctx: Ctx, caller: Caller, body: IssueInvitationRequest | None = None
@@ -325,7 +326,7 @@ def issue_invitation(
     security=PRIVATE,
     summary="A farmer's pending (or rejected, or removed) profile joins its FPO with an invitation code from the "
     "FPO's manager",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("membership.join", target="farmer", errors=[404, 409]),
 )
 def join_fpo(farmer_id: Id, body: JoinRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).join(caller, farmer_id, body), caller)
@@ -338,7 +339,7 @@ def join_fpo(farmer_id: Id, body: JoinRequest, ctx: Ctx, caller: Caller) -> m.Fa
     tags=["plots"],
     security=PRIVATE,
     summary="Add a plot (GeoJSON Feature); 409 if it overlaps other plots",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("plot.create", errors=[404, 409]),
 )
 def create_plot(farmer_id: Id, body: m.PlotFeature, ctx: Ctx, caller: Caller) -> m.PlotOut:
     svc = PlotService(ctx)
@@ -372,7 +373,7 @@ def get_plot(plot_id: Id, ctx: Ctx, caller: Caller) -> m.PlotOut:
     tags=["plots"],
     security=PRIVATE,
     summary="Replace a plot's geometry and properties (optimistic concurrency on version)",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("plot.replace", errors=[404, 409]),
 )
 def put_plot(plot_id: Id, body: m.PutPlotRequest, ctx: Ctx, caller: Caller) -> m.PlotOut:
     svc = PlotService(ctx)
@@ -387,7 +388,7 @@ def put_plot(plot_id: Id, body: m.PutPlotRequest, ctx: Ctx, caller: Caller) -> m
     tags=["seasons"],
     security=PRIVATE,
     summary="Record a season's activity data",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("season.record", target="plot", errors=[404, 409]),
 )
 def create_season(plot_id: Id, body: m.SeasonData, ctx: Ctx, caller: Caller) -> m.SeasonOut:
     return season_out(SeasonService(ctx).create(caller, plot_id, body))
@@ -399,14 +400,20 @@ def create_season(plot_id: Id, body: m.SeasonData, ctx: Ctx, caller: Caller) -> 
     tags=["seasons"],
     security=PRIVATE,
     summary="Submit a plot's season data in one call (same rules as POST /plots/{plot_id}/seasons)",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("farmer.field_data", errors=[404, 409]),
 )
 def field_data(body: m.FieldDataRequest, ctx: Ctx, caller: Caller) -> m.SeasonOut:
     return season_out(SeasonService(ctx).field_data(caller, body))
 
 
 # ---- sync, uploads, imports -----------------------------------------------------------------------
-@app.post("/sync", tags=["sync"], security=PRIVATE, summary="Apply up to 500 offline changes, each at most once")
+@app.post(
+    "/sync",
+    tags=["sync"],
+    security=PRIVATE,
+    summary="Apply up to 500 offline changes, each at most once",
+    openapi_extensions=audited("sync.apply"),
+)
 def sync(body: m.SyncRequest, ctx: Ctx, caller: Caller) -> m.SyncResponse:
     return SyncService(ctx).apply(caller, body)
 
@@ -417,7 +424,7 @@ def sync(body: m.SyncRequest, ctx: Ctx, caller: Caller) -> m.SyncResponse:
     tags=["evidence"],
     security=PRIVATE,
     summary="Presigned S3 POST for a photo or PDF attached to a plot or season",
-    openapi_extensions={"x-errors": [404]},
+    openapi_extensions=audited("upload.create", errors=[404]),
 )
 def create_upload(body: m.UploadRequest, ctx: Ctx, objects: Objects, caller: Caller) -> m.UploadOut:
     return UploadService(ctx, objects).issue(caller, body)
@@ -428,14 +435,18 @@ def create_upload(body: m.UploadRequest, ctx: Ctx, objects: Objects, caller: Cal
     tags=["evidence"],
     security=PRIVATE,
     summary="Confirm an upload (HEAD of the object) and mark the evidence stored",
-    openapi_extensions={"x-errors": [404, 409]},
+    openapi_extensions=audited("upload.complete", errors=[404, 409]),
 )
 def complete_upload(upload_id: Id, ctx: Ctx, objects: Objects, caller: Caller) -> m.EvidenceOut:
     return UploadService(ctx, objects).complete(caller, upload_id)
 
 
 @app.post(
-    "/imports/farmers", tags=["imports"], security=PRIVATE, summary="Import farmers from CSV (admin, FPO manager)"
+    "/imports/farmers",
+    tags=["imports"],
+    security=PRIVATE,
+    summary="Import farmers from CSV (admin, FPO manager)",
+    openapi_extensions=audited("import.farmers"),
 )
 def import_farmers(body: m.FarmerImportRequest, ctx: Ctx, caller: Caller) -> m.ImportReport:
     return ImportService(ctx).farmers_csv(caller, body)
@@ -446,6 +457,7 @@ def import_farmers(body: m.FarmerImportRequest, ctx: Ctx, caller: Caller) -> m.I
     tags=["imports"],
     security=PRIVATE,
     summary="Import plots from a GeoJSON FeatureCollection (admin, FPO manager)",
+    openapi_extensions=audited("import.plots"),
 )
 def import_plots(body: m.PlotImportRequest, ctx: Ctx, caller: Caller) -> m.ImportReport:
     return ImportService(ctx).plots_geojson(caller, body)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agri_common.farm_table.records import FpoRecord
+from agri_common.platform.activity import audited
 from agri_common.platform.clock import utc_iso_seconds_offset
 from agri_common.platform.errors import UnprocessableError
 from agri_common.platform.principal import AuditScope, Principal, with_audit_scope
@@ -63,7 +64,7 @@ def _out(record: FpoRecord) -> m.FpoOut:
     tags=TAGS,
     security=PRIVATE,
     summary="Create an FPO (admin)",
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("fpo.create", errors=[409]),
 )
 def create_fpo(body: m.CreateFpoRequest, svc: Service, caller: Caller) -> m.FpoOut:
     return _out(svc.create(caller, body))

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from agri_common.platform.activity import audited
 from agri_common.platform.pagination import page_position, page_token
 from agri_common.platform.principal import AuditScope, Principal, Role, require_role, with_audit_scope
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
@@ -135,7 +136,7 @@ def get_credit(serial: Serial, reader: Reader, caller: Caller) -> m.CreditOut:
     "/credits/transfer",
     tags=TAGS,
     security=PRIVATE,
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("credit.transfer", errors=[409]),
     summary="Transfer credits to a buyer (admin or the credit owner); a partial transfer splits the block",
 )
 def transfer(body: m.TransferCommand, moves: Moves, caller: Caller) -> m.WriterResult:
@@ -147,7 +148,7 @@ def transfer(body: m.TransferCommand, moves: Moves, caller: Caller) -> m.WriterR
     "/credits/retire",
     tags=TAGS,
     security=PRIVATE,
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("credit.retire", errors=[409]),
     summary="Retire credits for a beneficiary (admin or the credit owner)",
 )
 def retire(body: m.RetireCommand, moves: Moves, caller: Caller) -> m.WriterResult:
@@ -159,7 +160,7 @@ def retire(body: m.RetireCommand, moves: Moves, caller: Caller) -> m.WriterResul
     "/credits/cancel",
     tags=TAGS,
     security=PRIVATE,
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("credit.cancel", errors=[409]),
     summary="Cancel credits (admin): an issuance error or a reversal, recorded in the ledger",
 )
 def cancel(body: m.CancelCommand, moves: Moves, caller: Caller) -> m.WriterResult:
@@ -171,7 +172,7 @@ def cancel(body: m.CancelCommand, moves: Moves, caller: Caller) -> m.WriterResul
     "/ledger/issuances",
     tags=TAGS,
     security=PRIVATE,
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("credit.issue", target="run", errors=[409]),
     summary="Issue credits for a manually approved run, or re-drive the pipeline's ledger step (admin)",
 )
 def issue(body: m.InlineRun, issuances: Issuances, caller: Caller) -> m.WriterResult:

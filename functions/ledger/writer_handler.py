@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agri_common.platform import activity
 from agri_common.platform.clock import utc_iso_seconds_z
 from agri_common.platform.errors import AppError, validation_details
 from agri_common.platform.observability import logger, metrics
@@ -99,7 +100,34 @@ def handle(event: dict[str, Any], writer: LedgerWriter) -> dict[str, Any]:
     return {"ok": True, "result": result.model_dump(mode="json"), "error": None, "next_farmer": result.next_farmer}
 
 
+def _system_recording(event: Any) -> activity.Recording | None:
+    """The activity event of an invocation that is no API request (those have their route's event):
+    a page of the state machine's issuance (``pipeline.issue_credits``, target the run, from the
+    approved run's key ``ledger/approved/<project>/<run>/a<n>.json``) or the anchoring schedule."""
+    if not isinstance(event, dict):
+        return None
+    ref = event.get("run_ref")
+    if event.get("command") == "issue" and isinstance(ref, dict):
+        parts = str(ref.get("key") or "").split("/")
+        project_id, run_id = (parts[2], parts[3]) if len(parts) == 5 else (None, None)
+        return activity.begin_step("issue_credits", run_id=run_id, project_id=project_id)
+    if event.get("command") == "anchor":
+        return activity.begin_system("ledger.anchor", target=None)
+    return None
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle(event, get_writer())
+    recording = _system_recording(event)  # raises if its intent cannot be written: nothing runs
+    outcome = "internal_error"
+    try:
+        out = handle(event, get_writer())
+        outcome = "ok" if out.get("ok") else str((out.get("error") or {}).get("code") or "error")
+        return out
+    except Exception as exc:
+        outcome = type(exc).__name__
+        raise
+    finally:
+        if recording is not None:
+            activity.finish(recording, outcome=outcome)

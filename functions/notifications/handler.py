@@ -11,6 +11,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from agri_common.platform.activity import audited
 from agri_common.platform.clock import utc_iso_micros_z
 from agri_common.platform.principal import Principal
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
@@ -63,7 +64,7 @@ def list_notifications(
     tags=TAGS,
     security=PRIVATE,
     summary="Mark one of my notifications read (idempotent)",
-    openapi_extensions={"x-errors": [404]},
+    openapi_extensions=audited("notification.read", errors=[404]),
 )
 def mark_read(notification_id: NotificationId, svc: Service, caller: Caller) -> m.NotificationOut:
     return svc.mark_read(caller, notification_id)
@@ -79,6 +80,7 @@ def get_preferences(svc: Service, caller: Caller) -> m.PreferencesOut:
     tags=TAGS,
     security=PRIVATE,
     summary="Change my notification language and/or channels (fields left out keep their value)",
+    openapi_extensions=audited("preferences.update"),
 )
 def put_preferences(body: m.PreferencesUpdate, svc: Service, caller: Caller) -> m.PreferencesOut:
     return svc.update_preferences(caller, body)

@@ -17,7 +17,10 @@ and returns a plain dict, so a task's Lambda entry point stays one line. Around 
   ``PipelineStepSucceeded`` or ``PipelineStepFailed`` (Count) with the dimensions ``service`` and
   ``step``, in the namespace of the API handlers (:mod:`agri_common.platform.observability`);
 - traces the step as an X-Ray subsegment ``## pipeline.<step>`` annotated with the step and run;
-- dumps the output model with ``mode="json"``, leaving out ``None`` fields.
+- dumps the output model with ``mode="json"``, leaving out ``None`` fields;
+- appends one activity event per step run (action ``pipeline.<step>``, target the run, outcome
+  ``ok`` or the exception's class name), after an intent that covers a crash
+  (:mod:`agri_common.platform.activity`).
 
 An exception from the task is re-raised as it is (its class name is the ``errorType`` that the
 state machine's Retry matches, e.g. ``ClientError``). The step a failed state belongs to reaches
@@ -34,6 +37,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pydantic import BaseModel, ValidationError
 
+from agri_common.platform import activity
 from agri_common.platform.observability import NAMESPACE, SERVICE, logger, tracer
 from functions.pipeline.models import RunInput
 
@@ -81,8 +85,11 @@ def task(
         @functools.wraps(fn)
         def run_task(event: Mapping[str, Any] | In, /, *args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
             run_id = event.run_id if isinstance(event, RunInput) else _text(event, "run_id")
+            project_id = event.project_id if isinstance(event, RunInput) else _text(event, "project_id")
+            recording = activity.begin_step(step, run_id=run_id, project_id=project_id)  # raises: no step runs
             logger.set_correlation_id(run_id)
             logger.append_keys(step=step, run_id=run_id)
+            outcome = "internal_error"
             try:
                 payload = _validate(step, model, event)
                 logger.append_keys(project_id=payload.project_id, attempt=payload.attempt)
@@ -97,8 +104,13 @@ def task(
                         raise
                 emit(SUCCEEDED, step)
                 logger.info("pipeline step succeeded")
+                outcome = "ok"
                 return out.model_dump(mode="json", exclude_none=True)
+            except Exception as exc:
+                outcome = type(exc).__name__  # the errorType Step Functions sees
+                raise
             finally:
+                activity.finish(recording, outcome=outcome)
                 logger.remove_keys(LOG_KEYS)
                 logger.set_correlation_id(None)
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from agri_common import pipeline_table
+from agri_common.platform.activity import audited
 from agri_common.platform.clock import utc_iso_micros_z
 from agri_common.platform.principal import Principal, Role
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
@@ -65,7 +66,7 @@ Caller = Annotated[Principal, Depends(get_principal)]
     tags=TAGS,
     security=PRIVATE,
     summary="Create a carbon project (admin)",
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("project.create", errors=[409]),
 )
 def create_project(body: m.CreateProjectRequest, svc: Service, caller: Caller) -> m.ProjectOut:
     return svc.create(caller, body)
@@ -82,7 +83,11 @@ def get_project(project_id: ProjectId, svc: Service, caller: Caller) -> m.Projec
 
 
 @app.post(
-    "/projects/<project_id>/auditors", tags=TAGS, security=PRIVATE, summary="Assign an auditor (admin; idempotent)"
+    "/projects/<project_id>/auditors",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Assign an auditor (admin; idempotent)",
+    openapi_extensions=audited("project.assign_auditor"),
 )
 def assign_auditor(project_id: ProjectId, body: m.AssignAuditorRequest, svc: Service, caller: Caller) -> m.ProjectOut:
     return svc.assign_auditor(caller, project_id, body)
@@ -94,6 +99,7 @@ def assign_auditor(project_id: ProjectId, body: m.AssignAuditorRequest, svc: Ser
     security=PRIVATE,
     summary="Unassign an auditor (admin; idempotent: 200 with the project as it is when the auditor is "
     "not assigned, 404 when the project does not exist)",
+    openapi_extensions=audited("project.unassign_auditor"),
 )
 def unassign_auditor(project_id: ProjectId, username_or_id: AuditorRef, svc: Service, caller: Caller) -> m.ProjectOut:
     """The auditor loses the project's tasks, samples, reports, farm data and ledger records with
@@ -107,7 +113,7 @@ def unassign_auditor(project_id: ProjectId, username_or_id: AuditorRef, svc: Ser
     tags=TAGS,
     security=PRIVATE,
     summary="Start a monitoring run for a period (admin or the project's FPO manager)",
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("run.start", errors=[409]),
 )
 def start_run(project_id: ProjectId, body: m.StartRunRequest, svc: Service, caller: Caller) -> m.RunOut:
     return svc.start_run(caller, project_id, body)

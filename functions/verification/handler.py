@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from agri_common import pipeline_table
+from agri_common.platform.activity import audited
 from agri_common.platform.clock import utc_iso_micros_z
 from agri_common.platform.principal import Principal, Role
 from agri_common.platform.resolver import PRIVATE, current_principal, make_handler, make_resolver
@@ -83,7 +84,7 @@ def get_task(task_id: TaskId, svc: Service, caller: Caller) -> m.TaskDetail:
     tags=TAGS,
     security=PRIVATE,
     summary="Approve, reject or request corrections (an assigned auditor, once)",
-    openapi_extensions={"x-errors": [409]},
+    openapi_extensions=audited("task.decide", errors=[409]),
 )
 def decide(task_id: TaskId, body: m.DecisionRequest, svc: Service, caller: Caller) -> m.DecisionOut:
     return svc.decide(caller, task_id, body)
@@ -115,6 +116,7 @@ def get_report(report_id: ReportId, svc: Service, caller: Caller) -> m.ReportOut
     tags=TAGS,
     security=PRIVATE,
     summary="Ingest per-plot flooded-day observations (admin; idempotent per plot, season, source)",
+    openapi_extensions=audited("observation.ingest"),
 )
 def ingest_observations(body: m.ObservationBatch, svc: Service, caller: Caller) -> m.ObservationResult:
     return svc.ingest(caller, body)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from agri_common import pipeline_table
+from agri_common.platform import activity
 from agri_common.platform.errors import ConflictError, UnprocessableError
 from agri_common.platform.observability import logger
 from agri_common.platform.principal import Principal, Role, require_role
@@ -204,6 +205,7 @@ class VerificationService:
     def decide(self, caller: Principal, task_id: str, req: m.DecisionRequest) -> m.DecisionOut:
         require_role(caller, Role.AUDITOR)
         task, project = self._task(caller, task_id)
+        activity.note(project_id=project.project_id)  # after the visibility check: the auditor's view of it
         template = checklist(project.methodology)
         validate_checklist(template, req.checklist)
         if task.status == "closed":

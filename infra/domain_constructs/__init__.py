@@ -6,6 +6,7 @@ domain without an entry fails the synth: its grants must be decided, never defau
 
 from __future__ import annotations
 
+from infra.domain_constructs.activity import ActivityDomain
 from infra.domain_constructs.admin import AdminDomain
 from infra.domain_constructs.auth import AuthDomain
 from infra.domain_constructs.base import DomainConstruct, Platform
@@ -32,6 +33,7 @@ DOMAIN_CONSTRUCTS: dict[str, type[DomainConstruct]] = {
     "farmers": FarmersDomain,
     "fpo": FpoDomain,
     "notifications": NotificationsDomain,
+    "activity": ActivityDomain,
 }
 
 

@@ -55,8 +55,9 @@ class Platform:
 class DomainConstruct(Construct):
     """One API domain: its function, plus the grants of :meth:`grant` (none by default).
 
-    Generic rule applied here: a domain with at least one private route checks token revocation
-    on every such request, so it gets ``REVOCATION_TABLE`` and read access (BatchGetItem/GetItem).
+    Generic rules applied here: a domain with at least one private route checks token revocation
+    on every such request, so it gets ``REVOCATION_TABLE`` and read access (BatchGetItem/GetItem); a
+    domain with a mutating route appends activity events (``ACTIVITY_TABLE``, PutItem only).
     Attributes: ``handler`` (the DomainFunction), ``domain``, ``routes``.
     """
 
@@ -74,11 +75,18 @@ class DomainConstruct(Construct):
         )
         if self.has_private_routes:
             self.use_revocation(platform, write=False)
+        if self.has_mutating_routes:  # the activity hook of make_handler: an intent and an event per request
+            self.handler.add_environment(ACTIVITY_TABLE=platform.storage.activity.table_name)
+            platform.storage.grant_activity_append(self.handler.role)
         self.grant(platform)
 
     @property
     def has_private_routes(self) -> bool:
         return any(not route.public for route in self.routes)
+
+    @property
+    def has_mutating_routes(self) -> bool:
+        return any(route.method in ("POST", "PUT", "PATCH", "DELETE") for route in self.routes)
 
     def grant(self, platform: Platform) -> None:
         """Override to add the domain's own environment and permissions."""

@@ -62,6 +62,9 @@ class LedgerDomain(DomainConstruct):
         if config.chain_contract_address:
             self.writer.add_environment(CHAIN_CONTRACT_ADDRESS=config.chain_contract_address)
         storage.grant_ledger_write(self.writer.role)
+        # issuance pages of the state machine and scheduled anchoring append activity events
+        self.writer.add_environment(ACTIVITY_TABLE=storage.activity.table_name)
+        storage.grant_activity_append(self.writer.role)
         self._artifacts(platform, self.writer.role, "s3:PutObject", "s3:GetObject")
         self.signing_key = platform.ledger_secrets.signing_key
         if self.signing_key is not None:

@@ -47,13 +47,16 @@ BAD_LINES = ["Ram\npur", "Ram\tpur", "Ram\x00pur", "Ram\x1b[31mpur", "Ram\u202ep
 
 # ---- 1. explicit null in partial updates -----------------------------------------------------------
 @pytest.mark.parametrize("name", ["name", "phone", "village", "district", "state", "preferred_language", "consent"])
-def test_patch_refuses_an_explicit_null_naming_the_field_and_stores_nothing(world, farmer, name):
-    before = world.snapshot()
+def test_patch_refuses_an_explicit_null_naming_the_field_and_stores_nothing(world, farmer, name, activity_log):
+    before, logged = world.snapshot(), len(activity_log.all())
     r = world.patch_farmer(farmer["farmer_id"], {"version": 1, name: None})
     assert r.status == 422, r.body
     assert fields(r) == [f"body.{name}"]
     assert r.body["error"]["details"][0]["type"] == "null_not_allowed"
     assert world.snapshot() == before
+    # the refusal's only trace: its one activity event, with the error code and no diff
+    [event] = activity_log.all()[logged:]
+    assert (event.action, event.outcome, event.status, event.diff) == ("farmer.update", "validation_error", 422, None)
     assert world.get_farmer(farmer["farmer_id"]).body == farmer
     assert world.list_farmers().status == 200
 
@@ -107,11 +110,20 @@ def test_a_record_stored_with_a_null_name_before_the_fix_reads_and_can_be_repair
 # ---- 2. control characters in single-line text ----------------------------------------------------
 @pytest.mark.parametrize("bad", BAD_LINES)
 @pytest.mark.parametrize("name", ["name", "village", "district", "state"])
-def test_register_refuses_control_characters_and_line_breaks(world, bad, name):
-    before = world.snapshot()
+def test_register_refuses_control_characters_and_line_breaks(world, bad, name, activity_log):
+    before, logged = world.snapshot(), len(activity_log.all())
     r = world.request("POST", "/farmers", farmer_body(**{name: bad}))
     assert r.status == 422 and fields(r) == [f"body.{name}"], r.body
     assert world.snapshot() == before
+    [event] = activity_log.all()[logged:]  # one event, the refusal's, holding none of the values sent
+    assert (event.action, event.outcome, event.target_id, event.diff) == (
+        "farmer.register",
+        "validation_error",
+        None,
+        None,
+    )
+    stored = repr(event.model_dump())
+    assert not any(value in stored for value in ("Ram", "Ravi", "9876543210", "Patiala", "Punjab", bad))
 
 
 @pytest.mark.parametrize("bad", BAD_LINES)

@@ -205,3 +205,41 @@ def test_a_named_step_recorded_by_an_earlier_attempt_gets_this_attempts_failure(
 
 def test_run_input_is_the_shared_one():
     assert core.RunInput is RunInput
+
+
+# ---- the activity log: one event per step run ----------------------------------------------------
+def test_each_step_run_appends_one_event_after_an_intent(activity_log):
+    demo({**RUN, "index": 1}, None)
+    with pytest.raises(RuntimeError):
+        demo({**RUN, "index": 2}, None, crash=True)
+    with pytest.raises(InvalidTaskInput):
+        demo({**RUN, "index": "two"}, None)
+    ok, crashed, refused = activity_log.all()
+    assert [e.outcome for e in (ok, crashed, refused)] == ["ok", "RuntimeError", "InvalidTaskInput"]
+    for event in (ok, crashed, refused):
+        assert event.action == "pipeline.demo_step" and event.source == "pipeline"
+        assert (event.target_kind, event.target_id, event.project_id) == ("run", RID, PID)
+        assert event.actor_id == "pipeline"
+    assert len({e.event_id for e in activity_log.all()}) == 3  # each run of a step is its own event
+    assert sorted(i.event.event_id for i in activity_log.intent_items.values()) == sorted(
+        e.event_id for e in activity_log.all()
+    )
+
+
+@pytest.mark.parametrize("step", sorted(TASKS))
+def test_every_task_of_the_pipeline_writes_one_event_per_run(step, ctx, activity_log):
+    with pytest.raises(InvalidTaskInput):
+        TASKS[step]({}, ctx)
+    [event] = activity_log.all()
+    assert event.action.startswith("pipeline.") and event.outcome == "InvalidTaskInput"
+
+
+def test_a_step_whose_intent_cannot_be_written_does_not_run(activity_log, monkeypatch, out):
+    def down(intent):
+        raise ConnectionError("injected: the activity table is unreachable")
+
+    monkeypatch.setattr(activity_log, "append_intent", down)
+    with pytest.raises(ConnectionError):
+        demo({**RUN, "index": 1}, None)
+    assert not any(line.get("message") == "inside the step" for line in out())
+    assert activity_log.all() == []

@@ -30,9 +30,12 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
+from agri_common.platform import activity
 from agri_common.platform.body import parse_object, read_body
 from agri_common.platform.errors import (
+    SERVICE_UNAVAILABLE_MESSAGE,
     AppError,
+    DependencyError,
     PayloadTooLargeError,
     UnauthorizedError,
     aws_error_code,
@@ -230,6 +233,20 @@ def make_handler(
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         app.context.clear()  # Resolver.clear_context, which is untyped
         try:
+            recording = activity.begin_request(app, event, context)
+        except Exception as exc:  # the intent could not be written: nothing may run unrecorded
+            logger.exception("activity intent not written; request refused")
+            return _pre_route_error(event, aws_unavailable(exc) or _log_unavailable())
+        try:
+            response = _handle(event, context, recording)
+        except BaseException as exc:
+            activity.abandon(recording, exc)
+            raise
+        activity.finish_request(recording, response)
+        return response
+
+    def _handle(event: dict[str, Any], context: Any, recording: activity.Recording | None) -> dict[str, Any]:
+        try:
             if _body_size(event) > max_body_bytes:
                 raise PayloadTooLargeError(f"The request body exceeds {max_body_bytes} bytes")
             claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims")
@@ -255,9 +272,14 @@ def make_handler(
             app.context["principal"] = principal
         if parsed is not None:
             app.context[_PARSED_BODY] = (text, parsed)
+            activity.set_body(recording, parsed)
         return app.resolve(event, context)
 
     return lambda_handler
+
+
+def _log_unavailable() -> AppError:
+    return DependencyError(SERVICE_UNAVAILABLE_MESSAGE)
 
 
 def _body_size(event: dict[str, Any]) -> int:
