@@ -33,6 +33,7 @@ from infra.domain_constructs.ledger import LedgerSecrets, LedgerWriter
 from infra.domains import API_DOMAINS, Domain
 from infra.function import SharedLayers
 from infra.identity import Identity
+from infra.jobs import ScheduledJobs
 from infra.pipeline import MrvPipeline
 from infra.routes import load_routes
 from infra.storage import Storage
@@ -121,6 +122,14 @@ class PipelineStack(Stack):
             "Pipeline",
             platform=self.platform,
             ledger_writer=self.ledger_writer.function.function if self.ledger_writer else None,
+        )
+        # The scheduled jobs (infra/jobs.py; the anchoring schedule is the writer's own rule above).
+        self.jobs = (
+            ScheduledJobs(
+                self, "Jobs", platform=self.platform, state_machine=self.pipeline.state_machine, ledger=ledger
+            )
+            if ledger
+            else None
         )
 
 

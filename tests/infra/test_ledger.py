@@ -132,6 +132,8 @@ def test_ledger_table_has_its_indexes_and_only_the_statement_reads_it_besides_th
         on_ledger = _statements_on(template, role_of(function), _ledger_table(template))
         if label == "farmers":  # a credit statement: a farmer's salt and records (exactly: tests/infra/test_farm.py)
             assert actions(on_ledger) == {"dynamodb:GetItem", "dynamodb:Query"}
+        elif label == "ledger-export_job":  # the daily export (infra/jobs.py): reads only
+            assert actions(on_ledger) == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
         elif role_of(function) not in allowed:
             assert not on_ledger, label
 

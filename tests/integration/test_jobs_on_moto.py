@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from agri_common import pipeline_table
-from agri_common.ledger_crypto import GENESIS_HASH, seal
+from agri_common.ledger_crypto import seal
 from agri_common.single_table import DynamoTableStore
 from functions.ledger import models as m
 from functions.ledger.dal import DynamoLedgerStore
@@ -187,8 +187,7 @@ def test_the_export_lands_in_the_object_lock_bucket_once(export_env):
     assert lines[0]["prev_hash"] == bodies[0]["record_hash"] and lines[0]["from_seq"] == 2
     assert [line["record"] for line in lines[1:]] == bodies[1:3]
     checksum = s3.get_object(Bucket=bucket, Key=out["key"] + ".sha256")["Body"].read().decode()
-    assert checksum.split()[0] == out["sha256"]
-    assert GENESIS_HASH not in checksum
+    assert checksum == f"{out['sha256']}  {yesterday.date().isoformat()}.jsonl\n"  # sha256sum -c format
 
     # idempotent: same content, no new version of either object
     again = export_job.lambda_handler(scheduled(NOW + timedelta(hours=1)), None)
