@@ -120,6 +120,15 @@ class ScheduledJobs(Construct):
                 actions=["s3:GetObject", "s3:PutObject"], resources=[storage.audit.arn_for_objects(EXPORT_PREFIX)]
             )
         )
+        # Without ListBucket, S3 answers GetObject of a missing key with 403 AccessDenied instead of 404
+        # NoSuchKey: the job could not tell "not exported yet" from a refusal. Only under its prefix.
+        self.exporter.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[storage.audit.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [EXPORT_PREFIX]}},
+            )
+        )
         for store, suffix, reason in (
             (storage.audit, EXPORT_PREFIX, "Daily exports are objects under ledger/exports/ of the audit bucket"),
             (storage.ledger, "index/*", "Query on the ledger table's own indexes (the chain by seq); never Scan"),

@@ -209,6 +209,8 @@ class S3ExportBucket:
         return client("s3")
 
     def get(self, key: str) -> bytes | None:
+        """The object, None when absent (404: the role may list ``ledger/exports/``, so S3 does not
+        answer a missing key with 403)."""
         from botocore.exceptions import ClientError
 
         try:

@@ -90,7 +90,12 @@ def test_the_exporter_reads_the_ledger_and_writes_only_under_its_prefix(template
         "dynamodb:Query",
         "s3:GetObject",
         "s3:PutObject",
+        "s3:ListBucket",
     }  # no write to the ledger, no delete anywhere
+    (listing,) = [s for s in statements if "s3:ListBucket" in as_list(s["Action"])]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "ledger/exports/*"}} or listing["Condition"] == {
+        "StringLike": {"s3:prefix": ["ledger/exports/*"]}
+    }  # a missing export answers 404, not 403; nothing else of the bucket is listed
     (s3,) = [s for s in statements if "s3:PutObject" in as_list(s["Action"])]
     (resource,) = as_list(s3["Resource"])
     assert json.dumps(resource).endswith('/ledger/exports/*"]]}') or "/ledger/exports/*" in json.dumps(resource)

@@ -40,7 +40,16 @@ def scheduled(at: datetime) -> dict:
 
 
 @pytest.fixture
-def sweep_env(aws, function_env, synthesized):
+def still_executions(monkeypatch):
+    """Executions stay as started (a twin started earlier in this process may have turned moto's
+    interpreter on): the test sets the execution states it needs. Before the state machine exists."""
+    from moto.core.config import default_user_config
+
+    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": False})
+
+
+@pytest.fixture
+def sweep_env(still_executions, aws, function_env, synthesized):
     from functions.pipeline import core
 
     env = function_env("pipeline-sweep")
