@@ -5,11 +5,15 @@
   groups and app client, the secrets. No code (no Lambda function, no custom resource). It keeps the
   name of the pre-split single stack, and every one of its resources keeps its logical id, so a
   stage deployed before the split migrates by an ordinary update (docs/stacks.md).
-- :class:`AppStack` (``AgriMrv-<stage>-app``): the stateless rest: layers, one function per API
-  domain, the REST API, the MRV state machine and its task functions, the ledger writer and its
-  schedule. It reads the data stack's resources through cross-stack references (weak by default:
-  ``Fn::GetStackOutput``, see cdk.json and docs/stacks.md), so ``cdk deploy --all`` deploys the
-  data stack first.
+- :class:`PipelineStack` (``AgriMrv-<stage>-pipeline``): stateless, what runs behind the API: the
+  shared layers, the MRV state machine and its task functions, the ledger writer and its anchoring
+  schedule, the scheduled jobs. It reads the data stack.
+- :class:`AppStack` (``AgriMrv-<stage>-app``): stateless, the API: one function per API domain and
+  the REST API. It reads the data stack and the pipeline stack (layers, state machine, writer).
+
+Every cross-stack reference is weak (``Fn::GetStackOutput``, see cdk.json and docs/stacks.md), and
+the dependencies run one way: data <- pipeline <- app, so ``cdk deploy --all`` deploys them in
+that order.
 
 For every domain of ``infra.domains.API_DOMAINS``, its construct (infra/domain_constructs/) creates
 the function with its grants and the API gets the routes that the domain's handler declares.
@@ -17,29 +21,40 @@ the function with its grants and the API gets the routes that the domain's handl
 
 from __future__ import annotations
 
+import dataclasses
+
 from aws_cdk import CfnOutput, CfnResource, RemovalPolicy, Stack
 from constructs import Construct
 
 from infra.api import Api
 from infra.config import AppSettings, StageConfig
 from infra.domain_constructs import DomainConstruct, Platform, construct_for
+from infra.domain_constructs.activity import ActivityJobs
 from infra.domain_constructs.admin import AdminDomain
-from infra.domain_constructs.ledger import LedgerDomain, LedgerSecrets
-from infra.domain_constructs.notifications import NotificationsDomain
+from infra.domain_constructs.ledger import LedgerSecrets, LedgerWriter
+from infra.domain_constructs.notifications import NotificationDelivery
 from infra.domains import API_DOMAINS, Domain
 from infra.function import SharedLayers
 from infra.identity import Identity
+from infra.jobs import ScheduledJobs
 from infra.pipeline import MrvPipeline
 from infra.routes import load_routes
 from infra.storage import Storage
 
 APP_STACK_SUFFIX = "-app"
+PIPELINE_STACK_SUFFIX = "-pipeline"
 NOTIFYING_TASKS = ("await_decision", "outcome")  # the pipeline tasks that hand events to the notification port
+NOTIFYING_DOMAINS = ("farmers", "ledger")  # the API domains that do
 
 
 def app_stack_name(config: StageConfig) -> str:
-    """``AgriMrv-<stage>-app``: the stateless stack (the data stack is ``config.stack_name``)."""
+    """``AgriMrv-<stage>-app``: the API stack (the data stack is ``config.stack_name``)."""
     return f"{config.stack_name}{APP_STACK_SUFFIX}"
+
+
+def pipeline_stack_name(config: StageConfig) -> str:
+    """``AgriMrv-<stage>-pipeline``: layers, state machine, ledger writer, scheduled jobs."""
+    return f"{config.stack_name}{PIPELINE_STACK_SUFFIX}"
 
 
 class DataStack(Stack):
@@ -71,9 +86,17 @@ class DataStack(Stack):
         CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id)
 
 
-class AppStack(Stack):
-    """``AgriMrv-<stage>-app``. Attributes: ``layers``, ``api``, ``domains``, ``pipeline``; ``data``
-    is the :class:`DataStack` it reads."""
+class PipelineStack(Stack):
+    """``AgriMrv-<stage>-pipeline``: what runs behind the API, stateless. Attributes: ``layers``,
+    ``ledger_writer`` (:class:`LedgerWriter`, None when the app has no ledger domain), ``pipeline``
+    (:class:`MrvPipeline`); ``data`` is the :class:`DataStack` it reads.
+
+    It holds the shared layers (every function of the app uses them), the ledger writer and its
+    anchoring schedule, the MRV state machine with its task functions, and the scheduled jobs. It
+    depends on the data stack only; the app stack depends on it (the API starts executions,
+    answers task tokens and invokes the writer), never the reverse: the state machine invokes the
+    writer, which lives here too.
+    """
 
     def __init__(
         self, scope: Construct, settings: AppSettings, data: DataStack, *, domains: tuple[Domain, ...] = API_DOMAINS
@@ -81,15 +104,14 @@ class AppStack(Stack):
         config = settings.stage
         super().__init__(
             scope,
-            app_stack_name(config),
-            description=f"agri-mrv serverless backend for agricultural carbon MRV: API, functions, "
-            f"pipeline ({config.name})",
+            pipeline_stack_name(config),
+            description=f"agri-mrv pipeline: layers, MRV state machine and tasks, ledger writer, scheduled jobs "
+            f"({config.name})",
         )
         self.data = data
-        self.add_stack_dependency(data, "reads the data stack's tables, buckets, user pool and secrets")
+        self.add_stack_dependency(data, "reads the data stack's tables, buckets and secrets")
         self.layers = SharedLayers(self, "Layers", config=config, install_requirements=settings.bundle_layers)
-        self.api = Api(self, "Api", config=config, user_pool=data.identity.user_pool)
-        platform = Platform(
+        self.platform = Platform(
             config=config,
             app_version=settings.app_version,
             layers=self.layers,
@@ -97,6 +119,74 @@ class AppStack(Stack):
             identity=data.identity,
             ledger_secrets=data.ledger_secrets,
         )
+        ledger = next((d for d in domains if d.name == "ledger"), None)
+        # Construct id "Ledger": the writer's logical ids stay LedgerWriter... as in the app stack before.
+        self.ledger_writer = LedgerWriter(self, "Ledger", domain=ledger, platform=self.platform) if ledger else None
+        self.pipeline = MrvPipeline(
+            self,
+            "Pipeline",
+            platform=self.platform,
+            ledger_writer=self.ledger_writer.function.function if self.ledger_writer else None,
+        )
+        # Notification delivery (queue, dead letters, delivery function, hourly auditor reminder): here, so
+        # that the producers of both stacks reach the queue without a cycle (the app stack reads this one).
+        notifications = next((d for d in domains if d.name == "notifications"), None)
+        self.notifications = (
+            NotificationDelivery(self, "Notifications", domain=notifications, platform=self.platform)
+            if notifications
+            else None
+        )
+        if self.notifications is not None:
+            for task in NOTIFYING_TASKS:
+                self.notifications.grant_enqueue(self.pipeline.functions[task].function)
+            if self.ledger_writer is not None:
+                self.notifications.grant_enqueue(self.ledger_writer.function.function)
+        # The activity log's sweeper and daily export (infra/domain_constructs/activity.py).
+        activity = next((d for d in domains if d.name == "activity"), None)
+        self.activity_jobs = (
+            ActivityJobs(self, "Activity", domain=activity, platform=self.platform) if activity else None
+        )
+        # The scheduled jobs (infra/jobs.py; the anchoring schedule is the writer's own rule above).
+        self.jobs = (
+            ScheduledJobs(
+                self, "Jobs", platform=self.platform, state_machine=self.pipeline.state_machine, ledger=ledger
+            )
+            if ledger
+            else None
+        )
+
+
+class AppStack(Stack):
+    """``AgriMrv-<stage>-app``. Attributes: ``api``, ``domains``; ``data`` and ``pipeline_stack`` are
+    the :class:`DataStack` and :class:`PipelineStack` it reads (``layers``, ``pipeline``: theirs)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        settings: AppSettings,
+        data: DataStack,
+        pipeline: PipelineStack,
+        *,
+        domains: tuple[Domain, ...] = API_DOMAINS,
+    ) -> None:
+        config = settings.stage
+        super().__init__(
+            scope,
+            app_stack_name(config),
+            description=f"agri-mrv serverless backend for agricultural carbon MRV: API and its functions "
+            f"({config.name})",
+        )
+        self.data = data
+        self.pipeline_stack = pipeline
+        self.add_stack_dependency(data, "reads the data stack's tables, buckets, user pool and secrets")
+        self.add_stack_dependency(
+            pipeline, "uses its layers, starts and answers its state machine, invokes the ledger writer"
+        )
+        self.layers = pipeline.layers
+        self.pipeline = pipeline.pipeline
+        self.api = Api(self, "Api", config=config, user_pool=data.identity.user_pool)
+        writer = pipeline.ledger_writer
+        platform = dataclasses.replace(pipeline.platform, ledger_writer=writer.function.function if writer else None)
 
         self.domains: dict[str, DomainConstruct] = {}
         for domain in domains:
@@ -107,37 +197,23 @@ class AppStack(Stack):
         admin = self.domains.get("admin")
         if isinstance(admin, AdminDomain):  # integrator API keys on this API's usage plans
             admin.manage_api_keys(self.api.usage_plans)
+        # Notification producers among the API domains: each may only enqueue (docs/decisions/0014).
+        if pipeline.notifications is not None:
+            for name in NOTIFYING_DOMAINS:
+                if name in self.domains:
+                    pipeline.notifications.grant_enqueue(self.domains[name].handler.function)
 
-        # The MRV state machine: its task functions, the ledger writer step (the ledger domain's
-        # function) and the grants of the API domains that start it and answer its task tokens.
-        ledger = self.domains.get("ledger")
-        self.pipeline = MrvPipeline(
-            self,
-            "Pipeline",
-            platform=platform,
-            ledger_writer=ledger.writer.function if isinstance(ledger, LedgerDomain) else None,
-        )
+        # The API domains that start the MRV state machine and answer its task tokens.
         if "projects" in self.domains:
             self.pipeline.grant_start(self.domains["projects"].handler)
         if "verification" in self.domains:
             self.pipeline.grant_task_response(self.domains["verification"].handler)
 
-        # Notification producers: each may only enqueue (docs/decisions/0014).
-        notifications = self.domains.get("notifications")
-        if isinstance(notifications, NotificationsDomain):
-            producers = [self.pipeline.functions[t].function for t in NOTIFYING_TASKS]
-            for name in ("farmers", "ledger"):
-                if name in self.domains:
-                    producers.append(self.domains[name].handler.function)
-            if isinstance(ledger, LedgerDomain):
-                producers.append(ledger.writer.function)
-            for function in producers:
-                notifications.delivery.grant_enqueue(function)
-
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API stage")
 
 
-def build_stacks(scope: Construct, settings: AppSettings) -> tuple[DataStack, AppStack]:
+def build_stacks(scope: Construct, settings: AppSettings) -> tuple[DataStack, PipelineStack, AppStack]:
     """The app's stacks in deployment order."""
     data = DataStack(scope, settings)
-    return data, AppStack(scope, settings, data)
+    pipeline = PipelineStack(scope, settings, data)
+    return data, pipeline, AppStack(scope, settings, data, pipeline)

@@ -6,8 +6,9 @@ missing field fails the synth with pydantic's field-level message instead of dep
 
 Context keys read here (``-c key=value`` overrides them):
 
-- ``stage``: ``dev`` (default) or ``prod``; picks the block below and names the stage's two stacks,
-  ``AgriMrv-<stage>`` (data) and ``AgriMrv-<stage>-app`` (stateless; docs/stacks.md).
+- ``stage``: ``dev`` (default) or ``prod``; picks the block below and names the stage's three stacks,
+  ``AgriMrv-<stage>`` (data), ``AgriMrv-<stage>-pipeline`` and ``AgriMrv-<stage>-app`` (stateless;
+  docs/stacks.md).
 - ``stages``: ``{"dev": {...}, "prod": {...}}``, each a :class:`StageConfig` without ``name``.
 - ``chain_contract_address``: the deployed AnchorRegistry of the stage's chain; fills (or replaces) the
   stage block's value, e.g. ``-c chain_contract_address=0x...`` right after deploying the registry.

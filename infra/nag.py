@@ -48,10 +48,11 @@ def weak_output_name(resource: IConstruct, attribute: str = "Arn") -> str:
     return _unique_id(["Publish", "Output" + _compact({"Fn::GetAtt": [lid, attribute]})])
 
 
-def arn(scope: Construct, resource: IConstruct) -> str:
-    """How cdk-nag writes ``resource``'s ARN (its ``Fn::GetAtt`` Arn) in a policy of ``scope``'s stack."""
+def arn(scope: Construct, resource: IConstruct, attribute: str = "Arn") -> str:
+    """How cdk-nag writes ``resource``'s ARN (its ``Fn::GetAtt`` Arn; or another ``attribute``, e.g. a
+    state machine's Name) in a policy of ``scope``'s stack."""
     consumer, producer = Stack.of(scope), Stack.of(resource)
     if consumer is producer:
-        return f"<{producer.resolve(producer.get_logical_id(element_of(resource)))}.Arn>"
-    reference = Fn.get_stack_output(producer.stack_name, weak_output_name(resource), producer.region)
+        return f"<{producer.resolve(producer.get_logical_id(element_of(resource)))}.{attribute}>"
+    reference = Fn.get_stack_output(producer.stack_name, weak_output_name(resource, attribute), producer.region)
     return _compact(consumer.resolve(reference))

@@ -468,7 +468,8 @@ class MrvPipeline(Construct):
         self.state_machine.grant_start_execution(fn.role)
         Validations.of(fn.role).acknowledge(
             Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::arn:aws:states:<AWS::Region>:<AWS::AccountId>:execution:<{logical_id(self.state_machine)}.Name>:*]",
+                id="AwsSolutions-IAM5[Resource::arn:aws:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                f"{nag.arn(fn, self.state_machine, 'Name')}:*]",
                 reason="DescribeExecution of this state machine's executions (their names are per run attempt)",
             )
         )

@@ -18,9 +18,11 @@ from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from constructs import Construct
 
 from infra import nag
 from infra.domain_constructs.base import DomainConstruct, Platform
+from infra.domains import Domain
 from infra.function import DomainFunction
 
 EXPORT_PREFIX = "activity/*"
@@ -35,7 +37,17 @@ class ActivityDomain(DomainConstruct):
         )
         storage.grant_activity_read(self.handler.role)
         storage.grant_pipeline_read(self.handler.role)  # an auditor's assignments
+        # The sweeper and the export (ActivityJobs) are scheduled jobs: the pipeline stack holds them.
 
+
+class ActivityJobs(Construct):
+    """The activity log's scheduled jobs (in the pipeline stack with the other scheduled jobs, infra/app_stack.py).
+    Attributes: ``sweeper``, ``export`` (DomainFunctions)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, domain: Domain, platform: Platform) -> None:
+        super().__init__(scope, construct_id)
+        self.domain = domain
+        storage = platform.storage
         self.sweeper = self._job(
             platform, "Sweeper", "sweeper_handler", "Activity log: append the events of dead intents"
         )

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import StageConfig
@@ -37,6 +38,8 @@ class Platform:
     storage: Storage
     identity: Identity
     ledger_secrets: LedgerSecrets
+    # The ledger writer (pipeline stack), for the API domains that invoke it; None while building it.
+    ledger_writer: lambda_.IFunction | None = None
 
     def base_environment(self) -> dict[str, str]:
         """Variables every function gets (Powertools, stage, CORS for the resolver, version)."""

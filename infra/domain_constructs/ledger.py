@@ -1,4 +1,5 @@
-"""functions/ledger: two functions, the read API (``handler``) and the ledger writer (``writer_handler``, running writer.LedgerWriter).
+"""functions/ledger: two functions, the read API (``handler``, app stack) and the ledger writer
+(``writer_handler``, running writer.LedgerWriter; :class:`LedgerWriter`, pipeline stack).
 
 - The **writer** (Metadata ``agri:domain = ledger-writer``) is the only role that may write the
   ledger table (conditional Put/Update in transactions; no Delete: append-only). It writes batch
@@ -25,6 +26,7 @@ from constructs import Construct
 from infra import nag
 from infra.config import StageConfig
 from infra.domain_constructs.base import DomainConstruct, Platform
+from infra.domains import Domain
 from infra.function import DomainFunction
 from infra.storage import METADATA_KEY
 
@@ -33,19 +35,27 @@ ANCHOR_SCHEDULE_MINUTES = 15
 ANCHOR_RECEIPT_POLLS = "6"  # 0.5+1+2+4+8+8 s at most: within API Gateway's 29 s for manual issuances
 
 
-class LedgerDomain(DomainConstruct):
-    def grant(self, platform: Platform) -> None:
+class LedgerWriter(Construct):
+    """The ledger writer with its anchoring schedule, built in the pipeline stack (docs/stacks.md).
+
+    ``domain`` is the ledger domain of ``infra.domains.API_DOMAINS``; the writer is its second
+    function (entry ``writer_handler``). Attributes: ``function`` (the DomainFunction),
+    ``anchor_schedule`` (the EventBridge rule), ``signing_key``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, domain: Domain, platform: Platform) -> None:
+        super().__init__(scope, construct_id)
         storage, config = platform.storage, platform.config
         writer_domain = dataclasses.replace(
             # 900 s: the last page of a large issuance anchors every pending batch (10,000 records each)
-            self.domain,
+            domain,
             entry="writer_handler",
             layers=("common", "chain"),
             memory_mb=1024,
             timeout_s=900,
             description="Ledger writer: issues credits, appends hash-chained records, anchors Merkle roots on chain",
         )
-        self.writer = DomainFunction(
+        self.function = DomainFunction(
             self,
             "Writer",
             domain=writer_domain,
@@ -53,50 +63,56 @@ class LedgerDomain(DomainConstruct):
             layers=platform.layers.for_domain(writer_domain),
             environment=platform.base_environment(),
         )
-        self.writer.add_environment(
+        self.function.add_environment(
             LEDGER_TABLE=storage.ledger.table_name,
             AUDIT_BUCKET=storage.audit.bucket_name,
             CHAIN_RPC_URL=config.chain_rpc_url,
             ANCHOR_RECEIPT_POLLS=ANCHOR_RECEIPT_POLLS,
         )
         if config.chain_contract_address:
-            self.writer.add_environment(CHAIN_CONTRACT_ADDRESS=config.chain_contract_address)
-        storage.grant_ledger_write(self.writer.role)
+            self.function.add_environment(CHAIN_CONTRACT_ADDRESS=config.chain_contract_address)
+        storage.grant_ledger_write(self.function.role)
         # issuance pages of the state machine and scheduled anchoring append activity events
-        self.writer.add_environment(ACTIVITY_TABLE=storage.activity.table_name)
-        storage.grant_activity_append(self.writer.role)
-        self._artifacts(platform, self.writer.role, "s3:PutObject", "s3:GetObject")
+        self.function.add_environment(ACTIVITY_TABLE=storage.activity.table_name)
+        storage.grant_activity_append(self.function.role)
+        grant_artifacts(self, platform, self.function.role, "s3:PutObject", "s3:GetObject")
         self.signing_key = platform.ledger_secrets.signing_key
         if self.signing_key is not None:
-            self.signing_key.grant_read(self.writer.role)
-            self.writer.add_environment(CHAIN_KEY_SECRET_ARN=self.signing_key.secret_arn)
-        events.Rule(
+            self.signing_key.grant_read(self.function.role)
+            self.function.add_environment(CHAIN_KEY_SECRET_ARN=self.signing_key.secret_arn)
+        self.anchor_schedule = events.Rule(
             self,
             "AnchorSchedule",
             description="Anchor pending ledger records (transfers, retirements)",
             schedule=events.Schedule.rate(Duration.minutes(ANCHOR_SCHEDULE_MINUTES)),
             targets=[
                 targets.LambdaFunction(
-                    self.writer.function, event=events.RuleTargetInput.from_object({"command": "anchor"})
+                    self.function.function, event=events.RuleTargetInput.from_object({"command": "anchor"})
                 )
             ],
         )
 
+
+class LedgerDomain(DomainConstruct):
+    """The ledger's read API; it invokes the writer (``platform.ledger_writer``, in the pipeline stack)."""
+
+    def grant(self, platform: Platform) -> None:
+        storage = platform.storage
+        writer = platform.ledger_writer
+        if writer is None:
+            raise ValueError("the ledger API needs the ledger writer (built in the pipeline stack)")
         self.handler.add_environment(
             LEDGER_TABLE=storage.ledger.table_name,
             AUDIT_BUCKET=storage.audit.bucket_name,
-            LEDGER_WRITER_FUNCTION=self.writer.function.function_name,
+            LEDGER_WRITER_FUNCTION=writer.function_name,
             PIPELINE_TABLE=storage.pipeline.table_name,
         )
         storage.grant_ledger_read(self.handler.role)
         storage.grant_pipeline_read(self.handler.role)  # auditors: their project assignments
-        self._artifacts(platform, self.handler.role, "s3:GetObject")
+        grant_artifacts(self, platform, self.handler.role, "s3:GetObject")
         self.handler.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.writer.function.function_arn])
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[writer.function_arn])
         )
-
-    def _artifacts(self, platform: Platform, role: iam.IRole, *actions: str) -> None:
-        grant_artifacts(self, platform, role, *actions)
 
 
 def grant_artifacts(scope: Construct, platform: Platform, role: iam.IRole, *actions: str) -> None:

@@ -12,7 +12,8 @@ everything that delivers (docs/decisions/0014):
   pipeline table and may only enqueue.
 
 Producers get only ``sqs:SendMessage`` on the queue and its URL (:meth:`NotificationDelivery.grant_enqueue`).
-The construct is self-contained, so the stack can place it where it fits its budget.
+The construct is self-contained: the pipeline stack holds it, so producers in both stateless stacks reach
+the queue (infra/app_stack.py).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class NotificationsDomain(DomainConstruct):
         storage = platform.storage
         self.handler.add_environment(FARM_TABLE=storage.farm.table_name)
         storage.grant_farm(self.handler.role, *ROUTE_ACTIONS)
-        self.delivery = NotificationDelivery(self, "Delivery", domain=self.domain, platform=platform)
+        # The delivery side (NotificationDelivery) lives in the pipeline stack (infra/app_stack.py).
 
 
 class NotificationDelivery(Construct):

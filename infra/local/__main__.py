@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the app) or a template file (the merged app template infra.synth writes)",
     )
     parser.add_argument("--ready-file", type=Path, help="write the twin's description (JSON) here once ready")
+    parser.add_argument(
+        "--no-schedules",
+        action="store_true",
+        help="do not fire the template's scheduled rules on the clock (fire one with python -m infra.local.jobs run)",
+    )
     return parser
 
 
@@ -54,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         api_port=args.port,
         moto_port=args.moto_port,
         chain_port=args.chain_port,
+        schedules=not args.no_schedules,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -63,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"agri-mrv local twin ready\n  API      {info['api']}\n  Docs     {info['docs']}\n  moto     {info['moto']}")
     if info.get("chain_rpc"):
         print(f"  Chain    {info['chain_rpc']}  (in-process EVM, JSON-RPC: python -m ledger_verify ... --rpc this URL)")
+    jobs = info.get("jobs")
+    if jobs:
+        print(
+            f"  Jobs     {', '.join(r['name'] for r in jobs['rules']) or 'none'}"
+            f"  ({'on their schedules' if jobs['scheduled'] else 'not scheduled: --no-schedules'};"
+            f" fire one now: python -m infra.local.jobs --api {info['api']} run <name>)"
+        )
     print("  Demo users (password changes at every start):")
     for user in info["users"]:
         print(

@@ -11,6 +11,10 @@
 - Cognito RevokeToken: AWS invalidates the refresh token and the tokens minted from it. Here the
   refresh token is marked revoked exactly as moto's own GlobalSignOut does, so REFRESH_TOKEN_AUTH
   with it fails with NotAuthorizedException afterwards.
+- Step Functions StopExecution: AWS ends the execution at once (``ABORTED``, ``stopDate``) wherever
+  it is. moto's interpreter only asks its worker to stop, which it notices between states: an
+  execution waiting for a task token (the auditor's decision) stayed ``RUNNING`` for ever. Here a
+  stop that the worker did not reflect marks the execution aborted, as AWS reports it.
 - DynamoDB TransactWriteItems: moto backs up a table by deep-copying the *whole table once per
   item of the transaction*, so a 90-item transaction on a 10,000-item table copies 900,000 items
   and every write-heavy flow (ledger appends, offline sync, pipeline steps) slows quadratically as
@@ -44,6 +48,7 @@ def install() -> None:
     _install_session_errors()
     _install_fast_transactions()
     _install_index_queries()
+    _install_stop_waiting_execution()
 
 
 def _install_fast_transactions() -> None:
@@ -396,3 +401,22 @@ def _install_user_existence_errors() -> None:
     CognitoIdpBackend.confirm_sign_up = guarded(CognitoIdpBackend.confirm_sign_up)
     CognitoIdpBackend.confirm_forgot_password = guarded(CognitoIdpBackend.confirm_forgot_password)
     CognitoIdpBackend._agri_user_existence = True
+
+
+def _install_stop_waiting_execution() -> None:
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    if getattr(Execution, "_agri_stop", False):
+        return
+    original = Execution.stop
+
+    def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        original(self, stop_date, error, cause)
+        if self.exec_status == ExecutionStatus.RUNNING:  # waiting (a task token): the worker never looks
+            self.exec_status = ExecutionStatus.ABORTED
+            self.stop_date = stop_date
+            self.error, self.cause = error, cause
+
+    Execution.stop = stop
+    Execution._agri_stop = True

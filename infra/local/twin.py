@@ -64,6 +64,7 @@ class LocalTwin:
     chain_port: int = 0  # the JSON-RPC bridge to the in-process EVM (0 = any free port)
     demo_users: list[DemoUser] = field(default_factory=list)
     resolver: Resolver | None = None
+    schedules: bool = True  # fire the template's scheduled rules on the clock (False: only on demand)
 
     def start(self) -> LocalTwin:
         ensure_import_paths()
@@ -85,6 +86,7 @@ class LocalTwin:
         self.queues.verify_email_senders(dict(os.environ))
         self.queues.start({lid: f.invoke for lid, f in self.functions.items()})  # SQS event source mappings
         self._serve_invokes()
+        self._scheduler()
         self._start_chain_bridge()
         self.front = ApiFront(
             route_specs(self.template),
@@ -168,7 +170,8 @@ class LocalTwin:
         return ApiKeyGate(plans, MotoKeyLookup(sorted(plans)))
 
     def _start_http(self) -> None:
-        self._http, self._http_thread = serve(self.front, self.host, self.api_port)  # /docs: the docs function
+        # /docs: the docs function; /_twin/jobs: the scheduler's control endpoint (infra/local/jobs.py)
+        self._http, self._http_thread = serve(self.front, self.host, self.api_port, self.scheduler.control)
 
     def _seed(self, provisioner: Provisioner) -> None:
         """One demo user per role, with a fresh strong password printed at start."""
@@ -234,6 +237,20 @@ class LocalTwin:
         for function in self.functions.values():
             invoke.register(function.name, function.arn, function.invoke)
 
+    def _scheduler(self) -> None:
+        """The template's scheduled EventBridge rules, fired on the clock unless ``schedules`` is off."""
+        from infra.local.jobs import Scheduler, scheduled_rules
+
+        rules = scheduled_rules(self.template or {}, self.resolver)
+        self.scheduler = Scheduler(
+            rules,
+            {lid: fn.invoke for lid, fn in self.functions.items()},
+            region=self.region,
+            rule_names={r.logical_id: str(self.resolver.ref(r.logical_id)) for r in rules.values()},
+        )
+        if self.schedules:
+            self.scheduler.start()
+
     def _start_chain_bridge(self) -> None:
         """When the functions are configured for the in-process EVM, expose it over HTTP JSON-RPC."""
         self.chain_bridge = None
@@ -245,6 +262,8 @@ class LocalTwin:
     def stop(self) -> None:
         if getattr(self, "queues", None):
             self.queues.stop()
+        if getattr(self, "scheduler", None):
+            self.scheduler.stop()
         if getattr(self, "chain_bridge", None):
             self.chain_bridge.stop()
         if getattr(self, "_http", None):
@@ -262,4 +281,10 @@ class LocalTwin:
             "users": [u.__dict__ for u in self.demo_users],
             "resources": dict(self.resolver.refs) if self.resolver else {},
             "chain_rpc": self.chain_bridge.url if getattr(self, "chain_bridge", None) else None,
+            "jobs": {
+                "scheduled": self.schedules,
+                "rules": [r.describe() for r in self.scheduler.rules.values()]
+                if getattr(self, "scheduler", None)
+                else [],
+            },
         }

@@ -53,6 +53,7 @@ def start_twin(template_path: Path, tmp: Path) -> tuple[subprocess.Popen, dict]:
             str(template_path),
             "--ready-file",
             str(ready),
+            "--no-schedules",  # deterministic: a test fires a job itself (python -m infra.local.jobs run)
         ],
         cwd=ROOT,
         stdout=log,

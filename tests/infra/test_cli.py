@@ -1,4 +1,4 @@
-"""The two ways ops synthesize: the pinned CDK CLI (v2) and `python app.py`, for both stages (each: two stacks)."""
+"""The two ways ops synthesize: the pinned CDK CLI (v2) and `python app.py`, for both stages (each: three stacks)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # A stack name as the README and docs spell it: for a stage (`<stage>`, `dev`, `prod`), with a suffix or not.
 STACK_NAME = re.compile(r"AgriMrv-(<stage>|dev|prod)(-[a-z]+)?(?![\w-])")
 # Names the docs may use for a stack that does not exist, each with where it is described as not built.
-PROPOSED_STACKS = {"AgriMrv-<stage>-pipeline": "docs/stacks.md"}
+PROPOSED_STACKS: dict[str, str] = {}
 # The AWS CLI queries the docs give ops: which stack, then the output or the resource they expect in it.
 CLI_QUERY = re.compile(r"--stack-name\s+(AgriMrv-[\w<>-]+)\s+(?:\\\s*)?--query\s+\"([^\"]+)\"")
 OUTPUT_KEY = re.compile(r"OutputKey=='(\w+)'")
@@ -59,7 +59,9 @@ def test_pinned_cdk_cli_synthesizes_prod(tmp_path):
     assert tables and all(t["DeletionPolicy"] == "Retain" for t in tables)
     app = json.loads((tmp_path / "AgriMrv-prod-app.template.json").read_text())
     assert any(r["Type"] == "AWS::ApiGateway::RestApi" for r in app["Resources"].values())
-    # `cdk deploy --all` (and `cdk list`) put the data stack first: the app stack depends on it.
+    pipeline = json.loads((tmp_path / "AgriMrv-prod-pipeline.template.json").read_text())
+    assert any(r["Type"] == "AWS::StepFunctions::StateMachine" for r in pipeline["Resources"].values())
+    # `cdk deploy --all` (and `cdk list`) put the data stack first, then the pipeline, then the API.
     listed = subprocess.run(
         ["npx", "--no-install", "cdk", "list", "-c", "stage=prod", "-c", "bundle_layers=false", "--app", str(tmp_path)],
         cwd=ROOT,
@@ -69,7 +71,7 @@ def test_pinned_cdk_cli_synthesizes_prod(tmp_path):
         timeout=300,
     )
     assert listed.returncode == 0, listed.stdout[-2000:] + listed.stderr[-2000:]
-    assert listed.stdout.split() == ["AgriMrv-prod", "AgriMrv-prod-app"], listed.stdout
+    assert listed.stdout.split() == ["AgriMrv-prod", "AgriMrv-prod-pipeline", "AgriMrv-prod-app"], listed.stdout
     # ... and every stack the README and docs name (deploy commands, CLI queries, pictures) is one of them.
     assert not _docs_naming_other_stacks(listed.stdout.split(), "prod"), _docs_naming_other_stacks(
         listed.stdout.split(), "prod"
@@ -154,7 +156,7 @@ def test_the_stack_name_check_sees_the_docs_names():
     names = {name for _, name in _stack_mentions()}
     assert {"AgriMrv-<stage>", "AgriMrv-<stage>-app", "AgriMrv-prod", "AgriMrv-prod-app"} <= names, names
     assert any(w.endswith(": AgriMrv-prod-app") for w in _docs_naming_other_stacks(["AgriMrv-prod"], "prod"))
-    assert _docs_naming_other_stacks(["AgriMrv-prod", "AgriMrv-prod-app"], "prod") == []
+    assert _docs_naming_other_stacks(["AgriMrv-prod", "AgriMrv-prod-pipeline", "AgriMrv-prod-app"], "prod") == []
 
 
 def test_python_app_synthesizes_dev(tmp_path):

@@ -17,7 +17,7 @@ ALLOWED_CFN_LINT_WARNINGS = {"W3005"}
 def test_cfn_lint_reports_no_errors(synthesized):
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     paths = [str(stack.template_path) for stack in synthesized.stacks]
-    assert len(paths) == 2
+    assert len(paths) == 3
     result = subprocess.run(
         [str(cfn_lint), "--format", "parseable", *paths], capture_output=True, text=True, check=False
     )

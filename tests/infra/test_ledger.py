@@ -141,6 +141,8 @@ def test_ledger_table_has_its_indexes_and_only_the_statement_and_registry_read_i
             assert actions([st for st in on_ledger if st.get("Condition") == SALTS_ONLY]) == {"dynamodb:DeleteItem"}
         elif label == "registry":  # the public view reads (exactly: tests/infra/test_registry.py)
             assert actions(on_ledger) <= {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"}
+        elif label == "ledger-export_job":  # the daily export (infra/jobs.py): reads only
+            assert actions(on_ledger) == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
         elif role_of(function) not in allowed:
             assert not on_ledger, label
 

@@ -2,8 +2,11 @@
 
 - the data stack (``AgriMrv-<stage>``) holds the stateful resources and no code; every stateful
   resource of the single pre-split stack keeps its logical id (pre_split_logical_ids.json);
-- the app stack (``AgriMrv-<stage>-app``) holds everything else and depends on the data stack, which
-  it reads through weak references (``Fn::GetStackOutput``: no exports, so no "export in use");
+- the pipeline stack (``AgriMrv-<stage>-pipeline``) holds the layers, the MRV state machine and its
+  tasks, the ledger writer and the scheduled jobs; it depends on the data stack only;
+- the app stack (``AgriMrv-<stage>-app``) holds the API and its functions and depends on both;
+- every read across stacks is a weak reference (``Fn::GetStackOutput``: no exports, so no "export in
+  use"), and only ever from a later stack to an earlier one (data <- pipeline <- app);
 - every stack stays at or under 400 resources (80 % of CloudFormation's 500), and the other hard
   limits hold: IAM inline policy size per role, Lambda environment size, layers per function,
   unzipped function plus layers, API Gateway resources per REST API, state machine definition size.
@@ -60,15 +63,53 @@ def _stack_artifacts(synthesized) -> dict[str, dict]:
     return {aid: a for aid, a in _manifest(synthesized)["artifacts"].items() if a["type"] == "aws:cloudformation:stack"}
 
 
-def test_two_stacks_in_deployment_order(app):
+def test_three_stacks_in_deployment_order(app):
     stage, synthesized = app
-    data, app_stack = f"AgriMrv-{stage}", f"AgriMrv-{stage}-app"
-    assert [s.name for s in synthesized.stacks] == [data, app_stack]
+    data, pipeline, app_stack = f"AgriMrv-{stage}", f"AgriMrv-{stage}-pipeline", f"AgriMrv-{stage}-app"
+    assert [s.name for s in synthesized.stacks] == [data, pipeline, app_stack]
     artifacts = _stack_artifacts(synthesized)
-    assert set(artifacts) == {data, app_stack}
-    # What `cdk deploy --all` orders by: the app stack waits for the data stack, never the reverse.
-    assert data in artifacts[app_stack].get("dependencies", [])
-    assert app_stack not in artifacts[data].get("dependencies", [])
+    assert set(artifacts) == {data, pipeline, app_stack}
+    # What `cdk deploy --all` orders by: data <- pipeline <- app, never the reverse.
+
+    def on_stacks(name: str) -> set[str]:  # (an artifact also depends on its assets)
+        return {d for d in artifacts[name].get("dependencies", []) if d in artifacts}
+
+    assert on_stacks(data) == set()
+    assert on_stacks(pipeline) == {data}
+    assert on_stacks(app_stack) == {data, pipeline}
+
+
+def _types(stack) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for res in stack.resources().values():
+        counts[res["Type"]] = counts.get(res["Type"], 0) + 1
+    return counts
+
+
+def _domains(stack) -> set[str]:
+    return {
+        (r.get("Metadata") or {}).get("agri:domain", "")
+        for r in stack.resources("AWS::Lambda::Function").values()
+        if (r.get("Metadata") or {}).get("agri:domain")
+    }
+
+
+def test_the_pipeline_stack_holds_the_layers_state_machine_writer_and_schedules(app):
+    """The split of docs/stacks.md: the API stack keeps only the API and its functions."""
+    _, synthesized = app
+    _, pipeline, app_stack = synthesized.stacks
+    in_pipeline, in_app = _types(pipeline), _types(app_stack)
+    assert in_pipeline["AWS::StepFunctions::StateMachine"] == 1
+    assert in_pipeline["AWS::Lambda::LayerVersion"] >= 4
+    assert in_pipeline["AWS::Events::Rule"] >= 1
+    for kind in ("AWS::StepFunctions::StateMachine", "AWS::Lambda::LayerVersion", "AWS::Events::Rule"):
+        assert kind not in in_app, kind
+    assert "AWS::ApiGateway::RestApi" not in in_pipeline and in_app["AWS::ApiGateway::RestApi"] == 1
+    pipeline_domains, app_domains = _domains(pipeline), _domains(app_stack)
+    assert "ledger-writer" in pipeline_domains and "ledger-writer" not in app_domains
+    assert {d for d in pipeline_domains if d.startswith("pipeline-")} >= {"pipeline-plan", "pipeline-outcome"}
+    assert app_domains >= {"health", "projects", "verification", "ledger"}
+    assert not {d for d in app_domains if d.startswith("pipeline-")}
 
 
 def test_the_data_stack_holds_data_and_no_code(app):
@@ -82,10 +123,37 @@ def test_the_data_stack_holds_data_and_no_code(app):
         assert res["Type"] in DATA_TYPES, (lid, res["Type"])  # so: no Lambda, no custom resource
 
 
-def test_the_app_stack_holds_no_stateful_resource(app):
+def test_the_pipeline_and_app_stacks_hold_no_stateful_resource(app):
     _, synthesized = app
-    found = {lid: r["Type"] for lid, r in synthesized.stacks[1].resources().items() if r["Type"] in DATA_TYPES}
-    assert not found
+    for stack in synthesized.stacks[1:]:
+        found = {lid: r["Type"] for lid, r in stack.resources().items() if r["Type"] in DATA_TYPES}
+        assert not found, stack.name
+
+
+# Properties that fix a resource's physical name: a copy of it in another stack would collide with it.
+FIXED_NAMES = {
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::Policy": None,  # inline in its role: its PolicyName is not a physical name
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::Events::Rule": "Name",
+    "AWS::ApiGateway::RestApi": None,  # Name is a label; the id is generated
+}
+
+
+def test_stateless_stacks_fix_no_physical_name(app):
+    """Moving a stateless resource between stacks (docs/stacks.md, the pipeline split) creates the new
+    copy before the old one is deleted; a fixed name would make the creation fail."""
+    _, synthesized = app
+    fixed = []
+    for stack in synthesized.stacks[1:]:
+        for lid, res in stack.resources().items():
+            prop = FIXED_NAMES.get(res["Type"])
+            if prop and prop in res.get("Properties", {}):
+                fixed.append((stack.name, lid, prop))
+    assert not fixed
 
 
 def test_stateful_resources_keep_their_pre_split_logical_ids(app):
@@ -103,6 +171,7 @@ def test_prod_data_stack_is_termination_protected_and_retains_everything(prod_sy
     artifacts = _stack_artifacts(prod_synthesized)
     assert artifacts["AgriMrv-prod"]["properties"].get("terminationProtection") is True
     assert not artifacts["AgriMrv-prod-app"]["properties"].get("terminationProtection")
+    assert not artifacts["AgriMrv-prod-pipeline"]["properties"].get("terminationProtection")
     for lid, res in prod_synthesized.stacks[0].resources().items():
         assert (res.get("DeletionPolicy"), res.get("UpdateReplacePolicy")) == ("Retain", "Retain"), lid
 
@@ -125,17 +194,52 @@ def _intrinsics(node: Any, name: str) -> list[Any]:
 
 
 def test_cross_stack_references_are_weak_and_name_declared_outputs(app):
-    """``Fn::GetStackOutput`` only: no Export/ImportValue pair, so changing or removing a data
-    resource never meets CloudFormation's "export in use" refusal."""
+    """``Fn::GetStackOutput`` only: no Export/ImportValue pair, so changing or removing a resource
+    another stack reads never meets CloudFormation's "export in use" refusal. For every pair of
+    stacks: a stack reads only stacks deployed before it (data <- pipeline <- app), each read names
+    an output the producer declares, and no stack exports anything."""
     _, synthesized = app
-    data, app_stack = synthesized.stacks
-    assert not _intrinsics(app_stack.template, "Fn::ImportValue")
-    assert not [o for o in data.template.get("Outputs", {}).values() if "Export" in o]
-    reads = _intrinsics(app_stack.template, "Fn::GetStackOutput")
-    assert reads
-    for read in reads:
-        assert read["StackName"] == data.name and read["OutputName"] in data.template["Outputs"], read
-    assert not _intrinsics(data.template, "Fn::GetStackOutput")  # the data stack reads nothing back
+    stacks = synthesized.stacks
+    by_name = {s.name: s for s in stacks}
+    readers: dict[tuple[str, str], int] = {}
+    for position, stack in enumerate(stacks):
+        assert not _intrinsics(stack.template, "Fn::ImportValue"), stack.name
+        assert not [o for o in stack.template.get("Outputs", {}).values() if "Export" in o], stack.name
+        earlier = {s.name for s in stacks[:position]}
+        for read in _intrinsics(stack.template, "Fn::GetStackOutput"):
+            producer = read["StackName"]
+            assert producer in earlier, (stack.name, read)  # never a later stack, never itself
+            assert read["OutputName"] in by_name[producer].template["Outputs"], (stack.name, read)
+            readers[(stack.name, producer)] = readers.get((stack.name, producer), 0) + 1
+    data, pipeline, app_stack = (s.name for s in stacks)
+    # Every expected pair really reads: pipeline and app read the data stack, app reads the pipeline.
+    assert set(readers) == {(pipeline, data), (app_stack, data), (app_stack, pipeline)}, readers
+    assert not _intrinsics(stacks[0].template, "Fn::GetStackOutput")  # the data stack reads nothing back
+
+
+def test_the_app_stack_reads_the_state_machine_writer_and_layers_from_the_pipeline_stack(app):
+    """What the API needs of the pipeline stack arrives as weak references: the state machine ARN
+    (start, describe, task tokens), the ledger writer (its name and invoke permission), the layers."""
+    stage, synthesized = app
+    pipeline, app_stack = synthesized.stack(f"AgriMrv-{stage}-pipeline"), synthesized.stack(f"AgriMrv-{stage}-app")
+    read = {
+        r["OutputName"]
+        for r in _intrinsics(app_stack.template, "Fn::GetStackOutput")
+        if r["StackName"] == pipeline.name
+    }
+    values = json.dumps([pipeline.template["Outputs"][name]["Value"] for name in read])
+    (machine,) = pipeline.resources("AWS::StepFunctions::StateMachine")
+    assert machine in values
+    writer = next(
+        lid
+        for lid, r in pipeline.resources("AWS::Lambda::Function").items()
+        if r["Metadata"].get("agri:domain") == "ledger-writer"
+    )
+    assert writer in values
+    layers = {r["Metadata"]["agri:layer"]: lid for lid, r in pipeline.resources("AWS::Lambda::LayerVersion").items()}
+    for name in ("common", "export", "geo"):  # the API domains' layers (infra/domains.py)
+        assert layers[name] in values, name
+    assert layers["carbon_engine"] not in values  # the engine runs in the pipeline only
 
 
 def test_resource_budget(app, budget_report):
@@ -144,7 +248,7 @@ def test_resource_budget(app, budget_report):
     for stack in synthesized.stacks:
         count = len(stack.resources())
         budget_report.append(
-            f"{stack.name:<18} {count:>4} resources  budget {RESOURCE_BUDGET}  "
+            f"{stack.name:<22} {count:>4} resources  budget {RESOURCE_BUDGET}  "
             f"headroom {RESOURCE_BUDGET - count:>4}  (CloudFormation limit 500: {500 - count} left)"
         )
         print(budget_report[-1])

@@ -67,7 +67,7 @@ def twin():
     saved = dict(os.environ)
     from agri_common.platform.aws import reset_clients
 
-    twin = LocalTwin(template=TEMPLATE, seed_users=False).start()
+    twin = LocalTwin(template=TEMPLATE, seed_users=False, schedules=False).start()
     yield twin
     twin.stop()
     os.environ.clear()
