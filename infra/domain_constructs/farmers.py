@@ -9,7 +9,10 @@ that confirms an upload), both under ``evidence/`` only. The pipeline table: rea
 credit statement's run. A farmer's credit statement also reads (never writes): GetObject of a run's
 plan, chunk manifests and chunk rows in the pipeline bucket (those three key patterns only), and
 the ledger table's farmer salts (GetItem on the table) and records by farmer reference (Query on
-the ``by_farmer`` index only); the export layer carries the PDF toolkit and its fonts.
+the ``by_farmer`` index only); the export layer carries the PDF toolkit and its fonts. A profile's
+claim code can be texted to the profile's phone (decision 0015): SNS Publish, which for a phone
+number has no resource ARN to scope to, so ``sns:Publish`` alone (nothing else of SNS) is granted
+on ``*``.
 """
 
 from aws_cdk import Acknowledgment, Validations
@@ -59,6 +62,16 @@ class FarmersDomain(DomainConstruct):
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:GetObject"],
                 resources=[storage.uploads.arn_for_objects(f"{EVIDENCE_PREFIX}*")],
+            )
+        )
+        self.handler.role.add_to_principal_policy(
+            iam.PolicyStatement(sid="ClaimCodeSms", actions=["sns:Publish"], resources=["*"])  # a sid: never merged
+        )
+        Validations.of(self.handler.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="A profile's claim code is texted to the farmer's phone (SNS Publish with PhoneNumber): "
+                "phone numbers have no ARN, so sns:Publish (and only it) needs Resource '*'.",
             )
         )
         Validations.of(self.handler.role).acknowledge(
