@@ -27,6 +27,7 @@ from agri_common.platform.errors import (
     BadRequestError,
     ConflictError,
     DependencyError,
+    ForbiddenError,
     TooManyRequestsError,
 )
 from agri_common.platform.inputs import Input
@@ -184,6 +185,8 @@ class ClaimService:
             )
         if farmer.owner_user_id:
             raise ConflictError("This profile already belongs to an account", code="profile_claimed")
+        if caller.fpo_id and caller.fpo_id != farmer.fpo_id:  # an account an admin tied to another FPO
+            raise ForbiddenError("This account belongs to another FPO", code="fpo_forbidden")
         if self.ctx.store.get(keys.owner(caller.user_id)) is not None:
             raise ConflictError("This account already has a farmer profile", code="profile_exists")
 

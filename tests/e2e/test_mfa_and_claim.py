@@ -159,12 +159,7 @@ def test_a_manager_issues_a_claim_code_by_sms_and_the_farmer_claims_sees_and_edi
     assert r.status_code == 201, r.text
     fid, phone = r.json()["farmer_id"], r.json()["phone"]
     lon, lat = somewhere()
-    plot = client.call(
-        "POST",
-        f"/farmers/{fid}/plots",
-        {"type": "Feature", "properties": {}, "geometry": square(lon, lat)},
-        token=manager,
-    )
+    plot = client.call("POST", f"/farmers/{fid}/plots", square(lon, lat), token=manager)
     assert plot.status_code == 201, plot.text
     pid = plot.json()["plot_id"]
     assert client.call("POST", f"/plots/{pid}/seasons", RICE, token=manager).status_code == 201

@@ -215,3 +215,14 @@ def test_without_a_code_there_is_no_claim(w):
     assert r.status == 400 and r.body["error"]["code"] == "invalid_claim_code"
     r = claim(w, "F-nobody", "AAAA-BBBB-CCCC-DDDD")
     assert r.status == 400 and r.body["error"]["code"] == "invalid_claim_code"
+
+
+def test_an_account_tied_to_another_fpo_cannot_claim_this_fpos_profile(w):
+    fid = w.register()["farmer_id"]
+    code = issue(w, fid).body["code"]
+    elsewhere = claims_for("farmer", user="acct-9", username="tara", fpo="FPO-2")
+    r = claim(w, fid, code, claims=elsewhere)
+    assert r.status == 403 and r.body["error"]["code"] == "fpo_forbidden"
+    assert "owner_user_id" not in w.store.items[keys.farmer(fid)] and w.store.get(keys.owner("acct-9")) is None
+    same_fpo = claims_for("farmer", user="acct-8", username="uma", fpo="FPO-1")
+    assert claim(w, fid, code, claims=same_fpo).status == 200
