@@ -178,7 +178,7 @@ def main() -> None:
 
     logging.disable(logging.WARNING)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
-    from infra.local.twin import LocalTwin
+    from infra.local.twin import LocalTwin, login_tokens
     from infra.synth import synth
 
     t0 = time.perf_counter()
@@ -219,11 +219,13 @@ def main() -> None:
             )
 
         base = twin.base_url
+
+        def post(path: str, body: dict) -> dict:
+            answer: dict = requests.post(f"{base}{path}", json=body, timeout=30).json()
+            return answer
+
         tokens = {
-            u.role: requests.post(
-                f"{base}/auth/login", json={"username": u.username, "password": u.password}, timeout=30
-            ).json()["tokens"]["id_token"]
-            for u in twin.demo_users
+            u.role: login_tokens(post, u.username, u.password, u.totp_secret)["id_token"] for u in twin.demo_users
         }
 
         def api(method, path, role, body=None):

@@ -88,8 +88,9 @@ class Identity(Construct):
             Acknowledgment(
                 id="AwsSolutions-COG2",
                 reason="MFA is OPTIONAL with TOTP offered: many farmers use basic phones that cannot run an "
-                "authenticator app, and SMS MFA is excluded (cost, SIM-swap risk). Admin accounts are "
-                "expected to enrol TOTP.",
+                "authenticator app, and SMS MFA is excluded (cost, SIM-swap risk). Admins and auditors must "
+                "enrol TOTP: the auth routes give them no tokens (login, challenge, refresh) until they have "
+                "(docs/decisions/0015-mfa-and-profile-claiming.md).",
             ),
             Acknowledgment(
                 id="AwsSolutions-COG8",

@@ -23,3 +23,11 @@ REFRESH: JsonDict = {"refresh_token": "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.t
 LOGOUT: JsonDict = REFRESH
 FORGOT_PASSWORD: JsonDict = {"username": "asha.devi"}
 CONFIRM_FORGOT_PASSWORD: JsonDict = {"username": "asha.devi", "code": "123456", "new_password": "Naya-Khet-2025!"}
+MFA_SETUP: JsonDict = {"access_token": "eyJraWQiOiJrMSIsImFsZyI6IlJTMjU2In0.the-access-token-from-login"}
+MFA_VERIFY: JsonDict = {"session": "x4Jm2vQ9-the-session-from-the-MFA_SETUP-answer", "totp_code": "492039"}
+TOTP_CHALLENGE: JsonDict = {
+    "challenge_name": "SOFTWARE_TOKEN_MFA",
+    "session": "AYABeD-session-from-the-login-answer",
+    "username": "asha.devi",
+    "totp_code": "492039",
+}

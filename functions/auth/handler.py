@@ -14,6 +14,7 @@ from agri_common.platform.revocation import revocation_store
 from agri_common.platform.settings import BaseSettingsModel, load_settings
 from functions.auth import models as m
 from functions.auth.logic import AuthService
+from functions.auth.mfa_sessions import DynamoMfaSessionStore
 
 app = make_resolver()
 TAGS = ["auth"]
@@ -22,6 +23,7 @@ TAGS = ["auth"]
 class AuthSettings(BaseSettingsModel):
     user_pool_id: str
     user_pool_client_id: str
+    revocation_table: str  # also holds the TOTP enrolment sessions (functions/auth/mfa_sessions.py)
 
 
 _revocation = revocation_store  # looked up per call by make_handler: tests swap it
@@ -29,7 +31,11 @@ _revocation = revocation_store  # looked up per call by make_handler: tests swap
 
 def get_service() -> AuthService:
     s = load_settings(AuthSettings)
-    return AuthService(CognitoIdentityProvider(s.user_pool_id, s.user_pool_client_id), _revocation())
+    return AuthService(
+        CognitoIdentityProvider(s.user_pool_id, s.user_pool_client_id),
+        _revocation(),
+        DynamoMfaSessionStore(s.revocation_table),
+    )
 
 
 def get_principal() -> Principal:
@@ -62,7 +68,10 @@ def confirm_registration(body: m.ConfirmRegistrationRequest, svc: Service) -> m.
 
 
 @app.post(
-    "/auth/login", tags=TAGS, summary="Log in with username and password", openapi_extensions=audited("session.login")
+    "/auth/login",
+    tags=TAGS,
+    summary="Log in with username and password (admins and auditors without TOTP: the MFA_SETUP challenge)",
+    openapi_extensions=audited("session.login"),
 )
 def login(body: m.LoginRequest, svc: Service) -> m.LoginResponse:
     return svc.login(body)
@@ -81,11 +90,32 @@ def challenge(body: m.ChallengeRequest, svc: Service) -> m.LoginResponse:
 @app.post(
     "/auth/refresh",
     tags=TAGS,
-    summary="Exchange a refresh token for new ID and access tokens",
+    summary="Exchange a refresh token for new ID and access tokens (admins and auditors: only with TOTP enrolled)",
     openapi_extensions=audited("session.refresh"),
 )
 def refresh(body: m.RefreshRequest, svc: Service) -> m.TokensOut:
     return svc.refresh(body)
+
+
+@app.post(
+    "/auth/mfa/setup",
+    tags=TAGS,
+    security=PRIVATE,
+    summary="Start enrolling an authenticator app (optional for farmers and FPO managers)",
+    openapi_extensions=audited("mfa.setup", errors=[409]),
+)
+def mfa_setup(body: m.MfaSetupRequest, svc: Service, caller: Caller) -> m.MfaSetupOut:
+    return svc.mfa_setup(caller, body)
+
+
+@app.post(
+    "/auth/mfa/verify",
+    tags=TAGS,
+    summary="Finish enrolling: a code of the new secret, with the MFA_SETUP (or setup) session",
+    openapi_extensions=audited("mfa.verify"),
+)
+def mfa_verify(body: m.MfaVerifyRequest, svc: Service) -> m.Accepted:
+    return svc.mfa_verify(body)
 
 
 @app.post(

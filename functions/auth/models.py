@@ -57,12 +57,18 @@ class LoginRequest(_In):
 
 
 class ChallengeRequest(_In):
-    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHALLENGE]})
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CHALLENGE, examples.TOTP_CHALLENGE]})
     challenge_name: Literal["NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA"]
     session: str = Field(min_length=1, max_length=4096)
     username: str = Field(pattern=USERNAME)
-    new_password: str | None = Password
-    totp_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    # Optional: a SOFTWARE_TOKEN_MFA answer has none (``Password`` alone has no default, which made
+    # the TOTP challenge unanswerable: every answer without a new password was a 422)
+    new_password: str | None = Field(
+        default=None, min_length=12, max_length=256, description="NEW_PASSWORD_REQUIRED: the new password"
+    )
+    totp_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{6}$", description="SOFTWARE_TOKEN_MFA: the authenticator's 6-digit code"
+    )
 
     @model_validator(mode="after")
     def _answer(self) -> ChallengeRequest:
@@ -71,6 +77,24 @@ class ChallengeRequest(_In):
         if self.challenge_name == "SOFTWARE_TOKEN_MFA" and not self.totp_code:
             raise ValueError("totp_code is required for SOFTWARE_TOKEN_MFA")
         return self
+
+
+TOTP_CODE = Field(pattern=r"^[0-9]{6}$", description="The 6-digit code the authenticator app shows now")
+
+
+class MfaSetupRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.MFA_SETUP]})
+    access_token: str = Field(
+        min_length=1, max_length=8192, description="The caller's access token from login (Cognito needs it to enrol)"
+    )
+
+
+class MfaVerifyRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.MFA_VERIFY]})
+    session: str = Field(
+        min_length=16, max_length=128, description="From the MFA_SETUP challenge or POST /auth/mfa/setup"
+    )
+    totp_code: str = TOTP_CODE
 
 
 class RefreshRequest(_In):
@@ -114,8 +138,21 @@ class TokensOut(BaseModel):
 
 
 class ChallengeOut(BaseModel):
-    challenge_name: str
+    challenge_name: str = Field(
+        description="NEW_PASSWORD_REQUIRED or SOFTWARE_TOKEN_MFA: answer with POST /auth/challenge; "
+        "MFA_SETUP (admins and auditors without an authenticator): enrol with POST /auth/mfa/verify"
+    )
     session: str
+    secret_code: str | None = Field(default=None, description="MFA_SETUP only: the TOTP secret (base32)")
+    otpauth_uri: str | None = Field(default=None, description="MFA_SETUP only: the secret as a QR-code URI")
+    expires_in: int | None = Field(default=None, description="MFA_SETUP only: seconds the session stays valid")
+
+
+class MfaSetupOut(BaseModel):
+    session: str = Field(description="Opaque, single use: send it with a code to POST /auth/mfa/verify")
+    secret_code: str = Field(description="The TOTP secret (base32): type it into the authenticator app")
+    otpauth_uri: str = Field(description="The same secret as an otpauth:// URI (show it as a QR code)")
+    expires_in: int
 
 
 class LoginResponse(BaseModel):

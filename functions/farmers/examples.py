@@ -71,3 +71,5 @@ PLOT_IMPORT: JsonDict = {
         {"type": "Feature", "geometry": SQUARE, "properties": {"farmer_id": "F-EXAMPLE", "name": "North field"}}
     ],
 }
+ISSUE_CLAIM_CODE: JsonDict = {"expires_in_hours": 72, "send_sms": True}
+CLAIM: JsonDict = {"code": "KQ4T-7XWM-D2PA-L6ZE"}

@@ -24,6 +24,14 @@ from agri_common.platform.settings import BaseSettingsModel, load_settings
 from agri_common.project_access import assignments_from_env
 from agri_common.single_table import DynamoTableStore
 from functions.farmers import models as m
+from functions.farmers.claiming import (
+    ClaimCodeOut,
+    ClaimRequest,
+    ClaimService,
+    IssueClaimCodeRequest,
+    SmsSender,
+    SnsSms,
+)
 from functions.farmers.context import FarmContext, OverlapPolicy
 from functions.farmers.erasure import (
     AccountEraser,
@@ -128,7 +136,12 @@ def get_erasers(ctx: Annotated[FarmContext, Depends(get_context)]) -> list[Erase
     ]
 
 
+def get_sms() -> SmsSender:
+    return SnsSms()
+
+
 Ctx = Annotated[FarmContext, Depends(get_context)]
+Sms = Annotated[SmsSender, Depends(get_sms)]
 Erasers = Annotated[list[Eraser], Depends(get_erasers)]
 Runs = Annotated[RunReads, Depends(get_run_reads)]
 Ledger = Annotated[LedgerReads, Depends(get_ledger_reads)]
@@ -330,6 +343,33 @@ def issue_invitation(
 )
 def join_fpo(farmer_id: Id, body: JoinRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
     return farmer_out(MembershipService(ctx).join(caller, farmer_id, body), caller)
+
+
+# ---- claiming a profile (decision 0015) ---------------------------------------------------------
+@app.post(
+    "/farmers/<farmer_id>/claim-code",
+    status_code=201,
+    tags=["membership"],
+    security=PRIVATE,
+    summary="Issue the one-time code with which the farmer's own account claims this profile (the FPO's "
+    "manager, an admin); optionally texted to the profile's phone",
+    openapi_extensions=audited("farmer.claim_code", errors=[409]),
+)
+def issue_claim_code(
+    farmer_id: Id, ctx: Ctx, caller: Caller, sms: Sms, body: IssueClaimCodeRequest | None = None
+) -> ClaimCodeOut:
+    return ClaimService(ctx, sms).issue(caller, farmer_id, body or IssueClaimCodeRequest())
+
+
+@app.post(
+    "/farmers/<farmer_id>/claim",
+    tags=["membership"],
+    security=PRIVATE,
+    summary="A signed-up farmer claims the profile an FPO manager registered for them, with its claim code",
+    openapi_extensions=audited("farmer.claim", errors=[409]),
+)
+def claim_profile(farmer_id: Id, body: ClaimRequest, ctx: Ctx, caller: Caller) -> m.FarmerOut:
+    return farmer_out(ClaimService(ctx).claim(caller, farmer_id, body), caller)
 
 
 # ---- plots --------------------------------------------------------------------------------------

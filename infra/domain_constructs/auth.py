@@ -1,15 +1,30 @@
-"""functions/auth: sign-up, login, challenges, refresh, logout, password reset, /auth/me.
+"""functions/auth: sign-up, login, challenges, TOTP enrolment, refresh, logout, password reset, /auth/me.
 
 Its Cognito calls SignUp, ConfirmSignUp, InitiateAuth, RespondToAuthChallenge, RevokeToken,
-ForgotPassword and ConfirmForgotPassword are public app-client APIs that need no IAM permission.
-IAM is needed only for the two admin calls of registration: putting the new user in the
-``farmer`` group, and deleting the user again if that fails (no half-registered accounts).
-Logout records the session in the revocation table (PutItem).
+ForgotPassword, ConfirmForgotPassword, and for TOTP GetUser, AssociateSoftwareToken,
+VerifySoftwareToken and SetUserMFAPreference (authorized by the user's access token) are public
+app-client APIs that need no IAM permission. IAM is needed only for the admin calls: putting a new
+user in the ``farmer`` group, deleting the user again if that fails (no half-registered accounts),
+and reading a user's groups (admins and auditors must have TOTP before they get tokens: decision 0015).
+Logout records the session in the revocation table (PutItem). TOTP enrolment sessions live in the
+same table under ``mfa#`` keys: updating (wrong-code count) and deleting (single use) are granted on
+those keys only (``dynamodb:LeadingKeys``), so the function cannot lift a revocation.
 """
 
-from infra.domain_constructs.base import DomainConstruct, Platform
+from aws_cdk import aws_iam as iam
 
-COGNITO_ACTIONS = ("cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDeleteUser")
+from infra.domain_constructs.base import DomainConstruct, Platform
+from infra.routes import ensure_import_paths
+
+ensure_import_paths()
+from functions.auth.mfa_sessions import KEY_PREFIX as MFA_KEY_PREFIX  # noqa: E402  (import paths set just above)
+
+COGNITO_ACTIONS = (
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminDeleteUser",
+    "cognito-idp:AdminListGroupsForUser",
+)
+MFA_SESSION_ACTIONS = ("dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
 
 class AuthDomain(DomainConstruct):
@@ -20,3 +35,10 @@ class AuthDomain(DomainConstruct):
         )
         self.use_revocation(platform, write=True)
         identity.user_pool.grant(self.handler.role, *COGNITO_ACTIONS)
+        self.handler.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(MFA_SESSION_ACTIONS),
+                resources=[platform.storage.revocation.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{MFA_KEY_PREFIX}*"]}},
+            )
+        )

@@ -16,6 +16,10 @@ A farmer's erasure (docs/decisions/0017) adds only: listing and deleting object 
 the ledger table limited to ``SALT#`` partition keys (``dynamodb:LeadingKeys``: no record, block or
 batch can be deleted), PutItem on the revocation table (the farmer's tokens), and ListUsers,
 AdminUserGlobalSignOut, AdminDeleteUser on the user pool (the farmer's account).
+
+A profile's claim code can be texted to the profile's phone (decision 0015): SNS Publish, which for a
+phone number has no resource ARN to scope to, so ``sns:Publish`` alone (nothing else of SNS) is granted
+on ``*``.
 """
 
 from aws_cdk import Acknowledgment, Validations
@@ -67,6 +71,16 @@ class FarmersDomain(DomainConstruct):
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:GetObject"],
                 resources=[storage.uploads.arn_for_objects(f"{EVIDENCE_PREFIX}*")],
+            )
+        )
+        self.handler.role.add_to_principal_policy(
+            iam.PolicyStatement(sid="ClaimCodeSms", actions=["sns:Publish"], resources=["*"])  # a sid: never merged
+        )
+        Validations.of(self.handler.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="A profile's claim code is texted to the farmer's phone (SNS Publish with PhoneNumber): "
+                "phone numbers have no ARN, so sns:Publish (and only it) needs Resource '*'.",
             )
         )
         Validations.of(self.handler.role).acknowledge(

@@ -81,7 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"    {user['role']:<12} {user['username']:<18} {user['password']}"
             + (f"  fpo={user['fpo_id']}" if user["fpo_id"] else "")
+            + (f"  totp-secret={user['totp_secret']}" if user.get("totp_secret") else "")
         )
+    print(
+        "  Admins and auditors answer a SOFTWARE_TOKEN_MFA challenge after login (POST /auth/challenge with the code\n"
+        "  an authenticator app shows for the totp-secret, or: python -m infra.local.totp <secret>)"
+    )
     print(
         "  Try: curl -s -X POST {}/auth/login -H 'content-type: application/json' "
         '-d \'{{"username":"{}","password":"{}"}}\''.format(

@@ -15,6 +15,12 @@
   it is. moto's interpreter only asks its worker to stop, which it notices between states: an
   execution waiting for a task token (the auditor's decision) stayed ``RUNNING`` for ever. Here a
   stop that the worker did not reflect marks the execution aborted, as AWS reports it.
+- Cognito TOTP: moto gives every user the same fixed secret and, unless an environment variable is
+  set, accepts any code. Here AssociateSoftwareToken draws a fresh random secret per user (160 bits,
+  base32, as AWS), and VerifySoftwareToken and the SOFTWARE_TOKEN_MFA answer of
+  RespondToAuthChallenge check the code against *that user's* secret (RFC 6238: SHA-1, 6 digits,
+  30 s, one step of clock drift either way). A wrong code is CodeMismatchException, as on AWS; a
+  new association replaces a pending secret, never an enrolled one until it is verified.
 - DynamoDB TransactWriteItems: moto backs up a table by deep-copying the *whole table once per
   item of the transaction*, so a 90-item transaction on a 10,000-item table copies 900,000 items
   and every write-heavy flow (ledger appends, offline sync, pipeline steps) slows quadratically as
@@ -43,6 +49,7 @@ from typing import Any
 
 
 def install() -> None:
+    _install_totp()
     _install_revoke_token()
     _install_user_existence_errors()
     _install_session_errors()
@@ -420,3 +427,83 @@ def _install_stop_waiting_execution() -> None:
 
     Execution.stop = stop
     Execution._agri_stop = True
+
+
+TOTP_SECRET_BYTES = 20
+
+
+def totp_code(secret: str, at: float) -> str:
+    """The RFC 6238 code of a base32 ``secret`` at epoch ``at`` (what an authenticator app shows)."""
+    import base64
+
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    return TOTP(key, 6, SHA1(), 30, enforce_key_length=False).generate(int(at)).decode()
+
+
+def totp_matches(secret: str | None, code: str, now: float) -> bool:
+    import hmac
+
+    if not secret or not code:
+        return False
+    return any(hmac.compare_digest(totp_code(secret, now + drift * 30), code) for drift in (-1, 0, 1))
+
+
+def _install_totp() -> None:
+    import base64
+    import secrets
+    import time
+
+    from moto.cognitoidp.exceptions import CodeMismatchException, NotAuthorizedError
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    if getattr(CognitoIdpBackend, "_agri_totp", False):
+        return
+    original_challenge = CognitoIdpBackend.respond_to_auth_challenge
+
+    def user_of(self: Any, access_token: str, session: str) -> Any:
+        if session:
+            if session not in self.sessions:
+                raise NotAuthorizedError("Invalid session for the user.")
+            username, pool = self.sessions[session]
+            return self.admin_get_user(pool.id, username)
+        for pool in self.user_pools.values():
+            if access_token in pool.access_tokens:
+                return self.admin_get_user(pool.id, pool.access_tokens[access_token][1])
+        raise NotAuthorizedError("Invalid token")
+
+    def associate_software_token(self: Any, access_token: str, session: str) -> dict[str, str]:
+        user = user_of(self, access_token, session)
+        user.agri_totp_pending = base64.b32encode(secrets.token_bytes(TOTP_SECRET_BYTES)).decode().rstrip("=")
+        return {"SecretCode": user.agri_totp_pending, **({"Session": session} if session else {})}
+
+    def verify_software_token(
+        self: Any, access_token: str, session: str, user_code: str, friendly_device_name: str
+    ) -> dict[str, str]:
+        user = user_of(self, access_token, session)
+        pending = getattr(user, "agri_totp_pending", None)
+        if not totp_matches(pending, user_code, time.time()):
+            raise CodeMismatchException("Invalid code received for user")
+        user.agri_totp_secret, user.agri_totp_pending = pending, None
+        user.token_verified = True
+        return {"Status": "SUCCESS"}
+
+    def respond_to_auth_challenge(
+        self: Any, session: str, client_id: str, challenge_name: str, challenge_responses: dict[str, str]
+    ) -> Any:
+        if challenge_name == "SOFTWARE_TOKEN_MFA" and session in self.sessions:
+            username, pool = self.sessions[session]
+            user = self.admin_get_user(pool.id, username)
+            if challenge_responses.get("USERNAME", "").casefold() != username.casefold():
+                raise NotAuthorizedError("Invalid session for the user.")  # moto would log USERNAME in
+            code = challenge_responses.get("SOFTWARE_TOKEN_MFA_CODE", "")
+            if not totp_matches(getattr(user, "agri_totp_secret", None), code, time.time()):
+                raise CodeMismatchException("Invalid code or auth state for the user.")
+        return original_challenge(self, session, client_id, challenge_name, challenge_responses)
+
+    CognitoIdpBackend.associate_software_token = associate_software_token
+    CognitoIdpBackend.verify_software_token = verify_software_token
+    CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge
+    CognitoIdpBackend._agri_totp = True

@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from infra.local import moto_ext
 from infra.local.api_keys import ApiKeyGate, MotoKeyLookup, usage_plans
@@ -50,6 +52,34 @@ class DemoUser:
     password: str
     role: str
     fpo_id: str | None
+    totp_secret: str | None = None  # admins and auditors: TOTP enrolled at seeding (docs/decisions/0015)
+
+
+MFA_ROLES = ("admin", "auditor")
+
+
+def login_tokens(post: Callable[[str, dict], dict], username: str, password: str, totp_secret: str | None) -> dict:
+    """The tokens of ``POST /auth/login``, answering a ``SOFTWARE_TOKEN_MFA`` challenge with the
+    current code of ``totp_secret`` (the demo admin and auditor have one). ``post(path, body)``
+    answers the JSON body; any other outcome raises with the answer."""
+    answer = post("/auth/login", {"username": username, "password": password})
+    challenge = answer.get("challenge") or {}
+    if challenge.get("challenge_name") == "SOFTWARE_TOKEN_MFA" and totp_secret:
+        import time
+
+        answer = post(
+            "/auth/challenge",
+            {
+                "challenge_name": "SOFTWARE_TOKEN_MFA",
+                "session": challenge["session"],
+                "username": username,
+                "totp_code": moto_ext.totp_code(totp_secret, time.time()),
+            },
+        )
+    if not answer.get("tokens"):
+        raise RuntimeError(f"login of {username} gave no tokens: {answer}")
+    tokens: dict = answer["tokens"]
+    return tokens
 
 
 @dataclass
@@ -191,7 +221,27 @@ class LocalTwin:
                 )
                 idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
                 idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=role)
-                self.demo_users.append(DemoUser(username, password, role, fpo))
+                secret = self._enrol_totp(idp, provisioner, pool_id, username, password) if role in MFA_ROLES else None
+                self.demo_users.append(DemoUser(username, password, role, fpo, secret))
+
+    @staticmethod
+    def _enrol_totp(idp: Any, provisioner: Provisioner, pool_id: str, username: str, password: str) -> str:
+        """Admins and auditors must have TOTP (decision 0015): the demo ones are enrolled as a user
+        would be (associate, verify a real code, prefer TOTP); the secret is printed at start."""
+        import time
+
+        client_id = provisioner.clients[pool_id][0]
+        access = idp.initiate_auth(
+            ClientId=client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )["AuthenticationResult"]["AccessToken"]
+        secret: str = idp.associate_software_token(AccessToken=access)["SecretCode"]
+        idp.verify_software_token(AccessToken=access, UserCode=moto_ext.totp_code(secret, time.time()))
+        idp.set_user_mfa_preference(
+            AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+        )
+        return secret
 
     def _seed_demo_fpo(self) -> None:
         """The demo users' FPO, created as any FPO is: the demo admin calls ``POST /fpos`` through
@@ -202,13 +252,12 @@ class LocalTwin:
         if admin is None or not any(r.resource_path == "/fpos" and r.method == "POST" for r in self.front.routes):
             return
         headers = {"Content-Type": "application/json"}
-        login = self.front.handle(
-            "POST",
-            "/auth/login",
-            headers,
-            _json.dumps({"username": admin.username, "password": admin.password}).encode(),
-        )
-        token = _json.loads(login.body)["tokens"]["id_token"]
+
+        def post(path: str, body: dict) -> dict:
+            answer: dict = _json.loads(self.front.handle("POST", path, headers, _json.dumps(body).encode()).body)
+            return answer
+
+        token = login_tokens(post, admin.username, admin.password, admin.totp_secret)["id_token"]
         created = self.front.handle(
             "POST",
             "/fpos",

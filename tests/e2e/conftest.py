@@ -17,9 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Client:
-    def __init__(self, base: str):
+    def __init__(self, base: str, totp_secrets: dict[str, str] | None = None):
         self.base = base
         self.http = requests.Session()
+        self.totp_secrets = dict(totp_secrets or {})  # username -> TOTP secret (admins, auditors)
+
+    @classmethod
+    def of(cls, twin: dict) -> Client:
+        """A client of the twin that knows the demo admin's and auditor's TOTP secrets."""
+        return cls(twin["api"], {u["username"]: u["totp_secret"] for u in twin["users"] if u.get("totp_secret")})
 
     def call(
         self, method: str, path: str, body=None, token: str | None = None, raw: str | bytes | None = None, headers=None
@@ -31,10 +37,15 @@ class Client:
         return self.http.request(method, self.base + path, data=data, headers=h, timeout=30)
 
     def login(self, username: str, password: str) -> dict:
-        r = self.call("POST", "/auth/login", {"username": username, "password": password})
-        assert r.status_code == 200, r.text
-        assert r.json()["tokens"], r.text
-        return r.json()["tokens"]
+        """Tokens; an enrolled user's SOFTWARE_TOKEN_MFA challenge is answered with a real code."""
+        from infra.local.twin import login_tokens
+
+        def post(path: str, body: dict) -> dict:
+            r = self.call("POST", path, body)
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        return login_tokens(post, username, password, self.totp_secrets.get(username))
 
 
 def start_twin(template_path: Path, tmp: Path) -> tuple[subprocess.Popen, dict]:
@@ -83,7 +94,7 @@ def twin(synthesized, tmp_path_factory):
 
 @pytest.fixture
 def client(twin) -> Client:
-    return Client(twin["api"])
+    return Client.of(twin)
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
+from infra.local.moto_ext import totp_code
 from infra.openapi import SPEC_PATH
 
 PASSWORD = "Str0ng-Passw0rd!"
@@ -83,7 +85,13 @@ def test_admin_creates_an_auditor_who_sets_a_password_and_signs_in(client, users
         },
     )
     assert done.status_code == 200, done.text
-    me = client.call("GET", "/auth/me", token=done.json()["tokens"]["id_token"])
+    # an auditor gets no tokens before enrolling TOTP (decision 0015): enrol with a real code, log in with one
+    setup = done.json()["challenge"]
+    assert done.json()["tokens"] is None and setup["challenge_name"] == "MFA_SETUP", done.text
+    code = totp_code(setup["secret_code"], time.time())
+    assert client.call("POST", "/auth/mfa/verify", {"session": setup["session"], "totp_code": code}).status_code == 200
+    client.totp_secrets[username] = setup["secret_code"]
+    me = client.call("GET", "/auth/me", token=client.login(username, PASSWORD)["id_token"])
     assert me.json()["role"] == "auditor"
 
     listed = client.call("GET", "/admin/users?role=auditor&limit=60", token=admin["id_token"])

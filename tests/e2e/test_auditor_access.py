@@ -10,39 +10,17 @@ import uuid
 import pytest
 
 from tests.e2e.conftest import Client
-from tests.e2e.test_api import PASSWORD, unique
 from tests.e2e.test_farm import DEMO_FPO, RICE, farmer_body, somewhere, square
+from tests.e2e.test_mfa_and_claim import created_user, first_login_with_totp
 
 pytestmark = pytest.mark.e2e
 
 
 def new_auditor(client: Client, admin: str) -> str:
-    """An auditor created through the admin routes (first login included), assigned to nothing."""
-    username = unique("aud")
-    r = client.call(
-        "POST",
-        "/admin/users",
-        {
-            "username": username,
-            "role": "auditor",
-            "name": "Unassigned Auditor",
-            "temporary_password": "Temp-Passw0rd!x",
-        },
-        token=admin,
-    )
-    assert r.status_code == 201, r.text
-    first = client.call("POST", "/auth/login", {"username": username, "password": "Temp-Passw0rd!x"}).json()
-    done = client.call(
-        "POST",
-        "/auth/challenge",
-        {
-            "challenge_name": "NEW_PASSWORD_REQUIRED",
-            "username": username,
-            "session": first["challenge"]["session"],
-            "new_password": PASSWORD,
-        },
-    )
-    return done.json()["tokens"]["id_token"]
+    """An auditor created through the admin routes (first login included: new password, then TOTP
+    enrolment, decision 0015), assigned to nothing."""
+    tokens, _ = first_login_with_totp(client, created_user(client, admin, "auditor"))
+    return str(tokens["id_token"])
 
 
 def listed_farmers(client: Client, token: str) -> list[str]:
@@ -58,7 +36,7 @@ def listed_farmers(client: Client, token: str) -> list[str]:
 
 
 def test_an_assigned_auditor_reads_the_project_fpo_and_ledger_others_do_not(twin):
-    client = Client(twin["api"])
+    client = Client.of(twin)
     tokens = {u["role"]: client.login(u["username"], u["password"])["id_token"] for u in twin["users"]}
     admin, mgr, auditor = tokens["admin"], tokens["fpo_manager"], tokens["auditor"]
     stranger = new_auditor(client, admin)

@@ -61,12 +61,12 @@ def operations() -> list[tuple[str, str, dict]]:
 
 @pytest.fixture(scope="module")
 def tokens(twin) -> dict[str, str]:
-    client = Client(twin["api"])
+    client = Client.of(twin)
     return {u["role"]: client.login(u["username"], u["password"])["id_token"] for u in twin["users"]}
 
 
 def test_every_example_is_accepted_by_the_deployed_handlers(twin, tokens):
-    client = Client(twin["api"])
+    client = Client.of(twin)
     ids = {
         "fpo_id": "FPO-DEMO-1",
         "username": "ravi.kumar",

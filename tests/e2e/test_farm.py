@@ -65,14 +65,14 @@ RICE = {
 
 @pytest.fixture(scope="module")
 def tokens(twin) -> dict[str, str]:
-    client = Client(twin["api"])
+    client = Client.of(twin)
     return {u["role"]: client.login(u["username"], u["password"])["id_token"] for u in twin["users"]}
 
 
 @pytest.fixture(scope="module")
 def other_manager(twin, tokens) -> str:
     """A manager of another FPO (created through the admin routes, first login included)."""
-    client = Client(twin["api"])
+    client = Client.of(twin)
     other_fpo = unique("FPO-E2E-")
     assert (
         client.call(

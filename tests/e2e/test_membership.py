@@ -17,7 +17,7 @@ from tests.e2e.test_farm import CONSENT, RICE, somewhere, square
 
 @pytest.fixture(scope="module")
 def admin(twin) -> str:
-    client = Client(twin["api"])
+    client = Client.of(twin)
     user = next(u for u in twin["users"] if u["role"] == "admin")
     return client.login(user["username"], user["password"])["id_token"]
 
@@ -25,7 +25,7 @@ def admin(twin) -> str:
 @pytest.fixture(scope="module")
 def demo_manager(twin) -> str:
     """The demo FPO's manager: a manager of *another* FPO than the one under test."""
-    client = Client(twin["api"])
+    client = Client.of(twin)
     user = next(u for u in twin["users"] if u["role"] == "fpo_manager")
     return client.login(user["username"], user["password"])["id_token"]
 

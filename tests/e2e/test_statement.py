@@ -48,7 +48,7 @@ def join(client: Client, manager: str, fpo_id: str, name: str, phone: str) -> tu
 def test_the_farmer_downloads_the_statement_of_an_approved_run(twin):
     from functions.verification.logic import checklist
 
-    client = Client(twin["api"])
+    client = Client.of(twin)
     tokens = {u["role"]: client.login(u["username"], u["password"])["id_token"] for u in twin["users"]}
     admin, auditor = tokens["admin"], tokens["auditor"]
     fpo_id = unique("FPO-S-")

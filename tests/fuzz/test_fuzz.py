@@ -27,6 +27,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 
+from infra.local.twin import login_tokens
 from infra.openapi import SPEC_PATH
 
 ROLES = ("farmer", "fpo_manager", "auditor", "admin")
@@ -98,13 +99,15 @@ class Tokens:
         with self._lock:
             if role not in self._tokens:
                 user = self.users[role]
-                r = requests.post(
-                    f"{self.base_url}/auth/login",
-                    timeout=60,
-                    json={"username": user["username"], "password": user["password"]},
-                )
-                assert r.status_code == 200, f"login as {role}: {r.status_code} {r.text}"
-                self._tokens[role] = r.json()["tokens"]["id_token"]
+
+                def post(path: str, body: dict) -> dict:
+                    r = requests.post(f"{self.base_url}{path}", timeout=60, json=body)
+                    assert r.status_code == 200, f"login as {role}: {r.status_code} {r.text}"
+                    answer: dict = r.json()
+                    return answer
+
+                tokens = login_tokens(post, user["username"], user["password"], user.get("totp_secret"))
+                self._tokens[role] = tokens["id_token"]
             return self._tokens[role]
 
     def forget(self, role: str) -> None:

@@ -60,6 +60,10 @@ def test_farmers_grants(template):
         "s3:DeleteObject",
         "s3:DeleteObjectVersion",
     }
+    # claim codes by SMS (decision 0015): Publish only, in a statement of its own (phone numbers have no ARN)
+    assert {a for a in granted if a.startswith("sns:")} == {"sns:Publish"}
+    (sms,) = [s for s in statements if any(a.startswith("sns:") for a in as_list(s["Action"]))]
+    assert as_list(sms["Action"]) == ["sns:Publish"] and sms["Resource"] == "*"
     assert {a for a in granted if a.startswith("secretsmanager:")} <= {
         "secretsmanager:GetSecretValue",
         "secretsmanager:DescribeSecret",

@@ -45,7 +45,7 @@ WILDCARD_RESOURCE_ALLOWED = (
         }
     ),
 )
-AUTH_COGNITO = {"cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDeleteUser"}
+AUTH_COGNITO = {"cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDeleteUser", "cognito-idp:AdminListGroupsForUser"}
 ADMIN_COGNITO = {
     f"cognito-idp:{a}"
     for a in (
@@ -159,7 +159,29 @@ def test_auth_permissions(template, functions):
         "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
     }
+
+
+def test_auth_updates_and_deletes_only_mfa_sessions(template, functions):
+    """TOTP enrolment sessions share the revocation table: updating and deleting are limited to their
+    ``mfa#`` keys, so the auth function cannot lift a revocation (decision 0015)."""
+    (table_lid,) = [
+        lid
+        for lid, t in resources(template, "AWS::DynamoDB::Table").items()
+        if t.get("Metadata", {}).get("agri:resource") == "revocation"
+    ]
+    writes = [
+        s
+        for s in _statements(template, functions, "auth")
+        if {"dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(as_list(s["Action"]))
+    ]
+    assert len(writes) == 1
+    (statement,) = writes
+    assert set(as_list(statement["Action"])) == {"dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert as_list(statement["Resource"]) == [{"Fn::GetAtt": [table_lid, "Arn"]}]
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["mfa#*"]}}
 
 
 def test_admin_permissions(template, functions):

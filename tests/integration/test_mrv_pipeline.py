@@ -15,6 +15,7 @@ import boto3
 import pytest
 import requests
 
+from infra.local.twin import login_tokens
 from tests.integration.mrv_seed import farm_items, seed, synthetic_observations
 
 FPO = "FPO-DEMO-1"
@@ -59,11 +60,13 @@ class Api:
     def __init__(self, twin):
         self.base = twin.base_url
         self.tokens = {}
+
+        def post(path: str, body: dict) -> dict:
+            answer: dict = requests.post(f"{self.base}{path}", json=body, timeout=30).json()
+            return answer
+
         for u in twin.demo_users:
-            r = requests.post(
-                f"{self.base}/auth/login", json={"username": u.username, "password": u.password}, timeout=30
-            )
-            self.tokens[u.role] = r.json()["tokens"]["id_token"]
+            self.tokens[u.role] = login_tokens(post, u.username, u.password, u.totp_secret)["id_token"]
 
     def __call__(self, method: str, path: str, role: str, body=None):
         return requests.request(

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from agri_common.platform.errors import ConflictError, DependencyError, NotFoundError, UnauthorizedError
-from agri_common.platform.identity import Challenge, IdpUser, Tokens
+from agri_common.platform.errors import (
+    BadRequestError,
+    ConflictError,
+    DependencyError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from agri_common.platform.identity import AccessUser, Challenge, IdpUser, Tokens
 
 
 class FakeIdp:
@@ -17,6 +23,21 @@ class FakeIdp:
         self.signed_out: list[str] = []
         self.calls: list[tuple] = []
         self.fail_on = fail_on or set()
+        self.access: dict[str, str] = {}  # access token -> username
+        self.pending_totp: dict[str, str] = {}  # username -> associated, unverified secret
+        self.totp: dict[str, str] = {}  # username -> enrolled secret
+        self.mfa_sessions: dict[str, str] = {}  # Cognito challenge session -> username
+
+    def _tokens(self, username, tag=""):
+        access = f"access{tag}-{username}-{uuid.uuid4().hex[:8]}"
+        self.access[access] = username
+        return Tokens(id_token=f"id{tag}", access_token=access, refresh_token=f"refresh-{username}", expires_in=1800)
+
+    @staticmethod
+    def code_for(secret: str) -> str:
+        """The fake's 'TOTP': the code of a secret is its first six digits' worth, fixed (the twin and
+        the e2e test check real RFC 6238 codes)."""
+        return str(int.from_bytes(secret.encode(), "big") % 1_000_000).zfill(6)
 
     def _maybe_fail(self, op: str) -> None:
         self.calls.append((op,))
@@ -42,18 +63,53 @@ class FakeIdp:
             raise UnauthorizedError("Wrong username or password", code="invalid_credentials")
         if self.users[username].status == "FORCE_CHANGE_PASSWORD":
             return Challenge(challenge_name="NEW_PASSWORD_REQUIRED", session="s-" + username)
-        return Tokens(id_token="id", access_token="access", refresh_token="refresh-" + username, expires_in=1800)
+        if username in self.totp:
+            session = "mfa-" + uuid.uuid4().hex
+            self.mfa_sessions[session] = username
+            return Challenge(challenge_name="SOFTWARE_TOKEN_MFA", session=session)
+        return self._tokens(username)
 
     def respond_to_challenge(self, name, session, responses):
         self._maybe_fail("respond_to_challenge")
         self.calls.append(("challenge", name, session, dict(responses)))
-        return Tokens(id_token="id2", access_token="access2", refresh_token="r2", expires_in=1800)
+        username = responses["USERNAME"]
+        if name == "SOFTWARE_TOKEN_MFA":
+            if self.mfa_sessions.get(session) != username:
+                raise UnauthorizedError("Challenge failed", code="challenge_failed")
+            if responses["SOFTWARE_TOKEN_MFA_CODE"] != self.code_for(self.totp[username]):
+                raise BadRequestError("The code is wrong", code="invalid_code")
+            del self.mfa_sessions[session]
+        elif name == "NEW_PASSWORD_REQUIRED" and username in self.users:
+            self.users[username].status = "CONFIRMED"
+            self.passwords[username] = responses["NEW_PASSWORD"]
+        return self._tokens(username, "2")
 
     def refresh(self, refresh_token):
         self._maybe_fail("refresh")
         if refresh_token in self.revoked:
             raise UnauthorizedError("revoked", code="invalid_refresh_token")
-        return Tokens(id_token="id3", access_token="access3", refresh_token=refresh_token, expires_in=1800)
+        username = refresh_token.removeprefix("refresh-")
+        tokens = self._tokens(username, "3")
+        return tokens.model_copy(update={"refresh_token": refresh_token})
+
+    def get_user(self, access_token):
+        username = self.access.get(access_token)
+        if username is None:
+            raise UnauthorizedError("The access token is invalid", code="invalid_access_token")
+        user = self.users.get(username)
+        return AccessUser(username=username, user_id=user.user_id if user else None, totp_enabled=username in self.totp)
+
+    def associate_software_token(self, access_token):
+        username = self.get_user(access_token).username
+        self.pending_totp[username] = "SECRET" + uuid.uuid4().hex.upper()[:10]
+        return self.pending_totp[username]
+
+    def verify_software_token(self, access_token, code):
+        username = self.get_user(access_token).username
+        secret = self.pending_totp.get(username)
+        if secret is None or code != self.code_for(secret):
+            raise BadRequestError("The authenticator code is wrong", code="invalid_totp_code")
+        self.totp[username] = self.pending_totp.pop(username)
 
     def revoke_refresh_token(self, refresh_token):
         self._maybe_fail("revoke")

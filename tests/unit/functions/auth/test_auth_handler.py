@@ -2,14 +2,20 @@ import pytest
 
 from functions.auth import handler
 from functions.auth.logic import AuthService
+from functions.auth.mfa_sessions import InMemoryMfaSessionStore
 from tests.unit.functions.conftest import call, claims_for
 
 GOOD = {"username": "ravi", "password": "Str0ng-Passw0rd!", "name": "Ravi Kumar", "phone_number": "+919812345678"}
 
 
+@pytest.fixture
+def mfa_store():
+    return InMemoryMfaSessionStore()
+
+
 @pytest.fixture(autouse=True)
-def wire(idp, revocations, monkeypatch):
-    handler.app.dependency_overrides[handler.get_service] = lambda: AuthService(idp, revocations)
+def wire(idp, revocations, mfa_store, monkeypatch):
+    handler.app.dependency_overrides[handler.get_service] = lambda: AuthService(idp, revocations, mfa_store)
     monkeypatch.setattr(handler, "_revocation", lambda: revocations)
     yield
     handler.app.dependency_overrides.clear()

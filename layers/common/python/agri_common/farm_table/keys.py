@@ -64,6 +64,16 @@ def invitation(code_hash: str) -> Key:
     return f"INVITE#{code_hash}", META
 
 
+def claim_code(farmer_id: str) -> Key:
+    """A farmer profile's one live claim code (by its SHA-256; a new code replaces the old one)."""
+    return f"CLAIM#{farmer_id}", META
+
+
+def claim_attempts(user_id: str) -> Key:
+    """A user account's wrong claim codes (rate limit across profiles)."""
+    return f"CLAIMTRIES#{user_id}", META
+
+
 def owner(user_id: str) -> Key:
     """One profile per user account: the farmer id a Cognito user owns (conditional put)."""
     return f"OWNER#{user_id}", META

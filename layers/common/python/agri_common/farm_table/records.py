@@ -279,3 +279,36 @@ class InvitationRecord(Stored):
 
     def key(self) -> keys.Key:
         return keys.invitation(self.code_hash)
+
+
+class ClaimCodeRecord(Stored):
+    """The one-time code that lets a farmer's own account claim a profile an FPO manager registered
+    (docs/decisions/0015). Only the code's SHA-256 is stored; ``version`` moves with every wrong
+    attempt and with the claim itself, so two claims cannot both spend it."""
+
+    kind: ClassVar[str] = "claim_code"
+    farmer_id: str
+    code_hash: str
+    expires_at: str
+    attempts: int = 0
+    version: int = 1
+    created_by: str
+    created_at: str
+    sent_to: str | None = None  # the phone the code was texted to, if it was
+    used_by: str | None = None
+    used_at: str | None = None
+
+    def key(self) -> keys.Key:
+        return keys.claim_code(self.farmer_id)
+
+
+class ClaimAttempts(Stored):
+    """Wrong claim codes of one account within a window (a rate limit that outlives any one Lambda)."""
+
+    kind: ClassVar[str] = "claim_attempts"
+    user_id: str
+    window_start: str
+    failures: int = 0
+
+    def key(self) -> keys.Key:
+        return keys.claim_attempts(self.user_id)

@@ -37,6 +37,15 @@ class Challenge(BaseModel):
     parameters: dict[str, str] = {}
 
 
+class AccessUser(BaseModel):
+    """Who an access token belongs to (Cognito GetUser): the canonical username, ``sub`` and whether
+    a TOTP authenticator is enrolled (``SOFTWARE_TOKEN_MFA`` in the user's MFA settings)."""
+
+    username: str
+    user_id: str | None = None
+    totp_enabled: bool = False
+
+
 class IdpUser(BaseModel):
     username: str
     user_id: str | None = None
@@ -166,6 +175,52 @@ class CognitoIdentityProvider:
 
     def revoke_refresh_token(self, refresh_token: str) -> None:
         self._call("revoke_token", Token=refresh_token, ClientId=self.client_id)
+
+    # ---- TOTP (software token) MFA: public APIs authorized by the user's access token -------------
+    def get_user(self, access_token: str) -> AccessUser:
+        resp = self._call(
+            "get_user",
+            {"NotAuthorizedException": UnauthorizedError("The access token is invalid", code="invalid_access_token")},
+            AccessToken=access_token,
+        )
+        return AccessUser(
+            username=resp["Username"],
+            user_id=_attrs(resp.get("UserAttributes")).get("sub"),
+            totp_enabled="SOFTWARE_TOKEN_MFA" in (resp.get("UserMFASettingList") or []),
+        )
+
+    def associate_software_token(self, access_token: str) -> str:
+        """A new TOTP secret (base32) for the token's user; not active until verified."""
+        resp = self._call(
+            "associate_software_token",
+            {"NotAuthorizedException": UnauthorizedError("The access token is invalid", code="invalid_access_token")},
+            AccessToken=access_token,
+        )
+        secret: str = resp["SecretCode"]
+        return secret
+
+    def verify_software_token(self, access_token: str, code: str) -> None:
+        """Check a code of the associated secret, then make TOTP the user's preferred second factor
+        (from then on every login answers a ``SOFTWARE_TOKEN_MFA`` challenge)."""
+        wrong = BadRequestError("The authenticator code is wrong", code="invalid_totp_code")
+        resp = self._call(
+            "verify_software_token",
+            {
+                "CodeMismatchException": wrong,
+                "EnableSoftwareTokenMFAException": wrong,
+                "NotAuthorizedException": UnauthorizedError("The access token is invalid", code="invalid_access_token"),
+            },
+            AccessToken=access_token,
+            UserCode=code,
+            FriendlyDeviceName="authenticator",
+        )
+        if resp.get("Status", "SUCCESS") != "SUCCESS":
+            raise wrong
+        self._call(
+            "set_user_mfa_preference",
+            AccessToken=access_token,
+            SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
+        )
 
     def forgot_password(self, username: str) -> None:
         self._call("forgot_password", ClientId=self.client_id, Username=username)

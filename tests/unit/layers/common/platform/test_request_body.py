@@ -17,6 +17,7 @@ from agri_common.platform.resolver import PRIVATE, make_handler, make_resolver
 from agri_common.platform.revocation import InMemoryRevocationStore
 from functions.auth import handler as auth
 from functions.auth.logic import AuthService
+from functions.auth.mfa_sessions import InMemoryMfaSessionStore
 from functions.farmers import handler as farmers
 from infra.local.front import proxy_event
 from infra.local.lambdas import LambdaContext
@@ -104,7 +105,7 @@ def farm(monkeypatch):
 def login(monkeypatch):
     idp = FakeIdp()
     revocations = InMemoryRevocationStore()
-    auth.app.dependency_overrides[auth.get_service] = lambda: AuthService(idp, revocations)
+    auth.app.dependency_overrides[auth.get_service] = lambda: AuthService(idp, revocations, InMemoryMfaSessionStore())
     monkeypatch.setattr(auth, "_revocation", lambda: revocations)
     idp.sign_up("ravi", LOGIN["password"], {})
     yield idp
