@@ -20,6 +20,7 @@ import boto3
 import pytest
 import requests
 
+from infra.local.twin import login_tokens
 from tests.integration.mrv_seed import farm_items, seed
 
 FPO = "FPO-DEMO-1"
@@ -69,13 +70,11 @@ class Api:
     def __init__(self, twin):
         self.base = twin.base_url
         self.tokens = {}
-        for u in twin.demo_users:
-            self.tokens[u.role] = self.login(u.username, u.password)
+        for u in twin.demo_users:  # the demo admin and auditor answer a TOTP challenge (login_tokens)
+            self.tokens[u.role] = login_tokens(self.post, u.username, u.password, u.totp_secret)["id_token"]
 
-    def login(self, username: str, password: str) -> str:
-        r = requests.post(f"{self.base}/auth/login", json={"username": username, "password": password}, timeout=30)
-        assert r.status_code == 200, r.text
-        return r.json()["tokens"]["id_token"]
+    def post(self, path: str, body: dict) -> dict:
+        return requests.post(f"{self.base}{path}", json=body, timeout=30).json()
 
     def __call__(self, method: str, path: str, who: str, body=None):
         token = self.tokens.get(who, who)
@@ -105,7 +104,7 @@ def farmer_with_everything(api) -> tuple[str, str, str]:
         f"{api.base}/auth/confirm-registration", json={"username": username, "code": "123456"}, timeout=30
     )
     assert r.status_code == 200, r.text
-    token = api.login(username, PASSWORD)
+    token = login_tokens(api.post, username, PASSWORD, None)["id_token"]
     body = {
         "name": NAME,
         "phone": PHONE,
@@ -282,7 +281,7 @@ def test_after_a_farmers_erasure_nothing_personal_is_left_and_the_ledger_still_v
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["status"] == "complete" and out["remaining"] == [], out
-    assert out["erased"] == ["evidence", "plots", "ledger_salt", "account"]
+    assert out["erased"] == ["evidence", "plots", "ledger_salt", "notifications", "account"]
 
     tables, objects, users = every_table_item(moto), every_object(moto), pool_users(moto)
     for what, value in personal.items():
