@@ -15,7 +15,7 @@ DEMO_FPO = "FPO-DEMO-1"
 
 @pytest.fixture(scope="module")
 def tokens(twin) -> dict[str, str]:
-    client = Client(twin["api"])
+    client = Client.of(twin)
     return {u["role"]: client.login(u["username"], u["password"])["id_token"] for u in twin["users"]}
 
 

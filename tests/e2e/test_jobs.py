@@ -44,13 +44,22 @@ def test_the_cli_lists_the_templates_rules(twin):
     listed = jobs(twin, "list")
     assert listed.returncode == 0, listed.stderr
     names = [line.split()[0] for line in listed.stdout.splitlines()]
-    assert sorted(names) == ["jobs-export-ledger", "jobs-sweep-runs", "ledger-anchor"]
+    assert sorted(names) == [
+        "activity-export",
+        "activity-sweep",
+        "jobs-export-ledger",
+        "jobs-sweep-runs",
+        "ledger-anchor",
+        "notifications-reminder",
+    ]
     assert "cron(30 0 * * ? *)" in listed.stdout and "rate(15 minutes)" in listed.stdout
     assert twin["jobs"]["scheduled"] is False  # the e2e twin runs --no-schedules: nothing fires by itself
 
 
 def test_the_daily_export_lands_in_the_audit_bucket_once(twin, synthesized):
-    fired = jobs(twin, "run", "export")
+    ambiguous = jobs(twin, "run", "export")  # two rules' names contain it: the CLI says which
+    assert ambiguous.returncode == 2 and "activity-export, jobs-export-ledger" in ambiguous.stdout
+    fired = jobs(twin, "run", "export-ledger")
     assert fired.returncode == 0, fired.stdout + fired.stderr
     (target,) = json.loads(fired.stdout)["targets"]
     result = target["result"]
@@ -76,7 +85,7 @@ def test_the_daily_export_lands_in_the_audit_bucket_once(twin, synthesized):
 
 
 def test_the_sweeper_fails_a_run_whose_execution_ended_and_the_api_shows_why(twin):
-    client = Client(twin["api"])
+    client = Client.of(twin)
     tokens = {u["role"]: client.login(u["username"], u["password"])["id_token"] for u in twin["users"]}
     admin, auditor = tokens["admin"], tokens["auditor"]
     fpo_id = unique("FPO-J-")
@@ -123,7 +132,7 @@ def test_the_sweeper_fails_a_run_whose_execution_ended_and_the_api_shows_why(twi
     sfn.stop_execution(executionArn=arn, error="Manual", cause="stopped by an operator")
     assert client.call("GET", f"/projects/{pid}/runs/{run_id}", token=admin).json()["status"] == "awaiting_auditor"
 
-    swept = jobs(twin, "run", "sweep")
+    swept = jobs(twin, "run", "sweep-runs")
     assert swept.returncode == 0, swept.stdout + swept.stderr
     result = json.loads(swept.stdout)["targets"][0]["result"]
     assert [(r["run_id"], r["error"]) for r in result["failed"]] == [(run_id, "ExecutionEnded")], (
@@ -137,7 +146,7 @@ def test_the_sweeper_fails_a_run_whose_execution_ended_and_the_api_shows_why(twi
     assert run["error"]["step"] == "await_decision"
     queue = client.call("GET", "/verification/tasks", token=auditor).json()["items"]
     assert not any(t["run_id"] == run_id for t in queue)  # nothing left for the auditor to decide
-    again = json.loads(jobs(twin, "run", "sweep").stdout)["targets"][0]["result"]
+    again = json.loads(jobs(twin, "run", "sweep-runs").stdout)["targets"][0]["result"]
     assert not [r for r in again["failed"] if r["run_id"] == run_id]  # idempotent
     restarted = client.call("POST", f"/projects/{pid}/runs", {"period": "2025-kharif"}, token=admin)
     assert restarted.status_code == 202, restarted.text  # a swept run can be started again

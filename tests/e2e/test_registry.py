@@ -20,7 +20,7 @@ def world(twin):
     from tests.e2e.conftest import Client
 
     users = {u["role"]: u for u in twin["users"]}
-    client = Client(twin["api"])
+    client = Client.of(twin)
     admin = client.login("demo-admin", users["admin"]["password"])["id_token"]
     farmer = client.login("demo-farmer", users["farmer"]["password"])["id_token"]
     farmer_sub = client.call("GET", "/auth/me", token=farmer).json()["user_id"]
