@@ -11,9 +11,7 @@ export_handler):
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import json
 from typing import Any, Protocol
 
@@ -49,17 +47,9 @@ class S3ObjectWriter:
         self.bucket = bucket
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
-        from agri_common.platform.aws import client
+        from agri_common.platform.aws import put_verified_object
 
-        digest = hashlib.sha256(body).digest()
-        client("s3").put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=body,
-            ContentType=content_type,
-            ChecksumAlgorithm="SHA256",  # Object Lock buckets require an integrity checksum
-            ChecksumSHA256=base64.b64encode(digest).decode(),
-        )
+        put_verified_object(self.bucket, key, body, content_type)  # Object Lock requires the checksum
 
 
 def day_events(store: ActivityStore, day: dt.date) -> list[ActivityEvent]:

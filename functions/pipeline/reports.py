@@ -18,8 +18,6 @@ text as text, never as markup, with control characters replaced.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -277,18 +275,9 @@ class AuditUploader:
         self.bucket = bucket
 
     def put(self, key: str, body: bytes, content_type: str) -> str:
-        from agri_common.platform.aws import client
+        from agri_common.platform.aws import put_verified_object
 
-        digest = hashlib.sha256(body).digest()
-        client("s3").put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=body,
-            ContentType=content_type,
-            ChecksumAlgorithm="SHA256",
-            ChecksumSHA256=base64.b64encode(digest).decode(),
-        )
-        return digest.hex()
+        return put_verified_object(self.bucket, key, body, content_type)
 
 
 class Uploader(Protocol):

@@ -93,3 +93,21 @@ def batch_get_responses(
     from agri_common.platform.errors import SERVICE_UNAVAILABLE_MESSAGE, DependencyError
 
     raise DependencyError(SERVICE_UNAVAILABLE_MESSAGE)
+
+
+def put_verified_object(bucket: str, key: str, body: bytes, content_type: str) -> str:
+    """PutObject with the body's SHA-256 sent as ``ChecksumSHA256``: S3 refuses bytes that do not match,
+    and an Object Lock bucket (the audit bucket) requires an integrity checksum. Returns the hex SHA-256."""
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(body).digest()
+    client("s3").put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=body,
+        ContentType=content_type,
+        ChecksumAlgorithm="SHA256",
+        ChecksumSHA256=base64.b64encode(digest).decode(),
+    )
+    return digest.hex()
