@@ -49,7 +49,7 @@ def test_mutating_requests_write_one_event_each_visible_to_the_right_roles(clien
     send("farmer may not create projects", "POST", "/projects", {}, farmer, 403)
     project = {
         "name": "Activity e2e",
-        "fpo_ids": [DEMO_FPO],
+        "fpo_ids": [fpo_id],  # its own FPO: an FPO is in one project at most, and the twin is shared
         "methodology": "vm0051",
         "profile": "vm0051",
         "gwp": "AR5",
