@@ -77,13 +77,13 @@ def parse_time(value: str | None, *, name: str, end_of_day: bool) -> dt.datetime
         raise UnprocessableError(
             f"{name} must be an ISO date (2026-11-27) or date-time with an offset (2026-11-27T10:00:00Z)",
             code="invalid_date",
-            details=[{"field": name, "problem": "not an ISO date or date-time"}],
+            details=[{"field": f"query.{name}", "issue": "not an ISO date or date-time", "type": "invalid_date"}],
         ) from None
     if moment.tzinfo is None:
         raise UnprocessableError(
             f"{name} needs a UTC offset (Z or +05:30)",
             code="invalid_date",
-            details=[{"field": name, "problem": "date-time without an offset"}],
+            details=[{"field": f"query.{name}", "issue": "date-time without an offset", "type": "invalid_date"}],
         )
     return moment.astimezone(dt.UTC)
 
@@ -101,13 +101,21 @@ def filters_from(
     lower = parse_time(start, name="from", end_of_day=False) or (upper - dt.timedelta(days=DEFAULT_SPAN_DAYS))
     if lower > upper:
         raise UnprocessableError(
-            "from is after to", code="invalid_time_range", details=[{"field": "from", "problem": "after to"}]
+            "from is after to",
+            code="invalid_time_range",
+            details=[{"field": "query.from", "issue": "after to", "type": "invalid_time_range"}],
         )
     if upper - lower > dt.timedelta(days=MAX_SPAN_DAYS):
         raise UnprocessableError(
             f"from..to spans more than {MAX_SPAN_DAYS} days: ask for a shorter range",
             code="invalid_time_range",
-            details=[{"field": "from", "problem": f"more than {MAX_SPAN_DAYS} days before to"}],
+            details=[
+                {
+                    "field": "query.from",
+                    "issue": f"more than {MAX_SPAN_DAYS} days before to",
+                    "type": "invalid_time_range",
+                }
+            ],
         )
     return Filters(actor=actor, target=target, action=action, start=lower, end=upper, raw=(start, end))
 

@@ -21,6 +21,7 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/confirm-registration"),
     ("POST", "/auth/login"),
     ("POST", "/auth/challenge"),
+    ("POST", "/auth/mfa/verify"),  # the MFA_SETUP session is its credential (decision 0015)
     ("POST", "/auth/refresh"),
     ("POST", "/auth/forgot-password"),
     ("POST", "/auth/confirm-forgot-password"),
