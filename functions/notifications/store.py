@@ -199,19 +199,11 @@ class NotificationStore:
         return len(keys)
 
 
-def _default_store(farm_table: str | None = None) -> NotificationStore:
-    import os
-
-    from agri_common.single_table import DynamoTableStore
-
-    return NotificationStore(DynamoTableStore(farm_table or os.environ["FARM_TABLE"]))
-
-
-def erase_user(user_id: str, *, store: NotificationStore | None = None) -> int:
+def erase_user(user_id: str, *, store: NotificationStore) -> int:
     """Personal-data erasure: an account's notifications and preferences (the number of items)."""
-    return (store or _default_store()).erase(user_recipient(user_id))
+    return store.erase(user_recipient(user_id))
 
 
-def erase_farmer(farmer_id: str, *, store: NotificationStore | None = None) -> int:
+def erase_farmer(farmer_id: str, *, store: NotificationStore) -> int:
     """Personal-data erasure: what was sent to a farmer without an account (SMS texts, statuses)."""
-    return (store or _default_store()).erase(farmer_recipient(farmer_id))
+    return store.erase(farmer_recipient(farmer_id))
