@@ -31,9 +31,15 @@ def test_stopping_a_waiting_execution_aborts_it(monkeypatch):
             name="m", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
         )["stateMachineArn"]
         arn = sfn.start_execution(stateMachineArn=machine, name="e1")["executionArn"]
+        # waiting for its token: the message is on the queue (RUNNING alone may still be before the send)
+        sqs = boto3.client("sqs", region_name="ap-south-1")
         deadline = time.monotonic() + 10
-        while sfn.describe_execution(executionArn=arn)["status"] != "RUNNING" and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+            if int(attributes["Attributes"]["ApproximateNumberOfMessages"]) >= 1:
+                break
             time.sleep(0.05)
+        assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
         sfn.stop_execution(executionArn=arn, error="RunStuck", cause="swept")
         described = sfn.describe_execution(executionArn=arn)
         assert described["status"] == "ABORTED"
