@@ -110,15 +110,22 @@ class Identity(Construct):
         return pool
 
     def _client(self) -> cognito.UserPoolClient:
-        """One public client (no secret: it ships in browsers and apps) for the auth function's flows."""
+        """One confidential client, used only by the auth function (decision 0023).
+
+        Browsers and apps never talk to Cognito: they call our /auth routes, which keep rules
+        Cognito cannot (admins and auditors get no tokens before enrolling TOTP). With a secret,
+        Cognito refuses every sign-in, challenge answer, refresh and revocation that does not
+        prove it, so holding a password is not enough to get tokens around those routes. The
+        secret is never in the template or an environment: the auth function reads it from Cognito.
+        """
         read = dict(
             fullname=True, email=True, email_verified=True, phone_number=True, phone_number_verified=True, locale=True
         )
         write = dict(fullname=True, email=True, phone_number=True, locale=True)
         return self.user_pool.add_client(
             "AppClient",
-            generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_password=True, user_srp=True),  # + refresh, always on
+            generate_secret=True,
+            auth_flows=cognito.AuthFlow(user_password=True),  # + refresh, always on; SRP unused by our routes
             access_token_validity=TOKEN_VALIDITY,
             id_token_validity=TOKEN_VALIDITY,
             refresh_token_validity=REFRESH_TOKEN_VALIDITY,

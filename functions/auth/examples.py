@@ -19,8 +19,8 @@ CHALLENGE: JsonDict = {
     "username": "asha.devi",
     "new_password": "Naya-Khet-2025!",
 }
-REFRESH: JsonDict = {"refresh_token": "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.the-refresh-token-from-login"}
-LOGOUT: JsonDict = REFRESH
+LOGOUT: JsonDict = {"refresh_token": "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.the-refresh-token-from-login"}
+REFRESH: JsonDict = {**LOGOUT, "username": "asha.devi"}
 FORGOT_PASSWORD: JsonDict = {"username": "asha.devi"}
 CONFIRM_FORGOT_PASSWORD: JsonDict = {"username": "asha.devi", "code": "123456", "new_password": "Naya-Khet-2025!"}
 MFA_SETUP: JsonDict = {"access_token": "eyJraWQiOiJrMSIsImFsZyI6IlJTMjU2In0.the-access-token-from-login"}

@@ -100,6 +100,11 @@ class MfaVerifyRequest(_In):
 class RefreshRequest(_In):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.REFRESH]})
     refresh_token: str = Field(min_length=1, max_length=8192)
+    username: str = Field(
+        pattern=USERNAME,
+        description="The username the tokens belong to, as in the ID token's `cognito:username` claim "
+        "(also `GET /auth/me`): the app client is confidential and its proof is computed over it",
+    )
 
 
 class LogoutRequest(_In):

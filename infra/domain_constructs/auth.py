@@ -6,6 +6,9 @@ VerifySoftwareToken and SetUserMFAPreference (authorized by the user's access to
 app-client APIs that need no IAM permission. IAM is needed only for the admin calls: putting a new
 user in the ``farmer`` group, deleting the user again if that fails (no half-registered accounts),
 and reading a user's groups (admins and auditors must have TOTP before they get tokens: decision 0015).
+The app client is confidential (decision 0023): every app-client call above carries the client's
+secret or a hash of it, which the function reads from Cognito once per container
+(``DescribeUserPoolClient``); no other function may read it, so no one can sign in around our routes.
 Logout records the session in the revocation table (PutItem). TOTP enrolment sessions live in the
 same table under ``mfa#`` keys: updating (wrong-code count) and deleting (single use) are granted on
 those keys only (``dynamodb:LeadingKeys``), so the function cannot lift a revocation.
@@ -23,6 +26,7 @@ COGNITO_ACTIONS = (
     "cognito-idp:AdminAddUserToGroup",
     "cognito-idp:AdminDeleteUser",
     "cognito-idp:AdminListGroupsForUser",
+    "cognito-idp:DescribeUserPoolClient",  # the app client's secret (decision 0023)
 )
 MFA_SESSION_ACTIONS = ("dynamodb:UpdateItem", "dynamodb:DeleteItem")
 

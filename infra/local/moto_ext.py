@@ -11,6 +11,11 @@
 - Cognito RevokeToken: AWS invalidates the refresh token and the tokens minted from it. Here the
   refresh token is marked revoked exactly as moto's own GlobalSignOut does, so REFRESH_TOKEN_AUTH
   with it fails with NotAuthorizedException afterwards.
+- Cognito confidential app clients: AWS refuses SignUp, ConfirmSignUp, ForgotPassword,
+  ConfirmForgotPassword, InitiateAuth and RespondToAuthChallenge without the client's SecretHash,
+  and RevokeToken without its ClientSecret. moto checks only SRP, refresh and SOFTWARE_TOKEN_MFA,
+  so a password alone would sign anyone in around our routes. Here every one of those is checked
+  (NotAuthorizedException, as on AWS); clients without a secret are untouched (decision 0023).
 - Step Functions StopExecution: AWS ends the execution at once (``ABORTED``, ``stopDate``) wherever
   it is. moto's interpreter only asks its worker to stop, which it notices between states: an
   execution waiting for a task token (the auditor's decision) stayed ``RUNNING`` for ever. Here a
@@ -51,6 +56,7 @@ from typing import Any
 def install() -> None:
     _install_totp()
     _install_revoke_token()
+    _install_client_secret_checks()
     _install_user_existence_errors()
     _install_session_errors()
     _install_fast_transactions()
@@ -358,6 +364,70 @@ def _install_revoke_token() -> None:
 
     CognitoIdpResponse.revoke_token = revoke_token
     CognitoIdpResponse._agri_revoke_token = True
+
+
+# What each app-client action must prove with a confidential client (decision 0023): the
+# SecretHash of a named user, or (RevokeToken) the client secret itself. moto checks SECRET_HASH
+# only on SRP, refresh and SOFTWARE_TOKEN_MFA; AWS checks it on every one of these.
+_SECRET_HASH_PARAMS: dict[str, tuple[str, str]] = {
+    "sign_up": ("SecretHash", "Username"),
+    "confirm_sign_up": ("SecretHash", "Username"),
+    "forgot_password": ("SecretHash", "Username"),
+    "confirm_forgot_password": ("SecretHash", "Username"),
+}
+
+
+def _install_client_secret_checks() -> None:
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.models import cognitoidp_backends
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.cognitoidp.utils import check_secret_hash
+
+    if getattr(CognitoIdpResponse, "_agri_client_secret", False):
+        return
+
+    def app_client(client_id: str) -> Any:
+        for account in cognitoidp_backends.values():
+            for backend in account.values():
+                for pool in backend.user_pools.values():
+                    if client_id in pool.clients:
+                        return pool.clients[client_id]
+        return None
+
+    def proof(response: Any, action: str) -> tuple[str | None, str | None, bool]:
+        """(username, secret hash, is the secret itself) that ``action`` carries, or Nones."""
+        if action in _SECRET_HASH_PARAMS:
+            hash_param, user_param = _SECRET_HASH_PARAMS[action]
+            return response._get_param(user_param), response._get_param(hash_param), False
+        if action == "initiate_auth":
+            if response._get_param("AuthFlow") != "USER_PASSWORD_AUTH":
+                return None, None, False  # moto checks SRP and refresh itself
+            params = response._get_param("AuthParameters") or {}
+            return params.get("USERNAME", ""), params.get("SECRET_HASH"), False
+        if action == "respond_to_auth_challenge":
+            params = response._get_param("ChallengeResponses") or {}
+            return params.get("USERNAME", ""), params.get("SECRET_HASH"), False
+        return None, response._get_param("ClientSecret"), True  # revoke_token
+
+    def checked(action: str, original: Any) -> Any:
+        def guarded(self: Any) -> Any:
+            client = app_client(self._get_param("ClientId"))
+            if client is not None and client.generate_secret:
+                username, given, is_secret = proof(self, action)
+                ok = (
+                    given == client.secret
+                    if is_secret
+                    else username is None or check_secret_hash(client.secret, client.id, username, given)
+                )
+                if not ok:
+                    raise NotAuthorizedError(f"Unable to verify secret hash for client {client.id}")
+            return original(self)
+
+        return guarded
+
+    for action in (*_SECRET_HASH_PARAMS, "initiate_auth", "respond_to_auth_challenge", "revoke_token"):
+        setattr(CognitoIdpResponse, action, checked(action, getattr(CognitoIdpResponse, action)))
+    CognitoIdpResponse._agri_client_secret = True
 
 
 def _install_session_errors() -> None:

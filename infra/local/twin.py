@@ -230,12 +230,13 @@ class LocalTwin:
         would be (associate, verify a real code, prefer TOTP); the secret is printed at start."""
         import time
 
-        client_id = provisioner.clients[pool_id][0]
-        access = idp.initiate_auth(
-            ClientId=client_id,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": password},
-        )["AuthenticationResult"]["AccessToken"]
+        from agri_common.platform.identity import CognitoIdentityProvider, Tokens
+
+        # the app client is confidential (decision 0023): sign in as the auth function does
+        tokens = CognitoIdentityProvider(pool_id, provisioner.clients[pool_id][0]).login(username, password)
+        if not isinstance(tokens, Tokens):
+            raise RuntimeError(f"seeding {username}: unexpected challenge {tokens.challenge_name}")
+        access = tokens.access_token
         secret: str = idp.associate_software_token(AccessToken=access)["SecretCode"]
         idp.verify_software_token(AccessToken=access, UserCode=moto_ext.totp_code(secret, time.time()))
         idp.set_user_mfa_preference(

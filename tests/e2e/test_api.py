@@ -37,7 +37,7 @@ def test_register_login_me_refresh_logout_then_old_token_refused(client):
     assert me.status_code == 200, me.text
     assert me.json()["username"] == username and me.json()["role"] == "farmer" and me.json()["fpo_id"] is None
 
-    refreshed = client.call("POST", "/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    refreshed = client.call("POST", "/auth/refresh", {"refresh_token": tokens["refresh_token"], "username": username})
     assert refreshed.status_code == 200, refreshed.text
     new_id = refreshed.json()["id_token"]
     assert client.call("GET", "/auth/me", token=new_id).status_code == 200
@@ -47,7 +47,7 @@ def test_register_login_me_refresh_logout_then_old_token_refused(client):
     for token in (tokens["id_token"], new_id):  # every token of the session, not only the one presented
         old = client.call("GET", "/auth/me", token=token)
         assert old.status_code == 401 and old.json()["error"]["code"] == "token_revoked"
-    again = client.call("POST", "/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    again = client.call("POST", "/auth/refresh", {"refresh_token": tokens["refresh_token"], "username": username})
     assert again.status_code == 401 and again.json()["error"]["code"] == "invalid_refresh_token"
     assert client.call("GET", "/auth/me", token=client.login(username, PASSWORD)["id_token"]).status_code == 200
 

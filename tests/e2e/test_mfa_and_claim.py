@@ -92,7 +92,7 @@ def test_an_auditors_first_login_enrols_totp_then_logins_need_a_real_code(client
     me = client.call("GET", "/auth/me", token=tokens["id_token"])
     assert me.status_code == 200 and me.json()["role"] == "auditor"
     assert client.call("GET", "/verification/tasks", token=tokens["id_token"]).status_code == 200
-    refreshed = client.call("POST", "/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    refreshed = client.call("POST", "/auth/refresh", {"refresh_token": tokens["refresh_token"], "username": username})
     assert refreshed.status_code == 200, refreshed.text
 
 
@@ -109,6 +109,40 @@ def test_an_admin_without_totp_gets_no_tokens_from_login_or_refresh(client, user
     assert client.call("POST", "/auth/challenge", answer).json()["challenge"]["challenge_name"] == "MFA_SETUP"
     again = client.call("POST", "/auth/login", {"username": username, "password": PASSWORD}).json()
     assert again["tokens"] is None and again["challenge"]["challenge_name"] == "MFA_SETUP"
+
+
+def test_a_password_alone_gets_no_tokens_from_cognito_around_our_routes(client, users, twin):
+    """Decision 0023: the app client is confidential, so an admin who has not enrolled TOTP (our
+    /auth/login answers MFA_SETUP) cannot sign in by calling Cognito directly with the password."""
+    from botocore.exceptions import ClientError
+
+    from agri_common.platform.identity import secret_hash
+    from tests.e2e.test_jobs import moto
+
+    idp = moto(twin, "cognito-idp")
+    pool = idp.list_user_pools(MaxResults=10)["UserPools"][0]["Id"]
+    app = idp.list_user_pool_clients(UserPoolId=pool, MaxResults=10)["UserPoolClients"][0]["ClientId"]
+    admin = client.login(users["admin"]["username"], users["admin"]["password"])["id_token"]
+    username = created_user(client, admin, "auditor")
+    params = {"USERNAME": username, "PASSWORD": TEMPORARY}
+    with pytest.raises(ClientError) as exc:
+        idp.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
+    assert exc.value.response["Error"]["Code"] == "NotAuthorizedException"
+    # the control: the same call with the secret's proof (which only the auth function can read) works
+    secret = idp.describe_user_pool_client(UserPoolId=pool, ClientId=app)["UserPoolClient"]["ClientSecret"]
+    proven = {**params, "SECRET_HASH": secret_hash(secret, app, username)}
+    assert idp.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=proven)["ChallengeName"] == (
+        "NEW_PASSWORD_REQUIRED"
+    )
+    first = client.call("POST", "/auth/login", {"username": username, "password": TEMPORARY}).json()
+    with pytest.raises(ClientError) as exc:  # our route's challenge session cannot be answered directly either
+        idp.respond_to_auth_challenge(
+            ClientId=app,
+            ChallengeName="NEW_PASSWORD_REQUIRED",
+            Session=first["challenge"]["session"],
+            ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": PASSWORD},
+        )
+    assert exc.value.response["Error"]["Code"] == "NotAuthorizedException"
 
 
 def test_a_farmer_may_enrol_and_then_gets_the_totp_challenge(client):

@@ -52,12 +52,7 @@ def test_mfa_optional_totp_only(template):
 
 def test_client_tokens_and_flows(template):
     client = only(template, "AWS::Cognito::UserPoolClient")[1]["Properties"]
-    assert client["GenerateSecret"] is False
-    assert set(client["ExplicitAuthFlows"]) == {
-        "ALLOW_USER_PASSWORD_AUTH",
-        "ALLOW_USER_SRP_AUTH",
-        "ALLOW_REFRESH_TOKEN_AUTH",
-    }
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
     assert client["EnableTokenRevocation"] is True
     assert client["PreventUserExistenceErrors"] == "ENABLED"
     units = client["TokenValidityUnits"]
@@ -72,3 +67,20 @@ def test_users_cannot_write_their_fpo(template):
     assert "custom:fpo_id" in client["ReadAttributes"]
     assert "custom:fpo_id" not in client["WriteAttributes"]
     assert not any(a.startswith("custom:") for a in client["WriteAttributes"])
+
+
+def test_the_app_client_is_confidential_and_only_the_auth_function_reads_its_secret(template):
+    """Decision 0023: with a client secret, Cognito refuses sign-ins, challenge answers and refreshes
+    that do not prove it, so no one gets tokens around our /auth routes (where admins and auditors
+    must enrol TOTP first). The secret is read from Cognito by the auth function, never configured."""
+    client = only(template, "AWS::Cognito::UserPoolClient")[1]["Properties"]
+    assert client["GenerateSecret"] is True
+    assert client.get("AllowedOAuthFlowsUserPoolClient") is not True  # no hosted UI flows around the routes
+    readers = set()
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(a in ("cognito-idp:DescribeUserPoolClient", "cognito-idp:*", "*") for a in actions):
+                readers.update(r["Ref"] for r in policy["Properties"]["Roles"])
+    assert len(readers) == 1 and "Auth" in next(iter(readers)), readers
+    assert "ClientSecret" not in str(template)  # neither an output nor an environment variable

@@ -45,10 +45,56 @@ def test_revoked_refresh_token_no_longer_refreshes(idp):
     idp.sign_up("ravi", PASSWORD, {"name": "Ravi"})
     idp.confirm_sign_up("ravi", "123456")
     tokens = idp.login("ravi", PASSWORD)
-    assert idp.refresh(tokens.refresh_token).id_token
+    assert idp.refresh(tokens.refresh_token, "ravi").id_token
     idp.revoke_refresh_token(tokens.refresh_token)
     with pytest.raises(UnauthorizedError):
-        idp.refresh(tokens.refresh_token)
+        idp.refresh(tokens.refresh_token, "ravi")
+
+
+def test_the_client_is_confidential_so_a_password_alone_signs_no_one_in(idp):
+    """Decision 0023: an admin not yet enrolled in TOTP cannot get tokens by calling Cognito with the
+    password (our /auth/login would answer MFA_SETUP); only the secret's holder can sign in."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    idp.admin_create_user("adi", {"name": "Adi"}, "Temp-Passw0rd!x")
+    idp.add_to_group("adi", "admin")
+    direct = boto3.client("cognito-idp")
+    for call in (
+        lambda: direct.initiate_auth(
+            ClientId=idp.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "adi", "PASSWORD": "Temp-Passw0rd!x"},
+        ),
+        lambda: direct.sign_up(ClientId=idp.client_id, Username="mallory", Password=PASSWORD),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert exc.value.response["Error"]["Code"] == "NotAuthorizedException"
+    challenge = idp.login("adi", "Temp-Passw0rd!x")  # the auth function's own call proves the secret
+    assert not isinstance(challenge, Tokens) and challenge.challenge_name == "NEW_PASSWORD_REQUIRED"
+    with pytest.raises(ClientError) as exc:
+        direct.respond_to_auth_challenge(
+            ClientId=idp.client_id,
+            ChallengeName="NEW_PASSWORD_REQUIRED",
+            Session=challenge.session,
+            ChallengeResponses={"USERNAME": "adi", "NEW_PASSWORD": PASSWORD},
+        )
+    assert exc.value.response["Error"]["Code"] == "NotAuthorizedException"
+    tokens = idp.respond_to_challenge(
+        "NEW_PASSWORD_REQUIRED", challenge.session, {"USERNAME": "adi", "NEW_PASSWORD": PASSWORD}
+    )
+    assert isinstance(tokens, Tokens)
+    with pytest.raises(ClientError) as exc:  # nor can the refresh token be used around /auth/refresh
+        direct.initiate_auth(
+            ClientId=idp.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": tokens.refresh_token},
+        )
+    assert exc.value.response["Error"]["Code"] == "NotAuthorizedException"
+    with pytest.raises(UnauthorizedError):  # a refresh names the token's own user
+        idp.refresh(tokens.refresh_token, "ravi")
+    assert idp.refresh(tokens.refresh_token, "adi").id_token
 
 
 def test_admin_user_lifecycle(aws, function_env):

@@ -84,11 +84,11 @@ class FakeIdp:
             self.passwords[username] = responses["NEW_PASSWORD"]
         return self._tokens(username, "2")
 
-    def refresh(self, refresh_token):
+    def refresh(self, refresh_token, username):
         self._maybe_fail("refresh")
-        if refresh_token in self.revoked:
+        if refresh_token in self.revoked or refresh_token.removeprefix("refresh-") != username:
+            # a confidential client's SECRET_HASH over another username fails like a bad token
             raise UnauthorizedError("revoked", code="invalid_refresh_token")
-        username = refresh_token.removeprefix("refresh-")
         tokens = self._tokens(username, "3")
         return tokens.model_copy(update={"refresh_token": refresh_token})
 

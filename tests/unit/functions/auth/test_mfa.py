@@ -165,7 +165,7 @@ def test_admin_created_user_changes_password_then_enrols(idp):
 
 def test_an_admins_refresh_token_without_totp_mints_nothing_and_is_revoked(idp):
     user(idp, "adi", "admin")
-    r = call(handler, "POST", "/auth/refresh", {"refresh_token": "refresh-adi"})
+    r = call(handler, "POST", "/auth/refresh", {"refresh_token": "refresh-adi", "username": "adi"})
     assert r.status == 403 and r.body["error"]["code"] == "mfa_enrollment_required"
     assert "refresh-adi" in idp.revoked
     assert "id3" not in str(r.body)
@@ -176,8 +176,16 @@ def test_refresh_works_for_farmers_and_enrolled_admins(idp):
     user(idp, "adi", "admin")
     idp.totp["adi"] = "SECRETADI"
     for name in ("ravi", "adi"):
-        r = call(handler, "POST", "/auth/refresh", {"refresh_token": f"refresh-{name}"})
+        r = call(handler, "POST", "/auth/refresh", {"refresh_token": f"refresh-{name}", "username": name})
         assert r.status == 200 and r.body["id_token"] == "id3"
+
+
+def test_refresh_needs_the_tokens_username(idp):
+    user(idp, "ravi", "farmer")
+    missing = call(handler, "POST", "/auth/refresh", {"refresh_token": "refresh-ravi"})
+    assert missing.status == 422 and missing.body["error"]["details"][0]["field"] == "body.username"
+    other = call(handler, "POST", "/auth/refresh", {"refresh_token": "refresh-ravi", "username": "adi"})
+    assert other.status == 401 and other.body["error"]["code"] == "invalid_refresh_token"
 
 
 def test_a_farmer_enrols_optionally_and_then_gets_the_totp_challenge(idp):

@@ -6,6 +6,9 @@ code does not share permissions. Cognito errors become domain errors here, once.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from typing import Any
 
 from pydantic import BaseModel
@@ -94,10 +97,52 @@ def _tokens(result: dict[str, Any], refresh_token: str | None = None) -> Tokens:
     )
 
 
+def secret_hash(client_secret: str, client_id: str, username: str) -> str:
+    """Cognito's SecretHash: Base64(HMAC-SHA256(client secret, username + client id))."""
+    digest = hmac.new(client_secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+# (user pool, client) -> the client's secret, read once per container (DescribeUserPoolClient)
+_CLIENT_SECRETS: dict[tuple[str, str], str | None] = {}
+
+
 class CognitoIdentityProvider:
-    def __init__(self, user_pool_id: str, client_id: str):
+    """Cognito behind the calls our functions make.
+
+    The app client is confidential (decision 0023): every app-client call proves the client's
+    secret (``SecretHash``/``SECRET_HASH`` of the user, ``ClientSecret`` to revoke), so only a
+    holder of the secret, the auth function, can sign anyone in. The secret is never configured:
+    it is read from Cognito once per container (``DescribeUserPoolClient``, granted to the auth
+    function only) the first time a call needs it. ``client_secret`` is for tests.
+    """
+
+    def __init__(self, user_pool_id: str, client_id: str, client_secret: str | None = None):
         self.user_pool_id = user_pool_id
         self.client_id = client_id
+        if client_secret is not None:
+            _CLIENT_SECRETS[(user_pool_id, client_id)] = client_secret
+
+    def _client_secret(self) -> str | None:
+        key = (self.user_pool_id, self.client_id)
+        if key not in _CLIENT_SECRETS:
+            described = self._call("describe_user_pool_client", UserPoolId=self.user_pool_id, ClientId=self.client_id)
+            _CLIENT_SECRETS[key] = described["UserPoolClient"].get("ClientSecret")
+        return _CLIENT_SECRETS[key]
+
+    def _hash(self, username: str) -> str | None:
+        secret = self._client_secret()
+        return secret_hash(secret, self.client_id, username) if secret else None
+
+    def _with_hash(self, username: str, **kwargs: Any) -> dict[str, Any]:
+        """``kwargs`` plus ``SecretHash`` (the sign-up and password-reset calls)."""
+        digest = self._hash(username)
+        return {**kwargs, **({"SecretHash": digest} if digest else {})}
+
+    def _params_with_hash(self, username: str, params: dict[str, str]) -> dict[str, str]:
+        """Auth parameters or challenge responses plus ``SECRET_HASH``."""
+        digest = self._hash(username)
+        return {**params, **({"SECRET_HASH": digest} if digest else {})}
 
     def _call(self, op: str, overrides: dict[str, AppError] | None = None, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -116,16 +161,22 @@ class CognitoIdentityProvider:
     def sign_up(self, username: str, password: str, attributes: dict[str, str]) -> str:
         resp = self._call(
             "sign_up",
-            ClientId=self.client_id,
-            Username=username,
-            Password=password,
-            UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
+            **self._with_hash(
+                username,
+                ClientId=self.client_id,
+                Username=username,
+                Password=password,
+                UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
+            ),
         )
         sub: str = resp["UserSub"]
         return sub
 
     def confirm_sign_up(self, username: str, code: str) -> None:
-        self._call("confirm_sign_up", ClientId=self.client_id, Username=username, ConfirmationCode=code)
+        self._call(
+            "confirm_sign_up",
+            **self._with_hash(username, ClientId=self.client_id, Username=username, ConfirmationCode=code),
+        )
 
     def login(self, username: str, password: str) -> Tokens | Challenge:
         invalid = UnauthorizedError("Wrong username or password", code="invalid_credentials")
@@ -134,7 +185,7 @@ class CognitoIdentityProvider:
             {"NotAuthorizedException": invalid, "UserNotFoundException": invalid},
             ClientId=self.client_id,
             AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": password},
+            AuthParameters=self._params_with_hash(username, {"USERNAME": username, "PASSWORD": password}),
         )
         return self._auth_outcome(resp)
 
@@ -145,7 +196,7 @@ class CognitoIdentityProvider:
             ClientId=self.client_id,
             ChallengeName=name,
             Session=session,
-            ChallengeResponses=responses,
+            ChallengeResponses=self._params_with_hash(responses.get("USERNAME", ""), responses),
         )
         return self._auth_outcome(resp)
 
@@ -159,7 +210,9 @@ class CognitoIdentityProvider:
             parameters=resp.get("ChallengeParameters") or {},
         )
 
-    def refresh(self, refresh_token: str) -> Tokens:
+    def refresh(self, refresh_token: str, username: str) -> Tokens:
+        """``username``: the user's Cognito username (the ID token's ``cognito:username``), which a
+        confidential client's SECRET_HASH is computed over; a wrong one fails like a bad token."""
         resp = self._call(
             "initiate_auth",
             {
@@ -169,12 +222,16 @@ class CognitoIdentityProvider:
             },
             ClientId=self.client_id,
             AuthFlow="REFRESH_TOKEN_AUTH",
-            AuthParameters={"REFRESH_TOKEN": refresh_token},
+            AuthParameters=self._params_with_hash(username, {"REFRESH_TOKEN": refresh_token}),
         )
         return _tokens(resp["AuthenticationResult"], refresh_token)
 
     def revoke_refresh_token(self, refresh_token: str) -> None:
-        self._call("revoke_token", Token=refresh_token, ClientId=self.client_id)
+        secret = self._client_secret()
+        kwargs: dict[str, Any] = {"Token": refresh_token, "ClientId": self.client_id}
+        if secret:
+            kwargs["ClientSecret"] = secret
+        self._call("revoke_token", **kwargs)
 
     # ---- TOTP (software token) MFA: public APIs authorized by the user's access token -------------
     def get_user(self, access_token: str) -> AccessUser:
@@ -223,15 +280,14 @@ class CognitoIdentityProvider:
         )
 
     def forgot_password(self, username: str) -> None:
-        self._call("forgot_password", ClientId=self.client_id, Username=username)
+        self._call("forgot_password", **self._with_hash(username, ClientId=self.client_id, Username=username))
 
     def confirm_forgot_password(self, username: str, code: str, new_password: str) -> None:
         self._call(
             "confirm_forgot_password",
-            ClientId=self.client_id,
-            Username=username,
-            ConfirmationCode=code,
-            Password=new_password,
+            **self._with_hash(
+                username, ClientId=self.client_id, Username=username, ConfirmationCode=code, Password=new_password
+            ),
         )
 
     # ---- administration (user pool) -----------------------------------------------------------
