@@ -14,7 +14,7 @@ from typing import Any
 from agri_common.farm_table import keys
 from agri_common.farm_table.records import FpoRecord, SyncReceipt
 from agri_common.platform.clock import utc_iso_seconds_offset
-from agri_common.platform.errors import ConflictError, NotFoundError, UnprocessableError
+from agri_common.platform.errors import ConflictError, Detail, NotFoundError, UnprocessableError
 from agri_common.platform.principal import Principal
 from agri_common.single_table import Put, TableStore, Txn
 
@@ -45,6 +45,11 @@ def field_error(
     return UnprocessableError(message, details=[{"field": field, "issue": issue, "type": type_}])
 
 
+class StaleVersionDetail(Detail):
+    current_version: Any
+    current: dict[str, Any]
+
+
 class VersionConflict(ConflictError):
     """409 for a stale write: carries the current version and content (also reported by sync)."""
 
@@ -54,13 +59,13 @@ class VersionConflict(ConflictError):
         super().__init__(
             f"The {what} has changed since the version you based this on",
             details=[
-                {
-                    "field": "body.version",
-                    "issue": f"current version is {current.get('version')}",
-                    "type": "stale_version",
-                    "current_version": current.get("version"),
-                    "current": current,
-                }
+                StaleVersionDetail(
+                    field="body.version",
+                    issue=f"current version is {current.get('version')}",
+                    type="stale_version",
+                    current_version=current.get("version"),
+                    current=current,
+                )
             ],
         )
         self.current = current

@@ -34,14 +34,14 @@ DUPLICATE_CODES = {"farmer_exists", "plot_exists"}
 def _row_result(row: int, exc: Exception, prefix: str) -> m.ImportRow:
     if isinstance(exc, ValidationError):
         errors = validation_details([{**e, "loc": (prefix, *e.get("loc", ()))} for e in exc.errors(include_url=False)])
-        return m.ImportRow(row=row, status="rejected", errors=errors)
+        return m.ImportRow(row=row, status="rejected", errors=[dict(d) for d in errors])
     assert isinstance(exc, AppError)
     if exc.code in DUPLICATE_CODES:
         return m.ImportRow(row=row, status="duplicate")
     return m.ImportRow(
         row=row,
         status="rejected",
-        errors=[{"field": prefix, "type": exc.code, "issue": exc.message}, *(exc.details or [])],
+        errors=[{"field": prefix, "type": exc.code, "issue": exc.message}, *map(dict, exc.details or [])],
     )
 
 

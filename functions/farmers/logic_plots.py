@@ -17,7 +17,7 @@ from typing import Any
 from agri_common.farm_table import aggregates as agg
 from agri_common.farm_table import keys
 from agri_common.farm_table.records import FarmerRecord, GeoMember, PlotRecord
-from agri_common.platform.errors import ConflictError
+from agri_common.platform.errors import ConflictError, Detail
 from agri_common.platform.principal import Owned, Principal, Role, can_access, ensure_can_access, require_role
 from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Put, Txn, Update, commit
 from functions.farmers import geometry, membership
@@ -26,6 +26,22 @@ from functions.farmers.context import FarmContext, Receipt, VersionConflict, fie
 from functions.farmers.logic import FarmerService
 
 AREA_MISMATCH = 0.10  # flag a declared area more than 10 % off the computed one
+
+
+class PlotOverlapDetail(Detail):
+    """A new or moved outline's overlaps (the caller sees the ids of plots it may read only)."""
+
+    overlapping_plot_ids: list[str]
+    hidden_overlapping_plots: int
+    overlap_ha: list[float]
+
+
+class MemberOverlapDetail(Detail):
+    """One of an applicant's plots overlapping a member's plot (the id only if the caller may read it)."""
+
+    plot_id: str
+    overlapping_plot_id: str | None
+    overlap_ha: float
 
 
 def mismatch(declared: float | None, computed: float) -> bool:
@@ -205,14 +221,14 @@ class PlotService:
                 f"The plot overlaps {len(refused)} existing plot(s) beyond the allowed "
                 f"{policy.max_ha} ha / {policy.max_fraction_of_smaller:.0%} of the smaller plot",
                 details=[
-                    {
-                        "field": "body.geometry",
-                        "issue": "overlaps existing plots",
-                        "type": "plot_overlap",
-                        "overlapping_plot_ids": visible,
-                        "hidden_overlapping_plots": len(refused) - len(visible),
-                        "overlap_ha": [round(a, 4) for _, a in refused],
-                    }
+                    PlotOverlapDetail(
+                        field="body.geometry",
+                        issue="overlaps existing plots",
+                        type="plot_overlap",
+                        overlapping_plot_ids=visible,
+                        hidden_overlapping_plots=len(refused) - len(visible),
+                        overlap_ha=[round(a, 4) for _, a in refused],
+                    )
                 ],
             )
 
@@ -252,16 +268,16 @@ class PlotService:
                 f"{policy.max_ha} ha / {policy.max_fraction_of_smaller:.0%} of the smaller plot: correct the outlines "
                 "(PUT /plots/{plot_id}) or reject the request",
                 details=[
-                    {
-                        "field": "plot_id",
-                        "issue": "overlaps a member's plot",
-                        "type": "plot_overlap",
-                        "plot_id": pid,
-                        "overlapping_plot_id": o["plot_id"]
+                    MemberOverlapDetail(
+                        field="plot_id",
+                        issue="overlaps a member's plot",
+                        type="plot_overlap",
+                        plot_id=pid,
+                        overlapping_plot_id=o["plot_id"]
                         if can_access(caller, Owned(owner_user_id=o.get("owner_user_id"), fpo_id=o.get("fpo_id")))
                         else None,
-                        "overlap_ha": round(a, 4),
-                    }
+                        overlap_ha=round(a, 4),
+                    )
                     for pid, o, a in clashes
                 ],
             )

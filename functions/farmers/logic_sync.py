@@ -118,9 +118,12 @@ class SyncService:
             return m.SyncResult(
                 **base,
                 status="invalid",
-                errors=validation_details(
-                    [{**e, "loc": ("data", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
-                ),
+                errors=[
+                    dict(d)
+                    for d in validation_details(
+                        [{**e, "loc": ("data", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+                    )
+                ],
             )
         except Invalid as exc:
             return m.SyncResult(**base, status="invalid", errors=exc.errors)
@@ -128,7 +131,7 @@ class SyncService:
             return m.SyncResult(
                 **base,
                 status="invalid",
-                errors=[{"field": "data", "type": exc.code, "issue": exc.message}, *(exc.details or [])],
+                errors=[{"field": "data", "type": exc.code, "issue": exc.message}, *map(dict, exc.details or [])],
             )
 
     @staticmethod

@@ -19,6 +19,7 @@ signing key from Secrets Manager (``CHAIN_KEY_SECRET_ARN``), read once per conta
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 
 from agri_common.platform import activity
 from agri_common.platform.clock import utc_iso_seconds_z
-from agri_common.platform.errors import AppError, validation_details
+from agri_common.platform.errors import AppError, Detail, validation_details
 from agri_common.platform.observability import logger, metrics
 from agri_common.platform.settings import BaseSettingsModel, load_settings
 from functions.ledger import models as m
@@ -71,12 +72,12 @@ def get_writer() -> LedgerWriter:
     )
 
 
-def _error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _error(status: int, code: str, message: str, details: Sequence[Detail] | None = None) -> dict[str, Any]:
     return {
         "ok": False,
         "result": None,
         "next_farmer": None,
-        "error": {"status": status, "code": code, "message": message, "details": details},
+        "error": {"status": status, "code": code, "message": message, "details": list(details) if details else None},
     }
 
 

@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol
 
 from agri_common import pipeline_table
 from agri_common.platform import activity
-from agri_common.platform.errors import ConflictError, UnprocessableError
+from agri_common.platform.errors import ConflictError, Detail, UnprocessableError
 from agri_common.platform.observability import logger
 from agri_common.platform.principal import Principal, Role, require_role
 from agri_common.project_access import not_found, row_fpo, rows_visible, visible_project, visible_projects
@@ -61,7 +61,7 @@ class Workflow(Protocol):
 
 def validate_checklist(template: dict[str, Any], answers: dict[str, m.ChecklistAnswer]) -> None:
     ids = [item["id"] for item in template["items"]]
-    details = [
+    details: list[Detail] = [
         {"field": f"body.checklist.{i}", "issue": "not answered", "type": "missing"} for i in ids if i not in answers
     ]
     details += [

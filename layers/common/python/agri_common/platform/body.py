@@ -28,10 +28,10 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agri_common.platform.errors import BadRequestError, UnprocessableError, UnsupportedMediaTypeError
+from agri_common.platform.errors import BadRequestError, Detail, UnprocessableError, UnsupportedMediaTypeError
 
 MAX_JSON_DEPTH = 64
 JSON_MEDIA_TYPE = "application/json"
@@ -105,7 +105,7 @@ def check_media_type(content_type: str | None) -> None:
             raise UnsupportedMediaTypeError(f"Charset {value.strip()[:40]!r} is not accepted. {accepted}")
 
 
-def _malformed(message: str, details: list[dict[str, Any]] | None = None) -> BadRequestError:
+def _malformed(message: str, details: Sequence[Detail] | None = None) -> BadRequestError:
     return BadRequestError(message, code="malformed_json", details=details)
 
 

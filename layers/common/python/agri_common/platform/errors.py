@@ -11,7 +11,20 @@ Envelope (every 4xx/5xx)::
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
+
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
+
+
+class Detail(TypedDict):
+    """One entry of ``details``: every one has these three strings (the envelope's schema,
+    ``ErrorDetail`` below). Typed so that mypy refuses a detail with a missing or misspelt key; a
+    domain that adds context subclasses it (e.g. ``functions/farmers/logic_plots.py``)."""
+
+    field: str
+    issue: str
+    type: str
 
 
 class AppError(Exception):
@@ -20,12 +33,12 @@ class AppError(Exception):
     status: int = 500
     code: str = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None, details: list[dict[str, Any]] | None = None):
+    def __init__(self, message: str, *, code: str | None = None, details: Sequence[Detail] | None = None):
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
-        self.details = details
+        self.details: list[Detail] | None = list(details) if details else None
 
 
 class BadRequestError(AppError):
@@ -147,11 +160,11 @@ def aws_unavailable(exc: BaseException) -> DependencyError | None:
 
 
 def envelope(
-    code: str, message: str, request_id: str | None, details: list[dict[str, Any]] | None = None
+    code: str, message: str, request_id: str | None, details: Sequence[Detail] | None = None
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
     if details:
-        body["details"] = details
+        body["details"] = list(details)
     return {"error": body}
 
 
@@ -160,13 +173,17 @@ def envelope(
 _SCHEMA_TAG = re.compile(r"^function-(?:after|before|wrap|plain)\[")
 
 
-def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def validation_details(errors: list[dict[str, Any]]) -> list[Detail]:
     """Turn pydantic/Powertools validation errors into field-level details."""
-    details = []
+    details: list[Detail] = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p != "" and not _SCHEMA_TAG.match(str(p))]
         details.append(
-            {"field": ".".join(loc) or "body", "issue": err.get("msg", "invalid"), "type": err.get("type", "invalid")}
+            Detail(
+                field=".".join(loc) or "body",
+                issue=str(err.get("msg", "invalid")),
+                type=str(err.get("type", "invalid")),
+            )
         )
     return details
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from re import Match
 from typing import Any
 from urllib.parse import unquote
@@ -36,6 +36,7 @@ from agri_common.platform.errors import (
     SERVICE_UNAVAILABLE_MESSAGE,
     AppError,
     DependencyError,
+    Detail,
     PayloadTooLargeError,
     UnauthorizedError,
     aws_error_code,
@@ -77,7 +78,7 @@ def _request_id(event: dict[str, Any] | None) -> str | None:
 
 
 def error_response(
-    status: int, code: str, message: str, request_id: str | None, details: list[dict[str, Any]] | None = None
+    status: int, code: str, message: str, request_id: str | None, details: Sequence[Detail] | None = None
 ) -> Response[str]:
     return Response(
         status_code=status, content_type=_CONTENT_TYPE, body=json.dumps(envelope(code, message, request_id, details))
