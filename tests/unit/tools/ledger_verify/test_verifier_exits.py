@@ -37,6 +37,30 @@ def test_exit_0_when_verified(anchored, tmp_path, capsys):
     assert '"verified": true' in capsys.readouterr().out
 
 
+def test_a_reader_that_stops_early_gets_the_exit_status_not_a_traceback(anchored, tmp_path, monkeypatch):
+    """``agri-ledger-verify ... | head -c 20``: the pipe is closed when the report is written."""
+    import io
+    import os
+    import sys
+
+    class ClosedPipe(io.TextIOBase):
+        def __init__(self, fd: int):
+            self.fd = fd
+
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            return self.fd
+
+    fd = os.open(os.devnull, os.O_WRONLY)
+    monkeypatch.setattr(sys, "stdout", ClosedPipe(fd))
+    try:
+        assert run("proof", "--proof", proof_file(anchored, tmp_path), "--rpc", "http://rpc") == EXIT_VERIFIED
+    finally:
+        os.close(fd)
+
+
 @pytest.mark.parametrize(
     "case",
     [

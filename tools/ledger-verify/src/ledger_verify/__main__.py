@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -82,7 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     except (CannotVerify, OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         print(f"ERROR: cannot verify: {exc}", file=sys.stderr)
         return EXIT_CANNOT_VERIFY
-    print(json.dumps({"verified": True, "report": report}, indent=2))
+    try:
+        print(json.dumps({"verified": True, "report": report}, indent=2), flush=True)
+    except BrokenPipeError:
+        # the reader stopped early (``| head``): the verdict is the exit status, not a traceback;
+        # stdout goes to devnull so the interpreter's final flush cannot raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_VERIFIED
 
 
