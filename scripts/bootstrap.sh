@@ -8,6 +8,15 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 stamp() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
 
+# The README's walkthrough (and tests/e2e/test_readme_walkthrough.py, which runs it) uses curl:
+# Debian's package when the machine lacks it.
+if ! command -v curl > /dev/null 2>&1 && command -v apt-get > /dev/null 2>&1; then
+  echo "==> installing curl (apt-get)"
+  as_root=""
+  [ "$(id -u)" = 0 ] || as_root="sudo"
+  $as_root apt-get update -qq && $as_root apt-get install -y -qq --no-install-recommends curl
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv with $PY"
   "$PY" -m venv .venv
