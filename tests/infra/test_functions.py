@@ -45,7 +45,12 @@ WILDCARD_RESOURCE_ALLOWED = (
         }
     ),
 )
-AUTH_COGNITO = {"cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDeleteUser", "cognito-idp:AdminListGroupsForUser"}
+AUTH_COGNITO = {
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminDeleteUser",
+    "cognito-idp:AdminListGroupsForUser",
+    "cognito-idp:DescribeUserPoolClient",  # the confidential app client's secret (decision 0023)
+}
 ADMIN_COGNITO = {
     f"cognito-idp:{a}"
     for a in (
