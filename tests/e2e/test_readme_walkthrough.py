@@ -2,7 +2,8 @@
 newcomer is told they will see, so each is checked here (the README cannot drift from the product).
 
 Only the first line (where the twin listens, where its ready file is) is replaced; every other
-command runs verbatim under bash, with curl and python3 as the README assumes.
+command runs verbatim under bash, with curl and python3 as the README assumes, against a twin of
+its own: the README starts from a fresh one (the other e2e tests already use the demo FPO).
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 
+import pytest
+
 from infra.routes import ROOT
+from tests.e2e.conftest import start_twin
 
 FIRST_LINE = "API=http://127.0.0.1:8765; READY=/tmp/agri-twin.json"
 
@@ -25,10 +30,20 @@ def walkthrough() -> str:
     return found[0]
 
 
-def test_the_readme_walkthrough_prints_what_it_says(twin, tmp_path):
+@pytest.fixture(scope="module")
+def fresh_twin(synthesized, tmp_path_factory):
+    proc, info = start_twin(synthesized.template_path, tmp_path_factory.mktemp("readme-twin"))
+    yield info
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def test_the_readme_walkthrough_prints_what_it_says(fresh_twin, tmp_path):
     assert shutil.which("curl") and shutil.which("bash"), "the walkthrough needs curl and bash (scripts/bootstrap.sh)"
+    twin = fresh_twin
     ready = tmp_path / "ready.json"
-    ready.write_text(json.dumps({k: v for k, v in twin.items() if k not in ("process", "log")}))
+    ready.write_text(json.dumps(twin))
     script = walkthrough().replace(FIRST_LINE, f"API={twin['api']}; READY={ready}", 1)
     script = script.replace("/tmp/verification-report.pdf", str(tmp_path / "verification-report.pdf"))
     done = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=900)
