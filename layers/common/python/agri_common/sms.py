@@ -37,9 +37,7 @@ DLT_TEMPLATE_ID = "AWS.MM.SMS.TemplateId"
 DltId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,50}$")]
 TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}\.[a-z]{2,3}$")]
 # SNS: 3-11 letters and digits, at least one letter (India's DLT headers are 6 letters).
-SenderId = Annotated[
-    str, StringConstraints(min_length=3, max_length=11, pattern=r"^[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*$")
-]
+SenderId = Annotated[str, StringConstraints(min_length=3, max_length=11, pattern=r"^[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*$")]
 
 
 def template_name(kind: str, language: str) -> str:
