@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from aws_cdk import CfnOutput, CfnResource, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, CfnResource, Duration, RemovalPolicy, Stack
 from constructs import Construct
 
+from infra.alarms import OperationsAlarms, alarms_topic_key
 from infra.api import Api
 from infra.config import AppSettings, StageConfig
 from infra.domain_constructs import DomainConstruct, Platform, construct_for
@@ -58,7 +59,8 @@ def pipeline_stack_name(config: StageConfig) -> str:
 
 
 class DataStack(Stack):
-    """``AgriMrv-<stage>``: the stateful stack. Attributes: ``storage``, ``identity``, ``ledger_secrets``.
+    """``AgriMrv-<stage>``: the stateful stack. Attributes: ``storage``, ``identity``, ``ledger_secrets``,
+    ``alarms_key`` (the operations alarms topic's KMS key).
 
     In a stage whose data is kept (prod: ``removal_policy: retain``) the stack has termination
     protection and every resource of it is retained on deletion or replacement, including the
@@ -78,6 +80,8 @@ class DataStack(Stack):
         # Construct id "Ledger": the secret keeps the logical id it had under the ledger domain's
         # construct in the single pre-split stack.
         self.ledger_secrets = LedgerSecrets(self, "Ledger", config=config)
+        # The operations alarms topic's key (the topic is in the pipeline stack: infra/alarms.py).
+        self.alarms_key = alarms_topic_key(self, "OperationsAlarmsKey", config=config)
         if not config.is_ephemeral:
             for child in self.node.find_all():
                 if isinstance(child, CfnResource):
@@ -154,6 +158,53 @@ class PipelineStack(Stack):
             if ledger
             else None
         )
+        # The operations alarms topic and what notifies it (infra/alarms.py, docs/decisions/0020).
+        self.alarms = OperationsAlarms(self, "Operations", config=config, key=data.alarms_key)
+        self._watch()
+
+    def _watch(self) -> None:
+        alarms, machine = self.alarms, self.pipeline.state_machine
+        if self.notifications is not None:
+            alarms.alarm(
+                "NotificationDeadLettersAlarm",
+                self.notifications.dead_letters.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5), statistic="Maximum"
+                ),
+                "A notification failed every delivery and is in the dead-letter queue: see the delivery function's "
+                "logs for the failed channel, fix it, then redrive the DLQ (docs/notifications.md)",
+            )
+        if self.jobs is not None:
+            alarms.notify("ExportConflictAlarm", self.jobs.conflict_alarm)
+        alarms.alarm(
+            "ExecutionsFailedAlarm",
+            machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+            "A monitoring run's state machine execution failed: the run shows failed with its cause "
+            "(GET /projects/{id}/runs/{run}; docs/pipeline.md)",
+        )
+        alarms.alarm(
+            "ExecutionsTimedOutAlarm",
+            machine.metric_timed_out(period=Duration.minutes(5), statistic="Sum"),
+            "A monitoring run's execution timed out (an auditor's 7-day heartbeat lapsed, or a task hung)",
+        )
+        if self.ledger_writer is not None:
+            alarms.alarm(
+                "LedgerWriterErrorsAlarm",
+                self.ledger_writer.function.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                "The ledger writer failed (an issuance page or a scheduled anchoring run): see its logs; "
+                "issuance retries by the state machine, anchoring on the next schedule (docs/ledger.md)",
+            )
+            alarms.alarm(
+                "AnchorFailuresAlarm",
+                alarms.service_metric("LedgerAnchorFailures"),
+                "Anchoring after an issuance failed: the records are stored and pending; the anchoring schedule "
+                "retries (docs/ledger.md)",
+            )
+            alarms.alarm(
+                "AnchorConflictsAlarm",
+                alarms.service_metric("LedgerAnchorConflicts"),
+                "A foreign Merkle root is on chain under one of our batch keys: anchoring moved to the next id "
+                "(decision 0008); find out who wrote it",
+            )
 
 
 class AppStack(Stack):

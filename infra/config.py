@@ -80,6 +80,30 @@ DEFAULT_API_PLANS: dict[str, ApiPlan] = {
 }
 
 
+class SmsDlt(BaseModel):
+    """India's DLT registration of the stage's SMS sender (docs/decisions/0020): the principal entity id
+    and, per SMS template name (``<kind>.<language>``, ``claim_code.en``), the registered template id.
+    The synth refuses a registration that lacks a template the app can send (infra/messaging.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entity_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,50}$")
+    templates: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("templates")
+    @classmethod
+    def _ids(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, template_id in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}\.[a-z]{2,3}", name):
+                raise ValueError(f"template name {name!r}: <kind>.<language>, e.g. run_approved.hi")
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,50}", template_id):
+                raise ValueError(f"template {name!r}: its DLT id must be 1-50 letters or digits, not {template_id!r}")
+        return value
+
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
 class StageConfig(BaseModel):
     """The settings of one deployment stage (dev, prod)."""
 
@@ -116,9 +140,59 @@ class StageConfig(BaseModel):
                 raise ValueError(f"plan name {name!r}: lower-case letters and digits, 2-16, starting with a letter")
         return value
 
-    notification_email_sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
-    """The From address of notification emails: an identity verified in SES (ops verify it once). Without
-    one, notifications are not emailed (in-app and SMS only) and the delivery role gets no SES permission."""
+    notification_email_sender: str | None = Field(default=None, pattern=_EMAIL, max_length=254)
+    """The From address of notification emails. The stack creates its SES identity
+    (``notification_email_identity``) and the delivery role may send only from it. Without one,
+    notifications are not emailed (in-app and SMS only) and the delivery role gets no SES permission."""
+    notification_email_identity: Literal["address", "domain"] = "address"
+    """The SES identity the stack creates for the sender: the address itself (SES mails it a link to click),
+    or its whole domain (Easy DKIM: three CNAME records to publish; docs/operations.md)."""
+    sms_sender_id: str | None = Field(
+        default=None, min_length=3, max_length=11, pattern=r"^[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*$"
+    )
+    """The alphanumeric sender id of texts (India: the DLT-registered 6-letter header)."""
+    sms_dlt: SmsDlt | None = None
+    """India's DLT registration; without it texts carry no DLT attributes (Indian carriers drop them)."""
+    alarm_emails: tuple[str, ...] = ()
+    """Who the operations alarms topic emails (each confirms the subscription once); empty is allowed only
+    in a stage whose data is destroyed with it (dev)."""
+
+    @field_validator("alarm_emails")
+    @classmethod
+    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for address in value:
+            if len(address) > 254 or not re.fullmatch(_EMAIL, address):
+                raise ValueError(f"{address!r} is not an email address")
+        if len(set(value)) != len(value):
+            raise ValueError("an address is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _kept_stage_can_tell_people(self) -> StageConfig:
+        """A stage that keeps its data (prod) serves real farmers: without a DLT registration Indian carriers
+        drop its texts, without a sender it cannot email, without subscribers its alarms reach nobody."""
+        if self.sms_dlt is not None and not self.sms_sender_id:
+            raise ValueError(
+                f"stage {self.name!r}: sms_dlt needs sms_sender_id (a DLT template is registered for one sender id)"
+            )
+        if self.is_ephemeral:
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("sms_dlt", self.sms_dlt),
+                ("sms_sender_id", self.sms_sender_id),
+                ("notification_email_sender", self.notification_email_sender),
+                ("alarm_emails", self.alarm_emails),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(
+                f"stage {self.name!r} keeps its data (removal_policy retain) but has no {', '.join(missing)} in "
+                f"context.stages.{self.name} of cdk.json (docs/operations.md, 'Before the first deploy')"
+            )
+        return self
 
     @model_validator(mode="after")
     def _real_chain_has_a_registry(self) -> StageConfig:

@@ -17,7 +17,7 @@ table, so every Lambda instance sees the same counts.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,6 +34,7 @@ from agri_common.platform.inputs import Input
 from agri_common.platform.observability import logger
 from agri_common.platform.principal import Principal, Role, require_role
 from agri_common.single_table import MAX_TRANSACTION_OPS, Check, Op, Put, Txn, Update, WriteConflict, commit
+from agri_common.sms import SmsSender, SmsTemplateNotRegistered, template_name
 from functions.farmers import examples
 from functions.farmers.context import FarmContext, caller_label, not_found
 from functions.farmers.membership import code_hash, new_code
@@ -69,28 +70,17 @@ class ClaimRequest(Input):
 
 
 # ---- SMS ----------------------------------------------------------------------------------------
-class SmsSender(Protocol):
-    def send(self, phone: str, message: str) -> None: ...
+SMS_TEMPLATE = template_name("claim_code", "en")  # its DLT template name (agri_common.sms); the text is English
 
 
-class SnsSms:
-    """A transactional SMS through SNS (Publish to a phone number)."""
+def send_code(sms: SmsSender, phone: str, message: str) -> None:
+    """Text the code through the shared sender; any refusal is a 503 and the code stays unchanged."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    def send(self, phone: str, message: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from agri_common.platform.aws import client
-
-        try:
-            client("sns").publish(
-                PhoneNumber=phone,
-                Message=message,
-                MessageAttributes={
-                    "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
-                },
-            )
-        except (BotoCoreError, ClientError) as exc:
-            raise DependencyError("The SMS could not be sent; the code was not changed") from exc
+    try:
+        sms.send(phone, message, template=SMS_TEMPLATE)
+    except (BotoCoreError, ClientError, SmsTemplateNotRegistered) as exc:
+        raise DependencyError("The SMS could not be sent; the code was not changed") from exc
 
 
 def masked(phone: str) -> str:
@@ -144,7 +134,9 @@ class ClaimService:
             sent_to=farmer.phone if req.send_sms else None,
         )
         if req.send_sms and self.sms is not None:
-            self.sms.send(farmer.phone, sms_text(farmer, code, record.expires_at))  # before storing: no code unsent
+            send_code(
+                self.sms, farmer.phone, sms_text(farmer, code, record.expires_at)
+            )  # before storing: no code unsent
         try:
             self.ctx.store.transact([Put(record.to_item()), Check(farmer.key(), expect={"version": farmer.version})])
         except WriteConflict as exc:  # claimed (or edited) since the read: the code would be useless or stale

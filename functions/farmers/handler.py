@@ -23,14 +23,13 @@ from agri_common.platform.revocation import revocation_store
 from agri_common.platform.settings import BaseSettingsModel, load_settings
 from agri_common.project_access import assignments_from_env
 from agri_common.single_table import DynamoTableStore
+from agri_common.sms import SmsSender, sms_sender
 from functions.farmers import models as m
 from functions.farmers.claiming import (
     ClaimCodeOut,
     ClaimRequest,
     ClaimService,
     IssueClaimCodeRequest,
-    SmsSender,
-    SnsSms,
 )
 from functions.farmers.context import FarmContext, OverlapPolicy
 from functions.farmers.erasure import (
@@ -137,7 +136,7 @@ def get_erasers(ctx: Annotated[FarmContext, Depends(get_context)]) -> list[Erase
 
 
 def get_sms() -> SmsSender:
-    return SnsSms()
+    return sms_sender()  # SMS_SENDER_ID, SMS_DLT: the claim code's DLT template (agri_common.sms)
 
 
 Ctx = Annotated[FarmContext, Depends(get_context)]

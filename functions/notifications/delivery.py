@@ -10,10 +10,11 @@ sends only what failed. Any failed channel makes :meth:`Deliverer.deliver` raise
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from agri_common.notify import NotificationEvent
 from agri_common.platform.observability import logger, metrics
+from agri_common.sms import SmsSender, template_name
 from functions.notifications.recipients import Contact, Recipients
 from functions.notifications.store import (
     CHANNELS,
@@ -28,31 +29,12 @@ DEFAULT_CHANNELS: tuple[Channel, ...] = CHANNELS  # without preferences: every c
 REF_FIELDS = ("project_id", "run_id", "task_id", "fpo_id", "farmer_id")
 
 
-class SmsSender(Protocol):
-    def send_sms(self, phone: str, text: str) -> None: ...
-
-
 class EmailSender(Protocol):
     def send_email(self, address: str, subject: str, text: str) -> None: ...
 
 
 class DeliveryFailed(Exception):
     """At least one channel of one recipient failed; the message is retried."""
-
-
-class SnsSms:
-    """SMS through SNS: a direct publish to a phone number (no topic), transactional."""
-
-    def __init__(self, sender_id: str | None = None):
-        self.sender_id = sender_id
-
-    def send_sms(self, phone: str, text: str) -> None:
-        from agri_common.platform.aws import client
-
-        attributes: dict[str, Any] = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
-        if self.sender_id:
-            attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
-        client("sns").publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)
 
 
 class SesEmail:
@@ -131,7 +113,8 @@ class Deliverer:
                 continue
             try:
                 if channel == "sms":
-                    self.sms.send_sms(address, record.sms)
+                    # the text's DLT template: its kind in the language it was rendered in (agri_common.sms)
+                    self.sms.send(address, record.sms, template=template_name(record.event_kind, record.language))
                 else:
                     assert self.email is not None
                     self.email.send_email(address, record.title, record.body)

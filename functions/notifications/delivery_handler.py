@@ -17,7 +17,8 @@ from pydantic import ValidationError
 from agri_common.notify import NotificationEvent
 from agri_common.platform.observability import logger
 from agri_common.platform.settings import BaseSettingsModel, load_settings
-from functions.notifications.delivery import Deliverer, SesEmail, SnsSms
+from agri_common.sms import sms_sender
+from functions.notifications.delivery import Deliverer, SesEmail
 from functions.notifications.recipients import CognitoDirectory, Recipients
 
 
@@ -26,7 +27,6 @@ class DeliverySettings(BaseSettingsModel):
     pipeline_table: str
     user_pool_id: str
     email_sender: str | None = None  # a verified SES identity; without one, email is skipped
-    sms_sender_id: str | None = None
 
 
 def default_deliverer() -> Deliverer:
@@ -38,7 +38,7 @@ def default_deliverer() -> Deliverer:
     return Deliverer(
         NotificationStore(farm),
         Recipients(CognitoDirectory(s.user_pool_id), DynamoTableStore(s.pipeline_table), farm),
-        SnsSms(s.sms_sender_id),
+        sms_sender(),  # SMS_SENDER_ID, SMS_DLT (agri_common.sms)
         SesEmail(s.email_sender) if s.email_sender else None,
     )
 

@@ -78,3 +78,15 @@ def render(kind: str, language: str, values: dict[str, Any]) -> Rendered:
     safe = _Values({k: plain(v) for k, v in values.items()})
     title, body, sms = (string.Formatter().vformat(template[part], (), safe) for part in PARTS)
     return Rendered(language=language, title=title, body=body, sms=bound_sms(sms))
+
+
+def sms_template_names() -> tuple[str, ...]:
+    """Every SMS text this function may send, by its DLT template name (``<kind>.<language>``): each
+    language's file holds its own texts, and DLT registers each exact text (agri_common.sms)."""
+    from agri_common.sms import template_name
+
+    return tuple(
+        sorted(
+            template_name(kind, lang) for lang in languages() for kind, parts in load(lang).items() if parts.get("sms")
+        )
+    )

@@ -19,14 +19,16 @@ AdminUserGlobalSignOut, AdminDeleteUser on the user pool (the farmer's account).
 
 A profile's claim code can be texted to the profile's phone (decision 0015): SNS Publish, which for a
 phone number has no resource ARN to scope to, so ``sns:Publish`` alone (nothing else of SNS) is granted
-on ``*``.
+on ``*``, with a Deny on every topic (texts only: not the operations alarms topic). Its text's DLT
+template id and the sender id come from the stage (infra/messaging.py, decision 0020).
 """
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
 
 from infra import nag
 from infra.domain_constructs.base import DomainConstruct, Platform
+from infra.messaging import claim_code_sms_templates, sms_environment
 from infra.routes import ensure_import_paths
 
 ensure_import_paths()
@@ -76,6 +78,15 @@ class FarmersDomain(DomainConstruct):
         self.handler.role.add_to_principal_policy(
             iam.PolicyStatement(sid="ClaimCodeSms", actions=["sns:Publish"], resources=["*"])  # a sid: never merged
         )
+        self.handler.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="NoTopics",
+                effect=iam.Effect.DENY,
+                actions=["sns:Publish"],
+                resources=[Stack.of(self).format_arn(service="sns", resource="*")],
+            )
+        )
+        self.handler.add_environment(**sms_environment(platform.config, claim_code_sms_templates()))
         Validations.of(self.handler.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",

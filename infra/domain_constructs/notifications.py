@@ -6,8 +6,9 @@ everything that delivers (docs/decisions/0014):
 - the **delivery function** (``delivery_handler``, Metadata ``agri:domain = notifications-delivery``)
   reading the queue (event source mapping, partial batch failures): the only role that may send SMS
   (``sns:Publish``: phone numbers have no ARN, so Resource ``*`` with an explicit Deny on every
-  topic, i.e. texts only) and email (``ses:SendEmail``/``SendRawEmail`` on the one sender identity,
-  From address pinned by condition; none when the stage has no sender);
+  topic, i.e. texts only; ``SMS_SENDER_ID`` and the stage's DLT ids of its texts, infra/messaging.py)
+  and email (``ses:SendEmail``/``SendRawEmail`` on the one sender identity, which this construct creates
+  as an SES email identity, From address pinned by condition; none when the stage has no sender);
 - the **auditor reminder** (``reminder_handler``), run hourly by an EventBridge rule: it reads the
   pipeline table and may only enqueue.
 
@@ -20,18 +21,20 @@ from __future__ import annotations
 
 import dataclasses
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.domain_constructs.base import DomainConstruct, Platform
 from infra.domains import Domain
 from infra.function import DomainFunction
+from infra.messaging import notification_sms_templates, sms_environment
 
 DELIVERY_TIMEOUT_S = 60
 MAX_RECEIVES = 5  # then the dead-letter queue; redelivery after the visibility timeout is the retry
@@ -52,7 +55,8 @@ class NotificationsDomain(DomainConstruct):
 
 
 class NotificationDelivery(Construct):
-    """Attributes: ``queue``, ``dead_letters``, ``function`` (delivery), ``reminder``."""
+    """Attributes: ``queue``, ``dead_letters``, ``function`` (delivery), ``reminder``, ``email_identity``
+    (the SES identity of the stage's sender, None without one)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, domain: Domain, platform: Platform) -> None:
         super().__init__(scope, construct_id)
@@ -120,13 +124,30 @@ class NotificationDelivery(Construct):
                 "needs Resource '*'; a Deny on every topic of the account and region leaves only direct texts.",
             )
         )
+        fn.add_environment(**sms_environment(config, notification_sms_templates()))
+        self.email_identity: ses.EmailIdentity | None = None
         sender = config.notification_email_sender
         if sender:
+            # The identity SES sends from: the address, or its domain (Easy DKIM). Verification (a click, or
+            # the DKIM CNAMEs) and leaving the SES sandbox are the operator's (docs/operations.md).
+            identity_name = sender if config.notification_email_identity == "address" else sender.split("@", 1)[1]
+            self.email_identity = ses.EmailIdentity(
+                self,
+                "EmailSender",
+                identity=ses.Identity.email(identity_name)
+                if config.notification_email_identity == "address"
+                else ses.Identity.domain(identity_name),
+            )
+            if config.notification_email_identity == "domain":  # what the operator publishes in DNS
+                for i, record in enumerate(self.email_identity.dkim_records, start=1):
+                    CfnOutput(self, f"EmailDkim{i}", value=f"{record.name} CNAME {record.value}")
             fn.add_environment(EMAIL_SENDER=sender)
             fn.role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["ses:SendEmail", "ses:SendRawEmail"],
-                    resources=[Stack.of(self).format_arn(service="ses", resource="identity", resource_name=sender)],
+                    resources=[
+                        Stack.of(self).format_arn(service="ses", resource="identity", resource_name=identity_name)
+                    ],
                     conditions={"StringEquals": {"ses:FromAddress": sender}},
                 )
             )

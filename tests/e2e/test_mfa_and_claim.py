@@ -173,6 +173,13 @@ def texted(twin, phone: str) -> list[str]:
     return [m["message"] for m in data.get("sns", {}).get("SMS", []) if m["phone_number"] == phone]
 
 
+def _outbox(twin) -> dict:
+    """What the twin's SNS and SES "sent", with each text's message attributes (infra/local/outbox.py)."""
+    import requests
+
+    return requests.get(f"{twin['moto']}/moto-api/agri/sent-messages", timeout=60).json()
+
+
 def signed_up_farmer(client: Client) -> dict:
     username = unique("clm")
     body = {"username": username, "password": PASSWORD, "name": "Asha", "phone_number": "+919812345678"}
@@ -203,6 +210,8 @@ def test_a_manager_issues_a_claim_code_by_sms_and_the_farmer_claims_sees_and_edi
     code = r.json()["code"]
     (sms,) = texted(twin, phone)
     assert re.search(r"code ([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})", sms).group(1) == code  # the code, read from the SMS
+    (sent,) = [s for s in _outbox(twin)["sms"] if s["phone"] == phone]  # through the shared sender: transactional
+    assert sent["attributes"] == {"AWS.SNS.SMS.SMSType": "Transactional"}  # dev registers no DLT ids
 
     farmer = signed_up_farmer(client)
     assert client.call("GET", f"/farmers/{fid}", token=farmer["id_token"]).status_code == 404  # not theirs yet

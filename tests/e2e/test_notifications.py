@@ -107,5 +107,7 @@ def test_membership_request_and_approval_are_notified_in_app_by_email_and_by_sms
     assert r.status_code == 200, r.text
     texts = eventually(lambda: [s for s in sent(twin)["sms"] if s["phone"] == f"+91{phone}"], "the SMS")
     assert fpo_id in texts[0]["text"] and "सदस्य" in texts[0]["text"]
+    # sent by the shared sender (agri_common.sms): transactional; dev registers no DLT ids, so none
+    assert texts[0]["attributes"] == {"AWS.SNS.SMS.SMSType": "Transactional"}
     mine = eventually(lambda: client.call("GET", "/notifications", token=farmer).json()["items"], "the farmer's item")
     assert mine[0]["kind"] == "membership_approved"

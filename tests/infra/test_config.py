@@ -17,6 +17,11 @@ VALID = dict(
     removal_policy="retain",
     audit_retention_mode="COMPLIANCE",
     audit_retention_days=2557,
+    # a stage that keeps its data must be able to tell people (decision 0020; tests/infra/test_operations.py)
+    sms_sender_id="AGRMRV",
+    sms_dlt={"entity_id": "1101", "templates": {}},
+    notification_email_sender="notifications@example.org",
+    alarm_emails=["ops@example.org"],
 )
 
 

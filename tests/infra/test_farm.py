@@ -62,8 +62,11 @@ def test_farmers_grants(template):
     }
     # claim codes by SMS (decision 0015): Publish only, in a statement of its own (phone numbers have no ARN)
     assert {a for a in granted if a.startswith("sns:")} == {"sns:Publish"}
-    (sms,) = [s for s in statements if any(a.startswith("sns:") for a in as_list(s["Action"]))]
+    sns = [s for s in statements if any(a.startswith("sns:") for a in as_list(s["Action"]))]
+    (sms,) = [s for s in sns if s["Effect"] == "Allow"]
     assert as_list(sms["Action"]) == ["sns:Publish"] and sms["Resource"] == "*"
+    (no_topics,) = [s for s in sns if s["Effect"] == "Deny"]  # texts only: no topic (decision 0020)
+    assert as_list(no_topics["Action"]) == ["sns:Publish"] and ":sns:" in str(no_topics["Resource"])
     assert {a for a in granted if a.startswith("secretsmanager:")} <= {
         "secretsmanager:GetSecretValue",
         "secretsmanager:DescribeSecret",

@@ -75,8 +75,9 @@ def test_a_claim_code_texted_through_sns_is_redeemed_on_the_farm_table(aws, func
     from agri_common.farm_table import keys
     from agri_common.farm_table.records import FpoRecord
     from agri_common.single_table import Put
+    from agri_common.sms import SnsSms
     from functions.farmers import models as m
-    from functions.farmers.claiming import ClaimRequest, ClaimService, IssueClaimCodeRequest, SnsSms
+    from functions.farmers.claiming import ClaimRequest, ClaimService, IssueClaimCodeRequest
     from functions.farmers.context import FarmContext
     from functions.farmers.logic import FarmerService
 

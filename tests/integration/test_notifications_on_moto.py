@@ -98,6 +98,49 @@ def test_the_auditor_is_texted_and_emailed_in_hindi_and_sees_it_in_app(wired):
         assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
+def test_with_a_dlt_registration_the_text_carries_the_entity_and_its_templates_id(wired, monkeypatch):
+    """What prod sends (its cdk.json registration, here made up): the SNS publish names the DLT entity and
+    the template of the Hindi text; the twin's outbox shows the attributes as SNS received them."""
+    from agri_common.platform.settings import clear_settings_cache
+    from agri_common.sms import dlt_environment
+
+    outbox.record_sms_attributes()
+    monkeypatch.setenv("SMS_SENDER_ID", "AGRMRV")
+    monkeypatch.setenv(
+        "SMS_DLT", dlt_environment("1101000000000000001", {"run_awaiting_auditor.hi": "1107000000000000042"})
+    )
+    clear_settings_cache()
+    wired.store.save_preferences(
+        PreferencesRecord(recipient=f"u.{wired.sub}", language="hi", channels=["sms"], updated_at="t")
+    )
+    notify(awaiting())
+    assert wired.queues.drain(wired.invoke) == 1
+    (sms,) = outbox.sent_messages()["sms"]
+    assert sms["phone"] == "+919800000001" and "सत्यापन" in sms["text"]
+    assert sms["attributes"] == {
+        "AWS.SNS.SMS.SMSType": "Transactional",
+        "AWS.SNS.SMS.SenderID": "AGRMRV",
+        "AWS.MM.SMS.EntityId": "1101000000000000001",
+        "AWS.MM.SMS.TemplateId": "1107000000000000042",
+    }
+
+
+def test_a_text_the_registration_lacks_is_not_sent_and_is_retried(wired, monkeypatch):
+    from agri_common.platform.settings import clear_settings_cache
+    from agri_common.sms import dlt_environment
+
+    monkeypatch.setenv("SMS_DLT", dlt_environment("1101000000000000001", {"run_approved.en": "1107"}))
+    clear_settings_cache()
+    wired.store.save_preferences(
+        PreferencesRecord(recipient=f"u.{wired.sub}", language="en", channels=["in_app", "sms"], updated_at="t")
+    )
+    notify(awaiting())
+    wired.queues.drain(wired.invoke)
+    assert outbox.sent_messages()["sms"] == []
+    (item,) = wired.store.page(f"u.{wired.sub}", unread=False, limit=10, start=None)[0]
+    assert item.channels == {"sms": "failed"}  # the message stays on the queue: retried, then the DLQ (alarmed)
+
+
 def test_a_refused_email_is_retried_by_redelivery_and_the_sms_is_not_sent_twice(wired):
     # the sender identity is not verified yet: SES refuses the email, the SMS goes out
     notify(awaiting())

@@ -25,8 +25,10 @@ ADMIN = claims_for("admin", user="adm", fpo=None)
 class Texts:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.templates: list[str] = []
 
-    def send(self, phone: str, message: str) -> None:
+    def send(self, phone: str, message: str, *, template: str) -> None:
+        self.templates.append(template)
         self.sent.append((phone, message))
 
 
@@ -128,6 +130,22 @@ def test_the_code_can_be_texted_to_the_registered_phone(w, texts):
     ((phone, message),) = texts.sent
     assert phone == "+919876543210" and r.body["code"] in message and fid in message
     assert r.body["sms_sent_to"] == "+91******3210"
+    assert texts.templates == ["claim_code.en"]  # its DLT template (agri_common.sms)
+
+
+def test_a_stage_that_did_not_register_the_claim_text_with_dlt_sends_nothing_and_stores_no_code(w):
+    """The real shared sender, configured with a DLT registration that lacks the claim code's template:
+    refused before any SNS call, a 503, and no code stored (the manager retries once it is registered)."""
+    from agri_common.sms import DltRegistration, SnsSms
+
+    farmers.app.dependency_overrides[farmers.get_sms] = lambda: SnsSms(
+        "AGRMRV", DltRegistration(entity_id="1101", templates={"run_approved.en": "1107"})
+    )
+    fid = w.register()["farmer_id"]
+    before = w.snapshot()
+    r = issue(w, fid, {"send_sms": True})
+    assert r.status == 503 and r.body["error"]["code"] == "service_unavailable", r.body
+    assert w.snapshot() == before
 
 
 def test_a_wrong_code_stores_no_ownership_and_five_lock_the_code_until_a_new_one(w):

@@ -31,6 +31,7 @@ class FakeSender:
 
     def __init__(self, failures: int = 0) -> None:
         self.sent: list[tuple[str, ...]] = []
+        self.templates: list[str] = []  # each SMS's DLT template name, in order of the attempts
         self.failures = failures
 
     def _send(self, *message: str) -> None:
@@ -39,7 +40,8 @@ class FakeSender:
             raise ConnectionError("provider unavailable")
         self.sent.append(message)
 
-    def send_sms(self, phone: str, text: str) -> None:
+    def send(self, phone: str, text: str, *, template: str) -> None:  # agri_common.sms.SmsSender
+        self.templates.append(template)
         self._send(phone, text)
 
     def send_email(self, address: str, subject: str, text: str) -> None:

@@ -105,12 +105,14 @@ def test_a_farmer_without_an_account_gets_an_sms_in_their_profile_language_and_n
     assert record.in_app is False and record.channels == {"sms": "sent", "email": "skipped"}
     # pa has no template file: English text, to the profile's phone
     assert world.sms.sent == [("+919811111111", record.sms)] and "3 carbon credits" in record.sms
+    assert world.sms.templates == ["credits_issued.en"]  # the DLT template of the text actually sent (English)
 
 
 def test_a_farmer_with_an_account_is_texted_on_the_profiles_phone_in_the_profiles_language(world):
     (record,) = world.d.deliver(event("membership_approved", farmer_id="F-ACC", fpo_id="FPO-1"))
     assert record.recipient == "u.far-1" and record.in_app and record.language == "hi"
     assert world.sms.sent == [("+919811111111", record.sms)] and "सदस्य" in record.sms
+    assert world.sms.templates == ["membership_approved.hi"]  # Hindi text: its own DLT template
 
 
 def test_preferences_choose_language_and_channels(world):

@@ -54,3 +54,14 @@ def test_sms_text_is_bounded_per_encoding(language, limit):
         sms = t.render(kind, language, {k: long for k in ("run_id", "task_id", "project_id", "fpo_id", "serial")}).sms
         assert len(sms) <= limit, kind
     assert t.bound_sms("a" * 1000).endswith(t.ELLIPSIS)
+
+
+def test_every_sms_text_has_a_dlt_template_name_per_language():
+    """One DLT template per exact text (agri_common.sms): every kind of every language file, by
+    ``<kind>.<language>``; prod's cdk.json must register each (tests/infra/test_operations.py)."""
+    from functions.notifications.templates import languages, load, sms_template_names
+
+    names = sms_template_names()
+    assert len(names) == len(set(names)) == sum(len(load(lang)) for lang in languages())
+    assert {n.rsplit(".", 1)[1] for n in names} == set(languages()) >= {"en", "hi"}
+    assert "run_awaiting_auditor.hi" in names and "credits_issued.en" in names
