@@ -29,8 +29,8 @@ from functions.registry import models as m
 
 PAGE = 200  # records read per Query of a project's records (the fallback walk of a project not backfilled)
 ANCHORS_PAGE = 20  # anchors per page of GET /registry/projects/{project_id} unless ``limit`` says
-UNANCHORED_COUNT_BOUND = 1_000
-Source = Literal["summary", "records"]  # records counted at most to tell how many wait for anchoring
+UNANCHORED_COUNT_BOUND = 200  # records counted at most to tell how many wait for anchoring (one walk page)
+Source = Literal["summary", "records"]
 
 
 def _text(body: Mapping[str, Any], key: str) -> str | None:

@@ -65,7 +65,8 @@ def test_the_summary_equals_the_walk_after_a_mix_of_writes_retries_and_failures(
     blocks = second.credits
     move(ledger, "transfer", blocks[0].serial, 2, "tok-transfer-1")
     move(ledger, "retire", blocks[1].serial, 1, "tok-retire-1")
-    move(ledger, "retire", blocks[1].serial, 1, "tok-retire-1")  # the same token again: the stored answer, no new record
+    # the same token again: the stored answer, no new record
+    move(ledger, "retire", blocks[1].serial, 1, "tok-retire-1")
     move(ledger, "cancel", blocks[2].serial, blocks[2].quantity, "tok-cancel-1")
 
     # a transaction that fails (the store crashes before committing) changes nothing
