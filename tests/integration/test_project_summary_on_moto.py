@@ -74,6 +74,20 @@ def test_the_summary_equals_the_walk_on_dynamodb_and_the_registry_reads_it(ledge
     with pytest.raises(BlockChanged):
         append_drafts(store, [Draft(body, None, None, [(stale, stale.version + 5)])])
     assert store.project_summary("P1") == before_failure
+    # one transaction with records of two projects: one summary update each
+    two = [
+        Draft(
+            {"kind": "transfer", "record_id": f"x-{p}", "project_id": p, "vintage": 2025, "quantity": 1}, None, None, []
+        )
+        for p in ("P3", "P4")
+    ]
+    appends = store.append  # count the transactions
+    calls: list[int] = []
+    store.append = lambda entries, expected_seq: (calls.append(len(entries)), appends(entries, expected_seq))[1]  # type: ignore[method-assign]
+    append_drafts(store, two)
+    del store.append
+    assert calls == [2]
+    assert [(s.records, s.first_seq == s.last_seq) for s in map(store.project_summary, ("P3", "P4"))] == [(1, True)] * 2
 
     for project_id in ("P1", "P2"):
         kept = store.project_summary(project_id)
