@@ -9,6 +9,10 @@ Rules (docs/decisions/0016-integrator-api-keys-and-registry.md):
 - An unknown serial, a range that is not within one block, and a project with no ledger record
   answer 404 ``not_found`` with the same message each: the registry is a view of the ledger, so a
   project registered in the projects domain that has issued nothing is not in it yet.
+- A project is read in constant work (docs/decisions/0021-project-summary-kept-by-the-ledger.md):
+  its totals from the summary the ledger keeps in the transaction of every record, its anchors a
+  page at a time by skipping from batch to batch; a project whose records predate its summary is
+  counted from its records until it is backfilled (``totals_from: records``), never shown partial.
 """
 
 from __future__ import annotations
