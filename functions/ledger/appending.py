@@ -16,9 +16,9 @@ from typing import Any
 from agri_common.ledger_crypto import seal
 from agri_common.platform.errors import DependencyError
 from functions.ledger import models as m
-from functions.ledger.ports import Append, HeadMoved, LedgerStore
+from functions.ledger.ports import MAX_TRANSACTION_ITEMS, Append, HeadMoved, LedgerStore
 
-APPEND_CHUNK = 30  # records per DynamoDB transaction (each needs 2-3 items, + head: <= 91; the limit is 100)
+APPEND_CHUNK = 30  # records per DynamoDB transaction at most (an issuance's need 2-3 items each, + head: <= 91)
 HEAD_RETRIES = 8
 
 
@@ -37,12 +37,39 @@ class Draft:
     absent: list[str] = field(default_factory=list)  # moves: ids of the same token's other kinds
 
 
+def transaction_items(draft: Draft) -> int:
+    """The items one draft's record takes in its append's transaction (dal.py): the record, its
+    farmer's new salt, the ids that must be absent and its credit blocks."""
+    return 1 + (draft.salt is not None) + len(draft.absent) + len(draft.blocks)
+
+
+def chunks(drafts: Sequence[Draft]) -> list[Sequence[Draft]]:
+    """``drafts`` in consecutive chunks of at most :data:`APPEND_CHUNK` records whose transaction
+    (the head, each record's items, and one summary update per project touched) stays within
+    :data:`~functions.ledger.ports.MAX_TRANSACTION_ITEMS`."""
+    out: list[Sequence[Draft]] = []
+    start, used, projects = 0, 1, set[str]()  # 1: the head
+    for i, draft in enumerate(drafts):
+        project = str(draft.body["project_id"])
+        cost = transaction_items(draft) + (project not in projects)
+        if i > start and (i - start >= APPEND_CHUNK or used + cost > MAX_TRANSACTION_ITEMS):
+            out.append(drafts[start:i])
+            start, used, projects = i, 1, set()
+            cost = transaction_items(draft) + 1
+        if 1 + cost > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"a record needing {cost} transaction items cannot be appended")
+        used += cost
+        projects.add(project)
+    if start < len(drafts):
+        out.append(drafts[start:])
+    return out
+
+
 def append_drafts(store: LedgerStore, drafts: Sequence[Draft]) -> int:
-    """Chain and store ``drafts`` in order, :data:`APPEND_CHUNK` per transaction; re-chain a chunk on
-    :class:`HeadMoved` (at most :data:`HEAD_RETRIES` times). :class:`RecordExists` and
+    """Chain and store ``drafts`` in order, in the transactions of :func:`chunks`; re-chain a chunk
+    on :class:`HeadMoved` (at most :data:`HEAD_RETRIES` times). :class:`RecordExists` and
     :class:`BlockChanged` go to the caller. Returns how many records were stored."""
-    for start in range(0, len(drafts), APPEND_CHUNK):
-        chunk = drafts[start : start + APPEND_CHUNK]
+    for chunk in chunks(drafts):
         for _attempt in range(HEAD_RETRIES):
             seq, prev = store.head()
             entries = []

@@ -11,9 +11,9 @@ from agri_common.dynamo_values import from_dynamo
 from agri_common.platform.aws import batch_get_responses
 from agri_common.platform.errors import AppError, DependencyError
 from agri_common.platform.pagination import check_start_key
-from functions.ledger import items
+from functions.ledger import items, summary
 from functions.ledger import models as m
-from functions.ledger.ports import Append, BlockChanged, HeadMoved, RecordExists
+from functions.ledger.ports import MAX_TRANSACTION_ITEMS, Append, BlockChanged, HeadMoved, RecordExists
 
 
 def dependency_error(exc: Exception, what: str) -> AppError:
@@ -122,6 +122,22 @@ class DynamoLedgerStore:
                     put["ExpressionAttributeValues"] = self._ser({":v": expected_version, ":active": "active"})
                 ops.append({"Put": put})
                 kinds.append("block")
+        for delta in summary.deltas(e.record for e in entries).values():  # each project's summary, same transaction
+            update = items.summary_update(delta)
+            ops.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": self._ser(dict(update["Key"])),
+                        "UpdateExpression": update["UpdateExpression"],
+                        "ExpressionAttributeNames": update["ExpressionAttributeNames"],
+                        "ExpressionAttributeValues": self._ser(update["ExpressionAttributeValues"]),
+                    }
+                }
+            )
+            kinds.append("summary")
+        if len(ops) > MAX_TRANSACTION_ITEMS:  # appending.py chunks within it: a caller that did not is a bug
+            raise ValueError(f"an append of {len(ops)} items exceeds DynamoDB's {MAX_TRANSACTION_ITEMS}")
         try:
             self._client.transact_write_items(TransactItems=ops)
         except ClientError as exc:
@@ -194,6 +210,67 @@ class DynamoLedgerStore:
             )
         resp = self._table.query(**kwargs)
         return [items.record_from_item(i) for i in resp.get("Items", [])], from_dynamo(resp.get("LastEvaluatedKey"))
+
+    # ---- project summaries (summary.py) ---------------------------------------------------------
+    def project_summary(self, project_id: str) -> m.ProjectSummary | None:
+        item = self._table.get_item(Key=items.summary_key(project_id), ConsistentRead=True).get("Item")
+        return items.summary_from_item(item) if item else None
+
+    def put_project_summary(self, summary: m.ProjectSummary, expected_last_seq: int | None) -> bool:
+        """Replace the project's summary (the backfill's recount) if no append changed it since it
+        was read: it is absent (``expected_last_seq`` None) or still ends at ``expected_last_seq``."""
+        from botocore.exceptions import ClientError
+
+        kwargs: dict[str, Any] = {"Item": items.summary_item(summary)}
+        if expected_last_seq is None:
+            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            kwargs["ConditionExpression"] = "#l = :l"
+            kwargs["ExpressionAttributeNames"] = {"#l": "last_seq"}
+            kwargs["ExpressionAttributeValues"] = {":l": expected_last_seq}
+        try:
+            self._table.put_item(**kwargs)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise dependency_error(exc, "project summary write") from exc
+
+    def project_seq_from(self, project_id: str, from_seq: int) -> int | None:
+        """The seq of the project's first record at or after ``from_seq`` (one index item read)."""
+        from boto3.dynamodb.conditions import Key
+
+        name, attr = items.INDEXES["project_id"]
+        resp = self._table.query(
+            IndexName=name,
+            KeyConditionExpression=Key(attr).eq(project_id) & Key(items.SEQ_ATTR).gte(items.seq_sort(from_seq)),
+            ScanIndexForward=True,
+            Limit=1,
+            ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": items.SEQ_ATTR},
+        )
+        found = resp.get("Items", [])
+        return int(found[0][items.SEQ_ATTR]) if found else None
+
+    def count_project_records_from(self, project_id: str, from_seq: int, at_most: int) -> int:
+        """How many of the project's records have a seq at or after ``from_seq``, counting at most
+        ``at_most`` (Select COUNT on the project's index: the items are read, not returned)."""
+        from boto3.dynamodb.conditions import Key
+
+        name, attr = items.INDEXES["project_id"]
+        kwargs: dict[str, Any] = {
+            "IndexName": name,
+            "KeyConditionExpression": Key(attr).eq(project_id) & Key(items.SEQ_ATTR).gte(items.seq_sort(from_seq)),
+            "Select": "COUNT",
+        }
+        count = 0
+        while count < at_most:
+            resp = self._table.query(**kwargs, Limit=at_most - count)
+            count += int(resp.get("Count", 0))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return min(count, at_most)
 
     # ---- reference data -----------------------------------------------------------------------
     def _put_once(self, key: items.ItemKey, attr: str, value: str) -> str:

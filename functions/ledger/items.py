@@ -14,12 +14,17 @@ Items (``pk``, ``sk``):
   one Query (``sk <= serial``, newest first, limit 1);
 - ``BATCH/<from_seq>``: a batch and its anchoring state; ``CURSOR/BATCH`` the next seq to batch
   and the pending batch; ``RUN#<series>/R`` the hash of an issued run's input; ``SALT#<farmer>/S``
-  the farmer's salt (never leaves this table), written in the transaction of their first record.
+  the farmer's salt (never leaves this table), written in the transaction of their first record;
+- ``PROJECT#<project_id>/SUMMARY``: the project's summary (functions/ledger/summary.py), added to
+  in the transaction of every append of its records: ``records``, ``first_seq``, ``last_seq``,
+  ``complete``, the string sets ``runs`` and ``profiles``, and one number per vintage and column
+  (``issued#<vintage>``, ``retired#<vintage>``, ``cancelled#<vintage>``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from agri_common.dynamo_values import from_dynamo
@@ -32,6 +37,7 @@ from agri_common.ledger_table import SEQ_ATTR as SEQ_ATTR
 from agri_common.ledger_table import ItemKey as ItemKey
 from agri_common.ledger_table import salt_key as salt_key
 from functions.ledger import models as m
+from functions.ledger.summary import COLUMNS, SummaryDelta
 
 # ---- the chain's head and the batch cursor (one item each) ------------------------------------------
 HEAD = ItemKey(pk="HEAD", sk="HEAD")
@@ -142,3 +148,87 @@ def _attributes(item: dict[str, Any]) -> dict[str, Any]:
     """An item's attributes without its key, DynamoDB's Decimals back to numbers (every number a block or
     batch stores is an integer, so each comes back an int)."""
     return {k: v for k, v in from_dynamo(item).items() if k not in ("pk", "sk")}
+
+
+# ---- project summaries ------------------------------------------------------------------------------
+SUMMARY_SORT = "SUMMARY"
+_VINTAGE_ATTR = re.compile(r"^(" + "|".join(COLUMNS.values()) + r")#([0-9]+)$")
+
+
+def summary_key(project_id: str) -> ItemKey:
+    return ItemKey(pk=f"PROJECT#{project_id}", sk=SUMMARY_SORT)
+
+
+def _vintage_attr(vintage: int, column: str) -> str:
+    return f"{column}#{vintage}"
+
+
+def summary_update(delta: SummaryDelta) -> dict[str, Any]:
+    """The UpdateItem arguments (``UpdateExpression`` and its names and values, plain Python values)
+    that add ``delta`` to its project's summary, creating it on the project's first record. It has
+    no condition: the records' own ``attribute_not_exists`` puts in the same transaction make a
+    retried append fail whole, so a delta is never added twice."""
+    names: dict[str, str] = {"#pid": "project_id", "#n": "records", "#f": "first_seq", "#l": "last_seq"}
+    values: dict[str, Any] = {
+        ":pid": delta.project_id,
+        ":n": delta.records,
+        ":f": delta.first_seq,
+        ":l": delta.last_seq,
+    }
+    sets = ["#pid = if_not_exists(#pid, :pid)", "#f = if_not_exists(#f, :f)", "#l = :l"]
+    adds = ["#n :n"]
+    for i, ((vintage, column), quantity) in enumerate(sorted(delta.totals.items())):
+        names[f"#t{i}"] = _vintage_attr(vintage, column)
+        values[f":t{i}"] = quantity
+        adds.append(f"#t{i} :t{i}")
+    for attr, members in (("runs", delta.runs), ("profiles", delta.profiles)):
+        if members:  # DynamoDB has no empty set
+            names[f"#{attr}"] = attr
+            values[f":{attr}"] = set(members)
+            adds.append(f"#{attr} :{attr}")
+    return {
+        "Key": summary_key(delta.project_id),
+        "UpdateExpression": "SET " + ", ".join(sets) + " ADD " + ", ".join(adds),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def summary_item(summary: m.ProjectSummary) -> dict[str, Any]:
+    """The whole item of a summary (the backfill's put)."""
+    item: dict[str, Any] = {
+        **summary_key(summary.project_id),
+        "project_id": summary.project_id,
+        "records": summary.records,
+        "first_seq": summary.first_seq,
+        "last_seq": summary.last_seq,
+        "complete": summary.complete,
+    }
+    if summary.runs:
+        item["runs"] = set(summary.runs)
+    if summary.methodology_profiles:
+        item["profiles"] = set(summary.methodology_profiles)
+    for vintage, count in summary.vintages.items():
+        for column in COLUMNS.values():
+            item[_vintage_attr(vintage, column)] = getattr(count, column)
+    return item
+
+
+def summary_from_item(item: dict[str, Any]) -> m.ProjectSummary:
+    values = from_dynamo(item)
+    vintages: dict[int, m.VintageCount] = {}
+    for attr, value in values.items():
+        found = _VINTAGE_ATTR.match(attr)
+        if found:
+            count = vintages.setdefault(int(found.group(2)), m.VintageCount())
+            setattr(count, found.group(1), int(value))
+    return m.ProjectSummary(
+        project_id=str(values["project_id"]),
+        records=int(values.get("records", 0)),
+        first_seq=int(values["first_seq"]),
+        last_seq=int(values["last_seq"]),
+        complete=bool(values.get("complete", False)),
+        runs=sorted(values.get("runs") or ()),
+        methodology_profiles=sorted(values.get("profiles") or ()),
+        vintages=dict(sorted(vintages.items())),
+    )

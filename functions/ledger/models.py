@@ -333,6 +333,34 @@ class StoredRecord(BaseModel):
         return self.body.get("project_id")
 
 
+class VintageCount(BaseModel):
+    """Credits of one vintage of a project, as the project's summary counts them."""
+
+    issued: int = 0
+    retired: int = 0
+    cancelled: int = 0
+
+
+class ProjectSummary(BaseModel):
+    """A project's totals, kept by the ledger in the transaction of every append that changes them
+    (functions/ledger/summary.py; decision 0021). Outside every hashed body: a projection of the
+    records, like a credit block.
+
+    ``first_seq``..``last_seq`` are the seqs of the first and last record it counted; ``complete``
+    is set by the backfill, which counted every record of the project. Without it, the summary
+    counts every record only if the project has none before ``first_seq`` (one that predates the
+    summary, to be backfilled)."""
+
+    project_id: str
+    records: int = 0
+    first_seq: int
+    last_seq: int
+    complete: bool = False
+    runs: list[str] = []
+    methodology_profiles: list[str] = []
+    vintages: dict[int, VintageCount] = {}
+
+
 # ---- outputs ------------------------------------------------------------------------------------
 class RecordOut(BaseModel):
     record: dict[str, Any] = Field(

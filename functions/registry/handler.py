@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agri_common.platform.resolver import API_KEY, make_handler, make_resolver
 from agri_common.platform.settings import BaseSettingsModel, load_settings
@@ -24,6 +24,7 @@ TAGS = ["registry"]
 Serial = Annotated[lm.SerialStr, Path()]
 ProjectId = Annotated[str, Path(pattern=f"^{lm.PART}$")]
 NOT_FOUND = {"x-errors": [404]}
+PAGED = {"x-errors": [400, 404]}  # 400 invalid_next_token
 
 
 class RegistrySettings(BaseSettingsModel):
@@ -55,11 +56,16 @@ def get_credit(serial: Serial, registry: Registry) -> m.RegistryCredit:
     "/registry/projects/<project_id>",
     tags=TAGS,
     security=API_KEY,
-    openapi_extensions=NOT_FOUND,
-    summary="A project's credits (public, API key): issued, retired, cancelled by vintage, on-chain anchors",
+    openapi_extensions=PAGED,
+    summary="A project's credits (public, API key): issued, retired, cancelled by vintage, on-chain anchors (paged)",
 )
-def get_project(project_id: ProjectId, registry: Registry) -> m.RegistryProject:
-    return registry.project(project_id)
+def get_project(
+    project_id: ProjectId,
+    registry: Registry,
+    limit: Annotated[int, Query(ge=1, le=100, description="Anchors per page")] = 20,
+    next_token: Annotated[str | None, Query(max_length=4096, description="The next page of anchors")] = None,
+) -> m.RegistryProject:
+    return registry.project(project_id, limit=limit, next_token=next_token)
 
 
 lambda_handler = make_handler(app)

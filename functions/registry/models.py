@@ -9,6 +9,8 @@ and beneficiaries' references are the opaque account ids the ledger records (nev
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 VERIFY_HOW = (
@@ -104,5 +106,20 @@ class RegistryProject(BaseModel):
     outstanding: int
     vintages: list[VintageTotals]
     records: int = Field(description="Ledger records of the project")
-    unanchored_records: int = Field(description="Records whose batch is not anchored yet")
-    anchors: list[Anchor] = Field(description="The on-chain anchors of the batches holding the project's records")
+    unanchored_records: int = Field(
+        description="Records whose batch is not anchored yet (counted up to a bound: see unanchored_more)"
+    )
+    unanchored_more: bool = Field(
+        False, description="True when more records than unanchored_records wait (the count stopped at its bound)"
+    )
+    totals_from: Literal["summary", "records"] = Field(
+        description=(
+            "Where the totals come from: 'summary', the project's summary the ledger keeps in the transaction of "
+            "every record (constant work); 'records', a count of every record, for a project whose records "
+            "predate the summary and are not backfilled yet"
+        )
+    )
+    anchors: list[Anchor] = Field(
+        description="The on-chain anchors of the batches holding the project's records, oldest first, one page"
+    )
+    next_token: str | None = Field(None, description="The next page of anchors (pass as next_token)")

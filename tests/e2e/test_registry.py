@@ -125,7 +125,12 @@ def test_the_key_lifecycle_and_the_quota(world):
     assert project.status_code == 200, project.text
     assert (project.json()["issued"], project.json()["retired"]) == (10, 2)
     assert project.json()["anchors"]
+    assert project.json()["totals_from"] == "summary"  # the ledger's summary of the project, not a walk
     assert_no_personal_data(project.json(), world)
+    paged = registry(world, f"/registry/projects/{world['project']}?limit=1", value)
+    used += 1
+    assert paged.status_code == 200, paged.text
+    assert paged.json()["anchors"] == project.json()["anchors"][:1] and paged.json()["issued"] == 10
 
     unknown = registry(world, "/registry/projects/NO_SUCH_PROJECT", value)
     used += 1

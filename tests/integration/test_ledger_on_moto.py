@@ -37,6 +37,8 @@ GANACHE = ROOT / "node_modules" / ".bin" / "ganache"
 GANACHE_KEY = "0x4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d"
 OWNER = claims_for("farmer", user="user-2", username="ravi", fpo="FPO-1")
 ADMIN = Principal(user_id="admin-1", username="root", role=Role.ADMIN)
+# what every issuance record carries and the project summary counts (functions/ledger/summary.py)
+ISSUED = {"vintage": 2025, "quantity": 1, "series": "AGM-P1-2025-R1", "methodology_profile": "awd-rice-v1"}
 
 
 @pytest.fixture
@@ -130,7 +132,7 @@ def test_appends_are_fork_proof_and_idempotent_on_dynamodb(ledger_env):
     store = DynamoLedgerStore(ledger_env["LEDGER_TABLE"])
 
     def entry(seq, prev, rid):
-        body = seal({"record_id": rid, "kind": "issuance", "project_id": "P1", "seq": seq, "prev_hash": prev})
+        body = seal({"record_id": rid, "kind": "issuance", "project_id": "P1", "seq": seq, "prev_hash": prev, **ISSUED})
         return Append(m.StoredRecord(body=body, owner_user_id="u", fpo_id="FPO-1"))
 
     first = entry(1, GENESIS_HASH, "A")

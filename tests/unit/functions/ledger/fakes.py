@@ -1,7 +1,9 @@
 """In-memory stand-ins for the ledger's data, artifacts, chain and writer gateway (no network).
 
 The store keeps DynamoDB's semantics that the logic relies on: an append is all-or-nothing, fails
-if a record id exists, if a block is not at the expected version, or if the head moved.
+if a record id exists, if a block is not at the expected version, or if the head moved; it adds
+to each project's summary in the same all-or-nothing step (as dal.py's transaction does), with
+the same rules (functions/ledger/summary.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typing import Any
 from agri_chain import ChainUnavailable, OnChainAnchor, Receipt
 from agri_common.ledger_crypto import GENESIS_HASH
 from functions.ledger import models as m
-from functions.ledger.ports import Append, BlockChanged, HeadMoved, RecordExists
+from functions.ledger import summary
+from functions.ledger.appending import APPEND_CHUNK
+from functions.ledger.ports import MAX_TRANSACTION_ITEMS, Append, BlockChanged, HeadMoved, RecordExists
 from functions.ledger.writer import LedgerWriter
 
 
@@ -27,6 +31,9 @@ class FakeLedgerStore:
         self.cursor: dict[str, Any] = {"next_seq": 1, "pending": None}
         self.salt_items: dict[str, str] = {}
         self.runs: dict[str, str] = {}
+        self.summaries: dict[str, m.ProjectSummary] = {}
+        self.transaction_sizes: list[int] = []  # items each committed append's transaction would hold
+        self.index_reads = 0  # index items read by the project index's small queries (project_seq_from, counts)
         self.fail_append_after: int | None = None  # raise after this many successful appends
         self.appends = 0
         self.move_head_once = False  # simulate a concurrent writer once
@@ -57,6 +64,13 @@ class FakeLedgerStore:
                     raise BlockChanged()
         if self.head_item[0] != expected_seq:
             raise HeadMoved()
+        deltas = summary.deltas(e.record for e in entries)
+        size = 1 + len(deltas) + sum(1 + (e.salt is not None) + len(e.absent) + len(e.blocks) for e in entries)
+        if size > MAX_TRANSACTION_ITEMS or len(entries) > APPEND_CHUNK:
+            raise ValueError(f"an append of {size} items exceeds DynamoDB's {MAX_TRANSACTION_ITEMS}")
+        self.transaction_sizes.append(size)
+        for project_id, delta in deltas.items():
+            self.summaries[project_id] = summary.apply(self.summaries.get(project_id), delta)
         for entry in entries:
             self.records[entry.record.record_id] = copy.deepcopy(entry.record)
             if entry.salt is not None:
@@ -94,6 +108,29 @@ class FakeLedgerStore:
         page = rows[start : start + limit]
         nxt = {"seq": page[-1].seq} if start + limit < len(rows) and page else None
         return [copy.deepcopy(r) for r in page], nxt
+
+    def project_summary(self, project_id):
+        found = self.summaries.get(project_id)
+        return found.model_copy(deep=True) if found else None
+
+    def put_project_summary(self, summary, expected_last_seq):
+        current = self.summaries.get(summary.project_id)
+        if (current is None) != (expected_last_seq is None):
+            return False
+        if current is not None and current.last_seq != expected_last_seq:
+            return False
+        self.summaries[summary.project_id] = summary.model_copy(deep=True)
+        return True
+
+    def project_seq_from(self, project_id, from_seq):
+        self.index_reads += 1
+        seqs = [r.seq for r in self.records.values() if r.body["project_id"] == project_id and r.seq >= from_seq]
+        return min(seqs) if seqs else None
+
+    def count_project_records_from(self, project_id, from_seq, at_most):
+        count = sum(1 for r in self.records.values() if r.body["project_id"] == project_id and r.seq >= from_seq)
+        self.index_reads += min(count, at_most)
+        return min(count, at_most)
 
     def salts(self, farmer_ids):
         return {f: self.salt_items[f] for f in farmer_ids if f in self.salt_items}

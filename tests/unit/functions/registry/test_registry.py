@@ -103,8 +103,15 @@ def credit(serial: str):
     return get(f"/registry/credits/{serial}", "/registry/credits/{serial}", {"serial": serial})
 
 
-def project(project_id: str):
-    return get(f"/registry/projects/{project_id}", "/registry/projects/{project_id}", {"project_id": project_id})
+def project(project_id: str, query: str = ""):
+    return call(
+        handler,
+        "GET",
+        f"/registry/projects/{project_id}",
+        resource="/registry/projects/{project_id}",
+        params={"project_id": project_id},
+        query=query,
+    )
 
 
 def test_an_issued_credit_shows_its_registry_fields_and_an_anchored_proof(registry):
@@ -209,15 +216,138 @@ def test_a_project_shows_totals_by_vintage_and_its_anchors(registry):
     assert_no_personal_data(body, registry)
 
 
-def test_a_project_pages_through_all_its_records(registry, monkeypatch):
+def test_a_project_whose_records_predate_its_summary_is_counted_from_its_records_and_flagged(registry, monkeypatch):
     from functions.registry import logic
 
     monkeypatch.setattr(logic, "PAGE", 2)  # three farmers and a retirement: two pages and more
     block = registry.issue().credits[0]
-    retire(registry, block.serial, block.quantity)
+    from_summary = project("P1").body
+    assert from_summary["totals_from"] == "summary"
+    del registry.store.summaries["P1"]  # as a project issued before the summary existed
     body = project("P1").body
+    assert body["totals_from"] == "records"
+    assert {k: v for k, v in body.items() if k != "totals_from"} == {
+        k: v for k, v in from_summary.items() if k != "totals_from"
+    }
+    # a later record creates a summary holding that record only: never shown as the project's totals
+    retire(registry, block.serial, block.quantity)
+    assert registry.store.summaries["P1"].records == 1
+    body = project("P1").body
+    assert body["totals_from"] == "records"
     assert body["records"] == 4 and body["issued"] == 10 and body["retired"] == block.quantity
     assert body["unanchored_records"] == 1  # the retirement waits for the next anchoring
+    # backfilled: from the summary again, the same totals
+    from functions.ledger import summary_backfill
+
+    summary_backfill.rebuild(registry.store)
+    after = project("P1").body
+    assert after["totals_from"] == "summary"
+    assert {k: v for k, v in after.items() if k != "totals_from"} == {
+        k: v for k, v in body.items() if k != "totals_from"
+    }
+
+
+class CountingStore:
+    """The fake ledger store, counting the calls the registry makes and the records they return."""
+
+    def __init__(self, store):
+        self.store = store
+        self.calls: list[str] = []
+        self.records_read = 0
+
+    def __getattr__(self, name):
+        target = getattr(self.store, name)
+        if not callable(target):
+            return target
+
+        def counted(*args, **kwargs):
+            self.calls.append(name)
+            out = target(*args, **kwargs)
+            if name == "query_records":
+                self.records_read += len(out[0])
+            return out
+
+        return counted
+
+
+def test_a_project_read_costs_the_same_few_reads_whatever_its_number_of_records(registry):
+    def cost(ledger: Ledger) -> tuple[list[str], int, dict]:
+        counting = CountingStore(ledger.store)
+        handler.app.dependency_overrides[handler.get_registry] = lambda: RegistryReader(counting, ledger.reader)
+        r = project("P1")
+        assert r.status == 200, r.body
+        return counting.calls, counting.records_read, r.body
+
+    small = registry
+    small.issue(approved_run(farmers=3))
+    small.anchor()
+    large = Ledger()
+    large.issue(approved_run(net="900.5", farmers=300))  # 300 farmers: ten append chunks, one batch
+    block = next(iter(large.store.blocks.values()))
+    retire(large, block.serial, 1)  # one record waits for anchoring
+    small_calls, small_read, _ = cost(small)
+    large_calls, large_read, body = cost(large)
+    assert small_read == large_read == 0  # no record is read
+    assert "query_records" not in large_calls and "records_by_seq" not in large_calls
+    # + the batch of the record waiting (none: the list ends) and the bounded count of the records waiting
+    assert len(large_calls) <= len(small_calls) + 2 and len(small_calls) <= 6
+    assert body["records"] == len(large.store.records) and body["unanchored_records"] == 1
+
+
+def test_a_project_pages_its_anchors_with_tokens_of_its_own_query(registry):
+    for i in range(3):  # each issuance is anchored in a batch of its own
+        registry.issue(approved_run(run_id=f"R{i}", farmers=2))
+    registry.issue(approved_run(project_id="P2", run_id="R9", farmers=2))  # P2's batch lies between
+    registry.issue(approved_run(run_id="R5", farmers=2))
+    batches = [b for b in sorted(registry.store.batches.values(), key=lambda b: b.from_seq)]
+    ours = [
+        b.key_id
+        for b in batches
+        if any(r.project_id == "P1" for r in registry.store.records_by_seq(b.from_seq, b.to_seq))
+    ]
+    assert len(ours) == 4 and len(batches) == 5
+    seen, token, pages = [], "", 0
+    while True:
+        body = project("P1", f"limit=1{token}").body
+        pages += 1
+        seen += [a["anchor_id"] for a in body["anchors"]]
+        assert body["issued"] == 40 and body["records"] == 8  # the totals ride on every page
+        if body["next_token"] is None:
+            break
+        token = f"&next_token={body['next_token']}"
+    assert seen == ours and pages == 4
+    assert project("P1").body["next_token"] is None  # one page of 20 holds them all
+    two = project("P1", "limit=2").body
+    assert [a["anchor_id"] for a in two["anchors"]] == ours[:2] and two["next_token"]
+    # a token of another project's query, or edited, is a 400
+    other = project("P2", f"next_token={two['next_token']}")
+    assert other.status == 400 and other.body["error"]["code"] == "invalid_next_token"
+    from agri_common.platform.pagination import page_token
+
+    for position in ({"seq": "1"}, {"seq": 0}, {"seq": True}, {"from": 1}, {"seq": 10**12}):
+        forged = page_token({"project_id": "P1"}, position)
+        r = project("P1", f"next_token={forged}")
+        assert r.status == 400 and r.body["error"]["code"] == "invalid_next_token", position
+    assert project("P1", "limit=0").status == 422 and project("P1", "limit=101").status == 422
+
+
+def test_the_count_of_records_waiting_for_anchoring_is_bounded(registry, monkeypatch):
+    from functions.registry import logic
+
+    registry.issue(approved_run(farmers=5))  # anchored with the issuance
+    blocks = list(registry.store.blocks.values())
+    for i, block in enumerate(blocks[:3]):
+        cmd = lm.RetireCommand(
+            serial=block.serial, quantity=1, beneficiary_ref="B", reason="voluntary", client_token=f"tok-retire-{i}"
+        )
+        registry.writer.handle(lm.WriterEvent(command="retire", retire=cmd, actor=ADMIN))
+    assert project("P1").body["unanchored_records"] == 3
+    monkeypatch.setattr(logic, "UNANCHORED_COUNT_BOUND", 2)
+    body = project("P1").body
+    assert (body["unanchored_records"], body["unanchored_more"]) == (2, True)
+    registry.anchor()
+    body = project("P1").body
+    assert (body["unanchored_records"], body["unanchored_more"]) == (0, False)
 
 
 def test_a_project_without_ledger_records_answers_404_like_an_unknown_one(registry):
