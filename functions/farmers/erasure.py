@@ -14,7 +14,9 @@ behalf; anyone else gets exactly the 404 of a missing farmer. Three phases:
    ``remaining`` to ``erased``; a failure stops there and the answer says what remains
    (``status: in_progress``): the same request again resumes.
 3. **Complete**: the account link (``owner_user_id``, the owner claim) goes last, so the farmer can
-   resume their own erasure until it is complete. A later request answers the same tombstone.
+   resume their own erasure until it is complete. A later request (an admin) answers the same
+   tombstone after sweeping again the stores a late write can reach (:data:`SWEPT_AGAIN`: an upload
+   presigned before the erasure), docs/decisions/0022.
 
 A store added later plugs in as one more :class:`Eraser` (its ``name`` goes to the tombstone).
 """
@@ -27,13 +29,18 @@ from typing import Any, Protocol
 
 from agri_common.farm_table import keys
 from agri_common.farm_table.records import Erasure, FarmerRecord, PlotRecord
-from agri_common.platform.errors import ConflictError
+from agri_common.platform.errors import ConflictError, DependencyError
 from agri_common.platform.observability import logger
 from agri_common.platform.principal import Principal, Role
 from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Op, Txn, Update, commit, iter_chunks
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, not_found
 from functions.farmers.membership_gate import contribution
+
+# The stores that can receive the farmer's data after their eraser ran: an evidence upload presigned
+# before the tombstone (valid PRESIGN_SECONDS, functions/farmers/logic_uploads.py) may still land. Every
+# repeated request (a resumed or a complete erasure) runs these erasers again (docs/decisions/0022).
+SWEPT_AGAIN = frozenset({"evidence"})
 
 # Profile attributes that are personal: blanked (required text) or removed (optional ones).
 BLANKED = ("name", "phone", "preferred_language")
@@ -95,6 +102,8 @@ class ErasureService:
         record = self._authorised(caller, self._read(farmer_id))
         if record.erasure is None:
             record = self._tombstone(caller, farmer_id)
+        else:  # a repeated request: what could land after the first pass is swept again
+            self._sweep(record, record.erasure)
         erasure = record.erasure
         assert erasure is not None
         if erasure.status == "complete":
@@ -126,6 +135,22 @@ class ErasureService:
         if erasure.remaining:  # a name no eraser of this deployment knows: reported, never dropped
             return erasure_out(farmer_id, erasure)
         return erasure_out(farmer_id, self._complete(record, erasure))
+
+    def _sweep(self, record: FarmerRecord, erasure: Erasure) -> None:
+        """Run again the erasers of :data:`SWEPT_AGAIN` that already ran: an upload presigned before the
+        tombstone may land after the evidence eraser (docs/decisions/0022). A failure is a 503 (the
+        tombstone is unchanged; the same request again sweeps again), never a silent no-op."""
+        target = ErasureTarget(farmer_id=record.farmer_id, fpo_id=record.fpo_id, owner_user_id=record.owner_user_id)
+        for eraser in self.erasers:
+            if eraser.name not in SWEPT_AGAIN or eraser.name not in erasure.erased:
+                continue
+            try:
+                eraser.erase(target)
+            except Exception as exc:
+                logger.exception("erasure sweep failed", extra={"farmer_id": record.farmer_id, "step": eraser.name})
+                raise DependencyError(
+                    f"The erasure's sweep of {eraser.name} failed; repeat the request", code="erasure_sweep_failed"
+                ) from exc
 
     def _tombstone(self, caller: Principal, farmer_id: str) -> FarmerRecord:
         """Phase 1, one transaction (rebuilt on a race with a concurrent write of the farmer's data)."""

@@ -433,3 +433,71 @@ def test_an_imported_farmers_id_does_not_give_their_phone_number_back(world):
     assert [r.status for r in import_csv(("Old", "9876500001")).rows] == ["duplicate"]
     farmers = [i for i in world.ctx.store.items.values() if i.get("kind") == "farmer"]
     assert sorted(f["farmer_id"] for f in farmers) == sorted([row.id, legacy])
+
+
+def test_no_upload_can_be_issued_on_an_erased_farmers_plot_by_anyone(world):
+    """The plot stays readable by the FPO (it backs issued credits), but no file is added to it: a manager's
+    or an admin's upload request answers the 404 of a missing farmer, and stores nothing."""
+    farmer, plot = world.farmer_with_everything(caller=MANAGER)
+    world.service().erase(ADMIN, farmer.farmer_id)
+    assert PlotService(world.ctx).get(MANAGER, plot.plot_id).plot_id == plot.plot_id
+    before = everything(world)
+    request = m.UploadRequest(plot_id=plot.plot_id, content_type="image/jpeg", size_bytes=100)
+    for caller in (MANAGER, ADMIN):
+        with pytest.raises(NotFoundError) as refused:
+            UploadService(world.ctx, Uploads()).issue(caller, request)
+        with pytest.raises(NotFoundError) as missing:
+            FarmerService(world.ctx).get(caller, "F-does-not-exist")
+        assert (refused.value.status, refused.value.code, str(refused.value)) == (
+            missing.value.status,
+            missing.value.code,
+            str(missing.value),
+        )
+    assert everything(world) == before
+
+
+def test_a_repeated_erasure_sweeps_a_late_upload_away(world):
+    """An upload presigned before the erasure lands after it: the next request of the erasure (complete
+    or still in progress) deletes it, and answers the same tombstone."""
+    farmer, plot = world.farmer_with_everything(caller=MANAGER)
+    first = world.service().erase(ADMIN, farmer.farmer_id)
+    assert first.status == "complete"
+    late = f"evidence/FPO-1/{plot.plot_id}/U-late.jpg"
+    world.files.objects.add(late)  # the pre-issued POST used after the erasure
+    again = world.service().erase(ADMIN, farmer.farmer_id)
+    assert again == first
+    assert late not in world.files.objects
+    assert world.files.objects == {"evidence/FPO-1/P-someone-else/U-1.jpg"}
+
+
+def test_a_failed_sweep_is_a_503_and_changes_no_tombstone(world):
+    from agri_common.platform.errors import DependencyError
+
+    farmer, plot = world.farmer_with_everything(caller=MANAGER)
+    world.service().erase(ADMIN, farmer.farmer_id)
+    late = f"evidence/FPO-1/{plot.plot_id}/U-late.jpg"
+    world.files.objects.add(late)
+    snapshot = everything(world)
+    world.files.fail = 1
+    with pytest.raises(DependencyError) as failed:
+        world.service().erase(ADMIN, farmer.farmer_id)
+    assert failed.value.status == 503 and failed.value.code == "erasure_sweep_failed"
+    assert everything(world) == snapshot and late in world.files.objects
+    world.service().erase(ADMIN, farmer.farmer_id)
+    assert late not in world.files.objects
+
+
+def test_a_resumed_erasure_also_sweeps_the_evidence_it_already_erased(world):
+    farmer, plot = world.farmer_with_everything()
+    world.accounts.erase_account = _raise  # the last store fails: the erasure stays in progress
+    out = world.service().erase(FARMER, farmer.farmer_id)
+    assert out.status == "in_progress" and out.remaining == ["account"]
+    late = f"evidence/FPO-1/{plot.plot_id}/U-late.jpg"
+    world.files.objects.add(late)
+    del world.accounts.erase_account
+    done = world.service().erase(FARMER, farmer.farmer_id)
+    assert done.status == "complete" and late not in world.files.objects
+
+
+def _raise(user_id):
+    raise RuntimeError("Cognito is throttling")
