@@ -10,7 +10,8 @@ behalf; anyone else gets exactly the 404 of a missing farmer. Three phases:
    and no run counts it; there is never a half-erased profile that looks whole.
 2. **Per-store erasers** (:class:`Eraser`, in order; each idempotent): evidence files (every
    version) and their items, plots and seasons without identity, the farmer's ledger salt
-   (crypto-shredding), their account. After each one the tombstone moves the store from
+   (crypto-shredding), their account id on the ledger's records and blocks (unlinked by the ledger
+   writer), their notifications, their account. After each one the tombstone moves the store from
    ``remaining`` to ``erased``; a failure stops there and the answer says what remains
    (``status: in_progress``): the same request again resumes.
 3. **Complete**: the account link (``owner_user_id``, the owner claim) goes last, so the farmer can
@@ -109,6 +110,10 @@ class ErasureService:
         if erasure.status == "complete":
             return erasure_out(farmer_id, erasure)
         target = ErasureTarget(farmer_id=farmer_id, fpo_id=record.fpo_id, owner_user_id=record.owner_user_id)
+        known = {*erasure.erased, *erasure.remaining}  # a store added since the tombstone was written runs too
+        erasure = erasure.model_copy(
+            update={"remaining": [*erasure.remaining, *(e.name for e in self.erasers if e.name not in known)]}
+        )
         for eraser in self.erasers:
             if eraser.name not in erasure.remaining:
                 continue
@@ -339,6 +344,27 @@ class LedgerSaltEraser:
 
     def erase(self, target: ErasureTarget) -> None:
         self.salts.delete_salt(target.farmer_id)
+
+
+class LedgerOwners(Protocol):
+    def unlink_owner(self, user_id: str) -> None:
+        """Take the account id off the ledger's records and credit blocks (outside every hashed body), to
+        the end; raise if that is not done (a retry resumes: what is unlinked stays unlinked)."""
+
+
+class LedgerOwnerEraser:
+    """The farmer's account id beside their ledger records (the owner index) and on their credit blocks:
+    unlinked by the ledger writer, the one writer of those items (functions/ledger/unlinking.py); no
+    hashed body changes, every record still verifies (docs/decisions/0022)."""
+
+    name = "ledger_owner"
+
+    def __init__(self, owners: LedgerOwners):
+        self.owners = owners
+
+    def erase(self, target: ErasureTarget) -> None:
+        if target.owner_user_id:
+            self.owners.unlink_owner(target.owner_user_id)
 
 
 class Accounts(Protocol):

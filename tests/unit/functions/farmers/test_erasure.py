@@ -20,6 +20,7 @@ from functions.farmers.erasure import (
     AccountEraser,
     ErasureService,
     EvidenceEraser,
+    LedgerOwnerEraser,
     LedgerSaltEraser,
     NotificationsEraser,
     PlotEraser,
@@ -87,6 +88,20 @@ class Salts:
         self.salts.pop(farmer_id, None)
 
 
+class Owners:
+    """Fake ledger writer's unlink: the account ids named on the ledger; ``fail`` times the next call raises."""
+
+    def __init__(self):
+        self.owners = {"sub-ravi", "sub-x"}
+        self.fail = 0
+
+    def unlink_owner(self, user_id):
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("the ledger writer is throttled")
+        self.owners.discard(user_id)
+
+
 class Accounts:
     def __init__(self):
         self.accounts = {"sub-ravi": {"phone_number": "+919876543210"}}
@@ -118,13 +133,14 @@ class World:
             ]
         )
         self.ctx = FarmContext(store=store, aadhaar_key=lambda: b"test-key")
-        self.files, self.salts, self.accounts = Files(), Salts(), Accounts()
+        self.files, self.salts, self.accounts, self.owners = Files(), Salts(), Accounts(), Owners()
 
     def erasers(self):
         return [
             EvidenceEraser(self.ctx, self.files),
             PlotEraser(self.ctx),
             LedgerSaltEraser(self.salts),
+            LedgerOwnerEraser(self.owners),
             NotificationsEraser(FarmTableNotifications(self.ctx.store)),
             AccountEraser(self.accounts),
         ]
@@ -224,7 +240,7 @@ def test_a_farmer_erases_themself_and_nothing_personal_is_left(world):
     out = world.service().erase(FARMER, farmer.farmer_id)
 
     assert out.status == "complete" and out.remaining == []
-    assert out.erased == ["evidence", "plots", "ledger_salt", "notifications", "account"]
+    assert out.erased == ["evidence", "plots", "ledger_salt", "ledger_owner", "notifications", "account"]
     assert out.requested_by == "farmer:self" and out.completed_at and out.consent_withdrawn_at
     after = everything(world)
     for value in (NAME, PHONE, PLOT_NAME, NOTE, hmac_hex, AADHAAR, AADHAAR[-4:], "EXT-RAVI", "EXT-PLOT", "sub-ravi"):
@@ -245,6 +261,7 @@ def test_a_farmer_erases_themself_and_nothing_personal_is_left(world):
     # the other stores: this farmer's evidence files, salt and account only
     assert world.files.objects == {"evidence/FPO-1/P-someone-else/U-1.jpg"}
     assert world.salts.salts == {"F-someone-else": "11" * 16}
+    assert world.owners.owners == {"sub-x"}  # the ledger no longer names the farmer's account
     assert world.accounts.erased == ["sub-ravi"] and world.accounts.accounts == {}
     notes = NotificationStore(world.ctx.store)
     assert notes.get(user_recipient("sub-ravi"), f"N-{user_recipient('sub-ravi')}") is None
@@ -331,7 +348,10 @@ def test_a_failing_store_leaves_a_tombstone_that_says_what_remains_and_a_retry_f
     world.files.fail = 1
     out = world.service().erase(FARMER, farmer.farmer_id)
     assert out.status == "in_progress"
-    assert out.remaining == ["evidence", "plots", "ledger_salt", "notifications", "account"] and out.erased == []
+    assert (
+        out.remaining == ["evidence", "plots", "ledger_salt", "ledger_owner", "notifications", "account"]
+        and out.erased == []
+    )
     # never a half-erased profile that looks whole: the identity is gone and it reads as missing already
     # (the texts already sent are the "notifications" step, still listed as remaining)
     notified = {"notification", "notify_prefs", "notify_event"}
@@ -369,13 +389,15 @@ def test_a_failure_midway_resumes_at_the_store_that_failed(world):
     flaky = Flaky()
     erasers = [e if e.name != "ledger_salt" else flaky for e in world.erasers()]
     first = ErasureService(world.ctx, erasers).erase(ADMIN, farmer.farmer_id)
-    assert first.erased == ["evidence", "plots"] and first.remaining == ["ledger_salt", "notifications", "account"]
+    assert first.erased == ["evidence", "plots"]
+    assert first.remaining == ["ledger_salt", "ledger_owner", "notifications", "account"]
     assert world.accounts.erased == []  # a later store is not erased past a failure
     second = ErasureService(world.ctx, erasers).erase(ADMIN, farmer.farmer_id)
     assert second.status == "complete" and second.erased == [
         "evidence",
         "plots",
         "ledger_salt",
+        "ledger_owner",
         "notifications",
         "account",
     ]
@@ -501,3 +523,31 @@ def test_a_resumed_erasure_also_sweeps_the_evidence_it_already_erased(world):
 
 def _raise(user_id):
     raise RuntimeError("Cognito is throttling")
+
+
+def test_a_failing_ledger_unlink_keeps_the_account_until_a_retry_unlinks_it(world):
+    """The account goes last: while the ledger still names it, the farmer (or an admin) can resume."""
+    farmer, _ = world.farmer_with_everything()
+    world.owners.fail = 1
+    out = world.service().erase(FARMER, farmer.farmer_id)
+    assert out.status == "in_progress" and out.remaining == ["ledger_owner", "notifications", "account"]
+    assert "sub-ravi" in world.owners.owners and world.accounts.erased == []
+    done = world.service().erase(FARMER, farmer.farmer_id)
+    assert done.status == "complete" and "sub-ravi" not in world.owners.owners
+
+
+def test_a_store_added_after_an_erasure_started_runs_when_it_resumes(world):
+    """A tombstone written before the ledger_owner eraser existed (its `remaining` does not name it):
+    the resumed erasure runs it too, and the answer lists it until it ran."""
+    farmer, _ = world.farmer_with_everything()
+    older = [e for e in world.erasers() if e.name != "ledger_owner"]
+    world.files.fail = 1
+    first = ErasureService(world.ctx, older).erase(FARMER, farmer.farmer_id)
+    assert "ledger_owner" not in first.remaining
+    world.owners.fail = 1
+    resumed = world.service().erase(FARMER, farmer.farmer_id)
+    # the stores run in this deployment's order (the account still last): ledger_salt, then ledger_owner fails
+    assert resumed.status == "in_progress" and resumed.remaining == ["notifications", "account", "ledger_owner"]
+    assert world.accounts.erased == []
+    done = world.service().erase(FARMER, farmer.farmer_id)
+    assert done.status == "complete" and "ledger_owner" in done.erased and "sub-ravi" not in world.owners.owners
