@@ -47,6 +47,7 @@ def test_a_farmer_erases_themself(client):
     out = r.json()
     assert out["farmer_id"] == farmer_id and out["status"] == "complete" and out["remaining"] == []
     assert out["requested_by"] == "farmer:self" and "account" in out["erased"]
+    assert "ledger_owner" in out["erased"]  # the ledger writer was asked to unlink the account (decision 0022)
     # the account is gone and the tokens it held are refused
     assert client.call("GET", "/auth/me", token=token).status_code == 401
     assert client.call("POST", "/auth/login", {"username": username, "password": PASSWORD}).status_code in (400, 401)
@@ -57,10 +58,25 @@ def test_an_admin_erases_a_farmer_on_their_behalf(client, users):
     r = client.call("POST", "/farmers", profile("Harjit Erasesingh", "9812300022"), token=manager)
     assert r.status_code == 201, r.text
     farmer_id = r.json()["farmer_id"]
+    lon, lat, size = 75.71, 30.71, 0.001
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    r = client.call("POST", f"/farmers/{farmer_id}/plots", feature, token=manager)
+    assert r.status_code == 201, r.text
+    plot_id = r.json()["plot_id"]
     r = client.call("POST", f"/farmers/{farmer_id}/erasure", token=admin)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "complete" and r.json()["requested_by"].startswith("admin:")
-    assert client.call("GET", f"/farmers/{farmer_id}", token=manager).status_code == 404
+    missing = client.call("GET", "/farmers/F-00000000000000000000", token=manager).json()["error"]["message"]
+    gone = client.call("GET", f"/farmers/{farmer_id}", token=manager)
+    assert (gone.status_code, gone.json()["error"]["message"]) == (404, missing)
+    # the plot stays readable by the FPO, but no upload is presigned on it any more, by anyone (decision 0022)
+    assert client.call("GET", f"/plots/{plot_id}", token=manager).status_code == 200
+    for token in (manager, admin):
+        r2 = client.call(
+            "POST", "/uploads", {"plot_id": plot_id, "content_type": "image/jpeg", "size_bytes": 10}, token=token
+        )
+        assert (r2.status_code, r2.json()["error"]["message"]) == (404, missing)
     listed = client.call("GET", f"/farmers?fpo_id={FPO}&limit=100", token=manager).json()["items"]
     assert farmer_id not in [f["farmer_id"] for f in listed]
     again = client.call("POST", f"/farmers/{farmer_id}/erasure", token=admin)
