@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from agri_common.farm_table import keys
@@ -36,6 +37,7 @@ from agri_common.platform.principal import Principal, Role
 from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Op, Txn, Update, commit, iter_chunks
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, not_found
+from functions.farmers.logic_uploads import PRESIGN_SECONDS
 from functions.farmers.membership_gate import contribution
 
 # The stores that can receive the farmer's data after their eraser ran: an evidence upload presigned
@@ -45,7 +47,12 @@ SWEPT_AGAIN = frozenset({"evidence"})
 
 # Profile attributes that are personal: blanked (required text) or removed (optional ones).
 BLANKED = ("name", "phone", "preferred_language")
-REMOVED = ("aadhaar_last4", "aadhaar_hmac", "external_id", "gsi1pk", "gsi1sk")
+# (its membership index keys, gsi1pk/gsi1sk, are replaced by the late-upload sweep's: out of every list)
+REMOVED = ("aadhaar_last4", "aadhaar_hmac", "external_id")
+# When the scheduled sweep runs the SWEPT_AGAIN erasers once more: after the last upload URL issued before
+# the erasure expired (PRESIGN_SECONDS), with time for an upload started just before to finish.
+SWEEP_AFTER = timedelta(seconds=PRESIGN_SECONDS) + timedelta(minutes=15)
+SWEEP_PAGE = 50  # tombstones per run of the scheduled sweep (every 15 minutes)
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,15 @@ class Eraser(Protocol):
     name: str
 
     def erase(self, target: ErasureTarget) -> None: ...
+
+
+def utc_z(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sweep_due(requested_at: str) -> str:
+    """When an erasure requested at ``requested_at`` (ISO 8601 with an offset) gets its final sweep."""
+    return utc_z(datetime.fromisoformat(requested_at.replace("Z", "+00:00")) + SWEEP_AFTER)
 
 
 def erasure_out(farmer_id: str, erasure: Erasure) -> m.ErasureOut:
@@ -174,6 +190,7 @@ class ErasureService:
                 remaining=[e.name for e in self.erasers],
             )
             consent = {"given": False, "version": current.consent.version, "at": now}
+            sweep = keys.erasure_sweep_index(sweep_due(now), farmer_id)
             txn = Txn().add(
                 Update(
                     current.key(),
@@ -187,6 +204,7 @@ class ErasureService:
                         "updated_at": now,
                         # a self-registered profile names its creator by account id: that is the farmer's
                         "created_by": "farmer:self" if current.created_by.startswith("farmer:") else current.created_by,
+                        **sweep,  # out of every membership list, into the late-upload sweep's
                     },
                     remove=REMOVED,
                     add={"version": 1, "member_epoch": 1},
@@ -242,6 +260,51 @@ class ErasureService:
                 ops.append(Delete(keys.owner(record.owner_user_id)))
         self.ctx.store.transact(ops)
         return done
+
+
+@dataclass
+class SweepReport:
+    swept: list[str]  # farmer ids whose late-upload sweep ran (their sweep keys removed)
+    failed: list[str]  # farmer ids whose sweep failed (kept: the next run tries again)
+    more: bool  # more tombstones were due than one run takes
+
+
+class ErasureSweeper:
+    """The scheduled late-upload sweep (docs/decisions/0022): every tombstone whose sweep is due
+    (:data:`SWEEP_AFTER` after the erasure was requested: no upload URL issued before it is valid any
+    more) gets the :data:`SWEPT_AGAIN` erasers once more, then leaves the sweep index. One Query of that
+    index (no Scan); a failure keeps the tombstone in it for the next run."""
+
+    def __init__(self, ctx: FarmContext, erasers: Sequence[Eraser]):
+        self.ctx = ctx
+        self.erasers = [e for e in erasers if e.name in SWEPT_AGAIN]
+
+    def sweep(self, now: datetime) -> SweepReport:
+        cutoff = utc_z(now)
+        items, start = self.ctx.store.query(keys.ERASURE_SWEEP_INDEX, index=True, limit=SWEEP_PAGE)
+        report = SweepReport(swept=[], failed=[], more=False)
+        for item in items:
+            due = str(item["gsi1sk"])
+            if due.split("#", 1)[0] > cutoff:  # sorted by due time: the rest is not due either
+                return report
+            farmer_id = str(item["farmer_id"])
+            try:
+                for eraser in self.erasers:
+                    eraser.erase(ErasureTarget(farmer_id=farmer_id, fpo_id=str(item["fpo_id"]), owner_user_id=None))
+                self.ctx.store.transact(
+                    [
+                        Update(
+                            keys.farmer(farmer_id), remove=("gsi1pk", "gsi1sk"), expect={"gsi1sk": due}, if_exists=True
+                        )
+                    ]
+                )
+            except Exception:  # reported and counted; the tombstone stays due
+                logger.exception("erasure sweep failed", extra={"farmer_id": farmer_id})
+                report.failed.append(farmer_id)
+                continue
+            report.swept.append(farmer_id)
+        report.more = bool(start)
+        return report
 
 
 # ---- the farm table's erasers ----------------------------------------------------------------------

@@ -247,7 +247,7 @@ def test_a_farmer_erases_themself_and_nothing_personal_is_left(world):
         assert value not in after, value
     tomb = world.ctx.store.get(keys.farmer(farmer.farmer_id))
     assert tomb["consent"]["given"] is False and tomb["erasure"]["status"] == "complete"
-    assert "gsi1pk" not in tomb  # out of every membership list
+    assert tomb["gsi1pk"] == keys.ERASURE_SWEEP_INDEX  # out of every membership list, due for the late sweep
     assert world.ctx.store.get(keys.owner("sub-ravi")) is None
     assert world.ctx.store.get(keys.aadhaar(hmac_hex)) is None
     # the plot and its season stay, without identity: area, geometry, practice and numbers
@@ -551,3 +551,53 @@ def test_a_store_added_after_an_erasure_started_runs_when_it_resumes(world):
     assert world.accounts.erased == []
     done = world.service().erase(FARMER, farmer.farmer_id)
     assert done.status == "complete" and "ledger_owner" in done.erased and "sub-ravi" not in world.owners.owners
+
+
+def test_the_scheduled_sweep_deletes_a_late_upload_once_it_is_due_and_then_forgets_the_erasure(world):
+    """decision 0022: no admin needed. Before the upload URLs of the erasure's time expired the sweep leaves
+    the tombstone alone; after, it deletes what landed under the farmer's plots and takes the tombstone out
+    of its index (the next runs read nothing); another farmer's files stay."""
+    from datetime import datetime, timedelta
+
+    from functions.farmers.erasure import SWEEP_AFTER, ErasureSweeper
+
+    farmer, plot = world.farmer_with_everything(caller=MANAGER)
+    out = world.service().erase(ADMIN, farmer.farmer_id)
+    late = f"evidence/FPO-1/{plot.plot_id}/U-late.jpg"
+    world.files.objects.add(late)
+    requested = datetime.fromisoformat(out.requested_at)
+    sweeper = ErasureSweeper(world.ctx, world.erasers())
+
+    early = sweeper.sweep(requested + SWEEP_AFTER - timedelta(seconds=1))
+    assert (early.swept, early.failed) == ([], []) and late in world.files.objects
+
+    world.files.fail = 1  # S3 down: reported, and the tombstone stays due
+    failed = sweeper.sweep(requested + SWEEP_AFTER)
+    assert failed.failed == [farmer.farmer_id] and late in world.files.objects
+
+    done = sweeper.sweep(requested + SWEEP_AFTER)
+    assert done.swept == [farmer.farmer_id] and late not in world.files.objects
+    assert world.files.objects == {"evidence/FPO-1/P-someone-else/U-1.jpg"}
+    tomb = world.ctx.store.get(keys.farmer(farmer.farmer_id))
+    assert "gsi1pk" not in tomb and tomb["erasure"] == out.model_dump(exclude={"farmer_id"})
+    world.files.objects.add(late)  # (a file landing days later would be an upload never issued)
+    assert sweeper.sweep(requested + timedelta(days=2)).swept == []
+
+
+def test_the_sweep_job_reads_the_scheduled_event_and_answers_what_it_swept(world):
+    from datetime import datetime
+
+    from agri_common.platform.schedule import InvalidJobInput
+    from functions.farmers.erasure import SWEEP_AFTER
+    from functions.farmers.erasure_sweep_job import sweep_erasures
+
+    farmer, plot = world.farmer_with_everything(caller=MANAGER)
+    out = world.service().erase(ADMIN, farmer.farmer_id)
+    world.files.objects.add(f"evidence/FPO-1/{plot.plot_id}/U-late.jpg")
+    fired = (datetime.fromisoformat(out.requested_at) + SWEEP_AFTER).isoformat()
+    event = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event", "source": "aws.events", "time": fired}
+    result = sweep_erasures(event, world.ctx, world.erasers())
+    assert result == {"swept": [farmer.farmer_id], "failed": [], "more": False}
+    assert world.files.objects == {"evidence/FPO-1/P-someone-else/U-1.jpg"}
+    with pytest.raises(InvalidJobInput):
+        sweep_erasures({"time": "not a time"}, world.ctx, world.erasers())
