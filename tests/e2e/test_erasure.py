@@ -3,7 +3,13 @@ erases a farmer on their behalf, and every other role is refused exactly like a 
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from tests.e2e.test_jobs import jobs, moto
 
 PASSWORD = "Erasure-E2e-Passw0rd!"
 FPO = "FPO-DEMO-1"
@@ -102,3 +108,48 @@ def test_other_roles_are_refused_exactly_like_a_missing_farmer(client, users):
     # nothing was erased
     kept = client.call("GET", f"/farmers/{farmer_id}", token=manager)
     assert kept.status_code == 200 and kept.json()["name"] == "Simran Keepkaur"
+
+
+def test_the_scheduled_sweep_deletes_a_file_posted_after_the_erasure_with_an_earlier_url(
+    client, users, twin, synthesized
+):
+    """decision 0022: a URL presigned before the erasure, used after it; no admin repeats the erasure: the
+    scheduled sweep (fired here as if 30 minutes had passed) deletes every version of the late file."""
+    manager, admin = token_of(client, users, "fpo_manager"), token_of(client, users, "admin")
+    r = client.call("POST", "/farmers", profile("Navjot Latekaur", "9812300024"), token=manager)
+    assert r.status_code == 201, r.text
+    farmer_id = r.json()["farmer_id"]
+    lon, lat, size = 75.73, 30.73, 0.001
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    r = client.call("POST", f"/farmers/{farmer_id}/plots", feature, token=manager)
+    assert r.status_code == 201, r.text
+    late = b"\xff\xd8\xff\xe0LATE" + uuid.uuid4().hex.encode() + b"\xff\xd9"
+    body = {"plot_id": r.json()["plot_id"], "content_type": "image/jpeg", "size_bytes": len(late)}
+    r = client.call("POST", "/uploads", body, token=manager)
+    assert r.status_code == 201, r.text
+    upload = r.json()
+    erased = client.call("POST", f"/farmers/{farmer_id}/erasure", token=admin)
+    assert erased.status_code == 200 and erased.json()["status"] == "complete", erased.text
+    posted = requests.post(
+        upload["url"], data=upload["fields"], files={"file": ("late.jpg", late, "image/jpeg")}, timeout=30
+    )
+    assert posted.status_code in (200, 201, 204), posted.text
+    (uploads,) = [
+        lid
+        for lid, res in synthesized.template["Resources"].items()
+        if (res.get("Metadata") or {}).get("agri:resource") == "uploads"
+    ]
+    s3, bucket = moto(twin, "s3"), twin["resources"][uploads]
+
+    def versions() -> list:
+        listed = s3.list_object_versions(Bucket=bucket, Prefix=upload["object_key"])
+        return listed.get("Versions", []) + listed.get("DeleteMarkers", [])
+
+    assert versions(), "the late file landed"
+    due = datetime.fromisoformat(erased.json()["requested_at"]) + timedelta(minutes=31)
+    fired = jobs(twin, "run", "sweep-erasures", "--input", json.dumps({"time": due.astimezone(UTC).isoformat()}))
+    assert fired.returncode == 0, fired.stdout + fired.stderr
+    (target,) = json.loads(fired.stdout)["targets"]
+    assert farmer_id in target["result"]["swept"], target
+    assert versions() == []
