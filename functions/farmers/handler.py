@@ -276,9 +276,9 @@ def farmer_statement(  # type: ignore[no-untyped-def]
     "and the account id is unlinked from the ledger's records and credit blocks (no hashed body changes). "
     "The profile becomes a tombstone (farmer id, when, who asked, what was erased) and reads as missing "
     "from then on. `status` `in_progress` with `remaining` stores: a store failed, the same request resumes. "
-    "A repeated request (an admin) sweeps the evidence files again (an upload presigned before the erasure "
-    "may land after it: repeat it once the upload URLs' 15 minutes have passed) and answers the same "
-    "tombstone; 503 `erasure_sweep_failed` if that sweep failed (nothing changed; repeat). 404 `not_found` "
+    "An upload presigned before the erasure may land after it: a scheduled job sweeps the evidence files again "
+    "30-45 minutes after the erasure, and a repeated request (an admin) sweeps them at once and answers the "
+    "same tombstone; 503 `erasure_sweep_failed` if that sweep failed (nothing changed; repeat). 404 `not_found` "
     "for anyone else (an FPO manager, an auditor, another farmer) exactly as for a missing farmer "
     "(docs/decisions/0017, 0022).",
     openapi_extensions=audited("farmer.erase", errors=[404, 409]),
