@@ -153,7 +153,12 @@ class PipelineStack(Stack):
         # The scheduled jobs (infra/jobs.py; the anchoring schedule is the writer's own rule above).
         self.jobs = (
             ScheduledJobs(
-                self, "Jobs", platform=self.platform, state_machine=self.pipeline.state_machine, ledger=ledger
+                self,
+                "Jobs",
+                platform=self.platform,
+                state_machine=self.pipeline.state_machine,
+                ledger=ledger,
+                farmers=next((d for d in domains if d.name == "farmers"), None),
             )
             if ledger
             else None

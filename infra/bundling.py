@@ -161,8 +161,9 @@ def function_code(domain_name: str, runtime: lambda_.Runtime, entry: str = "hand
 # Domains whose code reads another domain's data through that domain's own read paths: the other
 # domain's folder travels in the asset too (the public registry view reads the ledger with
 # functions/ledger's store and reader; copying them would let the two drift; a farmer's erasure deletes
-# their notifications through functions/notifications' store).
-SHARED_CODE: dict[str, tuple[str, ...]] = {"registry": ("ledger",), "farmers": ("notifications",)}
+# their notifications through functions/notifications' store and asks the ledger writer to unlink their
+# account with functions/ledger's command model and writer client).
+SHARED_CODE: dict[str, tuple[str, ...]] = {"registry": ("ledger",), "farmers": ("notifications", "ledger")}
 
 
 def function_extras(domain_name: str) -> list[tuple[Path, str]]:

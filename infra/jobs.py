@@ -5,6 +5,7 @@
 | ``Ledger/AnchorSchedule``  | rate(15 minutes)         | the ledger writer, ``{"command": "anchor"}`` | anchors pending ledger records (infra/domain_constructs/ledger.py) |
 | ``Jobs/SweepRunsSchedule`` | rate(15 minutes)         | ``functions/pipeline/sweep.py``         | fails stuck monitoring runs with their cause |
 | ``Jobs/ExportLedgerSchedule`` | cron(30 0 * * ? *)    | ``functions/ledger/export_job.py``      | the previous UTC day's ledger as JSON lines in the audit bucket |
+| ``Jobs/SweepErasuresSchedule`` | rate(15 minutes)     | ``functions/farmers/erasure_sweep_job.py`` | deletes evidence posted after a farmer's erasure with a URL issued before it (decision 0022) |
 
 Each function has its own role (least privilege), log group and X-Ray tracing
 (:class:`~infra.function.DomainFunction`); EventBridge sends it the scheduled event (no fixed input).
@@ -36,10 +37,13 @@ SWEEP_STALL_HOURS = "6"
 EXPORT_AT = {"minute": "30", "hour": "0"}  # cron(30 0 * * ? *): 00:30 UTC, the previous UTC day is over
 EXPORT_PREFIX = "ledger/exports/*"
 EXPORT_CONFLICT_METRIC = "LedgerExportConflict"  # functions/ledger/export_job.py
+ERASURE_SWEEP_MINUTES = 15
+EVIDENCE_PREFIX = "evidence/"  # the uploads bucket's evidence objects (infra/domain_constructs/farmers.py)
 
 
 class ScheduledJobs(Construct):
-    """Attributes: ``sweeper`` and ``exporter`` (DomainFunctions), ``rules`` (name -> Rule), ``conflict_alarm``."""
+    """Attributes: ``sweeper``, ``exporter`` and ``erasure_sweeper`` (DomainFunctions; the last None without
+    the farmers domain), ``rules`` (name -> Rule), ``conflict_alarm``."""
 
     def __init__(
         self,
@@ -49,6 +53,7 @@ class ScheduledJobs(Construct):
         platform: Platform,
         state_machine: sfn.StateMachine,
         ledger: Domain,
+        farmers: Domain | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         storage = platform.storage
@@ -162,3 +167,56 @@ class ScheduledJobs(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        self.erasure_sweeper = self._erasure_sweeper(platform, farmers) if farmers is not None else None
+
+    def _erasure_sweeper(self, platform: Platform, farmers: Domain) -> DomainFunction:
+        """The late-upload sweep of erasures (the farmers' code asset, decision 0022): the evidence eraser's
+        reads and writes of the farm table (its one index by name, never Scan) and the uploads bucket's
+        evidence versions (list under ``evidence/``, delete), nothing else."""
+        storage = platform.storage
+        domain = dataclasses.replace(
+            farmers,
+            entry="erasure_sweep_job",
+            description="Scheduled: delete evidence posted after a farmer's erasure with an upload URL issued before it",
+            layers=("common",),
+            memory_mb=256,
+            timeout_s=300,
+        )
+        fn = DomainFunction(
+            self,
+            "SweepErasures",
+            domain=domain,
+            config=platform.config,
+            layers=platform.layers.for_domain(domain),
+            environment=platform.base_environment(),
+        )
+        fn.add_environment(FARM_TABLE=storage.farm.table_name, UPLOADS_BUCKET=storage.uploads.bucket_name)
+        storage.grant_farm(fn.role, "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucketVersions"],
+                resources=[storage.uploads.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{EVIDENCE_PREFIX}*"]}},
+            )
+        )
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[storage.uploads.arn_for_objects(f"{EVIDENCE_PREFIX}*")],
+            )
+        )
+        Validations.of(fn.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{nag.arn(self, storage.uploads)}/{EVIDENCE_PREFIX}*]",
+                reason="Evidence objects get generated keys per upload (evidence/<fpo>/<plot>/<upload>.<ext>): the "
+                "sweep deletes the versions under an erased farmer's plots, nothing else of the bucket",
+            )
+        )
+        self.rules["sweep_erasures"] = events.Rule(
+            self,
+            "SweepErasuresSchedule",
+            description="Delete evidence posted after a farmer's erasure (functions/farmers/erasure_sweep_job.py)",
+            schedule=events.Schedule.rate(Duration.minutes(ERASURE_SWEEP_MINUTES)),
+            targets=[targets.LambdaFunction(fn.function)],
+        )
+        return fn

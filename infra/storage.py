@@ -193,7 +193,8 @@ class Storage(Construct):
 
     def grant_ledger_write(self, grantee: iam.IGrantable) -> None:
         """The ledger writer, and only it: reads plus the items of its transactions (no DeleteItem:
-        the ledger is append-only; credit blocks change by conditional Put)."""
+        the ledger is append-only; credit blocks change by conditional Put; an erasure's unlink_owner
+        removes an account id beside the hashed body by conditional Update, decision 0022)."""
         self.ledger.grant(
             grantee,
             "dynamodb:GetItem",

@@ -10,11 +10,14 @@ behalf; anyone else gets exactly the 404 of a missing farmer. Three phases:
    and no run counts it; there is never a half-erased profile that looks whole.
 2. **Per-store erasers** (:class:`Eraser`, in order; each idempotent): evidence files (every
    version) and their items, plots and seasons without identity, the farmer's ledger salt
-   (crypto-shredding), their account. After each one the tombstone moves the store from
+   (crypto-shredding), their account id on the ledger's records and blocks (unlinked by the ledger
+   writer), their notifications, their account. After each one the tombstone moves the store from
    ``remaining`` to ``erased``; a failure stops there and the answer says what remains
    (``status: in_progress``): the same request again resumes.
 3. **Complete**: the account link (``owner_user_id``, the owner claim) goes last, so the farmer can
-   resume their own erasure until it is complete. A later request answers the same tombstone.
+   resume their own erasure until it is complete. A later request (an admin) answers the same
+   tombstone after sweeping again the stores a late write can reach (:data:`SWEPT_AGAIN`: an upload
+   presigned before the erasure), docs/decisions/0022.
 
 A store added later plugs in as one more :class:`Eraser` (its ``name`` goes to the tombstone).
 """
@@ -23,21 +26,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from agri_common.farm_table import keys
 from agri_common.farm_table.records import Erasure, FarmerRecord, PlotRecord
-from agri_common.platform.errors import ConflictError
+from agri_common.platform.errors import ConflictError, DependencyError
 from agri_common.platform.observability import logger
 from agri_common.platform.principal import Principal, Role
 from agri_common.single_table import MAX_TRANSACTION_OPS, Delete, Op, Txn, Update, commit, iter_chunks
 from functions.farmers import models as m
 from functions.farmers.context import FarmContext, not_found
+from functions.farmers.logic_uploads import PRESIGN_SECONDS
 from functions.farmers.membership_gate import contribution
+
+# The stores that can receive the farmer's data after their eraser ran: an evidence upload presigned
+# before the tombstone (valid PRESIGN_SECONDS, functions/farmers/logic_uploads.py) may still land. Every
+# repeated request (a resumed or a complete erasure) runs these erasers again (docs/decisions/0022).
+SWEPT_AGAIN = frozenset({"evidence"})
 
 # Profile attributes that are personal: blanked (required text) or removed (optional ones).
 BLANKED = ("name", "phone", "preferred_language")
-REMOVED = ("aadhaar_last4", "aadhaar_hmac", "external_id", "gsi1pk", "gsi1sk")
+# (its membership index keys, gsi1pk/gsi1sk, are replaced by the late-upload sweep's: out of every list)
+REMOVED = ("aadhaar_last4", "aadhaar_hmac", "external_id")
+# When the scheduled sweep runs the SWEPT_AGAIN erasers once more: after the last upload URL issued before
+# the erasure expired (PRESIGN_SECONDS), with time for an upload started just before to finish.
+SWEEP_AFTER = timedelta(seconds=PRESIGN_SECONDS) + timedelta(minutes=15)
+SWEEP_PAGE = 50  # tombstones per run of the scheduled sweep (every 15 minutes)
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,15 @@ class Eraser(Protocol):
     name: str
 
     def erase(self, target: ErasureTarget) -> None: ...
+
+
+def utc_z(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sweep_due(requested_at: str) -> str:
+    """When an erasure requested at ``requested_at`` (ISO 8601 with an offset) gets its final sweep."""
+    return utc_z(datetime.fromisoformat(requested_at.replace("Z", "+00:00")) + SWEEP_AFTER)
 
 
 def erasure_out(farmer_id: str, erasure: Erasure) -> m.ErasureOut:
@@ -95,11 +119,17 @@ class ErasureService:
         record = self._authorised(caller, self._read(farmer_id))
         if record.erasure is None:
             record = self._tombstone(caller, farmer_id)
+        else:  # a repeated request: what could land after the first pass is swept again
+            self._sweep(record, record.erasure)
         erasure = record.erasure
         assert erasure is not None
         if erasure.status == "complete":
             return erasure_out(farmer_id, erasure)
         target = ErasureTarget(farmer_id=farmer_id, fpo_id=record.fpo_id, owner_user_id=record.owner_user_id)
+        known = {*erasure.erased, *erasure.remaining}  # a store added since the tombstone was written runs too
+        erasure = erasure.model_copy(
+            update={"remaining": [*erasure.remaining, *(e.name for e in self.erasers if e.name not in known)]}
+        )
         for eraser in self.erasers:
             if eraser.name not in erasure.remaining:
                 continue
@@ -127,6 +157,22 @@ class ErasureService:
             return erasure_out(farmer_id, erasure)
         return erasure_out(farmer_id, self._complete(record, erasure))
 
+    def _sweep(self, record: FarmerRecord, erasure: Erasure) -> None:
+        """Run again the erasers of :data:`SWEPT_AGAIN` that already ran: an upload presigned before the
+        tombstone may land after the evidence eraser (docs/decisions/0022). A failure is a 503 (the
+        tombstone is unchanged; the same request again sweeps again), never a silent no-op."""
+        target = ErasureTarget(farmer_id=record.farmer_id, fpo_id=record.fpo_id, owner_user_id=record.owner_user_id)
+        for eraser in self.erasers:
+            if eraser.name not in SWEPT_AGAIN or eraser.name not in erasure.erased:
+                continue
+            try:
+                eraser.erase(target)
+            except Exception as exc:
+                logger.exception("erasure sweep failed", extra={"farmer_id": record.farmer_id, "step": eraser.name})
+                raise DependencyError(
+                    f"The erasure's sweep of {eraser.name} failed; repeat the request", code="erasure_sweep_failed"
+                ) from exc
+
     def _tombstone(self, caller: Principal, farmer_id: str) -> FarmerRecord:
         """Phase 1, one transaction (rebuilt on a race with a concurrent write of the farmer's data)."""
 
@@ -144,6 +190,7 @@ class ErasureService:
                 remaining=[e.name for e in self.erasers],
             )
             consent = {"given": False, "version": current.consent.version, "at": now}
+            sweep = keys.erasure_sweep_index(sweep_due(now), farmer_id)
             txn = Txn().add(
                 Update(
                     current.key(),
@@ -157,6 +204,7 @@ class ErasureService:
                         "updated_at": now,
                         # a self-registered profile names its creator by account id: that is the farmer's
                         "created_by": "farmer:self" if current.created_by.startswith("farmer:") else current.created_by,
+                        **sweep,  # out of every membership list, into the late-upload sweep's
                     },
                     remove=REMOVED,
                     add={"version": 1, "member_epoch": 1},
@@ -212,6 +260,51 @@ class ErasureService:
                 ops.append(Delete(keys.owner(record.owner_user_id)))
         self.ctx.store.transact(ops)
         return done
+
+
+@dataclass
+class SweepReport:
+    swept: list[str]  # farmer ids whose late-upload sweep ran (their sweep keys removed)
+    failed: list[str]  # farmer ids whose sweep failed (kept: the next run tries again)
+    more: bool  # more tombstones were due than one run takes
+
+
+class ErasureSweeper:
+    """The scheduled late-upload sweep (docs/decisions/0022): every tombstone whose sweep is due
+    (:data:`SWEEP_AFTER` after the erasure was requested: no upload URL issued before it is valid any
+    more) gets the :data:`SWEPT_AGAIN` erasers once more, then leaves the sweep index. One Query of that
+    index (no Scan); a failure keeps the tombstone in it for the next run."""
+
+    def __init__(self, ctx: FarmContext, erasers: Sequence[Eraser]):
+        self.ctx = ctx
+        self.erasers = [e for e in erasers if e.name in SWEPT_AGAIN]
+
+    def sweep(self, now: datetime) -> SweepReport:
+        cutoff = utc_z(now)
+        items, start = self.ctx.store.query(keys.ERASURE_SWEEP_INDEX, index=True, limit=SWEEP_PAGE)
+        report = SweepReport(swept=[], failed=[], more=False)
+        for item in items:
+            due = str(item["gsi1sk"])
+            if due.split("#", 1)[0] > cutoff:  # sorted by due time: the rest is not due either
+                return report
+            farmer_id = str(item["farmer_id"])
+            try:
+                for eraser in self.erasers:
+                    eraser.erase(ErasureTarget(farmer_id=farmer_id, fpo_id=str(item["fpo_id"]), owner_user_id=None))
+                self.ctx.store.transact(
+                    [
+                        Update(
+                            keys.farmer(farmer_id), remove=("gsi1pk", "gsi1sk"), expect={"gsi1sk": due}, if_exists=True
+                        )
+                    ]
+                )
+            except Exception:  # reported and counted; the tombstone stays due
+                logger.exception("erasure sweep failed", extra={"farmer_id": farmer_id})
+                report.failed.append(farmer_id)
+                continue
+            report.swept.append(farmer_id)
+        report.more = bool(start)
+        return report
 
 
 # ---- the farm table's erasers ----------------------------------------------------------------------
@@ -314,6 +407,27 @@ class LedgerSaltEraser:
 
     def erase(self, target: ErasureTarget) -> None:
         self.salts.delete_salt(target.farmer_id)
+
+
+class LedgerOwners(Protocol):
+    def unlink_owner(self, user_id: str) -> None:
+        """Take the account id off the ledger's records and credit blocks (outside every hashed body), to
+        the end; raise if that is not done (a retry resumes: what is unlinked stays unlinked)."""
+
+
+class LedgerOwnerEraser:
+    """The farmer's account id beside their ledger records (the owner index) and on their credit blocks:
+    unlinked by the ledger writer, the one writer of those items (functions/ledger/unlinking.py); no
+    hashed body changes, every record still verifies (docs/decisions/0022)."""
+
+    name = "ledger_owner"
+
+    def __init__(self, owners: LedgerOwners):
+        self.owners = owners
+
+    def erase(self, target: ErasureTarget) -> None:
+        if target.owner_user_id:
+            self.owners.unlink_owner(target.owner_user_id)
 
 
 class Accounts(Protocol):

@@ -1,8 +1,9 @@
 """The erasure's stores outside the farm table, on AWS (clients built on first use, never at import).
 
 IAM (infra/domain_constructs/farmers.py): the uploads bucket's ``evidence/`` versions (list, delete),
-DeleteItem of ``SALT#`` items only on the ledger table, the revocation table's PutItem, and three
-Cognito actions on the user pool (ListUsers to find the account by its id, global sign-out, delete).
+DeleteItem of ``SALT#`` items only on the ledger table, InvokeFunction of the ledger writer (it unlinks
+the account id from the ledger), the revocation table's PutItem, and three Cognito actions on the user
+pool (ListUsers to find the account by its id, global sign-out, delete).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 from agri_common import ledger_table
 from agri_common.platform.revocation import RevocationStore
 from agri_common.single_table import TableStore
+from functions.ledger.models import UnlinkOwnerCommand, WriterEvent
+from functions.ledger.writer_client import LambdaWriterGateway
 from functions.notifications.store import NotificationStore, erase_farmer, erase_user
 
 
@@ -51,6 +54,28 @@ class DynamoLedgerSalts:
         from agri_common.platform.aws import dynamodb_table
 
         dynamodb_table(self.table_name).delete_item(Key=dict(ledger_table.salt_key(farmer_id)))
+
+
+class WriterLedgerOwners:
+    """:class:`functions.farmers.erasure.LedgerOwners` through the ledger writer, the only role that writes
+    the ledger table (its ``unlink_owner`` command: functions/ledger/unlinking.py; functions/ledger
+    travels in this function's asset, infra/bundling.SHARED_CODE). A call unlinks a bounded number of
+    records; it is asked again until done, at most :attr:`MAX_CALLS` times per erasure request."""
+
+    MAX_CALLS = 10
+
+    def __init__(self, function_name: str):
+        self.writer = LambdaWriterGateway(function_name)
+
+    def unlink_owner(self, user_id: str) -> None:
+        event = WriterEvent(command="unlink_owner", unlink_owner=UnlinkOwnerCommand(user_id=user_id))
+        for _ in range(self.MAX_CALLS):
+            unlinked = self.writer.submit(event).unlinked
+            if unlinked is None:
+                raise RuntimeError("The ledger writer does not know unlink_owner (an older writer?)")
+            if unlinked.done:
+                return
+        raise RuntimeError("The ledger still names the account after the calls of one request; the next resumes")
 
 
 class CognitoAccounts:

@@ -37,11 +37,18 @@ from functions.farmers.erasure import (
     Eraser,
     ErasureService,
     EvidenceEraser,
+    LedgerOwnerEraser,
     LedgerSaltEraser,
     NotificationsEraser,
     PlotEraser,
 )
-from functions.farmers.erasure_stores import CognitoAccounts, DynamoLedgerSalts, FarmTableNotifications, S3EvidenceFiles
+from functions.farmers.erasure_stores import (
+    CognitoAccounts,
+    DynamoLedgerSalts,
+    FarmTableNotifications,
+    S3EvidenceFiles,
+    WriterLedgerOwners,
+)
 from functions.farmers.logic import FarmerService, farmer_out
 from functions.farmers.logic_imports import ImportService
 from functions.farmers.logic_plots import PlotService
@@ -70,6 +77,8 @@ class FarmersSettings(BaseSettingsModel):
     ledger_table: str | None = None
     # the erasure's account step (infra/domain_constructs/farmers.py: ListUsers, sign-out, delete only)
     user_pool_id: str | None = None
+    # the erasure's ledger step: the ledger writer unlinks the account id (docs/decisions/0022)
+    ledger_writer_function: str | None = None
 
 
 _revocation = revocation_store  # looked up per call by make_handler: tests swap it
@@ -107,7 +116,7 @@ def get_principal(assignments: Annotated[Callable[[str], AuditScope], Depends(ge
 
 def _required(value: str | None, name: str) -> str:
     if not value:
-        raise RuntimeError(f"{name} is not set: the farmers function cannot read credit statements")
+        raise RuntimeError(f"{name} is not set: the farmers function cannot read credit statements or erase")
     return value
 
 
@@ -130,6 +139,7 @@ def get_erasers(ctx: Annotated[FarmContext, Depends(get_context)]) -> list[Erase
         EvidenceEraser(ctx, S3EvidenceFiles(s.uploads_bucket)),
         PlotEraser(ctx),
         LedgerSaltEraser(DynamoLedgerSalts(_required(s.ledger_table, "LEDGER_TABLE"))),
+        LedgerOwnerEraser(WriterLedgerOwners(_required(s.ledger_writer_function, "LEDGER_WRITER_FUNCTION"))),
         NotificationsEraser(FarmTableNotifications(ctx.store)),
         AccountEraser(CognitoAccounts(_required(s.user_pool_id, "USER_POOL_ID"), _revocation())),
     ]
@@ -261,11 +271,15 @@ def farmer_statement(  # type: ignore[no-untyped-def]
     "their behalf)",
     description="Name, phone, Aadhaar (last digits and keyed hash), evidence files, plot names and the farmer's "
     "account are deleted; plots and seasons stay without identity (they back issued credits); the ledger salt "
-    "is deleted, so no ledger record can be linked to the farmer again while every record still verifies. "
+    "is deleted, so no ledger record can be linked to the farmer again while every record still verifies, "
+    "and the account id is unlinked from the ledger's records and credit blocks (no hashed body changes). "
     "The profile becomes a tombstone (farmer id, when, who asked, what was erased) and reads as missing "
     "from then on. `status` `in_progress` with `remaining` stores: a store failed, the same request resumes. "
-    "A repeated request answers the same tombstone. 404 `not_found` for anyone else (an FPO manager, an "
-    "auditor, another farmer) exactly as for a missing farmer (docs/decisions/0017).",
+    "An upload presigned before the erasure may land after it: a scheduled job sweeps the evidence files again "
+    "30-45 minutes after the erasure, and a repeated request (an admin) sweeps them at once and answers the "
+    "same tombstone; 503 `erasure_sweep_failed` if that sweep failed (nothing changed; repeat). 404 `not_found` "
+    "for anyone else (an FPO manager, an auditor, another farmer) exactly as for a missing farmer "
+    "(docs/decisions/0017, 0022).",
     openapi_extensions=audited("farmer.erase", errors=[404, 409]),
 )
 def erase_farmer(farmer_id: Id, ctx: Ctx, erasers: Erasers, caller: Caller) -> m.ErasureOut:

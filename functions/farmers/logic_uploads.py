@@ -57,6 +57,9 @@ class UploadService:
     def issue(self, caller: Principal, req: m.UploadRequest) -> m.UploadOut:
         require_role(caller, Role.FARMER, Role.FPO_MANAGER, Role.ADMIN)
         plot = self.plots.get_record(caller, req.plot_id)
+        # the plot of an erased farmer stays (it backs issued credits), but no file is added to it: the
+        # 404 of a missing farmer, as for a season (docs/decisions/0022)
+        self.plots.farmers.load_existing(plot.farmer_id)
         if req.season_key and self.ctx.store.get(keys.season(plot.plot_id, req.season_key)) is None:
             raise field_error(
                 "body.season_key", f"Season {req.season_key} is not recorded for this plot", "unknown_season"

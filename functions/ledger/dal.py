@@ -335,6 +335,58 @@ class DynamoLedgerStore:
                 return out
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
+    def unlink_owner(self, user_id: str, record_ids: Sequence[str], blocks: Sequence[m.CreditBlock]) -> None:
+        """:meth:`functions.ledger.ports.LedgerStore.unlink_owner`: conditional updates, blocks first, in
+        transactions of at most 100; a block or record no longer naming ``user_id`` is skipped."""
+        values = self._ser({":u": user_id, ":one": 1})
+        block_ops = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": self._ser(dict(items.block_key(b.series, b.start))),
+                    "UpdateExpression": "REMOVE #o SET #v = #v + :one",
+                    "ConditionExpression": "#o = :u",
+                    "ExpressionAttributeNames": {"#o": items.BLOCK_OWNER_ATTR, "#v": "version"},
+                    "ExpressionAttributeValues": values,
+                }
+            }
+            for b in blocks
+        ]
+        record_ops = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": self._ser(dict(items.record_key(record_id))),
+                    "UpdateExpression": "REMOVE #o",
+                    "ConditionExpression": "#o = :u",
+                    "ExpressionAttributeNames": {"#o": items.OWNER_ATTR},
+                    "ExpressionAttributeValues": {":u": values[":u"]},
+                }
+            }
+            for record_id in dict.fromkeys(record_ids)
+        ]
+        for ops in (block_ops, record_ops):
+            for start in range(0, len(ops), 100):
+                self._transact_skipping_done(ops[start : start + 100])
+
+    def _transact_skipping_done(self, ops: list[dict[str, Any]]) -> None:
+        """One transaction; if some of its conditions fail (already unlinked: a retry, an index page read
+        before its own update), the rest again without them (at most as many rounds as writes)."""
+        from botocore.exceptions import ClientError
+
+        while ops:
+            try:
+                self._client.transact_write_items(TransactItems=ops)
+                return
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise dependency_error(exc, "ledger unlink") from exc
+                reasons = exc.response.get("CancellationReasons") or []
+                done = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+                if not done:
+                    raise dependency_error(exc, "ledger unlink") from exc
+                ops = [op for i, op in enumerate(ops) if i not in done]
+
     # ---- batches -----------------------------------------------------------------------------
     def batch_cursor(self) -> tuple[int, str | None]:
         item = self._table.get_item(Key=items.CURSOR, ConsistentRead=True).get("Item") or {}

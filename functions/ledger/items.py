@@ -75,7 +75,7 @@ def record_item(record: m.StoredRecord) -> dict[str, Any]:
     }
     for attr, value in (
         ("g_farmer", body.get("farmer_ref")),
-        ("g_owner", record.owner_user_id),
+        (OWNER_ATTR, record.owner_user_id),
         ("g_fpo", record.fpo_id),
     ):
         if value:
@@ -90,7 +90,7 @@ def record_item(record: m.StoredRecord) -> dict[str, Any]:
 def record_from_item(item: dict[str, Any]) -> m.StoredRecord:
     return m.StoredRecord(
         body=json.loads(item[BODY_ATTR]),
-        owner_user_id=item.get("g_owner"),
+        owner_user_id=item.get(OWNER_ATTR),
         fpo_id=item.get("g_fpo"),
         request_sha256=item.get("request_sha256"),
         answer=json.loads(item["answer"]) if item.get("answer") else None,
@@ -120,8 +120,17 @@ def block_sort(serial_number: int) -> str:
     return f"{serial_number:0{m.SERIAL_DIGITS}d}"
 
 
+def block_key(series: str, start: int) -> ItemKey:
+    return ItemKey(pk=block_partition(series), sk=block_sort(start))
+
+
 def block_item(block: m.CreditBlock) -> dict[str, Any]:
-    return {"pk": block_partition(block.series), "sk": block_sort(block.start), **block.model_dump(exclude_none=True)}
+    return {**block_key(block.series, block.start), **block.model_dump(exclude_none=True)}
+
+
+# ---- the access metadata beside the hashed body: what an erasure unlinks (docs/decisions/0022) -------
+OWNER_ATTR = "g_owner"  # a record's owner (the by_owner index key); INDEXES["owner_user_id"] names it
+BLOCK_OWNER_ATTR = "owner_user_id"  # a block's owner (m.CreditBlock.owner_user_id)
 
 
 def block_from_item(item: dict[str, Any]) -> m.CreditBlock:

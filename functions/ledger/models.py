@@ -205,12 +205,20 @@ class Actor(BaseModel):
     is_admin: bool
 
 
+class UnlinkOwnerCommand(_Input):
+    """A farmer's erasure (docs/decisions/0022): take their (deleted) account id off the ledger's
+    access metadata, outside every hashed body: the ``by_owner`` index entry of their records and the
+    ``owner_user_id`` of their credit blocks."""
+
+    user_id: str = Field(min_length=1, max_length=128, description="Cognito sub of the erased farmer's account")
+
+
 class WriterEvent(BaseModel):
     """The writer Lambda's input: one command (Step Functions, the API, or the anchoring schedule)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    command: Literal["issue", "transfer", "retire", "cancel", "anchor"]
+    command: Literal["issue", "transfer", "retire", "cancel", "anchor", "unlink_owner"]
     run: ApprovedRun | None = None
     run_ref: RunRef | None = None
     from_farmer: int = Field(
@@ -219,13 +227,19 @@ class WriterEvent(BaseModel):
     transfer: TransferCommand | None = None
     retire: RetireCommand | None = None
     cancel: CancelCommand | None = None
+    unlink_owner: UnlinkOwnerCommand | None = None
     actor: Actor | None = None
 
     @model_validator(mode="after")
     def _payload(self) -> WriterEvent:
-        need = {"issue": "run", "transfer": "transfer", "retire": "retire", "cancel": "cancel", "anchor": None}[
-            self.command
-        ]
+        need = {
+            "issue": "run",
+            "transfer": "transfer",
+            "retire": "retire",
+            "cancel": "cancel",
+            "anchor": None,
+            "unlink_owner": "unlink_owner",
+        }[self.command]
         if need == "run":
             if (self.run is None) == (self.run_ref is None):
                 raise ValueError("command issue needs either run or run_ref")
@@ -434,6 +448,14 @@ class ProofOut(BaseModel):
     anchor: AnchorOut
 
 
+class Unlinked(BaseModel):
+    """What one ``unlink_owner`` call took the account id off; ``done`` false: more remain (call again)."""
+
+    records: int = 0
+    blocks: int = 0
+    done: bool = True
+
+
 class WriterResult(BaseModel):
     """The writer's answer. An issuance by reference answers in pages and without the per-farmer
     lists (``record_ids``, ``credits``), so a Step Functions state stays far below 256 KB."""
@@ -450,3 +472,4 @@ class WriterResult(BaseModel):
     next_farmer: int | None = Field(
         None, description="Issuance by reference: the next page's from_farmer, null once every farmer is issued"
     )
+    unlinked: Unlinked | None = Field(None, description="unlink_owner (a farmer's erasure): what was unlinked")

@@ -1,7 +1,7 @@
 """The ledger writer: the last step of the MRV state machine, and the only code that writes the
 ledger. It runs one :class:`~functions.ledger.models.WriterEvent` (issue, transfer, retire, cancel,
-anchor) through the module that does it (issuance, moves, anchoring); its Lambda entry point is
-writer_handler.py.
+anchor, unlink_owner) through the module that does it (issuance, moves, anchoring, unlinking); its
+Lambda entry point is writer_handler.py.
 
 No boto3 and no web3 here: data, artifacts and the chain come in through the interfaces of ports.py
 (DynamoDB/S3 in dal.py, agri_chain on AWS, fakes in the unit tests).
@@ -22,6 +22,7 @@ from functions.ledger.anchoring import MAX_BATCH_RECORDS, Anchorer, RetryPolicy
 from functions.ledger.issuance import Issuer
 from functions.ledger.moves import Mover
 from functions.ledger.ports import ArtifactStore, Chain, LedgerStore
+from functions.ledger.unlinking import OwnerUnlinker
 
 T = TypeVar("T")
 
@@ -53,6 +54,7 @@ class LedgerWriter:
         self.now = now
         self.issuer = Issuer(store, artifacts, now=now)
         self.mover = Mover(store, now=now)
+        self.unlinker = OwnerUnlinker(store)
         self.anchorer = Anchorer(store, artifacts, chain, now=now, retry=retry, max_batch=max_batch)
 
     def handle(self, event: m.WriterEvent) -> m.WriterResult:
@@ -68,6 +70,8 @@ class LedgerWriter:
             result = self.mover.retire(_given(event.retire, "retire"), _given(event.actor, "actor"))
         elif event.command == "cancel":
             result = self.mover.cancel(_given(event.cancel, "cancel"), _given(event.actor, "actor"))
+        elif event.command == "unlink_owner":
+            return self.unlinker.unlink(_given(event.unlink_owner, "unlink_owner"))
         else:
             result = m.WriterResult(command="anchor")
         if event.command == "anchor" or (event.command == "issue" and result.next_farmer is None):

@@ -14,7 +14,8 @@ the ``by_farmer`` index only); the export layer carries the PDF toolkit and its 
 A farmer's erasure (docs/decisions/0017) adds only: listing and deleting object versions under
 ``evidence/`` of the uploads bucket (ListBucketVersions with an ``s3:prefix`` condition), DeleteItem on
 the ledger table limited to ``SALT#`` partition keys (``dynamodb:LeadingKeys``: no record, block or
-batch can be deleted), PutItem on the revocation table (the farmer's tokens), and ListUsers,
+batch can be deleted), InvokeFunction of the ledger writer (its ``unlink_owner`` command takes the
+farmer's account id off their ledger records and credit blocks, decision 0022), PutItem on the revocation table (the farmer's tokens), and ListUsers,
 AdminUserGlobalSignOut, AdminDeleteUser on the user pool (the farmer's account).
 
 A profile's claim code can be texted to the profile's phone (decision 0015): SNS Publish, which for a
@@ -127,6 +128,15 @@ class FarmersDomain(DomainConstruct):
                 resources=[storage.ledger.table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{ledger_table.SALT_PREFIX}*"]}},
             )
+        )
+        # the account id beside the farmer's ledger records and on their credit blocks: the ledger writer
+        # (the only role that writes the ledger table) unlinks it (docs/decisions/0022)
+        writer = platform.ledger_writer
+        if writer is None:
+            raise ValueError("a farmer's erasure needs the ledger writer (built in the pipeline stack)")
+        self.handler.add_environment(LEDGER_WRITER_FUNCTION=writer.function_name)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[writer.function_arn])
         )
 
     def grant_statement_reads(self, platform: Platform) -> None:

@@ -48,6 +48,7 @@ def test_the_cli_lists_the_templates_rules(twin):
         "activity-export",
         "activity-sweep",
         "jobs-export-ledger",
+        "jobs-sweep-erasures",
         "jobs-sweep-runs",
         "ledger-anchor",
         "notifications-reminder",

@@ -138,6 +138,13 @@ def test_an_erasure_deletes_only_salts_evidence_versions_and_the_account(templat
     assert revocation
     env = domain_functions(template)["farmers"][1]["Properties"]["Environment"]["Variables"]
     assert "USER_POOL_ID" in env and "REVOCATION_TABLE" in env
+    # the account id on the ledger: the farmers function may only ask the ledger writer (decision 0022)
+    writer_lid = domain_functions(template)["ledger-writer"][0]
+    invokes = [s for s in statements if any(a.startswith("lambda:") for a in as_list(s["Action"]))]
+    assert [(as_list(s["Action"]), as_list(s["Resource"])) for s in invokes] == [
+        (["lambda:InvokeFunction"], [{"Fn::GetAtt": [writer_lid, "Arn"]}])
+    ]
+    assert env["LEDGER_WRITER_FUNCTION"] == {"Ref": writer_lid}
 
 
 def test_fpo_grants_are_reads_and_put(template):

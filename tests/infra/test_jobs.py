@@ -14,6 +14,7 @@ RULES = {
     "ledger-anchor": ("rate(15 minutes)", "ledger-writer", {"command": "anchor"}),
     "jobs-sweep-runs": ("rate(15 minutes)", "pipeline-sweep", None),
     "jobs-export-ledger": ("cron(30 0 * * ? *)", "ledger-export_job", None),
+    "jobs-sweep-erasures": ("rate(15 minutes)", "farmers-erasure_sweep_job", None),
     # the activity log's (infra/domain_constructs/activity.py) and the notifications' (.../notifications.py)
     "activity-sweep": ("rate(5 minutes)", "activity-sweeper", {}),
     "activity-export": ("cron(30 0 * * ? *)", "activity-export", {}),
@@ -111,6 +112,31 @@ def test_the_exporter_reads_the_ledger_and_writes_only_under_its_prefix(template
     assert {"LEDGER_TABLE", "AUDIT_BUCKET"} <= set(env)
 
 
+def test_the_erasure_sweeper_deletes_only_evidence_versions_and_writes_only_the_farm_table(template):
+    """decision 0022: the evidence eraser's reads and writes of the farm table (its index by name, never
+    Scan, no PutItem) and the uploads bucket's evidence/ versions: listed under the prefix, deleted."""
+    statements = _statements(template, "farmers-erasure_sweep_job")
+    assert actions(statements) == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "s3:ListBucketVersions",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+    }
+    for s in statements:
+        text = json.dumps(s["Resource"])
+        if any(a.startswith("dynamodb:") for a in as_list(s["Action"])):
+            assert "FarmTable" in text and "index/*" not in text and "/index/gsi1" in text, s
+        elif as_list(s["Action"]) == ["s3:ListBucketVersions"]:
+            assert s["Condition"] == {"StringLike": {"s3:prefix": ["evidence/*"]}} and "Uploads" in text
+        else:
+            assert "Uploads" in text and text.endswith('/evidence/*"]]}'), s
+    env = domain_functions(template)["farmers-erasure_sweep_job"][1]["Properties"]["Environment"]["Variables"]
+    assert {"FARM_TABLE", "UPLOADS_BUCKET"} <= set(env)
+
+
 def test_an_export_conflict_raises_an_alarm(template):
     alarms = [
         a["Properties"]
@@ -128,6 +154,7 @@ def test_the_jobs_live_in_the_pipeline_stack(synthesized):
     labels = {r["Metadata"].get("agri:domain") for r in pipeline.resources("AWS::Lambda::Function").values()}
     assert {"pipeline-sweep", "ledger-export_job", "ledger-writer", "activity-sweeper", "activity-export"} <= labels
     assert "notifications-reminder" in labels
+    assert "farmers-erasure_sweep_job" in labels
     assert not synthesized.stack("AgriMrv-dev-app").resources("AWS::Events::Rule")
 
 

@@ -7,6 +7,7 @@ record of the run still verifies with the outsiders' verifier, on chain."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import io
@@ -30,6 +31,7 @@ PHONE = "+919812300017"
 PLOT_NAME = "Zorawar's tubewell field"
 NOTE = "pipe readings kept by Zorawar Erasuresingh"
 PHOTO = b"\xff\xd8\xff\xe0" + b"ERASABLE-PHOTO-" + uuid.uuid4().hex.encode() + b"\xff\xd9"
+LATE = b"\xff\xd8\xff\xe0" + b"LATE-PHOTO-" + uuid.uuid4().hex.encode() + b"\xff\xd9"
 
 
 def _aadhaar() -> str:
@@ -209,6 +211,32 @@ def verify_all(api, twin, records: list[dict]) -> None:
         assert report and all(r["checked_on_chain"] for r in report), report
 
 
+def jwt_sub(token: str) -> str:
+    """The account id (Cognito sub) in an id token (read, not verified: the test's own token)."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+
+def ledger_items(moto) -> str:
+    ddb = boto3.client("dynamodb", endpoint_url=moto, region_name="ap-south-1")
+    (table,) = [t for t in ddb.list_tables()["TableNames"] if "edger" in t]
+    items = [i for page in ddb.get_paginator("scan").paginate(TableName=table) for i in page["Items"]]
+    assert items
+    return json.dumps(items, sort_keys=True)
+
+
+def evidence_versions(moto, prefix: str) -> list[str]:
+    """Every version and delete marker under ``prefix`` of every bucket."""
+    s3 = boto3.client("s3", endpoint_url=moto, region_name="ap-south-1")
+    found = []
+    for bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        resp = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
+        found += [
+            f"{bucket}/{v['Key']}@{v['VersionId']}" for v in resp.get("Versions", []) + resp.get("DeleteMarkers", [])
+        ]
+    return found
+
+
 def every_table_item(moto) -> str:
     ddb = boto3.client("dynamodb", endpoint_url=moto, region_name="ap-south-1")
     out = []
@@ -276,12 +304,20 @@ def test_after_a_farmers_erasure_nothing_personal_is_left_and_the_ledger_still_v
     assert NAME in users and username in users
     salt_key = json.dumps({"S": f"SALT#{farmer_id}"})
     assert salt_key in tables
+    # the account id beside the farmer's ledger records (owner index) and on their credit blocks
+    account_id = jwt_sub(token)
+    assert account_id in ledger_items(moto)
+    # an upload presigned before the erasure, posted after it (decision 0022)
+    (plot_id,) = [p["plot_id"] for p in api("GET", f"/farmers/{farmer_id}/plots", "admin").json()["items"]]
+    r = api("POST", "/uploads", token, {"plot_id": plot_id, "content_type": "image/jpeg", "size_bytes": len(LATE)})
+    assert r.status_code == 201, r.text
+    late_upload = r.json()
 
     r = api("POST", f"/farmers/{farmer_id}/erasure", token)
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["status"] == "complete" and out["remaining"] == [], out
-    assert out["erased"] == ["evidence", "plots", "ledger_salt", "notifications", "account"]
+    assert out["erased"] == ["evidence", "plots", "ledger_salt", "ledger_owner", "notifications", "account"]
 
     tables, objects, users = every_table_item(moto), every_object(moto), pool_users(moto)
     for what, value in personal.items():
@@ -302,9 +338,30 @@ def test_after_a_farmers_erasure_nothing_personal_is_left_and_the_ledger_still_v
     after = issuance_records(api, pid)
     assert after == records
     verify_all(api, twin, after)
-    # a second erasure by an admin answers the same tombstone
+    # the ledger no longer names the farmer's account anywhere (records, blocks, the owner index), and every
+    # record above still verified with its hashed body unchanged
+    assert account_id not in ledger_items(moto)
+
+    # the late upload: no new one can be presigned on the erased farmer's plot, by anyone...
+    for who in ("admin", "fpo_manager"):
+        r = api("POST", "/uploads", who, {"plot_id": plot_id, "content_type": "image/jpeg", "size_bytes": 10})
+        assert (r.status_code, r.json()["error"]["message"]) == (404, missing.json()["error"]["message"])
+    # ...but the one presigned before the erasure is posted after it and lands
+    posted = requests.post(
+        late_upload["url"],
+        data=late_upload["fields"],
+        files={"file": ("late.jpg", LATE, "image/jpeg")},
+        timeout=30,
+    )
+    assert posted.status_code in (200, 201, 204), posted.text
+    prefix = late_upload["object_key"].rsplit("/", 1)[0] + "/"
+    assert evidence_versions(moto, prefix), "the late upload landed"
+    assert api("POST", f"/uploads/{late_upload['upload_id']}/complete", "admin").status_code == 404
+    # a second erasure by an admin sweeps it away (every version) and answers the same tombstone
     again = api("POST", f"/farmers/{farmer_id}/erasure", "admin")
     assert again.status_code == 200 and again.json() == out
+    assert evidence_versions(moto, prefix) == []
+    assert not [where for where, body in every_object(moto) if LATE in body]
     # and the farmer's ledger reference cannot be matched: no salt, and the records name only hashes
     assert all(farmer_id not in json.dumps(rec) for rec in after)
     assert not any(

@@ -375,3 +375,52 @@ def test_an_edited_records_token_is_400_on_dynamodb(ledger_env):
             query=f"limit=1&next_token={quote(encode_token({**token, 'k': edited}))}",
         )
         assert r.status == 400 and r.body["error"]["code"] == "invalid_next_token", (edited, r.body)
+
+
+def test_unlinking_an_erased_farmers_account_on_dynamodb(ledger_env):
+    """docs/decisions/0022: the writer's unlink_owner on DynamoDB: no item of the ledger table names the
+    account afterwards (records, the by_owner index, blocks), the other farmers' items stay, every body is
+    unchanged and the chain verifies. A transaction meeting items already unlinked (a retry, a stale index
+    page) skips them and does the rest; an item naming another account is never touched."""
+    import boto3
+
+    from agri_common.ledger_crypto import verify_chain
+    from functions.ledger.writer_client import LambdaWriterGateway
+
+    store = DynamoLedgerStore(ledger_env["LEDGER_TABLE"])
+    gateway = LambdaWriterGateway(ledger_env["LEDGER_WRITER_FUNCTION"])  # as the farmers function asks it
+    issued = gateway.submit(m.WriterEvent(command="issue", run=approved_run()))
+    mine, theirs = issued.credits[2], issued.credits[1]  # user-2's and user-1's blocks
+    gateway.submit(
+        m.WriterEvent(
+            command="transfer",
+            actor=m.Actor(user_id="user-2", is_admin=False),
+            transfer=m.TransferCommand(serial=mine.serial, quantity=2, to_ref="BUYER-1", client_token="token-0001"),
+        )
+    )
+
+    def table_items() -> list[dict]:
+        return boto3.resource("dynamodb").Table(ledger_env["LEDGER_TABLE"]).scan()["Items"]  # a test may scan
+
+    before = table_items()
+    assert "user-2" in json.dumps(before, default=str) and "user-1" in json.dumps(before, default=str)
+    bodies = {i["pk"]: i["body"] for i in before if "body" in i}
+    records, _ = store.query_records("owner_user_id", "user-2", 10, None, {})
+    assert [r.body["kind"] for r in records] == ["transfer", "issuance"]
+    store.unlink_owner("user-2", [records[0].record_id], [])  # the transfer's record only
+    held = [b for b in store.blocks_between(mine.series, mine.start, mine.end) if b.owner_user_id == "user-2"]
+    assert len(held) == 1  # the rest of the transferred block
+    store.unlink_owner("user-2", [r.record_id for r in records], held)  # the transfer's condition fails: skipped
+
+    unlink = m.WriterEvent(command="unlink_owner", unlink_owner=m.UnlinkOwnerCommand(user_id="user-2"))
+    result = gateway.submit(unlink).unlinked
+    assert result == m.Unlinked(records=0, blocks=0, done=True)  # nothing left for the command
+
+    after = table_items()
+    assert "user-2" not in json.dumps(after, default=str)
+    assert {i["pk"]: i["body"] for i in after if "body" in i} == bodies
+    verify_chain([r.body for r in store.records_by_seq(1, 10)])
+    # another account's record and block are never touched by an unlink naming user-2
+    (other,) = store.query_records("owner_user_id", "user-1", 10, None, {})[0]
+    store.unlink_owner("user-2", [other.record_id], [store.find_block(theirs.series, theirs.start)])
+    assert table_items() == after and "user-1" in json.dumps(after, default=str)

@@ -20,6 +20,7 @@ from functions.farmers.erasure import (
     AccountEraser,
     ErasureService,
     EvidenceEraser,
+    LedgerOwnerEraser,
     LedgerSaltEraser,
     NotificationsEraser,
     PlotEraser,
@@ -87,6 +88,20 @@ class Salts:
         self.salts.pop(farmer_id, None)
 
 
+class Owners:
+    """Fake ledger writer's unlink: the account ids named on the ledger; ``fail`` times the next call raises."""
+
+    def __init__(self):
+        self.owners = {"sub-ravi", "sub-x"}
+        self.fail = 0
+
+    def unlink_owner(self, user_id):
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("the ledger writer is throttled")
+        self.owners.discard(user_id)
+
+
 class Accounts:
     def __init__(self):
         self.accounts = {"sub-ravi": {"phone_number": "+919876543210"}}
@@ -118,13 +133,14 @@ class World:
             ]
         )
         self.ctx = FarmContext(store=store, aadhaar_key=lambda: b"test-key")
-        self.files, self.salts, self.accounts = Files(), Salts(), Accounts()
+        self.files, self.salts, self.accounts, self.owners = Files(), Salts(), Accounts(), Owners()
 
     def erasers(self):
         return [
             EvidenceEraser(self.ctx, self.files),
             PlotEraser(self.ctx),
             LedgerSaltEraser(self.salts),
+            LedgerOwnerEraser(self.owners),
             NotificationsEraser(FarmTableNotifications(self.ctx.store)),
             AccountEraser(self.accounts),
         ]
@@ -224,14 +240,14 @@ def test_a_farmer_erases_themself_and_nothing_personal_is_left(world):
     out = world.service().erase(FARMER, farmer.farmer_id)
 
     assert out.status == "complete" and out.remaining == []
-    assert out.erased == ["evidence", "plots", "ledger_salt", "notifications", "account"]
+    assert out.erased == ["evidence", "plots", "ledger_salt", "ledger_owner", "notifications", "account"]
     assert out.requested_by == "farmer:self" and out.completed_at and out.consent_withdrawn_at
     after = everything(world)
     for value in (NAME, PHONE, PLOT_NAME, NOTE, hmac_hex, AADHAAR, AADHAAR[-4:], "EXT-RAVI", "EXT-PLOT", "sub-ravi"):
         assert value not in after, value
     tomb = world.ctx.store.get(keys.farmer(farmer.farmer_id))
     assert tomb["consent"]["given"] is False and tomb["erasure"]["status"] == "complete"
-    assert "gsi1pk" not in tomb  # out of every membership list
+    assert tomb["gsi1pk"] == keys.ERASURE_SWEEP_INDEX  # out of every membership list, due for the late sweep
     assert world.ctx.store.get(keys.owner("sub-ravi")) is None
     assert world.ctx.store.get(keys.aadhaar(hmac_hex)) is None
     # the plot and its season stay, without identity: area, geometry, practice and numbers
@@ -245,6 +261,7 @@ def test_a_farmer_erases_themself_and_nothing_personal_is_left(world):
     # the other stores: this farmer's evidence files, salt and account only
     assert world.files.objects == {"evidence/FPO-1/P-someone-else/U-1.jpg"}
     assert world.salts.salts == {"F-someone-else": "11" * 16}
+    assert world.owners.owners == {"sub-x"}  # the ledger no longer names the farmer's account
     assert world.accounts.erased == ["sub-ravi"] and world.accounts.accounts == {}
     notes = NotificationStore(world.ctx.store)
     assert notes.get(user_recipient("sub-ravi"), f"N-{user_recipient('sub-ravi')}") is None
@@ -331,7 +348,10 @@ def test_a_failing_store_leaves_a_tombstone_that_says_what_remains_and_a_retry_f
     world.files.fail = 1
     out = world.service().erase(FARMER, farmer.farmer_id)
     assert out.status == "in_progress"
-    assert out.remaining == ["evidence", "plots", "ledger_salt", "notifications", "account"] and out.erased == []
+    assert (
+        out.remaining == ["evidence", "plots", "ledger_salt", "ledger_owner", "notifications", "account"]
+        and out.erased == []
+    )
     # never a half-erased profile that looks whole: the identity is gone and it reads as missing already
     # (the texts already sent are the "notifications" step, still listed as remaining)
     notified = {"notification", "notify_prefs", "notify_event"}
@@ -369,13 +389,15 @@ def test_a_failure_midway_resumes_at_the_store_that_failed(world):
     flaky = Flaky()
     erasers = [e if e.name != "ledger_salt" else flaky for e in world.erasers()]
     first = ErasureService(world.ctx, erasers).erase(ADMIN, farmer.farmer_id)
-    assert first.erased == ["evidence", "plots"] and first.remaining == ["ledger_salt", "notifications", "account"]
+    assert first.erased == ["evidence", "plots"]
+    assert first.remaining == ["ledger_salt", "ledger_owner", "notifications", "account"]
     assert world.accounts.erased == []  # a later store is not erased past a failure
     second = ErasureService(world.ctx, erasers).erase(ADMIN, farmer.farmer_id)
     assert second.status == "complete" and second.erased == [
         "evidence",
         "plots",
         "ledger_salt",
+        "ledger_owner",
         "notifications",
         "account",
     ]
@@ -433,3 +455,149 @@ def test_an_imported_farmers_id_does_not_give_their_phone_number_back(world):
     assert [r.status for r in import_csv(("Old", "9876500001")).rows] == ["duplicate"]
     farmers = [i for i in world.ctx.store.items.values() if i.get("kind") == "farmer"]
     assert sorted(f["farmer_id"] for f in farmers) == sorted([row.id, legacy])
+
+
+def test_no_upload_can_be_issued_on_an_erased_farmers_plot_by_anyone(world):
+    """The plot stays readable by the FPO (it backs issued credits), but no file is added to it: a manager's
+    or an admin's upload request answers the 404 of a missing farmer, and stores nothing."""
+    farmer, plot = world.farmer_with_everything(caller=MANAGER)
+    world.service().erase(ADMIN, farmer.farmer_id)
+    assert PlotService(world.ctx).get(MANAGER, plot.plot_id).plot_id == plot.plot_id
+    before = everything(world)
+    request = m.UploadRequest(plot_id=plot.plot_id, content_type="image/jpeg", size_bytes=100)
+    for caller in (MANAGER, ADMIN):
+        with pytest.raises(NotFoundError) as refused:
+            UploadService(world.ctx, Uploads()).issue(caller, request)
+        with pytest.raises(NotFoundError) as missing:
+            FarmerService(world.ctx).get(caller, "F-does-not-exist")
+        assert (refused.value.status, refused.value.code, str(refused.value)) == (
+            missing.value.status,
+            missing.value.code,
+            str(missing.value),
+        )
+    assert everything(world) == before
+
+
+def test_a_repeated_erasure_sweeps_a_late_upload_away(world):
+    """An upload presigned before the erasure lands after it: the next request of the erasure (complete
+    or still in progress) deletes it, and answers the same tombstone."""
+    farmer, plot = world.farmer_with_everything(caller=MANAGER)
+    first = world.service().erase(ADMIN, farmer.farmer_id)
+    assert first.status == "complete"
+    late = f"evidence/FPO-1/{plot.plot_id}/U-late.jpg"
+    world.files.objects.add(late)  # the pre-issued POST used after the erasure
+    again = world.service().erase(ADMIN, farmer.farmer_id)
+    assert again == first
+    assert late not in world.files.objects
+    assert world.files.objects == {"evidence/FPO-1/P-someone-else/U-1.jpg"}
+
+
+def test_a_failed_sweep_is_a_503_and_changes_no_tombstone(world):
+    from agri_common.platform.errors import DependencyError
+
+    farmer, plot = world.farmer_with_everything(caller=MANAGER)
+    world.service().erase(ADMIN, farmer.farmer_id)
+    late = f"evidence/FPO-1/{plot.plot_id}/U-late.jpg"
+    world.files.objects.add(late)
+    snapshot = everything(world)
+    world.files.fail = 1
+    with pytest.raises(DependencyError) as failed:
+        world.service().erase(ADMIN, farmer.farmer_id)
+    assert failed.value.status == 503 and failed.value.code == "erasure_sweep_failed"
+    assert everything(world) == snapshot and late in world.files.objects
+    world.service().erase(ADMIN, farmer.farmer_id)
+    assert late not in world.files.objects
+
+
+def test_a_resumed_erasure_also_sweeps_the_evidence_it_already_erased(world):
+    farmer, plot = world.farmer_with_everything()
+    world.accounts.erase_account = _raise  # the last store fails: the erasure stays in progress
+    out = world.service().erase(FARMER, farmer.farmer_id)
+    assert out.status == "in_progress" and out.remaining == ["account"]
+    late = f"evidence/FPO-1/{plot.plot_id}/U-late.jpg"
+    world.files.objects.add(late)
+    del world.accounts.erase_account
+    done = world.service().erase(FARMER, farmer.farmer_id)
+    assert done.status == "complete" and late not in world.files.objects
+
+
+def _raise(user_id):
+    raise RuntimeError("Cognito is throttling")
+
+
+def test_a_failing_ledger_unlink_keeps_the_account_until_a_retry_unlinks_it(world):
+    """The account goes last: while the ledger still names it, the farmer (or an admin) can resume."""
+    farmer, _ = world.farmer_with_everything()
+    world.owners.fail = 1
+    out = world.service().erase(FARMER, farmer.farmer_id)
+    assert out.status == "in_progress" and out.remaining == ["ledger_owner", "notifications", "account"]
+    assert "sub-ravi" in world.owners.owners and world.accounts.erased == []
+    done = world.service().erase(FARMER, farmer.farmer_id)
+    assert done.status == "complete" and "sub-ravi" not in world.owners.owners
+
+
+def test_a_store_added_after_an_erasure_started_runs_when_it_resumes(world):
+    """A tombstone written before the ledger_owner eraser existed (its `remaining` does not name it):
+    the resumed erasure runs it too, and the answer lists it until it ran."""
+    farmer, _ = world.farmer_with_everything()
+    older = [e for e in world.erasers() if e.name != "ledger_owner"]
+    world.files.fail = 1
+    first = ErasureService(world.ctx, older).erase(FARMER, farmer.farmer_id)
+    assert "ledger_owner" not in first.remaining
+    world.owners.fail = 1
+    resumed = world.service().erase(FARMER, farmer.farmer_id)
+    # the stores run in this deployment's order (the account still last): ledger_salt, then ledger_owner fails
+    assert resumed.status == "in_progress" and resumed.remaining == ["notifications", "account", "ledger_owner"]
+    assert world.accounts.erased == []
+    done = world.service().erase(FARMER, farmer.farmer_id)
+    assert done.status == "complete" and "ledger_owner" in done.erased and "sub-ravi" not in world.owners.owners
+
+
+def test_the_scheduled_sweep_deletes_a_late_upload_once_it_is_due_and_then_forgets_the_erasure(world):
+    """decision 0022: no admin needed. Before the upload URLs of the erasure's time expired the sweep leaves
+    the tombstone alone; after, it deletes what landed under the farmer's plots and takes the tombstone out
+    of its index (the next runs read nothing); another farmer's files stay."""
+    from datetime import datetime, timedelta
+
+    from functions.farmers.erasure import SWEEP_AFTER, ErasureSweeper
+
+    farmer, plot = world.farmer_with_everything(caller=MANAGER)
+    out = world.service().erase(ADMIN, farmer.farmer_id)
+    late = f"evidence/FPO-1/{plot.plot_id}/U-late.jpg"
+    world.files.objects.add(late)
+    requested = datetime.fromisoformat(out.requested_at)
+    sweeper = ErasureSweeper(world.ctx, world.erasers())
+
+    early = sweeper.sweep(requested + SWEEP_AFTER - timedelta(seconds=1))
+    assert (early.swept, early.failed) == ([], []) and late in world.files.objects
+
+    world.files.fail = 1  # S3 down: reported, and the tombstone stays due
+    failed = sweeper.sweep(requested + SWEEP_AFTER)
+    assert failed.failed == [farmer.farmer_id] and late in world.files.objects
+
+    done = sweeper.sweep(requested + SWEEP_AFTER)
+    assert done.swept == [farmer.farmer_id] and late not in world.files.objects
+    assert world.files.objects == {"evidence/FPO-1/P-someone-else/U-1.jpg"}
+    tomb = world.ctx.store.get(keys.farmer(farmer.farmer_id))
+    assert "gsi1pk" not in tomb and tomb["erasure"] == out.model_dump(exclude={"farmer_id"})
+    world.files.objects.add(late)  # (a file landing days later would be an upload never issued)
+    assert sweeper.sweep(requested + timedelta(days=2)).swept == []
+
+
+def test_the_sweep_job_reads_the_scheduled_event_and_answers_what_it_swept(world):
+    from datetime import datetime
+
+    from agri_common.platform.schedule import InvalidJobInput
+    from functions.farmers.erasure import SWEEP_AFTER
+    from functions.farmers.erasure_sweep_job import sweep_erasures
+
+    farmer, plot = world.farmer_with_everything(caller=MANAGER)
+    out = world.service().erase(ADMIN, farmer.farmer_id)
+    world.files.objects.add(f"evidence/FPO-1/{plot.plot_id}/U-late.jpg")
+    fired = (datetime.fromisoformat(out.requested_at) + SWEEP_AFTER).isoformat()
+    event = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event", "source": "aws.events", "time": fired}
+    result = sweep_erasures(event, world.ctx, world.erasers())
+    assert result == {"swept": [farmer.farmer_id], "failed": [], "more": False}
+    assert world.files.objects == {"evidence/FPO-1/P-someone-else/U-1.jpg"}
+    with pytest.raises(InvalidJobInput):
+        sweep_erasures({"time": "not a time"}, world.ctx, world.erasers())

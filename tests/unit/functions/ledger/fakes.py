@@ -104,7 +104,8 @@ class FakeLedgerStore:
 
         rows = sorted((r for r in self.records.values() if key(r) == value), key=lambda r: -r.seq)
         rows = [r for r in rows if all(r.body.get(k) == v for k, v in filters.items())]
-        start = 0 if cursor is None else next(i for i, r in enumerate(rows) if r.seq == cursor["seq"]) + 1
+        # as DynamoDB's ExclusiveStartKey: a position (newest first), valid after that item left the index
+        start = 0 if cursor is None else next((i for i, r in enumerate(rows) if r.seq < cursor["seq"]), len(rows))
         page = rows[start : start + limit]
         nxt = {"seq": page[-1].seq} if start + limit < len(rows) and page else None
         return [copy.deepcopy(r) for r in page], nxt
@@ -147,6 +148,20 @@ class FakeLedgerStore:
             (b.model_copy(deep=True) for (s, first), b in self.blocks.items() if s == series and start <= first <= end),
             key=lambda b: b.start,
         )
+
+    def unlink_owner(self, user_id, record_ids, blocks):
+        """As DynamoDB: blocks, then records, each only while it still names ``user_id``."""
+        self.unlinks = getattr(self, "unlinks", 0) + 1
+        for b in blocks:
+            current = self.blocks.get((b.series, b.start))
+            if current is not None and current.owner_user_id == user_id:
+                self.blocks[(b.series, b.start)] = current.model_copy(
+                    update={"owner_user_id": None, "version": current.version + 1}
+                )
+        for record_id in record_ids:
+            record = self.records.get(record_id)
+            if record is not None and record.owner_user_id == user_id:
+                self.records[record_id] = record.model_copy(update={"owner_user_id": None})
 
     def batch_cursor(self):
         pending = self.cursor["pending"]

@@ -93,6 +93,15 @@ def plot_partition(plot_id: str) -> str:
     return f"PLOT#{plot_id}"
 
 
+ERASURE_SWEEP_INDEX = "ERASURE#SWEEP"
+
+
+def erasure_sweep_index(due: str, farmer_id: str) -> dict[str, str]:
+    """gsi1 of an erased farmer's tombstone until its late-upload sweep ran (docs/decisions/0022): the
+    erasures still to sweep, by when they are due (``due``: UTC, ``YYYY-MM-DDTHH:MM:SSZ``, sorts as time)."""
+    return {"gsi1pk": ERASURE_SWEEP_INDEX, "gsi1sk": f"{due}#{farmer_id}"}
+
+
 def farmer_plots_index(farmer_id: str) -> str:
     return f"FARMER#{farmer_id}#PLOTS"
 
