@@ -392,8 +392,9 @@ class PlotEraser:
 
 # ---- other stores' erasers ---------------------------------------------------------------------------
 class LedgerSalts(Protocol):
-    def delete_salt(self, farmer_id: str) -> None:
-        """Delete the farmer's ledger salt (no error when there is none)."""
+    def shred_salt(self, farmer_id: str) -> None:
+        """Replace the farmer's ledger salt by an erased marker (also when there was none yet, so a run
+        issued after the erasure names no one: decision 0022); repeating it is harmless."""
 
 
 class LedgerSaltEraser:
@@ -406,7 +407,7 @@ class LedgerSaltEraser:
         self.salts = salts
 
     def erase(self, target: ErasureTarget) -> None:
-        self.salts.delete_salt(target.farmer_id)
+        self.salts.shred_salt(target.farmer_id)
 
 
 class LedgerOwners(Protocol):

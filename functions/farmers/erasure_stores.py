@@ -50,10 +50,16 @@ class DynamoLedgerSalts:
     def __init__(self, table_name: str):
         self.table_name = table_name
 
-    def delete_salt(self, farmer_id: str) -> None:
+    def shred_salt(self, farmer_id: str) -> None:
         from agri_common.platform.aws import dynamodb_table
+        from agri_common.platform.clock import utc_iso_seconds_z
 
-        dynamodb_table(self.table_name).delete_item(Key=dict(ledger_table.salt_key(farmer_id)))
+        dynamodb_table(self.table_name).update_item(
+            Key=dict(ledger_table.salt_key(farmer_id)),
+            UpdateExpression="REMOVE #salt SET #erased = if_not_exists(#erased, :now)",
+            ExpressionAttributeNames={"#salt": ledger_table.SALT_ATTR, "#erased": ledger_table.SALT_ERASED_ATTR},
+            ExpressionAttributeValues={":now": utc_iso_seconds_z()},
+        )
 
 
 class WriterLedgerOwners:

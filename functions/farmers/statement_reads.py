@@ -124,7 +124,7 @@ class DynamoLedgerReads:
 
         table = dynamodb_table(self.table_name)
         salt_item = table.get_item(Key=ledger_table.salt_key(farmer_id)).get("Item")
-        if not salt_item:  # no record names this farmer yet
+        if not salt_item or ledger_table.SALT_ATTR not in salt_item:  # no record names this farmer (yet, or any more)
             return []
         ref = farmer_ref(str(salt_item[ledger_table.SALT_ATTR]), farmer_id)
         index, attr = ledger_table.INDEXES["farmer_ref"]

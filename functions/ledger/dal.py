@@ -285,10 +285,10 @@ class DynamoLedgerStore:
                 raise dependency_error(exc, "ledger write") from exc
         return str(self._table.get_item(Key=key, ConsistentRead=True)["Item"][attr])
 
-    def salts(self, farmer_ids: Sequence[str]) -> dict[str, str]:
+    def salts(self, farmer_ids: Sequence[str]) -> dict[str, str | None]:
         """The stored salts of these farmers (BatchGetItem, 100 keys a call); new farmers are absent:
-        their salt is written with their first record (:meth:`append`)."""
-        out: dict[str, str] = {}
+        their salt is written with their first record (:meth:`append`); erased farmers map to None."""
+        out: dict[str, str | None] = {}
         ids = list(dict.fromkeys(farmer_ids))
         client = self._table.meta.client
         for start in range(0, len(ids), 100):

@@ -177,10 +177,18 @@ class Issuer:
         salts = self.store.salts([w[1].farmer_id for w, record_id in zip(wanted, ids) if record_id not in existing])
         drafts: list[Draft] = []
         blocks_out: list[m.CreditBlock] = []
+        erased: set[str] = set()
         for (index, farmer, start, stop), record_id in zip(wanted, ids):
             new = None
+            owner: str | None = farmer.owner_user_id
             if record_id in existing:
                 ref = existing[record_id].body["farmer_ref"]
+                owner = existing[record_id].owner_user_id
+            elif farmer.farmer_id in salts and salts[farmer.farmer_id] is None:
+                # erased after the run was computed (decision 0022): the credits exist (the land's
+                # reductions happened) but name no one: a salt nobody stores, no account
+                ref, owner = farmer_ref(new_salt(), farmer.farmer_id), None
+                erased.add(farmer.farmer_id)
             else:
                 if (salt := salts.get(farmer.farmer_id)) is None:
                     salt = new_salt()
@@ -192,7 +200,7 @@ class Issuer:
                 end=stop,
                 status="active",
                 holder_ref=ref,
-                owner_user_id=farmer.owner_user_id,
+                owner_user_id=owner,
                 fpo_id=farmer.fpo_id,
                 project_id=run.project_id,
                 vintage=run.vintage,
@@ -219,7 +227,7 @@ class Issuer:
                 "quantity": stop - start + 1,
                 "recorded_at": self.now(),
             }
-            drafts.append(Draft(body, farmer.owner_user_id, farmer.fpo_id, [(block, None)], salt=new))
+            drafts.append(Draft(body, owner, farmer.fpo_id, [(block, None)], salt=new))
         try:
             created = append_drafts(self.store, drafts)
         except RecordExists:  # a concurrent duplicate invocation (or a run sharing a new farmer) got there first
@@ -237,6 +245,7 @@ class Issuer:
             )
             for d in drafts
             for farmer in run.farmers[d.body["farmer_index"] - 1 : d.body["farmer_index"]]
+            if farmer.farmer_id not in erased  # no one to tell
         )
         credits: list[m.CreditOut] = []
         if with_credits:

@@ -102,9 +102,10 @@ def salt_item(farmer_id: str, salt: str) -> dict[str, Any]:
     return {**salt_key(farmer_id), SALT_ATTR: salt}
 
 
-def salt_from_item(item: dict[str, Any]) -> tuple[str, str]:
-    """(farmer id, salt) of a salt item."""
-    return str(item["pk"]).removeprefix(SALT_PREFIX), str(item[SALT_ATTR])
+def salt_from_item(item: dict[str, Any]) -> tuple[str, str | None]:
+    """(farmer id, salt) of a salt item; the salt is None once the farmer's erasure shredded it."""
+    salt = item.get(SALT_ATTR)
+    return str(item["pk"]).removeprefix(SALT_PREFIX), None if salt is None else str(salt)
 
 
 def run_key(series: str) -> ItemKey:

@@ -12,9 +12,9 @@ the ledger table's farmer salts (GetItem on the table) and records by farmer ref
 the ``by_farmer`` index only); the export layer carries the PDF toolkit and its fonts.
 
 A farmer's erasure (docs/decisions/0017) adds only: listing and deleting object versions under
-``evidence/`` of the uploads bucket (ListBucketVersions with an ``s3:prefix`` condition), DeleteItem on
-the ledger table limited to ``SALT#`` partition keys (``dynamodb:LeadingKeys``: no record, block or
-batch can be deleted), InvokeFunction of the ledger writer (its ``unlink_owner`` command takes the
+``evidence/`` of the uploads bucket (ListBucketVersions with an ``s3:prefix`` condition), UpdateItem on
+the ledger table limited to ``SALT#`` partition keys (``dynamodb:LeadingKeys``: the salt is replaced by
+an erased marker; no record, block or batch can be touched), InvokeFunction of the ledger writer (its ``unlink_owner`` command takes the
 farmer's account id off their ledger records and credit blocks, decision 0022), PutItem on the revocation table (the farmer's tokens), and ListUsers,
 AdminUserGlobalSignOut, AdminDeleteUser on the user pool (the farmer's account).
 
@@ -124,7 +124,7 @@ class FarmersDomain(DomainConstruct):
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:DeleteItem"],
+                actions=["dynamodb:UpdateItem"],  # the salt shredded: an erased marker in its place
                 resources=[storage.ledger.table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{ledger_table.SALT_PREFIX}*"]}},
             )

@@ -120,12 +120,13 @@ def test_the_credit_statement_reads_only_the_ledger_salts_farmer_index_and_run_o
 
 
 def test_an_erasure_deletes_only_salts_evidence_versions_and_the_account(template):
-    """docs/decisions/0017: DeleteItem on the ledger table only for ``SALT#`` partition keys (no record,
-    block or batch), evidence versions only, three Cognito actions on the pool, the revocation write."""
+    """docs/decisions/0017, 0022: UpdateItem on the ledger table only for ``SALT#`` partition keys (the
+    salt shredded, an erased marker in its place; no record, block or batch), evidence versions only,
+    three Cognito actions on the pool, the revocation write."""
     ledger_lid, _ = _by_metadata(template, "AWS::DynamoDB::Table", "ledger")
     statements = _statements(template, "farmers")
     (salts,) = [s for s in statements if s.get("Condition") == SALTS_ONLY]
-    assert as_list(salts["Action"]) == ["dynamodb:DeleteItem"]
+    assert as_list(salts["Action"]) == ["dynamodb:UpdateItem"]
     assert salts["Resource"] == {"Fn::GetAtt": [ledger_lid, "Arn"]}
     deletes = [s for s in statements if {"s3:DeleteObject", "s3:DeleteObjectVersion"} & set(as_list(s["Action"]))]
     assert [r["Fn::Join"][1][-1] for s in deletes for r in as_list(s["Resource"])] == ["/evidence/*"]

@@ -225,6 +225,12 @@ def ledger_items(moto) -> str:
     return json.dumps(items, sort_keys=True)
 
 
+def salt_item(moto, farmer_id: str) -> dict:
+    ddb = boto3.client("dynamodb", endpoint_url=moto, region_name="ap-south-1")
+    (table,) = [t for t in ddb.list_tables()["TableNames"] if "edger" in t]
+    return ddb.get_item(TableName=table, Key={"pk": {"S": f"SALT#{farmer_id}"}, "sk": {"S": "S"}}).get("Item", {})
+
+
 def evidence_versions(moto, prefix: str) -> list[str]:
     """Every version and delete marker under ``prefix`` of every bucket."""
     s3 = boto3.client("s3", endpoint_url=moto, region_name="ap-south-1")
@@ -302,8 +308,8 @@ def test_after_a_farmers_erasure_nothing_personal_is_left_and_the_ledger_still_v
     assert NAME in tables and PHONE in tables and token_hex in tables and PLOT_NAME in tables and NOTE in tables
     assert any(PHOTO in body for _, body in objects)
     assert NAME in users and username in users
-    salt_key = json.dumps({"S": f"SALT#{farmer_id}"})
-    assert salt_key in tables
+    salt = salt_item(moto, farmer_id)["salt"]["S"]
+    assert salt in tables
     # the account id beside the farmer's ledger records (owner index) and on their credit blocks
     account_id = jwt_sub(token)
     assert account_id in ledger_items(moto)
@@ -325,7 +331,9 @@ def test_after_a_farmers_erasure_nothing_personal_is_left_and_the_ledger_still_v
         assert not [where for where, body in objects if value.encode() in body], what
     assert not [where for where, body in objects if PHOTO in body]
     assert NAME not in users and username not in users and PHONE not in users
-    assert salt_key not in tables  # crypto-shredded: no record's farmer_ref can be recomputed
+    # crypto-shredded: no record's farmer_ref can be recomputed; an erased marker stays in the salt's place
+    # so that a run issued after the erasure names no one either (decision 0022)
+    assert salt not in tables and set(salt_item(moto, farmer_id)) == {"pk", "sk", "erased_at"}
     # the farmer's tokens are revoked; the profile reads as missing; plots and seasons stay
     assert api("GET", f"/farmers/{farmer_id}", token).status_code == 401
     missing = api("GET", "/farmers/F-00000000000000000000", "admin")

@@ -27,15 +27,26 @@ def test_evidence_files_go_with_every_version_and_only_under_the_prefix(function
     assert files.delete_prefix("evidence/FPO-1/P-1/") == 0  # again: nothing left, no error
 
 
-def test_the_salt_goes_and_nothing_else_of_the_ledger(function_env):
+def test_the_salt_goes_an_erased_marker_stays_and_nothing_else_of_the_ledger(function_env):
+    from functions.ledger.dal import DynamoLedgerStore
+
     table = boto3.resource("dynamodb").Table(function_env("farmers")["LEDGER_TABLE"])
     table.put_item(Item={**ledger_table.salt_key("F-1"), ledger_table.SALT_ATTR: "00" * 16})
     table.put_item(Item={**ledger_table.salt_key("F-2"), ledger_table.SALT_ATTR: "11" * 16})
     salts = DynamoLedgerSalts(table.name)
-    salts.delete_salt("F-1")
-    salts.delete_salt("F-1")  # again: no error
-    assert "Item" not in table.get_item(Key=ledger_table.salt_key("F-1"))
+    salts.shred_salt("F-1")
+    marker = table.get_item(Key=ledger_table.salt_key("F-1"))["Item"]
+    salts.shred_salt("F-1")  # again: no error, the first time stays
+    salts.shred_salt("F-3")  # a farmer with no record yet: marked too, so a later issuance names no one
+    assert table.get_item(Key=ledger_table.salt_key("F-1"))["Item"] == marker
+    assert ledger_table.SALT_ATTR not in marker and marker[ledger_table.SALT_ERASED_ATTR].endswith("Z")
     assert table.get_item(Key=ledger_table.salt_key("F-2"))["Item"][ledger_table.SALT_ATTR] == "11" * 16
+    # what the ledger writer reads before an issuance: erased farmers map to None, new ones are absent
+    assert DynamoLedgerStore(table.name).salts(["F-1", "F-2", "F-3", "F-4"]) == {
+        "F-1": None,
+        "F-2": "11" * 16,
+        "F-3": None,
+    }
 
 
 def test_the_account_is_found_by_its_id_revoked_and_deleted(function_env):

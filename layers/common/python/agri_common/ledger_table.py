@@ -4,7 +4,9 @@ domain's credit statement reads a farmer's salt and their records by farmer refe
 lives here once, so the reader and the writer cannot drift apart.
 
 - ``SALT#<farmer_id>/S``: the farmer's salt (never leaves the table): their ledger reference is
-  ``agri_common.ledger_crypto.farmer_ref(salt, farmer_id)``;
+  ``agri_common.ledger_crypto.farmer_ref(salt, farmer_id)``. After the farmer's erasure the item
+  holds ``erased_at`` and no salt (the farmers domain's eraser shreds it): the ledger then issues the
+  farmer's later credits under a salt it never stores and without their account (decision 0022);
 - ``REC#<record_id>/R``: a record; ``body`` is its canonical JSON, ``kind`` its kind, and the sparse
   index attributes of :data:`INDEXES` (``g_seq``, the seq zero-padded, is every index's sort key).
 """
@@ -33,6 +35,7 @@ BODY_ATTR = "body"  # a record item's sealed record, canonical JSON
 
 SALT_PREFIX = "SALT#"
 SALT_ATTR = "salt"
+SALT_ERASED_ATTR = "erased_at"  # on a salt item whose salt was shredded at the farmer's erasure
 
 
 def salt_key(farmer_id: str) -> ItemKey:

@@ -82,10 +82,10 @@ class Files:
 
 class Salts:
     def __init__(self):
-        self.salts: dict[str, str] = {}
+        self.salts: dict[str, str | None] = {}  # None: the erased marker in the salt's place
 
-    def delete_salt(self, farmer_id):
-        self.salts.pop(farmer_id, None)
+    def shred_salt(self, farmer_id):
+        self.salts[farmer_id] = None
 
 
 class Owners:
@@ -260,7 +260,7 @@ def test_a_farmer_erases_themself_and_nothing_personal_is_left(world):
     assert not [i for i in world.ctx.store.items.values() if i.get("kind") == "evidence"]
     # the other stores: this farmer's evidence files, salt and account only
     assert world.files.objects == {"evidence/FPO-1/P-someone-else/U-1.jpg"}
-    assert world.salts.salts == {"F-someone-else": "11" * 16}
+    assert world.salts.salts == {farmer.farmer_id: None, "F-someone-else": "11" * 16}
     assert world.owners.owners == {"sub-x"}  # the ledger no longer names the farmer's account
     assert world.accounts.erased == ["sub-ravi"] and world.accounts.accounts == {}
     notes = NotificationStore(world.ctx.store)
@@ -327,7 +327,7 @@ def test_anyone_but_the_farmer_or_an_admin_is_refused_like_a_missing_farmer(worl
         str(missing.value),
     )
     assert everything(world) == before  # a refusal stores nothing
-    assert world.accounts.erased == [] and farmer.farmer_id in world.salts.salts
+    assert world.accounts.erased == [] and world.salts.salts[farmer.farmer_id] == "00" * 16
 
 
 def test_a_second_erasure_answers_the_same_tombstone_and_erases_nothing_again(world):
@@ -384,7 +384,7 @@ def test_a_failure_midway_resumes_at_the_store_that_failed(world):
             if self.fail:
                 self.fail = False
                 raise RuntimeError("throttled")
-            world.salts.delete_salt(target.farmer_id)
+            world.salts.shred_salt(target.farmer_id)
 
     flaky = Flaky()
     erasers = [e if e.name != "ledger_salt" else flaky for e in world.erasers()]
@@ -401,7 +401,7 @@ def test_a_failure_midway_resumes_at_the_store_that_failed(world):
         "notifications",
         "account",
     ]
-    assert calls == [farmer.farmer_id, farmer.farmer_id] and farmer.farmer_id not in world.salts.salts
+    assert calls == [farmer.farmer_id, farmer.farmer_id] and world.salts.salts[farmer.farmer_id] is None
 
 
 def test_a_run_reading_an_erased_farmer_skips_them_and_does_not_fail(world):

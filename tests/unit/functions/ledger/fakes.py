@@ -29,7 +29,7 @@ class FakeLedgerStore:
         self.blocks: dict[tuple[str, int], m.CreditBlock] = {}
         self.batches: dict[int, m.Batch] = {}
         self.cursor: dict[str, Any] = {"next_seq": 1, "pending": None}
-        self.salt_items: dict[str, str] = {}
+        self.salt_items: dict[str, str | None] = {}  # None: shredded at the farmer's erasure
         self.runs: dict[str, str] = {}
         self.summaries: dict[str, m.ProjectSummary] = {}
         self.transaction_sizes: list[int] = []  # items each committed append's transaction would hold

@@ -119,3 +119,35 @@ def test_the_writer_refuses_an_unlink_without_its_account_id(ledger):
     for event in ({"command": "unlink_owner"}, {"command": "unlink_owner", "unlink_owner": {"user_id": ""}}):
         out = handle(event, ledger.writer)
         assert out["ok"] is False and out["error"]["status"] == 422
+
+
+def test_a_run_issued_after_the_farmers_erasure_names_neither_the_farmer_nor_the_account(ledger, monkeypatch):
+    """The run was computed (and lists the farmer's account) before the erasure shredded the salt;
+    it is issued after: the credits exist (the reductions happened) but under a salt nobody stores,
+    with no account, and nobody is notified (decision 0022)."""
+    from agri_common.ledger_crypto import farmer_ref
+
+    first = ledger.issue()  # FARMER-2 (user-2) already has a record and a salt
+    old_salt = ledger.store.salt_items["FARMER-2"]
+    ledger.store.salt_items["FARMER-2"] = None  # the farmers domain's eraser shredded it
+    ledger.store.salt_items["FARMER-9"] = None  # erased before any issuance: never had a salt
+    run = approved_run(run_id="R2", net="20.2")
+    run.farmers.append(run.farmers[0].model_copy(update={"farmer_id": "FARMER-9", "owner_user_id": "user-9"}))
+    told: list[str] = []
+    monkeypatch.setattr("functions.ledger.issuance.notify_all", lambda events: told.extend(e.farmer_id for e in events))
+
+    issued = ledger.issue(run)
+
+    new_records = [r for r in ledger.store.records.values() if r.body.get("run_id") == "R2"]
+    erased = [r for r in new_records if r.body["farmer_index"] in (3, 4)]
+    assert len(erased) == 2 and all(r.owner_user_id is None for r in erased)
+    assert erased[0].body["farmer_ref"] != farmer_ref(old_salt, "FARMER-2")  # not linkable to the old records
+    assert ledger.store.salt_items["FARMER-2"] is None and ledger.store.salt_items["FARMER-9"] is None
+    new_blocks = [b for b in ledger.store.blocks.values() if b.series == issued.credits[0].series]
+    assert {b.owner_user_id for b in new_blocks} == {"user-0", "user-1", None}
+    assert "user-9" not in stored(ledger)
+    others = [r for r in new_records if r.body["farmer_index"] in (1, 2)]
+    assert {r.owner_user_id for r in others} == {"user-0", "user-1"}  # the other farmers are untouched
+    assert sorted(told) == ["FARMER-0", "FARMER-1"]  # no one to tell for the erased ones
+    assert any(r.owner_user_id == "user-2" for r in ledger.store.records.values() if r.body["run_id"] == "R1")
+    assert first.credits  # the first run's records are left to unlink_owner
