@@ -55,9 +55,9 @@ def invalid_session() -> UnauthorizedError:
     return UnauthorizedError("The MFA setup session is invalid, used or expired: log in again", code="invalid_session")
 
 
-def _login_response(outcome: Tokens | Challenge) -> m.LoginResponse:
+def _login_response(outcome: Tokens | Challenge, username: str | None = None) -> m.LoginResponse:
     if isinstance(outcome, Tokens):
-        return m.LoginResponse(tokens=m.TokensOut(**outcome.model_dump()))
+        return m.LoginResponse(tokens=m.TokensOut(**outcome.model_dump(), username=username))
     return m.LoginResponse(challenge=m.ChallengeOut(challenge_name=outcome.challenge_name, session=outcome.session))
 
 
@@ -118,7 +118,7 @@ class AuthService:
                 "Admins and auditors must enrol an authenticator app: log in again to set it up",
                 code="mfa_enrollment_required",
             )
-        return m.TokensOut(**tokens.model_dump())
+        return m.TokensOut(**tokens.model_dump(), username=user.username)
 
     # ---- TOTP (decision 0015) ---------------------------------------------------------------------
     def _needs_enrolment(self, user: AccessUser) -> bool:
@@ -131,7 +131,7 @@ class AuthService:
             return _login_response(outcome)
         user = self.idp.get_user(outcome.access_token)
         if not self._needs_enrolment(user):
-            return _login_response(outcome)
+            return _login_response(outcome, user.username)
         logger.info("MFA enrolment required before tokens", extra={"username": user.username})
         setup = self._start_enrolment(user, outcome.access_token, outcome.refresh_token)
         return m.LoginResponse(

@@ -102,8 +102,9 @@ class RefreshRequest(_In):
     refresh_token: str = Field(min_length=1, max_length=8192)
     username: str = Field(
         pattern=USERNAME,
-        description="The username the tokens belong to, as in the ID token's `cognito:username` claim "
-        "(also `GET /auth/me`): the app client is confidential and its proof is computed over it",
+        description="The username the tokens belong to, as the login answered it (`tokens.username`; also the "
+        "ID token's `cognito:username` and `GET /auth/me`): the app client is confidential and its proof is "
+        "computed over it",
     )
 
 
@@ -140,6 +141,11 @@ class TokensOut(BaseModel):
     refresh_token: str | None = None
     expires_in: int
     token_type: str = "Bearer"
+    username: str | None = Field(
+        default=None,
+        description="The account's username exactly as Cognito holds it (the sign-in name is case-insensitive): "
+        "send it with the refresh token to POST /auth/refresh",
+    )
 
 
 class ChallengeOut(BaseModel):

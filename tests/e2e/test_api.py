@@ -37,6 +37,7 @@ def test_register_login_me_refresh_logout_then_old_token_refused(client):
     assert me.status_code == 200, me.text
     assert me.json()["username"] == username and me.json()["role"] == "farmer" and me.json()["fpo_id"] is None
 
+    assert tokens["username"] == username  # what POST /auth/refresh takes with the refresh token
     refreshed = client.call("POST", "/auth/refresh", {"refresh_token": tokens["refresh_token"], "username": username})
     assert refreshed.status_code == 200, refreshed.text
     new_id = refreshed.json()["id_token"]

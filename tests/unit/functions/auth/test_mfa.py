@@ -177,7 +177,7 @@ def test_refresh_works_for_farmers_and_enrolled_admins(idp):
     idp.totp["adi"] = "SECRETADI"
     for name in ("ravi", "adi"):
         r = call(handler, "POST", "/auth/refresh", {"refresh_token": f"refresh-{name}", "username": name})
-        assert r.status == 200 and r.body["id_token"] == "id3"
+        assert r.status == 200 and r.body["id_token"] == "id3" and r.body["username"] == name
 
 
 def test_refresh_needs_the_tokens_username(idp):
