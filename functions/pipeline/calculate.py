@@ -62,6 +62,9 @@ def engine_plot(ps: PlotSeason, project: pipeline_table.ProjectRecord, count_tre
     baseline = dict(season)
     if season.get("crop") == "rice":
         baseline["water_regime"] = project.baseline_water_regime
+        if project.baseline_organic_amendments_unknown:  # the replaced practice's amendments: not the season's
+            baseline.pop("organic_amendments", None)
+            baseline["organic_amendments_unknown"] = True
     plot = {
         "plot_id": f"{ps.plot_id}#{ps.season_key}",
         "field_id": ps.plot_id,
@@ -121,6 +124,7 @@ def engine_settings(project: pipeline_table.ProjectRecord, seed: int) -> dict[st
         "seed": seed,
         "confidence": sorted({0.9, 0.95, project.confidence}),
         "buffer_fraction": project.buffer_fraction,
+        "country_factors": project.country_factors,
         "per_plot_mc": "sampled",  # each plot's net 90 % interval, the same whatever its chunk (engine README)
     }
 

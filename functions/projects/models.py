@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agri_common import pipeline_table
-from agri_common.platform.inputs import Input
-from agri_common.season_vocab import WaterRegime
+from agri_common.platform.inputs import Input, Line
+from agri_common.season_vocab import COUNTRY_FACTOR_NAMES, WaterRegime
 from functions.projects import examples
 
 FPO_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -20,6 +20,21 @@ Methodology = Literal["vm0042", "vm0051", "gold_standard", "ccts"]
 # Engine profiles the chunked pipeline can evaluate. vm0042_qa3's conservative factor choice needs the
 # whole project's net per factor: the pipeline runs it in two passes over the chunks (carbon_engine/chunks.py).
 PipelineProfile = Literal["ipcc_tier1", "vm0042_qa3", "vm0051", "ccts_ag04_002"]
+
+
+class CountryFactorIn(Input):
+    """A country-specific (Tier 2) factor: its value, 95 % range and source (the engine's CountryFactor)."""
+
+    value: float = Field(gt=0, le=1000)
+    low: float = Field(ge=0, le=1000, description="Lower bound of the 95 % range")
+    high: float = Field(gt=0, le=1000, description="Upper bound of the 95 % range")
+    source: Line = Field(min_length=1, max_length=300, description="The publication or national inventory")
+
+    @model_validator(mode="after")
+    def _range(self) -> CountryFactorIn:
+        if not self.low <= self.value <= self.high:
+            raise ValueError("a country-specific factor needs low <= value <= high (its 95 % range)")
+        return self
 
 
 class CreateProjectRequest(Input):
@@ -41,12 +56,29 @@ class CreateProjectRequest(Input):
     baseline_water_regime: WaterRegime = Field(
         default="continuously_flooded", description="Baseline scenario regime of rice seasons (the practice replaced)"
     )
+    baseline_organic_amendments_unknown: bool = Field(
+        default=False,
+        description="The organic amendments of the practice replaced are not known: rice baselines count none "
+        "of the season's own; VM0051 then applies its default of 5 t/ha straw (< 30 days), other profiles "
+        "count none with a finding (docs/methodologies.md)",
+    )
+    country_factors: dict[str, CountryFactorIn] = Field(
+        default_factory=dict,
+        max_length=len(COUNTRY_FACTOR_NAMES),
+        description="Country-specific (Tier 2) replacements of rice.ef_c, rice.sf_w.<regime>, rice.sf_p.<status>; "
+        "VM0051 requires a country rice.ef_c above 60,000 t CO2e a year",
+    )
     draws: int = Field(default=2000, ge=100, le=20000, description="Monte Carlo draws")
     confidence: float = Field(default=0.9, ge=0.8, le=0.99, description="Confidence of the sampling size formula")
     target_precision: float = Field(default=0.1, gt=0, le=0.5, description="Relative precision E of the sample size")
 
     @model_validator(mode="after")
     def _period(self) -> CreateProjectRequest:
+        unknown = sorted(set(self.country_factors) - set(COUNTRY_FACTOR_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown country-specific factor(s) {unknown}; expected some of {list(COUNTRY_FACTOR_NAMES)}"
+            )
         if self.crediting_end <= self.crediting_start:
             raise ValueError("crediting_end must be after crediting_start")
         if len(set(self.fpo_ids)) != len(self.fpo_ids):
@@ -84,6 +116,8 @@ class ProjectOut(BaseModel):
     crediting_end: str
     buffer_fraction: float | None = None
     baseline_water_regime: str
+    baseline_organic_amendments_unknown: bool = False
+    country_factors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     draws: int
     confidence: float
     target_precision: float

@@ -217,6 +217,8 @@ class ProjectRecord(Stored):
     crediting_end: str
     buffer_fraction: float | None = None
     baseline_water_regime: str = "continuously_flooded"
+    baseline_organic_amendments_unknown: bool = False
+    country_factors: dict[str, dict[str, Any]] = Field(default_factory=dict)  # name -> value, low, high, source
     draws: int = 2000
     confidence: float = 0.9
     target_precision: float = 0.1

@@ -32,6 +32,12 @@ WaterRegime = Literal[
     "upland",
 ]
 PreseasonWater = Literal["non_flooded_lt_180", "non_flooded_gt_180", "flooded_gt_30", "non_flooded_gt_365"]
+# the factors a project may replace with country-specific (Tier 2) values (carbon_engine.models)
+COUNTRY_FACTOR_NAMES = (
+    "rice.ef_c",
+    *(f"rice.sf_w.{w}" for w in WATER_REGIMES if w != "upland"),
+    *(f"rice.sf_p.{p}" for p in PRESEASON_STATUSES),
+)
 AmendmentType = Literal["straw_lt_30d", "straw_gt_30d", "compost", "farmyard_manure", "green_manure"]
 
 SEASON_NAMES = ("kharif", "rabi", "zaid")

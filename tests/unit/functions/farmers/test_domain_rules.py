@@ -128,6 +128,7 @@ def test_the_season_vocabulary_is_the_carbon_engines():
     assert vocab.PRESEASON_STATUSES == engine.PRESEASON_STATUSES
     assert vocab.AMENDMENT_TYPES == engine.AMENDMENT_TYPES
     assert vocab.CROP_SYNONYMS == engine.CROP_SYNONYMS
+    assert vocab.COUNTRY_FACTOR_NAMES == engine.COUNTRY_FACTOR_NAMES  # what a project may replace
     for ours, theirs in (
         (vocab.WaterRegime, engine.WaterRegime),
         (vocab.PreseasonWater, engine.PreseasonWater),

@@ -479,3 +479,35 @@ def test_trees_recorded_in_several_seasons_of_a_plot_count_once(ctx):
     assert [(f["check"], f["season_key"]) for f in findings if f["check"] == "trees_counted_once"] == [
         ("trees_counted_once", "2025-kharif")
     ]
+
+
+def test_a_projects_country_factors_and_unknown_baseline_amendments_reach_the_engine(ctx):
+    """A VM0051 project with a country-specific rice EF_c and baseline amendments it does not know: every
+    chunk's engine request carries both, and the run equals one engine call over all plots with them."""
+    from carbon_engine import estimate
+
+    country = {"rice.ef_c": {"value": 1.62, "low": 1.2, "high": 2.1, "source": "India national inventory (test)"}}
+    ctx.store.items[pipeline_table.project(PID)].update(
+        profile="vm0051", baseline_organic_amendments_unknown=True, country_factors=country
+    )
+    source = Source()
+    for seasons in source.seasons.values():
+        seasons[0].activity["organic_amendments"] = [{"type": "compost", "t_per_ha": 2.0}]
+    planned, _ = run_calc(ctx, source)
+    aggregate.aggregate({**RUN, "plan": planned}, ctx)
+    summary = ctx.get_json(core.summary_key(core.RunInput(**RUN)))
+
+    project = ctx.project(core.RunInput(**RUN))
+    plots = [calculate.engine_plot(ps, project) for u in sorted(source.seasons) for ps in source.seasons[u]]
+    rice = [p for p in plots if p["project"]["crop"] == "rice"]
+    assert rice and all(p["baseline"].get("organic_amendments_unknown") is True for p in rice)
+    assert all("organic_amendments" not in p["baseline"] for p in rice)  # not the season's own compost
+    assert any(p["project"].get("organic_amendments") for p in rice)  # the project keeps what was recorded
+    settings = calculate.engine_settings(project, calculate.run_seed(RID))
+    assert settings["country_factors"] == country
+    reference = estimate({**settings, "plots": plots}).total
+    assert summary["total"]["net"]["point"] == pytest.approx(reference.net.point, rel=1e-12)
+    findings = {f["id"]: f["text"] for f in summary["total"]["findings"]}
+    assert f"{len(rice)} rice plot(s)" in findings["vm0051_baseline_straw_default"]  # counted over every chunk
+    defaults = estimate({**settings, "country_factors": {}, "plots": plots}).total
+    assert reference.emissions_baseline.point != pytest.approx(defaults.emissions_baseline.point)  # the factor was used

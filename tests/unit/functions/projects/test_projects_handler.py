@@ -365,3 +365,38 @@ def test_a_username_the_directory_resolves_differently_still_matches(env, monkey
     assign(pid)
     monkeypatch.setattr(Directory, "users", {"Audrey": "aud-1"})
     assert unassign(pid, "Audrey").body["auditors"] == []
+
+
+EF_C = {"value": 1.62, "low": 1.2, "high": 2.1, "source": "India national GHG inventory"}
+
+
+def test_a_project_takes_country_factors_and_unknown_baseline_amendments(env):
+    store, _ = env
+    body = {**BODY, "country_factors": {"rice.ef_c": EF_C}, "baseline_organic_amendments_unknown": True}
+    r = project(body=body)
+    assert r.status == 201, r.body
+    assert r.body["country_factors"] == {"rice.ef_c": EF_C} and r.body["baseline_organic_amendments_unknown"] is True
+    again = get(r.body["project_id"], ADMIN).body
+    assert again["country_factors"] == {"rice.ef_c": EF_C} and again["baseline_organic_amendments_unknown"] is True
+    plain = project(body={**BODY, "fpo_ids": ["FPO-3"]}).body
+    assert plain["country_factors"] == {} and plain["baseline_organic_amendments_unknown"] is False
+
+
+@pytest.mark.parametrize(
+    "factors, field",
+    [
+        ({"rice.ef_x": EF_C}, "body"),  # not a factor the engine can replace
+        ({"rice.ef_c": {**EF_C, "low": 1.7}}, "body.country_factors.rice.ef_c"),  # low above the value
+        ({"rice.ef_c": {**EF_C, "value": 0}}, "body.country_factors.rice.ef_c.value"),
+        ({"rice.ef_c": {**EF_C, "source": "inventory\u202e"}}, "body.country_factors"),  # bidi: the body's rule
+        ({"rice.ef_c": {**EF_C, "source": None}}, "body.country_factors.rice.ef_c.source"),
+        ({"rice.ef_c": {**EF_C, "extra": 1}}, "body.country_factors.rice.ef_c.extra"),
+    ],
+)
+def test_bad_country_factors_are_422_and_store_nothing(env, factors, field):
+    store, _ = env
+    before = dict(store.items)
+    r = project(body={**BODY, "country_factors": factors})
+    assert r.status == 422, r.body
+    assert field in {d["field"] for d in r.body["error"]["details"]}, r.body
+    assert store.items == before
