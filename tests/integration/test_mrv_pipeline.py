@@ -337,10 +337,14 @@ def test_vm0042_qa3_runs_both_passes_through_the_state_machine(api, twin, synthe
             "crediting_start": "2023-06-01",
             "crediting_end": "2030-05-31",
             "draws": 300,
+            # stored on DynamoDB and read back by every chunk's engine request (floats as numbers)
+            "country_factors": {"rice.ef_c": {"value": 1.62, "low": 1.2, "high": 2.1, "source": "national inventory"}},
         },
     )
     assert r.status_code == 201, r.text
     pid = r.json()["project_id"]
+    stored = api("GET", f"/projects/{pid}", "admin").json()["country_factors"]
+    assert stored == {"rice.ef_c": {"value": 1.62, "low": 1.2, "high": 2.1, "source": "national inventory"}}
     rid = start(api, pid, "2025-kharif", role="admin")
     run = wait_status(api, pid, rid, {"awaiting_auditor", "failed"})
     assert run["status"] == "awaiting_auditor", run
