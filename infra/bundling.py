@@ -93,6 +93,7 @@ class LocalBundler:
         requirements: Path | None = None,
         pip_target: str = "python",
         version: str | None = None,
+        drop: Sequence[str] = (),
     ):
         if requirements is not None and version is None:
             raise ValueError("a Python version is required to install requirements")
@@ -100,6 +101,7 @@ class LocalBundler:
         self._requirements = requirements
         self._pip_target = pip_target
         self._version = version
+        self._drop = tuple(drop)  # relative paths removed after the copies (replaced by a gzipped copy)
 
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
         out = Path(output_dir)
@@ -116,6 +118,8 @@ class LocalBundler:
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
+        for relative in self._drop:
+            (out / relative).unlink(missing_ok=True)
         return True
 
     def _pip_install(self, target: Path) -> None:
@@ -153,7 +157,8 @@ def function_code(domain_name: str, runtime: lambda_.Runtime, entry: str = "hand
             (FUNCTIONS_DIR / "__init__.py", "functions/__init__.py"),
             (source, f"functions/{domain_name}"),
             *function_extras(domain_name),
-        ]
+        ],
+        drop=["functions/docs/openapi.json"] if domain_name == "docs" else [],  # shipped gzipped instead
     )
     return _code(source, bundler, runtime)
 
@@ -169,7 +174,7 @@ SHARED_CODE: dict[str, tuple[str, ...]] = {"registry": ("ledger",), "farmers": (
 def function_extras(domain_name: str) -> list[tuple[Path, str]]:
     """Files from outside ``functions/<domain>`` that a function's asset carries: the folders of
     :data:`SHARED_CODE`; for ``docs``, the Swagger UI files its handler serves
-    (``functions/docs/assets.py`` names them), gzipped."""
+    (``functions/docs/assets.py`` names them) and the OpenAPI document, gzipped."""
     shared = [(FUNCTIONS_DIR / name, f"functions/{name}") for name in SHARED_CODE.get(domain_name, ())]
     if domain_name != "docs":
         return shared
@@ -178,7 +183,10 @@ def function_extras(domain_name: str) -> list[tuple[Path, str]]:
     missing = [name for name in FILES if not (SOURCE_DIR / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{SOURCE_DIR} lacks {missing}: run `npm ci` (swagger-ui-dist is in package.json)")
-    return [(SOURCE_DIR / name, f"functions/docs/swagger-ui/{name}.gz") for name in FILES]
+    return [
+        *((SOURCE_DIR / name, f"functions/docs/swagger-ui/{name}.gz") for name in FILES),
+        (FUNCTIONS_DIR / "docs" / "openapi.json", "functions/docs/openapi.json.gz"),
+    ]
 
 
 def layer_exists(layer_name: str) -> bool:

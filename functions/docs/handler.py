@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -26,7 +25,7 @@ from agri_common.platform.resolver import make_handler, make_resolver
 from functions.docs import assets
 
 app = make_resolver()
-SPEC = Path(__file__).with_name("openapi.json")
+SPEC = assets.SPEC  # the committed document (in the deployed asset: gzipped, assets.spec_text)
 TAGS = ["docs"]
 CACHE = "public, max-age=3600"
 
@@ -77,7 +76,7 @@ PAGE_HEADERS = {
 
 @lru_cache(maxsize=1)
 def _spec() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(SPEC.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(assets.spec_text())
     return loaded
 
 

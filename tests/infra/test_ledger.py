@@ -73,8 +73,8 @@ def test_only_the_writer_role_may_write_the_ledger_table(template, fns):
     writer_role = role_of(fns["ledger-writer"][1])
     writers = set()
     for owner, statement in all_identity_statements(template):
-        if statement.get("Condition") == SALTS_ONLY and as_list(statement["Action"]) == ["dynamodb:DeleteItem"]:
-            continue  # an erasure's crypto-shredding: a farmer's salt, no record (tests/infra/test_farm.py)
+        if statement.get("Condition") == SALTS_ONLY and as_list(statement["Action"]) == ["dynamodb:UpdateItem"]:
+            continue  # an erasure's crypto-shredding: a farmer's salt becomes an erased marker, no record (test_farm.py)
         if _mentions(statement.get("Resource"), table) and WRITE_ACTIONS & set(as_list(statement["Action"])):
             policy = template["Resources"][owner]
             roles = (
@@ -138,7 +138,7 @@ def test_ledger_table_has_its_indexes_and_only_the_statement_and_registry_read_i
         if label == "farmers":  # a credit statement: a farmer's salt and records (exactly: tests/infra/test_farm.py)
             reads = [st for st in on_ledger if st.get("Condition") != SALTS_ONLY]
             assert actions(reads) == {"dynamodb:GetItem", "dynamodb:Query"}
-            assert actions([st for st in on_ledger if st.get("Condition") == SALTS_ONLY]) == {"dynamodb:DeleteItem"}
+            assert actions([st for st in on_ledger if st.get("Condition") == SALTS_ONLY]) == {"dynamodb:UpdateItem"}
         elif label == "registry":  # the public view reads (exactly: tests/infra/test_registry.py)
             assert actions(on_ledger) <= {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"}
         elif label == "ledger-export_job":  # the daily export (infra/jobs.py): reads only
