@@ -31,7 +31,8 @@ for p in (ROOT, ROOT / "layers" / "common" / "python", ROOT / "layers" / "chain"
     sys.path.insert(0, str(p))
 
 
-def _table(name: str) -> None:
+def create_ledger_table(name: str) -> None:
+    """The ledger table as the template defines it (keys and indexes), on moto."""
     import boto3
 
     from infra.storage import LEDGER_INDEXES
@@ -107,7 +108,7 @@ def bench_appends(records: int, logic_records: int) -> None:
         DynamoDBBackend.transact_write_items = impl
         try:
             with mock_aws():
-                _table("bench-ledger")
+                create_ledger_table("bench-ledger")
                 results[label] = issue(DynamoLedgerStore("bench-ledger"), records, f"R{chunk}")
         finally:
             appending.APPEND_CHUNK = saved

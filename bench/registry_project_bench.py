@@ -43,25 +43,9 @@ PROJECT = "BENCH"
 
 
 def _table() -> None:
-    import boto3
+    from bench.ledger_bench import create_ledger_table  # ROOT is on sys.path: one spelling of the table
 
-    from infra.storage import LEDGER_INDEXES
-
-    attrs = {"pk", "sk", "g_seq", *(a for _, a in LEDGER_INDEXES)}
-    boto3.client("dynamodb").create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": n,
-                "Projection": {"ProjectionType": "ALL"},
-                "KeySchema": [{"AttributeName": a, "KeyType": "HASH"}, {"AttributeName": "g_seq", "KeyType": "RANGE"}],
-            }
-            for n, a in LEDGER_INDEXES
-        ],
-    )
+    create_ledger_table(TABLE)
 
 
 def _body(seq: int, project: str) -> dict[str, Any]:
