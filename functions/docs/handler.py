@@ -25,7 +25,6 @@ from agri_common.platform.resolver import make_handler, make_resolver
 from functions.docs import assets
 
 app = make_resolver()
-SPEC = assets.SPEC  # the committed document (in the deployed asset: gzipped, assets.spec_text)
 TAGS = ["docs"]
 CACHE = "public, max-age=3600"
 

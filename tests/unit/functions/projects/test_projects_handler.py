@@ -400,3 +400,21 @@ def test_bad_country_factors_are_422_and_store_nothing(env, factors, field):
     assert r.status == 422, r.body
     assert field in {d["field"] for d in r.body["error"]["details"]}, r.body
     assert store.items == before
+
+
+def test_the_country_factor_body_mirrors_the_engines_model():
+    """functions/projects cannot import the carbon engine (its layer is not attached): the body repeats
+    the engine's CountryFactor, and this keeps the two equal (fields, bounds, the range rule)."""
+    from carbon_engine.models import CountryFactor
+
+    from functions.projects.models import CountryFactorIn
+
+    def bounds(model):
+        return {name: (f.annotation, repr(f.metadata)) for name, f in model.model_fields.items() if name != "source"}
+
+    assert set(CountryFactorIn.model_fields) == set(CountryFactor.model_fields)
+    assert bounds(CountryFactorIn) == bounds(CountryFactor)
+    for values in ({"value": 2, "low": 2.5, "high": 3}, {"value": 2, "low": 1, "high": 1.5}):
+        for model in (CountryFactorIn, CountryFactor):
+            with pytest.raises(ValueError):
+                model.model_validate({**values, "source": "x"})

@@ -114,14 +114,12 @@ class CognitoIdentityProvider:
     secret (``SecretHash``/``SECRET_HASH`` of the user, ``ClientSecret`` to revoke), so only a
     holder of the secret, the auth function, can sign anyone in. The secret is never configured:
     it is read from Cognito once per container (``DescribeUserPoolClient``, granted to the auth
-    function only) the first time a call needs it. ``client_secret`` is for tests.
+    function only) the first time a call needs it.
     """
 
-    def __init__(self, user_pool_id: str, client_id: str, client_secret: str | None = None):
+    def __init__(self, user_pool_id: str, client_id: str):
         self.user_pool_id = user_pool_id
         self.client_id = client_id
-        if client_secret is not None:
-            _CLIENT_SECRETS[(user_pool_id, client_id)] = client_secret
 
     def _client_secret(self) -> str | None:
         key = (self.user_pool_id, self.client_id)
@@ -134,15 +132,11 @@ class CognitoIdentityProvider:
         secret = self._client_secret()
         return secret_hash(secret, self.client_id, username) if secret else None
 
-    def _with_hash(self, username: str, **kwargs: Any) -> dict[str, Any]:
-        """``kwargs`` plus ``SecretHash`` (the sign-up and password-reset calls)."""
+    def _with_hash(self, username: str, values: dict[str, Any], key: str = "SecretHash") -> dict[str, Any]:
+        """``values`` plus the user's secret hash under ``key``: ``SecretHash`` beside the sign-up and
+        password-reset calls' parameters, ``SECRET_HASH`` inside auth parameters and challenge responses."""
         digest = self._hash(username)
-        return {**kwargs, **({"SecretHash": digest} if digest else {})}
-
-    def _params_with_hash(self, username: str, params: dict[str, str]) -> dict[str, str]:
-        """Auth parameters or challenge responses plus ``SECRET_HASH``."""
-        digest = self._hash(username)
-        return {**params, **({"SECRET_HASH": digest} if digest else {})}
+        return {**values, **({key: digest} if digest else {})}
 
     def _call(self, op: str, overrides: dict[str, AppError] | None = None, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -163,10 +157,12 @@ class CognitoIdentityProvider:
             "sign_up",
             **self._with_hash(
                 username,
-                ClientId=self.client_id,
-                Username=username,
-                Password=password,
-                UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
+                {
+                    "ClientId": self.client_id,
+                    "Username": username,
+                    "Password": password,
+                    "UserAttributes": [{"Name": k, "Value": v} for k, v in attributes.items()],
+                },
             ),
         )
         sub: str = resp["UserSub"]
@@ -175,7 +171,7 @@ class CognitoIdentityProvider:
     def confirm_sign_up(self, username: str, code: str) -> None:
         self._call(
             "confirm_sign_up",
-            **self._with_hash(username, ClientId=self.client_id, Username=username, ConfirmationCode=code),
+            **self._with_hash(username, {"ClientId": self.client_id, "Username": username, "ConfirmationCode": code}),
         )
 
     def login(self, username: str, password: str) -> Tokens | Challenge:
@@ -185,7 +181,7 @@ class CognitoIdentityProvider:
             {"NotAuthorizedException": invalid, "UserNotFoundException": invalid},
             ClientId=self.client_id,
             AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters=self._params_with_hash(username, {"USERNAME": username, "PASSWORD": password}),
+            AuthParameters=self._with_hash(username, {"USERNAME": username, "PASSWORD": password}, "SECRET_HASH"),
         )
         return self._auth_outcome(resp)
 
@@ -196,7 +192,7 @@ class CognitoIdentityProvider:
             ClientId=self.client_id,
             ChallengeName=name,
             Session=session,
-            ChallengeResponses=self._params_with_hash(responses.get("USERNAME", ""), responses),
+            ChallengeResponses=self._with_hash(responses.get("USERNAME", ""), responses, "SECRET_HASH"),
         )
         return self._auth_outcome(resp)
 
@@ -222,7 +218,7 @@ class CognitoIdentityProvider:
             },
             ClientId=self.client_id,
             AuthFlow="REFRESH_TOKEN_AUTH",
-            AuthParameters=self._params_with_hash(username, {"REFRESH_TOKEN": refresh_token}),
+            AuthParameters=self._with_hash(username, {"REFRESH_TOKEN": refresh_token}, "SECRET_HASH"),
         )
         return _tokens(resp["AuthenticationResult"], refresh_token)
 
@@ -280,13 +276,14 @@ class CognitoIdentityProvider:
         )
 
     def forgot_password(self, username: str) -> None:
-        self._call("forgot_password", **self._with_hash(username, ClientId=self.client_id, Username=username))
+        self._call("forgot_password", **self._with_hash(username, {"ClientId": self.client_id, "Username": username}))
 
     def confirm_forgot_password(self, username: str, code: str, new_password: str) -> None:
         self._call(
             "confirm_forgot_password",
             **self._with_hash(
-                username, ClientId=self.client_id, Username=username, ConfirmationCode=code, Password=new_password
+                username,
+                {"ClientId": self.client_id, "Username": username, "ConfirmationCode": code, "Password": new_password},
             ),
         )
 
