@@ -406,7 +406,6 @@ def test_the_country_factor_body_mirrors_the_engines_model():
     """functions/projects cannot import the carbon engine (its layer is not attached): the body repeats
     the engine's CountryFactor, and this keeps the two equal (fields, bounds, the range rule)."""
     from carbon_engine.models import CountryFactor
-
     from functions.projects.models import CountryFactorIn
 
     def bounds(model):
